@@ -1,0 +1,32 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { checkServerName } from "./server-name.js";
+
+describe("checkServerName", () => {
+  const valid: Array<[string, string, number | undefined]> = [
+    ["matrix.org", "dns", undefined],
+    ["matrix.org:8888", "dns", 8888],
+    ["1.2.3.4", "ipv4", undefined],
+    ["1.2.3.4:1234", "ipv4", 1234],
+    ["[1234:5678::abcd]", "ipv6", undefined],
+    ["[1234:5678::abcd]:5678", "ipv6", 5678],
+    ["localhost", "dns", undefined],
+    ["127.0.0.2:8448", "ipv4", 8448],
+  ];
+  for (const [name, kind, port] of valid) {
+    it(`accepts the spec example ${name}`, () => {
+      const r = checkServerName(name);
+      assert.ok(r.ok, !r.ok ? r.reason : "");
+      assert.equal(r.value.kind, kind);
+      assert.equal(r.value.port, port);
+    });
+  }
+  const invalid = ["", "matrix.org:", "matrix.org:0", "matrix.org:70000", "exa mple.org", "1234:5678::abcd", "[1234:5678::abcd", "ex_ample.org", "[zz::1]", "a.b:12:34"];
+  for (const name of invalid) {
+    it(`rejects ${JSON.stringify(name)} with a reason`, () => {
+      const r = checkServerName(name);
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.ok(r.reason.length > 5);
+    });
+  }
+});
