@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+/** The `zion` executable: commands only; the work is in app/ and tester/. */
+import { Command } from "commander";
+import { registerDebugCommands } from "./debug/index.js";
+
+const program = new Command();
+program.name("zion").description("Zion, a Matrix homeserver whose heart is federation").version("0.1.0");
+registerDebugCommands(program);
+
+await program.parseAsync(process.argv);
