@@ -1,0 +1,211 @@
+/**
+ * The report model shared by `zion federation-test`, `zion doctor`, the HTTP
+ * API and the HTML page. A report is a list of checks (each ok, warn or fail,
+ * with a plain-words fix for every warn and fail) plus the sections of
+ * matrix-federation-tester's JSON report, filled from the same probes, so
+ * tooling written against that report can read ours.
+ */
+import { CATALOGUE, type CheckId } from "./catalogue.js";
+
+export type CheckStatus = "ok" | "warn" | "fail";
+
+export interface Check {
+  /** Stable identifier from the catalogue, e.g. "well-known.content-type". */
+  readonly id: CheckId;
+  readonly title: string;
+  readonly status: CheckStatus;
+  /** What was seen, in one sentence. */
+  readonly detail: string;
+  /** What to do about it, in plain words: present for every warn and fail. */
+  readonly fix?: string;
+  /** The "ip:port" address the check is about, for per-address checks. */
+  readonly address?: string;
+}
+
+/** A Go error as matrix-federation-tester serialises it. */
+export interface MftError {
+  readonly Message: string;
+}
+
+export interface MftWellKnownResult {
+  "m.server": string;
+  result?: string;
+  CacheExpiresAt: number;
+}
+
+export interface MftSrvRecord {
+  Target: string;
+  Port: number;
+  Priority: number;
+  Weight: number;
+}
+
+export interface MftHostResult {
+  CName: string;
+  Addrs: string[] | null;
+  Error: MftError | null;
+}
+
+export interface MftDnsResult {
+  SRVSkipped: boolean;
+  SRVCName: string;
+  SRVRecords: MftSrvRecord[] | null;
+  SRVError: MftError | null;
+  Hosts: Record<string, MftHostResult>;
+  Addrs: string[] | null;
+}
+
+export interface MftCertSummary {
+  SubjectCommonName: string;
+  IssuerCommonName: string;
+  /** Unpadded base64 of the SHA-256 of the DER certificate. */
+  SHA256Fingerprint: string;
+  DNSNames: string[] | null;
+}
+
+export interface MftEd25519Checks {
+  ValidEd25519: boolean;
+  MatchingSignature: boolean;
+}
+
+export interface MftConnectionChecks {
+  AllChecksOK: boolean;
+  MatchingServerName: boolean;
+  FutureValidUntilTS: boolean;
+  HasEd25519Key: boolean;
+  AllEd25519ChecksOK: boolean | null;
+  Ed25519Checks: Record<string, MftEd25519Checks>;
+  ValidCertificates: boolean;
+}
+
+export interface MftConnectionReport {
+  Certificates: MftCertSummary[];
+  Cipher: { Version: string; CipherSuite: string };
+  Checks: MftConnectionChecks;
+  Errors: MftError[];
+  Ed25519VerifyKeys: Record<string, string> | null;
+  Info: Record<string, never>;
+  Keys: unknown;
+}
+
+export interface MftVersion {
+  name?: string;
+  version?: string;
+  error?: string;
+}
+
+/** The matrix-federation-tester sections, with their meanings. */
+export interface MftSections {
+  /** An error that stopped the test before any connection (e.g. invalid server name). */
+  Error?: string;
+  WellKnownResult: MftWellKnownResult;
+  DNSResult: MftDnsResult;
+  ConnectionReports: Record<string, MftConnectionReport>;
+  ConnectionErrors: Record<string, MftError>;
+  Version: MftVersion;
+}
+
+export type ReportKind = "federation-test" | "doctor";
+
+export interface Report {
+  readonly kind: ReportKind;
+  readonly serverName: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly checks: readonly Check[];
+  /** True when no check failed (warnings do not block federation). */
+  readonly federationOK: boolean;
+  readonly mft: MftSections;
+}
+
+export function emptyMftSections(): MftSections {
+  return {
+    WellKnownResult: { "m.server": "", CacheExpiresAt: 0 },
+    DNSResult: { SRVSkipped: false, SRVCName: "", SRVRecords: null, SRVError: null, Hosts: {}, Addrs: null },
+    ConnectionReports: {},
+    ConnectionErrors: {},
+    Version: {},
+  };
+}
+
+export interface CheckOptions {
+  readonly fix?: string;
+  readonly address?: string;
+  /** Overrides the catalogue title (e.g. to name the address). */
+  readonly title?: string;
+}
+
+/** Builds a check from the catalogue; a warn or fail always carries a fix (the catalogue's if none is given). */
+export function makeCheck(id: CheckId, status: CheckStatus, detail: string, opts: CheckOptions = {}): Check {
+  const entry = CATALOGUE[id];
+  const title = opts.title ?? (opts.address ? `${entry.title} (${opts.address})` : entry.title);
+  const base = { id, title, status, detail, ...(opts.address !== undefined ? { address: opts.address } : {}) };
+  if (status === "ok") return base;
+  return { ...base, fix: opts.fix ?? entry.fix };
+}
+
+/** Collects checks as they are made and tells a listener (the progress line) about each one. */
+export class ReportBuilder {
+  readonly checks: Check[] = [];
+  readonly mft: MftSections = emptyMftSections();
+  private readonly listeners: Array<(c: Check) => void> = [];
+  private readonly startListeners: Array<(title: string) => void> = [];
+
+  constructor(readonly kind: ReportKind, readonly serverName: string, readonly startedAt: number) {}
+
+  onCheck(fn: (c: Check) => void): void {
+    this.listeners.push(fn);
+  }
+
+  onStart(fn: (title: string) => void): void {
+    this.startListeners.push(fn);
+  }
+
+  /** Announces work about to start (for the progress line). */
+  starting(title: string): void {
+    for (const fn of this.startListeners) fn(title);
+  }
+
+  add(check: Check): Check {
+    this.checks.push(check);
+    for (const fn of this.listeners) fn(check);
+    return check;
+  }
+
+  ok(id: CheckId, detail: string, opts: CheckOptions = {}): Check {
+    return this.add(makeCheck(id, "ok", detail, opts));
+  }
+
+  warn(id: CheckId, detail: string, opts: CheckOptions = {}): Check {
+    return this.add(makeCheck(id, "warn", detail, opts));
+  }
+
+  fail(id: CheckId, detail: string, opts: CheckOptions = {}): Check {
+    return this.add(makeCheck(id, "fail", detail, opts));
+  }
+
+  finish(finishedAt: number): Report {
+    return {
+      kind: this.kind,
+      serverName: this.serverName,
+      startedAt: this.startedAt,
+      finishedAt,
+      checks: [...this.checks],
+      federationOK: federationOk(this.checks),
+      mft: this.mft,
+    };
+  }
+}
+
+export function federationOk(checks: readonly Check[]): boolean {
+  return checks.length > 0 && checks.every((c) => c.status !== "fail");
+}
+
+/** Exit codes of `zion federation-test` and `zion doctor`. */
+export const EXIT_OK = 0;
+export const EXIT_NOT_OK = 1;
+export const EXIT_USAGE = 2;
+
+export function exitCodeFor(report: Pick<Report, "federationOK">): number {
+  return report.federationOK ? EXIT_OK : EXIT_NOT_OK;
+}
