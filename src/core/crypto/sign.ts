@@ -1,0 +1,158 @@
+/**
+ * Signing JSON: https://spec.matrix.org/v1.16/appendices/#signing-json
+ * Checking for a signature: https://spec.matrix.org/v1.16/appendices/#checking-for-a-signature
+ */
+import type { KeyId, ServerName } from "../ids/index.js";
+import { canonicalJsonBytes } from "../json/canonical.js";
+import { CanonicalJsonError } from "../json/errors.js";
+import { decodeBase64, encodeBase64 } from "../json/base64.js";
+import type { JsonObject } from "../json/types.js";
+import { secretKeyOf, type SigningKey } from "./keys.js";
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signDetached, verifyDetached } from "./primitives.js";
+
+export type SignatureVerdict = { ok: true } | { ok: false; reason: string };
+
+/** A public key as a key lookup returns it; `validUntilTs` (ms) when the key server gave one. */
+export interface VerifyKey {
+  readonly publicKey: Uint8Array;
+  readonly validUntilTs?: number;
+}
+
+/** Keys are fetched before verifying (core does no I/O): a lookup over what the caller loaded. */
+export type KeyLookup = (serverName: ServerName, keyId: KeyId) => VerifyKey | Uint8Array | undefined;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Step 1 of both algorithms: the object without `signatures` and `unsigned`, as canonical bytes. */
+export function signedBytes(obj: JsonObject): Uint8Array {
+  const { signatures: _s, unsigned: _u, ...rest } = obj;
+  return canonicalJsonBytes(rest);
+}
+
+/**
+ * Signs `obj` as `serverName` with `key`:
+ * 1. remove `signatures` and `unsigned`; 2. encode as canonical JSON;
+ * 3. sign the bytes with ed25519; 4. return a new object whose `signatures`
+ *    keeps every earlier signature and adds ours under server name and key id
+ *    (`unsigned` is kept as it was).
+ */
+export function signJson<T extends JsonObject>(obj: T, serverName: string, key: SigningKey): T {
+  const existing = obj["signatures"];
+  if (existing !== undefined && !isObject(existing)) throw new CanonicalJsonError("must be an object", ["signatures"]);
+  const ours = existing?.[serverName];
+  if (ours !== undefined && !isObject(ours)) throw new CanonicalJsonError("must be an object", ["signatures", serverName]);
+  const sig = encodeBase64(signDetached(signedBytes(obj), secretKeyOf(key)));
+  const signatures = { ...(existing as JsonObject | undefined), [serverName]: { ...(ours as JsonObject | undefined), [key.keyId]: sig } };
+  return { ...obj, signatures };
+}
+
+/** The signature `obj` carries for (server, key id), as base64 text, or a reason why there is none. */
+export function signatureOf(obj: JsonObject, serverName: string, keyId: string): string | { reason: string } {
+  const sigs = obj["signatures"];
+  if (!isObject(sigs)) return { reason: "no signatures object" };
+  const byServer = sigs[serverName];
+  if (!isObject(byServer)) return { reason: `not signed by ${serverName}` };
+  const sig = byServer[keyId];
+  if (sig === undefined) return { reason: `no signature from ${serverName} with key ${keyId}` };
+  if (typeof sig !== "string") return { reason: `signature of ${serverName} ${keyId} is not a string` };
+  return sig;
+}
+
+/** Verifies one signature over bytes already computed by signedBytes (the batch path). */
+export function verifySignatureBytes(bytes: Uint8Array, sigBase64: string, publicKey: Uint8Array, what: string): SignatureVerdict {
+  if (publicKey.length !== PUBLIC_KEY_BYTES) return { ok: false, reason: `public key for ${what} is ${publicKey.length} bytes, expected ${PUBLIC_KEY_BYTES}` };
+  let sig: Uint8Array;
+  try {
+    sig = decodeBase64(sigBase64);
+  } catch (e) {
+    return { ok: false, reason: `signature of ${what} is not base64 (${(e as Error).message})` };
+  }
+  if (sig.length !== SIGNATURE_BYTES) return { ok: false, reason: `signature of ${what} is ${sig.length} bytes, expected ${SIGNATURE_BYTES}` };
+  return verifyDetached(sig, bytes, publicKey) ? { ok: true } : { ok: false, reason: `signature of ${what} does not match the signed content` };
+}
+
+/**
+ * Checks `obj`'s signature by `serverName` with key `keyId`:
+ * 1. `signatures[serverName][keyId]` must exist; 2. remove `signatures` and
+ * `unsigned` and encode as canonical JSON; 3. decode the unpadded base64
+ * signature; 4. verify it with the public key.
+ */
+export function verifyJsonSignature(obj: JsonObject, serverName: string, keyId: string, publicKey: Uint8Array): SignatureVerdict {
+  if (!isObject(obj)) return { ok: false, reason: "not a JSON object" };
+  const sig = signatureOf(obj, serverName, keyId);
+  if (typeof sig !== "string") return { ok: false, reason: sig.reason };
+  let bytes: Uint8Array;
+  try {
+    bytes = signedBytes(obj);
+  } catch (e) {
+    if (e instanceof CanonicalJsonError) return { ok: false, reason: `cannot be encoded as canonical JSON: ${e.message}` };
+    throw e;
+  }
+  return verifySignatureBytes(bytes, sig, publicKey, `${serverName} ${keyId}`);
+}
+
+function asVerifyKey(k: VerifyKey | Uint8Array): VerifyKey {
+  return k instanceof Uint8Array ? { publicKey: k } : k;
+}
+
+export interface VerifyOptions {
+  /** Refuse keys whose `validUntilTs` is before this time (ms), e.g. an event's origin_server_ts. */
+  readonly validAt?: number;
+}
+
+/**
+ * Verifies `bytes` (signedBytes of `obj`) for one server: at least one of the
+ * server's signatures made with a key the lookup knows must verify. Keys the
+ * lookup does not know are skipped; if none is known, that is the reason.
+ */
+export function verifyServerSignature(
+  obj: JsonObject,
+  bytes: Uint8Array,
+  serverName: string,
+  lookup: KeyLookup,
+  opts: VerifyOptions = {},
+): SignatureVerdict {
+  const sigs = obj["signatures"];
+  const byServer = isObject(sigs) ? sigs[serverName] : undefined;
+  if (!isObject(byServer)) return { ok: false, reason: `not signed by ${serverName}` };
+  let lastFailure: string | undefined;
+  for (const keyId of Object.keys(byServer)) {
+    if (!keyId.startsWith("ed25519:")) continue;
+    const found = lookup(serverName as ServerName, keyId as KeyId);
+    if (!found) continue;
+    const key = asVerifyKey(found);
+    if (opts.validAt !== undefined && key.validUntilTs !== undefined && key.validUntilTs < opts.validAt) {
+      lastFailure = `key ${serverName} ${keyId} expired at ${key.validUntilTs}, before ${opts.validAt}`;
+      continue;
+    }
+    const sig = byServer[keyId];
+    if (typeof sig !== "string") { lastFailure = `signature of ${serverName} ${keyId} is not a string`; continue; }
+    const v = verifySignatureBytes(bytes, sig, key.publicKey, `${serverName} ${keyId}`);
+    if (v.ok) return v;
+    lastFailure = v.reason;
+  }
+  return { ok: false, reason: lastFailure ?? `no known key of ${serverName} among ${Object.keys(byServer).join(", ") || "(none)"}` };
+}
+
+/** Verifies that every server in `servers` has signed `obj` with a key the lookup knows. */
+export function verifyJsonSignatures(
+  obj: JsonObject,
+  servers: readonly string[],
+  lookup: KeyLookup,
+  opts: VerifyOptions = {},
+): SignatureVerdict {
+  let bytes: Uint8Array;
+  try {
+    bytes = signedBytes(obj);
+  } catch (e) {
+    if (e instanceof CanonicalJsonError) return { ok: false, reason: `cannot be encoded as canonical JSON: ${e.message}` };
+    throw e;
+  }
+  for (const s of servers) {
+    const v = verifyServerSignature(obj, bytes, s, lookup, opts);
+    if (!v.ok) return v;
+  }
+  return { ok: true };
+}

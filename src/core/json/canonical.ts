@@ -1,0 +1,176 @@
+/**
+ * Canonical JSON: https://spec.matrix.org/v1.16/appendices/#canonical-json
+ *
+ * 1. Object keys are sorted by Unicode code point (not UTF-16 unit: keys with
+ *    characters outside the Basic Multilingual Plane sort after U+E000-U+FFFF).
+ * 2. No insignificant whitespace; separators are "," and ":".
+ * 3. Strings: '"' and '\' escaped; U+0000-U+001F escaped as \b \t \n \f \r or
+ *    \u00XX (lowercase hex); everything else (U+007F, U+2028, non-ASCII) raw.
+ *    Lone surrogates cannot be encoded as UTF-8 and are refused.
+ * 4. Numbers are integers in [-(2^53)+1, 2^53-1]; floats, NaN, infinities and
+ *    integers out of range are refused (the "strict" mode; room versions 1-5
+ *    tolerated floats on the wire, which `{ strict: false }` lets through with
+ *    JavaScript's number formatting).
+ * 5. The result is encoded as UTF-8 (canonicalJsonBytes).
+ *
+ * Object properties whose value is `undefined` are left out (as
+ * JSON.stringify does), so TypeScript objects with absent optionals encode.
+ */
+import { CanonicalJsonError, type JsonPath } from "./errors.js";
+
+export interface CanonicalOptions {
+  /** Refuse floats and out-of-range integers (default true). */
+  readonly strict?: boolean;
+}
+
+const MAX_INT = Number.MAX_SAFE_INTEGER; // 2^53 - 1
+/** A guard against cyclic or absurdly deep values; parse limits are far lower. */
+const MAX_SERIALISE_DEPTH = 1024;
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+const ASTRAL_OR_HIGH = /[\ud800-\uffff]/;
+
+/** Compares two strings by Unicode code point (step 1). */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let ca = a.charCodeAt(i);
+    let cb = b.charCodeAt(i);
+    if (ca !== cb) {
+      // Surrogates (D800-DFFF) stand for code points above FFFF: move them
+      // above E000-FFFF, keeping the order inside each group.
+      if (ca >= 0xd800 && cb >= 0xd800) {
+        ca = ca >= 0xe000 ? ca - 0x800 : ca + 0x2000;
+        cb = cb >= 0xe000 ? cb - 0x800 : cb + 0x2000;
+      }
+      return ca - cb;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** Sorts keys in place by code point; the native sort is right unless a key has a char >= U+D800. */
+export function sortKeysCodePoint(keys: string[]): string[] {
+  keys.sort();
+  for (let i = 0; i < keys.length; i++) {
+    if (ASTRAL_OR_HIGH.test(keys[i]!)) {
+      keys.sort(compareCodePoints);
+      break;
+    }
+  }
+  return keys;
+}
+
+/** Thrown on the fast path; the slow walk below then finds where and why. */
+class Unencodable extends Error {}
+
+function encodeString(s: string): string {
+  if (!s.isWellFormed()) throw new Unencodable();
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function encode(v: unknown, strict: boolean, depth: number): string {
+  switch (typeof v) {
+    case "string":
+      return encodeString(v);
+    case "number":
+      if (strict ? !Number.isInteger(v) || v > MAX_INT || v < -MAX_INT : !Number.isFinite(v)) throw new Unencodable();
+      return strict || Math.abs(v) <= MAX_INT || !Number.isInteger(v) ? String(v) : BigInt(v).toString();
+    case "boolean":
+      return v ? "true" : "false";
+    case "object": {
+      if (v === null) return "null";
+      if (depth >= MAX_SERIALISE_DEPTH) throw new Unencodable();
+      if (Array.isArray(v)) {
+        const n = v.length;
+        if (n === 0) return "[]";
+        let out = "[" + encode(v[0], strict, depth + 1);
+        for (let i = 1; i < n; i++) out += "," + encode(v[i], strict, depth + 1);
+        return out + "]";
+      }
+      const o = v as Record<string, unknown>;
+      const keys = sortKeysCodePoint(Object.keys(o));
+      let out = "{";
+      let first = true;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const x = o[k];
+        if (x === undefined) continue;
+        out += (first ? "" : ",") + encodeString(k) + ":" + encode(x, strict, depth + 1);
+        first = false;
+      }
+      return out + "}";
+    }
+    default:
+      throw new Unencodable();
+  }
+}
+
+/** Finds the first thing canonical JSON cannot encode, with its path (the error path only). */
+export function findUnencodable(v: unknown, strict = true): { path: JsonPath; reason: string } | undefined {
+  const path: (string | number)[] = [];
+  const seen = new Set<object>();
+  const walk = (x: unknown): string | undefined => {
+    switch (typeof x) {
+      case "string":
+        return x.isWellFormed() ? undefined : "string contains a lone UTF-16 surrogate (not valid Unicode)";
+      case "number":
+        if (Number.isNaN(x)) return "NaN is not valid JSON";
+        if (!Number.isFinite(x)) return "infinite numbers are not valid JSON";
+        if (!strict) return undefined;
+        if (!Number.isInteger(x)) return `${x} is not an integer (canonical JSON allows only integers)`;
+        if (x > MAX_INT || x < -MAX_INT) return `integer ${x} is outside [-(2^53)+1, 2^53-1]`;
+        return undefined;
+      case "boolean":
+        return undefined;
+      case "object": {
+        if (x === null) return undefined;
+        if (seen.has(x)) return "value is cyclic";
+        if (path.length >= MAX_SERIALISE_DEPTH) return `nested deeper than ${MAX_SERIALISE_DEPTH} levels`;
+        seen.add(x);
+        if (Array.isArray(x)) {
+          for (let i = 0; i < x.length; i++) {
+            path.push(i);
+            if (x[i] === undefined) return "undefined is not valid JSON";
+            const r = walk(x[i]);
+            if (r) return r;
+            path.pop();
+          }
+        } else {
+          for (const [k, val] of Object.entries(x)) {
+            path.push(k);
+            if (!k.isWellFormed()) return "key contains a lone UTF-16 surrogate (not valid Unicode)";
+            if (val === undefined) { path.pop(); continue; }
+            const r = walk(val);
+            if (r) return r;
+            path.pop();
+          }
+        }
+        seen.delete(x);
+        return undefined;
+      }
+      default:
+        return `a ${typeof x} is not a JSON value`;
+    }
+  };
+  const reason = walk(v);
+  return reason ? { path: [...path], reason } : undefined;
+}
+
+/** The canonical JSON text of a value; throws CanonicalJsonError (M_BAD_JSON) naming the path. */
+export function canonicalJson(value: unknown, opts?: CanonicalOptions): string {
+  const strict = opts?.strict ?? true;
+  try {
+    return encode(value, strict, 0);
+  } catch (e) {
+    if (!(e instanceof Unencodable) && !(e instanceof RangeError)) throw e;
+    const p = findUnencodable(value, strict);
+    throw new CanonicalJsonError(p?.reason ?? "value cannot be encoded as canonical JSON", p?.path ?? []);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** The canonical JSON of a value as UTF-8 bytes: what gets hashed and signed. */
+export function canonicalJsonBytes(value: unknown, opts?: CanonicalOptions): Uint8Array {
+  return encoder.encode(canonicalJson(value, opts));
+}
