@@ -1,0 +1,343 @@
+/**
+ * Storage ports: the interfaces every other layer codes against (STYLE C8).
+ *
+ * Each method is a whole unit of work with one transaction inside; no method
+ * spans a network await. Types at this boundary are core types only (branded
+ * ids, Pdu, JsonObject); no driver type leaks out. Backends live in
+ * storage/sqlite and storage/postgres and only src/app/ opens one.
+ *
+ * Timestamps are milliseconds since the Unix epoch, passed in by the caller
+ * (time is injected, STYLE C9): storage never reads the clock itself.
+ */
+import type { EventId, KeyId, RoomId, ServerName, UserId } from "../core/ids/index.js";
+import type { Pdu, StateKey, StateMap } from "../core/events/pdu.js";
+import type { JsonObject } from "../core/json/types.js";
+
+// ---------------------------------------------------------------------------
+// Errors: drivers' errors are translated into these before they leave storage.
+// ---------------------------------------------------------------------------
+
+/** Base class of every error storage throws on purpose. */
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StorageError";
+  }
+}
+
+/**
+ * A row with the same unique key exists already (SQLite SQLITE_CONSTRAINT_UNIQUE /
+ * PRIMARYKEY, PostgreSQL 23505). `what` names the entity ("user", "access token", ...)
+ * when the store knows it, otherwise the table.
+ */
+export class UniqueViolationError extends StorageError {
+  constructor(
+    readonly what: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "UniqueViolationError";
+  }
+}
+
+/** A write broke a NOT NULL, CHECK or foreign-key rule: the input was malformed. Nothing was written. */
+export class ConstraintViolationError extends StorageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ConstraintViolationError";
+  }
+}
+
+/** The database could not be reached, is locked past the busy timeout, or was closed. */
+export class StorageUnavailableError extends StorageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StorageUnavailableError";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Keys: remote servers' verify keys, cached from direct fetches or notaries.
+// ---------------------------------------------------------------------------
+
+/** One verify key of a remote server, as cached. */
+export interface ServerKeyRecord {
+  readonly serverName: ServerName;
+  readonly keyId: KeyId;
+  /** The ed25519 public key, unpadded base64 as on the wire. */
+  readonly publicKey: string;
+  /** `valid_until_ts` of the response that carried the key (0 for an old key that only has `expired_ts`). */
+  readonly validUntilTs: number;
+  /** `expired_ts` when the key came from `old_verify_keys`, else null. */
+  readonly expiredTs: number | null;
+  /** When we fetched it (our clock). */
+  readonly fetchedTs: number;
+  /** Who served it: the server itself, or the notary we asked. */
+  readonly fetchedFrom: ServerName;
+  /** The whole signed key response, kept as received so it can be re-served as a notary. */
+  readonly keyJson: JsonObject;
+}
+
+export interface KeyStore {
+  /** Inserts or replaces each (serverName, keyId), all in one transaction. */
+  upsertServerKeys(keys: readonly ServerKeyRecord[]): Promise<void>;
+  /** The cached keys among `keyIds`; ids not cached are absent from the map. */
+  getServerKeys(serverName: ServerName, keyIds: readonly KeyId[]): Promise<ReadonlyMap<KeyId, ServerKeyRecord>>;
+  /** Every cached key of a server, ordered by key id. */
+  getAllServerKeys(serverName: ServerName): Promise<readonly ServerKeyRecord[]>;
+}
+
+// ---------------------------------------------------------------------------
+// Events and rooms.
+// ---------------------------------------------------------------------------
+
+/** A position in the event stream. Every persisted event gets a larger one than all before it. */
+export type StreamOrdering = number;
+
+export interface EventToPersist {
+  readonly pdu: Pdu;
+  /** An outlier: known (e.g. from an auth chain) but not part of the room's timeline. */
+  readonly outlier?: boolean;
+  /** Why the event was rejected by the auth rules, or null/absent when it was accepted. */
+  readonly rejectionReason?: string | null;
+}
+
+export interface RoomRecord {
+  readonly roomId: RoomId;
+  /** The room version id ("1".."12", or an unstable id). */
+  readonly roomVersion: string;
+  readonly creator: UserId;
+}
+
+/** A change to one room's current state, applied in the same transaction as the events. */
+export interface CurrentStateDelta {
+  readonly roomId: RoomId;
+  /** When true, the room's whole current state becomes `set` (after resolution of forks). */
+  readonly replace?: boolean;
+  /** (type, state_key) -> event id to set. */
+  readonly set: StateMap;
+  /** Keys to remove (rare: only after state resolution drops an entry). */
+  readonly remove?: readonly StateKey[];
+}
+
+export interface PersistBatch {
+  readonly events: readonly EventToPersist[];
+  /** Rooms to record in the same transaction (ignored when already known). */
+  readonly rooms?: readonly RoomRecord[];
+  /** Current-state changes to apply in the same transaction. */
+  readonly state?: readonly CurrentStateDelta[];
+  /** Our clock at receipt. */
+  readonly receivedTs: number;
+}
+
+export interface PersistResult {
+  /** The stream ordering given to each event written (new events, and outliers promoted to the timeline). */
+  readonly orderings: ReadonlyMap<EventId, StreamOrdering>;
+  /** Events that were stored already and left as they were. */
+  readonly alreadyKnown: readonly EventId[];
+  /** The highest stream ordering after this batch (unchanged when nothing was written). */
+  readonly maxOrdering: StreamOrdering;
+}
+
+export interface StoredEvent {
+  readonly pdu: Pdu;
+  readonly streamOrdering: StreamOrdering;
+  readonly outlier: boolean;
+  readonly rejectionReason: string | null;
+  readonly receivedTs: number;
+}
+
+export interface EventStore {
+  /**
+   * Persists a batch of events, their rooms and current-state changes in one
+   * transaction: all of it or, on any error, none of it. Events already stored
+   * are skipped (reported in `alreadyKnown`), except that an outlier persisted
+   * again as a non-outlier joins the timeline with a new stream ordering.
+   */
+  persistEvents(batch: PersistBatch): Promise<PersistResult>;
+  /** The stored PDUs among `ids` (rejected and outlier ones included); unknown ids are absent. */
+  getEvents(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, StoredEvent>>;
+  /** Shorthand for getEvents, PDUs only. */
+  getPdus(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, Pdu>>;
+  /** Which of `ids` are stored. */
+  haveEvents(ids: readonly EventId[]): Promise<ReadonlySet<EventId>>;
+  /** The highest stream ordering written so far (0 when there are no events). */
+  maxStreamOrdering(): Promise<StreamOrdering>;
+  /** Non-outlier events of a room with from < stream ordering <= to, ascending, at most `limit`. */
+  getRoomEventsBetween(roomId: RoomId, from: StreamOrdering, to: StreamOrdering, limit: number): Promise<readonly StoredEvent[]>;
+  /**
+   * The auth chain of the given events (their auth events, transitively,
+   * excluding the events themselves) as far as it is stored.
+   */
+  getAuthChainIds(ids: readonly EventId[]): Promise<ReadonlySet<EventId>>;
+}
+
+export interface RoomStore {
+  getRoom(roomId: RoomId): Promise<RoomRecord | null>;
+  /** The room's current state; empty when the room is unknown. */
+  getCurrentState(roomId: RoomId): Promise<StateMap>;
+  /** One current state entry, or null. */
+  getCurrentStateEventId(roomId: RoomId, type: string, stateKey: string): Promise<EventId | null>;
+  /** Rooms whose current state has `m.room.member` for `userId` with the given membership (state event content). */
+  getRoomsForUser(userId: UserId, membership: string): Promise<readonly RoomId[]>;
+  /** The room's forward extremities (events with no stored non-outlier child). */
+  getForwardExtremities(roomId: RoomId): Promise<readonly EventId[]>;
+}
+
+// ---------------------------------------------------------------------------
+// Local users, profiles, devices and access tokens.
+// ---------------------------------------------------------------------------
+
+export interface UserRecord {
+  readonly userId: UserId;
+  /** null: no password login (e.g. an appservice or SSO-only user). */
+  readonly passwordHash: string | null;
+  readonly createdTs: number;
+  readonly admin: boolean;
+  readonly deactivated: boolean;
+}
+
+export interface ProfileRecord {
+  readonly displayname: string | null;
+  readonly avatarUrl: string | null;
+}
+
+export interface DeviceRecord {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly displayName: string | null;
+  readonly createdTs: number;
+  readonly lastSeenTs: number | null;
+}
+
+export interface AccessTokenOwner {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  /** null: the token does not expire. */
+  readonly validUntilTs: number | null;
+  readonly deactivated: boolean;
+}
+
+export interface NewUser {
+  readonly userId: UserId;
+  readonly passwordHash: string | null;
+  readonly createdTs: number;
+  readonly admin?: boolean;
+  /** Initial profile (defaults to the localpart as Synapse does when the caller passes it). */
+  readonly displayname?: string | null;
+}
+
+export interface NewLogin {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  /** Kept when the device exists already. */
+  readonly deviceDisplayName?: string | null;
+  /** The opaque access token; storage keeps only its SHA-256. */
+  readonly accessToken: string;
+  readonly validUntilTs?: number | null;
+  readonly nowTs: number;
+}
+
+export interface UserStore {
+  /** Creates the user and its profile; UniqueViolationError("user") when the id is taken. */
+  createUser(user: NewUser): Promise<void>;
+  getUser(userId: UserId): Promise<UserRecord | null>;
+  setPasswordHash(userId: UserId, passwordHash: string | null): Promise<void>;
+  /** Marks the user deactivated and deletes its devices and access tokens. */
+  deactivateUser(userId: UserId): Promise<void>;
+  getProfile(userId: UserId): Promise<ProfileRecord | null>;
+  /** Changes the given fields only (absent fields are kept). */
+  setProfile(userId: UserId, profile: Partial<ProfileRecord>): Promise<void>;
+  /** Creates (or reuses) the device and records a new access token for it. UniqueViolationError("access token") if the token exists. */
+  createLogin(login: NewLogin): Promise<void>;
+  /** Who holds the token, or null for an unknown token. */
+  getAccessTokenOwner(accessToken: string): Promise<AccessTokenOwner | null>;
+  /** Logout: deletes the token only (true when it existed). */
+  deleteAccessToken(accessToken: string): Promise<boolean>;
+  /** Deletes the device and its access tokens (true when it existed). */
+  deleteDevice(userId: UserId, deviceId: string): Promise<boolean>;
+  getDevices(userId: UserId): Promise<readonly DeviceRecord[]>;
+  touchDevice(userId: UserId, deviceId: string, lastSeenTs: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Federation bookkeeping.
+// ---------------------------------------------------------------------------
+
+export interface StoredTransactionResponse {
+  readonly response: JsonObject;
+  readonly receivedTs: number;
+}
+
+export interface TransactionStore {
+  /** The response we gave to (origin, txnId), or null when we have not seen it. */
+  getTransactionResponse(origin: ServerName, txnId: string): Promise<StoredTransactionResponse | null>;
+  /**
+   * Records the response. When a response is stored already (a concurrent
+   * duplicate finished first) it is kept, and that earlier response is returned.
+   */
+  storeTransactionResponse(origin: ServerName, txnId: string, response: JsonObject, receivedTs: number): Promise<StoredTransactionResponse>;
+  /** Deletes records received before `beforeTs`; returns how many. */
+  purgeTransactionsBefore(beforeTs: number): Promise<number>;
+}
+
+/** Outbound state of one remote server. */
+export interface DestinationState {
+  readonly destination: ServerName;
+  /** When the current failure streak began; null when the last attempt succeeded. */
+  readonly failureTs: number | null;
+  /** Last attempt of the current streak. */
+  readonly retryLastTs: number | null;
+  /** Current back-off interval; 0 when healthy. */
+  readonly retryIntervalMs: number;
+  /** Our stream ordering of the last event we know the destination received (for catch-up). */
+  readonly lastSuccessfulStreamOrdering: StreamOrdering | null;
+}
+
+export interface DestinationStore {
+  getDestination(destination: ServerName): Promise<DestinationState | null>;
+  /** Records a failed attempt: keeps failureTs if a streak is running, sets retryLastTs and the new interval. */
+  recordFailure(destination: ServerName, nowTs: number, retryIntervalMs: number): Promise<DestinationState>;
+  /** Clears the failure streak. */
+  recordSuccess(destination: ServerName): Promise<void>;
+  setLastSuccessfulStreamOrdering(destination: ServerName, ordering: StreamOrdering): Promise<void>;
+  /** Destinations in a failure streak whose back-off has run out at `nowTs`. */
+  getDestinationsDueForRetry(nowTs: number, limit: number): Promise<readonly DestinationState[]>;
+}
+
+// ---------------------------------------------------------------------------
+// The whole storage.
+// ---------------------------------------------------------------------------
+
+export interface MigrationStatus {
+  /** Highest applied migration version (0 when none). */
+  readonly current: number;
+  /** Highest migration version this build knows. */
+  readonly latest: number;
+  /** Names of migrations this build knows that are not applied. */
+  readonly pending: readonly string[];
+  /** Applied versions this build does not know (a newer Zion wrote the schema). */
+  readonly unknown: readonly number[];
+}
+
+export type StorageBackend = "sqlite" | "postgres";
+
+export interface Storage {
+  readonly backend: StorageBackend;
+  readonly keys: KeyStore;
+  readonly events: EventStore;
+  readonly rooms: RoomStore;
+  readonly users: UserStore;
+  readonly transactions: TransactionStore;
+  readonly destinations: DestinationStore;
+  /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
+  migrate(): Promise<readonly string[]>;
+  migrationStatus(): Promise<MigrationStatus>;
+  /** True when every known migration is applied and none unknown (the doctor's check). */
+  isMigrated(): Promise<boolean>;
+  /** A round trip to the database; throws StorageUnavailableError when it fails. */
+  ping(): Promise<void>;
+  /** Closes connections; later calls throw StorageUnavailableError. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/**
+ * Builds the whole Storage port from a backend's SqlRunner and dialect. All
+ * query logic lives in sql/stores/; a backend supplies only driver glue.
+ */
+import { StorageUnavailableError, type MigrationStatus, type Storage, type StorageBackend } from "../ports.js";
+import { loadMigrations, migrateWork, statusWork } from "./migrations.js";
+import { sqlKeyStore } from "./stores/keys.js";
+import { sqlEventStore, sqlRoomStore } from "./stores/events.js";
+import { sqlUserStore } from "./stores/users.js";
+import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
+import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
+
+export interface Dialect {
+  readonly backend: StorageBackend;
+  /** Taken first in the migration transaction so concurrent starters migrate one at a time. */
+  readonly migrationLock: Stmt | null;
+  /** A query returning one row when the table named by its one parameter exists. */
+  readonly tableExistsSql: string;
+}
+
+export interface SqlStorageOptions {
+  readonly runner: SqlRunner;
+  readonly dialect: Dialect;
+  /** Wall clock for `schema_migrations.applied_ts` (adapters may read the clock; core may not). */
+  readonly now: () => number;
+}
+
+/** Table name -> what a unique violation on it means to a caller. */
+const ENTITY: Readonly<Record<string, string>> = {
+  users: "user",
+  access_tokens: "access token",
+  devices: "device",
+  events: "event",
+  rooms: "room",
+  server_keys: "server key",
+  received_transactions: "transaction",
+  destinations: "destination",
+  schema_migrations: "migration",
+};
+
+export function entityOfTable(table: string | undefined): string {
+  if (table === undefined) return "row";
+  return ENTITY[table] ?? table;
+}
+
+export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): Storage {
+  const migrations = loadMigrations(dialect.backend);
+  let closed = false;
+  const status = (): Promise<MigrationStatus> =>
+    runner.read(function* () {
+      const exists = yield* queryOne(dialect.tableExistsSql, "schema_migrations");
+      return yield* statusWork(migrations, exists !== undefined);
+    });
+  return {
+    backend: dialect.backend,
+    keys: sqlKeyStore(runner),
+    events: sqlEventStore(runner),
+    rooms: sqlRoomStore(runner),
+    users: sqlUserStore(runner),
+    transactions: sqlTransactionStore(runner),
+    destinations: sqlDestinationStore(runner),
+    migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
+    migrationStatus: status,
+    async isMigrated() {
+      const s = await status();
+      return s.pending.length === 0 && s.unknown.length === 0;
+    },
+    async ping() {
+      const r = await runner.read(() => queryOne("SELECT 1 AS one"));
+      if (!r) throw new StorageUnavailableError("the database answered SELECT 1 with no row");
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runner.close();
+    },
+  };
+}
