@@ -1,0 +1,247 @@
+/**
+ * The homeserver.yaml schema, in Synapse's key names so an operator's file
+ * carries over. Objects are strict: a key the schema does not know becomes
+ * one warning (see parse.ts), never a failure. Durations and sizes accept
+ * Synapse's suffixes (duration.ts). Paths stay as written here; parse.ts
+ * resolves them against the config file's folder.
+ *
+ * Synapse's reference: https://element-hq.github.io/synapse/latest/usage/configuration/config_documentation.html
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { checkServerName } from "../core/ids/index.js";
+import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS, isKnownRoomVersion } from "../core/room-versions/index.js";
+import { parseDuration, parseSize, describe } from "./duration.js";
+
+/** zod's message for a missing key is "expected X, received undefined": say "required" instead. */
+function required(what: string): { error: (iss: { input: unknown }) => string | undefined } {
+  return { error: (iss) => (iss.input === undefined ? `is required: ${what}` : undefined) };
+}
+
+const duration = z.unknown().transform((v, ctx) => {
+  const r = parseDuration(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: "custom", message: r.reason });
+    return z.NEVER;
+  }
+  return r.value;
+});
+
+const size = z.unknown().transform((v, ctx) => {
+  const r = parseSize(v);
+  if (!r.ok) {
+    ctx.addIssue({ code: "custom", message: r.reason });
+    return z.NEVER;
+  }
+  return r.value;
+});
+
+const path = z.string().min(1, "must not be empty");
+
+const serverName = z.string(required("the domain your users and rooms belong to, e.g. example.org")).superRefine((v, ctx) => {
+  const r = checkServerName(v);
+  if (!r.ok) ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} is not a valid server name: ${r.reason}` });
+});
+
+const ipAddress = z.string().refine((v) => isIP(v) !== 0, { message: "must be an IPv4 or IPv6 address" });
+
+/** An IP range in CIDR notation (a bare address means /32 or /128). */
+const cidr = z.string().superRefine((v, ctx) => {
+  const [addr, bits, more] = v.split("/");
+  const family = addr === undefined ? 0 : isIP(addr);
+  const max = family === 4 ? 32 : 128;
+  const ok = family !== 0 && more === undefined && (bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= max));
+  if (!ok) ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} is not an IP range such as 10.0.0.0/8 or fe80::/10` });
+});
+
+/** `ip:port`, `[ipv6]:port` or a bare address (port 53), normalised to `ip:port` / `[ipv6]:port`. */
+const dnsServer = z.string().transform((v, ctx) => {
+  let host = v;
+  let port = 53;
+  const bracket = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(v);
+  const v4 = /^([0-9.]+):([0-9]{1,5})$/.exec(v);
+  if (bracket) {
+    host = bracket[1]!;
+    if (bracket[2] !== undefined) port = Number(bracket[2]);
+  } else if (v4) {
+    host = v4[1]!;
+    port = Number(v4[2]);
+  }
+  const family = isIP(host);
+  if (family === 0 || port < 1 || port > 65535) {
+    ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} is not a DNS server address: use "ip:port", "[ipv6]:port" or a bare IP` });
+    return z.NEVER;
+  }
+  return family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+});
+
+const httpUrl = z.string().superRefine((v, ctx) => {
+  let u: URL | undefined;
+  try {
+    u = new URL(v);
+  } catch {
+    /* reported below */
+  }
+  if (!u || (u.protocol !== "http:" && u.protocol !== "https:")) ctx.addIssue({ code: "custom", message: `${JSON.stringify(v)} is not an http(s) URL` });
+});
+
+/** Synapse's resource names; the ones Zion does not serve yet are accepted with a warning (app/). */
+export const RESOURCE_NAMES = ["client", "federation", "keys", "media", "health", "metrics", "openid", "replication", "static", "consent"] as const;
+export type ResourceName = (typeof RESOURCE_NAMES)[number];
+
+const listener = z.strictObject({
+  port: z.number(required("the TCP port to listen on")).int().min(0).max(65535),
+  bind_addresses: z.array(ipAddress).min(1, "must list at least one address").default(["::", "0.0.0.0"]),
+  tls: z.boolean().default(false),
+  type: z.enum(["http", "metrics", "manhole", "replication"], required('the listener type, "http"')),
+  x_forwarded: z.boolean().default(false),
+  resources: z
+    .array(
+      z.strictObject({
+        names: z.array(z.enum(RESOURCE_NAMES)).default([]),
+        compress: z.boolean().default(false),
+      }),
+    )
+    .default([]),
+  tag: z.string().optional(),
+  request_id_header: z.string().optional(),
+});
+
+const base64Key = z.string().superRefine((v, ctx) => {
+  const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) ? Buffer.from(v, "base64") : undefined;
+  if (!bytes || bytes.length !== 32) ctx.addIssue({ code: "custom", message: "must be an unpadded base64 ed25519 public key (32 bytes)" });
+});
+
+const oldSigningKey = z.strictObject({
+  key: base64Key,
+  expired_ts: z.number(required("when the key stopped being used, in ms since the epoch")).int().nonnegative(),
+});
+
+const sqliteArgs = z.strictObject({
+  database: path.default("homeserver.db"),
+  cp_min: z.number().int().positive().optional(),
+  cp_max: z.number().int().positive().optional(),
+});
+
+const postgresArgs = z.strictObject({
+  user: z.string().optional(),
+  password: z.string().optional(),
+  host: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  database: z.string().optional(),
+  dbname: z.string().optional(),
+  cp_min: z.number().int().nonnegative().optional(),
+  cp_max: z.number().int().positive().optional(),
+  sslmode: z.enum(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]).optional(),
+  application_name: z.string().optional(),
+  keepalives_idle: z.number().optional(),
+  keepalives_interval: z.number().optional(),
+  keepalives_count: z.number().optional(),
+});
+
+const database = z.discriminatedUnion("name", [
+  z.strictObject({
+    name: z.literal("sqlite3"),
+    args: sqliteArgs.default({ database: "homeserver.db" }),
+    allow_unsafe_locale: z.boolean().optional(),
+    txn_limit: z.number().int().optional(),
+  }),
+  z.strictObject({
+    name: z.literal("psycopg2"),
+    args: postgresArgs.default({}),
+    allow_unsafe_locale: z.boolean().optional(),
+    txn_limit: z.number().int().optional(),
+  }),
+]);
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Python's level names map onto pino's. */
+const logLevel = z
+  .string()
+  .transform((v, ctx) => {
+    const m: Record<string, LogLevel> = { notset: "trace", warning: "warn", critical: "fatal" };
+    const lower = v.toLowerCase();
+    const level = m[lower] ?? ((LOG_LEVELS as readonly string[]).includes(lower) ? (lower as LogLevel) : undefined);
+    if (!level) {
+      ctx.addIssue({ code: "custom", message: `unknown log level ${JSON.stringify(v)}: use one of ${LOG_LEVELS.join(", ")}` });
+      return z.NEVER;
+    }
+    return level;
+  });
+
+const trustedKeyServer = z.strictObject({
+  server_name: serverName,
+  verify_keys: z.record(z.string(), base64Key).optional(),
+  accept_keys_insecurely: z.boolean().optional(),
+});
+
+const acme = z.strictObject({
+  enabled: z.boolean().default(false),
+  directory_url: httpUrl.default("https://acme-v02.api.letsencrypt.org/directory"),
+  contact_email: z.string().optional(),
+  domains: z.array(z.string()).optional(),
+  challenge: z.enum(["http-01", "tls-alpn-01"]).default("http-01"),
+  account_key_path: path.optional(),
+  storage_dir: path.optional(),
+  ca_bundle: path.optional(),
+});
+
+const federationTester = z.strictObject({
+  enabled: z.boolean().default(false),
+});
+
+export const homeserverSchema = z.strictObject({
+  server_name: serverName,
+  public_baseurl: httpUrl.optional(),
+  pid_file: path.optional(),
+  listeners: z.array(listener).default([]),
+  tls_certificate_path: path.optional(),
+  tls_private_key_path: path.optional(),
+  signing_key_path: path.optional(),
+  old_signing_keys: z
+    .record(
+      z.string().regex(/^ed25519:[A-Za-z0-9_]+$/, "key ids look like ed25519:abc_1"),
+      oldSigningKey,
+    )
+    .default({}),
+  key_refresh_interval: duration.default(86_400_000),
+  database: database.optional(),
+  media_store_path: path.default("media_store"),
+  max_upload_size: size.default(50 * 1024 * 1024),
+  log_config: path.optional(),
+  log_level: logLevel.optional(),
+  serve_server_wellknown: z.boolean().default(false),
+  well_known_server: z.string().optional(),
+  enable_registration: z.boolean().default(false),
+  enable_registration_without_verification: z.boolean().default(false),
+  registration_shared_secret: z.string().optional(),
+  registration_shared_secret_path: path.optional(),
+  default_room_version: z
+    .union([z.string(), z.number().int()])
+    .transform((v) => String(v))
+    .refine(isKnownRoomVersion, { message: `unknown room version: use one of ${[...ROOM_VERSIONS.keys()].join(", ")}` })
+    .default(DEFAULT_ROOM_VERSION),
+  federation_enabled: z.boolean().default(true),
+  federation_domain_whitelist: z.array(serverName).optional(),
+  send_presence_to_federation: z.boolean().default(true),
+  federation_verify_certificates: z.boolean().default(true),
+  federation_certificate_verification_whitelist: z.array(z.string()).default([]),
+  federation_custom_ca_list: z.array(path).optional(),
+  federation_client_minimum_tls_version: z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .pipe(z.enum(["1", "1.0", "1.1", "1.2", "1.3"]))
+    .default("1"),
+  ip_range_blacklist: z.array(cidr).optional(),
+  ip_range_whitelist: z.array(cidr).default([]),
+  trusted_key_servers: z.array(trustedKeyServer).default([{ server_name: "matrix.org" }]),
+  suppress_key_server_warning: z.boolean().default(false),
+  presence: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  dns_servers: z.array(dnsServer).optional(),
+  acme: acme.optional(),
+  federation_tester: federationTester.default({ enabled: false }),
+});
+
+export type RawHomeserverConfig = z.output<typeof homeserverSchema>;
+export { describe as describeValue };
