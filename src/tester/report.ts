@@ -5,13 +5,13 @@
  * matrix-federation-tester's JSON report, filled from the same probes, so
  * tooling written against that report can read ours.
  */
-import { CATALOGUE, type CheckId } from "./catalogue.js";
+import { CATALOGUE, isCheckId, type CheckId } from "./catalogue.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
 export interface Check {
-  /** Stable identifier from the catalogue, e.g. "well-known.content-type". */
-  readonly id: CheckId;
+  /** Stable identifier, from the catalogue where one fits, e.g. "well-known.content-type". */
+  readonly id: string;
   readonly title: string;
   readonly status: CheckStatus;
   /** What was seen, in one sentence. */
@@ -136,8 +136,8 @@ export interface CheckOptions {
 }
 
 /** Builds a check from the catalogue; a warn or fail always carries a fix (the catalogue's if none is given). */
-export function makeCheck(id: CheckId, status: CheckStatus, detail: string, opts: CheckOptions = {}): Check {
-  const entry = CATALOGUE[id];
+export function makeCheck(id: CheckId | string, status: CheckStatus, detail: string, opts: CheckOptions = {}): Check {
+  const entry = isCheckId(id) ? CATALOGUE[id] : { title: id, fix: "See docs/federation-tester.md for this check." };
   const title = opts.title ?? (opts.address ? `${entry.title} (${opts.address})` : entry.title);
   const base = { id, title, status, detail, ...(opts.address !== undefined ? { address: opts.address } : {}) };
   if (status === "ok") return base;
@@ -172,15 +172,15 @@ export class ReportBuilder {
     return check;
   }
 
-  ok(id: CheckId, detail: string, opts: CheckOptions = {}): Check {
+  ok(id: CheckId | string, detail: string, opts: CheckOptions = {}): Check {
     return this.add(makeCheck(id, "ok", detail, opts));
   }
 
-  warn(id: CheckId, detail: string, opts: CheckOptions = {}): Check {
+  warn(id: CheckId | string, detail: string, opts: CheckOptions = {}): Check {
     return this.add(makeCheck(id, "warn", detail, opts));
   }
 
-  fail(id: CheckId, detail: string, opts: CheckOptions = {}): Check {
+  fail(id: CheckId | string, detail: string, opts: CheckOptions = {}): Check {
     return this.add(makeCheck(id, "fail", detail, opts));
   }
 
