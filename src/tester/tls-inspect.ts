@@ -13,6 +13,7 @@
 import { X509Certificate, createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { rootCertificates, type TLSSocket } from "node:tls";
+import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
 import { makeCheck, type Check, type MftCertSummary } from "./report.js";
 
 export const EXPIRY_WARNING_DAYS = 14;
@@ -134,29 +135,14 @@ export type NameMatch =
   | { ok: true; by: "dns" | "ip"; name: string; wildcard: boolean }
   | { ok: false; cnOnly: boolean; wildcardMiss: string | undefined; sans: string[] };
 
-function wildcardCovers(pattern: string, host: string): boolean {
-  // RFC 6125 6.4.3: the wildcard is the whole left-most label and matches exactly one label.
-  if (!pattern.startsWith("*.")) return false;
-  const rest = pattern.slice(2).toLowerCase();
-  const h = host.toLowerCase();
-  const dot = h.indexOf(".");
-  return dot > 0 && h.slice(dot + 1) === rest;
-}
-
+/** The server's own name check (federation/tls) decides; the tester adds why a miss happened. */
 export function matchName(cert: X509Certificate, host: string): NameMatch {
   const { dns, ip } = subjectAltNames(cert);
   const sans = [...dns.map((d) => `DNS:${d}`), ...ip.map((i) => `IP:${i}`)];
-  if (isIP(host)) {
-    const matched = cert.checkIP(host);
-    if (matched) return { ok: true, by: "ip", name: matched, wildcard: false };
-    return { ok: false, cnOnly: commonName(cert.subject) === host, wildcardMiss: undefined, sans };
-  }
+  const v = checkCertificateName(parseSubjectAltName(cert.subjectAltName, commonName(cert.subject)), host);
+  if (v.ok) return { ok: true, by: isIP(host) ? "ip" : "dns", name: v.matched, wildcard: v.wildcard };
   const h = host.toLowerCase().replace(/\.$/, "");
-  const exact = dns.find((d) => d.toLowerCase() === h);
-  if (exact) return { ok: true, by: "dns", name: exact, wildcard: false };
-  const wild = dns.find((d) => wildcardCovers(d, h));
-  if (wild) return { ok: true, by: "dns", name: wild, wildcard: true };
-  const miss = dns.find((d) => d.startsWith("*.") && (h === d.slice(2).toLowerCase() || h.endsWith(`.${d.slice(2).toLowerCase()}`)));
+  const miss = isIP(host) ? undefined : dns.find((d) => d.startsWith("*.") && (h === d.slice(2).toLowerCase() || h.endsWith(`.${d.slice(2).toLowerCase()}`)));
   return { ok: false, cnOnly: commonName(cert.subject).toLowerCase() === h, wildcardMiss: miss, sans };
 }
 
