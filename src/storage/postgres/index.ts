@@ -1,0 +1,147 @@
+/**
+ * The PostgreSQL backend (pg with a Pool), selected by `database.name:
+ * psycopg2` as in Synapse. Each write unit of work runs on one pooled client
+ * inside BEGIN ... COMMIT, awaiting only its own statements; reads run on one
+ * client without a transaction. Migrations take a transaction-scoped advisory
+ * lock, so several Zion processes starting at once on one database migrate
+ * one at a time.
+ *
+ * Only src/app/ imports this module.
+ */
+import pg from "pg";
+import type { Storage } from "../ports.js";
+import { createSqlStorage, type Dialect } from "../sql/storage.js";
+import { toPostgresPlaceholders, type SqlResult, type SqlRunner, type Stmt, type UnitOfWork } from "../sql/uow.js";
+import { translatePostgresError } from "./errors.js";
+
+export interface PostgresStorageOptions {
+  readonly user?: string;
+  readonly password?: string;
+  /** A host name, an IP address, or a directory holding the server's unix socket. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  /** Pool bounds, Synapse's `cp_min` / `cp_max` (defaults 1 and 10). */
+  readonly poolMin?: number;
+  readonly poolMax?: number;
+  /** How long to wait for a connection (default 10000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** Apply pending migrations at open (default true). */
+  readonly migrate?: boolean;
+  /** Clock for migration timestamps (default Date.now). */
+  readonly now?: () => number;
+}
+
+/** An arbitrary fixed key for pg_advisory_xact_lock: "zion" in ASCII. */
+const MIGRATION_LOCK_KEY = 0x7a696f6e;
+
+export const POSTGRES_DIALECT: Dialect = {
+  backend: "postgres",
+  migrationLock: { sql: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`, params: [] },
+  tableExistsSql: "SELECT 1 AS one FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?",
+};
+
+class PostgresRunner implements SqlRunner {
+  private readonly texts = new Map<string, string>();
+  private closed = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  private text(sql: string): string {
+    let t = this.texts.get(sql);
+    if (t === undefined) {
+      t = toPostgresPlaceholders(sql);
+      this.texts.set(sql, t);
+    }
+    return t;
+  }
+
+  private async execute(client: pg.PoolClient, stmt: Stmt): Promise<SqlResult> {
+    if (stmt.script) {
+      await client.query(stmt.sql); // simple query protocol: several statements at once
+      return { rows: [], changes: 0 };
+    }
+    const r = await client.query(this.text(stmt.sql), stmt.params as unknown[]);
+    return { rows: r.rows as Record<string, unknown>[], changes: r.rowCount ?? 0 };
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (this.closed) throw translatePostgresError(new Error("Cannot use a pool after calling end on the pool"));
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw translatePostgresError(e);
+    }
+  }
+
+  async write<T>(work: () => UnitOfWork<T>): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const g = work();
+      let r = g.next();
+      while (!r.done) r = g.next(await this.execute(client, r.value));
+      await client.query("COMMIT");
+      return r.value;
+    } catch (e) {
+      try {
+        await client.query("ROLLBACK");
+      } catch {
+        broken = true; // the connection is gone: do not return it to the pool
+      }
+      throw translatePostgresError(e);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async read<T>(work: () => UnitOfWork<T>): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    try {
+      const g = work();
+      let r = g.next();
+      while (!r.done) r = g.next(await this.execute(client, r.value));
+      return r.value;
+    } catch (e) {
+      broken = !(e instanceof Error && "code" in e && typeof (e as { code: unknown }).code === "string" && /^[0-9A-Z]{5}$/.test((e as { code: string }).code));
+      throw translatePostgresError(e);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+/** Connects a pool to PostgreSQL and applies pending migrations. */
+export async function openPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
+  const config: pg.PoolConfig = {
+    max: options.poolMax ?? 10,
+    min: options.poolMin ?? 1,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: "zion",
+  };
+  if (options.user !== undefined) config.user = options.user;
+  if (options.password !== undefined) config.password = options.password;
+  if (options.host !== undefined) config.host = options.host;
+  if (options.port !== undefined) config.port = options.port;
+  if (options.database !== undefined) config.database = options.database;
+  const pool = new pg.Pool(config);
+  // An idle client losing its connection must not crash the process; the next checkout reconnects.
+  pool.on("error", () => {});
+  const storage = createSqlStorage({ runner: new PostgresRunner(pool), dialect: POSTGRES_DIALECT, now: options.now ?? Date.now });
+  try {
+    if (options.migrate !== false) await storage.migrate();
+    else await storage.ping();
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  return storage;
+}
