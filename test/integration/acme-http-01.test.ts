@@ -1,0 +1,206 @@
+/**
+ * ACME against a real ACME server (Pebble) with HTTP-01: first issuance, the served chain and names, renewal at
+ * two thirds of a short lifetime with a TLS client connecting throughout the swap, and a refused order that leaves
+ * the old certificate serving. Addresses: 127.0.5.10 (dnsmasq), 127.0.5.11 (our listeners), Pebble 127.0.5.2xx.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer, type Server } from "node:tls";
+import { AcmeManager, startHttpChallengeServer, type HttpChallengeServer, type RenewOutcome } from "../../src/acme/index.js";
+import { CertificateReloader } from "../../src/app/tls-reload.js";
+import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
+import { collectingLog, startPebble, tlsPeer, unrefClock, type Pebble } from "../harness/pebble.js";
+
+const HOST_IP = "127.0.5.11";
+const NAME = "hs.acme-http.test";
+const BLOCKED = "blocked.acme-http.test";
+const VALIDITY_S = 24;
+
+describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
+  let dir: string;
+  let dns: Dnsmasq;
+  let pebble: Pebble;
+  let root: string;
+  let httpChallenges: HttpChallengeServer;
+  let tlsServer: Server;
+  let tlsPort: number;
+  const managers: AcmeManager[] = [];
+  const reloaders: CertificateReloader[] = [];
+
+  // One TLS listener, served through a reloader per test (attached in turn).
+  const challengeServers = new Map<string, AcmeManager>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zion-acme-http-"));
+    dns = await startDnsmasq({ a: { [NAME]: [HOST_IP], [BLOCKED]: [HOST_IP] } }, { address: "127.0.5.10" });
+    tlsServer = createServer({}, (s) => s.end("hello\n"));
+    await new Promise<void>((r) => tlsServer.listen(0, HOST_IP, r));
+    tlsPort = (tlsServer.address() as AddressInfo).port;
+    // The HTTP-01 listener answers for whichever manager the test is running.
+    const responder = {
+      httpResponse: (token: string) => {
+        for (const m of challengeServers.values()) {
+          const a = m.responder.httpResponse(token);
+          if (a !== undefined) return a;
+        }
+        return undefined;
+      },
+    };
+    httpChallenges = await startHttpChallengeServer({ host: HOST_IP, port: 0, responder: responder as never, httpsPort: tlsPort });
+    pebble = await startPebble({ dnsServer: dns.server, httpPort: httpChallenges.port, tlsPort, validitySeconds: VALIDITY_S, domainBlocklist: [BLOCKED] });
+    root = await pebble.issuingRootPem();
+  });
+
+  after(async () => {
+    for (const m of managers) await m.stop();
+    for (const r of reloaders) r.close();
+    await httpChallenges?.close();
+    await new Promise<void>((r) => (tlsServer ? tlsServer.close(() => r()) : r()));
+    await pebble?.stop();
+    await dns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function setup(name: string, domains: string[], storage: string, extra: { retryMinMs?: number } = {}) {
+    const log = collectingLog();
+    const reloader = new CertificateReloader({ log });
+    reloaders.push(reloader);
+    const detach = reloader.attach(tlsServer);
+    const manager = new AcmeManager({
+      directoryUrl: pebble.directoryUrl,
+      contactEmail: "admin@acme-http.test",
+      domains,
+      challenge: "http-01",
+      accountKeyPath: join(dir, "account.key"),
+      storageDir: join(dir, storage),
+      caBundlePem: pebble.apiCaPem,
+      clock: unrefClock(),
+      log,
+      onCertificate: (pair) => reloader.install(pair, "acme"),
+      pollMinMs: 100,
+      pollMaxMs: 500,
+      retryMinMs: extra.retryMinMs ?? 60_000,
+    });
+    managers.push(manager);
+    challengeServers.set(name, manager);
+    const outcomes: RenewOutcome[] = [];
+    const waiters: Array<() => void> = [];
+    manager.onRenewal((o) => { outcomes.push(o); for (const w of waiters.splice(0)) w(); });
+    const nextOutcome = (n: number) =>
+      new Promise<RenewOutcome>((resolve) => {
+        const check = () => (outcomes.length >= n ? resolve(outcomes[n - 1]!) : waiters.push(check));
+        check();
+      });
+    return { log, reloader, manager, nextOutcome, detach };
+  }
+
+  it("obtains a certificate by HTTP-01 that a TLS client trusting only Pebble's root accepts for the name", async () => {
+    const t = setup("first", [NAME], "first");
+    await t.manager.start();
+    const first = await t.nextOutcome(1);
+    assert.equal(first.ok, true, first.ok ? "" : first.reason);
+    const peer = await tlsPeer(HOST_IP, tlsPort, NAME, root);
+    assert.equal(peer.serial, t.manager.status().certificate?.serial);
+    assert.match(peer.subjectaltname, new RegExp(`DNS:${NAME.replace(/\./g, "\\.")}`));
+    // Leaf, Pebble's intermediate, Pebble's root: the served chain is complete.
+    assert.equal(peer.chainCNs.length, 3, `chain seen: ${peer.chainCNs.join(" <- ")}`);
+    assert.match(peer.chainCNs[1]!, /Pebble Intermediate/i);
+    // A client asking for another name refuses the certificate.
+    await assert.rejects(tlsPeer(HOST_IP, tlsPort, "other.acme-http.test", root), /altnames|does not match|Hostname/i);
+    // Account key and certificate files are private to the server's user.
+    for (const f of [join(dir, "account.key"), join(dir, "first", "certificate.pem"), join(dir, "first", "private-key.pem")]) {
+      assert.equal((await stat(f)).mode & 0o777, 0o600, f);
+    }
+    await t.manager.stop();
+    t.detach();
+  });
+
+  it("answers only challenges on the HTTP listener and redirects everything else to HTTPS", async () => {
+    const get = (path: string, host: string) =>
+      new Promise<{ status: number; location?: string }>((resolve, reject) => {
+        const req = request({ host: HOST_IP, port: httpChallenges.port, path, headers: { host } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}) });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const unknown = await get("/.well-known/acme-challenge/no-such-token", NAME);
+    assert.equal(unknown.status, 404);
+    const other = await get("/_matrix/federation/v1/version", NAME);
+    assert.equal(other.status, 301);
+    assert.equal(other.location, `https://${NAME}:${tlsPort}/_matrix/federation/v1/version`);
+  });
+
+  it("renews at two thirds of the lifetime and swaps the served certificate with no connection refused", async () => {
+    const t = setup("renew", [NAME], "renew");
+    await t.manager.start();
+    const first = await t.nextOutcome(1);
+    assert.ok(first.ok, first.ok ? "" : first.reason);
+    const oldSerial = first.info.serial;
+    const renewAt = t.manager.status().renewAt!;
+    assert.ok(renewAt > first.info.notBefore && renewAt < first.info.notAfter);
+
+    // Connect over and over (bounded) while the renewal happens; every handshake must verify.
+    const seen = new Map<string, number>();
+    const errors: string[] = [];
+    let renewed: RenewOutcome | undefined;
+    void t.nextOutcome(2).then((o) => { renewed = o; });
+    let newSeenAfter = 0;
+    for (let i = 0; i < 4000 && newSeenAfter < 20; i++) {
+      try {
+        const p = await tlsPeer(HOST_IP, tlsPort, NAME, root);
+        seen.set(p.serial, (seen.get(p.serial) ?? 0) + 1);
+        if (renewed?.ok && p.serial === renewed.info.serial) newSeenAfter++;
+      } catch (err) {
+        errors.push(err instanceof Error ? err.message : String(err));
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(renewed, "no renewal happened");
+    assert.ok(renewed.ok, renewed.ok ? "" : renewed.reason);
+    assert.notEqual(renewed.info.serial, oldSerial);
+    assert.deepEqual(errors, []);
+    assert.ok((seen.get(oldSerial) ?? 0) > 0, "the old certificate was never seen before the swap");
+    assert.ok((seen.get(renewed.info.serial) ?? 0) >= 20, "the new certificate is not the one served");
+    // The renewal happened at or after the two-thirds point, not before.
+    assert.ok(t.manager.status().lastSuccessAt! >= renewAt, "renewed before it was due");
+    assert.ok(t.log.lines.some((l) => l.msg === "tls: certificate swapped on every listener" && l.obj["previousSerial"] === oldSerial));
+    await t.manager.stop();
+    t.detach();
+  });
+
+  it("keeps the old certificate serving and logs why when Pebble refuses an order for a blocked name", async () => {
+    const t1 = setup("before-refusal", [NAME], "refusal");
+    await t1.manager.start();
+    const first = await t1.nextOutcome(1);
+    assert.ok(first.ok, first.ok ? "" : first.reason);
+    await t1.manager.stop();
+    t1.detach();
+
+    // Restart with a name the CA refuses: the stored certificate is served, the order fails, nothing changes.
+    const t2 = setup("refusal", [NAME, BLOCKED], "refusal");
+    await t2.manager.start();
+    const refused = await t2.nextOutcome(1);
+    assert.equal(refused.ok, false);
+    assert.match(refused.ok ? "" : refused.reason, /refused the order/);
+    assert.match(refused.ok ? "" : refused.reason, new RegExp(BLOCKED.replace(/\./g, "\\.")));
+    const peer = await tlsPeer(HOST_IP, tlsPort, NAME, root);
+    assert.equal(peer.serial, first.info.serial);
+    const line = t2.log.lines.find((l) => l.level === "error" && /renewal failed; the current certificate stays/.test(l.msg));
+    assert.ok(line, "no log line about the failed renewal");
+    assert.match(String(line.obj["reason"]), /blocked|policy|rejectedIdentifier/i);
+    // The certificate expires in seconds, so a failing renewal warns (the doctor reads the same status).
+    const status = t2.manager.status();
+    assert.equal(status.consecutiveFailures, 1);
+    assert.match(status.warning ?? "", /renewal has failed 1 time/);
+    assert.ok(t2.log.lines.some((l) => l.level === "warn" && /renewal has failed/.test(l.msg)));
+    await t2.manager.stop();
+    t2.detach();
+  });
+});
