@@ -322,7 +322,7 @@ export function requestJson(
           {
             ...common,
             ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-            servername: opts.servername ?? (/^[\d.]+$|:/.test(host) ? "" : host),
+            servername: isIpLiteral(opts.servername ?? host) ? "" : (opts.servername ?? host),
             checkServerIdentity: (_h: string, cert: PeerCertificate) =>
               // Check against the URL's host (or the explicit servername), not the address we connected to.
               checkIdentity(opts.servername ?? host, cert),
@@ -335,6 +335,10 @@ export function requestJson(
     if (payload) req.write(payload);
     req.end();
   });
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
 }
 
 function checkIdentity(name: string, cert: PeerCertificate): Error | undefined {
@@ -453,10 +457,13 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
     throw e;
   }
 
+  // The name the certificate is checked against: the server name's host (a DNS name or the IP literal).
+  const tlsName = serverName.startsWith("[") ? serverName.slice(1, serverName.indexOf("]")) : serverName.replace(/:\d+$/, "");
   const federation: SynapseHandle["federation"] = (method, path, opts = {}) =>
     requestJson(`${federationUrl}${path}`, {
       method,
       ca: caPem,
+      servername: tlsName,
       ...(opts.headers !== undefined ? { headers: opts.headers } : {}),
       ...(opts.body !== undefined ? { body: opts.body } : {}),
     });

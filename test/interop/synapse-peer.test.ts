@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
@@ -64,5 +64,63 @@ describe("Synapse peer harness", { timeout: 120_000 }, () => {
     const who = await synapse!.client("GET", "/_matrix/client/v3/account/whoami", { token: open.accessToken });
     assert.equal(who.status, 200, who.text);
     assert.equal((who.json as { user_id?: unknown }).user_id, open.userId);
+  });
+});
+
+describe("Synapse peer harness: name resolution in a private mount namespace", { timeout: 120_000 }, () => {
+  // A (IP literal) runs with a private /etc/hosts naming B; B has a DNS name with an explicit port and a certificate
+  // for that name only. A's user asks for a profile on B: A must resolve B by name, check B's DNS SAN, and B must
+  // fetch A's keys and accept A's X-Matrix signature; B answers 404 M_NOT_FOUND for the unknown user.
+  const HOST_A = "127.0.4.2";
+  const HOST_B = "127.0.4.3";
+  let dir: string;
+  let a: SynapseHandle | undefined;
+  let b: SynapseHandle | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "zion-synapse-ns-"));
+    const ca = await createTestCa(join(dir, "ca"));
+    const leafA = await ca.issue({ ip: [HOST_A], name: "a" });
+    const leafB = await ca.issue({ dns: ["synapse-b.interop.test"], name: "b" });
+    const { freePort } = await import("../harness/synapse.js");
+    const portB = await freePort(HOST_B);
+    b = await startSynapse({
+      dir: join(dir, "b"),
+      bindHost: HOST_B,
+      serverName: `synapse-b.interop.test:${portB}`,
+      ports: { federation: portB },
+      caCertPath: ca.caCertPath,
+      certPath: leafB.chainPath,
+      keyPath: leafB.keyPath,
+    });
+    a = await startSynapse({
+      dir: join(dir, "a"),
+      bindHost: HOST_A,
+      caCertPath: ca.caCertPath,
+      certPath: leafA.chainPath,
+      keyPath: leafA.keyPath,
+      namespace: { hosts: [`${HOST_B} synapse-b.interop.test`] },
+    });
+  });
+
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lets Synapse resolve a peer through hosts entries that exist only in its namespace", async () => {
+    const alice = await a!.registerUser({ username: "alice" });
+    const r = await a!.client("GET", `/_matrix/client/v3/profile/${encodeURIComponent(`@nobody:${b!.serverName}`)}`, {
+      token: alice.accessToken,
+    });
+    assert.equal(r.status, 404, r.text);
+    assert.equal((r.json as { errcode?: unknown }).errcode, "M_NOT_FOUND", r.text);
+    // B really received the request and authenticated A as its origin: Synapse's access log puts the authenticated
+    // entity in braces.
+    const line = b!.log().split("\n").find((l) => l.includes('"GET /_matrix/federation/v1/query/profile'));
+    assert.ok(line, b!.logTail(30));
+    assert.ok(line.includes(`{${a!.serverName}}`), line);
+    assert.ok(!readFileSync("/etc/hosts", "utf8").includes("synapse-b.interop.test"), "the machine's /etc/hosts is untouched");
   });
 });
