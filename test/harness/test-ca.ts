@@ -24,6 +24,9 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import * as https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket, SecureVersion } from "node:tls";
 
 const run = promisify(execFile);
 
@@ -240,4 +243,75 @@ export async function createTestCa(dir: string): Promise<TestCa> {
     },
   };
   return ca;
+}
+
+// ---------------------------------------------------------------------------
+// A small HTTPS server for tests that need a real TLS peer with one of the certificates above.
+// ---------------------------------------------------------------------------
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly host: string | undefined;
+  /** The SNI the client sent, or false when it sent none. */
+  readonly sni: string | false;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: string;
+  /** Which TCP connection carried it (1-based, per server). */
+  readonly connection: number;
+}
+
+export interface TestHttpsServer {
+  readonly host: string;
+  readonly port: number;
+  readonly requests: SeenRequest[];
+  /** TCP connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export type TestHandler = (req: SeenRequest, res: ServerResponse) => void;
+
+/** Serves HTTPS on host:port (port 0 for an ephemeral one) with `served` (use `chainPem` to include intermediates). */
+export async function serveHttps(
+  host: string, port: number, served: { certPem: string; keyPem: string } | { chainPem: string; keyPem: string },
+  handler: TestHandler, opts: { maxVersion?: SecureVersion } = {},
+): Promise<TestHttpsServer> {
+  const cert = "chainPem" in served ? served.chainPem : served.certPem;
+  const requests: SeenRequest[] = [];
+  let connectionCount = 0;
+  const ids = new WeakMap<object, number>();
+  const server = https.createServer({ cert, key: served.keyPem, ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}) }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const sock = req.socket as TLSSocket;
+      const seen: SeenRequest = {
+        method: req.method ?? "", url: req.url ?? "", host: req.headers.host,
+        sni: (sock as TLSSocket & { servername?: string | false }).servername ?? false,
+        headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), connection: ids.get(sock) ?? 0,
+      };
+      requests.push(seen);
+      handler(seen, res);
+    });
+  });
+  server.on("secureConnection", (s) => { ids.set(s, ++connectionCount); });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as import("node:net").AddressInfo;
+  return {
+    host, port: addr.port, requests,
+    connections: () => connectionCount,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** A handler answering JSON. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): TestHandler {
+  return (_req, res) => {
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(typeof body === "string" ? body : JSON.stringify(body));
+  };
 }
