@@ -7,6 +7,9 @@
  * Sources: https://spec.matrix.org/v1.16/rooms/ (v1.md ... v12.md)
  */
 import { MatrixError } from "../errors.js";
+import { REDACTION_V1, REDACTION_V11, REDACTION_V6, REDACTION_V8, REDACTION_V9, type RedactionRules } from "./redaction.js";
+
+export type { RedactionRules, KeptContent } from "./redaction.js";
 
 /** How event ids are made: minted by the origin (v1-v2) or the reference hash. */
 export type EventIdFormat = "server-minted" | "hash-base64" | "hash-urlsafe";
@@ -50,6 +53,14 @@ export interface AuthRules {
   readonly createEventIsRoomId: boolean;
 }
 
+/** Whose signatures an event needs besides its sender's server (server-server API, "Validating hashes and signatures"). */
+export interface SignatureRules {
+  /** The server in a server-minted `event_id` must sign too, if it differs from the sender's (v1-v2). */
+  readonly eventIdServerSigns: boolean;
+  /** A join's `content.join_authorised_via_users_server` user's server must sign (restricted joins, v8+). */
+  readonly authorisingServerSigns: boolean;
+}
+
 export interface RoomVersionRules {
   readonly id: string;
   readonly stable: boolean;
@@ -61,6 +72,11 @@ export interface RoomVersionRules {
   /** Canonical JSON must be strict: integers in range, no floats (v6+). */
   readonly strictCanonicalJson: boolean;
   readonly auth: AuthRules;
+  /** The kept keys of the redaction algorithm named by `redaction`. */
+  readonly redactionRules: RedactionRules;
+  /** m.room.redaction carries `redacts` under `content` (v11+) rather than at the top level. */
+  readonly redactsInContent: boolean;
+  readonly signatures: SignatureRules;
 }
 
 export const V1: RoomVersionRules = {
@@ -85,6 +101,9 @@ export const V1: RoomVersionRules = {
     privilegedCreators: false,
     createEventIsRoomId: false,
   },
+  redactionRules: REDACTION_V1,
+  redactsInContent: false,
+  signatures: { eventIdServerSigns: true, authorisingServerSigns: false },
 };
 export const V2: RoomVersionRules = { ...V1, id: "2", stateRes: "v2" };
 export const V3: RoomVersionRules = {
@@ -93,6 +112,7 @@ export const V3: RoomVersionRules = {
   eventFormat: "v3",
   eventId: "hash-base64",
   auth: { ...V2.auth, redactionDomainCheckInAuth: false },
+  signatures: { ...V2.signatures, eventIdServerSigns: false },
 };
 export const V4: RoomVersionRules = { ...V3, id: "4", eventId: "hash-urlsafe" };
 export const V5: RoomVersionRules = { ...V4, id: "5", auth: { ...V4.auth, enforceKeyValidity: true } };
@@ -100,18 +120,33 @@ export const V6: RoomVersionRules = {
   ...V5,
   id: "6",
   redaction: "v6",
+  redactionRules: REDACTION_V6,
   strictCanonicalJson: true,
   auth: { ...V5.auth, specialCaseAliases: false, notificationsPowerLevels: true },
 };
 export const V7: RoomVersionRules = { ...V6, id: "7", auth: { ...V6.auth, knocking: true } };
-export const V8: RoomVersionRules = { ...V7, id: "8", redaction: "v8", auth: { ...V7.auth, restrictedJoins: true } };
-export const V9: RoomVersionRules = { ...V8, id: "9", redaction: "v9" };
+export const V8: RoomVersionRules = {
+  ...V7,
+  id: "8",
+  redaction: "v8",
+  redactionRules: REDACTION_V8,
+  auth: { ...V7.auth, restrictedJoins: true },
+  signatures: { ...V7.signatures, authorisingServerSigns: true },
+};
+export const V9: RoomVersionRules = { ...V8, id: "9", redaction: "v9", redactionRules: REDACTION_V9 };
 export const V10: RoomVersionRules = {
   ...V9,
   id: "10",
   auth: { ...V9.auth, knockRestrictedJoinRule: true, integerPowerLevels: true },
 };
-export const V11: RoomVersionRules = { ...V10, id: "11", redaction: "v11", auth: { ...V10.auth, creatorFromSender: true } };
+export const V11: RoomVersionRules = {
+  ...V10,
+  id: "11",
+  redaction: "v11",
+  redactionRules: REDACTION_V11,
+  redactsInContent: true,
+  auth: { ...V10.auth, creatorFromSender: true },
+};
 export const V12: RoomVersionRules = {
   ...V11,
   id: "12",

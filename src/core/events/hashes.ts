@@ -1,0 +1,81 @@
+/**
+ * Hashes and ids of events.
+ *
+ * Content hash: https://spec.matrix.org/v1.16/server-server-api/#calculating-the-content-hash-for-an-event
+ *   1. remove `unsigned`, `signatures` and `hashes`; 2. canonical JSON; 3. SHA-256.
+ * Reference hash: https://spec.matrix.org/v1.16/server-server-api/#calculating-the-reference-hash-for-an-event
+ *   1. redact; 2. remove `signatures` and `unsigned`; 3. canonical JSON; 4. SHA-256.
+ * Event ids: https://spec.matrix.org/v1.16/rooms/v3/#event-ids (standard base64) and
+ *   https://spec.matrix.org/v1.16/rooms/v4/#event-ids (URL-safe), `$` + the reference hash;
+ *   v1-v2 ids are minted by the origin server and carried in `event_id`.
+ * Room ids (v12): https://spec.matrix.org/v1.16/appendices/#room-ids, the create event's id with `!`.
+ */
+import { sha256 } from "../crypto/primitives.js";
+import type { EventId, RoomId } from "../ids/index.js";
+import { encodeBase64, encodeBase64Url } from "../json/base64.js";
+import { canonicalJsonBytes } from "../json/canonical.js";
+import type { JsonObject } from "../json/types.js";
+import type { RoomVersionRules } from "../room-versions/rules.js";
+import { PduFormatError } from "./errors.js";
+import { redactEvent } from "./redact.js";
+
+function strictness(rules: RoomVersionRules | undefined): { strict: boolean } {
+  return { strict: rules?.strictCanonicalJson ?? true };
+}
+
+/** The bytes the content hash covers: the event without unsigned, signatures and hashes, as canonical JSON. */
+export function contentHashBytes(raw: JsonObject, rules?: RoomVersionRules): Uint8Array {
+  const { unsigned: _u, signatures: _s, hashes: _h, ...rest } = raw;
+  return canonicalJsonBytes(rest, strictness(rules));
+}
+
+/** SHA-256 content hash (the value of `hashes.sha256`, before base64). */
+export function contentHash(raw: JsonObject, rules?: RoomVersionRules): Uint8Array {
+  return sha256(contentHashBytes(raw, rules));
+}
+
+/**
+ * The bytes both the reference hash and the origin's signature cover: the
+ * redacted event without signatures and unsigned, as canonical JSON. Computed
+ * once per event on the verification path and used for both.
+ */
+export function redactedSignedBytes(raw: JsonObject, rules: RoomVersionRules): Uint8Array {
+  const { signatures: _s, unsigned: _u, ...rest } = redactEvent(raw, rules);
+  return canonicalJsonBytes(rest, strictness(rules));
+}
+
+/** SHA-256 reference hash of an event. */
+export function referenceHash(raw: JsonObject, rules: RoomVersionRules): Uint8Array {
+  return sha256(redactedSignedBytes(raw, rules));
+}
+
+/** The event id a reference hash stands for in a hash-id room version (v3: base64, v4+: URL-safe). */
+export function eventIdFromReferenceHash(hash: Uint8Array, rules: RoomVersionRules): EventId {
+  if (rules.eventId === "server-minted") throw new PduFormatError("event_id", `room version ${rules.id} event ids are minted by the origin server, not hashed`);
+  return `$${rules.eventId === "hash-base64" ? encodeBase64(hash) : encodeBase64Url(hash)}` as EventId;
+}
+
+/** The id of an event: its `event_id` (v1-v2) or `$` + its reference hash (v3+). */
+export function computeEventId(raw: JsonObject, rules: RoomVersionRules): EventId {
+  if (rules.eventId === "server-minted") {
+    const id = raw["event_id"];
+    if (typeof id !== "string") throw new PduFormatError("event_id", `is required in room version ${rules.id}`);
+    return id as EventId;
+  }
+  return eventIdFromReferenceHash(referenceHash(raw, rules), rules);
+}
+
+/** A v12 room id from its create event's id: the same hash with `!` for `$`. */
+export function roomIdFromCreateEventId(createEventId: EventId): RoomId {
+  return `!${createEventId.slice(1)}` as RoomId;
+}
+
+/** The room id a v12 m.room.create event founds (the hash of the event). */
+export function roomIdOfCreateEvent(raw: JsonObject, rules: RoomVersionRules): RoomId {
+  if (rules.roomId !== "create-event-hash") {
+    const id = raw["room_id"];
+    if (typeof id !== "string") throw new PduFormatError("room_id", "is required");
+    return id as RoomId;
+  }
+  return roomIdFromCreateEventId(computeEventId(raw, rules));
+}

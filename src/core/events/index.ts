@@ -1,0 +1,20 @@
+export type { Pdu, StateKey, StateMap } from "./pdu.js";
+export { stateKeyOf, splitStateKey } from "./pdu.js";
+export { PduFormatError } from "./errors.js";
+export { redactEvent } from "./redact.js";
+export {
+  contentHash,
+  contentHashBytes,
+  referenceHash,
+  redactedSignedBytes,
+  computeEventId,
+  eventIdFromReferenceHash,
+  roomIdFromCreateEventId,
+  roomIdOfCreateEvent,
+} from "./hashes.js";
+export { parsePdu, tryParsePdu, MAX_PDU_BYTES, MAX_ID_BYTES } from "./parse.js";
+export type { ParsePduOptions } from "./parse.js";
+export { buildPdu, signEvent, hashAndSignEvent } from "./build.js";
+export type { PduTemplate, PduSigner, EventRef } from "./build.js";
+export { checkPdu, verifyEventsBatch, requiredSignatureServers, keysNeeded } from "./check.js";
+export type { PduVerdict, PduCheckFailure, PduCheckName, PduToCheck } from "./check.js";

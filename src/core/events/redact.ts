@@ -1,0 +1,46 @@
+/**
+ * The redaction algorithm: https://spec.matrix.org/v1.16/rooms/v11/#redactions
+ * (and the v1, v6, v8, v9 pages; the kept keys per version are the rows of
+ * room-versions/redaction.ts).
+ *
+ * 1. Keep only the top-level keys the room version lists.
+ * 2. Keep only the content keys listed for the event's type; other types keep
+ *    an empty content (m.room.create keeps all of it from v11).
+ * 3. From v11, m.room.member keeps `third_party_invite` reduced to its `signed` key.
+ * `unsigned` is not in any list, so it is removed.
+ */
+import type { JsonObject, JsonValue } from "../json/types.js";
+import type { RoomVersionRules } from "../room-versions/rules.js";
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Returns the redacted copy of an event (the input is not changed). Works on any object, valid PDU or not. */
+export function redactEvent(raw: JsonObject, rules: RoomVersionRules): JsonObject {
+  const r = rules.redactionRules;
+  const out: Record<string, JsonValue> = {};
+  // Step 1
+  for (const k of r.keptTopLevelKeys) {
+    if (hasOwn.call(raw, k) && raw[k] !== undefined) out[k] = raw[k]!;
+  }
+  // Step 2
+  const content = raw["content"];
+  const type = raw["type"];
+  const kept: Record<string, JsonValue> = {};
+  let newContent: JsonObject = kept;
+  if (isObject(content) && typeof type === "string" && hasOwn.call(r.keptContentKeys, type)) {
+    const keys = r.keptContentKeys[type]!;
+    if (keys === "all") newContent = content;
+    else for (const k of keys) if (hasOwn.call(content, k) && content[k] !== undefined) kept[k] = content[k]!;
+    // Step 3
+    if (type === "m.room.member" && r.keepThirdPartyInviteSigned) {
+      const tpi = content["third_party_invite"];
+      if (isObject(tpi)) kept["third_party_invite"] = hasOwn.call(tpi, "signed") ? { signed: tpi["signed"]! } : {};
+    }
+  }
+  out["content"] = newContent;
+  return out;
+}
