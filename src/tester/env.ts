@@ -1,0 +1,59 @@
+/**
+ * Builds the tester's environment. Without a configuration: the system's DNS
+ * and CAs, no IP-range policy (the operator asked for this server), and
+ * certificate verification on. With `-c homeserver.yaml`: exactly what that
+ * server would use: its dns_servers, federation_custom_ca_list,
+ * federation_verify_certificates and its whitelist, minimum TLS version,
+ * ip_range_blacklist/whitelist and federation_domain_whitelist.
+ */
+import { readFileSync } from "node:fs";
+import type { HomeserverConfig } from "../config/index.js";
+import type { Clock } from "../core/clock.js";
+import { ALLOW_ALL_IPS, DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns } from "../federation/discovery/index.js";
+import { TlsPolicy, isMinimumTlsVersion } from "../federation/tls/policy.js";
+import type { FederationTestEnv, TesterIdentity } from "./federation-test.js";
+
+export interface StandaloneOptions {
+  /** "ip:port" DNS servers (default: the system's). */
+  readonly dnsServers?: readonly string[];
+  /** Extra CA PEM texts to trust instead of the system's. */
+  readonly caPems?: readonly string[];
+  readonly timeoutMs?: number;
+}
+
+export function standaloneEnv(clock: Clock, opts: StandaloneOptions = {}): FederationTestEnv {
+  return {
+    dns: new NodeDns(opts.dnsServers ? { servers: opts.dnsServers } : {}),
+    ipPolicy: ALLOW_ALL_IPS,
+    tlsPolicy: new TlsPolicy(opts.caPems && opts.caPems.length ? { customCaPems: opts.caPems } : {}),
+    clock,
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  };
+}
+
+export function envFromConfig(
+  config: HomeserverConfig, clock: Clock, extra: { reachBack?: TesterIdentity["reachBack"]; timeoutMs?: number } = {},
+): FederationTestEnv {
+  const caPems = (config.federation_custom_ca_list ?? []).map((p) => readFileSync(p, "utf8"));
+  const minimumTlsVersion = isMinimumTlsVersion(config.federation_client_minimum_tls_version)
+    ? config.federation_client_minimum_tls_version
+    : config.federation_client_minimum_tls_version === "1.0" ? "1" : undefined;
+  const identity: TesterIdentity = {
+    serverName: config.server_name,
+    ...(config.federation_domain_whitelist !== undefined ? { whitelist: config.federation_domain_whitelist } : {}),
+    ...(extra.reachBack ? { reachBack: extra.reachBack } : {}),
+  };
+  return {
+    dns: new NodeDns(config.dns_servers && config.dns_servers.length ? { servers: config.dns_servers } : {}),
+    ipPolicy: new IpRangePolicy(config.ip_range_blacklist ?? DEFAULT_IP_RANGE_BLACKLIST, config.ip_range_whitelist),
+    tlsPolicy: new TlsPolicy({
+      verifyCertificates: config.federation_verify_certificates,
+      verificationWhitelist: config.federation_certificate_verification_whitelist,
+      ...(caPems.length ? { customCaPems: caPems } : {}),
+      ...(minimumTlsVersion ? { minimumTlsVersion } : {}),
+    }),
+    clock,
+    identity,
+    ...(extra.timeoutMs !== undefined ? { timeoutMs: extra.timeoutMs } : {}),
+  };
+}
