@@ -57,7 +57,7 @@ export class CertificateReloader {
     return this.#current ? { ...this.#current.pair, info: this.#current.info } : undefined;
   }
 
-  /** How many times a new pair was swapped in. */
+  /** How many times a new pair replaced the one being served. */
   get swaps(): number {
     return this.#swaps;
   }
@@ -98,7 +98,7 @@ export class CertificateReloader {
     }
     this.#current = { pair, info: verdict.info };
     for (const server of this.#servers) server.setSecureContext(options);
-    this.#swaps++;
+    if (previous) this.#swaps++;
     this.#opts.log.info(
       {
         source, serial: verdict.info.serial, previousSerial: previous?.serial, dnsNames: verdict.info.dnsNames,
