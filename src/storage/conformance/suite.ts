@@ -1,0 +1,652 @@
+/**
+ * The one storage test suite (STYLE C8), run against every backend:
+ *   src/storage/sqlite/sqlite.test.ts     (a file in a temp dir, and :memory:)
+ *   src/storage/postgres/postgres.test.ts (a private PostgreSQL, or ZION_TEST_PG_URL)
+ * A backend-specific skip states its reason in the test output.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { EventId, RoomId, ServerName, UserId } from "../../core/ids/index.js";
+import { stateKeyOf, type StateKey } from "../../core/events/pdu.js";
+import {
+  ConstraintViolationError,
+  StorageError,
+  StorageUnavailableError,
+  UniqueViolationError,
+  type EventToPersist,
+  type PersistBatch,
+  type Storage,
+} from "../ports.js";
+import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
+
+/** One empty database, which may be opened several times (restart, several processes). */
+export interface ConformanceDatabase {
+  open(options?: { migrate?: boolean }): Promise<Storage>;
+}
+
+export interface ConformanceTarget {
+  /** Shown in test names: "sqlite (file)", "postgres". */
+  readonly name: string;
+  /** Creates a fresh, empty database. */
+  fresh(): Promise<ConformanceDatabase>;
+  /**
+   * Why reopening the same database is impossible for this target (a :memory:
+   * database lives and dies with its connection), or undefined when it works.
+   */
+  readonly noReopenReason?: string;
+  /** Called once after the whole suite (remove temp dirs, stop servers). */
+  cleanup?(): Promise<void>;
+}
+
+const NOW = 1_700_000_000_000;
+
+function batch(events: readonly (PduSpec | EventToPersist)[], extra: Partial<PersistBatch> = {}): PersistBatch {
+  return {
+    events: events.map((e) => ("pdu" in e ? e : { pdu: pdu(e) })),
+    receivedTs: NOW,
+    ...extra,
+  };
+}
+
+function state(entries: Array<[string, string, string]>): Map<StateKey, EventId> {
+  return new Map(entries.map(([type, key, id]) => [stateKeyOf(type, key), eid(id)]));
+}
+
+export function runStorageConformance(target: ConformanceTarget): void {
+  describe(`storage conformance: ${target.name}`, () => {
+    after(async () => {
+      await target.cleanup?.();
+    });
+
+    /** Opens a fresh migrated database, runs `fn`, closes it whatever happens. */
+    async function withStorage(fn: (s: Storage) => Promise<void>): Promise<void> {
+      const db = await target.fresh();
+      const s = await db.open();
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+      }
+    }
+
+    const reopenSkip = target.noReopenReason ? { skip: target.noReopenReason } : {};
+
+    describe("migrations", () => {
+      it("applies every migration at open, so a fresh database reports migrated", async () => {
+        await withStorage(async (s) => {
+          const status = await s.migrationStatus();
+          assert.ok(status.latest >= 1);
+          assert.equal(status.current, status.latest);
+          assert.deepEqual(status.pending, []);
+          assert.deepEqual(status.unknown, []);
+          assert.equal(await s.isMigrated(), true);
+        });
+      });
+
+      it("reports every migration pending when opened without migrating, then applies them once", async () => {
+        const db = await target.fresh();
+        const s = await db.open({ migrate: false });
+        try {
+          assert.equal(await s.isMigrated(), false);
+          const before = await s.migrationStatus();
+          assert.equal(before.current, 0);
+          assert.ok(before.pending.length >= 1);
+          assert.match(before.pending[0]!, /^0001-/);
+          const applied = await s.migrate();
+          assert.deepEqual(applied, before.pending);
+          assert.deepEqual(await s.migrate(), [], "a second migrate() applies nothing");
+          assert.equal(await s.isMigrated(), true);
+        } finally {
+          await s.close();
+        }
+      });
+
+      it("keeps data and applies nothing again when reopened (restart)", reopenSkip, async () => {
+        const db = await target.fresh();
+        const first = await db.open();
+        await first.users.createUser({ userId: ALICE, passwordHash: "hash", createdTs: NOW });
+        await first.close();
+        const second = await db.open();
+        try {
+          assert.deepEqual(await second.migrate(), []);
+          assert.equal(await second.isMigrated(), true);
+          assert.equal((await second.users.getUser(ALICE))?.passwordHash, "hash");
+        } finally {
+          await second.close();
+        }
+      });
+
+      it("lets several processes open one fresh database at once, migrating it exactly once", reopenSkip, async () => {
+        const db = await target.fresh();
+        const opened = await Promise.all([db.open(), db.open(), db.open()]);
+        try {
+          for (const s of opened) assert.equal(await s.isMigrated(), true);
+          const status = await opened[0]!.migrationStatus();
+          assert.equal(status.current, status.latest);
+        } finally {
+          await Promise.all(opened.map((s) => s.close()));
+        }
+      });
+    });
+
+    describe("health", () => {
+      it("answers ping while open and fails with StorageUnavailableError after close", async () => {
+        const db = await target.fresh();
+        const s = await db.open();
+        await s.ping();
+        await s.close();
+        await assert.rejects(s.ping(), StorageUnavailableError);
+        await s.close(); // closing twice is harmless
+      });
+    });
+
+    describe("KeyStore", () => {
+      it("stores a batch of keys and returns them by server and key id, the signed response intact", async () => {
+        await withStorage(async (s) => {
+          const a = serverKey("remote.test", "a");
+          const b = serverKey("remote.test", "b", { expiredTs: NOW - 10, validUntilTs: 0 });
+          const other = serverKey("other.test", "a");
+          await s.keys.upsertServerKeys([a, b, other]);
+          const got = await s.keys.getServerKeys("remote.test" as ServerName, [a.keyId, b.keyId, "ed25519:missing" as never]);
+          assert.equal(got.size, 2);
+          assert.deepEqual(got.get(a.keyId), a);
+          assert.deepEqual(got.get(b.keyId), b);
+          assert.equal(got.get(b.keyId)?.expiredTs, NOW - 10);
+          assert.deepEqual(await s.keys.getServerKeys("nobody.test" as ServerName, [a.keyId]), new Map());
+        });
+      });
+
+      it("returns all keys of one server ordered by key id, and no other server's", async () => {
+        await withStorage(async (s) => {
+          await s.keys.upsertServerKeys([serverKey("remote.test", "zz"), serverKey("remote.test", "aa"), serverKey("other.test", "mm")]);
+          const all = await s.keys.getAllServerKeys("remote.test" as ServerName);
+          assert.deepEqual(all.map((k) => k.keyId), ["ed25519:aa", "ed25519:zz"]);
+          assert.deepEqual(await s.keys.getAllServerKeys("none.test" as ServerName), []);
+        });
+      });
+
+      it("replaces a key on upsert (a refetch, or a key moved to old_verify_keys)", async () => {
+        await withStorage(async (s) => {
+          const k = serverKey("remote.test", "a");
+          await s.keys.upsertServerKeys([k]);
+          const moved = serverKey("remote.test", "a", { expiredTs: NOW + 5, validUntilTs: 0, fetchedTs: NOW + 6, fetchedFrom: "notary.test" as ServerName, keyJson: { refetched: true } });
+          await s.keys.upsertServerKeys([moved]);
+          assert.deepEqual(await s.keys.getAllServerKeys("remote.test" as ServerName), [moved]);
+        });
+      });
+    });
+
+    describe("EventStore", () => {
+      it("round-trips every PDU field, including the wire JSON", async () => {
+        await withStorage(async (s) => {
+          const create = pdu({ id: "create", type: "m.room.create", stateKey: "", content: { creator: ALICE, room_version: "10" } });
+          const msg = pdu({ id: "msg", prev: ["create"], auth: ["create"], depth: 2, ts: NOW + 1 });
+          const redaction = pdu({ id: "red", type: "m.room.redaction", prev: ["msg"], auth: ["create"], depth: 3, redacts: "msg", content: {} });
+          await s.events.persistEvents(batch([{ pdu: create }, { pdu: msg }, { pdu: redaction }]));
+          const got = await s.events.getPdus([create.eventId, msg.eventId, redaction.eventId, eid("unknown")]);
+          assert.equal(got.size, 3);
+          for (const want of [create, msg, redaction]) {
+            const p = got.get(want.eventId)!;
+            assert.equal(p.eventId, want.eventId);
+            assert.equal(p.roomId, want.roomId);
+            assert.equal(p.sender, want.sender);
+            assert.equal(p.type, want.type);
+            assert.equal(p.stateKey, want.stateKey);
+            assert.deepEqual(p.content, want.content);
+            assert.deepEqual(p.prevEvents, want.prevEvents);
+            assert.deepEqual(p.authEvents, want.authEvents);
+            assert.equal(p.depth, want.depth);
+            assert.equal(p.originServerTs, want.originServerTs);
+            assert.equal(p.redacts, want.redacts);
+            assert.equal(p.roomVersion.id, want.roomVersion.id);
+            assert.deepEqual(p.raw, want.raw);
+          }
+          assert.equal(got.get(create.eventId)!.stateKey, "", "an empty state key is kept, not turned into a message event");
+          assert.equal(got.get(msg.eventId)!.stateKey, undefined);
+        });
+      });
+
+      it("reads v1-format [id, hashes] references back as event ids", async () => {
+        await withStorage(async (s) => {
+          const a = pdu({ id: "a:zion.test", rules: V1_RULES, type: "m.room.create", stateKey: "" });
+          const b = pdu({ id: "b:zion.test", rules: V1_RULES, prev: ["a:zion.test"], auth: ["a:zion.test"], depth: 2 });
+          await s.events.persistEvents(batch([{ pdu: a }, { pdu: b }]));
+          const got = (await s.events.getPdus([b.eventId])).get(b.eventId)!;
+          assert.deepEqual(got.prevEvents, [eid("a:zion.test")]);
+          assert.deepEqual(got.authEvents, [eid("a:zion.test")]);
+          assert.equal(got.roomVersion.id, "1");
+          assert.deepEqual(got.raw["prev_events"], [["$a:zion.test", { sha256: "aGFzaA" }]]);
+        });
+      });
+
+      it("gives each new event a stream ordering larger than every earlier one, in batch order", async () => {
+        await withStorage(async (s) => {
+          assert.equal(await s.events.maxStreamOrdering(), 0);
+          const r1 = await s.events.persistEvents(batch([{ id: "a" }, { id: "b", prev: ["a"] }, { id: "c", prev: ["b"] }]));
+          const o1 = [eid("a"), eid("b"), eid("c")].map((id) => r1.orderings.get(id)!);
+          assert.ok(o1[0]! < o1[1]! && o1[1]! < o1[2]!, `orderings ${o1.join(",")} rise in batch order`);
+          assert.equal(r1.maxOrdering, o1[2]);
+          const r2 = await s.events.persistEvents(batch([{ id: "d", prev: ["c"] }]));
+          assert.ok(r2.orderings.get(eid("d"))! > o1[2]!);
+          assert.equal(await s.events.maxStreamOrdering(), r2.maxOrdering);
+          const stored = await s.events.getEvents([eid("a"), eid("d")]);
+          assert.equal(stored.get(eid("a"))!.streamOrdering, o1[0]);
+          assert.equal(stored.get(eid("d"))!.streamOrdering, r2.orderings.get(eid("d")));
+        });
+      });
+
+      it("skips events stored already, and the same event twice in one batch, without new orderings", async () => {
+        await withStorage(async (s) => {
+          const r1 = await s.events.persistEvents(batch([{ id: "a" }]));
+          const r2 = await s.events.persistEvents(batch([{ id: "a" }, { id: "b" }, { id: "b" }]));
+          assert.deepEqual([...r2.alreadyKnown].sort(), [eid("a"), eid("b")].sort());
+          assert.deepEqual([...r2.orderings.keys()], [eid("b")]);
+          assert.equal((await s.events.getEvents([eid("a")])).get(eid("a"))!.streamOrdering, r1.orderings.get(eid("a")));
+          const r3 = await s.events.persistEvents(batch([{ id: "a" }]));
+          assert.equal(r3.orderings.size, 0);
+          assert.equal(r3.maxOrdering, r2.maxOrdering, "nothing written leaves the stream where it was");
+        });
+      });
+
+      it("moves an outlier into the timeline with a new ordering when it is persisted again as a timeline event", async () => {
+        await withStorage(async (s) => {
+          const r1 = await s.events.persistEvents(batch([{ pdu: pdu({ id: "o" }), outlier: true }, { pdu: pdu({ id: "x" }) }]));
+          const before = (await s.events.getEvents([eid("o")])).get(eid("o"))!;
+          assert.equal(before.outlier, true);
+          assert.deepEqual(await s.events.getRoomEventsBetween(ROOM, 0, r1.maxOrdering, 10).then((l) => l.map((e) => e.pdu.eventId)), [eid("x")]);
+          const r2 = await s.events.persistEvents(batch([{ id: "o" }]));
+          assert.deepEqual(r2.alreadyKnown, []);
+          const after = (await s.events.getEvents([eid("o")])).get(eid("o"))!;
+          assert.equal(after.outlier, false);
+          assert.ok(after.streamOrdering > r1.maxOrdering);
+          assert.equal(after.streamOrdering, r2.orderings.get(eid("o")));
+          const r3 = await s.events.persistEvents(batch([{ pdu: pdu({ id: "o" }), outlier: true }]));
+          assert.deepEqual(r3.alreadyKnown, [eid("o")], "a timeline event never goes back to being an outlier");
+        });
+      });
+
+      it("stores rejected events with their reason and keeps them out of the forward extremities", async () => {
+        await withStorage(async (s) => {
+          await s.events.persistEvents(batch([{ id: "a" }]));
+          await s.events.persistEvents(batch([{ pdu: pdu({ id: "bad", prev: ["a"], depth: 2 }), rejectionReason: "auth rule 4.7.3" }]));
+          const bad = (await s.events.getEvents([eid("bad")])).get(eid("bad"))!;
+          assert.equal(bad.rejectionReason, "auth rule 4.7.3");
+          assert.equal((await s.events.getEvents([eid("a")])).get(eid("a"))!.rejectionReason, null);
+          assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("a")]);
+        });
+      });
+
+      it("says which of a list of events are stored", async () => {
+        await withStorage(async (s) => {
+          await s.events.persistEvents(batch([{ id: "a" }, { pdu: pdu({ id: "o" }), outlier: true }]));
+          assert.deepEqual(await s.events.haveEvents([eid("a"), eid("o"), eid("missing")]), new Set([eid("a"), eid("o")]));
+          assert.deepEqual(await s.events.haveEvents([]), new Set());
+        });
+      });
+
+      it("lists a room's timeline between two orderings, without outliers or other rooms, up to a limit", async () => {
+        await withStorage(async (s) => {
+          const r = await s.events.persistEvents(
+            batch([
+              { id: "a" },
+              { id: "other", room: OTHER_ROOM },
+              { pdu: pdu({ id: "out" }), outlier: true },
+              { id: "b", prev: ["a"] },
+              { id: "c", prev: ["b"] },
+            ]),
+          );
+          const ids = (l: readonly { pdu: { eventId: EventId } }[]) => l.map((e) => e.pdu.eventId);
+          assert.deepEqual(ids(await s.events.getRoomEventsBetween(ROOM, 0, r.maxOrdering, 10)), [eid("a"), eid("b"), eid("c")]);
+          const oa = r.orderings.get(eid("a"))!;
+          assert.deepEqual(ids(await s.events.getRoomEventsBetween(ROOM, oa, r.maxOrdering, 10)), [eid("b"), eid("c")], "from is exclusive");
+          assert.deepEqual(ids(await s.events.getRoomEventsBetween(ROOM, 0, oa, 10)), [eid("a")], "to is inclusive");
+          assert.deepEqual(ids(await s.events.getRoomEventsBetween(ROOM, 0, r.maxOrdering, 2)), [eid("a"), eid("b")]);
+          assert.deepEqual(ids(await s.events.getRoomEventsBetween(OTHER_ROOM, 0, r.maxOrdering, 10)), [eid("other")]);
+        });
+      });
+
+      it("returns the stored auth chain of events, transitively, without the events themselves", async () => {
+        await withStorage(async (s) => {
+          await s.events.persistEvents(
+            batch([
+              { id: "create" },
+              { id: "member", auth: ["create"] },
+              { id: "power", auth: ["create", "member"] },
+              { id: "msg", auth: ["create", "member", "power", "not-stored"] },
+              { id: "unrelated" },
+            ]),
+          );
+          assert.deepEqual(await s.events.getAuthChainIds([eid("msg")]), new Set([eid("create"), eid("member"), eid("power")]));
+          assert.deepEqual(await s.events.getAuthChainIds([eid("member")]), new Set([eid("create")]));
+          assert.deepEqual(await s.events.getAuthChainIds([eid("create")]), new Set());
+        });
+      });
+
+      it("keeps forward extremities through a linear run, a fork and a merge, in any arrival order", async () => {
+        await withStorage(async (s) => {
+          const ext = () => s.rooms.getForwardExtremities(ROOM);
+          await s.events.persistEvents(batch([{ id: "a" }, { id: "b", prev: ["a"] }]));
+          assert.deepEqual(await ext(), [eid("b")]);
+          await s.events.persistEvents(batch([{ id: "c1", prev: ["b"] }]));
+          await s.events.persistEvents(batch([{ id: "c2", prev: ["b"] }]));
+          assert.deepEqual(await ext(), [eid("c1"), eid("c2")], "a fork has two extremities");
+          // The merge arrives before its second parent's child is known: child first, then an older parent.
+          await s.events.persistEvents(batch([{ id: "m", prev: ["c1", "c2"] }]));
+          assert.deepEqual(await ext(), [eid("m")]);
+          await s.events.persistEvents(batch([{ id: "late-child", prev: ["late-parent"] }, { id: "late-parent", prev: ["m"] }]));
+          assert.deepEqual(await ext(), [eid("late-child")], "a parent arriving after its child is not an extremity");
+        });
+      });
+
+      it("writes nothing from a batch that fails midway: events, rooms, state and the stream stay as they were", async () => {
+        await withStorage(async (s) => {
+          const r0 = await s.events.persistEvents(batch([{ id: "first" }], { rooms: [{ roomId: ROOM, roomVersion: "10", creator: ALICE }] }));
+          const broken = { ...pdu({ id: "broken", prev: ["ok1"] }), sender: null as unknown as UserId }; // NOT NULL column
+          const failing = batch([{ id: "ok1", prev: ["first"] }, { pdu: broken }, { id: "ok2" }], {
+            rooms: [{ roomId: OTHER_ROOM, roomVersion: "10", creator: BOB }],
+            state: [{ roomId: ROOM, set: state([["m.room.name", "", "ok1"]]) }],
+          });
+          const err = await s.events.persistEvents(failing).then(
+            () => assert.fail("a row with a null sender must be refused"),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof ConstraintViolationError, `a ConstraintViolationError, got ${String(err)}`);
+          assert.ok(err instanceof StorageError);
+          assert.deepEqual(await s.events.haveEvents([eid("ok1"), eid("broken"), eid("ok2")]), new Set());
+          assert.equal(await s.rooms.getRoom(OTHER_ROOM), null);
+          assert.deepEqual(await s.rooms.getCurrentState(ROOM), new Map());
+          assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("first")]);
+          assert.equal(await s.events.maxStreamOrdering(), r0.maxOrdering);
+          const r1 = await s.events.persistEvents(batch([{ id: "ok1", prev: ["first"] }]));
+          assert.ok(r1.orderings.get(eid("ok1"))! > r0.maxOrdering, "the store works after the failed batch");
+        });
+      });
+
+      it("persists a batch larger than one IN list (1,200 events) and reads it back", async () => {
+        await withStorage(async (s) => {
+          const specs: PduSpec[] = Array.from({ length: 1200 }, (_, i) => ({ id: `e${i}`, prev: i === 0 ? [] : [`e${i - 1}`], depth: i + 1 }));
+          const r = await s.events.persistEvents(batch(specs));
+          assert.equal(r.orderings.size, 1200);
+          const ids = specs.map((x) => eid(x.id));
+          assert.equal((await s.events.haveEvents(ids)).size, 1200);
+          assert.equal((await s.events.getPdus(ids)).size, 1200);
+          assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("e1199")]);
+          const again = await s.events.persistEvents(batch(specs));
+          assert.equal(again.alreadyKnown.length, 1200);
+        });
+      });
+    });
+
+    describe("RoomStore", () => {
+      it("records rooms with their events, and keeps the first record of a known room", async () => {
+        await withStorage(async (s) => {
+          assert.equal(await s.rooms.getRoom(ROOM), null);
+          await s.events.persistEvents(batch([{ id: "create" }], { rooms: [{ roomId: ROOM, roomVersion: "10", creator: ALICE }] }));
+          assert.deepEqual(await s.rooms.getRoom(ROOM), { roomId: ROOM, roomVersion: "10", creator: ALICE });
+          await s.events.persistEvents(batch([], { rooms: [{ roomId: ROOM, roomVersion: "11", creator: BOB }] }));
+          assert.deepEqual(await s.rooms.getRoom(ROOM), { roomId: ROOM, roomVersion: "10", creator: ALICE });
+        });
+      });
+
+      it("updates current state with its events: set, replace and remove", async () => {
+        await withStorage(async (s) => {
+          await s.events.persistEvents(
+            batch([{ id: "create", type: "m.room.create", stateKey: "" }, { id: "name1", type: "m.room.name", stateKey: "" }], {
+              state: [{ roomId: ROOM, set: state([["m.room.create", "", "create"], ["m.room.name", "", "name1"]]) }],
+            }),
+          );
+          assert.deepEqual(await s.rooms.getCurrentState(ROOM), state([["m.room.create", "", "create"], ["m.room.name", "", "name1"]]));
+          assert.equal(await s.rooms.getCurrentStateEventId(ROOM, "m.room.name", ""), eid("name1"));
+          assert.equal(await s.rooms.getCurrentStateEventId(ROOM, "m.room.topic", ""), null);
+
+          await s.events.persistEvents(batch([{ id: "name2", type: "m.room.name", stateKey: "" }], { state: [{ roomId: ROOM, set: state([["m.room.name", "", "name2"]]) }] }));
+          assert.equal(await s.rooms.getCurrentStateEventId(ROOM, "m.room.name", ""), eid("name2"));
+          assert.equal((await s.rooms.getCurrentState(ROOM)).size, 2);
+
+          await s.events.persistEvents(batch([], { state: [{ roomId: ROOM, set: new Map(), remove: [stateKeyOf("m.room.name", "")] }] }));
+          assert.deepEqual(await s.rooms.getCurrentState(ROOM), state([["m.room.create", "", "create"]]));
+
+          await s.events.persistEvents(batch([], { state: [{ roomId: ROOM, replace: true, set: state([["m.room.name", "", "name1"]]) }] }));
+          assert.deepEqual(await s.rooms.getCurrentState(ROOM), state([["m.room.name", "", "name1"]]));
+          assert.deepEqual(await s.rooms.getCurrentState(OTHER_ROOM), new Map());
+        });
+      });
+
+      it("finds the rooms where a user's current membership is join", async () => {
+        await withStorage(async (s) => {
+          const member = (id: string, room: RoomId, user: UserId, membership: string): PduSpec => ({ id, room, type: "m.room.member", stateKey: user, sender: user, content: { membership } });
+          await s.events.persistEvents(
+            batch([member("j1", ROOM, ALICE, "join"), member("j2", OTHER_ROOM, ALICE, "join"), member("j3", ROOM, BOB, "join")], {
+              state: [
+                { roomId: ROOM, set: state([["m.room.member", ALICE, "j1"], ["m.room.member", BOB, "j3"]]) },
+                { roomId: OTHER_ROOM, set: state([["m.room.member", ALICE, "j2"]]) },
+              ],
+            }),
+          );
+          assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "join"), [OTHER_ROOM, ROOM].sort());
+          await s.events.persistEvents(batch([member("l1", ROOM, ALICE, "leave")], { state: [{ roomId: ROOM, set: state([["m.room.member", ALICE, "l1"]]) }] }));
+          assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "join"), [OTHER_ROOM]);
+          assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "leave"), [ROOM]);
+          assert.deepEqual(await s.rooms.getRoomsForUser(BOB, "join"), [ROOM]);
+        });
+      });
+    });
+
+    describe("UserStore", () => {
+      it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h1", createdTs: NOW, displayname: "alice" });
+          assert.deepEqual(await s.users.getUser(ALICE), { userId: ALICE, passwordHash: "h1", createdTs: NOW, admin: false, deactivated: false });
+          assert.deepEqual(await s.users.getProfile(ALICE), { displayname: "alice", avatarUrl: null });
+          const err = await s.users.createUser({ userId: ALICE, passwordHash: "h2", createdTs: NOW + 1 }).then(
+            () => assert.fail("a second user with the same id must be refused"),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof UniqueViolationError, `a UniqueViolationError, got ${String(err)}`);
+          assert.equal(err.what, "user");
+          assert.ok(err.cause !== undefined, "the driver's error is kept as the cause");
+          assert.equal((await s.users.getUser(ALICE))?.passwordHash, "h1", "the failed create changed nothing");
+          assert.equal(await s.users.getUser(BOB), null);
+          assert.equal(await s.users.getProfile(BOB), null);
+        });
+      });
+
+      it("records admins and password changes", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: null, createdTs: NOW, admin: true });
+          assert.equal((await s.users.getUser(ALICE))?.admin, true);
+          assert.equal((await s.users.getUser(ALICE))?.passwordHash, null);
+          await s.users.setPasswordHash(ALICE, "new");
+          assert.equal((await s.users.getUser(ALICE))?.passwordHash, "new");
+        });
+      });
+
+      it("changes only the profile fields given", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          assert.deepEqual(await s.users.getProfile(ALICE), { displayname: null, avatarUrl: null });
+          await s.users.setProfile(ALICE, { displayname: "Alice" });
+          await s.users.setProfile(ALICE, { avatarUrl: "mxc://zion.test/abc" });
+          assert.deepEqual(await s.users.getProfile(ALICE), { displayname: "Alice", avatarUrl: "mxc://zion.test/abc" });
+          await s.users.setProfile(ALICE, { displayname: null });
+          assert.deepEqual(await s.users.getProfile(ALICE), { displayname: null, avatarUrl: "mxc://zion.test/abc" });
+        });
+      });
+
+      it("logs in a device with an access token, resolves the token and logs it out", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", deviceDisplayName: "phone", accessToken: "syt_token_1", nowTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", accessToken: "syt_token_2", validUntilTs: NOW + 1000, nowTs: NOW + 5 });
+          assert.deepEqual(await s.users.getAccessTokenOwner("syt_token_1"), { userId: ALICE, deviceId: "DEV1", validUntilTs: null, deactivated: false });
+          assert.deepEqual(await s.users.getAccessTokenOwner("syt_token_2"), { userId: ALICE, deviceId: "DEV1", validUntilTs: NOW + 1000, deactivated: false });
+          assert.equal(await s.users.getAccessTokenOwner("syt_unknown"), null);
+          const devices = await s.users.getDevices(ALICE);
+          assert.deepEqual(devices, [{ userId: ALICE, deviceId: "DEV1", displayName: "phone", createdTs: NOW, lastSeenTs: NOW + 5 }]);
+          assert.equal(await s.users.deleteAccessToken("syt_token_1"), true);
+          assert.equal(await s.users.deleteAccessToken("syt_token_1"), false);
+          assert.equal(await s.users.getAccessTokenOwner("syt_token_1"), null);
+          assert.notEqual(await s.users.getAccessTokenOwner("syt_token_2"), null);
+        });
+      });
+
+      it("refuses an access token that exists already with UniqueViolationError and creates no device", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", accessToken: "same", nowTs: NOW });
+          const err = await s.users.createLogin({ userId: ALICE, deviceId: "DEV2", accessToken: "same", nowTs: NOW }).then(
+            () => assert.fail("a duplicate token must be refused"),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof UniqueViolationError);
+          assert.equal(err.what, "access token");
+          assert.deepEqual((await s.users.getDevices(ALICE)).map((d) => d.deviceId), ["DEV1"], "DEV2 was rolled back with the token");
+        });
+      });
+
+      it("deletes a device with its tokens, and touches last-seen", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "A", accessToken: "ta", nowTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "B", accessToken: "tb", nowTs: NOW });
+          await s.users.touchDevice(ALICE, "B", NOW + 99);
+          assert.equal((await s.users.getDevices(ALICE)).find((d) => d.deviceId === "B")?.lastSeenTs, NOW + 99);
+          assert.equal(await s.users.deleteDevice(ALICE, "A"), true);
+          assert.equal(await s.users.deleteDevice(ALICE, "A"), false);
+          assert.equal(await s.users.getAccessTokenOwner("ta"), null);
+          assert.equal((await s.users.getAccessTokenOwner("tb"))?.deviceId, "B");
+          assert.deepEqual((await s.users.getDevices(ALICE)).map((d) => d.deviceId), ["B"]);
+        });
+      });
+
+      it("deactivates a user: flag set, devices and tokens gone", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createUser({ userId: BOB, passwordHash: "h", createdTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "A", accessToken: "ta", nowTs: NOW });
+          await s.users.createLogin({ userId: BOB, deviceId: "B", accessToken: "tb", nowTs: NOW });
+          await s.users.deactivateUser(ALICE);
+          assert.equal((await s.users.getUser(ALICE))?.deactivated, true);
+          assert.equal(await s.users.getAccessTokenOwner("ta"), null);
+          assert.deepEqual(await s.users.getDevices(ALICE), []);
+          assert.equal((await s.users.getAccessTokenOwner("tb"))?.userId, BOB, "other users are untouched");
+        });
+      });
+    });
+
+    describe("TransactionStore", () => {
+      it("remembers the response per (origin, txn id) and keeps the first when a duplicate stores again", async () => {
+        await withStorage(async (s) => {
+          const origin = "remote.test" as ServerName;
+          assert.equal(await s.transactions.getTransactionResponse(origin, "t1"), null);
+          const first = await s.transactions.storeTransactionResponse(origin, "t1", { pdus: { $a: {} } }, NOW);
+          assert.deepEqual(first, { response: { pdus: { $a: {} } }, receivedTs: NOW });
+          const dup = await s.transactions.storeTransactionResponse(origin, "t1", { pdus: { $a: { error: "other" } } }, NOW + 1);
+          assert.deepEqual(dup, first);
+          assert.deepEqual(await s.transactions.getTransactionResponse(origin, "t1"), first);
+          assert.equal(await s.transactions.getTransactionResponse("other.test" as ServerName, "t1"), null, "txn ids are per origin");
+        });
+      });
+
+      it("purges records older than a cut-off", async () => {
+        await withStorage(async (s) => {
+          const origin = "remote.test" as ServerName;
+          await s.transactions.storeTransactionResponse(origin, "old", {}, NOW);
+          await s.transactions.storeTransactionResponse(origin, "new", {}, NOW + 100);
+          assert.equal(await s.transactions.purgeTransactionsBefore(NOW + 50), 1);
+          assert.equal(await s.transactions.getTransactionResponse(origin, "old"), null);
+          assert.notEqual(await s.transactions.getTransactionResponse(origin, "new"), null);
+        });
+      });
+    });
+
+    describe("DestinationStore", () => {
+      const dest = "remote.test" as ServerName;
+
+      it("keeps the start of a failure streak while the interval grows, and clears it on success", async () => {
+        await withStorage(async (s) => {
+          assert.equal(await s.destinations.getDestination(dest), null);
+          const f1 = await s.destinations.recordFailure(dest, NOW, 1000);
+          assert.deepEqual(f1, { destination: dest, failureTs: NOW, retryLastTs: NOW, retryIntervalMs: 1000, lastSuccessfulStreamOrdering: null });
+          const f2 = await s.destinations.recordFailure(dest, NOW + 1000, 2000);
+          assert.equal(f2.failureTs, NOW);
+          assert.equal(f2.retryLastTs, NOW + 1000);
+          assert.equal(f2.retryIntervalMs, 2000);
+          assert.deepEqual(await s.destinations.getDestination(dest), f2);
+          await s.destinations.recordSuccess(dest);
+          assert.deepEqual(await s.destinations.getDestination(dest), { destination: dest, failureTs: null, retryLastTs: null, retryIntervalMs: 0, lastSuccessfulStreamOrdering: null });
+        });
+      });
+
+      it("records the last stream ordering a destination received", async () => {
+        await withStorage(async (s) => {
+          await s.destinations.setLastSuccessfulStreamOrdering(dest, 42);
+          assert.equal((await s.destinations.getDestination(dest))?.lastSuccessfulStreamOrdering, 42);
+          await s.destinations.recordFailure(dest, NOW, 1000);
+          assert.equal((await s.destinations.getDestination(dest))?.lastSuccessfulStreamOrdering, 42, "a failure keeps it");
+          await s.destinations.setLastSuccessfulStreamOrdering(dest, 43);
+          assert.equal((await s.destinations.getDestination(dest))?.lastSuccessfulStreamOrdering, 43);
+        });
+      });
+
+      it("lists destinations whose back-off has run out, oldest attempt first", async () => {
+        await withStorage(async (s) => {
+          await s.destinations.recordFailure("a.test" as ServerName, NOW, 5000);
+          await s.destinations.recordFailure("b.test" as ServerName, NOW - 100, 1000);
+          await s.destinations.recordFailure("c.test" as ServerName, NOW, 1000);
+          await s.destinations.recordSuccess("d.test" as ServerName);
+          const due = await s.destinations.getDestinationsDueForRetry(NOW + 1000, 10);
+          assert.deepEqual(due.map((d) => d.destination), ["b.test", "c.test"]);
+          assert.deepEqual((await s.destinations.getDestinationsDueForRetry(NOW + 1000, 1)).map((d) => d.destination), ["b.test"]);
+          assert.deepEqual((await s.destinations.getDestinationsDueForRetry(NOW + 5000, 10)).map((d) => d.destination), ["b.test", "a.test", "c.test"]);
+        });
+      });
+    });
+
+    describe("concurrent writers", () => {
+      it("hands out distinct, rising orderings to batches written at once from two connections", reopenSkip, async () => {
+        const db = await target.fresh();
+        const [s1, s2] = await Promise.all([db.open(), db.open()]);
+        try {
+          const writes: Promise<{ key: string; r: Awaited<ReturnType<Storage["events"]["persistEvents"]>> }>[] = [];
+          for (let i = 0; i < 20; i++) {
+            for (const [name, s] of [["p", s1!], ["q", s2!]] as const) {
+              const key = `${name}${i}`;
+              writes.push(s.events.persistEvents(batch([{ id: `${key}-1` }, { id: `${key}-2` }, { id: `${key}-3` }])).then((r) => ({ key, r })));
+            }
+          }
+          const results = await Promise.all(writes);
+          const all = results.flatMap(({ key, r }) => {
+            const o = [1, 2, 3].map((n) => r.orderings.get(eid(`${key}-${n}`))!);
+            assert.ok(o[0]! < o[1]! && o[1]! < o[2]!, `batch ${key} rises: ${o.join(",")}`);
+            return o;
+          });
+          assert.equal(new Set(all).size, 120, "no ordering handed out twice");
+          assert.equal(await s1!.events.maxStreamOrdering(), Math.max(...all));
+          const timeline = await s2!.events.getRoomEventsBetween(ROOM, 0, Math.max(...all), 1000);
+          assert.equal(timeline.length, 120);
+          const seen = timeline.map((e) => e.streamOrdering);
+          assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+        } finally {
+          await Promise.all([s1?.close(), s2?.close()]);
+        }
+      });
+
+      it("lets only one of two racing creates of a user win; the other gets UniqueViolationError", reopenSkip, async () => {
+        const db = await target.fresh();
+        const [s1, s2] = await Promise.all([db.open(), db.open()]);
+        try {
+          const outcomes = await Promise.allSettled([
+            s1!.users.createUser({ userId: ALICE, passwordHash: "one", createdTs: NOW }),
+            s2!.users.createUser({ userId: ALICE, passwordHash: "two", createdTs: NOW }),
+          ]);
+          assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+          const lost = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+          assert.ok(lost.reason instanceof UniqueViolationError, `got ${String(lost.reason)}`);
+        } finally {
+          await Promise.all([s1?.close(), s2?.close()]);
+        }
+      });
+    });
+  });
+}
