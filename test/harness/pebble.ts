@@ -218,3 +218,25 @@ export function tlsPeer(host: string, port: number, servername: string, ca: stri
     socket.on("error", reject);
   });
 }
+
+/** A clock that moves only when told to: sleeps resolve when `advance` passes their end. */
+export interface ManualClock extends Clock {
+  advance(ms: number): void;
+  /** How many sleeps are waiting. */
+  pending(): number;
+}
+export function manualClock(start: number): ManualClock {
+  let t = start;
+  let sleepers: Array<{ at: number; resolve: () => void }> = [];
+  return {
+    now: () => t,
+    sleep: (ms) => new Promise<void>((resolve) => { sleepers.push({ at: t + ms, resolve }); }),
+    advance(ms) {
+      t += ms;
+      const due = sleepers.filter((s) => s.at <= t);
+      sleepers = sleepers.filter((s) => s.at > t);
+      for (const s of due) s.resolve();
+    },
+    pending: () => sleepers.length,
+  };
+}

@@ -12,9 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:tls";
 import { AcmeManager, startHttpChallengeServer, type HttpChallengeServer, type RenewOutcome } from "../../src/acme/index.js";
+import type { Clock } from "../../src/core/clock.js";
 import { CertificateReloader } from "../../src/app/tls-reload.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { collectingLog, startPebble, tlsPeer, unrefClock, type Pebble } from "../harness/pebble.js";
+import { collectingLog, manualClock, startPebble, tlsPeer, unrefClock, type Pebble } from "../harness/pebble.js";
 
 const HOST_IP = "127.0.5.11";
 const NAME = "hs.acme-http.test";
@@ -66,7 +67,7 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function setup(name: string, domains: string[], storage: string, extra: { retryMinMs?: number } = {}) {
+  function setup(name: string, domains: string[], storage: string, extra: { retryMinMs?: number; clock?: Clock; random?: () => number } = {}) {
     const log = collectingLog();
     const reloader = new CertificateReloader({ log });
     reloaders.push(reloader);
@@ -79,7 +80,8 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
       accountKeyPath: join(dir, "account.key"),
       storageDir: join(dir, storage),
       caBundlePem: pebble.apiCaPem,
-      clock: unrefClock(),
+      clock: extra.clock ?? unrefClock(),
+      ...(extra.random ? { random: extra.random } : {}),
       log,
       onCertificate: (pair) => reloader.install(pair, "acme"),
       pollMinMs: 100,
@@ -202,5 +204,37 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     assert.ok(t2.log.lines.some((l) => l.level === "warn" && /renewal has failed/.test(l.msg)));
     await t2.manager.stop();
     t2.detach();
+  });
+
+  it("retries a failing order with jittered exponential back-off, only when the clock says so", async () => {
+    const clock = manualClock(Date.now());
+    const t0 = clock.now();
+    const t = setup("backoff", [BLOCKED], "backoff", { clock, retryMinMs: 1000, random: () => 0.25 });
+    await t.manager.start();
+    const first = await t.nextOutcome(1);
+    assert.equal(first.ok, false);
+    // No certificate at all and failing: the status carries a warning for the doctor.
+    assert.match(t.manager.status().warning ?? "", /no certificate yet/);
+    // Delay after failure n: 1000 * 2^(n-1), scaled by (0.5 + 0.25).
+    const expected = [750, 1500, 3000];
+    let at = t0;
+    for (const [i, delay] of expected.entries()) {
+      const waitingUntil = await (async () => {
+        for (let k = 0; k < 100 && clock.pending() === 0; k++) await new Promise((r) => setTimeout(r, 10));
+        return t.manager.status().nextAttemptAt;
+      })();
+      assert.equal(waitingUntil, at + delay, `retry ${i + 1}`);
+      clock.advance(delay - 1);
+      await new Promise((r) => setTimeout(r, 200)); // time for a wrongly early attempt to reach Pebble and fail
+      assert.equal(t.manager.status().consecutiveFailures, i + 1, `attempted before retry ${i + 1} was due`);
+      clock.advance(1);
+      at += delay;
+      const o = await t.nextOutcome(i + 2);
+      assert.equal(o.ok, false);
+      assert.equal(t.manager.status().consecutiveFailures, i + 2);
+      assert.equal(t.manager.status().lastAttemptAt, at);
+    }
+    await t.manager.stop();
+    t.detach();
   });
 });
