@@ -16,7 +16,7 @@ const src = join(root, "src");
 function layerOf(rel: string): string {
   const parts = rel.split("/");
   if (parts[0] === "storage") {
-    if (parts[1] === "ports.ts" || parts[1] === "ports") return "storage/ports";
+    if (parts[1] === "ports.ts" || parts[1] === "ports.js" || parts[1] === "ports") return "storage/ports";
     if (parts[1] === "sqlite" || parts[1] === "postgres") return "storage/backend";
     if (parts[1] === "conformance") return "storage/conformance";
     return "storage/shared";
