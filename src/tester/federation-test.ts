@@ -256,7 +256,8 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
   } catch (err) {
     const msg = (err as Error).message;
     b.mft.Version = { error: msg };
-    b.fail("version", msg);
+    const unreachable = Object.keys(b.mft.ConnectionReports).length === 0;
+    b.fail("version", msg, unreachable ? { fix: "No address accepted a checked TLS connection: fix the connection and certificate failures above first." } : {});
   }
 
   // With -c: can the target discover and verify us?
@@ -283,20 +284,27 @@ function connFix(resolved: Resolution, address: string): string {
 }
 
 function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved: Resolution | undefined): void {
-  const groups = groupSteps(trace.steps);
   const wellKnownBroken = trace.steps.some((s) => ["well-known.json", "well-known.m-server", "well-known.client-pasted"].includes(s.check) && !s.ok);
-  for (const g of groups) {
-    if (g.check === "well-known.cache" && !trace.steps.some((s) => s.check === "well-known.m-server" && s.ok)) continue;
+  // The resolver's "no usable .well-known; continuing" note repeats what the failing well-known check says.
+  const steps = trace.steps.filter((s) => !(wellKnownBroken && s.check === "well-known.fetch" && s.ok && s.warn));
+  const wellKnownTcpFailed = steps.some((s) => s.check === "conn.tcp" && !s.ok);
+  for (const g of groupSteps(steps)) {
+    if (g.check === "well-known.cache" && !steps.some((s) => s.check === "well-known.m-server" && s.ok)) continue;
     if (RESOLUTION_PHASE_ONLY.has(g.check)) {
-      // A failure fetching .well-known: the resolver moved on, so it matters only as an explanation.
-      b.add(groupToCheck(g, { title: `${groupToCheck(g).title.replace(/ \(.*\)$/, "")} (.well-known, ${g.address ?? "?"})`, ...(resolved ? { cap: "warn" } : {}) }));
+      // Connections made to fetch .well-known: only problems are worth a line, and "refused" is said by well-known.fetch.
+      const c = groupToCheck(g, resolved ? { cap: "warn" } : {});
+      if (c.status === "ok" || c.id === "conn.tcp") continue;
+      b.add({ ...c, title: `${c.title.replace(/ \(.*\)$/, "")} (.well-known, ${g.address ?? "?"})` });
       continue;
     }
-    if (g.check === "well-known.fetch") {
-      // No .well-known at all is a valid setup (SRV or 8448 instead); a broken one is reported by its own check.
-      const onlyAbsent = !wellKnownBroken;
-      b.add(groupToCheck(g, resolved && onlyAbsent ? { cap: "warn" } : {}));
-      continue;
+    if (g.check === "well-known.fetch" && !wellKnownBroken) {
+      // No .well-known at all is a valid setup when SRV or port 8448 serves federation.
+      const failed = g.steps.some((s) => !s.ok);
+      if (failed && resolved) {
+        const detail = g.steps.find((s) => !s.ok)?.detail ?? "no .well-known/matrix/server";
+        b.ok("well-known.fetch", `${detail}; that is fine when federation is served through SRV or port 8448 (resolution step ${resolved.step})${wellKnownTcpFailed ? "" : ""}`);
+        continue;
+      }
     }
     b.add(groupToCheck(g));
   }

@@ -1,0 +1,220 @@
+/**
+ * The federation tester against one real misconfiguration each: real DNS (dnsmasq), real TLS with the test CA,
+ * small https servers playing the misconfigured peers on 127.0.6.x. Each scenario asserts the verdict, the check
+ * that names the mistake, and that a fix sentence comes with it.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
+import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import { runFederationTest } from "../../src/tester/federation-test.js";
+import { standaloneEnv } from "../../src/tester/env.js";
+import type { Check, Report } from "../../src/tester/report.js";
+import { toJsonReport } from "../../src/tester/render-json.js";
+import { serveFederation, serveWellKnown, type Running } from "./tester-remotes.js";
+
+const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+
+function find(report: Report, id: string, status?: Check["status"]): Check {
+  const c = report.checks.find((x) => x.id === id && (status === undefined || x.status === status));
+  assert.ok(c, `no ${id}${status ? ` (${status})` : ""} check in:\n${report.checks.map((x) => `${x.status} ${x.id}: ${x.detail}`).join("\n")}`);
+  return c;
+}
+
+function assertFix(c: Check): void {
+  assert.ok(c.fix && c.fix.length > 20 && /[.!]$/.test(c.fix.trim()), `check ${c.id} has no fix sentence: ${JSON.stringify(c.fix)}`);
+}
+
+describe("federation tester scenarios", { timeout: 120_000 }, () => {
+  let dir: string;
+  let ca: TestCa;
+  let dns: Dnsmasq;
+  const running: Running[] = [];
+  let env: ReturnType<typeof standaloneEnv>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zion-tester-scen-"));
+    ca = await createTestCa(dir);
+    dns = await startDnsmasq({
+      a: {
+        "nothing.test": ["127.0.6.1"],
+        "ctype.test": ["127.0.6.2"],
+        "pasted.test": ["127.0.6.3"],
+        "real.cname.test": ["127.0.6.4"],
+        "cname.test": ["127.0.6.4"],
+        "wrongname.test": ["127.0.6.5"],
+        "wild.test": ["127.0.6.6"],
+        "expired.test": ["127.0.6.7"],
+        "chain.test": ["127.0.6.8"],
+        "twoa.test": ["127.0.6.9", "127.0.6.10"],
+        "keyname.test": ["127.0.6.11"],
+        "badsig.test": ["127.0.6.12"],
+        "good.test": ["127.0.6.13"],
+      },
+      srv: [{ name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 }],
+      cname: { "alias.cname.test": "real.cname.test" },
+    }, { address: "127.0.6.250" });
+    env = standaloneEnv(clock, { dnsServers: [dns.server], caPems: [ca.caCertPem], timeoutMs: 5000 });
+
+    const leaf = (dns: string[], opts: Parameters<TestCa["issue"]>[0] = {}) => ca.issue({ dns, ...opts });
+    // ctype.test: .well-known served as text/plain, federation fine on 8448.
+    const ctype = await leaf(["ctype.test"]);
+    running.push(await serveWellKnown("127.0.6.2", { tls: ctype, contentType: "text/plain", serverBody: '{"m.server": "ctype.test:8448"}' }));
+    running.push(await serveFederation("127.0.6.2", { tls: ctype, keysServerName: "ctype.test" }));
+    // pasted.test: the client well-known in the server file; nothing on 8448.
+    const pasted = await leaf(["pasted.test"]);
+    running.push(await serveWellKnown("127.0.6.3", { tls: pasted, serverBody: '{"m.homeserver": {"base_url": "https://pasted.test"}}' }));
+    // cname.test: SRV target is an alias; the real host serves federation.
+    const cname = await leaf(["cname.test", "real.cname.test", "alias.cname.test"]);
+    running.push(await serveFederation("127.0.6.4", { tls: cname, keysServerName: "cname.test" }));
+    // wrongname.test: certificate for another name.
+    running.push(await serveFederation("127.0.6.5", { tls: await leaf(["other.test"]), keysServerName: "wrongname.test" }));
+    // wild.test: a wildcard certificate that does not cover the bare name.
+    running.push(await serveFederation("127.0.6.6", { tls: await leaf(["*.wild.test"]), keysServerName: "wild.test" }));
+    // expired.test
+    running.push(await serveFederation("127.0.6.7", { tls: await leaf(["expired.test"], { expired: true }), keysServerName: "expired.test" }));
+    // chain.test: issued by the intermediate, served without it.
+    const chain = await leaf(["chain.test"], { viaIntermediate: true });
+    running.push(await serveFederation("127.0.6.8", { tls: { certPem: chain.certPem, keyPem: chain.keyPem }, keysServerName: "chain.test" }));
+    // twoa.test: two A records, only the first serves.
+    running.push(await serveFederation("127.0.6.9", { tls: await leaf(["twoa.test"]), keysServerName: "twoa.test" }));
+    // keyname.test: the keys say another server's name.
+    running.push(await serveFederation("127.0.6.11", { tls: await leaf(["keyname.test"]), keysServerName: "someone-else.test" }));
+    // badsig.test: the self-signature does not verify.
+    running.push(await serveFederation("127.0.6.12", { tls: await leaf(["badsig.test"]), keysServerName: "badsig.test", tamperSignature: true }));
+    // good.test: everything right, with the client well-known too.
+    const good = await leaf(["good.test"]);
+    running.push(await serveWellKnown("127.0.6.13", { tls: good, serverBody: '{"m.server": "good.test:8448"}', clientBody: '{"m.homeserver": {"base_url": "https://good.test:8448"}}', clientCors: true }));
+    running.push(await serveFederation("127.0.6.13", { tls: good, keysServerName: "good.test", seed: randomBytes(32) }));
+  });
+
+  after(async () => {
+    await Promise.all(running.map((r) => r.stop()));
+    await dns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("passes a correctly configured server, with the matrix-federation-tester fields filled", async () => {
+    const r = await runFederationTest("good.test", env);
+    assert.equal(r.federationOK, true, r.checks.filter((c) => c.status === "fail").map((c) => c.detail).join("\n"));
+    const j = toJsonReport(r);
+    assert.equal(j.WellKnownResult["m.server"], "good.test:8448");
+    assert.deepEqual(j.DNSResult.Addrs, ["127.0.6.13:8448"]);
+    assert.equal(j.ConnectionReports["127.0.6.13:8448"]?.Checks.AllChecksOK, true);
+    assert.equal(j.Version.name, "fake-remote");
+    assert.equal(find(r, "client.cors").status, "ok");
+  });
+
+  it("fails a server with no .well-known, no SRV and nothing on 8448, and says to listen on 8448 or delegate", async () => {
+    const r = await runFederationTest("nothing.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "conn.tcp", "fail");
+    assert.equal(c.address, "127.0.6.1:8448");
+    assertFix(c);
+    assert.match(c.fix!, /8448/);
+    assert.match(c.fix!, /well-known/);
+  });
+
+  it("warns about a .well-known served with the wrong Content-Type, which still federates", async () => {
+    const r = await runFederationTest("ctype.test", env);
+    assert.equal(r.federationOK, true);
+    const c = find(r, "well-known.content-type", "warn");
+    assert.match(c.detail, /text\/plain/);
+    assertFix(c);
+    assert.match(c.fix!, /application\/json/);
+  });
+
+  it("names the client well-known pasted into the server file", async () => {
+    const r = await runFederationTest("pasted.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "well-known.client-pasted", "fail");
+    assertFix(c);
+    assert.match(c.fix!, /\/\.well-known\/matrix\/client/);
+  });
+
+  it("fails an SRV record whose target is a CNAME", async () => {
+    const r = await runFederationTest("cname.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "srv.cname", "fail");
+    assert.match(c.detail, /alias\.cname\.test/);
+    assertFix(c);
+    assert.match(c.fix!, /real\.cname\.test/);
+  });
+
+  it("fails a certificate for the wrong name", async () => {
+    const r = await runFederationTest("wrongname.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "tls.name", "fail");
+    assert.match(c.detail, /other\.test/);
+    assertFix(c);
+    assert.equal(toJsonReport(r).ConnectionReports["127.0.6.5:8448"], undefined);
+    assert.ok(toJsonReport(r).ConnectionErrors["127.0.6.5:8448"]);
+  });
+
+  it("explains a wildcard certificate that does not cover the bare server name", async () => {
+    const r = await runFederationTest("wild.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "tls.name", "fail");
+    assertFix(c);
+    assert.match(c.fix!, /wildcard \*\.wild\.test covers exactly one label/);
+    find(r, "tls.wildcard", "warn");
+  });
+
+  it("fails an expired certificate", async () => {
+    const r = await runFederationTest("expired.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "tls.expiry", "fail");
+    assert.match(c.detail, /expired/);
+    assertFix(c);
+    assert.match(c.fix!, /[Rr]enew/);
+  });
+
+  it("names the missing intermediate certificate", async () => {
+    const r = await runFederationTest("chain.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "tls.chain", "fail");
+    assert.match(c.detail, /intermediate certificate is missing/);
+    assertFix(c);
+    assert.match(c.fix!, /full chain/);
+  });
+
+  it("tests every address and fails the dead one of two A records", async () => {
+    const r = await runFederationTest("twoa.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "conn.tcp", "fail");
+    assert.equal(c.address, "127.0.6.10:8448");
+    assertFix(c);
+    assert.equal(find(r, "keys.signature").address, "127.0.6.9:8448");
+    assert.deepEqual(toJsonReport(r).DNSResult.Addrs?.slice().sort(), ["127.0.6.10:8448", "127.0.6.9:8448"]);
+  });
+
+  it("fails keys that name another server", async () => {
+    const r = await runFederationTest("keyname.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "keys.server-name", "fail");
+    assert.match(c.detail, /someone-else\.test/);
+    assertFix(c);
+    assert.equal(toJsonReport(r).ConnectionReports["127.0.6.11:8448"]?.Checks.MatchingServerName, false);
+  });
+
+  it("fails keys whose self-signature does not verify", async () => {
+    const r = await runFederationTest("badsig.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "keys.signature", "fail");
+    assertFix(c);
+    const checks = toJsonReport(r).ConnectionReports["127.0.6.12:8448"]?.Checks;
+    assert.equal(checks?.AllEd25519ChecksOK, false);
+    assert.equal(checks?.Ed25519Checks["ed25519:t1"]?.MatchingSignature, false);
+  });
+
+  it("reports an invalid server name without connecting anywhere", async () => {
+    const r = await runFederationTest("bad name!", env);
+    assert.equal(r.federationOK, false);
+    assertFix(find(r, "name.valid", "fail"));
+    assert.match(toJsonReport(r).Error ?? "", /Invalid server name/);
+  });
+});
