@@ -24,6 +24,8 @@ export interface PostgresStorageOptions {
   /** Pool bounds, Synapse's `cp_min` / `cp_max` (defaults 1 and 10). */
   readonly poolMin?: number;
   readonly poolMax?: number;
+  /** Shown in pg_stat_activity (default "zion"). */
+  readonly applicationName?: string;
   /** How long to wait for a connection (default 10000 ms). */
   readonly connectTimeoutMs?: number;
   /** Apply pending migrations at open (default true). */
@@ -123,9 +125,9 @@ class PostgresRunner implements SqlRunner {
 export async function openPostgresStorage(options: PostgresStorageOptions): Promise<Storage> {
   const config: pg.PoolConfig = {
     max: options.poolMax ?? 10,
-    min: options.poolMin ?? 1,
+    min: Math.min(options.poolMin ?? 1, options.poolMax ?? 10),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    application_name: "zion",
+    application_name: options.applicationName ?? "zion",
   };
   if (options.user !== undefined) config.user = options.user;
   if (options.password !== undefined) config.password = options.password;
