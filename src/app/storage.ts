@@ -1,0 +1,34 @@
+/**
+ * Opens the configured database and applies pending migrations:
+ * `database.name: sqlite3` (the embedded default) or `psycopg2` (PostgreSQL), as in Synapse.
+ */
+import type { DatabaseConfig } from "../config/index.js";
+import type { Storage } from "../storage/ports.js";
+import { openSqliteStorage } from "../storage/sqlite/index.js";
+import { StartupError } from "./errors.js";
+
+type PostgresOpener = (options: Record<string, unknown>) => Promise<Storage>;
+
+export async function openConfiguredStorage(db: DatabaseConfig): Promise<Storage> {
+  try {
+    if (db.name === "sqlite3") return await openSqliteStorage({ path: db.args.database });
+    // The PostgreSQL backend is loaded only when configured, so SQLite start-ups never load pg.
+    const specifier = "../storage/postgres/index.js";
+    const mod = (await import(specifier)) as { openPostgresStorage?: PostgresOpener };
+    if (!mod.openPostgresStorage) throw new Error("the PostgreSQL backend is not available in this build");
+    const a = db.args;
+    return await mod.openPostgresStorage({
+      ...(a.host !== undefined ? { host: a.host } : {}),
+      ...(a.port !== undefined ? { port: a.port } : {}),
+      ...(a.user !== undefined ? { user: a.user } : {}),
+      ...(a.password !== undefined ? { password: a.password } : {}),
+      ...(a.database !== undefined ? { database: a.database } : {}),
+      ...(a.cp_min !== undefined ? { poolMin: a.cp_min } : {}),
+      ...(a.cp_max !== undefined ? { poolMax: a.cp_max } : {}),
+      ...(a.application_name !== undefined ? { applicationName: a.application_name } : {}),
+    });
+  } catch (e) {
+    const where = db.name === "sqlite3" ? db.args.database : `${db.args.host ?? "localhost"}:${db.args.port ?? 5432}/${db.args.database ?? ""}`;
+    throw new StartupError([`database (${db.name} ${where}): ${(e as Error).message}`]);
+  }
+}
