@@ -2,9 +2,13 @@
 /** The `zion` executable: commands only; the work is in app/ and tester/. */
 import { Command } from "commander";
 import { registerDebugCommands } from "./debug/index.js";
+import { registerGenerateConfig } from "./generate-config.js";
+import { registerStart } from "./start.js";
 
 const program = new Command();
 program.name("zion").description("Zion, a Matrix homeserver whose heart is federation").version("0.1.0");
+registerStart(program);
+registerGenerateConfig(program);
 registerDebugCommands(program);
 
 await program.parseAsync(process.argv);

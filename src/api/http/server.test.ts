@@ -1,0 +1,318 @@
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { pino } from "pino";
+import { z } from "zod";
+import { MatrixError } from "../../core/errors.js";
+import type { ServerName } from "../../core/ids/index.js";
+import { createHttpApp, defineClientRoute, defineFederationRoute, defineRoute, HttpResponse, type FederationAuthRequest, type HttpApp } from "./index.js";
+
+function captureLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+interface Deps {
+  calls: string[];
+}
+
+const echo = defineClientRoute({
+  method: "POST",
+  path: "/_matrix/client/v3/echo/:thing",
+  auth: "none",
+  body: z.object({ msg: z.string(), n: z.number().int().optional() }),
+  maxBodyBytes: 256,
+  handle: ({ params, body }, { calls }: Deps) => {
+    calls.push(`echo ${params.thing}`);
+    return { thing: params.thing, msg: body.msg };
+  },
+});
+
+const fails = defineClientRoute({
+  method: "GET",
+  path: "/_matrix/client/v3/fails/:how",
+  auth: "none",
+  handle: ({ params }) => {
+    if (params.how === "matrix") throw new MatrixError("M_LIMIT_EXCEEDED", 429, "slow down", { retry_after_ms: 500 });
+    throw new Error("database exploded");
+  },
+});
+
+const queried = defineRoute({
+  method: "GET",
+  path: "/_matrix/client/v3/count",
+  auth: "none",
+  resource: "client",
+  query: z.object({ limit: z.coerce.number().int().min(1).max(10) }),
+  handle: ({ query }) => ({ limit: query.limit }),
+});
+
+const signed = defineFederationRoute({
+  method: "PUT",
+  path: "/_matrix/federation/v1/send/:txnId",
+  auth: "x-matrix",
+  body: z.object({ origin: z.string(), pdus: z.array(z.unknown()) }),
+  handle: ({ origin, params, body }, { calls }: Deps) => {
+    calls.push(`send ${origin} ${params.txnId}`);
+    return { origin, pdus: body.pdus.length };
+  },
+});
+
+const version = defineFederationRoute({
+  method: "GET",
+  path: "/_matrix/federation/v1/version",
+  auth: "none",
+  handle: () => ({ server: { name: "Test" } }),
+});
+
+const text = defineRoute({
+  method: "GET",
+  path: "/health",
+  auth: "none",
+  resource: "public",
+  cors: false,
+  handle: () => HttpResponse.text(200, "OK"),
+});
+
+const routes = [echo, fails, queried, signed, version, text];
+
+function makeApp(opts: { auth?: (r: FederationAuthRequest) => Promise<{ origin: ServerName }>; whitelist?: (o: ServerName) => boolean } = {}) {
+  const deps: Deps = { calls: [] };
+  const { logger, lines } = captureLogger();
+  const app = createHttpApp({
+    routes,
+    deps,
+    logger,
+    ...(opts.auth ? { federationAuth: { authenticate: opts.auth } } : {}),
+    ...(opts.whitelist ? { federationOriginAllowed: opts.whitelist } : {}),
+  });
+  return { app, deps, lines };
+}
+
+const json = (body: string): Record<string, unknown> => JSON.parse(body) as Record<string, unknown>;
+
+describe("HTTP layer: errors", () => {
+  const { app } = makeApp();
+  after(() => app.close());
+
+  it("answers an unknown path with 404 M_UNRECOGNIZED as application/json", async () => {
+    const r = await app.inject({ method: "GET", url: "/_matrix/federation/v1/nope" });
+    assert.equal(r.statusCode, 404);
+    assert.equal(r.headers["content-type"], "application/json");
+    assert.equal(json(r.body)["errcode"], "M_UNRECOGNIZED");
+  });
+
+  it("answers a known path with another method with 405 M_UNRECOGNIZED and Allow", async () => {
+    const r = await app.inject({ method: "DELETE", url: "/_matrix/federation/v1/version" });
+    assert.equal(r.statusCode, 405);
+    assert.equal(json(r.body)["errcode"], "M_UNRECOGNIZED");
+    assert.equal(r.headers["allow"], "GET, HEAD");
+    assert.equal(r.headers["content-type"], "application/json");
+  });
+
+  it("renders a MatrixError with its status, errcode and extra fields", async () => {
+    const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/fails/matrix" });
+    assert.equal(r.statusCode, 429);
+    assert.deepEqual(json(r.body), { errcode: "M_LIMIT_EXCEEDED", error: "slow down", retry_after_ms: 500 });
+  });
+
+  it("renders any other error as 500 M_UNKNOWN naming the request id, and logs it with that id", async () => {
+    const { app: a, lines } = makeApp();
+    try {
+      const r = await a.inject({ method: "GET", url: "/_matrix/client/v3/fails/other" });
+      assert.equal(r.statusCode, 500);
+      const body = json(r.body);
+      assert.equal(body["errcode"], "M_UNKNOWN");
+      assert.doesNotMatch(String(body["error"]), /database exploded/, "internal details stay in the log");
+      const id = /request ([0-9a-f]+-[0-9a-z]+)/.exec(String(body["error"]))?.[1];
+      assert.ok(id, String(body["error"]));
+      const logged = lines.find((l) => l["msg"] === "unhandled error");
+      assert.equal(logged?.["request_id"], id);
+      assert.match(JSON.stringify(logged?.["err"]), /database exploded/);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("refuses a body that is not JSON with 400 M_NOT_JSON", async () => {
+    const r = await app.inject({ method: "POST", url: "/_matrix/client/v3/echo/a", headers: { "content-type": "application/json" }, body: "{nope" });
+    assert.equal(r.statusCode, 400);
+    assert.equal(json(r.body)["errcode"], "M_NOT_JSON");
+  });
+
+  it("refuses an empty body where JSON is expected with M_NOT_JSON", async () => {
+    const r = await app.inject({ method: "POST", url: "/_matrix/client/v3/echo/a" });
+    assert.equal(r.statusCode, 400);
+    assert.equal(json(r.body)["errcode"], "M_NOT_JSON");
+  });
+
+  it("refuses JSON of the wrong shape with 400 M_BAD_JSON naming the field", async () => {
+    const r = await app.inject({ method: "POST", url: "/_matrix/client/v3/echo/a", body: JSON.stringify({ msg: 5 }) });
+    assert.equal(r.statusCode, 400);
+    const body = json(r.body);
+    assert.equal(body["errcode"], "M_BAD_JSON");
+    assert.match(String(body["error"]), /^body\.msg: /);
+  });
+
+  it("accepts JSON without a Content-Type header", async () => {
+    const r = await app.inject({ method: "POST", url: "/_matrix/client/v3/echo/x%2Fy", body: JSON.stringify({ msg: "hi" }) });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(json(r.body), { thing: "x/y", msg: "hi" });
+  });
+
+  it("refuses a body over the route's limit with 413 M_TOO_LARGE", async () => {
+    const r = await app.inject({ method: "POST", url: "/_matrix/client/v3/echo/a", body: JSON.stringify({ msg: "x".repeat(300) }) });
+    assert.equal(r.statusCode, 413);
+    const body = json(r.body);
+    assert.equal(body["errcode"], "M_TOO_LARGE");
+    assert.match(String(body["error"]), /256 bytes/);
+  });
+
+  it("refuses a bad query parameter with 400 M_INVALID_PARAM naming it", async () => {
+    const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/count?limit=99" });
+    assert.equal(r.statusCode, 400);
+    assert.equal(json(r.body)["errcode"], "M_INVALID_PARAM");
+    assert.match(String(json(r.body)["error"]), /^query\.limit: /);
+    assert.deepEqual(json((await app.inject({ method: "GET", url: "/_matrix/client/v3/count?limit=3" })).body), { limit: 3 });
+  });
+});
+
+describe("HTTP layer: headers", () => {
+  const { app } = makeApp();
+  after(() => app.close());
+
+  it("adds the CORS headers to client routes, including their errors", async () => {
+    for (const url of ["/_matrix/client/v3/count?limit=1", "/_matrix/client/v3/count", "/_matrix/client/v3/unknown"]) {
+      const r = await app.inject({ method: "GET", url });
+      assert.equal(r.headers["access-control-allow-origin"], "*", url);
+      assert.equal(r.headers["access-control-allow-methods"], "GET, POST, PUT, DELETE, OPTIONS", url);
+      assert.equal(r.headers["access-control-allow-headers"], "X-Requested-With, Content-Type, Authorization", url);
+    }
+  });
+
+  it("answers a CORS preflight (OPTIONS) on client paths with 204 and the CORS headers", async () => {
+    const r = await app.inject({ method: "OPTIONS", url: "/_matrix/client/v3/echo/a" });
+    assert.equal(r.statusCode, 204);
+    assert.equal(r.headers["access-control-allow-origin"], "*");
+  });
+
+  it("leaves CORS headers off federation routes", async () => {
+    const r = await app.inject({ method: "GET", url: "/_matrix/federation/v1/version" });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers["access-control-allow-origin"], undefined);
+  });
+
+  it("sends every JSON response, success or error, as exactly application/json", async () => {
+    for (const [method, url] of [["GET", "/_matrix/federation/v1/version"], ["GET", "/x"], ["PUT", "/_matrix/federation/v1/send/1"]] as const) {
+      const r = await app.inject({ method, url, body: "{}" });
+      assert.equal(r.headers["content-type"], "application/json", `${method} ${url}`);
+    }
+  });
+
+  it("sends a text response with its own content type", async () => {
+    const r = await app.inject({ method: "GET", url: "/health" });
+    assert.equal(r.body, "OK");
+    assert.equal(r.headers["content-type"], "text/plain; charset=utf-8");
+  });
+});
+
+describe("HTTP layer: X-Matrix routes", () => {
+  it("refuses signed routes with 401 M_UNAUTHORIZED by default, without running the handler", async () => {
+    const { app, deps } = makeApp();
+    try {
+      const r = await app.inject({ method: "PUT", url: "/_matrix/federation/v1/send/t1", body: JSON.stringify({ origin: "a", pdus: [] }) });
+      assert.equal(r.statusCode, 401);
+      assert.equal(json(r.body)["errcode"], "M_UNAUTHORIZED");
+      assert.deepEqual(deps.calls, []);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("passes method, raw uri, every Authorization header and the parsed body to the verifier, then the origin to the handler", async () => {
+    const seen: FederationAuthRequest[] = [];
+    const { app, deps } = makeApp({
+      auth: async (req) => {
+        seen.push(req);
+        return { origin: "remote.example" as ServerName };
+      },
+    });
+    try {
+      const r = await app.inject({
+        method: "PUT",
+        url: "/_matrix/federation/v1/send/t%201?x=1&y=%2F",
+        headers: { authorization: 'X-Matrix origin="remote.example",key="ed25519:a",sig="s"' },
+        body: JSON.stringify({ origin: "remote.example", pdus: [1, 2] }),
+      });
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual(json(r.body), { origin: "remote.example", pdus: 2 });
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]!.method, "PUT");
+      assert.equal(seen[0]!.uri, "/_matrix/federation/v1/send/t%201?x=1&y=%2F");
+      assert.deepEqual(seen[0]!.authorization, ['X-Matrix origin="remote.example",key="ed25519:a",sig="s"']);
+      assert.deepEqual(seen[0]!.body, { origin: "remote.example", pdus: [1, 2] });
+      assert.deepEqual(deps.calls, ["send remote.example t 1"]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("checks the verified origin against the federation whitelist before the handler (403 M_FORBIDDEN)", async () => {
+    const { app, deps } = makeApp({ auth: async () => ({ origin: "evil.example" as ServerName }), whitelist: (o) => o === "friend.example" });
+    try {
+      const r = await app.inject({ method: "PUT", url: "/_matrix/federation/v1/send/t", body: JSON.stringify({ origin: "evil.example", pdus: [] }) });
+      assert.equal(r.statusCode, 403);
+      assert.equal(json(r.body)["errcode"], "M_FORBIDDEN");
+      assert.match(String(json(r.body)["error"]), /evil\.example/);
+      assert.deepEqual(deps.calls, []);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("authenticates before validating the body, so unauthenticated callers learn nothing of the schema", async () => {
+    const { app } = makeApp();
+    try {
+      const r = await app.inject({ method: "PUT", url: "/_matrix/federation/v1/send/t", body: JSON.stringify({ wrong: true }) });
+      assert.equal(r.statusCode, 401);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("HTTP layer: sockets", () => {
+  let app: HttpApp;
+  after(() => app?.close());
+
+  it("listens on an ephemeral port and logs one line per request with its request id", async () => {
+    const made = makeApp();
+    app = made.app;
+    const b = await app.listen({ host: "127.0.0.1", port: 0 });
+    assert.ok(b.port > 0);
+    const res = await fetch(`http://127.0.0.1:${b.port}/_matrix/federation/v1/version`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    const line = made.lines.find((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/version");
+    assert.ok(line, JSON.stringify(made.lines));
+    assert.match(String(line["request_id"]), /^[0-9a-f]+-[0-9a-z]+$/);
+    assert.equal(line["status"], 200);
+  });
+
+  it("refuses a streamed body over the limit with 413 M_TOO_LARGE", async () => {
+    const port = app.bound[0]!.port;
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/_matrix/client/v3/echo/a", headers: { "transfer-encoding": "chunked" } }, (res) => {
+        let data = "";
+        res.on("data", (c: Buffer) => (data += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      });
+      req.on("error", reject);
+      req.write(`{"msg":"${"y".repeat(200)}`);
+      req.end(`${"z".repeat(200)}"}`);
+    });
+    assert.equal(status, 413);
+    assert.equal(json(body)["errcode"], "M_TOO_LARGE");
+  });
+});

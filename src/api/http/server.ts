@@ -1,0 +1,348 @@
+/**
+ * The HTTP surface on fastify (the only importer of the framework). One
+ * HttpApp holds the routes of one configured listener; it can listen on
+ * several addresses, plain or TLS, sharing one request handler.
+ *
+ * Behaviour every route gets:
+ * - bodies are read as bytes under a size limit (413 M_TOO_LARGE), parsed as
+ *   JSON only when the route declares a body (M_NOT_JSON), then validated
+ *   (M_BAD_JSON naming the field);
+ * - x-matrix routes authenticate (deps.federationAuth) and pass the
+ *   federation_domain_whitelist check before validation or the handler run;
+ * - errors render as `{errcode, error}`: MatrixError as it stands, anything
+ *   else as 500 M_UNKNOWN logged with the request id;
+ * - unknown paths are 404 M_UNRECOGNIZED, known paths with another method
+ *   405 M_UNRECOGNIZED (with Allow), OPTIONS is answered for CORS;
+ * - every JSON response is `Content-Type: application/json`; client, media
+ *   and well-known responses carry the CORS headers of the client-server API;
+ * - one structured log line per request with its request id.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { SecureContextOptions } from "node:tls";
+import { randomBytes } from "node:crypto";
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { ZodError, ZodType } from "zod";
+import { MatrixError } from "../../core/errors.js";
+import type { ServerName } from "../../core/ids/index.js";
+import { parseJsonStrict } from "../../core/json/parse.js";
+import type { JsonValue } from "../../core/json/types.js";
+import { refuseAllFederationAuth, type FederationAuth, type FederationOriginPolicy } from "./federation-auth.js";
+import { HttpResponse, type RequestInfo, type Route, type RouteResult } from "./route.js";
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** The client-server API's CORS headers: https://spec.matrix.org/v1.16/client-server-api/#web-browser-clients */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
+  "access-control-allow-headers": "X-Requested-With, Content-Type, Authorization",
+};
+
+const CORS_PREFIXES = ["/_matrix/client/", "/_matrix/media/", "/.well-known/matrix/"];
+
+export interface HttpAppOptions<D> {
+  readonly routes: readonly Route<D>[];
+  /** Handed to every handler (each takes the slice it declares). */
+  readonly deps: D;
+  readonly logger: Logger;
+  /** X-Matrix verification for `auth: "x-matrix"` routes (default: refuse everything with 401). */
+  readonly federationAuth?: FederationAuth;
+  /** federation_domain_whitelist (default: everyone). */
+  readonly federationOriginAllowed?: FederationOriginPolicy;
+  /** Trust X-Forwarded-For / -Proto (the listener's x_forwarded). */
+  readonly trustProxy?: boolean;
+  /** Take the request id from this header when present (the listener's request_id_header). */
+  readonly requestIdHeader?: string;
+  /** Default body limit for routes that do not set one. */
+  readonly maxBodyBytes?: number;
+  /** A name for this app's log lines, e.g. "listener0". */
+  readonly name?: string;
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Serve HTTPS with this certificate and key (app/tls.ts builds it). */
+  readonly tls?: SecureContextOptions;
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** The node server: https.Server for TLS, so `setSecureContext` can swap the certificate. */
+  readonly server: Server;
+}
+
+export interface InjectResult {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | number | undefined>>;
+  readonly body: string;
+}
+
+export interface HttpApp {
+  listen(options: ListenOptions): Promise<BoundAddress>;
+  readonly bound: readonly BoundAddress[];
+  /** Requests received and not yet answered. */
+  inFlight(): number;
+  /**
+   * Graceful stop: stop accepting, let in-flight requests finish (up to graceMs,
+   * default 30 s, then cut the remaining connections), then close the app.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** In-process request for unit tests (no socket). */
+  inject(request: { method: string; url: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<InjectResult>;
+}
+
+let requestCounter = 0;
+const requestPrefix = randomBytes(3).toString("hex");
+
+interface RouteConfig {
+  cors?: boolean;
+}
+
+function compilePath(path: string): RegExp {
+  const esc = path
+    .split("/")
+    .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("/");
+  return new RegExp(`^${esc}$`);
+}
+
+function zodMessage(err: ZodError, prefix: string): string {
+  const first = err.issues[0];
+  if (!first) return `${prefix}: invalid`;
+  const path = first.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  const where = `${prefix}${path}`;
+  const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more)` : "";
+  return `${where}: ${first.message}${more}`;
+}
+
+function validate<T>(schema: ZodType<T> | undefined, value: unknown, kind: "body" | "query" | "params"): T {
+  if (!schema) return value as T;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const msg = zodMessage(r.error, kind === "body" ? "body" : kind);
+  if (kind === "body") throw MatrixError.badJson(msg);
+  throw new MatrixError("M_INVALID_PARAM", 400, msg);
+}
+
+function fastifyErrorToMatrix(err: { code?: string; statusCode?: number; message: string }, limit: number): MatrixError | undefined {
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE" || err.statusCode === 413) return MatrixError.tooLarge(`request body is larger than the limit of ${limit} bytes`);
+  if (err.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH") return new MatrixError("M_UNKNOWN", 400, "request body length does not match Content-Length");
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new MatrixError("M_UNKNOWN", err.statusCode, err.message);
+  return undefined;
+}
+
+export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
+  const defaultLimit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const federationAuth = options.federationAuth ?? refuseAllFederationAuth;
+  const originAllowed = options.federationOriginAllowed ?? (() => true);
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let inFlight = 0;
+  let closing = false;
+  const bound: BoundAddress[] = [];
+
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
+    genReqId: () => `${requestPrefix}-${(++requestCounter).toString(36)}`,
+    ...(options.requestIdHeader ? { requestIdHeader: options.requestIdHeader.toLowerCase() } : { requestIdHeader: false }),
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: defaultLimit,
+    routerOptions: { maxParamLength: 2048 },
+    return503OnClosing: true,
+    exposeHeadRoutes: true,
+    serverFactory: (h) => {
+      handler = h;
+      return createHttpServer();
+    },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  const known = options.routes.map((r) => ({ method: r.method, re: compilePath(r.path), cors: r.cors ?? (r.resource === "client" || r.resource === "public") }));
+  const pathOf = (url: string): string => {
+    const q = url.indexOf("?");
+    return q < 0 ? url : url.slice(0, q);
+  };
+  const wantsCors = (path: string): boolean => CORS_PREFIXES.some((p) => path.startsWith(p)) || known.some((k) => k.cors && k.re.test(path));
+
+  app.addHook("onSend", async (request, reply, payload) => {
+    const cfg = request.routeOptions.config as RouteConfig | undefined;
+    const cors = cfg?.cors ?? wantsCors(pathOf(request.url));
+    if (cors) reply.headers(CORS_HEADERS);
+    if (closing) reply.header("connection", "close");
+    return payload;
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.info(
+      { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: request.ip },
+      "request",
+    );
+  });
+
+  const send = (reply: FastifyReply, status: number, value: unknown): FastifyReply =>
+    // A Buffer, so the framework does not append "; charset=utf-8": JSON is UTF-8 by definition (RFC 8259).
+    reply.code(status).header("content-type", "application/json").send(Buffer.from(JSON.stringify(value)));
+
+  const sendError = (request: FastifyRequest, reply: FastifyReply, err: unknown, limit: number): FastifyReply => {
+    if (err instanceof MatrixError) {
+      if (err.status >= 500) request.log.error({ err }, "request failed");
+      return send(reply, err.status, err.toJSON());
+    }
+    const mapped = typeof err === "object" && err !== null && "message" in err ? fastifyErrorToMatrix(err as { message: string }, limit) : undefined;
+    if (mapped) return send(reply, mapped.status, mapped.toJSON());
+    request.log.error({ err }, "unhandled error");
+    return send(reply, 500, { errcode: "M_UNKNOWN", error: `internal server error (request ${request.id})` });
+  };
+
+  app.setErrorHandler((err, request, reply) => {
+    const limit = (request.routeOptions.bodyLimit as number | undefined) ?? defaultLimit;
+    return sendError(request, reply, err, limit);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url);
+    const methods: string[] = [...new Set(known.filter((k) => k.re.test(path)).map((k) => k.method))];
+    if (request.method === "OPTIONS" && (methods.length > 0 || wantsCors(path))) {
+      return reply.code(204).header("allow", [...methods, "OPTIONS"].join(", ")).send();
+    }
+    if (methods.length > 0) {
+      if (methods.includes("GET")) methods.push("HEAD");
+      reply.header("allow", methods.join(", "));
+      return send(reply, 405, { errcode: "M_UNRECOGNIZED", error: `method ${request.method} is not allowed on ${path}` });
+    }
+    return send(reply, 404, { errcode: "M_UNRECOGNIZED", error: `unrecognized request: ${request.method} ${path}` });
+  });
+
+  for (const route of options.routes) {
+    const limit = route.maxBodyBytes ?? defaultLimit;
+    const config: RouteConfig = { cors: route.cors ?? (route.resource === "client" || route.resource === "public") };
+    app.route({
+      method: route.method,
+      url: route.path,
+      bodyLimit: limit,
+      config,
+      handler: async (request, reply) => {
+        try {
+          const raw = request.body;
+          let json: JsonValue | undefined;
+          if (route.body !== undefined || route.auth === "x-matrix") {
+            const bytes = Buffer.isBuffer(raw) ? raw : undefined;
+            if (bytes && bytes.length > 0) json = parseJsonStrict(bytes, { maxBytes: limit, strictIntegers: false });
+            else if (route.body !== undefined) throw MatrixError.notJson("the request body is empty; expected a JSON object");
+          }
+          const info: RequestInfo = {
+            requestId: String(request.id),
+            method: request.method,
+            uri: request.raw.url ?? request.url,
+            path: pathOf(request.url),
+            headers: request.headers,
+            remoteAddress: request.ip,
+          };
+          let origin: ServerName | undefined;
+          if (route.auth === "x-matrix") {
+            // headersDistinct keeps repeated headers apart (absent on injected test requests).
+            const h = request.headers["authorization"];
+            const authorization = request.raw.headersDistinct?.["authorization"] ?? (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+            ({ origin } = await federationAuth.authenticate({ method: request.method, uri: info.uri, authorization, body: json }));
+            if (!originAllowed(origin)) throw MatrixError.forbidden(`federation with ${origin} is not allowed by this server's federation_domain_whitelist`);
+          }
+          const params = validate(route.params, request.params, "params");
+          const query = validate(route.query, request.query, "query");
+          const body = route.body ? validate(route.body, json, "body") : undefined;
+          const result: RouteResult = await route.handle({ params, query, body, origin, request: info, log: origin ? request.log.child({ origin }) : request.log }, options.deps);
+          if (result instanceof HttpResponse) {
+            reply.code(result.status).headers(result.headers);
+            if (result.body.kind === "json") return send(reply, result.status, result.body.value);
+            if (result.body.kind === "text") return reply.header("content-type", result.body.contentType).send(result.body.value);
+            return reply.send();
+          }
+          return send(reply, 200, result);
+        } catch (err) {
+          return sendError(request, reply, err, limit);
+        }
+      },
+    });
+  }
+
+  const readyPromise = app.ready();
+
+  const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    let done = false;
+    const finish = (): void => {
+      if (!done) {
+        done = true;
+        inFlight--;
+      }
+    };
+    res.once("finish", finish);
+    res.once("close", finish);
+    handler!(req, res);
+  };
+
+  return {
+    bound,
+    inFlight: () => inFlight,
+    async listen(opts: ListenOptions): Promise<BoundAddress> {
+      await readyPromise;
+      const server: Server = opts.tls ? (createHttpsServer(opts.tls, requestListener) as unknown as Server) : createHttpServer(requestListener);
+      server.keepAliveTimeout = 30_000;
+      await new Promise<void>((resolve, reject) => {
+        const onError = (e: Error): void => reject(e);
+        server.once("error", onError);
+        server.listen({ host: opts.host, port: opts.port, ipv6Only: false }, () => {
+          server.removeListener("error", onError);
+          resolve();
+        });
+      });
+      server.on("error", (e) => options.logger.error({ err: e }, "listener error"));
+      const addr = server.address() as AddressInfo;
+      const b: BoundAddress = { host: addr.address, port: addr.port, tls: opts.tls !== undefined, server };
+      bound.push(b);
+      return b;
+    },
+    async close(closeOptions: { graceMs?: number } = {}): Promise<void> {
+      if (closing) return;
+      closing = true;
+      const graceMs = closeOptions.graceMs ?? 30_000;
+      const closed = bound.map(
+        (b) =>
+          new Promise<void>((resolve) => {
+            b.server.close(() => resolve());
+            b.server.closeIdleConnections();
+          }),
+      );
+      const deadline = Date.now() + graceMs;
+      const sweep = setInterval(() => {
+        for (const b of bound) {
+          if (Date.now() > deadline) b.server.closeAllConnections();
+          else b.server.closeIdleConnections();
+        }
+      }, 50);
+      try {
+        await Promise.all(closed);
+      } finally {
+        clearInterval(sweep);
+      }
+      await app.close();
+    },
+    async inject(req) {
+      await readyPromise;
+      const r = await app.inject({
+        method: req.method as "GET",
+        url: req.url,
+        ...(req.headers ? { headers: req.headers } : {}),
+        ...(req.body !== undefined ? { payload: req.body } : {}),
+      });
+      return { statusCode: r.statusCode, headers: r.headers, body: r.body };
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * The whole HTTP surface: every route, and which of them a listener serves
+ * given its resources (Synapse's `resources: [{names: [...]}]`).
+ */
+import type { Route, RouteResource } from "./http/index.js";
+import { federationRoutes, type FederationApiDeps } from "./federation/index.js";
+import { publicRoutes, type PublicDeps } from "./public/index.js";
+
+export type ApiDeps = PublicDeps & FederationApiDeps;
+
+export const allRoutes: readonly Route<ApiDeps>[] = [...publicRoutes, ...federationRoutes] as readonly Route<ApiDeps>[];
+
+export interface MountOptions {
+  /** The listener's resource names. */
+  readonly resources: ReadonlySet<string>;
+  /** federation_enabled: false mounts no federation resource at all (the key endpoint only under an explicit "keys"). */
+  readonly federationEnabled: boolean;
+}
+
+/** Which resources a listener serves: "public" always; federation implies keys when federation is on. */
+export function mountedResources(options: MountOptions): ReadonlySet<RouteResource> {
+  const out = new Set<RouteResource>(["public"]);
+  const r = options.resources;
+  if (r.has("client")) out.add("client");
+  if (r.has("media")) out.add("media");
+  if (r.has("keys")) out.add("keys");
+  if (options.federationEnabled && r.has("federation")) {
+    out.add("federation");
+    out.add("keys");
+  }
+  return out;
+}
+
+export function routesFor<D>(routes: readonly Route<D>[], options: MountOptions): Route<D>[] {
+  const mounted = mountedResources(options);
+  return routes.filter((r) => mounted.has(r.resource));
+}
+
+export { publicRoutes, federationRoutes };
+export type { PublicDeps, FederationApiDeps };
+export type { ServerIdentity } from "./public/index.js";
+export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

@@ -1,0 +1,234 @@
+/**
+ * The composition root: from a validated config to a running server.
+ *
+ * Start-up order, so that every problem is found before any port is bound:
+ * 1. listeners: at least one of type http;
+ * 2. the signing key file (readable, well-formed);
+ * 3. the TLS certificate and key, when a listener uses TLS (readable, matching);
+ * 4. the database, opened and migrated;
+ * 5. bind every listener address (a failure closes what was opened);
+ * 6. pid_file.
+ * stop() is graceful: stop accepting, finish in-flight requests, close the database.
+ */
+import type { Server as HttpsServer } from "node:https";
+import type { Server } from "node:http";
+import type { SecureContextOptions } from "node:tls";
+import type { HomeserverConfig, ListenerConfig } from "../config/index.js";
+import type { Clock } from "../core/clock.js";
+import type { SigningKey } from "../core/crypto/index.js";
+import type { JsonObject } from "../core/json/types.js";
+import type { Storage } from "../storage/ports.js";
+import { allRoutes, routesFor, type ApiDeps } from "../api/index.js";
+import { createHttpApp, whitelistPolicy, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
+import { StartupError, errnoCode } from "./errors.js";
+import { createLogger, type Logger } from "./logger.js";
+import { removePidFile, writePidFile } from "./pid-file.js";
+import { readSigningKeys } from "./signing-key.js";
+import { openConfiguredStorage } from "./storage.js";
+import { loadTlsOptions } from "./tls.js";
+import { zionVersion } from "./version.js";
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** The inbound X-Matrix verifier (default: refuse every signed request with 401). */
+  readonly federationAuth?: FederationAuth;
+  /** Use this storage instead of opening the configured database (it is closed at stop). */
+  readonly storage?: Storage;
+  /** Extra routes (with their deps merged into the handlers' deps), e.g. the federation tester's. */
+  readonly extraRoutes?: readonly Route<never>[];
+  readonly extraDeps?: Readonly<Record<string, unknown>>;
+  /** How long stop() waits for in-flight requests before cutting connections (default 30 s). */
+  readonly graceMs?: number;
+}
+
+export interface ListenerInfo {
+  /** Index in the config's listeners list. */
+  readonly index: number;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly resources: readonly string[];
+}
+
+export interface Homeserver {
+  readonly config: HomeserverConfig;
+  readonly storage: Storage;
+  readonly logger: Logger;
+  readonly signingKeys: readonly SigningKey[];
+  readonly listeners: readonly ListenerInfo[];
+  /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
+  baseUrl(resource: string): string | undefined;
+  /** The https servers, for swapping certificates with `setSecureContext` (see tls.ts). */
+  tlsServers(): HttpsServer[];
+  /** Requests being answered right now, across listeners. */
+  inFlight(): number;
+  /** Graceful stop; resolves when the database is closed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** m.server for /.well-known/matrix/server: explicit, else the TLS federation listener, else public_baseurl's host on 443. */
+export function wellKnownServerValue(config: HomeserverConfig): string | undefined {
+  if (!config.serve_server_wellknown) return undefined;
+  if (config.well_known_server) return config.well_known_server;
+  const sn = config.server_name;
+  const host = sn.startsWith("[") ? sn.slice(0, sn.indexOf("]") + 1) : sn.split(":")[0]!;
+  const fed = config.listeners.find((l) => l.type === "http" && l.tls && l.resources.some((r) => r.names.includes("federation")));
+  if (fed && fed.port !== 0) return `${host}:${fed.port}`;
+  const u = new URL(config.public_baseurl);
+  return `${u.hostname}:${u.port || "443"}`;
+}
+
+const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health"]);
+
+function hostForUrl(host: string): string {
+  if (host === "::" || host === "0.0.0.0") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function startHomeserver(config: HomeserverConfig, options: StartOptions = {}): Promise<Homeserver> {
+  const logger = options.logger ?? createLogger(config.log_level);
+  const clock = options.clock ?? systemClock;
+
+  // Step 1
+  const httpListeners = config.listeners.map((l, index) => ({ l, index })).filter(({ l }) => l.type === "http");
+  if (httpListeners.length === 0) throw new StartupError(["listeners: no listener of type http is configured, so the server would serve nothing"]);
+  for (const { l, index } of httpListeners) {
+    for (const name of new Set(l.resources.flatMap((r) => r.names))) {
+      if (!SERVED_RESOURCES.has(name)) logger.warn({ listener: index, resource: name }, `listeners[${index}]: resource "${name}" is not served by Zion yet`);
+    }
+  }
+
+  // Step 2
+  const signingKeys = readSigningKeys(config.signing_key_path);
+
+  // Step 3
+  let tls: SecureContextOptions | undefined;
+  if (httpListeners.some(({ l }) => l.tls)) {
+    if (!config.tls_certificate_path || !config.tls_private_key_path) {
+      throw new StartupError(["a TLS listener needs tls_certificate_path and tls_private_key_path"]);
+    }
+    tls = loadTlsOptions({ certificatePath: config.tls_certificate_path, privateKeyPath: config.tls_private_key_path });
+  }
+
+  // Step 4
+  const storage = options.storage ?? (await openConfiguredStorage(config.database));
+
+  const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
+  const deps: ApiDeps & Record<string, unknown> = {
+    ...(options.extraDeps ?? {}),
+    identity: {
+      serverName: config.server_name,
+      signingKeys,
+      oldVerifyKeys: config.old_signing_keys,
+      keyRefreshIntervalMs: config.key_refresh_interval,
+    },
+    clock,
+    version: zionVersion(),
+    wellKnownServer: wellKnownServerValue(config),
+    wellKnownClient,
+    serverName: config.server_name,
+    profiles: storage.users,
+  };
+  const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
+  const originAllowed = whitelistPolicy(config.federation_domain_whitelist);
+
+  // Step 5
+  const apps: HttpApp[] = [];
+  const infos: ListenerInfo[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(apps.map((a) => a.close({ graceMs: options.graceMs ?? 30_000 })));
+  };
+  try {
+    for (const { l, index } of httpListeners) {
+      const names = [...new Set(l.resources.flatMap((r) => r.names))];
+      const app = createHttpApp({
+        routes: routesFor(routes, { resources: new Set(names), federationEnabled: config.federation_enabled }),
+        deps,
+        logger: logger.child({ listener: index }),
+        ...(options.federationAuth ? { federationAuth: options.federationAuth } : {}),
+        federationOriginAllowed: originAllowed,
+        trustProxy: l.x_forwarded,
+        ...(l.request_id_header ? { requestIdHeader: l.request_id_header } : {}),
+        name: `listener${index}`,
+      });
+      apps.push(app);
+      await bindListener(app, l, index, l.tls ? tls : undefined, infos, names);
+    }
+  } catch (e) {
+    await closeAll().catch(() => {});
+    if (!options.storage) await storage.close().catch(() => {});
+    throw e;
+  }
+  for (const info of infos) {
+    logger.info({ listener: info.index, host: info.host, port: info.port, tls: info.tls, resources: info.resources }, "listening");
+  }
+
+  // Step 6
+  if (config.pid_file) {
+    try {
+      writePidFile(config.pid_file);
+    } catch (e) {
+      await closeAll().catch(() => {});
+      if (!options.storage) await storage.close().catch(() => {});
+      throw e;
+    }
+  }
+  logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    storage,
+    logger,
+    signingKeys,
+    listeners: infos,
+    baseUrl(resource: string) {
+      const info = infos.find((i) => i.resources.includes(resource));
+      return info && `${info.tls ? "https" : "http"}://${hostForUrl(info.host)}:${info.port}`;
+    },
+    tlsServers: () => apps.flatMap((a) => a.bound.filter((b) => b.tls).map((b) => b.server as unknown as HttpsServer)),
+    inFlight: () => apps.reduce((n, a) => n + a.inFlight(), 0),
+    stop() {
+      stopping ??= (async () => {
+        logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
+        await closeAll();
+        await storage.close();
+        if (config.pid_file) removePidFile(config.pid_file);
+        logger.info("stopped");
+        logger.flush?.();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function bindListener(
+  app: HttpApp,
+  l: ListenerConfig,
+  index: number,
+  tls: SecureContextOptions | undefined,
+  infos: ListenerInfo[],
+  names: readonly string[],
+): Promise<void> {
+  const boundHere: { host: string; port: number }[] = [];
+  for (const host of l.bind_addresses) {
+    try {
+      const b = await app.listen({ host, port: l.port, ...(tls ? { tls } : {}) });
+      boundHere.push({ host, port: b.port });
+      infos.push({ index, host: b.host, port: b.port, tls: b.tls, resources: names });
+    } catch (e) {
+      // "::" is dual-stack on Linux, so a following "0.0.0.0" on the same port is already served (as in Synapse).
+      const dualStack = host === "0.0.0.0" && errnoCode(e) === "EADDRINUSE" && boundHere.some((b) => b.host === "::" && b.port === l.port);
+      if (dualStack) continue;
+      throw new StartupError([`listeners[${index}]: cannot listen on ${host.includes(":") ? `[${host}]` : host}:${l.port}: ${errnoCode(e)}`]);
+    }
+  }
+}
+
+export type { Server };
