@@ -76,11 +76,22 @@ export class AcmeManager {
   }
 
   /**
-   * Loads the stored certificate (handing it to `onCertificate` when it is valid and covers the domains) and starts
+   * Loads the stored certificate (handing it to `onCertificate` when it parses and matches its key) and starts
    * the renewal loop. Resolves once the stored certificate is loaded, not when a new one is issued: listen with
    * `onRenewal` for that.
    */
   async start(): Promise<void> {
+    await this.load();
+    this.#loop ??= this.#runLoop();
+  }
+
+  /**
+   * Reads the account key (creating it) and the stored certificate, handing a good one to `onCertificate`, without
+   * starting the renewal loop: the app loads before binding its listeners and starts once they are bound (a
+   * TLS-ALPN-01 validation needs the TLS listener up). Idempotent.
+   */
+  async load(): Promise<void> {
+    if (this.#accountKey !== undefined) return;
     const caPem = this.#opts.caBundlePem ?? (this.#opts.caBundlePath ? await readFile(this.#opts.caBundlePath, "utf8") : undefined);
     if (caPem) trustForDirectory(this.#opts.directoryUrl, caPem);
     this.#accountKey = await loadOrCreateAccountKey(this.#opts.accountKeyPath, this.#opts.log);
@@ -93,7 +104,6 @@ export class AcmeManager {
         this.#install(stored, verdict.info, "stored");
       }
     }
-    this.#loop = this.#runLoop();
   }
 
   /** Stops the renewal loop (an order already under way finishes). */
