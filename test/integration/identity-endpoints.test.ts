@@ -1,0 +1,182 @@
+/**
+ * The endpoints that say who a server is, over real sockets (plain and TLS),
+ * against an in-process Zion started from a config object.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { verifyJsonSignature } from "../../src/core/crypto/index.js";
+import { decodeBase64, encodeBase64 } from "../../src/core/json/index.js";
+import type { JsonObject } from "../../src/core/json/types.js";
+import type { ServerName } from "../../src/core/ids/index.js";
+import type { Clock } from "../../src/core/clock.js";
+import { newSigningKey } from "../../src/app/index.js";
+import { startTestServer, type TestServer } from "../harness/server.js";
+import { httpCall, trustCert } from "../harness/http-get.js";
+
+const NOW = 1_764_000_000_000;
+const fixedClock: Clock = { now: () => NOW, sleep: async () => {} };
+
+describe("identity endpoints", () => {
+  let zion: TestServer;
+  const oldKey = newSigningKey();
+  const oldPublic = encodeBase64(oldKey.publicKey);
+  let tlsOpts: ReturnType<typeof trustCert>;
+
+  before(async () => {
+    zion = await startTestServer({
+      serverName: "zion.test",
+      config: {
+        key_refresh_interval: "2h",
+        old_signing_keys: { [oldKey.keyId]: { key: oldPublic, expired_ts: NOW - 1000 } },
+        serve_server_wellknown: true,
+        public_baseurl: "https://matrix.zion.test/",
+      },
+      startOptions: { clock: fixedClock },
+    });
+    tlsOpts = trustCert(zion.config.tls_certificate_path!, "zion.test");
+  });
+  after(() => zion?.stop());
+
+  it("serves GET /_matrix/key/v2/server over TLS, signed by the server's key so the signature verifies", async () => {
+    const r = await httpCall(`${zion.federationUrl}/_matrix/key/v2/server`, tlsOpts);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/json");
+    const body = r.json() as JsonObject;
+    assert.equal(body["server_name"], "zion.test");
+    const keyId = zion.signingKey.keyId;
+    const published = (body["verify_keys"] as Record<string, { key: string }>)[keyId]!.key;
+    assert.equal(published, encodeBase64(zion.signingKey.publicKey));
+    // Verify with the key the response publishes, as a remote server would.
+    assert.deepEqual(verifyJsonSignature(body, "zion.test", keyId, decodeBase64(published)), { ok: true });
+    // And the check can fail: a changed field breaks the signature.
+    const tampered = { ...body, valid_until_ts: (body["valid_until_ts"] as number) + 1 };
+    assert.equal(verifyJsonSignature(tampered, "zion.test", keyId, decodeBase64(published)).ok, false);
+  });
+
+  it("sets valid_until_ts to now + key_refresh_interval and lists old_signing_keys with expired_ts", async () => {
+    const body = (await httpCall(`${zion.federationUrl}/_matrix/key/v2/server`, tlsOpts)).json();
+    assert.equal(body["valid_until_ts"], NOW + 2 * 3_600_000);
+    assert.deepEqual(body["old_verify_keys"], { [oldKey.keyId]: { key: oldPublic, expired_ts: NOW - 1000 } });
+  });
+
+  it("answers the deprecated key-id form of the key endpoint the same way", async () => {
+    const r = await httpCall(`${zion.federationUrl}/_matrix/key/v2/server/${encodeURIComponent(zion.signingKey.keyId)}`, tlsOpts);
+    assert.equal(r.status, 200);
+    assert.equal(r.json()["server_name"], "zion.test");
+  });
+
+  it("serves /_matrix/federation/v1/version with the name Zion and its version", async () => {
+    const r = await httpCall(`${zion.federationUrl}/_matrix/federation/v1/version`, tlsOpts);
+    assert.equal(r.status, 200);
+    const server = r.json()["server"] as Record<string, unknown>;
+    assert.equal(server["name"], "Zion");
+    assert.match(String(server["version"]), /^\d+\.\d+\.\d+/);
+  });
+
+  it("serves /.well-known/matrix/server from the TLS federation listener's port, with CORS and application/json", async () => {
+    const r = await httpCall(`${zion.clientUrl}/.well-known/matrix/server`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/json");
+    assert.equal(r.headers["access-control-allow-origin"], "*");
+    // The federation listener is on port 0 in the config, so the delegation falls back to public_baseurl's host on 443.
+    assert.deepEqual(r.json(), { "m.server": "matrix.zion.test:443" });
+  });
+
+  it("serves /.well-known/matrix/client with public_baseurl, CORS and application/json", async () => {
+    const r = await httpCall(`${zion.clientUrl}/.well-known/matrix/client`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/json");
+    assert.equal(r.headers["access-control-allow-origin"], "*");
+    assert.deepEqual(r.json(), { "m.homeserver": { base_url: "https://matrix.zion.test/" } });
+  });
+
+  it("serves /_matrix/client/versions on the client listener, with CORS", async () => {
+    const r = await httpCall(`${zion.clientUrl}/_matrix/client/versions`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["access-control-allow-origin"], "*");
+    const versions = r.json()["versions"] as string[];
+    assert.ok(versions.length > 0 && versions.every((v) => /^v1\.\d+$/.test(v)), JSON.stringify(versions));
+  });
+
+  it("answers GET /health with 200 OK on every listener", async () => {
+    for (const [url, opts] of [[zion.clientUrl, {}], [zion.federationUrl, tlsOpts]] as const) {
+      const r = await httpCall(`${url}/health`, opts);
+      assert.equal(r.status, 200);
+      assert.equal(r.body, "OK");
+    }
+  });
+
+  it("keeps federation endpoints off the client-only listener and client endpoints off the federation-only one", async () => {
+    assert.equal((await httpCall(`${zion.clientUrl}/_matrix/federation/v1/version`)).status, 404);
+    assert.equal((await httpCall(`${zion.clientUrl}/_matrix/key/v2/server`)).status, 404);
+    const r = await httpCall(`${zion.federationUrl}/_matrix/client/versions`, tlsOpts);
+    assert.equal(r.status, 404);
+    assert.equal(r.json()["errcode"], "M_UNRECOGNIZED");
+  });
+
+  it("refuses the signed profile query with 401 M_UNAUTHORIZED while no X-Matrix verifier is wired", async () => {
+    const r = await httpCall(`${zion.federationUrl}/_matrix/federation/v1/query/profile?user_id=%40a%3Azion.test`, tlsOpts);
+    assert.equal(r.status, 401);
+    assert.equal(r.json()["errcode"], "M_UNAUTHORIZED");
+  });
+});
+
+describe("federation settings on the HTTP surface", () => {
+  it("mounts no federation resource with federation_enabled: false, but serves keys under an explicit keys resource", async () => {
+    const zion = await startTestServer({
+      config: {
+        federation_enabled: false,
+        listeners: [
+          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", resources: [{ names: ["client", "federation"] }] },
+          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", resources: [{ names: ["keys"] }] },
+        ],
+      },
+    });
+    try {
+      const both = zion.listeners[0]!;
+      const keysOnly = zion.listeners[1]!;
+      for (const path of ["/_matrix/federation/v1/version", "/_matrix/key/v2/server", "/_matrix/federation/v1/query/profile"]) {
+        const r = await httpCall(`http://127.0.0.1:${both.port}${path}`);
+        assert.equal(r.status, 404, path);
+      }
+      assert.equal((await httpCall(`http://127.0.0.1:${both.port}/_matrix/client/versions`)).status, 200);
+      assert.equal((await httpCall(`http://127.0.0.1:${keysOnly.port}/_matrix/key/v2/server`)).status, 200);
+    } finally {
+      await zion.stop();
+    }
+  });
+
+  it("answers the profile query for an unknown user with 404 M_NOT_FOUND once a request is authenticated, and applies the whitelist", async () => {
+    const origins: string[] = [];
+    const zion = await startTestServer({
+      config: { federation_domain_whitelist: ["friend.test"] },
+      startOptions: {
+        federationAuth: {
+          async authenticate(req) {
+            const origin = /origin="?([^",]+)/.exec(req.authorization[0] ?? "")?.[1] ?? "";
+            origins.push(origin);
+            return { origin: origin as ServerName };
+          },
+        },
+      },
+    });
+    try {
+      const tls = trustCert(zion.config.tls_certificate_path!, "zion.test");
+      const url = `${zion.federationUrl}/_matrix/federation/v1/query/profile?user_id=${encodeURIComponent("@nobody:zion.test")}`;
+      const ok = await httpCall(url, { ...tls, headers: { authorization: 'X-Matrix origin="friend.test",key="ed25519:x",sig="y"' } });
+      assert.equal(ok.status, 404);
+      assert.equal(ok.json()["errcode"], "M_NOT_FOUND");
+      const denied = await httpCall(url, { ...tls, headers: { authorization: 'X-Matrix origin="stranger.test",key="ed25519:x",sig="y"' } });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.json()["errcode"], "M_FORBIDDEN");
+      assert.deepEqual(origins, ["friend.test", "stranger.test"]);
+      const remoteUser = await httpCall(`${zion.federationUrl}/_matrix/federation/v1/query/profile?user_id=${encodeURIComponent("@a:friend.test")}`, {
+        ...tls,
+        headers: { authorization: 'X-Matrix origin="friend.test",key="ed25519:x",sig="y"' },
+      });
+      assert.equal(remoteUser.status, 400);
+    } finally {
+      await zion.stop();
+    }
+  });
+});
