@@ -65,6 +65,12 @@ export function placeholders(n: number): string {
   return `(${new Array<string>(n).fill("?").join(", ")})`;
 }
 
+/** `(?, ?), (?, ?)` for a multi-row VALUES list of `rows` rows of `cols` columns. */
+export function valuesList(rows: number, cols: number): string {
+  const one = placeholders(cols);
+  return new Array<string>(rows).fill(one).join(", ");
+}
+
 /** Splits a list so that IN lists stay well under every engine's parameter limit. */
 export function chunks<T>(items: readonly T[], size = 500): T[][] {
   const out: T[][] = [];

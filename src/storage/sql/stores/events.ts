@@ -7,7 +7,7 @@ import type { JsonObject, JsonValue } from "../../../core/json/types.js";
 import { stateKeyOf, splitStateKey, type Pdu, type StateKey } from "../../../core/events/pdu.js";
 import { roomVersion } from "../../../core/room-versions/index.js";
 import type { EventStore, PersistBatch, PersistResult, RoomRecord, RoomStore, StoredEvent, StreamOrdering } from "../../ports.js";
-import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
+import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
 
 const EVENT_COLUMNS = "event_id, stream_ordering, room_id, room_version, type, state_key, sender, depth, origin_server_ts, redacts, json, outlier, rejection_reason, received_ts";
 
@@ -92,42 +92,70 @@ function* persistWork(batch: PersistBatch): UnitOfWork<PersistResult> {
     yield* exec("INSERT INTO rooms (room_id, room_version, creator) VALUES (?, ?, ?) ON CONFLICT (room_id) DO NOTHING", room.roomId, room.roomVersion, room.creator);
   }
 
-  // 4. Events and their edges.
+  // 4. Events and their edges, several rows per statement.
+  const fresh = writes.filter((e) => !existing.has(e.pdu.eventId));
   for (const e of writes) {
-    const p = e.pdu;
-    const ordering = orderings.get(p.eventId)!;
-    const outlier = e.outlier ? 1 : 0;
-    const rejection = e.rejectionReason ?? null;
-    if (existing.has(p.eventId)) {
-      yield* exec("UPDATE events SET outlier = 0, stream_ordering = ?, rejection_reason = ?, received_ts = ? WHERE event_id = ?", ordering, rejection, batch.receivedTs, p.eventId);
-    } else {
+    if (!existing.has(e.pdu.eventId)) continue;
+    yield* exec(
+      "UPDATE events SET outlier = 0, stream_ordering = ?, rejection_reason = ?, received_ts = ? WHERE event_id = ?",
+      orderings.get(e.pdu.eventId)!, e.rejectionReason ?? null, batch.receivedTs, e.pdu.eventId,
+    );
+  }
+  for (const part of chunks(fresh, 50)) {
+    const params: SqlValue[] = [];
+    for (const e of part) {
+      const p = e.pdu;
       const membership = p.type === "m.room.member" && typeof p.content["membership"] === "string" ? p.content["membership"] : null;
-      yield* exec(
-        `INSERT INTO events (${EVENT_COLUMNS}, membership) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        p.eventId, ordering, p.roomId, p.roomVersion.id, p.type, p.stateKey ?? null, p.sender, p.depth, p.originServerTs,
-        p.redacts ?? null, JSON.stringify(p.raw), outlier, rejection, batch.receivedTs, membership,
+      params.push(
+        p.eventId, orderings.get(p.eventId)!, p.roomId, p.roomVersion.id, p.type, p.stateKey ?? null, p.sender, p.depth, p.originServerTs,
+        p.redacts ?? null, JSON.stringify(p.raw), e.outlier ? 1 : 0, e.rejectionReason ?? null, batch.receivedTs, membership,
       );
-      for (const prev of new Set(p.prevEvents)) {
-        yield* exec("INSERT INTO event_edges (event_id, prev_event_id, room_id) VALUES (?, ?, ?) ON CONFLICT (event_id, prev_event_id) DO NOTHING", p.eventId, prev, p.roomId);
-      }
-      for (const auth of new Set(p.authEvents)) {
-        yield* exec("INSERT INTO event_auth_edges (event_id, auth_event_id) VALUES (?, ?) ON CONFLICT (event_id, auth_event_id) DO NOTHING", p.eventId, auth);
-      }
     }
+    yield* exec(`INSERT INTO events (${EVENT_COLUMNS}, membership) VALUES ${valuesList(part.length, 15)}`, ...params);
+  }
+  const edges = fresh.flatMap((e) => [...new Set(e.pdu.prevEvents)].map((prev) => [e.pdu.eventId, prev, e.pdu.roomId] as const));
+  for (const part of chunks(edges, 200)) {
+    yield* exec(
+      `INSERT INTO event_edges (event_id, prev_event_id, room_id) VALUES ${valuesList(part.length, 3)} ON CONFLICT (event_id, prev_event_id) DO NOTHING`,
+      ...part.flat(),
+    );
+  }
+  const authEdges = fresh.flatMap((e) => [...new Set(e.pdu.authEvents)].map((auth) => [e.pdu.eventId, auth] as const));
+  for (const part of chunks(authEdges, 200)) {
+    yield* exec(
+      `INSERT INTO event_auth_edges (event_id, auth_event_id) VALUES ${valuesList(part.length, 2)} ON CONFLICT (event_id, auth_event_id) DO NOTHING`,
+      ...part.flat(),
+    );
   }
 
-  // 5. Forward extremities: an accepted timeline event with no timeline child replaces its prev events.
-  for (const e of writes) {
-    if (e.outlier || e.rejectionReason) continue;
-    const p = e.pdu;
-    const child = yield* queryOne(
-      "SELECT 1 AS one FROM event_edges g JOIN events c ON c.event_id = g.event_id WHERE g.prev_event_id = ? AND c.outlier = 0 AND c.rejection_reason IS NULL LIMIT 1",
-      p.eventId,
+  // 5. Forward extremities: an accepted timeline event with no accepted timeline child (now that the whole
+  //    batch is written, whatever its order) becomes one, and replaces its prev events.
+  const timeline = writes.filter((e) => !e.outlier && !e.rejectionReason);
+  const hasChild = new Set<EventId>();
+  for (const part of chunks(timeline.map((e) => e.pdu.eventId))) {
+    const rows = yield* query(
+      `SELECT DISTINCT g.prev_event_id FROM event_edges g JOIN events c ON c.event_id = g.event_id
+       WHERE g.prev_event_id IN ${placeholders(part.length)} AND c.outlier = 0 AND c.rejection_reason IS NULL`,
+      ...part,
     );
-    if (!child) yield* exec("INSERT INTO event_forward_extremities (room_id, event_id) VALUES (?, ?) ON CONFLICT (room_id, event_id) DO NOTHING", p.roomId, p.eventId);
-    const prevs = [...new Set(p.prevEvents)];
-    for (const part of chunks(prevs)) {
-      yield* exec(`DELETE FROM event_forward_extremities WHERE room_id = ? AND event_id IN ${placeholders(part.length)}`, p.roomId, ...part);
+    for (const r of rows) hasChild.add(str(r["prev_event_id"]) as EventId);
+  }
+  const newExtremities = timeline.filter((e) => !hasChild.has(e.pdu.eventId)).map((e) => [e.pdu.roomId, e.pdu.eventId] as const);
+  for (const part of chunks(newExtremities, 200)) {
+    yield* exec(
+      `INSERT INTO event_forward_extremities (room_id, event_id) VALUES ${valuesList(part.length, 2)} ON CONFLICT (room_id, event_id) DO NOTHING`,
+      ...part.flat(),
+    );
+  }
+  const replaced = new Map<RoomId, Set<EventId>>();
+  for (const e of timeline) {
+    const set = replaced.get(e.pdu.roomId) ?? new Set<EventId>();
+    for (const prev of e.pdu.prevEvents) set.add(prev);
+    replaced.set(e.pdu.roomId, set);
+  }
+  for (const [roomId, prevs] of replaced) {
+    for (const part of chunks([...prevs])) {
+      yield* exec(`DELETE FROM event_forward_extremities WHERE room_id = ? AND event_id IN ${placeholders(part.length)}`, roomId, ...part);
     }
   }
 
