@@ -15,6 +15,7 @@ import { connect, type TLSSocket } from "node:tls";
 import { isIP } from "node:net";
 import type { Clock } from "../core/clock.js";
 import { checkServerName } from "../core/ids/index.js";
+import { canonicalJson } from "../core/json/canonical.js";
 import {
   ServerResolver, WellKnownResolver, httpsGetVia, type Dns, type IpRangePolicy, type Resolution, type SrvAnswer,
 } from "../federation/discovery/index.js";
@@ -92,6 +93,14 @@ function inspectAddress(ip: string, port: number, tlsName: string, timeoutMs: nu
       resolve({ ok: false, error: e.message });
     });
   });
+}
+
+function safeCanonical(v: unknown): string {
+  try {
+    return canonicalJson(v);
+  } catch {
+    return JSON.stringify(v);
+  }
 }
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false; reason: string } {
@@ -226,7 +235,7 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
     };
     b.mft.ConnectionReports[a.address] = report;
     const vk = (a.keysBody as Record<string, unknown>)?.["verify_keys"];
-    keySets.push({ address: a.address, verifyKeys: JSON.stringify(vk ?? null, Object.keys((vk ?? {}) as object).sort()), serverName: (a.keysBody as Record<string, unknown>)?.["server_name"] });
+    keySets.push({ address: a.address, verifyKeys: safeCanonical(vk ?? null), serverName: (a.keysBody as Record<string, unknown>)?.["server_name"] });
   }
   if (keySets.length > 1) {
     const distinct = new Set(keySets.map((k) => `${String(k.serverName)}|${k.verifyKeys}`));
