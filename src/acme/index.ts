@@ -8,4 +8,4 @@ export {
   checkCertificatePair, coversAll, nameCovers, splitPemChain, type CertificateInfo, type PairVerdict,
 } from "./certificate.js";
 export { renewalDueAt, retryDelay, renewalWarning } from "./schedule.js";
-export { CERTIFICATE_FILE, PRIVATE_KEY_FILE } from "./storage.js";
+export { CERTIFICATE_FILE, PRIVATE_KEY_FILE, STATUS_FILE, readStatusFile, readStoredPair } from "./storage.js";

@@ -14,7 +14,7 @@ import { ChallengeResponder } from "./challenges.js";
 import type { AcmeOptions, CertificatePair } from "./options.js";
 import { orderCertificate, trustForDirectory } from "./order.js";
 import { renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
-import { loadOrCreateAccountKey, readStoredPair, writeStoredPair } from "./storage.js";
+import { loadOrCreateAccountKey, readStoredPair, writeStatusFile, writeStoredPair } from "./storage.js";
 
 const MAX_SLEEP_CHUNK_MS = 10 * 60_000;
 
@@ -159,6 +159,15 @@ export class AcmeManager {
     return `certificate renewal has failed ${this.#failures} time(s) and the certificate ${when}: ${why}`;
   }
 
+  /** Best effort: the doctor reads it; a full disk must not stop renewals. */
+  async #saveStatus(): Promise<void> {
+    try {
+      await writeStatusFile(this.#opts.storageDir, { ...this.status(), writtenAt: this.#clock.now() });
+    } catch (err) {
+      this.#opts.log.warn({ storageDir: this.#opts.storageDir, err: err instanceof Error ? err.message : String(err) }, "acme: cannot write status.json");
+    }
+  }
+
   #install(pair: CertificatePair, info: CertificateInfo, source: "stored" | "issued"): void {
     this.#current = { pair, info };
     const verdict = this.#opts.onCertificate?.(pair);
@@ -213,6 +222,7 @@ export class AcmeManager {
       }
       outcome = { ok: false, reason };
     }
+    await this.#saveStatus();
     for (const fn of this.#listeners) fn(outcome);
     return outcome;
   }
@@ -228,6 +238,7 @@ export class AcmeManager {
           : undefined;
       const at = retryAt !== undefined ? Math.max(wanted, retryAt) : wanted;
       this.#nextAttemptAt = at;
+      await this.#saveStatus();
       while (!this.#stopped && this.#clock.now() < at) {
         await this.#sleep(Math.min(at - this.#clock.now(), MAX_SLEEP_CHUNK_MS));
       }

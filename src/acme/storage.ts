@@ -9,6 +9,8 @@ import type { AcmeLog, CertificatePair } from "./options.js";
 
 export const CERTIFICATE_FILE = "certificate.pem";
 export const PRIVATE_KEY_FILE = "private-key.pem";
+/** The renewal state, for `zion doctor` (another process) to read. */
+export const STATUS_FILE = "status.json";
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
@@ -68,4 +70,18 @@ export async function writeStoredPair(storageDir: string, pair: CertificatePair)
   await mkdir(storageDir, { recursive: true, mode: 0o700 });
   await writeSecretFile(join(storageDir, PRIVATE_KEY_FILE), pair.keyPem);
   await writeSecretFile(join(storageDir, CERTIFICATE_FILE), pair.certPem);
+}
+
+/** Writes the renewal status beside the certificate (JSON, atomically). */
+export async function writeStatusFile(storageDir: string, status: unknown): Promise<void> {
+  await writeSecretFile(join(storageDir, STATUS_FILE), JSON.stringify(status, null, 2) + "\n");
+}
+
+/** The last status a running server wrote, or undefined when there is none or it is unreadable. */
+export async function readStatusFile(storageDir: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(join(storageDir, STATUS_FILE), "utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
 }

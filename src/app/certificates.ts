@@ -12,8 +12,8 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import type { SecureContextOptions, Server as TlsServer } from "node:tls";
 import {
-  AcmeManager, CERTIFICATE_FILE, PRIVATE_KEY_FILE, attachTlsAlpnChallenges, startHttpChallengeServer,
-  type AcmeStatus, type HttpChallengeServer, type TlsAlpnRouter,
+  AcmeManager, CERTIFICATE_FILE, PRIVATE_KEY_FILE, attachTlsAlpnChallenges, checkCertificatePair, readStatusFile,
+  readStoredPair, renewalWarning, startHttpChallengeServer, type AcmeStatus, type HttpChallengeServer, type TlsAlpnRouter,
 } from "../acme/index.js";
 import type { Clock } from "../core/clock.js";
 import type { HomeserverConfig } from "../config/index.js";
@@ -159,4 +159,46 @@ export async function prepareCertificates(config: HomeserverConfig, opts: Certif
       stop: async () => idle.close(),
     };
   }
+}
+
+/** What `zion doctor` shows about ACME, read from storage_dir (the server writes status.json after each attempt). */
+export interface AcmeDoctorView {
+  readonly storageDir: string;
+  readonly certificate?: { readonly serial: string; readonly dnsNames: readonly string[]; readonly notAfter: number };
+  readonly consecutiveFailures: number;
+  readonly lastError?: string;
+  readonly nextAttemptAt?: number;
+  /** Set when renewal keeps failing with fewer than 14 days left, when there is no certificate, or when it expired. */
+  readonly warning?: string;
+}
+
+/** Reads the ACME state of a configured server from disk (undefined when ACME is off). Never throws. */
+export async function readAcmeDoctorView(config: HomeserverConfig, now: number): Promise<AcmeDoctorView | undefined> {
+  if (!config.acme?.enabled) return undefined;
+  const storageDir = config.acme.storage_dir ?? join(config.config_dir, "acme");
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const pair = await readStoredPair(storageDir, quiet).catch(() => undefined);
+  const verdict = pair ? checkCertificatePair(pair.certPem, pair.keyPem) : undefined;
+  const info = verdict?.ok ? verdict.info : undefined;
+  const raw = (await readStatusFile(storageDir)) as Partial<AcmeStatus> | undefined;
+  const failures = typeof raw?.consecutiveFailures === "number" ? raw.consecutiveFailures : 0;
+  const lastError = typeof raw?.lastError === "string" ? raw.lastError : undefined;
+  let warning: string | undefined;
+  if (!info) {
+    warning = verdict && !verdict.ok ? `the stored certificate is unusable: ${verdict.reason}` : "no certificate has been obtained yet";
+    if (lastError) warning += `; last attempt: ${lastError}`;
+  } else if (info.notAfter <= now) {
+    warning = `the certificate expired on ${new Date(info.notAfter).toISOString()}${lastError ? `; last renewal error: ${lastError}` : ""}`;
+  } else if (renewalWarning(now, info.notAfter, failures, 14)) {
+    const days = ((info.notAfter - now) / 86_400_000).toFixed(1);
+    warning = `certificate renewal has failed ${failures} time(s) and the certificate expires in ${days} days${lastError ? `: ${lastError}` : ""}`;
+  }
+  return {
+    storageDir,
+    ...(info ? { certificate: { serial: info.serial, dnsNames: info.dnsNames, notAfter: info.notAfter } } : {}),
+    consecutiveFailures: failures,
+    ...(lastError ? { lastError } : {}),
+    ...(typeof raw?.nextAttemptAt === "number" ? { nextAttemptAt: raw.nextAttemptAt } : {}),
+    ...(warning ? { warning } : {}),
+  };
 }

@@ -14,6 +14,8 @@ import { createServer, type Server } from "node:tls";
 import { AcmeManager, startHttpChallengeServer, type HttpChallengeServer, type RenewOutcome } from "../../src/acme/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import { CertificateReloader } from "../../src/app/tls-reload.js";
+import { readAcmeDoctorView } from "../../src/app/certificates.js";
+import type { HomeserverConfig } from "../../src/config/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { collectingLog, manualClock, startPebble, tlsPeer, unrefClock, type Pebble } from "../harness/pebble.js";
 
@@ -202,6 +204,12 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     assert.equal(status.consecutiveFailures, 1);
     assert.match(status.warning ?? "", /renewal has failed 1 time/);
     assert.ok(t2.log.lines.some((l) => l.level === "warn" && /renewal has failed/.test(l.msg)));
+    // `zion doctor`, another process, reads the same state from storage_dir.
+    const config = { acme: { enabled: true, storage_dir: join(dir, "refusal") }, config_dir: dir } as unknown as HomeserverConfig;
+    const view = await readAcmeDoctorView(config, Date.now());
+    assert.equal(view?.certificate?.serial, first.info.serial);
+    assert.equal(view?.consecutiveFailures, 1);
+    assert.match(view?.warning ?? "", /renewal has failed 1 time\(s\) and the certificate expires in .* days: the CA refused the order/);
     await t2.manager.stop();
     t2.detach();
   });
