@@ -1,0 +1,281 @@
+/**
+ * Remote servers' signing keys: https://spec.matrix.org/v1.16/server-server-api/#retrieving-server-keys
+ *
+ * To find key K of server S usable at time T (T = now for requests, the event's origin_server_ts for events):
+ * 1. Our own server: our current keys, and old_signing_keys for events before their expired_ts.
+ * 2. The in-memory cache, then the KeyStore: a current key counts while usableUntil >= T (server-keys.ts
+ *    step 6); an old key (old_verify_keys) only for events, while expired_ts >= T.
+ * 3. Otherwise fetch S's keys, one fetch per server at a time (concurrent callers share it):
+ *    3.1 through each notary in trusted_key_servers (POST /_matrix/key/v2/query), checking the notary's signature
+ *        with its configured verify_keys, or with keys fetched directly from the notary when none are configured;
+ *    3.2 then directly (GET /_matrix/key/v2/server).
+ *    Every answer is checked (server-keys.ts) and stored, all keys at once.
+ * 4. A server whose fetch failed, or whose fresh answer lacked K, is not asked again for MIN_REFETCH_MS.
+ */
+import type { Clock } from "../../core/clock.js";
+import type { SigningKey } from "../../core/crypto/index.js";
+import type { VerifyKey } from "../../core/crypto/index.js";
+import type { KeyId, ServerName } from "../../core/ids/index.js";
+import { decodeBase64 } from "../../core/json/base64.js";
+import type { KeyStore, ServerKeyRecord } from "../../storage/ports.js";
+import { NO_TRACE, type Trace } from "../trace.js";
+import { checkServerKeys, toRecords, usableUntil, type CheckedServerKeys } from "./server-keys.js";
+
+export const MIN_REFETCH_MS = 30_000;
+
+/** The two key endpoints, as FederationClient offers them. Both return the parsed JSON body. */
+export interface KeyFetchClient {
+  fetchServerKeys(destination: ServerName, opts?: { trace?: Trace }): Promise<unknown>;
+  queryKeysViaNotary(
+    notary: ServerName,
+    serverKeys: Readonly<Record<string, Readonly<Record<string, { minimum_valid_until_ts?: number }>>>>,
+    opts?: { trace?: Trace },
+  ): Promise<unknown>;
+}
+
+export interface TrustedKeyServer {
+  readonly serverName: ServerName;
+  /** key id -> unpadded base64 public key; when absent the notary's own keys are fetched from it directly. */
+  readonly verifyKeys?: Readonly<Record<string, string>>;
+}
+
+export interface OwnKeys {
+  readonly serverName: ServerName;
+  readonly signingKeys: readonly SigningKey[];
+  readonly oldVerifyKeys?: Readonly<Record<string, { key: string; expired_ts: number }>>;
+}
+
+export interface KeyRingOptions {
+  readonly store: KeyStore;
+  readonly client: KeyFetchClient;
+  readonly clock: Clock;
+  readonly own: OwnKeys;
+  readonly trustedKeyServers?: readonly TrustedKeyServer[];
+}
+
+export type KeyLookupResult =
+  | { readonly ok: true; readonly key: VerifyKey & { readonly usableUntil: number } }
+  | { readonly ok: false; readonly reason: string };
+
+export type FetchOutcome =
+  | { readonly ok: true; readonly keys: CheckedServerKeys; readonly from: ServerName }
+  | { readonly ok: false; readonly reason: string };
+
+interface CachedKey {
+  readonly publicKey: Uint8Array;
+  readonly usableUntil: number;
+  /** True for old_verify_keys: never for requests. */
+  readonly old: boolean;
+}
+
+export class KeyRing {
+  private readonly memory = new Map<string, CachedKey>();
+  private readonly inflight = new Map<string, Promise<FetchOutcome>>();
+  private readonly lastFetch = new Map<string, number>();
+
+  constructor(private readonly opts: KeyRingOptions) {}
+
+  get ownServerName(): ServerName {
+    return this.opts.own.serverName;
+  }
+
+  /** A current key of `server` usable for a request received now. */
+  getKeyForRequest(server: ServerName, keyId: KeyId, trace: Trace = NO_TRACE): Promise<KeyLookupResult> {
+    return this.getKey(server, keyId, this.opts.clock.now(), false, trace);
+  }
+
+  /** A key usable for an event sent at `validAt` (old keys count while validAt <= expired_ts). */
+  getKeyForEvent(server: ServerName, keyId: KeyId, validAt: number, trace: Trace = NO_TRACE): Promise<KeyLookupResult> {
+    return this.getKey(server, keyId, validAt, true, trace);
+  }
+
+  /** Several keys at once (for batch event checks); unknown or unusable ids are absent. */
+  async getKeysForEvents(server: ServerName, keyIds: readonly KeyId[], validAt: number): Promise<Map<KeyId, VerifyKey>> {
+    const out = new Map<KeyId, VerifyKey>();
+    for (const id of keyIds) {
+      const r = await this.getKey(server, id, validAt, true, NO_TRACE);
+      if (r.ok) out.set(id, r.key);
+    }
+    return out;
+  }
+
+  private fromCache(server: ServerName, keyId: KeyId, validAt: number, allowOld: boolean): CachedKey | undefined {
+    const c = this.memory.get(`${server}|${keyId}`);
+    if (c && c.usableUntil >= validAt && (allowOld || !c.old)) return c;
+    return undefined;
+  }
+
+  private remember(r: ServerKeyRecord): void {
+    this.memory.set(`${r.serverName}|${r.keyId}`, {
+      publicKey: decodeBase64(r.publicKey), usableUntil: usableUntil(r), old: r.expiredTs !== null,
+    });
+  }
+
+  private async getKey(server: ServerName, keyId: KeyId, validAt: number, allowOld: boolean, trace: Trace): Promise<KeyLookupResult> {
+    // Step 1.
+    if (server === this.opts.own.serverName) {
+      const k = this.opts.own.signingKeys.find((s) => s.keyId === keyId);
+      if (k) return { ok: true, key: { publicKey: k.publicKey, usableUntil: Number.MAX_SAFE_INTEGER } };
+      const old = this.opts.own.oldVerifyKeys?.[keyId];
+      if (old && allowOld && old.expired_ts >= validAt) return { ok: true, key: { publicKey: decodeBase64(old.key), validUntilTs: old.expired_ts, usableUntil: old.expired_ts } };
+      return { ok: false, reason: `${keyId} is not a usable key of this server` };
+    }
+    // Step 2.
+    let c = this.fromCache(server, keyId, validAt, allowOld);
+    if (c) return { ok: true, key: { publicKey: c.publicKey, validUntilTs: c.usableUntil, usableUntil: c.usableUntil } };
+    const stored = (await this.opts.store.getServerKeys(server, [keyId])).get(keyId);
+    if (stored) {
+      this.remember(stored);
+      c = this.fromCache(server, keyId, validAt, allowOld);
+      if (c) return { ok: true, key: { publicKey: c.publicKey, validUntilTs: c.usableUntil, usableUntil: c.usableUntil } };
+    }
+    // Step 4.
+    const last = this.lastFetch.get(server);
+    const now = this.opts.clock.now();
+    if (last === undefined || now - last >= MIN_REFETCH_MS || this.inflight.has(server)) {
+      // Step 3.
+      const f = await this.fetch(server, trace);
+      if (!f.ok && !this.memory.has(`${server}|${keyId}`)) return { ok: false, reason: `cannot fetch the keys of ${server}: ${f.reason}` };
+    }
+    c = this.fromCache(server, keyId, validAt, allowOld);
+    if (c) return { ok: true, key: { publicKey: c.publicKey, validUntilTs: c.usableUntil, usableUntil: c.usableUntil } };
+    const known = this.memory.get(`${server}|${keyId}`);
+    if (!known) return { ok: false, reason: `${server} has no key ${keyId}` };
+    if (known.old && !allowOld) return { ok: false, reason: `${server}'s key ${keyId} is an old key, valid only for events` };
+    return {
+      ok: false,
+      reason: `${server}'s key ${keyId} is valid until ${new Date(known.usableUntil).toISOString()}, before ${new Date(validAt).toISOString()}`,
+    };
+  }
+
+  /** Step 3, coalesced per server. Also what `zion debug keys` calls. */
+  fetch(server: ServerName, trace: Trace = NO_TRACE, via?: readonly TrustedKeyServer[] | "direct"): Promise<FetchOutcome> {
+    const key = via === undefined ? server : `${server}|${via === "direct" ? "direct" : via.map((v) => v.serverName).join(",")}`;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = this.fetchNow(server, trace, via).finally(() => {
+      this.inflight.delete(key);
+      this.lastFetch.set(server, this.opts.clock.now());
+    });
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async fetchNow(server: ServerName, trace: Trace, via?: readonly TrustedKeyServer[] | "direct"): Promise<FetchOutcome> {
+    const reasons: string[] = [];
+    const notaries = via === "direct" ? [] : (via ?? this.opts.trustedKeyServers ?? []);
+    // Step 3.1.
+    for (const n of notaries) {
+      if (n.serverName === server) continue;
+      const r = await this.viaNotary(server, n, trace);
+      if (r.ok) return r;
+      reasons.push(r.reason);
+    }
+    // Step 3.2.
+    if (via === undefined || via === "direct") {
+      const r = await this.direct(server, trace);
+      if (r.ok) return r;
+      reasons.push(r.reason);
+    }
+    return { ok: false, reason: reasons.join("; ") || "no way to fetch keys" };
+  }
+
+  private async store(keys: CheckedServerKeys, from: ServerName): Promise<void> {
+    const records = toRecords(keys, this.opts.clock.now(), from);
+    await this.opts.store.upsertServerKeys(records);
+    for (const r of records) this.remember(r);
+  }
+
+  private async direct(server: ServerName, trace: Trace): Promise<FetchOutcome> {
+    let raw: unknown;
+    try {
+      raw = await this.opts.client.fetchServerKeys(server, { trace });
+    } catch (e) {
+      const reason = `GET /_matrix/key/v2/server from ${server} failed: ${(e as Error).message}`;
+      trace.step({ check: "keys.fetch", ok: false, detail: reason, fix: `Make https://<federation address of ${server}>/_matrix/key/v2/server answer with the server's signed keys.` });
+      return { ok: false, reason };
+    }
+    const v = checkServerKeys(raw, server);
+    if (!v.ok) {
+      trace.step({ check: v.check, ok: false, detail: `keys served by ${server}: ${v.reason}` });
+      return { ok: false, reason: `keys served by ${server}: ${v.reason}` };
+    }
+    trace.step(this.describe(v.keys, `directly from ${server}`));
+    await this.store(v.keys, server);
+    return { ok: true, keys: v.keys, from: server };
+  }
+
+  private async notaryKeys(n: TrustedKeyServer, trace: Trace): Promise<Map<string, Uint8Array> | string> {
+    if (n.verifyKeys && Object.keys(n.verifyKeys).length > 0) {
+      const m = new Map<string, Uint8Array>();
+      for (const [id, b64] of Object.entries(n.verifyKeys)) m.set(id, decodeBase64(b64));
+      return m;
+    }
+    // No configured keys: trust the notary's own current keys, fetched directly from it.
+    const all = await this.opts.store.getAllServerKeys(n.serverName);
+    const now = this.opts.clock.now();
+    let usable = all.filter((r) => r.expiredTs === null && usableUntil(r) >= now);
+    if (usable.length === 0) {
+      const d = await this.fetch(n.serverName, trace, "direct");
+      if (!d.ok) return d.reason;
+      usable = toRecords(d.keys, now, n.serverName).filter((r) => r.expiredTs === null);
+    }
+    return new Map(usable.map((r) => [r.keyId as string, decodeBase64(r.publicKey)]));
+  }
+
+  private async viaNotary(server: ServerName, n: TrustedKeyServer, trace: Trace): Promise<FetchOutcome> {
+    const nk = await this.notaryKeys(n, trace);
+    if (typeof nk === "string") {
+      const reason = `cannot get the notary ${n.serverName}'s own keys: ${nk}`;
+      trace.step({ check: "keys.fetch", ok: false, detail: reason });
+      return { ok: false, reason };
+    }
+    let raw: unknown;
+    try {
+      raw = await this.opts.client.queryKeysViaNotary(n.serverName, { [server]: {} }, { trace });
+    } catch (e) {
+      const reason = `POST /_matrix/key/v2/query to ${n.serverName} failed: ${(e as Error).message}`;
+      trace.step({ check: "keys.fetch", ok: false, detail: reason });
+      return { ok: false, reason };
+    }
+    const list = (raw as { server_keys?: unknown })?.server_keys;
+    if (!Array.isArray(list)) {
+      const reason = `notary ${n.serverName} answered without a server_keys list`;
+      trace.step({ check: "keys.fetch", ok: false, detail: reason });
+      return { ok: false, reason };
+    }
+    let best: CheckedServerKeys | undefined;
+    const problems: string[] = [];
+    for (const entry of list) {
+      if ((entry as { server_name?: unknown })?.server_name !== server) continue;
+      const v = checkServerKeys(entry, server, { notary: n.serverName, keys: nk });
+      if (!v.ok) {
+        problems.push(v.reason);
+        trace.step({ check: v.check, ok: false, detail: `keys of ${server} from notary ${n.serverName}: ${v.reason}` });
+        continue;
+      }
+      await this.store(v.keys, n.serverName);
+      if (!best || v.keys.validUntilTs > best.validUntilTs) best = v.keys;
+    }
+    if (!best) return { ok: false, reason: `notary ${n.serverName} gave no valid keys for ${server}${problems.length ? `: ${problems.join("; ")}` : ""}` };
+    trace.step(this.describe(best, `through notary ${n.serverName}`));
+    return { ok: true, keys: best, from: n.serverName };
+  }
+
+  private describe(k: CheckedServerKeys, how: string) {
+    const now = this.opts.clock.now();
+    const past = k.validUntilTs < now;
+    return {
+      check: past ? "keys.valid-until" : "keys.signature",
+      ok: true,
+      ...(past ? { warn: true, fix: "Serve a valid_until_ts in the future (Zion uses key_refresh_interval)." } : {}),
+      detail: `verified ${k.verifyKeys.map((x) => x.keyId).join(", ")} of ${k.serverName} ${how}, valid until ${new Date(k.validUntilTs).toISOString()}${past ? " (in the past)" : ""}`,
+      data: { serverName: k.serverName, validUntilTs: k.validUntilTs, verifyKeys: k.verifyKeys.map((x) => x.keyId), oldVerifyKeys: k.oldVerifyKeys.map((x) => x.keyId) },
+    };
+  }
+
+  /** Cached key objects of `server` (for notary answers). */
+  async cachedResponses(server: ServerName): Promise<readonly ServerKeyRecord[]> {
+    return this.opts.store.getAllServerKeys(server);
+  }
+}
