@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError, loadConfigWithWarnings } from "../config/index.js";
-import { StartupError, createLogger, devConfig, startHomeserver, stopOnSignals } from "../app/index.js";
+import { StartupError, createLogger, devConfig, handleStopSignals, startHomeserver } from "../app/index.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -42,6 +42,7 @@ export function registerStart(program: Command): void {
 }
 
 async function runStart(flags: StartFlags): Promise<void> {
+  const signals = handleStopSignals();
   try {
     let loaded;
     if (flags.config) {
@@ -63,8 +64,8 @@ async function runStart(flags: StartFlags): Promise<void> {
     if (!flags.config) {
       logger.info("no config given: running the development server for localhost (see `zion start --help`)");
     }
-    const server = await startHomeserver(loaded.config, { logger });
-    stopOnSignals(server);
+    const server = await startHomeserver(loaded.config, { logger, ...(await import("../app/federation-tester.js")).federationTesterServerOptions(loaded.config) });
+    signals.attach(server);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`zion: configuration error in ${e.file}:\n${e.problems.map((p) => `  - ${p}\n`).join("")}`);
