@@ -43,6 +43,12 @@ export const POSTGRES_DIALECT: Dialect = {
   tableExistsSql: "SELECT 1 AS one FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?",
 };
 
+/** True for errors the server reported with a SQLSTATE (the connection itself is fine). */
+function hasSqlState(e: unknown): boolean {
+  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+}
+
 class PostgresRunner implements SqlRunner {
   private readonly texts = new Map<string, string>();
   private closed = false;
@@ -107,7 +113,7 @@ class PostgresRunner implements SqlRunner {
       while (!r.done) r = g.next(await this.execute(client, r.value));
       return r.value;
     } catch (e) {
-      broken = !(e instanceof Error && "code" in e && typeof (e as { code: unknown }).code === "string" && /^[0-9A-Z]{5}$/.test((e as { code: string }).code));
+      broken = !hasSqlState(e); // a server-reported error leaves the connection usable; anything else may not
       throw translatePostgresError(e);
     } finally {
       client.release(broken);

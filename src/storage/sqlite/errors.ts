@@ -20,5 +20,8 @@ export function translateSqliteError(e: unknown): unknown {
   if (e instanceof TypeError && /database connection is not open/.test(e.message)) {
     return new StorageUnavailableError("the SQLite database is closed", { cause: e });
   }
+  if (e instanceof TypeError && /Cannot open database/.test(e.message)) {
+    return new StorageUnavailableError(`SQLite: ${e.message}`, { cause: e });
+  }
   return e;
 }

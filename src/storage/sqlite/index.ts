@@ -22,6 +22,8 @@ export interface SqliteStorageOptions {
   readonly busyTimeoutMs?: number;
   /** Apply pending migrations at open (default true; the doctor opens with false to inspect). */
   readonly migrate?: boolean;
+  /** Fail with StorageUnavailableError instead of creating a missing file (the doctor inspects, never creates). */
+  readonly mustExist?: boolean;
   /** Clock for migration timestamps (default Date.now). */
   readonly now?: () => number;
 }
@@ -93,11 +95,11 @@ class SqliteRunner implements SqlRunner {
 /** Opens (creating if needed) a SQLite database and applies pending migrations. */
 export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
   const memory = options.path === ":memory:" || options.path === "";
-  if (!memory) mkdirSync(dirname(options.path), { recursive: true });
+  if (!memory && !options.mustExist) mkdirSync(dirname(options.path), { recursive: true });
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   let db: Db;
   try {
-    db = new Database(options.path, { timeout: busyTimeoutMs });
+    db = new Database(options.path, { timeout: busyTimeoutMs, fileMustExist: options.mustExist === true });
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     if (!memory) db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");

@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -158,6 +158,38 @@ describe("sqlite backend specifics", () => {
       assert.deepEqual(all.map((e) => e.streamOrdering), Array.from({ length: 160 }, (_, i) => i + 1));
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe("sqlite opening for inspection", () => {
+  after(removeTempDirs);
+
+  it("with mustExist, refuses a missing file (StorageUnavailableError) and creates nothing", async () => {
+    const dir = tempDir();
+    for (const path of [join(dir, "missing.db"), join(dir, "no-such-dir", "missing.db")]) {
+      await assert.rejects(openSqliteStorage({ path, mustExist: true, migrate: false }), StorageUnavailableError);
+      assert.equal(existsSync(path), false);
+    }
+  });
+
+  it("with migrate: false, reports an old database as not migrated without changing it", async () => {
+    const path = join(tempDir(), "homeserver.db");
+    const raw = new Database(path);
+    raw.exec("CREATE TABLE unrelated (x INTEGER)");
+    raw.close();
+    const s = await openSqliteStorage({ path, mustExist: true, migrate: false });
+    try {
+      assert.equal(await s.isMigrated(), false);
+      assert.equal((await s.migrationStatus()).current, 0);
+    } finally {
+      await s.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      assert.deepEqual(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ["unrelated"]);
+    } finally {
+      check.close();
     }
   });
 });
