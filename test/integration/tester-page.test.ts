@@ -100,7 +100,7 @@ describe("federation tester page and HTTP API", { timeout: 120_000 }, () => {
       // The form runs another test.
       await page.fill("#server_name", "dead.page.test");
       await page.click("button[type=submit]");
-      await page.waitForFunction('document.querySelector("#verdict")?.getAttribute("data-ok") === "false"', undefined, { timeout: 30_000 });
+      await page.waitForSelector('#verdict[data-ok="false"]', { timeout: 30_000 });
       assert.match((await page.textContent("#checks")) ?? "", /Nothing answers on 127\.0\.6\.31:8448/);
     } finally {
       await page.close();
