@@ -21,7 +21,7 @@
 import { stateKeyOf, type Pdu, type StateKey } from "../events/pdu.js";
 import type { EventId } from "../ids/index.js";
 import { parseUserId } from "../ids/index.js";
-import type { JsonObject } from "../json/types.js";
+import type { JsonObject, JsonValue } from "../json/types.js";
 import { isKnownRoomVersion, type RoomVersionRules } from "../room-versions/rules.js";
 import { authEventTypesFor, CREATE_KEY, JOIN_RULES_KEY, POWER_LEVELS_KEY } from "./auth-events.js";
 import { ruleNumbers, type RuleNumbers } from "./numbering.js";
@@ -446,6 +446,38 @@ function checkPowerLevels(
 ): AuthVerdict {
   const content = contentOf(event);
   const a = rules.auth;
+  // 10.1-10.3 [9.1-9.3]: the shape checks depend only on the content and the
+  // version, so their outcome is memoised per content object (state
+  // resolution re-checks the same power levels events many times).
+  let memo = shapeMemo.get(content);
+  if (!memo) shapeMemo.set(content, (memo = new Map()));
+  let shape = memo.get(rules.id);
+  if (shape === undefined) {
+    try {
+      checkPowerLevelsShape(content, rules, n);
+      shape = null;
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      shape = e;
+    }
+    memo.set(rules.id, shape);
+  }
+  if (shape) throw shape;
+  const users = content["users"];
+  // 10.4 (v12) creators may not be listed in users.
+  if (a.privilegedCreators && isJsonObject(users)) {
+    for (const c of creatorsOf(create, rules)) {
+      if (Object.prototype.hasOwnProperty.call(users, c)) refuse(n.plCreatorsInUsers!, `users lists the room creator ${c}`);
+    }
+  }
+  return checkPowerLevelChanges(event, content, users, current, senderLevel, rules, n);
+}
+
+const shapeMemo = new WeakMap<JsonObject, Map<string, Refusal | null>>();
+
+/** Rules 10.1-10.3 [9.1-9.3; v1 10.1]: the value types of a power levels event. */
+function checkPowerLevelsShape(content: JsonObject, rules: RoomVersionRules, n: RuleNumbers): void {
+  const a = rules.auth;
   const mapKeys = a.notificationsPowerLevels ? (["events", "notifications"] as const) : (["events"] as const);
 
   if (a.integerPowerLevels) {
@@ -482,12 +514,18 @@ function checkPowerLevels(
       if (parseLevel(v, rules) === undefined) refuse(n.plUsers, `users[${JSON.stringify(u)}] is not an integer`);
     }
   }
-  // 10.4 (v12) creators may not be listed in users.
-  if (a.privilegedCreators && isJsonObject(users)) {
-    for (const c of creatorsOf(create, rules)) {
-      if (Object.prototype.hasOwnProperty.call(users, c)) refuse(n.plCreatorsInUsers!, `users lists the room creator ${c}`);
-    }
-  }
+}
+
+function checkPowerLevelChanges(
+  event: Pdu,
+  content: JsonObject,
+  users: JsonValue | undefined,
+  current: PowerLevelView,
+  senderLevel: number,
+  rules: RoomVersionRules,
+  n: RuleNumbers,
+): AuthVerdict {
+  const mapKeys = rules.auth.notificationsPowerLevels ? (["events", "notifications"] as const) : (["events"] as const);
   // 10.5 [9.4, v1 10.2] No previous power levels: allow.
   const prev = current.event;
   if (!prev) return allow(n.plNoPrevious);

@@ -1,0 +1,90 @@
+/**
+ * Bad input never escapes as an exception: malformed events and auth_events
+ * are refusals naming the rule.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { checkAgainstState, checkAuthEvents } from "./authorize.js";
+import { authEventTypesFor } from "./auth-events.js";
+import { ruleNumbers } from "./numbering.js";
+import { V1, V10, V11, V12 } from "../room-versions/rules.js";
+import type { Pdu } from "../events/pdu.js";
+import { AuthKit, BOB, CAROL, DAN } from "../../../test/gen/auth-kit.js";
+
+describe("authorization rules on bad input", () => {
+  for (const rules of [V1, V10, V11, V12]) {
+    const n = ruleNumbers(rules);
+    describe(`room version ${rules.id}`, () => {
+      it(`refuses an event whose auth_events is not a list (rule ${n.authEvents})`, () => {
+        const k = new AuthKit(rules);
+        const e = { ...k.ev({ type: "m.room.message", sender: CAROL, content: {} }), authEvents: "nope" as unknown as Pdu["authEvents"] };
+        const v = checkAuthEvents(e, k.pool(), rules);
+        assert.equal(v.allowed, false);
+        assert.equal(v.allowed ? "" : v.rule, String(n.authEvents));
+      });
+      it(`refuses an event citing an auth event nobody supplied (rule ${n.authEvents})`, () => {
+        const k = new AuthKit(rules);
+        const e = k.ev({ type: "m.room.message", sender: CAROL, content: {} });
+        const v = checkAuthEvents({ ...e, authEvents: [...e.authEvents, "$ghost:x.test" as Pdu["eventId"]] }, k.pool(), rules);
+        assert.deepEqual(v.allowed ? undefined : [v.rule, /ghost/.test(v.reason)], [String(n.authEvents), true]);
+      });
+      it("refuses, without throwing, an event whose content is null", () => {
+        const k = new AuthKit(rules);
+        const e = { ...k.ev({ type: "m.room.member", sender: DAN, stateKey: DAN, content: {} }), content: null as unknown as Pdu["content"] };
+        for (const v of [checkAuthEvents(e, k.pool(), rules), checkAgainstState(e, k.state, rules)]) {
+          assert.equal(v.allowed, false);
+          assert.equal(v.allowed ? "" : v.rule, n.memberFields);
+        }
+      });
+      it(`refuses an event without a sender (rule ${n.senderJoined})`, () => {
+        const k = new AuthKit(rules);
+        const e = { ...k.ev({ type: "m.room.message", sender: CAROL, content: {} }), sender: undefined as unknown as Pdu["sender"] };
+        const v = checkAgainstState(e, k.state, rules);
+        assert.equal(v.allowed ? "" : v.rule, n.senderJoined);
+      });
+      it("refuses, without throwing, when the state lookup itself throws", () => {
+        const k = new AuthKit(rules);
+        const e = k.ev({ type: "m.room.message", sender: CAROL, content: {} });
+        const v = checkAgainstState(e, () => {
+          throw new Error("storage exploded");
+        }, rules);
+        assert.equal(v.allowed, false);
+        assert.equal(v.allowed ? "" : v.rule, "malformed");
+      });
+      it("refuses a power levels event whose users map is an array", () => {
+        const k = new AuthKit(rules);
+        const e = k.ev({ type: "m.room.power_levels", sender: BOB, stateKey: "", content: { users: [1, 2] } as never });
+        const v = checkAgainstState(e, k.state, rules);
+        assert.equal(v.allowed ? "" : v.rule, n.plUsers);
+      });
+      it("refuses a create event whose prev_events is missing", () => {
+        const k = new AuthKit(rules, { only: "create" });
+        const create = [...k.all.values()][0]!;
+        const v = checkAuthEvents({ ...create, prevEvents: undefined as unknown as Pdu["prevEvents"] }, [], rules);
+        assert.equal(v.allowed ? "" : v.rule, n.createPrevEvents);
+      });
+    });
+  }
+
+  it("selects auth event types per the server-server selection algorithm", () => {
+    const k = new AuthKit(V11);
+    const invite = k.ev({ type: "m.room.member", sender: BOB, stateKey: DAN, content: { membership: "invite", third_party_invite: { signed: { token: "t", mxid: DAN } } } });
+    assert.deepEqual(authEventTypesFor(invite), [
+      "m.room.create\u0000",
+      "m.room.power_levels\u0000",
+      `m.room.member\u0000${BOB}`,
+      `m.room.member\u0000${DAN}`,
+      "m.room.join_rules\u0000",
+      "m.room.third_party_invite\u0000t",
+    ]);
+    const k12 = new AuthKit(V12);
+    const join = k12.ev({ type: "m.room.member", sender: DAN, stateKey: DAN, content: { membership: "join", join_authorised_via_users_server: BOB } });
+    assert.deepEqual(authEventTypesFor(join, { includeCreate: false }), [
+      "m.room.power_levels\u0000",
+      `m.room.member\u0000${DAN}`,
+      "m.room.join_rules\u0000",
+      `m.room.member\u0000${BOB}`,
+    ]);
+    assert.deepEqual(authEventTypesFor([...k12.all.values()][0]!), []);
+  });
+});
