@@ -11,7 +11,9 @@ import type { HomeserverConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
 import { ALLOW_ALL_IPS, DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns } from "../federation/discovery/index.js";
 import { TlsPolicy, isMinimumTlsVersion } from "../federation/tls/policy.js";
+import { parseSigningKeyFile } from "../core/crypto/index.js";
 import type { FederationTestEnv, TesterIdentity } from "./federation-test.js";
+import { reachBackVia } from "./reach-back.js";
 
 export interface StandaloneOptions {
   /** "ip:port" DNS servers (default: the system's). */
@@ -34,15 +36,35 @@ export function standaloneEnv(clock: Clock, opts: StandaloneOptions = {}): Feder
 export function envFromConfig(
   config: HomeserverConfig, clock: Clock, extra: { reachBack?: TesterIdentity["reachBack"]; timeoutMs?: number } = {},
 ): FederationTestEnv {
+  const base = baseFromConfig(config, clock, extra.timeoutMs);
+  // Our identity: the signing key the server signs with, for the signed request to the target.
+  let reachBack = extra.reachBack;
+  if (!reachBack) {
+    try {
+      const [signingKey] = parseSigningKeyFile(readFileSync(config.signing_key_path, "utf8"));
+      if (!signingKey) throw new Error(`${config.signing_key_path} holds no key`);
+      reachBack = reachBackVia(base, {
+        ourName: config.server_name, signingKey, federationEnabled: config.federation_enabled,
+        ...(config.federation_domain_whitelist !== undefined ? { whitelist: config.federation_domain_whitelist } : {}),
+      });
+    } catch (err) {
+      const reason = (err as Error).message;
+      reachBack = async () => ({ ok: false, detail: `cannot sign a request: our signing key is unusable (${reason})`, fix: "Fix signing_key_path (see `zion doctor`)." });
+    }
+  }
+  const identity: TesterIdentity = {
+    serverName: config.server_name,
+    ...(config.federation_domain_whitelist !== undefined ? { whitelist: config.federation_domain_whitelist } : {}),
+    reachBack,
+  };
+  return { ...base, identity };
+}
+
+function baseFromConfig(config: HomeserverConfig, clock: Clock, timeoutMs: number | undefined): FederationTestEnv {
   const caPems = (config.federation_custom_ca_list ?? []).map((p) => readFileSync(p, "utf8"));
   const minimumTlsVersion = isMinimumTlsVersion(config.federation_client_minimum_tls_version)
     ? config.federation_client_minimum_tls_version
     : config.federation_client_minimum_tls_version === "1.0" ? "1" : undefined;
-  const identity: TesterIdentity = {
-    serverName: config.server_name,
-    ...(config.federation_domain_whitelist !== undefined ? { whitelist: config.federation_domain_whitelist } : {}),
-    ...(extra.reachBack ? { reachBack: extra.reachBack } : {}),
-  };
   return {
     dns: new NodeDns(config.dns_servers && config.dns_servers.length ? { servers: config.dns_servers } : {}),
     ipPolicy: new IpRangePolicy(config.ip_range_blacklist ?? DEFAULT_IP_RANGE_BLACKLIST, config.ip_range_whitelist),
@@ -53,7 +75,6 @@ export function envFromConfig(
       ...(minimumTlsVersion ? { minimumTlsVersion } : {}),
     }),
     clock,
-    identity,
-    ...(extra.timeoutMs !== undefined ? { timeoutMs: extra.timeoutMs } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   };
 }

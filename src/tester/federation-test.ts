@@ -14,7 +14,8 @@
 import { connect, type TLSSocket } from "node:tls";
 import { isIP } from "node:net";
 import type { Clock } from "../core/clock.js";
-import { checkServerName } from "../core/ids/index.js";
+import { checkServerName, type ServerName } from "../core/ids/index.js";
+import { checkServerKeys as serverKeysVerdict } from "../federation/keys/server-keys.js";
 import { canonicalJson } from "../core/json/canonical.js";
 import {
   ServerResolver, WellKnownResolver, httpsGetVia, type Dns, type IpRangePolicy, type Resolution, type SrvAnswer,
@@ -224,6 +225,11 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
     b.ok("keys.fetch", `GET /_matrix/key/v2/server answered 200`, { address: a.address });
     const k = checkServerKeys(a.keysBody, serverName, env.clock.now(), a.address);
     for (const c of k.checks) b.add(c);
+    // The server's own key check decides whether it would use these keys; report anything it refuses that ours passed.
+    const server = serverKeysVerdict(a.keysBody, serverName as ServerName);
+    if (!server.ok && !k.checks.some((c) => c.status === "fail")) {
+      b.fail(server.check, `our server would refuse these keys: ${server.reason}`, { address: a.address });
+    }
     const report: MftConnectionReport = {
       Certificates: a.inspection?.certificates ?? [],
       Cipher: a.inspection?.cipher ?? { Version: "", CipherSuite: "" },
