@@ -57,7 +57,10 @@ export interface CertificateOptions {
 export interface Certificates {
   /** Options to create the TLS listeners with (no certificate yet when ACME has not issued one). */
   tlsOptions(): SecureContextOptions;
-  /** Registers the bound TLS listeners for live swaps, then starts ACME renewals and file/SIGHUP reloads. */
+  /**
+   * Registers the bound TLS listeners for live swaps, then starts ACME renewals and file/SIGHUP reloads. Stops by
+   * itself once every one of these listeners has closed.
+   */
   attach(servers: readonly TlsServer[]): Promise<void>;
   /** ACME's state for `zion doctor` (undefined without ACME). */
   acmeStatus(): AcmeStatus | undefined;
@@ -114,12 +117,24 @@ export async function prepareCertificates(config: HomeserverConfig, opts: Certif
   const routers: TlsAlpnRouter[] = [];
   const manager = acme;
   const rl = reloader;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await manager?.stop();
+    await http?.close();
+    for (const r of routers) r.detach();
+    rl.close();
+  };
   return {
     reloader,
     acme,
     tlsOptions: () => rl.secureContextOptions(),
     async attach(servers) {
       for (const s of servers) rl.attach(s);
+      // When every listener has closed (the server stopped), stop renewals, the HTTP-01 listener and the watchers.
+      let open = servers.length;
+      for (const s of servers) s.once("close", () => { if (--open === 0) void stop(); });
       rl.watchFiles();
       rl.reloadOnSighup();
       if (!manager || !acmeConfig) return;
@@ -139,12 +154,7 @@ export async function prepareCertificates(config: HomeserverConfig, opts: Certif
     },
     acmeStatus: () => manager?.status(),
     httpChallengePort: () => http?.port,
-    async stop() {
-      await manager?.stop();
-      await http?.close();
-      for (const r of routers) r.detach();
-      rl.close();
-    },
+    stop,
   };
 
   function withoutTls(): Certificates {

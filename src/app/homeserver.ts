@@ -26,6 +26,7 @@ import { removePidFile, writePidFile } from "./pid-file.js";
 import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
 import { loadTlsOptions } from "./tls.js";
+import { prepareCertificates, type Certificates } from "./certificates.js";
 import { zionVersion } from "./version.js";
 
 export const systemClock: Clock = {
@@ -109,11 +110,14 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
 
   // Step 3
   let tls: SecureContextOptions | undefined;
+  let certificates: Certificates | undefined; // live reload and ACME: see certificates.ts
   if (httpListeners.some(({ l }) => l.tls)) {
-    if (!config.tls_certificate_path || !config.tls_private_key_path) {
+    if (!config.acme?.enabled && (!config.tls_certificate_path || !config.tls_private_key_path)) {
       throw new StartupError(["a TLS listener needs tls_certificate_path and tls_private_key_path"]);
     }
-    tls = loadTlsOptions({ certificatePath: config.tls_certificate_path, privateKeyPath: config.tls_private_key_path });
+    if (!config.acme?.enabled) loadTlsOptions({ certificatePath: config.tls_certificate_path!, privateKeyPath: config.tls_private_key_path! });
+    certificates = await prepareCertificates(config, { logger, clock });
+    tls = certificates.tlsOptions();
   }
 
   // Step 4
@@ -168,6 +172,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   for (const info of infos) {
     logger.info({ listener: info.index, host: info.host, port: info.port, tls: info.tls, resources: info.resources }, "listening");
   }
+  await certificates?.attach(apps.flatMap((a) => a.bound.filter((b) => b.tls).map((b) => b.server as unknown as HttpsServer)));
 
   // Step 6
   if (config.pid_file) {

@@ -1,0 +1,105 @@
+/**
+ * The whole server (the real CLI in a child process) with `acme:` in homeserver.yaml and no certificate files: it
+ * starts with an empty TLS listener, obtains its certificate from Pebble by TLS-ALPN-01 on that same listener,
+ * serves federation over it, and survives SIGHUP. Addresses: 127.0.5.50 (dnsmasq), 127.0.5.51 (Zion).
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "node:https";
+import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
+import { startPebble, tlsPeer, type Pebble } from "../harness/pebble.js";
+import { startTestServer, type TestServer } from "../harness/server.js";
+
+const HOST_IP = "127.0.5.51";
+const NAME = "hs.acme-app.test";
+
+/** A port free on HOST_IP right now (Pebble must know the listener's port before Zion binds it). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, HOST_IP, r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function getJson(port: number, path: string, ca: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: HOST_IP, port, path, servername: NAME, ca, headers: { host: `${NAME}:${port}` }, timeout: 5000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => { text += d; });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
+  let dir: string;
+  let dns: Dnsmasq;
+  let pebble: Pebble;
+  let root: string;
+  let zion: TestServer | undefined;
+  let port: number;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zion-acme-app-"));
+    dns = await startDnsmasq({ a: { [NAME]: [HOST_IP] } }, { address: "127.0.5.50" });
+    port = await freePort();
+    pebble = await startPebble({ dnsServer: dns.server, httpPort: 9, tlsPort: port, validitySeconds: 3600 });
+    root = await pebble.issuingRootPem();
+  });
+
+  after(async () => {
+    await zion?.stop();
+    await pebble?.stop();
+    await dns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("obtains its certificate by TLS-ALPN-01 on its federation listener, serves federation with it, and survives SIGHUP", async () => {
+    zion = await startTestServer({
+      serverName: NAME,
+      mode: "child",
+      config: {
+        public_baseurl: `https://${NAME}:${port}/`,
+        listeners: [{ port, bind_addresses: [HOST_IP], type: "http", tls: true, resources: [{ names: ["federation", "client"] }] }],
+        acme: {
+          enabled: true,
+          directory_url: pebble.directoryUrl,
+          contact_email: "admin@acme-app.test",
+          challenge: "tls-alpn-01",
+          ca_bundle: pebble.apiCaPath,
+          storage_dir: join(dir, "acme"),
+        },
+      },
+    });
+    // Poll (bounded) until the listener presents a certificate that verifies against Pebble's root for the name.
+    let peer: Awaited<ReturnType<typeof tlsPeer>> | undefined;
+    for (let i = 0; i < 150 && !peer; i++) {
+      peer = await tlsPeer(HOST_IP, port, NAME, root).catch(() => undefined);
+      if (!peer) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(peer, `no certificate served; server output:\n${zion.output.stdout.slice(-3000)}${zion.output.stderr.slice(-2000)}`);
+    assert.match(peer.subjectaltname, /DNS:hs\.acme-app\.test/);
+    assert.equal(peer.chainCNs.length, 3);
+    for (const f of ["account.key", "certificate.pem", "private-key.pem"]) {
+      assert.equal((await stat(join(dir, "acme", f))).mode & 0o777, 0o600, f);
+    }
+    const version = await getJson(port, "/_matrix/federation/v1/version", root);
+    assert.equal(version.status, 200);
+    assert.equal((version.body as { server?: { name?: string } }).server?.name, "Zion");
+
+    // SIGHUP re-reads the stored files (the same pair): the server keeps running and serving.
+    zion.child!.kill("SIGHUP");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(zion.child!.exitCode, null);
+    assert.equal((await tlsPeer(HOST_IP, port, NAME, root)).serial, peer.serial);
+    assert.match(zion.output.stdout, /SIGHUP received/);
+  });
+});
