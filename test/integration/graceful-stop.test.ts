@@ -1,0 +1,89 @@
+/**
+ * A stop (SIGTERM, SIGINT or stop()) finishes every request already in
+ * flight, refuses new connections, then closes the database.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { request as httpRequest } from "node:http";
+import { defineRoute, type Route } from "../../src/api/http/index.js";
+import { startTestServer } from "../harness/server.js";
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** Sends the headers and half a body now; the rest when `finish` is called. Resolves with the full response. */
+function slowUpload(port: number, path: string): { finish: () => void; response: Promise<{ status: number; body: string; at: number }> } {
+  let finish!: () => void;
+  const response = new Promise<{ status: number; body: string; at: number }>((resolve, reject) => {
+    const body = JSON.stringify({ filler: "x".repeat(2000) });
+    const req = httpRequest({ host: "127.0.0.1", port, method: "PUT", path, headers: { "content-type": "application/json", "content-length": String(body.length) } }, (res) => {
+      let data = "";
+      res.on("data", (c: Buffer) => (data += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, at: Date.now() }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.write(body.slice(0, 1000));
+    finish = () => req.end(body.slice(1000));
+  });
+  return { finish, response };
+}
+
+describe("graceful stop", () => {
+  it("finishes every request in flight when SIGTERM arrives, then exits 0 (child process)", { timeout: 40_000 }, async () => {
+    const zion = await startTestServer({ mode: "child" });
+    const port = zion.listeners.find((l) => !l.tls)!.port;
+    const uploads = Array.from({ length: 20 }, (_, i) => slowUpload(port, `/_matrix/client/v3/rooms/!r:zion.test/send/m.room.message/t${i}`));
+    await new Promise((r) => setTimeout(r, 300)); // every request has reached the server and waits for its body
+    const exited = zion.stop(); // SIGTERM
+    await new Promise((r) => setTimeout(r, 300));
+    const finishedAt = Date.now();
+    for (const u of uploads) u.finish();
+    const responses = await Promise.all(uploads.map((u) => u.response));
+    for (const r of responses) {
+      assert.ok(r.at >= finishedAt, "the response came after the body, so the request was in flight at SIGTERM");
+      assert.equal(r.status, 404, r.body); // no such client endpoint yet: a complete Matrix error, not a cut connection
+      assert.equal((JSON.parse(r.body) as Record<string, unknown>)["errcode"], "M_UNRECOGNIZED");
+    }
+    assert.equal(await exited, 0, zion.output.stderr);
+    assert.match(zion.output.stdout, /"msg":"stopped"/);
+    assert.equal(await canConnect("127.0.0.1", port), false);
+  });
+
+  it("lets slow handlers finish, refuses new connections meanwhile, and closes the database (in-process stop())", { timeout: 30_000 }, async () => {
+    let started = 0;
+    const slow = defineRoute({
+      method: "GET",
+      path: "/_matrix/client/v3/slow/:n",
+      auth: "none",
+      resource: "client",
+      async handle({ params }) {
+        started++;
+        await new Promise((r) => setTimeout(r, 500));
+        return { n: Number(params.n) };
+      },
+    });
+    const zion = await startTestServer({ startOptions: { extraRoutes: [slow as Route<never>] } });
+    const port = zion.listeners.find((l) => !l.tls)!.port;
+    const calls = Array.from({ length: 20 }, (_, n) => fetch(`${zion.clientUrl}/_matrix/client/v3/slow/${n}`).then(async (r) => ({ status: r.status, body: (await r.json()) as { n: number } })));
+    while (started < 20) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(zion.homeserver!.inFlight(), 20);
+    const stopping = zion.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await canConnect("127.0.0.1", port), false, "no new connections while stopping");
+    const results = await Promise.all(calls);
+    assert.deepEqual(results.map((r) => r.status), Array(20).fill(200));
+    assert.deepEqual(results.map((r) => r.body.n), Array.from({ length: 20 }, (_, n) => n));
+    await stopping;
+    await assert.rejects(() => zion.homeserver!.storage.ping(), "the database is closed after the stop");
+  });
+});
