@@ -21,6 +21,7 @@ import type { Storage } from "../storage/ports.js";
 import { allRoutes, routesFor, type ApiDeps } from "../api/index.js";
 import { createHttpApp, whitelistPolicy, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { StartupError, errnoCode } from "./errors.js";
+import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
 import { readSigningKeys } from "./signing-key.js";
@@ -122,6 +123,10 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
 
   // Step 4
   const storage = options.storage ?? (await openConfiguredStorage(config.database));
+
+  // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
+  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock });
+  options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   const deps: ApiDeps & Record<string, unknown> = {

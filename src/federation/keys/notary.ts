@@ -21,7 +21,7 @@ import type { KeyRing } from "./key-ring.js";
 
 export const MAX_SERVERS = 100;
 
-export type KeyCriteria = Readonly<Record<string, Readonly<Record<string, { minimum_valid_until_ts?: number } | undefined>>>>;
+export type KeyCriteria = Readonly<Record<string, Readonly<Record<string, { minimum_valid_until_ts?: number | undefined } | undefined>>>>;
 
 export interface NotaryOptions {
   readonly keyRing: Pick<KeyRing, "fetch" | "cachedResponses">;
@@ -35,23 +35,26 @@ export interface NotaryOptions {
 export class KeyNotary {
   constructor(private readonly opts: NotaryOptions) {}
 
-  async query(criteria: KeyCriteria): Promise<{ server_keys: JsonObject[] }> {
+  /** `minimumValidUntilTs` applies to servers asked about without key ids (the GET form's query parameter). */
+  async query(criteria: KeyCriteria, opts: { minimumValidUntilTs?: number } = {}): Promise<{ server_keys: JsonObject[] }> {
     const servers = Object.keys(criteria);
     if (servers.length > MAX_SERVERS) throw MatrixError.tooLarge(`server_keys names ${servers.length} servers, at most ${MAX_SERVERS} are answered per request`);
     const now = this.opts.clock.now();
     const results = await Promise.all(servers.map(async (server) => {
       const sn = checkServerName(server);
       if (!sn.ok) throw MatrixError.invalidParam("server_keys", `${JSON.stringify(server)} is not a server name: ${sn.reason}`);
-      return this.forServer(server as ServerName, criteria[server] ?? {}, now);
+      return this.forServer(server as ServerName, criteria[server] ?? {}, now, opts.minimumValidUntilTs ?? 0);
     }));
     return { server_keys: results.flat() };
   }
 
-  private async forServer(server: ServerName, keys: Readonly<Record<string, { minimum_valid_until_ts?: number } | undefined>>, now: number): Promise<JsonObject[]> {
+  private async forServer(
+    server: ServerName, keys: Readonly<Record<string, { minimum_valid_until_ts?: number | undefined } | undefined>>, now: number, allMinimum: number,
+  ): Promise<JsonObject[]> {
     // Step 1.
     if (server === this.opts.serverName) return [this.opts.ownServerKeys(now)];
     const keyIds = Object.keys(keys);
-    const minimum = Math.max(now, ...keyIds.map((k) => keys[k]?.minimum_valid_until_ts ?? 0));
+    const minimum = Math.max(now, allMinimum, ...keyIds.map((k) => keys[k]?.minimum_valid_until_ts ?? 0));
     // Step 2.
     let cached = await this.opts.keyRing.cachedResponses(server);
     if (!satisfies(cached, keyIds, minimum)) {
