@@ -4,11 +4,27 @@
  * Bad input: a one-line reason on stderr and exit code 2.
  */
 import type { Command } from "commander";
+import { registerCanonicalJson } from "./canonical-json.js";
+import { registerSignJson } from "./sign-json.js";
+import { registerVerifyJson } from "./verify-json.js";
+import { registerEventId } from "./event-id.js";
+import { registerRedact } from "./redact.js";
+import { registerCheckPdu } from "./check-pdu.js";
+import { registerAuthCheck } from "./auth-check.js";
+import { registerResolveState } from "./resolve-state.js";
 
 type Register = (debug: Command) => void;
 
 const COMMANDS: Register[] = [
   // one entry per subcommand file, e.g. registerCanonicalJson,
+  registerCanonicalJson,
+  registerSignJson,
+  registerVerifyJson,
+  registerEventId,
+  registerRedact,
+  registerCheckPdu,
+  registerAuthCheck,
+  registerResolveState,
 ];
 
 export function registerDebugCommands(program: Command): void {

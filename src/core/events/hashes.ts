@@ -10,10 +10,10 @@
  *   v1-v2 ids are minted by the origin server and carried in `event_id`.
  * Room ids (v12): https://spec.matrix.org/v1.16/appendices/#room-ids, the create event's id with `!`.
  */
-import { sha256 } from "../crypto/primitives.js";
+import { sha256Utf8, utf8 } from "../crypto/primitives.js";
 import type { EventId, RoomId } from "../ids/index.js";
 import { encodeBase64, encodeBase64Url } from "../json/base64.js";
-import { canonicalJsonBytes } from "../json/canonical.js";
+import { canonicalJson } from "../json/canonical.js";
 import type { JsonObject } from "../json/types.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
@@ -25,13 +25,17 @@ function strictness(rules: RoomVersionRules | undefined): { strict: boolean } {
 
 /** The bytes the content hash covers: the event without unsigned, signatures and hashes, as canonical JSON. */
 export function contentHashBytes(raw: JsonObject, rules?: RoomVersionRules): Uint8Array {
+  return utf8(contentHashText(raw, rules));
+}
+
+function contentHashText(raw: JsonObject, rules?: RoomVersionRules): string {
   const { unsigned: _u, signatures: _s, hashes: _h, ...rest } = raw;
-  return canonicalJsonBytes(rest, strictness(rules));
+  return canonicalJson(rest, strictness(rules));
 }
 
 /** SHA-256 content hash (the value of `hashes.sha256`, before base64). */
 export function contentHash(raw: JsonObject, rules?: RoomVersionRules): Uint8Array {
-  return sha256(contentHashBytes(raw, rules));
+  return sha256Utf8(contentHashText(raw, rules));
 }
 
 /**
@@ -40,13 +44,17 @@ export function contentHash(raw: JsonObject, rules?: RoomVersionRules): Uint8Arr
  * once per event on the verification path and used for both.
  */
 export function redactedSignedBytes(raw: JsonObject, rules: RoomVersionRules): Uint8Array {
+  return utf8(redactedSignedText(raw, rules));
+}
+
+function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): string {
   const { signatures: _s, unsigned: _u, ...rest } = redactEvent(raw, rules);
-  return canonicalJsonBytes(rest, strictness(rules));
+  return canonicalJson(rest, strictness(rules));
 }
 
 /** SHA-256 reference hash of an event. */
 export function referenceHash(raw: JsonObject, rules: RoomVersionRules): Uint8Array {
-  return sha256(redactedSignedBytes(raw, rules));
+  return sha256Utf8(redactedSignedText(raw, rules));
 }
 
 /** The event id a reference hash stands for in a hash-id room version (v3: base64, v4+: URL-safe). */

@@ -1,0 +1,18 @@
+/** `zion debug canonical-json`: JSON on stdin, its canonical JSON bytes on stdout (a newline only on a terminal). */
+import type { Command } from "commander";
+import { canonicalJson } from "../../core/json/canonical.js";
+import { readJsonInput, run } from "./signed-json-common.js";
+
+export function registerCanonicalJson(debug: Command): void {
+  debug
+    .command("canonical-json")
+    .description("print the canonical JSON of the JSON on stdin (the exact bytes that are hashed and signed)")
+    .option("--allow-floats", "accept floats and out-of-range integers (room versions 1-5 tolerated them)")
+    .action((opts: { allowFloats?: boolean }) =>
+      run(async () => {
+        const strict = !opts.allowFloats;
+        const value = await readJsonInput(strict);
+        process.stdout.write(canonicalJson(value, { strict }) + (process.stdout.isTTY ? "\n" : ""));
+      }),
+    );
+}

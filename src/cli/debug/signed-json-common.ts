@@ -1,0 +1,82 @@
+/**
+ * Plumbing shared by the signed-JSON debug commands (canonical-json,
+ * sign-json, verify-json, event-id, redact, check-pdu): read stdin as bytes
+ * and parse it strictly, resolve --room-version, parse --verify-key values,
+ * and turn any typed error into the one-line reason + exit 2 of io.ts.
+ */
+import { MatrixError } from "../../core/errors.js";
+import { decodeBase64 } from "../../core/json/base64.js";
+import { parseJsonStrict } from "../../core/json/parse.js";
+import type { JsonObject, JsonValue } from "../../core/json/types.js";
+import { roomVersion, type RoomVersionRules } from "../../core/room-versions/rules.js";
+import { failUsage } from "./io.js";
+
+/** Debug input may be a whole send_join response; the limit is generous but there is one. */
+export const DEBUG_MAX_BYTES = 256 * 1024 * 1024;
+
+export async function readStdinBytes(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Reads stdin as strict JSON (floats allowed only when `strictIntegers` is false); exit 2 on bad input. */
+export async function readJsonInput(strictIntegers = true): Promise<JsonValue> {
+  const bytes = await readStdinBytes();
+  if (bytes.length === 0) failUsage("no JSON on standard input");
+  return parseJsonStrict(bytes, { maxBytes: DEBUG_MAX_BYTES, maxDepth: 512, strictIntegers });
+}
+
+export async function readJsonObjectInput(strictIntegers = true): Promise<JsonObject> {
+  const v = await readJsonInput(strictIntegers);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) failUsage("standard input must be a JSON object");
+  return v as JsonObject;
+}
+
+export function rulesOption(version: unknown): RoomVersionRules {
+  if (typeof version !== "string" || version === "") failUsage("--room-version is required (1 to 12)");
+  return roomVersion(version);
+}
+
+export interface VerifyKeyArg {
+  readonly serverName: string | undefined;
+  readonly keyId: string;
+  readonly publicKey: Uint8Array;
+}
+
+/**
+ * Parses `ed25519:ID=BASE64`, or with `withServer` `NAME:ed25519:ID=BASE64`
+ * (the name may itself contain ':' for a port).
+ */
+export function parseVerifyKey(arg: string, withServer: boolean): VerifyKeyArg {
+  const eq = arg.indexOf("=");
+  const form = withServer ? "NAME:ed25519:ID=BASE64" : "ed25519:ID=BASE64";
+  if (eq < 0) failUsage(`--verify-key ${JSON.stringify(arg)}: expected ${form}`);
+  const left = arg.slice(0, eq);
+  const at = withServer ? left.lastIndexOf(":ed25519:") : 0;
+  if (withServer ? at <= 0 : !left.startsWith("ed25519:")) failUsage(`--verify-key ${JSON.stringify(arg)}: expected ${form}`);
+  const keyId = withServer ? left.slice(at + 1) : left;
+  if (!/^ed25519:[A-Za-z0-9_]+$/.test(keyId)) failUsage(`--verify-key ${JSON.stringify(arg)}: key id ${JSON.stringify(keyId)} must be ed25519: and letters, digits or '_'`);
+  let publicKey: Uint8Array;
+  try {
+    publicKey = decodeBase64(arg.slice(eq + 1));
+  } catch (e) {
+    failUsage(`--verify-key ${JSON.stringify(arg)}: the key is ${(e as Error).message}`);
+  }
+  if (publicKey.length !== 32) failUsage(`--verify-key ${JSON.stringify(arg)}: an ed25519 public key is 32 bytes, this is ${publicKey.length}`);
+  return { serverName: withServer ? left.slice(0, at) : undefined, keyId, publicKey };
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Runs a command body; a MatrixError (typed input error) becomes one line on stderr and exit 2. */
+export async function run(body: () => Promise<void> | void): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    if (e instanceof MatrixError) failUsage(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Benchmarks of the signed-JSON and event core (issue 3, "Performance").
+ * Prints figures and ratios measured in the same run; never asserts time.
+ *
+ * 1. Signature verification of realistic PDUs (1-2 KB canonical JSON) through
+ *    verifyEventsBatch's signature path (redact + canonical bytes + key lookup +
+ *    base64 + ed25519) against raw libsodium verification of the same signed
+ *    bytes; and the whole checkPdu (format, signatures, content hash, id).
+ * 2. canonicalJson of the same PDU objects against JSON.stringify.
+ * 3. Content hash + reference hash + event id per second.
+ *
+ * Run: npm run bench -- pdu.bench
+ */
+import { signingKeyFromSeed } from "../crypto/keys.js";
+import { sha256, verifyDetached } from "../crypto/primitives.js";
+import { signatureOf, verifyServerSignature } from "../crypto/sign.js";
+import { decodeBase64 } from "../json/base64.js";
+import { canonicalJson, canonicalJsonBytes } from "../json/canonical.js";
+import type { JsonObject } from "../json/types.js";
+import { roomVersion } from "../room-versions/rules.js";
+import { buildPdu } from "./build.js";
+import { verifyEventsBatch } from "./check.js";
+import { computeEventId, contentHash, eventIdFromReferenceHash, redactedSignedBytes, referenceHash } from "./hashes.js";
+
+const rules = roomVersion("10");
+const key = signingKeyFromSeed("bench", sha256(new TextEncoder().encode("bench")));
+const lookup = () => ({ publicKey: key.publicKey });
+
+/** Deterministic filler text (a little non-ASCII, like real chat). */
+function text(n: number, seed: number): string {
+  const words = ["federation", "matrix", "room", "state", "résumé", "日本語", "event", "signature", "hello", "🎉", "server", "join"];
+  let out = "";
+  let x = seed;
+  while (out.length < n) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    out += words[x % words.length] + " ";
+  }
+  return Array.from(out).slice(0, n).join("");
+}
+
+function realisticPdu(i: number): JsonObject {
+  const body = text(380 + (i % 5) * 110, i);
+  return buildPdu(rules, {
+    type: "m.room.message",
+    sender: `@user${i % 37}:example.org`,
+    roomId: "!OGEhHVWSdvArJzumhm:matrix.org",
+    content: {
+      msgtype: "m.text",
+      body,
+      format: "org.matrix.custom.html",
+      formatted_body: `<p>${Array.from(body).slice(0, 300).join("")}</p>`,
+      "m.mentions": { user_ids: [`@user${(i + 1) % 37}:example.org`] },
+      "m.relates_to": { "m.in_reply_to": { event_id: "$Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg" } },
+    },
+    prevEvents: ["$Rqnc-F-dvnEYJTyHq_iKxU2bZ1CI92-kuZq3a5lr5Zg", "$8Jv6mQ3tN2c0kqsnR0dF7nW-3Lk4gVxY8cZbq2o1pEc"],
+    authEvents: [
+      "$h2Sx9sYvm9Jk7m0yVx3o3o3Q1bW8nq8s1c0ZQ9Xr0Cw",
+      "$Ky2b9Z8c7d6e5f4g3h2i1j0k9l8m7n6o5p4q3r2s1t0",
+      "$Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3Ab4C",
+    ],
+    depth: 100_000 + i,
+    originServerTs: 1_700_000_000_000 + i * 1000,
+    unsigned: { age_ts: 1_700_000_000_000 + i * 1000 },
+  }, { serverName: "example.org", key }).raw;
+}
+
+const N = 2000;
+const events = Array.from({ length: N }, (_, i) => realisticPdu(i));
+const sizes = events.map((e) => canonicalJsonBytes(e).length);
+const signedBytes = events.map((e) => redactedSignedBytes(e, rules));
+const sigs = events.map((e) => decodeBase64(signatureOf(e, "example.org", key.keyId) as string));
+
+/**
+ * Times `a` and `b` over the same events, interleaved in blocks of 50 events
+ * (a's block, then b's), so load from other processes falls on both alike.
+ * Returns events per second of each over `rounds` passes, after a warm-up pass.
+ */
+function compare(label: string, a: [string, (i: number) => unknown], b: [string, (i: number) => unknown], rounds = 10): { a: number; b: number } {
+  const BLOCK = 50;
+  let ta = 0n, tb = 0n, sink = 0;
+  for (let r = -1; r < rounds; r++) {
+    for (let start = 0; start < N; start += BLOCK) {
+      const end = Math.min(N, start + BLOCK);
+      const t0 = process.hrtime.bigint();
+      for (let i = start; i < end; i++) if (a[1](i)) sink++;
+      const t1 = process.hrtime.bigint();
+      for (let i = start; i < end; i++) if (b[1](i)) sink++;
+      const t2 = process.hrtime.bigint();
+      if (r >= 0) { ta += t1 - t0; tb += t2 - t1; }
+    }
+  }
+  if (sink < 0) console.log(sink);
+  const rate = (t: bigint) => (rounds * N) / (Number(t) / 1e9);
+  const ra = rate(ta), rb = rate(tb);
+  console.log(`${label}`);
+  console.log(`  ${a[0].padEnd(44)} ${Math.round(ra).toLocaleString("en-US").padStart(10)} /s`);
+  console.log(`  ${b[0].padEnd(44)} ${Math.round(rb).toLocaleString("en-US").padStart(10)} /s`);
+  return { a: ra, b: rb };
+}
+
+const min = Math.min(...sizes), max = Math.max(...sizes);
+const avgSigned = Math.round(signedBytes.reduce((s, b) => s + b.length, 0) / N);
+console.log(`${N} m.room.message PDUs (room version 10), canonical JSON ${min}-${max} bytes; redacted signed bytes ~${avgSigned} bytes\n`);
+
+// 1. signature verification
+const sig = compare(
+  "1. signature verification",
+  ["Zion: redact + canonical + lookup + verify", (i) => verifyServerSignature(events[i]!, redactedSignedBytes(events[i]!, rules), "example.org", lookup).ok],
+  ["raw libsodium verify of the same bytes", (i) => verifyDetached(sigs[i]!, signedBytes[i]!, key.publicKey)],
+);
+console.log(`  ratio Zion / raw libsodium: ${(100 * sig.a / sig.b).toFixed(1)}% (target >= 90%)`);
+const full = compare(
+  "   whole receipt check (verifyEventsBatch of 1: format, signature, content hash, event id)",
+  ["Zion: verifyEventsBatch", (i) => verifyEventsBatch([{ raw: events[i]!, rules }], lookup)[0]!.ok],
+  ["raw libsodium verify of the same bytes", (i) => verifyDetached(sigs[i]!, signedBytes[i]!, key.publicKey)],
+);
+console.log(`  ratio whole check / raw libsodium: ${(100 * full.a / full.b).toFixed(1)}%\n`);
+
+// 2. canonical JSON
+const cj = compare(
+  "2. serialising the whole PDU object",
+  ["canonicalJson", (i) => canonicalJson(events[i]!).length],
+  ["JSON.stringify", (i) => JSON.stringify(events[i]!).length],
+);
+console.log(`  canonicalJson takes ${(cj.b / cj.a).toFixed(2)}x the time of JSON.stringify (target <= 3x)\n`);
+
+// 3. hashes and ids
+const ids = compare(
+  "3. content hash + reference hash + event id",
+  ["contentHash + referenceHash + eventId", (i) => { contentHash(events[i]!, rules); return eventIdFromReferenceHash(referenceHash(events[i]!, rules), rules); }],
+  ["computeEventId alone", (i) => computeEventId(events[i]!, rules)],
+);
+console.log(`  ${Math.round(ids.a).toLocaleString("en-US")} events/s for all three (target >= 50,000/s per core)`);
