@@ -78,7 +78,7 @@ export class AuthKit {
   /** Builds an event with auth_events selected from the current state and prev_events = the last added event. */
   ev(s: EvSpec): Pdu {
     const id = s.id ?? `$e${++this.seq}:${s.sender.slice(s.sender.indexOf(":") + 1)}`;
-    const draft = makePdu(this.rules, {
+    const spec = {
       id,
       roomId: this.roomId,
       type: s.type,
@@ -90,13 +90,14 @@ export class AuthKit {
       ...(s.signatures !== undefined ? { signatures: s.signatures } : {}),
       depth: this.seq + 1,
       ts: this.seq,
-    });
+    };
+    const draft = makePdu(this.rules, spec);
     const auth =
       s.auth ??
       authEventTypesFor(draft, { includeCreate: !this.rules.auth.createEventIsRoomId })
         .map((k) => this.state.get(k)?.eventId)
         .filter((x): x is NonNullable<typeof x> => x !== undefined);
-    return { ...draft, authEvents: auth as Pdu["authEvents"], raw: { ...draft.raw, auth_events: [...auth] } };
+    return makePdu(this.rules, { ...spec, auth });
   }
 
   /** Adds an event to the state (and to the pool of known events). */

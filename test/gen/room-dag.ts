@@ -112,7 +112,7 @@ export function generateRoomDag(opts: RoomDagOptions): RoomDag {
     const auth = authEventTypesFor(draft, { includeCreate: !v12 })
       .map((k) => b.state.get(k)?.eventId)
       .filter((x): x is EventId => x !== undefined);
-    const pdu: Pdu = { ...draft, authEvents: auth, raw: { ...draft.raw, auth_events: [...auth] } };
+    const pdu = makePdu(rules, { id, roomId, type, sender, stateKey, content, prev: [b.last], auth, depth: b.depth + 1, ts });
     if (!checkAgainstState(pdu, (k) => b.state.get(k), rules).allowed) return undefined;
     events.set(id, pdu);
     if (stateKey !== undefined) b.state.set(stateKeyOf(type, stateKey), pdu);

@@ -4,6 +4,8 @@
  * Bad input: a one-line reason on stderr and exit code 2.
  */
 import type { Command } from "commander";
+import { registerAuthCheck } from "./auth-check.js";
+import { registerResolveState } from "./resolve-state.js";
 import { registerCanonicalJson } from "./canonical-json.js";
 import { registerSignJson } from "./sign-json.js";
 import { registerVerifyJson } from "./verify-json.js";
@@ -17,6 +19,8 @@ type Register = (debug: Command) => void;
 
 const COMMANDS: Register[] = [
   // one entry per subcommand file, e.g. registerCanonicalJson,
+  registerAuthCheck,
+  registerResolveState,
   registerCanonicalJson,
   registerSignJson,
   registerVerifyJson,

@@ -1,0 +1,65 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { roomVersion } from "../../core/room-versions/rules.js";
+import { buildDag, type StoryEvent } from "../../../test/gen/dag.js";
+
+const cli = fileURLToPath(new URL("../main.js", import.meta.url));
+const fixtures = fileURLToPath(new URL("../../../../test/fixtures/state-res/", import.meta.url));
+
+function run(version: string, input: string): { code: number | null; out: unknown; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, "debug", "resolve-state", "--room-version", version], { input, encoding: "utf8", timeout: 20_000 });
+  let out: unknown;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    out = r.stdout;
+  }
+  return { code: r.status, out, stderr: r.stderr };
+}
+
+function story(name: string): StoryEvent[] {
+  const pre = JSON.parse(readFileSync(`${fixtures}preamble.json`, "utf8")) as { events: StoryEvent[] };
+  const ev = JSON.parse(readFileSync(`${fixtures}${name}/events.json`, "utf8")) as { events: StoryEvent[] };
+  return [...pre.events, ...ev.events];
+}
+
+describe("zion debug resolve-state", () => {
+  for (const version of ["1", "2"]) {
+    it(`resolves the ban-versus-power fixture's forks as the library does (room version ${version})`, () => {
+      const rules = roomVersion(version);
+      const s = story("ban-vs-power");
+      const dag = buildDag(rules, s);
+      const forks = ["dee-bans-ben", "ben-promotes-cyd"].map((id) => [...dag.stateAfter.get(id)!.values()]);
+      const r = run(version, JSON.stringify({ state_sets: forks, events: [...dag.events.values()].map((e) => e.raw) }));
+      assert.equal(r.code, 0, r.stderr);
+      const list = r.out as Array<{ type: string; state_key: string; event_id: string }>;
+      // The library's answer is the state after `end` (which merges the same forks).
+      const want = [...dag.stateAfter.get("end")!.values()].sort();
+      assert.deepEqual(list.map((x) => x.event_id).sort(), want);
+      const ben = list.find((x) => x.type === "m.room.member" && x.state_key === "@ben:other.test");
+      assert.equal(ben?.event_id, version === "1" ? dag.idOf("ben-joins") : dag.idOf("dee-bans-ben"));
+      // Sorted by type, then state key.
+      const keys = list.map((x) => [x.type, x.state_key] as const);
+      const sorted = [...keys].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      assert.deepEqual(keys, sorted);
+    });
+  }
+
+  it("reports a state set naming an unknown event as missing_event, exit 1", () => {
+    const rules = roomVersion("2");
+    const dag = buildDag(rules, story("ban-vs-power"));
+    const fork = [...dag.stateAfter.get("start")!.values()];
+    const r = run("2", JSON.stringify({ state_sets: [fork, [...fork.slice(1), "$nowhere:zion.test"]], events: [...dag.events.values()].map((e) => e.raw) }));
+    assert.equal(r.code, 1);
+    assert.equal((r.out as { error: string }).error, "missing_event");
+  });
+
+  it("exits 2 on malformed input", () => {
+    assert.equal(run("2", "[]").code, 2);
+    assert.equal(run("2", JSON.stringify({ state_sets: "x", events: [] })).code, 2);
+    assert.equal(run("2", JSON.stringify({ state_sets: [], events: [{ type: 1 }] })).code, 2);
+  });
+});
