@@ -7,17 +7,13 @@ import type { Storage } from "../storage/ports.js";
 import { openSqliteStorage } from "../storage/sqlite/index.js";
 import { StartupError } from "./errors.js";
 
-type PostgresOpener = (options: Record<string, unknown>) => Promise<Storage>;
-
 export async function openConfiguredStorage(db: DatabaseConfig): Promise<Storage> {
   try {
     if (db.name === "sqlite3") return await openSqliteStorage({ path: db.args.database });
-    // The PostgreSQL backend is loaded only when configured, so SQLite start-ups never load pg.
-    const specifier = "../storage/postgres/index.js";
-    const mod = (await import(specifier)) as { openPostgresStorage?: PostgresOpener };
-    if (!mod.openPostgresStorage) throw new Error("the PostgreSQL backend is not available in this build");
+    // Loaded only when configured, so a SQLite start-up never loads pg.
+    const { openPostgresStorage } = await import("../storage/postgres/index.js");
     const a = db.args;
-    return await mod.openPostgresStorage({
+    return await openPostgresStorage({
       ...(a.host !== undefined ? { host: a.host } : {}),
       ...(a.port !== undefined ? { port: a.port } : {}),
       ...(a.user !== undefined ? { user: a.user } : {}),
