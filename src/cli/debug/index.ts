@@ -4,8 +4,6 @@
  * Bad input: a one-line reason on stderr and exit code 2.
  */
 import type { Command } from "commander";
-import { registerAuthCheck } from "./auth-check.js";
-import { registerResolveState } from "./resolve-state.js";
 import { registerCanonicalJson } from "./canonical-json.js";
 import { registerSignJson } from "./sign-json.js";
 import { registerVerifyJson } from "./verify-json.js";
@@ -19,8 +17,6 @@ type Register = (debug: Command) => void;
 
 const COMMANDS: Register[] = [
   // one entry per subcommand file, e.g. registerCanonicalJson,
-  registerAuthCheck,
-  registerResolveState,
   registerCanonicalJson,
   registerSignJson,
   registerVerifyJson,
