@@ -1,0 +1,51 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { RateLimiter, TesterApi } from "./http-api.js";
+import { ReportBuilder } from "./report.js";
+
+function fakeClock(start = 0) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => { t += ms; } };
+}
+
+describe("TesterApi", () => {
+  it("limits tests per client address per window, then lets the client in again", () => {
+    const clock = fakeClock();
+    const rl = new RateLimiter(2, 60_000, clock);
+    assert.equal(rl.take("a"), 0);
+    assert.equal(rl.take("a"), 0);
+    assert.equal(rl.take("a"), 60_000);
+    assert.equal(rl.take("b"), 0, "another address has its own budget");
+    clock.advance(60_000);
+    assert.equal(rl.take("a"), 0);
+  });
+
+  it("answers GOOD/BAD and the JSON report, shares one run per server name for a few seconds, and refuses bad names", async () => {
+    const clock = fakeClock(1000);
+    let runs = 0;
+    const api = new TesterApi({
+      clock, maxPerWindow: 10,
+      run: async (name) => {
+        runs++;
+        const b = new ReportBuilder("federation-test", name, clock.now());
+        if (name === "good.test") b.ok("name.valid", "fine");
+        else b.fail("conn.tcp", "refused");
+        return b.finish(clock.now());
+      },
+    });
+    const good = await api.federationOk({ server_name: "good.test" }, "1.2.3.4");
+    assert.equal(good.body, "GOOD");
+    assert.equal(good.headers["access-control-allow-origin"], "*");
+    assert.equal((await api.federationOk({ server_name: "bad.test" }, "1.2.3.4")).body, "BAD");
+    const rep = await api.report({ server_name: "good.test" }, "1.2.3.4");
+    assert.equal(rep.status, 200);
+    assert.equal((JSON.parse(rep.body) as { FederationOK: boolean }).FederationOK, true);
+    assert.equal(runs, 2, "the second good.test request reused the first run");
+    clock.advance(10_000);
+    await api.report({ server_name: "good.test" }, "1.2.3.4");
+    assert.equal(runs, 3);
+    assert.equal((await api.report({}, "1.2.3.4")).status, 400);
+    assert.equal((await api.report({ server_name: "a b" }, "1.2.3.4")).status, 400);
+    assert.match(api.page().body, /<!doctype html>/);
+  });
+});
