@@ -27,11 +27,11 @@ import { FederationClient } from "../federation/transport/client.js";
 import type { KeyStore } from "../storage/ports.js";
 
 /** The config keys discovery and TLS read (a slice, so tools can pass a partial config). */
-export type DiscoveryConfig = Pick<
+export type DiscoveryConfig = Partial<Pick<
   HomeserverConfig,
   | "dns_servers" | "ip_range_blacklist" | "ip_range_whitelist" | "federation_verify_certificates"
   | "federation_certificate_verification_whitelist" | "federation_custom_ca_list" | "federation_client_minimum_tls_version"
->;
+>>;
 
 export interface Discovery {
   readonly dns: NodeDns;
@@ -48,7 +48,7 @@ function minimumTls(v: string | undefined): MinimumTlsVersion | undefined {
 }
 
 /** Resolution and HTTPS exactly as the server configures them. */
-export function createDiscovery(config: DiscoveryConfig, clock: Clock): Discovery {
+export function createDiscovery(config: DiscoveryConfig, clock: Clock, opts: { timeoutMs?: number } = {}): Discovery {
   const dns = new NodeDns(config.dns_servers && config.dns_servers.length > 0 ? { servers: config.dns_servers } : {});
   const ipPolicy = new IpRangePolicy(config.ip_range_blacklist ?? DEFAULT_IP_RANGE_BLACKLIST, config.ip_range_whitelist ?? []);
   const caPems = (config.federation_custom_ca_list ?? []).map((p) => readFileSync(p, "utf8"));
@@ -59,8 +59,8 @@ export function createDiscovery(config: DiscoveryConfig, clock: Clock): Discover
     ...(caPems.length > 0 ? { customCaPems: caPems } : {}),
     ...(min ? { minimumTlsVersion: min } : {}),
   });
-  const https = new HttpsClient(tlsPolicy);
-  const wellKnown = new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock);
+  const https = new HttpsClient(tlsPolicy, opts.timeoutMs !== undefined ? { connectTimeoutMs: opts.timeoutMs, requestTimeoutMs: opts.timeoutMs } : {});
+  const wellKnown = new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
   const resolver = new ServerResolver({ dns, wellKnown, clock, ipPolicy });
   return { dns, ipPolicy, tlsPolicy, https, wellKnown, resolver };
 }
@@ -125,3 +125,8 @@ export function createFederation(config: HomeserverConfig, inputs: FederationInp
     close: () => discovery.https.close(),
   };
 }
+
+/** For tools (`zion debug resolve` / `keys`): the trace that keeps every step, and a throwaway key cache. */
+export { RecordingTrace } from "../federation/trace.js";
+export type { TraceStep } from "../federation/trace.js";
+export { MemoryKeyStore } from "../federation/keys/memory-key-store.js";

@@ -12,6 +12,8 @@ import { registerRedact } from "./redact.js";
 import { registerCheckPdu } from "./check-pdu.js";
 import { registerAuthCheck } from "./auth-check.js";
 import { registerResolveState } from "./resolve-state.js";
+import { registerResolve } from "./resolve.js";
+import { registerKeys } from "./keys.js";
 
 type Register = (debug: Command) => void;
 
@@ -25,6 +27,8 @@ const COMMANDS: Register[] = [
   registerCheckPdu,
   registerAuthCheck,
   registerResolveState,
+  registerResolve,
+  registerKeys,
 ];
 
 export function registerDebugCommands(program: Command): void {

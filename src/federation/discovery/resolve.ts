@@ -129,7 +129,12 @@ export class ServerResolver {
       }
       return { ok: true, resolution: r, fromCache: false };
     }
-    trace.step({ check: "resolution.target", ok: false, detail: out.reason, fix: "Publish one of: /.well-known/matrix/server, an SRV record _matrix-fed._tcp, or a federation listener on port 8448 of the server name." });
+    const fix = /ip_range_blacklist|unspecified address/.test(out.reason)
+      ? "The server's addresses are refused by ip_range_blacklist: federate over public addresses, or (on a private network) add the range to ip_range_whitelist."
+      : /failed \(/.test(out.reason)
+        ? "Fix the DNS answers for this name (the lookup failed rather than finding nothing)."
+        : "Publish one of: /.well-known/matrix/server, an SRV record _matrix-fed._tcp, or a federation listener on port 8448 of the server name.";
+    trace.step({ check: "resolution.target", ok: false, detail: out.reason, fix });
     return out;
   }
 
