@@ -14,6 +14,7 @@ import { registerAuthCheck } from "./auth-check.js";
 import { registerResolveState } from "./resolve-state.js";
 import { registerResolve } from "./resolve.js";
 import { registerKeys } from "./keys.js";
+import { registerFederationRequest } from "./federation-request.js";
 
 type Register = (debug: Command) => void;
 
@@ -29,6 +30,7 @@ const COMMANDS: Register[] = [
   registerResolveState,
   registerResolve,
   registerKeys,
+  registerFederationRequest,
 ];
 
 export function registerDebugCommands(program: Command): void {

@@ -53,6 +53,8 @@ export interface FederationRequest {
   /** Path without query, starting with "/_matrix/"; parameters already encoded. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** A query string sent exactly as given (without '?'), instead of `query`. */
+  readonly rawQuery?: string;
   readonly body?: JsonValue;
   /** Sign with X-Matrix (default true). */
   readonly signed?: boolean;
@@ -102,7 +104,7 @@ export class FederationClient implements KeyFetchClient {
     if (!res.ok) throw new FederationError("resolve", dest, `cannot resolve ${dest}: ${res.reason}`);
     const target = res.resolution;
     // Step 3.
-    const qs = r.query ? queryString(r.query) : "";
+    const qs = r.rawQuery !== undefined ? (r.rawQuery ? `?${r.rawQuery}` : "") : r.query ? queryString(r.query) : "";
     const uri = `${r.path}${qs}`;
     const headers: Record<string, string> = { accept: "application/json", "user-agent": "Zion" };
     let body: string | undefined;

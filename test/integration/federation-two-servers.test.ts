@@ -1,0 +1,118 @@
+/**
+ * Two Zion processes federating over loopback (127.0.3.101 and .102, port 8448), each found by name through a
+ * real dnsmasq (their dns_servers), with certificates from the test CA (their federation_custom_ca_list).
+ *
+ * Each direction: `zion debug federation-request` acting as one server (its config and signing key) sends an
+ * X-Matrix-signed GET /_matrix/federation/v1/query/profile to the other; the receiving Zion process resolves the
+ * sender's name through DNS, fetches its keys from the sender's own process, verifies the request and answers.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { UserId } from "../../src/core/ids/index.js";
+import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
+import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
+import { runZion, startTestServer, type TestServer } from "../harness/server.js";
+import { createTestCa, type TestCa } from "../harness/test-ca.js";
+
+interface Answer { status: number | null; body?: Record<string, unknown>; errcode?: string | null; error?: string }
+
+describe("two Zion processes authenticate each other's requests", { timeout: 120_000 }, () => {
+  let dir: string;
+  let ca: TestCa;
+  let dns: Dnsmasq;
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
+
+  async function zion(name: string, ip: string): Promise<TestServer> {
+    const leaf = await ca.issue({ dns: [name], name });
+    return startTestServer({
+      serverName: name,
+      mode: "child",
+      tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
+      config: {
+        listeners: [
+          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
+          { port: 8448, bind_addresses: [ip], type: "http", tls: true, resources: [{ names: ["federation"] }] },
+        ],
+        dns_servers: [dns.server],
+        ip_range_whitelist: ["127.0.3.0/24"],
+        federation_custom_ca_list: [ca.caCertPath],
+        trusted_key_servers: [],
+      },
+    });
+  }
+
+  async function addUser(server: TestServer, userId: string, displayname: string): Promise<void> {
+    const db = server.config.database;
+    assert.equal(db.name, "sqlite3");
+    const storage = await openSqliteStorage({ path: (db.args as { database: string }).database });
+    try {
+      await storage.users.createUser({ userId: userId as UserId, passwordHash: null, createdTs: Date.now(), displayname });
+    } finally {
+      await storage.close();
+    }
+  }
+
+  async function request(as: TestServer, destination: string, path: string): Promise<{ code: number | null; answer: Answer }> {
+    const proc = runZion(["debug", "federation-request", destination, path, "-c", as.configPath], { cwd: as.dir });
+    const code = await proc.exited();
+    return { code, answer: JSON.parse(proc.output.stdout) as Answer };
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zion-two-"));
+    ca = await createTestCa(dir);
+    dns = await startDnsmasq({ a: { "a.zion.test": ["127.0.3.101"], "b.zion.test": ["127.0.3.102"] } });
+    [a, b] = await Promise.all([zion("a.zion.test", "127.0.3.101"), zion("b.zion.test", "127.0.3.102")]);
+    await addUser(a, "@alice:a.zion.test", "Alice");
+    await addUser(b, "@bob:b.zion.test", "Bob");
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await dns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a.zion.test asks b.zion.test for a profile and b verifies a's signature with keys fetched from a", async () => {
+    const r = await request(a!, "b.zion.test", "/_matrix/federation/v1/query/profile?user_id=%40bob%3Ab.zion.test");
+    assert.deepEqual(r.answer, { status: 200, body: { displayname: "Bob" } }, JSON.stringify(r.answer));
+    assert.equal(r.code, 0);
+  });
+
+  it("b.zion.test asks a.zion.test, and a verifies b's signature with keys fetched from b", async () => {
+    const r = await request(b!, "a.zion.test", "/_matrix/federation/v1/query/profile?user_id=%40alice%3Aa.zion.test&field=displayname");
+    assert.deepEqual(r.answer, { status: 200, body: { displayname: "Alice" } }, JSON.stringify(r.answer));
+  });
+
+  it("refuses an unsigned request with 401 M_UNAUTHORIZED", async () => {
+    const proc = runZion(["debug", "federation-request", "b.zion.test", "/_matrix/federation/v1/query/profile?user_id=%40bob%3Ab.zion.test", "-c", a!.configPath, "--unsigned"], { cwd: a!.dir });
+    assert.equal(await proc.exited(), 1);
+    const answer = JSON.parse(proc.output.stdout) as Answer;
+    assert.equal(answer.status, 401);
+    assert.equal(answer.errcode, "M_UNAUTHORIZED");
+  });
+
+  it("each server serves its signed keys, and acts as a notary for the other's", async () => {
+    const direct = runZion(["debug", "keys", "a.zion.test", "-c", b!.configPath, "--json"], { cwd: b!.dir });
+    assert.equal(await direct.exited(), 0, direct.output.stdout + direct.output.stderr);
+    const d = JSON.parse(direct.output.stdout) as { verified: boolean; verify_keys: Record<string, string> };
+    assert.equal(d.verified, true);
+    assert.ok(d.verify_keys[a!.signingKey.keyId]);
+    const viaNotary = runZion(["debug", "keys", "a.zion.test", "-c", b!.configPath, "--via", "b.zion.test", "--json"], { cwd: b!.dir });
+    assert.equal(await viaNotary.exited(), 0, viaNotary.output.stdout + viaNotary.output.stderr);
+    assert.equal((JSON.parse(viaNotary.output.stdout) as { from: string }).from, "b.zion.test");
+  });
+
+  it("zion debug resolve finds each server through DNS with the Host and certificate name", async () => {
+    const proc = runZion(["debug", "resolve", "b.zion.test", "-c", a!.configPath, "--json", "--timeout", "2000"], { cwd: a!.dir });
+    assert.equal(await proc.exited(), 0, proc.output.stdout);
+    const out = JSON.parse(proc.output.stdout) as { step: string; host_header: string; certificate_name: string; targets: { ip: string; port: number }[] };
+    assert.equal(out.step, "6");
+    assert.equal(out.host_header, "b.zion.test");
+    assert.equal(out.certificate_name, "b.zion.test");
+    assert.deepEqual(out.targets.map((t) => `${t.ip}:${t.port}`), ["127.0.3.102:8448"]);
+  });
+});
