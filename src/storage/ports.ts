@@ -171,6 +171,12 @@ export interface EventStore {
    * excluding the events themselves) as far as it is stored.
    */
   getAuthChainIds(ids: readonly EventId[]): Promise<ReadonlySet<EventId>>;
+  /**
+   * Each event's own auth chain (as getAuthChainIds, per event), to preload
+   * core/state-res's AuthChainCache in one round trip. Every id is a key;
+   * an event not stored maps to an empty set.
+   */
+  getAuthChains(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, ReadonlySet<EventId>>>;
 }
 
 export interface RoomStore {

@@ -140,7 +140,8 @@ export async function startTestPostgres(options: { timeoutMs?: number } = {}): P
     throw new Error(`PostgreSQL binaries not found in ${PG_BIN_DIR}: install Debian's postgresql package (.ci/run does) or set ZION_TEST_PG_URL`);
   }
   const owner = postgresUser();
-  const dir = mkdtempSync(join(tmpdir(), "zion-pg-"));
+  // As root, use /tmp itself: a TMPDIR under /root would not be reachable by the postgres user.
+  const dir = mkdtempSync(join(owner ? "/tmp" : tmpdir(), "zion-pg-"));
   const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
   if (owner) chownSync(dir, owner.uid, owner.gid);
   const dataDir = join(dir, "data");

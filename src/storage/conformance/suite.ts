@@ -319,6 +319,26 @@ export function runStorageConformance(target: ConformanceTarget): void {
           assert.deepEqual(await s.events.getAuthChainIds([eid("msg")]), new Set([eid("create"), eid("member"), eid("power")]));
           assert.deepEqual(await s.events.getAuthChainIds([eid("member")]), new Set([eid("create")]));
           assert.deepEqual(await s.events.getAuthChainIds([eid("create")]), new Set());
+          const chains = await s.events.getAuthChains([eid("msg"), eid("power"), eid("create"), eid("missing")]);
+          assert.deepEqual(chains, new Map([
+            [eid("msg"), new Set([eid("create"), eid("member"), eid("power")])],
+            [eid("power"), new Set([eid("create"), eid("member")])],
+            [eid("create"), new Set()],
+            [eid("missing"), new Set()],
+          ]));
+        });
+      });
+
+      it("stores the wire JSON in canonical form and refuses JSON that cannot be encoded, writing nothing", async () => {
+        await withStorage(async (s) => {
+          const unordered = pdu({ id: "u", content: { zebra: 1, alpha: { b: 2, a: 1 }, body: "\u2028 é" } });
+          await s.events.persistEvents(batch([{ pdu: unordered }]));
+          const back = (await s.events.getPdus([unordered.eventId])).get(unordered.eventId)!;
+          assert.deepEqual(back.raw, unordered.raw);
+          assert.deepEqual(Object.keys(back.content), ["alpha", "body", "zebra"], "keys come back in canonical order");
+          const lone = pdu({ id: "lone", content: { body: "\ud800" } }); // a lone surrogate has no UTF-8 form
+          await assert.rejects(s.events.persistEvents(batch([{ id: "fine" }, { pdu: lone }])), ConstraintViolationError);
+          assert.deepEqual(await s.events.haveEvents([eid("fine"), eid("lone")]), new Set());
         });
       });
 

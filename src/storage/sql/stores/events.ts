@@ -6,6 +6,8 @@ import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../../core/json/types.js";
 import { stateKeyOf, splitStateKey, type Pdu, type StateKey } from "../../../core/events/pdu.js";
 import { roomVersion } from "../../../core/room-versions/index.js";
+import { canonicalJson } from "../../../core/json/index.js";
+import { ConstraintViolationError } from "../../ports.js";
 import type { EventStore, PersistBatch, PersistResult, RoomRecord, RoomStore, StoredEvent, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
 
@@ -47,6 +49,15 @@ function toStored(r: Row): StoredEvent {
     rejectionReason: strOrNull(r["rejection_reason"]),
     receivedTs: num(r["received_ts"]),
   };
+}
+
+/** The wire JSON in canonical form (deterministic bytes); floats of old room versions are kept, not refused. */
+function storedJson(p: Pdu): string {
+  try {
+    return canonicalJson(p.raw, { strict: false });
+  } catch (e) {
+    throw new ConstraintViolationError(`event ${p.eventId}: its JSON cannot be stored: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function* maxOrdering(): UnitOfWork<StreamOrdering> {
@@ -108,7 +119,7 @@ function* persistWork(batch: PersistBatch): UnitOfWork<PersistResult> {
       const membership = p.type === "m.room.member" && typeof p.content["membership"] === "string" ? p.content["membership"] : null;
       params.push(
         p.eventId, orderings.get(p.eventId)!, p.roomId, p.roomVersion.id, p.type, p.stateKey ?? null, p.sender, p.depth, p.originServerTs,
-        p.redacts ?? null, JSON.stringify(p.raw), e.outlier ? 1 : 0, e.rejectionReason ?? null, batch.receivedTs, membership,
+        p.redacts ?? null, storedJson(p), e.outlier ? 1 : 0, e.rejectionReason ?? null, batch.receivedTs, membership,
       );
     }
     yield* exec(`INSERT INTO events (${EVENT_COLUMNS}, membership) VALUES ${valuesList(part.length, 15)}`, ...params);
@@ -217,6 +228,24 @@ export function sqlEventStore(db: SqlRunner): EventStore {
           roomId, from, to, limit,
         );
         return rows.map(toStored);
+      });
+    },
+    getAuthChains(ids) {
+      return db.read(function* () {
+        const out = new Map<EventId, Set<EventId>>();
+        for (const part of chunks([...new Set(ids)], 100)) {
+          for (const id of part) out.set(id, new Set());
+          const rows = yield* query(
+            `WITH RECURSIVE chain (origin, event_id) AS (
+               SELECT event_id, auth_event_id FROM event_auth_edges WHERE event_id IN ${placeholders(part.length)}
+               UNION
+               SELECT c.origin, a.auth_event_id FROM event_auth_edges a JOIN chain c ON a.event_id = c.event_id
+             ) SELECT c.origin, c.event_id FROM chain c JOIN events e ON e.event_id = c.event_id`,
+            ...part,
+          );
+          for (const r of rows) out.get(str(r["origin"]) as EventId)?.add(str(r["event_id"]) as EventId);
+        }
+        return out;
       });
     },
     getAuthChainIds(ids) {
