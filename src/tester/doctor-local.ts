@@ -69,7 +69,9 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
   const certPath = config.tls_certificate_path;
   const keyPath = config.tls_private_key_path;
   if (certPath === undefined && keyPath === undefined) {
-    if (tlsListeners.length > 0) {
+    if (config.acme?.enabled) {
+      b.ok("local.tls-files", "no TLS files configured: ACME obtains and renews the certificate (see the ACME check)");
+    } else if (tlsListeners.length > 0) {
       b.fail("local.tls-files", `listener on port ${tlsListeners[0]!.port} has tls: true but no tls_certificate_path/tls_private_key_path is set`, {
         fix: "Set tls_certificate_path and tls_private_key_path (e.g. Let's Encrypt's fullchain.pem and privkey.pem), or turn TLS off on the listener and terminate TLS in a reverse proxy.",
       });

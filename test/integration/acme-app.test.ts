@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { request } from "node:https";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { startPebble, tlsPeer, type Pebble } from "../harness/pebble.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
+import { runZion, startTestServer, type TestServer } from "../harness/server.js";
 
 const HOST_IP = "127.0.5.51";
 const NAME = "hs.acme-app.test";
@@ -101,5 +101,14 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
     assert.equal(zion.child!.exitCode, null);
     assert.equal((await tlsPeer(HOST_IP, port, NAME, root)).serial, peer.serial);
     assert.match(zion.output.stdout, /SIGHUP received/);
+
+    // `zion doctor` (another process) reads the renewal state the server wrote beside the certificate.
+    const doctor = runZion(["doctor", "-c", zion.configPath, "--no-remote", "--json"], { cwd: zion.dir });
+    await doctor.exited();
+    const report = (JSON.parse(doctor.output.stdout) as { Zion: { Checks: Array<{ id: string; status: string; detail: string }> } }).Zion;
+    const acmeCheck = report.Checks.find((c) => c.id === "local.acme");
+    assert.equal(acmeCheck?.status, "ok", doctor.output.stdout);
+    assert.match(acmeCheck.detail, new RegExp(`certificate ${peer.serial} for hs\\.acme-app\\.test`));
+    assert.equal(report.Checks.find((c) => c.id === "local.tls-files")?.status, "ok");
   });
 });
