@@ -15,7 +15,8 @@ export interface HttpChallengeServerOptions {
   readonly host: string;
   /** 80 in production; 0 (ephemeral) in tests. */
   readonly port: number;
-  readonly responder: ChallengeResponder;
+  /** Where answers come from (a ChallengeResponder, or anything that can look a token up). */
+  readonly responder: Pick<ChallengeResponder, "httpResponse">;
   /** The port HTTPS redirects point at (default 443: no port in the URL). */
   readonly httpsPort?: number;
 }

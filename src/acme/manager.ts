@@ -12,7 +12,8 @@ import type { Clock } from "../core/clock.js";
 import { checkCertificatePair, coversAll, type CertificateInfo } from "./certificate.js";
 import { ChallengeResponder } from "./challenges.js";
 import type { AcmeOptions, CertificatePair } from "./options.js";
-import { orderCertificate, trustForDirectory } from "./order.js";
+// order.ts pulls in acme-client (~25 MB resident): loaded on first use, so servers without ACME never pay for it.
+const order = (): Promise<typeof import("./order.js")> => import("./order.js");
 import { renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
 import { loadOrCreateAccountKey, readStoredPair, writeStatusFile, writeStoredPair } from "./storage.js";
 
@@ -93,7 +94,7 @@ export class AcmeManager {
   async load(): Promise<void> {
     if (this.#accountKey !== undefined) return;
     const caPem = this.#opts.caBundlePem ?? (this.#opts.caBundlePath ? await readFile(this.#opts.caBundlePath, "utf8") : undefined);
-    if (caPem) trustForDirectory(this.#opts.directoryUrl, caPem);
+    if (caPem) (await order()).trustForDirectory(this.#opts.directoryUrl, caPem);
     this.#accountKey = await loadOrCreateAccountKey(this.#opts.accountKeyPath, this.#opts.log);
     const stored = await readStoredPair(this.#opts.storageDir, this.#opts.log);
     if (stored) {
@@ -186,7 +187,7 @@ export class AcmeManager {
     let outcome: RenewOutcome;
     try {
       o.log.info({ domains: o.domains, challenge: o.challenge, directoryUrl: o.directoryUrl }, "acme: ordering a certificate");
-      const pair = await orderCertificate({
+      const pair = await (await order()).orderCertificate({
         directoryUrl: o.directoryUrl,
         accountKeyPem: this.#accountKey ?? (await loadOrCreateAccountKey(o.accountKeyPath, o.log)),
         ...(o.contactEmail ? { contactEmail: o.contactEmail } : {}),

@@ -142,12 +142,19 @@ export async function prepareCertificates(config: HomeserverConfig, opts: Certif
         for (const s of servers) routers.push(attachTlsAlpnChallenges(s, manager.responder));
       } else {
         const base = new URL(config.public_baseurl);
-        http = await startHttpChallengeServer({
-          host: opts.httpChallengeHost ?? "::",
+        const listen = (host: string) => startHttpChallengeServer({
+          host,
           port: opts.httpChallengePort ?? 80,
           responder: manager.responder,
           httpsPort: opts.httpsPort ?? (base.port ? Number(base.port) : 443),
         });
+        // "::" is dual-stack; on a host without IPv6 fall back to IPv4 only.
+        http = opts.httpChallengeHost !== undefined
+          ? await listen(opts.httpChallengeHost)
+          : await listen("::").catch((err: NodeJS.ErrnoException) => {
+              if (err.code === "EAFNOSUPPORT" || err.code === "EADDRNOTAVAIL") return listen("0.0.0.0");
+              throw err;
+            });
         log.info({ port: http.port }, "acme: HTTP-01 listener up (challenges and a redirect to HTTPS only)");
       }
       await manager.start();

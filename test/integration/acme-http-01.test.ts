@@ -54,7 +54,7 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
         return undefined;
       },
     };
-    httpChallenges = await startHttpChallengeServer({ host: HOST_IP, port: 0, responder: responder as never, httpsPort: tlsPort });
+    httpChallenges = await startHttpChallengeServer({ host: HOST_IP, port: 0, responder, httpsPort: tlsPort });
     pebble = await startPebble({ dnsServer: dns.server, httpPort: httpChallenges.port, tlsPort, validitySeconds: VALIDITY_S, domainBlocklist: [BLOCKED] });
     root = await pebble.issuingRootPem();
   });
