@@ -25,9 +25,9 @@ export function sha256Utf8(text: string): Uint8Array {
   return view(createHash("sha256").update(text, "utf8").digest());
 }
 
-/** A string's UTF-8 bytes (Buffer is faster than TextEncoder for non-ASCII text). */
+/** A string's UTF-8 bytes (Buffer is faster than TextEncoder for non-ASCII text; a Buffer is a Uint8Array). */
 export function utf8(text: string): Uint8Array {
-  return view(Buffer.from(text, "utf8"));
+  return Buffer.from(text, "utf8");
 }
 
 /** The ed25519 key pair of a 32-byte seed: the secret key is seed || public key. */

@@ -60,17 +60,22 @@ export function signatureOf(obj: JsonObject, serverName: string, keyId: string):
   return sig;
 }
 
-/** Verifies one signature over bytes already computed by signedBytes (the batch path). */
-export function verifySignatureBytes(bytes: Uint8Array, sigBase64: string, publicKey: Uint8Array, what: string): SignatureVerdict {
-  if (publicKey.length !== PUBLIC_KEY_BYTES) return { ok: false, reason: `public key for ${what} is ${publicKey.length} bytes, expected ${PUBLIC_KEY_BYTES}` };
+/**
+ * Verifies one signature over bytes already computed by signedBytes (the
+ * batch path). `what` (and `keyId`, when given) only name the signature in
+ * reasons, e.g. `verifySignatureBytes(b, sig, pk, "example.org ed25519:a")`.
+ */
+export function verifySignatureBytes(bytes: Uint8Array, sigBase64: string, publicKey: Uint8Array, what: string, keyId?: string): SignatureVerdict {
+  const name = () => (keyId === undefined ? what : `${what} ${keyId}`);
+  if (publicKey.length !== PUBLIC_KEY_BYTES) return { ok: false, reason: `public key for ${name()} is ${publicKey.length} bytes, expected ${PUBLIC_KEY_BYTES}` };
   let sig: Uint8Array;
   try {
     sig = decodeBase64(sigBase64);
   } catch (e) {
-    return { ok: false, reason: `signature of ${what} is not base64 (${(e as Error).message})` };
+    return { ok: false, reason: `signature of ${name()} is not base64 (${(e as Error).message})` };
   }
-  if (sig.length !== SIGNATURE_BYTES) return { ok: false, reason: `signature of ${what} is ${sig.length} bytes, expected ${SIGNATURE_BYTES}` };
-  return verifyDetached(sig, bytes, publicKey) ? { ok: true } : { ok: false, reason: `signature of ${what} does not match the signed content` };
+  if (sig.length !== SIGNATURE_BYTES) return { ok: false, reason: `signature of ${name()} is ${sig.length} bytes, expected ${SIGNATURE_BYTES}` };
+  return verifyDetached(sig, bytes, publicKey) ? OK : { ok: false, reason: `signature of ${name()} does not match the signed content` };
 }
 
 /**
@@ -90,12 +95,9 @@ export function verifyJsonSignature(obj: JsonObject, serverName: string, keyId: 
     if (e instanceof CanonicalJsonError) return { ok: false, reason: `cannot be encoded as canonical JSON: ${e.message}` };
     throw e;
   }
-  return verifySignatureBytes(bytes, sig, publicKey, `${serverName} ${keyId}`);
+  return verifySignatureBytes(bytes, sig, publicKey, serverName, keyId);
 }
 
-function asVerifyKey(k: VerifyKey | Uint8Array): VerifyKey {
-  return k instanceof Uint8Array ? { publicKey: k } : k;
-}
 
 export interface VerifyOptions {
   /** Refuse keys whose `validUntilTs` is before this time (ms), e.g. an event's origin_server_ts. */
@@ -118,18 +120,19 @@ export function verifyServerSignature(
   const byServer = isObject(sigs) ? sigs[serverName] : undefined;
   if (!isObject(byServer)) return { ok: false, reason: `not signed by ${serverName}` };
   let lastFailure: string | undefined;
-  for (const keyId of Object.keys(byServer)) {
+  for (const keyId in byServer) {
     if (!keyId.startsWith("ed25519:")) continue;
     const found = lookup(serverName as ServerName, keyId as KeyId);
     if (!found) continue;
-    const key = asVerifyKey(found);
-    if (opts.validAt !== undefined && key.validUntilTs !== undefined && key.validUntilTs < opts.validAt) {
-      lastFailure = `key ${serverName} ${keyId} expired at ${key.validUntilTs}, before ${opts.validAt}`;
+    const publicKey = found instanceof Uint8Array ? found : found.publicKey;
+    const validUntilTs = found instanceof Uint8Array ? undefined : found.validUntilTs;
+    if (opts.validAt !== undefined && validUntilTs !== undefined && validUntilTs < opts.validAt) {
+      lastFailure = `key ${serverName} ${keyId} expired at ${validUntilTs}, before ${opts.validAt}`;
       continue;
     }
     const sig = byServer[keyId];
     if (typeof sig !== "string") { lastFailure = `signature of ${serverName} ${keyId} is not a string`; continue; }
-    const v = verifySignatureBytes(bytes, sig, key.publicKey, `${serverName} ${keyId}`);
+    const v = verifySignatureBytes(bytes, sig, publicKey, serverName, keyId);
     if (v.ok) return v;
     lastFailure = v.reason;
   }

@@ -13,11 +13,11 @@
 import { sha256Utf8, utf8 } from "../crypto/primitives.js";
 import type { EventId, RoomId } from "../ids/index.js";
 import { encodeBase64, encodeBase64Url } from "../json/base64.js";
-import { canonicalJson } from "../json/canonical.js";
+import { canonicalJson, canonicalJsonWithout } from "../json/canonical.js";
 import type { JsonObject } from "../json/types.js";
-import type { RoomVersionRules } from "../room-versions/rules.js";
+import type { RedactionRules, RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
-import { redactEvent } from "./redact.js";
+import { redactedContent, redactEvent } from "./redact.js";
 
 function strictness(rules: RoomVersionRules | undefined): { strict: boolean } {
   return { strict: rules?.strictCanonicalJson ?? true };
@@ -28,9 +28,10 @@ export function contentHashBytes(raw: JsonObject, rules?: RoomVersionRules): Uin
   return utf8(contentHashText(raw, rules));
 }
 
+const NOT_HASHED = new Set(["unsigned", "signatures", "hashes"]);
+
 function contentHashText(raw: JsonObject, rules?: RoomVersionRules): string {
-  const { unsigned: _u, signatures: _s, hashes: _h, ...rest } = raw;
-  return canonicalJson(rest, strictness(rules));
+  return canonicalJsonWithout(raw, NOT_HASHED, strictness(rules));
 }
 
 /** SHA-256 content hash (the value of `hashes.sha256`, before base64). */
@@ -47,9 +48,42 @@ export function redactedSignedBytes(raw: JsonObject, rules: RoomVersionRules): U
   return utf8(redactedSignedText(raw, rules));
 }
 
+const NOT_SIGNED = new Set(["signatures", "unsigned"]);
+
+/** Per redaction row: the kept top-level keys without `signatures`, sorted (all ASCII), with their encoded `"key":`. */
+const plans = new WeakMap<RedactionRules, readonly { key: string; prefix: string }[]>();
+
+function planOf(r: RedactionRules): readonly { key: string; prefix: string }[] {
+  let plan = plans.get(r);
+  if (!plan) {
+    plan = [...r.keptTopLevelKeys].filter((k) => !NOT_SIGNED.has(k)).sort().map((key) => ({ key, prefix: `${JSON.stringify(key)}:` }));
+    plans.set(r, plan);
+  }
+  return plan;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * The canonical JSON of the redacted event without signatures and unsigned,
+ * written straight from the event: no redacted copy is built on this hot path.
+ * Any encoding problem falls back to the plain route, which names the path.
+ */
 function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): string {
-  const { signatures: _s, unsigned: _u, ...rest } = redactEvent(raw, rules);
-  return canonicalJson(rest, strictness(rules));
+  const opts = strictness(rules);
+  try {
+    let out = "{";
+    for (const { key, prefix } of planOf(rules.redactionRules)) {
+      let value: unknown;
+      if (key === "content") value = redactedContent(raw, rules);
+      else if (hasOwn.call(raw, key)) value = raw[key];
+      if (value === undefined) continue;
+      out += (out.length === 1 ? "" : ",") + prefix + canonicalJson(value, opts);
+    }
+    return out + "}";
+  } catch {
+    return canonicalJsonWithout(redactEvent(raw, rules), NOT_SIGNED, opts);
+  }
 }
 
 /** SHA-256 reference hash of an event. */

@@ -20,13 +20,18 @@ function isObject(v: unknown): v is JsonObject {
 
 /** Returns the redacted copy of an event (the input is not changed). Works on any object, valid PDU or not. */
 export function redactEvent(raw: JsonObject, rules: RoomVersionRules): JsonObject {
-  const r = rules.redactionRules;
   const out: Record<string, JsonValue> = {};
   // Step 1
-  for (const k of r.keptTopLevelKeys) {
+  for (const k of rules.redactionRules.keptTopLevelKeys) {
     if (hasOwn.call(raw, k) && raw[k] !== undefined) out[k] = raw[k]!;
   }
-  // Step 2
+  out["content"] = redactedContent(raw, rules);
+  return out;
+}
+
+/** Steps 2 and 3: the content an event keeps after redaction (always an object). */
+export function redactedContent(raw: JsonObject, rules: RoomVersionRules): JsonObject {
+  const r = rules.redactionRules;
   const content = raw["content"];
   const type = raw["type"];
   const kept: Record<string, JsonValue> = {};
@@ -41,6 +46,5 @@ export function redactEvent(raw: JsonObject, rules: RoomVersionRules): JsonObjec
       if (isObject(tpi)) kept["third_party_invite"] = hasOwn.call(tpi, "signed") ? { signed: tpi["signed"]! } : {};
     }
   }
-  out["content"] = newContent;
-  return out;
+  return newContent;
 }

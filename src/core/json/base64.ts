@@ -54,6 +54,14 @@ export function encodeBase64Url(bytes: Uint8Array): string {
   return encode(bytes, URL);
 }
 
+function badChar(str: string, from: number, end: number): InvalidBase64Error {
+  for (let i = from; i < end; i++) {
+    const c = str.charCodeAt(i);
+    if (c >= 128 || DECODE[c]! < 0) return new InvalidBase64Error(`character ${JSON.stringify(str[i])} at position ${i} is not in the Base64 alphabet`);
+  }
+  return new InvalidBase64Error("invalid character");
+}
+
 /** Decodes padded or unpadded, standard or URL-safe Base64. */
 export function decodeBase64(str: string): Uint8Array {
   if (typeof str !== "string") throw new InvalidBase64Error("not a string");
@@ -65,27 +73,26 @@ export function decodeBase64(str: string): Uint8Array {
   const rem = end % 4;
   if (rem === 1) throw new InvalidBase64Error(`length ${end} cannot be Base64 (one character too many or too few)`);
   const out = new Uint8Array(((end >>> 2) * 3) + (rem === 0 ? 0 : rem - 1));
-  let o = 0;
-  const val = (i: number): number => {
+  const d = (i: number): number => {
     const c = str.charCodeAt(i);
-    const v = c < 128 ? DECODE[c]! : -1;
-    if (v < 0) throw new InvalidBase64Error(`character ${JSON.stringify(str[i])} at position ${i} is not in the Base64 alphabet`);
-    return v;
+    return c < 128 ? DECODE[c]! : -1;
   };
+  let o = 0;
   let i = 0;
   for (; i + 4 <= end; i += 4) {
-    const v = (val(i) << 18) | (val(i + 1) << 12) | (val(i + 2) << 6) | val(i + 3);
+    const a = d(i), b = d(i + 1), c = d(i + 2), e = d(i + 3);
+    if ((a | b | c | e) < 0) throw badChar(str, i, end);
+    const v = (a << 18) | (b << 12) | (c << 6) | e;
     out[o++] = v >>> 16;
     out[o++] = (v >>> 8) & 255;
     out[o++] = v & 255;
   }
-  if (rem === 2) {
-    const v = (val(i) << 18) | (val(i + 1) << 12);
+  if (rem >= 2) {
+    const a = d(i), b = d(i + 1), c = rem === 3 ? d(i + 2) : 0;
+    if ((a | b | c) < 0) throw badChar(str, i, end);
+    const v = (a << 18) | (b << 12) | (c << 6);
     out[o++] = v >>> 16;
-  } else if (rem === 3) {
-    const v = (val(i) << 18) | (val(i + 1) << 12) | (val(i + 2) << 6);
-    out[o++] = v >>> 16;
-    out[o++] = (v >>> 8) & 255;
+    if (rem === 3) out[o++] = (v >>> 8) & 255;
   }
   return out;
 }

@@ -26,8 +26,10 @@ export interface CanonicalOptions {
 const MAX_INT = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 /** A guard against cyclic or absurdly deep values; parse limits are far lower. */
 const MAX_SERIALISE_DEPTH = 1024;
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
-const ASTRAL_OR_HIGH = /[\ud800-\uffff]/;
+/** A string that may be written as `"s"` has none of these: quote, backslash, control, surrogate. */
+const STRING_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** A key that may be written as `"k"` and sorted by UTF-16 unit: the above, and nothing at or above U+D800. */
+const KEY_SPECIAL = /["\\\u0000-\u001f\ud800-\uffff]/;
 
 /** Compares two strings by Unicode code point (step 1). */
 export function compareCodePoints(a: string, b: string): number {
@@ -48,11 +50,29 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Sorts keys in place by code point; the native sort is right unless a key has a char >= U+D800. */
+/** Sorts by UTF-16 unit: insertion sort for the small objects events are made of (about twice the native sort's speed there). */
+function sortUnits(keys: string[]): void {
+  const n = keys.length;
+  if (n > 24) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const x = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > x) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = x;
+  }
+}
+
+/** Sorts keys in place by code point; the UTF-16 order is right unless a key has a char >= U+D800. */
 export function sortKeysCodePoint(keys: string[]): string[] {
-  keys.sort();
+  sortUnits(keys);
   for (let i = 0; i < keys.length; i++) {
-    if (ASTRAL_OR_HIGH.test(keys[i]!)) {
+    if (KEY_SPECIAL.test(keys[i]!)) {
       keys.sort(compareCodePoints);
       break;
     }
@@ -64,8 +84,32 @@ export function sortKeysCodePoint(keys: string[]): string[] {
 class Unencodable extends Error {}
 
 function encodeString(s: string): string {
+  if (!STRING_SPECIAL.test(s)) return `"${s}"`;
   if (!s.isWellFormed()) throw new Unencodable();
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+  return JSON.stringify(s);
+}
+
+function encodeObject(o: Record<string, unknown>, strict: boolean, depth: number, omit: ReadonlySet<string> | undefined): string {
+  const keys = Object.keys(o);
+  sortUnits(keys);
+  let plainKeys = true;
+  for (let i = 0; i < keys.length; i++) {
+    if (KEY_SPECIAL.test(keys[i]!)) {
+      plainKeys = false;
+      keys.sort(compareCodePoints);
+      break;
+    }
+  }
+  let out = "{";
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const x = o[k];
+    if (x === undefined || (omit !== undefined && omit.has(k))) continue;
+    out += (first ? "" : ",") + (plainKeys ? `"${k}"` : encodeString(k)) + ":" + encode(x, strict, depth + 1);
+    first = false;
+  }
+  return out + "}";
 }
 
 function encode(v: unknown, strict: boolean, depth: number): string {
@@ -87,18 +131,7 @@ function encode(v: unknown, strict: boolean, depth: number): string {
         for (let i = 1; i < n; i++) out += "," + encode(v[i], strict, depth + 1);
         return out + "]";
       }
-      const o = v as Record<string, unknown>;
-      const keys = sortKeysCodePoint(Object.keys(o));
-      let out = "{";
-      let first = true;
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i]!;
-        const x = o[k];
-        if (x === undefined) continue;
-        out += (first ? "" : ",") + encodeString(k) + ":" + encode(x, strict, depth + 1);
-        first = false;
-      }
-      return out + "}";
+      return encodeObject(v as Record<string, unknown>, strict, depth, undefined);
     }
     default:
       throw new Unencodable();
@@ -162,10 +195,29 @@ export function canonicalJson(value: unknown, opts?: CanonicalOptions): string {
   try {
     return encode(value, strict, 0);
   } catch (e) {
-    if (!(e instanceof Unencodable) && !(e instanceof RangeError)) throw e;
-    const p = findUnencodable(value, strict);
-    throw new CanonicalJsonError(p?.reason ?? "value cannot be encoded as canonical JSON", p?.path ?? []);
+    throw explain(e, value, strict);
   }
+}
+
+/**
+ * The canonical JSON of an object without some of its top-level keys, without
+ * copying it (the content hash leaves out `unsigned`, `signatures`, `hashes`).
+ */
+export function canonicalJsonWithout(obj: Readonly<Record<string, unknown>>, omit: ReadonlySet<string>, opts?: CanonicalOptions): string {
+  const strict = opts?.strict ?? true;
+  try {
+    return encodeObject(obj as Record<string, unknown>, strict, 0, omit);
+  } catch (e) {
+    const rest: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) if (!omit.has(k)) Object.defineProperty(rest, k, { value: obj[k], enumerable: true });
+    throw explain(e, rest, strict);
+  }
+}
+
+function explain(e: unknown, value: unknown, strict: boolean): unknown {
+  if (!(e instanceof Unencodable) && !(e instanceof RangeError)) return e;
+  const p = findUnencodable(value, strict);
+  return new CanonicalJsonError(p?.reason ?? "value cannot be encoded as canonical JSON", p?.path ?? []);
 }
 
 const encoder = new TextEncoder();
