@@ -60,6 +60,8 @@ export function signatureOf(obj: JsonObject, serverName: string, keyId: string):
   return sig;
 }
 
+const OK: SignatureVerdict = Object.freeze({ ok: true });
+
 /**
  * Verifies one signature over bytes already computed by signedBytes (the
  * batch path). `what` (and `keyId`, when given) only name the signature in
