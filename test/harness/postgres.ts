@@ -40,6 +40,8 @@ export interface TestPostgres {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** The directory of the server's unix socket (private servers only). */
+  readonly socketDir?: string;
   /** Creates an empty database with a unique name. */
   createDatabase(prefix?: string): Promise<TestDatabase>;
   /** Stops the server (or drops the created databases when it is not ours) and removes temporary files. */
@@ -187,10 +189,17 @@ export async function startTestPostgres(options: { timeoutMs?: number } = {}): P
     }
   }
   const server = child!;
+  // If the test process exits without calling stop() (a crash, a cancelled run), do not leave postgres behind.
+  const onExit = () => {
+    if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", onExit);
   const conn = { host: LISTEN_ADDRESS, port, user };
   return {
     source: "private",
     ...conn,
+    socketDir: dir,
     async createDatabase(prefix = "zion_test") {
       const name = uniqueName(prefix);
       await adminQuery({ ...conn, database: "postgres" }, `CREATE DATABASE ${name}`);
@@ -204,6 +213,7 @@ export async function startTestPostgres(options: { timeoutMs?: number } = {}): P
         await exited;
         clearTimeout(timer);
       }
+      process.removeListener("exit", onExit);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -42,6 +42,19 @@ describe("postgres backend specifics", () => {
     await assert.rejects(openPostgresStorage({ ...db, host: "127.0.7.2", port: 9, connectTimeoutMs: 5000 }), StorageUnavailableError);
   });
 
+  it("connects through a unix socket when host is a directory, as Synapse's psycopg2 does", async (t) => {
+    const pg = await pgServer();
+    if (pg.socketDir === undefined) return t.skip("ZION_TEST_PG_URL names a TCP server; its socket directory is unknown");
+    const db = await pg.createDatabase();
+    const s = await openPostgresStorage({ ...db, host: pg.socketDir });
+    try {
+      await s.users.createUser({ userId: "@sock:zion.test" as never, passwordHash: "h", createdTs: 1 });
+      assert.equal((await s.users.getUser("@sock:zion.test" as never))?.passwordHash, "h");
+    } finally {
+      await s.close();
+    }
+  });
+
   it("uses a pool: concurrent reads and writes run on several connections and all succeed", { timeout: 30_000 }, async () => {
     const pg = await pgServer();
     const s = await openPostgresStorage({ ...(await pg.createDatabase()), poolMax: 3 });
