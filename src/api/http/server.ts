@@ -251,8 +251,14 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
             // headersDistinct keeps repeated headers apart (absent on injected test requests).
             const h = request.headers["authorization"];
             const authorization = request.raw.headersDistinct?.["authorization"] ?? (h === undefined ? [] : Array.isArray(h) ? h : [h]);
-            ({ origin } = await federationAuth.authenticate({ method: request.method, uri: info.uri, authorization, body: json }));
-            if (!originAllowed(origin)) throw MatrixError.forbidden(`federation with ${origin} is not allowed by this server's federation_domain_whitelist`);
+            try {
+              ({ origin } = await federationAuth.authenticate({ method: request.method, uri: info.uri, authorization, body: json }));
+              if (!originAllowed(origin)) throw MatrixError.forbidden(`federation with ${origin} is not allowed by this server's federation_domain_whitelist`);
+            } catch (err) {
+              // A refused signed request is logged with the reason, so an operator can see why a peer was turned away.
+              if (err instanceof MatrixError) request.log.warn({ method: request.method, uri: info.uri, status: err.status, errcode: err.errcode, reason: err.message }, "federation request refused");
+              throw err;
+            }
           }
           const params = validate(route.params, request.params, "params");
           const query = validate(route.query, request.query, "query");
