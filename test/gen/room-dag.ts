@@ -139,7 +139,6 @@ export function generateRoomDag(opts: RoomDagOptions): RoomDag {
   build(trunk, "m.room.join_rules", creator, "", { join_rule: "public" });
   for (const s of staff) build(trunk, "m.room.member", s, s, { membership: "join" });
 
-  const stateCount = (b: Branch): number => b.state.size;
   let trunkStateEvents = events.size;
   for (const u of trunkUsers) if (build(trunk, "m.room.member", u, u, { membership: "join" })) trunkStateEvents++;
 
@@ -200,7 +199,6 @@ export function generateRoomDag(opts: RoomDagOptions): RoomDag {
     for (const b of branches) if (step(b, true)) forkEvents++;
     if (guard % 64 === 0 || conflictedTarget < 64) conflicted = partitionStateSets(branches.map(forkState)).conflicted.size;
   }
-  void stateCount;
   const forks = branches.map(forkState);
   return {
     rules,

@@ -11,7 +11,7 @@ import { AuthKit, BOB, CAROL, DAN } from "../../../test/gen/auth-kit.js";
 const cli = fileURLToPath(new URL("../main.js", import.meta.url));
 
 function run(args: string[], input: string): { code: number | null; out: unknown; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, "debug", "auth-check", ...args], { input, encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(process.execPath, [cli, "debug", "auth-check", ...args], { input, encoding: "utf8", timeout: 60_000 });
   let out: unknown;
   try {
     out = JSON.parse(r.stdout);

@@ -10,7 +10,7 @@ const cli = fileURLToPath(new URL("../main.js", import.meta.url));
 const fixtures = fileURLToPath(new URL("../../../../test/fixtures/state-res/", import.meta.url));
 
 function run(version: string, input: string): { code: number | null; out: unknown; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, "debug", "resolve-state", "--room-version", version], { input, encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(process.execPath, [cli, "debug", "resolve-state", "--room-version", version], { input, encoding: "utf8", timeout: 60_000 });
   let out: unknown;
   try {
     out = JSON.parse(r.stdout);
