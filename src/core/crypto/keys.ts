@@ -51,6 +51,7 @@ export function publicKeyBase64(key: SigningKey): string {
 
 /** Parses a Synapse signing-key file; blank lines are skipped; errors name the line. */
 export function parseSigningKeyFile(text: string): SigningKey[] {
+  if (typeof text !== "string") throw MatrixError.invalidParam("signing key file", "must be text");
   const keys: SigningKey[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {

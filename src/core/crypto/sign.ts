@@ -27,6 +27,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Step 1 of both algorithms: the object without `signatures` and `unsigned`, as canonical bytes. */
 export function signedBytes(obj: JsonObject): Uint8Array {
+  if (!isObject(obj)) throw new CanonicalJsonError("only a JSON object carries signatures");
   const { signatures: _s, unsigned: _u, ...rest } = obj;
   return canonicalJsonBytes(rest);
 }
@@ -39,6 +40,7 @@ export function signedBytes(obj: JsonObject): Uint8Array {
  *    (`unsigned` is kept as it was).
  */
 export function signJson<T extends JsonObject>(obj: T, serverName: string, key: SigningKey): T {
+  if (!isObject(obj)) throw new CanonicalJsonError("only a JSON object can be signed");
   const existing = obj["signatures"];
   if (existing !== undefined && !isObject(existing)) throw new CanonicalJsonError("must be an object", ["signatures"]);
   const ours = existing?.[serverName];

@@ -31,6 +31,7 @@ export function contentHashBytes(raw: JsonObject, rules?: RoomVersionRules): Uin
 const NOT_HASHED = new Set(["unsigned", "signatures", "hashes"]);
 
 function contentHashText(raw: JsonObject, rules?: RoomVersionRules): string {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   return canonicalJsonWithout(raw, NOT_HASHED, strictness(rules));
 }
 
@@ -70,6 +71,7 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * Any encoding problem falls back to the plain route, which names the path.
  */
 function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): string {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   const opts = strictness(rules);
   try {
     let out = "{";
@@ -99,6 +101,7 @@ export function eventIdFromReferenceHash(hash: Uint8Array, rules: RoomVersionRul
 
 /** The id of an event: its `event_id` (v1-v2) or `$` + its reference hash (v3+). */
 export function computeEventId(raw: JsonObject, rules: RoomVersionRules): EventId {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   if (rules.eventId === "server-minted") {
     const id = raw["event_id"];
     if (typeof id !== "string") throw new PduFormatError("event_id", `is required in room version ${rules.id}`);
@@ -114,6 +117,7 @@ export function roomIdFromCreateEventId(createEventId: EventId): RoomId {
 
 /** The room id a v12 m.room.create event founds (the hash of the event). */
 export function roomIdOfCreateEvent(raw: JsonObject, rules: RoomVersionRules): RoomId {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   if (rules.roomId !== "create-event-hash") {
     const id = raw["room_id"];
     if (typeof id !== "string") throw new PduFormatError("room_id", "is required");

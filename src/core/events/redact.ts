@@ -11,6 +11,7 @@
  */
 import type { JsonObject, JsonValue } from "../json/types.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
+import { PduFormatError } from "./errors.js";
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -20,6 +21,7 @@ function isObject(v: unknown): v is JsonObject {
 
 /** Returns the redacted copy of an event (the input is not changed). Works on any object, valid PDU or not. */
 export function redactEvent(raw: JsonObject, rules: RoomVersionRules): JsonObject {
+  if (!isObject(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   const out: Record<string, JsonValue> = {};
   // Step 1
   for (const k of rules.redactionRules.keptTopLevelKeys) {
