@@ -655,6 +655,22 @@ export function runStorageConformance(target: ConformanceTarget): void {
         }
       });
 
+      it("stores an event delivered twice at once (two servers sending it) once; the other call reports it known", reopenSkip, async () => {
+        const db = await target.fresh();
+        const [s1, s2] = await Promise.all([db.open(), db.open()]);
+        try {
+          for (let round = 0; round < 10; round++) {
+            const specs: PduSpec[] = [{ id: `dup${round}-a` }, { id: `dup${round}-b`, prev: [`dup${round}-a`] }];
+            const [r1, r2] = await Promise.all([s1!.events.persistEvents(batch(specs)), s2!.events.persistEvents(batch(specs))]);
+            assert.equal(r1.orderings.size + r2.orderings.size, 2, "each event written once");
+            assert.equal(r1.alreadyKnown.length + r2.alreadyKnown.length, 2);
+          }
+          assert.equal(await s1!.events.maxStreamOrdering(), 20);
+        } finally {
+          await Promise.all([s1?.close(), s2?.close()]);
+        }
+      });
+
       it("lets only one of two racing creates of a user win; the other gets UniqueViolationError", reopenSkip, async () => {
         const db = await target.fresh();
         const [s1, s2] = await Promise.all([db.open(), db.open()]);

@@ -66,6 +66,11 @@ function* maxOrdering(): UnitOfWork<StreamOrdering> {
 }
 
 function* persistWork(batch: PersistBatch): UnitOfWork<PersistResult> {
+  // 0. Take the event stream's row lock first (a no-op update), so that concurrent writers of the same
+  //    event see each other's committed rows in step 1 instead of colliding on the primary key
+  //    (PostgreSQL reads with a new snapshot per statement; SQLite holds its write lock already).
+  if (batch.events.length > 0) yield* exec("UPDATE stream_positions SET position = position WHERE stream_name = 'events'");
+
   // 1. Which events are new, which are outliers joining the timeline, which are known.
   const seen = new Set<EventId>();
   const alreadyKnown: EventId[] = [];
