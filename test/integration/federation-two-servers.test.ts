@@ -106,6 +106,18 @@ describe("two Zion processes authenticate each other's requests", { timeout: 120
     assert.equal((JSON.parse(viaNotary.output.stdout) as { from: string }).from, "b.zion.test");
   });
 
+  it("answers GET /_matrix/key/v2/query/{serverName} as a notary, signing the other server's keys", async () => {
+    const proc = runZion(["debug", "federation-request", "a.zion.test", "/_matrix/key/v2/query/b.zion.test", "-c", b!.configPath, "--unsigned"], { cwd: b!.dir });
+    assert.equal(await proc.exited(), 0, proc.output.stdout + proc.output.stderr);
+    const answer = JSON.parse(proc.output.stdout) as { status: number; body: { server_keys: { server_name: string; signatures: Record<string, Record<string, string>> }[] } };
+    assert.equal(answer.status, 200);
+    const keys = answer.body.server_keys;
+    assert.equal(keys.length, 1);
+    assert.equal(keys[0]!.server_name, "b.zion.test");
+    assert.ok(keys[0]!.signatures["b.zion.test"]?.[b!.signingKey.keyId], "b's own signature is kept");
+    assert.ok(keys[0]!.signatures["a.zion.test"]?.[a!.signingKey.keyId], "the notary a adds its signature");
+  });
+
   it("zion debug resolve finds each server through DNS with the Host and certificate name", async () => {
     const proc = runZion(["debug", "resolve", "b.zion.test", "-c", a!.configPath, "--json", "--timeout", "2000"], { cwd: a!.dir });
     assert.equal(await proc.exited(), 0, proc.output.stdout);

@@ -22,6 +22,7 @@ import { NO_TRACE, type Trace } from "../trace.js";
 import { checkServerKeys, toRecords, usableUntil, type CheckedServerKeys } from "./server-keys.js";
 
 export const MIN_REFETCH_MS = 30_000;
+const MAX_MEMORY_KEYS = 100_000;
 
 /** The two key endpoints, as FederationClient offers them. Both return the parsed JSON body. */
 export interface KeyFetchClient {
@@ -106,6 +107,7 @@ export class KeyRing {
   }
 
   private remember(r: ServerKeyRecord): void {
+    if (this.memory.size >= MAX_MEMORY_KEYS) this.memory.clear(); // the database still has them
     this.memory.set(`${r.serverName}|${r.keyId}`, {
       publicKey: decodeBase64(r.publicKey), usableUntil: usableUntil(r), old: r.expiredTs !== null,
     });

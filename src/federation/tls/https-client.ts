@@ -57,6 +57,8 @@ export interface HttpsClientOptions {
   readonly maxResponseBytes?: number;
   readonly connectionsPerTarget?: number;
   readonly keepAliveMs?: number;
+  /** Destinations with a pool kept open at once (least recently used closed first; default 2000). */
+  readonly maxPools?: number;
 }
 
 export class HttpsClient {
@@ -86,7 +88,17 @@ export class HttpsClient {
   private pool(t: HttpsTargetAddress, tlsName: string): Pool {
     const key = `${formatAddress(t.ip, t.port)}|${tlsName.toLowerCase()}`;
     let p = this.pools.get(key);
-    if (!p) {
+    if (p) {
+      // Most recently used last, so the first entry is the one to drop when there are too many.
+      this.pools.delete(key);
+      this.pools.set(key, p);
+    } else {
+      const max = this.opts.maxPools ?? 2000;
+      while (this.pools.size >= max) {
+        const [oldKey, oldPool] = this.pools.entries().next().value as [string, Pool];
+        this.pools.delete(oldKey);
+        void oldPool.close().catch(() => undefined);
+      }
       p = new Pool(this.origin(t), {
         connect: this.connectFn(t, tlsName) as never,
         connections: this.opts.connectionsPerTarget ?? 8,
