@@ -160,11 +160,11 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
 
 
 /** A log that keeps every line, for assertions on what was said and why. */
-export interface CollectedLine { level: "info" | "warn" | "error"; msg: string; obj: Record<string, unknown> }
+export interface CollectedLine { level: "info" | "warn" | "error"; msg: string; obj: Record<string, unknown>; at: number }
 export function collectingLog(echo = false) {
   const lines: CollectedLine[] = [];
   const at = (level: CollectedLine["level"]) => (obj: object, msg: string) => {
-    lines.push({ level, msg, obj: obj as Record<string, unknown> });
+    lines.push({ level, msg, obj: obj as Record<string, unknown>, at: Date.now() });
     if (echo) console.log(level, msg, JSON.stringify(obj));
   };
   return { lines, info: at("info"), warn: at("warn"), error: at("error") };
