@@ -305,6 +305,10 @@ function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved:
   const wellKnownTcpFailed = steps.some((s) => s.check === "conn.tcp" && !s.ok);
   for (const g of groupSteps(steps)) {
     if (g.check === "well-known.cache" && !steps.some((s) => s.check === "well-known.m-server" && s.ok)) continue;
+    if (g.check === "well-known.cache") {
+      b.add(cacheCheck(groupToCheck(g)));
+      continue;
+    }
     if (RESOLUTION_PHASE_ONLY.has(g.check)) {
       // Connections made to fetch .well-known: only problems are worth a line, and "refused" is said by well-known.fetch.
       const c = groupToCheck(g, resolved ? { cap: "warn" } : {});
@@ -321,9 +325,43 @@ function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved:
         continue;
       }
     }
+    if (g.check === "resolution.target" && resolved) {
+      const c = groupToCheck(g);
+      b.add({ ...c, detail: `${STEP_WHY[resolved.step](resolved)}; ${c.detail}` });
+      continue;
+    }
     b.add(groupToCheck(g));
   }
 }
+
+/** The resolver says how long it keeps the file and why; a lifetime under 5 minutes (or no-store) deserves a note. */
+function cacheCheck(c: Check): Check {
+  const m = /cached for (\d+) s \(([^)]*)\)/.exec(c.detail);
+  if (!m) return c;
+  const source = m[2]!;
+  const maxAge = /max-age=(\d+)/.exec(source);
+  if (/no-store|no-cache/.test(source) || (maxAge && Number(maxAge[1]) < 300)) {
+    return makeCheck("well-known.cache", "warn", `${source}: servers re-fetch the file at least every 5 minutes instead of caching it (kept ${m[1]} s)`, {
+      fix: "Send 'Cache-Control: max-age=86400' (a day) or at least an hour, so peers do not fetch the file on nearly every request.",
+    });
+  }
+  if (source === "default") return makeCheck("well-known.cache", "ok", `no Cache-Control or Expires header: servers keep the answer ${Math.round(Number(m[1]) / 3600)} h`);
+  return c;
+}
+
+/** Why each step of https://spec.matrix.org/v1.16/server-server-api/#resolving-server-names was the one used. */
+const STEP_WHY: Record<Resolution["step"], (r: Resolution) => string> = {
+  "1": () => "the server name is an IP address, so no delegation is looked up",
+  "2": () => "the server name has an explicit port, so neither .well-known nor SRV is consulted",
+  "3.1": (r) => `.well-known delegates to the IP address ${r.delegatedTo}`,
+  "3.2": (r) => `.well-known delegates to ${r.delegatedTo}, which has a port, so SRV is not consulted`,
+  "3.3": (r) => `.well-known delegates to ${r.delegatedTo} without a port, and the SRV record ${r.srvName} was found`,
+  "3.4": (r) => `.well-known delegates to ${r.delegatedTo} without a port; only the deprecated SRV record ${r.srvName} was found`,
+  "3.5": (r) => `.well-known delegates to ${r.delegatedTo} without a port and it has no SRV record, so port 8448`,
+  "4": (r) => `no usable .well-known, so the SRV record ${r.srvName} is used`,
+  "5": (r) => `no usable .well-known and no _matrix-fed._tcp record, so the deprecated ${r.srvName} is used`,
+  "6": () => "no usable .well-known and no SRV record, so port 8448 of the server name",
+};
 
 function fillMftResolution(b: ReportBuilder, trace: CollectingTrace, resolved: Resolution | undefined, serverName: string): void {
   const wk = b.mft.WellKnownResult;
