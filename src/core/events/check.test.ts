@@ -124,6 +124,8 @@ describe("requiredSignatureServers", () => {
     const withC = lookupOf([{ server: "a.test", key: aKey }, { server: "c.test", key: testKey("c.test") }]);
     assert.equal(checkPdu(join, V8, withC).ok, false);
     assert.equal(checkPdu(signEvent(join, V8, A), V8, withC).ok, true);
+    // auth rule 4.2 applies to any membership carrying the key, so its signature is checked for a leave too
+    assert.deepEqual(requiredSignatureServers({ ...join, content: { membership: "leave", join_authorised_via_users_server: "@alice:a.test" } }, V8).sort(), ["a.test", "c.test"]);
   });
 
   it("third-party invites do not need the sender's server", () => {

@@ -76,7 +76,10 @@ function serverOf(userId: string): string {
  *    (membership "invite" with `content.third_party_invite`), which another
  *    server may send on the inviter's behalf;
  * 2. v1-v2: the server in `event_id`, if it is another one;
- * 3. v8+: for a join with `content.join_authorised_via_users_server`, that user's server.
+ * 3. v8+: for a membership event with `content.join_authorised_via_users_server`,
+ *    that user's server. Auth rule 4.2 of rooms/v8+ applies to any membership
+ *    carrying the key and leaves the signature's validity to this check
+ *    (Synapse checks joins only; see docs/interop.md).
  */
 export function requiredSignatureServers(raw: JsonObject, rules: RoomVersionRules): string[] {
   const out = new Set<string>();
@@ -91,7 +94,7 @@ export function requiredSignatureServers(raw: JsonObject, rules: RoomVersionRule
   if (rules.signatures.eventIdServerSigns && typeof eventId === "string" && eventId.includes(":")) out.add(serverOf(eventId));
   // Step 3
   const via = content["join_authorised_via_users_server"];
-  if (rules.signatures.authorisingServerSigns && isMember && content["membership"] === "join" && typeof via === "string" && via.includes(":")) {
+  if (rules.signatures.authorisingServerSigns && isMember && typeof via === "string" && via.includes(":")) {
     out.add(serverOf(via));
   }
   return [...out];
