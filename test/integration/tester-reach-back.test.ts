@@ -134,6 +134,16 @@ describe("reach-back and doctor against a real Zion", { timeout: 120_000 }, () =
     assert.ok(r.checks.find((x) => x.id === "policy.whitelist")?.fix);
   });
 
+  it("reports target addresses our own ip_range_blacklist refuses", async () => {
+    const cfg = await ourConfig("usok.test");
+    const r = await runFederationTest("them.test", envFromConfig({ ...cfg, ip_range_whitelist: [] }, clock, { timeoutMs: 5000 }));
+    assert.equal(r.federationOK, false);
+    const c = r.checks.find((x) => x.id === "policy.ip-ranges" && x.status === "fail");
+    assert.ok(c, summary(r));
+    assert.match(c.detail, /127\.0\.6\.42/);
+    assert.ok(c.fix);
+  });
+
   it("zion doctor -c passes the target's own configuration, local and remote checks", async () => {
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
       const child = spawn(process.execPath, [ZION_MAIN, "doctor", "-c", them.configPath, "--json", "--timeout", "5000"], { stdio: ["ignore", "pipe", "pipe"] });

@@ -54,8 +54,16 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         "keyname.test": ["127.0.6.11"],
         "badsig.test": ["127.0.6.12"],
         "good.test": ["127.0.6.13"],
+        "ignored.test": ["127.0.6.14"],
+        "legacy.test": ["127.0.6.15"],
       },
-      srv: [{ name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 }],
+      srv: [
+        { name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 },
+        // ignored.test delegates with .well-known, so its own SRV record is never consulted.
+        { name: "_matrix-fed._tcp.ignored.test", target: "old.ignored.test", port: 8448 },
+        // legacy.test only has the deprecated record.
+        { name: "_matrix._tcp.legacy.test", target: "legacy.test", port: 8448 },
+      ],
       cname: { "alias.cname.test": "real.cname.test" },
     }, { address: "127.0.6.250" });
     env = standaloneEnv(clock, { dnsServers: [dns.server], caPems: [ca.caCertPem], timeoutMs: 5000 });
@@ -90,6 +98,10 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     const good = await leaf(["good.test"]);
     running.push(await serveWellKnown("127.0.6.13", { tls: good, serverBody: '{"m.server": "good.test:8448"}', clientBody: '{"m.homeserver": {"base_url": "https://good.test:8448"}}', clientCors: true }));
     running.push(await serveFederation("127.0.6.13", { tls: good, keysServerName: "good.test", seed: randomBytes(32) }));
+    const ignored = await leaf(["ignored.test"]);
+    running.push(await serveWellKnown("127.0.6.14", { tls: ignored, serverBody: '{"m.server": "ignored.test:8448"}' }));
+    running.push(await serveFederation("127.0.6.14", { tls: ignored, keysServerName: "ignored.test" }));
+    running.push(await serveFederation("127.0.6.15", { tls: await leaf(["legacy.test"]), keysServerName: "legacy.test" }));
   });
 
   after(async () => {
@@ -209,6 +221,25 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     const checks = toJsonReport(r).ConnectionReports["127.0.6.12:8448"]?.Checks;
     assert.equal(checks?.AllEd25519ChecksOK, false);
     assert.equal(checks?.Ed25519Checks["ed25519:t1"]?.MatchingSignature, false);
+  });
+
+  it("warns about an SRV record that .well-known makes irrelevant", async () => {
+    const r = await runFederationTest("ignored.test", env);
+    assert.equal(r.federationOK, true);
+    const c = find(r, "srv.ignored", "warn");
+    assert.match(c.detail, /_matrix-fed\._tcp\.ignored\.test \(old\.ignored\.test:8448\) is ignored because \/\.well-known\/matrix\/server delegates/);
+    assertFix(c);
+    assert.match(find(r, "resolution.target").detail, /well-known delegates to ignored\.test:8448, which has a port/);
+  });
+
+  it("warns that only the deprecated _matrix._tcp record exists, and uses it", async () => {
+    const r = await runFederationTest("legacy.test", env);
+    assert.equal(r.federationOK, true);
+    const c = find(r, "srv.matrix", "warn");
+    assertFix(c);
+    assert.match(c.fix!, /_matrix-fed\._tcp\.legacy\.test/);
+    assert.match(find(r, "resolution.target").detail, /deprecated _matrix\._tcp\.legacy\.test is used/);
+    assert.equal(toJsonReport(r).DNSResult.SRVCName, "_matrix._tcp.legacy.test");
   });
 
   it("reports an invalid server name without connecting anywhere", async () => {
