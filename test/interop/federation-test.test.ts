@@ -3,7 +3,9 @@
  * - `zion federation-test <synapse>` (trusting the test CA) reports Synapse's federation as OK;
  * - `zion federation-test <synapse> -c <zion's homeserver.yaml>` adds the two-way check: a request signed by Zion,
  *   which passes only because Synapse discovered Zion, fetched its keys and verified the signature; with a signing
- *   key Zion does not publish, the same check fails (exit 1), so the pass means something.
+ *   key Zion does not publish, the same check fails (exit 1), so the pass means something;
+ * - `zion federation-test <zion> -c <synapse's homeserver.yaml>` tests Zion as Synapse would see it, and its two-way
+ *   check (signed as Synapse) passes because Zion fetched Synapse's keys and verified it.
  *
  * Cast: S 127.0.4.50 (Synapse), Z 127.0.4.51 (Zion).
  */
@@ -81,6 +83,21 @@ describe("zion federation-test against Synapse", { timeout: 120_000 }, () => {
     assert.equal(code, 0);
     // Synapse really authenticated Zion for it.
     assert.ok(s!.log().split("\n").some((l) => l.includes(`{${z!.serverName}}`) && l.includes("/_matrix/federation/v1/query/profile")), s!.logTail(20));
+  });
+
+  it("run against Zion with Synapse's own homeserver.yaml, passes the two-way check: Zion verified Synapse's identity", async () => {
+    // The tester reads Synapse's configuration (same key names) and signs as Synapse with Synapse's signing key;
+    // Zion can only answer 404 after fetching Synapse's keys from Synapse and verifying the signature.
+    const before = z!.logs().filter((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile").length;
+    const { code, report } = await federationTest([z!.serverName, "-c", s!.configPath], dir);
+    const reach = report.Zion.Checks.find((c) => c.id === "reach-back");
+    assert.ok(reach, JSON.stringify(report.Zion.Checks.map((c) => c.id)));
+    assert.equal(reach.status, "ok", reach.detail);
+    assert.ok(reach.detail.includes(`signed by ${s!.serverName}`), reach.detail);
+    assert.deepEqual(failed(report), []);
+    assert.equal(code, 0);
+    const answered = z!.logs().filter((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile");
+    assert.deepEqual(answered.slice(before).map((l) => l["status"]), [404]);
   });
 
   it("fails the two-way check (exit 1) when signing with a key Zion does not publish", async () => {
