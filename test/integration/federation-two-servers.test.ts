@@ -127,4 +127,14 @@ describe("two Zion processes authenticate each other's requests", { timeout: 120
     assert.equal(out.certificate_name, "b.zion.test");
     assert.deepEqual(out.targets.map((t) => `${t.ip}:${t.port}`), ["127.0.3.102:8448"]);
   });
+
+  it("zion debug resolve and keys explain a failure and exit 1", async () => {
+    const resolve = runZion(["debug", "resolve", "nowhere.zion.test", "-c", a!.configPath, "--timeout", "2000"], { cwd: a!.dir });
+    assert.equal(await resolve.exited(), 1);
+    assert.match(resolve.output.stdout, /✖ dns\.host: nowhere\.zion\.test has no AAAA or A record/);
+    assert.match(resolve.output.stdout, /not resolved: /);
+    const keys = runZion(["debug", "keys", "nowhere.zion.test", "-c", a!.configPath], { cwd: a!.dir });
+    assert.equal(await keys.exited(), 1);
+    assert.match(keys.output.stdout, /refused: GET \/_matrix\/key\/v2\/server from nowhere\.zion\.test failed/);
+  });
 });
