@@ -14,7 +14,9 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256, verifyJsonSignature } from "../src/core/crypto/index.js";
-import { canonicalJsonBytes, decodeBase64, encodeBase64, type JsonObject } from "../src/core/json/index.js";
+import { computeEventId, redactEvent } from "../src/core/events/index.js";
+import { canonicalJson, canonicalJsonBytes, decodeBase64, encodeBase64, type JsonObject } from "../src/core/json/index.js";
+import { roomVersion } from "../src/core/room-versions/index.js";
 
 // dist/test -> repository root
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -51,6 +53,11 @@ function onlyKeyId(keys: KeyResponse): string {
   const ids = Object.keys(keys.verify_keys);
   assert.equal(ids.length, 1);
   return ids[0]!;
+}
+
+function withoutUnsigned(o: JsonObject): JsonObject {
+  const { unsigned: _u, ...rest } = o;
+  return rest;
 }
 
 /** A deep copy with one string changed at `path` (one character flipped), to prove a check can fail. */
@@ -167,6 +174,17 @@ describe("Synapse fixtures: room events", () => {
       assert.equal(encodeBase64(sha256(canonicalJsonBytes(rest))), expected);
       const changed = { ...rest, origin_server_ts: (rest["origin_server_ts"] as number) + 1 };
       assert.notEqual(encodeBase64(sha256(canonicalJsonBytes(changed))), expected);
+    });
+  }
+
+  for (const e of f.events) {
+    it(`Synapse's signature on ${String(e.pdu["type"])} verifies over its redacted form, and its event ID matches`, () => {
+      const rules = roomVersion(f.room_version);
+      assert.deepEqual(verifyJsonSignature(redactEvent(e.pdu, rules), f.origin, aKeyId, aKey), { ok: true });
+      assert.equal(computeEventId(e.pdu, rules), e.event_id);
+      // The full event (content included) is not what was signed, except where redaction keeps everything.
+      const full = verifyJsonSignature(e.pdu, f.origin, aKeyId, aKey).ok;
+      assert.equal(full, canonicalJson(redactEvent(e.pdu, rules)) === canonicalJson(withoutUnsigned(e.pdu)));
     });
   }
 
