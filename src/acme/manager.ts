@@ -15,7 +15,7 @@ import type { AcmeOptions, CertificatePair } from "./options.js";
 // order.ts pulls in acme-client (~25 MB resident): loaded on first use, so servers without ACME never pay for it.
 const order = (): Promise<typeof import("./order.js")> => import("./order.js");
 import { renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
-import { loadOrCreateAccountKey, readStoredPair, writeStatusFile, writeStoredPair } from "./storage.js";
+import { loadOrCreateAccountKey, readStatusFile, readStoredPair, writeStatusFile, writeStoredPair } from "./storage.js";
 
 const MAX_SLEEP_CHUNK_MS = 10 * 60_000;
 
@@ -62,6 +62,8 @@ export class AcmeManager {
   #stopped = false;
   #wake: (() => void) | undefined;
   #accountKey: string | undefined;
+  /** Set when the stored certificate came from another directory (e.g. staging before production). */
+  #otherDirectory = false;
   readonly #listeners = new Set<(e: RenewOutcome) => void>();
 
   constructor(opts: AcmeOptions) {
@@ -103,6 +105,11 @@ export class AcmeManager {
         this.#opts.log.warn({ storageDir: this.#opts.storageDir, reason: verdict.reason }, "acme: stored certificate refused; ordering a new one");
       } else {
         this.#install(stored, verdict.info, "stored");
+        const previous = (await readStatusFile(this.#opts.storageDir)) as { directoryUrl?: unknown } | undefined;
+        if (typeof previous?.directoryUrl === "string" && previous.directoryUrl !== this.#opts.directoryUrl) {
+          this.#otherDirectory = true;
+          this.#opts.log.info({ was: previous.directoryUrl, now: this.#opts.directoryUrl }, "acme: the stored certificate is from another ACME directory; ordering a new one");
+        }
       }
     }
   }
@@ -205,6 +212,7 @@ export class AcmeManager {
       }
       await writeStoredPair(o.storageDir, pair);
       this.#failures = 0;
+      this.#otherDirectory = false;
       this.#lastError = undefined;
       this.#lastSuccessAt = this.#clock.now();
       this.#install(pair, verdict.info, "issued");
@@ -232,7 +240,8 @@ export class AcmeManager {
   async #runLoop(): Promise<void> {
     while (!this.#stopped) {
       const info = this.#current?.info;
-      const wanted = info && coversAll(info.dnsNames, this.#opts.domains) ? renewalDueAt(info.notBefore, info.notAfter) : this.#clock.now();
+      const keep = info && coversAll(info.dnsNames, this.#opts.domains) && !this.#otherDirectory;
+      const wanted = keep ? renewalDueAt(info.notBefore, info.notAfter) : this.#clock.now();
       const retryAt =
         this.#failures > 0 && this.#lastAttemptAt !== undefined
           ? this.#lastAttemptAt + retryDelay(this.#failures, this.#random, this.#opts.retryMinMs ?? 60_000, this.#opts.retryMaxMs ?? 6 * 3_600_000)

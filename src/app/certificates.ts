@@ -96,7 +96,12 @@ export async function prepareCertificates(config: HomeserverConfig, opts: Certif
       accountKeyPath: acmeConfig.account_key_path ?? join(storageDir, "account.key"),
       storageDir,
       ...(acmeConfig.ca_bundle ? { caBundlePath: acmeConfig.ca_bundle } : {}),
-      clock: opts.clock,
+      clock: {
+        now: () => opts.clock.now(),
+        // Real sleeps of at most a minute that never keep a stopped server's process alive; the manager re-reads
+        // now() after each, so an injected clock that jumps is noticed within a minute.
+        sleep: (ms) => new Promise<void>((resolve) => { setTimeout(resolve, Math.min(ms, 60_000)).unref(); }),
+      },
       log,
       onCertificate: (pair) => r.install(pair, "acme"),
     });

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -246,5 +246,39 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     }
     await t.manager.stop();
     t.detach();
+  });
+
+  it("keeps a stored certificate across restarts, but orders anew when it came from another ACME directory", async () => {
+    const t1 = setup("restart-1", [NAME], "restart");
+    await t1.manager.start();
+    const first = await t1.nextOutcome(1);
+    assert.ok(first.ok, first.ok ? "" : first.reason);
+    await t1.manager.stop();
+    t1.detach();
+
+    // Same directory: the stored certificate is served and the next attempt waits for its renewal time.
+    const t2 = setup("restart-2", [NAME], "restart");
+    await t2.manager.start();
+    assert.equal((await tlsPeer(HOST_IP, tlsPort, NAME, root)).serial, first.info.serial);
+    const s2 = t2.manager.status();
+    assert.equal(s2.certificate?.serial, first.info.serial);
+    for (let i = 0; i < 100 && t2.manager.status().nextAttemptAt === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(t2.manager.status().nextAttemptAt, s2.renewAt);
+    await t2.manager.stop();
+    t2.detach();
+
+    // The stored certificate says it came from a staging directory: a new order goes out at once.
+    const statusPath = join(dir, "restart", "status.json");
+    const saved = JSON.parse(await readFile(statusPath, "utf8")) as Record<string, unknown>;
+    assert.equal(saved["directoryUrl"], pebble.directoryUrl);
+    await writeFile(statusPath, JSON.stringify({ ...saved, directoryUrl: "https://acme-staging.example/directory" }));
+    const t3 = setup("restart-3", [NAME], "restart");
+    await t3.manager.start();
+    const again = await t3.nextOutcome(1);
+    assert.ok(again.ok, again.ok ? "" : again.reason);
+    assert.notEqual(again.info.serial, first.info.serial);
+    assert.ok(t3.log.lines.some((l) => /from another ACME directory/.test(l.msg)));
+    await t3.manager.stop();
+    t3.detach();
   });
 });
