@@ -301,7 +301,8 @@ function connFix(resolved: Resolution, address: string): string {
 function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved: Resolution | undefined): void {
   const wellKnownBroken = trace.steps.some((s) => ["well-known.json", "well-known.m-server", "well-known.client-pasted"].includes(s.check) && !s.ok);
   // The resolver's "no usable .well-known; continuing" note repeats what the failing well-known check says.
-  const steps = trace.steps.filter((s) => !(wellKnownBroken && s.check === "well-known.fetch" && s.ok && s.warn));
+  const wellKnownFailed = wellKnownBroken || trace.steps.some((s) => s.check === "well-known.fetch" && !s.ok);
+  const steps = trace.steps.filter((s) => !(wellKnownFailed && s.check === "well-known.fetch" && s.ok && s.warn));
   const wellKnownTcpFailed = steps.some((s) => s.check === "conn.tcp" && !s.ok);
   for (const g of groupSteps(steps)) {
     if (g.check === "well-known.cache" && !steps.some((s) => s.check === "well-known.m-server" && s.ok)) continue;

@@ -167,6 +167,8 @@ export class ReportBuilder {
   }
 
   add(check: Check): Check {
+    // Catalogue fixes say "<server_name>" where the name belongs: say the real one.
+    if (check.fix?.includes("<server_name>")) check = { ...check, fix: check.fix.replaceAll("<server_name>", this.serverName) };
     this.checks.push(check);
     for (const fn of this.listeners) fn(check);
     return check;
