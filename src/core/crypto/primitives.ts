@@ -35,6 +35,18 @@ export function sha256Utf8(text: string): Uint8Array {
   return view(digest(text));
 }
 
+/**
+ * A string's UTF-8 bytes in a scratch buffer reused from call to call: valid
+ * only until the next call, for synchronous use (verifying a signature right
+ * away) on the hot path, where a fresh buffer per event is measurable.
+ */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+export function utf8Scratch(text: string): Uint8Array {
+  if (text.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(text.length * 3, scratch.length * 2));
+  const n = scratch.write(text, 0, "utf8");
+  return scratch.subarray(0, n);
+}
+
 /** A string's UTF-8 bytes (Buffer is faster than TextEncoder for non-ASCII text; a Buffer is a Uint8Array). */
 export function utf8(text: string): Uint8Array {
   return Buffer.from(text, "utf8");

@@ -18,7 +18,7 @@
  * The redacted canonical bytes are computed once per event and serve both
  * the reference hash (the event id) and the signature check.
  */
-import { sha256 } from "../crypto/primitives.js";
+import { sha256Utf8, utf8Scratch } from "../crypto/primitives.js";
 import { verifyServerSignature, type KeyLookup, type VerifyKey } from "../crypto/sign.js";
 import { MatrixError } from "../errors.js";
 import type { EventId, KeyId, ServerName } from "../ids/index.js";
@@ -27,7 +27,7 @@ import { CanonicalJsonError } from "../json/errors.js";
 import type { JsonObject } from "../json/types.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
-import { contentHash, eventIdFromReferenceHash, redactedSignedBytes } from "./hashes.js";
+import { contentHash, eventIdFromReferenceHash, redactedSignedText } from "./hashes.js";
 import { parsePdu } from "./parse.js";
 import type { Pdu } from "./pdu.js";
 import { redactEvent } from "./redact.js";
@@ -133,11 +133,11 @@ function checkOne(item: PduToCheck, lookup: KeyLookup): PduVerdict {
     return dropped();
   }
   // Step 1 (and the redacted bytes that steps 2 and 4 share)
-  let bytes: Uint8Array;
+  let signedText: string;
   let pdu: Pdu;
   try {
-    bytes = redactedSignedBytes(raw, rules);
-    const eventId = rules.eventId === "server-minted" ? undefined : eventIdFromReferenceHash(sha256(bytes), rules);
+    signedText = redactedSignedText(raw, rules);
+    const eventId = rules.eventId === "server-minted" ? undefined : eventIdFromReferenceHash(sha256Utf8(signedText), rules);
     pdu = parsePdu(raw, rules, eventId ? { eventId } : {});
   } catch (e) {
     failures.push(formatFailure(e));
@@ -145,6 +145,7 @@ function checkOne(item: PduToCheck, lookup: KeyLookup): PduVerdict {
   }
   // Step 2
   const validAt = rules.auth.enforceKeyValidity ? pdu.originServerTs : undefined;
+  const bytes = utf8Scratch(signedText); // used synchronously below, before the next event reuses the buffer
   for (const server of requiredSignatureServers(raw, rules)) {
     const v = verifyServerSignature(raw, bytes, server, lookup, validAt === undefined ? {} : { validAt });
     if (!v.ok) failures.push({ check: "signatures", reason: v.reason, fatal: true });

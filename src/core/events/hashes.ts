@@ -66,11 +66,11 @@ function planOf(r: RedactionRules): readonly { key: string; prefix: string }[] {
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
- * The canonical JSON of the redacted event without signatures and unsigned,
+ * The canonical JSON text of the redacted event without signatures and unsigned,
  * written straight from the event: no redacted copy is built on this hot path.
  * Any encoding problem falls back to the plain route, which names the path.
  */
-function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): string {
+export function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): string {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   const opts = strictness(rules);
   try {

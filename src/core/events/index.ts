@@ -7,6 +7,7 @@ export {
   contentHashBytes,
   referenceHash,
   redactedSignedBytes,
+  redactedSignedText,
   computeEventId,
   eventIdFromReferenceHash,
   roomIdFromCreateEventId,
