@@ -1,5 +1,5 @@
 /**
- * Two Zion processes federating over loopback (127.0.3.101 and .102, port 8448), each found by name through a
+ * Zion processes federating over loopback (127.0.3.101-103, port 8448), each found by name through a
  * real dnsmasq (their dns_servers), with certificates from the test CA (their federation_custom_ca_list).
  *
  * Each direction: `zion debug federation-request` acting as one server (its config and signing key) sends an
@@ -19,14 +19,15 @@ import { createTestCa, type TestCa } from "../harness/test-ca.js";
 
 interface Answer { status: number | null; body?: Record<string, unknown>; errcode?: string | null; error?: string }
 
-describe("two Zion processes authenticate each other's requests", { timeout: 120_000 }, () => {
+describe("Zion processes authenticate each other's requests", { timeout: 120_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let dns: Dnsmasq;
   let a: TestServer | undefined;
   let b: TestServer | undefined;
+  let c: TestServer | undefined;
 
-  async function zion(name: string, ip: string): Promise<TestServer> {
+  async function zion(name: string, ip: string, extra: Record<string, unknown> = {}): Promise<TestServer> {
     const leaf = await ca.issue({ dns: [name], name });
     return startTestServer({
       serverName: name,
@@ -41,6 +42,7 @@ describe("two Zion processes authenticate each other's requests", { timeout: 120
         ip_range_whitelist: ["127.0.3.0/24"],
         federation_custom_ca_list: [ca.caCertPath],
         trusted_key_servers: [],
+        ...extra,
       },
     });
   }
@@ -65,13 +67,18 @@ describe("two Zion processes authenticate each other's requests", { timeout: 120
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-two-"));
     ca = await createTestCa(dir);
-    dns = await startDnsmasq({ a: { "a.zion.test": ["127.0.3.101"], "b.zion.test": ["127.0.3.102"] } });
-    [a, b] = await Promise.all([zion("a.zion.test", "127.0.3.101"), zion("b.zion.test", "127.0.3.102")]);
+    dns = await startDnsmasq({ a: { "a.zion.test": ["127.0.3.101"], "b.zion.test": ["127.0.3.102"], "c.zion.test": ["127.0.3.103"] } });
+    [a, b, c] = await Promise.all([
+      zion("a.zion.test", "127.0.3.101"),
+      zion("b.zion.test", "127.0.3.102"),
+      // c federates only with b.
+      zion("c.zion.test", "127.0.3.103", { federation_domain_whitelist: ["b.zion.test"] }),
+    ]);
     await addUser(a, "@alice:a.zion.test", "Alice");
     await addUser(b, "@bob:b.zion.test", "Bob");
   });
   after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
     await dns?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -136,5 +143,17 @@ describe("two Zion processes authenticate each other's requests", { timeout: 120
     const keys = runZion(["debug", "keys", "nowhere.zion.test", "-c", a!.configPath], { cwd: a!.dir });
     assert.equal(await keys.exited(), 1);
     assert.match(keys.output.stdout, /refused: GET \/_matrix\/key\/v2\/server from nowhere\.zion\.test failed/);
+  });
+
+  it("refuses a verified origin outside federation_domain_whitelist with 403 M_FORBIDDEN, and sends nothing to one", async () => {
+    const refused = await request(a!, "c.zion.test", "/_matrix/federation/v1/query/profile?user_id=%40x%3Ac.zion.test");
+    assert.equal(refused.answer.status, 403, JSON.stringify(refused.answer));
+    assert.equal(refused.answer.errcode, "M_FORBIDDEN");
+    const allowed = await request(b!, "c.zion.test", "/_matrix/federation/v1/query/profile?user_id=%40x%3Ac.zion.test");
+    assert.equal(allowed.answer.status, 404, JSON.stringify(allowed.answer));
+    assert.equal(allowed.answer.errcode, "M_NOT_FOUND", "b is authenticated and allowed; the user just does not exist");
+    const outbound = await request(c!, "a.zion.test", "/_matrix/federation/v1/version");
+    assert.equal(outbound.answer.status, null);
+    assert.match(outbound.answer.error ?? "", /a\.zion\.test is not in federation_domain_whitelist/);
   });
 });
