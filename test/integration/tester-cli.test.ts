@@ -115,6 +115,19 @@ describe("zion federation-test (process)", { timeout: 120_000 }, () => {
     assert.match(r.stdout, /\nFederation NOT OK: \d+ failures?/);
   });
 
+  it("writes the HTML page with the report embedded when asked", async () => {
+    const html = join(dir, "report.html");
+    const r = await zion(["federation-test", "ok.cli.test", ...common, "--html", html]);
+    assert.equal(r.code, 0);
+    const text = await readFile(html, "utf8");
+    assert.match(text, /^<!doctype html>/);
+    const embedded = /<script type="application\/json" id="report">(.*?)<\/script>/s.exec(text);
+    assert.ok(embedded);
+    const report = JSON.parse(embedded[1]!) as { FederationOK: boolean; Zion: { ServerName: string } };
+    assert.equal(report.FederationOK, true);
+    assert.equal(report.Zion.ServerName, "ok.cli.test");
+  });
+
   it("exits 2 for usage errors", async () => {
     assert.equal((await zion(["federation-test"])).code, 2);
     assert.equal((await zion(["federation-test", "x.test", "--no-such-flag"])).code, 2);
