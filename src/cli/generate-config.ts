@@ -1,7 +1,8 @@
 /** `zion generate-config --server-name NAME --config-path FILE [--data-dir DIR]` */
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { StartupError, generateConfig } from "../app/index.js";
+import { StartupError } from "../app/errors.js";
+import { generateConfig } from "../app/generate-config.js";
 
 interface Flags {
   serverName: string;

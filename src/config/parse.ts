@@ -129,7 +129,6 @@ export function parseConfigWithWarnings(text: string, options: ParseOptions = {}
     }
     if (l.type !== "http") warn(`${at(["listeners", i, "type"])}: listener type "${l.type}" is not supported by Zion, this listener is skipped`);
   });
-  if (raw.acme?.enabled && !raw.acme.contact_email) problems.push(`${at(["acme", "enabled"])}: ACME needs acme.contact_email`);
   if (raw.enable_registration && !raw.enable_registration_without_verification) {
     problems.push(
       `${at(["enable_registration"])}: open registration without email or captcha verification must be confirmed with enable_registration_without_verification: true`,
