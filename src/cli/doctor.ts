@@ -62,12 +62,8 @@ export async function doctorCommand(flags: Flags): Promise<number> {
   b.onCheck(progress.onCheck);
   if (loaded.warnings.length) b.warn("local.config", `${flags.config} loads with warnings: ${loaded.warnings.join("; ")}`, { fix: "Remove or correct the keys named in the warnings." });
   else b.ok("local.config", `${flags.config} loads`);
-  await runLocalChecks(config, b, { now: systemClock.now(), database: doctorDatabase(config) });
-  // ACME renewal state, as the running server last wrote it (docs/certificates.md).
   const acme = await readAcmeDoctorView(config, systemClock.now());
-  const acmeFix = "Read the server's `acme:` log lines for the CA's reason (DNS, port 80 or 443 reachable for the challenge, rate limits); see docs/certificates.md.";
-  if (acme?.warning) b.warn("local.acme", acme.warning, { title: "ACME certificate renewal", fix: acmeFix });
-  else if (acme?.certificate) b.ok("local.acme", `certificate ${acme.certificate.serial} for ${acme.certificate.dnsNames.join(", ")}, valid until ${new Date(acme.certificate.notAfter).toISOString()}; renewal is not failing`, { title: "ACME certificate renewal" });
+  await runLocalChecks(config, b, { now: systemClock.now(), database: doctorDatabase(config), ...(acme ? { acme } : {}) });
   if (flags.remote !== false) {
     await runFederationTest(config.server_name, envFromConfig(config, systemClock, timeoutMs !== undefined ? { timeoutMs } : {}), { builder: b });
   }

@@ -192,6 +192,10 @@ const entries = {
     title: "federation_domain_whitelist is sane",
     fix: "List valid server names in federation_domain_whitelist, including the servers of the rooms you need; an empty list blocks all federation.",
   },
+  "local.acme": {
+    title: "ACME certificate renewal",
+    fix: "Check that the ACME challenge can reach this server (port 80 for http-01, 443 for tls-alpn-01) and that the domains resolve here; the last error names the cause.",
+  },
   "local.database": {
     title: "Database reachable and migrated",
     fix: "Check the database section of homeserver.yaml (host, user, password, database name) and that the database server is running; start Zion once to apply migrations.",

@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import { parseConfig } from "../config/index.js";
 import { formatSigningKeyFile, signingKeyFromSeed } from "../core/crypto/index.js";
 import { createTestCa, type IssuedCert, type TestCa } from "../../test/harness/test-ca.js";
-import { runLocalChecks, type DatabaseProbe } from "./doctor-local.js";
+import { runLocalChecks, type AcmeView, type DatabaseProbe } from "./doctor-local.js";
 import { ReportBuilder, type Check } from "./report.js";
 
 describe("doctor local checks", () => {
@@ -33,7 +33,7 @@ describe("doctor local checks", () => {
   });
 
   /** A TLS-on-8448 server for doctor.test, with overrides. */
-  async function run(over: Record<string, unknown>, database: DatabaseProbe | "none" = migrated): Promise<Check[]> {
+  async function run(over: Record<string, unknown>, database: DatabaseProbe | "none" = migrated, acme?: AcmeView): Promise<Check[]> {
     const cfg = parseConfig(stringify({
       server_name: "doctor.test",
       public_baseurl: "https://doctor.test/",
@@ -48,7 +48,7 @@ describe("doctor local checks", () => {
       ...over,
     }), { baseDir: dir });
     const b = new ReportBuilder("doctor", "doctor.test", 0);
-    await runLocalChecks(cfg, b, { now: Date.now(), ...(database === "none" ? {} : { database: async () => database }) });
+    await runLocalChecks(cfg, b, { now: Date.now(), ...(database === "none" ? {} : { database: async () => database }), ...(acme ? { acme } : {}) });
     return b.checks;
   }
   const get = (cs: Check[], id: string, status: Check["status"]) => {
@@ -134,5 +134,17 @@ describe("doctor local checks", () => {
     assert.match(c.detail, /2 migrations are not applied/);
     get(await run({}, { ping: async () => { throw new Error("connection refused"); }, migrationStatus: async () => ({ current: 0, latest: 0, pending: [], unknown: [] }) }), "local.database", "fail");
     get(await run({}, "none"), "local.database", "warn");
+  });
+
+  it("reads ACME's state: a current certificate for the right name passes, an expired one fails", async () => {
+    const acmeOnly = { tls_certificate_path: undefined, tls_private_key_path: undefined, acme: { enabled: true, domains: ["doctor.test"] } };
+    const rest = acmeOnly;
+    const fresh = await run(rest, migrated, { storageDir: "/x", consecutiveFailures: 0, certificate: { serial: "0A", dnsNames: ["doctor.test"], notAfter: Date.now() + 60 * 86_400_000 } });
+    get(fresh, "local.acme", "ok");
+    get(fresh, "local.tls-names", "ok");
+    const wrong = await run(rest, migrated, { storageDir: "/x", consecutiveFailures: 0, certificate: { serial: "0B", dnsNames: ["www.doctor.test"], notAfter: Date.now() + 60 * 86_400_000 } });
+    get(wrong, "local.tls-names", "fail");
+    const expired = await run(rest, migrated, { storageDir: "/x", consecutiveFailures: 4, warning: "the certificate expired", certificate: { serial: "0C", dnsNames: ["doctor.test"], notAfter: Date.now() - 1000 } });
+    get(expired, "local.acme", "fail");
   });
 });

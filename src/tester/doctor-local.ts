@@ -18,7 +18,7 @@ import { parseSigningKeyFile } from "../core/crypto/index.js";
 import { checkServerName } from "../core/ids/index.js";
 import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
 import { EXPIRY_WARNING_DAYS, commonName, splitPem } from "./tls-inspect.js";
-import type { ReportBuilder } from "./report.js";
+import { makeCheck, type ReportBuilder } from "./report.js";
 
 /** What app/ passes in for the database check (a slice of storage's MigrationStatus). */
 export interface DatabaseProbe {
@@ -26,8 +26,19 @@ export interface DatabaseProbe {
   migrationStatus(): Promise<{ readonly current: number; readonly latest: number; readonly pending: readonly string[]; readonly unknown: readonly number[] }>;
 }
 
+/** What app/ reads of ACME's state on disk (a slice of app/certificates' AcmeDoctorView). */
+export interface AcmeView {
+  readonly storageDir: string;
+  readonly certificate?: { readonly serial: string; readonly dnsNames: readonly string[]; readonly notAfter: number };
+  readonly consecutiveFailures: number;
+  readonly lastError?: string;
+  readonly warning?: string;
+}
+
 export interface LocalCheckOptions {
   readonly now: number;
+  /** ACME's state when `acme.enabled` (certificates then come from ACME, not from tls_certificate_path). */
+  readonly acme?: AcmeView;
   /** Opens the configured database; absent when the caller cannot (the check then says so). */
   readonly database?: () => Promise<DatabaseProbe & { close?(): Promise<void> }>;
 }
@@ -68,6 +79,24 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
   b.starting("reading the TLS certificate and key");
   const certPath = config.tls_certificate_path;
   const keyPath = config.tls_private_key_path;
+  if (opts.acme) {
+    // ACME renewal state, as the running server last wrote it (docs/certificates.md).
+    const a = opts.acme;
+    const cert = a.certificate;
+    if (a.warning) {
+      const hard = !cert || cert.notAfter <= opts.now;
+      b.add(makeCheck("local.acme", hard ? "fail" : "warn", a.warning, {
+        fix: "Read the server's `acme:` log lines for the CA's reason (DNS, port 80 or 443 reachable for the challenge, rate limits); see docs/certificates.md.",
+      }));
+    } else if (cert) {
+      b.ok("local.acme", `certificate ${cert.serial} for ${cert.dnsNames.join(", ")}, valid until ${new Date(cert.notAfter).toISOString()}; renewal is not failing`);
+    }
+    if (cert && certPath === undefined) {
+      const v = checkCertificateName({ dns: cert.dnsNames, ip: [] }, endpoint.host);
+      if (v.ok) b.ok("local.tls-names", `the ACME certificate covers ${endpoint.host} (${v.matched}), where peers connect: ${endpoint.via}`);
+      else b.fail("local.tls-names", `${v.reason}; peers connect to ${endpoint.host} (${endpoint.via})`, { fix: `Add ${endpoint.host} to acme.domains (or fix the delegation) so the next certificate covers it.` });
+    }
+  }
   if (certPath === undefined && keyPath === undefined) {
     if (config.acme?.enabled) {
       b.ok("local.tls-files", "no TLS files configured: ACME obtains and renews the certificate (see the ACME check)");
