@@ -146,7 +146,7 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
   const outcome = await resolver.resolve(serverName, { trace, noCache: true });
   const resolved = outcome.ok ? outcome.resolution : undefined;
   addResolutionChecks(b, trace, resolved);
-  fillMftResolution(b, trace, resolved, serverName);
+  fillMftResolution(b, trace, resolved);
   if (!checkServerName(serverName).ok) {
     b.mft.Error = `Invalid server name '${serverName}'`;
     return;
@@ -154,7 +154,7 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
   await ignoredSrvChecks(b, env.dns, serverName, resolved);
   if (!resolved) {
     if (!outcome.ok && !b.checks.some((c) => c.status === "fail")) b.fail("resolution.target", outcome.reason);
-    await clientChecks(b, serverName, env, get, trace);
+    await clientChecks(b, serverName, env, get);
     return;
   }
 
@@ -287,7 +287,7 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
     }
   }
 
-  await clientChecks(b, serverName, env, get, trace);
+  await clientChecks(b, serverName, env, get);
 }
 
 /** The fix for an address nothing answers on, naming the fallback that led there. */
@@ -364,7 +364,7 @@ const STEP_WHY: Record<Resolution["step"], (r: Resolution) => string> = {
   "6": () => "no usable .well-known and no SRV record, so port 8448 of the server name",
 };
 
-function fillMftResolution(b: ReportBuilder, trace: CollectingTrace, resolved: Resolution | undefined, serverName: string): void {
+function fillMftResolution(b: ReportBuilder, trace: CollectingTrace, resolved: Resolution | undefined): void {
   const wk = b.mft.WellKnownResult;
   const ms = lastData(trace.steps, "well-known.m-server");
   if (ms && typeof ms["m.server"] === "string") {
@@ -397,7 +397,6 @@ function fillMftResolution(b: ReportBuilder, trace: CollectingTrace, resolved: R
     }
   }
   dns.Addrs = resolved ? resolved.targets.map((t) => formatAddress(t.ip, t.port)) : null;
-  void serverName;
 }
 
 /** SRV records that exist but that resolution never consulted, and why. */
@@ -435,7 +434,7 @@ async function ignoredSrvChecks(b: ReportBuilder, dns: Dns, serverName: string, 
 
 /** Client side: /.well-known/matrix/client, its CORS header, and /_matrix/client/versions at its base_url. */
 async function clientChecks(
-  b: ReportBuilder, serverName: string, env: FederationTestEnv, get: ReturnType<typeof httpsGetVia>, _trace: CollectingTrace,
+  b: ReportBuilder, serverName: string, env: FederationTestEnv, get: ReturnType<typeof httpsGetVia>,
 ): Promise<void> {
   const parsed = checkServerName(serverName);
   if (!parsed.ok) return;
@@ -502,4 +501,3 @@ async function clientChecks(
   }
 }
 
-export { stepStatus };
