@@ -70,16 +70,22 @@ const OK: SignatureVerdict = Object.freeze({ ok: true });
  * reasons, e.g. `verifySignatureBytes(b, sig, pk, "example.org ed25519:a")`.
  */
 export function verifySignatureBytes(bytes: Uint8Array, sigBase64: string, publicKey: Uint8Array, what: string, keyId?: string): SignatureVerdict {
-  const name = () => (keyId === undefined ? what : `${what} ${keyId}`);
-  if (publicKey.length !== PUBLIC_KEY_BYTES) return { ok: false, reason: `public key for ${name()} is ${publicKey.length} bytes, expected ${PUBLIC_KEY_BYTES}` };
+  if (publicKey.length !== PUBLIC_KEY_BYTES) {
+    return { ok: false, reason: `public key for ${nameOf(what, keyId)} is ${publicKey.length} bytes, expected ${PUBLIC_KEY_BYTES}` };
+  }
   let sig: Uint8Array;
   try {
     sig = decodeBase64(sigBase64);
   } catch (e) {
-    return { ok: false, reason: `signature of ${name()} is not base64 (${(e as Error).message})` };
+    return { ok: false, reason: `signature of ${nameOf(what, keyId)} is not base64 (${(e as Error).message})` };
   }
-  if (sig.length !== SIGNATURE_BYTES) return { ok: false, reason: `signature of ${name()} is ${sig.length} bytes, expected ${SIGNATURE_BYTES}` };
-  return verifyDetached(sig, bytes, publicKey) ? OK : { ok: false, reason: `signature of ${name()} does not match the signed content` };
+  if (sig.length !== SIGNATURE_BYTES) return { ok: false, reason: `signature of ${nameOf(what, keyId)} is ${sig.length} bytes, expected ${SIGNATURE_BYTES}` };
+  if (verifyDetached(sig, bytes, publicKey)) return OK;
+  return { ok: false, reason: `signature of ${nameOf(what, keyId)} does not match the signed content` };
+}
+
+function nameOf(what: string, keyId: string | undefined): string {
+  return keyId === undefined ? what : `${what} ${keyId}`;
 }
 
 /**

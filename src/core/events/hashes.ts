@@ -13,7 +13,7 @@
 import { sha256Utf8, utf8 } from "../crypto/primitives.js";
 import type { EventId, RoomId } from "../ids/index.js";
 import { encodeBase64, encodeBase64Url } from "../json/base64.js";
-import { canonicalJson, canonicalJsonWithout } from "../json/canonical.js";
+import { canonicalJsonValue, canonicalJsonWithout } from "../json/canonical.js";
 import type { JsonObject } from "../json/types.js";
 import type { RedactionRules, RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
@@ -72,19 +72,28 @@ const hasOwn = Object.prototype.hasOwnProperty;
  */
 export function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): string {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
-  const opts = strictness(rules);
+  const strict = rules.strictCanonicalJson;
   try {
     let out = "{";
-    for (const { key, prefix } of planOf(rules.redactionRules)) {
+    const plan = planOf(rules.redactionRules);
+    for (let i = 0; i < plan.length; i++) {
+      const { key, prefix } = plan[i]!;
       let value: unknown;
-      if (key === "content") value = redactedContent(raw, rules);
-      else if (hasOwn.call(raw, key)) value = raw[key];
+      if (key === "content") {
+        // Most events (messages) keep no content at all: no object to build or encode.
+        const type = raw["type"];
+        if (typeof type !== "string" || !hasOwn.call(rules.redactionRules.keptContentKeys, type)) {
+          out += (out.length === 1 ? prefix : "," + prefix) + "{}";
+          continue;
+        }
+        value = redactedContent(raw, rules);
+      } else if (hasOwn.call(raw, key)) value = raw[key];
       if (value === undefined) continue;
-      out += (out.length === 1 ? "" : ",") + prefix + canonicalJson(value, opts);
+      out += (out.length === 1 ? prefix : "," + prefix) + canonicalJsonValue(value, strict);
     }
     return out + "}";
   } catch {
-    return canonicalJsonWithout(redactEvent(raw, rules), NOT_SIGNED, opts);
+    return canonicalJsonWithout(redactEvent(raw, rules), NOT_SIGNED, { strict });
   }
 }
 

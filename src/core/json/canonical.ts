@@ -199,6 +199,15 @@ export function canonicalJson(value: unknown, opts?: CanonicalOptions): string {
   }
 }
 
+/** canonicalJson without the options object, for hot loops that encode many small values. */
+export function canonicalJsonValue(value: unknown, strict: boolean): string {
+  try {
+    return encode(value, strict, 0);
+  } catch (e) {
+    throw explain(e, value, strict);
+  }
+}
+
 /**
  * The canonical JSON of an object without some of its top-level keys, without
  * copying it (the content hash leaves out `unsigned`, `signatures`, `hashes`).
