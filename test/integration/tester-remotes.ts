@@ -86,6 +86,9 @@ export async function serveFederation(ip: string, spec: FederationSpec, clock: (
       if (spec.tamperSignature) signed = { ...signed, valid_until_ts: clock() + 7200_000 };
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(signed));
+    } else if (req.url === "/_matrix/client/versions") {
+      res.writeHead(200, { "content-type": "application/json", "access-control-allow-origin": "*" });
+      res.end(JSON.stringify({ versions: ["v1.11", "v1.12"] }));
     } else if (req.url === "/_matrix/federation/v1/version") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ server: { name: "fake-remote", version: "1.0" } }));

@@ -119,6 +119,8 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.equal(j.ConnectionReports["127.0.6.13:8448"]?.Checks.AllChecksOK, true);
     assert.equal(j.Version.name, "fake-remote");
     assert.equal(find(r, "client.cors").status, "ok");
+    assert.match(find(r, "client.versions", "ok").detail, /latest v1\.12/);
+    assert.deepEqual(r.checks.filter((c) => c.status !== "ok").map((c) => `${c.id}: ${c.detail}`), []);
   });
 
   it("fails a server with no .well-known, no SRV and nothing on 8448, and says to listen on 8448 or delegate", async () => {
