@@ -104,7 +104,8 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
 
     // `zion doctor` (another process) reads the renewal state the server wrote beside the certificate.
     const doctor = runZion(["doctor", "-c", zion.configPath, "--no-remote", "--json"], { cwd: zion.dir });
-    await doctor.exited();
+    const code = await doctor.exited();
+    assert.ok(doctor.output.stdout.trim().startsWith("{"), `zion doctor exited ${code} without a JSON report:\n${doctor.output.stderr}`);
     const report = (JSON.parse(doctor.output.stdout) as { Zion: { Checks: Array<{ id: string; status: string; detail: string }> } }).Zion;
     const acmeCheck = report.Checks.find((c) => c.id === "local.acme");
     assert.equal(acmeCheck?.status, "ok", doctor.output.stdout);
