@@ -5,7 +5,7 @@
 import type { KeyId, ServerName } from "../ids/index.js";
 import { canonicalJsonBytes } from "../json/canonical.js";
 import { CanonicalJsonError } from "../json/errors.js";
-import { decodeBase64, encodeBase64 } from "../json/base64.js";
+import { decodeBase64Into, encodeBase64 } from "../json/base64.js";
 import type { JsonObject } from "../json/types.js";
 import { secretKeyOf, type SigningKey } from "./keys.js";
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, signDetached, verifyDetached } from "./primitives.js";
@@ -63,6 +63,7 @@ export function signatureOf(obj: JsonObject, serverName: string, keyId: string):
 }
 
 const OK: SignatureVerdict = Object.freeze({ ok: true });
+const sigScratch = new Uint8Array(SIGNATURE_BYTES);
 
 /**
  * Verifies one signature over bytes already computed by signedBytes (the
@@ -75,7 +76,8 @@ export function verifySignatureBytes(bytes: Uint8Array, sigBase64: string, publi
   }
   let sig: Uint8Array;
   try {
-    sig = decodeBase64(sigBase64);
+    sig = decodeBase64Into(sigBase64, sigScratch); // read by libsodium at once, then free for the next
+
   } catch (e) {
     return { ok: false, reason: `signature of ${nameOf(what, keyId)} is not base64 (${(e as Error).message})` };
   }

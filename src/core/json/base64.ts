@@ -64,6 +64,15 @@ function badChar(str: string, from: number, end: number): InvalidBase64Error {
 
 /** Decodes padded or unpadded, standard or URL-safe Base64. */
 export function decodeBase64(str: string): Uint8Array {
+  return decodeBase64Into(str, undefined);
+}
+
+/**
+ * decodeBase64 into `into` when the decoded length fits it exactly (e.g. a
+ * reused 64-byte buffer for signatures on the verification hot path), else
+ * into a new array. Returns the array written.
+ */
+export function decodeBase64Into(str: string, into: Uint8Array | undefined): Uint8Array {
   if (typeof str !== "string") throw new InvalidBase64Error("not a string");
   let end = str.length;
   if (end % 4 === 0 && end > 0) {
@@ -72,7 +81,8 @@ export function decodeBase64(str: string): Uint8Array {
   }
   const rem = end % 4;
   if (rem === 1) throw new InvalidBase64Error(`length ${end} cannot be Base64 (one character too many or too few)`);
-  const out = new Uint8Array(((end >>> 2) * 3) + (rem === 0 ? 0 : rem - 1));
+  const len = ((end >>> 2) * 3) + (rem === 0 ? 0 : rem - 1);
+  const out = into !== undefined && into.length === len ? into : new Uint8Array(len);
   const d = (i: number): number => {
     const c = str.charCodeAt(i);
     return c < 128 ? DECODE[c]! : -1;
