@@ -168,6 +168,10 @@ const entries = {
     title: "TLS key matches the certificate",
     fix: "tls_private_key_path holds a key that does not belong to the certificate: use the key generated with this certificate (e.g. privkey.pem next to fullchain.pem).",
   },
+  "local.tls-chain": {
+    title: "Certificate is issued by a CA peers trust",
+    fix: "Use a certificate from a public CA (e.g. Let's Encrypt, or `acme: {enabled: true}`); on a private federation, every peer must list your CA in federation_custom_ca_list.",
+  },
   "local.tls-names": {
     title: "Certificate covers the federation name",
     fix: "Get a certificate whose subjectAltName lists the server name, or the delegated host named in .well-known/SRV.",

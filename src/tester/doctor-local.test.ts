@@ -45,6 +45,8 @@ describe("doctor local checks", () => {
       tls_private_key_path: good.keyPath,
       signing_key_path: keyPath,
       database: { name: "sqlite3", args: { database: join(dir, "hs.db") } },
+      // A private federation: peers (and we) trust the test CA.
+      federation_custom_ca_list: [ca.caCertPath],
       ...over,
     }), { baseDir: dir });
     const b = new ReportBuilder("doctor", "doctor.test", 0);
@@ -61,7 +63,7 @@ describe("doctor local checks", () => {
   it("passes a correct setup with every check", async () => {
     const cs = await run({});
     assert.deepEqual(cs.filter((c) => c.status !== "ok").map((c) => `${c.id}: ${c.detail}`), []);
-    for (const id of ["local.tls-files", "local.tls-key-match", "local.tls-names", "local.tls-expiry", "local.signing-key", "local.public-baseurl", "local.well-known-ports", "local.whitelist", "local.database"]) get(cs, id, "ok");
+    for (const id of ["local.tls-files", "local.tls-chain", "local.tls-key-match", "local.tls-names", "local.tls-expiry", "local.signing-key", "local.public-baseurl", "local.well-known-ports", "local.whitelist", "local.database"]) get(cs, id, "ok");
   });
 
   it("fails a private key that belongs to another certificate", async () => {
@@ -74,8 +76,16 @@ describe("doctor local checks", () => {
     assert.match(c.detail, /nope\.crt/);
   });
 
-  it("warns when the certificate file lacks the intermediate", async () => {
-    get(await run({ tls_certificate_path: good.certPath }), "local.tls-files", "warn");
+  it("fails a certificate file that lacks the intermediate", async () => {
+    const c = get(await run({ tls_certificate_path: good.certPath }), "local.tls-chain", "fail");
+    assert.match(c.fix ?? "", /fullchain\.pem/);
+  });
+
+  it("fails a self-signed certificate, and warns about a CA that is neither public nor listed", async () => {
+    const self = await ca.selfSigned({ dns: ["doctor.test"] });
+    get(await run({ tls_certificate_path: self.chainPath, tls_private_key_path: self.keyPath }), "local.tls-chain", "fail");
+    const c = get(await run({ federation_custom_ca_list: undefined }), "local.tls-chain", "warn");
+    assert.match(c.detail, /Zion Test Root CA/);
   });
 
   it("fails a certificate that covers neither the server name nor the delegated host", async () => {

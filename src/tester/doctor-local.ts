@@ -17,7 +17,7 @@ import type { HomeserverConfig } from "../config/index.js";
 import { parseSigningKeyFile } from "../core/crypto/index.js";
 import { checkServerName } from "../core/ids/index.js";
 import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
-import { EXPIRY_WARNING_DAYS, commonName, splitPem } from "./tls-inspect.js";
+import { EXPIRY_WARNING_DAYS, commonName, splitPem, trustAnchors, verifyChain } from "./tls-inspect.js";
 import { makeCheck, type ReportBuilder } from "./report.js";
 
 /** What app/ passes in for the database check (a slice of storage's MigrationStatus). */
@@ -125,10 +125,33 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
       if (!pems[0]) b.fail("local.tls-files", `${certPath} contains no PEM certificate`);
       if (leaf) {
         b.ok("local.tls-files", `${certPath} (${pems.length} certificate${pems.length === 1 ? "" : "s"}) and ${keyPath} are readable`);
-        if (pems.length === 1 && leaf.issuer !== leaf.subject) {
-          b.warn("local.tls-files", `${certPath} holds only the server certificate, issued by "${commonName(leaf.issuer)}": peers also need the intermediate`, {
-            fix: "Point tls_certificate_path at the full chain (e.g. fullchain.pem, not cert.pem).",
-          });
+        // Would a peer trust it? The system's CAs plus our federation_custom_ca_list (a private federation shares its CA).
+        const customPems = (config.federation_custom_ca_list ?? []).map((p) => readable(p)).flatMap((r) => (r.ok ? [r.text] : []));
+        const chain = pems.flatMap((p) => {
+          try {
+            return [new X509Certificate(p)];
+          } catch {
+            return [];
+          }
+        });
+        const verdict = verifyChain(chain, trustAnchors(customPems, true));
+        switch (verdict.kind) {
+          case "trusted":
+            b.ok("local.tls-chain", `issued by "${commonName(leaf.issuer)}", which chains to a trusted CA`);
+            break;
+          case "self-signed":
+            b.fail("local.tls-chain", `${certPath} is self-signed: servers verifying certificates (the default) will refuse it`);
+            break;
+          case "missing-intermediate":
+            b.fail("local.tls-chain", `${certPath} holds only the server certificate, issued by "${verdict.issuer}", which is not a trusted root: peers also need the intermediate`, {
+              fix: "Point tls_certificate_path at the full chain (e.g. fullchain.pem, not cert.pem).",
+            });
+            break;
+          case "unknown-issuer":
+            b.warn("local.tls-chain", `the chain ends at "${verdict.issuer}", which is neither a public CA nor in federation_custom_ca_list: only peers that list it will trust this certificate`);
+            break;
+          case "empty":
+            break;
         }
         try {
           const priv = createPrivateKey(key.text);
@@ -262,7 +285,9 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
         b.ok("local.database", `reachable (${config.database.name}), schema at version ${st.current} of ${st.latest}`);
       }
     } catch (err) {
-      b.fail("local.database", `${config.database.name}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      const sqliteMissing = config.database.name === "sqlite3" && /does not exist/.test(message);
+      b.fail("local.database", `${config.database.name}: ${message}`, sqliteMissing ? { fix: "Start Zion once (`zion start -c homeserver.yaml`): it creates and migrates the SQLite database, then run the doctor again." } : {});
     } finally {
       await db?.close?.().catch(() => undefined);
     }
