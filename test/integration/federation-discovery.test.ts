@@ -1,6 +1,6 @@
 /**
  * Server-name resolution against real parts: dnsmasq on loopback fed records per test, HTTPS servers on distinct
- * 127.0.2.x addresses (this file uses 127.0.2.1-99) with certificates from the test CA.
+ * 127.0.2.x addresses (one block of 50 per run, see BASE) with certificates from the test CA.
  * Steps are numbered as in https://spec.matrix.org/v1.16/server-server-api/#resolving-server-names
  */
 import { after, afterEach, before, describe, it } from "node:test";
@@ -27,6 +27,10 @@ class FakeClock implements Clock {
 }
 
 const MIN = 60_000;
+// Each run takes one of five blocks of 127.0.2.x (fixed ports such as 443 are used), so two runs of this file at
+// the same time on one machine rarely collide.
+const BASE = 50 * Math.floor(Math.random() * 5);
+const ip = (n: number) => `127.0.2.${BASE + n}`;
 const HOUR = 3600_000;
 
 describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () => {
@@ -81,35 +85,35 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   it("uses an IP literal with its port, Host = server name, certificate for the IP, no SNI (step 1)", async () => {
     await records({});
     const { resolver, https } = setup();
-    const r = ok(await resolver.resolve("127.0.2.1:8450"));
+    const r = ok(await resolver.resolve(`${ip(1)}:8450`));
     assert.equal(r.step, "1");
-    assert.deepEqual(targets(r), ["127.0.2.1:8450"]);
-    assert.equal(r.hostHeader, "127.0.2.1:8450");
-    assert.equal(r.tlsName, "127.0.2.1");
-    const s = await serve("127.0.2.1", 8450, { ip: ["127.0.2.1"] }, version);
+    assert.deepEqual(targets(r), [`${ip(1)}:8450`]);
+    assert.equal(r.hostHeader, `${ip(1)}:8450`);
+    assert.equal(r.tlsName, ip(1));
+    const s = await serve(ip(1), 8450, { ip: [ip(1)] }, version);
     const res = await https.request({ targets: r.targets, tlsName: r.tlsName, hostHeader: r.hostHeader, method: "GET", path: "/_matrix/federation/v1/version" });
     assert.equal(res.status, 200);
     assert.equal(s.requests[0]?.sni, false, "no SNI for an IP literal");
-    assert.equal(s.requests[0]?.host, "127.0.2.1:8450");
+    assert.equal(s.requests[0]?.host, `${ip(1)}:8450`);
     await https.close();
   });
 
   it("defaults an IP literal to port 8448 (step 1)", async () => {
     const { resolver } = setup();
-    const r = ok(await resolver.resolve("127.0.2.2"));
-    assert.deepEqual(targets(r), ["127.0.2.2:8448"]);
-    assert.equal(r.hostHeader, "127.0.2.2");
+    const r = ok(await resolver.resolve(ip(2)));
+    assert.deepEqual(targets(r), [`${ip(2)}:8448`]);
+    assert.equal(r.hostHeader, ip(2));
   });
 
   it("resolves a hostname with an explicit port by A records, Host = server name, SNI = hostname (step 2)", async () => {
-    await records({ a: { "hs2.test": ["127.0.2.3"] } });
+    await records({ a: { "hs2.test": [ip(3)] } });
     const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs2.test:8451"));
     assert.equal(r.step, "2");
-    assert.deepEqual(targets(r), ["127.0.2.3:8451"]);
+    assert.deepEqual(targets(r), [`${ip(3)}:8451`]);
     assert.equal(r.hostHeader, "hs2.test:8451");
     assert.equal(r.tlsName, "hs2.test");
-    const s = await serve("127.0.2.3", 8451, { dns: ["hs2.test"] }, version);
+    const s = await serve(ip(3), 8451, { dns: ["hs2.test"] }, version);
     const res = await https.request({ targets: r.targets, tlsName: r.tlsName, hostHeader: r.hostHeader, method: "GET", path: "/_matrix/federation/v1/version" });
     assert.equal(res.status, 200);
     assert.equal(s.requests[0]?.sni, "hs2.test");
@@ -118,38 +122,38 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   });
 
   it("uses a delegated IP literal: Host = the IP and port, certificate for the IP (step 3.1)", async () => {
-    await records({ a: { "hs3.test": ["127.0.2.4"] } });
-    await serve("127.0.2.4", 443, { dns: ["hs3.test"] }, wellKnown("127.0.2.5:8452"));
+    await records({ a: { "hs3.test": [ip(4)] } });
+    await serve(ip(4), 443, { dns: ["hs3.test"] }, wellKnown(`${ip(5)}:8452`));
     const { resolver } = setup();
     const r = ok(await resolver.resolve("hs3.test"));
     assert.equal(r.step, "3.1");
-    assert.deepEqual(targets(r), ["127.0.2.5:8452"]);
-    assert.equal(r.hostHeader, "127.0.2.5:8452");
-    assert.equal(r.tlsName, "127.0.2.5");
-    assert.equal(r.delegatedTo, "127.0.2.5:8452");
+    assert.deepEqual(targets(r), [`${ip(5)}:8452`]);
+    assert.equal(r.hostHeader, `${ip(5)}:8452`);
+    assert.equal(r.tlsName, ip(5));
+    assert.equal(r.delegatedTo, `${ip(5)}:8452`);
   });
 
   it("uses a delegated host and port: Host = delegated:port, certificate for the delegated host (step 3.2)", async () => {
-    await records({ a: { "hs4.test": ["127.0.2.6"], "fed.hs4.test": ["127.0.2.7"] } });
-    await serve("127.0.2.6", 443, { dns: ["hs4.test"] }, wellKnown("fed.hs4.test:8453"));
+    await records({ a: { "hs4.test": [ip(6)], "fed.hs4.test": [ip(7)] } });
+    await serve(ip(6), 443, { dns: ["hs4.test"] }, wellKnown("fed.hs4.test:8453"));
     const { resolver } = setup();
     const r = ok(await resolver.resolve("hs4.test"));
     assert.equal(r.step, "3.2");
-    assert.deepEqual(targets(r), ["127.0.2.7:8453"]);
+    assert.deepEqual(targets(r), [`${ip(7)}:8453`]);
     assert.equal(r.hostHeader, "fed.hs4.test:8453");
     assert.equal(r.tlsName, "fed.hs4.test");
   });
 
   it("looks up _matrix-fed._tcp of the delegated host; Host and certificate stay the delegated host (step 3.3)", async () => {
     await records({
-      a: { "hs5.test": ["127.0.2.8"], "t.hs5.test": ["127.0.2.9"] },
+      a: { "hs5.test": [ip(8)], "t.hs5.test": [ip(9)] },
       srv: [{ name: "_matrix-fed._tcp.fed.hs5.test", target: "t.hs5.test", port: 8454 }],
     });
-    await serve("127.0.2.8", 443, { dns: ["hs5.test"] }, wellKnown("fed.hs5.test"));
+    await serve(ip(8), 443, { dns: ["hs5.test"] }, wellKnown("fed.hs5.test"));
     const { resolver } = setup();
     const r = ok(await resolver.resolve("hs5.test"));
     assert.equal(r.step, "3.3");
-    assert.deepEqual(targets(r), ["127.0.2.9:8454"]);
+    assert.deepEqual(targets(r), [`${ip(9)}:8454`]);
     assert.equal(r.hostHeader, "fed.hs5.test");
     assert.equal(r.tlsName, "fed.hs5.test");
     assert.equal(r.srvName, "_matrix-fed._tcp.fed.hs5.test");
@@ -157,66 +161,66 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
 
   it("falls back to the deprecated _matrix._tcp of the delegated host only when _matrix-fed is not found (step 3.4)", async () => {
     await records({
-      a: { "hs6.test": ["127.0.2.10"], "t.hs6.test": ["127.0.2.11"] },
+      a: { "hs6.test": [ip(10)], "t.hs6.test": [ip(11)] },
       srv: [{ name: "_matrix._tcp.fed.hs6.test", target: "t.hs6.test", port: 8455 }],
     });
-    await serve("127.0.2.10", 443, { dns: ["hs6.test"] }, wellKnown("fed.hs6.test"));
+    await serve(ip(10), 443, { dns: ["hs6.test"] }, wellKnown("fed.hs6.test"));
     const { resolver } = setup();
     const trace = new RecordingTrace();
     const r = ok(await resolver.resolve("hs6.test", { trace }));
     assert.equal(r.step, "3.4");
-    assert.deepEqual(targets(r), ["127.0.2.11:8455"]);
+    assert.deepEqual(targets(r), [`${ip(11)}:8455`]);
     assert.equal(r.hostHeader, "fed.hs6.test");
     assert.ok(trace.steps.some((s) => s.check === "srv.matrix" && s.warn === true), "the deprecated record is flagged");
   });
 
   it("uses the delegated host's A record and port 8448 when it has no SRV (step 3.5)", async () => {
-    await records({ a: { "hs7.test": ["127.0.2.12"], "fed.hs7.test": ["127.0.2.13"] } });
-    await serve("127.0.2.12", 443, { dns: ["hs7.test"] }, wellKnown("fed.hs7.test"));
+    await records({ a: { "hs7.test": [ip(12)], "fed.hs7.test": [ip(13)] } });
+    await serve(ip(12), 443, { dns: ["hs7.test"] }, wellKnown("fed.hs7.test"));
     const { resolver } = setup();
     const r = ok(await resolver.resolve("hs7.test"));
     assert.equal(r.step, "3.5");
-    assert.deepEqual(targets(r), ["127.0.2.13:8448"]);
+    assert.deepEqual(targets(r), [`${ip(13)}:8448`]);
     assert.equal(r.hostHeader, "fed.hs7.test");
     assert.equal(r.tlsName, "fed.hs7.test");
   });
 
   it("uses _matrix-fed._tcp of the server name when .well-known answers 404; Host = server name (step 4)", async () => {
     await records({
-      a: { "hs8.test": ["127.0.2.14"], "t.hs8.test": ["127.0.2.15"] },
+      a: { "hs8.test": [ip(14)], "t.hs8.test": [ip(15)] },
       srv: [
         { name: "_matrix-fed._tcp.hs8.test", target: "t.hs8.test", port: 8456 },
         { name: "_matrix._tcp.hs8.test", target: "t.hs8.test", port: 9999 },
       ],
     });
-    await serve("127.0.2.14", 443, { dns: ["hs8.test"] }, json(404, { errcode: "M_NOT_FOUND" }));
+    await serve(ip(14), 443, { dns: ["hs8.test"] }, json(404, { errcode: "M_NOT_FOUND" }));
     const { resolver } = setup();
     const r = ok(await resolver.resolve("hs8.test"));
     assert.equal(r.step, "4");
-    assert.deepEqual(targets(r), ["127.0.2.15:8456"], "the deprecated record is not used when _matrix-fed exists");
+    assert.deepEqual(targets(r), [`${ip(15)}:8456`], "the deprecated record is not used when _matrix-fed exists");
     assert.equal(r.hostHeader, "hs8.test");
     assert.equal(r.tlsName, "hs8.test");
   });
 
   it("uses the deprecated _matrix._tcp of the server name when there is no _matrix-fed record (step 5)", async () => {
     await records({
-      a: { "t.hs9.test": ["127.0.2.16"] },
+      a: { "t.hs9.test": [ip(16)] },
       srv: [{ name: "_matrix._tcp.hs9.test", target: "t.hs9.test", port: 8457 }],
     });
     const { resolver } = setup();
     const r = ok(await resolver.resolve("hs9.test"));
     assert.equal(r.step, "5");
-    assert.deepEqual(targets(r), ["127.0.2.16:8457"]);
+    assert.deepEqual(targets(r), [`${ip(16)}:8457`]);
     assert.equal(r.hostHeader, "hs9.test");
   });
 
   it("uses A records and port 8448 last (step 6)", async () => {
-    await records({ a: { "hs10.test": ["127.0.2.17", "127.0.2.18"] } });
+    await records({ a: { "hs10.test": [ip(17), ip(18)] } });
     const { resolver } = setup();
     const trace = new RecordingTrace();
     const r = ok(await resolver.resolve("hs10.test", { trace }));
     assert.equal(r.step, "6");
-    assert.deepEqual(targets(r).sort(), ["127.0.2.17:8448", "127.0.2.18:8448"]);
+    assert.deepEqual(targets(r).sort(), [`${ip(17)}:8448`, `${ip(18)}:8448`]);
     assert.equal(r.hostHeader, "hs10.test");
     assert.equal(r.tlsName, "hs10.test");
     const checks = trace.steps.map((s) => s.check);
@@ -227,7 +231,7 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
 
   it("stops when the _matrix-fed SRV lookup errs instead of falling through to _matrix._tcp (step 4)", async () => {
     await records({
-      a: { "t.broken.test": ["127.0.2.19"], "x.broken.test": ["127.0.2.19"] },
+      a: { "t.broken.test": [ip(19)], "x.broken.test": [ip(19)] },
       srv: [{ name: "_matrix._tcp.x.broken.test", target: "t.broken.test", port: 8458 }],
       refused: ["_matrix-fed._tcp.x.broken.test"],
     });
@@ -242,7 +246,7 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
 
   it("orders SRV targets by priority, then weight, and lists every address for fallback (RFC 2782)", async () => {
     await records({
-      a: { "a.hs11.test": ["127.0.2.20"], "b.hs11.test": ["127.0.2.21"], "c.hs11.test": ["127.0.2.22", "127.0.2.23"] },
+      a: { "a.hs11.test": [ip(20)], "b.hs11.test": [ip(21)], "c.hs11.test": [ip(22), ip(23)] },
       srv: [
         { name: "_matrix-fed._tcp.hs11.test", target: "c.hs11.test", port: 3, priority: 20, weight: 0 },
         { name: "_matrix-fed._tcp.hs11.test", target: "a.hs11.test", port: 1, priority: 10, weight: 1 },
@@ -253,27 +257,27 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     const { resolver } = setup({ random: () => 0.5 });
     const r = ok(await resolver.resolve("hs11.test"));
     const got = targets(r);
-    assert.deepEqual(got.slice(0, 2), ["127.0.2.21:2", "127.0.2.20:1"]);
-    assert.deepEqual(got.slice(2).sort(), ["127.0.2.22:3", "127.0.2.23:3"]);
+    assert.deepEqual(got.slice(0, 2), [`${ip(21)}:2`, `${ip(20)}:1`]);
+    assert.deepEqual(got.slice(2).sort(), [`${ip(22)}:3`, `${ip(23)}:3`]);
     // With random() = 0 the zero-weight-first rule does not apply (both weights > 0): a (weight 1) wins the pick 0.
     const r2 = ok(await setup({ random: () => 0 }).resolver.resolve("hs11.test"));
-    assert.deepEqual(targets(r2).slice(0, 2), ["127.0.2.20:1", "127.0.2.21:2"]);
+    assert.deepEqual(targets(r2).slice(0, 2), [`${ip(20)}:1`, `${ip(21)}:2`]);
   });
 
   it("falls back across addresses when the first one does not answer", async () => {
     await records({
-      a: { "a.hs12.test": ["127.0.2.24"], "b.hs12.test": ["127.0.2.25"] },
+      a: { "a.hs12.test": [ip(24)], "b.hs12.test": [ip(25)] },
       srv: [
         { name: "_matrix-fed._tcp.hs12.test", target: "a.hs12.test", port: 8459, priority: 1 },
         { name: "_matrix-fed._tcp.hs12.test", target: "b.hs12.test", port: 8459, priority: 2 },
       ],
     });
-    const s = await serve("127.0.2.25", 8459, { dns: ["hs12.test"] }, version);
+    const s = await serve(ip(25), 8459, { dns: ["hs12.test"] }, version);
     const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs12.test"));
-    assert.deepEqual(targets(r), ["127.0.2.24:8459", "127.0.2.25:8459"]);
+    assert.deepEqual(targets(r), [`${ip(24)}:8459`, `${ip(25)}:8459`]);
     const res = await https.request({ targets: r.targets, tlsName: r.tlsName, hostHeader: r.hostHeader, method: "GET", path: "/_matrix/federation/v1/version" });
-    assert.equal(res.address, "127.0.2.25:8459");
+    assert.equal(res.address, `${ip(25)}:8459`);
     assert.equal(s.requests[0]?.host, "hs12.test");
     assert.equal(s.requests[0]?.sni, "hs12.test");
     await https.close();
@@ -281,7 +285,7 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
 
   it("refuses an SRV target that is a CNAME", async () => {
     await records({
-      a: { "real.hs13.test": ["127.0.2.26"], "ok.hs13.test": ["127.0.2.27"] },
+      a: { "real.hs13.test": [ip(26)], "ok.hs13.test": [ip(27)] },
       cname: { "alias.hs13.test": "real.hs13.test" },
       srv: [
         { name: "_matrix-fed._tcp.hs13.test", target: "alias.hs13.test", port: 8460, priority: 1 },
@@ -291,7 +295,7 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     const { resolver } = setup();
     const trace = new RecordingTrace();
     const r = ok(await resolver.resolve("hs13.test", { trace }));
-    assert.deepEqual(targets(r), ["127.0.2.27:8461"]);
+    assert.deepEqual(targets(r), [`${ip(27)}:8461`]);
     const refused = trace.steps.find((s) => s.check === "srv.cname");
     assert.ok(refused && !refused.ok, "the CNAME refusal is traced");
     assert.match(refused.fix ?? "", /real\.hs13\.test/);
@@ -299,10 +303,10 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
 
   it("refuses addresses in ip_range_blacklist after every DNS answer, SRV and well-known included", async () => {
     await records({
-      a: { "hs14.test": ["127.0.2.28"], "internal.hs14.test": ["127.0.3.200", "10.1.2.3"], "mixed.hs15.test": ["127.0.3.201", "127.0.2.29"] },
+      a: { "hs14.test": [ip(28)], "internal.hs14.test": ["127.0.3.200", "10.1.2.3"], "mixed.hs15.test": ["127.0.3.201", ip(29)] },
       srv: [{ name: "_matrix-fed._tcp.mixed.hs15.test", target: "mixed.hs15.test", port: 8462 }],
     });
-    await serve("127.0.2.28", 443, { dns: ["hs14.test"] }, wellKnown("internal.hs14.test:8448"));
+    await serve(ip(28), 443, { dns: ["hs14.test"] }, wellKnown("internal.hs14.test:8448"));
     const { resolver } = setup();
     const trace = new RecordingTrace();
     const out = await resolver.resolve("hs14.test", { trace });
@@ -310,28 +314,28 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     if (!out.ok) assert.match(out.reason, /every address of internal\.hs14\.test is refused/);
     assert.equal(trace.steps.filter((s) => s.check === "policy.ip-ranges" && !s.ok).length, 2);
     const r = ok(await resolver.resolve("mixed.hs15.test"));
-    assert.deepEqual(targets(r), ["127.0.2.29:8462"], "only the allowed address remains");
+    assert.deepEqual(targets(r), [`${ip(29)}:8462`], "only the allowed address remains");
     const lit = await resolver.resolve("127.0.3.202");
     assert.equal(lit.ok, false, "an IP-literal server name is checked too");
   });
 
   it("reads m.server after following redirects (step 3)", async () => {
-    await records({ a: { "hs16.test": ["127.0.2.30"], "other.hs16.test": ["127.0.2.31"], "fed.hs16.test": ["127.0.2.32"] } });
-    await serve("127.0.2.30", 443, { dns: ["hs16.test"] }, (_q, res) => { res.writeHead(301, { location: "https://other.hs16.test/.well-known/matrix/server" }); res.end(); });
-    await serve("127.0.2.31", 443, { dns: ["other.hs16.test"] }, wellKnown("fed.hs16.test:8463"));
+    await records({ a: { "hs16.test": [ip(30)], "other.hs16.test": [ip(31)], "fed.hs16.test": [ip(32)] } });
+    await serve(ip(30), 443, { dns: ["hs16.test"] }, (_q, res) => { res.writeHead(301, { location: "https://other.hs16.test/.well-known/matrix/server" }); res.end(); });
+    await serve(ip(31), 443, { dns: ["other.hs16.test"] }, wellKnown("fed.hs16.test:8463"));
     const { resolver } = setup();
     const trace = new RecordingTrace();
     const r = ok(await resolver.resolve("hs16.test", { trace }));
     assert.equal(r.step, "3.2");
-    assert.deepEqual(targets(r), ["127.0.2.32:8463"]);
+    assert.deepEqual(targets(r), [`${ip(32)}:8463`]);
     assert.ok(trace.steps.some((s) => s.check === "well-known.redirects" && s.ok));
   });
 
   it("gives up on redirect loops and on too many hops, then continues with step 4", async () => {
-    await records({ a: { "hs17.test": ["127.0.2.33"], "hs18.test": ["127.0.2.34"] } });
-    await serve("127.0.2.33", 443, { dns: ["hs17.test"] }, (_q, res) => { res.writeHead(302, { location: "/.well-known/matrix/server" }); res.end(); });
+    await records({ a: { "hs17.test": [ip(33)], "hs18.test": [ip(34)] } });
+    await serve(ip(33), 443, { dns: ["hs17.test"] }, (_q, res) => { res.writeHead(302, { location: "/.well-known/matrix/server" }); res.end(); });
     let n = 0;
-    await serve("127.0.2.34", 443, { dns: ["hs18.test"] }, (_q, res) => { res.writeHead(302, { location: `/hop/${++n}` }); res.end(); });
+    await serve(ip(34), 443, { dns: ["hs18.test"] }, (_q, res) => { res.writeHead(302, { location: `/hop/${++n}` }); res.end(); });
     const { resolver } = setup();
     const t1 = new RecordingTrace();
     const r1 = ok(await resolver.resolve("hs17.test", { trace: t1 }));
@@ -344,9 +348,9 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   });
 
   it("refuses a well-known body over the size limit and one that never arrives", async () => {
-    await records({ a: { "hs19.test": ["127.0.2.35"], "hs20.test": ["127.0.2.36"] } });
-    await serve("127.0.2.35", 443, { dns: ["hs19.test"] }, json(200, JSON.stringify({ "m.server": "x.test", pad: "x".repeat(60 * 1024) })));
-    await serve("127.0.2.36", 443, { dns: ["hs20.test"] }, () => { /* never answers */ });
+    await records({ a: { "hs19.test": [ip(35)], "hs20.test": [ip(36)] } });
+    await serve(ip(35), 443, { dns: ["hs19.test"] }, json(200, JSON.stringify({ "m.server": "x.test", pad: "x".repeat(60 * 1024) })));
+    await serve(ip(36), 443, { dns: ["hs20.test"] }, () => { /* never answers */ });
     const { resolver } = setup();
     const t1 = new RecordingTrace();
     assert.equal(ok(await resolver.resolve("hs19.test", { trace: t1 })).step, "6");
@@ -357,8 +361,8 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   });
 
   it("explains a client well-known pasted where the server one belongs", async () => {
-    await records({ a: { "hs21.test": ["127.0.2.37"] } });
-    await serve("127.0.2.37", 443, { dns: ["hs21.test"] }, json(200, { "m.homeserver": { base_url: "https://hs21.test" } }));
+    await records({ a: { "hs21.test": [ip(37)] } });
+    await serve(ip(37), 443, { dns: ["hs21.test"] }, json(200, { "m.homeserver": { base_url: "https://hs21.test" } }));
     const { resolver } = setup();
     const trace = new RecordingTrace();
     await resolver.resolve("hs21.test", { trace });
@@ -367,10 +371,10 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   });
 
   it("caches well-known by Cache-Control, defaults to 24 h, caps at 48 h, and answers from cache", async () => {
-    await records({ a: { "hs22.test": ["127.0.2.38"], "hs23.test": ["127.0.2.39"], "hs24.test": ["127.0.2.40"], "fed.test": ["127.0.2.41"] } });
-    const s22 = await serve("127.0.2.38", 443, { dns: ["hs22.test"] }, wellKnown("fed.test:1", { "cache-control": "max-age=3600" }));
-    const s23 = await serve("127.0.2.39", 443, { dns: ["hs23.test"] }, wellKnown("fed.test:2"));
-    const s24 = await serve("127.0.2.40", 443, { dns: ["hs24.test"] }, wellKnown("fed.test:3", { "cache-control": "public, max-age=31536000" }));
+    await records({ a: { "hs22.test": [ip(38)], "hs23.test": [ip(39)], "hs24.test": [ip(40)], "fed.test": [ip(41)] } });
+    const s22 = await serve(ip(38), 443, { dns: ["hs22.test"] }, wellKnown("fed.test:1", { "cache-control": "max-age=3600" }));
+    const s23 = await serve(ip(39), 443, { dns: ["hs23.test"] }, wellKnown("fed.test:2"));
+    const s24 = await serve(ip(40), 443, { dns: ["hs24.test"] }, wellKnown("fed.test:3", { "cache-control": "public, max-age=31536000" }));
     const { resolver, clock } = setup();
     for (const n of ["hs22.test", "hs23.test", "hs24.test"]) ok(await resolver.resolve(n, {}));
     const again = await resolver.resolve("hs22.test");
@@ -389,8 +393,8 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   });
 
   it("caches well-known errors with exponential back-off up to an hour", async () => {
-    await records({ a: { "hs25.test": ["127.0.2.42"] } });
-    const s = await serve("127.0.2.42", 443, { dns: ["hs25.test"] }, json(500, { errcode: "M_UNKNOWN" }));
+    await records({ a: { "hs25.test": [ip(42)] } });
+    const s = await serve(ip(42), 443, { dns: ["hs25.test"] }, json(500, { errcode: "M_UNKNOWN" }));
     const { resolver, clock } = setup();
     const backoffs: number[] = [];
     ok(await resolver.resolve("hs25.test"));

@@ -1,6 +1,6 @@
 /**
  * Remote signing keys and inbound request authentication against real parts: dnsmasq, HTTPS servers on
- * 127.0.3.10-99 with test-CA certificates serving signed key responses, a notary running Zion's own KeyNotary,
+ * 127.0.3.10-109 with test-CA certificates serving signed key responses, a notary running Zion's own KeyNotary,
  * and the SQLite KeyStore.
  */
 import { after, afterEach, before, describe, it } from "node:test";
@@ -68,7 +68,8 @@ describe("remote signing keys and X-Matrix authentication", { timeout: 90_000 },
   const remotes = new Map<string, Remote>();
   const extra: TestHttpsServer[] = [];
   const clients: HttpsClient[] = [];
-  let ipNext = 10;
+  // One block of 25 addresses in 127.0.3.10-109 per run (port 8448 is fixed), so concurrent runs rarely collide.
+  let ipNext = 10 + 25 * Math.floor(Math.random() * 4);
 
   async function addRemote(name: string, keysFor: (r: Remote) => JsonObject, key = newKey("r1")): Promise<Remote> {
     const ip = `127.0.3.${ipNext++}`;
@@ -227,7 +228,7 @@ describe("remote signing keys and X-Matrix authentication", { timeout: 90_000 },
         keyRing, clock, serverName: notaryName, signingKeys: [notaryKey],
         ownServerKeys: (now) => keyResponse(notaryName, [notaryKey], { validUntil: now + DAY }),
       });
-      const ip = "127.0.3.90";
+      const ip = `127.0.3.${ipNext++}`;
       notaryServer = await serveHttps(ip, 8448, await ca.issue({ dns: ["notary.test"] }), (req, res) => {
         void (async () => {
           let body: unknown;

@@ -1,5 +1,5 @@
 /**
- * Zion processes federating over loopback (127.0.3.101-103, port 8448), each found by name through a
+ * Zion processes federating over loopback (three addresses in 127.0.3.110-244, port 8448), each found by name through a
  * real dnsmasq (their dns_servers), with certificates from the test CA (their federation_custom_ca_list).
  *
  * Each direction: `zion debug federation-request` acting as one server (its config and signing key) sends an
@@ -16,6 +16,10 @@ import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { runZion, startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
+
+// Three addresses from one of 45 blocks in 127.0.3.110-244 (port 8448 is fixed), so concurrent runs rarely collide.
+const BASE = 110 + 3 * Math.floor(Math.random() * 45);
+const [IP_A, IP_B, IP_C] = [`127.0.3.${BASE}`, `127.0.3.${BASE + 1}`, `127.0.3.${BASE + 2}`];
 
 interface Answer { status: number | null; body?: Record<string, unknown>; errcode?: string | null; error?: string }
 
@@ -67,12 +71,12 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-two-"));
     ca = await createTestCa(dir);
-    dns = await startDnsmasq({ a: { "a.zion.test": ["127.0.3.101"], "b.zion.test": ["127.0.3.102"], "c.zion.test": ["127.0.3.103"] } });
+    dns = await startDnsmasq({ a: { "a.zion.test": [IP_A], "b.zion.test": [IP_B], "c.zion.test": [IP_C] } });
     [a, b, c] = await Promise.all([
-      zion("a.zion.test", "127.0.3.101"),
-      zion("b.zion.test", "127.0.3.102"),
+      zion("a.zion.test", IP_A),
+      zion("b.zion.test", IP_B),
       // c federates only with b.
-      zion("c.zion.test", "127.0.3.103", { federation_domain_whitelist: ["b.zion.test"] }),
+      zion("c.zion.test", IP_C, { federation_domain_whitelist: ["b.zion.test"] }),
     ]);
     await addUser(a, "@alice:a.zion.test", "Alice");
     await addUser(b, "@bob:b.zion.test", "Bob");
@@ -132,7 +136,7 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
     assert.equal(out.step, "6");
     assert.equal(out.host_header, "b.zion.test");
     assert.equal(out.certificate_name, "b.zion.test");
-    assert.deepEqual(out.targets.map((t) => `${t.ip}:${t.port}`), ["127.0.3.102:8448"]);
+    assert.deepEqual(out.targets.map((t) => `${t.ip}:${t.port}`), [`${IP_B}:8448`]);
   });
 
   it("zion debug resolve and keys explain a failure and exit 1", async () => {
