@@ -27,7 +27,8 @@ import { CanonicalJsonError } from "../json/errors.js";
 import type { JsonObject } from "../json/types.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
-import { contentHash, eventIdFromReferenceHash, redactedSignedText } from "./hashes.js";
+import { encodeBase64 } from "../json/base64.js";
+import { eventIdFromReferenceHash, measureEvent, redactedSignedText } from "./hashes.js";
 import { parsePdu } from "./parse.js";
 import type { Pdu } from "./pdu.js";
 import { redactEvent } from "./redact.js";
@@ -135,10 +136,13 @@ function checkOne(item: PduToCheck, lookup: KeyLookup): PduVerdict {
   // Step 1 (and the redacted bytes that steps 2 and 4 share)
   let signedText: string;
   let pdu: Pdu;
+  let ourHash: Uint8Array;
   try {
+    const measured = measureEvent(raw, rules);
+    ourHash = measured.contentHash;
     signedText = redactedSignedText(raw, rules);
     const eventId = rules.eventId === "server-minted" ? undefined : eventIdFromReferenceHash(sha256Utf8(signedText), rules);
-    pdu = parsePdu(raw, rules, eventId ? { eventId } : {});
+    pdu = parsePdu(raw, rules, eventId ? { eventId, canonicalSize: measured.canonicalBytes } : { canonicalSize: measured.canonicalBytes });
   } catch (e) {
     failures.push(formatFailure(e));
     return dropped();
@@ -160,8 +164,10 @@ function checkOne(item: PduToCheck, lookup: KeyLookup): PduVerdict {
   // Step 3
   let redacted = false;
   try {
-    const claimed = decodeBase64(raw["hashes"] && isObject(raw["hashes"]) ? (raw["hashes"]["sha256"] as string) : "");
-    if (!sameBytes(claimed, contentHash(raw, rules))) {
+    const claimedText = isObject(raw["hashes"]) ? raw["hashes"]["sha256"] : undefined;
+    // The common case compares text; any other spelling (padding, URL-safe) is decoded and compared as bytes.
+    const same = claimedText === encodeBase64(ourHash) || sameBytes(decodeBase64(typeof claimedText === "string" ? claimedText : ""), ourHash);
+    if (!same) {
       failures.push({ check: "content_hash", reason: "hashes.sha256 does not match the content; the event is redacted before use", fatal: false });
       redacted = true;
     }

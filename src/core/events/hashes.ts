@@ -10,14 +10,17 @@
  *   v1-v2 ids are minted by the origin server and carried in `event_id`.
  * Room ids (v12): https://spec.matrix.org/v1.16/appendices/#room-ids, the create event's id with `!`.
  */
-import { sha256Utf8, utf8 } from "../crypto/primitives.js";
+import { sha256Utf8, utf8, utf8Length } from "../crypto/primitives.js";
 import type { EventId, RoomId } from "../ids/index.js";
 import { encodeBase64, encodeBase64Url } from "../json/base64.js";
 import { canonicalJsonValue, canonicalJsonWithout } from "../json/canonical.js";
+import { CanonicalJsonError, formatJsonPath } from "../json/errors.js";
 import type { JsonObject } from "../json/types.js";
 import type { RedactionRules, RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
 import { redactedContent, redactEvent } from "./redact.js";
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 function strictness(rules: RoomVersionRules | undefined): { strict: boolean } {
   return { strict: rules?.strictCanonicalJson ?? true };
@@ -33,6 +36,37 @@ const NOT_HASHED = new Set(["unsigned", "signatures", "hashes"]);
 function contentHashText(raw: JsonObject, rules?: RoomVersionRules): string {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PduFormatError("(event)", "must be a JSON object");
   return canonicalJsonWithout(raw, NOT_HASHED, strictness(rules));
+}
+
+/**
+ * The receipt path's one pass over the whole event: its content hash and the
+ * UTF-8 size of its full canonical JSON, from one encoding. The full text is
+ * the content-hashed text with the `hashes`, `signatures` and `unsigned`
+ * members added back, each `"key":value` plus a separating comma. Throws
+ * PduFormatError (naming the path) where canonical JSON refuses a value.
+ */
+export function measureEvent(raw: JsonObject, rules: RoomVersionRules): { canonicalBytes: number; contentHash: Uint8Array } {
+  let text: string;
+  try {
+    text = contentHashText(raw, rules);
+  } catch (e) {
+    if (e instanceof CanonicalJsonError) throw new PduFormatError(e.path.length ? formatJsonPath(e.path) : "(event)", e.reason);
+    throw e;
+  }
+  let size = utf8Length(text);
+  let added = 0;
+  for (const k of NOT_HASHED) {
+    if (!hasOwn.call(raw, k) || raw[k] === undefined) continue;
+    try {
+      size += k.length + 3 + utf8Length(canonicalJsonValue(raw[k], rules.strictCanonicalJson)); // "k": plus the value
+    } catch (e) {
+      if (e instanceof CanonicalJsonError) throw new PduFormatError(formatJsonPath([k, ...e.path]), e.reason);
+      throw e;
+    }
+    added++;
+  }
+  size += text === "{}" ? Math.max(0, added - 1) : added; // commas
+  return { canonicalBytes: size, contentHash: sha256Utf8(text) };
 }
 
 /** SHA-256 content hash (the value of `hashes.sha256`, before base64). */
@@ -62,8 +96,6 @@ function planOf(r: RedactionRules): readonly { key: string; prefix: string }[] {
   }
   return plan;
 }
-
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * The canonical JSON text of the redacted event without signatures and unsigned,

@@ -96,21 +96,31 @@ const V12_ROOM_ID = /^![A-Za-z0-9_-]{43}$/;
 export interface ParsePduOptions {
   /** The event id when the caller already computed it (the batch path); skips recomputing the reference hash. */
   readonly eventId?: EventId;
+  /**
+   * The UTF-8 size of the whole event's canonical JSON when the caller has
+   * already encoded it with the version's strictness (measureEvent); skips
+   * encoding it again for step 1.
+   */
+  readonly canonicalSize?: number;
 }
 
 /** Checks a received or stored PDU against its room version's format; throws PduFormatError naming the field. */
 export function parsePdu(raw: unknown, rules: RoomVersionRules, opts: ParsePduOptions = {}): Pdu {
   // Step 1
   if (!isObject(raw)) throw new PduFormatError("(event)", `must be a JSON object, got ${describe(raw)}`);
-  let text: string;
-  try {
-    text = canonicalJson(raw, { strict: rules.strictCanonicalJson });
-  } catch (e) {
-    if (e instanceof CanonicalJsonError) throw new PduFormatError(e.path.length ? formatJsonPath(e.path) : "(event)", e.reason);
-    throw e;
+  let size = opts.canonicalSize;
+  if (size === undefined) {
+    let text: string;
+    try {
+      text = canonicalJson(raw, { strict: rules.strictCanonicalJson });
+    } catch (e) {
+      if (e instanceof CanonicalJsonError) throw new PduFormatError(e.path.length ? formatJsonPath(e.path) : "(event)", e.reason);
+      throw e;
+    }
+    size = text.length > MAX_PDU_BYTES / 3 ? utf8Length(text) : text.length;
   }
-  if (text.length > MAX_PDU_BYTES / 3 && utf8Length(text) > MAX_PDU_BYTES) {
-    throw new PduFormatError("(event)", `is ${utf8Length(text)} bytes as canonical JSON, over the limit of ${MAX_PDU_BYTES}`, "M_TOO_LARGE");
+  if (size > MAX_PDU_BYTES) {
+    throw new PduFormatError("(event)", `is ${size} bytes as canonical JSON, over the limit of ${MAX_PDU_BYTES}`, "M_TOO_LARGE");
   }
   // Step 2
   const type = shortString("type", raw["type"]);
