@@ -9,13 +9,16 @@
  *
  * Cast (all names under interop.test, answered by dnsmasq on 127.0.4.45 for Zion, by hosts entries for Synapse):
  *   Z   zion.interop.test:<port>     Zion on 127.0.4.43, certificate for zion.interop.test
- *   SW  synapse-wk.interop.test      Synapse on 127.0.4.40:443, serving /.well-known/matrix/server -> itself :443
+ *   SW  synapse-wk.interop.test      Synapse on 127.0.4.1xx:443 (the first free of a random walk over .100-.199, as
+ *                                    another run of the suite on the machine may hold one), serving
+ *                                    /.well-known/matrix/server -> itself :443
  *   SS  synapse-srv.interop.test     Synapse on 127.0.4.42:<port>, found through
  *                                    _matrix-fed._tcp.synapse-srv.interop.test -> hs.synapse-srv.interop.test:<port>
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerName, UserId } from "../../src/core/ids/index.js";
@@ -33,6 +36,21 @@ const SRV_NAME = "synapse-srv.interop.test";
 const SRV_TARGET = "hs.synapse-srv.interop.test";
 const ZION_HOST = "zion.interop.test";
 
+/** An address in 127.0.4.100-199 where port 443 is free right now (well-known is fetched from port 443 only). */
+async function addressFreeOn443(): Promise<string> {
+  const start = Math.floor(Math.random() * 100);
+  for (let i = 0; i < 100; i++) {
+    const ip = `127.0.4.${100 + ((start + i) % 100)}`;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(443, ip, () => srv.close(() => resolve(true)));
+    });
+    if (free) return ip;
+  }
+  throw new Error("port 443 is taken on every address of 127.0.4.100-199");
+}
+
 describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () => {
   let dir: string;
   let ca: TestCa;
@@ -40,14 +58,16 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
   let sw: SynapseHandle | undefined;
   let ss: SynapseHandle | undefined;
   let z: ZionPeer | undefined;
+  let wkIp: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "zion-interop-discovery-"));
     ca = await createTestCa(join(dir, "ca"));
     const srvPort = await freePort("127.0.4.42");
+    wkIp = await addressFreeOn443();
     dns = await startDnsmasq(
       {
-        a: { [WK_NAME]: ["127.0.4.40"], [SRV_TARGET]: ["127.0.4.42"], [ZION_HOST]: ["127.0.4.43"] },
+        a: { [WK_NAME]: [wkIp], [SRV_TARGET]: ["127.0.4.42"], [ZION_HOST]: ["127.0.4.43"] },
         srv: [{ name: `_matrix-fed._tcp.${SRV_NAME}`, target: SRV_TARGET, port: srvPort }],
       },
       { address: "127.0.4.45" },
@@ -61,7 +81,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
     const namespace = { hosts: [`127.0.4.43 ${ZION_HOST}`] };
     const wkLeaf = await ca.issue({ dns: [WK_NAME], name: "sw" });
     sw = await startSynapse({
-      dir: join(dir, "sw"), bindHost: "127.0.4.40", serverName: WK_NAME, ports: { federation: 443 },
+      dir: join(dir, "sw"), bindHost: wkIp, serverName: WK_NAME, ports: { federation: 443 },
       caCertPath: ca.caCertPath, certPath: wkLeaf.chainPath, keyPath: wkLeaf.keyPath,
       extraConfig: { serve_server_wellknown: true }, namespace,
     });
@@ -98,7 +118,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
     assert.ok(r.ok, r.ok ? "" : r.reason);
     assert.equal(r.resolution.step, "3.2");
     assert.equal(r.resolution.delegatedTo, `${WK_NAME}:443`);
-    assert.deepEqual(r.resolution.targets.map((t) => `${t.ip}:${t.port}`), ["127.0.4.40:443"]);
+    assert.deepEqual(r.resolution.targets.map((t) => `${t.ip}:${t.port}`), [`${wkIp}:443`]);
     assert.equal(r.resolution.tlsName, WK_NAME);
     await zionQueriesProfileOn(sw!);
   });
@@ -122,7 +142,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
       const r = await s.client("GET", `/_matrix/client/v3/profile/${encodeURIComponent(`@x:${z!.serverName}`)}`, { token: user.accessToken });
       assert.equal(r.status, 404, `${r.text}\n${s.logTail(20)}`);
       assert.equal((r.json as { errcode?: string }).errcode, "M_NOT_FOUND");
-      const answered = z!.logs().filter((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile");
+      const answered = await z!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile", before + 1);
       assert.deepEqual(answered.slice(before).map((l) => l["status"]), [404]);
       assert.equal(z!.logs().filter((l) => l["msg"] === "federation request refused").length, 0);
       // Zion fetched this Synapse's keys by name too (through dnsmasq: well-known or SRV).

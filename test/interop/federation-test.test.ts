@@ -96,7 +96,7 @@ describe("zion federation-test against Synapse", { timeout: 120_000 }, () => {
     assert.ok(reach.detail.includes(`signed by ${s!.serverName}`), reach.detail);
     assert.deepEqual(failed(report), []);
     assert.equal(code, 0);
-    const answered = z!.logs().filter((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile");
+    const answered = await z!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile", before + 1);
     assert.deepEqual(answered.slice(before).map((l) => l["status"]), [404]);
   });
 

@@ -110,7 +110,8 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
     // Zion's own signature survived Synapse's storage byte for byte ...
     assert.deepEqual(verifyJsonSignature(k, z!.serverName, z!.keyId, decodeBase64(z!.publicKey)), { ok: true });
     // ... Synapse fetched it from Zion itself ...
-    assert.ok(requestLines(z!, "GET", "/_matrix/key/v2/server").length > before, "Zion served no key request");
+    const served = await z!.waitForLogs((l) => l["msg"] === "request" && l["method"] === "GET" && String(l["path"]).startsWith("/_matrix/key/v2/server"), before + 1);
+    assert.ok(served.length > before, "Zion served no key request");
     assert.deepEqual(synapseKeySource(s1!, z!.serverName), [z!.serverName]);
     // ... and Zion verifies Synapse's notary signature with Synapse's published key.
     const s1Key = onlyKey(s1Keys);
@@ -172,7 +173,8 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
     const r = await s2!.federation("GET", uri, { headers: { authorization: auth } });
     assert.equal(r.status, 404, `${r.text}\n${s2!.logTail(30)}`);
     assert.equal((r.json as { errcode?: string }).errcode, "M_NOT_FOUND");
-    assert.ok(requestLines(z!, "POST", "/_matrix/key/v2/query").length > before, "Synapse did not ask Zion");
+    const asked = await z!.waitForLogs((l) => l["msg"] === "request" && l["method"] === "POST" && l["path"] === "/_matrix/key/v2/query", before + 1);
+    assert.ok(asked.length > before, "Synapse did not ask Zion");
     assert.deepEqual(synapseKeySource(s2!, z2!.serverName), [z!.serverName], "Synapse stored Z2's keys as given by notary Z");
   });
 });

@@ -88,7 +88,7 @@ describe("signed requests between Zion and Synapse", { timeout: 120_000 }, () =>
     assert.equal(r.status, 404, `${r.text}\n${s!.logTail(20)}`);
     assert.equal((r.json as { errcode?: string }).errcode, "M_NOT_FOUND");
     // Zion answered the federation query itself, with 404, after authenticating Synapse ...
-    const answered = z!.logs().filter((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile");
+    const answered = await z!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile", 1);
     assert.deepEqual(answered.map((l) => l["status"]), [404]);
     assert.equal(z!.logs().filter((l) => l["msg"] === "federation request refused").length, 0);
     // ... with the key it fetched from Synapse directly.

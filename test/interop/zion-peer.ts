@@ -47,6 +47,11 @@ export interface ZionPeer {
   readonly federation: FederationServices;
   /** Every JSON log line the server wrote so far. */
   logs(): Record<string, unknown>[];
+  /**
+   * The log lines matching `pred`, once there are at least `count` of them (polling up to `timeoutMs`, 5 s by
+   * default): the per-request line is written when the response has been sent, so a peer may already hold the answer.
+   */
+  waitForLogs(pred: (line: Record<string, unknown>) => boolean, count: number, timeoutMs?: number): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +110,14 @@ export async function startZionPeer(opts: ZionPeerOptions): Promise<ZionPeer> {
     publicKey: publicKeyBase64(signingKey),
     federation,
     logs: () => lines.slice(),
+    async waitForLogs(pred, count, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines.filter(pred);
+        if (found.length >= count || Date.now() > deadline) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async stop() {
       await federation.close();
       await server.stop();
