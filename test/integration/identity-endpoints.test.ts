@@ -114,7 +114,7 @@ describe("identity endpoints", () => {
     assert.equal(r.json()["errcode"], "M_UNRECOGNIZED");
   });
 
-  it("refuses the signed profile query with 401 M_UNAUTHORIZED while no X-Matrix verifier is wired", async () => {
+  it("refuses the signed profile query without an X-Matrix Authorization header (401 M_UNAUTHORIZED)", async () => {
     const r = await httpCall(`${zion.federationUrl}/_matrix/federation/v1/query/profile?user_id=%40a%3Azion.test`, tlsOpts);
     assert.equal(r.status, 401);
     assert.equal(r.json()["errcode"], "M_UNAUTHORIZED");
