@@ -375,6 +375,9 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
   let command: string;
   let args: string[];
   if (options.namespace) {
+    if (process.getuid?.() !== 0) {
+      throw new Error("synapse harness: `namespace` needs root (unshare --mount and mount --bind); run the interop tests as root, as .ci/run does");
+    }
     // `unshare` execs sh, which execs python: the child PID stays the Synapse PID, so signals reach Synapse.
     const mounts: string[] = [];
     if (options.namespace.hosts) {
