@@ -83,14 +83,12 @@ export function decodeBase64Into(str: string, into: Uint8Array | undefined): Uin
   if (rem === 1) throw new InvalidBase64Error(`length ${end} cannot be Base64 (one character too many or too few)`);
   const len = ((end >>> 2) * 3) + (rem === 0 ? 0 : rem - 1);
   const out = into !== undefined && into.length === len ? into : new Uint8Array(len);
-  const d = (i: number): number => {
-    const c = str.charCodeAt(i);
-    return c < 128 ? DECODE[c]! : -1;
-  };
   let o = 0;
   let i = 0;
   for (; i + 4 <= end; i += 4) {
-    const a = d(i), b = d(i + 1), c = d(i + 2), e = d(i + 3);
+    const c0 = str.charCodeAt(i), c1 = str.charCodeAt(i + 1), c2 = str.charCodeAt(i + 2), c3 = str.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 128) throw badChar(str, i, end);
+    const a = DECODE[c0]!, b = DECODE[c1]!, c = DECODE[c2]!, e = DECODE[c3]!;
     if ((a | b | c | e) < 0) throw badChar(str, i, end);
     const v = (a << 18) | (b << 12) | (c << 6) | e;
     out[o++] = v >>> 16;
@@ -98,7 +96,9 @@ export function decodeBase64Into(str: string, into: Uint8Array | undefined): Uin
     out[o++] = v & 255;
   }
   if (rem >= 2) {
-    const a = d(i), b = d(i + 1), c = rem === 3 ? d(i + 2) : 0;
+    const c0 = str.charCodeAt(i), c1 = str.charCodeAt(i + 1), c2 = rem === 3 ? str.charCodeAt(i + 2) : 0x41;
+    if ((c0 | c1 | c2) >= 128) throw badChar(str, i, end);
+    const a = DECODE[c0]!, b = DECODE[c1]!, c = DECODE[c2]!;
     if ((a | b | c) < 0) throw badChar(str, i, end);
     const v = (a << 18) | (b << 12) | (c << 6);
     out[o++] = v >>> 16;
