@@ -180,3 +180,27 @@ describe("federation settings on the HTTP surface", () => {
     }
   });
 });
+
+describe("listeners", () => {
+  it("binds every address of a listener on the same port, and reports a taken port with the listener's index", { timeout: 20_000 }, async () => {
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.1.5", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const zion = await startTestServer({
+      config: { listeners: [{ port, bind_addresses: ["127.0.1.5", "127.0.1.6"], type: "http", resources: [{ names: ["client"] }] }] },
+    });
+    try {
+      for (const host of ["127.0.1.5", "127.0.1.6"]) assert.equal((await httpCall(`http://${host}:${port}/health`)).body, "OK", host);
+      await assert.rejects(
+        () => startTestServer({ config: { listeners: [{ port, bind_addresses: ["127.0.1.6"], type: "http", resources: [{ names: ["client"] }] }] } }),
+        (e: Error) => e.message === `listeners[0]: cannot listen on 127.0.1.6:${port}: EADDRINUSE`,
+      );
+    } finally {
+      await zion.stop();
+    }
+  });
+});
