@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import type { JsonObject } from "../json/types.js";
 import { roomVersion, type RoomVersionRules } from "../room-versions/rules.js";
 import { buildPdu, hashAndSignEvent, signEvent } from "./build.js";
-import { checkPdu, keysNeeded, requiredSignatureServers, verifyEventsBatch } from "./check.js";
+import { checkPdu, keysNeeded, requiredSignatureServers, verifyEventsBatch, verifyEventsPausable, VERIFY_PAUSE_EVERY } from "./check.js";
+import { runYielding } from "../generator.js";
 import { redactEvent } from "./redact.js";
 import { lookupOf, testKey } from "./test-keys.js";
 
@@ -161,6 +162,16 @@ describe("verifyEventsBatch", () => {
     assert.equal(verdicts.length, 50);
     assert.ok(verdicts.every((v) => v.ok));
     assert.equal(calls, 1);
+  });
+
+  it("pauses every VERIFY_PAUSE_EVERY events when run as a generator, with the same verdicts", async () => {
+    const events = Array.from({ length: 2 * VERIFY_PAUSE_EVERY + 1 }, (_, i) => ({ raw: i === 70 ? { ...msg(V11, `p${i}`), depth: 0 } : msg(V11, `p${i}`), rules: V11 }));
+    let pauses = 0;
+    const verdicts = await runYielding(verifyEventsPausable(events, lookup), async () => { pauses++; });
+    assert.equal(pauses, 2);
+    assert.deepEqual(verdicts.map((v) => v.ok), verifyEventsBatch(events, lookup).map((v) => v.ok));
+    assert.equal(verdicts.filter((v) => !v.ok).length, 1);
+    assert.equal(verdicts[70]!.ok, false);
   });
 
   it("handles events of different room versions in one batch", () => {

@@ -9,6 +9,7 @@ export {
   redactedSignedBytes,
   redactedSignedText,
   computeEventId,
+  measureEvent,
   eventIdFromReferenceHash,
   roomIdFromCreateEventId,
   roomIdOfCreateEvent,
@@ -17,5 +18,5 @@ export { parsePdu, tryParsePdu, MAX_PDU_BYTES, MAX_ID_BYTES } from "./parse.js";
 export type { ParsePduOptions } from "./parse.js";
 export { buildPdu, signEvent, hashAndSignEvent } from "./build.js";
 export type { PduTemplate, PduSigner, EventRef } from "./build.js";
-export { checkPdu, verifyEventsBatch, requiredSignatureServers, keysNeeded } from "./check.js";
+export { checkPdu, verifyEventsBatch, verifyEventsPausable, VERIFY_PAUSE_EVERY, requiredSignatureServers, keysNeeded } from "./check.js";
 export type { PduVerdict, PduCheckFailure, PduCheckName, PduToCheck } from "./check.js";
