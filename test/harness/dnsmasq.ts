@@ -66,6 +66,13 @@ function renderConfig(r: DnsRecords): string {
 
 interface Running { child: ChildProcess; exited: Promise<void> }
 
+// Every dnsmasq still running when this process exits (a test that forgot stop(), or an uncaught error) is
+// killed then, so none outlives its test file. kill() is synchronous, as an "exit" handler needs.
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
 async function launch(confPath: string, address: string, port: number): Promise<Running> {
   const child = spawn(DNSMASQ, [
     "-k", "--conf-file=/dev/null", `--conf-file=${confPath}`, `--port=${port}`, `--listen-address=${address}`,
@@ -76,7 +83,8 @@ async function launch(confPath: string, address: string, port: number): Promise<
   ], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { live.delete(child); resolve(); }));
   // dnsmasq prints "started" once it is listening; a bind failure makes it exit.
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 5000);
