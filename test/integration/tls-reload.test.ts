@@ -170,4 +170,24 @@ describe("live certificate reload", { timeout: 60_000 }, () => {
     assert.equal(seen, serialOf(b));
     assert.ok(s.log.lines.some((l) => l.obj["source"] === "SIGHUP" && l.msg === "tls: certificate swapped on every listener"));
   });
+
+  it("swaps every attached listener, not only the first", async () => {
+    const a = await ca.issue({ dns: [NAME] });
+    const b = await ca.issue({ dns: [NAME] });
+    const s = await site("two-listeners", { watch: false, sighup: false }, a);
+    const second = createServer(s.reloader.secureContextOptions(), (sock) => sock.end());
+    s.reloader.attach(second);
+    await new Promise<void>((r) => second.listen(0, HOST_IP, r));
+    const secondPort = (second.address() as AddressInfo).port;
+    try {
+      assert.equal((await tlsPeer(HOST_IP, secondPort, NAME, ca.caCertPem)).serial, serialOf(a));
+      const verdict = s.reloader.install({ certPem: b.chainPem, keyPem: b.keyPem }, "acme");
+      assert.ok(verdict.ok);
+      assert.equal(await servedSerial(s), serialOf(b));
+      assert.equal((await tlsPeer(HOST_IP, secondPort, NAME, ca.caCertPem)).serial, serialOf(b));
+      assert.equal(s.log.lines.at(-1)?.obj["listeners"], 2);
+    } finally {
+      await new Promise<void>((r) => second.close(() => r()));
+    }
+  });
 });
