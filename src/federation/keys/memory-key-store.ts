@@ -1,6 +1,7 @@
 /**
- * An in-memory KeyStore (the storage port of src/storage/ports.ts), for unit tests of key handling only; the
- * server uses the SQL stores.
+ * An in-memory KeyStore (the storage port of src/storage/ports.ts): for unit tests and benchmarks, and the
+ * throwaway cache of `zion debug keys` / `federation-request` (which must not write to a server's database). The
+ * server itself always uses the SQL stores.
  */
 import type { KeyId, ServerName } from "../../core/ids/index.js";
 import type { KeyStore, ServerKeyRecord } from "../../storage/ports.js";
