@@ -19,7 +19,7 @@ import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
 import { allRoutes, routesFor, type ApiDeps } from "../api/index.js";
-import { createHttpApp, whitelistPolicy, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
+import { createHttpApp, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -145,6 +145,14 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     profiles: storage.users,
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
+  // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
+  const accessTokenAuth: AccessTokenAuth = {
+    async authenticate(token) {
+      const owner = await storage.users.getAccessTokenOwner(token);
+      if (!owner || owner.deactivated || (owner.validUntilTs !== null && owner.validUntilTs <= clock.now())) return null;
+      return { userId: owner.userId, deviceId: owner.deviceId };
+    },
+  };
   const originAllowed = whitelistPolicy(config.federation_domain_whitelist);
 
   // Step 5
@@ -162,6 +170,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         logger: logger.child({ listener: index }),
         ...(options.federationAuth ? { federationAuth: options.federationAuth } : {}),
         federationOriginAllowed: originAllowed,
+        accessTokenAuth,
         trustProxy: l.x_forwarded,
         ...(l.request_id_header ? { requestIdHeader: l.request_id_header } : {}),
         name: `listener${index}`,

@@ -4,7 +4,7 @@
  * verified origin must pass the `federation_domain_whitelist` check.
  * https://spec.matrix.org/v1.16/server-server-api/#request-authentication
  */
-import type { ServerName } from "../../core/ids/index.js";
+import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { JsonValue } from "../../core/json/types.js";
 import { MatrixError } from "../../core/errors.js";
 
@@ -39,3 +39,20 @@ export function whitelistPolicy(whitelist: readonly string[] | undefined): Feder
   const allowed = new Set(whitelist.map((s) => s.toLowerCase()));
   return (origin) => allowed.has(origin.toLowerCase());
 }
+
+/**
+ * Access tokens for `auth: "access-token"` routes:
+ * https://spec.matrix.org/v1.16/client-server-api/#using-access-tokens
+ * The layer takes the token from `Authorization: Bearer` (or the deprecated `access_token` query parameter),
+ * answers 401 M_MISSING_TOKEN without one, and 401 M_UNKNOWN_TOKEN when this returns null.
+ */
+export interface AccessTokenAuth {
+  authenticate(token: string): Promise<{ userId: UserId; deviceId: string } | null>;
+}
+
+/** Knows no token: in place until the app wires the user store. */
+export const refuseAllAccessTokens: AccessTokenAuth = {
+  async authenticate() {
+    return null;
+  },
+};

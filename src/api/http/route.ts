@@ -10,7 +10,7 @@
  *   });
  */
 import type { ZodType } from "zod";
-import type { ServerName } from "../../core/ids/index.js";
+import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { JsonValue } from "../../core/json/types.js";
 
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
@@ -42,12 +42,20 @@ export interface RouteLog {
   debug(obj: object, msg?: string): void;
 }
 
+/** The local user an access token belongs to (access-token routes). */
+export interface AuthenticatedUser {
+  readonly userId: UserId;
+  readonly deviceId: string;
+}
+
 export interface HandlerInput<P, Q, B, A extends RouteAuth> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
   /** The verified requesting server (x-matrix routes only). */
   readonly origin: A extends "x-matrix" ? ServerName : undefined;
+  /** The user of the access token (access-token routes only). */
+  readonly user: A extends "access-token" ? AuthenticatedUser : undefined;
   readonly request: RequestInfo;
   readonly log: RouteLog;
 }

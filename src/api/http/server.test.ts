@@ -4,7 +4,7 @@ import { request as httpRequest } from "node:http";
 import { pino } from "pino";
 import { z } from "zod";
 import { MatrixError } from "../../core/errors.js";
-import type { ServerName } from "../../core/ids/index.js";
+import type { ServerName, UserId } from "../../core/ids/index.js";
 import { createHttpApp, defineClientRoute, defineFederationRoute, defineRoute, HttpResponse, type FederationAuthRequest, type HttpApp } from "./index.js";
 
 function captureLogger() {
@@ -75,9 +75,19 @@ const text = defineRoute({
   handle: () => HttpResponse.text(200, "OK"),
 });
 
-const routes = [echo, fails, queried, signed, version, text];
+const whoami = defineClientRoute({
+  method: "GET",
+  path: "/_matrix/client/v3/account/whoami",
+  auth: "access-token",
+  handle: ({ user }, { calls }: Deps) => {
+    calls.push(`whoami ${user.userId}`);
+    return { user_id: user.userId, device_id: user.deviceId };
+  },
+});
 
-function makeApp(opts: { auth?: (r: FederationAuthRequest) => Promise<{ origin: ServerName }>; whitelist?: (o: ServerName) => boolean } = {}) {
+const routes = [echo, fails, queried, signed, version, text, whoami];
+
+function makeApp(opts: { auth?: (r: FederationAuthRequest) => Promise<{ origin: ServerName }>; whitelist?: (o: ServerName) => boolean; tokens?: Record<string, string> } = {}) {
   const deps: Deps = { calls: [] };
   const { logger, lines } = captureLogger();
   const app = createHttpApp({
@@ -86,6 +96,9 @@ function makeApp(opts: { auth?: (r: FederationAuthRequest) => Promise<{ origin: 
     logger,
     ...(opts.auth ? { federationAuth: { authenticate: opts.auth } } : {}),
     ...(opts.whitelist ? { federationOriginAllowed: opts.whitelist } : {}),
+    ...(opts.tokens
+      ? { accessTokenAuth: { authenticate: async (t: string) => (opts.tokens![t] ? { userId: opts.tokens![t] as UserId, deviceId: "DEV" } : null) } }
+      : {}),
   });
   return { app, deps, lines };
 }
@@ -314,5 +327,45 @@ describe("HTTP layer: sockets", () => {
     });
     assert.equal(status, 413);
     assert.equal(json(body)["errcode"], "M_TOO_LARGE");
+  });
+});
+
+describe("HTTP layer: access-token routes", () => {
+  it("answers 401 M_MISSING_TOKEN without a token and 401 M_UNKNOWN_TOKEN for an unknown one, without running the handler", async () => {
+    const { app, deps } = makeApp({ tokens: { good: "@a:zion.test" } });
+    try {
+      const missing = await app.inject({ method: "GET", url: "/_matrix/client/v3/account/whoami" });
+      assert.equal(missing.statusCode, 401);
+      assert.equal(json(missing.body)["errcode"], "M_MISSING_TOKEN");
+      const unknown = await app.inject({ method: "GET", url: "/_matrix/client/v3/account/whoami", headers: { authorization: "Bearer bad" } });
+      assert.equal(unknown.statusCode, 401);
+      assert.equal(json(unknown.body)["errcode"], "M_UNKNOWN_TOKEN");
+      assert.deepEqual(deps.calls, []);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("hands the token's user to the handler, from the Authorization header or the access_token parameter", async () => {
+    const { app, deps } = makeApp({ tokens: { good: "@a:zion.test" } });
+    try {
+      const viaHeader = await app.inject({ method: "GET", url: "/_matrix/client/v3/account/whoami", headers: { authorization: "Bearer good" } });
+      assert.deepEqual(json(viaHeader.body), { user_id: "@a:zion.test", device_id: "DEV" });
+      const viaQuery = await app.inject({ method: "GET", url: "/_matrix/client/v3/account/whoami?access_token=good" });
+      assert.equal(viaQuery.statusCode, 200);
+      assert.deepEqual(deps.calls, ["whoami @a:zion.test", "whoami @a:zion.test"]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("knows no token at all when the app wires no lookup", async () => {
+    const { app } = makeApp();
+    try {
+      const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/account/whoami", headers: { authorization: "Bearer anything" } });
+      assert.equal(json(r.body)["errcode"], "M_UNKNOWN_TOKEN");
+    } finally {
+      await app.close();
+    }
   });
 });

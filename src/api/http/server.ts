@@ -26,10 +26,10 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "
 import type { Logger } from "pino";
 import type { ZodError, ZodType } from "zod";
 import { MatrixError } from "../../core/errors.js";
-import type { ServerName } from "../../core/ids/index.js";
+import type { ServerName, UserId } from "../../core/ids/index.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonValue } from "../../core/json/types.js";
-import { refuseAllFederationAuth, type FederationAuth, type FederationOriginPolicy } from "./federation-auth.js";
+import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, type FederationAuth, type FederationOriginPolicy } from "./federation-auth.js";
 import { HttpResponse, type RequestInfo, type Route, type RouteResult } from "./route.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -50,6 +50,8 @@ export interface HttpAppOptions<D> {
   readonly logger: Logger;
   /** X-Matrix verification for `auth: "x-matrix"` routes (default: refuse everything with 401). */
   readonly federationAuth?: FederationAuth;
+  /** Access-token lookup for `auth: "access-token"` routes (default: every token is unknown, 401). */
+  readonly accessTokenAuth?: AccessTokenAuth;
   /** federation_domain_whitelist (default: everyone). */
   readonly federationOriginAllowed?: FederationOriginPolicy;
   /** Trust X-Forwarded-For / -Proto (the listener's x_forwarded). */
@@ -137,10 +139,21 @@ function fastifyErrorToMatrix(err: { code?: string; statusCode?: number; message
   return undefined;
 }
 
+/** `Authorization: Bearer <token>`, else the deprecated `access_token` query parameter. */
+function accessTokenOf(authorization: string | undefined, query: unknown): string | undefined {
+  if (authorization !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return m ? m[1] : undefined;
+  }
+  const q = (query as Record<string, unknown> | undefined)?.["access_token"];
+  return typeof q === "string" && q.length > 0 ? q : undefined;
+}
+
 export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
   const defaultLimit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const federationAuth = options.federationAuth ?? refuseAllFederationAuth;
   const originAllowed = options.federationOriginAllowed ?? (() => true);
+  const accessTokens = options.accessTokenAuth ?? refuseAllAccessTokens;
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let inFlight = 0;
   let closing = false;
@@ -260,10 +273,18 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
               throw err;
             }
           }
+          let user: { userId: UserId; deviceId: string } | undefined;
+          if (route.auth === "access-token") {
+            const token = accessTokenOf(request.headers["authorization"], request.query);
+            if (token === undefined) throw new MatrixError("M_MISSING_TOKEN", 401, "missing access token");
+            const found = await accessTokens.authenticate(token);
+            if (!found) throw new MatrixError("M_UNKNOWN_TOKEN", 401, "unknown or expired access token", { soft_logout: false });
+            user = found;
+          }
           const params = validate(route.params, request.params, "params");
           const query = validate(route.query, request.query, "query");
           const body = route.body ? validate(route.body, json, "body") : undefined;
-          const result: RouteResult = await route.handle({ params, query, body, origin, request: info, log: origin ? request.log.child({ origin }) : request.log }, options.deps);
+          const result: RouteResult = await route.handle({ params, query, body, origin, user, request: info, log: origin ? request.log.child({ origin }) : request.log }, options.deps);
           if (result instanceof HttpResponse) {
             reply.code(result.status).headers(result.headers);
             if (result.body.kind === "json") return send(reply, result.status, result.body.value);
