@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { parseConfigWithWarnings, type HomeserverConfig } from "../../src/config/index.js";
 import type { SigningKey } from "../../src/core/crypto/index.js";
+import type { Storage } from "../../src/storage/ports.js";
 import {
   createLogger,
   generateSelfSignedCertificate,
@@ -48,6 +49,8 @@ export interface TestServerOptions {
   readonly tls?: { readonly certificatePath: string; readonly privateKeyPath: string };
   /** In-process only: passed to startHomeserver (federationAuth, clock, storage, extraRoutes ...). */
   readonly startOptions?: StartOptions;
+  /** In-process only: run on this storage (e.g. a PostgreSQL one from test/harness/postgres.ts) instead of SQLite; closed at stop. */
+  readonly storage?: Storage;
   /** Child only: extra environment. */
   readonly env?: Readonly<Record<string, string>>;
   /** Milliseconds to wait for the server to be ready (default 15000). */
@@ -114,7 +117,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     writeFileSync(configPath, text);
     const { config } = parseConfigWithWarnings(text, { baseDir: dir, fileName: configPath });
     if (options.mode === "child") return await startChild(serverName, dir, configPath, config, signingKey, options);
-    const homeserver = await startHomeserver(config, { logger: createLogger(config.log_level), ...(options.startOptions ?? {}) });
+    const homeserver = await startHomeserver(config, {
+      logger: createLogger(config.log_level),
+      ...(options.storage ? { storage: options.storage } : {}),
+      ...(options.startOptions ?? {}),
+    });
     const listeners = homeserver.listeners.map((l) => ({ ...l }));
     let stopped: Promise<number | null> | undefined;
     return {
