@@ -1,5 +1,5 @@
 /**
- * The redaction algorithm's kept keys, one row per distinct set (STYLE C3).
+ * The redaction algorithm's kept keys, one row per distinct set of kept keys (STYLE C3).
  * Rows spread the previous one and name only what changed.
  *
  * v1-v5:  https://spec.matrix.org/v1.16/rooms/v1/#redactions
