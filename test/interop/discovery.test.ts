@@ -3,12 +3,14 @@
  * - Zion finds Synapse through `.well-known/matrix/server` (served by Synapse itself) in one test and through a
  *   `_matrix-fed._tcp` SRV record in another, asking a real DNS server (dnsmasq) set in Zion's `dns_servers`.
  * - Synapse finds Zion by name through its own resolution: hosts entries visible only inside Synapse's private
- *   mount namespace (`unshare --mount`), the machine's /etc/hosts untouched.
+ *   mount namespace (`unshare --mount`), the machine's /etc/hosts untouched; for a Zion named without a port,
+ *   through the `.well-known/matrix/server` Zion serves.
  * Each direction ends in a signed request the other side verifies (404 M_NOT_FOUND for an unknown user).
  * https://spec.matrix.org/v1.16/server-server-api/#resolving-server-names
  *
  * Cast (all names under interop.test, answered by dnsmasq on 127.0.4.45 for Zion, by hosts entries for Synapse):
  *   Z   zion.interop.test:<port>     Zion on 127.0.4.43, certificate for zion.interop.test
+ *   ZW  zion-wk.interop.test         Zion on 127.0.4.1xx:443 serving /.well-known/matrix/server -> itself :443
  *   SW  synapse-wk.interop.test      Synapse on 127.0.4.1xx:443 (the first free of a random walk over .100-.199, as
  *                                    another run of the suite on the machine may hold one), serving
  *                                    /.well-known/matrix/server -> itself :443
@@ -35,12 +37,14 @@ const WK_NAME = "synapse-wk.interop.test";
 const SRV_NAME = "synapse-srv.interop.test";
 const SRV_TARGET = "hs.synapse-srv.interop.test";
 const ZION_HOST = "zion.interop.test";
+const ZION_WK_NAME = "zion-wk.interop.test";
 
 /** An address in 127.0.4.100-199 where port 443 is free right now (well-known is fetched from port 443 only). */
-async function addressFreeOn443(): Promise<string> {
+async function addressFreeOn443(except: readonly string[] = []): Promise<string> {
   const start = Math.floor(Math.random() * 100);
   for (let i = 0; i < 100; i++) {
     const ip = `127.0.4.${100 + ((start + i) % 100)}`;
+    if (except.includes(ip)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const srv = createServer();
       srv.once("error", () => resolve(false));
@@ -58,6 +62,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
   let sw: SynapseHandle | undefined;
   let ss: SynapseHandle | undefined;
   let z: ZionPeer | undefined;
+  let zw: ZionPeer | undefined;
   let wkIp: string;
 
   before(async () => {
@@ -77,8 +82,14 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
       ca, host: "127.0.4.43", port: zionPort, serverName: `${ZION_HOST}:${zionPort}`,
       config: { dns_servers: [dns.server] },
     });
-    // Both Synapses resolve Zion's name through their own hosts file, private to their mount namespace.
-    const namespace = { hosts: [`127.0.4.43 ${ZION_HOST}`] };
+    // ZW: a Zion named without a port, serving /.well-known/matrix/server on 443 (delegating to itself on 443).
+    const zwIp = await addressFreeOn443([wkIp]);
+    zw = await startZionPeer({
+      ca, host: zwIp, port: 443, serverName: ZION_WK_NAME,
+      config: { dns_servers: [dns.server], serve_server_wellknown: true },
+    });
+    // Both Synapses resolve Zion's names through their own hosts file, private to their mount namespace.
+    const namespace = { hosts: [`127.0.4.43 ${ZION_HOST}`, `${zwIp} ${ZION_WK_NAME}`] };
     const wkLeaf = await ca.issue({ dns: [WK_NAME], name: "sw" });
     sw = await startSynapse({
       dir: join(dir, "sw"), bindHost: wkIp, serverName: WK_NAME, ports: { federation: 443 },
@@ -96,6 +107,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
   after(async () => {
     await ss?.stop();
     await sw?.stop();
+    await zw?.stop();
     await z?.stop();
     await dns?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -151,4 +163,17 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
       assert.ok(!readFileSync("/etc/hosts", "utf8").includes(ZION_HOST), "the machine's /etc/hosts is untouched");
     });
   }
+
+  it("Synapse finds a Zion named without a port through Zion's own .well-known/matrix/server, and Zion verifies it", async () => {
+    const user = await ss!.registerUser({ username: "askerzw" });
+    const r = await ss!.client("GET", `/_matrix/client/v3/profile/${encodeURIComponent(`@x:${ZION_WK_NAME}`)}`, { token: user.accessToken });
+    assert.equal(r.status, 404, `${r.text}\n${ss!.logTail(20)}`);
+    assert.equal((r.json as { errcode?: string }).errcode, "M_NOT_FOUND");
+    // Synapse asked Zion for its delegation, then sent the signed query to the delegated name and port.
+    const wk = await zw!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/.well-known/matrix/server", 1);
+    assert.deepEqual(wk.map((l) => l["status"]), [200]);
+    const answered = await zw!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile", 1);
+    assert.deepEqual(answered.map((l) => l["status"]), [404]);
+    assert.equal(zw!.logs().filter((l) => l["msg"] === "federation request refused").length, 0);
+  });
 });
