@@ -369,3 +369,51 @@ describe("HTTP layer: access-token routes", () => {
     }
   });
 });
+
+describe("HTTP layer: proxies", () => {
+  const remote = defineRoute({
+    method: "GET",
+    path: "/_matrix/client/v3/remote",
+    auth: "none",
+    resource: "client",
+    handle: ({ request }) => ({ remote: request.remoteAddress, id: request.requestId }),
+  });
+
+  it("takes the client address from X-Forwarded-For only on an x_forwarded listener", async () => {
+    for (const trustProxy of [true, false]) {
+      const { logger } = captureLogger();
+      const app = createHttpApp({ routes: [remote], deps: {}, logger, trustProxy });
+      try {
+        const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/remote", headers: { "x-forwarded-for": "203.0.113.7" } });
+        assert.equal(json(r.body)["remote"] === "203.0.113.7", trustProxy, r.body);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
+  it("takes the request id from request_id_header when the proxy sends one, and logs it", async () => {
+    const { logger, lines } = captureLogger();
+    const app = createHttpApp({ routes: [remote], deps: {}, logger, requestIdHeader: "X-Request-ID" });
+    try {
+      const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/remote", headers: { "x-request-id": "proxy-42" } });
+      assert.equal(json(r.body)["id"], "proxy-42");
+      assert.ok(lines.some((l) => l["msg"] === "request" && l["request_id"] === "proxy-42"));
+      const own = await app.inject({ method: "GET", url: "/_matrix/client/v3/remote" });
+      assert.notEqual(json(own.body)["id"], "proxy-42");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("ignores a client-sent request id when no request_id_header is configured", async () => {
+    const { logger } = captureLogger();
+    const app = createHttpApp({ routes: [remote], deps: {}, logger });
+    try {
+      const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/remote", headers: { "request-id": "forged", "x-request-id": "forged" } });
+      assert.notEqual(json(r.body)["id"], "forged");
+    } finally {
+      await app.close();
+    }
+  });
+});
