@@ -115,7 +115,7 @@ async function halt(r: Running): Promise<void> {
  * Starts dnsmasq. `address` defaults to a random 127.0.3.x; the port is random in 20000-59999 and retried on a
  * bind failure, so two test files running at once do not collide.
  */
-export async function startDnsmasq(records: DnsRecords = {}, opts: { address?: string } = {}): Promise<Dnsmasq> {
+export async function startDnsmasq(records: DnsRecords = {}, opts: { address?: string; port?: number } = {}): Promise<Dnsmasq> {
   const dir = await mkdtemp(join(tmpdir(), "zion-dnsmasq-"));
   const confPath = join(dir, "records.conf");
   await writeFile(confPath, renderConfig(records));
@@ -125,7 +125,7 @@ export async function startDnsmasq(records: DnsRecords = {}, opts: { address?: s
   let lastErr: unknown;
   for (let attempt = 0; attempt < 10 && !running; attempt++) {
     address = opts.address ?? `127.0.3.${2 + Math.floor(Math.random() * 250)}`;
-    port = 20000 + Math.floor(Math.random() * 40000);
+    port = opts.port ?? 20000 + Math.floor(Math.random() * 40000); // a fixed port: 53 for resolvers that cannot take another
     try {
       running = await launch(confPath, address, port);
     } catch (err) {
