@@ -4,13 +4,16 @@
  *   `_matrix-fed._tcp` SRV record in another, asking a real DNS server (dnsmasq) set in Zion's `dns_servers`.
  * - Synapse finds Zion by name through its own resolution: hosts entries visible only inside Synapse's private
  *   mount namespace (`unshare --mount`), the machine's /etc/hosts untouched; for a Zion named without a port,
- *   through the `.well-known/matrix/server` Zion serves.
+ *   through the `.well-known/matrix/server` Zion serves, or through an SRV record Synapse looks up itself (a private
+ *   resolv.conf naming dnsmasq on port 53).
  * Each direction ends in a signed request the other side verifies (404 M_NOT_FOUND for an unknown user).
  * https://spec.matrix.org/v1.16/server-server-api/#resolving-server-names
  *
- * Cast (all names under interop.test, answered by dnsmasq on 127.0.4.45 for Zion, by hosts entries for Synapse):
+ * Cast (names under interop.test; dnsmasq on a free 127.0.4.2xx:53 answers Zion and the SRV Synapse, hosts entries
+ * answer the Synapses):
  *   Z   zion.interop.test:<port>     Zion on 127.0.4.43, certificate for zion.interop.test
  *   ZW  zion-wk.interop.test         Zion on 127.0.4.1xx:443 serving /.well-known/matrix/server -> itself :443
+ *   ZS  zion-srv.interop.test        Zion on 127.0.4.46:<port>, _matrix-fed._tcp -> fed.zion-srv.interop.test:<port>
  *   SW  synapse-wk.interop.test      Synapse on 127.0.4.1xx:443 (the first free of a random walk over .100-.199, as
  *                                    another run of the suite on the machine may hold one), serving
  *                                    /.well-known/matrix/server -> itself :443
@@ -20,6 +23,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +42,28 @@ const SRV_NAME = "synapse-srv.interop.test";
 const SRV_TARGET = "hs.synapse-srv.interop.test";
 const ZION_HOST = "zion.interop.test";
 const ZION_WK_NAME = "zion-wk.interop.test";
+const ZION_SRV_NAME = "zion-srv.interop.test";
+const ZION_SRV_TARGET = "fed.zion-srv.interop.test";
+
+/** An address in 127.0.4.200-249 where UDP and TCP port 53 are free (Twisted's SRV lookups can only use port 53). */
+async function addressFreeOn53(): Promise<string> {
+  const start = Math.floor(Math.random() * 50);
+  for (let i = 0; i < 50; i++) {
+    const ip = `127.0.4.${200 + ((start + i) % 50)}`;
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const sock = createSocket("udp4");
+      sock.once("error", () => resolve(false));
+      sock.bind(53, ip, () => sock.close(() => resolve(true)));
+    });
+    const tcpFree = udpFree && (await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(53, ip, () => srv.close(() => resolve(true)));
+    }));
+    if (tcpFree) return ip;
+  }
+  throw new Error("port 53 is taken on every address of 127.0.4.200-249");
+}
 
 /** An address in 127.0.4.100-199 where port 443 is free right now (well-known is fetched from port 443 only). */
 async function addressFreeOn443(except: readonly string[] = []): Promise<string> {
@@ -63,6 +89,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
   let ss: SynapseHandle | undefined;
   let z: ZionPeer | undefined;
   let zw: ZionPeer | undefined;
+  let zs: ZionPeer | undefined;
   let wkIp: string;
 
   before(async () => {
@@ -70,12 +97,18 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
     ca = await createTestCa(join(dir, "ca"));
     const srvPort = await freePort("127.0.4.42");
     wkIp = await addressFreeOn443();
+    const zsPort = await freePort("127.0.4.46");
+    // One DNS server for both sides: Zion asks it through dns_servers, the SRV Synapse through its private
+    // resolv.conf, which can only name port 53.
     dns = await startDnsmasq(
       {
-        a: { [WK_NAME]: [wkIp], [SRV_TARGET]: ["127.0.4.42"], [ZION_HOST]: ["127.0.4.43"] },
-        srv: [{ name: `_matrix-fed._tcp.${SRV_NAME}`, target: SRV_TARGET, port: srvPort }],
+        a: { [WK_NAME]: [wkIp], [SRV_TARGET]: ["127.0.4.42"], [ZION_HOST]: ["127.0.4.43"], [ZION_SRV_TARGET]: ["127.0.4.46"] },
+        srv: [
+          { name: `_matrix-fed._tcp.${SRV_NAME}`, target: SRV_TARGET, port: srvPort },
+          { name: `_matrix-fed._tcp.${ZION_SRV_NAME}`, target: ZION_SRV_TARGET, port: zsPort },
+        ],
       },
-      { address: "127.0.4.45" },
+      { address: await addressFreeOn53(), port: 53 },
     );
     const zionPort = await freePort("127.0.4.43");
     z = await startZionPeer({
@@ -88,7 +121,10 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
       ca, host: zwIp, port: 443, serverName: ZION_WK_NAME,
       config: { dns_servers: [dns.server], serve_server_wellknown: true },
     });
-    // Both Synapses resolve Zion's names through their own hosts file, private to their mount namespace.
+    // ZS: a Zion named without a port, found through _matrix-fed._tcp (certificate for the server name).
+    zs = await startZionPeer({ ca, host: "127.0.4.46", port: zsPort, serverName: ZION_SRV_NAME, config: { dns_servers: [dns.server] } });
+    // Both Synapses resolve Zion's names through their own hosts file, private to their mount namespace; the SRV
+    // Synapse also gets a private resolv.conf naming the test DNS server.
     const namespace = { hosts: [`127.0.4.43 ${ZION_HOST}`, `${zwIp} ${ZION_WK_NAME}`] };
     const wkLeaf = await ca.issue({ dns: [WK_NAME], name: "sw" });
     sw = await startSynapse({
@@ -100,13 +136,15 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
     const srvLeaf = await ca.issue({ dns: [SRV_NAME], name: "ss" });
     ss = await startSynapse({
       dir: join(dir, "ss"), bindHost: "127.0.4.42", serverName: SRV_NAME, ports: { federation: srvPort },
-      caCertPath: ca.caCertPath, certPath: srvLeaf.chainPath, keyPath: srvLeaf.keyPath, namespace,
+      caCertPath: ca.caCertPath, certPath: srvLeaf.chainPath, keyPath: srvLeaf.keyPath,
+      namespace: { ...namespace, resolvConf: `nameserver ${dns.address}` },
     });
   });
 
   after(async () => {
     await ss?.stop();
     await sw?.stop();
+    await zs?.stop();
     await zw?.stop();
     await z?.stop();
     await dns?.stop();
@@ -175,5 +213,16 @@ describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () 
     const answered = await zw!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile", 1);
     assert.deepEqual(answered.map((l) => l["status"]), [404]);
     assert.equal(zw!.logs().filter((l) => l["msg"] === "federation request refused").length, 0);
+  });
+
+  it("Synapse finds a Zion named without a port through a _matrix-fed._tcp SRV record (its own DNS lookup), and Zion verifies it", async () => {
+    const user = await ss!.registerUser({ username: "askerzs" });
+    const r = await ss!.client("GET", `/_matrix/client/v3/profile/${encodeURIComponent(`@x:${ZION_SRV_NAME}`)}`, { token: user.accessToken });
+    assert.equal(r.status, 404, `${r.text}\n${ss!.logTail(20)}`);
+    assert.equal((r.json as { errcode?: string }).errcode, "M_NOT_FOUND");
+    const answered = await zs!.waitForLogs((l) => l["msg"] === "request" && l["path"] === "/_matrix/federation/v1/query/profile", 1);
+    assert.deepEqual(answered.map((l) => l["status"]), [404]);
+    assert.equal(zs!.logs().filter((l) => l["msg"] === "federation request refused").length, 0);
+    assert.ok(!readFileSync("/etc/resolv.conf", "utf8").includes(dns!.address), "the machine's /etc/resolv.conf is untouched");
   });
 });
