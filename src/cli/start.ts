@@ -78,6 +78,13 @@ async function runStart(flags: StartFlags): Promise<void> {
     const server = await startHomeserver(loaded.config, { logger, ...tester });
     setFlagsFromString("--semi-space-growth-factor=2");
     signals.attach(server);
+    if (!flags.config) {
+      const client = server.baseUrl("client");
+      const federation = server.baseUrl("federation");
+      process.stderr.write(
+        `zion: development server for "localhost" is up: client API ${client}, federation ${federation} (self-signed certificate), data in ${loaded.config.config_dir}; Ctrl-C stops it\n`,
+      );
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`zion: configuration error in ${e.file}:\n${e.problems.map((p) => `  - ${p}\n`).join("")}`);
