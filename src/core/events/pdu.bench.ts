@@ -121,13 +121,21 @@ const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
 console.log(`load average while starting: ${load} (other processes share the cores; CPU-time rates are the per-core figures)`);
 console.log(`${N} m.room.message PDUs (room version 10), canonical JSON ${min}-${max} bytes; redacted signed bytes ~${avgSigned} bytes\n`);
 
-// 1. signature verification
+// 1. signature verification: a cold sweep over 2,000 events (none in cache when its turn comes), then a 50-PDU
+// transaction verified as it arrives (its events just parsed, so in cache): the same 50 events over and over.
+const hot = (f: (i: number) => unknown) => (i: number) => f(i % 50);
 const sig = compare(
   "1. signature verification",
   ["Zion: redact + canonical + lookup + verify", (i) => verifyServerSignature(events[i]!, utf8Scratch(redactedSignedText(events[i]!, rules)), "example.org", lookup).ok],
   ["raw libsodium verify of the same bytes", (i) => verifyDetached(sigs[i]!, signedBytes[i]!, key.publicKey)],
 );
 console.log(`  ratio Zion / raw libsodium: ${(100 * sig.a / sig.b).toFixed(1)}% over the whole run, ${(100 * sig.pairMedian).toFixed(1)}% median of block pairs (target >= 90%)`);
+const sigHot = compare(
+  "   the same, for a 50-PDU transaction just received (its events in cache)",
+  ["Zion: redact + canonical + lookup + verify", hot((i) => verifyServerSignature(events[i]!, utf8Scratch(redactedSignedText(events[i]!, rules)), "example.org", lookup).ok)],
+  ["raw libsodium verify of the same bytes", hot((i) => verifyDetached(sigs[i]!, signedBytes[i]!, key.publicKey))],
+);
+console.log(`  ratio Zion / raw libsodium: ${(100 * sigHot.a / sigHot.b).toFixed(1)}% over the whole run, ${(100 * sigHot.pairMedian).toFixed(1)}% median of block pairs (target >= 90%)`);
 const full = compare(
   "   whole receipt check (verifyEventsBatch of 1: format, signature, content hash, event id)",
   ["Zion: verifyEventsBatch", (i) => verifyEventsBatch([{ raw: events[i]!, rules }], lookup)[0]!.ok],
