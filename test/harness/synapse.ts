@@ -165,6 +165,20 @@ export interface SynapseHandle {
 
 const REGISTRATION_SECRET = "interop-secret";
 
+/** Synapses still running: killed if the test process exits without stopping them (a crash or a cancelled run). */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const c of running) c.kill("SIGKILL");
+    });
+  }
+}
+
 /** Synapse's default ip_range_blacklist (synapse/config/server.py, 1.163.2) without the loopback ranges. */
 const BLOCKLIST_WITHOUT_LOOPBACK = [
   "10.0.0.0/8",
@@ -410,6 +424,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
   } finally {
     closeSync(logFd);
   }
+  track(child);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((r) => {
     child.once("exit", (code, signal) => {
