@@ -41,6 +41,10 @@ const entries = {
     title: "/.well-known/matrix/server is not the client file",
     fix: "This file holds the client well-known (m.homeserver). Move it to /.well-known/matrix/client and put {\"m.server\": \"<federation host>:<port>\"} in /.well-known/matrix/server.",
   },
+  "well-known.addresses": {
+    title: "/.well-known/matrix/server on every address",
+    fix: "Serve the same /.well-known/matrix/server from every address of the server name (each A/AAAA record), or remove the records of machines that do not serve it.",
+  },
   "well-known.cache": {
     title: "/.well-known/matrix/server cache lifetime",
     fix: "Send a Cache-Control max-age between one hour and a day so peers neither hammer the file nor keep a stale answer for long.",

@@ -18,7 +18,7 @@ import { checkServerName, type ServerName } from "../core/ids/index.js";
 import { checkServerKeys as serverKeysVerdict } from "../federation/keys/server-keys.js";
 import { canonicalJson } from "../core/json/canonical.js";
 import {
-  ServerResolver, WellKnownResolver, httpsGetVia, type Dns, type IpRangePolicy, type Resolution, type SrvAnswer,
+  ServerResolver, WellKnownResolver, httpsGetVia, lookupAddresses, type Dns, type IpRangePolicy, type Resolution, type SrvAnswer,
 } from "../federation/discovery/index.js";
 import { formatAddress } from "../federation/tls/connector.js";
 import { HttpsClient, HttpsRequestError, type HttpsResponse } from "../federation/tls/https-client.js";
@@ -152,6 +152,7 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
     return;
   }
   await ignoredSrvChecks(b, env.dns, serverName, resolved);
+  await wellKnownEverywhere(b, serverName, env, https, timeoutMs);
   if (!resolved) {
     if (!outcome.ok && !b.checks.some((c) => c.status === "fail")) b.fail("resolution.target", outcome.reason);
     await clientChecks(b, serverName, env, get);
@@ -397,6 +398,50 @@ function fillMftResolution(b: ReportBuilder, trace: CollectingTrace, resolved: R
     }
   }
   dns.Addrs = resolved ? resolved.targets.map((t) => formatAddress(t.ip, t.port)) : null;
+}
+
+/**
+ * The resolver fetches /.well-known/matrix/server from the first address of the host that accepts a connection;
+ * a peer may land on any of them. Ask every address and compare: a machine behind one A record that answers 404
+ * (or delegates elsewhere) loses the delegation for every peer that picks it.
+ */
+async function wellKnownEverywhere(b: ReportBuilder, serverName: string, env: FederationTestEnv, https: HttpsClient, timeoutMs: number): Promise<void> {
+  const parsed = checkServerName(serverName);
+  if (!parsed.ok || parsed.value.kind !== "dns" || parsed.value.port !== undefined) return;
+  const host = parsed.value.host;
+  const port = env.wellKnownPort ?? 443;
+  const quiet = new CollectingTrace();
+  const found = await lookupAddresses(env.dns, env.ipPolicy, host, port, quiet);
+  if (!found.ok || found.targets.length < 2) return;
+  b.starting(`GET /.well-known/matrix/server from each of ${found.targets.length} addresses`);
+  const answers = await Promise.all(found.targets.map(async (t) => {
+    const address = formatAddress(t.ip, t.port);
+    try {
+      const res = await https.request({
+        targets: [t], tlsName: host, hostHeader: port === 443 ? host : `${host}:${port}`, method: "GET", path: "/.well-known/matrix/server",
+        timeoutMs, maxResponseBytes: 50 * 1024,
+      });
+      const j = parseJson(res.body);
+      const m = j.ok && typeof j.value === "object" && j.value !== null ? (j.value as Record<string, unknown>)["m.server"] : undefined;
+      const what = res.status === 200 ? (typeof m === "string" ? `"m.server": ${JSON.stringify(m)}` : "200 without a valid m.server") : `status ${res.status}`;
+      return { address, connected: true, what };
+    } catch (err) {
+      return { address, connected: false, what: err instanceof HttpsRequestError ? (err.attempts[0]?.error ?? err.message) : (err as Error).message };
+    }
+  }));
+  const answered = answers.filter((a) => a.connected);
+  if (answered.length === 0) return; // no .well-known anywhere: well-known.fetch says so
+  const distinct = new Set(answered.map((a) => a.what));
+  const list = answers.map((a) => `${a.address}: ${a.connected ? a.what : `no answer (${a.what})`}`).join("; ");
+  if (distinct.size > 1) {
+    b.fail("well-known.addresses", `the addresses of ${host} disagree, so a peer's result depends on the address it picks: ${list}`);
+  } else if (answered.length < answers.length) {
+    b.warn("well-known.addresses", `some addresses of ${host} do not answer on port ${port} (peers retry another address, but each failure costs a timeout): ${list}`, {
+      fix: `Serve /.well-known/matrix/server on every address of ${host}, or remove the A/AAAA records of machines that are down.`,
+    });
+  } else {
+    b.ok("well-known.addresses", `all ${answers.length} addresses of ${host} answer the same (${[...distinct][0] ?? "nothing"})`);
+  }
 }
 
 /** SRV records that exist but that resolution never consulted, and why. */

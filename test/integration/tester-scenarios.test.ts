@@ -56,6 +56,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         "good.test": ["127.0.6.13"],
         "ignored.test": ["127.0.6.14"],
         "legacy.test": ["127.0.6.15"],
+        "wkmulti.test": ["127.0.6.16", "127.0.6.17"],
       },
       srv: [
         { name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 },
@@ -102,6 +103,13 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     running.push(await serveWellKnown("127.0.6.14", { tls: ignored, serverBody: '{"m.server": "ignored.test:8448"}' }));
     running.push(await serveFederation("127.0.6.14", { tls: ignored, keysServerName: "ignored.test" }));
     running.push(await serveFederation("127.0.6.15", { tls: await leaf(["legacy.test"]), keysServerName: "legacy.test" }));
+    // wkmulti.test: two machines behind the name; only the first serves the delegation.
+    const multi = await leaf(["wkmulti.test"]);
+    const multiSeed = randomBytes(32);
+    running.push(await serveWellKnown("127.0.6.16", { tls: multi, serverBody: '{"m.server": "wkmulti.test:8448"}' }));
+    running.push(await serveWellKnown("127.0.6.17", { tls: multi }));
+    running.push(await serveFederation("127.0.6.16", { tls: multi, keysServerName: "wkmulti.test", seed: multiSeed }));
+    running.push(await serveFederation("127.0.6.17", { tls: multi, keysServerName: "wkmulti.test", seed: multiSeed }));
   });
 
   after(async () => {
@@ -242,6 +250,16 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(c.fix!, /_matrix-fed\._tcp\.legacy\.test/);
     assert.match(find(r, "resolution.target").detail, /deprecated _matrix\._tcp\.legacy\.test is used/);
     assert.equal(toJsonReport(r).DNSResult.SRVCName, "_matrix._tcp.legacy.test");
+  });
+
+  it("fetches .well-known from every address and fails when one machine does not serve it", async () => {
+    const r = await runFederationTest("wkmulti.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "well-known.addresses", "fail");
+    assert.match(c.detail, /127\.0\.6\.16:443: "m\.server": "wkmulti\.test:8448"/);
+    assert.match(c.detail, /127\.0\.6\.17:443: status 404/);
+    assertFix(c);
+    assert.equal(find(r, "keys.consistent").status, "ok");
   });
 
   it("reports an invalid server name without connecting anywhere", async () => {
