@@ -9,6 +9,7 @@
  *   Z  127.0.4.11  Zion, trusting S1 as its notary
  *   Z2 127.0.4.12  a second Zion, a third party whose keys the notaries are asked about
  *   S2 127.0.4.13  Synapse trusting Z as its notary (trusted_key_servers with Z's verify key)
+ *   S3 127.0.4.14  Synapse trusting Z as its notary but configured with a wrong key for it (the negative control)
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +17,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { verifyJsonSignature } from "../../src/core/crypto/index.js";
+import { publicKeyBase64, verifyJsonSignature } from "../../src/core/crypto/index.js";
+import { newSigningKey } from "../../src/app/index.js";
 import type { KeyId, ServerName } from "../../src/core/ids/index.js";
 import { decodeBase64, type JsonObject } from "../../src/core/json/index.js";
 import { signRequest } from "../../src/federation/transport/x-matrix.js";
@@ -58,6 +60,7 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
   let ca: TestCa;
   let s1: SynapseHandle | undefined;
   let s2: SynapseHandle | undefined;
+  let s3: SynapseHandle | undefined;
   let z: ZionPeer | undefined;
   let z2: ZionPeer | undefined;
   let s1Keys: KeyResponse;
@@ -86,9 +89,16 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
       caCertPath: ca.caCertPath, certPath: leaf2.chainPath, keyPath: leaf2.keyPath,
       extraConfig: { trusted_key_servers: [{ server_name: z.serverName, verify_keys: { [z.keyId]: z.publicKey } }] },
     });
+    const leaf3 = await ca.issue({ ip: ["127.0.4.14"], name: "s3" });
+    s3 = await startSynapse({
+      dir: join(dir, "s3"), bindHost: "127.0.4.14",
+      caCertPath: ca.caCertPath, certPath: leaf3.chainPath, keyPath: leaf3.keyPath,
+      extraConfig: { trusted_key_servers: [{ server_name: z.serverName, verify_keys: { [z.keyId]: publicKeyBase64(newSigningKey()) } }] },
+    });
   });
 
   after(async () => {
+    await s3?.stop();
     await s2?.stop();
     await s1?.stop();
     await z2?.stop();
@@ -176,5 +186,18 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
     const asked = await z!.waitForLogs((l) => l["msg"] === "request" && l["method"] === "POST" && l["path"] === "/_matrix/key/v2/query", before + 1);
     assert.ok(asked.length > before, "Synapse did not ask Zion");
     assert.deepEqual(synapseKeySource(s2!, z2!.serverName), [z!.serverName], "Synapse stored Z2's keys as given by notary Z");
+  });
+
+  it("Synapse checks Zion's notary signature: with a wrong key configured for Zion it ignores Zion's answer", async () => {
+    const before = (await z!.waitForLogs((l) => l["msg"] === "request" && l["method"] === "POST" && l["path"] === "/_matrix/key/v2/query", 0)).length;
+    const target = `@nobody:${s3!.serverName}`;
+    const uri = `/_matrix/federation/v1/query/profile?user_id=${encodeURIComponent(target)}`;
+    const auth = signRequest({ method: "GET", uri, origin: z2!.serverName, destination: s3!.serverName }, z2!.server.signingKey);
+    const r = await s3!.federation("GET", uri, { headers: { authorization: auth } });
+    // S3 asked Z, could not verify Z's signature with the key it was given, and fetched Z2's keys directly instead.
+    const asked = await z!.waitForLogs((l) => l["msg"] === "request" && l["method"] === "POST" && l["path"] === "/_matrix/key/v2/query", before + 1);
+    assert.ok(asked.length > before, "Synapse did not ask Zion");
+    assert.equal(r.status, 404, `${r.text}\n${s3!.logTail(30)}`);
+    assert.deepEqual(synapseKeySource(s3!, z2!.serverName), [z2!.serverName], "Synapse kept nothing from the notary it could not verify");
   });
 });
