@@ -128,6 +128,19 @@ describe("zion federation-test (process)", { timeout: 120_000 }, () => {
     assert.equal(report.Zion.ServerName, "ok.cli.test");
   });
 
+  it("zion doctor reports a configuration that does not load as its first failure (exit 1, schema-valid JSON)", async () => {
+    const bad = join(dir, "broken.yaml");
+    await writeFile(bad, "server_name: doctor.cli.test\nlisteners: 7\n");
+    const r = await zion(["doctor", "-c", bad, "--json"]);
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as { FederationOK: boolean; Zion: { Kind: string; Checks: { id: string; status: string; detail: string }[] } };
+    assert.equal(validate(report), true, JSON.stringify(validate.errors, null, 2));
+    assert.equal(report.Zion.Kind, "doctor");
+    assert.equal(report.Zion.Checks[0]?.id, "local.config");
+    assert.equal(report.Zion.Checks[0]?.status, "fail");
+    assert.match(report.Zion.Checks[0]!.detail, /listeners/);
+  });
+
   it("exits 2 for usage errors", async () => {
     assert.equal((await zion(["federation-test"])).code, 2);
     assert.equal((await zion(["federation-test", "x.test", "--no-such-flag"])).code, 2);
