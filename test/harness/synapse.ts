@@ -147,6 +147,13 @@ export interface SynapseHandle {
     readonly admin?: boolean;
     readonly via?: "shared-secret" | "open";
   }): Promise<RegisteredUser>;
+  /** Password login (`m.login.password`), for a user registered earlier. */
+  login(username: string, password?: string): Promise<RegisteredUser>;
+  /**
+   * Clears Synapse's back-off for a destination (admin API `reset_connection`, with an admin registered on first
+   * use). Resolves to the HTTP status: 200 reset, 400 nothing to reset, 404 a destination Synapse never contacted.
+   */
+  resetFederationBackoff(destination: string): Promise<number>;
   /** A request to the plain-HTTP client listener (JSON body in and out). */
   client(method: string, path: string, opts?: { readonly token?: string; readonly body?: unknown }): Promise<HttpReply>;
   /** A request to the TLS federation listener, trusting the CA from the options. */
@@ -528,6 +535,28 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
     return { userId: body.user_id, accessToken: body.access_token, deviceId: String(body.device_id ?? "") };
   };
 
+  const login: SynapseHandle["login"] = async (username, password = "interop-pw") => {
+    const r = await client("POST", "/_matrix/client/v3/login", {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: username }, password },
+    });
+    const body = r.json as { user_id?: unknown; access_token?: unknown; device_id?: unknown } | undefined;
+    if (r.status !== 200 || typeof body?.user_id !== "string" || typeof body.access_token !== "string") {
+      throw new Error(`login of ${username} failed: ${r.status} ${r.text}`);
+    }
+    return { userId: body.user_id, accessToken: body.access_token, deviceId: String(body.device_id ?? "") };
+  };
+
+  let admin: Promise<RegisteredUser> | undefined;
+  const resetFederationBackoff: SynapseHandle["resetFederationBackoff"] = async (destination) => {
+    admin ??= registerUser({ username: "harness-admin", admin: true });
+    const { accessToken } = await admin;
+    const r = await client("POST", `/_synapse/admin/v1/federation/destinations/${encodeURIComponent(destination)}/reset_connection`, {
+      token: accessToken,
+      body: {},
+    });
+    return r.status;
+  };
+
   return {
     serverName,
     bindHost: options.bindHost,
@@ -542,6 +571,8 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
     pid: child.pid ?? -1,
     version,
     registerUser,
+    login,
+    resetFederationBackoff,
     client,
     federation,
     logTail: (lines = 40) => tail(readLog(), lines),

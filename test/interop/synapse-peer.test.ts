@@ -56,6 +56,17 @@ describe("Synapse peer harness", { timeout: 120_000 }, () => {
     );
   });
 
+  it("logs a registered user in with a password, and refuses a wrong one", async () => {
+    await synapse!.registerUser({ username: "carol", password: "pw-carol" });
+    const carol = await synapse!.login("carol", "pw-carol");
+    assert.equal(carol.userId, `@carol:${synapse!.serverName}`);
+    await assert.rejects(synapse!.login("carol", "wrong"), /403/);
+  });
+
+  it("reaches the admin reset_connection API with a harness admin (404 for a destination never contacted)", async () => {
+    assert.equal(await synapse!.resetFederationBackoff("never-contacted.example"), 404);
+  });
+
   it("registers users through the shared-secret admin API and through open registration", async () => {
     const admin = await synapse!.registerUser({ username: "Admin1", admin: true });
     assert.equal(admin.userId, `@admin1:${synapse!.serverName}`);
