@@ -174,6 +174,17 @@ describe("verifyEventsBatch", () => {
     assert.equal(verdicts[70]!.ok, false);
   });
 
+  it("stays correct when the key lookup itself verifies events (no shared buffer is live across caller code)", () => {
+    const inner = msg(V11, "inner");
+    const reentrant = (server: Parameters<typeof lookup>[0], keyId: Parameters<typeof lookup>[1]) => {
+      assert.equal(checkPdu(inner, V11, lookup).ok, true);
+      return lookup(server, keyId);
+    };
+    const verdicts = verifyEventsBatch([msg(V11, "outer1"), msg(V11, "outer2-with-a-longer-body")].map((raw) => ({ raw, rules: V11 })), reentrant);
+    assert.deepEqual(verdicts.map((v) => v.ok), [true, true]);
+    assert.equal(checkPdu(msg(V11, "outer3"), V11, reentrant).ok, true);
+  });
+
   it("handles events of different room versions in one batch", () => {
     const V3 = roomVersion("3");
     const verdicts = verifyEventsBatch([{ raw: msg(V3), rules: V3 }, { raw: msg(V11), rules: V11 }], lookup);

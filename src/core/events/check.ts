@@ -150,8 +150,15 @@ function checkOne(item: PduToCheck, lookup: KeyLookup): PduVerdict {
   }
   // Step 2
   const validAt = rules.auth.enforceKeyValidity ? pdu.originServerTs : undefined;
-  const bytes = utf8Scratch(signedText); // used synchronously below, before the next event reuses the buffer
-  for (const server of requiredSignatureServers(raw, rules)) {
+  const servers = requiredSignatureServers(raw, rules);
+  // Ask the (memoised) lookup for every key first, so no caller code runs while the scratch bytes below are live.
+  const sigs = raw["signatures"];
+  for (const server of servers) {
+    const byServer = isObject(sigs) ? sigs[server] : undefined;
+    if (isObject(byServer)) for (const keyId in byServer) if (keyId.startsWith("ed25519:")) lookup(server as ServerName, keyId as KeyId);
+  }
+  const bytes = utf8Scratch(signedText); // used synchronously below, before anything else can reuse the buffer
+  for (const server of servers) {
     const v = verifyServerSignature(raw, bytes, server, lookup, validAt === undefined ? {} : { validAt });
     if (!v.ok) failures.push({ check: "signatures", reason: v.reason, fatal: true });
   }
