@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import Ajv from "ajv";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
-import { serveFederation, serveWellKnown, type Running } from "./tester-remotes.js";
+import { serveFederation, serveWellKnown, type Running, lockAddresses } from "./tester-remotes.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const main = join(root, "dist/src/cli/main.js");
@@ -41,7 +41,9 @@ describe("zion federation-test (process)", { timeout: 120_000 }, () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ajv's compiled validator type
   let validate: any;
 
+  let unlock: (() => void) | undefined;
   before(async () => {
+    unlock = await lockAddresses("cli");
     dir = await mkdtemp(join(tmpdir(), "zion-tester-cli-"));
     ca = await createTestCa(dir);
     dns = await startDnsmasq({
@@ -67,6 +69,7 @@ describe("zion federation-test (process)", { timeout: 120_000 }, () => {
     await Promise.all(running.map((r) => r.stop()));
     await dns?.stop();
     await rm(dir, { recursive: true, force: true });
+    unlock?.();
   });
 
   it("prints a --json report that matches the schema and exits 0 when federation is OK", async () => {

@@ -21,7 +21,7 @@ import { toJsonReport } from "../../src/tester/render-json.js";
 import { TesterApi } from "../../src/tester/http-api.js";
 import { runFederationTest } from "../../src/tester/federation-test.js";
 import { standaloneEnv } from "../../src/tester/env.js";
-import { serveFederation, serveWellKnown, type Running } from "./tester-remotes.js";
+import { serveFederation, serveWellKnown, type Running, lockAddresses } from "./tester-remotes.js";
 
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
@@ -33,7 +33,9 @@ describe("federation tester page and HTTP API", { timeout: 120_000 }, () => {
   let zion: TestServer;
   const running: Running[] = [];
 
+  let unlock: (() => void) | undefined;
   before(async () => {
+    unlock = await lockAddresses("page");
     browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
       args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -59,6 +61,7 @@ describe("federation tester page and HTTP API", { timeout: 120_000 }, () => {
     await Promise.all(running.map((r) => r.stop()));
     await dns?.stop();
     await rm(dir, { recursive: true, force: true });
+    unlock?.();
   });
 
   it("renders a report object: verdict, each check's status, and the fixes, with report text kept as text", async () => {

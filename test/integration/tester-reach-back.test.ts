@@ -29,7 +29,7 @@ import type { Report } from "../../src/tester/report.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { startTestServer, ZION_MAIN, type TestServer } from "../harness/server.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
-import { serveFederation, type Running } from "./tester-remotes.js";
+import { serveFederation, type Running, lockAddresses } from "./tester-remotes.js";
 
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
@@ -61,7 +61,9 @@ describe("reach-back and doctor against a real Zion", { timeout: 120_000 }, () =
     }), { baseDir: dir });
   }
 
+  let unlock: (() => void) | undefined;
   before(async () => {
+    unlock = await lockAddresses("reach-back");
     dir = await mkdtemp(join(tmpdir(), "zion-tester-reach-"));
     ca = await createTestCa(dir);
     dns = await startDnsmasq({
@@ -105,6 +107,7 @@ describe("reach-back and doctor against a real Zion", { timeout: 120_000 }, () =
     await Promise.all(running.map((r) => r.stop()));
     await dns?.stop();
     await rm(dir, { recursive: true, force: true });
+    unlock?.();
   });
 
   it("fails when the remote cannot reach back to us, with everything else about it passing", async () => {

@@ -100,3 +100,40 @@ export async function serveFederation(ip: string, spec: FederationSpec, clock: (
   await listen(server, ip, spec.port ?? 8448);
   return { stop: () => close(server) };
 }
+
+/**
+ * The tester's scenario files bind fixed ports (443, 8448: the spec's) on fixed 127.0.6.x addresses. Two whole
+ * test suites running at once on one machine (several checkouts, several sessions) would collide there, so each
+ * file holds a machine-wide lock while its servers run; a lock left by a dead process is taken over.
+ */
+export async function lockAddresses(name: string, timeoutMs = 90_000): Promise<() => void> {
+  const { mkdirSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+  const dir = `/tmp/zion-tester-${name}.lock`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(`${dir}/pid`, String(process.pid));
+      return () => rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(`${dir}/pid`, "utf8"));
+      } catch {
+        /* being written or removed */
+      }
+      let alive = true;
+      if (Number.isInteger(holder) && holder > 0) {
+        try {
+          process.kill(holder, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      if (!alive) rmSync(dir, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`${dir} is held by process ${holder} for more than ${timeoutMs} ms`);
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

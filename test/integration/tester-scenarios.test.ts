@@ -15,7 +15,7 @@ import { runFederationTest } from "../../src/tester/federation-test.js";
 import { standaloneEnv } from "../../src/tester/env.js";
 import type { Check, Report } from "../../src/tester/report.js";
 import { toJsonReport } from "../../src/tester/render-json.js";
-import { serveFederation, serveWellKnown, type Running } from "./tester-remotes.js";
+import { serveFederation, serveWellKnown, type Running, lockAddresses } from "./tester-remotes.js";
 
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
@@ -36,7 +36,9 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   const running: Running[] = [];
   let env: ReturnType<typeof standaloneEnv>;
 
+  let unlock: (() => void) | undefined;
   before(async () => {
+    unlock = await lockAddresses("scenarios");
     dir = await mkdtemp(join(tmpdir(), "zion-tester-scen-"));
     ca = await createTestCa(dir);
     dns = await startDnsmasq({
@@ -116,6 +118,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     await Promise.all(running.map((r) => r.stop()));
     await dns?.stop();
     await rm(dir, { recursive: true, force: true });
+    unlock?.();
   });
 
   it("passes a correctly configured server, with the matrix-federation-tester fields filled", async () => {
