@@ -59,6 +59,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         "ignored.test": ["127.0.6.14"],
         "legacy.test": ["127.0.6.15"],
         "wkmulti.test": ["127.0.6.16", "127.0.6.17"],
+        "port.test": ["127.0.6.18"],
       },
       srv: [
         { name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 },
@@ -66,6 +67,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         { name: "_matrix-fed._tcp.ignored.test", target: "old.ignored.test", port: 8448 },
         // legacy.test only has the deprecated record.
         { name: "_matrix._tcp.legacy.test", target: "legacy.test", port: 8448 },
+        { name: "_matrix-fed._tcp.port.test", target: "port.test", port: 8448 },
       ],
       cname: { "alias.cname.test": "real.cname.test" },
     }, { address: "127.0.6.250" });
@@ -105,6 +107,8 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     running.push(await serveWellKnown("127.0.6.14", { tls: ignored, serverBody: '{"m.server": "ignored.test:8448"}' }));
     running.push(await serveFederation("127.0.6.14", { tls: ignored, keysServerName: "ignored.test" }));
     running.push(await serveFederation("127.0.6.15", { tls: await leaf(["legacy.test"]), keysServerName: "legacy.test" }));
+    // port.test:8449: an explicit port, so no .well-known and no SRV; an SRV record exists and is ignored.
+    running.push(await serveFederation("127.0.6.18", { tls: await leaf(["port.test"]), keysServerName: "port.test:8449", port: 8449 }));
     // wkmulti.test: two machines behind the name; only the first serves the delegation.
     const multi = await leaf(["wkmulti.test"]);
     const multiSeed = randomBytes(32);
@@ -263,6 +267,16 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(c.detail, /127\.0\.6\.17:443: status 404/);
     assertFix(c);
     assert.equal(find(r, "keys.consistent").status, "ok");
+  });
+
+  it("uses an explicit port directly, skipping .well-known and SRV, and says the SRV record is ignored", async () => {
+    const r = await runFederationTest("port.test:8449", env);
+    assert.equal(r.federationOK, true, r.checks.filter((c) => c.status === "fail").map((c) => c.detail).join("\n"));
+    const j = toJsonReport(r);
+    assert.equal(j.DNSResult.SRVSkipped, true);
+    assert.deepEqual(j.DNSResult.Addrs, ["127.0.6.18:8449"]);
+    assert.match(find(r, "resolution.target").detail, /explicit port/);
+    assert.match(find(r, "srv.ignored", "warn").detail, /explicit port/);
   });
 
   it("reports an invalid server name without connecting anywhere", async () => {
