@@ -86,12 +86,15 @@ export function redactedSignedBytes(raw: JsonObject, rules: RoomVersionRules): U
 const NOT_SIGNED = new Set(["signatures", "unsigned"]);
 
 /** Per redaction row: the kept top-level keys without `signatures`, sorted (all ASCII), with their encoded `"key":`. */
-const plans = new WeakMap<RedactionRules, readonly { key: string; prefix: string }[]>();
+const plans = new WeakMap<RedactionRules, readonly { key: string; prefix: string; commaPrefix: string }[]>();
 
-function planOf(r: RedactionRules): readonly { key: string; prefix: string }[] {
+function planOf(r: RedactionRules): readonly { key: string; prefix: string; commaPrefix: string }[] {
   let plan = plans.get(r);
   if (!plan) {
-    plan = [...r.keptTopLevelKeys].filter((k) => !NOT_SIGNED.has(k)).sort().map((key) => ({ key, prefix: `${JSON.stringify(key)}:` }));
+    plan = [...r.keptTopLevelKeys]
+      .filter((k) => !NOT_SIGNED.has(k))
+      .sort()
+      .map((key) => ({ key, prefix: `${JSON.stringify(key)}:`, commaPrefix: `,${JSON.stringify(key)}:` }));
     plans.set(r, plan);
   }
   return plan;
@@ -107,21 +110,24 @@ export function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): st
   const strict = rules.strictCanonicalJson;
   try {
     let out = "{";
+    let first = true;
     const plan = planOf(rules.redactionRules);
     for (let i = 0; i < plan.length; i++) {
-      const { key, prefix } = plan[i]!;
-      let value: unknown;
-      if (key === "content") {
+      const step = plan[i]!;
+      let encoded: string;
+      if (step.key === "content") {
         // Most events (messages) keep no content at all: no object to build or encode.
         const type = raw["type"];
-        if (typeof type !== "string" || !hasOwn.call(rules.redactionRules.keptContentKeys, type)) {
-          out += (out.length === 1 ? prefix : "," + prefix) + "{}";
-          continue;
-        }
-        value = redactedContent(raw, rules);
-      } else if (hasOwn.call(raw, key)) value = raw[key];
-      if (value === undefined) continue;
-      out += (out.length === 1 ? prefix : "," + prefix) + canonicalJsonValue(value, strict);
+        encoded = typeof type !== "string" || !hasOwn.call(rules.redactionRules.keptContentKeys, type) ? "{}" : canonicalJsonValue(redactedContent(raw, rules), strict);
+      } else {
+        if (!hasOwn.call(raw, step.key)) continue;
+        const value = raw[step.key];
+        if (value === undefined) continue;
+        encoded = canonicalJsonValue(value, strict);
+      }
+      out += first ? step.prefix : step.commaPrefix;
+      out += encoded;
+      first = false;
     }
     return out + "}";
   } catch {

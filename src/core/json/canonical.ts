@@ -91,6 +91,13 @@ function encodeString(s: string): string {
 
 function encodeObject(o: Record<string, unknown>, strict: boolean, depth: number, omit: ReadonlySet<string> | undefined): string {
   const keys = Object.keys(o);
+  if (keys.length === 1 && omit === undefined) {
+    // One key (`hashes`, a server's signatures, most m.relates_to): nothing to sort.
+    const k = keys[0]!;
+    const x = o[k];
+    if (x === undefined) return "{}";
+    return "{" + (KEY_SPECIAL.test(k) ? encodeString(k) : `"${k}"`) + ":" + encode(x, strict, depth + 1) + "}";
+  }
   sortUnits(keys);
   let plainKeys = true;
   for (let i = 0; i < keys.length; i++) {
