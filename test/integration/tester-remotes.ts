@@ -23,6 +23,8 @@ export interface WellKnownSpec {
   /** Raw body of /.well-known/matrix/client (404 when absent). */
   readonly clientBody?: string;
   readonly clientCors?: boolean;
+  /** Answer /.well-known/matrix/server with a 301 to this path (which then serves serverBody). */
+  readonly redirectTo?: string;
 }
 
 export interface FederationSpec {
@@ -57,7 +59,10 @@ function close(server: Server): Promise<void> {
 
 export async function serveWellKnown(ip: string, spec: WellKnownSpec, port = 443): Promise<Running> {
   const server = createServer({ cert: spec.tls.certPem, key: spec.tls.keyPem }, (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === "/.well-known/matrix/server" && spec.serverBody !== undefined) {
+    if (req.url === "/.well-known/matrix/server" && spec.redirectTo !== undefined) {
+      res.writeHead(301, { location: spec.redirectTo });
+      res.end();
+    } else if ((req.url === "/.well-known/matrix/server" || (spec.redirectTo !== undefined && req.url === spec.redirectTo)) && spec.serverBody !== undefined) {
       res.writeHead(spec.status ?? 200, { "content-type": spec.contentType ?? "application/json" });
       res.end(spec.serverBody);
     } else if (req.url === "/.well-known/matrix/client" && spec.clientBody !== undefined) {

@@ -60,6 +60,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         "legacy.test": ["127.0.6.15"],
         "wkmulti.test": ["127.0.6.16", "127.0.6.17"],
         "port.test": ["127.0.6.18"],
+        "redirect.test": ["127.0.6.19"],
       },
       srv: [
         { name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 },
@@ -109,6 +110,10 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     running.push(await serveFederation("127.0.6.15", { tls: await leaf(["legacy.test"]), keysServerName: "legacy.test" }));
     // port.test:8449: an explicit port, so no .well-known and no SRV; an SRV record exists and is ignored.
     running.push(await serveFederation("127.0.6.18", { tls: await leaf(["port.test"]), keysServerName: "port.test:8449", port: 8449 }));
+    // redirect.test: the .well-known answers with a redirect to the real file.
+    const redirect = await leaf(["redirect.test"]);
+    running.push(await serveWellKnown("127.0.6.19", { tls: redirect, redirectTo: "/matrix/server.json", serverBody: '{"m.server": "redirect.test:8448"}' }));
+    running.push(await serveFederation("127.0.6.19", { tls: redirect, keysServerName: "redirect.test" }));
     // wkmulti.test: two machines behind the name; only the first serves the delegation.
     const multi = await leaf(["wkmulti.test"]);
     const multiSeed = randomBytes(32);
@@ -277,6 +282,15 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.deepEqual(j.DNSResult.Addrs, ["127.0.6.18:8449"]);
     assert.match(find(r, "resolution.target").detail, /explicit port/);
     assert.match(find(r, "srv.ignored", "warn").detail, /explicit port/);
+  });
+
+  it("follows a redirected .well-known and warns about the redirect", async () => {
+    const r = await runFederationTest("redirect.test", env);
+    assert.equal(r.federationOK, true);
+    const c = find(r, "well-known.redirects", "warn");
+    assert.match(c.detail, /redirects \(301\) to https:\/\/redirect\.test\/matrix\/server\.json/);
+    assertFix(c);
+    assert.equal(toJsonReport(r).WellKnownResult["m.server"], "redirect.test:8448");
   });
 
   it("reports an invalid server name without connecting anywhere", async () => {
