@@ -22,6 +22,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkServerIdentity as tlsCheckServerIdentity, type PeerCertificate } from "node:tls";
 import { stringify } from "yaml";
+import { DEFAULT_IP_RANGE_BLACKLIST } from "../../src/federation/discovery/ip-ranges.js";
 
 /** The repository root (this file compiles to dist/test/harness/synapse.js). */
 function repoRoot(): string {
@@ -186,26 +187,8 @@ function track(child: ChildProcess): void {
   }
 }
 
-/** Synapse's default ip_range_blacklist (synapse/config/server.py, 1.163.2) without the loopback ranges. */
-const BLOCKLIST_WITHOUT_LOOPBACK = [
-  "10.0.0.0/8",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
-  "100.64.0.0/10",
-  "192.0.0.0/24",
-  "169.254.0.0/16",
-  "192.88.99.0/24",
-  "198.18.0.0/15",
-  "192.0.2.0/24",
-  "198.51.100.0/24",
-  "203.0.113.0/24",
-  "224.0.0.0/4",
-  "fe80::/10",
-  "fc00::/7",
-  "2001:db8::/32",
-  "ff00::/8",
-  "fec0::/10",
-];
+/** Synapse's default ip_range_blacklist (the same list as Zion's default) without the loopback ranges. */
+const BLOCKLIST_WITHOUT_LOOPBACK = DEFAULT_IP_RANGE_BLACKLIST.filter((r) => r !== "127.0.0.0/8" && r !== "::1/128");
 
 /** The generated homeserver.yaml as an object (exported for docs and tests). */
 export function synapseConfig(o: {

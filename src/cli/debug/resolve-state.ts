@@ -14,19 +14,10 @@ import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
 import { mapSource, resolveState } from "../../core/state-res/index.js";
 import { failUsage, printJson, readStdin } from "./io.js";
+import { compareCodePoints } from "../../core/json/index.js";
 
 function collect(v: string, acc: string[]): string[] {
   return [...acc, v];
-}
-
-function compareCodePoints(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
 }
 
 export function registerResolveState(debug: Command): void {

@@ -42,20 +42,5 @@ export class MinHeap<T> {
   }
 }
 
-/** Compares strings by Unicode code point (what "event_id is less than" means), not UTF-16 unit. */
-export function compareCodePoints(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let ca = a.charCodeAt(i);
-    let cb = b.charCodeAt(i);
-    if (ca !== cb) {
-      if (ca >= 0xd800 && cb >= 0xd800) {
-        ca = ca >= 0xe000 ? ca - 0x800 : ca + 0x2000;
-        cb = cb >= 0xe000 ? cb - 0x800 : cb + 0x2000;
-      }
-      return ca - cb;
-    }
-  }
-  return a.length - b.length;
-}
+/** Event ids compare by Unicode code point (what "event_id is less than" means), not UTF-16 unit. */
+export { compareCodePoints } from "../json/canonical.js";
