@@ -13,7 +13,8 @@ import { checkAgainstState, checkAuthEvents } from "../../core/auth/index.js";
 import { stateKeyOf, tryParsePdu, type Pdu, type StateKey } from "../../core/events/index.js";
 import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
-import { failUsage, printJson, readStdin } from "./io.js";
+import type { JsonObject } from "../../core/json/types.js";
+import { failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
 
 function collect(v: string, acc: string[]): string[] {
   return [...acc, v];
@@ -29,13 +30,12 @@ export function registerAuthCheck(debug: Command): void {
     .action(async (opts: { roomVersion: string; asState?: boolean; rejected: string[] }) => {
       if (!isKnownRoomVersion(opts.roomVersion)) failUsage(`--room-version: unknown room version ${JSON.stringify(opts.roomVersion)}`);
       const rules = roomVersion(opts.roomVersion);
-      let input: unknown;
+      let input: JsonObject;
       try {
-        input = JSON.parse(await readStdin());
+        input = await readJsonObjectInput(false);
       } catch (e) {
-        failUsage(`stdin is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+        failUsage(stdinError(e));
       }
-      if (typeof input !== "object" || input === null || Array.isArray(input)) failUsage('stdin must be {"event": {...}, "auth_events": [...]}');
       const { event, auth_events: authRaw } = input as { event?: unknown; auth_events?: unknown };
       if (event === undefined) failUsage("stdin: missing \"event\"");
       if (authRaw !== undefined && !Array.isArray(authRaw)) failUsage("auth_events: must be a list of events");

@@ -1,8 +1,34 @@
-/** Shared plumbing for debug commands: read stdin, fail with exit 2. */
-export async function readStdin(): Promise<string> {
+/** Shared plumbing for debug commands: read stdin as strict JSON, fail with exit 2. */
+import { MatrixError } from "../../core/errors.js";
+import { parseJsonStrict } from "../../core/json/parse.js";
+import type { JsonObject, JsonValue } from "../../core/json/types.js";
+
+/** Debug input may be a whole send_join response; the limit is generous but there is one. */
+export const DEBUG_MAX_BYTES = 256 * 1024 * 1024;
+
+export async function readStdinBytes(): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
+}
+
+/** Reads stdin as strict JSON (floats allowed only when `strictIntegers` is false); exit 2 on bad input. */
+export async function readJsonInput(strictIntegers = true): Promise<JsonValue> {
+  const bytes = await readStdinBytes();
+  if (bytes.length === 0) failUsage("no JSON on standard input");
+  return parseJsonStrict(bytes, { maxBytes: DEBUG_MAX_BYTES, maxDepth: 512, strictIntegers });
+}
+
+export async function readJsonObjectInput(strictIntegers = true): Promise<JsonObject> {
+  const v = await readJsonInput(strictIntegers);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) failUsage("standard input must be a JSON object");
+  return v as JsonObject;
+}
+
+/** The one-line reason for a stdin that could not be read as JSON ("not JSON" for unparseable text). */
+export function stdinError(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return e instanceof MatrixError && e.errcode === "M_NOT_JSON" ? `stdin is not JSON: ${message}` : `stdin: ${message}`;
 }
 
 /** A usage or input error: one line on stderr, exit code 2. */

@@ -13,7 +13,8 @@ import { runNow } from "../../core/generator.js";
 import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
 import { mapSource, resolveState } from "../../core/state-res/index.js";
-import { failUsage, printJson, readStdin } from "./io.js";
+import type { JsonObject } from "../../core/json/types.js";
+import { failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
 import { compareCodePoints } from "../../core/json/index.js";
 
 function collect(v: string, acc: string[]): string[] {
@@ -29,13 +30,12 @@ export function registerResolveState(debug: Command): void {
     .action(async (opts: { roomVersion: string; rejected: string[] }) => {
       if (!isKnownRoomVersion(opts.roomVersion)) failUsage(`--room-version: unknown room version ${JSON.stringify(opts.roomVersion)}`);
       const rules = roomVersion(opts.roomVersion);
-      let input: unknown;
+      let input: JsonObject;
       try {
-        input = JSON.parse(await readStdin());
+        input = await readJsonObjectInput(false);
       } catch (e) {
-        failUsage(`stdin is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+        failUsage(stdinError(e));
       }
-      if (typeof input !== "object" || input === null || Array.isArray(input)) failUsage('stdin must be {"state_sets": [[...], ...], "events": [...]}');
       const { state_sets: setsRaw, events: eventsRaw } = input as { state_sets?: unknown; events?: unknown };
       if (!Array.isArray(setsRaw) || !setsRaw.every((s) => Array.isArray(s) && s.every((id) => typeof id === "string"))) {
         failUsage("state_sets: must be a list of lists of event ids");

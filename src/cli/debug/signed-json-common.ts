@@ -6,32 +6,10 @@
  */
 import { MatrixError } from "../../core/errors.js";
 import { decodeBase64 } from "../../core/json/base64.js";
-import { parseJsonStrict } from "../../core/json/parse.js";
-import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import { roomVersion, type RoomVersionRules } from "../../core/room-versions/rules.js";
 import { failUsage } from "./io.js";
 
-/** Debug input may be a whole send_join response; the limit is generous but there is one. */
-export const DEBUG_MAX_BYTES = 256 * 1024 * 1024;
-
-export async function readStdinBytes(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** Reads stdin as strict JSON (floats allowed only when `strictIntegers` is false); exit 2 on bad input. */
-export async function readJsonInput(strictIntegers = true): Promise<JsonValue> {
-  const bytes = await readStdinBytes();
-  if (bytes.length === 0) failUsage("no JSON on standard input");
-  return parseJsonStrict(bytes, { maxBytes: DEBUG_MAX_BYTES, maxDepth: 512, strictIntegers });
-}
-
-export async function readJsonObjectInput(strictIntegers = true): Promise<JsonObject> {
-  const v = await readJsonInput(strictIntegers);
-  if (typeof v !== "object" || v === null || Array.isArray(v)) failUsage("standard input must be a JSON object");
-  return v as JsonObject;
-}
+export { readJsonInput, readJsonObjectInput } from "./io.js";
 
 export function rulesOption(version: unknown): RoomVersionRules {
   if (typeof version !== "string" || version === "") failUsage("--room-version is required (1 to 12)");
