@@ -47,10 +47,7 @@ export function utf8Scratch(text: string): Uint8Array {
   return scratch.subarray(0, n);
 }
 
-/** The UTF-8 length of a string in bytes, without encoding it. */
-export function utf8Length(text: string): number {
-  return Buffer.byteLength(text, "utf8");
-}
+export { utf8Length } from "../json/utf8.js";
 
 /** A string's UTF-8 bytes (Buffer is faster than TextEncoder for non-ASCII text; a Buffer is a Uint8Array). */
 export function utf8(text: string): Uint8Array {

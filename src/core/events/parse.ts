@@ -25,6 +25,7 @@ import { parseEventId, parseRoomId, parseUserId, type EventId, type RoomId, type
 import { canonicalJson } from "../json/canonical.js";
 import { CanonicalJsonError, formatJsonPath } from "../json/errors.js";
 import type { JsonObject, JsonValue } from "../json/types.js";
+import { utf8Length } from "../json/utf8.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
 import { computeEventId, roomIdFromCreateEventId } from "./hashes.js";
@@ -35,15 +36,6 @@ export const MAX_ID_BYTES = 255;
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) n += c < 0x800 ? 1 : c >= 0xd800 && c <= 0xdbff ? 1 : 2;
-  }
-  return n;
 }
 
 /** Runs an id parser from core/ids and turns its MatrixError into a PduFormatError on `field`. */

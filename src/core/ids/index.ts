@@ -3,6 +3,7 @@
  * string as an id. Grammar: https://spec.matrix.org/v1.16/appendices/#identifier-grammar
  */
 import { MatrixError } from "../errors.js";
+import { utf8Length } from "../json/utf8.js";
 import { checkServerName, type ServerName } from "./server-name.js";
 
 export type { ServerName, ParsedServerName, HostKind, ServerNameResult } from "./server-name.js";
@@ -17,22 +18,9 @@ export type KeyId = string & { readonly __brand: "KeyId" };
 
 const MAX_ID_BYTES = 255;
 
-function byteLength(s: string): number {
-  // UTF-8 length without Buffer (core stays runtime-neutral).
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) { n += 4; i++; }
-    else n += 3;
-  }
-  return n;
-}
-
 function splitSigilId(field: string, raw: string, sigil: string): { localpart: string; server: ServerName } {
   if (typeof raw !== "string" || !raw.startsWith(sigil)) throw MatrixError.invalidParam(field, `must start with '${sigil}'`);
-  if (byteLength(raw) > MAX_ID_BYTES) throw MatrixError.invalidParam(field, `longer than ${MAX_ID_BYTES} bytes`);
+  if (utf8Length(raw) > MAX_ID_BYTES) throw MatrixError.invalidParam(field, `longer than ${MAX_ID_BYTES} bytes`);
   const colon = raw.indexOf(":");
   if (colon < 0) throw MatrixError.invalidParam(field, "has no ':server' part");
   const server = raw.slice(colon + 1);
@@ -59,7 +47,7 @@ export function serverOfUserId(id: UserId): ServerName {
 /** Room ids: `!opaque:server` (v1-v11) or `!hash` with no server part (v12). */
 export function parseRoomId(raw: string, field = "room_id"): RoomId {
   if (typeof raw !== "string" || !raw.startsWith("!")) throw MatrixError.invalidParam(field, "must start with '!'");
-  if (byteLength(raw) > MAX_ID_BYTES) throw MatrixError.invalidParam(field, `longer than ${MAX_ID_BYTES} bytes`);
+  if (utf8Length(raw) > MAX_ID_BYTES) throw MatrixError.invalidParam(field, `longer than ${MAX_ID_BYTES} bytes`);
   if (raw.length < 2) throw MatrixError.invalidParam(field, "is empty after '!'");
   const colon = raw.indexOf(":");
   if (colon >= 0) {
@@ -72,7 +60,7 @@ export function parseRoomId(raw: string, field = "room_id"): RoomId {
 /** Event ids: `$opaque:server` (v1-v2) or `$hash` (v3+). */
 export function parseEventId(raw: string, field = "event_id"): EventId {
   if (typeof raw !== "string" || !raw.startsWith("$")) throw MatrixError.invalidParam(field, "must start with '$'");
-  if (byteLength(raw) > MAX_ID_BYTES) throw MatrixError.invalidParam(field, `longer than ${MAX_ID_BYTES} bytes`);
+  if (utf8Length(raw) > MAX_ID_BYTES) throw MatrixError.invalidParam(field, `longer than ${MAX_ID_BYTES} bytes`);
   if (raw.length < 2) throw MatrixError.invalidParam(field, "is empty after '$'");
   return raw as EventId;
 }
@@ -89,4 +77,3 @@ export function parseKeyId(raw: string, field = "key_id"): KeyId {
   return raw as KeyId;
 }
 
-export { byteLength as utf8ByteLength };

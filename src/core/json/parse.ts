@@ -14,6 +14,7 @@
  */
 import type { JsonValue } from "./types.js";
 import { CanonicalJsonError } from "./errors.js";
+import { utf8Length } from "./utf8.js";
 
 export interface ParseLimits {
   /** Largest accepted input in UTF-8 bytes (default 1 MiB). */
@@ -28,15 +29,6 @@ export const DEFAULT_MAX_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 128;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) n += c < 0x800 ? 1 : c >= 0xd800 && c <= 0xdbff ? 1 : 2;
-  }
-  return n;
-}
 
 /**
  * One pass over the text outside strings: nesting depth (step 3) and float
