@@ -4,7 +4,11 @@
  * TLS checks. Tries the resolved targets in order, moving on when a target cannot be connected to; caps the
  * response size and the time taken.
  */
-import { Client, Pool, type Dispatcher } from "undici";
+import type { Client, Dispatcher, Pool } from "undici";
+
+/** undici is loaded on the first outbound request, not at start-up: a server that never federates out saves its memory. */
+let undici: Promise<typeof import("undici")> | undefined;
+const loadUndici = (): Promise<typeof import("undici")> => (undici ??= import("undici"));
 import { isIP } from "node:net";
 import type { Trace } from "../trace.js";
 import { connectTls, formatAddress, TlsConnectError } from "./connector.js";
@@ -85,7 +89,9 @@ export class HttpsClient {
     };
   }
 
-  private pool(t: HttpsTargetAddress, tlsName: string): Pool {
+  private async pool(t: HttpsTargetAddress, tlsName: string): Promise<Pool> {
+    // Loaded before the map is read, so that two requests racing for one destination share a pool.
+    const { Pool } = await loadUndici();
     const key = `${formatAddress(t.ip, t.port)}|${tlsName.toLowerCase()}`;
     let p = this.pools.get(key);
     if (p) {
@@ -118,8 +124,8 @@ export class HttpsClient {
     for (const t of req.targets) {
       const address = formatAddress(t.ip, t.port);
       const dispatcher: Dispatcher = req.trace
-        ? new Client(this.origin(t), { connect: this.connectFn(t, req.tlsName, req.trace) as never, pipelining: 0 })
-        : this.pool(t, req.tlsName);
+        ? new (await loadUndici()).Client(this.origin(t), { connect: this.connectFn(t, req.tlsName, req.trace) as never, pipelining: 0 })
+        : await this.pool(t, req.tlsName);
       try {
         return await this.once(dispatcher, address, req);
       } catch (err) {
