@@ -47,7 +47,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 /** Packages and node built-ins that only some layers may use. */
 const PACKAGE_RULES: Array<{ pkg: RegExp; only: readonly string[]; why: string }> = [
   { pkg: /^(fastify|@fastify\/)/, only: ["api/http", "app"], why: "only api/http (and the composition root) touch the HTTP framework" },
-  { pkg: /^better-sqlite3$/, only: ["storage/backend"], why: "SQLite driver glue lives in storage/sqlite" },
+  { pkg: /^better-sqlite3(-node22)?$/, only: ["storage/backend"], why: "SQLite driver glue lives in storage/sqlite" },
   { pkg: /^pg$/, only: ["storage/backend"], why: "PostgreSQL driver glue lives in storage/postgres" },
   { pkg: /^sodium-native$/, only: ["core/crypto"], why: "core/crypto is the only crypto-library user" },
 ];

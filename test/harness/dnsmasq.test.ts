@@ -33,7 +33,10 @@ describe("dnsmasq harness", () => {
     const r = dns.resolver();
     assert.deepEqual((await r.resolve4("hs1.test")).sort(), ["127.0.2.1", "127.0.2.2"]);
     assert.deepEqual(await r.resolve6("six.test"), ["::1"]);
-    const srv = (await r.resolveSrv("_matrix-fed._tcp.hs1.test")).sort((x, y) => x.priority - y.priority);
+    // Node 24 adds a `type: "SRV"` field to each record; compare the record's own fields.
+    const srv = (await r.resolveSrv("_matrix-fed._tcp.hs1.test"))
+      .map(({ name, port, priority, weight }) => ({ name, port, priority, weight }))
+      .sort((x, y) => x.priority - y.priority);
     assert.deepEqual(srv, [
       { name: "hs1.test", port: 8448, priority: 10, weight: 5 },
       { name: "b.test", port: 8449, priority: 20, weight: 0 },

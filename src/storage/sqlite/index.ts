@@ -9,10 +9,11 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import type { Storage } from "../ports.js";
 import { createSqlStorage, type Dialect } from "../sql/storage.js";
 import type { SqlResult, SqlRunner, Stmt, UnitOfWork } from "../sql/uow.js";
+import { Database } from "./driver.js";
 import { translateSqliteError } from "./errors.js";
 
 export interface SqliteStorageOptions {
@@ -34,8 +35,8 @@ export const SQLITE_DIALECT: Dialect = {
   tableExistsSql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
 };
 
-type Db = InstanceType<typeof Database>;
-type Statement = Database.Statement<unknown[], unknown>;
+type Db = BetterSqlite3.Database;
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
 class SqliteRunner implements SqlRunner {
   private readonly statements = new Map<string, Statement>();

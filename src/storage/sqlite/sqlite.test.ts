@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import Database from "better-sqlite3";
+import { Database, SQLITE_DRIVER_PATH } from "./driver.js";
 import { runStorageConformance } from "../conformance/suite.js";
 import { StorageUnavailableError, type Storage } from "../ports.js";
 import type { UserId } from "../../core/ids/index.js";
@@ -60,8 +60,7 @@ async function holdWriteLock(path: string): Promise<{ releaseAfter(ms: number): 
     const commit = () => { if (!open) return; open = false; db.exec("COMMIT"); db.close(); parentPort.postMessage("released"); };
     parentPort.on("message", (m) => { if (m === "release") commit(); else setTimeout(commit, m); });
   `;
-  const driver = import.meta.resolve("better-sqlite3").replace(/^file:\/\//, "");
-  const w = new Worker(code, { eval: true, workerData: { path, driver: decodeURIComponent(driver) } });
+  const w = new Worker(code, { eval: true, workerData: { path, driver: SQLITE_DRIVER_PATH } });
   const next = () => new Promise<string>((resolve, reject) => { w.once("message", resolve); w.once("error", reject); });
   assert.equal(await next(), "locked");
   const released = next();
