@@ -19,11 +19,11 @@ const entries = {
   // /.well-known/matrix/server
   "well-known.fetch": {
     title: "/.well-known/matrix/server is served",
-    fix: "Serve https://<server_name>/.well-known/matrix/server on port 443 with status 200, or delegate with an SRV record, or run the federation listener on port 8448 of the server name itself.",
+    fix: "Serve https://<host>/.well-known/matrix/server on port 443 with status 200, or delegate with an SRV record, or run the federation listener on port 8448 of the server name itself.",
   },
   "well-known.redirects": {
     title: "/.well-known/matrix/server redirects",
-    fix: "Serve the file directly at https://<server_name>/.well-known/matrix/server; redirects work but each hop is another point of failure.",
+    fix: "Serve the file directly at https://<host>/.well-known/matrix/server; redirects work but each hop is another point of failure.",
   },
   "well-known.content-type": {
     title: "/.well-known/matrix/server Content-Type",
@@ -136,7 +136,7 @@ const entries = {
   // Client side
   "client.well-known": {
     title: "/.well-known/matrix/client",
-    fix: "Serve https://<server_name>/.well-known/matrix/client with {\"m.homeserver\": {\"base_url\": \"https://matrix.example.org\"}} so clients find the homeserver.",
+    fix: "Serve https://<host>/.well-known/matrix/client with {\"m.homeserver\": {\"base_url\": \"https://matrix.example.org\"}} so clients find the homeserver.",
   },
   "client.cors": {
     title: "/.well-known/matrix/client CORS header",
@@ -153,7 +153,7 @@ const entries = {
   },
   "policy.ip-ranges": {
     title: "Target addresses allowed by our IP ranges",
-    fix: "The target resolves to an address in federation_ip_range_blacklist: remove that range or add the address to federation_ip_range_whitelist.",
+    fix: "The target resolves to an address in ip_range_blacklist: remove that range or add the address to ip_range_whitelist.",
   },
   "reach-back": {
     title: "Signed request: the target can discover and verify us",

@@ -21,6 +21,17 @@ describe("report and renderers", () => {
     for (const [id, e] of Object.entries(CATALOGUE)) assert.match(e.fix, /\.$/, `${id}'s fix is not a sentence`);
   });
 
+  it("names the host without the port in well-known fixes, and the whole server name elsewhere", () => {
+    for (const [name, host] of [["r.test:8448", "r.test"], ["[::1]:8448", "[::1]"], ["r.test", "r.test"]] as const) {
+      const b = new ReportBuilder("federation-test", name, 0);
+      const c = b.warn("client.well-known", "no file");
+      assert.ok(c.fix?.includes(`https://${host}/.well-known/matrix/client`), c.fix);
+      assert.ok(!c.fix?.includes("<host>"));
+    }
+    const reach = new ReportBuilder("federation-test", "r.test:8448", 0).fail("reach-back", "401");
+    assert.ok(!reach.fix?.includes("<server_name>"), reach.fix);
+  });
+
   it("says federation is OK only when no check failed, and exits 0 or 1 accordingly", () => {
     const r = sample();
     assert.equal(r.federationOK, false);

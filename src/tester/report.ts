@@ -5,6 +5,7 @@
  * matrix-federation-tester's JSON report, filled from the same probes, so
  * tooling written against that report can read ours.
  */
+import { checkServerName } from "../core/ids/index.js";
 import { CATALOGUE, isCheckId, type CheckId } from "./catalogue.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
@@ -167,8 +168,11 @@ export class ReportBuilder {
   }
 
   add(check: Check): Check {
-    // Catalogue fixes say "<server_name>" where the name belongs: say the real one.
-    if (check.fix?.includes("<server_name>")) check = { ...check, fix: check.fix.replaceAll("<server_name>", this.serverName) };
+    // Catalogue fixes say "<server_name>" where the name belongs and "<host>" where only its host part does (the
+    // well-known files live on port 443 of the host, whatever port the name carries): say the real ones.
+    if (check.fix?.includes("<server_name>") || check.fix?.includes("<host>")) {
+      check = { ...check, fix: check.fix.replaceAll("<server_name>", this.serverName).replaceAll("<host>", hostOf(this.serverName)) };
+    }
     this.checks.push(check);
     for (const fn of this.listeners) fn(check);
     return check;
@@ -210,4 +214,11 @@ export const EXIT_USAGE = 2;
 
 export function exitCodeFor(report: Pick<Report, "federationOK">): number {
   return report.federationOK ? EXIT_OK : EXIT_NOT_OK;
+}
+
+/** The host part of a server name (IPv6 in brackets), or the name itself when it does not parse. */
+function hostOf(serverName: string): string {
+  const r = checkServerName(serverName);
+  if (!r.ok) return serverName;
+  return r.value.kind === "ipv6" ? `[${r.value.host}]` : r.value.host;
 }
