@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { allRoutes, mountedResources, routesFor } from "./index.js";
+import { allRoutes, CLIENT_SPEC_VERSIONS, mountedResources, routesFor } from "./index.js";
 
 const paths = (resources: string[], federationEnabled = true): string[] =>
   routesFor(allRoutes, { resources: new Set(resources), federationEnabled }).map((r) => r.path);
@@ -28,5 +28,13 @@ describe("which routes a listener serves", () => {
     const keysOnly = paths(["keys", "federation"], false);
     assert.ok(keysOnly.includes("/_matrix/key/v2/server"));
     assert.ok(!keysOnly.some((p) => p.startsWith("/_matrix/federation")));
+  });
+});
+
+describe("GET /_matrix/client/versions", () => {
+  it("advertises no client-server spec version while /versions is the only client-API route", () => {
+    const clientApi = allRoutes.filter((r) => r.resource === "client" && r.path.startsWith("/_matrix/client/")).map((r) => r.path);
+    if (clientApi.length === 1 && clientApi[0] === "/_matrix/client/versions") assert.deepEqual(CLIENT_SPEC_VERSIONS, []);
+    else assert.ok(clientApi.includes("/_matrix/client/versions"), JSON.stringify(clientApi));
   });
 });
