@@ -22,7 +22,7 @@ import {
 } from "../federation/discovery/index.js";
 import { formatAddress } from "../federation/tls/connector.js";
 import { HttpsClient, HttpsRequestError, type HttpsResponse } from "../federation/tls/https-client.js";
-import type { TlsPolicy } from "../federation/tls/policy.js";
+import { TlsPolicy } from "../federation/tls/policy.js";
 import { checkServerKeys } from "./key-checks.js";
 import { makeCheck, ReportBuilder, type Check, type MftConnectionReport, type MftSrvRecord, type Report } from "./report.js";
 import { inspectTls, peerInfoFromSocket, trustAnchors, type TlsInspection } from "./tls-inspect.js";
@@ -120,15 +120,22 @@ export async function runFederationTest(serverName: string, env: FederationTestE
   }
   const timeoutMs = env.timeoutMs ?? 10_000;
   const https = new HttpsClient(env.tlsPolicy, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+  // The same HTTPS client with certificate checks off, used only to read the keys of an address whose certificate
+  // the server refuses, so that address still gets a ConnectionReport (ValidCertificates false), as
+  // matrix-federation-tester gives it; whether the server would connect stays the verifying client's verdict.
+  const unverified = new HttpsClient(new TlsPolicy({ verifyCertificates: false }), { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
   try {
-    await runInto(b, serverName, env, https, timeoutMs);
+    await runInto(b, serverName, env, { https, unverified }, timeoutMs);
   } finally {
-    await https.close();
+    await Promise.all([https.close(), unverified.close()]);
   }
   return b.finish(env.clock.now());
 }
 
-async function runInto(b: ReportBuilder, serverName: string, env: FederationTestEnv, https: HttpsClient, timeoutMs: number): Promise<void> {
+async function runInto(
+  b: ReportBuilder, serverName: string, env: FederationTestEnv, clients: { https: HttpsClient; unverified: HttpsClient }, timeoutMs: number,
+): Promise<void> {
+  const { https, unverified } = clients;
   const trace = new CollectingTrace((s) => b.starting(s.detail ?? s.check));
 
   // Our own whitelist (with -c): would we even talk to the target?
@@ -174,23 +181,26 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
         expectedHost: resolved.tlsName, address, now: env.clock.now(), anchors, verifyCertificates: env.tlsPolicy.verifies(resolved.tlsName),
       });
     }
-    let keysBody: unknown;
-    let keysError: string | undefined;
-    try {
-      const res = await https.request({
-        targets: [t], tlsName: resolved.tlsName, hostHeader: resolved.hostHeader, method: "GET", path: "/_matrix/key/v2/server",
-        timeoutMs, maxResponseBytes: 1024 * 1024, trace: addrTrace,
-      });
-      if (res.status !== 200) keysError = `GET /_matrix/key/v2/server answered ${res.status}`;
-      else {
+    const fetchKeys = async (client: HttpsClient, trace?: CollectingTrace): Promise<{ body?: unknown; error?: string }> => {
+      try {
+        const res = await client.request({
+          targets: [t], tlsName: resolved.tlsName, hostHeader: resolved.hostHeader, method: "GET", path: "/_matrix/key/v2/server",
+          timeoutMs, maxResponseBytes: 1024 * 1024, ...(trace ? { trace } : {}),
+        });
+        if (res.status !== 200) return { error: `GET /_matrix/key/v2/server answered ${res.status}` };
         const j = parseJson(res.body);
-        if (j.ok) keysBody = j.value;
-        else keysError = `GET /_matrix/key/v2/server did not return JSON (${j.reason})`;
+        return j.ok ? { body: j.value } : { error: `GET /_matrix/key/v2/server did not return JSON (${j.reason})` };
+      } catch (err) {
+        return { error: err instanceof HttpsRequestError ? (err.attempts[0]?.error ?? err.message) : (err as Error).message };
       }
-    } catch (err) {
-      keysError = err instanceof HttpsRequestError ? (err.attempts[0]?.error ?? err.message) : (err as Error).message;
-    }
-    return { t, address, look, inspection, keysBody, keysError, steps: addrTrace.steps };
+    };
+    const verified = await fetchKeys(https, addrTrace);
+    // The server refused the certificate but the TLS handshake works: read the keys anyway, for the report only.
+    const certRefused = verified.body === undefined && look.ok && addrTrace.steps.some((s) => s.check.startsWith("tls.") && !s.ok);
+    const unchecked = certRefused ? await fetchKeys(unverified) : undefined;
+    return {
+      t, address, look, inspection, keysBody: verified.body, keysError: verified.error, uncheckedKeysBody: unchecked?.body, steps: addrTrace.steps,
+    };
   }));
 
   const keySets: { address: string; verifyKeys: string; serverName: unknown }[] = [];
@@ -220,7 +230,14 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
     if (a.keysBody === undefined) {
       const msg = a.keysError ?? "no response";
       if (!connectorFailed) b.fail("keys.fetch", msg, { address: a.address });
-      b.mft.ConnectionErrors[a.address] = mftError(msg);
+      if (a.uncheckedKeysBody !== undefined) {
+        // matrix-federation-tester reports an address that served keys over a refused certificate as a
+        // connection with ValidCertificates false (and the certificate problem among its Errors), not as an error.
+        const k = checkServerKeys(a.uncheckedKeysBody, serverName, env.clock.now(), a.address);
+        b.mft.ConnectionReports[a.address] = connectionReport(b, a.address, a.inspection, k, a.uncheckedKeysBody, false);
+      } else {
+        b.mft.ConnectionErrors[a.address] = mftError(msg);
+      }
       continue;
     }
     b.ok("keys.fetch", `GET /_matrix/key/v2/server answered 200`, { address: a.address });
@@ -231,16 +248,7 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
     if (!server.ok && !k.checks.some((c) => c.status === "fail")) {
       b.fail(server.check, `our server would refuse these keys: ${server.reason}`, { address: a.address });
     }
-    const report: MftConnectionReport = {
-      Certificates: a.inspection?.certificates ?? [],
-      Cipher: a.inspection?.cipher ?? { Version: "", CipherSuite: "" },
-      Checks: { ...k.mft, ValidCertificates: a.inspection?.validCertificates ?? false, AllChecksOK: k.mft.AllChecksOK && (a.inspection?.validCertificates ?? false) },
-      Errors: b.checks.filter((c) => c.address === a.address && c.status === "fail").map((c) => mftError(c.detail)),
-      Ed25519VerifyKeys: k.verifyKeys,
-      Info: {},
-      Keys: a.keysBody,
-    };
-    b.mft.ConnectionReports[a.address] = report;
+    b.mft.ConnectionReports[a.address] = connectionReport(b, a.address, a.inspection, k, a.keysBody, a.inspection?.validCertificates ?? false);
     const vk = (a.keysBody as Record<string, unknown>)?.["verify_keys"];
     keySets.push({ address: a.address, verifyKeys: safeCanonical(vk ?? null), serverName: (a.keysBody as Record<string, unknown>)?.["server_name"] });
   }
@@ -289,6 +297,21 @@ async function runInto(b: ReportBuilder, serverName: string, env: FederationTest
   }
 
   await clientChecks(b, serverName, env, get);
+}
+
+/** matrix-federation-tester's ConnectionReport for one address: its certificates, cipher, key checks and failures. */
+function connectionReport(
+  b: ReportBuilder, address: string, inspection: TlsInspection | undefined, k: ReturnType<typeof checkServerKeys>, keys: unknown, validCertificates: boolean,
+): MftConnectionReport {
+  return {
+    Certificates: inspection?.certificates ?? [],
+    Cipher: inspection?.cipher ?? { Version: "", CipherSuite: "" },
+    Checks: { ...k.mft, ValidCertificates: validCertificates, AllChecksOK: k.mft.AllChecksOK && validCertificates },
+    Errors: b.checks.filter((c) => c.address === address && c.status === "fail").map((c) => mftError(c.detail)),
+    Ed25519VerifyKeys: k.verifyKeys,
+    Info: {},
+    Keys: keys,
+  };
 }
 
 /** The fix for an address nothing answers on, naming the fallback that led there. */

@@ -185,8 +185,17 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     const c = find(r, "tls.name", "fail");
     assert.match(c.detail, /other\.test/);
     assertFix(c);
-    assert.equal(toJsonReport(r).ConnectionReports["127.0.6.5:8448"], undefined);
-    assert.ok(toJsonReport(r).ConnectionErrors["127.0.6.5:8448"]);
+    // As in matrix-federation-tester: the address answered over TLS, so it has a ConnectionReport saying the
+    // certificate is not valid (and why), with its keys read all the same; it is not a connection error.
+    const j = toJsonReport(r);
+    assert.equal(j.ConnectionErrors["127.0.6.5:8448"], undefined);
+    const conn = j.ConnectionReports["127.0.6.5:8448"];
+    assert.ok(conn, JSON.stringify(j.ConnectionErrors));
+    assert.equal(conn.Checks.ValidCertificates, false);
+    assert.equal(conn.Checks.AllChecksOK, false);
+    assert.equal(conn.Checks.MatchingServerName, true);
+    assert.deepEqual(conn.Certificates[0]?.DNSNames, ["other.test"]);
+    assert.ok(conn.Errors.some((e) => /other\.test/.test(e.Message)), JSON.stringify(conn.Errors));
   });
 
   it("explains a wildcard certificate that does not cover the bare server name", async () => {
@@ -205,6 +214,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(c.detail, /expired/);
     assertFix(c);
     assert.match(c.fix!, /[Rr]enew/);
+    assert.equal(toJsonReport(r).ConnectionReports["127.0.6.7:8448"]?.Checks.ValidCertificates, false);
   });
 
   it("names the missing intermediate certificate", async () => {
@@ -214,6 +224,9 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(c.detail, /intermediate certificate is missing/);
     assertFix(c);
     assert.match(c.fix!, /full chain/);
+    const conn = toJsonReport(r).ConnectionReports["127.0.6.8:8448"];
+    assert.equal(conn?.Checks.ValidCertificates, false);
+    assert.equal(conn?.Certificates.length, 1, "only the leaf was served");
   });
 
   it("tests every address and fails the dead one of two A records", async () => {
