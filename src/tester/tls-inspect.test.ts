@@ -7,20 +7,20 @@ import { connect, createServer, type Server, type TLSSocket } from "node:tls";
 import { createTestCa, type IssuedCert, type TestCa } from "../../test/harness/test-ca.js";
 import { inspectTls, peerInfoFromSocket, trustAnchors, type TlsInspection } from "./tls-inspect.js";
 
-/** Serves `chainPem` on 127.0.6.1 (port 0), connects once, and inspects what was served. */
+/** Serves `chainPem` on 127.0.6.200 (port 0), connects once, and inspects what was served. */
 async function inspectServed(cert: IssuedCert, chainPem: string, expectedHost: string, ca: TestCa, verify = true): Promise<TlsInspection> {
   const server: Server = createServer({ cert: chainPem, key: cert.keyPem }, (s) => s.end());
-  await new Promise<void>((r) => server.listen(0, "127.0.6.1", r));
+  await new Promise<void>((r) => server.listen(0, "127.0.6.200", r));
   const port = (server.address() as { port: number }).port;
   try {
     const socket: TLSSocket = await new Promise((resolve, reject) => {
-      const s = connect({ host: "127.0.6.1", port, servername: expectedHost, rejectUnauthorized: false }, () => resolve(s));
+      const s = connect({ host: "127.0.6.200", port, servername: expectedHost, rejectUnauthorized: false }, () => resolve(s));
       s.once("error", reject);
     });
     const info = peerInfoFromSocket(socket);
     socket.destroy();
     return inspectTls(info, {
-      expectedHost, address: `127.0.6.1:${port}`, now: Date.now(), anchors: trustAnchors([ca.caCertPem], false), verifyCertificates: verify,
+      expectedHost, address: `127.0.6.200:${port}`, now: Date.now(), anchors: trustAnchors([ca.caCertPem], false), verifyCertificates: verify,
     });
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
@@ -81,7 +81,7 @@ describe("inspectTls", () => {
   });
 
   it("notes a name that is only in the Common Name", async () => {
-    const leaf = await ca.issue({ commonName: "hs.test", ip: ["127.0.6.1"] });
+    const leaf = await ca.issue({ commonName: "hs.test", ip: ["127.0.6.200"] });
     const r = await inspectServed(leaf, leaf.chainPem, "hs.test", ca);
     assert.equal(check(r, "tls.name").status, "fail");
     assert.equal(check(r, "tls.cn-san").status, "warn");
@@ -122,10 +122,10 @@ describe("inspectTls", () => {
     const leaf = await ca.issue({ dns: ["hs.test"], viaIntermediate: true });
     const other = await createTestCa(join(dir, "other-ca"));
     const server = createServer({ cert: leaf.chainPem, key: leaf.keyPem }, (s) => s.end());
-    await new Promise<void>((r) => server.listen(0, "127.0.6.1", r));
+    await new Promise<void>((r) => server.listen(0, "127.0.6.200", r));
     const port = (server.address() as { port: number }).port;
     const socket: TLSSocket = await new Promise((resolve, reject) => {
-      const s = connect({ host: "127.0.6.1", port, servername: "hs.test", rejectUnauthorized: false }, () => resolve(s));
+      const s = connect({ host: "127.0.6.200", port, servername: "hs.test", rejectUnauthorized: false }, () => resolve(s));
       s.once("error", reject);
     });
     const info = peerInfoFromSocket(socket);
