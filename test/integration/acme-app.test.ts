@@ -97,10 +97,13 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
 
     // SIGHUP re-reads the stored files (the same pair): the server keeps running and serving.
     zion.child!.kill("SIGHUP");
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait (bounded, not timed) for the server to say it re-read the files, however slow the machine.
+    for (let i = 0; i < 300 && !/SIGHUP received/.test(zion.output.stdout) && zion.child!.exitCode === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(zion.output.stdout, /SIGHUP received/);
     assert.equal(zion.child!.exitCode, null);
     assert.equal((await tlsPeer(HOST_IP, port, NAME, root)).serial, peer.serial);
-    assert.match(zion.output.stdout, /SIGHUP received/);
 
     // `zion doctor` (another process) reads the renewal state the server wrote beside the certificate.
     const doctor = runZion(["doctor", "-c", zion.configPath, "--no-remote", "--json"], { cwd: zion.dir });
