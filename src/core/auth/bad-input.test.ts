@@ -9,7 +9,7 @@ import { authEventTypesFor } from "./auth-events.js";
 import { ruleNumbers } from "./numbering.js";
 import { V1, V10, V11, V12 } from "../room-versions/rules.js";
 import type { Pdu } from "../events/pdu.js";
-import { AuthKit, BOB, CAROL, DAN } from "../../../test/gen/auth-kit.js";
+import { AuthKit, ALICE, BOB, CAROL, DAN } from "../../../test/gen/auth-kit.js";
 
 describe("authorization rules on bad input", () => {
   for (const rules of [V1, V10, V11, V12]) {
@@ -56,6 +56,18 @@ describe("authorization rules on bad input", () => {
         const e = k.ev({ type: "m.room.power_levels", sender: BOB, stateKey: "", content: { users: [1, 2] } as never });
         const v = checkAgainstState(e, k.state, rules);
         assert.equal(v.allowed ? "" : v.rule, n.plUsers);
+      });
+      it("judges events by the rules, not as a crash, when the room's create event content is not an object", () => {
+        // Before any power levels exist, levels come from the creators, read from the create event's content.
+        const k = new AuthKit(rules, { only: "join" });
+        const [key, create] = [...k.state].find(([, e]) => e.type === "m.room.create")!;
+        const broken = { ...create, content: null as unknown as Pdu["content"] };
+        k.state.set(key, broken);
+        k.all.set(broken.eventId, broken);
+        const e = k.ev({ type: "m.room.topic", sender: ALICE, stateKey: "", content: { topic: "t" } });
+        for (const v of [checkAuthEvents(e, k.pool(), rules), checkAgainstState(e, k.state, rules)]) {
+          assert.notEqual(v.rule, "malformed", `${v.rule}: ${v.allowed ? "" : v.reason}`);
+        }
       });
       it("refuses a create event whose prev_events is missing", () => {
         const k = new AuthKit(rules, { only: "create" });

@@ -48,10 +48,11 @@ function levelOr(content: JsonObject | undefined, key: string, dflt: number, rul
 export function creatorsOf(create: Pdu | undefined, rules: RoomVersionRules): ReadonlySet<string> {
   const out = new Set<string>();
   if (!create) return out;
+  const content = isJsonObject(create.content) ? create.content : {};
   if (rules.auth.creatorFromSender) out.add(create.sender);
-  else if (typeof create.content["creator"] === "string") out.add(create.content["creator"]);
+  else if (typeof content["creator"] === "string") out.add(content["creator"]);
   if (rules.auth.privilegedCreators) {
-    const extra = create.content["additional_creators"];
+    const extra = content["additional_creators"];
     if (Array.isArray(extra)) for (const u of extra) if (typeof u === "string") out.add(u);
   }
   return out;
@@ -61,7 +62,7 @@ export function creatorsOf(create: Pdu | undefined, rules: RoomVersionRules): Re
 export function originalCreatorOf(create: Pdu | undefined, rules: RoomVersionRules): string | undefined {
   if (!create) return undefined;
   if (rules.auth.creatorFromSender) return create.sender;
-  const c = create.content["creator"];
+  const c = isJsonObject(create.content) ? create.content["creator"] : undefined;
   return typeof c === "string" ? c : undefined;
 }
 
