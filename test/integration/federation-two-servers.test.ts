@@ -8,14 +8,18 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { publicKeyBase64, signJson, signingKeyFromSeed } from "../../src/core/crypto/index.js";
 import type { UserId } from "../../src/core/ids/index.js";
+import type { JsonObject } from "../../src/core/json/types.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { runZion, startTestServer, type TestServer } from "../harness/server.js";
-import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import { httpCall } from "../harness/http-get.js";
+import { createTestCa, serveHttps, type TestCa } from "../harness/test-ca.js";
 
 // Three addresses from one of 45 blocks in 127.0.3.110-244 (port 8448 is fixed), so concurrent runs rarely collide.
 const BASE = 110 + 3 * Math.floor(Math.random() * 45);
@@ -71,7 +75,7 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-two-"));
     ca = await createTestCa(dir);
-    dns = await startDnsmasq({ a: { "a.zion.test": [IP_A], "b.zion.test": [IP_B], "c.zion.test": [IP_C] } });
+    dns = await startDnsmasq({ a: { "a.zion.test": [IP_A], "b.zion.test": [IP_B], "c.zion.test": [IP_C], "notary.zion.test": [IP_A] } });
     [a, b, c] = await Promise.all([
       zion("a.zion.test", IP_A),
       zion("b.zion.test", IP_B),
@@ -115,6 +119,53 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
     const viaNotary = runZion(["debug", "keys", "a.zion.test", "-c", b!.configPath, "--via", "b.zion.test", "--json"], { cwd: b!.dir });
     assert.equal(await viaNotary.exited(), 0, viaNotary.output.stdout + viaNotary.output.stderr);
     assert.equal((JSON.parse(viaNotary.output.stdout) as { from: string }).from, "b.zion.test");
+  });
+
+  it("zion debug keys --via names the key IDs, so a notary answering an empty key map from its cache alone still finds them", async () => {
+    // A notary that behaves as Synapse 1.163 does (docs/interop.md): for a server asked about with an empty key map it
+    // answers only from its cache (empty here); for named key ids it fetches them from the server and signs them.
+    const notaryName = "notary.zion.test:8449";
+    const notaryKey = signingKeyFromSeed("n1", randomBytes(32));
+    const queries: Record<string, Record<string, { minimum_valid_until_ts?: number }>>[] = [];
+    const sign = (o: JsonObject) => signJson(o, notaryName, notaryKey);
+    const notary = await serveHttps(IP_A, 8449, await ca.issue({ dns: ["notary.zion.test"] }), (req, res) => {
+      void (async () => {
+        let body: unknown = { errcode: "M_UNRECOGNIZED" };
+        if (req.method === "GET" && req.url === "/_matrix/key/v2/server") {
+          body = sign({ server_name: notaryName, valid_until_ts: Date.now() + 86_400_000, verify_keys: { [notaryKey.keyId]: { key: publicKeyBase64(notaryKey) } }, old_verify_keys: {} });
+        } else if (req.method === "POST" && req.url === "/_matrix/key/v2/query") {
+          const q = (JSON.parse(req.body) as { server_keys: (typeof queries)[number] }).server_keys;
+          queries.push(q);
+          const named = Object.keys(q["a.zion.test"] ?? {});
+          const fetched = named.length > 0 ? (await httpCall(`https://${IP_A}:8448/_matrix/key/v2/server`, { ca: ca.caCertPem, servername: "a.zion.test" })).json() : undefined;
+          const has = (id: string) => Object.hasOwn((fetched?.["verify_keys"] ?? {}) as object, id);
+          body = { server_keys: fetched && named.every(has) ? [sign(fetched as JsonObject)] : [] };
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      })();
+    });
+    try {
+      const run = async (...extra: string[]) => {
+        const proc = runZion(["debug", "keys", "a.zion.test", "-c", b!.configPath, "--via", notaryName, "--json", ...extra], { cwd: b!.dir });
+        const code = await proc.exited();
+        return { code, out: JSON.parse(proc.output.stdout) as { verified: boolean; from?: string; verify_keys?: Record<string, string>; reason?: string } };
+      };
+      const learned = await run();
+      assert.equal(learned.code, 0, JSON.stringify(learned.out));
+      assert.equal(learned.out.from, notaryName);
+      assert.ok(learned.out.verify_keys?.[a!.signingKey.keyId]);
+      const asked = queries.at(-1)?.["a.zion.test"]?.[a!.signingKey.keyId];
+      assert.ok(asked && typeof asked.minimum_valid_until_ts === "number", `the key id was named with minimum_valid_until_ts: ${JSON.stringify(queries)}`);
+      const named = await run("--key-id", a!.signingKey.keyId);
+      assert.equal(named.code, 0, JSON.stringify(named.out));
+      assert.deepEqual(Object.keys(queries.at(-1)?.["a.zion.test"] ?? {}), [a!.signingKey.keyId]);
+      const unknown = await run("--key-id", "ed25519:nope");
+      assert.equal(unknown.code, 1, "a key the notary does not vouch for is refused");
+      assert.deepEqual(Object.keys(queries.at(-1)?.["a.zion.test"] ?? {}), ["ed25519:nope"]);
+    } finally {
+      await notary.close();
+    }
   });
 
   it("answers GET /_matrix/key/v2/query/{serverName} as a notary, signing the other server's keys", async () => {

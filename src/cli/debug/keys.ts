@@ -1,16 +1,21 @@
 /**
- * `zion debug keys <server_name> [-c homeserver.yaml] [--via NOTARY] [--json]`: fetches a server's signing keys
- * as Zion would (directly, or through the notary NOTARY), checks the signatures and validity, and prints the
- * verified keys or why they were refused. Uses a throwaway cache, never the server's database. Exit 0 verified,
- * 1 refused.
+ * `zion debug keys <server_name> [-c homeserver.yaml] [--via NOTARY] [--key-id ID]... [--json]`: fetches a server's
+ * signing keys as Zion would (directly, or through the notary NOTARY), checks the signatures and validity, and
+ * prints the verified keys or why they were refused. Uses a throwaway cache, never the server's database. Exit 0
+ * verified, 1 refused.
+ *
+ * Through a notary the keys are named in the query, with minimum_valid_until_ts, by the key ring's own notary code
+ * (KeyRing.fetch with key ids), because a notary asked for "all keys" (an empty key map) may answer from its cache
+ * only: Synapse then returns `server_keys: []` for a server it has not cached. The ids are --key-id, or else the ones
+ * the server itself publishes (GET /_matrix/key/v2/server); only when that fails is the notary asked for all keys.
  */
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
-import { createFederation, MemoryKeyStore, RecordingTrace, trustedKeyServers } from "../../app/federation.js";
+import { createFederation, MemoryKeyStore, RecordingTrace, trustedKeyServers, type FederationServices } from "../../app/federation.js";
 import { readSigningKeys, systemClock } from "../../app/index.js";
 import { loadConfig, parseConfig } from "../../config/index.js";
 import { signingKeyFromSeed } from "../../core/crypto/index.js";
-import { checkServerName, type ServerName } from "../../core/ids/index.js";
+import { checkServerName, type KeyId, type ServerName } from "../../core/ids/index.js";
 import { failUsage, printJson } from "./io.js";
 import { formatStep } from "./resolve.js";
 
@@ -21,10 +26,14 @@ export function registerKeys(debug: Command): void {
     .argument("<server_name>", "whose keys to fetch")
     .option("-c, --config <homeserver.yaml>", "use this server's DNS, IP ranges, TLS settings and trusted_key_servers")
     .option("--via <notary>", "ask this notary (POST /_matrix/key/v2/query) instead of the server itself")
+    .option("--key-id <key_id>", "with --via: a key ID to ask the notary for (repeatable; default: the IDs the server publishes)",
+      (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--json", "print JSON instead of text")
-    .action(async (serverName: string, opts: { config?: string; via?: string; json?: boolean }) => {
+    .action(async (serverName: string, opts: { config?: string; via?: string; keyId: string[]; json?: boolean }) => {
       if (!checkServerName(serverName).ok) failUsage(`${JSON.stringify(serverName)} is not a server name`);
       if (opts.via !== undefined && !checkServerName(opts.via).ok) failUsage(`--via ${JSON.stringify(opts.via)} is not a server name`);
+      if (opts.keyId.length > 0 && opts.via === undefined) failUsage("--key-id names keys to ask a notary for: use it with --via");
+      for (const id of opts.keyId) if (!/^ed25519:[A-Za-z0-9_]+$/.test(id)) failUsage(`--key-id ${JSON.stringify(id)} is not an ed25519 key ID`);
       const config = opts.config ? loadConfig(opts.config) : parseConfig("server_name: zion-debug.invalid\ntrusted_key_servers: []\n");
       // The key endpoints are unauthenticated: the configured key is used when there is one, else a throwaway one.
       const signingKeys = opts.config ? readSigningKeys(config.signing_key_path) : [signingKeyFromSeed("debug", randomBytes(32))];
@@ -33,7 +42,10 @@ export function registerKeys(debug: Command): void {
       const via = opts.via
         ? [trustedKeyServers(config).find((t) => t.serverName === opts.via) ?? { serverName: opts.via as ServerName }]
         : "direct" as const;
-      const out = await fed.keyRing.fetch(serverName as ServerName, trace, via);
+      const server = serverName as ServerName;
+      const out = via === "direct"
+        ? await fed.keyRing.fetch(server, trace, "direct")
+        : await fed.keyRing.fetch(server, trace, via, opts.keyId.length > 0 ? opts.keyId as KeyId[] : await publishedKeyIds(fed.keyRing, server, trace));
       await fed.close();
       const now = Date.now();
       if (opts.json) {
@@ -58,4 +70,17 @@ export function registerKeys(debug: Command): void {
       }
       process.exitCode = out.ok ? 0 : 1;
     });
+}
+
+/** The key IDs `server` publishes itself, to name them to a notary; none (ask for all keys) when it cannot be reached. */
+async function publishedKeyIds(keyRing: FederationServices["keyRing"], server: ServerName, trace: RecordingTrace): Promise<KeyId[]> {
+  trace.step({ check: "keys.fetch", ok: true, detail: `asking ${server} for the key IDs it publishes, to name them to the notary` });
+  const d = await keyRing.fetch(server, trace, "direct");
+  if (d.ok) return d.keys.verifyKeys.map((k) => k.keyId);
+  trace.step({
+    check: "keys.fetch", ok: true, warn: true,
+    detail: `asking the notary for all keys of ${server}, which a notary may answer from its cache only (Synapse answers [] for a server it has not cached)`,
+    fix: "Name the key with --key-id ed25519:<version> (from the error that sent you here) so that the notary fetches it.",
+  });
+  return [];
 }

@@ -136,7 +136,7 @@ export class KeyRing {
     const now = this.opts.clock.now();
     if (last === undefined || now - last >= MIN_REFETCH_MS || this.inflight.has(server)) {
       // Step 3.
-      const f = await this.fetch(server, trace, undefined, keyId);
+      const f = await this.fetch(server, trace, undefined, [keyId]);
       if (!f.ok && !this.memory.has(`${server}|${keyId}`)) return { ok: false, reason: `cannot fetch the keys of ${server}: ${f.reason}` };
     }
     c = this.fromCache(server, keyId, validAt, allowOld);
@@ -150,12 +150,15 @@ export class KeyRing {
     };
   }
 
-  /** Step 3, coalesced per server. Also what `zion debug keys` calls. */
-  fetch(server: ServerName, trace: Trace = NO_TRACE, via?: readonly TrustedKeyServer[] | "direct", keyId?: KeyId): Promise<FetchOutcome> {
+  /**
+   * Step 3, coalesced per server. Also what `zion debug keys` calls. `keyIds` are the keys wanted: a notary is asked
+   * for them by name (see viaNotary); with none, a notary is asked for "all keys" (an empty key map).
+   */
+  fetch(server: ServerName, trace: Trace = NO_TRACE, via?: readonly TrustedKeyServer[] | "direct", keyIds: readonly KeyId[] = []): Promise<FetchOutcome> {
     const key = via === undefined ? server : `${server}|${via === "direct" ? "direct" : via.map((v) => v.serverName).join(",")}`;
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.fetchNow(server, trace, via, keyId).finally(() => {
+    const p = this.fetchNow(server, trace, via, keyIds).finally(() => {
       this.inflight.delete(key);
       this.lastFetch.set(server, this.opts.clock.now());
     });
@@ -163,13 +166,13 @@ export class KeyRing {
     return p;
   }
 
-  private async fetchNow(server: ServerName, trace: Trace, via?: readonly TrustedKeyServer[] | "direct", keyId?: KeyId): Promise<FetchOutcome> {
+  private async fetchNow(server: ServerName, trace: Trace, via: readonly TrustedKeyServer[] | "direct" | undefined, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
     const reasons: string[] = [];
     const notaries = via === "direct" ? [] : (via ?? this.opts.trustedKeyServers ?? []);
     // Step 3.1.
     for (const n of notaries) {
       if (n.serverName === server) continue;
-      const r = await this.viaNotary(server, n, trace, keyId);
+      const r = await this.viaNotary(server, n, trace, keyIds);
       if (r.ok) return r;
       reasons.push(r.reason);
     }
@@ -225,7 +228,7 @@ export class KeyRing {
     return new Map(usable.map((r) => [r.keyId as string, decodeBase64(r.publicKey)]));
   }
 
-  private async viaNotary(server: ServerName, n: TrustedKeyServer, trace: Trace, keyId?: KeyId): Promise<FetchOutcome> {
+  private async viaNotary(server: ServerName, n: TrustedKeyServer, trace: Trace, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
     const nk = await this.notaryKeys(n, trace);
     if (typeof nk === "string") {
       const reason = `cannot get the notary ${n.serverName}'s own keys: ${nk}`;
@@ -234,9 +237,10 @@ export class KeyRing {
     }
     let raw: unknown;
     try {
-      // Name the key wanted with minimum_valid_until_ts (the spec's MUST): Synapse answers an empty key map from its
+      // Name the keys wanted with minimum_valid_until_ts (the spec's MUST): Synapse answers an empty key map from its
       // cache only, so without it a first lookup through a Synapse notary finds nothing (docs/interop.md).
-      const criteria = keyId ? { [keyId]: { minimum_valid_until_ts: this.opts.clock.now() } } : {};
+      const now = this.opts.clock.now();
+      const criteria = Object.fromEntries(keyIds.map((id) => [id, { minimum_valid_until_ts: now }]));
       raw = await this.opts.client.queryKeysViaNotary(n.serverName, { [server]: criteria }, { trace });
     } catch (e) {
       const reason = `POST /_matrix/key/v2/query to ${n.serverName} failed: ${(e as Error).message}`;
