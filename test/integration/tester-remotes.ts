@@ -25,6 +25,8 @@ export interface WellKnownSpec {
   readonly clientCors?: boolean;
   /** Answer /.well-known/matrix/server with a 301 to this path (which then serves serverBody). */
   readonly redirectTo?: string;
+  /** Extra headers on /.well-known/matrix/server (e.g. Cache-Control). */
+  readonly serverHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface FederationSpec {
@@ -36,6 +38,8 @@ export interface FederationSpec {
   readonly tamperSignature?: boolean;
   /** A fixed seed, so two addresses can serve the same keys. */
   readonly seed?: Uint8Array;
+  /** Answer /_matrix/federation/v1/version with this status and no JSON (a proxy that does not route it). */
+  readonly versionStatus?: number;
 }
 
 export interface Running {
@@ -63,7 +67,7 @@ export async function serveWellKnown(ip: string, spec: WellKnownSpec, port = 443
       res.writeHead(301, { location: spec.redirectTo });
       res.end();
     } else if ((req.url === "/.well-known/matrix/server" || (spec.redirectTo !== undefined && req.url === spec.redirectTo)) && spec.serverBody !== undefined) {
-      res.writeHead(spec.status ?? 200, { "content-type": spec.contentType ?? "application/json" });
+      res.writeHead(spec.status ?? 200, { "content-type": spec.contentType ?? "application/json", ...spec.serverHeaders });
       res.end(spec.serverBody);
     } else if (req.url === "/.well-known/matrix/client" && spec.clientBody !== undefined) {
       res.writeHead(200, { "content-type": "application/json", ...(spec.clientCors ? { "access-control-allow-origin": "*" } : {}) });
@@ -94,6 +98,9 @@ export async function serveFederation(ip: string, spec: FederationSpec, clock: (
     } else if (req.url === "/_matrix/client/versions") {
       res.writeHead(200, { "content-type": "application/json", "access-control-allow-origin": "*" });
       res.end(JSON.stringify({ versions: ["v1.11", "v1.12"] }));
+    } else if (req.url === "/_matrix/federation/v1/version" && spec.versionStatus !== undefined) {
+      res.writeHead(spec.versionStatus, { "content-type": "text/html" });
+      res.end("<html><body>Not here</body></html>");
     } else if (req.url === "/_matrix/federation/v1/version") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ server: { name: "fake-remote", version: "1.0" } }));

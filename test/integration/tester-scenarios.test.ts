@@ -15,6 +15,7 @@ import { runFederationTest } from "../../src/tester/federation-test.js";
 import { standaloneEnv } from "../../src/tester/env.js";
 import type { Check, Report } from "../../src/tester/report.js";
 import { toJsonReport } from "../../src/tester/render-json.js";
+import { WELL_KNOWN_MIN_CACHE_MS } from "../../src/federation/discovery/well-known.js";
 import { serveFederation, serveWellKnown, type Running, lockAddresses } from "./tester-remotes.js";
 
 const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
@@ -61,6 +62,8 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         "wkmulti.test": ["127.0.6.16", "127.0.6.17"],
         "port.test": ["127.0.6.18"],
         "redirect.test": ["127.0.6.19"],
+        "client.test": ["127.0.6.50"],
+        "noversion.test": ["127.0.6.51"],
       },
       srv: [
         { name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 },
@@ -114,6 +117,16 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     const redirect = await leaf(["redirect.test"]);
     running.push(await serveWellKnown("127.0.6.19", { tls: redirect, redirectTo: "/matrix/server.json", serverBody: '{"m.server": "redirect.test:8448"}' }));
     running.push(await serveFederation("127.0.6.19", { tls: redirect, keysServerName: "redirect.test" }));
+    // client.test: federation fine, but .well-known cached for a minute, the client file without CORS, and base_url
+    // pointing at a host that does not route /_matrix/client/versions.
+    const client = await leaf(["client.test"]);
+    running.push(await serveWellKnown("127.0.6.50", {
+      tls: client, serverBody: '{"m.server": "client.test:8448"}', serverHeaders: { "cache-control": "max-age=60" },
+      clientBody: '{"m.homeserver": {"base_url": "https://client.test"}}', clientCors: false,
+    }));
+    running.push(await serveFederation("127.0.6.50", { tls: client, keysServerName: "client.test" }));
+    // noversion.test: keys served, but /_matrix/federation/v1/version is not routed to the homeserver.
+    running.push(await serveFederation("127.0.6.51", { tls: await leaf(["noversion.test"]), keysServerName: "noversion.test", versionStatus: 404 }));
     // wkmulti.test: two machines behind the name; only the first serves the delegation.
     const multi = await leaf(["wkmulti.test"]);
     const multiSeed = randomBytes(32);
@@ -304,6 +317,37 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(c.detail, /redirects \(301\) to https:\/\/redirect\.test\/matrix\/server\.json/);
     assertFix(c);
     assert.equal(toJsonReport(r).WellKnownResult["m.server"], "redirect.test:8448");
+  });
+
+  it("warns about a short .well-known cache lifetime, a client file without CORS, and base_url without the client API", async () => {
+    const before = Date.now();
+    const r = await runFederationTest("client.test", env);
+    assert.equal(r.federationOK, true, "client-side problems and caching do not stop federation");
+    const cache = find(r, "well-known.cache", "warn");
+    assert.match(cache.detail, /max-age=60/);
+    assertFix(cache);
+    // CacheExpiresAt is when the server's own cache would drop the answer: max-age=60 raised to its 5-minute floor.
+    const expires = toJsonReport(r).WellKnownResult.CacheExpiresAt;
+    const floor = WELL_KNOWN_MIN_CACHE_MS / 1000;
+    assert.ok(expires >= Math.floor(before / 1000) + floor - 1 && expires <= Math.ceil(Date.now() / 1000) + floor, `CacheExpiresAt ${expires}`);
+    const cors = find(r, "client.cors", "warn");
+    assert.match(cors.detail, /no Access-Control-Allow-Origin/);
+    assertFix(cors);
+    assert.match(cors.fix!, /Access-Control-Allow-Origin: \*/);
+    const versions = find(r, "client.versions", "warn");
+    assert.match(versions.detail, /https:\/\/client\.test\/_matrix\/client\/versions answered 404/);
+    assertFix(versions);
+  });
+
+  it("fails a server whose /_matrix/federation/v1/version is not routed, with the version error in the JSON", async () => {
+    const r = await runFederationTest("noversion.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "version", "fail");
+    assert.match(c.detail, /answered 404 \(not JSON\)/);
+    assertFix(c);
+    assert.match(c.fix!, /\/_matrix\/federation\/v1/);
+    assert.match(toJsonReport(r).Version.error ?? "", /404/);
+    assert.equal(find(r, "keys.signature").status, "ok");
   });
 
   it("reports an invalid server name without connecting anywhere", async () => {
