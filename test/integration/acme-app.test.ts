@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,9 @@ import { request } from "node:https";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { startPebble, tlsPeer, type Pebble } from "../harness/pebble.js";
 import { runZion, startTestServer, type TestServer } from "../harness/server.js";
+import { createTestCa } from "../harness/test-ca.js";
+import { newSigningKey, writeSigningKeyFile } from "../../src/app/index.js";
+import { stringify } from "yaml";
 
 const HOST_IP = "127.0.5.51";
 const NAME = "hs.acme-app.test";
@@ -114,5 +117,61 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
     assert.equal(acmeCheck?.status, "ok", doctor.output.stdout);
     assert.match(acmeCheck.detail, new RegExp(`certificate ${peer.serial} for hs\\.acme-app\\.test`));
     assert.equal(report.Checks.find((c) => c.id === "local.tls-files")?.status, "ok");
+  });
+});
+
+describe("zion doctor reads ACME's renewal state", { timeout: 60_000 }, () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zion-acme-doctor-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs `zion doctor --no-remote --json` on a server whose ACME storage holds a certificate `daysLeft` from expiry. */
+  async function doctorAcme(name: string, daysLeft: number, failures: number): Promise<{ status: string; detail: string }> {
+    const base = join(dir, name);
+    const storage = join(base, "acme");
+    await mkdir(storage, { recursive: true });
+    const ca = await createTestCa(join(base, "ca"));
+    const leaf = await ca.issue({ dns: ["doctor.acme-app.test"], notAfterDays: daysLeft });
+    await writeFile(join(storage, "certificate.pem"), leaf.chainPem, { mode: 0o600 });
+    await writeFile(join(storage, "private-key.pem"), leaf.keyPem, { mode: 0o600 });
+    // What a running server writes after its attempts (src/acme/manager.ts): failures and the CA's last words.
+    await writeFile(join(storage, "status.json"), JSON.stringify({
+      consecutiveFailures: failures, ...(failures > 0 ? { lastError: "the CA refused the order for doctor.acme-app.test: rateLimited" } : {}),
+    }), { mode: 0o600 });
+    writeSigningKeyFile(join(base, "signing.key"), [newSigningKey()]);
+    const configPath = join(base, "homeserver.yaml");
+    await writeFile(configPath, stringify({
+      server_name: "doctor.acme-app.test",
+      public_baseurl: "https://doctor.acme-app.test/",
+      listeners: [{ port: 8448, bind_addresses: [HOST_IP], type: "http", tls: true, resources: [{ names: ["federation", "client"] }] }],
+      signing_key_path: join(base, "signing.key"),
+      database: { name: "sqlite3", args: { database: join(base, "homeserver.db") } },
+      acme: { enabled: true, storage_dir: storage, domains: ["doctor.acme-app.test"] },
+    }));
+    const doctor = runZion(["doctor", "-c", configPath, "--no-remote", "--json"], { cwd: base });
+    const code = await doctor.exited();
+    assert.ok(doctor.output.stdout.trim().startsWith("{"), `zion doctor exited ${code} without a JSON report:\n${doctor.output.stderr}`);
+    const report = (JSON.parse(doctor.output.stdout) as { Zion: { Checks: Array<{ id: string; status: string; detail: string }> } }).Zion;
+    const check = report.Checks.find((c) => c.id === "local.acme");
+    assert.ok(check, doctor.output.stdout);
+    return check;
+  }
+
+  it("warns when renewal keeps failing with fewer than 14 days left, naming the days and the CA's reason", async () => {
+    const c = await doctorAcme("failing-10-days", 10, 3);
+    assert.equal(c.status, "warn", c.detail);
+    assert.match(c.detail, /renewal has failed 3 time\(s\) and the certificate expires in (9\.9|10\.0) days: the CA refused the order/);
+  });
+
+  it("does not warn while renewal fails with more than 14 days left, nor with 10 days left when renewal is not failing", async () => {
+    const far = await doctorAcme("failing-20-days", 20, 3);
+    assert.equal(far.status, "ok", far.detail);
+    const quiet = await doctorAcme("healthy-10-days", 10, 0);
+    assert.equal(quiet.status, "ok", quiet.detail);
   });
 });
