@@ -118,6 +118,24 @@ describe("zion federation-test (process)", { timeout: 120_000 }, () => {
     assert.match(r.stdout, /\nFederation NOT OK: \d+ failures?/);
   });
 
+  it("on a terminal, draws a progress line while checks run and colours the statuses", async () => {
+    // util-linux's script(1) (Debian's essential bsdutils) runs the command on a pseudo-terminal.
+    const quote = (x: string) => `'${x.replace(/'/g, "'\\''")}'`;
+    const cmd = [process.execPath, main, "federation-test", "ok.cli.test", ...common].map(quote).join(" ");
+    const r = await new Promise<{ code: number | null; out: string }>((res, rej) => {
+      const child = spawn("script", ["-qec", cmd, "/dev/null"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "", TERM: "xterm" } });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.once("error", rej);
+      child.once("exit", (code) => { clearTimeout(timer); res({ code, out }); });
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\r\x1b\[2K. \d+ checks? done: /, "a progress line rewritten in place");
+    assert.match(r.out, /\x1b\[32m✓\x1b\[0m Server name is valid/);
+    assert.match(r.out, /Federation OK/);
+  });
+
   it("writes the HTML page with the report embedded when asked", async () => {
     const html = join(dir, "report.html");
     const r = await zion(["federation-test", "ok.cli.test", ...common, "--html", html]);
