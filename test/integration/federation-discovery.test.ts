@@ -78,6 +78,21 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   }
   const targets = (r: Resolution) => r.targets.map((t) => `${t.ip}:${t.port}`);
 
+  /**
+   * Serves the first target with a certificate for `cert` only, sends one request as Zion does (undici over the
+   * checked connector) and returns what arrived: the Host header and the SNI (false for none).
+   */
+  async function probe(r: Resolution, https: HttpsClient, cert: { dns?: string[]; ip?: string[] }) {
+    const t = r.targets[0]!;
+    const s = await serve(t.ip, t.port, cert, version);
+    const res = await https.request({ targets: r.targets, tlsName: r.tlsName, hostHeader: r.hostHeader, method: "GET", path: "/_matrix/federation/v1/version" });
+    await https.close();
+    assert.equal(res.status, 200);
+    assert.equal(res.address, `${t.ip}:${t.port}`);
+    const seen = s.requests[0]!;
+    return { host: seen.host, sni: seen.sni };
+  }
+
   async function records(r: DnsRecords) {
     await dns.setRecords(r);
   }
@@ -124,24 +139,26 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
   it("uses a delegated IP literal: Host = the IP and port, certificate for the IP (step 3.1)", async () => {
     await records({ a: { "hs3.test": [ip(4)] } });
     await serve(ip(4), 443, { dns: ["hs3.test"] }, wellKnown(`${ip(5)}:8452`));
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs3.test"));
     assert.equal(r.step, "3.1");
     assert.deepEqual(targets(r), [`${ip(5)}:8452`]);
     assert.equal(r.hostHeader, `${ip(5)}:8452`);
     assert.equal(r.tlsName, ip(5));
     assert.equal(r.delegatedTo, `${ip(5)}:8452`);
+    assert.deepEqual(await probe(r, https, { ip: [ip(5)] }), { host: `${ip(5)}:8452`, sni: false });
   });
 
   it("uses a delegated host and port: Host = delegated:port, certificate for the delegated host (step 3.2)", async () => {
     await records({ a: { "hs4.test": [ip(6)], "fed.hs4.test": [ip(7)] } });
     await serve(ip(6), 443, { dns: ["hs4.test"] }, wellKnown("fed.hs4.test:8453"));
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs4.test"));
     assert.equal(r.step, "3.2");
     assert.deepEqual(targets(r), [`${ip(7)}:8453`]);
     assert.equal(r.hostHeader, "fed.hs4.test:8453");
     assert.equal(r.tlsName, "fed.hs4.test");
+    assert.deepEqual(await probe(r, https, { dns: ["fed.hs4.test"] }), { host: "fed.hs4.test:8453", sni: "fed.hs4.test" });
   });
 
   it("looks up _matrix-fed._tcp of the delegated host; Host and certificate stay the delegated host (step 3.3)", async () => {
@@ -150,13 +167,14 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
       srv: [{ name: "_matrix-fed._tcp.fed.hs5.test", target: "t.hs5.test", port: 8454 }],
     });
     await serve(ip(8), 443, { dns: ["hs5.test"] }, wellKnown("fed.hs5.test"));
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs5.test"));
     assert.equal(r.step, "3.3");
     assert.deepEqual(targets(r), [`${ip(9)}:8454`]);
     assert.equal(r.hostHeader, "fed.hs5.test");
     assert.equal(r.tlsName, "fed.hs5.test");
     assert.equal(r.srvName, "_matrix-fed._tcp.fed.hs5.test");
+    assert.deepEqual(await probe(r, https, { dns: ["fed.hs5.test"] }), { host: "fed.hs5.test", sni: "fed.hs5.test" }, "not the SRV target t.hs5.test");
   });
 
   it("falls back to the deprecated _matrix._tcp of the delegated host only when _matrix-fed is not found (step 3.4)", async () => {
@@ -165,24 +183,27 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
       srv: [{ name: "_matrix._tcp.fed.hs6.test", target: "t.hs6.test", port: 8455 }],
     });
     await serve(ip(10), 443, { dns: ["hs6.test"] }, wellKnown("fed.hs6.test"));
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const trace = new RecordingTrace();
     const r = ok(await resolver.resolve("hs6.test", { trace }));
     assert.equal(r.step, "3.4");
     assert.deepEqual(targets(r), [`${ip(11)}:8455`]);
     assert.equal(r.hostHeader, "fed.hs6.test");
+    assert.equal(r.tlsName, "fed.hs6.test");
+    assert.deepEqual(await probe(r, https, { dns: ["fed.hs6.test"] }), { host: "fed.hs6.test", sni: "fed.hs6.test" });
     assert.ok(trace.steps.some((s) => s.check === "srv.matrix" && s.warn === true), "the deprecated record is flagged");
   });
 
   it("uses the delegated host's A record and port 8448 when it has no SRV (step 3.5)", async () => {
     await records({ a: { "hs7.test": [ip(12)], "fed.hs7.test": [ip(13)] } });
     await serve(ip(12), 443, { dns: ["hs7.test"] }, wellKnown("fed.hs7.test"));
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs7.test"));
     assert.equal(r.step, "3.5");
     assert.deepEqual(targets(r), [`${ip(13)}:8448`]);
     assert.equal(r.hostHeader, "fed.hs7.test");
     assert.equal(r.tlsName, "fed.hs7.test");
+    assert.deepEqual(await probe(r, https, { dns: ["fed.hs7.test"] }), { host: "fed.hs7.test", sni: "fed.hs7.test" });
   });
 
   it("uses _matrix-fed._tcp of the server name when .well-known answers 404; Host = server name (step 4)", async () => {
@@ -194,12 +215,13 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
       ],
     });
     await serve(ip(14), 443, { dns: ["hs8.test"] }, json(404, { errcode: "M_NOT_FOUND" }));
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs8.test"));
     assert.equal(r.step, "4");
     assert.deepEqual(targets(r), [`${ip(15)}:8456`], "the deprecated record is not used when _matrix-fed exists");
     assert.equal(r.hostHeader, "hs8.test");
     assert.equal(r.tlsName, "hs8.test");
+    assert.deepEqual(await probe(r, https, { dns: ["hs8.test"] }), { host: "hs8.test", sni: "hs8.test" }, "not the SRV target t.hs8.test");
   });
 
   it("uses the deprecated _matrix._tcp of the server name when there is no _matrix-fed record (step 5)", async () => {
@@ -207,22 +229,25 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
       a: { "t.hs9.test": [ip(16)] },
       srv: [{ name: "_matrix._tcp.hs9.test", target: "t.hs9.test", port: 8457 }],
     });
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const r = ok(await resolver.resolve("hs9.test"));
     assert.equal(r.step, "5");
     assert.deepEqual(targets(r), [`${ip(16)}:8457`]);
     assert.equal(r.hostHeader, "hs9.test");
+    assert.equal(r.tlsName, "hs9.test");
+    assert.deepEqual(await probe(r, https, { dns: ["hs9.test"] }), { host: "hs9.test", sni: "hs9.test" });
   });
 
   it("uses A records and port 8448 last (step 6)", async () => {
     await records({ a: { "hs10.test": [ip(17), ip(18)] } });
-    const { resolver } = setup();
+    const { resolver, https } = setup();
     const trace = new RecordingTrace();
     const r = ok(await resolver.resolve("hs10.test", { trace }));
     assert.equal(r.step, "6");
     assert.deepEqual(targets(r).sort(), [`${ip(17)}:8448`, `${ip(18)}:8448`]);
     assert.equal(r.hostHeader, "hs10.test");
     assert.equal(r.tlsName, "hs10.test");
+    assert.deepEqual(await probe(r, https, { dns: ["hs10.test"] }), { host: "hs10.test", sni: "hs10.test" });
     const checks = trace.steps.map((s) => s.check);
     for (const c of ["name.valid", "well-known.fetch", "srv.matrix-fed", "srv.matrix", "dns.host", "resolution.target"]) {
       assert.ok(checks.includes(c), `trace has ${c}: ${checks.join(", ")}`);
@@ -317,6 +342,29 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     assert.deepEqual(targets(r), [`${ip(29)}:8462`], "only the allowed address remains");
     const lit = await resolver.resolve("127.0.3.202");
     assert.equal(lit.ok, false, "an IP-literal server name is checked too");
+  });
+
+  it("checks the .well-known host's own addresses against the IP ranges before connecting", async () => {
+    await records({ a: { "hs26.test": [ip(43)] } });
+    const s = await serve(ip(43), 443, { dns: ["hs26.test"] }, wellKnown(`${ip(44)}:8448`));
+    const { resolver } = setup({ whitelist: [`${ip(44)}/32`] });
+    const trace = new RecordingTrace();
+    const out = await resolver.resolve("hs26.test", { trace });
+    assert.equal(out.ok, false, "steps 4-6 refuse the same address");
+    assert.equal(s.connections(), 0, "nothing connected to the refused address");
+    assert.ok(trace.steps.some((x) => x.check === "policy.ip-ranges" && !x.ok && x.address === `${ip(43)}:443`), "the well-known fetch was refused by policy");
+  });
+
+  it("tries AAAA addresses first and falls back to the A addresses when they do not answer", async () => {
+    await records({ a: { "hs27.test": [ip(45)] }, aaaa: { "hs27.test": ["::1"] } });
+    const { resolver, https } = setup({ whitelist: ["127.0.2.0/24", "::1/128"] });
+    const r = ok(await resolver.resolve("hs27.test:8465"));
+    assert.deepEqual(targets(r), ["::1:8465", `${ip(45)}:8465`]);
+    const s = await serve(ip(45), 8465, { dns: ["hs27.test"] }, version);
+    const res = await https.request({ targets: r.targets, tlsName: r.tlsName, hostHeader: r.hostHeader, method: "GET", path: "/_matrix/federation/v1/version" });
+    await https.close();
+    assert.equal(res.address, `${ip(45)}:8465`);
+    assert.equal(s.requests[0]?.host, "hs27.test:8465");
   });
 
   it("reads m.server after following redirects (step 3)", async () => {
