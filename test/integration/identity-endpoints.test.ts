@@ -114,6 +114,40 @@ describe("identity endpoints", () => {
     assert.equal(r.json()["errcode"], "M_UNRECOGNIZED");
   });
 
+  it("gives every JSON response, success or Matrix error, exactly Content-Type application/json, and CORS on client and well-known paths only", async () => {
+    const big = JSON.stringify({ server_keys: { "x.test": {} }, filler: "x".repeat(1024 * 1024) });
+    const cases: { base: "client" | "federation"; method: string; path: string; body?: string; status: number; errcode?: string }[] = [
+      { base: "client", method: "GET", path: "/_matrix/client/versions", status: 200 },
+      { base: "client", method: "GET", path: "/.well-known/matrix/client", status: 200 },
+      { base: "client", method: "GET", path: "/.well-known/matrix/server", status: 200 },
+      { base: "client", method: "GET", path: "/_matrix/client/v3/sync", status: 404, errcode: "M_UNRECOGNIZED" },
+      { base: "client", method: "POST", path: "/_matrix/client/versions", status: 405, errcode: "M_UNRECOGNIZED" },
+      { base: "client", method: "PUT", path: "/.well-known/matrix/client", status: 405, errcode: "M_UNRECOGNIZED" },
+      { base: "federation", method: "GET", path: "/_matrix/key/v2/server", status: 200 },
+      { base: "federation", method: "GET", path: "/_matrix/federation/v1/version", status: 200 },
+      { base: "federation", method: "GET", path: "/_matrix/federation/v1/nope", status: 404, errcode: "M_UNRECOGNIZED" },
+      { base: "federation", method: "DELETE", path: "/_matrix/federation/v1/version", status: 405, errcode: "M_UNRECOGNIZED" },
+      { base: "federation", method: "POST", path: "/_matrix/key/v2/query", body: "{not json", status: 400, errcode: "M_NOT_JSON" },
+      { base: "federation", method: "POST", path: "/_matrix/key/v2/query", body: '{"server_keys": 5}', status: 400, errcode: "M_BAD_JSON" },
+      { base: "federation", method: "POST", path: "/_matrix/key/v2/query", body: big, status: 413, errcode: "M_TOO_LARGE" },
+      { base: "federation", method: "GET", path: "/_matrix/federation/v1/query/profile?user_id=%40a%3Azion.test", status: 401, errcode: "M_UNAUTHORIZED" },
+    ];
+    for (const c of cases) {
+      const url = `${c.base === "client" ? zion.clientUrl : zion.federationUrl}${c.path}`;
+      const r = await httpCall(url, { ...(c.base === "federation" ? tlsOpts : {}), method: c.method, ...(c.body !== undefined ? { body: c.body } : {}) });
+      const what = `${c.method} ${c.path} -> ${r.status} ${r.body.slice(0, 200)}`;
+      assert.equal(r.status, c.status, what);
+      assert.equal(r.headers["content-type"], "application/json", what);
+      const body = r.json();
+      if (c.errcode !== undefined) {
+        assert.equal(body["errcode"], c.errcode, what);
+        assert.equal(typeof body["error"], "string", what);
+      }
+      const cors = c.path.startsWith("/_matrix/client/") || c.path.startsWith("/.well-known/matrix/");
+      assert.equal(r.headers["access-control-allow-origin"], cors ? "*" : undefined, what);
+    }
+  });
+
   it("refuses the signed profile query without an X-Matrix Authorization header (401 M_UNAUTHORIZED)", async () => {
     const r = await httpCall(`${zion.federationUrl}/_matrix/federation/v1/query/profile?user_id=%40a%3Azion.test`, tlsOpts);
     assert.equal(r.status, 401);
