@@ -189,6 +189,17 @@ describe("remote signing keys and X-Matrix authentication", { timeout: 90_000 },
     assert.ok(ev.ok, "an event sent while the key was valid still verifies");
   });
 
+  it("ignores valid_until_ts for events in room versions 1-4 (no validAt), as the key schema requires", async () => {
+    const { keyRing, clock } = stack({ storage: await openSqliteStorage({ path: ":memory:" }) });
+    const r = remotes.get("expired.test")!;
+    const atNow = await keyRing.getKeyForEvent(r.name, r.key.keyId, clock.now());
+    assert.equal(atNow.ok, false, "v5+: an event sent after valid_until_ts is refused");
+    const ignored = await keyRing.getKeyForEvent(r.name, r.key.keyId, undefined);
+    assert.ok(ignored.ok, "v1-v4: the same key verifies whatever the event's time");
+    const batch = await keyRing.getKeysForEvents(r.name, [r.key.keyId], undefined);
+    assert.ok(batch.has(r.key.keyId));
+  });
+
   it("caps a key's validity at 7 days after fetching (valid_until_ts further ahead is not trusted longer)", async () => {
     const clock = new FakeClock();
     const r = await addRemote("far-future.test", (x) => keyResponse(x.name, [x.key], { validUntil: Date.now() + 365 * DAY }));

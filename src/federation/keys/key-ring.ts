@@ -85,16 +85,19 @@ export class KeyRing {
     return this.getKey(server, keyId, this.opts.clock.now(), false, trace);
   }
 
-  /** A key usable for an event sent at `validAt` (old keys count while validAt <= expired_ts). */
-  getKeyForEvent(server: ServerName, keyId: KeyId, validAt: number, trace: Trace = NO_TRACE): Promise<KeyLookupResult> {
-    return this.getKey(server, keyId, validAt, true, trace);
+  /**
+   * A key usable for an event sent at `validAt` (old keys count while validAt <= expired_ts). `validAt` undefined:
+   * any known key, for room versions whose rules say valid_until_ts "MUST be ignored" (v1-v4, `enforceKeyValidity`).
+   */
+  getKeyForEvent(server: ServerName, keyId: KeyId, validAt: number | undefined, trace: Trace = NO_TRACE): Promise<KeyLookupResult> {
+    return this.getKey(server, keyId, validAt ?? -Infinity, true, trace);
   }
 
-  /** Several keys at once (for batch event checks); unknown or unusable ids are absent. */
-  async getKeysForEvents(server: ServerName, keyIds: readonly KeyId[], validAt: number): Promise<Map<KeyId, VerifyKey>> {
+  /** Several keys at once (for batch event checks); unknown or unusable ids are absent. `validAt` as for getKeyForEvent. */
+  async getKeysForEvents(server: ServerName, keyIds: readonly KeyId[], validAt: number | undefined): Promise<Map<KeyId, VerifyKey>> {
     const out = new Map<KeyId, VerifyKey>();
     for (const id of keyIds) {
-      const r = await this.getKey(server, id, validAt, true, NO_TRACE);
+      const r = await this.getKey(server, id, validAt ?? -Infinity, true, NO_TRACE);
       if (r.ok) out.set(id, r.key);
     }
     return out;
