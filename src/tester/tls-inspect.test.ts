@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { connect, createServer, type Server, type TLSSocket } from "node:tls";
 import { createTestCa, type IssuedCert, type TestCa } from "../../test/harness/test-ca.js";
 import { inspectTls, peerInfoFromSocket, trustAnchors, type TlsInspection } from "./tls-inspect.js";
@@ -14,7 +16,7 @@ async function inspectServed(cert: IssuedCert, chainPem: string, expectedHost: s
   const port = (server.address() as { port: number }).port;
   try {
     const socket: TLSSocket = await new Promise((resolve, reject) => {
-      const s = connect({ host: "127.0.6.200", port, servername: expectedHost, rejectUnauthorized: false }, () => resolve(s));
+      const s = connect({ host: "127.0.6.200", port, ...(isIP(expectedHost) ? {} : { servername: expectedHost }), rejectUnauthorized: false }, () => resolve(s));
       s.once("error", reject);
     });
     const info = peerInfoFromSocket(socket);
@@ -86,6 +88,42 @@ describe("inspectTls", () => {
     assert.equal(check(r, "tls.name").status, "fail");
     assert.equal(check(r, "tls.cn-san").status, "warn");
     assert.match(check(r, "tls.name").fix ?? "", /subjectAltName/);
+  });
+
+  it("matches an IP literal server name against an IP subjectAltName, never against a DNS one", async () => {
+    const byIp = await ca.issue({ ip: ["127.0.6.200"] });
+    const ok = await inspectServed(byIp, byIp.chainPem, "127.0.6.200", ca);
+    assert.equal(check(ok, "tls.name").status, "ok");
+    assert.match(check(ok, "tls.name").detail, /subjectAltName IP:127\.0\.6\.200/);
+    const byDns = await ca.issue({ dns: ["127.0.6.200.test"] });
+    const miss = await inspectServed(byDns, byDns.chainPem, "127.0.6.200", ca);
+    assert.equal(check(miss, "tls.name").status, "fail");
+    assert.match(check(miss, "tls.name").fix ?? "", /subjectAltName includes 127\.0\.6\.200/);
+  });
+
+  it("notes a Common Name missing from subjectAltName as harmless when the name matches", async () => {
+    const leaf = await ca.issue({ commonName: "legacy-name.test", dns: ["hs.test"] });
+    const r = await inspectServed(leaf, leaf.chainPem, "hs.test", ca);
+    assert.equal(check(r, "tls.name").status, "ok");
+    const c = check(r, "tls.cn-san");
+    assert.equal(c.status, "ok");
+    assert.match(c.detail, /"legacy-name\.test" is not in subjectAltName; that is harmless/);
+  });
+
+  it("warns about a TLS version older than 1.2 and names the cipher", async () => {
+    const leaf = await ca.issue({ dns: ["hs.test"] });
+    const served = await inspectServed(leaf, leaf.chainPem, "hs.test", ca);
+    assert.equal(check(served, "tls.handshake").status, "ok");
+    assert.match(served.cipher.CipherSuite, /^TLS_/);
+    // OpenSSL 3 refuses TLS 1.1 at its default security level, so an old server's handshake is given as facts.
+    const old = inspectTls({ protocol: "TLSv1.1", cipher: "TLS_RSA_WITH_AES_128_CBC_SHA", chain: [new X509Certificate(leaf.certPem)] }, {
+      expectedHost: "hs.test", address: "a:1", now: Date.now(), anchors: trustAnchors([ca.caCertPem], false),
+    });
+    const c = check(old, "tls.handshake");
+    assert.equal(c.status, "warn");
+    assert.match(c.detail, /TLS 1\.1, TLS_RSA_WITH_AES_128_CBC_SHA: older than TLS 1\.2/);
+    assert.match(c.fix ?? "", /TLS 1\.2 and 1\.3/);
+    assert.equal(old.cipher.Version, "TLS 1.1");
   });
 
   it("fails an expired certificate and warns one that expires within 14 days", async () => {
