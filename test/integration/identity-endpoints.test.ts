@@ -10,7 +10,7 @@ import type { JsonObject } from "../../src/core/json/types.js";
 import type { ServerName } from "../../src/core/ids/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import { newSigningKey } from "../../src/app/index.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
+import { parseLogLine, startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, trustCert } from "../harness/http-get.js";
 
 const NOW = 1_764_000_000_000;
@@ -233,6 +233,39 @@ describe("listeners", () => {
         () => startTestServer({ config: { listeners: [{ port, bind_addresses: ["127.0.1.6"], type: "http", resources: [{ names: ["client"] }] }] } }),
         (e: Error) => e.message === `listeners[0]: cannot listen on 127.0.1.6:${port}: EADDRINUSE`,
       );
+    } finally {
+      await zion.stop();
+    }
+  });
+
+  it("takes the client address from X-Forwarded-For and the request id from request_id_header only on the listener configured for it (zion start -c)", { timeout: 30_000 }, async () => {
+    const zion = await startTestServer({
+      mode: "child",
+      config: {
+        listeners: [
+          { port: 0, bind_addresses: ["127.0.1.7"], type: "http", x_forwarded: true, request_id_header: "X-Request-Id", resources: [{ names: ["client"] }] },
+          { port: 0, bind_addresses: ["127.0.1.7"], type: "http", resources: [{ names: ["client"] }] },
+        ],
+      },
+    });
+    try {
+      const headers = { "x-forwarded-for": "203.0.113.7", "x-request-id": "proxy-id-1" };
+      const [proxied, direct] = [0, 1].map((i) => zion.listeners.find((l) => l.index === i)!);
+      assert.equal((await httpCall(`http://127.0.1.7:${proxied!.port}/_matrix/client/versions`, { headers })).status, 200);
+      assert.equal((await httpCall(`http://127.0.1.7:${direct!.port}/_matrix/client/versions`, { headers })).status, 200);
+      const logged = async (n: number): Promise<Record<string, unknown>[]> => {
+        for (let i = 0; i < 100; i++) {
+          const lines = zion.output.stdout.split("\n").map(parseLogLine).filter((m) => m?.["msg"] === "request") as Record<string, unknown>[];
+          if (lines.length >= n) return lines;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.fail(`fewer than ${n} request lines: ${zion.output.stdout}`);
+      };
+      const [first, second] = await logged(2);
+      assert.equal(first!["remote"], "203.0.113.7", JSON.stringify(first));
+      assert.equal(first!["request_id"], "proxy-id-1", JSON.stringify(first));
+      assert.equal(second!["remote"], "127.0.0.1", JSON.stringify(second));
+      assert.notEqual(second!["request_id"], "proxy-id-1", JSON.stringify(second));
     } finally {
       await zion.stop();
     }
