@@ -27,7 +27,7 @@ interface JsonReport {
 }
 
 async function federationTest(args: readonly string[], cwd: string): Promise<{ code: number | null; report: JsonReport; stderr: string }> {
-  const p = runZion(["federation-test", ...args, "--json", "--timeout", "5000"], { cwd });
+  const p = runZion(["federation-test", ...args, "--json", "--timeout", "20000"], { cwd });
   const code = await p.exited();
   let report: JsonReport;
   try {

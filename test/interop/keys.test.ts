@@ -10,6 +10,7 @@
  *   Z2 127.0.4.12  a second Zion, a third party whose keys the notaries are asked about
  *   S2 127.0.4.13  Synapse trusting Z as its notary (trusted_key_servers with Z's verify key)
  *   S3 127.0.4.14  Synapse trusting Z as its notary but configured with a wrong key for it (the negative control)
+ *   Z3 127.0.4.15  Zion trusting S1 as its notary but configured with a wrong key for it (the negative control)
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -52,6 +53,17 @@ function synapseKeySource(s: SynapseHandle, server: string): string[] {
   return JSON.parse(py.stdout) as string[];
 }
 
+/**
+ * How many key queries Synapse's access log shows, once there are more than `than` (polled up to 30 s: the line is
+ * written after the response, so a caller may already hold the answer).
+ */
+async function keyQueriesSeenBy(s: SynapseHandle, than = -1): Promise<number> {
+  const count = () => s.log().split("\n").filter((l) => l.includes('"POST /_matrix/key/v2/query')).length;
+  const deadline = Date.now() + 30_000;
+  while (count() <= than && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return count();
+}
+
 const requestLines = (z: ZionPeer, method: string, pathPrefix: string) =>
   z.logs().filter((l) => l["msg"] === "request" && l["method"] === method && String(l["path"]).startsWith(pathPrefix));
 
@@ -63,6 +75,7 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
   let s3: SynapseHandle | undefined;
   let z: ZionPeer | undefined;
   let z2: ZionPeer | undefined;
+  let z3: ZionPeer | undefined;
   let s1Keys: KeyResponse;
 
   before(async () => {
@@ -83,6 +96,10 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
       config: { trusted_key_servers: [{ server_name: s1Name, verify_keys: { [onlyKey(s1Keys).id]: onlyKey(s1Keys).b64 } }] },
     });
     z2 = await startZionPeer({ ca, host: "127.0.4.12" });
+    z3 = await startZionPeer({
+      ca, host: "127.0.4.15",
+      config: { trusted_key_servers: [{ server_name: s1Name, verify_keys: { [onlyKey(s1Keys).id]: publicKeyBase64(newSigningKey()) } }] },
+    });
     const leaf2 = await ca.issue({ ip: ["127.0.4.13"], name: "s2" });
     s2 = await startSynapse({
       dir: join(dir, "s2"), bindHost: "127.0.4.13",
@@ -101,6 +118,7 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
     await s3?.stop();
     await s2?.stop();
     await s1?.stop();
+    await z3?.stop();
     await z2?.stop();
     await z?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -141,7 +159,7 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
 
   it("Zion uses Synapse as its notary for a third server and verifies Synapse's notary signature", async () => {
     // Z2 sends Z a signed request; Z has never seen Z2 and asks its trusted key server S1 for Z2's key.
-    const before = s1!.log().split("\n").filter((l) => l.includes('"POST /_matrix/key/v2/query')).length;
+    const before = await keyQueriesSeenBy(s1!);
     await assert.rejects(
       z2!.federation.client.queryProfile(sn(z!.serverName), `@nobody:${z!.serverName}` as never),
       (e: { status?: number; errcode?: string; message?: string }) => {
@@ -150,13 +168,29 @@ describe("server keys and notaries between Zion and Synapse", { timeout: 120_000
         return true;
       },
     );
-    const asked = s1!.log().split("\n").filter((l) => l.includes('"POST /_matrix/key/v2/query'));
-    assert.ok(asked.length > before, `Zion did not ask Synapse: ${s1!.logTail(20)}`);
+    assert.ok((await keyQueriesSeenBy(s1!, before)) > before, `Zion did not ask Synapse: ${s1!.logTail(20)}`);
     // Z stored Z2's key as served by S1 (checked against S1's configured key and Z2's own signature) ...
     const stored = await z!.server.homeserver!.storage.keys.getAllServerKeys(sn(z2!.serverName));
     assert.deepEqual(stored.map((r) => [r.keyId, r.publicKey, r.fetchedFrom]), [[z2!.keyId, z2!.publicKey, s1!.serverName]]);
     // ... which S1 had fetched from Z2 itself to answer.
     assert.deepEqual(synapseKeySource(s1!, z2!.serverName), [z2!.serverName]);
+  });
+
+  it("Zion checks Synapse's notary signature: with a wrong key configured for Synapse it ignores Synapse's answer", async () => {
+    const before = await keyQueriesSeenBy(s1!);
+    await assert.rejects(
+      z2!.federation.client.queryProfile(sn(z3!.serverName), `@nobody:${z3!.serverName}` as never),
+      (e: { status?: number; errcode?: string; message?: string }) => {
+        assert.equal(e.status, 404, e.message);
+        assert.equal(e.errcode, "M_NOT_FOUND");
+        return true;
+      },
+    );
+    // Z3 asked S1 (which answers with Z2's keys signed by S1's real key) ...
+    assert.ok((await keyQueriesSeenBy(s1!, before)) > before, `Zion did not ask Synapse: ${s1!.logTail(20)}`);
+    // ... could not verify S1's signature with the key it was given, kept nothing from it and fetched from Z2 itself.
+    const stored = await z3!.server.homeserver!.storage.keys.getAllServerKeys(sn(z2!.serverName));
+    assert.deepEqual(stored.map((r) => [r.keyId, r.publicKey, r.fetchedFrom]), [[z2!.keyId, z2!.publicKey, z2!.serverName]]);
   });
 
   it("Zion answers as notary for Synapse's keys, fetching them on a cache miss, and both signatures verify", async () => {

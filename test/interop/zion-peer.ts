@@ -48,8 +48,9 @@ export interface ZionPeer {
   /** Every JSON log line the server wrote so far. */
   logs(): Record<string, unknown>[];
   /**
-   * The log lines matching `pred`, once there are at least `count` of them (polling up to `timeoutMs`, 5 s by
-   * default): the per-request line is written when the response has been sent, so a peer may already hold the answer.
+   * The log lines matching `pred`, once there are at least `count` of them (polling up to `timeoutMs`, 30 s by
+   * default, generous for a loaded machine): the per-request line is written when the response has been sent, so a
+   * peer may already hold the answer.
    */
   waitForLogs(pred: (line: Record<string, unknown>) => boolean, count: number, timeoutMs?: number): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -110,7 +111,7 @@ export async function startZionPeer(opts: ZionPeerOptions): Promise<ZionPeer> {
     publicKey: publicKeyBase64(signingKey),
     federation,
     logs: () => lines.slice(),
-    async waitForLogs(pred, count, timeoutMs = 5000) {
+    async waitForLogs(pred, count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = lines.filter(pred);
