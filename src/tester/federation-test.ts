@@ -327,7 +327,6 @@ function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved:
   // The resolver's "no usable .well-known; continuing" note repeats what the failing well-known check says.
   const wellKnownFailed = wellKnownBroken || trace.steps.some((s) => s.check === "well-known.fetch" && !s.ok);
   const steps = trace.steps.filter((s) => !(wellKnownFailed && s.check === "well-known.fetch" && s.ok && s.warn));
-  const wellKnownTcpFailed = steps.some((s) => s.check === "conn.tcp" && !s.ok);
   for (const g of groupSteps(steps)) {
     if (g.check === "well-known.cache" && !steps.some((s) => s.check === "well-known.m-server" && s.ok)) continue;
     if (g.check === "well-known.cache") {
@@ -346,7 +345,7 @@ function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved:
       const failed = g.steps.some((s) => !s.ok);
       if (failed && resolved) {
         const detail = g.steps.find((s) => !s.ok)?.detail ?? "no .well-known/matrix/server";
-        b.ok("well-known.fetch", `${detail}; that is fine when federation is served through SRV or port 8448 (resolution step ${resolved.step})${wellKnownTcpFailed ? "" : ""}`);
+        b.ok("well-known.fetch", `${detail}; that is fine when federation is served through SRV or port 8448 (resolution step ${resolved.step})`);
         continue;
       }
     }
