@@ -401,10 +401,12 @@ function fillMftResolution(b: ReportBuilder, trace: CollectingTrace, resolved: R
   const dns = b.mft.DNSResult;
   const step = resolved?.step;
   dns.SRVSkipped = step === "1" || step === "2" || step === "3.1" || step === "3.2";
-  dns.SRVCName = resolved?.srvName ?? "";
+  // Go's resolver, whose answers matrix-federation-tester reports, writes DNS names fully qualified ("name.").
+  const fqdn = (n: string) => (n === "" || n.endsWith(".") ? n : `${n}.`);
+  dns.SRVCName = fqdn(resolved?.srvName ?? "");
   const srvData = [...trace.steps].reverse().find((s) => (s.check === "srv.matrix-fed" || s.check === "srv.matrix") && s.data?.["records"]);
   const records = srvData?.data?.["records"] as readonly SrvAnswer[] | undefined;
-  dns.SRVRecords = records ? records.map((r): MftSrvRecord => ({ Target: r.target, Port: r.port, Priority: r.priority, Weight: r.weight })) : null;
+  dns.SRVRecords = records ? records.map((r): MftSrvRecord => ({ Target: fqdn(r.target), Port: r.port, Priority: r.priority, Weight: r.weight })) : null;
   const srvFail = trace.steps.find((s) => (s.check === "srv.matrix-fed" || s.check === "srv.matrix") && !s.ok);
   const srvNotFound = trace.steps.filter((s) => s.check === "srv.matrix-fed" || s.check === "srv.matrix").map((s) => s.detail).find((d) => d?.startsWith("no SRV"));
   dns.SRVError = srvFail?.detail ? mftError(srvFail.detail) : !records && !dns.SRVSkipped && srvNotFound ? mftError(srvNotFound) : null;

@@ -287,7 +287,9 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assertFix(c);
     assert.match(c.fix!, /_matrix-fed\._tcp\.legacy\.test/);
     assert.match(find(r, "resolution.target").detail, /deprecated _matrix\._tcp\.legacy\.test is used/);
-    assert.equal(toJsonReport(r).DNSResult.SRVCName, "_matrix._tcp.legacy.test");
+    // Fully qualified, as matrix-federation-tester (Go's net.LookupSRV) writes them.
+    assert.equal(toJsonReport(r).DNSResult.SRVCName, "_matrix._tcp.legacy.test.");
+    assert.deepEqual(toJsonReport(r).DNSResult.SRVRecords, [{ Target: "legacy.test.", Port: 8448, Priority: 0, Weight: 0 }]);
   });
 
   it("fetches .well-known from every address and fails when one machine does not serve it", async () => {
