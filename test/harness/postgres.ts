@@ -17,10 +17,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { freePort } from "./ports.js";
 
 export const PG_BIN_DIR = process.env["ZION_TEST_PG_BIN"] ?? "/usr/lib/postgresql/15/bin";
 const LISTEN_ADDRESS = "127.0.7.1";
@@ -46,18 +46,6 @@ export interface TestPostgres {
   createDatabase(prefix?: string): Promise<TestDatabase>;
   /** Stops the server (or drops the created databases when it is not ours) and removes temporary files. */
   stop(): Promise<void>;
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function postgresUser(): { uid: number; gid: number } | null {

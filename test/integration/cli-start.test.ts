@@ -6,7 +6,6 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createServer } from "node:net";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -15,31 +14,10 @@ import { stringify } from "yaml";
 import { generateSelfSignedCertificate, newSigningKey, writeSigningKeyFile } from "../../src/app/index.js";
 import { runZion, parseLogLine, type ZionProcess } from "../harness/server.js";
 import { httpCall } from "../harness/http-get.js";
+import { canConnect, freePort } from "../harness/ports.js";
 
 const HOST = "127.0.1.1";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolveP, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolveP(port));
-    });
-  });
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolveP) => {
-    const sock = connect({ host, port });
-    sock.once("connect", () => {
-      sock.destroy();
-      resolveP(true);
-    });
-    sock.once("error", () => resolveP(false));
-  });
-}
 
 /** Runs zion until it exits, probing the port the whole time; returns exit code, stderr, stdout and whether anything ever accepted. */
 async function runUntilExit(proc: ZionProcess, port: number): Promise<{ code: number | null; stderr: string; stdout: string; bound: boolean }> {

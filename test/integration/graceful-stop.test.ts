@@ -4,21 +4,10 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { request as httpRequest } from "node:http";
 import { defineRoute, type Route } from "../../src/api/http/index.js";
+import { canConnect } from "../harness/ports.js";
 import { startTestServer } from "../harness/server.js";
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 /** Sends the headers and half a body now; the rest when `finish` is called. Resolves with the full response. */
 function slowUpload(port: number, path: string): { finish: () => void; response: Promise<{ status: number; body: string; at: number }> } {

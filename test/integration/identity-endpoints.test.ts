@@ -12,6 +12,7 @@ import type { Clock } from "../../src/core/clock.js";
 import { newSigningKey } from "../../src/app/index.js";
 import { parseLogLine, startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, trustCert } from "../harness/http-get.js";
+import { freePort } from "../harness/ports.js";
 
 const NOW = 1_764_000_000_000;
 const fixedClock: Clock = { now: () => NOW, sleep: async () => {} };
@@ -217,13 +218,7 @@ describe("federation settings on the HTTP surface", () => {
 
 describe("listeners", () => {
   it("binds every address of a listener on the same port, and reports a taken port with the listener's index", { timeout: 20_000 }, async () => {
-    const { createServer } = await import("node:net");
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.1.5", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort("127.0.1.5");
     const zion = await startTestServer({
       config: { listeners: [{ port, bind_addresses: ["127.0.1.5", "127.0.1.6"], type: "http", resources: [{ names: ["client"] }] }] },
     });
