@@ -12,7 +12,7 @@
  *   await pebble.stop();   // in after()
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -158,6 +158,28 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers the ACME and TLS-reload tests share.
 
+
+/**
+ * Polls `fn` until it returns a value, 25 ms apart, for up to 30 s: generous, so that a loaded machine only makes a
+ * test slower, never fails it. Throws naming `what` when it gives up.
+ */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Replaces `link` with a symlink to `target` atomically (new link, then rename over the old one), as certbot does. */
+export async function swapLink(link: string, target: string): Promise<void> {
+  const tmp = `${link}.new`;
+  await rm(tmp, { force: true });
+  await symlink(target, tmp);
+  await rename(tmp, link);
+}
 
 /** A log that keeps every line, for assertions on what was said and why. */
 export interface CollectedLine { level: "info" | "warn" | "error"; msg: string; obj: Record<string, unknown>; at: number }

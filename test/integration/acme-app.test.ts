@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:https";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { startPebble, tlsPeer, type Pebble } from "../harness/pebble.js";
+import { eventually, startPebble, tlsPeer, type Pebble } from "../harness/pebble.js";
 import { runZion, startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa } from "../harness/test-ca.js";
 import { newSigningKey, writeSigningKeyFile } from "../../src/app/index.js";
@@ -83,12 +83,9 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
       },
     });
     // Poll (bounded) until the listener presents a certificate that verifies against Pebble's root for the name.
-    let peer: Awaited<ReturnType<typeof tlsPeer>> | undefined;
-    for (let i = 0; i < 150 && !peer; i++) {
-      peer = await tlsPeer(HOST_IP, port, NAME, root).catch(() => undefined);
-      if (!peer) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(peer, `no certificate served; server output:\n${zion.output.stdout.slice(-3000)}${zion.output.stderr.slice(-2000)}`);
+    const z = zion;
+    const peer = await eventually("a certificate Pebble issued", () => tlsPeer(HOST_IP, port, NAME, root).catch(() => undefined))
+      .catch((err: Error) => assert.fail(`${err.message}; server output:\n${z.output.stdout.slice(-3000)}${z.output.stderr.slice(-2000)}`));
     assert.match(peer.subjectaltname, /DNS:hs\.acme-app\.test/);
     assert.equal(peer.chainCNs.length, 3);
     for (const f of ["account.key", "certificate.pem", "private-key.pem"]) {
@@ -101,9 +98,7 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
     // SIGHUP re-reads the stored files (the same pair): the server keeps running and serving.
     zion.child!.kill("SIGHUP");
     // Wait (bounded, not timed) for the server to say it re-read the files, however slow the machine.
-    for (let i = 0; i < 300 && !/SIGHUP received/.test(zion.output.stdout) && zion.child!.exitCode === null; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually("the SIGHUP log line", () => /SIGHUP received/.test(z.output.stdout) || z.child!.exitCode !== null || undefined);
     assert.match(zion.output.stdout, /SIGHUP received/);
     assert.equal(zion.child!.exitCode, null);
     assert.equal((await tlsPeer(HOST_IP, port, NAME, root)).serial, peer.serial);

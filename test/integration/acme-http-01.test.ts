@@ -18,7 +18,7 @@ import { CertificateReloader } from "../../src/app/tls-reload.js";
 import { readAcmeDoctorView } from "../../src/app/certificates.js";
 import type { HomeserverConfig } from "../../src/config/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { collectingLog, manualClock, startPebble, tlsPeer, unrefClock, type Pebble } from "../harness/pebble.js";
+import { collectingLog, eventually, manualClock, startPebble, tlsPeer, unrefClock, type Pebble } from "../harness/pebble.js";
 
 const HOST_IP = "127.0.5.11";
 const NAME = "hs.acme-http.test";
@@ -26,15 +26,6 @@ const BLOCKED = "blocked.acme-http.test";
 // One hour: nothing expires during the run however slow the machine; renewal time is reached with a manual clock.
 // (A real 24 s lifetime failed 1 run in 4 on a loaded 2-core machine: the renewal landed after expiry.)
 const VALIDITY_S = 3600;
-
-/** Polls `cond` until it holds, bounded generously (30 s) so that a loaded machine only makes it slower. */
-async function waitUntil(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
   let dir: string;
@@ -164,7 +155,7 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     assert.equal(renewAt, first.info.notBefore + Math.floor(((first.info.notAfter - first.info.notBefore) * 2) / 3));
     // The manager waits for exactly the two-thirds point: a millisecond before it, nothing is attempted.
     const firstAttemptAt = t.manager.status().lastAttemptAt;
-    await waitUntil("the manager to sleep until the renewal time", () => clock.pending() > 0 && t.manager.status().nextAttemptAt === renewAt);
+    await eventually("the manager to sleep until the renewal time", () => (clock.pending() > 0 && t.manager.status().nextAttemptAt === renewAt) || undefined);
     clock.advance(renewAt - 1 - clock.now());
     await new Promise((r) => setTimeout(r, 300)); // time for a wrongly early attempt to start
     assert.equal(t.manager.status().lastAttemptAt, firstAttemptAt, "attempted a renewal before it was due");
@@ -254,7 +245,7 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     const expected = [750, 1500, 3000];
     let at = t0;
     for (const [i, delay] of expected.entries()) {
-      await waitUntil(`the manager to sleep before retry ${i + 1}`, () => clock.pending() > 0);
+      await eventually(`the manager to sleep before retry ${i + 1}`, () => clock.pending() > 0 || undefined);
       assert.equal(t.manager.status().nextAttemptAt, at + delay, `retry ${i + 1}`);
       clock.advance(delay - 1);
       await new Promise((r) => setTimeout(r, 200)); // time for a wrongly early attempt to start
@@ -286,7 +277,7 @@ describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
     assert.equal((await tlsPeer(HOST_IP, tlsPort, NAME, root)).serial, first.info.serial);
     const s2 = t2.manager.status();
     assert.equal(s2.certificate?.serial, first.info.serial);
-    await waitUntil("the renewal to be scheduled", () => t2.manager.status().nextAttemptAt !== undefined);
+    await eventually("the renewal to be scheduled", () => t2.manager.status().nextAttemptAt);
     assert.equal(t2.manager.status().nextAttemptAt, s2.renewAt);
     await t2.manager.stop();
     t2.detach();

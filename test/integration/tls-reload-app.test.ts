@@ -7,35 +7,16 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type TLSSocket } from "node:tls";
-import { tlsPeer } from "../harness/pebble.js";
+import { eventually, swapLink, tlsPeer } from "../harness/pebble.js";
 import { parseLogLine, startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa, type IssuedCert, type TestCa } from "../harness/test-ca.js";
 
 const HOST_IP = "127.0.5.33";
 const NAME = "hs.reload-app.test";
-
-/** Polls `fn` until it returns a value, for up to 30 s (a loaded machine only makes it slower). */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-/** Replaces `link` with a symlink to `target` atomically (new link, then rename over the old one). */
-async function swapLink(link: string, target: string): Promise<void> {
-  const tmp = `${link}.new`;
-  await rm(tmp, { force: true });
-  await symlink(target, tmp);
-  await rename(tmp, link);
-}
 
 /** One HTTP/1.1 keep-alive request on an open TLS socket; resolves with the status line. */
 function statusOn(socket: TLSSocket, path: string): Promise<string> {

@@ -6,36 +6,17 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createServer, type Server, type TLSSocket } from "node:tls";
 import { CertificateReloader } from "../../src/app/tls-reload.js";
-import { collectingLog, tlsPeer } from "../harness/pebble.js";
+import { collectingLog, eventually, swapLink, tlsPeer } from "../harness/pebble.js";
 import { createTestCa, type IssuedCert, type TestCa } from "../harness/test-ca.js";
 
 const HOST_IP = "127.0.5.31";
 const NAME = "hs.reload.test";
-
-/** Polls `fn` until it returns a value, 25 ms apart, for up to 30 s (generous: a loaded machine only makes it slower). */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-/** Replaces `link` with a symlink to `target` atomically (new link, then rename over the old one). */
-async function swapLink(link: string, target: string): Promise<void> {
-  const tmp = `${link}.new`;
-  await rm(tmp, { force: true });
-  await symlink(target, tmp);
-  await rename(tmp, link);
-}
 
 interface Site {
   dir: string;
