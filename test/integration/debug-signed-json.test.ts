@@ -38,6 +38,16 @@ let dir = "";
 before(() => { dir = mkdtempSync(join(tmpdir(), "zion-debug-")); });
 after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
+describe("zion debug usage errors", { timeout: 300_000 }, () => {
+  it("exits 2 (not commander's 1, which means 'invalid') with one line when an option is missing or unknown", () => {
+    badInput(zion(["sign-json", "--server-name", "x"], "{}"), /required option '--signing-key/);
+    badInput(zion(["verify-json", "--verify-key", "ed25519:a=AAAA"], "{}"), /required option '--server-name/);
+    badInput(zion(["check-pdu"], "{}"), /required option '--room-version/);
+    badInput(zion(["auth-check", "--room-version", "11", "--bogus"], "{}"), /unknown option '--bogus'/);
+    badInput(zion(["resolve-state"], "{}"), /required option '--room-version/);
+  });
+});
+
 describe("zion debug canonical-json", { timeout: 300_000 }, () => {
   it("prints the canonical bytes of the spec's example, without a trailing newline when piped", () => {
     const r = zion(["canonical-json"], '{ "auth": { "success": true, "mxid": "@john.doe:example.com" }, "本": 2, "日": 1 }');

@@ -35,5 +35,9 @@ const COMMANDS: Register[] = [
 
 export function registerDebugCommands(program: Command): void {
   const debug = program.command("debug").description("protocol tools for operators: JSON on stdin, JSON on stdout");
+  // Commander exits 1 on a usage error (missing or unknown option), which a script could not tell from
+  // "invalid" (exit 1 of verify-json, check-pdu, auth-check). Commander has already printed the one-line
+  // reason; make the exit code 2 as for any other bad input. Subcommands inherit this when created below.
+  debug.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   for (const register of COMMANDS) register(debug);
 }
