@@ -190,6 +190,21 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
     assert.deepEqual(out.targets.map((t) => `${t.ip}:${t.port}`), [`${IP_B}:8448`]);
   });
 
+  it("zion debug resolve and keys print the outcome as text, and keys exits 2 on bad arguments", async () => {
+    const resolve = runZion(["debug", "resolve", "b.zion.test", "-c", a!.configPath, "--timeout", "2000"], { cwd: a!.dir });
+    assert.equal(await resolve.exited(), 0, resolve.output.stdout);
+    assert.match(resolve.output.stdout, /resolved by step 6 of /);
+    assert.match(resolve.output.stdout, new RegExp(`candidates, in order:\\n  ${IP_B.replaceAll(".", "\\.")}:8448  \\(b\\.zion\\.test\\)`));
+    assert.match(resolve.output.stdout, /Host header: b\.zion\.test\ncertificate name expected: b\.zion\.test \(sent as SNI\)/);
+    const keys = runZion(["debug", "keys", "a.zion.test", "-c", b!.configPath], { cwd: b!.dir });
+    assert.equal(await keys.exited(), 0, keys.output.stdout);
+    assert.match(keys.output.stdout, new RegExp(`keys of a\\.zion\\.test \\(from a\\.zion\\.test\\), valid until .*:\\n  ${a!.signingKey.keyId} `));
+    for (const args of [["bad name!"], ["a.zion.test", "--key-id", "ed25519:x"], ["a.zion.test", "--via", "b.zion.test", "--key-id", "nokey"]]) {
+      const bad = runZion(["debug", "keys", ...args, "-c", b!.configPath], { cwd: b!.dir });
+      assert.equal(await bad.exited(), 2, `${args.join(" ")}: ${bad.output.stderr}`);
+    }
+  });
+
   it("zion debug resolve and keys explain a failure and exit 1", async () => {
     const resolve = runZion(["debug", "resolve", "nowhere.zion.test", "-c", a!.configPath, "--timeout", "2000"], { cwd: a!.dir });
     assert.equal(await resolve.exited(), 1);
