@@ -124,6 +124,18 @@ describe("HTTP layer: errors", () => {
     assert.equal(r.headers["content-type"], "application/json");
   });
 
+  it("answers errors the router raises before any route (bad percent-encoding, an over-long path segment) as Matrix errors", async () => {
+    const bad = await app.inject({ method: "GET", url: "/_matrix/client/v3/count/%zz" });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.headers["content-type"], "application/json");
+    assert.equal(bad.headers["access-control-allow-origin"], "*", "a client path keeps its CORS headers");
+    assert.equal(json(bad.body)["errcode"], "M_UNRECOGNIZED");
+    const long = await app.inject({ method: "PUT", url: `/_matrix/federation/v1/send/${"t".repeat(3000)}`, body: "{}" });
+    assert.equal(long.statusCode, 414);
+    assert.equal(long.headers["content-type"], "application/json");
+    assert.equal(json(long.body)["errcode"], "M_TOO_LARGE");
+  });
+
   it("renders a MatrixError with its status, errcode and extra fields", async () => {
     const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/fails/matrix" });
     assert.equal(r.statusCode, 429);

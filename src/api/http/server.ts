@@ -134,6 +134,8 @@ function validate<T>(schema: ZodType<T> | undefined, value: unknown, kind: "body
 
 function fastifyErrorToMatrix(err: { code?: string; statusCode?: number; message: string }, limit: number): MatrixError | undefined {
   if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE" || err.statusCode === 413) return MatrixError.tooLarge(`request body is larger than the limit of ${limit} bytes`);
+  if (err.code === "FST_ERR_BAD_URL") return new MatrixError("M_UNRECOGNIZED", 400, "the request path is not valid percent-encoded UTF-8");
+  if (err.code === "FST_ERR_MAX_PARAM_LENGTH") return new MatrixError("M_TOO_LARGE", 414, "a path segment of the request is too long");
   if (err.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH") return new MatrixError("M_UNKNOWN", 400, "request body length does not match Content-Length");
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new MatrixError("M_UNKNOWN", err.statusCode, err.message);
   return undefined;
@@ -169,6 +171,12 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
     routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
     exposeHeadRoutes: true,
+    // Errors the router raises before any route runs (bad percent-encoding, an over-long path parameter) get a
+    // Matrix error body like everything else, instead of the framework's own JSON.
+    frameworkErrors: (err, request, reply) => {
+      if (wantsCors(pathOf(request.raw.url ?? ""))) reply.headers(CORS_HEADERS); // the onSend hook does not run here
+      void sendError(request, reply, err, defaultLimit);
+    },
     serverFactory: (h) => {
       handler = h;
       return createHttpServer();
