@@ -22,6 +22,15 @@ describe("checkServerName", () => {
     });
   }
   const invalid = ["", "matrix.org:", "matrix.org:0", "matrix.org:70000", "exa mple.org", "1234:5678::abcd", "[1234:5678::abcd", "ex_ample.org", "[zz::1]", "a.b:12:34"];
+  it("accepts a DNS name of 255 characters and rejects 256 (dns-name = 1*255dns-char)", () => {
+    assert.equal(checkServerName(`${"a".repeat(251)}.org`).ok, true);
+    const r = checkServerName(`${"a".repeat(252)}.org`);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.reason, /255/);
+  });
+  it("rejects an IPv4-looking name with an octet over 255 rather than treating it as a DNS name", () => {
+    assert.equal(checkServerName("1.2.3.256").ok, false);
+  });
   for (const name of invalid) {
     it(`rejects ${JSON.stringify(name)} with a reason`, () => {
       const r = checkServerName(name);
