@@ -244,6 +244,11 @@ describe("remote signing keys and X-Matrix authentication", { timeout: 90_000 },
         void (async () => {
           let body: unknown;
           if (req.method === "POST" && req.url === "/_matrix/key/v2/query") body = await notary.query((JSON.parse(req.body) as { server_keys: Record<string, Record<string, never>> }).server_keys);
+          else if (req.method === "GET" && req.url.startsWith("/_matrix/key/v2/query/")) {
+            const u = new URL(req.url, "https://notary.test");
+            const min = u.searchParams.get("minimum_valid_until_ts");
+            body = await notary.query({ [decodeURIComponent(u.pathname.slice("/_matrix/key/v2/query/".length))]: {} }, min !== null ? { minimumValidUntilTs: Number(min) } : {});
+          }
           else if (req.url.startsWith("/_matrix/key/v2/server")) body = keyResponse(notaryName, [notaryKey]);
           else body = { errcode: "M_UNRECOGNIZED" };
           if (tamper && (body as { server_keys?: JsonObject[] }).server_keys) {
@@ -298,6 +303,17 @@ describe("remote signing keys and X-Matrix authentication", { timeout: 90_000 },
       tamper = undefined;
       assert.equal(out.ok, false);
       if (!out.ok) assert.match(out.reason, /self-signature/);
+    });
+
+    it("asks a notary with GET /_matrix/key/v2/query/{serverName} and minimum_valid_until_ts", async () => {
+      tamper = undefined;
+      const { client, clock } = stack();
+      const seen = notaryServer.requests.length;
+      const body = (await client.getKeysViaNotary(notaryName, sn("good.test"), clock.now())) as { server_keys: JsonObject[] };
+      const sent = notaryServer.requests.slice(seen).find((r) => r.method === "GET");
+      assert.equal(sent?.url, `/_matrix/key/v2/query/good.test?minimum_valid_until_ts=${clock.now()}`);
+      assert.deepEqual(body.server_keys.map((k) => k["server_name"]), ["good.test"]);
+      assert.ok(((body.server_keys[0]!["signatures"] as JsonObject)["notary.test"] as JsonObject)[notaryKey.keyId], "signed by the notary");
     });
 
     it("answers POST /_matrix/key/v2/query for itself and for others, adding its signature", async () => {
