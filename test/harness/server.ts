@@ -214,6 +214,8 @@ export interface ZionProcess {
   exited(): Promise<number | null>;
   /** SIGTERM and wait (SIGKILL after 10 s). */
   stop(): Promise<number | null>;
+  /** SIGINT (Ctrl-C) and wait (SIGKILL after 10 s). */
+  interrupt(): Promise<number | null>;
   /** SIGKILL and wait. */
   kill(): Promise<number | null>;
 }
@@ -280,6 +282,7 @@ export function runZion(args: readonly string[], opts: { cwd: string; env?: Read
       });
     },
     stop: () => signalAndWait("SIGTERM", 10_000),
+    interrupt: () => signalAndWait("SIGINT", 10_000),
     kill: () => signalAndWait("SIGKILL", 1_000),
   };
 }

@@ -66,7 +66,7 @@ describe("zion start with no config (development server)", () => {
     }
   });
 
-  it("keeps its identity across restarts: the same key, nothing created again", { timeout: 30_000 }, async () => {
+  it("keeps its identity across restarts: the same key, nothing created again; Ctrl-C (SIGINT) stops it gracefully", { timeout: 30_000 }, async () => {
     assert.ok(firstKeyId, "the first test ran");
     const { proc, federation } = await startDev(cwd);
     try {
@@ -75,7 +75,9 @@ describe("zion start with no config (development server)", () => {
       const keys = (await httpCall(`https://${BIND}:${federation}/_matrix/key/v2/server`, tls)).json();
       assert.deepEqual(Object.keys(keys["verify_keys"] as object), [firstKeyId]);
     } finally {
-      assert.equal(await proc.stop(), 0, proc.output.stderr);
+      assert.equal(await proc.interrupt(), 0, proc.output.stderr);
     }
+    assert.match(proc.output.stdout, /"signal":"SIGINT","msg":"signal received: stopping"/);
+    assert.match(proc.output.stdout, /"msg":"stopped"/);
   });
 });
