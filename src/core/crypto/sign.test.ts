@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import fc from "fast-check";
+import { bounded, PROPERTY_LIMITS } from "../../../test/gen/property.js";
 import { decodeBase64, encodeBase64 } from "../json/base64.js";
 import { canonicalJson } from "../json/canonical.js";
 import type { JsonObject } from "../json/types.js";
@@ -121,22 +122,11 @@ function normaliseSignature(o: JsonObject): JsonObject {
   return { ...o, signatures: { ...sigs, "prop.test": { ...sigs!["prop.test"], "ed25519:1": canonical } } } as JsonObject;
 }
 
-/**
- * Bounds for the property runs. Each run is a sign, a canonical encoding and a verify (well under a
- * millisecond), so 500 runs take a fraction of a second; what once took 67 s on a loaded machine was
- * fast-check shrinking a counterexample without limit. A synchronous fc.assert cannot be stopped by
- * node:test's timeout, so fast-check bounds itself: shrinking stops after 200 steps (the counterexample
- * found so far is still reported), and a run that cannot finish its 500 cases within 20 s fails rather
- * than passing on fewer cases, so the strength never silently drops.
- */
-const PROPERTY_BOUNDS = { interruptAfterTimeLimit: 20_000, markInterruptAsFailure: true } as const;
-const MAX_SHRINKS = 200;
-
 describe("signing properties (fast-check)", () => {
   it("every signed object verifies with the signer's key and not with another", () => {
     const other = signingKeyFromSeed("x", sha256(new Uint8Array([1])));
     fc.assert(
-      fc.property(fc.limitShrink(jsonObject, MAX_SHRINKS), fc.uint8Array({ minLength: 32, maxLength: 32 }), (obj, seed) => {
+      fc.property(bounded(jsonObject), fc.uint8Array({ minLength: 32, maxLength: 32 }), (obj, seed) => {
         const k = signingKeyFromSeed("p", seed);
         const signed = signJson(obj as JsonObject, "prop.test", k);
         assert.deepEqual(verifyJsonSignature(signed, "prop.test", "ed25519:p", k.publicKey), { ok: true });
@@ -144,13 +134,13 @@ describe("signing properties (fast-check)", () => {
         assert.deepEqual(verifyJsonSignature(JSON.parse(JSON.stringify(signed)), "prop.test", "ed25519:p", k.publicKey), { ok: true });
         assert.equal(verifyJsonSignature(signed, "prop.test", "ed25519:p", other.publicKey).ok, false);
       }),
-      { numRuns: 200, ...PROPERTY_BOUNDS },
+      { numRuns: 200, ...PROPERTY_LIMITS },
     );
   });
 
   it("changing any single byte of the canonical signed text breaks verification or the parse", () => {
     fc.assert(
-      fc.property(fc.limitShrink(jsonObject, MAX_SHRINKS), fc.nat(), fc.integer({ min: 1, max: 255 }), (obj, pos, delta) => {
+      fc.property(bounded(jsonObject), fc.nat(), fc.integer({ min: 1, max: 255 }), (obj, pos, delta) => {
         const signed = signJson(obj as JsonObject, "prop.test", key);
         const bytes = Buffer.from(canonicalJson(signed), "utf8");
         const i = pos % bytes.length;
@@ -171,7 +161,7 @@ describe("signing properties (fast-check)", () => {
         if (same) assert.equal(v.ok, true);
         else assert.equal(v.ok, false, `byte ${i} changed ${bytes[i]} -> ${mutated[i]} yet still verified`);
       }),
-      { numRuns: 500, ...PROPERTY_BOUNDS },
+      { numRuns: 500, ...PROPERTY_LIMITS },
     );
   });
 });

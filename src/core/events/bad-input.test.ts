@@ -7,6 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { bounded, PROPERTY_LIMITS } from "../../../test/gen/property.js";
 import { MatrixError } from "../errors.js";
 import { signJson, verifyJsonSignature } from "../crypto/sign.js";
 import { canonicalJson } from "../json/canonical.js";
@@ -45,7 +46,7 @@ const input = fc.oneof(fc.anything(), eventish);
 describe("bad input to the event core", () => {
   it("parsePdu, redactEvent, hashes and ids throw only typed errors", () => {
     fc.assert(
-      fc.property(input, fc.constantFrom(...versions), (raw, version) => {
+      fc.property(bounded(input), fc.constantFrom(...versions), (raw, version) => {
         const rules = roomVersion(version);
         typedOrFine(() => parsePdu(raw, rules));
         typedOrFine(() => redactEvent(raw as JsonObject, rules));
@@ -53,33 +54,33 @@ describe("bad input to the event core", () => {
         typedOrFine(() => referenceHash(raw as JsonObject, rules));
         typedOrFine(() => computeEventId(raw as JsonObject, rules));
       }),
-      { numRuns: 1000 },
+      { numRuns: 1000, ...PROPERTY_LIMITS },
     );
   });
 
   it("checkPdu and verifyEventsBatch never throw and fail the format check on junk", () => {
     fc.assert(
-      fc.property(fc.array(input, { maxLength: 5 }), fc.constantFrom(...versions), (raws, version) => {
+      fc.property(bounded(fc.array(input, { maxLength: 5 })), fc.constantFrom(...versions), (raws, version) => {
         const rules = roomVersion(version);
         const verdicts = verifyEventsBatch(raws.map((raw) => ({ raw, rules })), () => undefined);
         assert.equal(verdicts.length, raws.length);
         for (const v of verdicts) assert.equal(v.ok, false); // no key is known, so nothing passes
         for (const raw of raws) assert.equal(checkPdu(raw, rules, () => key.publicKey).ok, false);
       }),
-      { numRuns: 500 },
+      { numRuns: 500, ...PROPERTY_LIMITS },
     );
   });
 
   it("signing, verifying, canonical JSON and strict parsing throw only typed errors", () => {
     fc.assert(
-      fc.property(fc.anything(), fc.string(), (v, text) => {
+      fc.property(bounded(fc.anything()), bounded(fc.string()), (v, text) => {
         typedOrFine(() => canonicalJson(v));
         typedOrFine(() => signJson(v as JsonObject, "a.test", key));
         typedOrFine(() => parseJsonStrict(text));
         const r = verifyJsonSignature(v as JsonObject, "a.test", key.keyId, key.publicKey);
         assert.equal(r.ok, false);
       }),
-      { numRuns: 1000 },
+      { numRuns: 1000, ...PROPERTY_LIMITS },
     );
   });
 });
