@@ -161,6 +161,16 @@ describe("parseConfig: keys that work now", () => {
     assert.match(problems("enable_registration: true")[0]!, /^enable_registration \(line 2\): .*enable_registration_without_verification/);
   });
 
+  it("accepts open registration verified by captcha, a required 3PID or a registration token, as Synapse does", () => {
+    for (const extra of ["enable_registration_captcha: true", "registrations_require_3pid: [email]", "registration_requires_token: true"]) {
+      const { config, warnings } = parse(`enable_registration: true\n${extra}`);
+      assert.equal(config.enable_registration, true, extra);
+      assert.deepEqual(warnings, [], extra);
+    }
+    assert.equal(parse("").config.registration_requires_token, false);
+    assert.match(problems("registrations_require_3pid: [fax]")[0]!, /^registrations_require_3pid\[0\] \(line 2\): /);
+  });
+
   it("refuses an unknown default_room_version", () => {
     assert.match(problems("default_room_version: '99'")[0]!, /^default_room_version \(line 2\): unknown room version/);
   });

@@ -129,9 +129,11 @@ export function parseConfigWithWarnings(text: string, options: ParseOptions = {}
     }
     if (l.type !== "http") warn(`${at(["listeners", i, "type"])}: listener type "${l.type}" is not supported by Zion, this listener is skipped`);
   });
-  if (raw.enable_registration && !raw.enable_registration_without_verification) {
+  // Synapse's rule: open registration needs some verification (captcha, a 3PID, a token) or an explicit confirmation.
+  const verified = raw.enable_registration_captcha || raw.registrations_require_3pid.length > 0 || raw.registration_requires_token;
+  if (raw.enable_registration && !verified && !raw.enable_registration_without_verification) {
     problems.push(
-      `${at(["enable_registration"])}: open registration without email or captcha verification must be confirmed with enable_registration_without_verification: true`,
+      `${at(["enable_registration"])}: open registration without email, captcha or token verification must be confirmed with enable_registration_without_verification: true`,
     );
   }
 

@@ -215,6 +215,10 @@ export const homeserverSchema = z.strictObject({
   well_known_server: z.string().optional(),
   enable_registration: z.boolean().default(false),
   enable_registration_without_verification: z.boolean().default(false),
+  // Synapse accepts open registration when any of these verifies the new accounts (parse.ts checks it).
+  enable_registration_captcha: z.boolean().default(false),
+  registrations_require_3pid: z.array(z.enum(["email", "msisdn"])).default([]),
+  registration_requires_token: z.boolean().default(false),
   registration_shared_secret: z.string().optional(),
   registration_shared_secret_path: path.optional(),
   default_room_version: z
