@@ -418,26 +418,32 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     assert.ok(step && !step.ok && step.fix, "pasted client well-known is named with a fix");
   });
 
-  it("caches well-known by Cache-Control, defaults to 24 h, caps at 48 h, and answers from cache", async () => {
-    await records({ a: { "hs22.test": [ip(38)], "hs23.test": [ip(39)], "hs24.test": [ip(40)], "fed.test": [ip(41)] } });
+  it("caches well-known by Cache-Control, then Expires, defaults to 24 h, caps at 48 h, and answers from cache", async () => {
+    await records({ a: { "hs22.test": [ip(38)], "hs23.test": [ip(39)], "hs24.test": [ip(40)], "hs28.test": [ip(46)], "fed.test": [ip(41)] } });
     const s22 = await serve(ip(38), 443, { dns: ["hs22.test"] }, wellKnown("fed.test:1", { "cache-control": "max-age=3600" }));
     const s23 = await serve(ip(39), 443, { dns: ["hs23.test"] }, wellKnown("fed.test:2"));
     const s24 = await serve(ip(40), 443, { dns: ["hs24.test"] }, wellKnown("fed.test:3", { "cache-control": "public, max-age=31536000" }));
     const { resolver, clock } = setup();
-    for (const n of ["hs22.test", "hs23.test", "hs24.test"]) ok(await resolver.resolve(n, {}));
+    // Expires two hours after the fake clock's start.
+    const s28 = await serve(ip(46), 443, { dns: ["hs28.test"] }, wellKnown("fed.test:4", { expires: new Date(clock.now() + 2 * HOUR).toUTCString() }));
+    const names = ["hs22.test", "hs23.test", "hs24.test", "hs28.test"];
+    for (const n of names) ok(await resolver.resolve(n, {}));
     const again = await resolver.resolve("hs22.test");
     assert.ok(again.ok && again.fromCache, "second resolution answered from cache");
-    const hits = () => [s22, s23, s24].map((s) => s.requests.length);
-    assert.deepEqual(hits(), [1, 1, 1]);
+    const hits = () => [s22, s23, s24, s28].map((s) => s.requests.length);
+    assert.deepEqual(hits(), [1, 1, 1, 1]);
     clock.advance(HOUR + MIN);
+    for (const n of names) ok(await resolver.resolve(n));
+    assert.deepEqual(hits(), [2, 1, 1, 1], "max-age=3600 expired; Expires (2 h), the 24 h default and the 48 h cap did not");
+    clock.advance(HOUR);
+    for (const n of names) ok(await resolver.resolve(n));
+    assert.deepEqual(hits(), [3, 1, 1, 2], "Expires passed (and max-age=3600 again)");
+    clock.advance(22 * HOUR);
     for (const n of ["hs22.test", "hs23.test", "hs24.test"]) ok(await resolver.resolve(n));
-    assert.deepEqual(hits(), [2, 1, 1], "max-age=3600 expired, the 24 h default and the 48 h cap did not");
-    clock.advance(23 * HOUR);
-    for (const n of ["hs22.test", "hs23.test", "hs24.test"]) ok(await resolver.resolve(n));
-    assert.deepEqual(hits(), [3, 2, 1], "24 h default expired");
+    assert.deepEqual(hits().slice(0, 3), [4, 2, 1], "24 h default expired");
     clock.advance(24 * HOUR);
     for (const n of ["hs23.test", "hs24.test"]) ok(await resolver.resolve(n));
-    assert.deepEqual(hits().slice(1), [3, 2], "a year of max-age is capped at 48 h");
+    assert.deepEqual(hits().slice(1, 3), [3, 2], "a year of max-age is capped at 48 h");
   });
 
   it("caches well-known errors with exponential back-off up to an hour", async () => {
