@@ -8,7 +8,8 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { verifyJsonSignature } from "../../src/core/crypto/index.js";
 import { decodeBase64 } from "../../src/core/json/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
@@ -16,6 +17,8 @@ import { parseLogLine, runZion, type ZionProcess } from "../harness/server.js";
 import { httpCall } from "../harness/http-get.js";
 
 const BIND = "127.0.1.3";
+/** The repository (this file runs from dist/test/integration). */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 async function startDev(cwd: string): Promise<{ proc: ZionProcess; client: number; federation: number }> {
   const proc = runZion(["start", "--bind", BIND, "--client-port", "0", "--federation-port", "0"], { cwd });
@@ -79,5 +82,20 @@ describe("zion start with no config (development server)", () => {
     }
     assert.match(proc.output.stdout, /"signal":"SIGINT","msg":"signal received: stopping"/);
     assert.match(proc.output.stdout, /"msg":"stopped"/);
+  });
+});
+
+describe("README Quick start", () => {
+  it("is exactly two commands, `npm ci && npm start` and `npm test`, and npm start runs the `zion start` tested above", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const block = /## Quick start\n+```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, "README.md has a Quick start sh block");
+    const commands = block.split("\n").map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l !== "");
+    assert.deepEqual(commands, ["npm ci && npm start", "npm test"]);
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string>; bin: Record<string, string> };
+    assert.equal(pkg.scripts["start"], `npm run build --silent && node ${pkg.bin["zion"]} start`, "npm start builds, then runs `zion start` with no config");
+    assert.match(pkg.scripts["test"] ?? "", /^npm run build --silent && node scripts\/run-tests\.mjs$/, "npm test builds and runs the whole suite");
+    assert.ok(existsSync(join(root, "package-lock.json")), "the lockfile npm ci needs is committed");
+    assert.match(readFileSync(join(root, ".ci/run"), "utf8"), /^npm test$/m, ".ci/run runs the same test command");
   });
 });
