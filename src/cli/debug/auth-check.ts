@@ -14,11 +14,7 @@ import { stateKeyOf, tryParsePdu, type Pdu, type StateKey } from "../../core/eve
 import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
 import type { JsonObject } from "../../core/json/types.js";
-import { failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
-
-function collect(v: string, acc: string[]): string[] {
-  return [...acc, v];
-}
+import { collect, failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
 
 export function registerAuthCheck(debug: Command): void {
   debug

@@ -31,6 +31,11 @@ export function stdinError(e: unknown): string {
   return e instanceof MatrixError && e.errcode === "M_NOT_JSON" ? `stdin is not JSON: ${message}` : `stdin: ${message}`;
 }
 
+/** Commander option parser for a repeatable option: each use appends its value. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** A usage or input error: one line on stderr, exit code 2. */
 export function failUsage(reason: string): never {
   process.stderr.write(`${reason.replace(/\n/g, " ")}\n`);

@@ -14,12 +14,8 @@ import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
 import { mapSource, resolveState } from "../../core/state-res/index.js";
 import type { JsonObject } from "../../core/json/types.js";
-import { failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
+import { collect, failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
 import { compareCodePoints } from "../../core/json/index.js";
-
-function collect(v: string, acc: string[]): string[] {
-  return [...acc, v];
-}
 
 export function registerResolveState(debug: Command): void {
   debug

@@ -45,9 +45,7 @@ export function parseVerifyKey(arg: string, withServer: boolean): VerifyKeyArg {
   return { serverName: withServer ? left.slice(0, at) : undefined, keyId, publicKey };
 }
 
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+export { collect } from "./io.js";
 
 /** Runs a command body; a MatrixError (typed input error) becomes one line on stderr and exit 2. */
 export async function run(body: () => Promise<void> | void): Promise<void> {

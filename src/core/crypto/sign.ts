@@ -90,6 +90,16 @@ function nameOf(what: string, keyId: string | undefined): string {
   return keyId === undefined ? what : `${what} ${keyId}`;
 }
 
+/** The signed bytes of `obj`, or the refusal when it cannot be encoded as canonical JSON. */
+function signedBytesOrVerdict(obj: JsonObject): Uint8Array | SignatureVerdict {
+  try {
+    return signedBytes(obj);
+  } catch (e) {
+    if (e instanceof CanonicalJsonError) return { ok: false, reason: `cannot be encoded as canonical JSON: ${e.message}` };
+    throw e;
+  }
+}
+
 /**
  * Checks `obj`'s signature by `serverName` with key `keyId`:
  * 1. `signatures[serverName][keyId]` must exist; 2. remove `signatures` and
@@ -100,13 +110,8 @@ export function verifyJsonSignature(obj: JsonObject, serverName: string, keyId: 
   if (!isObject(obj)) return { ok: false, reason: "not a JSON object" };
   const sig = signatureOf(obj, serverName, keyId);
   if (typeof sig !== "string") return { ok: false, reason: sig.reason };
-  let bytes: Uint8Array;
-  try {
-    bytes = signedBytes(obj);
-  } catch (e) {
-    if (e instanceof CanonicalJsonError) return { ok: false, reason: `cannot be encoded as canonical JSON: ${e.message}` };
-    throw e;
-  }
+  const bytes = signedBytesOrVerdict(obj);
+  if (!(bytes instanceof Uint8Array)) return bytes;
   return verifySignatureBytes(bytes, sig, publicKey, serverName, keyId);
 }
 
@@ -158,13 +163,8 @@ export function verifyJsonSignatures(
   lookup: KeyLookup,
   opts: VerifyOptions = {},
 ): SignatureVerdict {
-  let bytes: Uint8Array;
-  try {
-    bytes = signedBytes(obj);
-  } catch (e) {
-    if (e instanceof CanonicalJsonError) return { ok: false, reason: `cannot be encoded as canonical JSON: ${e.message}` };
-    throw e;
-  }
+  const bytes = signedBytesOrVerdict(obj);
+  if (!(bytes instanceof Uint8Array)) return bytes;
   for (const s of servers) {
     const v = verifyServerSignature(obj, bytes, s, lookup, opts);
     if (!v.ok) return v;
