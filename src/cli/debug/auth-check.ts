@@ -61,7 +61,7 @@ export function registerAuthCheck(debug: Command): void {
       } else {
         verdict = checkAuthEvents(parsed.pdu, authEvents, rules, authOpts);
       }
-      printJson(verdict.allowed ? { allowed: true, rule: verdict.rule ?? null } : { allowed: false, rule: verdict.rule, reason: verdict.reason });
+      printJson(verdict.allowed ? { allowed: true, rule: verdict.rule } : { allowed: false, rule: verdict.rule, reason: verdict.reason });
       process.exitCode = verdict.allowed ? 0 : 1;
     });
 }

@@ -28,7 +28,8 @@ import { ruleNumbers, type RuleNumbers } from "./numbering.js";
 import { creatorsOf, isJsonObject, LEVEL_KEYS, originalCreatorOf, parseLevel, PowerLevelView } from "./power-levels.js";
 import { signedMatchesAnyKey, thirdPartyPublicKeys, verifyThirdPartySignature, type ThirdPartySignatureVerifier } from "./third-party-invite.js";
 
-export type AuthVerdict = { readonly allowed: true; readonly rule?: string } | { readonly allowed: false; readonly rule: string; readonly reason: string };
+/** Every verdict names the rule that decided it, as the room version's own page numbers it. */
+export type AuthVerdict = { readonly allowed: true; readonly rule: string } | { readonly allowed: false; readonly rule: string; readonly reason: string };
 
 export interface AuthOptions {
   /** Events already rejected (rules "auth events were themselves rejected" and v12 rule 2). */
