@@ -119,7 +119,9 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
       const directoryUrl = `https://${address}:${port}/dir`;
       const managementUrl = `https://${address}:${mgmtPort}`;
       let ready = false;
-      for (let i = 0; i < 100 && child.exitCode === null; i++) {
+      // Up to 30 s for a slow start on a loaded machine; a Pebble that cannot bind exits at once and ends the wait.
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && child.exitCode === null) {
         try {
           const r = await getText(directoryUrl, ca.caCertPem);
           if (r.status === 200) { ready = true; break; }

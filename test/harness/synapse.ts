@@ -3,7 +3,7 @@
  *
  * `startSynapse(options)` writes a test-friendly homeserver.yaml into a fresh directory, starts the pinned Synapse
  * (test/interop/SYNAPSE_VERSION, installed by scripts/install-synapse.sh into a venv outside the repository) with the
- * environment's proxy variables removed, waits for `/health` (60 s budget, failing at once with the log tail if the
+ * environment's proxy variables removed, waits for `/health` (120 s budget, failing at once with the log tail if the
  * child exits), and returns a handle: URLs, server name, version, `registerUser(...)`, `httpsJson`-style helpers and
  * `stop()`. The facts behind every config key are in /work/shared/interop/SYNAPSE.md and docs/synapse-peer.md.
  *
@@ -107,7 +107,7 @@ export interface SynapseOptions {
    * to a copy of the machine's /etc/hosts; `resolvConf` replaces /etc/resolv.conf (e.g. "nameserver 127.0.4.53").
    */
   readonly namespace?: { readonly hosts?: readonly string[]; readonly resolvConf?: string };
-  /** Readiness budget; 60 s by default. */
+  /** Readiness budget; 120 s by default (generous: a loaded 2-core machine starts Synapse in tens of seconds). */
   readonly readyTimeoutMs?: number;
 }
 
@@ -440,7 +440,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
 
   const clientUrl = `http://${options.bindHost}:${clientPort}`;
   const federationUrl = `https://${options.bindHost}:${federationPort}`;
-  const budget = options.readyTimeoutMs ?? 60_000;
+  const budget = options.readyTimeoutMs ?? 120_000;
   const deadline = Date.now() + budget;
   try {
     for (;;) {

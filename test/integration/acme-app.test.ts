@@ -42,7 +42,7 @@ function getJson(port: number, path: string, ca: string): Promise<{ status: numb
   });
 }
 
-describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
+describe("zion start with acme: enabled", { timeout: 180_000 }, () => {
   let dir: string;
   let dns: Dnsmasq;
   let pebble: Pebble;
@@ -115,7 +115,7 @@ describe("zion start with acme: enabled", { timeout: 120_000 }, () => {
   });
 });
 
-describe("zion doctor reads ACME's renewal state", { timeout: 60_000 }, () => {
+describe("zion doctor reads ACME's renewal state", { timeout: 120_000 }, () => {
   let dir: string;
 
   before(async () => {

@@ -27,7 +27,7 @@ const BLOCKED = "blocked.acme-http.test";
 // (A real 24 s lifetime failed 1 run in 4 on a loaded 2-core machine: the renewal landed after expiry.)
 const VALIDITY_S = 3600;
 
-describe("ACME HTTP-01 against Pebble", { timeout: 120_000 }, () => {
+describe("ACME HTTP-01 against Pebble", { timeout: 300_000 }, () => {
   let dir: string;
   let dns: Dnsmasq;
   let pebble: Pebble;

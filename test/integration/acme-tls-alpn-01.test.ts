@@ -23,7 +23,7 @@ import { createTestCa, type TestCa } from "../harness/test-ca.js";
 const HOST_IP = "127.0.5.21";
 const NAME = "hs.acme-alpn.test";
 
-describe("ACME TLS-ALPN-01 against Pebble", { timeout: 120_000 }, () => {
+describe("ACME TLS-ALPN-01 against Pebble", { timeout: 180_000 }, () => {
   let dir: string;
   let dns: Dnsmasq;
   let pebble: Pebble;

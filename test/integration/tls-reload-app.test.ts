@@ -37,7 +37,7 @@ function statusOn(socket: TLSSocket, path: string): Promise<string> {
   });
 }
 
-describe("zion start: live certificate reload on every TLS listener", { timeout: 90_000 }, () => {
+describe("zion start: live certificate reload on every TLS listener", { timeout: 120_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let zion: TestServer | undefined;

@@ -31,7 +31,7 @@ interface Site {
   deploy(certPem: string, keyPem: string): Promise<void>;
 }
 
-describe("live certificate reload", { timeout: 60_000 }, () => {
+describe("live certificate reload", { timeout: 120_000 }, () => {
   let ca: TestCa;
   let root: string;
   const sites: Site[] = [];

@@ -81,7 +81,7 @@ async function addressFreeOn443(except: readonly string[] = []): Promise<string>
   throw new Error("port 443 is taken on every address of 127.0.4.100-199");
 }
 
-describe("discovery by name between Zion and Synapse", { timeout: 120_000 }, () => {
+describe("discovery by name between Zion and Synapse", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let dns: Dnsmasq | undefined;

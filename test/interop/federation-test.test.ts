@@ -40,7 +40,7 @@ async function federationTest(args: readonly string[], cwd: string): Promise<{ c
 
 const failed = (r: JsonReport) => r.Zion.Checks.filter((c) => c.status === "fail").map((c) => `${c.id}: ${c.detail}`);
 
-describe("zion federation-test against Synapse", { timeout: 120_000 }, () => {
+describe("zion federation-test against Synapse", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let s: SynapseHandle | undefined;

@@ -67,7 +67,7 @@ async function keyQueriesSeenBy(s: SynapseHandle, than = -1): Promise<number> {
 const requestLines = (z: ZionPeer, method: string, pathPrefix: string) =>
   z.logs().filter((l) => l["msg"] === "request" && l["method"] === method && String(l["path"]).startsWith(pathPrefix));
 
-describe("server keys and notaries between Zion and Synapse", { timeout: 120_000 }, () => {
+describe("server keys and notaries between Zion and Synapse", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let s1: SynapseHandle | undefined;

@@ -38,7 +38,7 @@ async function expectFederationError(p: Promise<unknown>, check: (e: FederationE
   });
 }
 
-describe("signed requests between Zion and Synapse", { timeout: 120_000 }, () => {
+describe("signed requests between Zion and Synapse", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let s: SynapseHandle | undefined;

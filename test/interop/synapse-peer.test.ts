@@ -12,7 +12,7 @@ import { pinnedSynapseVersion, requestJson, startSynapse, type SynapseHandle } f
 
 const HOST = "127.0.4.1";
 
-describe("Synapse peer harness", { timeout: 120_000 }, () => {
+describe("Synapse peer harness", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let synapse: SynapseHandle | undefined;
@@ -78,7 +78,7 @@ describe("Synapse peer harness", { timeout: 120_000 }, () => {
   });
 });
 
-describe("Synapse peer harness: name resolution in a private mount namespace", { timeout: 120_000 }, () => {
+describe("Synapse peer harness: name resolution in a private mount namespace", { timeout: 300_000 }, () => {
   // A (IP literal) runs with a private /etc/hosts naming B; B has a DNS name with an explicit port and a certificate
   // for that name only. A's user asks for a profile on B: A must resolve B by name, check B's DNS SAN, and B must
   // fetch A's keys and accept A's X-Matrix signature; B answers 404 M_NOT_FOUND for the unknown user.
