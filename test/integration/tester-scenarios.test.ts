@@ -64,6 +64,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
         "redirect.test": ["127.0.6.19"],
         "client.test": ["127.0.6.50"],
         "noversion.test": ["127.0.6.51"],
+        "badjson.test": ["127.0.6.52"],
       },
       srv: [
         { name: "_matrix-fed._tcp.cname.test", target: "alias.cname.test", port: 8448 },
@@ -127,6 +128,10 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     running.push(await serveFederation("127.0.6.50", { tls: client, keysServerName: "client.test" }));
     // noversion.test: keys served, but /_matrix/federation/v1/version is not routed to the homeserver.
     running.push(await serveFederation("127.0.6.51", { tls: await leaf(["noversion.test"]), keysServerName: "noversion.test", versionStatus: 404 }));
+    // badjson.test: a .well-known that is not JSON, while port 8448 of the name happens to serve federation.
+    const badjson = await leaf(["badjson.test"]);
+    running.push(await serveWellKnown("127.0.6.52", { tls: badjson, serverBody: '{"m.server": "badjson.test:8448",}' }));
+    running.push(await serveFederation("127.0.6.52", { tls: badjson, keysServerName: "badjson.test" }));
     // wkmulti.test: two machines behind the name; only the first serves the delegation.
     const multi = await leaf(["wkmulti.test"]);
     const multiSeed = randomBytes(32);
@@ -350,6 +355,16 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(c.fix!, /\/_matrix\/federation\/v1/);
     assert.match(toJsonReport(r).Version.error ?? "", /404/);
     assert.equal(find(r, "keys.signature").status, "ok");
+  });
+
+  it("fails a .well-known that is not JSON even though the fallback to port 8448 works", async () => {
+    const r = await runFederationTest("badjson.test", env);
+    assert.equal(r.federationOK, false);
+    const c = find(r, "well-known.json", "fail");
+    assertFix(c);
+    assert.match(find(r, "resolution.target").detail, /no usable \.well-known and no SRV record, so port 8448/);
+    assert.equal(find(r, "keys.signature").status, "ok");
+    assert.match(toJsonReport(r).WellKnownResult.result ?? "", /JSON/);
   });
 
   it("reports an invalid server name without connecting anywhere", async () => {
