@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { checkServerName } from "./server-name.js";
+import { checkServerName, parseServerName } from "./server-name.js";
+import { MatrixError } from "../errors.js";
 
 describe("checkServerName", () => {
   const valid: Array<[string, string, number | undefined]> = [
@@ -38,4 +39,8 @@ describe("checkServerName", () => {
       if (!r.ok) assert.ok(r.reason.length > 5);
     });
   }
+  it("parseServerName refuses a bad name with a typed M_INVALID_PARAM error naming the name and the reason", () => {
+    assert.throws(() => parseServerName("ex_ample.org"), (e: unknown) =>
+      e instanceof MatrixError && e.errcode === "M_INVALID_PARAM" && e.status === 400 && /"ex_ample\.org"/.test(e.message) && /letters, digits/.test(e.message));
+  });
 });

@@ -8,6 +8,7 @@
  *   IPv6address = 2*45IPv6char     ; IPv6char = DIGIT / %x41-46 / %x61-66 / ":" / "."
  *   dns-name    = 1*255dns-char    ; dns-char = DIGIT / ALPHA / "-" / "."
  */
+import { MatrixError } from "../errors.js";
 import { isIPv4, isIPv6 } from "./ip.js";
 
 export type ServerName = string & { readonly __brand: "ServerName" };
@@ -75,9 +76,10 @@ export function checkServerName(raw: string): ServerNameResult {
   return { ok: true, value: { serverName: raw as ServerName, host: hostPart, kind: "dns", port } };
 }
 
-export class InvalidServerNameError extends Error {
+/** A typed rejection (M_INVALID_PARAM, 400) like every other bad id, so callers and the HTTP layer treat it alike. */
+export class InvalidServerNameError extends MatrixError {
   constructor(readonly input: string, readonly reason: string) {
-    super(`invalid server name ${JSON.stringify(input)}: ${reason}`);
+    super("M_INVALID_PARAM", 400, `invalid server name ${JSON.stringify(input)}: ${reason}`);
     this.name = "InvalidServerNameError";
   }
 }
