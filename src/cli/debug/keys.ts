@@ -16,7 +16,7 @@ import { readSigningKeys, systemClock } from "../../app/index.js";
 import { loadConfig, parseConfig } from "../../config/index.js";
 import { signingKeyFromSeed } from "../../core/crypto/index.js";
 import { checkServerName, type KeyId, type ServerName } from "../../core/ids/index.js";
-import { failUsage, printJson } from "./io.js";
+import { collect, failUsage, printJson } from "./io.js";
 import { formatStep } from "./resolve.js";
 
 export function registerKeys(debug: Command): void {
@@ -27,7 +27,7 @@ export function registerKeys(debug: Command): void {
     .option("-c, --config <homeserver.yaml>", "use this server's DNS, IP ranges, TLS settings and trusted_key_servers")
     .option("--via <notary>", "ask this notary (POST /_matrix/key/v2/query) instead of the server itself")
     .option("--key-id <key_id>", "with --via: a key ID to ask the notary for (repeatable; default: the IDs the server publishes)",
-      (v: string, all: string[]) => [...all, v], [] as string[])
+      collect, [] as string[])
     .option("--json", "print JSON instead of text")
     .action(async (serverName: string, opts: { config?: string; via?: string; keyId: string[]; json?: boolean }) => {
       if (!checkServerName(serverName).ok) failUsage(`${JSON.stringify(serverName)} is not a server name`);
