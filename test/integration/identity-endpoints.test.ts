@@ -12,7 +12,7 @@ import type { Clock } from "../../src/core/clock.js";
 import { newSigningKey } from "../../src/app/index.js";
 import { parseLogLine, startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, trustCert } from "../harness/http-get.js";
-import { freePort } from "../harness/ports.js";
+import { canConnect, freePort } from "../harness/ports.js";
 
 const NOW = 1_764_000_000_000;
 const fixedClock: Clock = { now: () => NOW, sleep: async () => {} };
@@ -228,6 +228,21 @@ describe("listeners", () => {
         () => startTestServer({ config: { listeners: [{ port, bind_addresses: ["127.0.1.6"], type: "http", resources: [{ names: ["client"] }] }] } }),
         (e: Error) => e.message === `listeners[0]: cannot listen on 127.0.1.6:${port}: EADDRINUSE`,
       );
+      // A later listener that cannot bind releases the ones bound before it: nothing stays half-started.
+      const first = await freePort("127.0.1.6");
+      await assert.rejects(
+        () =>
+          startTestServer({
+            config: {
+              listeners: [
+                { port: first, bind_addresses: ["127.0.1.6"], type: "http", resources: [{ names: ["client"] }] },
+                { port, bind_addresses: ["127.0.1.5"], type: "http", resources: [{ names: ["client"] }] },
+              ],
+            },
+          }),
+        (e: Error) => e.message === `listeners[1]: cannot listen on 127.0.1.5:${port}: EADDRINUSE`,
+      );
+      assert.equal(await canConnect("127.0.1.6", first), false, "the first listener was closed again");
     } finally {
       await zion.stop();
     }
