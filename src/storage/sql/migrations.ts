@@ -3,8 +3,9 @@
  * start-up, each in the same transaction as its row in `schema_migrations`.
  * A dialect override `NNNN-name.sqlite.sql` / `NNNN-name.postgres.sql`
  * replaces the shared file for that engine (by exception). A migration is
- * never edited once merged; the checksum recorded beside it makes an edit
- * visible in `migrationStatus()`.
+ * never edited once merged; the SHA-256 recorded beside it in
+ * `schema_migrations.checksum` lets an operator compare an applied migration
+ * with its file (nothing compares them automatically yet).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
