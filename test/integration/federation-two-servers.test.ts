@@ -163,6 +163,12 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
       const unknown = await run("--key-id", "ed25519:nope");
       assert.equal(unknown.code, 1, "a key the notary does not vouch for is refused");
       assert.deepEqual(Object.keys(queries.at(-1)?.["a.zion.test"] ?? {}), ["ed25519:nope"]);
+      // A server that cannot be asked for its key IDs: the notary gets the empty key map, and the output says why.
+      const proc = runZion(["debug", "keys", "nowhere.zion.test", "-c", b!.configPath, "--via", notaryName, "--json"], { cwd: b!.dir });
+      assert.equal(await proc.exited(), 1);
+      assert.deepEqual(queries.at(-1), { "nowhere.zion.test": {} });
+      const steps = (JSON.parse(proc.output.stdout) as { steps: { warn?: boolean; fix?: string }[] }).steps;
+      assert.ok(steps.some((x) => x.warn === true && /--key-id/.test(x.fix ?? "")), "the trace suggests --key-id");
     } finally {
       await notary.close();
     }
