@@ -4,7 +4,10 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { roomVersion } from "../../core/room-versions/rules.js";
-import { buildDag, type StoryEvent } from "../../../test/gen/dag.js";
+import { buildDag, type BuiltDag, type StoryEvent } from "../../../test/gen/dag.js";
+import { computeEventId } from "../../core/events/index.js";
+import type { JsonObject, JsonValue } from "../../core/json/types.js";
+import type { RoomVersionRules } from "../../core/room-versions/rules.js";
 
 const cli = fileURLToPath(new URL("../main.js", import.meta.url));
 const fixtures = fileURLToPath(new URL("../../../../test/fixtures/state-res/", import.meta.url));
@@ -48,6 +51,22 @@ describe("zion debug resolve-state", () => {
     });
   }
 
+  it("resolves v12 forks of events with real hash ids and a hash room id as the library does (v2.1)", () => {
+    // buildDag gives short test ids; the command parses events and computes their ids, so rebuild the
+    // events with reference-hash ids (in story order, rewriting room_id, prev_events and auth_events).
+    const rules = roomVersion("12");
+    const dag = buildDag(rules, story("ban-vs-power"));
+    const { raws, idMap } = withHashIds(rules, dag);
+    const forks = ["dee-bans-ben", "ben-promotes-cyd"].map((id) => [...dag.stateAfter.get(id)!.values()].map((e) => idMap.get(e)!));
+    const r = run("12", JSON.stringify({ state_sets: forks, events: raws }));
+    assert.equal(r.code, 0, r.stderr);
+    const list = r.out as Array<{ type: string; state_key: string; event_id: string }>;
+    assert.deepEqual(list.map((x) => x.event_id).sort(), [...dag.stateAfter.get("end")!.values()].map((e) => idMap.get(e)!).sort());
+    const ben = list.find((x) => x.type === "m.room.member" && x.state_key === "@ben:other.test");
+    assert.equal(ben?.event_id, idMap.get(dag.idOf("dee-bans-ben")));
+    assert.ok(list.every((x) => /^\$[A-Za-z0-9_-]{43}$/.test(x.event_id)), "v12 ids are URL-safe reference hashes");
+  });
+
   it("reports a state set naming an unknown event as missing_event, exit 1", () => {
     const rules = roomVersion("2");
     const dag = buildDag(rules, story("ban-vs-power"));
@@ -63,3 +82,23 @@ describe("zion debug resolve-state", () => {
     assert.equal(run("2", JSON.stringify({ state_sets: [], events: [{ type: 1 }] })).code, 2);
   });
 });
+
+/** The DAG's events with reference-hash ids (v3+) and, for v12, the room id derived from the create event. */
+function withHashIds(rules: RoomVersionRules, dag: BuiltDag): { raws: JsonObject[]; idMap: Map<string, string> } {
+  const idMap = new Map<string, string>();
+  const raws: JsonObject[] = [];
+  let roomId: string | undefined;
+  for (const e of dag.events.values()) {
+    const raw: Record<string, JsonValue> = {
+      ...e.raw,
+      prev_events: e.prevEvents.map((p) => idMap.get(p)!),
+      auth_events: e.authEvents.map((a) => idMap.get(a)!),
+    };
+    if (roomId !== undefined) raw["room_id"] = roomId;
+    const id = computeEventId(raw, rules);
+    if (e.type === "m.room.create") roomId = `!${id.slice(1)}`;
+    idMap.set(e.eventId, id);
+    raws.push(raw);
+  }
+  return { raws, idMap };
+}
