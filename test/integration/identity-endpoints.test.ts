@@ -176,7 +176,7 @@ describe("federation settings on the HTTP surface", () => {
       }
       assert.equal((await httpCall(`http://127.0.0.1:${both.port}/_matrix/client/versions`)).status, 200);
       assert.equal((await httpCall(`http://127.0.0.1:${keysOnly.port}/_matrix/key/v2/server`)).status, 200);
-      // serve_server_wellknown is off by default: 404 M_NOT_FOUND (still JSON with CORS), as Synapse answers.
+      // serve_server_wellknown is off by default: 404 M_NOT_FOUND, still JSON with CORS.
       const wk = await httpCall(`http://127.0.0.1:${both.port}/.well-known/matrix/server`);
       assert.equal(wk.status, 404);
       assert.equal(wk.headers["content-type"], "application/json");
