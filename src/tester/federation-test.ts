@@ -563,7 +563,7 @@ async function clientChecks(
     const v = await get(versionsUrl, { timeoutMs, maxBytes: 64 * 1024, trace: quiet });
     const j = parseJson(Buffer.from(v.body));
     const versions = j.ok && typeof j.value === "object" && j.value !== null ? (j.value as Record<string, unknown>)["versions"] : undefined;
-    if (v.status === 200 && Array.isArray(versions)) b.ok("client.versions", `${versionsUrl.href} lists ${versions.length} versions (latest ${String(versions[versions.length - 1])})`);
+    if (v.status === 200 && Array.isArray(versions)) b.ok("client.versions", versions.length === 0 ? `${versionsUrl.href} lists no spec version (no client-server API yet)` : `${versionsUrl.href} lists ${versions.length} versions (latest ${String(versions[versions.length - 1])})`);
     else b.warn("client.versions", `${versionsUrl.href} answered ${v.status}${Array.isArray(versions) ? "" : " without a versions list"}`);
   } catch (err) {
     b.warn("client.versions", `GET ${versionsUrl.href} failed: ${(err as Error).message}`);
