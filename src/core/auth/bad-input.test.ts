@@ -9,6 +9,8 @@ import { authEventTypesFor } from "./auth-events.js";
 import { ruleNumbers } from "./numbering.js";
 import { V1, V10, V11, V12 } from "../room-versions/rules.js";
 import type { Pdu } from "../events/pdu.js";
+import type { JsonValue } from "../json/types.js";
+import { prng } from "../../../test/gen/room-dag.js";
 import { AuthKit, ALICE, BOB, CAROL, DAN } from "../../../test/gen/auth-kit.js";
 
 describe("authorization rules on bad input", () => {
@@ -77,6 +79,34 @@ describe("authorization rules on bad input", () => {
       });
     });
   }
+
+  it("never falls back to the catch-all 'malformed' on junk values in the room state or in the event (seeded)", () => {
+    // Every verdict should name a numbered rule: 'malformed' means a TypeError was caught deep inside.
+    const rand = prng(20261126);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const junk: JsonValue[] = [null, 1, -1, 1.5, "x", "50", [], [1], {}, { a: 1 }, true, { [BOB]: "x" }, [BOB], 2 ** 60];
+    const keys = ["membership", "users", "users_default", "events", "events_default", "state_default", "ban", "kick", "redact",
+      "invite", "notifications", "join_rule", "allow", "third_party_invite", "join_authorised_via_users_server",
+      "additional_creators", "creator", "m.federate", "room_version", "public_key", "public_keys", "signed"];
+    const types = ["m.room.member", "m.room.power_levels", "m.room.message", "m.room.join_rules", "m.room.third_party_invite",
+      "m.room.redaction", "m.room.aliases", "m.room.create"];
+    for (const rules of [V1, V10, V11, V12]) {
+      for (let i = 0; i < 400; i++) {
+        const k = new AuthKit(rules);
+        const [key, old] = pick([...k.state]);
+        const broken = { ...old, content: rand() < 0.1 ? (pick(junk) as Pdu["content"]) : { ...old.content, [pick(keys)]: pick(junk) } };
+        k.state.set(key, broken);
+        k.all.set(broken.eventId, broken);
+        const type = pick(types);
+        const content: Record<string, JsonValue> = {};
+        for (let j = 0; j < 3; j++) content[pick(keys)] = rand() < 0.5 ? pick(junk) : pick(["join", "invite", "leave", "ban", "knock", "public"]);
+        const e = k.ev({ type, sender: pick([ALICE, BOB, CAROL, DAN]), ...(type === "m.room.message" ? {} : { stateKey: pick(["", ALICE, DAN]) }), content });
+        for (const v of [checkAuthEvents(e, k.pool(), rules), checkAgainstState(e, k.state, rules)]) {
+          assert.notEqual(v.rule, "malformed", `v${rules.id} ${type} with ${JSON.stringify(broken.content)} in state: ${v.allowed ? "" : v.reason}`);
+        }
+      }
+    }
+  });
 
   it("selects auth event types per the server-server selection algorithm", () => {
     const k = new AuthKit(V11);
