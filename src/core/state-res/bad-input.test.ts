@@ -13,6 +13,7 @@ import { resolveState, resolveStateAsync } from "./resolve.js";
 import { authChainOf, authDifference } from "./auth-chain.js";
 import { mapSource, memoryAuthChainCache } from "./source.js";
 import { makePdu } from "../../../test/gen/pdu.js";
+import { generateRoomDag, prng } from "../../../test/gen/room-dag.js";
 
 const ROOM = "!r:a.test";
 const A = "@a:a.test";
@@ -125,5 +126,41 @@ describe("state resolution on bad input", () => {
     const events = new Map([create!, join!, pl!, x, y, z].map((e) => [e.eventId, e]));
     const d = runNow(authDifference([state(["m.room.topic", "", "$x:a.test"]), state(["m.room.name", "", "$z:b.test"])], mapSource(events)));
     assert.deepEqual([...d].sort(), ["$p:a.test", "$y:b.test"]);
+  });
+
+  it("resolves or fails with a typed result, never throwing, on randomly damaged rooms (seeded)", () => {
+    // Damage: extra auth edges (possible cycles), deleted events, junk auth_events, junk content or fields, self-loops.
+    const junk: unknown[] = [null, 1, "x", [], [1], {}, ["$nope:x.test"], undefined];
+    const fields = ["sender", "type", "stateKey", "originServerTs", "depth", "prevEvents"] as const;
+    const kinds = new Set<string>();
+    for (const version of ["1", "2", "11", "12"]) {
+      for (let seed = 1; seed <= 30; seed++) {
+        const r = generateRoomDag({ seed, roomVersion: version, members: 20, stateEvents: 50, conflicted: 15, forks: 2 });
+        const rand = prng(seed * 7 + 1);
+        const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+        const events = new Map(r.events);
+        const ids = [...events.keys()];
+        const mode = seed % 6;
+        for (let m = 0; m < 3; m++) {
+          const id = pick(ids);
+          const e = events.get(id);
+          if (!e) continue;
+          if (mode === 0) events.set(id, { ...e, authEvents: [...e.authEvents, pick(ids)] });
+          else if (mode === 1) events.delete(id);
+          else if (mode === 2) events.set(id, { ...e, authEvents: pick(junk) as Pdu["authEvents"] });
+          else if (mode === 3) events.set(id, { ...e, content: pick(junk) as Pdu["content"] });
+          else if (mode === 4) events.set(id, { ...e, [pick(fields)]: pick(junk) });
+          else events.set(id, { ...e, authEvents: [id] });
+        }
+        const out = runNow(resolveState(r.rules, r.forks, mapSource(events)));
+        if (!out.ok) {
+          assert.ok(["missing_event", "cycle", "malformed"].includes(out.error), out.error);
+          assert.ok(out.step.length > 0 && out.reason.length > 0);
+        }
+        kinds.add(out.ok ? "ok" : out.error);
+      }
+    }
+    // The damage reaches every failure kind, so the test exercises each typed path.
+    assert.deepEqual([...kinds].sort(), ["cycle", "malformed", "missing_event", "ok"]);
   });
 });
