@@ -13,8 +13,7 @@ import { checkAgainstState, checkAuthEvents } from "../../core/auth/index.js";
 import { stateKeyOf, tryParsePdu, type Pdu, type StateKey } from "../../core/events/index.js";
 import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
-import type { JsonObject } from "../../core/json/types.js";
-import { collect, failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
+import { collect, failUsage, printJson, readJsonObjectOrExit } from "./io.js";
 
 export function registerAuthCheck(debug: Command): void {
   debug
@@ -26,12 +25,7 @@ export function registerAuthCheck(debug: Command): void {
     .action(async (opts: { roomVersion: string; asState?: boolean; rejected: string[] }) => {
       if (!isKnownRoomVersion(opts.roomVersion)) failUsage(`--room-version: unknown room version ${JSON.stringify(opts.roomVersion)}`);
       const rules = roomVersion(opts.roomVersion);
-      let input: JsonObject;
-      try {
-        input = await readJsonObjectInput(false);
-      } catch (e) {
-        failUsage(stdinError(e));
-      }
+      const input = await readJsonObjectOrExit();
       const { event, auth_events: authRaw } = input as { event?: unknown; auth_events?: unknown };
       if (event === undefined) failUsage("stdin: missing \"event\"");
       if (authRaw !== undefined && !Array.isArray(authRaw)) failUsage("auth_events: must be a list of events");

@@ -36,6 +36,15 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Reads stdin as a JSON object (floats allowed, as old room versions have them), or exits 2 with the reason. */
+export async function readJsonObjectOrExit(): Promise<JsonObject> {
+  try {
+    return await readJsonObjectInput(false);
+  } catch (e) {
+    failUsage(stdinError(e));
+  }
+}
+
 /** A usage or input error: one line on stderr, exit code 2. */
 export function failUsage(reason: string): never {
   process.stderr.write(`${reason.replace(/\n/g, " ")}\n`);

@@ -13,8 +13,7 @@ import { runNow } from "../../core/generator.js";
 import type { EventId } from "../../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
 import { mapSource, resolveState } from "../../core/state-res/index.js";
-import type { JsonObject } from "../../core/json/types.js";
-import { collect, failUsage, printJson, readJsonObjectInput, stdinError } from "./io.js";
+import { collect, failUsage, printJson, readJsonObjectOrExit } from "./io.js";
 import { compareCodePoints } from "../../core/json/index.js";
 
 export function registerResolveState(debug: Command): void {
@@ -26,12 +25,7 @@ export function registerResolveState(debug: Command): void {
     .action(async (opts: { roomVersion: string; rejected: string[] }) => {
       if (!isKnownRoomVersion(opts.roomVersion)) failUsage(`--room-version: unknown room version ${JSON.stringify(opts.roomVersion)}`);
       const rules = roomVersion(opts.roomVersion);
-      let input: JsonObject;
-      try {
-        input = await readJsonObjectInput(false);
-      } catch (e) {
-        failUsage(stdinError(e));
-      }
+      const input = await readJsonObjectOrExit();
       const { state_sets: setsRaw, events: eventsRaw } = input as { state_sets?: unknown; events?: unknown };
       if (!Array.isArray(setsRaw) || !setsRaw.every((s) => Array.isArray(s) && s.every((id) => typeof id === "string"))) {
         failUsage("state_sets: must be a list of lists of event ids");
