@@ -14,7 +14,7 @@ import { ChallengeResponder } from "./challenges.js";
 import type { AcmeOptions, CertificatePair } from "./options.js";
 // order.ts pulls in acme-client (~25 MB resident): loaded on first use, so servers without ACME never pay for it.
 const order = (): Promise<typeof import("./order.js")> => import("./order.js");
-import { renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
+import { nextOrderAt, renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
 import { loadOrCreateAccountKey, readStatusFile, readStoredPair, writeStatusFile, writeStoredPair } from "./storage.js";
 
 const MAX_SLEEP_CHUNK_MS = 10 * 60_000;
@@ -241,12 +241,18 @@ export class AcmeManager {
     while (!this.#stopped) {
       const info = this.#current?.info;
       const keep = info && coversAll(info.dnsNames, this.#opts.domains) && !this.#otherDirectory;
-      const wanted = keep ? renewalDueAt(info.notBefore, info.notAfter) : this.#clock.now();
+      const retryMinMs = this.#opts.retryMinMs ?? 60_000;
       const retryAt =
         this.#failures > 0 && this.#lastAttemptAt !== undefined
-          ? this.#lastAttemptAt + retryDelay(this.#failures, this.#random, this.#opts.retryMinMs ?? 60_000, this.#opts.retryMaxMs ?? 6 * 3_600_000)
+          ? this.#lastAttemptAt + retryDelay(this.#failures, this.#random, retryMinMs, this.#opts.retryMaxMs ?? 6 * 3_600_000)
           : undefined;
-      const at = retryAt !== undefined ? Math.max(wanted, retryAt) : wanted;
+      const at = nextOrderAt({
+        dueAt: keep ? renewalDueAt(info.notBefore, info.notAfter) : this.#clock.now(),
+        retryAt,
+        lastSuccessAt: this.#lastSuccessAt,
+        minIntervalMs: retryMinMs,
+        keepCurrent: keep === true,
+      });
       this.#nextAttemptAt = at;
       await this.#saveStatus();
       while (!this.#stopped && this.#clock.now() < at) {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
+import { nextOrderAt, renewalDueAt, renewalWarning, retryDelay } from "./schedule.js";
 
 const DAY = 86_400_000;
 
@@ -17,6 +17,23 @@ describe("renewal schedule", () => {
     assert.equal(retryDelay(1, () => 0, 60_000, 3_600_000), 30_000);
     assert.equal(retryDelay(1, () => 0.999999, 60_000, 3_600_000), 90_000);
     assert.equal(retryDelay(2000, () => 0.5, 60_000, 3_600_000), 3_600_000);
+  });
+
+  it("orders at the due time, or at the back-off time after failures, whichever is later", () => {
+    assert.equal(nextOrderAt({ dueAt: 5_000, retryAt: undefined, lastSuccessAt: 0, minIntervalMs: 60_000, keepCurrent: true }), 60_000);
+    assert.equal(nextOrderAt({ dueAt: 500_000, retryAt: undefined, lastSuccessAt: 0, minIntervalMs: 60_000, keepCurrent: true }), 500_000);
+    assert.equal(nextOrderAt({ dueAt: 500_000, retryAt: 700_000, lastSuccessAt: 0, minIntervalMs: 60_000, keepCurrent: true }), 700_000);
+  });
+
+  it("never orders again within the minimum interval of a success, even when the new certificate is already due", () => {
+    // A CA that truncates notBefore to the second can hand back a certificate due at the very moment it arrives.
+    const now = 1_000_000;
+    assert.equal(nextOrderAt({ dueAt: now, retryAt: undefined, lastSuccessAt: now, minIntervalMs: 60_000, keepCurrent: true }), now + 60_000);
+  });
+
+  it("orders at once when the current certificate must be replaced, whatever the last success", () => {
+    const now = 1_000_000;
+    assert.equal(nextOrderAt({ dueAt: now, retryAt: undefined, lastSuccessAt: now, minIntervalMs: 60_000, keepCurrent: false }), now);
   });
 
   it("warns only when renewal is failing and fewer than 14 days are left (or there is no certificate)", () => {

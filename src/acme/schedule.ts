@@ -24,3 +24,22 @@ export function renewalWarning(now: number, notAfter: number | undefined, failur
   if (notAfter === undefined) return true;
   return notAfter - now < warnDays * 86_400_000;
 }
+
+/**
+ * When the loop should next order. `dueAt` is when the current certificate falls due (now when there is none, or it
+ * no longer covers the wanted names); after failures the back-off time `retryAt` is the earliest. A certificate can
+ * be due the moment it arrives (a very short lifetime, or a CA whose clock is behind ours): then the next order waits
+ * at least `minIntervalMs` after the last success, so the loop never orders in a tight circle against the CA.
+ */
+export function nextOrderAt(p: {
+  readonly dueAt: number;
+  readonly retryAt: number | undefined;
+  readonly lastSuccessAt: number | undefined;
+  readonly minIntervalMs: number;
+  /** False when the current certificate must be replaced now (missing, wrong names, other directory). */
+  readonly keepCurrent: boolean;
+}): number {
+  let at = p.retryAt !== undefined ? Math.max(p.dueAt, p.retryAt) : p.dueAt;
+  if (p.keepCurrent && p.lastSuccessAt !== undefined) at = Math.max(at, p.lastSuccessAt + p.minIntervalMs);
+  return at;
+}
