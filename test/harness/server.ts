@@ -122,28 +122,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...(options.storage ? { storage: options.storage } : {}),
       ...(options.startOptions ?? {}),
     });
-    const listeners = homeserver.listeners.map((l) => ({ ...l }));
-    let stopped: Promise<number | null> | undefined;
-    return {
-      serverName,
-      dir,
-      configPath,
-      config,
-      signingKey,
-      listeners,
-      clientUrl: urlOf(listeners, "client"),
-      federationUrl: urlOf(listeners, "federation"),
+    return assemble({ serverName, dir, configPath, config, signingKey }, homeserver.listeners.map((l) => ({ ...l })), {
       homeserver,
       child: undefined,
       output: { stdout: "", stderr: "" },
-      stop() {
-        stopped ??= homeserver.stop().then(() => {
-          rmSync(dir, { recursive: true, force: true });
-          return 0;
-        });
-        return stopped;
-      },
-    };
+      stopProcess: () => homeserver.stop().then(() => 0),
+    });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -173,22 +157,32 @@ async function startChild(
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  let stopped: Promise<number | null> | undefined;
-  return {
-    serverName,
-    dir,
-    configPath,
-    config,
-    signingKey,
-    listeners,
-    clientUrl: urlOf(listeners, "client"),
-    federationUrl: urlOf(listeners, "federation"),
+  return assemble({ serverName, dir, configPath, config, signingKey }, listeners, {
     homeserver: undefined,
     child: proc.child,
     output: proc.output,
+    stopProcess: () => proc.stop(),
+  });
+}
+
+/** The TestServer both modes return: URLs from the listeners, and a stop() that runs once and removes the dir. */
+function assemble(
+  base: Pick<TestServer, "serverName" | "dir" | "configPath" | "config" | "signingKey">,
+  listeners: TestServer["listeners"],
+  mode: Pick<TestServer, "homeserver" | "child" | "output"> & { stopProcess(): Promise<number | null> },
+): TestServer {
+  let stopped: Promise<number | null> | undefined;
+  return {
+    ...base,
+    listeners,
+    clientUrl: urlOf(listeners, "client"),
+    federationUrl: urlOf(listeners, "federation"),
+    homeserver: mode.homeserver,
+    child: mode.child,
+    output: mode.output,
     stop() {
-      stopped ??= proc.stop().then((code) => {
-        rmSync(dir, { recursive: true, force: true });
+      stopped ??= mode.stopProcess().then((code) => {
+        rmSync(base.dir, { recursive: true, force: true });
         return code;
       });
       return stopped;
