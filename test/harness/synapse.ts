@@ -17,11 +17,11 @@ import { createHmac } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkServerIdentity as tlsCheckServerIdentity, type PeerCertificate } from "node:tls";
 import { stringify } from "yaml";
+import { freePort } from "./ports.js";
 import { DEFAULT_IP_RANGE_BLACKLIST } from "../../src/federation/discovery/ip-ranges.js";
 
 /** The repository root (this file compiles to dist/test/harness/synapse.js). */
@@ -71,18 +71,8 @@ export function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-/** An ephemeral port that is free on `host` right now (Synapse needs a fixed port in its config). */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
+/** Synapse needs fixed ports in its config; interop tests import freePort from here too. */
+export { freePort };
 
 export interface SynapseOptions {
   /** A directory for this instance (created if missing): yaml, db, signing key, media, synapse.log. */

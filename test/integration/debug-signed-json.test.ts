@@ -6,6 +6,7 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { runDebug } from "../harness/cli.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +14,6 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const cli = join(root, "dist", "src", "cli", "main.js");
 const spec = JSON.parse(readFileSync(join(root, "test/fixtures/signed-json/spec-appendix.json"), "utf8")) as {
   signing: { seed: string; json: { input: object; signed: { signatures: Record<string, Record<string, string>> } }[]; events: { input: object; signed: Record<string, unknown> }[] };
 };
@@ -22,10 +22,7 @@ const synapseKeys = JSON.parse(readFileSync(join(root, "test/fixtures/synapse/se
 const [synapseKeyId, { key: synapseKey }] = Object.entries(synapseKeys.response.verify_keys)[0]!;
 const synapseServer = synapseKeys.response.server_name;
 
-function zion(args: string[], input: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, "debug", ...args], { input, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const zion = runDebug;
 
 function badInput(r: { code: number | null; stdout: string; stderr: string }, re: RegExp): void {
   assert.equal(r.code, 2, `exit code: ${r.code}, stderr: ${r.stderr}`);

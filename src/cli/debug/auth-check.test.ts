@@ -1,24 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runDebug, type DebugRun } from "../../../test/harness/cli.js";
 import { V2, V12 } from "../../core/room-versions/rules.js";
 import { ruleNumbers } from "../../core/auth/numbering.js";
 import { computeEventId } from "../../core/events/index.js";
 import type { JsonObject } from "../../core/json/types.js";
 import { AuthKit, BOB, CAROL, DAN } from "../../../test/gen/auth-kit.js";
 
-const cli = fileURLToPath(new URL("../main.js", import.meta.url));
 
-function run(args: string[], input: string): { code: number | null; out: unknown; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, "debug", "auth-check", ...args], { input, encoding: "utf8", timeout: 60_000 });
-  let out: unknown;
-  try {
-    out = JSON.parse(r.stdout);
-  } catch {
-    out = r.stdout;
-  }
-  return { code: r.status, out, stderr: r.stderr };
+function run(args: string[], input: string): DebugRun {
+  return runDebug(["auth-check", ...args], input);
 }
 
 describe("zion debug auth-check", () => {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { runDebug, type DebugRun } from "../../../test/harness/cli.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { roomVersion } from "../../core/room-versions/rules.js";
@@ -9,18 +9,10 @@ import { computeEventId } from "../../core/events/index.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import type { RoomVersionRules } from "../../core/room-versions/rules.js";
 
-const cli = fileURLToPath(new URL("../main.js", import.meta.url));
 const fixtures = fileURLToPath(new URL("../../../../test/fixtures/state-res/", import.meta.url));
 
-function run(version: string, input: string): { code: number | null; out: unknown; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, "debug", "resolve-state", "--room-version", version], { input, encoding: "utf8", timeout: 60_000 });
-  let out: unknown;
-  try {
-    out = JSON.parse(r.stdout);
-  } catch {
-    out = r.stdout;
-  }
-  return { code: r.status, out, stderr: r.stderr };
+function run(version: string, input: string): DebugRun {
+  return runDebug(["resolve-state", "--room-version", version], input);
 }
 
 function story(name: string): StoryEvent[] {
