@@ -246,6 +246,14 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(renderHuman(r, { colour: false }), /\n✓ Keys are self-signed correctly \(127\.0\.6\.5:8448\)/);
   });
 
+  it("shows each refused certificate as the one failure it is, whatever the reason", async () => {
+    for (const [name, id] of [["expired.test", "tls.expiry"], ["chain.test", "tls.chain"], ["wild.test", "tls.name"]] as const) {
+      const r = await run(name);
+      assert.deepEqual(r.checks.filter((c) => c.status === "fail").map((c) => c.id), [id], name);
+      assert.equal(find(r, "version", "skip").cause, find(r, id, "fail").title, name);
+    }
+  });
+
   it("shows a name without any address as one failure, the checks that need an address not run because of it", async () => {
     const r = await run("nodns.test");
     assert.deepEqual(r.checks.filter((c) => c.status === "fail").map((c) => c.id), ["dns.host"]);
