@@ -275,17 +275,14 @@ async function runInto(
     }
   }
 
-  // When no address can be used, the requests below cannot reach the server: they are not run, and say why.
+  // When no address can be used, the requests below cannot reach the server: they say why instead of failing again.
   const blockedAll = resolved.targets.length > 0 && resolved.targets.every((t) => causes.has(formatAddress(t.ip, t.port)))
     ? causes.get(formatAddress(resolved.targets[0]!.ip, resolved.targets[0]!.port))
     : undefined;
 
   // Federation version (the server's HTTPS client, falling back across addresses as the server would).
   b.starting("GET /_matrix/federation/v1/version");
-  if (blockedAll) {
-    b.mft.Version = { error: `not run: ${blockedAll.title} failed (${blockedAll.detail})` };
-    b.skip("version", blockedAll, "no address accepts a checked connection");
-  } else try {
+  try {
     const res = await https.request({
       targets: resolved.targets, tlsName: resolved.tlsName, hostHeader: resolved.hostHeader, method: "GET",
       path: "/_matrix/federation/v1/version", timeoutMs, maxResponseBytes: 64 * 1024,
@@ -303,12 +300,14 @@ async function runInto(
   } catch (err) {
     const msg = (err as Error).message;
     b.mft.Version = { error: msg };
-    b.fail("version", msg);
+    // The request failed for the reason already reported on every address: say that, not a routing problem.
+    if (blockedAll) b.skip("version", blockedAll, "no address accepts a checked connection");
+    else b.fail("version", msg);
   }
 
   // With -c: can the target discover and verify us?
   if (env.identity?.reachBack && blockedAll) {
-    b.skip("reach-back", blockedAll, "our server cannot send the signed request to an address it refuses");
+    b.skip("reach-back", blockedAll, "our server cannot reach any address of the target");
   } else if (env.identity?.reachBack) {
     b.starting(`signed request from ${env.identity.serverName} to ${serverName}`);
     try {

@@ -244,6 +244,11 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     }
     assert.match(renderHuman(r, { colour: false }), /\n– GET \/_matrix\/federation\/v1\/version: not run because of/);
     assert.match(renderHuman(r, { colour: false }), /\n✓ Keys are self-signed correctly \(127\.0\.6\.5:8448\)/);
+    // With -c, the signed request from us is not sent either, and says why.
+    let sent = 0;
+    const withUs = await run("wrongname.test", { ...env, identity: { serverName: "us.test", reachBack: async () => { sent++; return { ok: true, detail: "verified" }; } } });
+    assert.equal(find(withUs, "reach-back", "skip").cause, cert.title);
+    assert.equal(sent, 0);
   });
 
   it("shows each refused certificate as the one failure it is, whatever the reason", async () => {
