@@ -22,7 +22,7 @@ import type { EventId } from "../ids/index.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
 import { need } from "./auth-chain.js";
 import { compareCodePoints } from "./heap.js";
-import { sha1Hex } from "./sha1.js";
+import { sha1HexUtf8 as sha1Hex } from "../crypto/primitives.js";
 import { StateResFailure, type StateResResult, type StateResSource } from "./source.js";
 
 const AUTH_TYPES = ["m.room.power_levels", "m.room.join_rules", "m.room.member"] as const;
