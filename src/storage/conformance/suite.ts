@@ -6,6 +6,12 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { contentHash } from "../../core/events/hashes.js";
+import { parsePdu } from "../../core/events/parse.js";
+import { canonicalJson, encodeBase64, parseJsonStrict } from "../../core/json/index.js";
+import { roomVersion } from "../../core/room-versions/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../../core/ids/index.js";
 import { stateKeyOf, type StateKey } from "../../core/events/pdu.js";
 import {
@@ -203,6 +209,21 @@ export function runStorageConformance(target: ConformanceTarget): void {
           }
           assert.equal(got.get(create.eventId)!.stateKey, "", "an empty state key is kept, not turned into a message event");
           assert.equal(got.get(msg.eventId)!.stateKey, undefined);
+        });
+      });
+
+      it("keeps the number text of a room version 5 event's floats, so its hashes survive storage", async () => {
+        // An event Synapse built with floats (0.1, 1e-07, 1.5e+300, -0.0, ...): its content hash covers Python's spellings.
+        const fixture = readFileSync(fileURLToPath(new URL("../../../../test/fixtures/synapse/floats/events-v5.json", import.meta.url)), "utf8");
+        const { events } = JSON.parse(fixture) as { events: { event_id: string; content_hash: string; wire: string; pdu: { type: string } }[] };
+        const msg = events.find((e) => e.pdu.type === "m.room.message")!;
+        const wirePdu = parsePdu(parseJsonStrict(msg.wire, { strictIntegers: false }), roomVersion("5"));
+        await withStorage(async (s) => {
+          await s.events.persistEvents(batch([{ pdu: wirePdu }]));
+          const got = (await s.events.getPdus([wirePdu.eventId])).get(wirePdu.eventId)!;
+          assert.equal(canonicalJson(got.raw, { strict: false }), msg.wire);
+          assert.equal(encodeBase64(contentHash(got.raw, got.roomVersion)), msg.content_hash);
+          assert.equal(got.eventId, msg.event_id);
         });
       });
 

@@ -6,10 +6,13 @@ import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../../core/json/types.js";
 import { stateKeyOf, splitStateKey, type Pdu, type StateKey } from "../../../core/events/pdu.js";
 import { roomVersion } from "../../../core/room-versions/index.js";
-import { canonicalJson } from "../../../core/json/index.js";
+import { canonicalJson, parseJsonStrict } from "../../../core/json/index.js";
 import { ConstraintViolationError } from "../../ports.js";
 import type { EventStore, PersistBatch, PersistResult, RoomRecord, RoomStore, StoredEvent, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
+
+/** Stored events were checked on the way in; these limits only keep their floats' text, never refuse one. */
+const STORED_LIMITS = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: Number.MAX_SAFE_INTEGER, strictIntegers: false } as const;
 
 const EVENT_COLUMNS = "event_id, stream_ordering, room_id, room_version, type, state_key, sender, depth, origin_server_ts, redacts, json, outlier, rejection_reason, received_ts";
 
@@ -25,7 +28,9 @@ function refIds(v: JsonValue | undefined): EventId[] {
 }
 
 function toStored(r: Row): StoredEvent {
-  const raw = JSON.parse(str(r["json"])) as JsonObject;
+  const rules = roomVersion(str(r["room_version"]));
+  // v1-5 events may hold floats: read them back with their literal text, which their hashes cover (core/json/numbers.ts).
+  const raw = (rules.strictCanonicalJson ? JSON.parse(str(r["json"])) : parseJsonStrict(str(r["json"]), STORED_LIMITS)) as JsonObject;
   const content = raw["content"];
   const pdu: Pdu = {
     eventId: str(r["event_id"]) as EventId,
@@ -39,7 +44,7 @@ function toStored(r: Row): StoredEvent {
     depth: num(r["depth"]),
     originServerTs: num(r["origin_server_ts"]),
     redacts: (strOrNull(r["redacts"]) ?? undefined) as EventId | undefined,
-    roomVersion: roomVersion(str(r["room_version"])),
+    roomVersion: rules,
     raw,
   };
   return {
