@@ -14,7 +14,7 @@ import { canonicalJson } from "../json/canonical.js";
 import { parseJsonStrict } from "../json/parse.js";
 import type { JsonObject } from "../json/types.js";
 import { roomVersion } from "../room-versions/rules.js";
-import { checkPdu } from "./check.js";
+import { checkPdu, verifyEventsBatch } from "./check.js";
 import { computeEventId, contentHash, referenceHash } from "./hashes.js";
 import { redactEvent } from "./redact.js";
 
@@ -62,6 +62,18 @@ describe("events with floats made by Synapse (room versions 1-5)", () => {
       });
     }
   }
+
+  it("passes the batch verification (verifyEventsBatch) of every event, as a transaction of them would", () => {
+    for (const { json } of files) {
+      const rules = roomVersion(json.room_version);
+      const key = decodeBase64(json.verify_key.key);
+      const verdicts = verifyEventsBatch(
+        json.events.map((e) => ({ raw: parseJsonStrict(e.wire, LOOSE), rules, expectedEventId: e.event_id })),
+        (server, keyId) => (server === json.server_name && keyId === json.verify_key.key_id ? key : undefined),
+      );
+      assert.deepEqual(verdicts.map((v) => [v.ok, v.redacted, v.failures.length]), json.events.map(() => [true, false, 0]), `room version ${json.room_version}`);
+    }
+  });
 
   it("fails the content hash of the float message when the literals are not kept (the old behaviour), so the check above can fail", () => {
     const v5 = files.find((f) => f.json.room_version === "5")!.json;
