@@ -52,6 +52,7 @@ describe("parseJsonStrict", () => {
     fails(() => parseJsonStrict('{"a":{"b":9007199254740992}}'), "M_BAD_JSON", /a\.b: integer 9007199254740992 is outside/);
     fails(() => parseJsonStrict('{"a":{"b":1e16}}'), "M_BAD_JSON", /a\.b: integer 10000000000000000 is outside/);
     fails(() => parseJsonStrict('{"a":[-9.007199254740992E15]}'), "M_BAD_JSON", /a\[0\]: integer -9007199254740992 is outside/);
+    fails(() => parseJsonStrict('{"a":1e400}'), "M_BAD_JSON", /integer 1e400 is outside/);
     assert.deepEqual(parseJsonStrict('{"a":9007199254740991,"b":-9007199254740991,"c":true,"d":false}'), {
       a: 9007199254740991, b: -9007199254740991, c: true, d: false,
     });

@@ -79,7 +79,9 @@ function scan(text: string, maxDepth: number, strict: boolean): boolean {
       while (e < n && NUMBER_CHAR.test(text[e]!)) e++;
       const literal = text.slice(s, e);
       // An integer in exponent or fraction form passes; its range is checked after parsing, with its path.
-      if (classifyNumberLiteral(literal) === "fraction") throw new CanonicalJsonError(`the number ${literal} is not an integer (floats are not allowed)`);
+      const kind = classifyNumberLiteral(literal);
+      if (kind === "fraction") throw new CanonicalJsonError(`the number ${literal} is not an integer (floats are not allowed)`);
+      if (kind === "integer-out-of-range" && !Number.isFinite(Number(literal))) throw new CanonicalJsonError(`integer ${literal} is outside [-(2^53)+1, 2^53-1]`);
       i = e - 1;
       continue;
     }
