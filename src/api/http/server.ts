@@ -149,7 +149,7 @@ async function* limitedStream(source: Readable, limit: number): BodyStream {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
     seen += buf.length;
     if (seen > limit) {
-      source.destroy();
+      source.pause(); // the handler answers 413 and the connection closes (see addRoute)
       throw MatrixError.tooLarge(`request body is larger than the limit of ${limit} bytes`);
     }
     yield buf;
@@ -343,6 +343,8 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
           }
           return send(reply, 200, result);
         } catch (err) {
+          // The rest of a refused streamed body is not read: close the connection rather than drain it.
+          if (route.streamBody && !request.raw.readableEnded) reply.header("connection", "close");
           return sendError(request, reply, err, limit);
         } finally {
           reply.raw.removeListener("close", onClose);
