@@ -247,6 +247,7 @@ describe("client API accounts", () => {
       const old = expectError(await call("POST", "/_matrix/client/v3/refresh", { refresh_token: j["refresh_token"] }), 401, "M_UNKNOWN_TOKEN");
       assert.equal(old["soft_logout"], false);
       expectError(await call("POST", "/_matrix/client/v3/refresh", { refresh_token: "zrt_bogus" }), 401, "M_UNKNOWN_TOKEN");
+      expectError(await call("POST", "/_matrix/client/v1/refresh", { refresh_token: "zrt_bogus" }), 401, "M_UNKNOWN_TOKEN");
       expectError(await call("POST", "/_matrix/client/v3/refresh", { refresh_token: 7 }), 400, "M_BAD_JSON");
     });
   });

@@ -31,12 +31,16 @@ const v3Routes = [
   listDevices, getDevice, updateDevice, deleteDevice, deleteDevices,
 ] as readonly Route<ClientApiDeps>[];
 
-/** The same route under /_matrix/client/r0 (refresh came after r0, so it has no r0 form). */
+/**
+ * The same route under /_matrix/client/r0 (refresh came after r0, so it has no r0 form; Synapse served it under
+ * v1 before 1.72 and matrix-js-sdk still falls back to that, so it gets a v1 form).
+ */
 const r0 = (r: Route<ClientApiDeps>): Route<ClientApiDeps> => ({ ...r, path: r.path.replace("/_matrix/client/v3/", "/_matrix/client/r0/") });
 
 export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
+  { ...refresh, path: "/_matrix/client/v1/refresh" },
   getRegisterNonce,
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];

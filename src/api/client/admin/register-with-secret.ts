@@ -11,9 +11,9 @@
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
-import { UniqueViolationError } from "../../../storage/ports.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { AccountDeps } from "../deps.js";
+import { createAccount } from "../shared/create-account.js";
 import { prepareLogin } from "../shared/issue-login.js";
 import { checkPasswordLength } from "../shared/password-policy.js";
 import { newLocalUserId } from "../shared/user-ids.js";
@@ -51,12 +51,7 @@ export const registerWithSharedSecret = defineClientRoute({
     const localpart = userId.slice(1, userId.lastIndexOf(":" + serverName));
     const issued = prepareLogin(deps, { userId, deviceId: undefined, displayName: undefined, refresh: false, ip: request.remoteAddress });
     const passwordHash = await passwords.hash(body.password);
-    try {
-      await users.createUser({ userId, passwordHash, createdTs: clock.now(), admin, displayname: body.displayname ?? localpart }, issued.login);
-    } catch (e) {
-      if (e instanceof UniqueViolationError && e.what === "user") throw new MatrixError("M_USER_IN_USE", 400, `username: ${userId} is already taken`);
-      throw e;
-    }
+    await createAccount(users, { userId, passwordHash, createdTs: clock.now(), admin, displayname: body.displayname ?? localpart }, issued.login);
     const { user_id, access_token, device_id, home_server } = issued.response;
     return { user_id, access_token, device_id, home_server };
   },

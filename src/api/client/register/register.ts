@@ -13,9 +13,9 @@
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import type { UserId } from "../../../core/ids/index.js";
-import { UniqueViolationError } from "../../../storage/ports.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { AccountDeps } from "../deps.js";
+import { createAccount } from "../shared/create-account.js";
 import { prepareLogin } from "../shared/issue-login.js";
 import { checkNewPassword } from "../shared/password-policy.js";
 import { newLocalpart } from "../shared/tokens.js";
@@ -73,12 +73,7 @@ export const register = defineClientRoute({
       ? undefined
       : prepareLogin(deps, { userId, deviceId: body.device_id, displayName: body.initial_device_display_name, refresh: body.refresh_token === true, ip: request.remoteAddress });
     const passwordHash = await passwords.hash(body.password);
-    try {
-      await users.createUser({ userId, passwordHash, createdTs: now, displayname: localpart }, issued?.login);
-    } catch (e) {
-      if (e instanceof UniqueViolationError && e.what === "user") throw new MatrixError("M_USER_IN_USE", 400, `username: ${userId} is already taken`);
-      throw e;
-    }
+    await createAccount(users, { userId, passwordHash, createdTs: now, displayname: localpart }, issued?.login);
     return issued ? issued.response : { user_id: userId, home_server: serverName };
   },
 });
