@@ -5,7 +5,7 @@ import type { RateLimitConfig, RateLimitSettings } from "../api/http/index.js";
 import type { HomeserverConfig } from "../config/index.js";
 import { StartupError } from "./errors.js";
 
-/** registration_shared_secret, else the first line of registration_shared_secret_path (as Synapse). */
+/** registration_shared_secret, else the content of registration_shared_secret_path, trimmed (as Synapse). */
 export function sharedSecretOf(config: HomeserverConfig): string | undefined {
   if (config.registration_shared_secret !== undefined) return config.registration_shared_secret;
   if (config.registration_shared_secret_path === undefined) return undefined;
