@@ -62,8 +62,9 @@ describe("GET /_matrix/client/versions", () => {
   });
 
   it("still finds the gap when some client routes exist but not all (the rule does not weaken as routes appear)", () => {
+    // A made-up partial set (not allRoutes, which grows as endpoints land).
     const some = [
-      ...allRoutes,
+      { method: "GET", path: "/_matrix/client/versions", resource: "client" },
       { method: "GET", path: "/_matrix/client/v3/login", resource: "client" },
       { method: "POST", path: "/_matrix/client/v3/login", resource: "client" },
       { method: "PUT", path: "/_matrix/client/v3/rooms/:roomId/send/:eventType/:txnId", resource: "client" },
