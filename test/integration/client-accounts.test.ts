@@ -122,8 +122,10 @@ describe(`client API accounts (${backend})`, () => {
       const long = "a".repeat(255 - "@:zion.test".length + 1);
       for (const username of ["", "has space", "colon:name", "émile", long]) {
         const r = await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" } });
-        expectError(r, 400, "M_INVALID_USERNAME");
+        assert.match(String(expectError(r, 400, "M_INVALID_USERNAME")["error"]), /^username: /);
       }
+      const tooLong = expectError(await call("POST", "/_matrix/client/v3/register", { username: long, password: PASSWORD }), 400, "M_INVALID_USERNAME");
+      assert.match(String(tooLong["error"]), /256 bytes long; the limit is 255/);
       assert.equal(await users().getUser(userId(long)), null);
       // One byte shorter is exactly 255 bytes: allowed.
       assert.equal((await registerUser(long.slice(1)))["user_id"], `@${long.slice(1)}:zion.test`);

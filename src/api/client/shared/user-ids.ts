@@ -9,13 +9,13 @@ export const MAX_USER_ID_BYTES = 255;
 
 /** The id a new account gets for `localpart` (already lower-cased by the caller), or M_INVALID_USERNAME. */
 export function newLocalUserId(localpart: string, serverName: ServerName, field = "username"): UserId {
-  if (localpart.length === 0) throw new MatrixError("M_INVALID_USERNAME", 400, `${field} is empty`);
+  if (localpart.length === 0) throw new MatrixError("M_INVALID_USERNAME", 400, `${field}: is empty`);
   if (!/^[a-z0-9._=\-/+]+$/.test(localpart)) {
-    throw new MatrixError("M_INVALID_USERNAME", 400, `${field} may contain only a-z, 0-9 and the characters ._=-/+`);
+    throw new MatrixError("M_INVALID_USERNAME", 400, `${field}: may contain only a-z, 0-9 and the characters ._=-/+`);
   }
   const id = `@${localpart}:${serverName}`;
   const bytes = Buffer.byteLength(id, "utf8");
-  if (bytes > MAX_USER_ID_BYTES) throw new MatrixError("M_INVALID_USERNAME", 400, `the user id ${field} makes is ${bytes} bytes; the limit is ${MAX_USER_ID_BYTES}`);
+  if (bytes > MAX_USER_ID_BYTES) throw new MatrixError("M_INVALID_USERNAME", 400, `${field}: the user id would be ${bytes} bytes long; the limit is ${MAX_USER_ID_BYTES}`);
   return id as UserId;
 }
 
