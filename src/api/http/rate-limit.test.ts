@@ -51,12 +51,12 @@ describe("rate limits (token bucket as Synapse's)", () => {
     assert.equal(limitedMs(() => rl.check("rc_login.failed_attempts", "@a:x")), 6_000, "five tokens in a bucket of three: three must leak");
   });
 
-  it("bounds the number of buckets, dropping empty and then the least recently used ones", () => {
-    let now = 0;
-    const rl = createRateLimits(config, { now: () => now, sleep: async () => {} }, 100);
+  it("bounds the number of buckets per limit, dropping the least recently used when full", () => {
+    const rl = createRateLimits(config, { now: () => 0, sleep: async () => {} }, 100);
     for (let i = 0; i < 3; i++) rl.take("rc_message", "first");
     for (let i = 0; i < 500; i++) rl.take("rc_message", `k${i}`);
     assert.equal(limitedMs(() => rl.take("rc_message", "first")), undefined, "the oldest bucket was dropped when the table was full");
-    now += 0;
+    for (let i = 0; i < 2; i++) rl.take("rc_message", "k499");
+    assert.notEqual(limitedMs(() => rl.take("rc_message", "k499")), undefined, "a recent bucket is kept");
   });
 });
