@@ -13,13 +13,18 @@ import { MatrixError } from "../../core/errors.js";
 import { createHttpApp, defineClientRoute, HttpResponse, type HttpApp } from "./index.js";
 
 interface Deps {
+  started: Promise<void>;
+  onStart(): void;
   aborted: Promise<string>;
   onAbort(reason: string): void;
   finishedSignals: AbortSignal[];
 }
 
 let resolveAborted: (reason: string) => void = () => {};
+let resolveStarted: () => void = () => {};
 const deps: Deps = {
+  started: new Promise((r) => (resolveStarted = r)),
+  onStart: () => resolveStarted(),
   aborted: new Promise((r) => (resolveAborted = r)),
   onAbort: (reason) => resolveAborted(reason),
   finishedSignals: [],
@@ -31,6 +36,7 @@ const longPoll = defineClientRoute({
   auth: "none",
   handle: ({ signal }, d: Deps) =>
     new Promise((resolve) => {
+      d.onStart();
       const timer = setTimeout(() => resolve({ timeout: true }), 30_000);
       signal.addEventListener("abort", () => {
         clearTimeout(timer);
@@ -124,7 +130,7 @@ describe("HTTP abort signal and streamed bodies", () => {
     const socket = connect(port, "127.0.0.1");
     await new Promise<void>((r) => socket.once("connect", () => r()));
     socket.write("GET /_matrix/client/v3/wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    await new Promise((r) => setTimeout(r, 100)); // the handler is now waiting
+    await deps.started; // the handler is now waiting
     assert.equal(app.inFlight(), before + 1);
     socket.destroy();
     const reason = await Promise.race([deps.aborted, new Promise<string>((_, rej) => setTimeout(() => rej(new Error("the signal never fired")), 5_000))]);
