@@ -17,136 +17,58 @@
  * outside the repository); `ZION_DENDRITE_BIN` points the harness at another `dendrite` binary (its `generate-config`
  * and `generate-keys` beside it).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { parse, stringify } from "yaml";
+import {
+  asRegisteredUser, inMountNamespace, passwordLogin, peerExecutable, peerRequests, pinnedVersion, registerWithSharedSecret,
+  requestJson, spawnPeer, withoutProxies, type HttpReply, type PeerHandle, type PeerOptions, type RegisteredUser,
+} from "./peer-process.js";
 import { freePort } from "./ports.js";
-import { requestJson, withoutProxies, type HttpReply, type RegisteredUser } from "./synapse.js";
 
 export type { HttpReply, RegisteredUser };
 
-/** The repository root (this file compiles to dist/test/harness/dendrite.js). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "scripts", "install-dendrite.sh"))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error("dendrite harness: cannot find the repository root (scripts/install-dendrite.sh)");
-}
-
 /** The pinned version from test/interop/DENDRITE_VERSION (without a leading "v"). */
 export function pinnedDendriteVersion(): string {
-  return readFileSync(join(repoRoot(), "test", "interop", "DENDRITE_VERSION"), "utf8").trim().replace(/^v/, "");
+  return pinnedVersion("DENDRITE_VERSION");
 }
 
-let cachedBinary: string | undefined;
 /**
  * The `dendrite` binary of the pinned version. `ZION_DENDRITE_BIN` overrides; otherwise scripts/install-dendrite.sh
  * runs (instant when the cached binaries are of the pinned version, minutes for a first build) and prints the path
  * on its last line.
  */
-export function dendriteBinary(): string {
-  if (cachedBinary !== undefined) return cachedBinary;
-  const override = process.env["ZION_DENDRITE_BIN"];
-  if (override) return (cachedBinary = override);
-  const r = spawnSync("bash", [join(repoRoot(), "scripts", "install-dendrite.sh")], {
-    encoding: "utf8",
-    timeout: 1_200_000,
-    env: process.env,
-  });
-  const lines = (r.stdout ?? "").trim().split("\n");
-  const last = lines[lines.length - 1] ?? "";
-  if (r.status !== 0 || !existsSync(last)) {
-    throw new Error(`dendrite harness: scripts/install-dendrite.sh failed (status ${r.status}):\n${r.stderr ?? ""}`);
-  }
-  return (cachedBinary = last);
-}
+export const dendriteBinary = peerExecutable({
+  override: "ZION_DENDRITE_BIN", script: "install-dendrite.sh", who: "dendrite", timeoutMs: 1_200_000,
+  env: () => process.env,
+});
 
 /** One of the tools installed beside the dendrite binary. */
 function tool(name: "generate-config" | "generate-keys"): string {
   return join(dirname(dendriteBinary()), name);
 }
 
-export interface DendriteOptions {
-  /** A directory for this instance (created if missing): dendrite.yaml, the SQLite files, JetStream, dendrite.log. */
-  readonly dir: string;
-  /** The address both listeners bind, e.g. "127.0.8.1" (the Dendrite interop range is 127.0.8.x). */
-  readonly bindHost: string;
-  /** Defaults to the IP literal `<bindHost>:<federation port>` (no DNS needed). */
-  readonly serverName?: string;
-  /** Fixed ports; each omitted one is an ephemeral port free on bindHost. */
-  readonly ports?: { readonly federation?: number; readonly client?: number };
+export interface DendriteOptions extends PeerOptions {
   /** The only CA Dendrite trusts for outbound TLS (through SSL_CERT_FILE), PEM file. */
   readonly caCertPath: string;
-  /** The leaf certificate (then intermediates) and key Dendrite serves on its TLS listener. */
-  readonly certPath: string;
-  readonly keyPath: string;
   /** Keys laid over the generated sections, one level down: `{ federation_api: { send_max_retries: 3 } }`. */
   readonly extraConfig?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** A signing key to use (`version` without "ed25519:", 32-byte seed); when absent `generate-keys` makes one. */
   readonly signingKey?: { readonly version: string; readonly seed: Uint8Array };
   /** Lets `registerUser({ via: "open" })` work: registration open, `-really-enable-open-registration` passed. */
   readonly openRegistration?: boolean;
-  /**
-   * Run Dendrite in a private mount namespace with these files bind-mounted (root only). `hosts` lines are appended
-   * to a copy of the machine's /etc/hosts; `resolvConf` replaces /etc/resolv.conf (Go's resolver reads both).
-   */
-  readonly namespace?: { readonly hosts?: readonly string[]; readonly resolvConf?: string };
-  /** Readiness budget; 120 s by default. */
-  readonly readyTimeoutMs?: number;
 }
 
-export interface DendriteHandle {
-  readonly serverName: string;
-  readonly bindHost: string;
-  readonly federationPort: number;
-  readonly clientPort: number;
-  /** `https://<bindHost>:<federation port>`: TLS; Dendrite serves every API on both listeners. */
-  readonly federationUrl: string;
-  /** `http://<bindHost>:<client port>`: plain HTTP (registration, admin, health). */
-  readonly clientUrl: string;
-  readonly dir: string;
-  readonly configPath: string;
-  readonly logPath: string;
-  readonly signingKeyPath: string;
+export interface DendriteHandle extends PeerHandle {
   /** Dendrite's signing key as read back from its PEM file: key ID and seed (tests sign as Dendrite with it). */
   readonly signingKey: { readonly keyId: string; readonly version: string; readonly seed: Uint8Array };
-  readonly pid: number;
-  /** `server.version` from `/_matrix/federation/v1/version`, fetched over TLS once ready. */
-  readonly version: string;
-  /** Registers a user: shared-secret endpoint by default, or open registration with `via: "open"`. */
-  registerUser(opts: {
-    readonly username: string;
-    readonly password?: string;
-    readonly admin?: boolean;
-    readonly via?: "shared-secret" | "open";
-  }): Promise<RegisteredUser>;
-  /** Password login (`m.login.password`), for a user registered earlier. */
-  login(username: string, password?: string): Promise<RegisteredUser>;
-  /** A request to the plain-HTTP listener (JSON body in and out). */
-  client(method: string, path: string, opts?: { readonly token?: string; readonly body?: unknown }): Promise<HttpReply>;
-  /** A request to the TLS listener, trusting the CA from the options and checking the server name's host. */
-  federation(
-    method: string,
-    path: string,
-    opts?: { readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown },
-  ): Promise<HttpReply>;
   /**
    * Rows of a read-only query on one of Dendrite's SQLite files (`dendrite_<component>.db`), e.g.
    * `sql("federationapi", "SELECT server_key_id FROM keydb_server_keys WHERE server_name = ?", name)`.
    */
   sql(component: DendriteDatabase, query: string, ...params: readonly unknown[]): Record<string, unknown>[];
-  /** The last `lines` lines of dendrite.log. */
-  logTail(lines?: number): string;
-  /** The whole of dendrite.log so far. */
-  log(): string;
-  /** SIGTERM, then SIGKILL after 10 s; resolves when the process has exited. Idempotent. */
-  stop(): Promise<void>;
 }
 
 const REGISTRATION_SECRET = "interop-secret";
@@ -154,20 +76,6 @@ const REGISTRATION_SECRET = "interop-secret";
 /** The SQLite files of a monolith, one per component (the harness names them `dendrite_<component>.db`). */
 export type DendriteDatabase =
   | "federationapi" | "keyserver" | "mediaapi" | "roomserver" | "syncapi" | "userapi" | "relayapi" | "mscs";
-
-/** Dendrites still running: killed if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once("exit", () => {
-      for (const c of running) c.kill("SIGKILL");
-    });
-  }
-}
 
 /** The config sections the harness changes, exported for docs and tests. Each is laid over the generated section. */
 export function dendriteOverrides(o: {
@@ -258,34 +166,7 @@ export function parseDendriteKeyPem(pem: string): { keyId: string; version: stri
   return { keyId, version: keyId.slice("ed25519:".length), seed };
 }
 
-function tail(text: string, lines: number): string {
-  const all = text.split("\n");
-  return all.slice(Math.max(0, all.length - lines - 1)).join("\n");
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** `cmd args` or, with a namespace, the same under `unshare --mount` with private hosts/resolv.conf bind-mounted. */
-function commandLine(argv: readonly string[], dir: string, ns: DendriteOptions["namespace"]): [string, string[]] {
-  if (!ns) return [argv[0]!, argv.slice(1)];
-  if (process.getuid?.() !== 0) {
-    throw new Error("dendrite harness: `namespace` needs root (unshare --mount and mount --bind); run the interop tests as root, as .ci/run does");
-  }
-  const mounts: string[] = [];
-  if (ns.hosts) {
-    const hostsPath = join(dir, "hosts");
-    const base = existsSync("/etc/hosts") ? readFileSync("/etc/hosts", "utf8") : "127.0.0.1 localhost\n";
-    writeFileSync(hostsPath, `${base.trimEnd()}\n# dendrite harness\n${ns.hosts.join("\n")}\n`);
-    mounts.push(`mount --bind '${hostsPath}' /etc/hosts`);
-  }
-  if (ns.resolvConf !== undefined) {
-    const resolvPath = join(dir, "resolv.conf");
-    writeFileSync(resolvPath, ns.resolvConf.trimEnd() + "\n");
-    mounts.push(`mount --bind '${resolvPath}' /etc/resolv.conf`);
-  }
-  // `unshare` execs sh, which execs dendrite: the child PID stays Dendrite's, so signals reach it.
-  return ["unshare", ["--mount", "--propagation", "private", "sh", "-c", `${mounts.join(" && ")} && exec "$@"`, "sh", ...argv]];
-}
 
 /** Starts a Dendrite and waits until it is healthy and serving TLS. Always pair with `stop()` in `after()`. */
 export async function startDendrite(options: DendriteOptions): Promise<DendriteHandle> {
@@ -326,62 +207,17 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
     "-tls-key", resolve(options.keyPath),
     ...(options.openRegistration ? ["-really-enable-open-registration"] : []),
   ];
-  const [command, args] = commandLine(argv, dir, options.namespace);
+  const [command, args] = inMountNamespace(argv, dir, options.namespace, "dendrite");
   const logPath = join(dir, "dendrite.log");
-  const logFd = openSync(logPath, "a");
-  let child: ChildProcess;
-  try {
-    child = spawn(command, args, {
-      cwd: dir,
-      stdio: ["ignore", logFd, logFd],
-      // Proxies removed (Go's federation transport honours them); the test CA is the only trust anchor.
-      env: { ...withoutProxies(process.env), SSL_CERT_FILE: resolve(options.caCertPath), SSL_CERT_DIR: noSystemCas },
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  track(child);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((r) => {
-    child.once("exit", (code, signal) => {
-      exited = { code, signal };
-      r();
-    });
+  const peer = spawnPeer({
+    command, args, cwd: dir, logPath,
+    // Proxies removed (Go's federation transport honours them); the test CA is the only trust anchor.
+    env: { ...withoutProxies(process.env), SSL_CERT_FILE: resolve(options.caCertPath), SSL_CERT_DIR: noSystemCas },
   });
-  child.once("error", () => {
-    exited ??= { code: -1, signal: null };
-  });
-
-  const readLog = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return exitPromise;
-    stopped = true;
-    if (exited) return;
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exitPromise;
-    clearTimeout(killer);
-  };
 
   const clientUrl = `http://${options.bindHost}:${clientPort}`;
   const federationUrl = `https://${options.bindHost}:${federationPort}`;
-  // The name the certificate is checked against: the server name's host (a DNS name or the IP literal).
-  const tlsName = serverName.startsWith("[") ? serverName.slice(1, serverName.indexOf("]")) : serverName.replace(/:\d+$/, "");
-  const federation: DendriteHandle["federation"] = (method, path, opts = {}) =>
-    requestJson(`${federationUrl}${path}`, {
-      method,
-      ca: caPem,
-      servername: tlsName,
-      ...(opts.headers !== undefined ? { headers: opts.headers } : {}),
-      ...(opts.body !== undefined ? { body: opts.body } : {}),
-    });
-  const client: DendriteHandle["client"] = (method, path, opts = {}) =>
-    requestJson(`${clientUrl}${path}`, {
-      method,
-      ...(opts.token !== undefined ? { headers: { authorization: `Bearer ${opts.token}` } } : {}),
-      ...(opts.body !== undefined ? { body: opts.body } : {}),
-    });
+  const { federation, client } = peerRequests({ clientUrl, federationUrl, serverName, caPem });
 
   // Ready: health 200 on the HTTP listener, then the version over TLS (the two listeners start independently).
   const budget = options.readyTimeoutMs ?? 120_000;
@@ -390,11 +226,12 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
   let lastError = "";
   try {
     while (version === undefined) {
+      const exited = peer.exited();
       if (exited) {
-        throw new Error(`dendrite exited during start-up (code ${exited.code}, signal ${exited.signal}); log tail:\n${tail(readLog(), 40)}`);
+        throw new Error(`dendrite exited during start-up (code ${exited.code}, signal ${exited.signal}); log tail:\n${peer.logTail(40)}`);
       }
       if (Date.now() > deadline) {
-        throw new Error(`dendrite not ready after ${budget} ms (${lastError}); log tail:\n${tail(readLog(), 40)}`);
+        throw new Error(`dendrite not ready after ${budget} ms (${lastError}); log tail:\n${peer.logTail(40)}`);
       }
       try {
         const h = await requestJson(`${clientUrl}/_dendrite/monitor/health`, { timeoutMs: 2000 });
@@ -412,47 +249,26 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
       if (version === undefined) await sleep(250);
     }
   } catch (e) {
-    await stop();
+    await peer.stop();
     throw e;
   }
-
-  const asUser = (r: HttpReply, what: string): RegisteredUser => {
-    const body = r.json as { user_id?: unknown; access_token?: unknown; device_id?: unknown } | undefined;
-    if (r.status !== 200 || typeof body?.user_id !== "string" || typeof body.access_token !== "string") {
-      throw new Error(`${what} failed: ${r.status} ${r.text}`);
-    }
-    return { userId: body.user_id, accessToken: body.access_token, deviceId: String(body.device_id ?? "") };
-  };
 
   const registerUser: DendriteHandle["registerUser"] = async ({ username, password = "interop-pw", admin = false, via = "shared-secret" }) => {
     if (via === "open") {
       // User-interactive auth: the first call returns a session, the second completes m.login.dummy in it.
       const first = await client("POST", "/_matrix/client/v3/register", { body: { username, password } });
       const session = (first.json as { session?: unknown } | undefined)?.session;
-      if (first.status !== 401 || typeof session !== "string") return asUser(first, `registering ${username} (open)`);
+      if (first.status !== 401 || typeof session !== "string") return asRegisteredUser(first, `registering ${username} (open)`);
       const r = await client("POST", "/_matrix/client/v3/register", {
         body: { username, password, auth: { type: "m.login.dummy", session } },
       });
-      return asUser(r, `registering ${username} (open)`);
+      return asRegisteredUser(r, `registering ${username} (open)`);
     }
-    const n = await client("GET", "/_synapse/admin/v1/register");
-    const nonce = (n.json as { nonce?: unknown } | undefined)?.nonce;
-    if (n.status !== 200 || typeof nonce !== "string") throw new Error(`no registration nonce: ${n.status} ${n.text}`);
-    // The MAC Synapse defined and Dendrite checks: HMAC-SHA1 over nonce NUL username NUL password NUL admin|notadmin.
-    const mac = createHmac("sha1", REGISTRATION_SECRET)
-      .update([nonce, username, password, admin ? "admin" : "notadmin"].join("\0"))
-      .digest("hex");
-    const r = await client("POST", "/_synapse/admin/v1/register", { body: { nonce, username, password, admin, mac } });
-    return asUser(r, `registering ${username} (shared secret)`);
+    const r = await registerWithSharedSecret(client, REGISTRATION_SECRET, { username, password, admin });
+    return asRegisteredUser(r, `registering ${username} (shared secret)`);
   };
 
-  const login: DendriteHandle["login"] = async (username, password = "interop-pw") =>
-    asUser(
-      await client("POST", "/_matrix/client/v3/login", {
-        body: { type: "m.login.password", identifier: { type: "m.id.user", user: username }, password },
-      }),
-      `login of ${username}`,
-    );
+  const login: DendriteHandle["login"] = (username, password = "interop-pw") => passwordLogin(client, username, password);
 
   return {
     serverName,
@@ -466,7 +282,7 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
     logPath,
     signingKeyPath,
     signingKey,
-    pid: child.pid ?? -1,
+    pid: peer.pid,
     version,
     registerUser,
     login,
@@ -480,8 +296,8 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
         db.close();
       }
     },
-    logTail: (lines = 40) => tail(readLog(), lines),
-    log: readLog,
-    stop,
+    logTail: peer.logTail,
+    log: peer.log,
+    stop: peer.stop,
   };
 }
