@@ -211,8 +211,9 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
   const logPath = join(dir, "dendrite.log");
   const peer = spawnPeer({
     command, args, cwd: dir, logPath,
-    // Proxies removed (Go's federation transport honours them); the test CA is the only trust anchor.
-    env: { ...withoutProxies(process.env), SSL_CERT_FILE: resolve(options.caCertPath), SSL_CERT_DIR: noSystemCas },
+    // Proxies removed (Go's federation transport honours them), no pprof listener (PPROFLISTEN would open one on
+    // any address); the test CA is the only trust anchor.
+    env: { ...withoutProxies(process.env), PPROFLISTEN: "", SSL_CERT_FILE: resolve(options.caCertPath), SSL_CERT_DIR: noSystemCas },
   });
 
   const clientUrl = `http://${options.bindHost}:${clientPort}`;

@@ -90,8 +90,11 @@ const profileQueries = (z: ZionPeer) => z.logs().filter((l) => l["msg"] === "req
 
 /** The key IDs Dendrite stored for a server after verifying them in its key ring (keydb_server_keys). */
 const dendriteStoredKeys = (d: DendriteHandle, server: string) =>
-  d.sql("federationapi", "SELECT server_key_id, server_key FROM keydb_server_keys WHERE server_name = ?", server)
-    .map((r) => [String(r["server_key_id"]), String(r["server_key"])]);
+  d.sql("federationapi", "SELECT server_key_id, server_key, valid_until_ts FROM keydb_server_keys WHERE server_name = ?", server)
+    .map((r) => {
+      assert.ok(Number(r["valid_until_ts"]) > Date.now(), `Dendrite stored a key of ${server} that is not valid now: ${JSON.stringify(r)}`);
+      return [String(r["server_key_id"]), String(r["server_key"])];
+    });
 
 describe("Dendrite peer harness", { timeout: 300_000 }, () => {
   let dir: string;
@@ -252,6 +255,8 @@ describe("the trust layer between Zion and Dendrite", { timeout: 300_000 }, () =
   });
 
   it("Dendrite fetches Zion's keys for a notary query and signs them, Zion's own signature intact", async () => {
+    const isKeyRequest = (l: Record<string, unknown>) => l["msg"] === "request" && String(l["path"]).startsWith("/_matrix/key/v2/server");
+    const before = z!.logs().filter(isKeyRequest).length;
     const r = await d!.federation("POST", "/_matrix/key/v2/query", {
       body: { server_keys: { [z!.serverName]: { [z!.keyId]: { minimum_valid_until_ts: Date.now() } } } },
     });
@@ -263,6 +268,8 @@ describe("the trust layer between Zion and Dendrite", { timeout: 300_000 }, () =
     assert.equal(k.verify_keys[z!.keyId]?.key, z!.publicKey);
     assert.deepEqual(verifyJsonSignature(k, z!.serverName, z!.keyId, decodeBase64(z!.publicKey)), { ok: true });
     assert.deepEqual(verifyJsonSignature(k, d!.serverName, d!.signingKey.keyId, decodeBase64(dendritePublicKey(d!))), { ok: true });
+    // Its notary cache is apart from its key ring, so it asked Zion again, and kept the answer.
+    assert.ok((await z!.waitForLogs(isKeyRequest, before + 1)).length > before, "Dendrite answered without asking Zion");
     const notary = d!.sql("federationapi", "SELECT server_name FROM federationsender_notary_server_keys_json WHERE server_name = ?", z!.serverName);
     assert.equal(notary.length, 1, "Dendrite cached its notary answer");
   });
