@@ -2,7 +2,7 @@
  * A real Dendrite as a throwaway federation peer for tests (issue 15), the second peer beside Synapse.
  *
  * `startDendrite(options)` asks the pinned Dendrite's own `generate-config` for its defaults (every key, as that
- * version writes them), lays the test settings over them (`dendriteConfig(...)`: SQLite files and the JetStream
+ * version writes them), lays the test settings over them (`dendriteOverrides(...)`: SQLite files and the JetStream
  * store in a fresh directory, loopback only, nothing phoning home, rate limiting off, the shared secret set), makes
  * a signing key with `generate-keys` unless one is given, and starts the monolith with a plain-HTTP listener (client
  * API, admin, health) and a TLS listener (federation, keys) on one 127.0.8.x address. Dendrite has no setting for a

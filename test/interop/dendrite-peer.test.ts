@@ -15,6 +15,7 @@
  *
  * Cast (the Dendrite interop range is 127.0.8.x; certificates from one test CA unless said):
  *   D1  127.0.8.1   Dendrite for the harness checks, open registration on
+ *   D2  127.0.8.2   Dendrite started with a signing key it is given
  *   D   127.0.8.10  Dendrite, IP-literal name
  *   Z   127.0.8.11  Zion, IP-literal name
  *   ZX  127.0.8.12  Zion whose certificate comes from another CA (Dendrite must refuse it)
@@ -98,11 +99,12 @@ const dendriteStoredKeys = (d: DendriteHandle, server: string) =>
 
 describe("Dendrite peer harness", { timeout: 300_000 }, () => {
   let dir: string;
+  let ca: TestCa;
   let d: DendriteHandle | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "zion-dendrite-peer-"));
-    const ca = await createTestCa(join(dir, "ca"));
+    ca = await createTestCa(join(dir, "ca"));
     d = await startDendriteWithLeaf(ca, join(dir, "d1"), "127.0.8.1", { openRegistration: true });
     console.log(`# Dendrite ${d.version} (pinned ${pinnedDendriteVersion()}) as ${d.serverName}`);
   });
@@ -148,6 +150,20 @@ describe("Dendrite peer harness", { timeout: 300_000 }, () => {
     await d!.registerUser({ username: "carol", password: "pw-carol-1" });
     assert.equal((await d!.login("carol", "pw-carol-1")).userId, `@carol:${d!.serverName}`);
     await assert.rejects(d!.login("carol", "wrong-password"), /403/);
+  });
+
+  it("signs with a key it is given (the key file written in Dendrite's PEM format)", async () => {
+    const given = signingKeyFromSeed("given_1", new Uint8Array(32).fill(3));
+    const d2 = await startDendriteWithLeaf(ca, join(dir, "d2"), "127.0.8.2", { signingKey: { version: given.version, seed: given.seed } });
+    try {
+      const body = (await d2.federation("GET", "/_matrix/key/v2/server")).json as KeyResponse;
+      assert.deepEqual(Object.keys(body.verify_keys), ["ed25519:given_1"]);
+      assert.equal(body.verify_keys["ed25519:given_1"]!.key, publicKeyBase64(given));
+      assert.deepEqual(verifyJsonSignature(body, d2.serverName, given.keyId, given.publicKey), { ok: true });
+      assert.equal(d2.signingKey.keyId, given.keyId);
+    } finally {
+      await d2.stop();
+    }
   });
 
   it("writes a config that names no host beyond loopback and keeps rate limiting off", () => {
