@@ -37,7 +37,7 @@ import type { KeyId, ServerName, UserId } from "../../src/core/ids/index.js";
 import { decodeBase64, type JsonObject } from "../../src/core/json/index.js";
 import { FederationError } from "../../src/federation/transport/client.js";
 import { signRequest } from "../../src/federation/transport/x-matrix.js";
-import { dendriteBinary, pinnedDendriteVersion, startDendrite, type DendriteHandle } from "../harness/dendrite.js";
+import { dendriteBinary, pinnedDendriteVersion, startDendrite, type DendriteHandle, type DendriteOptions } from "../harness/dendrite.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { freePort } from "../harness/ports.js";
 import { requestJson } from "../harness/synapse.js";
@@ -56,7 +56,8 @@ interface KeyResponse extends JsonObject {
 /** Dendrite's public key, from the seed in its key file. */
 const dendritePublicKey = (d: DendriteHandle) => publicKeyBase64(signingKeyFromSeed(d.signingKey.version, d.signingKey.seed));
 
-async function startDendriteWithLeaf(ca: TestCa, dir: string, host: string, opts: Partial<Parameters<typeof startDendrite>[0]> & { name?: string } = {}) {
+/** A Dendrite on `host` with a certificate from `ca` for its server name's host (an IP SAN or a DNS SAN). */
+async function startDendriteWithLeaf(ca: TestCa, dir: string, host: string, opts: Partial<DendriteOptions> = {}): Promise<DendriteHandle> {
   const nameHost = (opts.serverName ?? host).replace(/:\d+$/, "");
   const leaf = await ca.issue(/^[\d.]+$/.test(nameHost) ? { ip: [nameHost] } : { dns: [nameHost] });
   return startDendrite({ dir, bindHost: host, caCertPath: ca.caCertPath, certPath: leaf.chainPath, keyPath: leaf.keyPath, ...opts });
