@@ -28,7 +28,6 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -39,7 +38,7 @@ import { FederationError } from "../../src/federation/transport/client.js";
 import { signRequest } from "../../src/federation/transport/x-matrix.js";
 import { dendriteBinary, pinnedDendriteVersion, startDendrite, type DendriteHandle, type DendriteOptions } from "../harness/dendrite.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { freePort } from "../harness/ports.js";
+import { addressWithFreePort, freePort } from "../harness/ports.js";
 import { requestJson } from "../harness/synapse.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
 import { startZionPeer, type ZionPeer } from "./zion-peer.js";
@@ -318,21 +317,6 @@ describe("the trust layer between Zion and Dendrite", { timeout: 300_000 }, () =
   });
 });
 
-/** An address in 127.0.8.100-199 where port 443 is free right now (`.well-known` is fetched from port 443 only). */
-async function addressFreeOn443(): Promise<string> {
-  const start = Math.floor(Math.random() * 100);
-  for (let i = 0; i < 100; i++) {
-    const ip = `127.0.8.${100 + ((start + i) % 100)}`;
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(443, ip, () => srv.close(() => resolve(true)));
-    });
-    if (free) return ip;
-  }
-  throw new Error("port 443 is taken on every address of 127.0.8.100-199");
-}
-
 describe("discovery by name between Zion and Dendrite", { timeout: 300_000 }, () => {
   const SRV_NAME = "dendrite-srv.interop.test";
   const SRV_TARGET = "hs.dendrite-srv.interop.test";
@@ -350,7 +334,7 @@ describe("discovery by name between Zion and Dendrite", { timeout: 300_000 }, ()
     dir = mkdtempSync(join(tmpdir(), "zion-dendrite-discovery-"));
     const ca = await createTestCa(join(dir, "ca"));
     const srvPort = await freePort("127.0.8.21");
-    const wkIp = await addressFreeOn443();
+    const wkIp = await addressWithFreePort(443, { prefix: "127.0.8.", from: 100, count: 100 });
     dns = await startDnsmasq(
       { a: { [SRV_TARGET]: ["127.0.8.21"], [WK_NAME]: [wkIp] }, srv: [{ name: `_matrix-fed._tcp.${SRV_NAME}`, target: SRV_TARGET, port: srvPort }] },
       { address: "127.0.8.20" },
