@@ -185,7 +185,7 @@ export class SignedRoom {
     const stateTags = [...new Set([...tags, ...[...b.state.values()].flatMap((p) => this.tagsOf.get(p.eventId) ?? [])])];
     this.cases.push({ kind: "auth", name: `${this.name} ${s.type} by ${s.sender} (auth events)`, version: rules.id, mode: "auth_events",
       event: pdu.raw, auth_events: pool.map((p) => p.raw), rejected: pool.filter((p) => isRejected(p.eventId)).map((p) => p.eventId), tags });
-    if (this.rand() < 0.35) {
+    if (this.rand() < 0.2) {
       const state = [...b.state.values()];
       this.cases.push({ kind: "auth", name: `${this.name} ${s.type} by ${s.sender} (state)`, version: rules.id, mode: "state",
         event: pdu.raw, auth_events: state.map((p) => p.raw), rejected: [], tags: stateTags });

@@ -1,7 +1,8 @@
 """Synapse as an oracle for Zion's authorization rules and state resolution (test/interop/convergence.test.ts).
 
-Our own driver around the pinned Synapse's functions. Reads one JSON object {"cases": [...]} on stdin and writes
-one JSON list of verdicts on stdout, in the same order. A case is either
+Our own driver around the pinned Synapse's functions. Reads one JSON object {"events": [...], "cases": [...]} on
+stdin and writes one JSON list of verdicts on stdout, in the same order. Cases name events by their index in
+"events" (each event is built once per rejection status). A case is either
 
   {"kind": "auth", "version", "mode": "auth_events" | "state", "event", "auth_events": [...], "rejected": [ids]}
       mode "auth_events": the checks on receipt against the event's own auth events, as Synapse runs them:
@@ -43,9 +44,21 @@ def run(coro):
     raise RuntimeError("a Synapse coroutine suspended; the in-memory store never does")
 
 
-def make(raw, room_version, rejected):
-    ev = make_event_from_dict(raw, room_version, rejected_reason="auth_error" if rejected else None)
+EVENTS = []
+_built = {}
+
+
+def make(index, room_version, rejected):
+    key = (index, room_version.identifier, rejected)
+    ev = _built.get(key)
+    if ev is None:
+        ev = make_event_from_dict(EVENTS[index], room_version, rejected_reason="auth_error" if rejected else None)
+        _built[key] = ev
     return ev
+
+
+def event_id_of(index, room_version):
+    return make(index, room_version, False).event_id
 
 
 class Store:
@@ -88,10 +101,9 @@ def auth_case(case):
     rv = KNOWN_ROOM_VERSIONS[case["version"]]
     rejected = set(case.get("rejected", []))
     others = {}
-    for raw in case["auth_events"]:
-        ev = make(raw, rv, False)
-        ev = make(raw, rv, ev.event_id in rejected)
-        others[ev.event_id] = ev
+    for i in case["auth_events"]:
+        eid = event_id_of(i, rv)
+        others[eid] = make(i, rv, eid in rejected)
     event = make(case["event"], rv, False)
     if case["mode"] == "state":
         # The receipt checks of the event itself (signatures present, sizes) and the rules against the state.
@@ -113,9 +125,9 @@ def state_case(case):
     rv = KNOWN_ROOM_VERSIONS[case["version"]]
     rejected = set(case.get("rejected", []))
     events = {}
-    for raw in case["events"]:
-        ev = make(raw, rv, False)
-        events[ev.event_id] = make(raw, rv, ev.event_id in rejected)
+    for i in case["events"]:
+        eid = event_id_of(i, rv)
+        events[eid] = make(i, rv, eid in rejected)
     state_sets = [{(t, k): i for t, k, i in s} for s in case["state_sets"]]
     store = Store(events)
     try:
@@ -129,7 +141,9 @@ def state_case(case):
 
 
 def main():
-    cases = json.load(sys.stdin)["cases"]
+    data = json.load(sys.stdin)
+    EVENTS.extend(data["events"])
+    cases = data["cases"]
     out = []
     for case in cases:
         try:
