@@ -57,8 +57,13 @@ def make(index, room_version, rejected):
     return ev
 
 
-def event_id_of(index, room_version):
-    return make(index, room_version, False).event_id
+def events_by_id(indices, room_version, rejected):
+    """The events named by index, keyed by event id, each marked rejected if its id is in `rejected`."""
+    out = {}
+    for i in indices:
+        eid = make(i, room_version, False).event_id
+        out[eid] = make(i, room_version, eid in rejected)
+    return out
 
 
 class Store:
@@ -99,11 +104,7 @@ def verdict_of(f):
 
 def auth_case(case):
     rv = KNOWN_ROOM_VERSIONS[case["version"]]
-    rejected = set(case.get("rejected", []))
-    others = {}
-    for i in case["auth_events"]:
-        eid = event_id_of(i, rv)
-        others[eid] = make(i, rv, eid in rejected)
+    others = events_by_id(case["auth_events"], rv, set(case.get("rejected", [])))
     event = make(case["event"], rv, False)
     if case["mode"] == "state":
         # The receipt checks of the event itself (signatures present, sizes) and the rules against the state.
@@ -123,11 +124,7 @@ def auth_case(case):
 
 def state_case(case):
     rv = KNOWN_ROOM_VERSIONS[case["version"]]
-    rejected = set(case.get("rejected", []))
-    events = {}
-    for i in case["events"]:
-        eid = event_id_of(i, rv)
-        events[eid] = make(i, rv, eid in rejected)
+    events = events_by_id(case["events"], rv, set(case.get("rejected", [])))
     state_sets = [{(t, k): i for t, k, i in s} for s in case["state_sets"]]
     store = Store(events)
     try:

@@ -61,7 +61,7 @@ class Room {
   }
 }
 
-const joinOf = (u: string): string => `$j-${u.slice(1, u.indexOf(":"))}:a.test`;
+const joinOf = (u: string): string => (u === ALICE ? "$ja:a.test" : `$j-${u.slice(1, u.indexOf(":"))}:a.test`);
 const base = (users: string[]): string[] => ["$ja:a.test", "$jr:a.test", ...users.map(joinOf)];
 
 describe("state resolution as the network runs it (Synapse)", () => {
@@ -94,39 +94,39 @@ describe("state resolution as the network runs it (Synapse)", () => {
     assert.equal(got.get(stateKeyOf("m.room.member", DAN)), "$i:b.test");
   });
 
+  /** Two topics, by `first` then `second` (later ts and greater depth), each in one state set over bob's room. */
+  const topicFork = (rules: RoomVersionRules, first: string, second: string) => {
+    const r = Room.basic(rules, { [BOB]: 50 });
+    const ids = [first, second].map((sender, i) => {
+      const id = `$t${i + 1}:${sender.slice(sender.indexOf(":") + 1)}`;
+      r.add(id, "m.room.topic", sender, "", { topic: `t${i}` }, ["$c:a.test", "$p0:a.test", joinOf(sender)], { ts: 50 + i, depth: 9 + i });
+      return id;
+    });
+    const sets = ids.map((id) => r.state([...base([BOB]), "$p0:a.test", id]));
+    const topic = (rejected: string[] = []) => r.resolve(sets, rejected).get(stateKeyOf("m.room.topic", ""));
+    return { ids, topic, has: (rejected: string[]) => r.resolve(sets, rejected).has(stateKeyOf("m.room.topic", "")) };
+  };
+
   for (const rules of [V11, V12]) {
     it(`never admits an event rejected on receipt, even one that passes the iterative auth checks (item 2, room version ${rules.id})`, () => {
-      const r = Room.basic(rules, { [BOB]: 50 });
-      r.add("$t1:b.test", "m.room.topic", BOB, "", { topic: "one" }, ["$c:a.test", "$p0:a.test", "$j-bob:a.test"], { ts: 50 });
-      r.add("$t2:a.test", "m.room.topic", ALICE, "", { topic: "two" }, ["$c:a.test", "$p0:a.test", "$ja:a.test"], { ts: 60 });
-      const a = r.state([...base([BOB]), "$p0:a.test", "$t1:b.test"]);
-      const b = r.state([...base([BOB]), "$p0:a.test", "$t2:a.test"]);
-      assert.equal(r.resolve([a, b]).get(stateKeyOf("m.room.topic", "")), "$t2:a.test", "the later topic wins when both are accepted");
-      assert.equal(r.resolve([a, b], ["$t2:a.test"]).get(stateKeyOf("m.room.topic", "")), "$t1:b.test");
+      const f = topicFork(rules, BOB, ALICE);
+      assert.equal(f.topic(), f.ids[1], "the later topic wins when both are accepted");
+      assert.equal(f.topic([f.ids[1]!]), f.ids[0]);
     });
   }
 
   it("drops rejected candidates in room version 1: one left is taken, none left leaves the key out (item 2)", () => {
-    const r = Room.basic(V1, { [BOB]: 50 });
-    r.add("$t1:b.test", "m.room.topic", BOB, "", { topic: "one" }, ["$c:a.test", "$p0:a.test", "$j-bob:a.test"], { depth: 9 });
-    r.add("$t2:a.test", "m.room.topic", ALICE, "", { topic: "two" }, ["$c:a.test", "$p0:a.test", "$ja:a.test"], { depth: 10 });
-    const a = r.state([...base([BOB]), "$p0:a.test", "$t1:b.test"]);
-    const b = r.state([...base([BOB]), "$p0:a.test", "$t2:a.test"]);
-    const topic = stateKeyOf("m.room.topic", "");
-    assert.equal(r.resolve([a, b]).get(topic), "$t2:a.test", "the deeper topic wins when both are accepted");
-    assert.equal(r.resolve([a, b], ["$t2:a.test"]).get(topic), "$t1:b.test");
-    assert.equal(r.resolve([a, b], ["$t1:b.test", "$t2:a.test"]).has(topic), false);
+    const f = topicFork(V1, BOB, ALICE);
+    assert.equal(f.topic(), f.ids[1], "the deeper topic wins when both are accepted");
+    assert.equal(f.topic([f.ids[1]!]), f.ids[0]);
+    assert.equal(f.has(f.ids), false);
   });
 
   it("does not use a rejected event of R to authorise others in room version 1 (item 2)", () => {
-    const r = Room.basic(V1, { [BOB]: 50 });
-    r.add("$t1:a.test", "m.room.topic", ALICE, "", { topic: "one" }, ["$c:a.test", "$p0:a.test", "$ja:a.test"], { depth: 9 });
-    r.add("$t2:b.test", "m.room.topic", BOB, "", { topic: "two" }, ["$c:a.test", "$p0:a.test", "$j-bob:a.test"], { depth: 10 });
-    const a = r.state([...base([BOB]), "$p0:a.test", "$t1:a.test"]);
-    const b = r.state([...base([BOB]), "$p0:a.test", "$t2:b.test"]);
+    const f = topicFork(V1, ALICE, BOB);
+    assert.equal(f.topic(), f.ids[1]);
     // bob's join, unconflicted, was rejected: bob's topic cannot pass, the other candidate is taken.
-    assert.equal(r.resolve([a, b], ["$j-bob:a.test"]).get(stateKeyOf("m.room.topic", "")), "$t1:a.test");
-    assert.equal(r.resolve([a, b]).get(stateKeyOf("m.room.topic", "")), "$t2:b.test");
+    assert.equal(f.topic([joinOf(BOB)]), f.ids[0]);
   });
 
   it("resolves every member key of room version 1 against the state after the join rules, whatever the user names (item 3)", () => {
