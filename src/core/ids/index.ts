@@ -37,22 +37,12 @@ const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\u
  * (https://spec.matrix.org/v1.16/appendices/#historical-user-ids) servers
  * MUST accept historical localparts: any non-surrogate code points except
  * ':' and NUL, including the empty localpart. The whole id stays within 255
- * bytes and the server name must be valid.
+ * bytes and the server name must be valid. Ids Zion creates for its own users
+ * follow the strict grammar instead (`newLocalUserId` in api/client/shared).
  */
 export function parseUserId(raw: string, field = "user_id"): UserId {
   const { localpart } = splitSigilId(field, raw, "@");
   if (NUL_OR_LONE_SURROGATE.test(localpart)) throw MatrixError.invalidParam(field, "localpart holds NUL or a lone surrogate");
-  return raw as UserId;
-}
-
-/**
- * The grammar for user ids Zion creates for its own users
- * (https://spec.matrix.org/v1.16/appendices/#user-identifiers): a non-empty
- * localpart of `a-z`, `0-9`, `.`, `_`, `=`, `-`, `/` and `+`.
- */
-export function parseNewUserId(raw: string, field = "user_id"): UserId {
-  const { localpart } = splitSigilId(field, raw, "@");
-  if (!/^[a-z0-9._=\-/+]+$/.test(localpart)) throw MatrixError.invalidParam(field, "localpart must be non-empty and use only a-z, 0-9, '.', '_', '=', '-', '/' and '+'");
   return raw as UserId;
 }
 
