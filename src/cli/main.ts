@@ -15,6 +15,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   debug: async () => (await import("./debug/index.js")).registerDebugCommands,
   "federation-test": async () => (await import("./federation-test.js")).registerFederationTest,
   doctor: async () => (await import("./doctor.js")).registerDoctor,
+  "register-user": async () => (await import("./register-user.js")).registerRegisterUser,
 };
 
 const program = new Command();

@@ -191,6 +191,25 @@ const federationTester = z.strictObject({
   enabled: z.boolean().default(false),
 });
 
+/** One of Synapse's rate limits: `{per_second, burst_count}`, each defaulting to the limit's own default. */
+function rateLimit(perSecond: number, burstCount: number) {
+  return z
+    .strictObject({
+      per_second: z.number().positive("must be more than 0 actions per second").default(perSecond),
+      burst_count: z.number().int().min(1, "must allow at least one action").default(burstCount),
+    })
+    .default({ per_second: perSecond, burst_count: burstCount });
+}
+
+const passwordPolicy = z.strictObject({
+  enabled: z.boolean().default(false),
+  minimum_length: z.number().int().min(0).default(0),
+  require_digit: z.boolean().default(false),
+  require_symbol: z.boolean().default(false),
+  require_lowercase: z.boolean().default(false),
+  require_uppercase: z.boolean().default(false),
+});
+
 export const homeserverSchema = z.strictObject({
   server_name: serverName,
   public_baseurl: httpUrl.optional(),
@@ -219,7 +238,27 @@ export const homeserverSchema = z.strictObject({
   enable_registration_captcha: z.boolean().default(false),
   registrations_require_3pid: z.array(z.enum(["email", "msisdn"])).default([]),
   registration_requires_token: z.boolean().default(false),
-  registration_shared_secret: z.string().optional(),
+  registration_shared_secret: z.string().min(1, "must not be empty").optional(),
+  password_config: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      policy: passwordPolicy.default(passwordPolicy.parse({})),
+    })
+    .default({ enabled: true, policy: passwordPolicy.parse({}) }),
+  // Synapse's lifetime of an access token issued with a refresh token (the client asked for refresh_token: true).
+  refreshable_access_token_lifetime: duration.default(5 * 60_000),
+  // Synapse's rate limits (defaults as Synapse's); rc_message, rc_joins and rc_invites wait for the room endpoints.
+  rc_message: rateLimit(0.2, 10),
+  rc_registration: rateLimit(0.17, 3),
+  rc_login: z
+    .strictObject({ address: rateLimit(0.003, 5), account: rateLimit(0.003, 5), failed_attempts: rateLimit(0.17, 3) })
+    .default({ address: { per_second: 0.003, burst_count: 5 }, account: { per_second: 0.003, burst_count: 5 }, failed_attempts: { per_second: 0.17, burst_count: 3 } }),
+  rc_joins: z
+    .strictObject({ local: rateLimit(0.1, 10), remote: rateLimit(0.01, 10) })
+    .default({ local: { per_second: 0.1, burst_count: 10 }, remote: { per_second: 0.01, burst_count: 10 } }),
+  rc_invites: z
+    .strictObject({ per_room: rateLimit(0.3, 10), per_user: rateLimit(0.003, 5), per_issuer: rateLimit(0.3, 10) })
+    .default({ per_room: { per_second: 0.3, burst_count: 10 }, per_user: { per_second: 0.003, burst_count: 5 }, per_issuer: { per_second: 0.3, burst_count: 10 } }),
   registration_shared_secret_path: path.optional(),
   default_room_version: z
     .union([z.string(), z.number().int()])

@@ -27,7 +27,8 @@ export type Errcode =
   | "M_GUEST_ACCESS_FORBIDDEN"
   | "M_EXCLUSIVE"
   | "M_USER_DEACTIVATED"
-  | "M_SERVER_NOT_TRUSTED";
+  | "M_SERVER_NOT_TRUSTED"
+  | "M_WEAK_PASSWORD";
 
 export class MatrixError extends Error {
   constructor(

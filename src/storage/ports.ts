@@ -355,6 +355,8 @@ export interface DeviceRecord {
   readonly displayName: string | null;
   readonly createdTs: number;
   readonly lastSeenTs: number | null;
+  /** The client address of the last login on this device. */
+  readonly lastSeenIp: string | null;
 }
 
 export interface AccessTokenOwner {
@@ -363,6 +365,8 @@ export interface AccessTokenOwner {
   /** null: the token does not expire. */
   readonly validUntilTs: number | null;
   readonly deactivated: boolean;
+  /** The token was minted by /refresh and has not been used yet: its first use retires the refresh token it replaced. */
+  readonly replacesRefreshToken: boolean;
 }
 
 export interface NewUser {
@@ -381,29 +385,68 @@ export interface NewLogin {
   readonly deviceDisplayName?: string | null;
   /** The opaque access token; storage keeps only its SHA-256. */
   readonly accessToken: string;
+  /** A refresh token issued with the access token (stored hashed too). */
+  readonly refreshToken?: string;
   readonly validUntilTs?: number | null;
+  /** The client's address, kept as the device's last_seen_ip. */
+  readonly ip?: string;
+  readonly nowTs: number;
+}
+
+export interface RefreshRequest {
+  /** The refresh token the client presents. */
+  readonly refreshToken: string;
+  readonly newAccessToken: string;
+  readonly newRefreshToken: string;
+  readonly validUntilTs: number | null;
   readonly nowTs: number;
 }
 
 export interface UserStore {
-  /** Creates the user and its profile; UniqueViolationError("user") when the id is taken. */
-  createUser(user: NewUser): Promise<void>;
+  /**
+   * Creates the user and its profile, and with `login` its first device and access token, in one transaction.
+   * UniqueViolationError("user") when the id is taken (nothing is written).
+   */
+  createUser(user: NewUser, login?: NewLogin): Promise<void>;
   getUser(userId: UserId): Promise<UserRecord | null>;
-  setPasswordHash(userId: UserId, passwordHash: string | null): Promise<void>;
-  /** Marks the user deactivated and deletes its devices and access tokens. */
+  /**
+   * Sets the password hash; with `logout`, also deletes every device (and its tokens) of the user but
+   * `logout.keepDeviceId` (null: all of them), in the same transaction.
+   */
+  setPasswordHash(userId: UserId, passwordHash: string | null, logout?: { readonly keepDeviceId: string | null }): Promise<void>;
+  /** Marks the user deactivated and deletes its devices, access and refresh tokens. */
   deactivateUser(userId: UserId): Promise<void>;
   getProfile(userId: UserId): Promise<ProfileRecord | null>;
   /** Changes the given fields only (absent fields are kept). */
   setProfile(userId: UserId, profile: Partial<ProfileRecord>): Promise<void>;
-  /** Creates (or reuses) the device and records a new access token for it. UniqueViolationError("access token") if the token exists. */
+  /**
+   * Creates (or reuses) the device and records a new access token (and refresh token) for it; the device's
+   * previous tokens are revoked, as the spec asks of a login naming an existing device_id.
+   * UniqueViolationError("access token") if the token exists (nothing is written).
+   */
   createLogin(login: NewLogin): Promise<void>;
   /** Who holds the token, or null for an unknown token. */
   getAccessTokenOwner(accessToken: string): Promise<AccessTokenOwner | null>;
+  /** The first use of a token minted by /refresh: revokes the refresh token it replaced and clears the mark. */
+  retireReplacedRefreshToken(accessToken: string): Promise<void>;
+  /**
+   * /refresh: for a known refresh token, issues the new access and refresh tokens on the same device, revokes the
+   * access tokens issued with the old refresh token, and keeps the old refresh token until the new pair is used.
+   * null (and nothing written) when the refresh token is unknown.
+   */
+  refreshLogin(request: RefreshRequest): Promise<{ readonly userId: UserId; readonly deviceId: string } | null>;
   /** Logout: deletes the token only (true when it existed). */
   deleteAccessToken(accessToken: string): Promise<boolean>;
-  /** Deletes the device and its access tokens (true when it existed). */
+  /** Deletes the device and its access and refresh tokens (true when it existed). */
   deleteDevice(userId: UserId, deviceId: string): Promise<boolean>;
+  /** Deletes these devices and their tokens in one transaction; unknown ids are ignored. Returns how many existed. */
+  deleteDevices(userId: UserId, deviceIds: readonly string[]): Promise<number>;
+  /** /logout/all: every device and token of the user. Returns how many devices existed. */
+  deleteAllDevices(userId: UserId): Promise<number>;
+  getDevice(userId: UserId, deviceId: string): Promise<DeviceRecord | null>;
   getDevices(userId: UserId): Promise<readonly DeviceRecord[]>;
+  /** Renames a device (null clears the name); false when the device does not exist. */
+  setDeviceDisplayName(userId: UserId, deviceId: string, displayName: string | null): Promise<boolean>;
   touchDevice(userId: UserId, deviceId: string, lastSeenTs: number): Promise<void>;
 }
 

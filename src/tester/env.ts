@@ -54,6 +54,7 @@ export function envFromConfig(
   }
   const identity: TesterIdentity = {
     serverName: config.server_name,
+    publicBaseUrl: config.public_baseurl,
     ...(config.federation_domain_whitelist !== undefined ? { whitelist: config.federation_domain_whitelist } : {}),
     reachBack,
   };

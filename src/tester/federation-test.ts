@@ -24,7 +24,7 @@ import { formatAddress } from "../federation/tls/connector.js";
 import { HttpsClient, HttpsRequestError, type HttpsResponse } from "../federation/tls/https-client.js";
 import { TlsPolicy } from "../federation/tls/policy.js";
 import { checkServerKeys } from "./key-checks.js";
-import { makeCheck, ReportBuilder, type Check, type MftConnectionReport, type MftSrvRecord, type Report } from "./report.js";
+import { invalidServerNameError, makeCheck, plural, ReportBuilder, type Check, type MftConnectionReport, type MftSrvRecord, type Report } from "./report.js";
 import { inspectTls, peerInfoFromSocket, trustAnchors, type TlsInspection } from "./tls-inspect.js";
 import { CollectingTrace, groupSteps, groupToCheck, lastData, stepStatus } from "./trace-checks.js";
 
@@ -42,6 +42,8 @@ export interface TesterIdentity {
   readonly whitelist?: readonly string[];
   /** Sends a signed federation request to the target (a profile query for a user that does not exist). */
   readonly reachBack?: (target: string) => Promise<ReachBackResult>;
+  /** public_baseurl, for the fix of our own client well-known. */
+  readonly publicBaseUrl?: string;
 }
 
 export interface FederationTestEnv {
@@ -142,7 +144,7 @@ async function runInto(
   const wl = env.identity?.whitelist;
   if (wl !== undefined) {
     if (wl.includes(serverName)) b.ok("policy.whitelist", `${serverName} is in our federation_domain_whitelist`);
-    else b.fail("policy.whitelist", `${serverName} is not in our federation_domain_whitelist (${wl.length} entr${wl.length === 1 ? "y" : "ies"}), so our server refuses to federate with it`);
+    else b.fail("policy.whitelist", `${serverName} is not in our federation_domain_whitelist (${plural(wl.length, "entry", "entries")}), so our server refuses to federate with it`);
   }
 
   // Resolution, through the server's own resolver.
@@ -155,7 +157,7 @@ async function runInto(
   addResolutionChecks(b, trace, resolved);
   fillMftResolution(b, trace, resolved);
   if (!checkServerName(serverName).ok) {
-    b.mft.Error = `Invalid server name '${serverName}'`;
+    b.mft.Error = invalidServerNameError(serverName);
     return;
   }
   await ignoredSrvChecks(b, env.dns, serverName, resolved);
@@ -204,16 +206,20 @@ async function runInto(
   }));
 
   const keySets: { address: string; verifyKeys: string; serverName: unknown }[] = [];
+  // Per address, the connection or certificate failure that keeps the server from talking to it: the checks that
+  // need that connection are "not run because of" it, so one root cause shows as one failure.
+  const causes = new Map<string, Check>();
+  const answering = addressTraces.filter((a) => a.look.ok).map((a) => a.address);
   for (const a of addressTraces) {
     const connectorGroups = groupSteps(a.steps);
     const tlsIds = new Set(a.inspection?.checks.map((c) => c.id) ?? []);
     if (!a.look.ok && !a.steps.some((s) => s.check === "conn.tcp" || s.check.startsWith("tls."))) {
-      b.fail("conn.tcp", `cannot connect to ${a.address}: ${a.look.error}`, { address: a.address, fix: connFix(resolved, a.address) });
+      b.fail("conn.tcp", `cannot connect to ${a.address}: ${a.look.error}`, { address: a.address, fix: connFix(resolved, a.t, answering) });
     }
     for (const g of connectorGroups) {
       const c = groupToCheck(g);
       if (c.id === "conn.tcp" && c.status === "fail") {
-        b.add(makeCheck("conn.tcp", "fail", c.detail, { address: a.address, fix: connFix(resolved, a.address) }));
+        b.add(makeCheck("conn.tcp", "fail", c.detail, { address: a.address, fix: connFix(resolved, a.t, answering) }));
         continue;
       }
       // The inspection's richer check stands in for the connector's, unless the connector refused what it passed.
@@ -226,16 +232,25 @@ async function runInto(
     }
     if (a.look.ok && !a.steps.some((s) => s.check === "conn.tcp")) b.ok("conn.tcp", `connected to ${a.address}`, { address: a.address });
     for (const c of a.inspection?.checks ?? []) b.add(c);
+    if (a.inspection) b.certificates[a.address] = a.inspection.details;
     const connectorFailed = a.steps.some((s) => stepStatus(s) === "fail");
+    const cause = b.checks.find((c) => c.address === a.address && c.status === "fail");
+    if (cause && (connectorFailed || !a.look.ok)) causes.set(a.address, cause);
     if (a.keysBody === undefined) {
       const msg = a.keysError ?? "no response";
-      if (!connectorFailed) b.fail("keys.fetch", msg, { address: a.address });
+      const blocked = causes.get(a.address);
+      if (!blocked) b.fail("keys.fetch", msg, { address: a.address });
       if (a.uncheckedKeysBody !== undefined) {
-        // matrix-federation-tester reports an address that served keys over a refused certificate as a
-        // connection with ValidCertificates false (and the certificate problem among its Errors), not as an error.
+        // The server would not fetch keys here, but the keys read over the refused certificate are shown (and
+        // checked) all the same, so the operator sees whether the certificate is the only problem. As in
+        // matrix-federation-tester, the address gets a connection report with ValidCertificates false (and the
+        // certificate problem among its Errors), not a connection error.
+        b.skip("keys.fetch", blocked!, "the server does not fetch keys over this connection; read without certificate verification for this report, they are checked below", { address: a.address });
         const k = checkServerKeys(a.uncheckedKeysBody, serverName, env.clock.now(), a.address);
+        for (const c of k.checks) b.add({ ...c, detail: `${c.detail} (keys read over the refused certificate)` });
         b.mft.ConnectionReports[a.address] = connectionReport(b, a.address, a.inspection, k, a.uncheckedKeysBody, false);
       } else {
+        if (blocked) b.skip("keys.fetch", blocked, undefined, { address: a.address });
         b.mft.ConnectionErrors[a.address] = mftError(msg);
       }
       continue;
@@ -260,6 +275,11 @@ async function runInto(
     }
   }
 
+  // When no address can be used, the requests below cannot reach the server: they say why instead of failing again.
+  const blockedAll = resolved.targets.length > 0 && resolved.targets.every((t) => causes.has(formatAddress(t.ip, t.port)))
+    ? causes.get(formatAddress(resolved.targets[0]!.ip, resolved.targets[0]!.port))
+    : undefined;
+
   // Federation version (the server's HTTPS client, falling back across addresses as the server would).
   b.starting("GET /_matrix/federation/v1/version");
   try {
@@ -280,12 +300,15 @@ async function runInto(
   } catch (err) {
     const msg = (err as Error).message;
     b.mft.Version = { error: msg };
-    const unreachable = Object.keys(b.mft.ConnectionReports).length === 0;
-    b.fail("version", msg, unreachable ? { fix: "No address accepted a checked TLS connection: fix the connection and certificate failures above first." } : {});
+    // The request failed for the reason already reported on every address: say that, not a routing problem.
+    if (blockedAll) b.skip("version", blockedAll, "no address accepts a checked connection");
+    else b.fail("version", msg);
   }
 
   // With -c: can the target discover and verify us?
-  if (env.identity?.reachBack) {
+  if (env.identity?.reachBack && blockedAll) {
+    b.skip("reach-back", blockedAll, "our server cannot reach any address of the target");
+  } else if (env.identity?.reachBack) {
     b.starting(`signed request from ${env.identity.serverName} to ${serverName}`);
     try {
       const r = await env.identity.reachBack(serverName);
@@ -314,12 +337,43 @@ function connectionReport(
   };
 }
 
-/** The fix for an address nothing answers on, naming the fallback that led there. */
-function connFix(resolved: Resolution, address: string): string {
+/**
+ * The fix for an address nothing answers on. When other addresses of the same name answer, the likeliest cause is a
+ * stale A/AAAA record of a machine that is gone; otherwise name the fallback that led there.
+ */
+function connFix(resolved: Resolution, t: Resolution["targets"][number], answering: readonly string[]): string {
+  const address = formatAddress(t.ip, t.port);
+  if (answering.length > 0 && isIP(t.host) === 0) {
+    const record = isIP(t.ip) === 6 ? "AAAA" : "A";
+    return `Nothing answers on ${address}, while ${answering.join(", ")} ${answering.length === 1 ? "does" : "do"}: if the machine at ${t.ip} is gone, remove the stale ${record} record ${t.host} -> ${t.ip} (every peer that picks it waits for a timeout first); otherwise start the homeserver or reverse proxy there and open the firewall.`;
+  }
   if (resolved.step === "6" || resolved.step === "3.5") {
     return `Nothing answers on ${address}: with no .well-known delegation and no SRV record, servers connect to port 8448 of ${resolved.tlsName}. Run the federation listener (TLS) on port 8448 there, or serve https://${resolved.serverName}/.well-known/matrix/server with {"m.server": "<host>:443"} pointing at the reverse proxy that serves federation.`;
   }
   return `Nothing answers on ${address}: start the homeserver or reverse proxy there and open the firewall, or remove this address from DNS so servers stop trying it.`;
+}
+
+/** The earlier failure whose message `message` repeats (e.g. a DNS failure inside a failed request), if any. */
+function causeIn(b: ReportBuilder, message: string, ids: readonly string[]): Check | undefined {
+  return b.checks.find((c) => c.status === "fail" && ids.includes(c.id) && c.detail.split("; ").some((d) => d.length > 0 && message.includes(d)));
+}
+
+/** "a.test has 1.2.3.4; a.test has 1.2.3.4, 5.6.7.8" (one line per lookup) -> "a.test has 1.2.3.4, 5.6.7.8": each address once. */
+function dnsHostCheck(g: ReturnType<typeof groupSteps>[number]): Check {
+  const c = groupToCheck(g);
+  const byHost = new Map<string, Set<string>>();
+  const other: string[] = [];
+  for (const s of g.steps) {
+    const host = s.data?.["host"];
+    const addrs = s.data?.["addresses"];
+    if (s.ok && typeof host === "string" && Array.isArray(addrs)) {
+      const set = byHost.get(host) ?? new Set<string>();
+      for (const x of addrs) set.add(String(x));
+      byHost.set(host, set);
+    } else if (s.detail && !other.includes(s.detail)) other.push(s.detail);
+  }
+  const parts = [...[...byHost].map(([h, set]) => `${h} has ${[...set].join(", ")}`), ...other];
+  return parts.length ? { ...c, detail: parts.join("; ") } : c;
 }
 
 function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved: Resolution | undefined): void {
@@ -328,6 +382,10 @@ function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved:
   const wellKnownFailed = wellKnownBroken || trace.steps.some((s) => s.check === "well-known.fetch" && !s.ok);
   const steps = trace.steps.filter((s) => !(wellKnownFailed && s.check === "well-known.fetch" && s.ok && s.warn));
   for (const g of groupSteps(steps)) {
+    if (g.check === "dns.host") {
+      b.add(dnsHostCheck(g));
+      continue;
+    }
     if (g.check === "well-known.cache" && !steps.some((s) => s.check === "well-known.m-server" && s.ok)) continue;
     if (g.check === "well-known.cache") {
       b.add(cacheCheck(groupToCheck(g)));
@@ -344,8 +402,19 @@ function addResolutionChecks(b: ReportBuilder, trace: CollectingTrace, resolved:
       // No .well-known at all is a valid setup when SRV or port 8448 serves federation.
       const failed = g.steps.some((s) => !s.ok);
       if (failed && resolved) {
-        const detail = g.steps.find((s) => !s.ok)?.detail ?? "no .well-known/matrix/server";
-        b.ok("well-known.fetch", `${detail}; that is fine when federation is served through SRV or port 8448 (resolution step ${resolved.step})`);
+        // A green tick must not read "failed": say what is absent, and why that is fine.
+        const detail = g.steps.find((s) => !s.ok)?.detail ?? "";
+        const m = /^GET (\S+) failed: (.*)$/s.exec(detail);
+        const seen = m ? `${m[1]} is not served (${m[2]})` : detail.replace(/\bfailed\b/g, "did not answer") || "no /.well-known/matrix/server";
+        b.ok("well-known.fetch", `${seen}; that is fine, because federation is served through SRV or port 8448 (resolution step ${resolved.step})`);
+        continue;
+      }
+    }
+    if ((g.check === "well-known.fetch" || g.check === "resolution.target") && !resolved) {
+      const c = groupToCheck(g);
+      const cause = c.status === "fail" ? causeIn(b, c.detail, ["dns.host"]) : undefined;
+      if (cause) {
+        b.skip(c.id, cause, g.check === "well-known.fetch" ? "the file's host has no address" : "no address to connect to");
         continue;
       }
     }
@@ -501,6 +570,17 @@ async function ignoredSrvChecks(b: ReportBuilder, dns: Dns, serverName: string, 
   }
 }
 
+/** The client well-known fix, with our public_baseurl when the server tested is our own. */
+function clientFix(serverName: string, env: FederationTestEnv): { fix?: string } {
+  const base = env.identity?.serverName === serverName ? env.identity.publicBaseUrl : undefined;
+  if (base === undefined) return {};
+  const host = checkServerName(serverName);
+  const where = host.ok ? (host.value.kind === "ipv6" ? `[${host.value.host}]` : host.value.host) : serverName;
+  return {
+    fix: `Serve https://${where}/.well-known/matrix/client with {"m.homeserver": {"base_url": ${JSON.stringify(base.replace(/\/$/, ""))}}} (your public_baseurl) so clients find the homeserver.`,
+  };
+}
+
 /** Client side: /.well-known/matrix/client, its CORS header, and /_matrix/client/versions at its base_url. */
 async function clientChecks(
   b: ReportBuilder, serverName: string, env: FederationTestEnv, get: ReturnType<typeof httpsGetVia>,
@@ -517,11 +597,14 @@ async function clientChecks(
   try {
     res = await get(url, { timeoutMs, maxBytes: 64 * 1024, trace: quiet });
   } catch (err) {
-    b.warn("client.well-known", `GET ${url.href} failed: ${(err as Error).message}`);
+    const msg = (err as Error).message;
+    const cause = causeIn(b, msg, ["dns.host"]);
+    if (cause) b.skip("client.well-known", cause, `${host} has no address to fetch ${url.pathname} from`);
+    else b.warn("client.well-known", `GET ${url.href} failed: ${msg}`, clientFix(serverName, env));
     return;
   }
   if (res.status !== 200) {
-    b.warn("client.well-known", `GET ${url.href} answered ${res.status}`);
+    b.warn("client.well-known", `GET ${url.href} answered ${res.status}`, clientFix(serverName, env));
     return;
   }
   const cors = header(res.headers, "access-control-allow-origin");
@@ -529,7 +612,7 @@ async function clientChecks(
   try {
     body = JSON.parse(Buffer.from(res.body).toString("utf8"));
   } catch {
-    b.warn("client.well-known", `${url.href} is not JSON`);
+    b.warn("client.well-known", `${url.href} is not JSON`, clientFix(serverName, env));
     return;
   }
   const hs = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["m.homeserver"] : undefined;
@@ -541,7 +624,7 @@ async function clientChecks(
     return;
   }
   if (typeof baseUrl !== "string") {
-    b.warn("client.well-known", `${url.href} has no m.homeserver.base_url`);
+    b.warn("client.well-known", `${url.href} has no m.homeserver.base_url`, clientFix(serverName, env));
     return;
   }
   let base: URL;

@@ -45,7 +45,26 @@ describe("TesterApi", () => {
     await api.report({ server_name: "good.test" }, "1.2.3.4");
     assert.equal(runs, 3);
     assert.equal((await api.report({}, "1.2.3.4")).status, 400);
-    assert.equal((await api.report({ server_name: "a b" }, "1.2.3.4")).status, 400);
     assert.match(api.page().body, /<!doctype html>/);
+  });
+
+  it("answers an invalid server name with a report (Error, FederationOK false) and BAD, as matrix-federation-tester does, without using the client's budget", async () => {
+    const clock = fakeClock(1000);
+    let runs = 0;
+    const api = new TesterApi({ clock, maxPerWindow: 1, run: async (name) => { runs++; return new ReportBuilder("federation-test", name, 0).finish(1); } });
+    for (let i = 0; i < 3; i++) {
+      const rep = await api.report({ server_name: "a b" }, "1.2.3.4");
+      assert.equal(rep.status, 200);
+      const j = JSON.parse(rep.body) as { Error?: string; FederationOK: boolean; Zion: { Checks: { id: string; status: string; detail: string }[] } };
+      assert.equal(j.Error, "Invalid server name 'a b'");
+      assert.equal(j.FederationOK, false);
+      assert.equal(j.Zion.Checks[0]?.id, "name.valid");
+      assert.equal(j.Zion.Checks[0]?.status, "fail");
+    }
+    const ok = await api.federationOk({ server_name: "no way!" }, "1.2.3.4");
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body, "BAD");
+    assert.equal(runs, 0, "no test ran for an invalid name");
+    assert.equal((await api.report({ server_name: "fine.test" }, "1.2.3.4")).status, 200, "the client's one test is still there");
   });
 });

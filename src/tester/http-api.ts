@@ -14,7 +14,7 @@
 import type { Clock } from "../core/clock.js";
 import { checkServerName } from "../core/ids/index.js";
 import { renderReportPage } from "./html-page.js";
-import type { Report } from "./report.js";
+import { invalidServerNameError, ReportBuilder, type Report } from "./report.js";
 import { toJsonReport } from "./render-json.js";
 
 export interface TesterResponse {
@@ -84,9 +84,16 @@ export class TesterApi {
     if (typeof raw !== "string" || raw.length === 0) {
       return { error: json(400, { errcode: "M_MISSING_PARAM", error: "server_name query parameter is required" }) };
     }
-    const name = checkServerName(raw);
-    if (!name.ok) return { error: json(400, { errcode: "M_INVALID_PARAM", error: `server_name: ${name.reason}` }) };
     const now = this.opts.clock.now();
+    const name = checkServerName(raw);
+    if (!name.ok) {
+      // As matrix-federation-tester answers: a report that says why (Error, FederationOK false), not an HTTP error;
+      // it costs no outbound connection, so it does not count against the client's tests.
+      const b = new ReportBuilder("federation-test", raw, now);
+      b.fail("name.valid", `${JSON.stringify(raw)} is not a server name: ${name.reason}`);
+      b.mft.Error = invalidServerNameError(raw);
+      return { report: b.finish(now) };
+    }
     const cached = this.inflight.get(raw);
     if (cached && now - cached.at < this.cacheMs) return { report: await cached.report };
     const wait = this.limiter.take(client);

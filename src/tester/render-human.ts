@@ -1,13 +1,14 @@
 /**
- * The report for people: one line per check (✓ ok, ⚠ warning, ✗ failure),
- * the fix in plain words under every warning and failure, a verdict line.
+ * The report for people: one line per check (✓ ok, ⚠ warning, ✗ failure,
+ * – not run because of a failure above), the fix in plain words under every
+ * warning and failure, a verdict line.
  * Colour only when writing to a terminal; a progress line on a terminal
  * while the checks run.
  */
-import type { Check, CheckStatus, Report } from "./report.js";
+import { plural, type Check, type CheckStatus, type Report } from "./report.js";
 
-const SYMBOL: Record<CheckStatus, string> = { ok: "✓", warn: "⚠", fail: "✗" };
-const COLOUR: Record<CheckStatus, string> = { ok: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m" };
+const SYMBOL: Record<CheckStatus, string> = { ok: "✓", warn: "⚠", fail: "✗", skip: "–" };
+const COLOUR: Record<CheckStatus, string> = { ok: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m", skip: "\x1b[2m" };
 const RESET = "\x1b[0m";
 const DIM = "\x1b[2m";
 const BOLD = "\x1b[1m";
@@ -20,7 +21,7 @@ export interface HumanOptions {
 export function renderCheckLine(c: Check, opts: HumanOptions): string {
   const sym = opts.colour ? `${COLOUR[c.status]}${SYMBOL[c.status]}${RESET}` : SYMBOL[c.status];
   const lines = [`${sym} ${c.title}: ${c.detail}`];
-  if (c.fix !== undefined && c.status !== "ok") {
+  if (c.fix !== undefined && (c.status === "warn" || c.status === "fail")) {
     const fix = `fix: ${c.fix}`;
     lines.push(`    ${opts.colour ? `${DIM}${fix}${RESET}` : fix}`);
   }
@@ -31,14 +32,19 @@ export function renderHuman(report: Report, opts: HumanOptions): string {
   const head = report.kind === "doctor" ? `Zion doctor for ${report.serverName}` : `Federation test for ${report.serverName}`;
   const out = [opts.colour ? `${BOLD}${head}${RESET}` : head];
   for (const c of report.checks) out.push(renderCheckLine(c, opts));
-  const fails = report.checks.filter((c) => c.status === "fail").length;
-  const warns = report.checks.filter((c) => c.status === "warn").length;
-  const verdict = report.federationOK
-    ? `Federation OK${warns ? ` (${warns} warning${warns === 1 ? "" : "s"})` : ""}`
-    : `Federation NOT OK: ${fails} failure${fails === 1 ? "" : "s"}${warns ? `, ${warns} warning${warns === 1 ? "" : "s"}` : ""}`;
   out.push("");
-  out.push(opts.colour ? `${BOLD}${report.federationOK ? COLOUR.ok : COLOUR.fail}${verdict}${RESET}` : verdict);
+  out.push(opts.colour ? `${BOLD}${report.federationOK ? COLOUR.ok : COLOUR.fail}${verdictLine(report)}${RESET}` : verdictLine(report));
   return `${out.join("\n")}\n`;
+}
+
+/** "Federation OK (1 warning)", "Federation NOT OK: 1 failure, 2 warnings, 3 checks not run". */
+export function verdictLine(report: Pick<Report, "federationOK" | "checks">): string {
+  const n = (s: CheckStatus) => report.checks.filter((c) => c.status === s).length;
+  const [fails, warns, skips] = [n("fail"), n("warn"), n("skip")];
+  const rest = [...(warns ? [plural(warns, "warning")] : []), ...(skips ? [`${plural(skips, "check")} not run`] : [])];
+  return report.federationOK
+    ? `Federation OK${rest.length ? ` (${rest.join(", ")})` : ""}`
+    : `Federation NOT OK: ${[plural(fails, "failure"), ...rest].join(", ")}`;
 }
 
 /** A minimal writable: process.stderr or a test double. */
@@ -68,7 +74,7 @@ export class ProgressLine {
   starting(what: string): void {
     if (!this.active) return;
     const sym = FRAMES[this.frame++ % FRAMES.length]!;
-    const line = `${sym} ${this.done} check${this.done === 1 ? "" : "s"} done: ${what}`.slice(0, 100);
+    const line = `${sym} ${plural(this.done, "check")} done: ${what}`.slice(0, 100);
     this.stream.write(`\r\x1b[2K${line}`);
     this.shown = true;
   }

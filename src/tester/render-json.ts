@@ -3,17 +3,19 @@
  * meanings (`WellKnownResult`, `DNSResult`, `ConnectionReports`,
  * `ConnectionErrors`, `Version`, `FederationOK`, and `Error` when the test
  * stopped early), so tooling written for it can read ours, plus one `Zion`
- * section with every check, its status and its fix.
+ * section with every check, its status and its fix, and each address's certificates.
  */
-import type { Check, Report } from "./report.js";
+import type { CertificateDetail, Check, Report } from "./report.js";
 
 export interface ZionSection {
   readonly Kind: Report["kind"];
   readonly ServerName: string;
   readonly StartedAt: number;
   readonly FinishedAt: number;
-  readonly Summary: { readonly ok: number; readonly warn: number; readonly fail: number };
+  readonly Summary: { readonly ok: number; readonly warn: number; readonly fail: number; readonly skip: number };
   readonly Checks: readonly Check[];
+  /** Per address, the certificates it served (leaf first), with expiry and SHA-256. */
+  readonly Certificates: Readonly<Record<string, readonly CertificateDetail[]>>;
 }
 
 export interface JsonReport {
@@ -42,8 +44,9 @@ export function toJsonReport(report: Report): JsonReport {
       ServerName: report.serverName,
       StartedAt: report.startedAt,
       FinishedAt: report.finishedAt,
-      Summary: { ok: count("ok"), warn: count("warn"), fail: count("fail") },
+      Summary: { ok: count("ok"), warn: count("warn"), fail: count("fail"), skip: count("skip") },
       Checks: report.checks,
+      Certificates: report.certificates,
     },
   };
 }

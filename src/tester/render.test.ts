@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ReportBuilder, exitCodeFor, makeCheck } from "./report.js";
-import { ProgressLine, renderHuman } from "./render-human.js";
+import { ProgressLine, renderHuman, verdictLine } from "./render-human.js";
 import { toJsonReport } from "./render-json.js";
 import { CATALOGUE } from "./catalogue.js";
 
@@ -57,11 +57,32 @@ describe("report and renderers", () => {
     assert.match(renderHuman(sample(), { colour: true }), /\x1b\[31m✗\x1b\[0m/);
   });
 
+  it("marks a check that depends on a failure as not run because of it, without a fix of its own or a say in the verdict", () => {
+    const b = new ReportBuilder("federation-test", "r.test", 0);
+    const cert = b.fail("tls.name", "the certificate is for other.test", { address: "127.0.0.1:8448" });
+    const v = b.skip("version", cert, "no address accepts a checked connection");
+    assert.equal(v.status, "skip");
+    assert.equal(v.cause, "Certificate is valid for the expected name (127.0.0.1:8448)");
+    assert.equal(v.fix, undefined);
+    const r = b.finish(1);
+    const text = renderHuman(r, { colour: false });
+    assert.match(text, /\n– GET \/_matrix\/federation\/v1\/version: not run because of "Certificate is valid for the expected name \(127\.0\.0\.1:8448\)" \(failed above\): no address accepts a checked connection\n\n/);
+    assert.match(text, /Federation NOT OK: 1 failure, 1 check not run\n$/);
+    assert.deepEqual(toJsonReport(r).Zion.Summary, { ok: 0, warn: 0, fail: 1, skip: 1 });
+  });
+
+  it("agrees in number: 1 warning, 2 warnings, 1 check not run", () => {
+    const checks = (n: number) => Array.from({ length: n }, () => makeCheck("well-known.content-type", "warn", "text/plain"));
+    assert.equal(verdictLine({ federationOK: true, checks: checks(1) }), "Federation OK (1 warning)");
+    assert.equal(verdictLine({ federationOK: true, checks: checks(2) }), "Federation OK (2 warnings)");
+    assert.equal(verdictLine({ federationOK: true, checks: [makeCheck("name.valid", "ok", "fine")] }), "Federation OK");
+  });
+
   it("keeps matrix-federation-tester's top-level fields in the JSON and adds the Zion section", () => {
     const j = toJsonReport(sample());
     assert.deepEqual(Object.keys(j), ["WellKnownResult", "DNSResult", "ConnectionReports", "ConnectionErrors", "Version", "FederationOK", "Zion"]);
     assert.equal(j.FederationOK, false);
-    assert.deepEqual(j.Zion.Summary, { ok: 1, warn: 1, fail: 1 });
+    assert.deepEqual(j.Zion.Summary, { ok: 1, warn: 1, fail: 1, skip: 0 });
     assert.equal(j.Zion.Checks[2]!.fix, "Start the server.");
   });
 

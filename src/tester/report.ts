@@ -8,7 +8,11 @@
 import { checkServerName } from "../core/ids/index.js";
 import { CATALOGUE, isCheckId, type CheckId } from "./catalogue.js";
 
-export type CheckStatus = "ok" | "warn" | "fail";
+/**
+ * "skip": not run, because an earlier failure (named by `cause`) made it meaningless; one root cause then shows as
+ * one failure. A skip never changes the verdict: the failure it points at already did.
+ */
+export type CheckStatus = "ok" | "warn" | "fail" | "skip";
 
 export interface Check {
   /** Stable identifier, from the catalogue where one fits, e.g. "well-known.content-type". */
@@ -21,6 +25,8 @@ export interface Check {
   readonly fix?: string;
   /** The "ip:port" address the check is about, for per-address checks. */
   readonly address?: string;
+  /** For "skip": the title of the failed check that kept this one from running. */
+  readonly cause?: string;
 }
 
 /** A Go error as matrix-federation-tester serialises it. */
@@ -106,6 +112,18 @@ export interface MftSections {
   Version: MftVersion;
 }
 
+/** One certificate an address served, with what a person checks first (the page shows these per address). */
+export interface CertificateDetail {
+  readonly Subject: string;
+  readonly Issuer: string;
+  /** subjectAltName entries, e.g. "DNS:matrix.example.org", "IP Address:192.0.2.1". */
+  readonly SubjectAltNames: string[];
+  /** SHA-256 of the DER certificate, hex bytes separated by colons (as openssl prints it). */
+  readonly SHA256: string;
+  readonly NotBefore: string;
+  readonly NotAfter: string;
+}
+
 export type ReportKind = "federation-test" | "doctor";
 
 export interface Report {
@@ -117,6 +135,8 @@ export interface Report {
   /** True when no check failed (warnings do not block federation). */
   readonly federationOK: boolean;
   readonly mft: MftSections;
+  /** The certificates each address served (leaf first), from the look-only TLS connection. */
+  readonly certificates: Readonly<Record<string, readonly CertificateDetail[]>>;
 }
 
 export function emptyMftSections(): MftSections {
@@ -137,7 +157,7 @@ export interface CheckOptions {
 }
 
 /** Builds a check from the catalogue; a warn or fail always carries a fix (the catalogue's if none is given). */
-export function makeCheck(id: CheckId | string, status: CheckStatus, detail: string, opts: CheckOptions = {}): Check {
+export function makeCheck(id: CheckId | string, status: Exclude<CheckStatus, "skip">, detail: string, opts: CheckOptions = {}): Check {
   const entry = isCheckId(id) ? CATALOGUE[id] : { title: id, fix: "See docs/federation-tester.md for this check." };
   const title = opts.title ?? (opts.address ? `${entry.title} (${opts.address})` : entry.title);
   const base = { id, title, status, detail, ...(opts.address !== undefined ? { address: opts.address } : {}) };
@@ -145,10 +165,32 @@ export function makeCheck(id: CheckId | string, status: CheckStatus, detail: str
   return { ...base, fix: opts.fix ?? entry.fix };
 }
 
+/**
+ * A check that did not run because `cause` failed first: its detail says so and names the failure, and it points
+ * at the failure's fix instead of offering one of its own (one root cause, one fix).
+ */
+export function skippedCheck(id: CheckId | string, cause: Check, what?: string, opts: Pick<CheckOptions, "address" | "title"> = {}): Check {
+  const entry = isCheckId(id) ? CATALOGUE[id] : { title: id };
+  const title = opts.title ?? (opts.address ? `${entry.title} (${opts.address})` : entry.title);
+  const detail = `not run because of "${cause.title}" (failed above)${what ? `: ${what}` : ""}`;
+  return { id, title, status: "skip", detail, ...(opts.address !== undefined ? { address: opts.address } : {}), cause: cause.title };
+}
+
+/** "1 warning", "2 warnings". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The report's `Error` for a name that is not a server name (matrix-federation-tester's wording). */
+export function invalidServerNameError(serverName: string): string {
+  return `Invalid server name '${serverName}'`;
+}
+
 /** Collects checks as they are made and tells a listener (the progress line) about each one. */
 export class ReportBuilder {
   readonly checks: Check[] = [];
   readonly mft: MftSections = emptyMftSections();
+  readonly certificates: Record<string, readonly CertificateDetail[]> = {};
   private readonly listeners: Array<(c: Check) => void> = [];
   private readonly startListeners: Array<(title: string) => void> = [];
 
@@ -190,6 +232,10 @@ export class ReportBuilder {
     return this.add(makeCheck(id, "fail", detail, opts));
   }
 
+  skip(id: CheckId | string, cause: Check, what?: string, opts: Pick<CheckOptions, "address" | "title"> = {}): Check {
+    return this.add(skippedCheck(id, cause, what, opts));
+  }
+
   finish(finishedAt: number): Report {
     return {
       kind: this.kind,
@@ -199,6 +245,7 @@ export class ReportBuilder {
       checks: [...this.checks],
       federationOK: federationOk(this.checks),
       mft: this.mft,
+      certificates: this.certificates,
     };
   }
 }

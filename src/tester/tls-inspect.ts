@@ -14,7 +14,7 @@ import { X509Certificate, createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { rootCertificates, type TLSSocket } from "node:tls";
 import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
-import { makeCheck, type Check, type MftCertSummary } from "./report.js";
+import { makeCheck, plural, type CertificateDetail, type Check, type MftCertSummary } from "./report.js";
 
 export const EXPIRY_WARNING_DAYS = 14;
 const DAY_MS = 86_400_000;
@@ -79,6 +79,18 @@ export function certSummary(cert: X509Certificate): MftCertSummary {
     IssuerCommonName: commonName(cert.issuer),
     SHA256Fingerprint: createHash("sha256").update(cert.raw).digest("base64").replace(/=+$/, ""),
     DNSNames: dns.length ? dns : null,
+  };
+}
+
+/** What the page shows per certificate: subject, issuer, subjectAltName, SHA-256 and the validity period. */
+export function certDetail(cert: X509Certificate): CertificateDetail {
+  return {
+    Subject: cert.subject.split("\n").join(", "),
+    Issuer: cert.issuer.split("\n").join(", "),
+    SubjectAltNames: cert.subjectAltName ? cert.subjectAltName.split(/,\s*/) : [],
+    SHA256: cert.fingerprint256,
+    NotBefore: new Date(Date.parse(cert.validFrom)).toISOString(),
+    NotAfter: new Date(Date.parse(cert.validTo)).toISOString(),
   };
 }
 
@@ -159,6 +171,7 @@ export interface TlsInspectOptions {
 export interface TlsInspection {
   readonly checks: Check[];
   readonly certificates: MftCertSummary[];
+  readonly details: CertificateDetail[];
   readonly cipher: { Version: string; CipherSuite: string };
   /** Chain trusted, name matches, and within validity: matrix-federation-tester's ValidCertificates. */
   readonly validCertificates: boolean;
@@ -186,7 +199,7 @@ export function inspectTls(info: TlsPeerInfo, opts: TlsInspectOptions): TlsInspe
   const leaf = info.chain[0];
   if (!leaf) {
     checks.push(makeCheck("tls.chain", "fail", "the server sent no certificate", { address }));
-    return { checks, certificates: [], cipher, validCertificates: false };
+    return { checks, certificates: [], details: [], cipher, validCertificates: false };
   }
   const certificates = info.chain.map(certSummary);
 
@@ -267,16 +280,16 @@ export function inspectTls(info: TlsPeerInfo, opts: TlsInspectOptions): TlsInspe
     }));
   } else if (notAfter < opts.now) {
     timeOk = false;
-    checks.push(makeCheck("tls.expiry", bad, `the certificate expired on ${new Date(notAfter).toISOString()} (${-days} day${-days === 1 ? "" : "s"} ago)${relaxed}`, {
+    checks.push(makeCheck("tls.expiry", bad, `the certificate expired on ${new Date(notAfter).toISOString()} (${plural(-days, "day")} ago)${relaxed}`, {
       address, fix: "Renew the certificate now (e.g. `certbot renew`), make renewal automatic, and reload the server or proxy so it serves the new one.",
     }));
   } else if (days < EXPIRY_WARNING_DAYS) {
-    checks.push(makeCheck("tls.expiry", "warn", `the certificate expires in ${days} day${days === 1 ? "" : "s"} (${new Date(notAfter).toISOString()})`, {
+    checks.push(makeCheck("tls.expiry", "warn", `the certificate expires in ${plural(days, "day")} (${new Date(notAfter).toISOString()})`, {
       address, fix: "Renew the certificate now and check that automatic renewal runs (certbot's timer or your ACME client), then reload the server.",
     }));
   } else {
     checks.push(makeCheck("tls.expiry", "ok", `valid for ${days} more days (until ${new Date(notAfter).toISOString().slice(0, 10)})`, { address }));
   }
 
-  return { checks, certificates, cipher, validCertificates: chainOk && nameOk && timeOk };
+  return { checks, certificates, details: info.chain.map(certDetail), cipher, validCertificates: chainOk && nameOk && timeOk };
 }

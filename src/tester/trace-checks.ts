@@ -7,11 +7,11 @@
 import type { Trace, TraceStep } from "../federation/trace.js";
 import { makeCheck, type Check, type CheckStatus } from "./report.js";
 
-export function stepStatus(s: TraceStep): CheckStatus {
+export function stepStatus(s: TraceStep): Exclude<CheckStatus, "skip"> {
   return !s.ok ? "fail" : s.warn ? "warn" : "ok";
 }
 
-const RANK: Record<CheckStatus, number> = { ok: 0, warn: 1, fail: 2 };
+const RANK: Record<CheckStatus, number> = { ok: 0, skip: 1, warn: 2, fail: 3 };
 
 export function worse(a: CheckStatus, b: CheckStatus): CheckStatus {
   return RANK[a] >= RANK[b] ? a : b;
@@ -55,9 +55,9 @@ export interface GroupOptions {
 }
 
 export function groupToCheck(g: StepGroup, opts: GroupOptions = {}): Check {
-  let status: CheckStatus = "ok";
-  for (const s of g.steps) status = worse(status, stepStatus(s));
-  if (opts.cap && RANK[status] > RANK[opts.cap]) status = opts.cap;
+  let status: Exclude<CheckStatus, "skip"> = "ok";
+  for (const s of g.steps) status = worse(status, stepStatus(s)) as Exclude<CheckStatus, "skip">;
+  if (opts.cap && opts.cap !== "skip" && RANK[status] > RANK[opts.cap]) status = opts.cap;
   const details = [...new Set(g.steps.map((s) => s.detail).filter((d): d is string => typeof d === "string" && d.length > 0))];
   const worst = g.steps.find((s) => stepStatus(s) !== "ok" && s.fix) ?? g.steps.find((s) => s.fix);
   const fix = opts.fix ?? worst?.fix;

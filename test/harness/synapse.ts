@@ -12,170 +12,52 @@
  * private mount namespace (`unshare --mount --propagation private`, root only) with those files bind-mounted over
  * /etc/hosts and /etc/resolv.conf, so the machine's own files are never edited.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { checkServerIdentity as tlsCheckServerIdentity, type PeerCertificate } from "node:tls";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { stringify } from "yaml";
+import {
+  asRegisteredUser, inMountNamespace, passwordLogin, peerExecutable, peerRequests, pinnedVersion, registerWithSharedSecret,
+  requestJson, spawnPeer, withoutProxies, type PeerHandle, type PeerOptions, type RegisteredUser,
+} from "./peer-process.js";
 import { freePort } from "./ports.js";
 import { DEFAULT_IP_RANGE_BLACKLIST } from "../../src/federation/discovery/ip-ranges.js";
 
-/** The repository root (this file compiles to dist/test/harness/synapse.js). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "scripts", "install-synapse.sh"))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error("synapse harness: cannot find the repository root (scripts/install-synapse.sh)");
-}
-
 /** The pinned version from test/interop/SYNAPSE_VERSION. */
 export function pinnedSynapseVersion(): string {
-  return readFileSync(join(repoRoot(), "test", "interop", "SYNAPSE_VERSION"), "utf8").trim();
+  return pinnedVersion("SYNAPSE_VERSION");
 }
 
-let cachedPython: string | undefined;
 /**
  * The venv python that runs the pinned Synapse. `ZION_SYNAPSE_PYTHON` overrides; otherwise
  * scripts/install-synapse.sh is run (it reuses an existing venv and prints the python path on its last line).
  */
-export function synapsePython(): string {
-  if (cachedPython !== undefined) return cachedPython;
-  const override = process.env["ZION_SYNAPSE_PYTHON"];
-  if (override) return (cachedPython = override);
-  const r = spawnSync("bash", [join(repoRoot(), "scripts", "install-synapse.sh")], {
-    encoding: "utf8",
-    timeout: 600_000,
-    env: withoutProxies(process.env),
-  });
-  const lines = (r.stdout ?? "").trim().split("\n");
-  const last = lines[lines.length - 1] ?? "";
-  if (r.status !== 0 || !existsSync(last)) {
-    throw new Error(`synapse harness: scripts/install-synapse.sh failed (status ${r.status}):\n${r.stderr ?? ""}`);
-  }
-  return (cachedPython = last);
-}
+export const synapsePython = peerExecutable({
+  override: "ZION_SYNAPSE_PYTHON", script: "install-synapse.sh", who: "synapse", timeoutMs: 600_000,
+  env: () => withoutProxies(process.env),
+});
 
-/** Environment without http_proxy and friends: Synapse would route federation through them (SYNAPSE.md §3). */
-export function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (/^(https?|all|no|ftp)_proxy$/i.test(k)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-/** Synapse needs fixed ports in its config; interop tests import freePort from here too. */
+/** Synapse needs fixed ports in its config; interop tests import freePort and the request helpers from here too. */
 export { freePort };
+export { requestJson, withoutProxies, type HttpReply, type RegisteredUser } from "./peer-process.js";
 
-export interface SynapseOptions {
-  /** A directory for this instance (created if missing): yaml, db, signing key, media, synapse.log. */
-  readonly dir: string;
-  /** The address both listeners bind, e.g. "127.0.4.1" (the Synapse interop range is 127.0.4.x). */
-  readonly bindHost: string;
-  /** Defaults to the IP literal `<bindHost>:<federation port>` (no DNS needed). */
-  readonly serverName?: string;
-  /** Fixed ports; each omitted one is an ephemeral port free on bindHost. */
-  readonly ports?: { readonly federation?: number; readonly client?: number };
+export interface SynapseOptions extends PeerOptions {
   /** The CA Synapse trusts for outbound federation (`federation_custom_ca_list`), PEM file. */
   readonly caCertPath: string;
-  /** The leaf certificate (then intermediates) and key Synapse serves on its TLS federation listener. */
-  readonly certPath: string;
-  readonly keyPath: string;
   /** Top-level keys replacing the generated ones (like a second `-c` file). */
   readonly extraConfig?: Readonly<Record<string, unknown>>;
   /** A signing key file's text (`ed25519 <version> <seed>`); when absent Synapse generates one at start-up. */
   readonly signingKey?: string;
-  /**
-   * Run Synapse in a private mount namespace with these files bind-mounted (root only). `hosts` lines are appended
-   * to a copy of the machine's /etc/hosts; `resolvConf` replaces /etc/resolv.conf (e.g. "nameserver 127.0.4.53").
-   */
-  readonly namespace?: { readonly hosts?: readonly string[]; readonly resolvConf?: string };
-  /** Readiness budget; 120 s by default (generous: a loaded 2-core machine starts Synapse in tens of seconds). */
-  readonly readyTimeoutMs?: number;
 }
 
-export interface RegisteredUser {
-  readonly userId: string;
-  readonly accessToken: string;
-  readonly deviceId: string;
-}
-
-export interface HttpReply {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly text: string;
-  /** The parsed body, or undefined when it is not JSON. */
-  readonly json: unknown;
-}
-
-export interface SynapseHandle {
-  readonly serverName: string;
-  readonly bindHost: string;
-  readonly federationPort: number;
-  readonly clientPort: number;
-  /** `https://<bindHost>:<federation port>`: TLS, client + federation + keys resources. */
-  readonly federationUrl: string;
-  /** `http://<bindHost>:<client port>`: plain HTTP, client + admin resources (registration, /health). */
-  readonly clientUrl: string;
-  readonly dir: string;
-  readonly configPath: string;
-  readonly logPath: string;
-  readonly signingKeyPath: string;
-  readonly pid: number;
-  /** `server.version` from `/_matrix/federation/v1/version`, fetched over TLS once ready. */
-  readonly version: string;
-  /** Registers a user: shared-secret admin API by default, or open registration with `via: "open"`. */
-  registerUser(opts: {
-    readonly username: string;
-    readonly password?: string;
-    readonly admin?: boolean;
-    readonly via?: "shared-secret" | "open";
-  }): Promise<RegisteredUser>;
-  /** Password login (`m.login.password`), for a user registered earlier. */
-  login(username: string, password?: string): Promise<RegisteredUser>;
+export interface SynapseHandle extends PeerHandle {
   /**
    * Clears Synapse's back-off for a destination (admin API `reset_connection`, with an admin registered on first
    * use). Resolves to the HTTP status: 200 reset, 400 nothing to reset, 404 a destination Synapse never contacted.
    */
   resetFederationBackoff(destination: string): Promise<number>;
-  /** A request to the plain-HTTP client listener (JSON body in and out). */
-  client(method: string, path: string, opts?: { readonly token?: string; readonly body?: unknown }): Promise<HttpReply>;
-  /** A request to the TLS federation listener, trusting the CA from the options. */
-  federation(
-    method: string,
-    path: string,
-    opts?: { readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown },
-  ): Promise<HttpReply>;
-  /** The last `lines` lines of synapse.log. */
-  logTail(lines?: number): string;
-  /** The whole of synapse.log so far. */
-  log(): string;
-  /** SIGTERM, then SIGKILL after 10 s; resolves when the process has exited. Idempotent. */
-  stop(): Promise<void>;
 }
 
 const REGISTRATION_SECRET = "interop-secret";
-
-/** Synapses still running: killed if the test process exits without stopping them (a crash or a cancelled run). */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once("exit", () => {
-      for (const c of running) c.kill("SIGKILL");
-    });
-  }
-}
 
 /** Synapse's default ip_range_blacklist (the same list as Zion's default) without the loopback ranges. */
 const BLOCKLIST_WITHOUT_LOOPBACK = DEFAULT_IP_RANGE_BLACKLIST.filter((r) => r !== "127.0.0.0/8" && r !== "::1/128");
@@ -252,91 +134,8 @@ export function synapseConfig(o: {
   return { ...base, ...(o.extraConfig ?? {}) };
 }
 
-function tail(text: string, lines: number): string {
-  const all = text.split("\n");
-  return all.slice(Math.max(0, all.length - lines - 1)).join("\n");
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** One HTTP(S) request with a JSON body; never rejects on HTTP status, only on transport errors. */
-export function requestJson(
-  url: string,
-  opts: {
-    readonly method?: string;
-    readonly headers?: Readonly<Record<string, string>>;
-    readonly body?: unknown;
-    /** PEM text of the CA to trust (https only). */
-    readonly ca?: string;
-    /** TLS server name to send and check, when it differs from the URL's host. */
-    readonly servername?: string;
-    /** Connect here instead of the URL's host (the URL's host still goes into Host and TLS checks). */
-    readonly connectHost?: string;
-    readonly timeoutMs?: number;
-  } = {},
-): Promise<HttpReply> {
-  const u = new URL(url);
-  const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (payload) {
-    headers["content-type"] ??= "application/json";
-    headers["content-length"] = String(payload.length);
-  }
-  const isHttps = u.protocol === "https:";
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  return new Promise((resolveReply, reject) => {
-    const common = {
-      method: opts.method ?? "GET",
-      host: opts.connectHost ?? host,
-      port: u.port || (isHttps ? 443 : 80),
-      path: u.pathname + u.search,
-      headers: { host: u.host, ...headers },
-      timeout: opts.timeoutMs ?? 30_000,
-      agent: false as const,
-    };
-    const onResponse = (res: import("node:http").IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolveReply({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on("error", reject);
-    };
-    const req = isHttps
-      ? httpsRequest(
-          {
-            ...common,
-            ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-            servername: isIpLiteral(opts.servername ?? host) ? "" : (opts.servername ?? host),
-            checkServerIdentity: (_h: string, cert: PeerCertificate) =>
-              // Check against the URL's host (or the explicit servername), not the address we connected to.
-              checkIdentity(opts.servername ?? host, cert),
-          },
-          onResponse,
-        )
-      : httpRequest(common, onResponse);
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${opts.timeoutMs ?? 30_000} ms: ${url}`)));
-    req.on("error", reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
-
-function isIpLiteral(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(":");
-}
-
-function checkIdentity(name: string, cert: PeerCertificate): Error | undefined {
-  return tlsCheckServerIdentity(name, cert);
 }
 
 /** Starts a Synapse and waits until it is healthy and serving TLS. Always pair with `stop()` in `after()`. */
@@ -365,68 +164,10 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
   if (options.signingKey !== undefined) writeFileSync(signingKeyPath, options.signingKey.trim() + "\n");
 
   const python = synapsePython();
-  const synapseArgv = [python, "-m", "synapse.app.homeserver", "-c", configPath];
-  let command: string;
-  let args: string[];
-  if (options.namespace) {
-    if (process.getuid?.() !== 0) {
-      throw new Error("synapse harness: `namespace` needs root (unshare --mount and mount --bind); run the interop tests as root, as .ci/run does");
-    }
-    // `unshare` execs sh, which execs python: the child PID stays the Synapse PID, so signals reach Synapse.
-    const mounts: string[] = [];
-    if (options.namespace.hosts) {
-      const hostsPath = join(dir, "hosts");
-      const base = existsSync("/etc/hosts") ? readFileSync("/etc/hosts", "utf8") : "127.0.0.1 localhost\n";
-      writeFileSync(hostsPath, `${base.trimEnd()}\n# synapse harness\n${options.namespace.hosts.join("\n")}\n`);
-      mounts.push(`mount --bind '${hostsPath}' /etc/hosts`);
-    }
-    if (options.namespace.resolvConf !== undefined) {
-      const resolvPath = join(dir, "resolv.conf");
-      writeFileSync(resolvPath, options.namespace.resolvConf.trimEnd() + "\n");
-      mounts.push(`mount --bind '${resolvPath}' /etc/resolv.conf`);
-    }
-    command = "unshare";
-    args = ["--mount", "--propagation", "private", "sh", "-c", `${mounts.join(" && ")} && exec "$@"`, "sh", ...synapseArgv];
-  } else {
-    command = synapseArgv[0]!;
-    args = synapseArgv.slice(1);
-  }
-
+  const [command, args] = inMountNamespace([python, "-m", "synapse.app.homeserver", "-c", configPath], dir, options.namespace, "synapse");
   const logPath = join(dir, "synapse.log");
-  const logFd = openSync(logPath, "a");
-  let child: ChildProcess;
-  try {
-    child = spawn(command, args, {
-      cwd: dir,
-      stdio: ["ignore", logFd, logFd],
-      env: { ...withoutProxies(process.env), PYTHONUNBUFFERED: "1" },
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  track(child);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((r) => {
-    child.once("exit", (code, signal) => {
-      exited = { code, signal };
-      r();
-    });
-  });
-  child.once("error", () => {
-    exited ??= { code: -1, signal: null };
-  });
-
-  const readLog = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return exitPromise;
-    stopped = true;
-    if (exited) return;
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exitPromise;
-    clearTimeout(killer);
-  };
+  const peer = spawnPeer({ command, args, cwd: dir, logPath, env: { ...withoutProxies(process.env), PYTHONUNBUFFERED: "1" } });
+  const { stop } = peer;
 
   const clientUrl = `http://${options.bindHost}:${clientPort}`;
   const federationUrl = `https://${options.bindHost}:${federationPort}`;
@@ -434,13 +175,14 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
   const deadline = Date.now() + budget;
   try {
     for (;;) {
+      const exited = peer.exited();
       if (exited) {
         throw new Error(
-          `synapse exited during start-up (code ${exited.code}, signal ${exited.signal}); log tail:\n${tail(readLog(), 40)}`,
+          `synapse exited during start-up (code ${exited.code}, signal ${exited.signal}); log tail:\n${peer.logTail(40)}`,
         );
       }
       if (Date.now() > deadline) {
-        throw new Error(`synapse not healthy after ${budget} ms; log tail:\n${tail(readLog(), 40)}`);
+        throw new Error(`synapse not healthy after ${budget} ms; log tail:\n${peer.logTail(40)}`);
       }
       try {
         const r = await requestJson(`${clientUrl}/health`, { timeoutMs: 2000 });
@@ -455,22 +197,7 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
     throw e;
   }
 
-  // The name the certificate is checked against: the server name's host (a DNS name or the IP literal).
-  const tlsName = serverName.startsWith("[") ? serverName.slice(1, serverName.indexOf("]")) : serverName.replace(/:\d+$/, "");
-  const federation: SynapseHandle["federation"] = (method, path, opts = {}) =>
-    requestJson(`${federationUrl}${path}`, {
-      method,
-      ca: caPem,
-      servername: tlsName,
-      ...(opts.headers !== undefined ? { headers: opts.headers } : {}),
-      ...(opts.body !== undefined ? { body: opts.body } : {}),
-    });
-  const client: SynapseHandle["client"] = (method, path, opts = {}) =>
-    requestJson(`${clientUrl}${path}`, {
-      method,
-      ...(opts.token !== undefined ? { headers: { authorization: `Bearer ${opts.token}` } } : {}),
-      ...(opts.body !== undefined ? { body: opts.body } : {}),
-    });
+  const { federation, client } = peerRequests({ clientUrl, federationUrl, serverName, caPem });
 
   let version: string;
   try {
@@ -482,42 +209,17 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
     version = server.version;
   } catch (e) {
     await stop();
-    throw new Error(`synapse is healthy but its TLS federation listener failed: ${String(e)}\n${tail(readLog(), 20)}`);
+    throw new Error(`synapse is healthy but its TLS federation listener failed: ${String(e)}\n${peer.logTail(20)}`);
   }
 
   const registerUser: SynapseHandle["registerUser"] = async ({ username, password = "interop-pw", admin = false, via = "shared-secret" }) => {
-    let r: HttpReply;
-    if (via === "open") {
-      r = await client("POST", "/_matrix/client/v3/register", {
-        body: { username, password, auth: { type: "m.login.dummy" } },
-      });
-    } else {
-      const n = await client("GET", "/_synapse/admin/v1/register");
-      const nonce = (n.json as { nonce?: unknown } | undefined)?.nonce;
-      if (n.status !== 200 || typeof nonce !== "string") throw new Error(`no registration nonce: ${n.status} ${n.text}`);
-      // HMAC-SHA1 over nonce NUL username NUL password NUL admin|notadmin (synapse/rest/admin/users.py).
-      const mac = createHmac("sha1", REGISTRATION_SECRET)
-        .update(`${nonce}\0${username}\0${password}\0${admin ? "admin" : "notadmin"}`)
-        .digest("hex");
-      r = await client("POST", "/_synapse/admin/v1/register", { body: { nonce, username, password, admin, mac } });
-    }
-    const body = r.json as { user_id?: unknown; access_token?: unknown; device_id?: unknown } | undefined;
-    if (r.status !== 200 || typeof body?.user_id !== "string" || typeof body.access_token !== "string") {
-      throw new Error(`registering ${username} (${via}) failed: ${r.status} ${r.text}`);
-    }
-    return { userId: body.user_id, accessToken: body.access_token, deviceId: String(body.device_id ?? "") };
+    const r = via === "open"
+      ? await client("POST", "/_matrix/client/v3/register", { body: { username, password, auth: { type: "m.login.dummy" } } })
+      : await registerWithSharedSecret(client, REGISTRATION_SECRET, { username, password, admin });
+    return asRegisteredUser(r, `registering ${username} (${via})`);
   };
 
-  const login: SynapseHandle["login"] = async (username, password = "interop-pw") => {
-    const r = await client("POST", "/_matrix/client/v3/login", {
-      body: { type: "m.login.password", identifier: { type: "m.id.user", user: username }, password },
-    });
-    const body = r.json as { user_id?: unknown; access_token?: unknown; device_id?: unknown } | undefined;
-    if (r.status !== 200 || typeof body?.user_id !== "string" || typeof body.access_token !== "string") {
-      throw new Error(`login of ${username} failed: ${r.status} ${r.text}`);
-    }
-    return { userId: body.user_id, accessToken: body.access_token, deviceId: String(body.device_id ?? "") };
-  };
+  const login: SynapseHandle["login"] = (username, password = "interop-pw") => passwordLogin(client, username, password);
 
   let admin: Promise<RegisteredUser> | undefined;
   const resetFederationBackoff: SynapseHandle["resetFederationBackoff"] = async (destination) => {
@@ -541,15 +243,15 @@ export async function startSynapse(options: SynapseOptions): Promise<SynapseHand
     configPath,
     logPath,
     signingKeyPath,
-    pid: child.pid ?? -1,
+    pid: peer.pid,
     version,
     registerUser,
     login,
     resetFederationBackoff,
     client,
     federation,
-    logTail: (lines = 40) => tail(readLog(), lines),
-    log: readLog,
+    logTail: peer.logTail,
+    log: peer.log,
     stop,
   };
 }

@@ -137,6 +137,43 @@ describe("zion debug event-id and redact", { timeout: 300_000 }, () => {
   });
 });
 
+/** Events with floats built by Synapse (test/fixtures/synapse/floats): only the raw text keeps Python's spellings. */
+const floatsText = readFileSync(join(root, "test/fixtures/synapse/floats/events-v5.json"), "utf8");
+const floats = JSON.parse(floatsText) as { server_name: string; verify_key: { key_id: string; key: string }; events: { event_id: string; wire: string; pdu: { type: string } }[] };
+
+describe("zion debug on room version 5 events with floats made by Synapse", { timeout: 300_000 }, () => {
+  const key = `${floats.server_name}:${floats.verify_key.key_id}=${floats.verify_key.key}`;
+
+  it("prints Synapse's event id, and passes check-pdu unredacted (the content hash covers Python's float text)", () => {
+    for (const e of floats.events) {
+      const id = zion(["event-id", "--room-version", "5"], e.wire);
+      assert.equal(id.stdout, `${e.event_id}\n`, id.stderr);
+      const r = zion(["check-pdu", "--room-version", "5", "--verify-key", key, "--event-id", e.event_id], e.wire);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const v = JSON.parse(r.stdout) as { ok: boolean; failed_checks: string[]; redacted: boolean };
+      assert.deepEqual([v.ok, v.failed_checks, v.redacted], [true, [], false], e.pdu.type);
+    }
+  });
+
+  it("writes Synapse's canonical JSON back byte for byte with --allow-floats", () => {
+    for (const e of floats.events) assert.equal(zion(["canonical-json", "--allow-floats"], e.wire).stdout, e.wire);
+  });
+
+  it("redacts without changing the floats redaction keeps, so the redacted event has the same id", () => {
+    const pl = floats.events.find((e) => e.pdu.type === "m.room.power_levels")!;
+    const redacted = zion(["redact", "--room-version", "5"], pl.wire);
+    assert.equal(redacted.code, 0, redacted.stderr);
+    assert.match(redacted.stdout, /"users_default": 0\.0/);
+    assert.equal(zion(["event-id", "--room-version", "5"], redacted.stdout).stdout, `${pl.event_id}\n`);
+  });
+
+  it("encodes the spec's canonical JSON example {\"a\": -0, \"b\": 1e10} as {\"a\":0,\"b\":10000000000} (strict)", () => {
+    const r = zion(["canonical-json"], '{"a": -0, "b": 1e10, "c": 1E2}');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"a":0,"b":10000000000,"c":100}');
+  });
+});
+
 describe("zion debug check-pdu", { timeout: 300_000 }, () => {
   const e = synapseEvents.events[synapseEvents.events.length - 1]!;
   const key = `${synapseServer}:${synapseKeyId}=${synapseKey}`;

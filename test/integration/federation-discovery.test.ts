@@ -5,7 +5,7 @@
  */
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Clock } from "../../src/core/clock.js";
@@ -52,10 +52,10 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  function setup(opts: { whitelist?: string[]; random?: () => number } = {}) {
+  function setup(opts: { whitelist?: string[]; random?: () => number; hostsFile?: string } = {}) {
     const clock = new FakeClock();
     const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, opts.whitelist ?? ["127.0.2.0/24"]);
-    const nodeDns = new NodeDns({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
+    const nodeDns = new NodeDns({ servers: [dns.server], timeoutMs: 1000, tries: 1, ...(opts.hostsFile ? { hostsFile: opts.hostsFile } : {}) });
     const https = new HttpsClient(new TlsPolicy({ customCaPems: [ca.caCertPem] }), { connectTimeoutMs: 2000, requestTimeoutMs: 3000 });
     const wellKnown = new WellKnownResolver(httpsGetVia(nodeDns, ipPolicy, https), clock, { timeoutMs: 1500 });
     const resolver = new ServerResolver({ dns: nodeDns, wellKnown, clock, ipPolicy, ...(opts.random ? { random: opts.random } : {}) });
@@ -252,6 +252,22 @@ describe("server name resolution (real DNS and TLS)", { timeout: 120_000 }, () =
     for (const c of ["name.valid", "well-known.fetch", "srv.matrix-fed", "srv.matrix", "dns.host", "resolution.target"]) {
       assert.ok(checks.includes(c), `trace has ${c}: ${checks.join(", ")}`);
     }
+  });
+
+  it("finds a server name listed only in the hosts file, as the system resolver does; SRV is still asked of DNS (step 6)", async () => {
+    // dnsmasq knows nothing of hosts-only.test (NXDOMAIN for SRV, A and AAAA); the hosts file names it.
+    await records({});
+    const hostsFile = join(dir, "hosts");
+    await writeFile(hostsFile, `# as in /etc/hosts\n${ip(48)}\thosts-only.test\n`);
+    const { resolver, https } = setup({ hostsFile });
+    const trace = new RecordingTrace();
+    const r = ok(await resolver.resolve("hosts-only.test", { trace }));
+    assert.equal(r.step, "6");
+    assert.deepEqual(targets(r), [`${ip(48)}:8448`]);
+    const srv = trace.steps.filter((s) => s.check === "srv.matrix-fed" || s.check === "srv.matrix");
+    // dnsmasq's NXDOMAIN: the SRV lookups went to DNS, not to the hosts file.
+    assert.deepEqual(srv.map((s) => s.detail), ["no SRV record _matrix-fed._tcp.hosts-only.test (ENOTFOUND)", "no SRV record _matrix._tcp.hosts-only.test (ENOTFOUND)"]);
+    assert.deepEqual(await probe(r, https, { dns: ["hosts-only.test"] }), { host: "hosts-only.test", sni: "hosts-only.test" });
   });
 
   it("stops when the _matrix-fed SRV lookup errs instead of falling through to _matrix._tcp (step 4)", async () => {

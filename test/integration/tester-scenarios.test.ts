@@ -15,6 +15,7 @@ import { runFederationTest } from "../../src/tester/federation-test.js";
 import { standaloneEnv } from "../../src/tester/env.js";
 import type { Check, Report } from "../../src/tester/report.js";
 import { toJsonReport } from "../../src/tester/render-json.js";
+import { renderHuman } from "../../src/tester/render-human.js";
 import { WELL_KNOWN_MIN_CACHE_MS } from "../../src/federation/discovery/well-known.js";
 import { serveFederation, serveWellKnown, type Running, lockAddresses } from "./tester-remotes.js";
 
@@ -36,6 +37,14 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   let dns: Dnsmasq;
   const running: Running[] = [];
   let env: ReturnType<typeof standaloneEnv>;
+
+  // Every report of this file, for the checks that hold across scenarios.
+  const reports: Report[] = [];
+  const run = async (name: string, e: ReturnType<typeof standaloneEnv> = env): Promise<Report> => {
+    const r = await runFederationTest(name, e);
+    reports.push(r);
+    return r;
+  };
 
   let unlock: (() => void) | undefined;
   before(async () => {
@@ -149,7 +158,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("passes a correctly configured server, with the matrix-federation-tester fields filled", async () => {
-    const r = await runFederationTest("good.test", env);
+    const r = await run("good.test", env);
     assert.equal(r.federationOK, true, r.checks.filter((c) => c.status === "fail").map((c) => c.detail).join("\n"));
     const j = toJsonReport(r);
     assert.equal(j.WellKnownResult["m.server"], "good.test:8448");
@@ -162,7 +171,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails a server with no .well-known, no SRV and nothing on 8448, and says to listen on 8448 or delegate", async () => {
-    const r = await runFederationTest("nothing.test", env);
+    const r = await run("nothing.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "conn.tcp", "fail");
     assert.equal(c.address, "127.0.6.1:8448");
@@ -172,7 +181,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("warns about a .well-known served with the wrong Content-Type, which still federates", async () => {
-    const r = await runFederationTest("ctype.test", env);
+    const r = await run("ctype.test", env);
     assert.equal(r.federationOK, true);
     const c = find(r, "well-known.content-type", "warn");
     assert.match(c.detail, /text\/plain/);
@@ -181,7 +190,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("names the client well-known pasted into the server file", async () => {
-    const r = await runFederationTest("pasted.test", env);
+    const r = await run("pasted.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "well-known.client-pasted", "fail");
     assertFix(c);
@@ -189,7 +198,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails an SRV record whose target is a CNAME", async () => {
-    const r = await runFederationTest("cname.test", env);
+    const r = await run("cname.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "srv.cname", "fail");
     assert.match(c.detail, /alias\.cname\.test/);
@@ -198,7 +207,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails a certificate for the wrong name", async () => {
-    const r = await runFederationTest("wrongname.test", env);
+    const r = await run("wrongname.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "tls.name", "fail");
     assert.match(c.detail, /other\.test/);
@@ -216,8 +225,50 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.ok(conn.Errors.some((e) => /other\.test/.test(e.Message)), JSON.stringify(conn.Errors));
   });
 
+  it("says the checks after a refused certificate were not run because of it, and still shows the keys", async () => {
+    const r = await run("wrongname.test");
+    const cert = find(r, "tls.name", "fail");
+    // One root cause, one failure: the version request is not blamed on routing.
+    assert.deepEqual(r.checks.filter((c) => c.status === "fail").map((c) => c.id), ["tls.name"]);
+    const version = find(r, "version", "skip");
+    assert.equal(version.cause, cert.title);
+    assert.match(version.detail, /^not run because of "Certificate is valid for the expected name \(127\.0\.6\.5:8448\)"/);
+    assert.equal(version.fix, undefined);
+    assert.doesNotMatch(JSON.stringify(r.checks), /Route \/_matrix\/federation\/v1/);
+    assert.equal(find(r, "keys.fetch", "skip").cause, cert.title);
+    // The key checks stay in the report (not only in the JSON's ConnectionReports), saying how the keys were read.
+    for (const id of ["keys.server-name", "keys.valid-until", "keys.signature"]) {
+      const k = find(r, id, "ok");
+      assert.equal(k.address, "127.0.6.5:8448");
+      assert.match(k.detail, /read over the refused certificate/);
+    }
+    assert.match(renderHuman(r, { colour: false }), /\n– GET \/_matrix\/federation\/v1\/version: not run because of/);
+    assert.match(renderHuman(r, { colour: false }), /\n✓ Keys are self-signed correctly \(127\.0\.6\.5:8448\)/);
+    // With -c, the signed request from us is not sent either, and says why.
+    let sent = 0;
+    const withUs = await run("wrongname.test", { ...env, identity: { serverName: "us.test", reachBack: async () => { sent++; return { ok: true, detail: "verified" }; } } });
+    assert.equal(find(withUs, "reach-back", "skip").cause, cert.title);
+    assert.equal(sent, 0);
+  });
+
+  it("shows each refused certificate as the one failure it is, whatever the reason", async () => {
+    for (const [name, id] of [["expired.test", "tls.expiry"], ["chain.test", "tls.chain"], ["wild.test", "tls.name"]] as const) {
+      const r = await run(name);
+      assert.deepEqual(r.checks.filter((c) => c.status === "fail").map((c) => c.id), [id], name);
+      assert.equal(find(r, "version", "skip").cause, find(r, id, "fail").title, name);
+    }
+  });
+
+  it("shows a name without any address as one failure, the checks that need an address not run because of it", async () => {
+    const r = await run("nodns.test");
+    assert.deepEqual(r.checks.filter((c) => c.status === "fail").map((c) => c.id), ["dns.host"]);
+    const dnsFail = find(r, "dns.host", "fail");
+    for (const id of ["well-known.fetch", "resolution.target", "client.well-known"]) assert.equal(find(r, id, "skip").cause, dnsFail.title);
+    assert.match(renderHuman(r, { colour: false }), /Federation NOT OK: 1 failure, 3 checks not run\n$/);
+  });
+
   it("explains a wildcard certificate that does not cover the bare server name", async () => {
-    const r = await runFederationTest("wild.test", env);
+    const r = await run("wild.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "tls.name", "fail");
     assertFix(c);
@@ -226,7 +277,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails an expired certificate", async () => {
-    const r = await runFederationTest("expired.test", env);
+    const r = await run("expired.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "tls.expiry", "fail");
     assert.match(c.detail, /expired/);
@@ -236,7 +287,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("names the missing intermediate certificate", async () => {
-    const r = await runFederationTest("chain.test", env);
+    const r = await run("chain.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "tls.chain", "fail");
     assert.match(c.detail, /intermediate certificate is missing/);
@@ -248,7 +299,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("tests every address and fails the dead one of two A records", async () => {
-    const r = await runFederationTest("twoa.test", env);
+    const r = await run("twoa.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "conn.tcp", "fail");
     assert.equal(c.address, "127.0.6.10:8448");
@@ -257,8 +308,26 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.deepEqual(toJsonReport(r).DNSResult.Addrs?.slice().sort(), ["127.0.6.10:8448", "127.0.6.9:8448"]);
   });
 
+  it("suggests removing the stale record of a dead address while another address answers, and lists each address once", async () => {
+    const r = await run("twoa.test");
+    const c = find(r, "conn.tcp", "fail");
+    assert.match(c.fix!, /while 127\.0\.6\.9:8448 does: if the machine at 127\.0\.6\.10 is gone, remove the stale A record twoa\.test -> 127\.0\.6\.10/);
+    const host = find(r, "dns.host", "ok");
+    assert.equal(host.detail.match(/127\.0\.6\.10/g)?.length, 1, host.detail);
+    assert.equal(host.detail.match(/127\.0\.6\.9\b/g)?.length, 1, host.detail);
+    assert.equal(find(r, "keys.fetch", "skip").address, "127.0.6.10:8448");
+    assert.equal(find(r, "version", "ok").status, "ok", "one dead address of two does not stop the version request");
+  });
+
+  it("names our public_baseurl in the client well-known fix when the server tested is our own", async () => {
+    const own = await run("twoa.test", { ...env, identity: { serverName: "twoa.test", publicBaseUrl: "https://matrix.twoa.test/" } });
+    assert.match(find(own, "client.well-known", "warn").fix!, /\{"m\.homeserver": \{"base_url": "https:\/\/matrix\.twoa\.test"\}\} \(your public_baseurl\)/);
+    const other = await run("twoa.test");
+    assert.match(find(other, "client.well-known", "warn").fix!, /matrix\.example\.org/);
+  });
+
   it("fails keys that name another server", async () => {
-    const r = await runFederationTest("keyname.test", env);
+    const r = await run("keyname.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "keys.server-name", "fail");
     assert.match(c.detail, /someone-else\.test/);
@@ -267,7 +336,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails keys whose self-signature does not verify", async () => {
-    const r = await runFederationTest("badsig.test", env);
+    const r = await run("badsig.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "keys.signature", "fail");
     assertFix(c);
@@ -277,7 +346,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("warns about an SRV record that .well-known makes irrelevant", async () => {
-    const r = await runFederationTest("ignored.test", env);
+    const r = await run("ignored.test", env);
     assert.equal(r.federationOK, true);
     const c = find(r, "srv.ignored", "warn");
     assert.match(c.detail, /_matrix-fed\._tcp\.ignored\.test \(old\.ignored\.test:8448\) is ignored because \/\.well-known\/matrix\/server delegates/);
@@ -286,7 +355,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("warns that only the deprecated _matrix._tcp record exists, and uses it", async () => {
-    const r = await runFederationTest("legacy.test", env);
+    const r = await run("legacy.test", env);
     assert.equal(r.federationOK, true);
     const c = find(r, "srv.matrix", "warn");
     assertFix(c);
@@ -298,7 +367,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fetches .well-known from every address and fails when one machine does not serve it", async () => {
-    const r = await runFederationTest("wkmulti.test", env);
+    const r = await run("wkmulti.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "well-known.addresses", "fail");
     assert.match(c.detail, /127\.0\.6\.16:443: "m\.server": "wkmulti\.test:8448"/);
@@ -308,7 +377,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("uses an explicit port directly, skipping .well-known and SRV, and says the SRV record is ignored", async () => {
-    const r = await runFederationTest("port.test:8449", env);
+    const r = await run("port.test:8449", env);
     assert.equal(r.federationOK, true, r.checks.filter((c) => c.status === "fail").map((c) => c.detail).join("\n"));
     const j = toJsonReport(r);
     assert.equal(j.DNSResult.SRVSkipped, true);
@@ -318,7 +387,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("follows a redirected .well-known and warns about the redirect", async () => {
-    const r = await runFederationTest("redirect.test", env);
+    const r = await run("redirect.test", env);
     assert.equal(r.federationOK, true);
     const c = find(r, "well-known.redirects", "warn");
     assert.match(c.detail, /redirects \(301\) to https:\/\/redirect\.test\/matrix\/server\.json/);
@@ -328,7 +397,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
 
   it("warns about a short .well-known cache lifetime, a client file without CORS, and base_url without the client API", async () => {
     const before = Date.now();
-    const r = await runFederationTest("client.test", env);
+    const r = await run("client.test", env);
     assert.equal(r.federationOK, true, "client-side problems and caching do not stop federation");
     const cache = find(r, "well-known.cache", "warn");
     assert.match(cache.detail, /max-age=60/);
@@ -347,7 +416,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails a server whose /_matrix/federation/v1/version is not routed, with the version error in the JSON", async () => {
-    const r = await runFederationTest("noversion.test", env);
+    const r = await run("noversion.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "version", "fail");
     assert.match(c.detail, /answered 404 \(not JSON\)/);
@@ -358,7 +427,7 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
   });
 
   it("fails a .well-known that is not JSON even though the fallback to port 8448 works", async () => {
-    const r = await runFederationTest("badjson.test", env);
+    const r = await run("badjson.test", env);
     assert.equal(r.federationOK, false);
     const c = find(r, "well-known.json", "fail");
     assertFix(c);
@@ -367,8 +436,14 @@ describe("federation tester scenarios", { timeout: 120_000 }, () => {
     assert.match(toJsonReport(r).WellKnownResult.result ?? "", /JSON/);
   });
 
+  it("never gives a green tick to a check whose text says it failed (across every scenario above)", () => {
+    assert.ok(reports.length > 15);
+    const ticked = reports.flatMap((r) => r.checks.filter((c) => c.status === "ok" && /\bfail(ed|s|ure)?\b/i.test(c.detail)).map((c) => `${r.serverName} ${c.id}: ${c.detail}`));
+    assert.deepEqual(ticked, []);
+  });
+
   it("reports an invalid server name without connecting anywhere", async () => {
-    const r = await runFederationTest("bad name!", env);
+    const r = await run("bad name!", env);
     assert.equal(r.federationOK, false);
     assertFix(find(r, "name.valid", "fail"));
     assert.match(toJsonReport(r).Error ?? "", /Invalid server name/);

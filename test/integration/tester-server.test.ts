@@ -23,9 +23,13 @@ describe("federation_tester in zion start", { timeout: 60_000 }, () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /text\/html/);
     assert.match(await page.text(), /<title>Zion federation tester<\/title>/);
+    assert.equal((await fetch(`${on.clientUrl}/federation-tester/`)).status, 200, "with a trailing slash too");
+    // An invalid name is a verdict, as in matrix-federation-tester: BAD, and a report saying why.
     const bad = await fetch(`${on.clientUrl}/api/federation-ok?server_name=${encodeURIComponent("not a name")}`);
-    assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as { errcode: string }).errcode, "M_INVALID_PARAM");
+    assert.equal(bad.status, 200);
+    assert.equal(await bad.text(), "BAD");
+    const report = (await (await fetch(`${on.clientUrl}/api/report?server_name=${encodeURIComponent("not a name")}`)).json()) as { Error?: string; FederationOK: boolean };
+    assert.deepEqual([report.Error, report.FederationOK], ["Invalid server name 'not a name'", false]);
     const missing = await fetch(`${on.clientUrl}/api/report`);
     assert.equal(missing.status, 400);
   });

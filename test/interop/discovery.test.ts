@@ -31,6 +31,7 @@ import type { ServerName, UserId } from "../../src/core/ids/index.js";
 import { FederationError } from "../../src/federation/transport/client.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import { addressWithFreePort } from "../harness/ports.js";
 import { freePort, pinnedSynapseVersion, startSynapse, type SynapseHandle } from "../harness/synapse.js";
 import { startZionPeer, type ZionPeer } from "./zion-peer.js";
 
@@ -44,6 +45,8 @@ const ZION_HOST = "zion.interop.test";
 const ZION_WK_NAME = "zion-wk.interop.test";
 const ZION_SRV_NAME = "zion-srv.interop.test";
 const ZION_SRV_TARGET = "fed.zion-srv.interop.test";
+/** Where the servers on port 443 go (well-known is fetched from port 443 only). */
+const WK_RANGE = { prefix: "127.0.4.", from: 100, count: 100 };
 
 /** An address in 127.0.4.200-249 where UDP and TCP port 53 are free (Twisted's SRV lookups can only use port 53). */
 async function addressFreeOn53(): Promise<string> {
@@ -65,22 +68,6 @@ async function addressFreeOn53(): Promise<string> {
   throw new Error("port 53 is taken on every address of 127.0.4.200-249");
 }
 
-/** An address in 127.0.4.100-199 where port 443 is free right now (well-known is fetched from port 443 only). */
-async function addressFreeOn443(except: readonly string[] = []): Promise<string> {
-  const start = Math.floor(Math.random() * 100);
-  for (let i = 0; i < 100; i++) {
-    const ip = `127.0.4.${100 + ((start + i) % 100)}`;
-    if (except.includes(ip)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(443, ip, () => srv.close(() => resolve(true)));
-    });
-    if (free) return ip;
-  }
-  throw new Error("port 443 is taken on every address of 127.0.4.100-199");
-}
-
 describe("discovery by name between Zion and Synapse", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
@@ -96,7 +83,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 300_000 }, () 
     dir = mkdtempSync(join(tmpdir(), "zion-interop-discovery-"));
     ca = await createTestCa(join(dir, "ca"));
     const srvPort = await freePort("127.0.4.42");
-    wkIp = await addressFreeOn443();
+    wkIp = await addressWithFreePort(443, WK_RANGE);
     const zsPort = await freePort("127.0.4.46");
     // One DNS server for both sides: Zion asks it through dns_servers, the SRV Synapse through its private
     // resolv.conf, which can only name port 53.
@@ -116,7 +103,7 @@ describe("discovery by name between Zion and Synapse", { timeout: 300_000 }, () 
       config: { dns_servers: [dns.server] },
     });
     // ZW: a Zion named without a port, serving /.well-known/matrix/server on 443 (delegating to itself on 443).
-    const zwIp = await addressFreeOn443([wkIp]);
+    const zwIp = await addressWithFreePort(443, WK_RANGE, [wkIp]);
     zw = await startZionPeer({
       ca, host: zwIp, port: 443, serverName: ZION_WK_NAME,
       config: { dns_servers: [dns.server], serve_server_wellknown: true },

@@ -58,13 +58,27 @@ export interface HandlerInput<P, Q, B, A extends RouteAuth> {
   readonly user: A extends "access-token" ? AuthenticatedUser : undefined;
   readonly request: RequestInfo;
   readonly log: RouteLog;
+  /**
+   * Aborted when the client goes away before the response is sent (its socket closed), so a long-polling handler
+   * stops waiting and a slow one can stop working. Never aborted once the response has been written.
+   */
+  readonly signal: AbortSignal;
+  /** The request body as it arrives (routes with `streamBody: true` only). */
+  readonly bodyStream: BodyStream | undefined;
 }
+
+/** A request body read as it arrives (routes with `streamBody: true`), cut off with 413 M_TOO_LARGE past the limit. */
+export type BodyStream = AsyncIterable<Buffer>;
 
 /** A response other than "200 with this JSON": a status, JSON or text, extra headers. */
 export class HttpResponse {
   private constructor(
     readonly status: number,
-    readonly body: { kind: "json"; value: unknown } | { kind: "text"; value: string; contentType: string } | { kind: "empty" },
+    readonly body:
+      | { kind: "json"; value: unknown }
+      | { kind: "text"; value: string; contentType: string }
+      | { kind: "stream"; value: AsyncIterable<Uint8Array>; contentType: string }
+      | { kind: "empty" },
     readonly headers: Readonly<Record<string, string>> = {},
   ) {}
 
@@ -73,6 +87,10 @@ export class HttpResponse {
   }
   static text(status: number, value: string, contentType = "text/plain; charset=utf-8", headers: Record<string, string> = {}): HttpResponse {
     return new HttpResponse(status, { kind: "text", value, contentType }, headers);
+  }
+  /** A body written as the iterable yields it (a file, a proxied download); the connection is closed early if it throws. */
+  static stream(status: number, value: AsyncIterable<Uint8Array>, contentType: string, headers: Record<string, string> = {}): HttpResponse {
+    return new HttpResponse(status, { kind: "stream", value, contentType }, headers);
   }
   static empty(status: number, headers: Record<string, string> = {}): HttpResponse {
     return new HttpResponse(status, { kind: "empty" }, headers);
@@ -94,6 +112,14 @@ export interface RouteSpec<P, Q, B, A extends RouteAuth, D> {
   readonly query?: ZodType<Q>;
   /** The body must be JSON and match (not JSON: M_NOT_JSON; mismatch: M_BAD_JSON). Without it the body is ignored. */
   readonly body?: ZodType<B>;
+  /** An empty body counts as `{}` (user-interactive auth endpoints, whose first request may carry nothing). */
+  readonly emptyBodyIsObject?: boolean;
+  /**
+   * Hand the handler the raw body as `bodyStream` instead of parsed JSON (uploads); `body` must then be absent.
+   * The limit (maxBodyBytes) still applies: a larger Content-Length is refused before the handler runs, and a body
+   * that grows past it fails the stream with 413 M_TOO_LARGE.
+   */
+  readonly streamBody?: boolean;
   /** Largest accepted body in bytes (default: the server's limit, 1 MiB unless configured). */
   readonly maxBodyBytes?: number;
   /** Add CORS headers (default: true for client and public routes, false otherwise). */
@@ -111,6 +137,8 @@ export interface Route<D = unknown> {
   readonly params?: ZodType<unknown>;
   readonly query?: ZodType<unknown>;
   readonly body?: ZodType<unknown>;
+  readonly emptyBodyIsObject?: boolean;
+  readonly streamBody?: boolean;
   readonly maxBodyBytes?: number;
   readonly cors?: boolean;
   readonly rateLimited?: boolean;

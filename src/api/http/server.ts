@@ -22,7 +22,8 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { SecureContextOptions } from "node:tls";
 import { randomBytes } from "node:crypto";
-import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
+import { Readable } from "node:stream";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { ZodError, ZodType } from "zod";
 import { MatrixError } from "../../core/errors.js";
@@ -30,7 +31,7 @@ import type { ServerName, UserId } from "../../core/ids/index.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonValue } from "../../core/json/types.js";
 import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, type FederationAuth, type FederationOriginPolicy } from "./federation-auth.js";
-import { HttpResponse, type RequestInfo, type Route, type RouteResult } from "./route.js";
+import { HttpResponse, type BodyStream, type RequestInfo, type Route, type RouteResult } from "./route.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -141,6 +142,20 @@ function fastifyErrorToMatrix(err: { code?: string; statusCode?: number; message
   return undefined;
 }
 
+/** The request stream, failing with 413 M_TOO_LARGE once more than `limit` bytes have arrived. */
+async function* limitedStream(source: Readable, limit: number): BodyStream {
+  let seen = 0;
+  for await (const chunk of source) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    seen += buf.length;
+    if (seen > limit) {
+      source.pause(); // the handler answers 413 and the connection closes (see addRoute)
+      throw MatrixError.tooLarge(`request body is larger than the limit of ${limit} bytes`);
+    }
+    yield buf;
+  }
+}
+
 /** `Authorization: Bearer <token>`, else the deprecated `access_token` query parameter. */
 function accessTokenOf(authorization: string | undefined, query: unknown): string | undefined {
   if (authorization !== undefined) {
@@ -215,6 +230,8 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
   const sendError = (request: FastifyRequest, reply: FastifyReply, err: unknown, limit: number): FastifyReply => {
     if (err instanceof MatrixError) {
       if (err.status >= 500) request.log.error({ err }, "request failed");
+      const retry = err.extra["retry_after_ms"];
+      if (err.errcode === "M_LIMIT_EXCEEDED" && typeof retry === "number") reply.header("retry-after", String(Math.max(1, Math.ceil(retry / 1000))));
       return send(reply, err.status, err.toJSON());
     }
     const mapped = typeof err === "object" && err !== null && "message" in err ? fastifyErrorToMatrix(err as { message: string }, limit) : undefined;
@@ -242,21 +259,44 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
     return send(reply, 404, { errcode: "M_UNRECOGNIZED", error: `unrecognized request: ${request.method} ${path}` });
   });
 
-  for (const route of options.routes) {
+  // Streamed-body routes live in their own scope whose parser hands the request stream through unread.
+  const streamed = options.routes.filter((r) => r.streamBody);
+  if (streamed.length > 0) {
+    void app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
+      for (const route of streamed) addRoute(scope as unknown as Pick<FastifyInstance, "route">, route);
+    });
+  }
+  for (const route of options.routes) if (!route.streamBody) addRoute(app as unknown as Pick<FastifyInstance, "route">, route);
+
+  function addRoute(scope: Pick<FastifyInstance, "route">, route: Route<D>): void {
     const limit = route.maxBodyBytes ?? defaultLimit;
     const config: RouteConfig = { cors: route.cors ?? (route.resource === "client" || route.resource === "public") };
-    app.route({
+    scope.route({
       method: route.method,
       url: route.path,
       bodyLimit: limit,
       config,
       handler: async (request, reply) => {
+        // The client went away before the answer was written: tell the handler (long polls stop waiting).
+        const aborter = new AbortController();
+        const onClose = (): void => {
+          if (!reply.raw.writableFinished) aborter.abort(new Error("the client closed the connection"));
+        };
+        reply.raw.once("close", onClose);
         try {
           const raw = request.body;
           let json: JsonValue | undefined;
-          if (route.body !== undefined || route.auth === "x-matrix") {
+          let bodyStream: BodyStream | undefined;
+          if (route.streamBody) {
+            const declared = Number(request.headers["content-length"] ?? 0);
+            if (declared > limit) throw MatrixError.tooLarge(`request body is larger than the limit of ${limit} bytes`);
+            bodyStream = limitedStream(raw instanceof Readable ? raw : Readable.from([]), limit);
+          } else if (route.body !== undefined || route.auth === "x-matrix") {
             const bytes = Buffer.isBuffer(raw) ? raw : undefined;
             if (bytes && bytes.length > 0) json = parseJsonStrict(bytes, { maxBytes: limit, strictIntegers: false });
+            else if (route.emptyBodyIsObject) json = {};
             else if (route.body !== undefined) throw MatrixError.notJson("the request body is empty; expected a JSON object");
           }
           const info: RequestInfo = {
@@ -292,16 +332,23 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
           const params = validate(route.params, request.params, "params");
           const query = validate(route.query, request.query, "query");
           const body = route.body ? validate(route.body, json, "body") : undefined;
-          const result: RouteResult = await route.handle({ params, query, body, origin, user, request: info, log: origin ? request.log.child({ origin }) : request.log }, options.deps);
+          const log = origin ? request.log.child({ origin }) : request.log;
+          const result: RouteResult = await route.handle({ params, query, body, origin, user, request: info, log, signal: aborter.signal, bodyStream }, options.deps);
           if (result instanceof HttpResponse) {
             reply.code(result.status).headers(result.headers);
             if (result.body.kind === "json") return send(reply, result.status, result.body.value);
             if (result.body.kind === "text") return reply.header("content-type", result.body.contentType).send(result.body.value);
+            if (result.body.kind === "stream") return reply.header("content-type", result.body.contentType).send(Readable.from(result.body.value));
             return reply.send();
           }
           return send(reply, 200, result);
         } catch (err) {
+          // The rest of a refused streamed body is not read: close the connection rather than drain it.
+          if (route.streamBody && !request.raw.readableEnded) reply.header("connection", "close");
           return sendError(request, reply, err, limit);
+        } finally {
+          reply.raw.removeListener("close", onClose);
+          if (!reply.raw.writableFinished) reply.raw.once("close", onClose); // a streamed response may still be writing
         }
       },
     });

@@ -7,7 +7,8 @@
  * such as Element then says the server is unsupported instead of failing
  * later at /login. The client API work adds a version here in the same change
  * that makes its endpoints work, never ahead of them (src/api/index.test.ts
- * checks that the list stays empty while /versions is the only client route).
+ * checks that the list stays empty while any endpoint a client needs first,
+ * login to logout, is not served).
  */
 import { defineRoute } from "../http/index.js";
 

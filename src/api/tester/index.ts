@@ -3,7 +3,7 @@
  *
  *   GET /api/report?server_name=X        the JSON report (matrix-federation-tester's fields plus Zion's)
  *   GET /api/federation-ok?server_name=X "GOOD" or "BAD"
- *   GET /federation-tester               a small page that renders reports
+ *   GET /federation-tester               a small page that renders reports (also at /federation-tester/)
  *
  * api/ may not import tester/, so the routes take the tester as a dependency slice (`federationTester`), which
  * app/ fills with tester/'s TesterApi (it matches `FederationTesterPort` structurally). The tester applies its own
@@ -46,12 +46,18 @@ export const testerFederationOk: Route<TesterDeps> = defineRoute<Record<string, 
   },
 });
 
-export const testerPage: Route<TesterDeps> = defineRoute<Record<string, string>, Record<string, string>, undefined, "none", TesterDeps>({
-  method: "GET", path: "/federation-tester", auth: "none", resource: "public",
-  handle(_input, { federationTester }) {
-    return reply(federationTester.page());
-  },
-});
+function pageRoute(path: string): Route<TesterDeps> {
+  return defineRoute<Record<string, string>, Record<string, string>, undefined, "none", TesterDeps>({
+    method: "GET", path, auth: "none", resource: "public",
+    handle(_input, { federationTester }) {
+      return reply(federationTester.page());
+    },
+  });
+}
+
+export const testerPage: Route<TesterDeps> = pageRoute("/federation-tester");
+/** The same page with a trailing slash (the page finds api/report from either). */
+export const testerPageSlash: Route<TesterDeps> = pageRoute("/federation-tester/");
 
 /** Registered by app/ only when federation_tester.enabled is true. */
-export const testerRoutes: readonly Route<TesterDeps>[] = [testerReport, testerFederationOk, testerPage];
+export const testerRoutes: readonly Route<TesterDeps>[] = [testerReport, testerFederationOk, testerPage, testerPageSlash];

@@ -1,5 +1,6 @@
 /** Shared plumbing for debug commands: read stdin as strict JSON, fail with exit 2. */
 import { MatrixError } from "../../core/errors.js";
+import { canonicalJson } from "../../core/json/canonical.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
 
@@ -53,4 +54,42 @@ export function failUsage(reason: string): never {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Prints JSON indented like printJson, but from its non-strict canonical text (keys in code-point order), so the
+ * numbers of a room version 1-5 event keep the literals they were read with and the output hashes as the input did.
+ */
+export function printJsonKeepingNumbers(value: unknown): void {
+  const text = canonicalJson(value, { strict: false });
+  let out = "";
+  let depth = 0;
+  const nl = () => "\n" + "  ".repeat(depth);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      out += text.slice(start, i + 1);
+    } else if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      if (text[i + 1] === close) {
+        out += c + close;
+        i++;
+      } else {
+        depth++;
+        out += c + nl();
+      }
+    } else if (c === "}" || c === "]") {
+      depth--;
+      out += nl() + c;
+    } else if (c === ",") {
+      out += "," + nl();
+    } else if (c === ":") {
+      out += ": ";
+    } else {
+      out += c;
+    }
+  }
+  process.stdout.write(`${out}\n`);
 }

@@ -1,7 +1,7 @@
 /** `zion debug redact --room-version N`: the PDU on stdin after the version's redaction algorithm. */
 import type { Command } from "commander";
 import { redactEvent } from "../../core/events/redact.js";
-import { printJson } from "./io.js";
+import { printJsonKeepingNumbers } from "./io.js";
 import { readJsonObjectInput, rulesOption, run } from "./signed-json-common.js";
 
 export function registerRedact(debug: Command): void {
@@ -12,7 +12,8 @@ export function registerRedact(debug: Command): void {
     .action((opts: { roomVersion: string }) =>
       run(async () => {
         const rules = rulesOption(opts.roomVersion);
-        printJson(redactEvent(await readJsonObjectInput(rules.strictCanonicalJson), rules));
+        // Printed from canonical text: a v1-5 event's floats keep their literals, so the output has the input's event id.
+        printJsonKeepingNumbers(redactEvent(await readJsonObjectInput(rules.strictCanonicalJson), rules));
       }),
     );
 }

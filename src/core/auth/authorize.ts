@@ -25,7 +25,7 @@ import type { JsonObject, JsonValue } from "../json/types.js";
 import { isKnownRoomVersion, type RoomVersionRules } from "../room-versions/rules.js";
 import { authEventTypesFor, CREATE_KEY, JOIN_RULES_KEY, POWER_LEVELS_KEY } from "./auth-events.js";
 import { ruleNumbers, type RuleNumbers } from "./numbering.js";
-import { creatorsOf, isJsonObject, LEVEL_KEYS, originalCreatorOf, parseLevel, PowerLevelView } from "./power-levels.js";
+import { creatorsOf, isJsonObject, LEVEL_KEYS, originalCreatorOf, parseLevel, PowerLevelView, UnreadableLevelError } from "./power-levels.js";
 import { signedMatchesAnyKey, thirdPartyPublicKeys, verifyThirdPartySignature, type ThirdPartySignatureVerifier } from "./third-party-invite.js";
 
 /** Every verdict names the rule that decided it, as the room version's own page numbers it. */
@@ -55,6 +55,16 @@ function refuse(rule: string | number, reason: string): never {
 }
 
 const allow = (rule: string): AuthVerdict => ({ allowed: true, rule });
+
+/** Reads power levels for `rule`: a level that is not a number refuses the event under that rule (see UnreadableLevelError). */
+function levels<T>(rule: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof UnreadableLevelError) refuse(rule, e.message);
+    throw e;
+  }
+}
 
 /** Runs a check; a Refusal becomes a verdict, and so does any unexpected exception (malformed input). */
 function guard(f: () => AuthVerdict): AuthVerdict {
@@ -254,17 +264,16 @@ function checkRest(event: Pdu, get: Lookup, rules: RoomVersionRules, n: RuleNumb
   // Rule 6 [5]: the sender must be joined.
   if (membershipOf(get, event.sender) !== "join") refuse(n.senderJoined, `${event.sender} is not joined to the room`);
 
-  const senderLevel = pl.userLevel(event.sender);
-
   // Rule 7 [6]: m.room.third_party_invite needs the invite level.
   if (event.type === "m.room.third_party_invite") {
-    if (senderLevel >= pl.invite) return allow(n.thirdPartyInvite);
-    refuse(n.thirdPartyInvite, `sender level ${senderLevel} is below the invite level ${pl.invite}`);
+    const [lvl, invite] = levels(n.thirdPartyInvite, () => [pl.userLevel(event.sender), pl.invite]);
+    if (lvl >= invite) return allow(n.thirdPartyInvite);
+    refuse(n.thirdPartyInvite, `sender level ${lvl} is below the invite level ${invite}`);
   }
 
   // Rule 8 [7]: the event type's required power level.
   const isState = typeof event.stateKey === "string";
-  const required = pl.requiredLevel(event.type, isState);
+  const [senderLevel, required] = levels(n.requiredLevel, () => [pl.userLevel(event.sender), pl.requiredLevel(event.type, isState)]);
   if (required > senderLevel) refuse(n.requiredLevel, `${event.type} needs level ${required}; the sender has ${senderLevel}`);
 
   // Rule 9 [8]: a state_key starting with '@' must be the sender.
@@ -278,7 +287,7 @@ function checkRest(event: Pdu, get: Lookup, rules: RoomVersionRules, n: RuleNumb
   // Rule 11 (v1-v2): m.room.redaction.
   if (rules.auth.redactionDomainCheckInAuth && event.type === "m.room.redaction") {
     const r = n.redaction ?? 11;
-    if (senderLevel >= pl.redact) return allow(`${r}.1`);
+    if (senderLevel >= levels(`${r}.1`, () => pl.redact)) return allow(`${r}.1`);
     const target = domainOf(event.redacts);
     if (target !== undefined && target === domainOf(event.eventId)) return allow(`${r}.2`);
     refuse(`${r}.3`, "below the redact level and redacting an event from another server");
@@ -348,7 +357,7 @@ function checkMember(
       const via = content["join_authorised_via_users_server"];
       if (typeof via !== "string") refuse(`${R}.2`, "a restricted join without join_authorised_via_users_server");
       if (membershipOf(get, via) !== "join") refuse(`${R}.2`, `the authorising user ${via} is not joined`);
-      if (pl.userLevel(via) < pl.invite) refuse(`${R}.2`, `the authorising user ${via} may not invite`);
+      if (levels(`${R}.2`, () => pl.userLevel(via) < pl.invite)) refuse(`${R}.2`, `the authorising user ${via} may not invite`);
       return allow(`${R}.3`);
     }
     // .6 public: allow.
@@ -382,10 +391,10 @@ function checkMember(
     // .3 The target must not be joined or banned.
     if (targetMembership === "join" || targetMembership === "ban") refuse(`${I}.3`, `${target} is already ${targetMembership === "join" ? "joined" : "banned"}`);
     // .4 Sender at or above the invite level: allow.
-    const lvl = pl.userLevel(sender);
-    if (lvl >= pl.invite) return allow(`${I}.4`);
+    const [lvl, invite] = levels(`${I}.4`, () => [pl.userLevel(sender), pl.invite]);
+    if (lvl >= invite) return allow(`${I}.4`);
     // .5 Otherwise, reject.
-    refuse(`${I}.5`, `sender level ${lvl} is below the invite level ${pl.invite}`);
+    refuse(`${I}.5`, `sender level ${lvl} is below the invite level ${invite}`);
   }
 
   if (membership === "leave") {
@@ -397,14 +406,17 @@ function checkMember(
     }
     // .2 The sender must be joined.
     if (senderMembership !== "join") refuse(`${L}.2`, `${sender} is not joined`);
-    const lvl = pl.userLevel(sender);
+    const lvl = levels(`${L}.3`, () => pl.userLevel(sender));
     // .3 Unbanning needs the ban level.
-    if (targetMembership === "ban" && lvl < pl.ban) refuse(`${L}.3`, `sender level ${lvl} is below the ban level ${pl.ban}`);
+    if (targetMembership === "ban") {
+      const ban = levels(`${L}.3`, () => pl.ban);
+      if (lvl < ban) refuse(`${L}.3`, `sender level ${lvl} is below the ban level ${ban}`);
+    }
     // .4 Kick level and above the target: allow.
-    const targetLvl = pl.userLevel(target);
-    if (lvl >= pl.kick && targetLvl < lvl) return allow(`${L}.4`);
+    const [kick, targetLvl] = levels(`${L}.4`, () => [pl.kick, pl.userLevel(target)]);
+    if (lvl >= kick && targetLvl < lvl) return allow(`${L}.4`);
     // .5 Otherwise, reject.
-    refuse(`${L}.5`, `sender level ${lvl} is below the kick level ${pl.kick} or not above the target's ${targetLvl}`);
+    refuse(`${L}.5`, `sender level ${lvl} is below the kick level ${kick} or not above the target's ${targetLvl}`);
   }
 
   if (membership === "ban") {
@@ -412,11 +424,10 @@ function checkMember(
     // .1 The sender must be joined.
     if (senderMembership !== "join") refuse(`${B}.1`, `${sender} is not joined`);
     // .2 Ban level and above the target: allow.
-    const lvl = pl.userLevel(sender);
-    const targetLvl = pl.userLevel(target);
-    if (lvl >= pl.ban && targetLvl < lvl) return allow(`${B}.2`);
+    const [lvl, ban, targetLvl] = levels(`${B}.2`, () => [pl.userLevel(sender), pl.ban, pl.userLevel(target)]);
+    if (lvl >= ban && targetLvl < lvl) return allow(`${B}.2`);
     // .3 Otherwise, reject.
-    refuse(`${B}.3`, `sender level ${lvl} is below the ban level ${pl.ban} or not above the target's ${targetLvl}`);
+    refuse(`${B}.3`, `sender level ${lvl} is below the ban level ${ban} or not above the target's ${targetLvl}`);
   }
 
   if (membership === "knock" && n.knock) {
@@ -479,7 +490,6 @@ const shapeMemo = new WeakMap<JsonObject, Map<string, Refusal | null>>();
 /** Rules 10.1-10.3 [9.1-9.3; v1 10.1]: the value types of a power levels event. */
 function checkPowerLevelsShape(content: JsonObject, rules: RoomVersionRules, n: RuleNumbers): void {
   const a = rules.auth;
-  const mapKeys = a.notificationsPowerLevels ? (["events", "notifications"] as const) : (["events"] as const);
 
   if (a.integerPowerLevels) {
     // 10.1 [9.1] (v10+) The top-level levels must be integers.
@@ -493,19 +503,10 @@ function checkPowerLevelsShape(content: JsonObject, rules: RoomVersionRules, n: 
       if (!isJsonObject(m)) refuse(n.plMapIntegers!, `${k} is not an object`);
       for (const [t, v] of Object.entries(m)) if (!Number.isInteger(v)) refuse(n.plMapIntegers!, `${k}[${JSON.stringify(t)}] is not an integer`);
     }
-  } else {
-    // v1-v9 accept integers, integer strings and floats; anything else cannot
-    // be compared by the alteration rules below, so it is refused there.
-    for (const k of LEVEL_KEYS) {
-      if (content[k] !== undefined && parseLevel(content[k], rules) === undefined) refuse(n.plAlterations, `${k} is not a number`);
-    }
-    for (const k of mapKeys) {
-      const m = content[k];
-      if (m === undefined) continue;
-      if (!isJsonObject(m)) refuse(n.plMapAdded, `${k} is not an object`);
-      for (const [t, v] of Object.entries(m)) if (parseLevel(v, rules) === undefined) refuse(n.plMapAdded, `${k}[${JSON.stringify(t)}] is not a number`);
-    }
   }
+  // v1-v9 check only `users` here; the other values are compared (and so
+  // must be numbers) only once there is a previous power levels event
+  // (checkLevelsComparable).
   // 10.3 [9.3, v1 10.1] users: valid user ids mapped to integers (strings allowed before v10).
   const users = content["users"];
   if (users !== undefined) {
@@ -514,6 +515,24 @@ function checkPowerLevelsShape(content: JsonObject, rules: RoomVersionRules, n: 
       if (!isUserId(u)) refuse(n.plUsers, `users has a key ${JSON.stringify(u)} that is not a user id`);
       if (parseLevel(v, rules) === undefined) refuse(n.plUsers, `users[${JSON.stringify(u)}] is not an integer`);
     }
+  }
+}
+
+/**
+ * v1-v9 accept integers, integer strings and floats; anything else cannot be
+ * compared by the change rules 10.6-10.8 [v1 10.3-10.5], so the event is
+ * refused there. Only once there is a previous power levels event: the first
+ * one is checked for `users` alone (v1 10.1-10.2), as the text says.
+ */
+function checkLevelsComparable(content: JsonObject, mapKeys: readonly string[], rules: RoomVersionRules, n: RuleNumbers): void {
+  for (const k of LEVEL_KEYS) {
+    if (content[k] !== undefined && parseLevel(content[k], rules) === undefined) refuse(`${n.plAlterations}.2`, `${k} is not a number`);
+  }
+  for (const k of mapKeys) {
+    const m = content[k];
+    if (m === undefined) continue;
+    if (!isJsonObject(m)) refuse(`${n.plMapAdded}.1`, `${k} is not an object`);
+    for (const [t, v] of Object.entries(m)) if (parseLevel(v, rules) === undefined) refuse(`${n.plMapAdded}.1`, `${k}[${JSON.stringify(t)}] is not a number`);
   }
 }
 
@@ -530,12 +549,20 @@ function checkPowerLevelChanges(
   // 10.5 [9.4, v1 10.2] No previous power levels: allow.
   const prev = current.event;
   if (!prev) return allow(n.plNoPrevious);
+  if (!rules.auth.integerPowerLevels) checkLevelsComparable(content, mapKeys, rules, n);
   const old = contentOf(prev);
   const lvl = (v: unknown): number | undefined => (v === undefined ? undefined : parseLevel(v, rules));
+  // The current values are compared too: one that is not a number (a v1-v9
+  // first power levels event may hold one) cannot be, so the change is refused.
+  const wasLvl = (v: unknown, rule: string, field: string): number | undefined => {
+    const x = lvl(v);
+    if (x === undefined && v !== undefined && v !== null) refuse(rule, `the current ${field} is ${JSON.stringify(v)}, not a number, so the change cannot be compared`);
+    return x;
+  };
 
   // 10.6 [9.5, v1 10.3] Top-level levels added, changed or removed.
   for (const k of LEVEL_KEYS) {
-    const was = lvl(old[k]);
+    const was = wasLvl(old[k], `${n.plAlterations}.1`, k);
     const now = lvl(content[k]);
     if (was === now) continue;
     if (was !== undefined && was > senderLevel) refuse(`${n.plAlterations}.1`, `${k} is currently ${was}, above the sender's ${senderLevel}`);
@@ -547,7 +574,7 @@ function checkPowerLevelChanges(
     const om = isJsonObject(old[mk]) ? (old[mk] as JsonObject) : {};
     const nm = isJsonObject(content[mk]) ? (content[mk] as JsonObject) : {};
     for (const [t, v] of Object.entries(om)) {
-      const was = lvl(v);
+      const was = wasLvl(v, `${n.plMapRemoved}.1`, `${mk}[${JSON.stringify(t)}]`);
       const now = lvl(nm[t]);
       if (was !== now && was !== undefined && was > senderLevel) {
         refuse(`${n.plMapRemoved}.1`, `${mk}[${JSON.stringify(t)}] is currently ${was}, above the sender's ${senderLevel}`);

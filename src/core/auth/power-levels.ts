@@ -37,11 +37,34 @@ export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A level a rule needs is present in the power levels but is not a number the
+ * room version accepts (only possible before v10, where the first power
+ * levels event is checked for `users` only). The text is silent; a rule that
+ * compares against an unreadable level cannot be satisfied, so the event is
+ * refused (as Synapse does; docs/interop.md).
+ */
+export class UnreadableLevelError extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+  ) {
+    super(`power levels: ${field} is ${JSON.stringify(value)}, not a number, so the rule that reads it cannot be evaluated`);
+    this.name = "UnreadableLevelError";
+  }
+}
+
+/** A level value: the default when absent or null, the number when readable, else UnreadableLevelError. */
+function readLevel(v: JsonValue | undefined, field: string, dflt: number, rules: RoomVersionRules): number {
+  if (v === undefined || v === null) return dflt;
+  const n = parseLevel(v, rules);
+  if (n === undefined) throw new UnreadableLevelError(field, v);
+  return n;
+}
+
 function levelOr(content: JsonObject | undefined, key: string, dflt: number, rules: RoomVersionRules): number {
   if (!content) return dflt;
-  const v = content[key];
-  if (v === undefined) return dflt;
-  return parseLevel(v, rules) ?? dflt;
+  return readLevel(content[key], key, dflt, rules);
 }
 
 /** The room creators: `content.creator` (v1-v10), the sender (v11+), plus `additional_creators` (v12). */
@@ -90,9 +113,8 @@ export class PowerLevelView {
       return this.creator !== undefined && this.creator === userId ? 100 : 0;
     }
     const users = this.content?.["users"];
-    if (isJsonObject(users) && Object.prototype.hasOwnProperty.call(users, userId)) {
-      const v = parseLevel(users[userId], this.rules);
-      if (v !== undefined) return v;
+    if (isJsonObject(users) && Object.prototype.hasOwnProperty.call(users, userId) && users[userId] !== null) {
+      return readLevel(users[userId], `users[${JSON.stringify(userId)}]`, 0, this.rules);
     }
     return levelOr(this.content, "users_default", 0, this.rules);
   }
@@ -100,9 +122,9 @@ export class PowerLevelView {
   /** The *required power level* for an event type: `events[type]`, else state_default (50) or events_default (0). */
   requiredLevel(type: string, isState: boolean): number {
     const events = this.content?.["events"];
-    if (isJsonObject(events) && Object.prototype.hasOwnProperty.call(events, type)) {
-      const v = parseLevel(events[type], this.rules);
-      if (v !== undefined) return v;
+    if (events !== undefined && events !== null && !isJsonObject(events)) throw new UnreadableLevelError("events", events);
+    if (isJsonObject(events) && Object.prototype.hasOwnProperty.call(events, type) && events[type] !== null) {
+      return readLevel(events[type], `events[${JSON.stringify(type)}]`, 0, this.rules);
     }
     return isState ? levelOr(this.content, "state_default", 50, this.rules) : levelOr(this.content, "events_default", 0, this.rules);
   }

@@ -1,6 +1,7 @@
 /**
  * The crypto primitives: ed25519 through libsodium (sodium-native, about 2.5x
- * faster to verify than node:crypto here) and SHA-256 through node:crypto
+ * faster to verify than node:crypto here) and SHA-256 (and SHA-1 for state
+ * resolution v1) through node:crypto
  * (OpenSSL's SHA-256 uses the CPU's SHA extensions: ~2.7x libsodium's on a
  * 2 KB event). This folder is the only user of either (test/architecture.test.ts).
  */
@@ -33,6 +34,14 @@ export function sha256(bytes: Uint8Array): Uint8Array {
 /** SHA-256 of a string's UTF-8 encoding, without materialising the bytes first (the event-hash hot path). */
 export function sha256Utf8(text: string): Uint8Array {
   return view(digest(text));
+}
+
+/**
+ * SHA-1 of a string's UTF-8 bytes, as lowercase hex. Only state resolution v1
+ * uses it (it orders events by sha1(event_id)); nothing here trusts SHA-1 for security.
+ */
+export function sha1HexUtf8(text: string): string {
+  return nodeCrypto.createHash("sha1").update(text, "utf8").digest("hex");
 }
 
 /**

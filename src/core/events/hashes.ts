@@ -15,6 +15,7 @@ import type { EventId, RoomId } from "../ids/index.js";
 import { encodeBase64, encodeBase64Url } from "../json/base64.js";
 import { canonicalJsonValue, canonicalJsonWithout } from "../json/canonical.js";
 import { CanonicalJsonError, formatJsonPath } from "../json/errors.js";
+import { numberTextAt } from "../json/numbers.js";
 import type { JsonObject } from "../json/types.js";
 import type { RedactionRules, RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
@@ -123,7 +124,8 @@ export function redactedSignedText(raw: JsonObject, rules: RoomVersionRules): st
         if (!hasOwn.call(raw, step.key)) continue;
         const value = raw[step.key];
         if (value === undefined) continue;
-        encoded = canonicalJsonValue(value, strict);
+        // A top-level number is encoded alone, outside its container: its kept literal (v1-5) is looked up here.
+        encoded = (!strict && typeof value === "number" && Number.isFinite(value) && numberTextAt(raw, step.key)) || canonicalJsonValue(value, strict);
       }
       out += first ? step.prefix : step.commaPrefix;
       out += encoded;

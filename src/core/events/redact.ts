@@ -9,6 +9,7 @@
  * 3. From v11, m.room.member keeps `third_party_invite` reduced to its `signed` key.
  * `unsigned` is not in any list, so it is removed.
  */
+import { copyNumberTexts } from "../json/numbers.js";
 import type { JsonObject, JsonValue } from "../json/types.js";
 import type { RoomVersionRules } from "../room-versions/rules.js";
 import { PduFormatError } from "./errors.js";
@@ -28,6 +29,8 @@ export function redactEvent(raw: JsonObject, rules: RoomVersionRules): JsonObjec
     if (hasOwn.call(raw, k) && raw[k] !== undefined) out[k] = raw[k]!;
   }
   out["content"] = redactedContent(raw, rules);
+  // The copy keeps the number literals of v1-5 events (json/numbers.ts), or its hash would change.
+  copyNumberTexts(raw, out, rules.redactionRules.keptTopLevelKeys);
   return out;
 }
 
@@ -41,7 +44,10 @@ export function redactedContent(raw: JsonObject, rules: RoomVersionRules): JsonO
   if (isObject(content) && typeof type === "string" && hasOwn.call(r.keptContentKeys, type)) {
     const keys = r.keptContentKeys[type]!;
     if (keys === "all") newContent = content;
-    else for (const k of keys) if (hasOwn.call(content, k) && content[k] !== undefined) kept[k] = content[k]!;
+    else {
+      for (const k of keys) if (hasOwn.call(content, k) && content[k] !== undefined) kept[k] = content[k]!;
+      copyNumberTexts(content, kept, keys);
+    }
     // Step 3
     if (type === "m.room.member" && r.keepThirdPartyInviteSigned) {
       const tpi = content["third_party_invite"];

@@ -29,14 +29,20 @@ function splitSigilId(field: string, raw: string, sigil: string): { localpart: s
   return { localpart: raw.slice(1, colon), server: r.value.serverName };
 }
 
+const NUL_OR_LONE_SURROGATE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
- * User ids. Historical user ids may contain any printable ASCII in the
- * localpart except ':', so this accepts them (as Synapse does for remote users).
+ * User ids as they arrive from other servers (senders, state keys, the keys of
+ * power levels `users`, `additional_creators`, ...). Since spec v1.14
+ * (https://spec.matrix.org/v1.16/appendices/#historical-user-ids) servers
+ * MUST accept historical localparts: any non-surrogate code points except
+ * ':' and NUL, including the empty localpart. The whole id stays within 255
+ * bytes and the server name must be valid. Ids Zion creates for its own users
+ * follow the strict grammar instead (`newLocalUserId` in api/client/shared).
  */
 export function parseUserId(raw: string, field = "user_id"): UserId {
   const { localpart } = splitSigilId(field, raw, "@");
-  if (localpart.length === 0) throw MatrixError.invalidParam(field, "localpart is empty");
-  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(localpart)) throw MatrixError.invalidParam(field, "localpart has characters outside printable ASCII");
+  if (NUL_OR_LONE_SURROGATE.test(localpart)) throw MatrixError.invalidParam(field, "localpart holds NUL or a lone surrogate");
   return raw as UserId;
 }
 

@@ -7,16 +7,20 @@
  * 3. Strings: '"' and '\' escaped; U+0000-U+001F escaped as \b \t \n \f \r or
  *    \u00XX (lowercase hex); everything else (U+007F, U+2028, non-ASCII) raw.
  *    Lone surrogates cannot be encoded as UTF-8 and are refused.
- * 4. Numbers are integers in [-(2^53)+1, 2^53-1]; floats, NaN, infinities and
- *    integers out of range are refused (the "strict" mode; room versions 1-5
- *    tolerated floats on the wire, which `{ strict: false }` lets through with
- *    JavaScript's number formatting).
+ * 4. Numbers are integers in [-(2^53)+1, 2^53-1], written as plain decimal
+ *    integers (`-0` as `0`); floats, NaN, infinities and integers out of range
+ *    are refused (the "strict" mode). Room versions 1-5 tolerated floats on
+ *    the wire, which `{ strict: false }` lets through: a number whose literal
+ *    the parser kept (numbers.ts) is written as that literal, byte for byte,
+ *    so the hash is the one the sender computed; any other number is written
+ *    in JavaScript's number format (integers beyond 2^53 in full).
  * 5. The result is encoded as UTF-8 (canonicalJsonBytes).
  *
  * Object properties whose value is `undefined` are left out (as
  * JSON.stringify does), so TypeScript objects with absent optionals encode.
  */
 import { CanonicalJsonError, type JsonPath } from "./errors.js";
+import { jsNumberText, numberTextsOf } from "./numbers.js";
 
 export interface CanonicalOptions {
   /** Refuse floats and out-of-range integers (default true). */
@@ -89,14 +93,26 @@ function encodeString(s: string): string {
   return JSON.stringify(s);
 }
 
+type KeptTexts = ReadonlyMap<string | number, { readonly value: number; readonly text: string }>;
+
+/** A member of a container with kept number literals (non-strict only): the literal while the value is still its number. */
+function encodeMember(x: unknown, key: string | number, kept: KeptTexts, depth: number): string {
+  if (typeof x === "number") {
+    const r = kept.get(key);
+    if (r !== undefined && Object.is(r.value, x) && Number.isFinite(x)) return r.text;
+  }
+  return encode(x, false, depth);
+}
+
 function encodeObject(o: Record<string, unknown>, strict: boolean, depth: number, omit: ReadonlySet<string> | undefined): string {
   const keys = Object.keys(o);
+  const kept = strict ? undefined : numberTextsOf(o);
   if (keys.length === 1 && omit === undefined) {
     // One key (`hashes`, a server's signatures, most m.relates_to): nothing to sort.
     const k = keys[0]!;
     const x = o[k];
     if (x === undefined) return "{}";
-    return "{" + (KEY_SPECIAL.test(k) ? encodeString(k) : `"${k}"`) + ":" + encode(x, strict, depth + 1) + "}";
+    return "{" + (KEY_SPECIAL.test(k) ? encodeString(k) : `"${k}"`) + ":" + (kept ? encodeMember(x, k, kept, depth + 1) : encode(x, strict, depth + 1)) + "}";
   }
   sortUnits(keys);
   let plainKeys = true;
@@ -113,7 +129,7 @@ function encodeObject(o: Record<string, unknown>, strict: boolean, depth: number
     const k = keys[i]!;
     const x = o[k];
     if (x === undefined || (omit !== undefined && omit.has(k))) continue;
-    out += (first ? "" : ",") + (plainKeys ? `"${k}"` : encodeString(k)) + ":" + encode(x, strict, depth + 1);
+    out += (first ? "" : ",") + (plainKeys ? `"${k}"` : encodeString(k)) + ":" + (kept ? encodeMember(x, k, kept, depth + 1) : encode(x, strict, depth + 1));
     first = false;
   }
   return out + "}";
@@ -125,7 +141,7 @@ function encode(v: unknown, strict: boolean, depth: number): string {
       return encodeString(v);
     case "number":
       if (strict ? !Number.isInteger(v) || v > MAX_INT || v < -MAX_INT : !Number.isFinite(v)) throw new Unencodable();
-      return strict || Math.abs(v) <= MAX_INT || !Number.isInteger(v) ? String(v) : BigInt(v).toString();
+      return strict ? String(v) : jsNumberText(v);
     case "boolean":
       return v ? "true" : "false";
     case "object": {
@@ -134,6 +150,12 @@ function encode(v: unknown, strict: boolean, depth: number): string {
       if (Array.isArray(v)) {
         const n = v.length;
         if (n === 0) return "[]";
+        const kept = strict ? undefined : numberTextsOf(v);
+        if (kept) {
+          let out = "[" + encodeMember(v[0], 0, kept, depth + 1);
+          for (let i = 1; i < n; i++) out += "," + encodeMember(v[i], i, kept, depth + 1);
+          return out + "]";
+        }
         let out = "[" + encode(v[0], strict, depth + 1);
         for (let i = 1; i < n; i++) out += "," + encode(v[i], strict, depth + 1);
         return out + "]";

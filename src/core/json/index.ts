@@ -1,6 +1,7 @@
 export type { JsonValue, JsonObject } from "./types.js";
 export { canonicalJson, canonicalJsonBytes, compareCodePoints, sortKeysCodePoint, findUnencodable } from "./canonical.js";
 export type { CanonicalOptions } from "./canonical.js";
+export { classifyNumberLiteral, copyNumberTexts, numberTextAt } from "./numbers.js";
 export { parseJsonStrict, parseJsonObjectStrict, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH } from "./parse.js";
 export type { ParseLimits } from "./parse.js";
 export { CanonicalJsonError, formatJsonPath } from "./errors.js";

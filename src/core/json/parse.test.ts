@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseJsonStrict, parseJsonObjectStrict } from "./parse.js";
 import { CanonicalJsonError } from "./errors.js";
+import { canonicalJson } from "./canonical.js";
 
 function fails(fn: () => unknown, errcode: string, re: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -41,13 +42,27 @@ describe("parseJsonStrict", () => {
     assert.equal(parseJsonStrict('"[[[[[[\\"[[["', { maxDepth: 1 }), '[[[[[["[[[');
   });
 
-  it("refuses floats, exponents and integers out of range when strict (step 4)", () => {
-    fails(() => parseJsonStrict('{"a":1.0}'), "M_BAD_JSON", /number 1\.0 is not an integer/);
-    fails(() => parseJsonStrict('{"a":1e10}'), "M_BAD_JSON", /1e10/);
-    fails(() => parseJsonStrict('{"a":[2E3]}'), "M_BAD_JSON", /2E3/);
+  it("refuses fractional values in any spelling and integers out of range when strict (step 4)", () => {
+    fails(() => parseJsonStrict('{"a":1.5}'), "M_BAD_JSON", /number 1\.5 is not an integer/);
+    fails(() => parseJsonStrict('{"a":1e-7}'), "M_BAD_JSON", /number 1e-7 is not an integer/);
+    fails(() => parseJsonStrict('{"a":[2.5E0]}'), "M_BAD_JSON", /2\.5E0/);
+    fails(() => parseJsonStrict('{"a":12345e-4}'), "M_BAD_JSON", /12345e-4/);
+    // JavaScript reads this as exactly 1, but its value is not an integer.
+    fails(() => parseJsonStrict('{"a":1.0000000000000001}'), "M_BAD_JSON", /1\.0000000000000001 is not an integer/);
     fails(() => parseJsonStrict('{"a":{"b":9007199254740992}}'), "M_BAD_JSON", /a\.b: integer 9007199254740992 is outside/);
+    fails(() => parseJsonStrict('{"a":{"b":1e16}}'), "M_BAD_JSON", /a\.b: integer 10000000000000000 is outside/);
+    fails(() => parseJsonStrict('{"a":[-9.007199254740992E15]}'), "M_BAD_JSON", /a\[0\]: integer -9007199254740992 is outside/);
+    fails(() => parseJsonStrict('{"a":1e400}'), "M_BAD_JSON", /integer 1e400 is outside/);
     assert.deepEqual(parseJsonStrict('{"a":9007199254740991,"b":-9007199254740991,"c":true,"d":false}'), {
       a: 9007199254740991, b: -9007199254740991, c: true, d: false,
+    });
+  });
+
+  it("accepts integers in exponent or fraction form when strict, as the spec's canonical JSON example does (step 4)", () => {
+    // https://spec.matrix.org/v1.16/appendices/#canonical-json: {"a": -0, "b": 1e10} encodes as {"a":0,"b":10000000000}
+    assert.equal(canonicalJson(parseJsonStrict('{"a": -0, "b": 1e10}')), '{"a":0,"b":10000000000}');
+    assert.deepEqual(parseJsonStrict('{"a":1E2,"b":2.50e1,"c":1.0,"d":0e999,"e":-0.0,"f":9.007199254740991e15,"g":100e-2}'), {
+      a: 100, b: 25, c: 1, d: 0, e: -0, f: 9007199254740991, g: 1,
     });
   });
 

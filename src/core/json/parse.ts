@@ -6,14 +6,19 @@
  * 2. Syntax: not JSON at all is M_NOT_JSON; invalid UTF-8 in byte input too.
  * 3. Depth: arrays/objects nested deeper than `maxDepth` are refused before
  *    the native parser sees them (so a hostile `[[[[...` cannot exhaust the stack).
- * 4. Numbers (when `strictIntegers`, the default): a number written with a
- *    fraction or exponent is a float and refused, as is an integer outside
- *    [-(2^53)+1, 2^53-1] (https://spec.matrix.org/v1.16/appendices/#canonical-json).
+ * 4. Numbers (when `strictIntegers`, the default): a number whose value is
+ *    not an integer (`1.5`, `1e-7`) is a float and refused, as is an integer
+ *    outside [-(2^53)+1, 2^53-1] (https://spec.matrix.org/v1.16/appendices/#canonical-json);
+ *    an integer in exponent or fraction form (`1e10`, `1E2`, `1.0`) is an
+ *    integer, as in the spec's own example. When not strict (room versions
+ *    1-5), the text of floats and of integers beyond 2^53 is kept for the
+ *    canonical encoder (`keepNumberText`, numbers.ts).
  * 5. Strings and keys must be valid Unicode: `"\ud800"` decodes to a lone
  *    surrogate, which canonical JSON cannot encode, so it is refused.
  */
 import type { JsonValue } from "./types.js";
 import { CanonicalJsonError } from "./errors.js";
+import { classifyNumberLiteral, recordNumberTexts } from "./numbers.js";
 import { utf8Length } from "./utf8.js";
 
 export interface ParseLimits {
@@ -23,6 +28,14 @@ export interface ParseLimits {
   readonly maxDepth?: number;
   /** Refuse floats and out-of-range integers (default true; room versions 1-5 pass false). */
   readonly strictIntegers?: boolean;
+  /**
+   * Keep the literal text of floats and of integers beyond 2^53, which the
+   * non-strict canonical encoder then writes verbatim (numbers.ts). Default:
+   * on when `strictIntegers` is false, so whatever parses room version 1-5
+   * JSON (federation bodies, stored events, debug input) hashes what the
+   * sender hashed. Has no effect when strict (no such number gets through).
+   */
+  readonly keepNumberText?: boolean;
 }
 
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
@@ -30,13 +43,19 @@ export const DEFAULT_MAX_DEPTH = 128;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+const NUMBER_CHAR = /[0-9.eE+-]/;
+
 /**
- * One pass over the text outside strings: nesting depth (step 3) and float
- * syntax (step 4). Outside strings, '.' only occurs in numbers, and 'e'/'E'
- * after a digit only in an exponent ("true"/"false" have no digit before 'e').
+ * One pass over the text outside strings: nesting depth (step 3) and number
+ * literals with a fraction or exponent (step 4). Outside strings, '.' only
+ * occurs in numbers, and 'e'/'E' after a digit only in an exponent
+ * ("true"/"false" have no digit before 'e'). Returns whether some number may
+ * need its text kept (a fraction or exponent, or 16 digits or more).
  */
-function scan(text: string, maxDepth: number, strict: boolean): void {
+function scan(text: string, maxDepth: number, strict: boolean): boolean {
   let depth = 0;
+  let spelled = false;
+  let digits = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -51,14 +70,28 @@ function scan(text: string, maxDepth: number, strict: boolean): void {
       if (++depth > maxDepth) throw new CanonicalJsonError(`nested deeper than the limit of ${maxDepth} levels`);
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
-    } else if (strict && (c === 0x2e || ((c === 0x65 || c === 0x45) && i > 0 && isDigit(text.charCodeAt(i - 1))))) {
+    } else if (c === 0x2e || ((c === 0x65 || c === 0x45) && i > 0 && isDigit(text.charCodeAt(i - 1)))) {
+      spelled = true;
+      if (!strict) continue;
       let s = i;
-      while (s > 0 && /[0-9.eE+-]/.test(text[s - 1]!)) s--;
+      while (s > 0 && NUMBER_CHAR.test(text[s - 1]!)) s--;
       let e = i;
-      while (e < n && /[0-9.eE+-]/.test(text[e]!)) e++;
-      throw new CanonicalJsonError(`the number ${text.slice(s, e)} is not an integer (floats are not allowed)`);
+      while (e < n && NUMBER_CHAR.test(text[e]!)) e++;
+      const literal = text.slice(s, e);
+      // An integer in exponent or fraction form passes; its range is checked after parsing, with its path.
+      const kind = classifyNumberLiteral(literal);
+      if (kind === "fraction") throw new CanonicalJsonError(`the number ${literal} is not an integer (floats are not allowed)`);
+      if (kind === "integer-out-of-range" && !Number.isFinite(Number(literal))) throw new CanonicalJsonError(`integer ${literal} is outside [-(2^53)+1, 2^53-1]`);
+      i = e - 1;
+      continue;
+    }
+    if (isDigit(c)) {
+      if (++digits >= 16) spelled = true;
+    } else {
+      digits = 0;
     }
   }
+  return spelled;
 }
 
 function isDigit(c: number): boolean {
@@ -125,7 +158,7 @@ export function parseJsonStrict(input: string | Uint8Array, limits: ParseLimits 
     }
   }
   // Step 3 and the float half of step 4, before the native parser
-  scan(text, maxDepth, strict);
+  const spelled = scan(text, maxDepth, strict);
   // Step 2
   let value: unknown;
   try {
@@ -135,6 +168,7 @@ export function parseJsonStrict(input: string | Uint8Array, limits: ParseLimits 
   }
   // Steps 4 and 5
   check(value, strict, []);
+  if (spelled && !strict && (limits.keepNumberText ?? true)) recordNumberTexts(text, value);
   return value as JsonValue;
 }
 

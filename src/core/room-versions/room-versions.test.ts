@@ -1,7 +1,7 @@
 /**
  * Each row of the room version table against the spec's rooms/v1..v12 pages
- * (https://spec.matrix.org/v1.16/rooms/), column by column, written out here
- * independently of rules.ts so a wrong row fails.
+ * (https://spec.matrix.org/v1.16/rooms/), column by column (the authorization
+ * flags included), written out here independently of rules.ts so a wrong row fails.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -26,6 +26,38 @@ const SPEC: Record<string, Row> = {
   "12": ["hash-urlsafe", "v3", "create-event-hash", "v2.1", "v11", true, true, false, true],
 };
 
+/**
+ * The authorization flags per version, written out in full (never derived from
+ * the previous row), from each page's "Authorization rules" and "changes" notes:
+ * aliases special case until v5 (v6 drops it), redaction checks in the auth
+ * rules until v2 (v3 moves them out), key validity from v5, `notifications`
+ * power levels from v6, knocking from v7, restricted joins from v8,
+ * knock_restricted and integer-only power levels from v10, the creator as the
+ * create event's sender from v11, privileged creators and the create event as
+ * the room id in v12.
+ */
+const AUTH_FLAGS = [
+  "specialCaseAliases", "redactionDomainCheckInAuth", "enforceKeyValidity", "notificationsPowerLevels", "knocking", "restrictedJoins",
+  "knockRestrictedJoinRule", "integerPowerLevels", "creatorFromSender", "privilegedCreators", "createEventIsRoomId",
+] as const;
+const T = true;
+const F = false;
+const SPEC_AUTH: Record<string, readonly boolean[]> = {
+  //     aliases redactDom keyValid notifPL knock restrict knockRes intPL creatorSender privCreators createIsRoom
+  "1":  [T,      T,        F,       F,      F,    F,       F,       F,    F,            F,           F],
+  "2":  [T,      T,        F,       F,      F,    F,       F,       F,    F,            F,           F],
+  "3":  [T,      F,        F,       F,      F,    F,       F,       F,    F,            F,           F],
+  "4":  [T,      F,        F,       F,      F,    F,       F,       F,    F,            F,           F],
+  "5":  [T,      F,        T,       F,      F,    F,       F,       F,    F,            F,           F],
+  "6":  [F,      F,        T,       T,      F,    F,       F,       F,    F,            F,           F],
+  "7":  [F,      F,        T,       T,      T,    F,       F,       F,    F,            F,           F],
+  "8":  [F,      F,        T,       T,      T,    T,       F,       F,    F,            F,           F],
+  "9":  [F,      F,        T,       T,      T,    T,       F,       F,    F,            F,           F],
+  "10": [F,      F,        T,       T,      T,    T,       T,       T,    F,            F,           F],
+  "11": [F,      F,        T,       T,      T,    T,       T,       T,    T,            F,           F],
+  "12": [F,      F,        T,       T,      T,    T,       T,       T,    T,            T,           T],
+};
+
 describe("room version table", () => {
   it("has exactly the stable versions 1 to 12, and 11 is the default for new rooms here", () => {
     assert.deepEqual([...ROOM_VERSIONS.keys()], ALL);
@@ -41,6 +73,19 @@ describe("room version table", () => {
         [r.eventId, r.eventFormat, r.roomId, r.stateRes, r.redaction, r.strictCanonicalJson, r.redactsInContent, r.signatures.eventIdServerSigns, r.signatures.authorisingServerSigns],
         SPEC[v],
       );
+    });
+  }
+
+  it("has exactly the authorization flags written out below, no more", () => {
+    for (const r of ROOM_VERSIONS.values()) assert.deepEqual(Object.keys(r.auth).sort(), [...AUTH_FLAGS].sort(), `v${r.id}`);
+  });
+
+  for (const v of ALL) {
+    it(`v${v}: every authorization flag matches the spec`, () => {
+      const auth = roomVersion(v).auth;
+      const want = SPEC_AUTH[v]!;
+      assert.equal(want.length, AUTH_FLAGS.length);
+      AUTH_FLAGS.forEach((flag, i) => assert.equal(auth[flag], want[i], `v${v} auth.${flag}`));
     });
   }
 

@@ -60,9 +60,17 @@ export function* authChainOf(id: EventId, src: StateResSource, step = "auth chai
 }
 
 /**
- * The auth difference ∪Cᵢ − ∩Cᵢ of the state sets. Events present in every
- * set share one walk: with U their chain and Xᵢ the chain of the rest of Sᵢ,
- * ∪Cᵢ − ∩Cᵢ = (∪Xᵢ − ∩Xᵢ) − U.
+ * The auth difference ∪Cᵢ − ∩Cᵢ of the state sets, where Cᵢ is the *full* auth
+ * chain of state set Sᵢ: the events of Sᵢ themselves together with their auth
+ * chains. The specification defines the auth chain of an event without the
+ * event, and is silent on whether a state set's full auth chain holds the
+ * set's own events; Synapse (every code path: chain cover, legacy walk, the
+ * in-memory one for unpersisted events) counts them, so an event of Sᵢ that
+ * no other set cites is in the difference. Zion does the same, since servers
+ * that disagree here resolve different states (docs/interop.md).
+ *
+ * Events present in every set share one walk: with U those events and their
+ * chain, and Xᵢ the rest of Sᵢ with its chain, ∪Cᵢ − ∩Cᵢ = (∪Xᵢ − ∩Xᵢ) − U.
  */
 export function* authDifference(stateSets: readonly StateMap[], src: StateResSource, step = "auth difference"): Pausable<Set<EventId>> {
   if (stateSets.length === 0) return new Set();
@@ -71,11 +79,14 @@ export function* authDifference(stateSets: readonly StateMap[], src: StateResSou
   for (const id of valueSets[0]!) if (valueSets.every((vs) => vs.has(id))) common.push(id);
   const commonSet = new Set(common);
   const u = yield* authChainUnion(common, src, step);
+  for (const id of common) u.add(id);
   const xs: Set<EventId>[] = [];
   for (const vs of valueSets) {
     const own: EventId[] = [];
     for (const id of vs) if (!commonSet.has(id)) own.push(id);
-    xs.push(yield* authChainUnion(own, src, step));
+    const x = yield* authChainUnion(own, src, step);
+    for (const id of own) x.add(id);
+    xs.push(x);
   }
   const out = new Set<EventId>();
   for (const x of xs) {

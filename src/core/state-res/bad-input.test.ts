@@ -117,15 +117,15 @@ describe("state resolution on bad input", () => {
     assert.deepEqual([...runNow(authChainOf("$t1:a.test" as EventId, src))].sort(), ["$c:a.test", "$j:a.test", "$p:a.test"]);
   });
 
-  it("computes the auth difference as the union minus the intersection of the full auth chains", () => {
-    // c <- j <- p <- x (only in set 1), c <- j <- y (only in set 2)
+  it("computes the auth difference as the union minus the intersection of the full auth chains, each holding its state set's own events", () => {
+    // c <- j <- p <- x (only in set 1), c <- j <- y <- z (only in set 2): x and z count as part of their set's chain
     const [create, join, pl] = room(V11);
     const x = ev(V11, "$x:a.test", "m.room.topic", A, "", {}, ["$p:a.test"]);
     const y = ev(V11, "$y:b.test", "m.room.member", B, B, { membership: "join" }, ["$j:a.test"]);
     const z = ev(V11, "$z:b.test", "m.room.name", B, "", {}, ["$y:b.test"]);
     const events = new Map([create!, join!, pl!, x, y, z].map((e) => [e.eventId, e]));
     const d = runNow(authDifference([state(["m.room.topic", "", "$x:a.test"]), state(["m.room.name", "", "$z:b.test"])], mapSource(events)));
-    assert.deepEqual([...d].sort(), ["$p:a.test", "$y:b.test"]);
+    assert.deepEqual([...d].sort(), ["$p:a.test", "$x:a.test", "$y:b.test", "$z:b.test"]);
   });
 
   it("resolves or fails with a typed result, never throwing, on randomly damaged rooms (seeded)", () => {

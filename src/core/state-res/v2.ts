@@ -21,7 +21,7 @@
 import { checkAgainstState } from "../auth/authorize.js";
 import { createEventIdForRoom } from "../auth/authorize.js";
 import { CREATE_KEY, POWER_LEVELS_KEY } from "../auth/auth-events.js";
-import { isJsonObject, PowerLevelView } from "../auth/power-levels.js";
+import { isJsonObject, PowerLevelView, UnreadableLevelError } from "../auth/power-levels.js";
 import { stateKeyOf, type Pdu, type StateKey, type StateMap } from "../events/pdu.js";
 import type { Pausable } from "../generator.js";
 import type { EventId } from "../ids/index.js";
@@ -169,7 +169,15 @@ function senderPowerFromAuthEvents(e: Pdu, src: StateResSource, rules: RoomVersi
     else if (ae.type === "m.room.create") create = ae;
   }
   if (!create && rules.auth.createEventIsRoomId && typeof e.roomId === "string") create = src.getEvent(createEventIdForRoom(e.roomId));
-  return new PowerLevelView(pl, create, rules).userLevel(e.sender);
+  try {
+    return new PowerLevelView(pl, create, rules).userLevel(e.sender);
+  } catch (err) {
+    // A level that is not a number (v1-v9 first power levels, see
+    // UnreadableLevelError): the sort key falls back to the default level.
+    // Synapse aborts the whole resolution here; there is nothing to converge with.
+    if (err instanceof UnreadableLevelError) return 0;
+    throw err;
+  }
 }
 
 interface SortKey {
@@ -282,7 +290,8 @@ export function* mainlineOrder(ids: readonly EventId[], pl: EventId | undefined,
 /**
  * Iterative auth checks: apply each state event that the auth rules allow
  * against the state so far; a key the state lacks is taken from the event's
- * own auth events, unless that auth event was rejected.
+ * own auth events, unless that auth event was rejected. Events rejected on
+ * receipt are skipped.
  */
 export function* iterativeAuthChecks(
   ids: readonly EventId[],
@@ -298,6 +307,10 @@ export function* iterativeAuthChecks(
     const id = ids[i]!;
     const e = need(src, id, step);
     if (typeof e.stateKey !== "string" || typeof e.type !== "string") continue;
+    // An event rejected on receipt never enters the resolved state, even if it
+    // would pass here: what Synapse does (docs/interop.md), and a room splits
+    // when servers resolve it differently.
+    if (rejected(id)) continue;
     const fromAuth = new Map<StateKey, Pdu>();
     for (const a of e.authEvents) {
       const ae = src.getEvent(a);

@@ -4,9 +4,12 @@
  * record only when `_matrix-fed._tcp` is not found, not when the lookup errs.
  *
  * `NodeDns` uses a node:dns Resolver aimed at `dns_servers` (tests aim it at the dnsmasq harness); nothing here
- * touches the process-wide resolver configuration.
+ * touches the process-wide resolver configuration. Without `dns_servers` it resolves A/AAAA as the system does:
+ * the hosts file first (hosts-file.ts), then the system's DNS servers; SRV and CNAME are DNS only.
  */
 import { Resolver } from "node:dns/promises";
+import { readFile, stat } from "node:fs/promises";
+import { lookupHosts, parseHostsFile, type HostsTable } from "./hosts-file.js";
 
 export interface SrvAnswer {
   readonly target: string;
@@ -40,7 +43,16 @@ export interface NodeDnsOptions {
   readonly timeoutMs?: number;
   /** Attempts per server (default 2). */
   readonly tries?: number;
+  /**
+   * The hosts file consulted for A/AAAA before DNS: default `/etc/hosts` when no `servers` are given (the system's
+   * view), none when they are (those servers are the whole view, as before); `null` for none.
+   */
+  readonly hostsFile?: string | null;
 }
+
+export const SYSTEM_HOSTS_FILE = "/etc/hosts";
+/** Seconds an answer from the hosts file is cached for (the file is re-read whenever it changes). */
+export const HOSTS_FILE_TTL_SEC = 60;
 
 const NOT_FOUND_CODES = new Set(["ENOTFOUND", "ENODATA"]);
 
@@ -52,10 +64,42 @@ function failure(err: unknown): { ok: false; notFound: boolean; code: string; me
 
 export class NodeDns implements Dns {
   private readonly resolver: Resolver;
+  private readonly hostsFile: string | null;
+  /** The parsed hosts file and the (mtime, size) it was read at. */
+  private hosts: { mtimeMs: number; size: number; table: HostsTable } | undefined;
 
   constructor(opts: NodeDnsOptions = {}) {
     this.resolver = new Resolver({ timeout: opts.timeoutMs ?? 5000, tries: opts.tries ?? 2 });
-    if (opts.servers && opts.servers.length > 0) this.resolver.setServers([...opts.servers]);
+    const custom = opts.servers !== undefined && opts.servers.length > 0;
+    if (custom) this.resolver.setServers([...opts.servers!]);
+    this.hostsFile = opts.hostsFile !== undefined ? opts.hostsFile : custom ? null : SYSTEM_HOSTS_FILE;
+  }
+
+  /** The hosts file's table, re-read when its mtime or size changed; empty when there is none or it is unreadable. */
+  private async hostsTable(): Promise<HostsTable | undefined> {
+    if (this.hostsFile === null) return undefined;
+    try {
+      const st = await stat(this.hostsFile);
+      if (this.hosts && this.hosts.mtimeMs === st.mtimeMs && this.hosts.size === st.size) return this.hosts.table;
+      const table = parseHostsFile(await readFile(this.hostsFile, "utf8"));
+      this.hosts = { mtimeMs: st.mtimeMs, size: st.size, table };
+      return table;
+    } catch {
+      this.hosts = undefined;
+      return undefined;
+    }
+  }
+
+  /** The hosts file's answer for `name` (undefined: not listed there, ask DNS). */
+  private async fromHosts(name: string, family: "v4" | "v6"): Promise<DnsResult<AddressAnswer> | undefined> {
+    const table = await this.hostsTable();
+    const found = table && lookupHosts(table, name, family);
+    if (found === undefined) return undefined;
+    if (found.length === 0) {
+      const type = family === "v4" ? "A" : "AAAA";
+      return { ok: false, notFound: true, code: "ENODATA", message: `${this.hostsFile} lists ${name} but no ${type} address for it` };
+    }
+    return { ok: true, records: found.map((address) => ({ address, ttl: HOSTS_FILE_TTL_SEC })) };
   }
 
   async srv(name: string): Promise<DnsResult<SrvAnswer>> {
@@ -68,6 +112,8 @@ export class NodeDns implements Dns {
   }
 
   async a(name: string): Promise<DnsResult<AddressAnswer>> {
+    const hosts = await this.fromHosts(name, "v4");
+    if (hosts) return hosts;
     try {
       return { ok: true, records: await this.resolver.resolve4(name, { ttl: true }) };
     } catch (err) {
@@ -76,6 +122,8 @@ export class NodeDns implements Dns {
   }
 
   async aaaa(name: string): Promise<DnsResult<AddressAnswer>> {
+    const hosts = await this.fromHosts(name, "v6");
+    if (hosts) return hosts;
     try {
       return { ok: true, records: await this.resolver.resolve6(name, { ttl: true }) };
     } catch (err) {

@@ -6,6 +6,12 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { contentHash } from "../../core/events/hashes.js";
+import { parsePdu } from "../../core/events/parse.js";
+import { canonicalJson, encodeBase64, parseJsonStrict } from "../../core/json/index.js";
+import { roomVersion } from "../../core/room-versions/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../../core/ids/index.js";
 import { stateKeyOf, type StateKey } from "../../core/events/pdu.js";
 import {
@@ -234,6 +240,21 @@ export function runStorageConformance(target: ConformanceTarget): void {
           }
           assert.equal(got.get(create.eventId)!.stateKey, "", "an empty state key is kept, not turned into a message event");
           assert.equal(got.get(msg.eventId)!.stateKey, undefined);
+        });
+      });
+
+      it("keeps the number text of a room version 5 event's floats, so its hashes survive storage", async () => {
+        // An event Synapse built with floats (0.1, 1e-07, 1.5e+300, -0.0, ...): its content hash covers Python's spellings.
+        const fixture = readFileSync(fileURLToPath(new URL("../../../../test/fixtures/synapse/floats/events-v5.json", import.meta.url)), "utf8");
+        const { events } = JSON.parse(fixture) as { events: { event_id: string; content_hash: string; wire: string; pdu: { type: string } }[] };
+        const msg = events.find((e) => e.pdu.type === "m.room.message")!;
+        const wirePdu = parsePdu(parseJsonStrict(msg.wire, { strictIntegers: false }), roomVersion("5"));
+        await withStorage(async (s) => {
+          await s.events.persistEvents(batch([{ pdu: wirePdu }]));
+          const got = (await s.events.getPdus([wirePdu.eventId])).get(wirePdu.eventId)!;
+          assert.equal(canonicalJson(got.raw, { strict: false }), msg.wire);
+          assert.equal(encodeBase64(contentHash(got.raw, got.roomVersion)), msg.content_hash);
+          assert.equal(got.eventId, msg.event_id);
         });
       });
 
@@ -535,17 +556,99 @@ export function runStorageConformance(target: ConformanceTarget): void {
       it("logs in a device with an access token, resolves the token and logs it out", async () => {
         await withStorage(async (s) => {
           await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
-          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", deviceDisplayName: "phone", accessToken: "syt_token_1", nowTs: NOW });
-          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", accessToken: "syt_token_2", validUntilTs: NOW + 1000, nowTs: NOW + 5 });
-          assert.deepEqual(await s.users.getAccessTokenOwner("syt_token_1"), { userId: ALICE, deviceId: "DEV1", validUntilTs: null, deactivated: false });
-          assert.deepEqual(await s.users.getAccessTokenOwner("syt_token_2"), { userId: ALICE, deviceId: "DEV1", validUntilTs: NOW + 1000, deactivated: false });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", deviceDisplayName: "phone", accessToken: "syt_token_1", ip: "127.0.0.9", nowTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV2", accessToken: "syt_token_2", validUntilTs: NOW + 1000, nowTs: NOW + 5 });
+          const owner = { deactivated: false, replacesRefreshToken: false };
+          assert.deepEqual(await s.users.getAccessTokenOwner("syt_token_1"), { userId: ALICE, deviceId: "DEV1", validUntilTs: null, ...owner });
+          assert.deepEqual(await s.users.getAccessTokenOwner("syt_token_2"), { userId: ALICE, deviceId: "DEV2", validUntilTs: NOW + 1000, ...owner });
           assert.equal(await s.users.getAccessTokenOwner("syt_unknown"), null);
           const devices = await s.users.getDevices(ALICE);
-          assert.deepEqual(devices, [{ userId: ALICE, deviceId: "DEV1", displayName: "phone", createdTs: NOW, lastSeenTs: NOW + 5 }]);
+          assert.deepEqual(devices[0], { userId: ALICE, deviceId: "DEV1", displayName: "phone", createdTs: NOW, lastSeenTs: NOW, lastSeenIp: "127.0.0.9" });
           assert.equal(await s.users.deleteAccessToken("syt_token_1"), true);
           assert.equal(await s.users.deleteAccessToken("syt_token_1"), false);
           assert.equal(await s.users.getAccessTokenOwner("syt_token_1"), null);
           assert.notEqual(await s.users.getAccessTokenOwner("syt_token_2"), null);
+        });
+      });
+
+      it("replaces a device's tokens when a login names that device again, keeping its name", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", deviceDisplayName: "phone", accessToken: "old", refreshToken: "old-r", nowTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", deviceDisplayName: "ignored", accessToken: "new", nowTs: NOW + 5 });
+          assert.equal(await s.users.getAccessTokenOwner("old"), null);
+          assert.equal((await s.users.getAccessTokenOwner("new"))?.deviceId, "DEV1");
+          assert.equal(await s.users.refreshLogin({ refreshToken: "old-r", newAccessToken: "x", newRefreshToken: "y", validUntilTs: null, nowTs: NOW }), null);
+          assert.deepEqual((await s.users.getDevices(ALICE)).map((d) => [d.deviceId, d.displayName, d.lastSeenTs]), [["DEV1", "phone", NOW + 5]]);
+        });
+      });
+
+      it("creates a user with its first login in one transaction, and writes neither when the id is taken", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW }, { userId: ALICE, deviceId: "D", accessToken: "t1", nowTs: NOW });
+          assert.equal((await s.users.getAccessTokenOwner("t1"))?.userId, ALICE);
+          await assert.rejects(s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW }, { userId: ALICE, deviceId: "E", accessToken: "t2", nowTs: NOW }), UniqueViolationError);
+          assert.equal(await s.users.getAccessTokenOwner("t2"), null);
+          assert.deepEqual((await s.users.getDevices(ALICE)).map((d) => d.deviceId), ["D"]);
+        });
+      });
+
+      it("refreshes a login: new pair on the same device, old access token revoked, old refresh token kept until the new pair is used", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createLogin({ userId: ALICE, deviceId: "D", accessToken: "a1", refreshToken: "r1", validUntilTs: NOW + 10, nowTs: NOW });
+          const refresh = (from: string, a: string, r: string) => s.users.refreshLogin({ refreshToken: from, newAccessToken: a, newRefreshToken: r, validUntilTs: NOW + 20, nowTs: NOW + 1 });
+          assert.equal(await refresh("unknown", "x", "y"), null);
+          assert.equal(await s.users.getAccessTokenOwner("x"), null, "an unknown refresh token writes nothing");
+          assert.deepEqual(await refresh("r1", "a2", "r2"), { userId: ALICE, deviceId: "D" });
+          assert.equal(await s.users.getAccessTokenOwner("a1"), null);
+          assert.deepEqual(await s.users.getAccessTokenOwner("a2"), { userId: ALICE, deviceId: "D", validUntilTs: NOW + 20, deactivated: false, replacesRefreshToken: true });
+          // The response was lost: r1 still works once more.
+          assert.deepEqual(await refresh("r1", "a3", "r3"), { userId: ALICE, deviceId: "D" });
+          // The client uses a3: r1 is retired, and the mark is cleared.
+          await s.users.retireReplacedRefreshToken("a3");
+          assert.equal((await s.users.getAccessTokenOwner("a3"))?.replacesRefreshToken, false);
+          assert.equal(await refresh("r1", "a4", "r4"), null);
+          // Using r3 to refresh revokes a3.
+          assert.notEqual(await refresh("r3", "a5", "r5"), null);
+          assert.equal(await s.users.getAccessTokenOwner("a3"), null);
+          // Logging out a5 revokes r5 with it.
+          assert.equal(await s.users.deleteAccessToken("a5"), true);
+          assert.equal(await refresh("r5", "a6", "r6"), null);
+        });
+      });
+
+      it("gets, renames and deletes devices in bulk, ignoring unknown ids", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          await s.users.createUser({ userId: BOB, passwordHash: "h", createdTs: NOW });
+          for (const d of ["A", "B", "C"]) await s.users.createLogin({ userId: ALICE, deviceId: d, accessToken: `t${d}`, refreshToken: `r${d}`, nowTs: NOW });
+          await s.users.createLogin({ userId: BOB, deviceId: "A", accessToken: "bob", nowTs: NOW });
+          assert.equal(await s.users.getDevice(ALICE, "Z"), null);
+          assert.equal(await s.users.setDeviceDisplayName(ALICE, "A", "laptop"), true);
+          assert.equal(await s.users.setDeviceDisplayName(ALICE, "Z", "nothing"), false);
+          assert.equal((await s.users.getDevice(ALICE, "A"))?.displayName, "laptop");
+          assert.equal(await s.users.deleteDevices(ALICE, ["A", "B", "Z"]), 2);
+          assert.equal(await s.users.getAccessTokenOwner("tA"), null);
+          assert.equal(await s.users.refreshLogin({ refreshToken: "rB", newAccessToken: "x", newRefreshToken: "y", validUntilTs: null, nowTs: NOW }), null);
+          assert.equal((await s.users.getAccessTokenOwner("bob"))?.userId, BOB, "another user's device of the same id is untouched");
+          assert.equal(await s.users.deleteAllDevices(ALICE), 1);
+          assert.deepEqual(await s.users.getDevices(ALICE), []);
+          assert.equal(await s.users.getAccessTokenOwner("tC"), null);
+        });
+      });
+
+      it("changes a password and logs out every other device in the same transaction", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "old", createdTs: NOW });
+          for (const d of ["A", "B"]) await s.users.createLogin({ userId: ALICE, deviceId: d, accessToken: `t${d}`, nowTs: NOW });
+          await s.users.setPasswordHash(ALICE, "new", { keepDeviceId: "A" });
+          assert.equal((await s.users.getUser(ALICE))?.passwordHash, "new");
+          assert.equal((await s.users.getAccessTokenOwner("tA"))?.deviceId, "A");
+          assert.equal(await s.users.getAccessTokenOwner("tB"), null);
+          assert.deepEqual((await s.users.getDevices(ALICE)).map((d) => d.deviceId), ["A"]);
+          await s.users.setPasswordHash(ALICE, "newer", { keepDeviceId: null });
+          assert.deepEqual(await s.users.getDevices(ALICE), []);
         });
       });
 

@@ -21,6 +21,13 @@ export interface Migration {
   readonly checksum: string;
 }
 
+/**
+ * Numbers that may be missing for now: 0002 (the rooms redesign) is written on another branch at the same time as
+ * 0003 (accounts), and the two touch different tables, so 0003 may be applied before 0002 and 0002 after it. Remove
+ * the entry once 0002 is merged; the rule "no gaps" then holds again.
+ */
+const TOLERATED_GAPS: ReadonlySet<number> = new Set([2]);
+
 const FILE = /^(\d{4})-([a-z0-9-]+?)(?:\.(sqlite|postgres))?\.sql$/;
 
 /**
@@ -57,9 +64,9 @@ export function loadMigrations(backend: StorageBackend, dir = migrationsDir()): 
     }
   }
   const versions = [...shared.keys()].sort((a, b) => a - b);
-  versions.forEach((v, i) => {
-    if (v !== i + 1) throw new Error(`migration numbers must run 0001, 0002, ... without gaps; found ${v} at position ${i + 1}`);
-  });
+  for (let n = 1; n <= (versions[versions.length - 1] ?? 0); n++) {
+    if (!shared.has(n) && !TOLERATED_GAPS.has(n)) throw new Error(`migration numbers must run 0001, 0002, ... without gaps; ${String(n).padStart(4, "0")} is missing`);
+  }
   for (const v of override.keys()) if (!shared.has(v)) throw new Error(`override for migration ${v} has no shared file`);
   return versions.map((version) => {
     const entry = shared.get(version)!;

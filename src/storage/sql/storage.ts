@@ -40,6 +40,7 @@ export interface SqlStorageOptions {
 const ENTITY: Readonly<Record<string, string>> = {
   users: "user",
   access_tokens: "access token",
+  refresh_tokens: "refresh token",
   devices: "device",
   events: "event",
   rooms: "room",

@@ -6,13 +6,16 @@ import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../../core/json/types.js";
 import type { Pdu } from "../../../core/events/pdu.js";
 import { roomVersion } from "../../../core/room-versions/index.js";
-import { canonicalJson } from "../../../core/json/index.js";
+import { canonicalJson, parseJsonStrict } from "../../../core/json/index.js";
 import { ConstraintViolationError } from "../../ports.js";
 import type { EventStore, RoomPosition, StoredEvent, StreamOrdering } from "../../ports.js";
 import type { Dialect } from "../storage.js";
 import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { authChainsEach, authChainUnion, authDifference } from "./auth-chains.js";
 import { persistWork, persistPlan, releasePlan } from "./persist.js";
+
+/** Stored events were checked on the way in; these limits only keep their floats' text, never refuse one. */
+const STORED_LIMITS = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: Number.MAX_SAFE_INTEGER, strictIntegers: false } as const;
 
 export const EVENT_COLUMNS =
   "event_id, stream_ordering, room_id, room_version, type, state_key, sender, depth, origin_server_ts, redacts, json, outlier, rejection_reason, received_ts, soft_failed, backfilled";
@@ -32,7 +35,9 @@ function refIds(v: JsonValue | undefined): EventId[] {
 }
 
 export function toStored(r: Row): StoredEvent {
-  const raw = JSON.parse(str(r["json"])) as JsonObject;
+  const rules = roomVersion(str(r["room_version"]));
+  // v1-5 events may hold floats: read them back with their literal text, which their hashes cover (core/json/numbers.ts).
+  const raw = (rules.strictCanonicalJson ? JSON.parse(str(r["json"])) : parseJsonStrict(str(r["json"]), STORED_LIMITS)) as JsonObject;
   const content = raw["content"];
   const pdu: Pdu = {
     eventId: str(r["event_id"]) as EventId,
@@ -46,7 +51,7 @@ export function toStored(r: Row): StoredEvent {
     depth: num(r["depth"]),
     originServerTs: num(r["origin_server_ts"]),
     redacts: (strOrNull(r["redacts"]) ?? undefined) as EventId | undefined,
-    roomVersion: roomVersion(str(r["room_version"])),
+    roomVersion: rules,
     raw,
   };
   return {

@@ -1,0 +1,57 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { UserId } from "../../../core/ids/index.js";
+import { memoryUiaSessions, runUia } from "./uia.js";
+import { memoryNonceStore } from "../admin/nonces.js";
+import { HttpResponse } from "../../http/index.js";
+
+describe("UIA sessions", () => {
+  it("expire after their time to live and never exceed the cap (oldest go first)", () => {
+    let now = 0;
+    const s = memoryUiaSessions({ now: () => now, sleep: async () => {} }, { ttlMs: 1000, maxSessions: 3 });
+    const ids = [s.create("register", undefined), s.create("register", undefined), s.create("register", undefined), s.create("register", undefined)];
+    assert.equal(s.size(), 3);
+    assert.equal(s.get(ids[0]!), undefined, "the oldest was dropped");
+    assert.notEqual(s.get(ids[3]!), undefined);
+    now = 1000;
+    assert.equal(s.get(ids[3]!), undefined, "expired");
+  });
+
+  it("refuse a session made for another operation or user", async () => {
+    const s = memoryUiaSessions({ now: () => 0, sleep: async () => {} });
+    const alice = "@alice:x" as UserId;
+    const id = s.create("password", alice);
+    const base = { stage: "m.login.password" as const, verify: async () => undefined };
+    await assert.rejects(runUia(s, { ...base, operation: "deactivate", userId: alice, auth: { type: "m.login.password", session: id } }), /another request/);
+    await assert.rejects(runUia(s, { ...base, operation: "password", userId: "@bob:x" as UserId, auth: { type: "m.login.password", session: id } }), /another request/);
+    assert.equal(await runUia(s, { ...base, operation: "password", userId: alice, auth: { type: "m.login.password", session: id } }), undefined);
+    assert.equal(s.get(id), undefined, "a completed session is used up");
+  });
+
+  it("report a failed stage as 401 M_FORBIDDEN keeping the session", async () => {
+    const s = memoryUiaSessions({ now: () => 0, sleep: async () => {} });
+    const r = await runUia(s, { operation: "x", userId: undefined, stage: "m.login.password", auth: { type: "m.login.password" }, verify: async () => "invalid password" });
+    assert.ok(r instanceof HttpResponse);
+    assert.equal(r.status, 401);
+    const body = (r.body as { value: Record<string, unknown> }).value;
+    assert.equal(body["errcode"], "M_FORBIDDEN");
+    assert.notEqual(s.get(String(body["session"])), undefined);
+  });
+});
+
+describe("shared-secret registration nonces", () => {
+  it("are single use, expire after a minute, and are capped", () => {
+    let now = 0;
+    const n = memoryNonceStore({ now: () => now, sleep: async () => {} }, { max: 2 });
+    const a = n.issue();
+    assert.equal(n.consume(a), true);
+    assert.equal(n.consume(a), false, "used up");
+    const b = n.issue();
+    now = 60_000;
+    assert.equal(n.consume(b), false, "expired");
+    const [c, d, e] = [n.issue(), n.issue(), n.issue()];
+    assert.equal(n.consume(c), false, "dropped at the cap");
+    assert.equal(n.consume(d), true);
+    assert.equal(n.consume(e), true);
+  });
+});

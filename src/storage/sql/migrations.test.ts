@@ -1,0 +1,30 @@
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadMigrations, migrationsDir } from "./migrations.js";
+
+describe("loadMigrations", () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const folder = (files: string[]): string => {
+    const d = mkdtempSync(join(tmpdir(), "zion-migrations-"));
+    dirs.push(d);
+    for (const f of files) writeFileSync(join(d, f), "SELECT 1;");
+    return d;
+  };
+
+  it("orders the shipped migrations and includes 0003-accounts", () => {
+    const names = loadMigrations("sqlite", migrationsDir()).map((m) => m.name);
+    assert.equal(names[0], "0001-initial");
+    assert.ok(names.includes("0003-accounts"), names.join(", "));
+  });
+
+  it("tolerates only the missing 0002 (written on another branch at the same time); any other gap is refused", () => {
+    assert.deepEqual(loadMigrations("sqlite", folder(["0001-a.sql", "0003-c.sql"])).map((m) => m.version), [1, 3]);
+    assert.deepEqual(loadMigrations("sqlite", folder(["0001-a.sql", "0002-b.sql", "0003-c.sql"])).map((m) => m.version), [1, 2, 3]);
+    assert.throws(() => loadMigrations("sqlite", folder(["0001-a.sql", "0003-c.sql", "0005-e.sql"])), /0004 is missing/);
+    assert.throws(() => loadMigrations("sqlite", folder(["0002-b.sql"])), /0001 is missing/);
+  });
+});
