@@ -9,7 +9,7 @@
  * Timestamps are milliseconds since the Unix epoch, passed in by the caller
  * (time is injected, STYLE C9): storage never reads the clock itself.
  */
-import type { EventId, KeyId, RoomId, ServerName, UserId } from "../core/ids/index.js";
+import type { EventId, KeyId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { Pdu, StateKey, StateMap } from "../core/events/pdu.js";
 import type { JsonObject } from "../core/json/types.js";
 
@@ -332,6 +332,51 @@ export interface RoomStore {
 }
 
 // ---------------------------------------------------------------------------
+// What the client API keeps about rooms beside their events (migration 0005):
+// aliases, the published directory, client transaction ids, forgotten rooms.
+// ---------------------------------------------------------------------------
+
+export interface RoomAliasRecord {
+  readonly alias: RoomAlias;
+  readonly roomId: RoomId;
+  readonly creator: UserId;
+}
+
+/** A client transaction: PUT /send and /redact are idempotent per (user, device, endpoint, room, txn id). */
+export interface ClientTxnKey {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly endpoint: "send" | "redact";
+  readonly roomId: RoomId;
+  readonly txnId: string;
+}
+
+export interface RoomClientStore {
+  /** Creates a local alias; UniqueViolationError("room alias") when it exists (nothing is written). */
+  createAlias(record: RoomAliasRecord, nowTs: number): Promise<void>;
+  getAlias(alias: RoomAlias): Promise<RoomAliasRecord | null>;
+  /** True when the alias existed. */
+  deleteAlias(alias: RoomAlias): Promise<boolean>;
+  /** The room's local aliases, ordered. */
+  getAliasesForRoom(roomId: RoomId): Promise<readonly RoomAlias[]>;
+  /** Publishes the room in the public room directory, or withdraws it. */
+  setPublished(roomId: RoomId, published: boolean, nowTs: number): Promise<void>;
+  isPublished(roomId: RoomId): Promise<boolean>;
+  /** Published rooms, ordered by room id. */
+  getPublishedRooms(): Promise<readonly RoomId[]>;
+  /** The event a client transaction created, or null. */
+  getClientTxn(key: ClientTxnKey): Promise<EventId | null>;
+  /** Records the transaction's event; when one is recorded already it is kept and returned. */
+  recordClientTxn(key: ClientTxnKey, eventId: EventId, nowTs: number): Promise<EventId>;
+  /** Current members of a room with the given membership, ordered by user id. */
+  getRoomMembers(roomId: RoomId, membership: string): Promise<readonly UserId[]>;
+  /** How many members of each room have this membership now (rooms with none map to 0). */
+  countRoomMembers(roomIds: readonly RoomId[], membership: string): Promise<ReadonlyMap<RoomId, number>>;
+  setForgotten(userId: UserId, roomId: RoomId, forgotten: boolean): Promise<void>;
+  isForgotten(userId: UserId, roomId: RoomId): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------
 // Local users, profiles, devices and access tokens.
 // ---------------------------------------------------------------------------
 
@@ -518,6 +563,7 @@ export interface Storage {
   readonly events: EventStore;
   readonly state: StateStore;
   readonly rooms: RoomStore;
+  readonly roomClient: RoomClientStore;
   readonly users: UserStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;

@@ -7,6 +7,7 @@ import { loadMigrations, migrateWork, statusWork } from "./migrations.js";
 import { sqlKeyStore } from "./stores/keys.js";
 import { sqlEventStore } from "./stores/events.js";
 import { sqlRoomStore } from "./stores/rooms.js";
+import { sqlRoomClientStore } from "./stores/room-client.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
@@ -44,6 +45,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   devices: "device",
   events: "event",
   rooms: "room",
+  room_aliases: "room alias",
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
@@ -69,6 +71,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     events: sqlEventStore(runner, dialect),
     state: sqlStateStore(runner),
     rooms: sqlRoomStore(runner),
+    roomClient: sqlRoomClientStore(runner),
     users: sqlUserStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
