@@ -372,6 +372,10 @@ export interface RoomClientStore {
   getRoomMembers(roomId: RoomId, membership: string): Promise<readonly UserId[]>;
   /** How many members of each room have this membership now (rooms with none map to 0). */
   countRoomMembers(roomIds: readonly RoomId[], membership: string): Promise<ReadonlyMap<RoomId, number>>;
+  /** Records that `redactionId` redacts `redacts` (an accepted m.room.redaction). */
+  recordRedaction(redacts: EventId, redactionId: EventId): Promise<void>;
+  /** For each of `ids` that was redacted, the first redaction event (by id order). */
+  getRedactions(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, EventId>>;
   setForgotten(userId: UserId, roomId: RoomId, forgotten: boolean): Promise<void>;
   isForgotten(userId: UserId, roomId: RoomId): Promise<boolean>;
 }

@@ -37,3 +37,11 @@ CREATE TABLE forgotten_rooms (
   room_id TEXT NOT NULL,
   PRIMARY KEY (user_id, room_id)
 );
+
+-- Redactions of events, so that reads serve the redacted form: redacts = the redacted event, event_id = the
+-- m.room.redaction that redacted it (several may; the first one is shown as redacted_because).
+CREATE TABLE event_redactions (
+  redacts TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (redacts, event_id)
+);

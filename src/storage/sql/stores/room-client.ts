@@ -74,6 +74,19 @@ export function sqlRoomClientStore(db: SqlRunner): RoomClientStore {
         return out;
       });
     },
+    async recordRedaction(redacts, redactionId) {
+      await db.write(() => exec("INSERT INTO event_redactions (redacts, event_id) VALUES (?, ?) ON CONFLICT (redacts, event_id) DO NOTHING", redacts, redactionId));
+    },
+    getRedactions(ids) {
+      return db.read(function* () {
+        const out = new Map<EventId, EventId>();
+        for (const part of chunks([...new Set(ids)], 200)) {
+          const rows = yield* query(`SELECT redacts, MIN(event_id) AS event_id FROM event_redactions WHERE redacts IN ${placeholders(part.length)} GROUP BY redacts`, ...part);
+          for (const r of rows) out.set(str(r["redacts"]) as EventId, str(r["event_id"]) as EventId);
+        }
+        return out;
+      });
+    },
     async setForgotten(userId, roomId, forgotten) {
       await db.write(() =>
         forgotten

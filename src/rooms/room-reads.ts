@@ -1,0 +1,108 @@
+/**
+ * Reading rooms for clients: history visibility on every event a user is shown
+ * (https://spec.matrix.org/v1.16/client-server-api/#room-history-visibility, decided by core/visibility on the
+ * state before each event), the client event format with redactions applied, and who may read a room's state.
+ */
+import type { EventId, RoomId, UserId } from "../core/ids/index.js";
+import { redactEvent, type Pdu } from "../core/events/index.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
+import { historyVisibilityOf, membershipOf, userMaySeeEvent, type Membership } from "../core/visibility/index.js";
+import { MatrixError } from "../core/errors.js";
+import type { RoomStorage } from "./room-service.js";
+
+/** Where a user may read a room's state from: now, or as it was when they left. */
+export type StateView = { readonly at: "current" } | { readonly at: "event"; readonly eventId: EventId };
+
+export class RoomReads {
+  constructor(private readonly storage: RoomStorage) {}
+
+  async currentMembership(roomId: RoomId, userId: UserId): Promise<{ membership: Membership | null; eventId: EventId | null }> {
+    const id = await this.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId);
+    if (!id) return { membership: null, eventId: null };
+    const pdu = (await this.storage.events.getPdus([id])).get(id);
+    return { membership: pdu ? membershipOf(pdu.content) : null, eventId: id };
+  }
+
+  private async worldReadable(roomId: RoomId): Promise<boolean> {
+    const id = await this.storage.rooms.getCurrentStateEventId(roomId, "m.room.history_visibility", "");
+    if (!id) return false;
+    const pdu = (await this.storage.events.getPdus([id])).get(id);
+    return historyVisibilityOf(pdu?.content) === "world_readable";
+  }
+
+  /**
+   * Who may read a room's state: a joined member (current state), a former member (the state when they left),
+   * anyone when the room is world_readable; 404 M_NOT_FOUND for an unknown room, 403 M_FORBIDDEN otherwise.
+   */
+  async stateView(roomId: RoomId, userId: UserId): Promise<StateView> {
+    if (!(await this.storage.rooms.getRoom(roomId))) throw MatrixError.notFound(`unknown room ${roomId}`);
+    const { membership, eventId } = await this.currentMembership(roomId, userId);
+    if (membership === "join" || (await this.worldReadable(roomId))) return { at: "current" };
+    if ((membership === "leave" || membership === "ban") && eventId) return { at: "event", eventId };
+    throw MatrixError.forbidden(`${userId} is not in room ${roomId}`);
+  }
+
+  /** Refuses (404 unknown room, 403 never a member and not world_readable) before reading a room's history. */
+  async requireHistoryAccess(roomId: RoomId, userId: UserId): Promise<void> {
+    await this.stateView(roomId, userId);
+  }
+
+  /** The events among `events` the user may see, in the given order. */
+  async visibleTo(userId: UserId, roomId: RoomId, events: readonly Pdu[]): Promise<Pdu[]> {
+    if (events.length === 0) return [];
+    const { membership: current } = await this.currentMembership(roomId, userId);
+    const refs = await Promise.all(
+      events.map(async (e) => ({
+        hv: await this.storage.state.getStateEventAt(e.eventId, "m.room.history_visibility", "", "before"),
+        member: await this.storage.state.getStateEventAt(e.eventId, "m.room.member", userId, "before"),
+      })),
+    );
+    const needed = new Set<EventId>();
+    for (const r of refs) {
+      if (r.hv) needed.add(r.hv);
+      if (r.member) needed.add(r.member);
+    }
+    const pdus = await this.storage.events.getPdus([...needed]);
+    return events.filter((e, i) => {
+      const r = refs[i]!;
+      const verdict = userMaySeeEvent({
+        userId,
+        event: { type: e.type, ...(e.stateKey !== undefined ? { state_key: e.stateKey } : {}), content: e.content },
+        historyVisibility: historyVisibilityOf(r.hv ? pdus.get(r.hv)?.content : undefined),
+        membershipAtEvent: r.member ? membershipOf(pdus.get(r.member)?.content) : null,
+        currentMembership: current,
+      });
+      return verdict.visible;
+    });
+  }
+
+  /** The client format of events (https://spec.matrix.org/v1.16/client-server-api/#room-event-format), redactions applied. */
+  async clientEvents(events: readonly Pdu[], nowTs: number): Promise<JsonObject[]> {
+    const redactions = await this.storage.roomClient.getRedactions(events.map((e) => e.eventId));
+    const because = await this.storage.events.getPdus([...new Set(redactions.values())]);
+    return events.map((e) => {
+      const by = redactions.get(e.eventId);
+      const byPdu = by ? because.get(by) : undefined;
+      return clientEvent(e, nowTs, byPdu ? clientEvent(byPdu, nowTs) : undefined);
+    });
+  }
+}
+
+/** One event in the client format; with `redactedBecause`, its redacted form. */
+export function clientEvent(e: Pdu, nowTs: number, redactedBecause?: JsonObject): JsonObject {
+  const raw = redactedBecause ? redactEvent(e.raw, e.roomVersion) : e.raw;
+  const unsigned: Record<string, JsonValue> = { age: Math.max(0, nowTs - e.originServerTs) };
+  if (redactedBecause) unsigned["redacted_because"] = redactedBecause;
+  const out: Record<string, JsonValue> = {
+    type: e.type,
+    content: (raw["content"] as JsonObject | undefined) ?? {},
+    sender: e.sender,
+    event_id: e.eventId,
+    room_id: e.roomId,
+    origin_server_ts: e.originServerTs,
+    unsigned,
+  };
+  if (e.stateKey !== undefined) out["state_key"] = e.stateKey;
+  if (e.redacts !== undefined) out["redacts"] = e.redacts;
+  return out;
+}

@@ -1,0 +1,359 @@
+/**
+ * The one pipeline every local event passes through (remote events join it with federation, issue 14): one queue
+ * per room (KeyedQueue), so a room's writes are serialised and rooms never wait on each other. Each write:
+ *
+ * 1. loads what the event needs: the room, its forward extremities, the state entries that authorise it;
+ * 2. builds, signs and checks it against the auth rules with the state before it (local-event.ts, pure);
+ * 3. persists it with its state group and the current-state change in one storage call (EventStore.persistEvents);
+ * 4. tells the notifier (for /sync).
+ *
+ * Room creation builds the whole planned chain (core/rooms planCreateRoom) in memory and persists it in one call.
+ */
+import { randomBytes } from "node:crypto";
+import { PowerLevelView } from "../core/auth/index.js";
+import type { Clock } from "../core/clock.js";
+import { MatrixError } from "../core/errors.js";
+import { stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
+import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
+import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
+import { planCreateRoom, type CreateRoomRequest } from "../core/rooms/index.js";
+import { membershipOf, type Membership } from "../core/visibility/index.js";
+import type { ClientTxnKey, EventToPersist, PersistResult, StateInput, Storage } from "../storage/ports.js";
+import { KeyedQueue } from "./keyed-queue.js";
+import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
+import { silentNotifier, type RoomNotifier } from "./notifier.js";
+
+export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "users">;
+
+export interface RoomServiceDeps {
+  readonly serverName: ServerName;
+  readonly signer: PduSigner;
+  readonly clock: Clock;
+  readonly storage: RoomStorage;
+  readonly notifier?: RoomNotifier;
+  /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
+  readonly randomId?: () => string;
+}
+
+/**
+ * What Zion answers while it cannot join, invite or knock over federation: Synapse's answer when it reaches none
+ * of a room's servers (502 M_UNKNOWN "Failed to ... via any server").
+ */
+export function federationUnavailable(action: string, where: string): MatrixError {
+  return new MatrixError("M_UNKNOWN", 502, `Failed to ${action} via any server: ${where} is on another server, and Zion cannot reach rooms over federation yet`);
+}
+
+const isObj = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export class RoomService {
+  /** One queue per room id. Exposed so tests can hold a room and prove that others proceed. */
+  readonly queue = new KeyedQueue();
+  private readonly notifier: RoomNotifier;
+  private readonly randomId: () => string;
+
+  constructor(private readonly deps: RoomServiceDeps) {
+    this.notifier = deps.notifier ?? silentNotifier;
+    this.randomId = deps.randomId ?? (() => randomBytes(12).toString("base64url"));
+  }
+
+  get serverName(): ServerName {
+    return this.deps.serverName;
+  }
+
+  private mintEventId = (): string => `$${this.randomId()}:${this.deps.serverName}`;
+
+  /** The room's rules, or null for a room this server does not know. */
+  async rulesOf(roomId: RoomId): Promise<RoomVersionRules | null> {
+    const room = await this.deps.storage.rooms.getRoom(roomId);
+    if (!room) return null;
+    return isKnownRoomVersion(room.roomVersion) ? roomVersion(room.roomVersion) : null;
+  }
+
+  /** The current state event at (type, state key), or null. */
+  async currentStateEvent(roomId: RoomId, type: string, stateKey: string): Promise<Pdu | null> {
+    const id = await this.deps.storage.rooms.getCurrentStateEventId(roomId, type, stateKey);
+    if (!id) return null;
+    return (await this.deps.storage.events.getPdus([id])).get(id) ?? null;
+  }
+
+  /** The user's current membership in the room (null: none). */
+  async membership(roomId: RoomId, userId: UserId): Promise<Membership | null> {
+    const ev = await this.currentStateEvent(roomId, "m.room.member", userId);
+    return ev ? membershipOf(ev.content) : null;
+  }
+
+  // -------------------------------------------------------------------------
+  // Writes
+  // -------------------------------------------------------------------------
+
+  /** Builds, checks and persists one local event in its room's queue (steps 1-4). */
+  send(roomId: RoomId, input: LocalEventInput): Promise<Pdu> {
+    return this.queue.run(roomId, () => this.append(roomId, input));
+  }
+
+  /**
+   * send() once per client transaction: a repeated (user, device, endpoint, room, txn id) gets the first event
+   * back and stores nothing. The check and the write run in the room's queue, so concurrent repeats cannot both
+   * write.
+   */
+  sendOnce(txn: ClientTxnKey, input: LocalEventInput): Promise<{ pdu: Pdu | null; eventId: EventId }> {
+    return this.queue.run(txn.roomId, async () => {
+      const known = await this.deps.storage.roomClient.getClientTxn(txn);
+      if (known) return { pdu: null, eventId: known };
+      const pdu = await this.append(txn.roomId, input);
+      const eventId = await this.deps.storage.roomClient.recordClientTxn(txn, pdu.eventId, this.deps.clock.now());
+      return { pdu, eventId };
+    });
+  }
+
+  private async append(roomId: RoomId, input: LocalEventInput): Promise<Pdu> {
+    const { storage } = this.deps;
+    // Step 1
+    const rules = await this.rulesOf(roomId);
+    if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
+    const extremities = await storage.rooms.getForwardExtremities(roomId);
+    const keys = stateNeededFor(rules, input);
+    const stateIds = await Promise.all(keys.map((k) => {
+      const { type, stateKey } = splitStateKey(k);
+      return storage.rooms.getCurrentStateEventId(roomId, type, stateKey);
+    }));
+    const pdus = await storage.events.getPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
+    const state = new Map<StateKey, Pdu>();
+    keys.forEach((k, i) => {
+      const p = stateIds[i] ? pdus.get(stateIds[i]!) : undefined;
+      if (p) state.set(k, p);
+    });
+    // Step 2
+    const pdu = buildLocalEvent(
+      {
+        rules,
+        roomId,
+        extremities: extremities.map((id) => pdus.get(id)).filter((p): p is Pdu => p !== undefined),
+        state: (k) => state.get(k),
+        nowTs: this.deps.clock.now(),
+        signer: this.deps.signer,
+        mintEventId: this.mintEventId,
+      },
+      input,
+    );
+    // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
+    const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
+    const result = await storage.events.persistEvents({
+      events: [{ pdu, stateBefore }],
+      state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
+      receivedTs: this.deps.clock.now(),
+    });
+    if (pdu.type === "m.room.redaction" && pdu.redacts !== undefined) await storage.roomClient.recordRedaction(pdu.redacts, pdu.eventId);
+    // Step 4
+    this.notify(result, roomId, [pdu.eventId]);
+    return pdu;
+  }
+
+  private notify(result: PersistResult, roomId: RoomId, ids: readonly EventId[]): void {
+    this.notifier.notify(result.maxOrdering, roomId, ids);
+  }
+
+  /**
+   * Creates a room from a parsed /createRoom request: the planned events (core/rooms) built in order over the
+   * state they make, all persisted in one call. `alias` (from room_alias_name) is reserved first and released if
+   * the room cannot be written; an alias taken meanwhile is M_ROOM_IN_USE and writes nothing.
+   */
+  async createRoom(creator: UserId, req: CreateRoomRequest, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
+    const { storage, clock } = this.deps;
+    const profile = await storage.users.getProfile(creator);
+    const creatorProfile: Record<string, JsonValue> = {};
+    if (profile?.displayname) creatorProfile["displayname"] = profile.displayname;
+    if (profile?.avatarUrl) creatorProfile["avatar_url"] = profile.avatarUrl;
+    const plan = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
+    const rules = plan.rules;
+    let roomId: RoomId | undefined = plan.roomIdFromCreateEvent ? undefined : (`!${this.randomId()}:${this.deps.serverName}` as RoomId);
+    const state = new Map<StateKey, Pdu>();
+    const events: EventToPersist[] = [];
+    let prev: Pdu | undefined;
+    const nowTs = clock.now();
+    for (const t of plan.events) {
+      const pdu = buildLocalEvent(
+        { rules, ...(roomId ? { roomId } : {}), extremities: prev ? [prev] : [], state: (k) => state.get(k), nowTs, signer: this.deps.signer, mintEventId: this.mintEventId },
+        { type: t.type, sender: t.sender, content: t.content, stateKey: t.stateKey },
+      );
+      roomId ??= pdu.roomId;
+      events.push({ pdu, stateBefore: prev ? { after: prev.eventId } : { state: new Map() } });
+      state.set(stateKeyOf(pdu.type, t.stateKey), pdu);
+      prev = pdu;
+    }
+    const id = roomId!;
+    if (opts.alias) await this.reserveAlias(opts.alias, id, creator);
+    let result: PersistResult;
+    try {
+      result = await this.queue.run(id, () =>
+        storage.events.persistEvents({
+          events,
+          rooms: [{ roomId: id, roomVersion: rules.id, creator }],
+          state: [{ roomId: id, set: new Map([...state].map(([k, p]) => [k, p.eventId])) }],
+          receivedTs: clock.now(),
+        }),
+      );
+    } catch (e) {
+      if (opts.alias) await storage.roomClient.deleteAlias(opts.alias).catch(() => {});
+      throw e;
+    }
+    if (plan.visibility === "public") await storage.roomClient.setPublished(id, true, clock.now());
+    this.notify(result, id, events.map((e) => e.pdu.eventId));
+    return id;
+  }
+
+  /** Points a local alias at a room; M_ROOM_IN_USE (409) when the alias exists. */
+  async reserveAlias(alias: RoomAlias, roomId: RoomId, creator: UserId): Promise<void> {
+    try {
+      await this.deps.storage.roomClient.createAlias({ alias, roomId, creator }, this.deps.clock.now());
+    } catch (e) {
+      if (e instanceof Error && e.name === "UniqueViolationError") throw new MatrixError("M_ROOM_IN_USE", 409, `room alias ${alias} already exists`);
+      throw e;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Membership: the auth rules decide; these only shape the member events.
+  // -------------------------------------------------------------------------
+
+  private async profileContent(userId: UserId): Promise<Record<string, JsonValue>> {
+    const profile = await this.deps.storage.users.getProfile(userId);
+    const out: Record<string, JsonValue> = {};
+    if (profile?.displayname) out["displayname"] = profile.displayname;
+    if (profile?.avatarUrl) out["avatar_url"] = profile.avatarUrl;
+    return out;
+  }
+
+  private async requireRoom(roomId: RoomId, action: string, via: readonly string[] = []): Promise<RoomVersionRules> {
+    const rules = await this.rulesOf(roomId);
+    if (rules) return rules;
+    const colon = roomId.indexOf(":");
+    const remote = (colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName);
+    if (remote) throw federationUnavailable(action, `room ${roomId}`);
+    throw MatrixError.notFound(`unknown room ${roomId}`);
+  }
+
+  /**
+   * Joins a local room (public, invited, knocked and accepted, or restricted through a room the user is in). A
+   * join when already joined changes nothing and returns the current join. `via`: servers the client named
+   * (a remote one means the room is remote: 502).
+   */
+  async join(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
+    const rules = await this.requireRoom(roomId, "join", opts.via);
+    return this.queue.run(roomId, async () => {
+      const current = await this.currentStateEvent(roomId, "m.room.member", userId);
+      const content: Record<string, JsonValue> = { membership: "join", ...(await this.profileContent(userId)) };
+      if (opts.reason !== undefined) content["reason"] = opts.reason;
+      const currentMembership = current ? membershipOf(current.content) : null;
+      if (current && currentMembership === "join") return current.eventId;
+      if (rules.auth.restrictedJoins && currentMembership !== "invite") {
+        const via = await this.restrictedAuthoriser(roomId, userId, rules);
+        if (via) content["join_authorised_via_users_server"] = via;
+      }
+      const pdu = await this.append(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content });
+      await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
+      return pdu.eventId;
+    });
+  }
+
+  /**
+   * Restricted joins (v8+) on this server: when the join rule is restricted (or knock_restricted) and the user is
+   * joined to a room of the allow list, a local member who may invite authorises the join
+   * (https://spec.matrix.org/v1.16/client-server-api/#restricted-rooms). Null when the rule is not restricted or
+   * nobody can authorise (the auth rules then refuse).
+   */
+  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules): Promise<UserId | null> {
+    const jr = await this.currentStateEvent(roomId, "m.room.join_rules", "");
+    const rule = jr && isObj(jr.content) ? jr.content["join_rule"] : undefined;
+    if (rule !== "restricted" && !(rule === "knock_restricted" && rules.auth.knockRestrictedJoinRule)) return null;
+    const allow = jr && Array.isArray(jr.content["allow"]) ? jr.content["allow"] : [];
+    let allowed = false;
+    for (const a of allow) {
+      if (!isObj(a) || a["type"] !== "m.room_membership" || typeof a["room_id"] !== "string") continue;
+      if ((await this.membership(a["room_id"] as RoomId, userId)) === "join") {
+        allowed = true;
+        break;
+      }
+    }
+    if (!allowed) return null;
+    const [create, pl] = await Promise.all([this.currentStateEvent(roomId, "m.room.create", ""), this.currentStateEvent(roomId, "m.room.power_levels", "")]);
+    const view = new PowerLevelView(pl ?? undefined, create ?? undefined, rules);
+    const suffix = `:${this.deps.serverName}`;
+    for (const member of await this.deps.storage.roomClient.getRoomMembers(roomId, "join")) {
+      if (member.endsWith(suffix) && view.userLevel(member) >= view.invite) return member;
+    }
+    return null;
+  }
+
+  /** Invites a local user (remote invites need federation: 502). */
+  async invite(roomId: RoomId, sender: UserId, target: UserId, opts: { reason?: string; isDirect?: boolean } = {}): Promise<EventId> {
+    await this.requireRoom(roomId, "invite");
+    if (!target.endsWith(`:${this.deps.serverName}`)) throw federationUnavailable("invite", `user ${target}`);
+    return this.queue.run(roomId, async () => {
+      const current = await this.membership(roomId, target);
+      if (current === "invite") return (await this.deps.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", target))!;
+      const content: Record<string, JsonValue> = { membership: "invite", ...(await this.profileContent(target)) };
+      if (opts.reason !== undefined) content["reason"] = opts.reason;
+      if (opts.isDirect) content["is_direct"] = true;
+      return (await this.append(roomId, { type: "m.room.member", stateKey: target, sender, content })).eventId;
+    });
+  }
+
+  /** Knocks on a local room (v7+ rooms whose join rule allows it; the auth rules decide). */
+  async knock(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
+    await this.requireRoom(roomId, "knock", opts.via);
+    const content: Record<string, JsonValue> = { membership: "knock", ...(await this.profileContent(userId)) };
+    if (opts.reason !== undefined) content["reason"] = opts.reason;
+    return (await this.send(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content })).eventId;
+  }
+
+  /**
+   * leave (target = sender), kick (leave of another user), ban, unban (leave of a banned user). The auth rules
+   * decide who may; unban of a user who is not banned is refused here (it would be a kick).
+   */
+  async setMembership(roomId: RoomId, sender: UserId, target: UserId, action: "leave" | "kick" | "ban" | "unban", reason?: string): Promise<EventId> {
+    await this.requireRoom(roomId, action);
+    return this.queue.run(roomId, async () => {
+      if (action === "unban" && (await this.membership(roomId, target)) !== "ban") throw MatrixError.forbidden(`${target} is not banned from ${roomId}`);
+      const content: Record<string, JsonValue> = { membership: action === "ban" ? "ban" : "leave" };
+      if (reason !== undefined) content["reason"] = reason;
+      return (await this.append(roomId, { type: "m.room.member", stateKey: target, sender, content })).eventId;
+    });
+  }
+
+  /** Forgets a room the user is not joined or invited to (400 M_UNKNOWN otherwise, as Synapse). */
+  async forget(roomId: RoomId, userId: UserId): Promise<void> {
+    const m = await this.membership(roomId, userId);
+    if (m === null && !(await this.rulesOf(roomId))) throw MatrixError.notFound(`unknown room ${roomId}`);
+    if (m === "join" || m === "invite" || m === "knock") throw new MatrixError("M_UNKNOWN", 400, `${userId} is still in ${roomId} (membership ${m}); leave it first`);
+    await this.deps.storage.roomClient.setForgotten(userId, roomId, true);
+  }
+
+  /**
+   * A profile change: a new member event with the new displayname and avatar_url in every room the user is
+   * joined to (the profile endpoints call this once they exist). Rooms where the auth rules refuse are skipped.
+   */
+  async updateProfileInJoinedRooms(userId: UserId): Promise<EventId[]> {
+    const profile = await this.profileContent(userId);
+    const out: EventId[] = [];
+    for (const roomId of await this.deps.storage.rooms.getRoomsForUser(userId, "join")) {
+      const id = await this.queue.run(roomId, async () => {
+        const current = await this.currentStateEvent(roomId, "m.room.member", userId);
+        if (!current || membershipOf(current.content) !== "join") return null;
+        const content: Record<string, JsonValue> = { ...current.content, ...profile, membership: "join" };
+        if (!("displayname" in profile)) delete content["displayname"];
+        if (!("avatar_url" in profile)) delete content["avatar_url"];
+        delete content["join_authorised_via_users_server"];
+        try {
+          return (await this.append(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content })).eventId;
+        } catch (e) {
+          if (e instanceof MatrixError && e.errcode === "M_FORBIDDEN") return null;
+          throw e;
+        }
+      });
+      if (id) out.push(id);
+    }
+    return out;
+  }
+}
