@@ -289,6 +289,16 @@ describe(`client API rooms (${backend})`, () => {
       assert.notEqual(await send(bob, roomId, "once", "txn-1"), first);
     });
 
+    it("serialises one room's writes: 50 concurrent PUT /send get distinct depths and form one linear chain", async () => {
+      const room = await createRoom(alice, { preset: "public_chat" });
+      const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => send(alice, room, `burst ${i}`, `burst-${i}`)));
+      const pdus = [...(await storage().events.getPdus(ids as never)).values()].sort((a, b) => a.depth - b.depth);
+      assert.equal(pdus.length, 50);
+      assert.equal(new Set(pdus.map((p) => p.depth)).size, 50, "distinct depths");
+      for (let i = 1; i < pdus.length; i++) assert.deepEqual(pdus[i]!.prevEvents, [pdus[i - 1]!.eventId], "each cites the one before");
+      assert.deepEqual(await storage().rooms.getForwardExtremities(room), [pdus[49]!.eventId]);
+    });
+
     it("PUT /send refuses non-members, unknown rooms, bodies that are not objects, and over-large events", async () => {
       const before = await eventCount();
       expectError(await as(carol).put(`/rooms/${enc(roomId)}/send/m.room.message/x1`, { body: "hi" }), 403, "M_FORBIDDEN");
