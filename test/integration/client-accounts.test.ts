@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { scryptHasher, registrationMac } from "../../src/api/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import type { UserId } from "../../src/core/ids/index.js";
-import { startTestPostgres, type TestPostgres } from "../harness/postgres.js";
+import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, type Reply } from "../harness/http-get.js";
 
@@ -21,17 +21,9 @@ const PASSWORD = "correct horse 1";
 
 const generous = { per_second: 1000, burst_count: 1000 };
 
-let pg: TestPostgres | undefined;
-after(() => pg?.stop());
-let databases = 0;
-
-/** The homeserver.yaml database section for a backend: SQLite by default, or a fresh PostgreSQL database. */
-async function databaseConfig(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>> {
-  if (backend === "sqlite") return {};
-  pg ??= await startTestPostgres();
-  const db = await pg.createDatabase(`zion_accounts_${++databases}`);
-  return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 4 } } };
-}
+const databases = backendDatabases("zion_accounts");
+after(() => databases.stop());
+const databaseConfig = (backend: "sqlite" | "postgres") => databases.config(backend);
 
 // The whole suite on both backends (the registration race runs on a real PostgreSQL pool too).
 for (const backend of ["sqlite", "postgres"] as const)

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { scryptHasher } from "../../src/api/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import type { RoomId, UserId } from "../../src/core/ids/index.js";
-import { startTestPostgres, type TestPostgres } from "../harness/postgres.js";
+import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, type Reply } from "../harness/http-get.js";
 
@@ -20,16 +20,9 @@ const cheap = scryptHasher({ ln: 10 });
 const PASSWORD = "correct horse 1";
 const generous = { per_second: 1000, burst_count: 1000 };
 
-let pg: TestPostgres | undefined;
-after(() => pg?.stop());
-let databases = 0;
-
-async function databaseConfig(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>> {
-  if (backend === "sqlite") return {};
-  pg ??= await startTestPostgres();
-  const db = await pg.createDatabase(`zion_rooms_${++databases}`);
-  return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 4 } } };
-}
+const databases = backendDatabases("zion_rooms");
+after(() => databases.stop());
+const databaseConfig = (backend: "sqlite" | "postgres") => databases.config(backend);
 
 interface Client {
   userId: UserId;
