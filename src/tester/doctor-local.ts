@@ -7,7 +7,8 @@
  * 2. the certificate covers the server name or the delegated host, and its expiry;
  * 3. the signing key file parses (Synapse format);
  * 4. public_baseurl is consistent with the listeners;
- * 5. delegation (.well-known) is consistent with the federation listener's port (8448 versus 443);
+ * 5. delegation (.well-known) is consistent with the federation listener's port (8448 versus 443), and that listener
+ *    is reachable from other machines (not loopback-only while the name peers connect to resolves elsewhere);
  * 6. federation_domain_whitelist is sane;
  * 7. the database is reachable and migrated.
  */
@@ -16,6 +17,7 @@ import { readFileSync } from "node:fs";
 import type { HomeserverConfig } from "../config/index.js";
 import { parseSigningKeyFile } from "../core/crypto/index.js";
 import { checkServerName } from "../core/ids/index.js";
+import type { Dns } from "../federation/discovery/index.js";
 import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
 import { EXPIRY_WARNING_DAYS, commonName, splitPem, trustAnchors, verifyChain } from "./tls-inspect.js";
 import { makeCheck, type ReportBuilder } from "./report.js";
@@ -41,6 +43,8 @@ export interface LocalCheckOptions {
   readonly acme?: AcmeView;
   /** Opens the configured database; absent when the caller cannot (the check then says so). */
   readonly database?: () => Promise<DatabaseProbe & { close?(): Promise<void> }>;
+  /** Resolves the host peers connect to (the server's own DNS settings), for the loopback-only listener check. */
+  readonly dns?: Dns;
 }
 
 const DAY_MS = 86_400_000;
@@ -64,6 +68,11 @@ function readable(path: string): { ok: true; text: string } | { ok: false; reaso
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
+}
+
+function isLoopback(address: string): boolean {
+  const a = address.toLowerCase();
+  return a === "::1" || a === "localhost" || /^127\./.test(a) || /^::ffff:127\./.test(a);
 }
 
 function hasResource(l: HomeserverConfig["listeners"][number], name: string): boolean {
@@ -244,6 +253,27 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
         ? `Peers will try port 8448. Either listen for federation on 8448 with TLS, or set well_known_server: "${endpoint.host}:${fedListeners[0]!.port}" and serve_server_wellknown: true (or publish /.well-known/matrix/server yourself).`
         : `Peers will try port ${endpoint.port} as delegated. Listen for federation there, or change the delegation to name port ${fedListeners[0]!.port}.`;
       b.fail("local.well-known-ports", `peers connect to port ${endpoint.port} (${endpoint.via}), but federation listens on port ${ports}`, { fix });
+    }
+  }
+
+  // Step 5, continued: a listener peers connect to that binds only loopback cannot be reached from elsewhere.
+  const peerListener = fedListeners.find((l) => l.port === endpoint.port);
+  if (peerListener && peerListener.bind_addresses.every(isLoopback) && opts.dns) {
+    b.starting(`resolving ${endpoint.host}`);
+    const [six, four] = await Promise.all([opts.dns.aaaa(endpoint.host), opts.dns.a(endpoint.host)]);
+    const addresses = [...(six.ok ? six.records : []), ...(four.ok ? four.records : [])].map((r) => r.address);
+    const elsewhere = addresses.filter((a) => !isLoopback(a));
+    const bound = peerListener.bind_addresses.join(", ");
+    if (elsewhere.length > 0) {
+      b.warn("local.listener-reachable", `the federation listener on port ${peerListener.port} listens only on ${bound} (loopback), but ${endpoint.host} resolves to ${elsewhere.join(", ")}: no other server can connect`, {
+        fix: `Set bind_addresses on the listener on port ${peerListener.port} to an address peers can reach (e.g. ["::", "0.0.0.0"]) and restart Zion.`,
+      });
+    } else if (addresses.length > 0) {
+      b.ok("local.listener-reachable", `the federation listener on port ${peerListener.port} listens on ${bound} and ${endpoint.host} resolves to loopback too (${addresses.join(", ")}): only this machine can federate with it`);
+    } else {
+      b.warn("local.listener-reachable", `the federation listener on port ${peerListener.port} listens only on ${bound} (loopback), and ${endpoint.host} does not resolve: no other server can connect`, {
+        fix: `Publish an A or AAAA record for ${endpoint.host} and set bind_addresses on the listener on port ${peerListener.port} to an address peers can reach (e.g. ["::", "0.0.0.0"]).`,
+      });
     }
   }
 
