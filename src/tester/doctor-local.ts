@@ -14,9 +14,8 @@
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { HomeserverConfig } from "../config/index.js";
+import { federationEndpoint, type HomeserverConfig } from "../config/index.js";
 import { parseSigningKeyFile } from "../core/crypto/index.js";
-import { checkServerName } from "../core/ids/index.js";
 import type { Dns } from "../federation/discovery/index.js";
 import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
 import { EXPIRY_WARNING_DAYS, commonName, splitPem, trustAnchors, verifyChain } from "./tls-inspect.js";
@@ -48,19 +47,6 @@ export interface LocalCheckOptions {
 }
 
 const DAY_MS = 86_400_000;
-
-/** Where peers will connect for federation, per the configuration: the delegated host:port or server_name:8448. */
-export function federationEndpoint(config: HomeserverConfig): { host: string; port: number; delegated: boolean; via: string } {
-  const parsed = checkServerName(config.server_name);
-  const own = parsed.ok ? parsed.value : { host: config.server_name, port: undefined };
-  if (own.port !== undefined) return { host: own.host, port: own.port, delegated: false, via: "the port in server_name" };
-  const wk = config.well_known_server ?? (config.serve_server_wellknown ? `${new URL(config.public_baseurl).hostname}:443` : undefined);
-  if (wk !== undefined) {
-    const p = checkServerName(wk);
-    if (p.ok) return { host: p.value.host, port: p.value.port ?? 8448, delegated: true, via: `/.well-known/matrix/server ("m.server": "${wk}")` };
-  }
-  return { host: own.host, port: 8448, delegated: false, via: "no delegation configured, so peers use port 8448" };
-}
 
 function readable(path: string): { ok: true; text: string } | { ok: false; reason: string } {
   try {
