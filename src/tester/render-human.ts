@@ -6,8 +6,9 @@
  * while the checks run.
  */
 import { plural, type Check, type CheckStatus, type Report } from "./report.js";
+import { SYMBOL as SHARED_SYMBOL } from "./symbols.js";
 
-const SYMBOL: Record<CheckStatus, string> = { ok: "✓", warn: "⚠", fail: "✗", skip: "–" };
+const SYMBOL: Record<CheckStatus, string> = SHARED_SYMBOL;
 const COLOUR: Record<CheckStatus, string> = { ok: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m", skip: "\x1b[2m" };
 const RESET = "\x1b[0m";
 const DIM = "\x1b[2m";
