@@ -23,7 +23,7 @@ function markdownFiles(dir: string, out: string[] = []): string[] {
 const inside = (p: string): boolean => p === root || p.startsWith(root + sep);
 
 /** The problems of one document: targets outside the repository, and relative links to files that do not exist. */
-export function linkProblems(file: string, text: string): string[] {
+function linkProblems(file: string, text: string): string[] {
   const problems: string[] = [];
   const dir = dirname(file);
   const name = relative(root, file);
