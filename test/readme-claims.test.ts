@@ -15,11 +15,16 @@ const readme = readFileSync(join(root, "README.md"), "utf8");
 describe("README claims", () => {
   it("calls Zion interoperable, or tested, only with servers that have a test harness", () => {
     for (const server of ["Synapse", "Dendrite", "Conduit", "continuwuity"]) {
-      const claimed = new RegExp(`interoperable with [^.]*\\b${server}\\b|tested against (a real )?${server}|against a real ${server}`, "i").test(readme);
+      const claimed = new RegExp(`interoperable with [^.]*\\b${server}\\b|tested against (a real )?${server}|against a real (Synapse and a real )?${server}|^A real ${server}`, "im").test(readme);
       const harness = existsSync(join(root, "test/harness", `${server.toLowerCase()}.ts`));
       if (claimed) assert.ok(harness, `README claims interoperability with ${server}, but test/harness/${server.toLowerCase()}.ts does not exist`);
     }
     assert.match(readme, /against a real Synapse/);
+  });
+
+  it("names the pinned Dendrite version", () => {
+    const pinned = readFileSync(join(root, "test/interop/DENDRITE_VERSION"), "utf8").trim().replace(/^v/, "");
+    assert.match(readme, new RegExp(`\`test/interop/DENDRITE_VERSION\`, ${pinned.replace(/\./g, "\\.")},`));
   });
 
   it("names the pinned Synapse version", () => {
