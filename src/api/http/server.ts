@@ -34,6 +34,8 @@ import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, t
 import { HttpResponse, type BodyStream, type RequestInfo, type Route, type RouteResult } from "./route.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** The body limit of a route anyone may call (`auth: "none"`) unless it sets its own. */
+export const DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
 
 /** The client-server API's CORS headers: https://spec.matrix.org/v1.16/client-server-api/#web-browser-clients */
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
@@ -271,7 +273,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
   for (const route of options.routes) if (!route.streamBody) addRoute(app as unknown as Pick<FastifyInstance, "route">, route);
 
   function addRoute(scope: Pick<FastifyInstance, "route">, route: Route<D>): void {
-    const limit = route.maxBodyBytes ?? defaultLimit;
+    const limit = route.maxBodyBytes ?? (route.auth === "none" ? Math.min(defaultLimit, DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES) : defaultLimit);
     const config: RouteConfig = { cors: route.cors ?? (route.resource === "client" || route.resource === "public") };
     scope.route({
       method: route.method,
@@ -331,6 +333,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
           }
           const params = validate(route.params, request.params, "params");
           const query = validate(route.query, request.query, "query");
+          if (route.bodyLimits && json !== undefined) route.bodyLimits(json);
           const body = route.body ? validate(route.body, json, "body") : undefined;
           const log = origin ? request.log.child({ origin }) : request.log;
           const result: RouteResult = await route.handle({ params, query, body, origin, user, request: info, log, signal: aborter.signal, bodyStream }, options.deps);
