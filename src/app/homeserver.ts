@@ -189,6 +189,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         federationOriginAllowed: originAllowed,
         accessTokenAuth,
         trustProxy: l.x_forwarded,
+        ...(l.trusted_proxies ? { trustedProxies: l.trusted_proxies } : {}),
         ...(l.request_id_header ? { requestIdHeader: l.request_id_header } : {}),
         name: `listener${index}`,
       });

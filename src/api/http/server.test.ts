@@ -404,6 +404,36 @@ describe("HTTP layer: proxies", () => {
     }
   });
 
+  /** GET /remote over a real socket from `localAddress`, with an X-Forwarded-For header. */
+  function fromPeer(port: number, localAddress: string, forwardedFor: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, localAddress, path: "/_matrix/client/v3/remote", headers: { "x-forwarded-for": forwardedFor } }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve(String(json(body)["remote"])));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  it("believes X-Forwarded-For only from trusted_proxies, and from loopback by default", async () => {
+    const { logger } = captureLogger();
+    const listed = createHttpApp({ routes: [remote], deps: {}, logger, trustProxy: true, trustedProxies: ["127.0.0.2"] });
+    const byDefault = createHttpApp({ routes: [remote], deps: {}, logger, trustProxy: true });
+    try {
+      const a = await listed.listen({ host: "127.0.0.1", port: 0 });
+      assert.equal(await fromPeer(a.port, "127.0.0.2", "203.0.113.7"), "203.0.113.7", "a listed proxy is believed");
+      assert.equal(await fromPeer(a.port, "127.0.0.1", "203.0.113.7"), "127.0.0.1", "any other peer is not");
+      assert.equal(await fromPeer(a.port, "127.0.0.2", "203.0.113.7, 127.0.0.1"), "127.0.0.1", "the last address not trusted counts");
+      const b = await byDefault.listen({ host: "127.0.0.1", port: 0 });
+      assert.equal(await fromPeer(b.port, "127.0.0.5", "198.51.100.1"), "198.51.100.1", "loopback is trusted by default");
+    } finally {
+      await listed.close();
+      await byDefault.close();
+    }
+  });
+
   it("takes the request id from request_id_header when the proxy sends one, and logs it", async () => {
     const { logger, lines } = captureLogger();
     const app = createHttpApp({ routes: [remote], deps: {}, logger, requestIdHeader: "X-Request-ID" });

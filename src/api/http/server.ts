@@ -34,6 +34,8 @@ import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, t
 import { HttpResponse, type BodyStream, type RequestInfo, type Route, type RouteResult } from "./route.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Who may set X-Forwarded-For on an x_forwarded listener unless trusted_proxies says otherwise. */
+export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ["127.0.0.0/8", "::1/128"];
 /** The body limit of a route anyone may call (`auth: "none"`) unless it sets its own. */
 export const DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
 
@@ -57,8 +59,14 @@ export interface HttpAppOptions<D> {
   readonly accessTokenAuth?: AccessTokenAuth;
   /** federation_domain_whitelist (default: everyone). */
   readonly federationOriginAllowed?: FederationOriginPolicy;
-  /** Trust X-Forwarded-For / -Proto (the listener's x_forwarded). */
+  /** Take the client address from X-Forwarded-For (and -Proto, -Host) sent by a trusted proxy (the listener's x_forwarded). */
   readonly trustProxy?: boolean;
+  /**
+   * With trustProxy, the peers whose X-Forwarded-* headers count (addresses or CIDR ranges; the listener's
+   * trusted_proxies, default DEFAULT_TRUSTED_PROXIES: loopback). From any other peer the headers are ignored and
+   * the client address is the peer's own; through a chain of trusted proxies it is the last address not trusted.
+   */
+  readonly trustedProxies?: readonly string[];
   /** Take the request id from this header when present (the listener's request_id_header). */
   readonly requestIdHeader?: string;
   /** Default body limit for routes that do not set one. */
@@ -183,7 +191,9 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
     genReqId: () => `${requestPrefix}-${(++requestCounter).toString(36)}`,
     ...(options.requestIdHeader ? { requestIdHeader: options.requestIdHeader.toLowerCase() } : { requestIdHeader: false }),
-    trustProxy: options.trustProxy ?? false,
+    // A list, never `true`: fastify would then believe X-Forwarded-For from any peer, so anyone could pick the
+    // address that rate limits and logs see.
+    trustProxy: options.trustProxy ? [...(options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES)] : false,
     bodyLimit: defaultLimit,
     routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,

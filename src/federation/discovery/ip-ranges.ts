@@ -75,7 +75,7 @@ function hexGroups(v4: string): [string, string] {
 /** The IPv4 address an IPv4-mapped, IPv4-compatible or 6to4 IPv6 address carries (for messages), if any. */
 export function embeddedIPv4(ip: string): { v4: string; form: string } | undefined {
   if (isIP(ip) !== 6) return undefined;
-  const groups = expandIPv6(ip);
+  const groups = ipv6Groups(ip);
   const v4 = (a: number, b: number): string => [a >> 8, a & 255, b >> 8, b & 255].join(".");
   if (groups.slice(0, 5).every((x) => x === 0) && groups[5] === 0xffff) return { v4: v4(groups[6]!, groups[7]!), form: "IPv4-mapped" };
   if (groups.slice(0, 6).every((x) => x === 0) && (groups[6] !== 0 || groups[7]! > 1)) return { v4: v4(groups[6]!, groups[7]!), form: "IPv4-compatible" };
@@ -84,7 +84,7 @@ export function embeddedIPv4(ip: string): { v4: string; form: string } | undefin
 }
 
 /** Eight 16-bit groups of a valid IPv6 address (a trailing dotted quad included). */
-function expandIPv6(ip: string): number[] {
+export function ipv6Groups(ip: string): number[] {
   let text = ip;
   const dotted = /([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$/.exec(text);
   if (dotted) {
