@@ -60,6 +60,7 @@ describe("bounded outbound work from unauthenticated key requests (real HTTP, DN
   const servers: Record<string, TestHttpsServer> = {};
   const keys: Record<string, SigningKey> = {};
   const notaryName = "notary.test" as ServerName;
+  const logLines: Record<string, unknown>[] = [];
   const many = (prefix: string) => Array.from({ length: MAX_SERVERS }, (_, i) => `${prefix}${i}.test`);
 
   /** A key server for `names` on ip(n): `delayMs` before answering, status 500 when `fail`. */
@@ -93,7 +94,7 @@ describe("bounded outbound work from unauthenticated key requests (real HTTP, DN
     servers["unpublished"] = await keyServer(4, ["unpublished.test"]);
     servers["many"] = await keyServer(5, [...many("a"), ...many("b"), ...many("c"), ...many("d")], { delayMs: 1000 });
 
-    const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, [`127.0.9.${BASE}/28`]);
+    const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.9.0/24"]);
     const nodeDns = new NodeDns({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
     https = new HttpsClient(new TlsPolicy({ customCaPems: [ca.caCertPem] }), { connectTimeoutMs: 3000, requestTimeoutMs: 5000 });
     const resolver = new ServerResolver({ dns: nodeDns, wellKnown: new WellKnownResolver(httpsGetVia(nodeDns, ipPolicy, https), clock, { timeoutMs: 1000 }), clock, ipPolicy });
@@ -101,7 +102,7 @@ describe("bounded outbound work from unauthenticated key requests (real HTTP, DN
     client = new FederationClient({ serverName: notaryName, signingKey: ours, resolver, https });
     keyRing = new KeyRing({ store: storage.keys, client, clock, own: { serverName: notaryName, signingKeys: [ours] } });
     const keyNotary = new KeyNotary({ keyRing, clock, serverName: notaryName, signingKeys: [ours], ownServerKeys: (now) => keyResponse(notaryName, ours, now + DAY) });
-    app = createHttpApp({ routes: keyQueryRoutes, deps: { keyNotary }, logger: pino({ level: "silent" }) });
+    app = createHttpApp({ routes: keyQueryRoutes, deps: { keyNotary }, logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) }) });
     const bound = await app.listen({ host: "127.0.0.1", port: 0 });
     base = `http://127.0.0.1:${bound.port}`;
   });
@@ -242,6 +243,22 @@ describe("bounded outbound work from unauthenticated key requests (real HTTP, DN
       for (let i = 0; i < 60; i++) await ring.getKeyForRequest(`invented${i}.test` as ServerName, "ed25519:k1" as KeyId);
       assert.equal(ring.trackedFetches, 20);
     });
+  });
+
+  it("answers 500 M_UNKNOWN, and logs it, when a key response it holds cannot be re-served (never a 400 to the asker)", async () => {
+    // A response stored by an older version (before outbound replies were parsed strictly), with a float in it.
+    const bad = keyResponse("stored.test", signingKeyFromSeed("k1", randomBytes(32)), clock.now() + DAY);
+    await storage.keys.upsertServerKeys([{
+      serverName: "stored.test" as ServerName, keyId: "ed25519:k1" as KeyId, publicKey: "x", validUntilTs: clock.now() + DAY, expiredTs: null,
+      fetchedTs: clock.now(), fetchedFrom: "stored.test" as ServerName, keyJson: { ...bad, extra: 1.5 },
+    }]);
+    const r = await get("stored.test");
+    assert.equal(r.status, 500);
+    assert.equal(r.body.errcode, "M_UNKNOWN");
+    assert.match(r.body.error ?? "", /internal server error \(request /);
+    const logged = logLines.find((l) => l["msg"] === "unhandled error");
+    assert.ok(logged, "the failure is logged");
+    assert.match(JSON.stringify(logged["err"]), /re-serving the cached key responses of stored\.test/);
   });
 
   describe("body limits of POST /_matrix/key/v2/query (before the schema)", () => {

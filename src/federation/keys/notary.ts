@@ -19,7 +19,7 @@
 import type { Clock } from "../../core/clock.js";
 import { canonicalJson } from "../../core/json/canonical.js";
 import { signJson, type SigningKey } from "../../core/crypto/index.js";
-import { MatrixError } from "../../core/errors.js";
+import { MatrixError, overOwnData } from "../../core/errors.js";
 import { checkServerName, type ServerName } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
 import type { ServerKeyRecord } from "../../storage/ports.js";
@@ -106,12 +106,15 @@ export class KeyNotary {
       cached = await this.opts.keyRing.cachedResponses(server);
     }
     // Step 3.
-    const distinct = new Map<string, JsonObject>();
-    for (const r of cached) distinct.set(canonicalJson(r.keyJson), r.keyJson);
-    return [...distinct.values()].map((obj) => {
-      let signed = obj;
-      for (const k of this.opts.signingKeys) signed = signJson(signed, this.opts.serverName, k);
-      return signed;
+    // Stored responses are our data: one that cannot be re-encoded is our fault (500, logged), not the asker's.
+    return overOwnData(`re-serving the cached key responses of ${server}`, () => {
+      const distinct = new Map<string, JsonObject>();
+      for (const r of cached) distinct.set(canonicalJson(r.keyJson), r.keyJson);
+      return [...distinct.values()].map((obj) => {
+        let signed = obj;
+        for (const k of this.opts.signingKeys) signed = signJson(signed, this.opts.serverName, k);
+        return signed;
+      });
     });
   }
 }
