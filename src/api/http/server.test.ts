@@ -1,6 +1,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { pino } from "pino";
 import { z } from "zod";
 import { MatrixError } from "../../core/errors.js";
@@ -454,6 +455,52 @@ describe("HTTP layer: proxies", () => {
     try {
       const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/remote", headers: { "request-id": "forged", "x-request-id": "forged" } });
       assert.notEqual(json(r.body)["id"], "forged");
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("HTTP layer: requests Node's parser refuses", () => {
+  /** Sends raw bytes and returns the status, headers and JSON body of the answer. */
+  function raw(port: number, bytes: string): Promise<{ status: number; headers: string; body: { errcode?: string; error?: string } }> {
+    return new Promise((resolve, reject) => {
+      const c = connect(port, "127.0.0.1", () => c.write(bytes));
+      let data = "";
+      c.on("data", (d: Buffer) => (data += d.toString("latin1")));
+      c.on("error", reject);
+      c.on("close", () => {
+        const [head = "", body = ""] = data.split("\r\n\r\n");
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+        try {
+          resolve({ status, headers: head.toLowerCase(), body: JSON.parse(body) as { errcode?: string; error?: string } });
+        } catch {
+          reject(new Error(`not a JSON answer: ${JSON.stringify(data)}`));
+        }
+      });
+    });
+  }
+
+  it("answers bad bytes in the path, a bad Content-Length, oversized headers and garbage with {errcode, error} JSON", async () => {
+    const { logger } = captureLogger();
+    const app = createHttpApp({ routes: [], deps: {}, logger });
+    try {
+      const { port } = await app.listen({ host: "127.0.0.1", port: 0 });
+      const cases: [string, number, string, RegExp][] = [
+        ["GET /_matrix/a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", 400, "M_UNRECOGNIZED", /path contains a byte not allowed in a URL/],
+        ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "M_UNKNOWN", /Content-Length is not valid/],
+        ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, "M_UNKNOWN", /Content-Length is not valid \(Duplicate Content-Length\)/],
+        [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431, "M_TOO_LARGE", /headers are larger than the limit of 16384 bytes/],
+        ["GARBAGE\r\n\r\n", 400, "M_UNKNOWN", /malformed HTTP request/],
+      ];
+      for (const [bytes, status, errcode, message] of cases) {
+        const r = await raw(port, bytes);
+        assert.equal(r.status, status, bytes.slice(0, 40));
+        assert.match(r.headers, /\r\ncontent-type: application\/json\r\n/);
+        assert.match(r.headers, /\r\nconnection: close/);
+        assert.equal(r.body.errcode, errcode);
+        assert.match(r.body.error ?? "", message);
+      }
     } finally {
       await app.close();
     }

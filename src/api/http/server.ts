@@ -15,14 +15,16 @@
  *   405 M_UNRECOGNIZED (with Allow), OPTIONS is answered for CORS;
  * - every JSON response is `Content-Type: application/json`; client, media
  *   and well-known responses carry the CORS headers of the client-server API;
- * - one structured log line per request with its request id.
+ * - one structured log line per request with its request id;
+ * - requests Node's HTTP parser refuses (bad bytes in the path, bad Content-Length, oversized headers) are
+ *   answered with a Matrix error body too (onClientError), not the parser's bare status line.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, maxHeaderSize as httpMaxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { SecureContextOptions } from "node:tls";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, type Duplex } from "node:stream";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { ZodError, ZodType } from "zod";
@@ -164,6 +166,44 @@ async function* limitedStream(source: Readable, limit: number): BodyStream {
     }
     yield buf;
   }
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" };
+
+/**
+ * Requests Node's own HTTP parser refuses before any route or framework code runs (bad bytes in the path, a bad
+ * Content-Length, headers over the limit, a request that takes too long to arrive): answered with a Matrix error
+ * body like every other error, then the connection is closed (the parser cannot continue on it).
+ */
+export function parserErrorResponse(err: { code?: string; message: string }): { status: number; body: { errcode: string; error: string } } {
+  const detail = err.message.replace(/^Parse Error: /, "");
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW":
+      return { status: 431, body: { errcode: "M_TOO_LARGE", error: `the request headers are larger than the limit of ${httpMaxHeaderSize} bytes` } };
+    case "HPE_INVALID_URL":
+      return { status: 400, body: { errcode: "M_UNRECOGNIZED", error: `the request path contains a byte not allowed in a URL (${detail})` } };
+    case "HPE_INVALID_CONTENT_LENGTH":
+    case "HPE_UNEXPECTED_CONTENT_LENGTH":
+      return { status: 400, body: { errcode: "M_UNKNOWN", error: `the request's Content-Length is not valid (${detail})` } };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return { status: 408, body: { errcode: "M_UNKNOWN", error: "the request did not arrive in time" } };
+    default:
+      return { status: 400, body: { errcode: "M_UNKNOWN", error: `malformed HTTP request (${detail})` } };
+  }
+}
+
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === "ECONNRESET" || !socket.writable || inProgress) {
+    socket.destroy();
+    return;
+  }
+  const { status, body } = parserErrorResponse(err);
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Bad Request"}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 /** `Authorization: Bearer <token>`, else the deprecated `access_token` query parameter. */
@@ -390,6 +430,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
       await readyPromise;
       const server: Server = opts.tls ? (createHttpsServer(opts.tls, requestListener) as unknown as Server) : createHttpServer(requestListener);
       server.keepAliveTimeout = 30_000;
+      server.on("clientError", onClientError);
       await new Promise<void>((resolve, reject) => {
         const onError = (e: Error): void => reject(e);
         server.once("error", onError);
