@@ -19,16 +19,33 @@ function counting(result: R, gate?: Promise<void>) {
 }
 
 describe("FetchGuard", () => {
-  it("shares one fetch in flight per server among concurrent callers, whichever way they ask (step 1)", async () => {
+  it("shares one fetch in flight per server and way among concurrent callers (step 1)", async () => {
     const g = new FetchGuard<R>(clock);
     let open!: () => void;
     const f = counting({ ok: true }, new Promise<void>((r) => { open = r; }));
-    const runs = [g.run("a.test", "", f.fetch, outcome), g.run("a.test", "direct", f.fetch, outcome), g.run("a.test", "", f.fetch, outcome)];
+    const runs = Array.from({ length: 5 }, () => g.run("a.test", "", f.fetch, outcome));
     assert.ok(runs.every((r) => r.started));
     open();
     const results = await Promise.all(runs.map((r) => (r.started ? r.result : undefined)));
     assert.equal(f.calls, 1);
     assert.ok(results.every((r) => r?.ok));
+  });
+
+  it("lets another way of fetching the same server run meanwhile, so nested fetches cannot wait on each other (step 1)", async () => {
+    // A fetch of n1 through notary n2 needs n2's own keys directly, while a fetch of n2 through n1 needs n1's.
+    const g = new FetchGuard<R>(clock);
+    let bothStarted!: () => void;
+    const started = new Promise<void>((r) => { bothStarted = r; });
+    const fetchVia = (_server: string, notary: string) => async (): Promise<R> => {
+      await started;
+      const inner = g.run(notary, "direct", async () => ({ ok: true }), outcome);
+      return inner.started ? inner.result : { ok: false };
+    };
+    const a = g.run("n1.test", "", fetchVia("n1.test", "n2.test"), outcome);
+    const b = g.run("n2.test", "", fetchVia("n2.test", "n1.test"), outcome);
+    bothStarted();
+    assert.ok(a.started && b.started);
+    assert.deepEqual(await Promise.all([a.result, b.result]), [{ ok: true }, { ok: true }]);
   });
 
   it("does not start the same way again within MIN_REFETCH_MS of a success, and does after it (step 2)", async () => {

@@ -2,8 +2,11 @@
  * The one guard in front of every remote key fetch (KeyRing.fetch, so also getKey, X-Matrix authentication and the
  * notary endpoints), because the names fetched are chosen by whoever sends us a request:
  *
- * 1. Per server at most one fetch is in flight; a caller arriving while one runs shares its outcome, whichever way
- *    (default order, direct, a given notary list) it asked.
+ * 1. Per server and way of asking (the default order, directly, through given notaries) at most one fetch is in
+ *    flight; a caller arriving while one runs shares its outcome. Every path a remote request can start (X-Matrix
+ *    authentication, the notary endpoints) asks the default way, so for those it is one fetch per server. Ways do
+ *    not wait on each other: a fetch through notary N must be able to fetch N's own keys directly while another
+ *    fetch of N runs (N's fetch may itself be waiting on a notary whose keys are being fetched through N).
  * 2. Once a fetch of a server one way ends, that way is not started again for that server before
  *    `minRefetchMs` after a success, or `minRefetchMs * 2^(n-1)` (at most `maxBackoffMs`) after the n-th failure
  *    in a row; a success resets the count. A refused start says until when, and why the last attempt failed.
@@ -57,10 +60,10 @@ export class FetchGuard<T> {
    */
   run(server: string, way: string, fetch: () => Promise<T>, outcome: (r: T) => { ok: boolean; reason?: string }): Guarded<T> {
     // Step 1.
-    const running = this.inflight.get(server);
+    const key = `${server}|${way}`;
+    const running = this.inflight.get(key);
     if (running) return { started: true, result: running };
     // Step 2.
-    const key = `${server}|${way}`;
     const state = this.ways.get(key);
     const now = this.clock.now();
     if (state && now < state.nextAllowed) {
@@ -77,8 +80,8 @@ export class FetchGuard<T> {
         this.settle(key, false, (e as Error)?.message ?? String(e));
         throw e;
       },
-    ).finally(() => this.inflight.delete(server));
-    this.inflight.set(server, p);
+    ).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
     return { started: true, result: p };
   }
 

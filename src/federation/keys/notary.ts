@@ -10,8 +10,9 @@
  * For each server asked about:
  * 1. Our own server: our current key response.
  * 2. Otherwise the cached responses; if none satisfies the criteria (every named key id present, and a
- *    valid_until_ts at or after minimum_valid_until_ts, which defaults to now), fetch directly from the server
- *    (through the guard, when the bounds above allow) and use the cache again. When no fetch may start, or it
+ *    valid_until_ts at or after minimum_valid_until_ts, which defaults to now), fetch the server's keys as the key
+ *    ring does for a request (our trusted_key_servers, then the server itself), through the guard, when the bounds
+ *    above allow, and use the cache again. When no fetch may start, or it
  *    fails, the answer is what the cache holds.
  * 3. Each distinct response is returned with the origin's signature and ours added; a server we cannot reach
  *    and have nothing cached for is simply absent from the answer.
@@ -99,7 +100,8 @@ export class KeyNotary {
       budget.fetches--;
       this.fetching++;
       try {
-        await this.opts.keyRing.fetch(server, undefined, "direct");
+        // The default way, as X-Matrix authentication asks: one guarded fetch per server for every remote trigger.
+        await this.opts.keyRing.fetch(server);
       } finally {
         this.fetching--;
       }
