@@ -5,8 +5,9 @@
  * 1. Our own server: our current keys, and old_signing_keys for events before their expired_ts.
  * 2. The in-memory cache, then the KeyStore: a current key counts while usableUntil >= T (server-keys.ts
  *    step 6); an old key (old_verify_keys) only for events, while expired_ts >= T.
- * 3. Otherwise fetch S's keys through the fetch guard (fetch-guard.ts: one fetch per server in flight, shared by
- *    concurrent callers; no new fetch the same way within MIN_REFETCH_MS of the last, longer after failures):
+ * 3. Otherwise fetch S's keys through the fetch guard (fetch-guard.ts: one fetch per server and way in flight,
+ *    shared by concurrent callers; no new fetch the same way within MIN_REFETCH_MS of the last, longer after
+ *    failures):
  *    3.1 through each notary in trusted_key_servers (POST /_matrix/key/v2/query), checking the notary's signature
  *        with its configured verify_keys, or with keys fetched directly from the notary when none are configured;
  *    3.2 then directly (GET /_matrix/key/v2/server).
@@ -22,7 +23,6 @@ import { decodeBase64 } from "../../core/json/base64.js";
 import type { KeyStore, ServerKeyRecord } from "../../storage/ports.js";
 import { NO_TRACE, type Trace } from "../trace.js";
 import { FetchGuard, MIN_REFETCH_MS, type FetchGuardOptions } from "./fetch-guard.js";
-
 import { checkServerKeys, toRecords, usableUntil, type CheckedServerKeys } from "./server-keys.js";
 
 export { MIN_REFETCH_MS };
