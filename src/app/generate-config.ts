@@ -98,7 +98,8 @@ export function renderHomeserverYaml(options: GenerateOptions, files: Pick<Gener
     ? `    # No x_forwarded: public_baseurl names this listener itself, so no reverse proxy is expected in front of it.
 `
     : `    # A reverse proxy serves ${baseurl} and forwards here: x_forwarded takes the client's address from its
-    # X-Forwarded-For header. If no proxy is in front of this listener, remove this line.
+    # X-Forwarded-For header, believed only from trusted_proxies (loopback by default; list the proxy's address
+    # there if it runs on another host). If no proxy is in front of this listener, remove this line.
     x_forwarded: true
 `;
   return `# Zion homeserver configuration, in Synapse's key names (docs/configuration.md lists every key).

@@ -84,7 +84,12 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
         fix: "Read the server's `acme:` log lines for the CA's reason (DNS, port 80 or 443 reachable for the challenge, rate limits); see docs/certificates.md.",
       }));
     } else if (cert) {
-      b.ok("local.acme", `certificate ${cert.serial} for ${cert.dnsNames.join(", ")}, valid until ${new Date(cert.notAfter).toISOString()}; renewal is not failing`);
+      const held = `certificate ${cert.serial} for ${cert.dnsNames.join(", ")}, valid until ${new Date(cert.notAfter).toISOString()}`;
+      const days = Math.floor((cert.notAfter - opts.now) / DAY_MS);
+      // A renewal that keeps failing while more than 14 days remain is not yet a warning, but the tick must not claim it is fine.
+      b.ok("local.acme", a.consecutiveFailures > 0
+        ? `${held}; the last ${a.consecutiveFailures === 1 ? "renewal attempt" : `${a.consecutiveFailures} renewal attempts`} failed (${a.lastError ?? "no reason recorded"}), with ${days} days left: Zion keeps retrying and warns below 14 days`
+        : `${held}; no renewal attempt has failed`);
     }
     if (cert && certPath === undefined) {
       const v = checkCertificateName({ dns: cert.dnsNames, ip: [] }, endpoint.host);

@@ -63,7 +63,7 @@ describe("zion generate-config", () => {
     const p1 = runZion(["generate-config", "--server-name", "gen.test", "--config-path", proxied], { cwd: dir });
     assert.equal(await p1.exited(), 0, p1.output.stderr);
     const text = readFileSync(proxied, "utf8");
-    assert.match(text, /# A reverse proxy serves https:\/\/gen\.test\/ and forwards here[^\n]*\n[^\n]*X-Forwarded-For[^\n]*\n {4}x_forwarded: true\n/);
+    assert.match(text, /# A reverse proxy serves https:\/\/gen\.test\/ and forwards here[^\n]*\n[^\n]*X-Forwarded-For[^\n]*trusted_proxies[^\n]*\n[^\n]*\n {4}x_forwarded: true\n/);
     const { config } = loadConfigWithWarnings(proxied);
     assert.deepEqual(config.listeners.map((l) => [l.port, l.tls, l.x_forwarded]), [[8008, false, true], [8448, true, false]]);
     // public_baseurl naming the listener itself: clients connect directly, nothing forwards.
