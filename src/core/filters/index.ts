@@ -1,0 +1,2 @@
+export * from "./filter.js";
+export * from "./match.js";
