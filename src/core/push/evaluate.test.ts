@@ -3,7 +3,7 @@
  * https://spec.matrix.org/v1.19/client-server-api/#predefined-rules (and the
  * legacy body-mention rules of v1.16), one matching and one non-matching event
  * per rule, and the conditions of
- * https://spec.matrix.org/v1.19/client-server-api/#conditions-1
+ * https://spec.matrix.org/v1.19/client-server-api/#push-rules ("Conditions")
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";

@@ -2,7 +2,7 @@
  * Push rule evaluation: the actions of the first enabled rule that matches an
  * event, in the order https://spec.matrix.org/v1.19/client-server-api/#push-rules
  * lists the kinds, with the conditions of
- * https://spec.matrix.org/v1.19/client-server-api/#conditions-1
+ * https://spec.matrix.org/v1.19/client-server-api/#push-rules ("Conditions")
  */
 import { parseDottedPath, valueAtPath } from "../events/dotted-path.js";
 import type { UserId } from "../ids/index.js";

@@ -123,6 +123,8 @@ describe("planCreateRoom in room version 12", () => {
     refuses({ room_version: "12", power_level_content_override: { users: { [ME]: 100 } } }, "M_INVALID_PARAM", /power_level_content_override\.users/);
     refuses({ room_version: "12", preset: "trusted_private_chat", invite: [BOB], power_level_content_override: { users: { [BOB]: 50 } } }, "M_INVALID_PARAM", /power_level_content_override\.users/);
     assert.ok(plan({ room_version: "12", power_level_content_override: { users: { [BOB]: 50 } } }));
+    refuses({ room_version: "12", initial_state: [{ type: "m.room.name", content: {} }, { type: "m.room.power_levels", content: { users: { [ME]: 100 } } }] }, "M_INVALID_PARAM", /initial_state\[1\]\.content\.users/);
+    assert.ok(plan({ room_version: "11", initial_state: [{ type: "m.room.power_levels", content: { users: { [ME]: 100 } } }] }));
   });
   it("refuses additional_creators that are not user ids", () => {
     refuses({ room_version: "12", creation_content: { additional_creators: ["bob"] } }, "M_INVALID_PARAM", /additional_creators\[0\]/);
@@ -146,10 +148,18 @@ describe("planCreateRoom power levels, alias, name, topic and invites", () => {
     assert.deepEqual(pl["events"], { "m.room.name": 0 });
     assert.equal(pl["state_default"], 50);
   });
-  it("takes power levels from initial_state instead of the default, at step 6", () => {
-    const p = plan({ initial_state: [{ type: "m.room.power_levels", content: { users: { [ME]: 100 } } }] });
-    assert.equal(p.events.filter((e) => e.type === "m.room.power_levels").length, 1);
-    assert.equal(order(p).indexOf("m.room.power_levels"), 5);
+  it("takes power levels from initial_state instead of the default, still at step 3, with the override on top", () => {
+    const p = plan({
+      initial_state: [{ type: "m.room.topic", content: { topic: "t" } }, { type: "m.room.power_levels", content: { users: { [ME]: 100 }, ban: 10 } }],
+      power_level_content_override: { ban: 20 },
+    });
+    assert.deepEqual(p.events.filter((e) => e.type === "m.room.power_levels").map((e) => e.content), [{ users: { [ME]: 100 }, ban: 20 }]);
+    assert.equal(order(p).indexOf("m.room.power_levels"), 2);
+    assert.equal(order(p).indexOf("m.room.topic"), 6);
+  });
+  it("lets initial_state's canonical alias replace the one room_alias_name implies", () => {
+    const p = plan({ room_alias_name: "a", initial_state: [{ type: "m.room.canonical_alias", content: { alias: "#b:here.org" } }] }, "#a:here.org");
+    assert.deepEqual(p.events.filter((e) => e.type === "m.room.canonical_alias").map((e) => e.content), [{ alias: "#b:here.org" }]);
   });
   it("sends the canonical alias it is given", () => assert.deepEqual(find(plan({ room_alias_name: "a" }, "#a:here.org"), "m.room.canonical_alias"), { alias: "#a:here.org" }));
   it("lets name and topic overwrite initial_state's, and sends the topic as text/plain too", () => {
@@ -206,7 +216,6 @@ describe("parseCreateRoomRequest errors", () => {
     refuses({ room_alias_name: "" }, "M_INVALID_PARAM", /room_alias_name/);
     refuses({ room_alias_name: "a b" }, "M_INVALID_PARAM", /room_alias_name/);
     refuses({ initial_state: [{ type: "m.room.create", content: {} }] }, "M_INVALID_PARAM", /initial_state\[0\]\.type/);
-    refuses({ power_level_content_override: {}, initial_state: [{ type: "m.room.power_levels", content: {} }] }, "M_INVALID_PARAM", /power_level_content_override/);
     refuses({ invite: Array.from({ length: 1001 }, (_, i) => `@u${i}:x.org`) }, "M_INVALID_PARAM", /invite/);
   });
 });

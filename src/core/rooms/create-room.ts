@@ -133,9 +133,6 @@ export function parseCreateRoomRequest(raw: unknown, creator: UserId, limits: Cr
   }
 
   const powerLevelContentOverride = optObject(body, "power_level_content_override");
-  if (powerLevelContentOverride && initialState.some((e) => e.type === "m.room.power_levels" && e.stateKey === "")) {
-    throw MatrixError.invalidParam("power_level_content_override", "cannot be combined with an m.room.power_levels event in initial_state");
-  }
 
   const isDirect = body["is_direct"];
   if (isDirect !== undefined && typeof isDirect !== "boolean") throw MatrixError.badJson("is_direct: must be a boolean");
@@ -155,11 +152,19 @@ export function parseCreateRoomRequest(raw: unknown, creator: UserId, limits: Cr
   };
 
   // v12: creators have infinite power and may not be listed in power levels' users.
-  if (rules.auth.privilegedCreators && powerLevelContentOverride && isObj(powerLevelContentOverride["users"])) {
+  if (rules.auth.privilegedCreators) {
     const creators = creatorsOf(req, creator);
-    for (const u of Object.keys(powerLevelContentOverride["users"])) {
-      if (creators.includes(u as UserId)) {
-        throw MatrixError.invalidParam("power_level_content_override.users", `${u} is a room creator, whose power cannot be set in room version ${rules.id}`);
+    const initialPlIndex = initialState.findIndex((e) => e.type === "m.room.power_levels" && e.stateKey === "");
+    const sources: [string, JsonValue | undefined][] = [
+      ["power_level_content_override.users", powerLevelContentOverride?.["users"]],
+      [`initial_state[${initialPlIndex}].content.users`, initialState[initialPlIndex]?.content["users"]],
+    ];
+    for (const [fieldName, users] of sources) {
+      if (!isObj(users)) continue;
+      for (const u of Object.keys(users)) {
+        if (creators.includes(u as UserId)) {
+          throw MatrixError.invalidParam(fieldName, `${u} is a room creator, whose power cannot be set in room version ${rules.id}`);
+        }
       }
     }
   }
@@ -244,8 +249,7 @@ function defaultPowerLevels(req: CreateRoomRequest, creator: UserId): JsonObject
     redact: 50,
     invite: req.preset === "public_chat" ? 50 : 0,
   };
-  // "applied on top of the generated content": top-level keys replace ours.
-  return { ...content, ...(req.powerLevelContentOverride ?? {}) };
+  return content;
 }
 
 export function planCreateRoom(req: CreateRoomRequest, ctx: CreateRoomContext): CreateRoomPlan {
@@ -268,13 +272,16 @@ export function planCreateRoom(req: CreateRoomRequest, ctx: CreateRoomContext): 
   // Step 2: the creator joins.
   events.push(ev("m.room.member", { ...(ctx.creatorProfile ?? {}), membership: "join" }, creator));
 
-  // Step 3: power levels, unless initial_state sets them (then they come at step 6).
+  // Step 3: power levels: initial_state's if it has them (they must come this
+  // early, before the events they authorise), else the defaults; then
+  // power_level_content_override "applied on top", top-level key by key.
   const initialKeys = new Set(req.initialState.map((e) => `${e.type}\u0000${e.stateKey}`));
   const inInitial = (type: string) => initialKeys.has(`${type}\u0000`);
-  if (!inInitial("m.room.power_levels")) events.push(ev("m.room.power_levels", defaultPowerLevels(req, creator)));
+  const initialPl = req.initialState.find((e) => e.type === "m.room.power_levels" && e.stateKey === "");
+  events.push(ev("m.room.power_levels", { ...(initialPl?.content ?? defaultPowerLevels(req, creator)), ...(req.powerLevelContentOverride ?? {}) }));
 
-  // Step 4: the canonical alias.
-  if (ctx.alias !== undefined) events.push(ev("m.room.canonical_alias", { alias: ctx.alias }));
+  // Step 4: the canonical alias, unless initial_state sets one.
+  if (ctx.alias !== undefined && !inInitial("m.room.canonical_alias")) events.push(ev("m.room.canonical_alias", { alias: ctx.alias }));
 
   // Step 5: the preset's state; initial_state "takes precedence over events set by preset".
   const p = PRESET_STATE[req.preset];
@@ -282,8 +289,9 @@ export function planCreateRoom(req: CreateRoomRequest, ctx: CreateRoomContext): 
   if (!inInitial("m.room.history_visibility")) events.push(ev("m.room.history_visibility", { history_visibility: p.history_visibility }));
   if (!inInitial("m.room.guest_access")) events.push(ev("m.room.guest_access", { guest_access: p.guest_access }));
 
-  // Step 6: initial_state in order, except what name and topic overwrite.
+  // Step 6: initial_state in order, except the power levels (sent at step 3) and what name and topic overwrite.
   for (const e of req.initialState) {
+    if (e === initialPl) continue;
     if (e.stateKey === "" && ((e.type === "m.room.name" && req.name !== undefined) || (e.type === "m.room.topic" && req.topic !== undefined))) continue;
     events.push(ev(e.type, e.content, e.stateKey));
   }
