@@ -70,6 +70,12 @@ describe("compileGlob.matchesWord", () => {
     assert.ok(word("bob", "é bob é"));
   });
   it("matches case-insensitively", () => assert.ok(word("alice", "Hi ALICE")));
+  it("lets a pattern that starts or ends with a boundary character match next to a word ('@room' in 'hi@room', 'bob:' in 'bob:x')", () => {
+    assert.ok(word("@room", "hi@room"));
+    assert.ok(word("bob:", "bob:x"));
+    assert.ok(!word("@room", "hi@roomy"));
+    assert.ok(!word("room", "hi@rooms"));
+  });
   it("takes a later start when an earlier one fails", () => assert.ok(word("ab", "abc ab")));
   it("matches a literal display name with glob characters only literally", () => {
     const g = compileGlob("a*b", { caseInsensitive: true, literal: true });

@@ -82,11 +82,14 @@ export function compileGlob(pattern: string, opts: GlobOptions = {}): CompiledGl
     matchesWord(value: string): boolean {
       const chars = prepare(value);
       let set: Uint8Array = new Uint8Array(m + 1);
-      for (let p = 0; p <= chars.length; p++) {
-        // A match may start here if the previous character ends a word.
-        if (p === 0 || !isWordChar(chars[p - 1]!)) add(set, 0);
-        // ...and end here if the next character starts a new word (or there is none).
-        if (set[m] && (p === chars.length || !isWordChar(chars[p]!))) return true;
+      const n = chars.length;
+      const boundaryChar = (i: number) => i >= 0 && i < n && !isWordChar(chars[i]!);
+      for (let p = 0; p <= n; p++) {
+        // A match may start at the start, after a boundary character, or on one
+        // (so "@room" matches in "hi@room", as a pattern starting with a boundary).
+        if (p === 0 || boundaryChar(p - 1) || boundaryChar(p)) add(set, 0);
+        // ...and end at the end, before a boundary character, or just after one.
+        if (set[m] && (p === n || boundaryChar(p) || boundaryChar(p - 1))) return true;
         if (p < chars.length) set = step(set, chars[p]!);
       }
       return false;
