@@ -232,34 +232,22 @@ function change(
   return { ...stored, defaults: { ...stored.defaults, [key]: { ...stored.defaults[key], ...c } } };
 }
 
-/** PUT /pushrules/global/{kind}/{ruleId}/enabled with `{"enabled": boolean}`. */
-export function setPushRuleEnabled(
-  owner: PushRuleOwner,
-  stored: UserPushRules,
-  kind: PushRuleKind,
-  ruleId: string,
-  body: unknown,
-): PushRuleResult<UserPushRules> {
-  return attempt(() => {
-    if (!isObject(body)) throw MatrixError.badJson("body: must be a JSON object");
-    const enabled: unknown = body["enabled"];
-    if (enabled === undefined) throw MatrixError.missingParam("enabled");
-    if (typeof enabled !== "boolean") throw MatrixError.badJson("enabled: must be a boolean");
-    return change(owner, stored, kind, ruleId, { enabled });
-  });
+/** Reads a `{...}` body into a change and applies it to a user or server-default rule. */
+function changeFromBody(read: (body: Record<string, unknown>) => DefaultRuleChange) {
+  return (owner: PushRuleOwner, stored: UserPushRules, kind: PushRuleKind, ruleId: string, body: unknown): PushRuleResult<UserPushRules> =>
+    attempt(() => {
+      if (!isObject(body)) throw MatrixError.badJson("body: must be a JSON object");
+      return change(owner, stored, kind, ruleId, read(body));
+    });
 }
+
+/** PUT /pushrules/global/{kind}/{ruleId}/enabled with `{"enabled": boolean}`. */
+export const setPushRuleEnabled = changeFromBody((body) => {
+  const enabled: unknown = body["enabled"];
+  if (enabled === undefined) throw MatrixError.missingParam("enabled");
+  if (typeof enabled !== "boolean") throw MatrixError.badJson("enabled: must be a boolean");
+  return { enabled };
+});
 
 /** PUT /pushrules/global/{kind}/{ruleId}/actions with `{"actions": [...]}`. */
-export function setPushRuleActions(
-  owner: PushRuleOwner,
-  stored: UserPushRules,
-  kind: PushRuleKind,
-  ruleId: string,
-  body: unknown,
-): PushRuleResult<UserPushRules> {
-  return attempt(() => {
-    if (!isObject(body)) throw MatrixError.badJson("body: must be a JSON object");
-    return change(owner, stored, kind, ruleId, { actions: parseActions(body["actions"]) });
-  });
-}
-
+export const setPushRuleActions = changeFromBody((body) => ({ actions: parseActions(body["actions"]) }));

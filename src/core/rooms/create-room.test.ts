@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MatrixError } from "../errors.js";
+import { thrownMatrixError } from "../thrown-matrix-error.js";
 import type { RoomAlias, UserId } from "../ids/index.js";
 import { ROOM_VERSIONS } from "../room-versions/rules.js";
 import { parseCreateRoomRequest, planCreateRoom, type CreateRoomPlan } from "./create-room.js";
@@ -21,13 +21,9 @@ const order = (p: CreateRoomPlan) => p.events.map((e) => (e.stateKey ? `${e.type
 const find = (p: CreateRoomPlan, type: string, key = "") => p.events.find((e) => e.type === type && e.stateKey === key)?.content;
 
 function refuses(body: unknown, errcode: string, field: RegExp): void {
-  assert.throws(() => parseCreateRoomRequest(body, ME, limits), (e: unknown) => {
-    assert.ok(e instanceof MatrixError);
-    assert.equal(e.errcode, errcode);
-    assert.equal(e.status, 400);
-    assert.match(e.message, field);
-    return true;
-  });
+  const e = thrownMatrixError(() => parseCreateRoomRequest(body, ME, limits));
+  assert.deepEqual([e.errcode, e.status], [errcode, 400]);
+  assert.match(e.message, field);
 }
 
 describe("planCreateRoom event order", () => {
