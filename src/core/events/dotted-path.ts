@@ -10,6 +10,20 @@ import type { JsonObject, JsonValue } from "../json/types.js";
  * any other escape (`\x`) is kept as the two characters it is.
  */
 export function parseDottedPath(path: string): readonly string[] {
+  let parts = parsed.get(path);
+  if (!parts) {
+    if (parsed.size >= PARSED_LIMIT) parsed.clear();
+    parts = Object.freeze(parseUncached(path));
+    parsed.set(path, parts);
+  }
+  return parts;
+}
+
+/** Parsed paths, bounded: push rule keys are few and read for every event. */
+const parsed = new Map<string, readonly string[]>();
+const PARSED_LIMIT = 4096;
+
+function parseUncached(path: string): string[] {
   const parts: string[] = [];
   let cur = "";
   for (let i = 0; i < path.length; i++) {

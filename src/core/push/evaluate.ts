@@ -7,7 +7,7 @@
 import { parseDottedPath, valueAtPath } from "../events/dotted-path.js";
 import type { UserId } from "../ids/index.js";
 import type { JsonObject, JsonValue } from "../json/types.js";
-import { compileGlob } from "./glob.js";
+import { compileGlob, type CompiledGlob } from "./glob.js";
 import { LEGACY_MENTION_RULE_IDS, PUSH_RULE_KINDS, type PushAction, type PushCondition, type PushRule, type PushRuleKind, type PushRuleset } from "./rules.js";
 
 export interface PushContext {
@@ -36,6 +36,17 @@ export interface PushOutcome {
 
 /** `notifications.room` and any other notification key default to 50 (m.room.power_levels). */
 const DEFAULT_NOTIFICATION_LEVEL = 50;
+
+/** Each rule's and condition's compiled pattern, kept with the (immutable) rule object. */
+const compiled = new WeakMap<object, CompiledGlob>();
+function globOf(owner: object, pattern: string): CompiledGlob {
+  let g = compiled.get(owner);
+  if (!g) {
+    g = compileGlob(pattern, { caseInsensitive: true });
+    compiled.set(owner, g);
+  }
+  return g;
+}
 
 function stringAt(event: JsonObject, key: string): string | undefined {
   const v = valueAtPath(event, parseDottedPath(key));
@@ -66,7 +77,7 @@ export function conditionMatches(c: PushCondition, event: JsonObject, ctx: PushC
       if (typeof c.key !== "string" || typeof c.pattern !== "string") return false;
       const v = stringAt(event, c.key);
       if (v === undefined) return false;
-      const g = compileGlob(c.pattern, { caseInsensitive: true });
+      const g = globOf(c, c.pattern);
       // As a special case, content.body matches any word-bounded substring.
       return c.key === "content.body" ? g.matchesWord(v) : g.matchesWhole(v);
     }
@@ -114,7 +125,7 @@ export function ruleMatches(kind: PushRuleKind, rule: PushRule, event: JsonObjec
       return (rule.conditions ?? []).every((c) => conditionMatches(c, event, ctx));
     case "content": {
       const body = stringAt(event, "content.body");
-      return typeof rule.pattern === "string" && body !== undefined && compileGlob(rule.pattern, { caseInsensitive: true }).matchesWord(body);
+      return typeof rule.pattern === "string" && body !== undefined && globOf(rule, rule.pattern).matchesWord(body);
     }
     case "room":
       return event["room_id"] === rule.rule_id;

@@ -51,6 +51,17 @@ describe("compileGlob.matchesWhole", () => {
   });
 });
 
+describe("compileGlob with long patterns (more than 30 parts)", () => {
+  const long = "a?".repeat(20) + "*z"; // 42 parts: the array automaton
+  it("matches the same way as short ones", () => {
+    assert.ok(whole(long, "ab".repeat(20) + "z"));
+    assert.ok(whole(long, "ab".repeat(20) + "xyz"));
+    assert.ok(!whole(long, "ab".repeat(19) + "z"));
+    assert.ok(word(long, "hi " + "ab".repeat(20) + "yz there"));
+    assert.ok(!word(long, "hi " + "ab".repeat(20) + "zy there"));
+  });
+});
+
 describe("compileGlob.matchesWord", () => {
   it("matches the spec's ex*ple examples ('An example event.', 'exple', 'An exciting triple-whammy')", () => {
     assert.ok(word("ex*ple", "An example event."));

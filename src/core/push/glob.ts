@@ -4,8 +4,10 @@
  * special, so `[` and `\` are literal).
  *
  * Patterns come from users and values from other users' events, so this never
- * compiles a backtracking regular expression: the pattern is run as a set of
- * states over the value's characters (O(value × pattern) in the worst case).
+ * compiles a backtracking regular expression: a pattern with wildcards runs
+ * as a set of states over the value's characters (a bit mask when the pattern
+ * has fewer than 31 parts), O(value × pattern) in the worst case; a pattern
+ * without wildcards is a plain substring search.
  */
 
 type Token = { readonly t: "lit"; readonly c: string } | { readonly t: "one" } | { readonly t: "star" };
@@ -29,17 +31,30 @@ export interface CompiledGlob {
  * `[A-Za-z0-9_]` (push module, "Push Rules", content rules and `event_match`
  * on `content.body`).
  */
-function isWordChar(c: string): boolean {
-  return /^[A-Za-z0-9_]$/.test(c);
+function isWordCode(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+const boundaryBefore = (s: string, i: number) => i === 0 || !isWordCode(s.charCodeAt(i - 1));
+const boundaryAt = (s: string, i: number) => i >= s.length || !isWordCode(s.charCodeAt(i));
+
+/** One-entry cache: the rooms pipeline lowercases the same body once per local member. */
+let lastRaw = "";
+let lastLower = "";
+function lower(s: string): string {
+  if (s.length < 64) return s.toLowerCase();
+  if (s !== lastRaw) {
+    lastRaw = s;
+    lastLower = s.toLowerCase();
+  }
+  return lastLower;
 }
 
-function tokenize(pattern: string, opts: GlobOptions): Token[] {
+function tokenize(chars: readonly string[], literal: boolean): Token[] {
   const out: Token[] = [];
-  const chars = Array.from(opts.caseInsensitive ? pattern.toLowerCase() : pattern);
   for (const c of chars) {
-    if (!opts.literal && c === "*") {
+    if (!literal && c === "*") {
       if (out[out.length - 1]?.t !== "star") out.push({ t: "star" }); // "**" is "*"
-    } else if (!opts.literal && c === "?") {
+    } else if (!literal && c === "?") {
       out.push({ t: "one" });
     } else {
       out.push({ t: "lit", c });
@@ -48,51 +63,128 @@ function tokenize(pattern: string, opts: GlobOptions): Token[] {
   return out;
 }
 
-export function compileGlob(pattern: string, opts: GlobOptions = {}): CompiledGlob {
-  const tokens = tokenize(pattern, opts);
+/** Runs the pattern's states over a value: start() before a character may begin a match, step(c) per character. */
+interface Automaton {
+  reset(): void;
+  start(): void;
+  step(c: string): void;
+  accepting(): boolean;
+}
+
+/** States as bits of one integer (patterns of up to 30 tokens). */
+function bitAutomaton(tokens: readonly Token[]): Automaton {
   const m = tokens.length;
-  const prepare = (v: string): string[] => Array.from(opts.caseInsensitive ? v.toLowerCase() : v);
-
-  /** Adds state i and, through stars (which may match nothing), the states after it. */
-  const add = (set: Uint8Array, i: number): void => {
-    while (i <= m && !set[i]) {
-      set[i] = 1;
-      if (tokens[i]?.t !== "star") return;
-      i++;
-    }
-  };
-  const step = (from: Uint8Array, c: string): Uint8Array => {
-    const to = new Uint8Array(m + 1);
-    for (let i = 0; i < m; i++) {
-      if (!from[i]) continue;
-      const tok = tokens[i]!;
-      if (tok.t === "star") add(to, i);
-      else if (tok.t === "one" || tok.c === c) add(to, i + 1);
-    }
-    return to;
-  };
-
+  let starMask = 0;
+  let oneMask = 0;
+  const litMasks = new Map<string, number>();
+  tokens.forEach((t, i) => {
+    if (t.t === "star") starMask |= 1 << i;
+    else if (t.t === "one") oneMask |= 1 << i;
+    else litMasks.set(t.c, (litMasks.get(t.c) ?? 0) | (1 << i));
+  });
+  const accept = 1 << m;
+  // A star may match nothing, so being at a star is also being just after it (no two stars are adjacent).
+  const close = (x: number) => x | ((x & starMask) << 1);
+  let cur = 0;
   return {
-    matchesWhole(value: string): boolean {
-      let set: Uint8Array = new Uint8Array(m + 1);
-      add(set, 0);
-      for (const c of prepare(value)) set = step(set, c);
-      return set[m] === 1;
+    reset: () => void (cur = 0),
+    start: () => void (cur = close(cur | 1)),
+    step: (c) => {
+      const advance = cur & ((litMasks.get(c) ?? 0) | oneMask);
+      cur = close((advance << 1) | (cur & starMask));
     },
-    matchesWord(value: string): boolean {
-      const chars = prepare(value);
-      let set: Uint8Array = new Uint8Array(m + 1);
-      const n = chars.length;
-      const boundaryChar = (i: number) => i >= 0 && i < n && !isWordChar(chars[i]!);
-      for (let p = 0; p <= n; p++) {
-        // A match may start at the start, after a boundary character, or on one
-        // (so "@room" matches in "hi@room", as a pattern starting with a boundary).
-        if (p === 0 || boundaryChar(p - 1) || boundaryChar(p)) add(set, 0);
-        // ...and end at the end, before a boundary character, or just after one.
-        if (set[m] && (p === n || boundaryChar(p) || boundaryChar(p - 1))) return true;
-        if (p < chars.length) set = step(set, chars[p]!);
+    accepting: () => (cur & accept) !== 0,
+  };
+}
+
+/** States in two reused arrays, for longer patterns. */
+function arrayAutomaton(tokens: readonly Token[]): Automaton {
+  const m = tokens.length;
+  let cur = new Uint8Array(m + 1);
+  let next = new Uint8Array(m + 1);
+  const add = (set: Uint8Array, i: number): void => {
+    set[i] = 1;
+    if (i < m && tokens[i]!.t === "star") set[i + 1] = 1;
+  };
+  return {
+    reset: () => cur.fill(0),
+    start: () => add(cur, 0),
+    step: (c) => {
+      next.fill(0);
+      for (let i = 0; i < m; i++) {
+        if (!cur[i]) continue;
+        const tok = tokens[i]!;
+        if (tok.t === "star") add(next, i);
+        else if (tok.t === "one" || tok.c === c) add(next, i + 1);
+      }
+      [cur, next] = [next, cur];
+    },
+    accepting: () => cur[m] === 1,
+  };
+}
+
+function literalGlob(needle: string, prepare: (v: string) => string): CompiledGlob {
+  return {
+    matchesWhole: (value) => prepare(value) === needle,
+    matchesWord(value) {
+      const v = prepare(value);
+      for (let i = v.indexOf(needle); i >= 0; i = v.indexOf(needle, i + 1)) {
+        const end = i + needle.length;
+        // A boundary character may sit next to the match or be its first or last character.
+        const startOk = boundaryBefore(v, i) || (needle.length > 0 && boundaryAt(v, i));
+        const endOk = boundaryAt(v, end) || (needle.length > 0 && boundaryBefore(v, end));
+        if (startOk && endOk) return true;
       }
       return false;
+    },
+  };
+}
+
+/** Compiled patterns, bounded: rules are few and evaluated for every event. */
+const cache = new Map<string, CompiledGlob>();
+const CACHE_LIMIT = 4096;
+
+export function compileGlob(pattern: string, opts: GlobOptions = {}): CompiledGlob {
+  const key = `${opts.caseInsensitive ? "i" : "-"}${opts.literal ? "l" : "-"}${pattern}`;
+  let g = cache.get(key);
+  if (!g) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    g = compileUncached(pattern, opts);
+    cache.set(key, g);
+  }
+  return g;
+}
+
+function compileUncached(pattern: string, opts: GlobOptions): CompiledGlob {
+  const prepare = opts.caseInsensitive ? lower : (v: string) => v;
+  const p = opts.caseInsensitive ? pattern.toLowerCase() : pattern;
+  if (opts.literal || !/[*?]/.test(p)) return literalGlob(p, prepare);
+
+  const tokens = tokenize(Array.from(p), false);
+  const auto = tokens.length < 31 ? bitAutomaton(tokens) : arrayAutomaton(tokens);
+  return {
+    matchesWhole(value) {
+      auto.reset();
+      auto.start();
+      for (const c of prepare(value)) auto.step(c);
+      return auto.accepting();
+    },
+    matchesWord(value) {
+      const v = prepare(value);
+      auto.reset();
+      let i = 0; // code-unit index of the next character
+      for (;;) {
+        // A match may start at the start, after a boundary character, or on one
+        // (so "@room" matches in "hi@room", as a pattern starting with a boundary).
+        if (boundaryBefore(v, i) || boundaryAt(v, i)) auto.start();
+        // ...and end at the end, before a boundary character, or just after one.
+        if (auto.accepting() && (boundaryAt(v, i) || boundaryBefore(v, i))) return true;
+        if (i >= v.length) return false;
+        const cp = v.codePointAt(i)!;
+        const c = String.fromCodePoint(cp);
+        auto.step(c);
+        i += c.length;
+      }
     },
   };
 }
