@@ -6,9 +6,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { thrownMatrixError } from "../thrown-matrix-error.js";
-import type { RoomAlias, UserId } from "../ids/index.js";
+import type { RoomAlias, ServerName, UserId } from "../ids/index.js";
 import { ROOM_VERSIONS } from "../room-versions/rules.js";
-import { parseCreateRoomRequest, planCreateRoom, type CreateRoomPlan } from "./create-room.js";
+import { parseCreateRoomRequest, planCreateRoom, roomAliasFromName, type CreateRoomPlan } from "./create-room.js";
 
 const ME = "@me:here.org" as UserId;
 const BOB = "@bob:there.org" as UserId;
@@ -213,5 +213,14 @@ describe("parseCreateRoomRequest errors", () => {
     refuses({ room_alias_name: "a b" }, "M_INVALID_PARAM", /room_alias_name/);
     refuses({ initial_state: [{ type: "m.room.create", content: {} }] }, "M_INVALID_PARAM", /initial_state\[0\]\.type/);
     refuses({ invite: Array.from({ length: 1001 }, (_, i) => `@u${i}:x.org`) }, "M_INVALID_PARAM", /invite/);
+  });
+});
+
+describe("roomAliasFromName", () => {
+  it("makes #name:server", () => assert.equal(roomAliasFromName("pub", "here.org" as ServerName), "#pub:here.org"));
+  it("refuses an alias longer than 255 bytes with M_INVALID_PARAM naming room_alias_name", () => {
+    const e = thrownMatrixError(() => roomAliasFromName("a".repeat(250), "here.org" as ServerName));
+    assert.equal(e.errcode, "M_INVALID_PARAM");
+    assert.match(e.message, /room_alias_name/);
   });
 });

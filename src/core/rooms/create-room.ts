@@ -11,7 +11,7 @@
  * Room-version differences come from the room-version table's flags.
  */
 import { MatrixError } from "../errors.js";
-import { parseUserId, type RoomAlias, type UserId } from "../ids/index.js";
+import { parseRoomAlias, parseUserId, type RoomAlias, type ServerName, type UserId } from "../ids/index.js";
 import type { JsonObject, JsonValue } from "../json/types.js";
 import { roomVersion, type RoomVersionRules } from "../room-versions/rules.js";
 
@@ -169,6 +169,15 @@ export function parseCreateRoomRequest(raw: unknown, creator: UserId, limits: Cr
     }
   }
   return req;
+}
+
+/**
+ * The alias `room_alias_name` names on this server (`#name:server`); over-long
+ * aliases are M_INVALID_PARAM naming room_alias_name. The caller checks it is
+ * free (M_ROOM_IN_USE) before planning the room.
+ */
+export function roomAliasFromName(name: string, server: ServerName): RoomAlias {
+  return parseRoomAlias(`#${name}:${server}`, "room_alias_name");
 }
 
 /** v12 creators: the sender, creation_content.additional_creators and, for trusted_private_chat, the invitees (deduplicated). */
