@@ -140,20 +140,20 @@ function parseRoomFilter(raw: unknown, path: string): RoomFilter {
   };
 }
 
-/** A whole Filter (the body of POST /user/{userId}/filter, or /sync's inline filter). */
-export function parseFilter(raw: unknown): Filter {
-  if (!isObj(raw)) throw MatrixError.badJson("filter: must be a JSON object");
-  const fields = strings(raw, "event_fields", "");
+/** A whole Filter (the body of POST /user/{userId}/filter, or /sync's inline filter); `path` prefixes field names. */
+export function parseFilter(raw: unknown, path = ""): Filter {
+  if (!isObj(raw)) throw MatrixError.badJson(`${path || "filter"}: must be a JSON object`);
+  const fields = strings(raw, "event_fields", path);
   const format = raw["event_format"];
   if (format !== undefined && format !== "client" && format !== "federation") {
-    throw MatrixError.invalidParam("event_format", "must be \"client\" or \"federation\"");
+    throw MatrixError.invalidParam(at(path, "event_format"), "must be \"client\" or \"federation\"");
   }
   return {
     ...(fields ? { event_fields: fields.map(parseDottedPath) } : {}),
     event_format: format ?? "client",
-    presence: parseEventFilter(raw["presence"], "presence"),
-    account_data: parseEventFilter(raw["account_data"], "account_data"),
-    room: parseRoomFilter(raw["room"], "room"),
+    presence: parseEventFilter(raw["presence"], at(path, "presence")),
+    account_data: parseEventFilter(raw["account_data"], at(path, "account_data")),
+    room: parseRoomFilter(raw["room"], at(path, "room")),
   };
 }
 

@@ -1,2 +1,3 @@
 export * from "./filter.js";
 export * from "./match.js";
+export * from "./query.js";
