@@ -5,7 +5,6 @@
  * wildcards, boundaries and case collide often.
  */
 import { describe, it } from "node:test";
-import assert from "node:assert/strict";
 import fc from "fast-check";
 import { compileGlob } from "./glob.js";
 
