@@ -31,6 +31,7 @@ import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
 import { loadTlsOptions } from "./tls.js";
 import { prepareCertificates, type Certificates } from "./certificates.js";
+import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
 
 export const systemClock: Clock = {
@@ -69,6 +70,8 @@ export interface Homeserver {
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
+  /** Problems found once listening that do not stop the server but will stop federation (see startup-checks.ts). */
+  readonly warnings: readonly string[];
   /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
   baseUrl(resource: string): string | undefined;
   /** The https servers, for swapping certificates with `setSecureContext` (see tls.ts). */
@@ -196,6 +199,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         federationOriginAllowed: originAllowed,
         accessTokenAuth,
         trustProxy: l.x_forwarded,
+        ...(l.trusted_proxies ? { trustedProxies: l.trusted_proxies } : {}),
         ...(l.request_id_header ? { requestIdHeader: l.request_id_header } : {}),
         name: `listener${index}`,
       });
@@ -222,6 +226,18 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       throw e;
     }
   }
+  // Said loudly once up: a certificate peers will refuse, and where the tester answers.
+  const warnings: string[] = [];
+  const nameWarning = certificateNameWarning(config, certificates?.reloader.current()?.certPem);
+  if (nameWarning) {
+    warnings.push(nameWarning);
+    logger.warn({ certificate: true }, nameWarning);
+  }
+  if (config.federation_tester.enabled) {
+    const first = infos.find((i) => !i.tls) ?? infos[0];
+    const urls = testerUrls(config, first && `${first.tls ? "https" : "http"}://${hostForUrl(first.host)}:${first.port}`);
+    logger.info({ url: urls.local, public_url: urls.public }, `federation tester enabled: ${urls.local ?? urls.public} (and ${urls.public} through public_baseurl)`);
+  }
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 
   let stopping: Promise<void> | undefined;
@@ -231,6 +247,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger,
     signingKeys,
     listeners: infos,
+    warnings,
     baseUrl(resource: string) {
       const info = infos.find((i) => i.resources.includes(resource));
       return info && `${info.tls ? "https" : "http"}://${hostForUrl(info.host)}:${info.port}`;

@@ -332,9 +332,20 @@ describe("parseConfig: unknown keys", () => {
     assert.equal(config.listeners[0]?.port, 8008);
     assert.deepEqual(warnings, [
       "listeners[0].frobnicate (line 4): unknown key, ignored",
-      "database.args.cp_mux (line 5): unknown key, ignored",
+      "database.args.cp_mux (line 5): unknown key, ignored (did you mean cp_max?)",
       "report_stats (line 2): unknown key, ignored",
       "macaroon_secret_key (line 3): unknown key, ignored",
+    ]);
+  });
+
+  it("suggests the nearest known key at the same depth for a misspelt one", () => {
+    const { warnings } = parse("federation_domain_whitlist: [a.example]\nlisteners: [{port: 8008, type: http, x_forwarder: true, resources: [{names: [client], compres: true}]}]\nfederation_custom_ca_lsit: [ca.pem]\ncompletely_unrelated_setting: 1");
+    assert.deepEqual(warnings, [
+      "listeners[0].resources[0].compres (line 3): unknown key, ignored (did you mean compress?)",
+      "listeners[0].x_forwarder (line 3): unknown key, ignored (did you mean x_forwarded?)",
+      "federation_domain_whitlist (line 2): unknown key, ignored (did you mean federation_domain_whitelist?)",
+      "federation_custom_ca_lsit (line 4): unknown key, ignored (did you mean federation_custom_ca_list?)",
+      "completely_unrelated_setting (line 5): unknown key, ignored",
     ]);
   });
 
@@ -368,6 +379,6 @@ describe("loadConfig", () => {
   });
 
   it("reports an unreadable config file", () => {
-    assert.throws(() => loadConfigWithWarnings("/nonexistent/homeserver.yaml"), (e: unknown) => e instanceof ConfigError && /cannot read the config file: ENOENT/.test(e.message));
+    assert.throws(() => loadConfigWithWarnings("/nonexistent/homeserver.yaml"), (e: unknown) => e instanceof ConfigError && /cannot read the config file: \/nonexistent\/homeserver\.yaml does not exist \(ENOENT\)/.test(e.message));
   });
 });

@@ -95,6 +95,8 @@ const listener = z.strictObject({
   tls: z.boolean().default(false),
   type: z.enum(["http", "metrics", "manhole", "replication"], required('the listener type, "http"')),
   x_forwarded: z.boolean().default(false),
+  /** Zion's addition: with x_forwarded, the peers whose X-Forwarded-For counts (default: loopback, in app/). */
+  trusted_proxies: z.array(cidr).optional(),
   resources: z
     .array(
       z.strictObject({

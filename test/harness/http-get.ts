@@ -26,6 +26,10 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+function hasHeader(headers: RequestOptions["headers"], name: string): boolean {
+  return headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
 export function httpCall(url: string, options: RequestOptions = {}): Promise<Reply> {
   const u = new URL(url);
   const isHttps = u.protocol === "https:";
@@ -36,7 +40,10 @@ export function httpCall(url: string, options: RequestOptions = {}): Promise<Rep
         port: u.port,
         path: `${u.pathname}${u.search}`,
         method: options.method ?? "GET",
-        headers: options.headers ?? {},
+        // A body goes with its Content-Length: without it Node sends a DELETE's body unframed and servers refuse it.
+        headers: options.body === undefined || hasHeader(options.headers, "content-length")
+          ? (options.headers ?? {})
+          : { ...options.headers, "content-length": String(Buffer.byteLength(options.body)) },
         agent: false,
         ...(isHttps ? { ca: options.ca, servername: options.servername ?? u.hostname } : {}),
       },

@@ -120,8 +120,16 @@ export interface RouteSpec<P, Q, B, A extends RouteAuth, D> {
    * that grows past it fails the stream with 413 M_TOO_LARGE.
    */
   readonly streamBody?: boolean;
-  /** Largest accepted body in bytes (default: the server's limit, 1 MiB unless configured). */
+  /**
+   * Largest accepted body in bytes (default: the server's limit, 1 MiB unless configured; for `auth: "none"` routes
+   * at most DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES, 64 KiB).
+   */
   readonly maxBodyBytes?: number;
+  /**
+   * Count limits on the parsed body, run before the schema so that a body of many small entries is refused in one
+   * cheap pass (throw MatrixError, e.g. M_TOO_LARGE naming the limit).
+   */
+  readonly bodyLimits?: (json: JsonValue) => void;
   /** Add CORS headers (default: true for client and public routes, false otherwise). */
   readonly cors?: boolean;
   readonly rateLimited?: boolean;
@@ -140,6 +148,7 @@ export interface Route<D = unknown> {
   readonly emptyBodyIsObject?: boolean;
   readonly streamBody?: boolean;
   readonly maxBodyBytes?: number;
+  readonly bodyLimits?: (json: JsonValue) => void;
   readonly cors?: boolean;
   readonly rateLimited?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the typed input is checked at the definition site

@@ -7,11 +7,14 @@
  * 2. Resolve the destination (cached); the Host header and certificate name come from the resolution.
  * 3. Sign with our key (except the key endpoints, which are unauthenticated): the uri signed is the exact path and
  *    query sent, the destination the server name before delegation.
- * 4. Send to the resolved addresses in order; parse the JSON answer; non-2xx becomes a FederationError carrying
- *    the status and the remote errcode.
+ * 4. Send to the resolved addresses in order; parse the JSON answer with the strict parser (core/json: the
+ *    response size cap, nesting depth, valid UTF-8 and Unicode; numbers as any JSON allows, since events of room
+ *    versions 1-5 may carry floats and the caller judges them by room version); non-2xx becomes a FederationError
+ *    carrying the status and the remote errcode.
  */
 import type { SigningKey } from "../../core/crypto/index.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
+import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonValue } from "../../core/json/types.js";
 import type { ServerResolver } from "../discovery/resolve.js";
 import type { HttpsClient } from "../tls/https-client.js";
@@ -46,6 +49,9 @@ export interface FederationClientOptions {
   readonly timeoutMs?: number;
   readonly maxResponseBytes?: number;
 }
+
+/** The response cap when neither the request nor the client sets one (the HTTPS client's own default). */
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface FederationRequest {
   readonly destination: ServerName | string;
@@ -137,9 +143,12 @@ export class FederationClient implements KeyFetchClient {
     }
     let parsed: unknown;
     try {
-      parsed = out.body.length === 0 ? undefined : JSON.parse(out.body.toString("utf8"));
-    } catch {
-      if (out.status >= 200 && out.status < 300) throw new FederationError("bad-response", dest, `${r.method} ${r.path} to ${dest}: the answer is not JSON`, out.status);
+      const maxBytes = r.maxResponseBytes ?? this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+      parsed = out.body.length === 0 ? undefined : parseJsonStrict(out.body, { maxBytes, strictIntegers: false });
+    } catch (e) {
+      if (out.status >= 200 && out.status < 300) {
+        throw new FederationError("bad-response", dest, `${r.method} ${r.path} to ${dest}: the answer is not acceptable JSON: ${(e as Error).message}`, out.status);
+      }
     }
     if (out.status < 200 || out.status >= 300) {
       const errcode = typeof (parsed as { errcode?: unknown })?.errcode === "string" ? (parsed as { errcode: string }).errcode : undefined;
