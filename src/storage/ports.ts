@@ -89,11 +89,49 @@ export interface KeyStore {
 }
 
 // ---------------------------------------------------------------------------
-// Events and rooms.
+// Events, rooms and state. The design (state groups, streams, the committed
+// position, the auth-chain cover) is described in docs/storage.md.
 // ---------------------------------------------------------------------------
 
-/** A position in the event stream. Every persisted event gets a larger one than all before it. */
+/**
+ * A position in the event stream. Timeline events get positive positions in
+ * the order they are written; outliers and backfilled events get negative
+ * ones, so forward readers (/sync) never see them as new.
+ */
 export type StreamOrdering = number;
+
+/** The id of a stored state group (the state at some event). */
+export type StateGroupId = number;
+
+/**
+ * Where an event sits in its room's topological order: (depth, stream
+ * ordering), the order /messages pages through. Tokens are positions between
+ * events: paging from a position excludes the event at it.
+ */
+export interface RoomPosition {
+  readonly depth: number;
+  readonly stream: StreamOrdering;
+}
+
+/** A state change relative to a base state. */
+export interface StateDelta {
+  /** (type, state_key) -> event id to set. */
+  readonly set: StateMap;
+  /** Keys to remove. */
+  readonly remove?: readonly StateKey[];
+}
+
+/**
+ * The state before an event, as the caller knows it. `after` (the state
+ * after an earlier event, stored or earlier in the same batch) and `group`
+ * reuse an existing group when nothing changes, so a run of messages shares
+ * one group; `state` is a whole state (e.g. resolved), stored as a delta
+ * against `base` when given.
+ */
+export type StateInput =
+  | { readonly after: EventId; readonly delta?: StateDelta }
+  | { readonly group: StateGroupId; readonly delta?: StateDelta }
+  | { readonly state: StateMap; readonly base?: { readonly after: EventId } | { readonly group: StateGroupId } };
 
 export interface EventToPersist {
   readonly pdu: Pdu;
@@ -101,6 +139,16 @@ export interface EventToPersist {
   readonly outlier?: boolean;
   /** Why the event was rejected by the auth rules, or null/absent when it was accepted. */
   readonly rejectionReason?: string | null;
+  /** Passed its auth events but not the current state: stored, never shown, never a prev event. */
+  readonly softFailed?: boolean;
+  /** Older history fetched with /backfill: a negative stream position, never a forward extremity. */
+  readonly backfilled?: boolean;
+  /**
+   * The state before the event. Storage derives the state after it: the same
+   * for a message, rejected or soft-failed event, with the event added for an
+   * accepted state event. Absent: the event has no state group (outliers).
+   */
+  readonly stateBefore?: StateInput;
 }
 
 export interface RoomRecord {
@@ -125,7 +173,7 @@ export interface PersistBatch {
   readonly events: readonly EventToPersist[];
   /** Rooms to record in the same transaction (ignored when already known). */
   readonly rooms?: readonly RoomRecord[];
-  /** Current-state changes to apply in the same transaction. */
+  /** Current-state changes to apply in the same transaction (they enter the current-state and membership streams). */
   readonly state?: readonly CurrentStateDelta[];
   /** Our clock at receipt. */
   readonly receivedTs: number;
@@ -134,9 +182,11 @@ export interface PersistBatch {
 export interface PersistResult {
   /** The stream ordering given to each event written (new events, and outliers promoted to the timeline). */
   readonly orderings: ReadonlyMap<EventId, StreamOrdering>;
+  /** The state groups before and after each event written with a state. */
+  readonly stateGroups: ReadonlyMap<EventId, { readonly before: StateGroupId; readonly after: StateGroupId }>;
   /** Events that were stored already and left as they were. */
   readonly alreadyKnown: readonly EventId[];
-  /** The highest stream ordering after this batch (unchanged when nothing was written). */
+  /** The highest forward stream ordering this batch used, or the committed position when it used none. */
   readonly maxOrdering: StreamOrdering;
 }
 
@@ -145,15 +195,56 @@ export interface StoredEvent {
   readonly streamOrdering: StreamOrdering;
   readonly outlier: boolean;
   readonly rejectionReason: string | null;
+  readonly softFailed: boolean;
+  readonly backfilled: boolean;
   readonly receivedTs: number;
+}
+
+/** A page of a room's timeline in topological order. */
+export interface RoomEventsPage {
+  readonly events: readonly StoredEvent[];
+  /** The position after the last event returned (to continue from), or the `from` given when none was. */
+  readonly next: RoomPosition;
+}
+
+/** Bounds of a stream read: from < position <= to. */
+export interface StreamRange {
+  readonly from: StreamOrdering;
+  readonly to: StreamOrdering;
+  readonly limit: number;
+}
+
+/** One row of the current-state stream. */
+export interface CurrentStateChange {
+  readonly streamOrdering: StreamOrdering;
+  readonly roomId: RoomId;
+  readonly type: string;
+  readonly stateKey: string;
+  /** null: the key was removed from current state. */
+  readonly eventId: EventId | null;
+  readonly prevEventId: EventId | null;
+}
+
+/** One row of the membership stream: a user's current membership in a room changed. */
+export interface MembershipChange {
+  readonly streamOrdering: StreamOrdering;
+  readonly roomId: RoomId;
+  readonly userId: UserId;
+  /** null: the member event left current state (state resolution dropped it). */
+  readonly membership: string | null;
+  readonly eventId: EventId | null;
 }
 
 export interface EventStore {
   /**
-   * Persists a batch of events, their rooms and current-state changes in one
-   * transaction: all of it or, on any error, none of it. Events already stored
-   * are skipped (reported in `alreadyKnown`), except that an outlier persisted
-   * again as a non-outlier joins the timeline with a new stream ordering.
+   * Persists a batch of events with their state groups, rooms and current-state
+   * changes in one transaction: all of it or, on any error, none of it. Events
+   * already stored are skipped (reported in `alreadyKnown`), except that an
+   * outlier persisted again as a timeline event joins the timeline with a new
+   * stream ordering. Writers of different rooms never wait on each other;
+   * writers of one room are serialised. Auth events must be stored before, or
+   * in the same batch as, the events citing them for the auth-chain index to
+   * include them.
    */
   persistEvents(batch: PersistBatch): Promise<PersistResult>;
   /** The stored PDUs among `ids` (rejected and outlier ones included); unknown ids are absent. */
@@ -162,10 +253,34 @@ export interface EventStore {
   getPdus(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, Pdu>>;
   /** Which of `ids` are stored. */
   haveEvents(ids: readonly EventId[]): Promise<ReadonlySet<EventId>>;
-  /** The highest stream ordering written so far (0 when there are no events). */
+  /**
+   * The forward stream position up to which every write has committed: a
+   * reader that reads up to it and continues from it never skips an event
+   * that a slower writer commits later. 0 when there are no events.
+   */
   maxStreamOrdering(): Promise<StreamOrdering>;
-  /** Non-outlier events of a room with from < stream ordering <= to, ascending, at most `limit`. */
+  /** Visible timeline events of a room with from < stream ordering <= to, ascending, at most `limit`. */
   getRoomEventsBetween(roomId: RoomId, from: StreamOrdering, to: StreamOrdering, limit: number): Promise<readonly StoredEvent[]>;
+  /**
+   * The latest visible timeline events of each room in (from, to], newest
+   * first, at most `limit` per room (a /sync timeline; more than `limit` means
+   * the timeline is limited). Rooms without events are absent.
+   */
+  getRoomsRecentEvents(roomIds: readonly RoomId[], range: StreamRange): Promise<ReadonlyMap<RoomId, readonly StoredEvent[]>>;
+  /** Visible timeline events of all rooms in (from, to], ascending, at most `limit` (the whole stream, for notifiers and senders). */
+  getStreamEvents(range: StreamRange): Promise<readonly StoredEvent[]>;
+  /**
+   * A room's visible timeline in topological order from `from` (exclusive):
+   * backwards ("b", newest first) or forwards ("f", oldest first), stopping
+   * before `to` when given, at most `limit`. Backfilled history is included.
+   */
+  getRoomEventsTopological(roomId: RoomId, opts: { from: RoomPosition; to?: RoomPosition; direction: "b" | "f"; limit: number }): Promise<RoomEventsPage>;
+  /** The position of a stored event in its room's topological order, or null. */
+  getRoomPosition(eventId: EventId): Promise<RoomPosition | null>;
+  /** Marks stored events soft-failed (and no longer forward extremities). */
+  markSoftFailed(ids: readonly EventId[]): Promise<void>;
+  /** Marks stored events rejected with a reason (and no longer forward extremities). */
+  markRejected(ids: readonly EventId[], reason: string): Promise<void>;
   /**
    * The auth chain of the given events (their auth events, transitively,
    * excluding the events themselves) as far as it is stored.
@@ -177,6 +292,27 @@ export interface EventStore {
    * an event not stored maps to an empty set.
    */
   getAuthChains(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, ReadonlySet<EventId>>>;
+  /**
+   * The auth difference of state sets (the union of their auth chains minus
+   * the intersection, as core/state-res's authDifference defines it), from the
+   * chain cover index.
+   */
+  getAuthChainDifference(stateSets: readonly (readonly EventId[])[]): Promise<ReadonlySet<EventId>>;
+}
+
+export interface StateStore {
+  /** The state groups before and after a stored event, or null when it has none. */
+  getEventStateGroups(eventId: EventId): Promise<{ readonly before: StateGroupId; readonly after: StateGroupId } | null>;
+  /** The whole state of a group; empty for an unknown group. */
+  getStateGroup(group: StateGroupId): Promise<StateMap>;
+  /** Several groups' states in one call (shared lineages are read once). */
+  getStateGroups(groups: readonly StateGroupId[]): Promise<ReadonlyMap<StateGroupId, StateMap>>;
+  /** The state before (or after) an event; null when the event has no state group. */
+  getStateAtEvent(eventId: EventId, when?: "before" | "after"): Promise<StateMap | null>;
+  /** One entry of the state before (or after) an event: the event id, null when absent or when the event has no state. */
+  getStateEventAt(eventId: EventId, type: string, stateKey: string, when?: "before" | "after"): Promise<EventId | null>;
+  /** What changed from group `from` to group `to`: keys set (to their new event) and keys removed. */
+  getStateGroupDelta(from: StateGroupId, to: StateGroupId): Promise<{ readonly set: StateMap; readonly remove: readonly StateKey[] }>;
 }
 
 export interface RoomStore {
@@ -185,10 +321,14 @@ export interface RoomStore {
   getCurrentState(roomId: RoomId): Promise<StateMap>;
   /** One current state entry, or null. */
   getCurrentStateEventId(roomId: RoomId, type: string, stateKey: string): Promise<EventId | null>;
-  /** Rooms whose current state has `m.room.member` for `userId` with the given membership (state event content). */
+  /** Rooms where the user's current membership is `membership`, ordered by room id. */
   getRoomsForUser(userId: UserId, membership: string): Promise<readonly RoomId[]>;
-  /** The room's forward extremities (events with no stored non-outlier child). */
+  /** The room's forward extremities (accepted, not soft-failed timeline events with no such child), ordered by id. */
   getForwardExtremities(roomId: RoomId): Promise<readonly EventId[]>;
+  /** Current-state changes in (from, to], ascending, of the given rooms (all rooms when absent), at most `limit`. */
+  getCurrentStateChanges(range: StreamRange, roomIds?: readonly RoomId[]): Promise<readonly CurrentStateChange[]>;
+  /** Membership changes of one user in (from, to], ascending, at most `limit`. */
+  getMembershipChanges(userId: UserId, range: StreamRange): Promise<readonly MembershipChange[]>;
 }
 
 // ---------------------------------------------------------------------------
@@ -376,6 +516,7 @@ export interface Storage {
   readonly backend: StorageBackend;
   readonly keys: KeyStore;
   readonly events: EventStore;
+  readonly state: StateStore;
   readonly rooms: RoomStore;
   readonly users: UserStore;
   readonly transactions: TransactionStore;

@@ -36,11 +36,27 @@ export interface PostgresStorageOptions {
 
 /** An arbitrary fixed key for pg_advisory_xact_lock: "zion" in ASCII. */
 const MIGRATION_LOCK_KEY = 0x7a696f6e;
+/** The first key of the two-key advisory locks that serialise writers of one room ("zr"). */
+export const ROOM_LOCK_CLASS = 0x7a72;
 
 export const POSTGRES_DIALECT: Dialect = {
   backend: "postgres",
   migrationLock: { sql: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`, params: [] },
   tableExistsSql: "SELECT 1 AS one FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?",
+  streamClaims: {
+    // Claims of connections that are gone (a crashed writer) would hold readers back forever: drop them.
+    reapSql: `DELETE FROM stream_claims WHERE NOT EXISTS (
+      SELECT 1 FROM pg_stat_activity a WHERE a.pid = stream_claims.owner_pid AND a.backend_start::text = stream_claims.owner_started)`,
+    claimSql: `INSERT INTO stream_claims (stream_name, first_position, last_position, owner_pid, owner_started)
+      SELECT 'events', ?, ?, pg_backend_pid(), a.backend_start::text FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()`,
+    releaseSql: "DELETE FROM stream_claims WHERE stream_name = 'events' AND first_position = ?",
+  },
+  // One statement, so one snapshot: the counter and the claims are read together (docs/storage.md).
+  committedPositionSql: `SELECT COALESCE(
+      (SELECT MIN(c.first_position) - 1 FROM stream_claims c JOIN pg_stat_activity a
+         ON a.pid = c.owner_pid AND a.backend_start::text = c.owner_started WHERE c.stream_name = 'events'),
+      (SELECT position FROM stream_positions WHERE stream_name = 'events')) AS position`,
+  roomLockSql: `SELECT pg_advisory_xact_lock(${ROOM_LOCK_CLASS}, hashtext(?))`,
 };
 
 /** True for errors the server reported with a SQLSTATE (the connection itself is fine). */
@@ -86,21 +102,55 @@ class PostgresRunner implements SqlRunner {
     const client = await this.connect();
     let broken = false;
     try {
-      await client.query("BEGIN");
-      const g = work();
-      let r = g.next();
-      while (!r.done) r = g.next(await this.execute(client, r.value));
-      await client.query("COMMIT");
-      return r.value;
+      return await this.transaction(client, work);
     } catch (e) {
-      try {
-        await client.query("ROLLBACK");
-      } catch {
-        broken = true; // the connection is gone: do not return it to the pool
+      broken = !(await this.rollback(client)); // the connection is gone: do not return it to the pool
+      throw translatePostgresError(e);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async allocateThenWrite<A, T>(allocate: () => UnitOfWork<A>, work: (allocated: A) => UnitOfWork<T>, release: (allocated: A) => UnitOfWork<void>): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    let allocated: { value: A } | undefined;
+    try {
+      allocated = { value: await this.transaction(client, allocate) };
+      return await this.transaction(client, () => work(allocated!.value));
+    } catch (e) {
+      broken = !(await this.rollback(client));
+      if (allocated && !broken) {
+        // Withdraw the claim now; if this fails too, readers ignore the claim once the connection is gone.
+        try {
+          await this.transaction(client, () => release(allocated!.value));
+        } catch {
+          broken = true;
+        }
       }
       throw translatePostgresError(e);
     } finally {
       client.release(broken);
+    }
+  }
+
+  /** BEGIN, the work, COMMIT on one client; the caller rolls back on failure. */
+  private async transaction<T>(client: pg.PoolClient, work: () => UnitOfWork<T>): Promise<T> {
+    await client.query("BEGIN");
+    const g = work();
+    let r = g.next();
+    while (!r.done) r = g.next(await this.execute(client, r.value));
+    await client.query("COMMIT");
+    return r.value;
+  }
+
+  /** ROLLBACK; false when the connection is gone (do not return it to the pool). */
+  private async rollback(client: pg.PoolClient): Promise<boolean> {
+    try {
+      await client.query("ROLLBACK");
+      return true;
+    } catch {
+      return false;
     }
   }
 

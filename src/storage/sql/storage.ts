@@ -5,7 +5,9 @@
 import { StorageUnavailableError, type MigrationStatus, type Storage, type StorageBackend } from "../ports.js";
 import { loadMigrations, migrateWork, statusWork } from "./migrations.js";
 import { sqlKeyStore } from "./stores/keys.js";
-import { sqlEventStore, sqlRoomStore } from "./stores/events.js";
+import { sqlEventStore } from "./stores/events.js";
+import { sqlRoomStore } from "./stores/rooms.js";
+import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
@@ -16,6 +18,15 @@ export interface Dialect {
   readonly migrationLock: Stmt | null;
   /** A query returning one row when the table named by its one parameter exists. */
   readonly tableExistsSql: string;
+  /**
+   * Forward stream claims (PostgreSQL): writers allocate positions before their write transaction and claim
+   * them in the same short transaction; null where positions are taken inside the one writer's transaction.
+   */
+  readonly streamClaims: { readonly reapSql: string; readonly claimSql: string; readonly releaseSql: string } | null;
+  /** One query returning `position`: the forward stream position up to which every write has committed. */
+  readonly committedPositionSql: string;
+  /** Taken first in a write transaction, per room id (sorted), to serialise writers of one room; null: writers are serial anyway. */
+  readonly roomLockSql: string | null;
 }
 
 export interface SqlStorageOptions {
@@ -55,7 +66,8 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
   return {
     backend: dialect.backend,
     keys: sqlKeyStore(runner),
-    events: sqlEventStore(runner),
+    events: sqlEventStore(runner, dialect),
+    state: sqlStateStore(runner),
     rooms: sqlRoomStore(runner),
     users: sqlUserStore(runner),
     transactions: sqlTransactionStore(runner),

@@ -36,6 +36,13 @@ export type UnitOfWork<T> = Generator<Stmt, T, SqlResult>;
 export interface SqlRunner {
   /** Runs `work` in one write transaction (all or nothing). */
   write<T>(work: () => UnitOfWork<T>): Promise<T>;
+  /**
+   * A write whose ids are allocated first. PostgreSQL runs `allocate` in a short transaction of its own and
+   * commits it before `work(allocated)` starts in the write transaction, so the counters' row locks are held for
+   * the allocation only and other writers proceed; when the write fails, `release(allocated)` runs after the
+   * rollback (to withdraw a stream claim). SQLite has one writer at a time, so it runs both in one transaction.
+   */
+  allocateThenWrite<A, T>(allocate: () => UnitOfWork<A>, work: (allocated: A) => UnitOfWork<T>, release: (allocated: A) => UnitOfWork<void>): Promise<T>;
   /** Runs `work` as reads (a consistent snapshot where the engine offers one cheaply). */
   read<T>(work: () => UnitOfWork<T>): Promise<T>;
   close(): Promise<void>;

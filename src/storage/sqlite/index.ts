@@ -33,6 +33,11 @@ export const SQLITE_DIALECT: Dialect = {
   backend: "sqlite",
   migrationLock: null, // BEGIN IMMEDIATE already excludes other writers
   tableExistsSql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+  // One writer at a time: positions are taken inside the write transaction, so they commit in order and the
+  // counter itself is the committed position.
+  streamClaims: null,
+  committedPositionSql: "SELECT position FROM stream_positions WHERE stream_name = 'events'",
+  roomLockSql: null,
 };
 
 type Db = BetterSqlite3.Database;
@@ -77,6 +82,12 @@ class SqliteRunner implements SqlRunner {
     } catch (e) {
       throw translateSqliteError(e);
     }
+  }
+
+  async allocateThenWrite<A, T>(allocate: () => UnitOfWork<A>, work: (allocated: A) => UnitOfWork<T>): Promise<T> {
+    return this.write(function* () {
+      return yield* work(yield* allocate());
+    });
   }
 
   async read<T>(work: () => UnitOfWork<T>): Promise<T> {

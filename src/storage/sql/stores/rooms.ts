@@ -1,0 +1,200 @@
+/**
+ * RoomStore over SQL: rooms, current state, current memberships, forward
+ * extremities, and the current-state and membership streams /sync reads.
+ * Current state is written by persist.ts through applyCurrentState, in the
+ * events' transaction.
+ */
+import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
+import { splitStateKey, stateKeyOf, type StateKey } from "../../../core/events/pdu.js";
+import type { CurrentStateDelta, RoomRecord, RoomStore, StreamOrdering } from "../../ports.js";
+import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
+
+function toRoom(r: Row): RoomRecord {
+  return { roomId: str(r["room_id"]) as RoomId, roomVersion: str(r["room_version"]), creator: str(r["creator"]) as UserId };
+}
+
+/** Current values of some keys of a room's state (all keys when `keys` is undefined). */
+function* currentValues(roomId: RoomId, keys: readonly StateKey[] | undefined): UnitOfWork<Map<StateKey, EventId>> {
+  const out = new Map<StateKey, EventId>();
+  if (keys === undefined) {
+    for (const r of yield* query("SELECT type, state_key, event_id FROM current_state_events WHERE room_id = ?", roomId)) {
+      out.set(stateKeyOf(str(r["type"]), str(r["state_key"])), str(r["event_id"]) as EventId);
+    }
+    return out;
+  }
+  for (const part of chunks([...new Set(keys)], 200)) {
+    const where = part.map(() => "(type = ? AND state_key = ?)").join(" OR ");
+    const params = part.flatMap((k) => {
+      const { type, stateKey } = splitStateKey(k);
+      return [type, stateKey];
+    });
+    for (const r of yield* query(`SELECT type, state_key, event_id FROM current_state_events WHERE room_id = ? AND (${where})`, roomId, ...params)) {
+      out.set(stateKeyOf(str(r["type"]), str(r["state_key"])), str(r["event_id"]) as EventId);
+    }
+  }
+  return out;
+}
+
+/**
+ * Applies current-state changes at stream position `position`: the table of current state, one
+ * current-state stream row per key that changed, and for member events the current membership and the
+ * membership stream. `memberships` knows the membership of member events in the batch; others are read.
+ */
+export function* applyCurrentState(deltas: readonly CurrentStateDelta[], position: StreamOrdering, memberships: ReadonlyMap<EventId, string | null>): UnitOfWork<void> {
+  // Merge several deltas of one room in order.
+  const changes = new Map<RoomId, Map<StateKey, EventId | null>>();
+  const replaced = new Set<RoomId>();
+  for (const d of deltas) {
+    let c = changes.get(d.roomId);
+    if (!c || d.replace) {
+      c = new Map();
+      changes.set(d.roomId, c);
+    }
+    if (d.replace) replaced.add(d.roomId);
+    for (const k of d.remove ?? []) c.set(k, null);
+    for (const [k, v] of d.set) c.set(k, v);
+  }
+  const upserts: SqlValue[][] = [];
+  const removals: Array<[RoomId, StateKey]> = [];
+  const stream: SqlValue[][] = [];
+  const members: Array<{ roomId: RoomId; userId: string; eventId: EventId | null }> = [];
+  for (const [roomId, c] of changes) {
+    const replace = replaced.has(roomId);
+    const current = yield* currentValues(roomId, replace ? undefined : [...c.keys()]);
+    const target = new Map(c);
+    if (replace) for (const k of current.keys()) if (!target.has(k)) target.set(k, null);
+    for (const [k, v] of target) {
+      const old = current.get(k) ?? null;
+      if (old === v) continue;
+      const { type, stateKey } = splitStateKey(k);
+      if (v === null) removals.push([roomId, k]);
+      else upserts.push([roomId, type, stateKey, v]);
+      stream.push([position, roomId, type, stateKey, v, old]);
+      if (type === "m.room.member") members.push({ roomId, userId: stateKey, eventId: v });
+    }
+  }
+  for (const part of chunks(removals, 200)) {
+    const where = part.map(() => "(room_id = ? AND type = ? AND state_key = ?)").join(" OR ");
+    const params = part.flatMap(([roomId, k]) => {
+      const { type, stateKey } = splitStateKey(k);
+      return [roomId, type, stateKey];
+    });
+    yield* exec(`DELETE FROM current_state_events WHERE ${where}`, ...params);
+  }
+  for (const part of chunks(upserts, 200)) {
+    yield* exec(
+      `INSERT INTO current_state_events (room_id, type, state_key, event_id) VALUES ${valuesList(part.length, 4)}
+       ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = excluded.event_id`,
+      ...part.flat(),
+    );
+  }
+  for (const part of chunks(stream, 150)) {
+    yield* exec(`INSERT INTO current_state_delta_stream (stream_ordering, room_id, type, state_key, event_id, prev_event_id) VALUES ${valuesList(part.length, 6)}`, ...part.flat());
+  }
+  if (members.length === 0) return;
+
+  // Memberships of member events not in the batch.
+  const known = new Map(memberships);
+  const unknown = members.flatMap((m) => (m.eventId !== null && !known.has(m.eventId) ? [m.eventId] : []));
+  for (const part of chunks([...new Set(unknown)])) {
+    for (const r of yield* query(`SELECT event_id, membership FROM events WHERE event_id IN ${placeholders(part.length)}`, ...part)) {
+      known.set(str(r["event_id"]) as EventId, strOrNull(r["membership"]));
+    }
+  }
+  const set: SqlValue[][] = [];
+  const gone: Array<[RoomId, string]> = [];
+  const mstream: SqlValue[][] = [];
+  for (const m of members) {
+    const membership = m.eventId === null ? null : known.get(m.eventId) ?? null;
+    if (membership === null || m.eventId === null) gone.push([m.roomId, m.userId]);
+    else set.push([m.roomId, m.userId, membership, m.eventId, position]);
+    mstream.push([position, m.roomId, m.userId, membership, m.eventId]);
+  }
+  for (const part of chunks(gone, 200)) {
+    yield* exec(`DELETE FROM current_memberships WHERE ${part.map(() => "(room_id = ? AND user_id = ?)").join(" OR ")}`, ...part.flat());
+  }
+  for (const part of chunks(set, 200)) {
+    yield* exec(
+      `INSERT INTO current_memberships (room_id, user_id, membership, event_id, stream_ordering) VALUES ${valuesList(part.length, 5)}
+       ON CONFLICT (room_id, user_id) DO UPDATE SET membership = excluded.membership, event_id = excluded.event_id, stream_ordering = excluded.stream_ordering`,
+      ...part.flat(),
+    );
+  }
+  for (const part of chunks(mstream, 200)) {
+    yield* exec(`INSERT INTO membership_stream (stream_ordering, room_id, user_id, membership, event_id) VALUES ${valuesList(part.length, 5)}`, ...part.flat());
+  }
+}
+
+export function sqlRoomStore(db: SqlRunner): RoomStore {
+  return {
+    getRoom(roomId) {
+      return db.read(function* () {
+        const r = yield* queryOne("SELECT room_id, room_version, creator FROM rooms WHERE room_id = ?", roomId);
+        return r ? toRoom(r) : null;
+      });
+    },
+    getCurrentState: (roomId) => db.read(() => currentValues(roomId, undefined)),
+    getCurrentStateEventId(roomId, type, stateKey) {
+      return db.read(function* () {
+        const r = yield* queryOne("SELECT event_id FROM current_state_events WHERE room_id = ? AND type = ? AND state_key = ?", roomId, type, stateKey);
+        return r ? (str(r["event_id"]) as EventId) : null;
+      });
+    },
+    getRoomsForUser(userId, membership) {
+      return db.read(function* () {
+        const rows = yield* query("SELECT room_id FROM current_memberships WHERE user_id = ? AND membership = ? ORDER BY room_id", userId, membership);
+        return rows.map((r) => str(r["room_id"]) as RoomId);
+      });
+    },
+    getForwardExtremities(roomId) {
+      return db.read(function* () {
+        const rows = yield* query("SELECT event_id FROM event_forward_extremities WHERE room_id = ? ORDER BY event_id", roomId);
+        return rows.map((r) => str(r["event_id"]) as EventId);
+      });
+    },
+    getCurrentStateChanges({ from, to, limit }, roomIds) {
+      return db.read(function* () {
+        const cols = "stream_ordering, room_id, type, state_key, event_id, prev_event_id";
+        const order = "ORDER BY stream_ordering, room_id, type, state_key";
+        let rows: readonly Row[];
+        if (roomIds === undefined) {
+          rows = yield* query(`SELECT ${cols} FROM current_state_delta_stream WHERE stream_ordering > ? AND stream_ordering <= ? ${order} LIMIT ?`, from, to, limit);
+        } else {
+          const all: Row[] = [];
+          for (const part of chunks([...new Set(roomIds)])) {
+            all.push(...(yield* query(
+              `SELECT ${cols} FROM current_state_delta_stream WHERE room_id IN ${placeholders(part.length)} AND stream_ordering > ? AND stream_ordering <= ? ${order} LIMIT ?`,
+              ...part, from, to, limit,
+            )));
+          }
+          all.sort((a, b) => num(a["stream_ordering"]) - num(b["stream_ordering"]));
+          rows = all.slice(0, limit);
+        }
+        return rows.map((r) => ({
+          streamOrdering: num(r["stream_ordering"]),
+          roomId: str(r["room_id"]) as RoomId,
+          type: str(r["type"]),
+          stateKey: str(r["state_key"]),
+          eventId: strOrNull(r["event_id"]) as EventId | null,
+          prevEventId: strOrNull(r["prev_event_id"]) as EventId | null,
+        }));
+      });
+    },
+    getMembershipChanges(userId, { from, to, limit }) {
+      return db.read(function* () {
+        const rows = yield* query(
+          `SELECT stream_ordering, room_id, user_id, membership, event_id FROM membership_stream
+           WHERE user_id = ? AND stream_ordering > ? AND stream_ordering <= ? ORDER BY stream_ordering, room_id LIMIT ?`,
+          userId, from, to, limit,
+        );
+        return rows.map((r) => ({
+          streamOrdering: num(r["stream_ordering"]),
+          roomId: str(r["room_id"]) as RoomId,
+          userId: str(r["user_id"]) as UserId,
+          membership: strOrNull(r["membership"]),
+          eventId: strOrNull(r["event_id"]) as EventId | null,
+        }));
+      });
+    },
+  };
+}
