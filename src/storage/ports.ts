@@ -117,7 +117,7 @@ export interface RoomPosition {
 export interface StateDelta {
   /** (type, state_key) -> event id to set. */
   readonly set: StateMap;
-  /** Keys to remove. */
+  /** Keys to remove (applied before `set`, so a key in both is set). */
   readonly remove?: readonly StateKey[];
 }
 

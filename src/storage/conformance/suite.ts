@@ -24,6 +24,7 @@ import {
   type Storage,
 } from "../ports.js";
 import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
+import { roomConformance } from "./rooms.js";
 
 /** One empty database, which may be opened several times (restart, several processes). */
 export interface ConformanceDatabase {
@@ -478,6 +479,8 @@ export function runStorageConformance(target: ConformanceTarget): void {
         });
       });
     });
+
+    roomConformance(withStorage, () => target.fresh(), reopenSkip);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

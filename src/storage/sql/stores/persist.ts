@@ -248,6 +248,7 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
 
   let maxOrdering = 0;
   for (const o of orderings.values()) if (o > maxOrdering) maxOrdering = o;
+  if ((batch.state?.length ?? 0) > 0) maxOrdering = statePosition;
   if (maxOrdering === 0) maxOrdering = yield* committedPosition(dialect);
   return { orderings, stateGroups, alreadyKnown, maxOrdering };
 }

@@ -171,8 +171,10 @@ export class StateGroupWriter {
     const baseInfo = yield* this.info(base);
     if (!baseInfo) throw new Error(`state group ${base} is not stored`);
     // Drop entries that change nothing: each key is looked up along the base's path (log hops, no whole state).
-    const entries: Array<[StateKey, EventId | null]> = [...change.set].map(([k, v]) => [k, v] as [StateKey, EventId | null]);
-    for (const k of change.remove ?? []) entries.push([k, null]);
+    const merged = new Map<StateKey, EventId | null>();
+    for (const k of change.remove ?? []) merged.set(k, null); // removals first, then sets (as in CurrentStateDelta)
+    for (const [k, v] of change.set) merged.set(k, v);
+    const entries = [...merged];
     const effective: Array<[StateKey, EventId | null]> = [];
     for (const [k, v] of entries) if ((yield* this.lookup(baseInfo, k)) !== v) effective.push([k, v]);
     if (effective.length === 0) return base;

@@ -1,0 +1,380 @@
+/**
+ * The rooms part of the conformance suite: state groups, the auth-chain
+ * index, topological and stream orders, soft failure, the current-state and
+ * membership streams, and the committed position under concurrent writers.
+ * Called from suite.ts for every backend.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
+import { stateKeyOf, type Pdu, type StateKey } from "../../core/events/pdu.js";
+import { authChainUnion as coreAuthChain, authDifference as coreAuthDifference, mapSource } from "../../core/state-res/index.js";
+import { runNow } from "../../core/generator.js";
+import { ConstraintViolationError, type EventToPersist, type PersistBatch, type Storage, type StreamOrdering } from "../ports.js";
+import { ALICE, BOB, OTHER_ROOM, ROOM, eid, pdu, type PduSpec } from "./fixtures.js";
+import type { ConformanceDatabase } from "./suite.js";
+
+const NOW = 1_700_000_000_000;
+
+function batch(events: readonly EventToPersist[], extra: Partial<PersistBatch> = {}): PersistBatch {
+  return { events, receivedTs: NOW, ...extra };
+}
+
+const ev = (spec: PduSpec, rest: Omit<EventToPersist, "pdu"> = {}): EventToPersist => ({ pdu: pdu(spec), ...rest });
+
+/** A small seeded generator (mulberry32), so a failing case can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sk = (type: string, key = ""): StateKey => stateKeyOf(type, key);
+
+export function roomConformance(
+  withStorage: (fn: (s: Storage) => Promise<void>) => Promise<void>,
+  fresh: () => Promise<ConformanceDatabase>,
+  reopenSkip: { skip?: string },
+): void {
+  describe("StateStore (state groups)", () => {
+    it("stores the state before and after each event, one group shared by a run of messages", async () => {
+      await withStorage(async (s) => {
+        const r = await s.events.persistEvents(batch([
+          ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } }),
+          ev({ id: "join", type: "m.room.member", stateKey: ALICE, content: { membership: "join" }, prev: ["create"], depth: 2 }, { stateBefore: { after: eid("create") } }),
+          ev({ id: "m1", prev: ["join"], depth: 3 }, { stateBefore: { after: eid("join") } }),
+          ev({ id: "m2", prev: ["m1"], depth: 4 }, { stateBefore: { after: eid("m1") } }),
+          ev({ id: "name", type: "m.room.name", stateKey: "", prev: ["m2"], depth: 5 }, { stateBefore: { after: eid("m2") } }),
+        ]));
+        const g = (id: string) => r.stateGroups.get(eid(id))!;
+        assert.equal(g("m1").before, g("join").after, "a message's state before is the previous event's state after");
+        assert.equal(g("m1").after, g("m1").before, "a message changes no state");
+        assert.equal(g("m2").before, g("m1").after, "a run of messages shares one group");
+        assert.notEqual(g("name").after, g("name").before);
+        assert.deepEqual(await s.state.getStateAtEvent(eid("create"), "before"), new Map());
+        assert.deepEqual(await s.state.getStateAtEvent(eid("create"), "after"), new Map([[sk("m.room.create"), eid("create")]]));
+        const full = new Map([[sk("m.room.create"), eid("create")], [sk("m.room.member", ALICE), eid("join")]]);
+        assert.deepEqual(await s.state.getStateAtEvent(eid("m2")), full);
+        assert.deepEqual(await s.state.getStateAtEvent(eid("name"), "after"), new Map([...full, [sk("m.room.name"), eid("name")]]));
+        assert.deepEqual(await s.state.getEventStateGroups(eid("m1")), g("m1"));
+        assert.equal(await s.state.getStateEventAt(eid("name"), "m.room.member", ALICE), eid("join"));
+        assert.equal(await s.state.getStateEventAt(eid("name"), "m.room.name", ""), null, "before the name event, no name");
+        assert.equal(await s.state.getStateEventAt(eid("name"), "m.room.name", "", "after"), eid("name"));
+        assert.equal(await s.state.getStateAtEvent(eid("nope")), null);
+      });
+    });
+
+    it("keeps a rejected state event out of the state after it", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } })]));
+        const r = await s.events.persistEvents(batch([
+          ev({ id: "bad", type: "m.room.name", stateKey: "", prev: ["create"], depth: 2 }, { stateBefore: { after: eid("create") }, rejectionReason: "auth rule 8" }),
+        ]));
+        assert.equal(r.stateGroups.get(eid("bad"))!.after, r.stateGroups.get(eid("bad"))!.before);
+      });
+    });
+
+    it("stores a whole state against a base as a delta, and reuses the base group when they are equal", async () => {
+      await withStorage(async (s) => {
+        const r0 = await s.events.persistEvents(batch([ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } })]));
+        const base = r0.stateGroups.get(eid("create"))!.after;
+        const same = new Map([[sk("m.room.create"), eid("create")]]);
+        const r1 = await s.events.persistEvents(batch([ev({ id: "m", prev: ["create"], depth: 2 }, { stateBefore: { state: same, base: { group: base } } })]));
+        assert.equal(r1.stateGroups.get(eid("m"))!.before, base, "an equal state is the same group");
+        const resolved = new Map([[sk("m.room.create"), eid("create")], [sk("m.room.topic"), eid("t")]]);
+        const r2 = await s.events.persistEvents(batch([ev({ id: "m2", prev: ["m"], depth: 3 }, { stateBefore: { state: resolved, base: { after: eid("m") } } })]));
+        const g = r2.stateGroups.get(eid("m2"))!.before;
+        assert.deepEqual(await s.state.getStateGroup(g), resolved);
+        assert.deepEqual(await s.state.getStateGroupDelta(base, g), { set: new Map([[sk("m.room.topic"), eid("t")]]), remove: [] });
+        assert.deepEqual(await s.state.getStateGroupDelta(g, base), { set: new Map(), remove: [sk("m.room.topic")] });
+        const groups = await s.state.getStateGroups([base, g, 999_999]);
+        assert.deepEqual(groups.get(base), same);
+        assert.deepEqual(groups.get(999_999), new Map(), "an unknown group is empty");
+      });
+    });
+
+    it("refuses a state naming an event whose state is not stored, writing nothing", async () => {
+      await withStorage(async (s) => {
+        const failing = s.events.persistEvents(batch([ev({ id: "ok" }), ev({ id: "m", prev: ["ok"] }, { stateBefore: { after: eid("unknown") } })]));
+        await assert.rejects(failing, ConstraintViolationError);
+        assert.deepEqual(await s.events.haveEvents([eid("ok"), eid("m")]), new Set());
+      });
+    });
+
+    it("reads back exactly the state of every event of a seeded history of forks, sets and removals (seed 7)", async () => {
+      await withStorage(async (s) => {
+        const rand = rng(7);
+        const model = new Map<EventId, Map<StateKey, EventId>>(); // state after each event
+        const ids: EventId[] = [];
+        const keys = Array.from({ length: 12 }, (_, i) => sk("k.type", `key${i}`));
+        for (let round = 0; round < 6; round++) {
+          const events: EventToPersist[] = [];
+          for (let i = 0; i < 60; i++) {
+            const id = `r${round}e${i}`;
+            let input: EventToPersist["stateBefore"];
+            let before: Map<StateKey, EventId>;
+            const base = ids.length === 0 ? undefined : ids[Math.floor(rand() * ids.length)]!;
+            if (base === undefined || rand() < 0.05) {
+              before = new Map(keys.filter(() => rand() < 0.3).map((k) => [k, eid(`x${Math.floor(rand() * 5)}`)]));
+              input = { state: before };
+            } else if (rand() < 0.3) {
+              const set = new Map(keys.filter(() => rand() < 0.2).map((k) => [k, eid(`y${round}-${i}`)]));
+              const remove = keys.filter(() => rand() < 0.1);
+              before = new Map(model.get(base)!);
+              for (const k of remove) before.delete(k);
+              for (const [k, v] of set) before.set(k, v);
+              input = { after: base, delta: { set, remove } };
+            } else if (rand() < 0.2) {
+              before = new Map(model.get(base)!);
+              if (rand() < 0.5) before.set(keys[0]!, eid(`z${i}`));
+              else before.delete(keys[1]!);
+              input = { state: before, base: { after: base } };
+            } else {
+              before = new Map(model.get(base)!);
+              input = { after: base };
+            }
+            const isState = rand() < 0.6;
+            const key = keys[Math.floor(rand() * keys.length)]!;
+            const spec: PduSpec = isState ? { id, type: "k.type", stateKey: key.slice("k.type".length + 1) } : { id };
+            const after = new Map(before);
+            if (isState) after.set(key, eid(id));
+            model.set(eid(id), after);
+            ids.push(eid(id));
+            events.push(ev(spec, { stateBefore: input }));
+            model.set(eid(`${id}#before`), before);
+          }
+          await s.events.persistEvents(batch(events));
+        }
+        for (const id of ids) {
+          assert.deepEqual(await s.state.getStateAtEvent(id, "after"), model.get(id), `state after ${id}`);
+          assert.deepEqual(await s.state.getStateAtEvent(id, "before"), model.get(eid(`${id}#before`)), `state before ${id}`);
+        }
+      });
+    });
+  });
+
+  describe("auth-chain index", () => {
+    /** A seeded auth DAG: each event cites up to 4 earlier ones, like power levels, members and join rules. */
+    function authDag(seed: number, n: number): Pdu[] {
+      const rand = rng(seed);
+      const out: Pdu[] = [];
+      for (let i = 0; i < n; i++) {
+        const auth = new Set<string>();
+        if (i > 0) auth.add("a0");
+        for (let k = 0; k < 3 && i > 1; k++) auth.add(`a${Math.floor(rand() * i)}`);
+        if (i > 2 && rand() < 0.5) auth.add(`a${i - 1}`);
+        out.push(pdu({ id: `a${i}`, auth: [...auth], depth: i + 1 }));
+      }
+      return out;
+    }
+
+    it("agrees with core's auth chains and auth difference on a seeded DAG written in shuffled batches (seed 11)", async () => {
+      await withStorage(async (s) => {
+        const dag = authDag(11, 300);
+        const rand = rng(12);
+        // Batches in DAG order, each shuffled inside (the store orders a batch by its auth edges).
+        for (let b = 0; b < dag.length; b += 50) {
+          const part = dag.slice(b, b + 50).sort(() => rand() - 0.5);
+          await s.events.persistEvents(batch(part.map((p) => ({ pdu: p, outlier: rand() < 0.3 }))));
+        }
+        const src = mapSource(new Map(dag.map((p) => [p.eventId, p])));
+        const ids = dag.map((p) => p.eventId);
+        const chains = await s.events.getAuthChains(ids);
+        for (const id of ids) assert.deepEqual(chains.get(id), runNow(coreAuthChain([id], src, "test")), `auth chain of ${id}`);
+        const some = ids.filter(() => rand() < 0.1);
+        assert.deepEqual(await s.events.getAuthChainIds(some), runNow(coreAuthChain(some, src, "test")));
+        for (let t = 0; t < 20; t++) {
+          const sets = Array.from({ length: 2 + Math.floor(rand() * 3) }, () => ids.filter(() => rand() < 0.05));
+          const want = runNow(coreAuthDifference(sets.map((set) => new Map(set.map((id, i) => [sk("t", String(i)), id]))), src));
+          assert.deepEqual(await s.events.getAuthChainDifference(sets), want, `difference ${t}`);
+        }
+        assert.deepEqual(await s.events.getAuthChainDifference([]), new Set());
+      });
+    });
+  });
+
+  describe("orders", () => {
+    it("pages a room's timeline in topological order both ways, with from/to bounds, including backfilled history", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([ev({ id: "c", depth: 10 }), ev({ id: "d", prev: ["c"], depth: 11 }), ev({ id: "e", prev: ["d"], depth: 12 })]));
+        const back = await s.events.persistEvents(batch([ev({ id: "b", depth: 9 }, { backfilled: true }), ev({ id: "a", depth: 8 }, { backfilled: true })]));
+        assert.ok(back.orderings.get(eid("a"))! < 0 && back.orderings.get(eid("b"))! < 0, "backfilled events get negative positions");
+        const committed = await s.events.maxStreamOrdering();
+        const ids = (l: { events: readonly { pdu: { eventId: EventId } }[] }) => l.events.map((e) => e.pdu.eventId);
+        const end = { depth: Number.MAX_SAFE_INTEGER, stream: Number.MAX_SAFE_INTEGER };
+        const p1 = await s.events.getRoomEventsTopological(ROOM, { from: end, direction: "b", limit: 2 });
+        assert.deepEqual(ids(p1), [eid("e"), eid("d")]);
+        const p2 = await s.events.getRoomEventsTopological(ROOM, { from: p1.next, direction: "b", limit: 10 });
+        assert.deepEqual(ids(p2), [eid("c"), eid("b"), eid("a")], "backfilled history follows, in depth order");
+        const f = await s.events.getRoomEventsTopological(ROOM, { from: { depth: 0, stream: 0 }, direction: "f", limit: 10 });
+        assert.deepEqual(ids(f), [eid("a"), eid("b"), eid("c"), eid("d"), eid("e")]);
+        const dPos = (await s.events.getRoomPosition(eid("d")))!;
+        const aPos = (await s.events.getRoomPosition(eid("a")))!;
+        assert.deepEqual(ids(await s.events.getRoomEventsTopological(ROOM, { from: dPos, to: aPos, direction: "b", limit: 10 })), [eid("c"), eid("b")], "both bounds exclusive");
+        assert.deepEqual(ids(await s.events.getRoomEventsTopological(ROOM, { from: aPos, to: dPos, direction: "f", limit: 10 })), [eid("b"), eid("c")]);
+        const none = await s.events.getRoomEventsTopological(ROOM, { from: aPos, direction: "b", limit: 10 });
+        assert.deepEqual(none, { events: [], next: aPos });
+        assert.equal(await s.events.getRoomPosition(eid("zz")), null);
+        // Backfill never reaches the forward stream: /sync sees c, d, e only.
+        assert.deepEqual((await s.events.getStreamEvents({ from: 0, to: committed, limit: 10 })).map((e) => e.pdu.eventId), [eid("c"), eid("d"), eid("e")]);
+        assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("e")], "backfilled events are never forward extremities");
+      });
+    });
+
+    it("gives outliers negative positions, so they never enter the forward stream", async () => {
+      await withStorage(async (s) => {
+        const r = await s.events.persistEvents(batch([ev({ id: "o1" }, { outlier: true }), ev({ id: "t" })]));
+        assert.ok(r.orderings.get(eid("o1"))! < 0);
+        assert.equal(r.maxOrdering, r.orderings.get(eid("t")));
+        assert.deepEqual((await s.events.getStreamEvents({ from: 0, to: r.maxOrdering, limit: 10 })).map((e) => e.pdu.eventId), [eid("t")]);
+      });
+    });
+
+    it("returns each room's latest events in a stream range, newest first, at most the limit per room", async () => {
+      await withStorage(async (s) => {
+        const specs: EventToPersist[] = [];
+        for (let i = 0; i < 5; i++) specs.push(ev({ id: `r${i}`, depth: i + 1 }), ev({ id: `o${i}`, room: OTHER_ROOM, depth: i + 1 }));
+        const r = await s.events.persistEvents(batch(specs));
+        const first = r.orderings.get(eid("r0"))!;
+        const got = await s.events.getRoomsRecentEvents([ROOM, OTHER_ROOM, "!empty:zion.test" as RoomId], { from: first, to: r.maxOrdering, limit: 3 });
+        assert.deepEqual(got.get(ROOM)!.map((e) => e.pdu.eventId), [eid("r4"), eid("r3"), eid("r2")]);
+        assert.deepEqual(got.get(OTHER_ROOM)!.map((e) => e.pdu.eventId), [eid("o4"), eid("o3"), eid("o2")]);
+        assert.equal(got.has("!empty:zion.test" as RoomId), false);
+        const all = await s.events.getStreamEvents({ from: first, to: r.maxOrdering, limit: 100 });
+        assert.deepEqual(all.map((e) => e.pdu.eventId), specs.slice(1).map((e) => e.pdu.eventId), "the whole stream in order, from exclusive");
+      });
+    });
+  });
+
+  describe("soft failure and rejection", () => {
+    it("stores soft-failed events without showing them or using them as forward extremities", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([ev({ id: "a" })]));
+        const r = await s.events.persistEvents(batch([ev({ id: "sf", prev: ["a"], depth: 2 }, { softFailed: true })]));
+        const stored = (await s.events.getEvents([eid("sf")])).get(eid("sf"))!;
+        assert.equal(stored.softFailed, true);
+        assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("a")]);
+        assert.deepEqual((await s.events.getRoomEventsBetween(ROOM, 0, r.maxOrdering, 10)).map((e) => e.pdu.eventId), [eid("a")]);
+        const end = { depth: 1e9, stream: 1e15 };
+        assert.deepEqual((await s.events.getRoomEventsTopological(ROOM, { from: end, direction: "b", limit: 10 })).events.map((e) => e.pdu.eventId), [eid("a")]);
+      });
+    });
+
+    it("marks stored events soft-failed or rejected later, taking them out of the forward extremities", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([ev({ id: "a" }), ev({ id: "b" }), ev({ id: "c" })]));
+        assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("a"), eid("b"), eid("c")]);
+        await s.events.markSoftFailed([eid("a")]);
+        await s.events.markRejected([eid("b")], "auth rule 3");
+        const got = await s.events.getEvents([eid("a"), eid("b")]);
+        assert.equal(got.get(eid("a"))!.softFailed, true);
+        assert.equal(got.get(eid("b"))!.rejectionReason, "auth rule 3");
+        assert.deepEqual(await s.rooms.getForwardExtremities(ROOM), [eid("c")]);
+      });
+    });
+  });
+
+  describe("current-state and membership streams", () => {
+    const member = (id: string, user: UserId, membership: string, room: RoomId = ROOM): PduSpec => ({ id, room, type: "m.room.member", stateKey: user, sender: user, content: { membership } });
+
+    it("records each current-state change at a stream position, with what it replaced", async () => {
+      await withStorage(async (s) => {
+        const r1 = await s.events.persistEvents(batch([ev({ id: "n1", type: "m.room.name", stateKey: "" })], { state: [{ roomId: ROOM, set: new Map([[sk("m.room.name"), eid("n1")]]) }] }));
+        const r2 = await s.events.persistEvents(batch([ev({ id: "n2", type: "m.room.name", stateKey: "" })], { state: [{ roomId: ROOM, set: new Map([[sk("m.room.name"), eid("n2")]]) }] }));
+        await s.events.persistEvents(batch([], { state: [{ roomId: ROOM, set: new Map([[sk("m.room.name"), eid("n2")]]) }] })); // no change: no row
+        const r3 = await s.events.persistEvents(batch([], { state: [{ roomId: ROOM, set: new Map(), remove: [sk("m.room.name")] }] }));
+        assert.ok(r1.maxOrdering < r2.maxOrdering && r2.maxOrdering < r3.maxOrdering, "a state change without events still takes a position");
+        assert.ok(r2.maxOrdering > r2.orderings.get(eid("n2"))!, "state changes come after the batch's events");
+        const to = await s.events.maxStreamOrdering();
+        const all = await s.rooms.getCurrentStateChanges({ from: 0, to, limit: 10 });
+        assert.deepEqual(all.map((c) => [c.eventId, c.prevEventId]), [[eid("n1"), null], [eid("n2"), eid("n1")], [null, eid("n2")]]);
+        assert.deepEqual(all.map((c) => c.streamOrdering), [r1.maxOrdering, r2.maxOrdering, r3.maxOrdering]);
+        assert.deepEqual((await s.rooms.getCurrentStateChanges({ from: r1.maxOrdering, to, limit: 10 }, [ROOM])).length, 2);
+        assert.deepEqual(await s.rooms.getCurrentStateChanges({ from: 0, to, limit: 10 }, [OTHER_ROOM]), []);
+        assert.deepEqual((await s.rooms.getCurrentStateChanges({ from: 0, to, limit: 1 })).length, 1);
+      });
+    });
+
+    it("keeps current memberships and streams their changes per user, including a replace that drops a member", async () => {
+      await withStorage(async (s) => {
+        const j = await s.events.persistEvents(batch([ev(member("ja", ALICE, "join")), ev(member("jb", BOB, "join")), ev(member("jo", ALICE, "join", OTHER_ROOM))], {
+          state: [
+            { roomId: ROOM, set: new Map([[sk("m.room.member", ALICE), eid("ja")], [sk("m.room.member", BOB), eid("jb")]]) },
+            { roomId: OTHER_ROOM, set: new Map([[sk("m.room.member", ALICE), eid("jo")]]) },
+          ],
+        }));
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "join"), [OTHER_ROOM, ROOM].sort());
+        const l = await s.events.persistEvents(batch([ev(member("la", ALICE, "leave"))], { state: [{ roomId: ROOM, set: new Map([[sk("m.room.member", ALICE), eid("la")]]) }] }));
+        // State resolution drops Bob's membership altogether.
+        const x = await s.events.persistEvents(batch([], { state: [{ roomId: ROOM, replace: true, set: new Map([[sk("m.room.member", ALICE), eid("la")]]) }] }));
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "join"), [OTHER_ROOM]);
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "leave"), [ROOM]);
+        assert.deepEqual(await s.rooms.getRoomsForUser(BOB, "join"), []);
+        const to = await s.events.maxStreamOrdering();
+        const alice = await s.rooms.getMembershipChanges(ALICE, { from: 0, to, limit: 10 });
+        assert.deepEqual(alice.map((c) => [c.roomId, c.membership, c.streamOrdering]), [
+          [OTHER_ROOM, "join", j.maxOrdering], [ROOM, "join", j.maxOrdering], [ROOM, "leave", l.maxOrdering],
+        ].sort((a, b) => Number(a[2]) - Number(b[2]) || String(a[0]).localeCompare(String(b[0]))));
+        const bob = await s.rooms.getMembershipChanges(BOB, { from: j.maxOrdering, to, limit: 10 });
+        assert.deepEqual(bob, [{ streamOrdering: x.maxOrdering, roomId: ROOM, userId: BOB, membership: null, eventId: null }]);
+      });
+    });
+  });
+
+  describe("committed position", () => {
+    it("never lets a reader skip an event: a reader following the committed position sees every event of concurrent writers of four rooms", reopenSkip, async () => {
+      const db = await fresh();
+      const [w1, w2, reader] = await Promise.all([db.open(), db.open(), db.open()]);
+      try {
+        const rooms = ["!r1:zion.test", "!r2:zion.test", "!r3:zion.test", "!r4:zion.test"] as RoomId[];
+        let writing = true;
+        const seen: EventId[] = [];
+        let reads = 0;
+        const follow = (async () => {
+          let pos: StreamOrdering = 0;
+          for (;;) {
+            const done = !writing;
+            const to = await reader!.events.maxStreamOrdering();
+            assert.ok(to >= pos, "the committed position never goes back");
+            for (;;) {
+              const page = await reader!.events.getStreamEvents({ from: pos, to, limit: 50 });
+              for (const e of page) seen.push(e.pdu.eventId);
+              if (page.length < 50) break;
+              pos = page[page.length - 1]!.streamOrdering;
+            }
+            pos = to;
+            reads++;
+            if (done) return;
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+        const writes: Promise<unknown>[] = [];
+        for (const [n, w] of [[0, w1!], [1, w2!]] as const) {
+          writes.push((async () => {
+            for (let i = 0; i < 30; i++) {
+              const room = rooms[(i + n) % 4]!;
+              const size = 1 + ((i * 7 + n) % 20);
+              await w.events.persistEvents(batch(Array.from({ length: size }, (_, k) => ev({ id: `w${n}-${i}-${k}`, room }))));
+              await new Promise((r) => setImmediate(r)); // let the reader in between writes of a synchronous engine
+            }
+          })());
+        }
+        await Promise.all(writes);
+        writing = false;
+        await follow;
+        const expected = new Set<EventId>();
+        for (const n of [0, 1]) for (let i = 0; i < 30; i++) for (let k = 0; k < 1 + ((i * 7 + n) % 20); k++) expected.add(eid(`w${n}-${i}-${k}`));
+        assert.ok(reads > 2, `the reader read while writers wrote (${reads} reads)`);
+        assert.equal(seen.length, new Set(seen).size, "no event seen twice");
+        assert.deepEqual(new Set(seen), expected, "every event seen");
+      } finally {
+        await Promise.all([w1?.close(), w2?.close(), reader?.close()]);
+      }
+    });
+  });
+}
