@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { startTestPostgres, type TestPostgres } from "../../../test/harness/postgres.js";
 import { runStorageConformance } from "../conformance/suite.js";
 import { StorageUnavailableError } from "../ports.js";
-import { openPostgresStorage } from "./index.js";
+import { ROOM_LOCK_CLASS, openPostgresStorage } from "./index.js";
+import pg from "pg";
+import { pdu, eid } from "../conformance/fixtures.js";
+import type { RoomId } from "../../core/ids/index.js";
 
 let server: TestPostgres | undefined;
 let starting: Promise<TestPostgres> | undefined;
@@ -64,6 +67,76 @@ describe("postgres backend specifics", () => {
       assert.deepEqual(stored.map((x) => x.response["i"]), Array.from({ length: 30 }, (_, i) => i));
       assert.equal(await s.transactions.purgeTransactionsBefore(30), 30);
     } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("postgres: writers of different rooms", () => {
+  const ROOM_A = "!a:zion.test" as RoomId;
+  const ROOM_B = "!b:zion.test" as RoomId;
+  const one = (id: string, room: RoomId) => ({ events: [{ pdu: pdu({ id, room }) }], receivedTs: 1 });
+
+  it("commits a write to room B while a writer of room A is held inside its transaction, and readers wait for A", { timeout: 60_000 }, async () => {
+    const server = await pgServer();
+    const db = await server.createDatabase();
+    const s = await openPostgresStorage({ ...db, poolMax: 4 });
+    const holder = new pg.Client(db);
+    const observer = new pg.Client(db);
+    await Promise.all([holder.connect(), observer.connect()]);
+    try {
+      await s.events.persistEvents(one("seed", ROOM_B));
+      const before = await s.events.maxStreamOrdering();
+      // Hold room A's writer lock from outside, as a long write of room A would.
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [ROOM_LOCK_CLASS, ROOM_A]);
+      let slowDone = false;
+      const slow = s.events.persistEvents(one("a1", ROOM_A)).then((r) => ((slowDone = true), r));
+      // Wait until A's writer has claimed its position (it then blocks on the room lock inside its transaction).
+      let claim: number | undefined;
+      for (let i = 0; i < 500 && claim === undefined; i++) {
+        const r = await observer.query("SELECT first_position FROM stream_claims");
+        if (r.rows.length > 0) claim = Number(r.rows[0].first_position);
+        else await new Promise((res) => setTimeout(res, 10));
+      }
+      assert.ok(claim !== undefined, "room A's writer claimed a position");
+      const fast = await s.events.persistEvents(one("b1", ROOM_B));
+      assert.equal(slowDone, false, "room B's write finished while room A's is still held");
+      assert.ok(fast.orderings.get(eid("b1"))! > claim!, "B's event took a later position than A's claim");
+      const committed = await s.events.maxStreamOrdering();
+      assert.equal(committed, claim! - 1, "the committed position stops below A's claim");
+      assert.deepEqual(await s.events.getStreamEvents({ from: before, to: committed, limit: 10 }), [], "B's event is not offered to readers yet");
+      await holder.query("COMMIT");
+      const a = await slow;
+      assert.equal(a.orderings.get(eid("a1")), claim);
+      const after = await s.events.maxStreamOrdering();
+      assert.ok(after >= fast.maxOrdering);
+      assert.deepEqual((await s.events.getStreamEvents({ from: before, to: after, limit: 10 })).map((e) => e.pdu.eventId), [eid("a1"), eid("b1")]);
+      assert.equal((await observer.query("SELECT count(*)::int AS n FROM stream_claims")).rows[0].n, 0, "claims are gone with their commits");
+    } finally {
+      await holder.query("ROLLBACK").catch(() => {});
+      await Promise.all([holder.end(), observer.end()]);
+      await s.close();
+    }
+  });
+
+  it("ignores and then removes the claim of a writer whose connection is gone", { timeout: 30_000 }, async () => {
+    const server = await pgServer();
+    const db = await server.createDatabase();
+    const s = await openPostgresStorage({ ...db, poolMax: 2 });
+    const raw = new pg.Client(db);
+    await raw.connect();
+    try {
+      await s.events.persistEvents(one("x1", ROOM_A));
+      const before = await s.events.maxStreamOrdering();
+      // A claim left by a crashed writer: its backend (pid 0 never exists) is not in pg_stat_activity.
+      await raw.query("INSERT INTO stream_claims (stream_name, first_position, last_position, owner_pid, owner_started) VALUES ('events', $1, $1, 0, 'gone')", [before + 1]);
+      await raw.query("UPDATE stream_positions SET position = position + 1 WHERE stream_name = 'events'");
+      assert.equal(await s.events.maxStreamOrdering(), before + 1, "a dead writer's claim does not hold readers back");
+      await s.events.persistEvents(one("x2", ROOM_B));
+      assert.equal((await raw.query("SELECT count(*)::int AS n FROM stream_claims")).rows[0].n, 0, "the next writer reaped it");
+    } finally {
+      await raw.end();
       await s.close();
     }
   });
