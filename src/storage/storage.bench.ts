@@ -1,7 +1,9 @@
 /**
  * Storage benchmark: the same workload on SQLite (file, WAL) and on a private
- * PostgreSQL (test/harness/postgres.ts), figures and ratios from one run.
- * Prints; asserts nothing about time.
+ * PostgreSQL (test/harness/postgres.ts), figures and ratios from one run,
+ * then the rooms figures of issue 13 (a 10,001-event state write; auth chains
+ * of 1,000 members over a 3,000-event power-level history) beside the figures
+ * measured before the rooms redesign. Prints; asserts nothing about time.
  *
  *   npm run bench storage
  */
@@ -11,7 +13,9 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startTestPostgres } from "../../test/harness/postgres.js";
 import { pdu, eid, ALICE } from "./conformance/fixtures.js";
-import type { Storage } from "./ports.js";
+import type { EventToPersist, Storage } from "./ports.js";
+import type { EventId, RoomId, UserId } from "../core/ids/index.js";
+import { stateKeyOf, type Pdu, type StateKey } from "../core/events/pdu.js";
 import { openSqliteStorage } from "./sqlite/index.js";
 import { openPostgresStorage } from "./postgres/index.js";
 
@@ -62,6 +66,117 @@ async function workload(s: Storage): Promise<Figures> {
   return f;
 }
 
+const STATE_EVENTS = 10_000; // joins after the create event: a 10,001-event state write
+const PL_HISTORY = 3_000;
+const MEMBERS = 1_000;
+
+/** Before the rooms redesign (issue 13, measured on main with migration 0001 only). */
+const BEFORE: Readonly<Record<string, { sqlite?: number; postgres?: number }>> = {
+  "10,001-event state write: longest wait of a writer of another room (ms)": { postgres: 1900 },
+  "10,001-event state write: event loop blocked (ms)": { sqlite: 480 },
+  "auth chains of 1,000 members, 3,000-event PL history (ms)": { sqlite: 8600, postgres: 8600 },
+};
+
+/** create + 10,000 joins in one batch, each with the state before it, and the 10,001 keys into current state. */
+function stateWrite(room: RoomId): { events: EventToPersist[]; state: Map<StateKey, EventId> } {
+  const create = pdu({ id: `${room}-create`, room, type: "m.room.create", stateKey: "" });
+  const events: EventToPersist[] = [{ pdu: create, stateBefore: { state: new Map() } }];
+  const state = new Map<StateKey, EventId>([[stateKeyOf("m.room.create", ""), create.eventId]]);
+  let prev: Pdu = create;
+  for (let i = 0; i < STATE_EVENTS; i++) {
+    const user = `@u${i}:zion.test` as UserId;
+    const p = pdu({ id: `${room}-j${i}`, room, type: "m.room.member", stateKey: user, sender: user, content: { membership: "join" }, prev: [prev.eventId], auth: [create.eventId], depth: i + 2 });
+    events.push({ pdu: p, stateBefore: { after: prev.eventId } });
+    state.set(stateKeyOf("m.room.member", user), p.eventId);
+    prev = p;
+  }
+  return { events, state };
+}
+
+async function stateWriteFigures(s: Storage, backend: string): Promise<Figures> {
+  const f: Figures = {};
+  const big = "!big:zion.test" as RoomId;
+  const small = "!small:zion.test" as RoomId;
+  const { events, state } = stateWrite(big);
+  let maxWait = 0;
+  let smallWrites = 0;
+  let writing = true;
+  // Writes of another room, one after another, for as long as the big write runs.
+  const other = (async () => {
+    while (writing) {
+      const t = performance.now();
+      await s.events.persistEvents({ events: [{ pdu: pdu({ id: `small${smallWrites}`, room: small }) }], receivedTs: 0 });
+      maxWait = Math.max(maxWait, performance.now() - t);
+      smallWrites++;
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await new Promise((r) => setImmediate(r));
+  const t0 = performance.now();
+  await s.events.persistEvents({ events, state: [{ roomId: big, set: state }], rooms: [{ roomId: big, roomVersion: "10", creator: ALICE }], receivedTs: 0 });
+  const total = performance.now() - t0;
+  writing = false;
+  await other;
+  f["10,001-event state write: whole write (ms)"] = total;
+  if (backend === "sqlite") {
+    // better-sqlite3 is synchronous: the whole write is one block of the event loop.
+    f["10,001-event state write: event loop blocked (ms)"] = total;
+  } else {
+    f["10,001-event state write: longest wait of a writer of another room (ms)"] = maxWait;
+    f["10,001-event state write: other room's writes meanwhile"] = smallWrites;
+  }
+  return f;
+}
+
+/** A room with a 3,000-event power-level history and 1,000 members; auth chains, their union and an auth difference. */
+async function authChainFigures(s: Storage): Promise<Figures> {
+  const f: Figures = {};
+  const room = "!auth:zion.test" as RoomId;
+  const r = (id: string) => `${room}-${id}`;
+  const events: Pdu[] = [];
+  const create = pdu({ id: r("create"), room, type: "m.room.create", stateKey: "" });
+  const creator = pdu({ id: r("creator"), room, type: "m.room.member", stateKey: ALICE, auth: [create.eventId], depth: 2 });
+  events.push(create, creator);
+  let pl = pdu({ id: r("pl0"), room, type: "m.room.power_levels", stateKey: "", auth: [create.eventId, creator.eventId], depth: 3 });
+  events.push(pl);
+  for (let i = 1; i < PL_HISTORY; i++) {
+    pl = pdu({ id: r(`pl${i}`), room, type: "m.room.power_levels", stateKey: "", auth: [create.eventId, creator.eventId, pl.eventId], depth: 3 + i });
+    events.push(pl);
+  }
+  const jr = pdu({ id: r("jr"), room, type: "m.room.join_rules", stateKey: "", auth: [create.eventId, creator.eventId, pl.eventId], depth: PL_HISTORY + 3 });
+  events.push(jr);
+  const members: EventId[] = [];
+  for (let i = 0; i < MEMBERS; i++) {
+    const user = `@m${i}:zion.test` as UserId;
+    const m = pdu({ id: r(`m${i}`), room, type: "m.room.member", stateKey: user, sender: user, auth: [create.eventId, pl.eventId, jr.eventId], depth: PL_HISTORY + 4 });
+    events.push(m);
+    members.push(m.eventId);
+  }
+  for (let i = 0; i < events.length; i += 1000) await s.events.persistEvents({ events: events.slice(i, i + 1000).map((p) => ({ pdu: p, outlier: true })), receivedTs: 0 });
+  const time = async (fn: () => Promise<unknown>, runs = 5): Promise<number> => {
+    const ts: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await fn();
+      ts.push(performance.now() - t);
+    }
+    return ts.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  };
+  let size = 0;
+  f["auth chains of 1,000 members, 3,000-event PL history (ms)"] = await time(async () => {
+    const chains = await s.events.getAuthChains(members);
+    size = [...chains.values()].reduce((n, c) => n + c.size, 0);
+  });
+  f["  (ids returned, all chains)"] = size;
+  f["auth chain union of 1,000 members, send_join (ms)"] = await time(() => s.events.getAuthChainIds(members));
+  const forked = pdu({ id: r("plfork"), room, type: "m.room.power_levels", stateKey: "", auth: [create.eventId, creator.eventId, events[PL_HISTORY / 2 + 1]!.eventId], depth: 10 });
+  await s.events.persistEvents({ events: [{ pdu: forked, outlier: true }], receivedTs: 0 });
+  f["auth difference, 2 state sets of 500 members + forked PL (ms)"] = await time(() =>
+    s.events.getAuthChainDifference([[...members.slice(0, 500), pl.eventId], [...members.slice(500), forked.eventId]]),
+  );
+  return f;
+}
+
 const dir = mkdtempSync(join(tmpdir(), "zion-bench-"));
 const pg = await startTestPostgres();
 try {
@@ -76,6 +191,23 @@ try {
   console.log(["figure".padEnd(34), "sqlite".padStart(10), "postgres".padStart(10), "sqlite/pg".padStart(10)].join(" "));
   for (const k of Object.keys(a)) {
     console.log([k.padEnd(34), a[k]!.toFixed(0).padStart(10), b[k]!.toFixed(0).padStart(10), (a[k]! / b[k]!).toFixed(2).padStart(10)].join(" "));
+  }
+
+  const rooms: Record<string, Figures> = {};
+  for (const backend of ["sqlite", "postgres"] as const) {
+    const s = backend === "sqlite" ? await openSqliteStorage({ path: join(dir, "rooms.db") }) : await openPostgresStorage({ ...(await pg.createDatabase("zion_bench_rooms")), poolMax: 4 });
+    try {
+      rooms[backend] = { ...(await stateWriteFigures(s, backend)), ...(await authChainFigures(s)) };
+    } finally {
+      await s.close();
+    }
+  }
+  console.log(`\nrooms (issue 13): a ${STATE_EVENTS + 1}-event state write; auth chains of ${MEMBERS} members over a ${PL_HISTORY}-event power-level history`);
+  console.log(["figure".padEnd(72), "sqlite".padStart(9), "before".padStart(7), "postgres".padStart(9), "before".padStart(7)].join(" "));
+  const keys = [...new Set([...Object.keys(rooms["sqlite"]!), ...Object.keys(rooms["postgres"]!)])];
+  const cell = (v: number | undefined, w: number) => (v === undefined ? "-" : v < 10 ? v.toFixed(1) : v.toFixed(0)).padStart(w);
+  for (const k of keys) {
+    console.log([k.padEnd(72), cell(rooms["sqlite"]![k], 9), cell(BEFORE[k]?.sqlite, 7), cell(rooms["postgres"]![k], 9), cell(BEFORE[k]?.postgres, 7)].join(" "));
   }
 } finally {
   await pg.stop();

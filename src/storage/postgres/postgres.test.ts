@@ -33,7 +33,10 @@ runStorageConformance({
   name: "postgres",
   async fresh() {
     const db = await (await pgServer()).createDatabase();
-    return { open: (o) => openPostgresStorage({ ...db, poolMax: 4, ...(o?.migrate === false ? { migrate: false } : {}) }) };
+    return {
+      open: (o) => openPostgresStorage({ ...db, poolMax: 4, ...(o?.migrate === false ? { migrate: false } : {}) }),
+      worker: { moduleUrl: new URL("./index.js", import.meta.url).href, exportName: "openPostgresStorage", options: { ...db, poolMax: 4 } },
+    };
   },
 });
 

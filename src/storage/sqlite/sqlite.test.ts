@@ -29,7 +29,10 @@ runStorageConformance({
   name: "sqlite (file)",
   async fresh() {
     const path = join(tempDir(), "homeserver.db");
-    return { open: (o) => openSqliteStorage({ path, ...(o?.migrate === false ? { migrate: false } : {}) }) };
+    return {
+      open: (o) => openSqliteStorage({ path, ...(o?.migrate === false ? { migrate: false } : {}) }),
+      worker: { moduleUrl: new URL("./index.js", import.meta.url).href, exportName: "openSqliteStorage", options: { path, busyTimeoutMs: 30_000 } },
+    };
   },
   async cleanup() {
     removeTempDirs();
