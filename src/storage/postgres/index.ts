@@ -81,6 +81,10 @@ class PostgresRunner implements SqlRunner {
   }
 
   private async execute(client: pg.PoolClient, stmt: Stmt): Promise<SqlResult> {
+    if (stmt.pause) {
+      await new Promise((res) => setImmediate(res)); // between statements the connection waits on us anyway
+      return { rows: [], changes: 0 };
+    }
     if (stmt.script) {
       await client.query(stmt.sql); // simple query protocol: several statements at once
       return { rows: [], changes: 0 };

@@ -19,6 +19,8 @@ export interface Stmt {
   readonly params: readonly SqlValue[];
   /** A multi-statement script without parameters (migrations). */
   readonly script?: boolean;
+  /** Not a statement: a point where a long unit of work may let the event loop run (SQLite writes). */
+  readonly pause?: boolean;
 }
 
 /** Rows come back as plain objects; BIGINT may arrive as a string from pg, so read numbers with `num`. */
@@ -61,6 +63,11 @@ export function* queryOne(sql: string, ...params: SqlValue[]): UnitOfWork<Row | 
 export function* exec(sql: string, ...params: SqlValue[]): UnitOfWork<number> {
   const r = yield { sql, params };
   return r.changes;
+}
+
+/** Lets a long write give the event loop a turn here (long loops without statements call it now and then). */
+export function* pause(): UnitOfWork<void> {
+  yield { sql: "", params: [], pause: true };
 }
 
 export function* script(sql: string): UnitOfWork<void> {

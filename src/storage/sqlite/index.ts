@@ -1,9 +1,10 @@
 /**
  * The embedded SQLite backend (better-sqlite3 v12): WAL journal, a busy
- * timeout for other processes holding the write lock, and one connection that
- * is this process's single writer. better-sqlite3 is synchronous, so each unit
- * of work runs start to finish inside one `BEGIN IMMEDIATE` transaction
- * without yielding to the event loop; the port stays async.
+ * timeout for other processes holding the write lock, one connection that is
+ * this process's single writer and one for reads. better-sqlite3 is
+ * synchronous; a write runs in one `BEGIN IMMEDIATE` transaction and gives
+ * the event loop a turn between statements every few milliseconds, which
+ * reads cannot notice: they use the other connection and see only commits.
  *
  * Only src/app/ imports this module.
  */
@@ -43,16 +44,15 @@ export const SQLITE_DIALECT: Dialect = {
 type Db = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
-class SqliteRunner implements SqlRunner {
+/** A write running longer than this gives the event loop a turn before its next statement. */
+const WRITE_SLICE_MS = 8;
+
+/** One connection's prepared statements. */
+class Connection {
   private readonly statements = new Map<string, Statement>();
-  private readonly txn: { immediate(f: () => unknown): unknown; deferred(f: () => unknown): unknown };
+  constructor(readonly db: Db) {}
 
-  constructor(private readonly db: Db) {
-    const t = db.transaction((f: () => unknown) => f());
-    this.txn = { immediate: (f) => t.immediate(f), deferred: (f) => t.deferred(f) };
-  }
-
-  private execute(stmt: Stmt): SqlResult {
+  execute(stmt: Stmt): SqlResult {
     if (stmt.script) {
       this.db.exec(stmt.sql);
       return { rows: [], changes: 0 };
@@ -69,39 +69,128 @@ class SqliteRunner implements SqlRunner {
     return { rows: [], changes: s.run(...stmt.params).changes };
   }
 
-  private drive<T>(work: () => UnitOfWork<T>): T {
-    const g = work();
-    let r = g.next();
-    while (!r.done) r = g.next(this.execute(r.value));
-    return r.value;
+  close(): void {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
   }
+}
 
-  async write<T>(work: () => UnitOfWork<T>): Promise<T> {
-    try {
-      return this.txn.immediate(() => this.drive(work)) as T;
-    } catch (e) {
-      throw translateSqliteError(e);
+const NO_RESULT: SqlResult = { rows: [], changes: 0 };
+
+/**
+ * The writer connection and, for a file, a second connection for reads. Writes queue behind one another
+ * (this process's single writer) and run in BEGIN IMMEDIATE ... COMMIT; a long write gives the event loop a
+ * turn every WRITE_SLICE_MS between two statements, which is safe because reads use the other connection
+ * (WAL: they see only committed data). A :memory: database has one connection, so its writes never yield.
+ */
+class SqliteRunner implements SqlRunner {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly writer: Connection,
+    private readonly reader: Connection | null,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  /**
+   * BEGIN IMMEDIATE, waiting for another connection's write lock without blocking the event loop: the writer
+   * connection has no busy handler, so a busy database is retried here, asynchronously, up to the busy
+   * timeout. (A synchronous wait would also deadlock two connections of one process when the holder is a
+   * sliced write waiting for its next event-loop turn.)
+   */
+  private async begin(): Promise<void> {
+    const deadline = performance.now() + this.busyTimeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      try {
+        this.writer.db.exec("BEGIN IMMEDIATE");
+        return;
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== "SQLITE_BUSY" || performance.now() >= deadline) throw e;
+      }
+      await new Promise((res) => setTimeout(res, delay));
     }
   }
 
-  async allocateThenWrite<A, T>(allocate: () => UnitOfWork<A>, work: (allocated: A) => UnitOfWork<T>): Promise<T> {
+  private async run<T>(work: () => UnitOfWork<T>): Promise<T> {
+    const c = this.writer;
+    const sliced = this.reader !== null;
+    await this.begin();
+    try {
+      const g = work();
+      let slice = performance.now();
+      let r = g.next();
+      while (!r.done) {
+        const stmt = r.value;
+        if (sliced && (stmt.pause || performance.now() - slice > WRITE_SLICE_MS)) {
+          await new Promise((res) => setImmediate(res));
+          slice = performance.now();
+        }
+        r = g.next(stmt.pause ? NO_RESULT : c.execute(stmt));
+      }
+      c.db.exec("COMMIT");
+      return r.value;
+    } catch (e) {
+      if (c.db.inTransaction) c.db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  write<T>(work: () => UnitOfWork<T>): Promise<T> {
+    const next = this.queue.then(
+      () => this.run(work),
+      () => this.run(work),
+    );
+    this.queue = next.catch(() => {});
+    return next.catch((e: unknown) => {
+      throw translateSqliteError(e);
+    });
+  }
+
+  allocateThenWrite<A, T>(allocate: () => UnitOfWork<A>, work: (allocated: A) => UnitOfWork<T>): Promise<T> {
     return this.write(function* () {
       return yield* work(yield* allocate());
     });
   }
 
   async read<T>(work: () => UnitOfWork<T>): Promise<T> {
+    const c = this.reader ?? this.writer;
     try {
-      return this.txn.deferred(() => this.drive(work)) as T;
+      if (!this.reader && c.db.inTransaction) {
+        // :memory: only: a write is not sliced, so this cannot see one half done; read inside it.
+        return this.drive(c, work);
+      }
+      c.db.exec("BEGIN");
+      try {
+        return this.drive(c, work);
+      } finally {
+        if (c.db.inTransaction) c.db.exec("COMMIT");
+      }
     } catch (e) {
       throw translateSqliteError(e);
     }
   }
 
-  async close(): Promise<void> {
-    this.statements.clear();
-    if (this.db.open) this.db.close();
+  private drive<T>(c: Connection, work: () => UnitOfWork<T>): T {
+    const g = work();
+    let r = g.next();
+    while (!r.done) r = g.next(r.value.pause ? NO_RESULT : c.execute(r.value));
+    return r.value;
   }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.reader?.close();
+    this.writer.close();
+  }
+}
+
+function connect(path: string, busyTimeoutMs: number, fileMustExist: boolean, memory: boolean): Db {
+  const db = new Database(path, { timeout: busyTimeoutMs, fileMustExist });
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  if (!memory) db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  return db;
 }
 
 /** Opens (creating if needed) a SQLite database and applies pending migrations. */
@@ -109,17 +198,22 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   const memory = options.path === ":memory:" || options.path === "";
   if (!memory && !options.mustExist) mkdirSync(dirname(options.path), { recursive: true });
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  let db: Db;
+  let runner: SqliteRunner;
   try {
-    db = new Database(options.path, { timeout: busyTimeoutMs, fileMustExist: options.mustExist === true });
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    if (!memory) db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
+    const db = connect(options.path, busyTimeoutMs, options.mustExist === true, memory);
+    let reader: Db | null = null;
+    try {
+      reader = memory ? null : connect(options.path, busyTimeoutMs, true, false);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    db.pragma("busy_timeout = 0"); // the writer waits asynchronously (SqliteRunner.begin)
+    runner = new SqliteRunner(new Connection(db), reader ? new Connection(reader) : null, busyTimeoutMs);
   } catch (e) {
     throw translateSqliteError(e);
   }
-  const storage = createSqlStorage({ runner: new SqliteRunner(db), dialect: SQLITE_DIALECT, now: options.now ?? Date.now });
+  const storage = createSqlStorage({ runner, dialect: SQLITE_DIALECT, now: options.now ?? Date.now });
   if (options.migrate !== false) {
     try {
       await storage.migrate();

@@ -14,6 +14,10 @@ import { runStorageConformance } from "../conformance/suite.js";
 import { StorageUnavailableError, type Storage } from "../ports.js";
 import type { UserId } from "../../core/ids/index.js";
 import { openSqliteStorage } from "./index.js";
+import { pdu, eid } from "../conformance/fixtures.js";
+import { stateKeyOf } from "../../core/events/pdu.js";
+import type { EventToPersist } from "../ports.js";
+import type { EventId, RoomId } from "../../core/ids/index.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -192,6 +196,73 @@ describe("sqlite opening for inspection", () => {
       assert.deepEqual(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(), ["unrelated"]);
     } finally {
       check.close();
+    }
+  });
+});
+
+/** create + n joins in one room, each with the state before it (a room growing by member joins). */
+function joins(n: number, room = "!big:zion.test" as RoomId): EventToPersist[] {
+  const create = pdu({ id: "create", room, type: "m.room.create", stateKey: "" });
+  const out: EventToPersist[] = [{ pdu: create, stateBefore: { state: new Map() } }];
+  let prev: EventId = create.eventId;
+  for (let i = 0; i < n; i++) {
+    const user = `@u${i}:zion.test` as UserId;
+    const p = pdu({ id: `j${i}`, room, type: "m.room.member", stateKey: user, sender: user, content: { membership: "join" }, prev: [prev], auth: [create.eventId], depth: i + 2 });
+    out.push({ pdu: p, stateBefore: { after: prev } });
+    prev = p.eventId;
+  }
+  return out;
+}
+
+describe("sqlite: rooms storage", () => {
+  after(removeTempDirs);
+
+  it("stores the state of a room growing to 4,000 members in O(n log n) delta rows, not O(n^2)", async () => {
+    const path = join(tempDir(), "homeserver.db");
+    const s = await openSqliteStorage({ path });
+    const n = 4000;
+    try {
+      await s.events.persistEvents({ events: joins(n), receivedTs: 1 });
+      const last = await s.state.getStateAtEvent(eid(`j${n - 1}`), "after");
+      assert.equal(last?.size, n + 1, "the last state has every member and the create event");
+      assert.equal(last?.get(stateKeyOf("m.room.member", "@u17:zion.test")), eid("j17"));
+    } finally {
+      await s.close();
+    }
+    const raw = new Database(path, { readonly: true });
+    try {
+      const rows = raw.prepare("SELECT count(*) AS n FROM state_group_deltas").get() as { n: number };
+      const groups = raw.prepare("SELECT count(*) AS n FROM state_groups").get() as { n: number };
+      const bound = (n + 1) * (Math.log2(n + 1) + 1);
+      assert.equal(groups.n, n + 2, "one group per state change (plus the empty state before the create)");
+      assert.ok(rows.n <= bound, `${rows.n} delta rows <= ${Math.round(bound)} (n log n); a snapshot per event would be ${((n + 1) * (n + 2)) / 2}`);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("lets the event loop run during a long write, and reads meanwhile see none of it until it commits", { timeout: 60_000 }, async () => {
+    const s = await openSqliteStorage({ path: join(tempDir(), "homeserver.db") });
+    try {
+      const events = joins(5000);
+      const ids = events.map((e) => e.pdu.eventId);
+      let done = false;
+      let turns = 0;
+      let partial = 0;
+      const write = s.events.persistEvents({ events, receivedTs: 1 }).then(() => (done = true));
+      while (!done) {
+        await new Promise((r) => setImmediate(r));
+        if (done) break;
+        turns++;
+        const seen = (await s.events.haveEvents([ids[0]!, ids[ids.length - 1]!])).size;
+        if (seen !== 0) partial++;
+      }
+      await write;
+      assert.ok(turns > 0, "the event loop ran while the write was in progress");
+      assert.equal(partial, 0, "no read saw the uncommitted write");
+      assert.equal((await s.events.haveEvents(ids)).size, ids.length);
+    } finally {
+      await s.close();
     }
   });
 });

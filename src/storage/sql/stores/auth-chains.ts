@@ -14,7 +14,7 @@
  */
 import type { EventId } from "../../../core/ids/index.js";
 import type { Pdu } from "../../../core/events/pdu.js";
-import { chunks, exec, num, placeholders, query, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
+import { chunks, exec, num, pause, placeholders, query, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
 
 /** chain id -> highest sequence number reached. */
 export type Reach = Map<number, number>;
@@ -163,7 +163,9 @@ export function* indexAuthChains(events: readonly Pdu[], firstChainId: number): 
   let nextChain = firstChainId;
   const chainRows: SqlValue[][] = [];
   const linkRows: SqlValue[][] = [];
+  let n = 0;
   for (const e of topologicalByAuth(events, inBatch)) {
+    if (++n % 500 === 0) yield* pause();
     const auths = [...new Set(e.authEvents)].filter((a) => pos.has(a));
     const reach: Reach = new Map();
     for (const a of auths) {

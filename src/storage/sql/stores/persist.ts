@@ -18,7 +18,7 @@ import { stateKeyOf } from "../../../core/events/pdu.js";
 import { ConstraintViolationError } from "../../ports.js";
 import type { EventToPersist, PersistBatch, PersistResult, StateGroupId, StateInput, StreamOrdering } from "../../ports.js";
 import type { Dialect } from "../storage.js";
-import { chunks, exec, num, placeholders, query, queryOne, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
+import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
 import { applyCurrentState } from "./rooms.js";
@@ -196,8 +196,10 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   const after = new Map<EventId, StateGroupId>();
   const stateGroups = new Map<EventId, { before: StateGroupId; after: StateGroupId }>();
   const stateRows: SqlValue[][] = [];
+  let n = 0;
   for (const e of writes) {
     if (e.stateBefore === undefined) continue;
+    if (++n % 500 === 0) yield* pause();
     const before = yield* stateBeforeGroup(e, e.stateBefore, after, groups);
     const p = e.pdu;
     const addsState = p.stateKey !== undefined && !e.rejectionReason;
