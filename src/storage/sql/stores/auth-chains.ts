@@ -132,22 +132,36 @@ export function* authChainsEach(ids: readonly EventId[]): UnitOfWork<Map<EventId
   return out;
 }
 
-/** ∪Cᵢ − ∩Cᵢ over the state sets' auth chains: per chain, the events between the lowest and highest reach. */
+/**
+ * ∪Cᵢ − ∩Cᵢ where Cᵢ is the full auth chain of state set i: its events and their auth chains (as
+ * core/state-res and Synapse count it). Per chain, the events between the lowest and highest reach of the sets.
+ */
 export function* authDifference(stateSets: readonly (readonly EventId[])[]): UnitOfWork<Set<EventId>> {
   if (stateSets.length === 0) return new Set();
-  const reaches = yield* reachOf(stateSets.flat());
+  const ids = stateSets.flat();
+  const positions = yield* positionsOf(ids);
+  const reaches = yield* reachOf(ids);
   const perSet = stateSets.map((set) => {
     const r: Reach = new Map();
-    for (const id of set) merge(r, reaches.get(id) ?? new Map());
+    for (const id of set) {
+      merge(r, reaches.get(id) ?? new Map());
+      const p = positions.get(id);
+      if (p && (r.get(p.chain) ?? 0) < p.seq) r.set(p.chain, p.seq);
+    }
     return r;
   });
+  // Events without a chain position (not stored) can only be in the full chains of the sets that hold them.
+  const loose = new Set<EventId>();
+  for (const id of ids) if (!positions.has(id) && !stateSets.every((set) => set.includes(id))) loose.add(id);
   const chains = new Set(perSet.flatMap((r) => [...r.keys()]));
   const ranges = new Map<number, [number, number]>();
   for (const c of chains) {
     const seqs = perSet.map((r) => r.get(c) ?? 0);
     ranges.set(c, [Math.min(...seqs), Math.max(...seqs)]);
   }
-  return new Set((yield* expandRanges(ranges)).map((r) => r.id));
+  const out = new Set((yield* expandRanges(ranges)).map((r) => r.id));
+  for (const id of loose) out.add(id);
+  return out;
 }
 
 /**
