@@ -38,6 +38,8 @@ export function routesFor<D>(routes: readonly Route<D>[], options: MountOptions)
 }
 
 export { publicRoutes, federationRoutes, clientRoutes };
+export { metricsRoutes } from "./metrics/metrics.js";
+export type { MetricsDeps } from "./metrics/metrics.js";
 export type { PublicDeps, FederationApiDeps, ClientApiDeps };
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
 export type { AccountSettings, PasswordHasher } from "./client/index.js";
