@@ -8,6 +8,8 @@
  * 4. the database, opened and migrated;
  * 5. bind every listener address (a failure closes what was opened);
  * 6. pid_file.
+ * With enable_metrics, one prom-client registry (metrics.ts) is handed to the HTTP apps, federation and a timed
+ * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import type { Server as HttpsServer } from "node:https";
