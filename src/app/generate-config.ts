@@ -185,6 +185,12 @@ presence:
 #   domains: [${q(hostOf(options.serverName))}]
 #   challenge: http-01
 
+# Prometheus metrics at /_synapse/metrics and /metrics (docs/metrics.md): set enable_metrics and add to listeners
+#   - port: 9000
+#     type: metrics
+#     bind_addresses: ["127.0.0.1"]
+enable_metrics: false
+
 # The federation tester's HTTP API (/api/report, /federation-tester):
 federation_tester:
   enabled: false

@@ -8,6 +8,8 @@
  * 4. the database, opened and migrated;
  * 5. bind every listener address (a failure closes what was opened);
  * 6. pid_file.
+ * With enable_metrics, one prom-client registry (metrics.ts) is handed to the HTTP apps, federation and a timed
+ * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { RoomReads, RoomService } from "../rooms/index.js";
@@ -19,9 +21,11 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { allRoutes, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
+import { noMetrics } from "../core/metrics.js";
+import { createMetricsRegistry, httpMetrics, timedStorage } from "./metrics.js";
 import { accountSettings, rateLimitConfig } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
@@ -94,7 +98,7 @@ export function wellKnownServerValue(config: HomeserverConfig): string | undefin
   return `${u.hostname}:${u.port || "443"}`;
 }
 
-const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health"]);
+const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics"]);
 
 function hostForUrl(host: string): string {
   if (host === "::" || host === "0.0.0.0") return "127.0.0.1";
@@ -111,8 +115,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   for (const { l, index } of httpListeners) {
     for (const name of new Set(l.resources.flatMap((r) => r.names))) {
       if (!SERVED_RESOURCES.has(name)) logger.warn({ listener: index, resource: name }, `listeners[${index}]: resource "${name}" is not served by Zion yet`);
+      if (name === "metrics" && !config.enable_metrics) logger.warn({ listener: index, resource: name }, `listeners[${index}]: resource "metrics" is not served because enable_metrics is false`);
     }
   }
+  // Synapse's rule: a metrics listener or resource serves only with enable_metrics (docs/metrics.md).
+  const metricsListeners = config.enable_metrics ? config.listeners.map((l, index) => ({ l, index })).filter(({ l }) => l.type === "metrics") : [];
+  const metricsRegistry = config.enable_metrics ? createMetricsRegistry(config.server_name) : undefined;
+  const metrics = metricsRegistry ?? noMetrics;
 
   // Step 2
   const signingKeys = readSigningKeys(config.signing_key_path);
@@ -131,10 +140,11 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   }
 
   // Step 4
-  const storage = options.storage ?? (await openConfiguredStorage(config.database));
+  const openedStorage = options.storage ?? (await openConfiguredStorage(config.database));
+  const storage = metricsRegistry ? timedStorage(openedStorage, metricsRegistry) : openedStorage;
 
   // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
-  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock });
+  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics });
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
@@ -167,6 +177,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomStore: storage.rooms,
     stateStore: storage.state,
     roomSettings: { defaultRoomVersion: config.default_room_version },
+    // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
+    metrics,
+    ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
@@ -191,8 +204,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   try {
     for (const { l, index } of httpListeners) {
       const names = [...new Set(l.resources.flatMap((r) => r.names))];
+      const withMetrics = metricsRegistry !== undefined && names.includes("metrics");
       const app = createHttpApp({
-        routes: routesFor(routes, { resources: new Set(names), federationEnabled: config.federation_enabled }),
+        routes: [
+          ...routesFor(routes, { resources: new Set(names), federationEnabled: config.federation_enabled }),
+          ...(withMetrics ? (metricsRoutes as unknown as readonly Route<ApiDeps>[]) : []),
+        ],
+        ...(metricsRegistry ? { onResponse: httpMetrics(metricsRegistry, l.tag ?? "") } : {}),
         deps,
         logger: logger.child({ listener: index }),
         ...(options.federationAuth ? { federationAuth: options.federationAuth } : {}),
@@ -206,11 +224,18 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       apps.push(app);
       await bindListener(app, l, index, l.tls ? tls : undefined, infos, names);
     }
+    // `type: metrics` listeners: the metrics endpoint alone, plain HTTP (Synapse's listen_metrics).
+    for (const { l, index } of metricsListeners) {
+      const app = createHttpApp({ routes: metricsRoutes as unknown as readonly Route<ApiDeps>[], deps, logger: logger.child({ listener: index }), name: `listener${index}` });
+      apps.push(app);
+      await bindListener(app, l, index, undefined, infos, ["metrics"]);
+    }
   } catch (e) {
     await closeAll().catch(() => {});
     if (!options.storage) await storage.close().catch(() => {});
     throw e;
   }
+  infos.sort((a, b) => a.index - b.index);
   for (const info of infos) {
     logger.info({ listener: info.index, host: info.host, port: info.port, tls: info.tls, resources: info.resources }, "listening");
   }

@@ -356,8 +356,17 @@ describe("parseConfig: unknown keys", () => {
   });
 
   it("warns that a non-http listener is skipped", () => {
-    const { warnings } = parse("listeners: [{port: 9000, type: metrics}]");
-    assert.deepEqual(warnings, ['listeners[0].type (line 2): listener type "metrics" is not supported by Zion, this listener is skipped']);
+    const { warnings } = parse("listeners: [{port: 9000, type: manhole}]");
+    assert.deepEqual(warnings, ['listeners[0].type (line 2): listener type "manhole" is not supported by Zion, this listener is skipped']);
+  });
+
+  it("warns that a metrics listener is skipped when enable_metrics is off, and accepts it silently when on", () => {
+    const off = parse("listeners: [{port: 9000, type: metrics}]");
+    assert.deepEqual(off.warnings, ["listeners[0].type (line 2): a metrics listener serves nothing unless enable_metrics is true, this listener is skipped"]);
+    const on = parse("enable_metrics: true\nlisteners: [{port: 9000, type: metrics, bind_addresses: ['127.0.0.1']}]");
+    assert.deepEqual(on.warnings, []);
+    assert.equal(on.config.enable_metrics, true);
+    assert.equal(parse("listeners: []").config.enable_metrics, false);
   });
 });
 

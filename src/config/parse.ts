@@ -132,7 +132,8 @@ export function parseConfigWithWarnings(text: string, options: ParseOptions = {}
       if (!raw.tls_certificate_path) problems.push(`${at(["listeners", i, "tls"])}: a TLS listener needs tls_certificate_path`);
       if (!raw.tls_private_key_path) problems.push(`${at(["listeners", i, "tls"])}: a TLS listener needs tls_private_key_path`);
     }
-    if (l.type !== "http") warn(`${at(["listeners", i, "type"])}: listener type "${l.type}" is not supported by Zion, this listener is skipped`);
+    if (l.type === "metrics" && !raw.enable_metrics) warn(`${at(["listeners", i, "type"])}: a metrics listener serves nothing unless enable_metrics is true, this listener is skipped`);
+    if (l.type !== "http" && l.type !== "metrics") warn(`${at(["listeners", i, "type"])}: listener type "${l.type}" is not supported by Zion, this listener is skipped`);
   });
   // Synapse's rule: open registration needs some verification (captcha, a 3PID, a token) or an explicit confirmation.
   const verified = raw.enable_registration_captcha || raw.registrations_require_3pid.length > 0 || raw.registration_requires_token;

@@ -233,6 +233,8 @@ export const homeserverSchema = z.strictObject({
   log_config: path.optional(),
   log_level: logLevel.optional(),
   serve_server_wellknown: z.boolean().default(false),
+  /** Synapse's switch for the Prometheus endpoint (a `type: metrics` listener or a `metrics` resource): docs/metrics.md. */
+  enable_metrics: z.boolean().default(false),
   well_known_server: z.string().optional(),
   enable_registration: z.boolean().default(false),
   enable_registration_without_verification: z.boolean().default(false),

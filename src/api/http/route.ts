@@ -19,7 +19,7 @@ export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
  * Which listener resource (Synapse's `resources: [{names: [...]}]`) serves a route:
  * "public" routes (/health, /.well-known) are served on every http listener.
  */
-export type RouteResource = "client" | "federation" | "keys" | "media" | "public";
+export type RouteResource = "client" | "federation" | "keys" | "media" | "public" | "metrics";
 
 /** none: anyone; x-matrix: a signed server request (origin verified before handle); access-token: a local user. */
 export type RouteAuth = "none" | "x-matrix" | "access-token";

@@ -75,6 +75,8 @@ export interface HttpAppOptions<D> {
   readonly maxBodyBytes?: number;
   /** A name for this app's log lines, e.g. "listener0". */
   readonly name?: string;
+  /** Told of every response once sent (metrics): the route's path template as `servlet`, "unmatched" for none. */
+  readonly onResponse?: (r: { method: string; servlet: string; status: number; seconds: number }) => void;
 }
 
 export interface ListenOptions {
@@ -273,6 +275,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
       { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: request.ip },
       "request",
     );
+    options.onResponse?.({ method: request.method, servlet: request.routeOptions.url ?? "unmatched", status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
 
   const send = (reply: FastifyReply, status: number, value: unknown): FastifyReply =>

@@ -20,6 +20,7 @@ import type { SigningKey } from "../../core/crypto/index.js";
 import type { VerifyKey } from "../../core/crypto/index.js";
 import type { KeyId, ServerName } from "../../core/ids/index.js";
 import { decodeBase64 } from "../../core/json/base64.js";
+import { noMetrics, type Counter, type Metrics } from "../../core/metrics.js";
 import type { KeyStore, ServerKeyRecord } from "../../storage/ports.js";
 import { NO_TRACE, type Trace } from "../trace.js";
 import { FetchGuard, MIN_REFETCH_MS, type FetchGuardOptions } from "./fetch-guard.js";
@@ -58,6 +59,8 @@ export interface KeyRingOptions {
   readonly trustedKeyServers?: readonly TrustedKeyServer[];
   /** The fetch guard's intervals and size (defaults in fetch-guard.ts). */
   readonly guard?: FetchGuardOptions;
+  /** Counts key fetches by source ("direct" or "notary") and result ("ok" or "failed"). */
+  readonly metrics?: Metrics;
 }
 
 export type KeyLookupResult =
@@ -78,9 +81,11 @@ interface CachedKey {
 export class KeyRing {
   private readonly memory = new Map<string, CachedKey>();
   private readonly guard: FetchGuard<FetchOutcome>;
+  private readonly fetches: Counter<"source" | "result">;
 
   constructor(private readonly opts: KeyRingOptions) {
     this.guard = new FetchGuard(opts.clock, opts.guard);
+    this.fetches = (opts.metrics ?? noMetrics).counter({ name: "zion_federation_key_fetches", help: "Remote signing-key fetches, by source (direct or notary) and result (ok or failed)", labels: ["source", "result"] });
   }
 
   /** (server, way) pairs the fetch guard remembers (bounded: fetch-guard.ts step 3). */
@@ -202,6 +207,12 @@ export class KeyRing {
   }
 
   private async direct(server: ServerName, trace: Trace): Promise<FetchOutcome> {
+    const r = await this.directUncounted(server, trace);
+    this.fetches.inc({ source: "direct", result: r.ok ? "ok" : "failed" });
+    return r;
+  }
+
+  private async directUncounted(server: ServerName, trace: Trace): Promise<FetchOutcome> {
     let raw: unknown;
     try {
       raw = await this.opts.client.fetchServerKeys(server, { trace });
@@ -239,6 +250,12 @@ export class KeyRing {
   }
 
   private async viaNotary(server: ServerName, n: TrustedKeyServer, trace: Trace, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
+    const r = await this.viaNotaryUncounted(server, n, trace, keyIds);
+    this.fetches.inc({ source: "notary", result: r.ok ? "ok" : "failed" });
+    return r;
+  }
+
+  private async viaNotaryUncounted(server: ServerName, n: TrustedKeyServer, trace: Trace, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
     const nk = await this.notaryKeys(n, trace);
     if (typeof nk === "string") {
       const reason = `cannot get the notary ${n.serverName}'s own keys: ${nk}`;
