@@ -136,6 +136,20 @@ describe(`client API rooms (${backend})`, () => {
       assert.equal(await eventCount(), before, "no event was written");
     });
 
+    it("writes nothing when a planned event fails the auth rules (the chain is built in memory, then stored in one call)", async () => {
+      const before = await eventCount();
+      const rooms = (await storage().rooms.getRoomsForUser(alice.userId, "join")).length;
+      const r = await as(alice).post("/createRoom", {
+        room_alias_name: "never",
+        initial_state: [{ type: "m.room.member", state_key: bob.userId, content: { membership: "join" } }],
+      });
+      const j = expectError(r, 403, "M_FORBIDDEN");
+      assert.match(String(j["error"]), /rule/);
+      assert.equal(await eventCount(), before);
+      assert.equal((await storage().rooms.getRoomsForUser(alice.userId, "join")).length, rooms);
+      assert.equal(await storage().roomClient.getAlias("#never:zion.test" as never), null, "the alias was not kept");
+    });
+
     it("reserves room_alias_name; a taken alias is 400 M_ROOM_IN_USE and creates no room", async () => {
       const roomId = await createRoom(alice, { room_alias_name: "lobby", preset: "public_chat" });
       assert.deepEqual(ok(await as(bob).get(`/directory/room/${enc("#lobby:zion.test")}`)), { room_id: roomId, servers: ["zion.test"] });
@@ -321,6 +335,9 @@ describe(`client API rooms (${backend})`, () => {
       expectError(await as(bob).get(`/rooms/${enc(roomId)}/state/m.room.avatar/`), 404, "M_NOT_FOUND");
       expectError(await as(carol).get(`/rooms/${enc(roomId)}/state/m.room.topic/`), 403, "M_FORBIDDEN");
       expectError(await as(carol).get(`/rooms/${enc(roomId)}/state`), 403, "M_FORBIDDEN");
+      for (const path of ["/state", "/state/m.room.name/", "/messages?dir=b", "/members", "/joined_members", "/aliases", `/event/${enc("$x")}`, `/context/${enc("$x")}`]) {
+        expectError(await as(alice).get(`/rooms/${enc("!unknown:zion.test")}${path}`), 404, "M_NOT_FOUND");
+      }
       const all = ok(await as(bob).get(`/rooms/${enc(roomId)}/state`)) as unknown as Array<Record<string, unknown>>;
       assert.ok(all.some((e) => e["type"] === "m.room.create") && all.some((e) => e["type"] === "m.room.topic"));
     });
