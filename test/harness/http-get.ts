@@ -67,3 +67,23 @@ export function httpCall(url: string, options: RequestOptions = {}): Promise<Rep
 export function trustCert(certificatePath: string, servername: string): Pick<RequestOptions, "ca" | "servername"> {
   return { ca: readFileSync(certificatePath, "utf8"), servername };
 }
+
+/**
+ * A client-API caller for a server at `baseUrl`: a JSON body (an object, or a string sent as it is) with
+ * Content-Length always (node's client sends a DELETE body unframed otherwise), and a Bearer token when given.
+ */
+export function clientCaller(baseUrl: () => string | undefined): (method: string, path: string, body?: unknown, token?: string) => Promise<Reply> {
+  return (method, path, body, token) => {
+    const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
+    return httpCall(`${baseUrl()}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}) });
+  };
+}
+
+/** Asserts a Matrix error reply: the status, the errcode, a string `error`; returns the body. */
+export function expectMatrixError(r: Reply, status: number, errcode: string): Record<string, unknown> {
+  if (r.status !== status) throw new Error(`expected ${status} ${errcode}, got ${r.status}: ${r.body}`);
+  const j = r.json();
+  if (j["errcode"] !== errcode || typeof j["error"] !== "string") throw new Error(`expected ${errcode} with an error message, got ${r.body}`);
+  return j;
+}

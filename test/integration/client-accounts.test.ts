@@ -11,7 +11,7 @@ import type { Clock } from "../../src/core/clock.js";
 import type { UserId } from "../../src/core/ids/index.js";
 import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { httpCall, type Reply } from "../harness/http-get.js";
+import { clientCaller, expectMatrixError, httpCall, type Reply } from "../harness/http-get.js";
 
 let now = 1_764_000_000_000;
 const clock: Clock = { now: () => now, sleep: async () => {} };
@@ -46,23 +46,8 @@ describe(`client API accounts (${backend})`, () => {
   after(() => zion?.stop());
 
   const users = () => zion.homeserver!.storage.users;
-  const call = (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
-    const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    // Content-Length always: node's client sends a DELETE body unframed otherwise.
-    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
-    return httpCall(`${zion.clientUrl}${path}`, {
-      method,
-      headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(text !== undefined ? { body: text } : {}),
-    });
-  };
-  const expectError = (r: Reply, status: number, errcode: string): Record<string, unknown> => {
-    assert.equal(r.status, status, r.body);
-    const j = r.json();
-    assert.equal(j["errcode"], errcode, r.body);
-    assert.equal(typeof j["error"], "string");
-    return j;
-  };
+  const call = clientCaller(() => zion.clientUrl);
+  const expectError = expectMatrixError;
   const registerUser = async (username: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
     const r = await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" }, ...extra });
     assert.equal(r.status, 200, r.body);

@@ -12,7 +12,7 @@ import type { Clock } from "../../src/core/clock.js";
 import type { RoomId, UserId } from "../../src/core/ids/index.js";
 import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { httpCall, type Reply } from "../harness/http-get.js";
+import { clientCaller, expectMatrixError, type Reply } from "../harness/http-get.js";
 
 let now = 1_764_000_000_000;
 const clock: Clock = { now: () => now++, sleep: async () => {} };
@@ -45,11 +45,7 @@ async function startRoomsServer(backend: "sqlite" | "postgres", limits: Record<s
     },
     startOptions: { clock, passwordHasher: cheap },
   });
-  const call = (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
-    const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
-    return httpCall(`${zion.clientUrl}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}) });
-  };
+  const call = clientCaller(() => zion.clientUrl);
   const register = async (username: string): Promise<Client> => {
     const r = await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" } });
     assert.equal(r.status, 200, r.body);
@@ -59,13 +55,7 @@ async function startRoomsServer(backend: "sqlite" | "postgres", limits: Record<s
   return { zion, call, register };
 }
 
-const expectError = (r: Reply, status: number, errcode: string): Record<string, unknown> => {
-  assert.equal(r.status, status, r.body);
-  const j = r.json();
-  assert.equal(j["errcode"], errcode, r.body);
-  assert.equal(typeof j["error"], "string");
-  return j;
-};
+const expectError = expectMatrixError;
 const ok = (r: Reply): Record<string, unknown> => {
   assert.equal(r.status, 200, r.body);
   return r.json();
