@@ -1,6 +1,6 @@
 /**
  * GET /_zion/client/<file>: the bundled web client (web_client.enabled). "" and "index.html" are the page; any
- * other name must be a file of the bundle exactly (404 otherwise: unknown names, "..", encoded slashes).
+ * other name (percent-decoded) must be a file of the bundle exactly: 404 otherwise (unknown names, "..").
  * If-None-Match with the file's ETag answers 304. HEAD is answered like GET without the body.
  */
 import { MatrixError } from "../../core/errors.js";
