@@ -2,8 +2,9 @@
  * The bundled web client in a real browser: a real `zion start -c homeserver.yaml` (child process) with
  * web_client.enabled, and Debian's Chromium (playwright-core, fresh profile) loading http://127.0.0.1:PORT/.
  * The root redirects to /_zion/client/, Hydrogen mounts its login screen with the homeserver field pre-filled
- * with this server's public_baseurl, its service worker registers for /_zion/client/, olm's WebAssembly loads
- * and works under the page's Content-Security-Policy, and nothing the page loads violates that policy.
+ * with this server's public_baseurl and, since GET /login offers passwords, its username and password form; its
+ * service worker registers for /_zion/client/, olm's WebAssembly loads and works under the page's
+ * Content-Security-Policy, and nothing the page loads violates that policy.
  *
  * A screenshot of the login screen is kept under test-artifacts/web-client/ (gitignored); the test prints the path.
  * The full flow (log in, open a room, send, see another user's message) is test/integration/hydrogen-chat.test.ts.pending.
@@ -70,6 +71,10 @@ describe("web client in Chromium", { timeout: 120_000 }, () => {
     assert.equal(await page.locator("label[for=homeserver]").textContent(), "Homeserver");
     // Hydrogen asks the server for its login flows at once; wait until it has its answer before the screenshot.
     await page.locator(".LoginView_query-spinner").waitFor({ state: "detached", timeout: 30_000 });
+    // GET /login offers m.login.password, so Hydrogen shows its password form.
+    await page.locator("#username").waitFor({ state: "visible", timeout: 30_000 });
+    assert.ok(await page.locator("#password").isVisible(), "the password field");
+    assert.ok(await page.getByRole("button", { name: "Log In" }).isVisible(), "the Log In button");
     const shot = join(ARTIFACTS, "login.png");
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`screenshot: ${shot}`);
