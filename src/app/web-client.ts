@@ -41,10 +41,12 @@ export interface WebClientOptions {
   readonly deps: Readonly<Record<string, unknown>>;
 }
 
-export function webClientServerOptions(config: HomeserverConfig, bundleDir: string = defaultWebClientDir()): WebClientOptions {
+/** `bundleDir` defaults to dist/web-client, looked for only when the client is enabled. */
+export function webClientServerOptions(config: HomeserverConfig, bundleDirOption?: string): WebClientOptions {
   const routes: Route<never>[] = [];
   const deps: Record<string, unknown> = {};
   if (config.web_client.enabled) {
+    const bundleDir = bundleDirOption ?? defaultWebClientDir();
     if (!existsSync(join(bundleDir, "index.html"))) {
       throw new StartupError([`web_client.enabled: the web client is not built (no ${join(bundleDir, "index.html")}): run \`npm run build\``]);
     }
