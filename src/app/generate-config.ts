@@ -194,6 +194,12 @@ enable_metrics: false
 # The federation tester's HTTP API (/api/report, /federation-tester):
 federation_tester:
   enabled: false
+
+# A web client (Hydrogen) at /_zion/client/ on the client listener, pointed at public_baseurl; / redirects there:
+web_client:
+  enabled: false
+# Or redirect / to a web client hosted elsewhere (Synapse's key):
+# web_client_location: https://app.element.io/
 `;
 }
 

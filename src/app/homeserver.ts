@@ -4,7 +4,8 @@
  * Start-up order, so that every problem is found before any port is bound:
  * 1. listeners: at least one of type http;
  * 2. the signing key file (readable, well-formed);
- * 3. the TLS certificate and key, when a listener uses TLS (readable, matching);
+ * 3. the TLS certificate and key, when a listener uses TLS (readable, matching); the web client bundle when
+ *    web_client.enabled (built by `npm run build`);
  * 4. the database, opened and migrated;
  * 5. bind every listener address (a failure closes what was opened);
  * 6. pid_file.
@@ -37,6 +38,7 @@ import { loadTlsOptions } from "./tls.js";
 import { prepareCertificates, type Certificates } from "./certificates.js";
 import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
+import { webClientServerOptions } from "./web-client.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -139,6 +141,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     tls = certificates.tlsOptions();
   }
 
+  // The web client bundle (web_client.enabled) and the root redirect; a missing bundle stops here, before binding.
+  const webClient = webClientServerOptions(config);
+
   // Step 4
   const openedStorage = options.storage ?? (await openConfiguredStorage(config.database));
   const storage = metricsRegistry ? timedStorage(openedStorage, metricsRegistry) : openedStorage;
@@ -151,6 +156,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
   const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage });
   const deps: ApiDeps & Record<string, unknown> = {
+    ...webClient.deps,
     ...(options.extraDeps ?? {}),
     identity: {
       serverName: config.server_name,
@@ -181,7 +187,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     metrics,
     ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
   };
-  const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
+  const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
   const accessTokenAuth: AccessTokenAuth = {
     async authenticate(token) {

@@ -281,6 +281,20 @@ describe("parseConfig: keys that work now", () => {
     assert.equal(parse("federation_tester: {enabled: true}").config.federation_tester.enabled, true);
   });
 
+  it("reads web_client.enabled, off by default, and Synapse's web_client_location", () => {
+    assert.equal(parse("").config.web_client.enabled, false);
+    assert.equal(parse("").config.web_client_location, undefined);
+    const { config, warnings } = parse("web_client: {enabled: true}\nweb_client_location: https://app.example.org/");
+    assert.equal(config.web_client.enabled, true);
+    assert.equal(config.web_client_location, "https://app.example.org/");
+    assert.deepEqual(warnings, []);
+  });
+
+  it("refuses a web_client_location that is not an http(s) URL, as Synapse does", () => {
+    assert.match(problems("web_client_location: /var/www/element")[0]!, /^web_client_location \(line 2\): "\/var\/www\/element" is not an http\(s\) URL/);
+    assert.match(problems("web_client: {enabled: yes please}")[0]!, /^web_client\.enabled \(line 2\)/);
+  });
+
   it("reads max_upload_size with Synapse's size suffixes", () => {
     assert.equal(parse("max_upload_size: 10M").config.max_upload_size, 10 * 1024 * 1024);
     assert.equal(parse("").config.max_upload_size, 50 * 1024 * 1024);

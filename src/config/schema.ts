@@ -212,6 +212,11 @@ const passwordPolicy = z.strictObject({
   require_uppercase: z.boolean().default(false),
 });
 
+/** Zion's own: serve the bundled web client (Hydrogen) at /_zion/client/ on client listeners. */
+const webClient = z.strictObject({
+  enabled: z.boolean().default(false),
+});
+
 export const homeserverSchema = z.strictObject({
   server_name: serverName,
   public_baseurl: httpUrl.optional(),
@@ -288,6 +293,9 @@ export const homeserverSchema = z.strictObject({
   dns_servers: z.array(dnsServer).optional(),
   acme: acme.optional(),
   federation_tester: federationTester.default({ enabled: false }),
+  // Synapse's: GET / redirects here (an http(s) URL, as Synapse requires).
+  web_client_location: httpUrl.optional(),
+  web_client: webClient.default({ enabled: false }),
 });
 
 export type RawHomeserverConfig = z.output<typeof homeserverSchema>;

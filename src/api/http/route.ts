@@ -78,6 +78,7 @@ export class HttpResponse {
       | { kind: "json"; value: unknown }
       | { kind: "text"; value: string; contentType: string }
       | { kind: "stream"; value: AsyncIterable<Uint8Array>; contentType: string }
+      | { kind: "bytes"; value: Uint8Array; contentType: string }
       | { kind: "empty" },
     readonly headers: Readonly<Record<string, string>> = {},
   ) {}
@@ -91,6 +92,10 @@ export class HttpResponse {
   /** A body written as the iterable yields it (a file, a proxied download); the connection is closed early if it throws. */
   static stream(status: number, value: AsyncIterable<Uint8Array>, contentType: string, headers: Record<string, string> = {}): HttpResponse {
     return new HttpResponse(status, { kind: "stream", value, contentType }, headers);
+  }
+  /** A binary body sent as it is (static files: fonts, wasm, images), with its own Content-Type. */
+  static bytes(status: number, value: Uint8Array, contentType: string, headers: Record<string, string> = {}): HttpResponse {
+    return new HttpResponse(status, { kind: "bytes", value, contentType }, headers);
   }
   static empty(status: number, headers: Record<string, string> = {}): HttpResponse {
     return new HttpResponse(status, { kind: "empty" }, headers);

@@ -124,7 +124,7 @@ interface RouteConfig {
 function compilePath(path: string): RegExp {
   const esc = path
     .split("/")
-    .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("/");
   return new RegExp(`^${esc}$`);
 }
@@ -395,6 +395,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
             if (result.body.kind === "json") return send(reply, result.status, result.body.value);
             if (result.body.kind === "text") return reply.header("content-type", result.body.contentType).send(result.body.value);
             if (result.body.kind === "stream") return reply.header("content-type", result.body.contentType).send(Readable.from(result.body.value));
+            if (result.body.kind === "bytes") return reply.header("content-type", result.body.contentType).send(Buffer.from(result.body.value.buffer, result.body.value.byteOffset, result.body.value.byteLength));
             return reply.send();
           }
           return send(reply, 200, result);
