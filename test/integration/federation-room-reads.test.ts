@@ -9,6 +9,7 @@
  *   shared  history_visibility shared; same shape
  *   world   history_visibility world_readable; m1 (no user of a.test or c.test)
  *   long    history_visibility shared, @dan:a.test joined, then 150 messages
+ *   acl     shared, @dan:a.test joined, then an m.room.server_acl denying a.test
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -81,7 +82,7 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
   const keys = { "a.test": signingKeyFromSeed("a1", randomBytes(32)), "c.test": signingKeyFromSeed("c1", randomBytes(32)) };
   const bKey = signingKeyFromSeed("b1", randomBytes(32));
   const clients: Record<string, FederationClient> = {};
-  const rooms: Record<"joined" | "shared" | "world" | "long", RoomBuilder> = {} as never;
+  const rooms: Record<"joined" | "shared" | "world" | "long" | "acl", RoomBuilder> = {} as never;
   const ev: Record<string, Pdu> = {};
 
   function clientFor(name: "a.test" | "c.test", extra: { federationEnabled?: boolean; domainWhitelist?: string[] } = {}): FederationClient {
@@ -117,6 +118,8 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
     storageRoom("shared", "shared", { danJoins: true, messages: 1 });
     storageRoom("world", "world_readable", { danJoins: false, messages: 0 });
     storageRoom("long", "shared", { danJoins: true, messages: 150 });
+    const acl = storageRoom("acl", "shared", { danJoins: true, messages: 1 });
+    ev["acl.acl"] = acl.add("m.room.server_acl", `@alice:${B}`, { allow: ["*"], deny: ["a.test"] }, "");
     for (const r of Object.values(rooms)) await r.persist(storage);
     const auth = createAuthenticator({
       serverName: B,
@@ -190,6 +193,21 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
     it("answers 404 M_NOT_FOUND for an unknown event and 400 M_INVALID_PARAM for an id without '$'", async () => {
       await refused(a().getEvent(B, "$nope" as EventId, V10), 404, "M_NOT_FOUND");
       await refused(raw(a(), "GET", "/_matrix/federation/v1/event/nope"), 400, "M_INVALID_PARAM", /eventId/);
+    });
+  });
+
+  describe("m.room.server_acl", () => {
+    it("refuses every room read to a server the room's ACL denies, though it has a joined user", async () => {
+      const r = rooms.acl;
+      const m2 = ev["acl.m2"]!;
+      const denied = /denied by the server ACL/;
+      await refused(a().getEvent(B, m2.eventId, V10), 403, "M_FORBIDDEN", denied);
+      await refused(a().getStateIds(B, r.roomId, m2.eventId), 403, "M_FORBIDDEN", denied);
+      await refused(a().getState(B, r.roomId, m2.eventId, V10), 403, "M_FORBIDDEN", denied);
+      await refused(a().getEventAuth(B, r.roomId, m2.eventId, V10), 403, "M_FORBIDDEN", denied);
+      await refused(a().backfill(B, r.roomId, [m2.eventId], 5, V10), 403, "M_FORBIDDEN", denied);
+      await refused(a().getMissingEvents(B, r.roomId, { earliestEvents: [], latestEvents: [m2.eventId], limit: 5 }, V10), 403, "M_FORBIDDEN", denied);
+      await refused(a().timestampToEvent(B, r.roomId, m2.originServerTs, "b"), 403, "M_FORBIDDEN", denied);
     });
   });
 
@@ -284,12 +302,12 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
       const got = await a().getMissingEvents(B, r.roomId, { earliestEvents: [evs.at(-6)!.eventId], latestEvents: [evs.at(-1)!.eventId], limit: 10 }, V10);
       assert.deepEqual(got.map((p) => p.eventId), evs.slice(-5, -1).map((p) => p.eventId));
     });
-    it("is bounded: limit capped at 100, min_depth honoured", async () => {
+    it("is bounded: limit capped at 20, min_depth honoured", async () => {
       const r = rooms.long;
       const res = await raw(a(), "POST", `/_matrix/federation/v1/get_missing_events/${encodeURIComponent(r.roomId)}`, { body: { latest_events: [r.events.at(-1)!.eventId], earliest_events: [], limit: 5000 } });
-      assert.equal((res.body as { events: unknown[] }).events.length, 100);
+      assert.equal((res.body as { events: unknown[] }).events.length, 20);
       const deep = r.events.at(-1)!.depth;
-      const got = await a().getMissingEvents(B, r.roomId, { earliestEvents: [], latestEvents: [r.events.at(-1)!.eventId], limit: 50, minDepth: deep - 3 }, V10);
+      const got = await a().getMissingEvents(B, r.roomId, { earliestEvents: [], latestEvents: [r.events.at(-1)!.eventId], limit: 20, minDepth: deep - 3 }, V10);
       assert.deepEqual(got.map((p) => p.depth), [deep - 3, deep - 2, deep - 1]);
     });
     it("refuses a body without latest_events (M_MISSING_PARAM) and a bad limit (M_INVALID_PARAM)", async () => {

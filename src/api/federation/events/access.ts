@@ -2,8 +2,9 @@
  * Who may read what of a room over federation (the read endpoints of events/ and state/).
  *
  * 1. The room must be known (404 M_NOT_FOUND), and so must the event asked about, in that room.
- * 2. The requesting server must have a user joined to the room now, or the room must be world_readable now;
- *    otherwise 403 M_FORBIDDEN (`assertMayRead`).
+ * 2. The room's current m.room.server_acl must allow the requesting server (403 M_FORBIDDEN, core/acl), and it
+ *    must have a user joined to the room now, or the room must be world_readable now; otherwise 403 M_FORBIDDEN
+ *    (`assertMayRead`).
  * 3. Each event is then judged on the state before it (core/visibility serverMaySeeEvent: the
  *    m.room.history_visibility then, and the memberships then of the server's users). A server with no joined user
  *    (admitted by step 2 through world_readable) sees only events that were world_readable at the time.
@@ -16,6 +17,7 @@ import { redactEvent } from "../../../core/events/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateMap } from "../../../core/events/pdu.js";
 import { parseEventId, parseRoomId, type EventId, type RoomId, type ServerName, type UserId } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
+import { serverAllowedByAcl } from "../../../core/acl/index.js";
 import { historyVisibilityOf, membershipOf, serverMaySeeEvent, type Membership } from "../../../core/visibility/index.js";
 import type { EventStore, RoomRecord, RoomStore, StateStore } from "../../../storage/ports.js";
 
@@ -33,6 +35,7 @@ export interface RoomReadDeps {
 }
 
 const HISTORY_KEY = stateKeyOf("m.room.history_visibility", "");
+const ACL_KEY = stateKeyOf("m.room.server_acl", "");
 
 /** Whether a state key is a member event of one of `server`'s users. */
 function isMemberOf(k: string, server: ServerName): boolean {
@@ -60,6 +63,8 @@ export interface RoomAccess {
   readonly joinedNow: boolean;
   /** The room's current m.room.history_visibility is world_readable. */
   readonly worldReadableNow: boolean;
+  /** The room's current m.room.server_acl verdict for the server. */
+  readonly acl: { readonly allowed: boolean; readonly reason: string };
 }
 
 /** Step 2: how the server stands in the room now (no error). */
@@ -68,6 +73,8 @@ export async function roomAccess(stores: RoomReadStores, roomId: RoomId, server:
   const ids: EventId[] = [];
   const hv = current.get(HISTORY_KEY);
   if (hv) ids.push(hv);
+  const aclId = current.get(ACL_KEY);
+  if (aclId) ids.push(aclId);
   for (const [k, id] of current) if (isMemberOf(k, server)) ids.push(id);
   const pdus = ids.length ? await stores.events.getPdus(ids) : new Map<EventId, Pdu>();
   let joinedNow = false;
@@ -75,12 +82,14 @@ export async function roomAccess(stores: RoomReadStores, roomId: RoomId, server:
     if (isMemberOf(k, server) && membershipOf(pdus.get(id)?.content) === "join") joinedNow = true;
   }
   const worldReadableNow = hv !== undefined && historyVisibilityOf(pdus.get(hv)?.content) === "world_readable";
-  return { joinedNow, worldReadableNow };
+  const acl = serverAllowedByAcl(aclId ? pdus.get(aclId)?.content ?? {} : undefined, server);
+  return { joinedNow, worldReadableNow, acl };
 }
 
 /** Step 2: refuses a server with no joined user in a room that is not world_readable. */
 export async function assertMayRead(stores: RoomReadStores, roomId: RoomId, server: ServerName): Promise<RoomAccess> {
   const access = await roomAccess(stores, roomId, server);
+  if (!access.acl.allowed) throw MatrixError.forbidden(`${server} is denied by the server ACL of ${roomId}: ${access.acl.reason}`);
   if (!access.joinedNow && !access.worldReadableNow) {
     throw MatrixError.forbidden(`${server} has no user in ${roomId} and its history is not world_readable`);
   }

@@ -1,7 +1,7 @@
 /**
  * https://spec.matrix.org/v1.16/server-server-api/#post_matrixfederationv1get_missing_eventsroomid
  * 1. Body: latest_events (required, 1..GME_MAX_IDS ids), earliest_events (default [], at most GME_MAX_IDS),
- *    limit (default 10, capped at GME_MAX_LIMIT), min_depth (default 0).
+ *    limit (default 10, capped at GME_MAX_LIMIT = 20), min_depth (default 0).
  * 2. Unknown room: 404. The server must have a joined user, or the room must be world_readable now (403).
  * 3. Walk back from the latest events (excluded) through prev_events, never past an earliest event nor below
  *    min_depth, at most `limit` events; answered oldest first, as Synapse does, so the caller can persist them in order.
@@ -13,7 +13,8 @@ import { defineFederationRoute } from "../../http/index.js";
 import { assertMayRead, eventIdParam, requireRoom, roomIdParam, wirePdusFor, type RoomReadDeps } from "./access.js";
 import { walkBack } from "./backfill.js";
 
-export const GME_MAX_LIMIT = 100;
+/** As Synapse: it asks for 10 and answers at most 20. */
+export const GME_MAX_LIMIT = 20;
 export const GME_MAX_IDS = 100;
 
 export const getMissingEvents = defineFederationRoute({
