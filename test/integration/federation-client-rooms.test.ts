@@ -9,20 +9,17 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Clock } from "../../src/core/clock.js";
 import { signingKeyFromSeed } from "../../src/core/crypto/index.js";
 import { buildPdu } from "../../src/core/events/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
-import { DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns, ServerResolver, WellKnownResolver, httpsGetVia } from "../../src/federation/discovery/index.js";
-import { HttpsClient } from "../../src/federation/tls/https-client.js";
-import { TlsPolicy } from "../../src/federation/tls/policy.js";
-import { FederationClient, FederationError } from "../../src/federation/transport/client.js";
+import type { HttpsClient } from "../../src/federation/tls/https-client.js";
+import { FederationError, type FederationClient } from "../../src/federation/transport/client.js";
+import { ipLiteralFederationClient, testHttpsClient } from "../harness/federation-client.js";
 import { freePort } from "../harness/ports.js";
 import { createTestCa, serveHttps, type TestCa, type TestHttpsServer } from "../harness/test-ca.js";
 
-const clock: Clock = { now: () => Date.now(), sleep: async () => {} };
 const V1 = roomVersion("1");
 const V10 = roomVersion("10");
 const key = signingKeyFromSeed("r1", randomBytes(32));
@@ -55,11 +52,8 @@ describe("FederationClient room methods: strict checks of the answers (real TLS)
       res.writeHead(200, { "content-type": "application/json" });
       res.end(typeof body === "string" ? body : JSON.stringify(body));
     });
-    const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.0.1/32"]);
-    https = new HttpsClient(new TlsPolicy({ customCaPems: [ca.caCertPem] }), { connectTimeoutMs: 2000, requestTimeoutMs: 3000 });
-    const dns = new NodeDns({ servers: ["127.0.0.1:1"], timeoutMs: 200, tries: 1 });
-    const resolver = new ServerResolver({ dns, wellKnown: new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock), clock, ipPolicy });
-    client = new FederationClient({ serverName: "zion.test" as ServerName, signingKey: signingKeyFromSeed("z1", randomBytes(32)), resolver, https });
+    https = testHttpsClient(ca.caCertPem);
+    client = ipLiteralFederationClient(https, "zion.test", signingKeyFromSeed("z1", randomBytes(32)), ["127.0.0.1/32"]);
   });
   after(async () => {
     await https?.close();

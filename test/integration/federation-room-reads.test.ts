@@ -17,25 +17,22 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Clock } from "../../src/core/clock.js";
 import { signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
 import { buildPdu } from "../../src/core/events/index.js";
 import { stateKeyOf, type Pdu, type StateKey } from "../../src/core/events/pdu.js";
 import type { EventId, KeyId, RoomAlias, RoomId, ServerName } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
-import { DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns, ServerResolver, WellKnownResolver, httpsGetVia } from "../../src/federation/discovery/index.js";
-import { HttpsClient } from "../../src/federation/tls/https-client.js";
-import { TlsPolicy } from "../../src/federation/tls/policy.js";
+import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { createAuthenticator } from "../../src/federation/transport/authenticate.js";
-import { FederationClient, FederationError } from "../../src/federation/transport/client.js";
+import { FederationError, type FederationClient } from "../../src/federation/transport/client.js";
+import { ipLiteralFederationClient, testHttpsClient } from "../harness/federation-client.js";
 import type { Storage } from "../../src/storage/ports.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { freePort } from "../harness/ports.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
 
-const clock: Clock = { now: () => Date.now(), sleep: async () => {} };
 const V10 = roomVersion("10");
 
 /** Builds a linear room of signed events and persists it, state before each event included. */
@@ -86,10 +83,7 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
   const ev: Record<string, Pdu> = {};
 
   function clientFor(name: "a.test" | "c.test", extra: { federationEnabled?: boolean; domainWhitelist?: string[] } = {}): FederationClient {
-    const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.0.1/32"]);
-    const dns = new NodeDns({ servers: ["127.0.0.1:1"], timeoutMs: 200, tries: 1 });
-    const resolver = new ServerResolver({ dns, wellKnown: new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock), clock, ipPolicy });
-    return new FederationClient({ serverName: name as ServerName, signingKey: keys[name], resolver, https, ...extra });
+    return ipLiteralFederationClient(https, name, keys[name], ["127.0.0.1/32"], extra);
   }
 
   function storageRoom(name: keyof typeof rooms, vis: string, opts: { danJoins: boolean; messages: number }): RoomBuilder {
@@ -139,7 +133,7 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
       },
       startOptions: { federationAuth: { authenticate: (req) => auth({ ...req, authorization: req.authorization }) } },
     });
-    https = new HttpsClient(new TlsPolicy({ customCaPems: [ca.caCertPem] }), { connectTimeoutMs: 2000, requestTimeoutMs: 10_000 });
+    https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 10_000 });
     clients["a.test"] = clientFor("a.test");
     clients["c.test"] = clientFor("c.test");
   });
