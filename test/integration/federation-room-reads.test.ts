@@ -398,6 +398,9 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
           assert.ok(!(other instanceof FederationError) || other.status !== 403 || !/whitelist/.test(other.message), `${p}: ${String(other)}`);
         }
         await refused(a().request({ destination: name, method: "POST", path: `/_matrix/federation/v1/get_missing_events/!r:${name}`, body: { latest_events: ["$x"] } }), 403, "M_FORBIDDEN", /whitelist/);
+        // allow_public_rooms_over_federation is false by default: a listed server is refused the directory.
+        await refused(c().publicRooms(name as ServerName), 403, "M_FORBIDDEN", /allow_public_rooms_over_federation/);
+        await refused(c().request({ destination: name, method: "POST", path: "/_matrix/federation/v1/publicRooms", body: {} }), 403, "M_FORBIDDEN", /allow_public_rooms_over_federation/);
       } finally {
         await listed.stop();
       }
