@@ -10,6 +10,7 @@
  *   world   history_visibility world_readable; m1 (no user of a.test or c.test)
  *   long    history_visibility shared, @dan:a.test joined, then 150 messages
  *   acl     shared, @dan:a.test joined, then an m.room.server_acl denying a.test
+ *   old     room version 1 (server-minted event ids, [id, hashes] references), shaped like shared
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -34,12 +35,13 @@ import { startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
 
 const V10 = roomVersion("10");
+const V1 = roomVersion("1");
 
 /** Builds a linear room of signed events and persists it, state before each event included. */
 class RoomBuilder {
   readonly state = new Map<StateKey, Pdu>();
   readonly events: Pdu[] = [];
-  constructor(readonly roomId: RoomId, private readonly server: string, private readonly key: SigningKey) {}
+  constructor(readonly roomId: RoomId, private readonly server: string, private readonly key: SigningKey, readonly rules = V10) {}
 
   add(type: string, sender: string, content: JsonObject, stateKey?: string, ts?: number): Pdu {
     const get = (t: string, k: string) => this.state.get(stateKeyOf(t, k))?.eventId;
@@ -49,8 +51,9 @@ class RoomBuilder {
       if (type === "m.room.member") for (const id of [get("m.room.join_rules", ""), get("m.room.member", stateKey!)]) if (id) auth.add(id);
     }
     const last = this.events.at(-1);
-    const pdu = buildPdu(V10, {
+    const pdu = buildPdu(this.rules, {
       type, sender, content, roomId: this.roomId, ...(stateKey !== undefined ? { stateKey } : {}),
+      ...(this.rules.eventId === "server-minted" ? { eventId: `$${this.events.length + 1}-${this.roomId.slice(1, this.roomId.indexOf(":"))}:${this.server}` } : {}),
       prevEvents: last ? [last.eventId] : [], authEvents: [...auth], depth: this.events.length + 1,
       originServerTs: ts ?? 1_000_000 + this.events.length * 1000,
     }, { serverName: this.server, key: this.key });
@@ -63,7 +66,7 @@ class RoomBuilder {
     const current = new Map<StateKey, EventId>([...this.state].map(([k, p]) => [k, p.eventId]));
     await storage.events.persistEvents({
       events: this.events.map((pdu, i) => ({ pdu, stateBefore: i === 0 ? { state: new Map() } : { after: this.events[i - 1]!.eventId } })),
-      rooms: [{ roomId: this.roomId, roomVersion: "10", creator: this.events[0]!.sender }],
+      rooms: [{ roomId: this.roomId, roomVersion: this.rules.id, creator: this.events[0]!.sender }],
       state: [{ roomId: this.roomId, set: current }],
       receivedTs: Date.now(),
     });
@@ -79,17 +82,18 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
   const keys = { "a.test": signingKeyFromSeed("a1", randomBytes(32)), "c.test": signingKeyFromSeed("c1", randomBytes(32)) };
   const bKey = signingKeyFromSeed("b1", randomBytes(32));
   const clients: Record<string, FederationClient> = {};
-  const rooms: Record<"joined" | "shared" | "world" | "long" | "acl", RoomBuilder> = {} as never;
+  const rooms: Record<"joined" | "shared" | "world" | "long" | "acl" | "old", RoomBuilder> = {} as never;
   const ev: Record<string, Pdu> = {};
 
   function clientFor(name: "a.test" | "c.test", extra: { federationEnabled?: boolean; domainWhitelist?: string[] } = {}): FederationClient {
     return ipLiteralFederationClient(https, name, keys[name], ["127.0.0.1/32"], extra);
   }
 
-  function storageRoom(name: keyof typeof rooms, vis: string, opts: { danJoins: boolean; messages: number }): RoomBuilder {
+  function storageRoom(name: keyof typeof rooms, vis: string, opts: { danJoins: boolean; messages: number; rules?: typeof V10 }): RoomBuilder {
     const alice = `@alice:${B}`;
-    const r = new RoomBuilder(`!${name}:${B}` as RoomId, B, bKey);
-    r.add("m.room.create", alice, { room_version: "10" }, "");
+    const rules = opts.rules ?? V10;
+    const r = new RoomBuilder(`!${name}:${B}` as RoomId, B, bKey, rules);
+    r.add("m.room.create", alice, { room_version: rules.id, ...(rules.auth.creatorFromSender ? {} : { creator: alice }) }, "");
     r.add("m.room.member", alice, { membership: "join" }, alice);
     r.add("m.room.power_levels", alice, { users: { [alice]: 100 } }, "");
     r.add("m.room.join_rules", alice, { join_rule: "public" }, "");
@@ -113,6 +117,7 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
     storageRoom("world", "world_readable", { danJoins: false, messages: 0 });
     storageRoom("long", "shared", { danJoins: true, messages: 150 });
     const acl = storageRoom("acl", "shared", { danJoins: true, messages: 1 });
+    storageRoom("old", "shared", { danJoins: true, messages: 1, rules: V1 });
     ev["acl.acl"] = acl.add("m.room.server_acl", `@alice:${B}`, { allow: ["*"], deny: ["a.test"] }, "");
     for (const r of Object.values(rooms)) await r.persist(storage);
     const auth = createAuthenticator({
@@ -187,6 +192,21 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
     it("answers 404 M_NOT_FOUND for an unknown event and 400 M_INVALID_PARAM for an id without '$'", async () => {
       await refused(a().getEvent(B, "$nope" as EventId, V10), 404, "M_NOT_FOUND");
       await refused(raw(a(), "GET", "/_matrix/federation/v1/event/nope"), 400, "M_INVALID_PARAM", /eventId/);
+    });
+  });
+
+  describe("room version 1 wire format", () => {
+    it("serves stored v1 PDUs as they are (event_id field, [id, hashes] references), which the client parses as v1", async () => {
+      const r = rooms.old;
+      const m2 = ev["old.m2"]!;
+      const got = await a().getEvent(B, m2.eventId, V1);
+      assert.equal(got.raw["event_id"], m2.eventId);
+      assert.deepEqual(got.raw["prev_events"], m2.raw["prev_events"]);
+      assert.ok(Array.isArray((got.raw["prev_events"] as unknown[])[0]), "v1 references are [id, hashes] pairs");
+      const back = await a().backfill(B, r.roomId, [m2.eventId], 50, V1);
+      assert.deepEqual(back.map((p) => p.eventId), [...r.events].reverse().map((p) => p.eventId));
+      const ids = await a().getStateIds(B, r.roomId, m2.eventId);
+      assert.deepEqual(ids.pduIds, [...r.state.values()].map((p) => p.eventId).sort());
     });
   });
 
