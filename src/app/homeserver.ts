@@ -13,7 +13,7 @@
  * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
-import { RoomReads, RoomService } from "../rooms/index.js";
+import { EduRegistry, RoomReads, RoomService, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -154,7 +154,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
-  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage });
+  const rooms = new RoomService({
+    serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage,
+    remote: { keys: federation.keyRing, client: federation.client },
+  });
+  // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
+  const inboundTxns = new TransactionGate(storage.transactions, () => clock.now());
+  const edus = new EduRegistry((origin, type) => logger.debug({ origin, edu_type: type }, "EDU of a type Zion does not handle yet; dropped"));
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),
@@ -181,6 +187,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
     rooms,
+    inboundTxns,
+    edus,
     roomReads: new RoomReads(storage),
     roomClient: storage.roomClient,
     events: storage.events,

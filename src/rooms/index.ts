@@ -4,3 +4,6 @@ export { RoomReads, clientEvent, type StateView } from "./room-reads.js";
 export { KeyedQueue } from "./keyed-queue.js";
 export { silentNotifier, type RoomNotifier } from "./notifier.js";
 export { buildLocalEvent, stateNeededFor, MAX_PREV_EVENTS, type LocalEventInput, type LocalEventContext } from "./local-event.js";
+export { MISSING_EVENTS_LIMIT, type RemoteDeps, type EventKeySource, type RemoteEventClient, type IngestOutcome } from "./remote-event.js";
+export type { TransactionPduResult } from "./room-service.js";
+export { TransactionGate, EduRegistry, type EduHandler } from "./transaction-gate.js";

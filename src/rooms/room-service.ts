@@ -23,6 +23,7 @@ import type { ClientTxnKey, EventToPersist, PersistResult, StateInput, Storage }
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier } from "./notifier.js";
+import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps } from "./remote-event.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "users">;
 
@@ -34,6 +35,14 @@ export interface RoomServiceDeps {
   readonly notifier?: RoomNotifier;
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
+  /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
+  readonly remote?: RemoteDeps;
+}
+
+/** A transaction PDU's outcome, keyed as /send answers it. */
+export interface TransactionPduResult {
+  readonly eventId: string;
+  readonly outcome: IngestOutcome | { readonly ok: false; readonly error: string };
 }
 
 /**
@@ -211,6 +220,53 @@ export class RoomService {
       if (e instanceof Error && e.name === "UniqueViolationError") throw new MatrixError("M_ROOM_IN_USE", takenStatus, `room alias ${alias} already exists`);
       throw e;
     }
+  }
+
+  /**
+   * Remote PDUs (a /send transaction, remote-event.ts): grouped by room, each room's share verified in one batch and
+   * ingested in order in the room's queue, rooms in parallel. PDUs for rooms this server does not know, or whose
+   * version it cannot read, get no result (the spec lets a server ignore them) unless their id can be read.
+   */
+  async ingestRemote(origin: ServerName, pdus: readonly unknown[]): Promise<TransactionPduResult[]> {
+    const byRoom = new Map<RoomId, unknown[]>();
+    const out: TransactionPduResult[] = [];
+    for (const raw of pdus) {
+      const roomId = isObj(raw) && typeof raw["room_id"] === "string" ? (raw["room_id"] as RoomId) : null;
+      if (!roomId) continue;
+      let list = byRoom.get(roomId);
+      if (!list) byRoom.set(roomId, (list = []));
+      list.push(raw);
+    }
+    const remote = this.deps.remote;
+    await Promise.all([...byRoom].map(async ([roomId, raws]) => {
+      const rules = await this.rulesOf(roomId);
+      if (!rules || !remote) {
+        for (const raw of raws) {
+          const id = isObj(raw) && typeof raw["event_id"] === "string" ? raw["event_id"] : null;
+          if (id) out.push({ eventId: id, outcome: { ok: false, error: rules ? "this server does not accept remote events" : `unknown room ${roomId}` } });
+        }
+        return;
+      }
+      const verdicts = await verifyRemoteBatch(remote.keys, raws.map((raw) => ({ raw, rules, roomId })));
+      await this.queue.run(roomId, async () => {
+        const ctx = {
+          storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+          persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
+        };
+        for (const v of verdicts) {
+          if (!v.ok || !v.pdu) {
+            if (v.eventId) out.push({ eventId: v.eventId, outcome: { ok: false, error: v.failures.filter((f) => f.fatal).map((f) => `${f.check}: ${f.reason}`).join("; ") } });
+            continue;
+          }
+          try {
+            out.push({ eventId: v.pdu.eventId, outcome: await ingestChecked(ctx, v.pdu, { fillGaps: true, redacted: v.redacted }) });
+          } catch (e) {
+            out.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
+          }
+        }
+      });
+    }));
+    return out;
   }
 
   // -------------------------------------------------------------------------

@@ -5,10 +5,11 @@ import { eventRoutes, type RoomReadDeps } from "./events/index.js";
 import { keyQueryRoutes, type KeyQueryDeps } from "./keys/index.js";
 import { queryRoutes, type ProfileDeps } from "./query/index.js";
 import { stateRoutes } from "./state/index.js";
+import { transactionRoutes, type SendTransactionDeps } from "./transactions/index.js";
 
-export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps;
+export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps;
 export { emptyRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
-  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes,
+  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes,
 ] as readonly Route<FederationApiDeps>[];
