@@ -9,8 +9,8 @@
  *    3. content hash (a mismatch keeps the redacted copy), with the event id: verifyRemoteBatch.
  * Then each event in order (ingestChecked):
  * a. already stored: nothing to do; the room's m.room.server_acl denies the origin or the sender's server: dropped.
- * b. prev events unknown: fetched from the origin with /get_missing_events (at most MISSING_EVENTS_LIMIT events, no
- *    deeper than the room's current extremities), each fetched event ingested first, oldest first, without further
+ * b. prev events unknown: fetched from the origin with /get_missing_events (at most MISSING_EVENTS_LIMIT events back
+ *    from the event, stopping at the room's current extremities), each fetched event ingested first, oldest first, without further
  *    gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
  *    events we lack with /event; the prev event itself is stored as an outlier and the gap's state stands for the
  *    state after it.
@@ -187,8 +187,8 @@ async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promi
 /** Step b: /get_missing_events from the current extremities to the event, each fetched event ingested oldest first. */
 async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<void> {
   const extremities = await ctx.storage.rooms.getForwardExtremities(ctx.roomId);
-  const ext = await ctx.storage.events.getPdus(extremities);
-  const minDepth = Math.min(...[...ext.values()].map((p) => p.depth), pdu.depth);
+  // As Synapse: no lower bound than the room's first events; the count (MISSING_EVENTS_LIMIT) is what bounds the walk.
+  const minDepth = 0;
   let fetched: Pdu[];
   try {
     fetched = await ctx.remote.client.getMissingEvents(ctx.origin, ctx.roomId, { earliestEvents: extremities, latestEvents: [pdu.eventId], limit: MISSING_EVENTS_LIMIT, minDepth }, ctx.rules);
