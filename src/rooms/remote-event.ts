@@ -32,7 +32,7 @@ import { keysNeeded, stateKeyOf, verifyEventsBatch, type Pdu, type PduVerdict, t
 import type { EventId, KeyId, RoomId, ServerName } from "../core/ids/index.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 import { resolveStateAsync } from "../core/state-res/index.js";
-import type { CurrentStateDelta, StateInput } from "../storage/ports.js";
+import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/ports.js";
 import type { RoomStorage } from "./room-service.js";
 
 /** Fetched per event with a missing prev event (Synapse asks for 10). */
@@ -261,12 +261,19 @@ async function ensureAuthEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<true 
  * fails or when they are unknown). Events failing the signature check are left out.
  */
 export async function persistOutliers(ctx: Pick<RoomIngestContext, "storage" | "remote" | "rules" | "roomId" | "nowTs">, events: readonly Pdu[]): Promise<true | string> {
+  const out = await outlierEntries(ctx, events);
+  if (out.length > 0) await ctx.storage.events.persistEvents({ events: out, receivedTs: ctx.nowTs() });
+  return true;
+}
+
+/** persistOutliers without the write: the entries to persist (in one batch with more, e.g. a remote join). */
+export async function outlierEntries(ctx: Pick<RoomIngestContext, "storage" | "remote" | "rules" | "roomId">, events: readonly Pdu[]): Promise<EventToPersist[]> {
   const verdicts = await verifyRemoteBatch(ctx.remote.keys, events.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
   const good = verdicts.filter((v) => v.ok && v.pdu).map((v) => v.pdu!).sort((a, b) => a.depth - b.depth);
   const byId = new Map(good.map((p) => [p.eventId, p]));
   const have = await ctx.storage.events.getEvents([...new Set(good.flatMap((p) => p.authEvents))]);
   const rejected = new Set<EventId>();
-  const out = [];
+  const out: EventToPersist[] = [];
   for (const p of good) {
     const auth = p.authEvents.map((id) => byId.get(id) ?? have.get(id)?.pdu);
     let reason: string | null = null;
@@ -279,8 +286,7 @@ export async function persistOutliers(ctx: Pick<RoomIngestContext, "storage" | "
     if (reason) rejected.add(p.eventId);
     out.push({ pdu: p, outlier: true, ...(reason ? { rejectionReason: reason } : {}) });
   }
-  if (out.length > 0) await ctx.storage.events.persistEvents({ events: out, receivedTs: ctx.nowTs() });
-  return true;
+  return out;
 }
 
 /** Step 5 with forks: the room version's state resolution over stored events (auth chains loaded from storage). */

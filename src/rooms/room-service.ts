@@ -23,7 +23,8 @@ import type { ClientTxnKey, EventToPersist, PersistResult, StateInput, Storage }
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier } from "./notifier.js";
-import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps } from "./remote-event.js";
+import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "users">;
 
@@ -36,7 +37,7 @@ export interface RoomServiceDeps {
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
-  readonly remote?: RemoteDeps;
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient };
 }
 
 /** A transaction PDU's outcome, keyed as /send answers it. */
@@ -118,6 +119,23 @@ export class RoomService {
 
   private async append(roomId: RoomId, input: LocalEventInput): Promise<Pdu> {
     const { storage } = this.deps;
+    const { pdu, extremities } = await this.prepare(roomId, input);
+    // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
+    const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
+    const result = await storage.events.persistEvents({
+      events: [{ pdu, stateBefore }],
+      state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
+      receivedTs: this.deps.clock.now(),
+    });
+    if (pdu.type === "m.room.redaction" && pdu.redacts !== undefined) await storage.roomClient.recordRedaction(pdu.redacts, pdu.eventId);
+    // Step 4
+    this.notify(result, roomId, [pdu.eventId]);
+    return pdu;
+  }
+
+  /** Steps 1-2: the signed event over the current state, not persisted (append, and make_join/make_leave templates). */
+  private async prepare(roomId: RoomId, input: LocalEventInput): Promise<{ pdu: Pdu; extremities: readonly EventId[]; rules: RoomVersionRules }> {
+    const { storage } = this.deps;
     // Step 1
     const rules = await this.rulesOf(roomId);
     if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
@@ -146,17 +164,7 @@ export class RoomService {
       },
       input,
     );
-    // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
-    const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
-    const result = await storage.events.persistEvents({
-      events: [{ pdu, stateBefore }],
-      state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
-      receivedTs: this.deps.clock.now(),
-    });
-    if (pdu.type === "m.room.redaction" && pdu.redacts !== undefined) await storage.roomClient.recordRedaction(pdu.redacts, pdu.eventId);
-    // Step 4
-    this.notify(result, roomId, [pdu.eventId]);
-    return pdu;
+    return { pdu, extremities, rules };
   }
 
   private notify(result: PersistResult, roomId: RoomId, ids: readonly EventId[]): void {
@@ -296,6 +304,8 @@ export class RoomService {
    * (a remote one means the room is remote: 502).
    */
   async join(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
+    const known = await this.rulesOf(roomId);
+    if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via))) return this.joinRemote(roomId, userId, opts);
     const rules = await this.requireRoom(roomId, "join", opts.via);
     return this.queue.run(roomId, async () => {
       const current = await this.currentStateEvent(roomId, "m.room.member", userId);
@@ -311,6 +321,80 @@ export class RoomService {
       await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
       return pdu.eventId;
     });
+  }
+
+  private async isRemote(roomId: RoomId, via: readonly string[] = []): Promise<boolean> {
+    const colon = roomId.indexOf(":");
+    return (colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName);
+  }
+
+  /** A room this server does not hold: make_join / send_join through a resident server (remote-join.ts steps 3-6). */
+  private async joinRemote(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] }): Promise<EventId> {
+    const remote = this.deps.remote!;
+    const colon = roomId.indexOf(":");
+    const servers = [...new Set([...(opts.via ?? []), ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+    const content: Record<string, JsonValue> = { membership: "join", ...(await this.profileContent(userId)) };
+    if (opts.reason !== undefined) content["reason"] = opts.reason;
+    return this.queue.run(roomId, async () => {
+      const got = await joinRemoteRoom(
+        { serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, remote, nowTs: () => this.deps.clock.now() },
+        roomId, userId, servers, content,
+      );
+      await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
+      this.notifier.notify(got.maxOrdering, roomId, [got.eventId]);
+      return got.eventId;
+    });
+  }
+
+  /** GET /make_join (remote-join.ts step 1): the join template for a user of another server. */
+  async makeJoin(roomId: RoomId, userId: UserId, ver: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+    const rules = await this.rulesOf(roomId);
+    if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
+    assertVersionSupported(rules, ver);
+    const { pdu } = await this.queue.run(roomId, () => this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content: { membership: "join" } }));
+    return { room_version: rules.id, event: joinTemplate(pdu) };
+  }
+
+  /**
+   * PUT /v2/send_join (remote-join.ts step 2): the join through the remote pipeline, then the state before it
+   * and its auth chain (wire PDUs).
+   */
+  async acceptSendJoin(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, opts: { omitMembers?: boolean } = {}): Promise<JsonObject> {
+    const rules = await this.rulesOf(roomId);
+    const remote = this.deps.remote;
+    if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
+    const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
+    if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the join event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);
+    const pdu = v.pdu;
+    assertJoinFrom(pdu, origin, roomId, eventId);
+    const outcome = await this.queue.run(roomId, () => ingestChecked({
+      storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+      persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+    }, pdu, { fillGaps: false, redacted: v.redacted }));
+    if (!outcome.ok) throw MatrixError.forbidden(`the join is not allowed: ${outcome.error}`);
+    if (outcome.softFailed) throw MatrixError.forbidden("the join is not allowed by the room's current state");
+    const { storage } = this.deps;
+    const before = (await storage.state.getStateAtEvent(pdu.eventId, "before")) ?? new Map();
+    const stateIds = [...before].filter(([k]) => !opts.omitMembers || !k.startsWith("m.room.member\u0000") || k === stateKeyOf("m.room.member", pdu.sender)).map(([, id]) => id);
+    const inState = new Set(stateIds);
+    const chain = [...(await storage.events.getAuthChainIds([...stateIds, ...pdu.authEvents]))].filter((id) => !inState.has(id));
+    const pdus = await storage.events.getPdus([...stateIds, ...chain]);
+    const wire = (id: EventId): JsonObject => {
+      const p = pdus.get(id)!;
+      const { unsigned: _u, ...rest } = p.raw as Record<string, JsonValue>;
+      return rest;
+    };
+    const after = (await storage.state.getStateAtEvent(pdu.eventId, "after")) ?? new Map();
+    const servers = new Set<string>();
+    const members = await storage.events.getPdus([...after].filter(([k]) => k.startsWith("m.room.member\u0000")).map(([, id]) => id));
+    for (const m of members.values()) if (m.content["membership"] === "join" && m.stateKey) servers.add(m.stateKey.slice(m.stateKey.indexOf(":") + 1));
+    return {
+      origin: this.deps.serverName,
+      state: stateIds.filter((id) => pdus.has(id)).map(wire),
+      auth_chain: chain.filter((id) => pdus.has(id)).map(wire),
+      members_omitted: opts.omitMembers === true,
+      servers_in_room: [...servers].sort(),
+    };
   }
 
   /**
