@@ -37,7 +37,7 @@ export interface RoomServiceDeps {
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
-  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient };
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
 }
 
 /** A transaction PDU's outcome, keyed as /send answers it. */
@@ -344,6 +344,20 @@ export class RoomService {
       this.notifier.notify(got.maxOrdering, roomId, [got.eventId]);
       return got.eventId;
     });
+  }
+
+  /** Another server's alias through its /query/directory (502 when it cannot be asked, 404 when it has none). */
+  async resolveRemoteAlias(alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> {
+    const remote = this.deps.remote;
+    const server = alias.slice(alias.indexOf(":") + 1) as ServerName;
+    if (!remote) throw federationUnavailable("query directory", `alias ${alias}`);
+    try {
+      return await remote.client.queryDirectory(server, alias);
+    } catch (e) {
+      const status = e instanceof Error && "status" in e ? (e as { status?: number }).status : undefined;
+      if (status === 404) throw MatrixError.notFound(`room alias ${alias} not found`);
+      throw new MatrixError("M_UNKNOWN", 502, `cannot resolve ${alias} through ${server}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** GET /make_join (remote-join.ts step 1): the join template for a user of another server. */
