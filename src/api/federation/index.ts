@@ -7,7 +7,7 @@ import { queryRoutes, type ProfileDeps } from "./query/index.js";
 import { stateRoutes } from "./state/index.js";
 
 export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps;
-export { emptyRoomDirectory, type RoomDirectory } from "./directory/index.js";
+export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
   ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes,
