@@ -21,9 +21,8 @@ import type { HomeserverConfig, ListenerConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
-import type { RoomAlias, ServerName } from "../core/ids/index.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, emptyRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { allRoutes, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
@@ -178,18 +177,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     serverName: config.server_name,
     profiles: storage.users,
     roomRead: { events: storage.events, state: storage.state, rooms: storage.rooms },
-    // No alias or published-rooms storage on main yet: every alias is unknown and no room is published.
-    roomDirectory: {
-      ...emptyRoomDirectory,
-      // Aliases from storage: this server first, then the servers of the room's joined members.
-      async getAlias(alias: RoomAlias) {
-        const r = await storage.roomClient.getAlias(alias);
-        if (!r) return null;
-        const members = await storage.roomClient.getRoomMembers(r.roomId, "join");
-        const servers = [...new Set([config.server_name, ...members.map((m) => m.slice(m.indexOf(":") + 1))])] as ServerName[];
-        return { roomId: r.roomId, servers };
-      },
-    },
+    roomDirectory: localRoomDirectory({ serverName: config.server_name, roomClient: storage.roomClient, roomStore: storage.rooms, events: storage.events }),
     allowPublicRoomsOverFederation: config.allow_public_rooms_over_federation,
     users: storage.users,
     accounts,

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
 import { buildPdu } from "../../src/core/events/index.js";
 import { stateKeyOf, type Pdu, type StateKey } from "../../src/core/events/pdu.js";
-import type { EventId, KeyId, RoomAlias, RoomId, ServerName } from "../../src/core/ids/index.js";
+import type { EventId, KeyId, RoomAlias, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
@@ -120,6 +120,8 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
     storageRoom("old", "shared", { danJoins: true, messages: 1, rules: V1 });
     ev["acl.acl"] = acl.add("m.room.server_acl", `@alice:${B}`, { allow: ["*"], deny: ["a.test"] }, "");
     for (const r of Object.values(rooms)) await r.persist(storage);
+    await storage.roomClient.createAlias({ alias: `#shared:${B}` as RoomAlias, roomId: rooms.shared.roomId, creator: `@alice:${B}` as UserId }, Date.now());
+    await storage.roomClient.setPublished(rooms.shared.roomId, true, Date.now());
     const auth = createAuthenticator({
       serverName: B,
       keyRing: {
@@ -358,14 +360,21 @@ describe("federation room reads (event, state, state_ids, event_auth, backfill, 
   });
 
   describe("directory", () => {
+    it("GET /query/directory answers a local alias with the servers of the room's joined members, this server first", async () => {
+      assert.deepEqual(await a().queryDirectory(B, `#shared:${B}` as RoomAlias), { roomId: rooms.shared.roomId, servers: [B, "a.test"] });
+    });
     it("GET /query/directory: 404 for an alias Zion does not hold, 400 for another server's alias, 400 naming a missing room_alias", async () => {
       await refused(a().queryDirectory(B, `#nope:${B}` as RoomAlias), 404, "M_NOT_FOUND");
       await refused(a().queryDirectory(B, "#x:elsewhere.test" as RoomAlias), 400, "M_INVALID_PARAM", /room_alias/);
       await refused(raw(a(), "GET", "/_matrix/federation/v1/query/directory"), 400, "M_MISSING_PARAM", /room_alias/);
     });
-    it("GET and POST /publicRooms answer a page when allow_public_rooms_over_federation is true", async () => {
-      assert.deepEqual(await a().publicRooms(B, { limit: 10 }), { chunk: [], totalRoomCountEstimate: 0 });
-      assert.deepEqual(await a().publicRooms(B, { genericSearchTerm: "x" }), { chunk: [], totalRoomCountEstimate: 0 });
+    it("GET and POST /publicRooms answer the published rooms when allow_public_rooms_over_federation is true", async () => {
+      const page = await a().publicRooms(B, { limit: 10 });
+      assert.deepEqual(page.chunk.map((c) => [c["room_id"], c["num_joined_members"], c["canonical_alias"] ?? null]), [[rooms.shared.roomId, 2, null]]);
+      assert.equal(page.totalRoomCountEstimate, 1);
+      assert.deepEqual(await a().publicRooms(B, { genericSearchTerm: "no such room" }), { chunk: [], totalRoomCountEstimate: 0 });
+      assert.deepEqual(await a().publicRooms(B, { thirdPartyInstanceId: "irc" }), { chunk: [], totalRoomCountEstimate: 0 }, "Zion bridges no networks");
+      await refused(raw(a(), "GET", "/_matrix/federation/v1/publicRooms", { rawQuery: "since=bogus" }), 400, "M_INVALID_PARAM", /since/);
       await refused(raw(a(), "GET", "/_matrix/federation/v1/publicRooms", { rawQuery: "limit=0" }), 400, "M_INVALID_PARAM", /limit/);
     });
   });

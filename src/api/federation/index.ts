@@ -9,7 +9,7 @@ import { membershipRoutes, type MembershipDeps } from "./membership/index.js";
 import { transactionRoutes, type SendTransactionDeps } from "./transactions/index.js";
 
 export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps & MembershipDeps;
-export { emptyRoomDirectory, type RoomDirectory } from "./directory/index.js";
+export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
   ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes, ...membershipRoutes,

@@ -1,7 +1,7 @@
 /**
- * The room directory the federation directory endpoints read: aliases and the published-rooms list. Main has no
- * alias or published-rooms storage yet (the rooms work brings them); until it is wired, `emptyRoomDirectory`
- * answers: no alias exists and no room is published.
+ * The room directory the federation directory endpoints read: aliases and the published-rooms list.
+ * `localRoomDirectory` (local-directory.ts) is this server's, over the client API's storage; `emptyRoomDirectory`
+ * (no alias, nothing published) serves tests and servers without rooms.
  */
 import type { RoomAlias, RoomId, ServerName } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
