@@ -13,6 +13,7 @@
  * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
+import { FederationRateLimiter } from "../api/federation/rate-limit.js";
 import { EduRegistry, RoomReads, RoomService, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
@@ -188,6 +189,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     rooms,
     inboundTxns,
     edus,
+    federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),
     roomReads: new RoomReads(storage),
     roomClient: storage.roomClient,
     events: storage.events,

@@ -268,6 +268,16 @@ export const homeserverSchema = z.strictObject({
   rc_invites: z
     .strictObject({ per_room: rateLimit(0.3, 10), per_user: rateLimit(0.003, 5), per_issuer: rateLimit(0.3, 10) })
     .default({ per_room: { per_second: 0.3, burst_count: 10 }, per_user: { per_second: 0.003, burst_count: 5 }, per_issuer: { per_second: 0.3, burst_count: 10 } }),
+  // Synapse's inbound federation limits per origin (api/federation/rate-limit.ts).
+  rc_federation: z
+    .strictObject({
+      window_size: z.number().int().positive().default(1000),
+      sleep_limit: z.number().int().nonnegative().default(10),
+      sleep_delay: z.number().int().nonnegative().default(500),
+      reject_limit: z.number().int().positive().default(50),
+      concurrent: z.number().int().positive().default(3),
+    })
+    .default({ window_size: 1000, sleep_limit: 10, sleep_delay: 500, reject_limit: 50, concurrent: 3 }),
   registration_shared_secret_path: path.optional(),
   default_room_version: z
     .union([z.string(), z.number().int()])

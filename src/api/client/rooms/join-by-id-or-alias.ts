@@ -25,7 +25,8 @@ export const joinByIdOrAlias = defineClientRoute({
       roomId = r.roomId;
       via = [...new Set([...via, ...r.servers])];
     } else roomId = await resolveRoomIdOrAlias(raw, deps);
-    deps.rateLimits.take("rc_joins.local", user.userId);
+    // rc_joins.remote for a room this server does not hold (joined over federation), as Synapse.
+    deps.rateLimits.take((await deps.rooms.rulesOf(roomId)) ? "rc_joins.local" : "rc_joins.remote", user.userId);
     await deps.rooms.join(roomId, user.userId, { ...(body.reason !== undefined ? { reason: body.reason } : {}), via });
     return { room_id: roomId };
   },
