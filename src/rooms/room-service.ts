@@ -361,12 +361,55 @@ export class RoomService {
   }
 
   /** GET /make_join (remote-join.ts step 1): the join template for a user of another server. */
-  async makeJoin(roomId: RoomId, userId: UserId, ver: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+  makeJoin(roomId: RoomId, userId: UserId, ver: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+    return this.makeMembership(roomId, userId, "join", ver);
+  }
+
+  /**
+   * make_join, make_leave (no `ver`) and make_knock: the member event built over the current state (403 when the
+   * auth rules refuse it), as a template.
+   */
+  async makeMembership(roomId: RoomId, userId: UserId, membership: "join" | "leave" | "knock", ver?: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
     const rules = await this.rulesOf(roomId);
     if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
-    assertVersionSupported(rules, ver);
-    const { pdu } = await this.queue.run(roomId, () => this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content: { membership: "join" } }));
+    if (ver) assertVersionSupported(rules, ver);
+    const { pdu } = await this.queue.run(roomId, () => this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content: { membership } }));
     return { room_version: rules.id, event: joinTemplate(pdu) };
+  }
+
+  /**
+   * send_leave (v2, answers {}) and send_knock (answers knock_room_state, the stripped state a knocking user is
+   * shown): the event through the remote pipeline, which must accept it (403 otherwise).
+   */
+  async acceptSendMembership(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, membership: "leave" | "knock"): Promise<JsonObject> {
+    await this.ingestMembership(origin, roomId, eventId, raw, membership);
+    if (membership === "leave") return {};
+    const { storage } = this.deps;
+    const stripped: JsonObject[] = [];
+    for (const type of ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"]) {
+      const id = await storage.rooms.getCurrentStateEventId(roomId, type, "");
+      const p = id ? (await storage.events.getPdus([id])).get(id) : undefined;
+      if (p) stripped.push({ type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender });
+    }
+    return { knock_room_state: stripped };
+  }
+
+  /** remote-join.ts step 2 for any membership: shape checks, then the remote pipeline; the accepted event. */
+  private async ingestMembership(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, membership: string): Promise<Pdu> {
+    const rules = await this.rulesOf(roomId);
+    const remote = this.deps.remote;
+    if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
+    const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
+    if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the ${membership} event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);
+    const pdu = v.pdu;
+    assertJoinFrom(pdu, origin, roomId, eventId, membership);
+    const outcome = await this.queue.run(roomId, () => ingestChecked({
+      storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+      persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+    }, pdu, { fillGaps: false, redacted: v.redacted }));
+    if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
+    if (outcome.softFailed) throw MatrixError.forbidden(`the ${membership} is not allowed by the room's current state`);
+    return pdu;
   }
 
   /**
@@ -374,19 +417,7 @@ export class RoomService {
    * and its auth chain (wire PDUs).
    */
   async acceptSendJoin(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, opts: { omitMembers?: boolean } = {}): Promise<JsonObject> {
-    const rules = await this.rulesOf(roomId);
-    const remote = this.deps.remote;
-    if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
-    const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
-    if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the join event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);
-    const pdu = v.pdu;
-    assertJoinFrom(pdu, origin, roomId, eventId);
-    const outcome = await this.queue.run(roomId, () => ingestChecked({
-      storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
-      persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
-    }, pdu, { fillGaps: false, redacted: v.redacted }));
-    if (!outcome.ok) throw MatrixError.forbidden(`the join is not allowed: ${outcome.error}`);
-    if (outcome.softFailed) throw MatrixError.forbidden("the join is not allowed by the room's current state");
+    const pdu = await this.ingestMembership(origin, roomId, eventId, raw, "join");
     const { storage } = this.deps;
     const before = (await storage.state.getStateAtEvent(pdu.eventId, "before")) ?? new Map();
     const stateIds = [...before].filter(([k]) => !opts.omitMembers || !k.startsWith("m.room.member\u0000") || k === stateKeyOf("m.room.member", pdu.sender)).map(([, id]) => id);

@@ -14,7 +14,9 @@ import { join } from "node:path";
 import { scryptHasher } from "../../src/api/index.js";
 import { createFederation, type FederationServices } from "../../src/app/federation.js";
 import type { Clock } from "../../src/core/clock.js";
-import type { EventId, RoomId } from "../../src/core/ids/index.js";
+import { hashAndSignEvent, parsePdu } from "../../src/core/events/index.js";
+import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
+import { roomVersion } from "../../src/core/room-versions/index.js";
 import { clientCaller, expectMatrixError } from "../harness/http-get.js";
 import { freePort } from "../harness/ports.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
@@ -27,7 +29,7 @@ const generous = { per_second: 1000, burst_count: 1000 };
 describe("joining a remote room from the client API (three Zions, real HTTPS)", { timeout: 120_000 }, () => {
   let dir: string;
   const hs: TestServer[] = [];
-  const names: string[] = [];
+  const names: ServerName[] = [];
   const tokens: string[] = [];
   const users: string[] = [];
   let relay: Server;
@@ -44,7 +46,7 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
     const tls = { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath };
     const fedPorts = [await freePort("127.0.0.1"), await freePort("127.0.0.1"), await freePort("127.0.0.1")];
     const relayPort = await freePort("127.0.0.1");
-    names.push(`127.0.0.1:${fedPorts[0]}`, `127.0.0.1:${fedPorts[1]}`, `127.0.0.1:${relayPort}`);
+    names.push(`127.0.0.1:${fedPorts[0]}` as ServerName, `127.0.0.1:${fedPorts[1]}` as ServerName, `127.0.0.1:${relayPort}` as ServerName);
     relay = createServer((sock) => {
       relayConnections++;
       const up = createConnection({ host: "127.0.0.1", port: fedPorts[2]! });
@@ -125,6 +127,22 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json()["room_id"], aliasRoomId);
     assert.deepEqual(await joinedMembers(0, aliasRoomId), [users[0], users[1]].sort());
+  });
+
+  it("make_leave / v2 send_leave from hs2 (signed by hs2) take hs2's user out of hs1's room", async () => {
+    const tpl = await fed2.client.makeLeave(names[0]!, aliasRoomId, users[1] as UserId);
+    const rules = roomVersion(tpl.roomVersion!);
+    const signed = hashAndSignEvent({ ...tpl.event, origin_server_ts: Date.now() }, rules, { serverName: names[1]!, key: hs[1]!.signingKey });
+    const leave = parsePdu(signed, rules);
+    await fed2.client.sendLeave(names[0]!, aliasRoomId, leave.eventId, signed);
+    assert.deepEqual(await joinedMembers(0, aliasRoomId), [users[0]]);
+  });
+
+  it("make_knock on a public room is 403 M_FORBIDDEN (the auth rules allow knocks only where the join rule does)", async () => {
+    await assert.rejects(
+      fed2.client.makeKnock(names[0]!, roomId, `@zed:${names[1]}` as UserId, ["10", "11", "12"]),
+      (e: unknown) => (e as { status?: number }).status === 403 && (e as { errcode?: string }).errcode === "M_FORBIDDEN",
+    );
   });
 
   it("make_join offers no room version the joining server lacks: 400 M_INCOMPATIBLE_ROOM_VERSION with room_version", async () => {

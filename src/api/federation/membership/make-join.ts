@@ -13,7 +13,7 @@ import { defineFederationRoute } from "../../http/index.js";
 import { roomIdParam } from "../events/access.js";
 
 export interface MembershipDeps {
-  readonly rooms: Pick<RoomService, "makeJoin" | "acceptSendJoin">;
+  readonly rooms: Pick<RoomService, "makeJoin" | "acceptSendJoin" | "makeMembership" | "acceptSendMembership">;
 }
 
 export const makeJoin = defineFederationRoute({
