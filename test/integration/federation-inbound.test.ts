@@ -7,7 +7,8 @@
  *   1 create (alice@B)  2 alice joins  3 power levels (alice 100)  4 join rules public  5 history shared
  *   6 dan@A joins  7 mallory@A joins  8 carol@c.test joins  9 m1 (alice)  10 alice bans mallory
  *   11 server ACL denying c.test
- * A also holds g1, g2, g3 (dan's messages after 11) that B has never seen: A sends g3, and g1, g2 are the gap.
+ * A also holds g1, g2, g3 (dan's messages after 11) that B has never seen: A sends g3, and g1, g2 are the gap; then
+ * h1 (a topic by dan after g3), the prev event of an h2 that A never stored, so /get_missing_events cannot help.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -133,6 +134,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     byName["g1"] = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "g1" });
     byName["g2"] = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "g2" });
     byName["g3"] = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "g3" });
+    byName["h1"] = make("m.room.topic", `@dan:${A}`, { topic: "h1" }, { stateKey: "" });
     const onA = [...events];
 
     const sb = await openSqliteStorage({ path: join(dir, "b.db") });
@@ -246,6 +248,27 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     const ids = (await timeline()).map((p) => p.eventId);
     for (const e of [byName["g1"]!, byName["g2"]!, g3]) assert.ok(ids.includes(e.eventId), `${e.content["body"]} is in the timeline`);
     assert.ok(ids.indexOf(g3.eventId) < ids.indexOf(byName["g2"]!.eventId), "newest first: g3 before g2");
+  });
+
+  it("fills a gap /get_missing_events cannot with /state_ids and /event: h1 stored as an outlier, h2 accepted with h1's state", async () => {
+    const h1 = byName["h1"]!;
+    const h2 = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "h2" }, { prev: [h1], push: false });
+    const got = await send("A", [h2.raw]);
+    assert.deepEqual(got, { [h2.eventId]: {} });
+    assert.ok(await visible(h2.eventId));
+    const stored = (await bStorage().events.getEvents([h1.eventId])).get(h1.eventId);
+    assert.equal(stored?.outlier, true);
+    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.topic", "", "before"), h1.eventId, "the gap's state includes h1");
+  });
+
+  it("a PDU whose prev event nobody can supply gets an error, and the transaction's other PDU is accepted", async () => {
+    const orphan = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "orphan" }, { prev: [{ ...byName["redacted"]!, eventId: "$nowhere" as EventId }], push: false });
+    const fine = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "beside the orphan" }, { prev: [byName["redacted"]!], push: false });
+    const got = await send("A", [orphan.raw, fine.raw]);
+    assert.match(got[orphan.eventId]?.error ?? "", /cannot fetch the state at prev event \$nowhere/);
+    assert.deepEqual(got[fine.eventId], {});
+    assert.equal((await bStorage().events.haveEvents([orphan.eventId])).size, 0);
+    assert.ok(await visible(fine.eventId));
   });
 
   it("processes one room's failing PDU without failing the others of the transaction", async () => {
