@@ -12,7 +12,7 @@ import type { Clock } from "../../src/core/clock.js";
 import { publicKeyBase64, signJson, signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
 import type { UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
-import { startTestPostgres, type TestPostgres } from "../harness/postgres.js";
+import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, type Reply } from "../harness/http-get.js";
 
@@ -22,16 +22,8 @@ const PASSWORD = "correct horse 1";
 const TURN_SECRET = "turn shared secret";
 const generous = { per_second: 1000, burst_count: 1000 };
 
-let pg: TestPostgres | undefined;
-after(() => pg?.stop());
-let databases = 0;
-
-async function databaseConfig(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>> {
-  if (backend === "sqlite") return {};
-  pg ??= await startTestPostgres();
-  const db = await pg.createDatabase(`zion_e2ee_${++databases}`);
-  return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 6 } } };
-}
+const databases = backendDatabases("zion_e2ee");
+after(() => databases.stop());
 
 const key = (): SigningKey => signingKeyFromSeed("k", randomBytes(32));
 const deviceKey = (deviceId: string): SigningKey => signingKeyFromSeed(deviceId, randomBytes(32));
@@ -43,7 +35,7 @@ describe(`client API per-user endpoints (${backend})`, () => {
   before(async () => {
     zion = await startTestServer({
       config: {
-        ...(await databaseConfig(backend)),
+        ...(await databases.config(backend)),
         enable_registration: true,
         enable_registration_without_verification: true,
         rc_login: { address: generous, account: generous, failed_attempts: generous },
