@@ -168,6 +168,46 @@ describe("sqlite backend specifics", () => {
   });
 });
 
+describe("sqlite one-time key claims from several threads", () => {
+  after(removeTempDirs);
+
+  it("hands each one-time key to exactly one of four threads claiming at once on one file", { timeout: 60_000 }, async () => {
+    const path = join(tempDir(), "homeserver.db");
+    const first: Storage = await openSqliteStorage({ path });
+    const keys = Array.from({ length: 50 }, (_, i) => ({ algorithm: "signed_curve25519", keyId: `signed_curve25519:K${String(i).padStart(3, "0")}`, key: { key: `k${i}` } }));
+    await first.e2ee.uploadKeys({ userId: "@a:zion.test" as UserId, deviceId: "D", oneTimeKeys: keys });
+    await first.close();
+    const moduleUrl = new URL("./index.js", import.meta.url).href;
+    // Each thread opens its own connection and claims 20 times as fast as it can: 80 claims for 50 keys.
+    const code = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      (async () => {
+        const { openSqliteStorage } = await import(workerData.moduleUrl);
+        const s = await openSqliteStorage({ path: workerData.path, busyTimeoutMs: 30000 });
+        const got = [];
+        for (let i = 0; i < 20; i++) {
+          for (const k of await s.e2ee.claimKeys([{ userId: "@a:zion.test", deviceId: "D", algorithm: "signed_curve25519" }])) got.push(k.keyId);
+        }
+        await s.close();
+        parentPort.postMessage(got);
+      })().catch((e) => parentPort.postMessage("error: " + (e && e.stack || e)));
+    `;
+    const workers = [0, 1, 2, 3].map(() => new Worker(code, { eval: true, workerData: { moduleUrl, path } }));
+    const results = await Promise.all(workers.map((w) => new Promise<unknown>((resolve, reject) => { w.once("message", resolve); w.once("error", reject); })));
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const r of results) assert.ok(Array.isArray(r), String(r));
+    const ids = (results as string[][]).flat();
+    assert.equal(ids.length, 50, "every key claimed, none twice");
+    assert.equal(new Set(ids).size, 50);
+    const s = await openSqliteStorage({ path });
+    try {
+      assert.deepEqual(await s.e2ee.oneTimeKeyCounts("@a:zion.test" as UserId, "D"), {});
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("sqlite opening for inspection", () => {
   after(removeTempDirs);
 
