@@ -411,6 +411,9 @@ describe(`client API per-user endpoints (${backend})`, () => {
       await expectError(call("PUT", `/_matrix/client/v3/profile/${a.userId}/displayname`, { displayname: "x" }, "zat_bogus"), 401, "M_UNKNOWN_TOKEN");
       assert.equal((await store().users.getProfile(a.userId))?.displayname, a.userId.slice(1, a.userId.indexOf(":")), "unchanged");
       await expectError(call("GET", "/_matrix/client/v3/profile/@nobody:zion.test"), 404, "M_NOT_FOUND");
+      const gone = await register();
+      await ok(call("POST", "/_matrix/client/v3/account/deactivate", { auth: { type: "m.login.password", identifier: { type: "m.id.user", user: gone.userId }, password: PASSWORD } }, gone.token));
+      await expectError(call("GET", `/_matrix/client/v3/profile/${gone.userId}`), 404, "M_NOT_FOUND", /no profile/);
       await expectError(call("GET", "/_matrix/client/v3/profile/not-a-user"), 400, "M_INVALID_PARAM");
       await expectError(call("GET", "/_matrix/client/v3/profile/@far:127.0.0.1:1"), 502, "M_UNKNOWN", /127\.0\.0\.1:1/);
     });
