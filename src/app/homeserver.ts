@@ -202,8 +202,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     turn,
     defaultRoomVersion: config.default_room_version,
     federationClient: federation.client,
-    // Until rooms exist: profile changes have no member events to update, and no one shares a room.
-    profileChanges: options.profileChanges ?? { profileChanged: async () => {} },
+    // A profile change sends the new member event into every room the user has joined (rooms/room-service.ts).
+    profileChanges: options.profileChanges ?? { profileChanged: async (userId) => void (await rooms.updateProfileInJoinedRooms(userId)) },
+    // Until /sync tracks shared rooms for device lists, /keys/changes reports only one's own changes.
     deviceListAudience: options.deviceListAudience ?? { usersSharingRoomsWith: async () => new Set() },
   };
   const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];

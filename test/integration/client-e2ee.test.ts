@@ -470,6 +470,29 @@ describe(`client API per-user endpoints (${backend})`, () => {
   });
 });
 
+describe("profile changes and rooms (the default ProfileChangeListener)", () => {
+  let zion: TestServer;
+  before(async () => {
+    zion = await startTestServer({ config: { enable_registration: true, enable_registration_without_verification: true, rc_registration: generous }, startOptions: { clock, passwordHasher: scryptHasher({ ln: 10 }) } });
+  });
+  after(() => zion?.stop());
+  it("sends the new displayname into the member event of a room the user has joined", async () => {
+    const post = (path: string, body: unknown, token?: string, method = "POST") =>
+      httpCall(`${zion.clientUrl}${path}`, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const r = (await post("/_matrix/client/v3/register", { username: "roomie", password: PASSWORD, auth: { type: "m.login.dummy" } })).json();
+    const token = String(r["access_token"]);
+    const room = await post("/_matrix/client/v3/createRoom", {}, token);
+    assert.equal(room.status, 200, room.body);
+    const roomId = String(room.json()["room_id"]);
+    const put = await post(`/_matrix/client/v3/profile/${r["user_id"]}/displayname`, { displayname: "Roomie Renamed" }, token, "PUT");
+    assert.equal(put.status, 200, put.body);
+    const member = await httpCall(`${zion.clientUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(String(r["user_id"]))}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(member.status, 200, member.body);
+    assert.equal(member.json()["displayname"], "Roomie Renamed");
+    assert.equal(member.json()["membership"], "join");
+  });
+});
+
 describe("GET /voip/turnServer without TURN settings", () => {
   let zion: TestServer;
   before(async () => {
