@@ -4,7 +4,7 @@
  * state before each event), the client event format with redactions applied, and who may read a room's state.
  */
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
-import { redactEvent, type Pdu } from "../core/events/index.js";
+import { redactEvent, stateKeyOf, type Pdu } from "../core/events/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { historyVisibilityOf, membershipOf, userMaySeeEvent, type Membership } from "../core/visibility/index.js";
 import { MatrixError } from "../core/errors.js";
@@ -67,29 +67,30 @@ export class RoomReads {
     return view !== null && view.userLevel(userId) >= view.requiredLevel(type, true);
   }
 
-  /** The events among `events` the user may see, in the given order. */
+  /**
+   * The events among `events` the user may see, in the given order. The history visibility and the user's
+   * membership at every event come from one storage read (StateStore.getStateEntriesAt), whatever the page size.
+   */
   async visibleTo(userId: UserId, roomId: RoomId, events: readonly Pdu[]): Promise<Pdu[]> {
     if (events.length === 0) return [];
-    const { membership: current } = await this.currentMembership(roomId, userId);
-    const refs = await Promise.all(
-      events.map(async (e) => ({
-        hv: await this.storage.state.getStateEventAt(e.eventId, "m.room.history_visibility", "", "before"),
-        member: await this.storage.state.getStateEventAt(e.eventId, "m.room.member", userId, "before"),
-      })),
-    );
+    const hvKey = stateKeyOf("m.room.history_visibility", "");
+    const memberKey = stateKeyOf("m.room.member", userId);
+    const [{ membership: current }, at] = await Promise.all([
+      this.currentMembership(roomId, userId),
+      this.storage.state.getStateEntriesAt(events.map((e) => e.eventId), [hvKey, memberKey], "before"),
+    ]);
     const needed = new Set<EventId>();
-    for (const r of refs) {
-      if (r.hv) needed.add(r.hv);
-      if (r.member) needed.add(r.member);
-    }
+    for (const entries of at.values()) for (const id of entries.values()) needed.add(id);
     const pdus = await this.storage.events.getPdus([...needed]);
-    return events.filter((e, i) => {
-      const r = refs[i]!;
+    return events.filter((e) => {
+      const entries = at.get(e.eventId);
+      const hv = entries?.get(hvKey);
+      const member = entries?.get(memberKey);
       const verdict = userMaySeeEvent({
         userId,
         event: { type: e.type, ...(e.stateKey !== undefined ? { state_key: e.stateKey } : {}), content: e.content },
-        historyVisibility: historyVisibilityOf(r.hv ? pdus.get(r.hv)?.content : undefined),
-        membershipAtEvent: r.member ? membershipOf(pdus.get(r.member)?.content) : null,
+        historyVisibility: historyVisibilityOf(hv ? pdus.get(hv)?.content : undefined),
+        membershipAtEvent: member ? membershipOf(pdus.get(member)?.content) : null,
         currentMembership: current,
       });
       return verdict.visible;
