@@ -190,6 +190,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     events: storage.events,
     roomStore: storage.rooms,
     stateStore: storage.state,
+    relations: storage.relations,
     roomSettings: { defaultRoomVersion: config.default_room_version },
     // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
     metrics,

@@ -11,6 +11,7 @@ import { MatrixError } from "../core/errors.js";
 import { PowerLevelView } from "../core/auth/index.js";
 import { isKnownRoomVersion, roomVersion } from "../core/room-versions/index.js";
 import type { RoomStorage } from "./room-service.js";
+import { bundledAggregations, THREAD_LATEST_CANDIDATES, type AggregationSource } from "./aggregations.js";
 
 /** Where a user may read a room's state from: now, or as it was when they left. */
 export type StateView = { readonly at: "current" } | { readonly at: "event"; readonly eventId: EventId };
@@ -95,6 +96,29 @@ export class RoomReads {
       });
       return verdict.visible;
     });
+  }
+
+  /**
+   * The client format of events served to `userId`, with the server-side aggregations (m.thread, m.replace) the
+   * user may see bundled into unsigned["m.relations"] (aggregations.ts).
+   */
+  async clientEventsFor(userId: UserId, events: readonly Pdu[], nowTs: number): Promise<JsonObject[]> {
+    const [json, bundles] = await Promise.all([this.clientEvents(events, nowTs), bundledAggregations(this.aggregationSource(nowTs), userId, events)]);
+    return json.map((j, i) => {
+      const b = bundles.get(events[i]!.eventId);
+      return b ? { ...j, unsigned: { ...((j["unsigned"] as JsonObject | undefined) ?? {}), "m.relations": b } } : j;
+    });
+  }
+
+  private aggregationSource(nowTs: number): AggregationSource {
+    return {
+      threadSummaries: (roots, userId) => this.storage.relations.getThreadSummaries(roots, userId, THREAD_LATEST_CANDIDATES),
+      replacements: (ids) => this.storage.relations.getReplacements(ids),
+      pdus: (ids) => this.storage.events.getPdus(ids),
+      visible: async (userId, events) => (events.length === 0 ? [] : this.visibleTo(userId, events[0]!.roomId, events)),
+      client: (events) => this.clientEvents(events, nowTs),
+      redacted: async (ids) => new Set((await this.storage.roomClient.getRedactions(ids)).keys()),
+    };
   }
 
   /** The client format of events (https://spec.matrix.org/v1.16/client-server-api/#room-event-format), redactions applied. */

@@ -434,12 +434,12 @@ export interface ThreadSummary {
 export interface RelationStore {
   /**
    * Timeline events (not outliers, rejected or soft-failed) that relate to `eventId` in `roomId`, in topological
-   * order, and the position after the last (null when the page is not full: no more).
+   * order, and the position after the last (null when there are no more).
    */
   getRelations(roomId: RoomId, eventId: EventId, q: RelationQuery): Promise<{ readonly events: readonly StoredEvent[]; readonly next: RoomPosition | null }>;
   /**
    * The room's thread roots, most recently active first, from `from` (excluded; a position of a thread's latest
-   * event); with `participant`, only threads that user started or wrote in.
+   * event); with `participant`, only threads that user started or wrote in. `next` is null when there are no more.
    */
   getThreads(roomId: RoomId, opts: { readonly participant?: UserId; readonly from?: RoomPosition; readonly limit: number }): Promise<{
     readonly roots: readonly EventId[];

@@ -30,6 +30,9 @@ import { context } from "./events/context.js";
 import { getEvent } from "./events/get-event.js";
 import { members } from "./events/members.js";
 import { joinedMembers } from "./events/joined-members.js";
+import { getRelations, getRelationsByType, getRelationsByTypes } from "./events/relations.js";
+import { getThreads } from "./events/threads.js";
+import { timestampToEvent } from "./events/timestamp-to-event.js";
 import { putAlias } from "./directory/put-alias.js";
 import { getAlias } from "./directory/get-alias.js";
 import { deleteAlias } from "./directory/delete-alias.js";
@@ -112,6 +115,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
+  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
   getRegisterNonce,
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];

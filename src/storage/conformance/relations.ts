@@ -46,6 +46,9 @@ export function relationConformance(withStorage: (fn: (s: Storage) => Promise<vo
         assert.ok(threads.next);
         const rest = await s.relations.getRelations(room, eid("root"), { relType: "m.thread", direction: "f", limit: 2, depth: 1, from: threads.next });
         assert.deepEqual(ids(rest.events), [eid("t3")]);
+        const exact = await s.relations.getRelations(room, eid("root"), { relType: "m.thread", direction: "f", limit: 3, depth: 1 });
+        assert.equal(exact.events.length, 3);
+        assert.equal(exact.next, null, "a full page that holds the last event has no next");
         const reactions = await s.relations.getRelations(room, eid("root"), { relType: "m.annotation", eventType: "m.reaction", direction: "b", limit: 10, depth: 1 });
         assert.deepEqual(ids(reactions.events), [eid("a1")]);
         assert.deepEqual(ids((await s.relations.getRelations(room, eid("root"), { relType: "m.annotation", eventType: "m.room.message", direction: "b", limit: 10, depth: 1 })).events), []);
@@ -97,6 +100,7 @@ export function relationConformance(withStorage: (fn: (s: Storage) => Promise<vo
         const page2 = await s.relations.getThreads(room, { limit: 2, from: page1.next });
         assert.deepEqual(page2.roots, [eid("r2")]);
         assert.equal(page2.next, null);
+        assert.equal((await s.relations.getThreads(room, { limit: 3 })).next, null, "a full page with the last thread has no next");
         assert.deepEqual((await s.relations.getThreads(room, { limit: 10, participant: ALICE })).roots, [eid("r1"), eid("r3")], "ALICE started r1 and wrote in r3");
         assert.deepEqual((await s.relations.getThreads(room, { limit: 10, participant: BOB })).roots, [eid("r1"), eid("r3"), eid("r2")]);
         const sums = await s.relations.getThreadSummaries([eid("r1"), eid("r2"), eid("r3"), eid("r1a")], ALICE, 1);

@@ -98,11 +98,12 @@ export function sqlRelationStore(db: SqlRunner): RelationStore {
            )
            SELECT ${prefixed(EVENT_COLUMNS)} FROM events e WHERE e.event_id IN (${children}) AND ${where} AND ${prefixed(VISIBLE, " AND ")}
            ORDER BY e.depth ${order}, e.stream_ordering ${order} LIMIT ?`,
-          ...params, q.limit,
+          ...params, q.limit + 1,
         );
-        const events = rows.map(toStored);
+        // One row more than asked says whether there is a next page.
+        const events = rows.slice(0, q.limit).map(toStored);
         const last = events[events.length - 1];
-        return { events, next: last && events.length === q.limit ? { depth: last.pdu.depth, stream: last.streamOrdering } : null };
+        return { events, next: last && rows.length > q.limit ? { depth: last.pdu.depth, stream: last.streamOrdering } : null };
       });
     },
     getThreads(roomId, { participant, from, limit }) {
@@ -120,12 +121,13 @@ export function sqlRelationStore(db: SqlRunner): RelationStore {
           `SELECT t.thread_id, t.latest_depth, t.latest_stream FROM threads t
            WHERE t.room_id = ? AND (t.latest_depth, t.latest_stream) < (?, ?)${mine}
            ORDER BY t.latest_depth DESC, t.latest_stream DESC LIMIT ?`,
-          ...params, limit,
+          ...params, limit + 1,
         );
-        const last = rows[rows.length - 1];
+        const page = rows.slice(0, limit);
+        const last = page[page.length - 1];
         return {
-          roots: rows.map((r) => str(r["thread_id"]) as EventId),
-          next: last && rows.length === limit ? { depth: num(last["latest_depth"]), stream: num(last["latest_stream"]) } : null,
+          roots: page.map((r) => str(r["thread_id"]) as EventId),
+          next: last && rows.length > limit ? { depth: num(last["latest_depth"]), stream: num(last["latest_stream"]) } : null,
         };
       });
     },
