@@ -13,7 +13,7 @@
  * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
-import { RoomReads, RoomService } from "../rooms/index.js";
+import { RoomReads, RoomService, RoomUpgrader } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -186,6 +186,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     registrationNonces: memoryNonceStore(clock),
     rooms,
     roomReads: new RoomReads(storage),
+    roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
     roomClient: storage.roomClient,
     events: storage.events,
     roomStore: storage.rooms,

@@ -18,7 +18,7 @@ import { stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } fr
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
-import { planCreateRoom, type CreateRoomRequest } from "../core/rooms/index.js";
+import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../core/rooms/index.js";
 import { membershipOf, type Membership } from "../core/visibility/index.js";
 import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -169,12 +169,17 @@ export class RoomService {
    * the room cannot be written; an alias taken meanwhile is M_ROOM_IN_USE and writes nothing.
    */
   async createRoom(creator: UserId, req: CreateRoomRequest, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
-    const { storage, clock } = this.deps;
-    const profile = await storage.users.getProfile(creator);
+    const profile = await this.deps.storage.users.getProfile(creator);
     const creatorProfile: Record<string, JsonValue> = {};
     if (profile?.displayname) creatorProfile["displayname"] = profile.displayname;
     if (profile?.avatarUrl) creatorProfile["avatar_url"] = profile.avatarUrl;
     const plan = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
+    return this.createFromPlan(creator, plan, opts);
+  }
+
+  /** Builds a planned room (creation, or an upgrade's replacement room) and persists its chain in one call. */
+  async createFromPlan(creator: UserId, plan: CreateRoomPlan, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
+    const { storage, clock } = this.deps;
     const rules = plan.rules;
     let roomId: RoomId | undefined = plan.roomIdFromCreateEvent ? undefined : (`!${this.randomId()}:${this.deps.serverName}` as RoomId);
     const state = new Map<StateKey, Pdu>();

@@ -2,7 +2,7 @@
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, ProfileRecord, RelationStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
-import type { RoomReads, RoomService } from "../../rooms/index.js";
+import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -56,6 +56,7 @@ export interface RoomDeps {
   readonly rateLimits: RateLimits;
   readonly rooms: RoomService;
   readonly roomReads: RoomReads;
+  readonly roomUpgrades: RoomUpgrader;
   readonly roomClient: RoomClientStore;
   readonly events: EventStore;
   readonly roomStore: RoomStore;

@@ -20,6 +20,7 @@ import { kick } from "./rooms/kick.js";
 import { ban } from "./rooms/ban.js";
 import { unban } from "./rooms/unban.js";
 import { joinedRooms } from "./rooms/joined-rooms.js";
+import { upgradeRoom } from "./rooms/upgrade.js";
 import { sendMessage } from "./events/send-message.js";
 import { redact } from "./events/redact.js";
 import { getState } from "./events/get-state.js";
@@ -90,7 +91,7 @@ const v3Routes = [
   register, registerAvailable,
   whoami, changePassword, deactivateAccount,
   listDevices, getDevice, updateDevice, deleteDevice, deleteDevices,
-  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms,
+  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms, upgradeRoom,
   sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
   messages, context, getEvent, members, joinedMembers,
   putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
