@@ -13,7 +13,7 @@ import { defineClientRoute } from "../../http/index.js";
 import type { RoomDeps } from "../deps.js";
 import { RoomParams, roomIdParam } from "../rooms/shared.js";
 import { parseLimit } from "./relations.js";
-import { parsePositionToken, positionToken } from "./shared.js";
+import { parsePositionToken, positionToken, timelineEventOf } from "./shared.js";
 
 export const THREADS_DEFAULT_LIMIT = 5;
 export const THREADS_MAX_LIMIT = 100;
@@ -36,7 +36,7 @@ export const getThreads = defineClientRoute({
     // Step 3
     const page = await deps.relations.getThreads(roomId, { limit, ...(from ? { from } : {}), ...(include === "participated" ? { participant: user.userId } : {}) });
     const roots = await deps.events.getEvents(page.roots);
-    const pdus = page.roots.map((id) => roots.get(id)).filter((e) => e !== undefined && !e.outlier && e.rejectionReason === null && !e.softFailed && e.pdu.roomId === roomId).map((e) => e!.pdu);
+    const pdus = page.roots.map((id) => timelineEventOf(roots.get(id), roomId)).filter((p) => p !== undefined);
     const visible = await deps.roomReads.visibleTo(user.userId, roomId, pdus);
     const out: Record<string, unknown> = { chunk: await deps.roomReads.clientEventsFor(user.userId, visible, deps.clock.now()) };
     if (page.next) out["next_batch"] = positionToken(page.next);
