@@ -14,7 +14,7 @@
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { FederationRateLimiter } from "../api/federation/rate-limit.js";
-import { EduRegistry, RoomReads, RoomService, TransactionGate } from "../rooms/index.js";
+import { EduRegistry, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -196,10 +196,12 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     edus,
     federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),
     roomReads: new RoomReads(storage),
+    roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
     roomClient: storage.roomClient,
     events: storage.events,
     roomStore: storage.rooms,
     stateStore: storage.state,
+    relations: storage.relations,
     roomSettings: { defaultRoomVersion: config.default_room_version },
     // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
     metrics,

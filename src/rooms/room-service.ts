@@ -4,7 +4,8 @@
  *
  * 1. loads what the event needs: the room, its forward extremities, the state entries that authorise it;
  * 2. builds, signs and checks it against the auth rules with the state before it (local-event.ts, pure);
- * 3. persists it with its state group and the current-state change in one storage call (EventStore.persistEvents);
+ * 3. persists it with its state group, the current-state change and the client transaction that asked for it
+ *    in one storage call (EventStore.persistEvents);
  * 4. tells the notifier (for /sync).
  *
  * Room creation builds the whole planned chain (core/rooms planCreateRoom) in memory and persists it in one call.
@@ -17,16 +18,16 @@ import { stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } fr
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
-import { planCreateRoom, type CreateRoomRequest } from "../core/rooms/index.js";
+import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../core/rooms/index.js";
 import { membershipOf, type Membership } from "../core/visibility/index.js";
-import type { ClientTxnKey, EventToPersist, PersistResult, StateInput, Storage } from "../storage/ports.js";
+import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier } from "./notifier.js";
 import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
-export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "users">;
+export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users">;
 
 export interface RoomServiceDeps {
   readonly serverName: ServerName;
@@ -105,19 +106,27 @@ export class RoomService {
   /**
    * send() once per client transaction: a repeated (user, device, endpoint, room, txn id) gets the first event
    * back and stores nothing. The check and the write run in the room's queue, so concurrent repeats cannot both
-   * write.
+   * write; the txn record is persisted in the event's own transaction, so a crash cannot leave the event
+   * without it (a retry would make a second event). Should another writer have recorded the key meanwhile
+   * (another process), the batch fails whole and its recorded event is returned.
    */
   sendOnce(txn: ClientTxnKey, input: LocalEventInput): Promise<{ pdu: Pdu | null; eventId: EventId }> {
     return this.queue.run(txn.roomId, async () => {
       const known = await this.deps.storage.roomClient.getClientTxn(txn);
       if (known) return { pdu: null, eventId: known };
-      const pdu = await this.append(txn.roomId, input);
-      const eventId = await this.deps.storage.roomClient.recordClientTxn(txn, pdu.eventId, this.deps.clock.now());
-      return { pdu, eventId };
+      try {
+        const pdu = await this.append(txn.roomId, input, txn);
+        return { pdu, eventId: pdu.eventId };
+      } catch (e) {
+        if (!(e instanceof UniqueViolationError && e.what === "client transaction")) throw e;
+        const raced = await this.deps.storage.roomClient.getClientTxn(txn);
+        if (!raced) throw e;
+        return { pdu: null, eventId: raced };
+      }
     });
   }
 
-  private async append(roomId: RoomId, input: LocalEventInput): Promise<Pdu> {
+  private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey): Promise<Pdu> {
     const { storage } = this.deps;
     const { pdu, extremities } = await this.prepare(roomId, input);
     // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
@@ -126,8 +135,8 @@ export class RoomService {
       events: [{ pdu, stateBefore }],
       state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
       receivedTs: this.deps.clock.now(),
+      ...(clientTxn ? { clientTxn: { key: clientTxn, eventId: pdu.eventId } } : {}),
     });
-    if (pdu.type === "m.room.redaction" && pdu.redacts !== undefined) await storage.roomClient.recordRedaction(pdu.redacts, pdu.eventId);
     // Step 4
     this.notify(result, roomId, [pdu.eventId]);
     return pdu;
@@ -177,12 +186,17 @@ export class RoomService {
    * the room cannot be written; an alias taken meanwhile is M_ROOM_IN_USE and writes nothing.
    */
   async createRoom(creator: UserId, req: CreateRoomRequest, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
-    const { storage, clock } = this.deps;
-    const profile = await storage.users.getProfile(creator);
+    const profile = await this.deps.storage.users.getProfile(creator);
     const creatorProfile: Record<string, JsonValue> = {};
     if (profile?.displayname) creatorProfile["displayname"] = profile.displayname;
     if (profile?.avatarUrl) creatorProfile["avatar_url"] = profile.avatarUrl;
     const plan = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
+    return this.createFromPlan(creator, plan, opts);
+  }
+
+  /** Builds a planned room (creation, or an upgrade's replacement room) and persists its chain in one call. */
+  async createFromPlan(creator: UserId, plan: CreateRoomPlan, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
+    const { storage, clock } = this.deps;
     const rules = plan.rules;
     let roomId: RoomId | undefined = plan.roomIdFromCreateEvent ? undefined : (`!${this.randomId()}:${this.deps.serverName}` as RoomId);
     const state = new Map<StateKey, Pdu>();

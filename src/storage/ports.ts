@@ -177,6 +177,13 @@ export interface PersistBatch {
   readonly state?: readonly CurrentStateDelta[];
   /** Our clock at receipt. */
   readonly receivedTs: number;
+  /**
+   * The client transaction (PUT /send, /redact) that created the batch's event, recorded in the same
+   * transaction as the events: a crash cannot leave the event without its record (a retry would then make a
+   * second event) nor the record without its event. A record for the key exists already: UniqueViolationError
+   * ("client transaction") and nothing of the batch is written.
+   */
+  readonly clientTxn?: { readonly key: ClientTxnKey; readonly eventId: EventId };
 }
 
 export interface PersistResult {
@@ -317,6 +324,12 @@ export interface StateStore {
   getStateAtEvent(eventId: EventId, when?: "before" | "after"): Promise<StateMap | null>;
   /** One entry of the state before (or after) an event: the event id, null when absent or when the event has no state. */
   getStateEventAt(eventId: EventId, type: string, stateKey: string, when?: "before" | "after"): Promise<EventId | null>;
+  /**
+   * The entries `keys` of the state before (or after) each of `eventIds`, in one read (what history visibility
+   * needs for a page of events: m.room.history_visibility and the reader's m.room.member at each). Every event
+   * with a state maps to the keys present in it (absent keys left out); events without a state are left out.
+   */
+  getStateEntriesAt(eventIds: readonly EventId[], keys: readonly StateKey[], when?: "before" | "after"): Promise<ReadonlyMap<EventId, StateMap>>;
   /** What changed from group `from` to group `to`: keys set (to their new event) and keys removed. */
   getStateGroupDelta(from: StateGroupId, to: StateGroupId): Promise<{ readonly set: StateMap; readonly remove: readonly StateKey[] }>;
 }
@@ -372,7 +385,10 @@ export interface RoomClientStore {
   getPublishedRooms(): Promise<readonly RoomId[]>;
   /** The event a client transaction created, or null. */
   getClientTxn(key: ClientTxnKey): Promise<EventId | null>;
-  /** Records the transaction's event; when one is recorded already it is kept and returned. */
+  /**
+   * Records the transaction's event; when one is recorded already it is kept and returned. Writers of events
+   * record through PersistBatch.clientTxn instead, in the event's own transaction.
+   */
   recordClientTxn(key: ClientTxnKey, eventId: EventId, nowTs: number): Promise<EventId>;
   /** Current members of a room with the given membership, ordered by user id. */
   getRoomMembers(roomId: RoomId, membership: string): Promise<readonly UserId[]>;
@@ -384,6 +400,60 @@ export interface RoomClientStore {
   getRedactions(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, EventId>>;
   setForgotten(userId: UserId, roomId: RoomId, forgotten: boolean): Promise<void>;
   isForgotten(userId: UserId, roomId: RoomId): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------
+// Relations between events (migration 0011), derived from PDUs by persistEvents.
+// ---------------------------------------------------------------------------
+
+/** A page of /relations: the children of one event (and theirs, with recursion). */
+export interface RelationQuery {
+  /** Only relations of this rel_type (at the last hop, with recursion). */
+  readonly relType?: string;
+  /** Only child events of this type. */
+  readonly eventType?: string;
+  /** Where the page starts (excluded); default the end for "b", the start for "f". */
+  readonly from?: RoomPosition;
+  /** Where it stops (excluded). */
+  readonly to?: RoomPosition;
+  readonly direction: "b" | "f";
+  readonly limit: number;
+  /** 1: direct children only; n: children up to n relations away. */
+  readonly depth: number;
+}
+
+export interface ThreadSummary {
+  /** Timeline events in the thread (m.thread relations to the root), shown to clients. */
+  readonly count: number;
+  /** The thread's events, newest first by topological order, at most the `latest` asked for. */
+  readonly latest: readonly EventId[];
+  /** Whether the user sent the root or an event in the thread. */
+  readonly participated: boolean;
+}
+
+export interface RelationStore {
+  /**
+   * Timeline events (not outliers, rejected or soft-failed) that relate to `eventId` in `roomId`, in topological
+   * order, and the position after the last (null when there are no more).
+   */
+  getRelations(roomId: RoomId, eventId: EventId, q: RelationQuery): Promise<{ readonly events: readonly StoredEvent[]; readonly next: RoomPosition | null }>;
+  /**
+   * The room's thread roots, most recently active first, from `from` (excluded; a position of a thread's latest
+   * event); with `participant`, only threads that user started or wrote in. `next` is null when there are no more.
+   */
+  getThreads(roomId: RoomId, opts: { readonly participant?: UserId; readonly from?: RoomPosition; readonly limit: number }): Promise<{
+    readonly roots: readonly EventId[];
+    readonly next: RoomPosition | null;
+  }>;
+  /** For each of `rootIds` with at least one event in its thread, the thread's summary for `userId`. */
+  getThreadSummaries(rootIds: readonly EventId[], userId: UserId, latest: number): Promise<ReadonlyMap<EventId, ThreadSummary>>;
+  /** For each of `ids`, the timeline events with an m.replace relation to it, ordered by id (the caller validates). */
+  getReplacements(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, readonly EventId[]>>;
+  /**
+   * Timeline events of the room nearest to `ts` in direction `dir` (f: origin_server_ts >= ts ascending; b: <= ts
+   * descending), at most `limit`.
+   */
+  getEventsNearTimestamp(roomId: RoomId, ts: number, dir: "f" | "b", limit: number): Promise<readonly { readonly eventId: EventId; readonly originServerTs: number }[]>;
 }
 
 // ---------------------------------------------------------------------------
@@ -776,6 +846,7 @@ export interface Storage {
   readonly state: StateStore;
   readonly rooms: RoomStore;
   readonly roomClient: RoomClientStore;
+  readonly relations: RelationStore;
   readonly users: UserStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;

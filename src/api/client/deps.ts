@@ -1,8 +1,8 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
-import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, ProfileRecord, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
-import type { RoomReads, RoomService } from "../../rooms/index.js";
+import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, ProfileRecord, RelationStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -56,10 +56,12 @@ export interface RoomDeps {
   readonly rateLimits: RateLimits;
   readonly rooms: RoomService;
   readonly roomReads: RoomReads;
+  readonly roomUpgrades: RoomUpgrader;
   readonly roomClient: RoomClientStore;
   readonly events: EventStore;
   readonly roomStore: RoomStore;
   readonly stateStore: StateStore;
+  readonly relations: RelationStore;
   readonly users: UserStore;
   readonly roomSettings: RoomSettings;
 }

@@ -20,6 +20,7 @@ import { kick } from "./rooms/kick.js";
 import { ban } from "./rooms/ban.js";
 import { unban } from "./rooms/unban.js";
 import { joinedRooms } from "./rooms/joined-rooms.js";
+import { upgradeRoom } from "./rooms/upgrade.js";
 import { sendMessage } from "./events/send-message.js";
 import { redact } from "./events/redact.js";
 import { getState } from "./events/get-state.js";
@@ -30,6 +31,9 @@ import { context } from "./events/context.js";
 import { getEvent } from "./events/get-event.js";
 import { members } from "./events/members.js";
 import { joinedMembers } from "./events/joined-members.js";
+import { getRelations, getRelationsByType, getRelationsByTypes } from "./events/relations.js";
+import { getThreads } from "./events/threads.js";
+import { timestampToEvent } from "./events/timestamp-to-event.js";
 import { putAlias } from "./directory/put-alias.js";
 import { getAlias } from "./directory/get-alias.js";
 import { deleteAlias } from "./directory/delete-alias.js";
@@ -87,7 +91,7 @@ const v3Routes = [
   register, registerAvailable,
   whoami, changePassword, deactivateAccount,
   listDevices, getDevice, updateDevice, deleteDevice, deleteDevices,
-  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms,
+  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms, upgradeRoom,
   sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
   messages, context, getEvent, members, joinedMembers,
   putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
@@ -112,6 +116,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
+  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
   getRegisterNonce,
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];

@@ -7,6 +7,7 @@ import { loadMigrations, migrateWork, statusWork } from "./migrations.js";
 import { sqlKeyStore } from "./stores/keys.js";
 import { sqlEventStore } from "./stores/events.js";
 import { sqlRoomStore } from "./stores/rooms.js";
+import { sqlRelationStore } from "./stores/relations.js";
 import { sqlRoomClientStore } from "./stores/room-client.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
@@ -47,6 +48,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   events: "event",
   rooms: "room",
   room_aliases: "room alias",
+  client_transactions: "client transaction",
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
@@ -73,6 +75,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     state: sqlStateStore(runner),
     rooms: sqlRoomStore(runner),
     roomClient: sqlRoomClientStore(runner),
+    relations: sqlRelationStore(runner),
     users: sqlUserStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
