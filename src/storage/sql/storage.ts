@@ -7,6 +7,7 @@ import { loadMigrations, migrateWork, statusWork } from "./migrations.js";
 import { sqlKeyStore } from "./stores/keys.js";
 import { sqlEventStore, sqlRoomStore } from "./stores/events.js";
 import { sqlUserStore } from "./stores/users.js";
+import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
@@ -60,6 +61,11 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     users: sqlUserStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
+    e2ee: sqlE2eeStore(runner),
+    toDevice: sqlToDeviceStore(runner),
+    accountData: sqlAccountDataStore(runner),
+    filters: sqlFilterStore(runner),
+    keyBackup: sqlKeyBackupStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {
