@@ -432,7 +432,7 @@ export interface ToDeviceMessage {
 export interface ToDeviceStore {
   /**
    * Queues the messages unless the sender's device used `txnId` already, in one transaction. "*" is expanded to
-   * the user's devices at that moment. Returns false (nothing queued) for a repeated txn id.
+   * the user's devices at that moment; a device that does not exist gets nothing (nothing would ever read it). Returns false (nothing queued) for a repeated txn id.
    */
   send(sender: { readonly userId: UserId; readonly deviceId: string }, txnId: string, messages: readonly ToDeviceMessage[], nowTs: number): Promise<boolean>;
   /** The device's messages with position > since, oldest first, at most `limit`, and the last position returned (since when none). */

@@ -123,7 +123,8 @@ export function describeUserStreamStores(target: ConformanceTarget, withStorage:
         assert.equal(await s.toDevice.send({ userId: A, deviceId: "D1" }, "t1", [{ userId: B, deviceId: "*", message: msg }, { userId: B, deviceId: "P", message: { ...msg, content: { n: 2 } } }], NOW), true);
         assert.equal(await s.toDevice.send({ userId: A, deviceId: "D1" }, "t1", [{ userId: B, deviceId: "P", message: msg }], NOW), false);
         assert.equal(await s.toDevice.send({ userId: A, deviceId: "D2" }, "t1", [{ userId: B, deviceId: "Q", message: { ...msg, content: { n: 3 } } }], NOW), true, "the txn id is per sending device");
-        assert.equal(await s.toDevice.maxPosition(), 4);
+        assert.equal(await s.toDevice.send({ userId: A, deviceId: "D1" }, "t2", [{ userId: B, deviceId: "GONE", message: msg }, { userId: A, deviceId: "*", message: msg }], NOW), true);
+        assert.equal(await s.toDevice.maxPosition(), 4, "no device: nothing queued, no position used");
         const p = await s.toDevice.inbox(B, "P", 0, 100);
         assert.deepEqual(p.messages.map((m) => (m["content"] as { n: number }).n), [1, 2]);
         assert.equal(p.position, 3);

@@ -268,7 +268,7 @@ export function sqlToDeviceStore(db: SqlRunner): ToDeviceStore {
         for (const m of messages) {
           const devices = m.deviceId === "*"
             ? (yield* query("SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id", m.userId)).map((r) => str(r["device_id"]))
-            : [m.deviceId];
+            : (yield* query("SELECT device_id FROM devices WHERE user_id = ? AND device_id = ?", m.userId, m.deviceId)).map((r) => str(r["device_id"]));
           const text = json(m.message);
           for (const d of devices) {
             const pos = yield* nextPosition("to_device");
