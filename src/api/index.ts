@@ -40,6 +40,6 @@ export function routesFor<D>(routes: readonly Route<D>[], options: MountOptions)
 export { publicRoutes, federationRoutes, clientRoutes };
 export type { PublicDeps, FederationApiDeps, ClientApiDeps };
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
-export type { AccountSettings, PasswordHasher } from "./client/index.js";
+export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";
 export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

@@ -18,10 +18,10 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { allRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
-import { accountSettings, rateLimitConfig } from "./accounts.js";
+import { accountSettings, rateLimitConfig, turnSettings } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -51,6 +51,10 @@ export interface StartOptions {
   readonly graceMs?: number;
   /** Password hashing (default: scrypt with N = 2^15; tests may pass a cheaper one). */
   readonly passwordHasher?: PasswordHasher;
+  /** Told of local profile changes (the rooms layer, later; tests). Default: nothing happens. */
+  readonly profileChanges?: ProfileChangeListener;
+  /** Who shares a room with whom, for /keys/changes (the rooms layer, later). Default: nobody. */
+  readonly deviceListAudience?: DeviceListAudience;
 }
 
 export interface ListenerInfo {
@@ -113,6 +117,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // Step 2
   const signingKeys = readSigningKeys(config.signing_key_path);
   const accounts = accountSettings(config); // reads registration_shared_secret_path
+  const turn = turnSettings(config); // reads turn_shared_secret_path
 
   // Step 3
   let tls: SecureContextOptions | undefined;
@@ -154,6 +159,17 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     uia: memoryUiaSessions(clock),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
+    e2ee: storage.e2ee,
+    toDevice: storage.toDevice,
+    accountData: storage.accountData,
+    filters: storage.filters,
+    keyBackup: storage.keyBackup,
+    turn,
+    defaultRoomVersion: config.default_room_version,
+    federationClient: federation.client,
+    // Until rooms exist: profile changes have no member events to update, and no one shares a room.
+    profileChanges: options.profileChanges ?? { profileChanged: async () => {} },
+    deviceListAudience: options.deviceListAudience ?? { usersSharingRoomsWith: async () => new Set() },
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.

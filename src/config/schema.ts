@@ -247,6 +247,15 @@ export const homeserverSchema = z.strictObject({
     .default({ enabled: true, policy: passwordPolicy.parse({}) }),
   // Synapse's lifetime of an access token issued with a refresh token (the client asked for refresh_token: true).
   refreshable_access_token_lifetime: duration.default(5 * 60_000),
+  // Synapse's TURN settings for /voip/turnServer: a shared secret (coturn's use-auth-secret) or a fixed username
+  // and password; turn_user_lifetime is how long the secret-derived credentials stay valid.
+  turn_uris: z.array(z.string().min(1, "must not be empty")).default([]),
+  turn_shared_secret: z.string().min(1, "must not be empty").optional(),
+  turn_shared_secret_path: path.optional(),
+  turn_username: z.string().optional(),
+  turn_password: z.string().optional(),
+  turn_user_lifetime: duration.default(3_600_000),
+  turn_allow_guests: z.boolean().default(true),
   // Synapse's rate limits (defaults as Synapse's); rc_message, rc_joins and rc_invites wait for the room endpoints.
   rc_message: rateLimit(0.2, 10),
   rc_registration: rateLimit(0.17, 3),

@@ -500,6 +500,208 @@ export interface UserStore {
 }
 
 // ---------------------------------------------------------------------------
+// End-to-end encryption, to-device messages, account data, filters and key backup (local users).
+//
+// Three per-user streams, each with its own position (1, 2, 3, ... with no gaps once committed, 0 before the
+// first write): device lists, to-device messages and account data. A position is handed out inside the writing
+// transaction and its counter row stays locked until commit, so a reader that sees position N sees every write at
+// or below N. Sync combines them with the other streams into one composite token (docs/client-api.md).
+// ---------------------------------------------------------------------------
+
+/** A position in one of the per-user streams (device lists, to-device, account data). */
+export type UserStreamPosition = number;
+
+/** The one-time and fallback keys a device uploads; `keyId` is "algorithm:id" as on the wire. */
+export interface UploadedKey {
+  readonly algorithm: string;
+  readonly keyId: string;
+  readonly key: JsonObject | string;
+}
+
+export interface KeysUpload {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  /** The device's device_keys object (signature already checked); replaces the stored one. */
+  readonly deviceKeys?: JsonObject;
+  readonly oneTimeKeys?: readonly UploadedKey[];
+  /** Replaces the device's fallback key of that algorithm (one per algorithm), unused again. */
+  readonly fallbackKeys?: readonly UploadedKey[];
+}
+
+/** Why an upload was refused: a one-time key id the device uploaded before with other content. */
+export class KeyConflictError extends StorageError {
+  constructor(readonly keyId: string, message: string) {
+    super(message);
+    this.name = "KeyConflictError";
+  }
+}
+
+export interface KeyClaim {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly algorithm: string;
+}
+
+export interface ClaimedKey extends KeyClaim {
+  readonly keyId: string;
+  readonly key: JsonObject | string;
+  /** True when no one-time key was left and the device's fallback key was handed out. */
+  readonly fallback: boolean;
+}
+
+export type CrossSigningKeyType = "master" | "self_signing" | "user_signing";
+
+export interface CrossSigningKeyRecord {
+  readonly type: CrossSigningKeyType;
+  /** The ed25519 public key (unpadded base64), the one entry of `keys`. */
+  readonly publicKey: string;
+  /** The key object as uploaded, signatures included. */
+  readonly key: JsonObject;
+}
+
+/** A signature from /keys/signatures/upload: `signer` signed the target key (a device id or a cross-signing key). */
+export interface KeySignature {
+  readonly targetUserId: UserId;
+  /** A device id, or the public key of a cross-signing key. */
+  readonly targetKeyId: string;
+  readonly signerUserId: UserId;
+  /** "ed25519:<public key or device id>". */
+  readonly signerKeyId: string;
+  readonly signature: string;
+}
+
+export interface DeviceListChange {
+  readonly userId: UserId;
+  readonly position: UserStreamPosition;
+}
+
+export interface E2eeStore {
+  /**
+   * Stores a /keys/upload in one transaction and returns the device's one-time key counts after it. New or changed
+   * device keys add a device-list change. KeyConflictError (nothing written) when a one-time key id is known with
+   * other content; the same key again is ignored.
+   */
+  uploadKeys(upload: KeysUpload): Promise<Readonly<Record<string, number>>>;
+  /** Unclaimed one-time keys of a device, by algorithm (algorithms with none are absent). */
+  oneTimeKeyCounts(userId: UserId, deviceId: string): Promise<Readonly<Record<string, number>>>;
+  /** The algorithms whose fallback key has not been handed out yet, sorted. */
+  unusedFallbackKeyTypes(userId: UserId, deviceId: string): Promise<readonly string[]>;
+  /**
+   * device_keys of the given users (all devices when `deviceIds` is empty), with signatures from
+   * /keys/signatures/upload merged in. Users or devices without keys are absent.
+   */
+  getDeviceKeys(query: readonly { readonly userId: UserId; readonly deviceIds: readonly string[] }[]): Promise<ReadonlyMap<UserId, ReadonlyMap<string, JsonObject>>>;
+  /**
+   * Claims one key per request, in one transaction: a one-time key (deleted, so each is handed out exactly once,
+   * also to concurrent claimers), else the fallback key (marked used). Requests with neither are absent.
+   */
+  claimKeys(claims: readonly KeyClaim[]): Promise<readonly ClaimedKey[]>;
+  /** The users' cross-signing keys with /keys/signatures/upload signatures merged in. */
+  getCrossSigningKeys(userIds: readonly UserId[]): Promise<ReadonlyMap<UserId, ReadonlyMap<CrossSigningKeyType, CrossSigningKeyRecord>>>;
+  /** Replaces the given cross-signing keys of the user and adds a device-list change, in one transaction. */
+  setCrossSigningKeys(userId: UserId, keys: readonly CrossSigningKeyRecord[]): Promise<void>;
+  /** Stores signatures (replacing one from the same signer key) and adds a device-list change per target user. */
+  addSignatures(signatures: readonly KeySignature[]): Promise<void>;
+  /** Adds a device-list change for the user (a device was added, renamed or deleted). */
+  markDeviceListChanged(userId: UserId): Promise<UserStreamPosition>;
+  /** Device-list changes with from < position <= to, one entry per user (its latest), ascending. */
+  deviceListChangesSince(from: UserStreamPosition, to: UserStreamPosition): Promise<readonly DeviceListChange[]>;
+  /** The latest device-list position (0 before any change). */
+  maxDeviceListPosition(): Promise<UserStreamPosition>;
+}
+
+/** One to-device message addressed to one device (or "*": every device of the user when it is sent). */
+export interface ToDeviceMessage {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  /** {type, sender, content}, as /sync delivers it. */
+  readonly message: JsonObject;
+}
+
+export interface ToDeviceStore {
+  /**
+   * Queues the messages unless the sender's device used `txnId` already, in one transaction. "*" is expanded to
+   * the user's devices at that moment; a device that does not exist gets nothing (nothing would ever read it). Returns false (nothing queued) for a repeated txn id.
+   */
+  send(sender: { readonly userId: UserId; readonly deviceId: string }, txnId: string, messages: readonly ToDeviceMessage[], nowTs: number): Promise<boolean>;
+  /** The device's messages with position > since, oldest first, at most `limit`, and the last position returned (since when none). */
+  inbox(userId: UserId, deviceId: string, since: UserStreamPosition, limit: number): Promise<{ readonly messages: readonly JsonObject[]; readonly position: UserStreamPosition }>;
+  /** Deletes the device's messages at or below `upTo` (the device has acknowledged them with a later sync token). */
+  acknowledge(userId: UserId, deviceId: string, upTo: UserStreamPosition): Promise<number>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface AccountDataEntry {
+  /** null: global account data. */
+  readonly roomId: string | null;
+  readonly type: string;
+  readonly content: JsonObject;
+  readonly position: UserStreamPosition;
+}
+
+export interface AccountDataStore {
+  /** Sets (replaces) one entry; returns its new position. `roomId` null: global. */
+  put(userId: UserId, roomId: string | null, type: string, content: JsonObject): Promise<UserStreamPosition>;
+  get(userId: UserId, roomId: string | null, type: string): Promise<JsonObject | null>;
+  /** The user's entries changed after `since`, ascending by position (all of them for since = 0). */
+  changesSince(userId: UserId, since: UserStreamPosition): Promise<readonly AccountDataEntry[]>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface FilterStore {
+  /** Stores the filter JSON as given; returns its id ("0", "1", ... per user). */
+  create(userId: UserId, filter: JsonObject): Promise<string>;
+  get(userId: UserId, filterId: string): Promise<JsonObject | null>;
+}
+
+export interface BackupVersionRecord {
+  readonly version: string;
+  readonly algorithm: string;
+  readonly authData: JsonObject;
+  readonly etag: string;
+  readonly count: number;
+}
+
+/** One session's backup data as the spec's KeyBackupData. */
+export interface BackupSession {
+  readonly roomId: string;
+  readonly sessionId: string;
+  readonly firstMessageIndex: number;
+  readonly forwardedCount: number;
+  readonly isVerified: boolean;
+  readonly sessionData: JsonObject;
+}
+
+/** The version named is not the user's current backup: the spec's M_WRONG_ROOM_KEYS_VERSION. */
+export class WrongBackupVersionError extends StorageError {
+  constructor(readonly currentVersion: string | null) {
+    super(`the current backup version is ${currentVersion ?? "none"}`);
+    this.name = "WrongBackupVersionError";
+  }
+}
+
+export interface KeyBackupStore {
+  /** A new version (becomes the current one); returns its number as a string. */
+  createVersion(userId: UserId, algorithm: string, authData: JsonObject): Promise<string>;
+  /** The named version (or the current one when undefined); null when unknown or deleted. */
+  getVersion(userId: UserId, version?: string): Promise<BackupVersionRecord | null>;
+  /** Replaces auth_data of an existing version; false when unknown or deleted. */
+  updateVersion(userId: UserId, version: string, authData: JsonObject): Promise<boolean>;
+  /** Deletes the version and its keys; false when unknown or deleted already. */
+  deleteVersion(userId: UserId, version: string): Promise<boolean>;
+  /**
+   * Stores sessions in the current version with the spec's replacement rules (a verified key beats an unverified
+   * one, then the lower first_message_index, then the lower forwarded_count). WrongBackupVersionError when
+   * `version` is not current. Returns the new etag and count.
+   */
+  putKeys(userId: UserId, version: string, sessions: readonly BackupSession[]): Promise<{ readonly etag: string; readonly count: number }>;
+  /** Sessions of a version, optionally of one room or one session; [] for an unknown version. */
+  getKeys(userId: UserId, version: string, roomId?: string, sessionId?: string): Promise<readonly BackupSession[]>;
+  /** Deletes sessions (all, one room's, or one); null when the version is unknown, else the new etag and count. */
+  deleteKeys(userId: UserId, version: string, roomId?: string, sessionId?: string): Promise<{ readonly etag: string; readonly count: number } | null>;
+}
+
+// ---------------------------------------------------------------------------
 // Federation bookkeeping.
 // ---------------------------------------------------------------------------
 
@@ -571,6 +773,11 @@ export interface Storage {
   readonly users: UserStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;
+  readonly e2ee: E2eeStore;
+  readonly toDevice: ToDeviceStore;
+  readonly accountData: AccountDataStore;
+  readonly filters: FilterStore;
+  readonly keyBackup: KeyBackupStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

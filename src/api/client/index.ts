@@ -8,7 +8,36 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps } from "./deps.js";
+import type { AccountDeps, UserDataDeps } from "./deps.js";
+import { getThreepids } from "./account/threepids.js";
+import { getGlobalAccountData } from "./account-data/get-global.js";
+import { getRoomAccountData } from "./account-data/get-room.js";
+import { putGlobalAccountData } from "./account-data/put-global.js";
+import { putRoomAccountData } from "./account-data/put-room.js";
+import { createFilter } from "./filter/create-filter.js";
+import { getFilter } from "./filter/get-filter.js";
+import { keyChanges } from "./keys/changes.js";
+import { claimKeys } from "./keys/claim.js";
+import { uploadDeviceSigningKeys } from "./keys/device-signing-upload.js";
+import { queryKeys } from "./keys/query.js";
+import { uploadSignatures } from "./keys/signatures-upload.js";
+import { uploadKeys } from "./keys/upload.js";
+import { getAvatarUrl } from "./profile/get-avatar-url.js";
+import { getDisplayname } from "./profile/get-displayname.js";
+import { getProfile } from "./profile/get-profile.js";
+import { putAvatarUrl } from "./profile/put-avatar-url.js";
+import { putDisplayname } from "./profile/put-displayname.js";
+import { createBackupVersion } from "./room-keys/create-version.js";
+import { deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey } from "./room-keys/delete-keys.js";
+import { deleteBackupVersion } from "./room-keys/delete-version.js";
+import { getAllRoomKeys, getRoomKeys, getSessionKey } from "./room-keys/get-keys.js";
+import { getBackupVersion, getCurrentBackupVersion } from "./room-keys/get-version.js";
+import { putAllRoomKeys, putRoomKeys, putSessionKey } from "./room-keys/put-keys.js";
+import { updateBackupVersion } from "./room-keys/update-version.js";
+import { getCapabilities } from "./server/capabilities.js";
+import { getThirdPartyProtocols } from "./server/thirdparty-protocols.js";
+import { getTurnServer } from "./server/turn-server.js";
+import { sendToDevice } from "./to-device/send-to-device.js";
 import { deleteDevice } from "./devices/delete-device.js";
 import { deleteDevices } from "./devices/delete-devices.js";
 import { getDevice } from "./devices/get-device.js";
@@ -22,13 +51,22 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
   register, registerAvailable,
   whoami, changePassword, deactivateAccount,
   listDevices, getDevice, updateDevice, deleteDevice, deleteDevices,
+  uploadKeys, queryKeys, claimKeys, keyChanges, uploadDeviceSigningKeys, uploadSignatures,
+  sendToDevice,
+  createBackupVersion, getCurrentBackupVersion, getBackupVersion, updateBackupVersion, deleteBackupVersion,
+  getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
+  deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
+  getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
+  getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
+  createFilter, getFilter,
+  getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
@@ -45,7 +83,8 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, AccountSettings, PasswordPolicy } from "./deps.js";
+export type { AccountDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
+export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";

@@ -23,6 +23,7 @@ import {
   type PersistBatch,
   type Storage,
 } from "../ports.js";
+import { describeUserStreamStores } from "./e2ee.js";
 import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
 import { roomConformance } from "./rooms.js";
 import { Worker } from "node:worker_threads";
@@ -764,6 +765,8 @@ export function runStorageConformance(target: ConformanceTarget): void {
         });
       });
     });
+
+    describeUserStreamStores(target, withStorage);
 
     describe("concurrent writers", () => {
       it("hands out distinct, rising orderings to batches written at once from two connections", reopenSkip, async () => {

@@ -1,0 +1,30 @@
+/**
+ * https://spec.matrix.org/v1.16/client-server-api/#put_matrixclientv3profileuseridavatarurl
+ * 1. Only one's own (403 M_FORBIDDEN). 2. `avatar_url`: a string of at most 1,000 characters (Synapse's limit), or
+ *    null to clear it; missing or another type is 400 M_BAD_JSON. 3. The profile changes, then the
+ *    ProfileChangeListener is told (the rooms layer sends new member events into the user's rooms).
+ */
+import { z } from "zod";
+import { MatrixError } from "../../../core/errors.js";
+import { defineClientRoute } from "../../http/index.js";
+import type { UserDataDeps } from "../deps.js";
+import { ownUser } from "../shared/own-user.js";
+import { MAX_AVATAR_URL, ProfileParams } from "./lookup.js";
+
+export const putAvatarUrl = defineClientRoute({
+  method: "PUT",
+  path: "/_matrix/client/v3/profile/:userId/avatar_url",
+  auth: "access-token",
+  params: ProfileParams,
+  body: z.looseObject({ avatar_url: z.string().nullable() }),
+  maxBodyBytes: 64 * 1024,
+  async handle({ user, params, body }, { users, profileChanges }: Pick<UserDataDeps, "users" | "profileChanges">) {
+    const userId = ownUser(user, params.userId, "set the profile");
+    const value = body.avatar_url;
+    if (value !== null && [...value].length > MAX_AVATAR_URL) throw MatrixError.invalidParam("avatar_url", `longer than 1,000 characters`);
+    await users.setProfile(userId, { avatarUrl: value });
+    const profile = await users.getProfile(userId);
+    if (profile) await profileChanges.profileChanged(userId, profile);
+    return {};
+  },
+});
