@@ -31,6 +31,15 @@ import { openConfiguredStorage } from "./storage.js";
 import { loadTlsOptions } from "./tls.js";
 import { prepareCertificates, type Certificates } from "./certificates.js";
 import { zionVersion } from "./version.js";
+import { RoomReads, RoomService } from "../rooms/index.js";
+import { Notifier, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
+import type { EventId, UserId } from "../core/ids/index.js";
+
+/** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
+const systemTimers: NotifierTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -72,6 +81,10 @@ export interface Homeserver {
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
+  /** The room pipeline (tests drive rooms through it until every room endpoint exists). */
+  readonly rooms: RoomService;
+  /** The /sync notifier (tests count waiting requests). */
+  readonly notifier: Notifier;
   /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
   baseUrl(resource: string): string | undefined;
   /** The https servers, for swapping certificates with `setSecureContext` (see tls.ts). */
@@ -139,6 +152,17 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
+  // Sync (src/sync): the notifier the room pipeline tells of every write, the in-memory typing stream.
+  const notifier = new Notifier(systemTimers);
+  notifier.setMemberTargets(async (_roomId, ids) => {
+    const pdus = await storage.events.getPdus(ids as EventId[]);
+    return [...pdus.values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined).map((p) => p.stateKey as UserId);
+  });
+  const typing = new TypingStream({ clock, timers: systemTimers, notifier });
+  // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
+  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier });
+  const roomReads = new RoomReads(storage);
+  const syncService = new SyncService({ storage, reads: roomReads, notifier, typing, clock });
   const deps: ApiDeps & Record<string, unknown> = {
     ...(options.extraDeps ?? {}),
     identity: {
@@ -167,9 +191,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     turn,
     defaultRoomVersion: config.default_room_version,
     federationClient: federation.client,
-    // Until rooms exist: profile changes have no member events to update, and no one shares a room.
-    profileChanges: options.profileChanges ?? { profileChanged: async () => {} },
+    // Until the rooms layer answers it: no one shares a room for /keys/changes.
+    // A profile change sends a new member event into every joined room (src/rooms), which /sync then delivers.
+    profileChanges: options.profileChanges ?? { profileChanged: async (userId) => void (await rooms.updateProfileInJoinedRooms(userId)) },
     deviceListAudience: options.deviceListAudience ?? { usersSharingRoomsWith: async () => new Set() },
+    sync: syncService,
+    typing,
+    roomStore: storage.rooms,
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
@@ -237,6 +265,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger,
     signingKeys,
     listeners: infos,
+    rooms,
+    notifier,
     baseUrl(resource: string) {
       const info = infos.find((i) => i.resources.includes(resource));
       return info && `${info.tls ? "https" : "http"}://${hostForUrl(info.host)}:${info.port}`;
@@ -247,6 +277,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       stopping ??= (async () => {
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
+        typing.close();
         await storage.close();
         if (config.pid_file) removePidFile(config.pid_file);
         logger.info("stopped");

@@ -1,7 +1,8 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
-import type { AccountDataStore, E2eeStore, FilterStore, KeyBackupStore, ProfileRecord, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { AccountDataStore, E2eeStore, FilterStore, KeyBackupStore, ProfileRecord, RoomStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { SyncService, TypingStream } from "../../sync/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -91,4 +92,12 @@ export interface UserDataDeps {
   readonly deviceListAudience: DeviceListAudience;
   /** The federation client (app/ always provides it). */
   readonly federationClient: RemoteProfiles;
+}
+
+/** What /sync and the ephemeral-stream routes (typing, receipts, presence) use. */
+export interface SyncDeps {
+  readonly sync: SyncService;
+  readonly typing: TypingStream;
+  readonly filters: FilterStore;
+  readonly roomStore: RoomStore;
 }

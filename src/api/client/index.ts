@@ -8,7 +8,9 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps, UserDataDeps } from "./deps.js";
+import type { AccountDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import { sync } from "./sync/sync.js";
+import { putTyping } from "./typing/put-typing.js";
 import { getThreepids } from "./account/threepids.js";
 import { getGlobalAccountData } from "./account-data/get-global.js";
 import { getRoomAccountData } from "./account-data/get-room.js";
@@ -51,7 +53,7 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & SyncDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -67,6 +69,7 @@ const v3Routes = [
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
+  sync, putTyping,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
@@ -83,7 +86,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
+export type { AccountDeps, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";

@@ -1,0 +1,129 @@
+/**
+ * /sync v2 over the stream providers (docs/sync.md): the current token, what changed for one user and device
+ * between a since-token and it, and long-polling on the notifier when nothing did.
+ *
+ * Sliding sync (MSC4186) is to reuse the same pieces: StreamToken positions, the Notifier's per-user and per-room
+ * waiting, and the providers' reads between two positions.
+ */
+import type { Clock } from "../core/clock.js";
+import { EMPTY_FILTER, eventFilterMatches, type Filter } from "../core/filters/index.js";
+import type { RoomId, UserId } from "../core/ids/index.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
+import type { RoomReads } from "../rooms/index.js";
+import type { Notifier } from "./notifier.js";
+import { RoomsProvider, type SyncStorage } from "./rooms-provider.js";
+import { serializeToken, type StreamToken } from "./token.js";
+import type { TypingStream } from "./typing.js";
+
+/** The most to-device messages one response carries (Synapse sends 100 too); the rest follow in the next. */
+export const TO_DEVICE_LIMIT = 100;
+
+export interface SyncRequest {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly since: StreamToken | null;
+  readonly filter?: Filter;
+  readonly fullState?: boolean;
+  readonly timeoutMs?: number;
+  readonly stateAfterKey?: "state_after" | "org.matrix.msc4222.state_after" | null;
+  readonly signal?: AbortSignal;
+}
+
+export interface SyncServiceDeps {
+  readonly storage: SyncStorage;
+  readonly reads: RoomReads;
+  readonly notifier: Notifier;
+  readonly typing: TypingStream;
+  readonly clock: Clock;
+}
+
+export class SyncService {
+  private readonly rooms: RoomsProvider;
+
+  constructor(private readonly deps: SyncServiceDeps) {
+    this.rooms = new RoomsProvider(deps.storage, deps.reads);
+  }
+
+  /** The position of every stream now. Persisted streams read storage, so this holds across restarts. */
+  async currentToken(): Promise<StreamToken> {
+    const s = this.deps.storage;
+    const [events, accountData, toDevice, deviceLists] = await Promise.all([s.events.maxStreamOrdering(), s.accountData.maxPosition(), s.toDevice.maxPosition(), s.e2ee.maxDeviceListPosition()]);
+    return { events, accountData, toDevice, deviceLists, typing: this.deps.typing.current(), receipts: 0, presence: 0 };
+  }
+
+  /**
+   * One /sync answer. Incremental with nothing new and a timeout: waits on the notifier (woken by the room
+   * pipeline, typing, to-device, ...) until something arrives, the timeout passes or the client goes away, then
+   * answers from the same `since`.
+   */
+  async sync(req: SyncRequest): Promise<JsonObject> {
+    const deadline = this.deps.clock.now() + (req.timeoutMs ?? 0);
+    for (;;) {
+      const { body, empty, following, token } = await this.compute(req);
+      const left = deadline - this.deps.clock.now();
+      if (!empty || req.since === null || req.fullState || left <= 0 || req.signal?.aborted) return body;
+      const reason = await this.deps.notifier.wait({ userId: req.userId, rooms: following, token }, left, req.signal);
+      if (reason !== "notified") return (await this.compute(req)).body;
+    }
+  }
+
+  private async compute(req: SyncRequest): Promise<{ body: JsonObject; empty: boolean; following: ReadonlySet<RoomId>; token: StreamToken }> {
+    const { storage } = this.deps;
+    const filter = req.filter ?? EMPTY_FILTER;
+    const now = await this.currentToken();
+    // A token ahead of a stream (from before a restart of the in-memory typing stream, or forged) is bounded by now.
+    const since = req.since;
+    const next: Record<keyof StreamToken, number> = { ...now };
+
+    const [accountData, toDevice, deviceListChanges, otkCounts, fallbackTypes] = await Promise.all([
+      storage.accountData.changesSince(req.userId, since ? Math.min(since.accountData, now.accountData) : 0),
+      storage.toDevice.inbox(req.userId, req.deviceId, since ? since.toDevice : 0, TO_DEVICE_LIMIT),
+      since ? storage.e2ee.deviceListChangesSince(Math.min(since.deviceLists, now.deviceLists), now.deviceLists) : Promise.resolve([]),
+      storage.e2ee.oneTimeKeyCounts(req.userId, req.deviceId),
+      storage.e2ee.unusedFallbackKeyTypes(req.userId, req.deviceId),
+    ]);
+    // Messages at or below the token the client sent back have been received: delete them.
+    if (since && since.toDevice > 0) await storage.toDevice.acknowledge(req.userId, req.deviceId, since.toDevice);
+    if (toDevice.messages.length >= TO_DEVICE_LIMIT) next.toDevice = toDevice.position;
+    else next.toDevice = Math.max(now.toDevice, since?.toDevice ?? 0);
+
+    const typingSince = since ? since.typing : 0;
+    const joinedForTyping = await storage.rooms.getRoomsForUser(req.userId, "join");
+    const typing = this.deps.typing.changesSince(joinedForTyping, typingSince);
+
+    const rooms = await this.rooms.sections({
+      userId: req.userId,
+      since: since ? Math.min(since.events, now.events) : null,
+      to: now.events,
+      filter: filter.room,
+      fullState: req.fullState ?? false,
+      stateAfterKey: req.stateAfterKey ?? null,
+      nowTs: this.deps.clock.now(),
+      typing,
+      roomAccountData: accountData.filter((e) => e.roomId !== null),
+    });
+
+    const global = accountData.filter((e) => e.roomId === null && eventFilterMatches(filter.account_data, { type: e.type })).map((e) => ({ type: e.type, content: e.content }));
+
+    // device_lists.changed: users sharing a joined room with us (and ourselves) whose devices changed.
+    let changed: string[] = [];
+    if (deviceListChanges.length > 0) {
+      const audience = new Set<string>([req.userId]);
+      for (const r of joinedForTyping) for (const u of await storage.roomClient.getRoomMembers(r, "join")) audience.add(u);
+      changed = deviceListChanges.map((c) => c.userId).filter((u) => audience.has(u));
+    }
+
+    const body: Record<string, JsonValue> = {
+      next_batch: serializeToken(next),
+      rooms: { join: rooms.join, invite: rooms.invite, leave: rooms.leave, knock: rooms.knock },
+      account_data: { events: global },
+      presence: { events: [] },
+      to_device: { events: [...toDevice.messages] },
+      device_lists: { changed, left: [] },
+      device_one_time_keys_count: { ...otkCounts },
+      device_unused_fallback_key_types: [...fallbackTypes],
+    };
+    const empty = rooms.empty && global.length === 0 && toDevice.messages.length === 0 && changed.length === 0;
+    return { body, empty, following: rooms.following, token: next };
+  }
+}
