@@ -162,7 +162,28 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
   const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier });
   const roomReads = new RoomReads(storage);
-  const syncService = new SyncService({ storage, reads: roomReads, notifier, typing, clock });
+  // The per-user stores the e2ee and account-data routes write through, wrapped so each write wakes the syncs
+  // waiting for it (to-device: every recipient; account data: the owner).
+  const toDevice: Storage["toDevice"] = {
+    ...storage.toDevice,
+    async send(sender, txnId, messages, nowTs) {
+      const queued = await storage.toDevice.send(sender, txnId, messages, nowTs);
+      if (queued) {
+        const pos = await storage.toDevice.maxPosition();
+        for (const u of new Set(messages.map((m) => m.userId))) notifier.notifyUser("toDevice", u, pos);
+      }
+      return queued;
+    },
+  };
+  const accountData: Storage["accountData"] = {
+    ...storage.accountData,
+    async put(userId, roomId, type, content) {
+      const pos = await storage.accountData.put(userId, roomId, type, content);
+      notifier.notifyUser("accountData", userId, pos);
+      return pos;
+    },
+  };
+  const syncService = new SyncService({ storage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
   const deps: ApiDeps & Record<string, unknown> = {
     ...(options.extraDeps ?? {}),
     identity: {
@@ -184,8 +205,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
     e2ee: storage.e2ee,
-    toDevice: storage.toDevice,
-    accountData: storage.accountData,
+    toDevice,
+    accountData,
     filters: storage.filters,
     keyBackup: storage.keyBackup,
     turn,
@@ -198,6 +219,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     sync: syncService,
     typing,
     roomStore: storage.rooms,
+    roomClient: storage.roomClient,
+    events: storage.events,
+    receipts: storage.receipts,
+    presence: storage.presence,
+    pushRules: storage.pushRules,
+    notifier,
+    presenceEnabled: config.presence?.enabled ?? true,
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.

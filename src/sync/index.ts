@@ -4,3 +4,4 @@ export { Notifier, type NotifierTimers, type WaitRequest, type WakeReason, type 
 export { TypingStream, MAX_TYPING_MS } from "./typing.js";
 export { RoomsProvider, TIMELINE_LIMIT, type SyncStorage } from "./rooms-provider.js";
 export { SyncService, TO_DEVICE_LIMIT, type SyncRequest, type SyncServiceDeps } from "./sync-service.js";
+export { PRESENCE_STATES, presenceContent, type PresenceState } from "./presence.js";

@@ -17,7 +17,7 @@ import type { StreamOrdering } from "../storage/ports.js";
 import type { StreamName, StreamToken } from "./token.js";
 
 /** Streams whose changes concern a room's members. */
-export type RoomStream = Extract<StreamName, "events" | "typing" | "receipts">;
+export type RoomStream = Extract<StreamName, "events" | "typing" | "receipts" | "presence">;
 /** Streams whose changes concern one user. */
 export type UserStream = Exclude<StreamName, "typing" | "receipts">;
 
@@ -95,11 +95,17 @@ export class Notifier implements RoomNotifier {
     for (const w of [...set]) if (w.req.token[stream] < position) w.wake("notified");
   }
 
+  /** A user's presence changed: the user's own waiting syncs and those of everyone in the given (joined) rooms. */
+  notifyPresence(userId: UserId, rooms: Iterable<RoomId>, position: number): void {
+    this.notifyUser("presence", userId, position);
+    for (const r of rooms) this.notifyRoom("presence", r, position);
+  }
+
   /** Whether something was reported after the request's token (checked when it registers). */
   private alreadyBehind(req: WaitRequest): boolean {
     for (const [stream, pos] of this.lastUser.get(req.userId) ?? []) if (req.token[stream] < pos) return true;
     for (const roomId of req.rooms) {
-      for (const stream of ["events", "typing", "receipts"] as const) {
+      for (const stream of ["events", "typing", "receipts", "presence"] as const) {
         if ((this.lastRoom.get(key(stream, roomId)) ?? -Infinity) > req.token[stream]) return true;
       }
     }

@@ -19,7 +19,7 @@ import { clientEvent, type RoomReads } from "../rooms/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
-export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users">;
+export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules">;
 
 /** The timeline limit when the filter gives none (Synapse's default), and the most a filter may ask for. */
 export const TIMELINE_LIMIT = { default: 10, max: 100 } as const;
@@ -40,8 +40,8 @@ export interface RoomsRequest {
   /** Which key the state at the end of the timeline goes under, or null for the classic `state`. */
   readonly stateAfterKey: "state_after" | "org.matrix.msc4222.state_after" | null;
   readonly nowTs: number;
-  /** m.typing per room (from the typing stream). */
-  readonly typing: ReadonlyMap<RoomId, readonly UserId[]>;
+  /** Ephemeral events per room (m.typing, m.receipt) changed after the token. */
+  readonly ephemeral: ReadonlyMap<RoomId, readonly JsonObject[]>;
   /** Per-room account data changed after the token (all of it on an initial sync). */
   readonly roomAccountData: readonly AccountDataEntry[];
 }
@@ -99,10 +99,10 @@ export class RoomsProvider {
     for (const roomId of joinedRooms) {
       const initial = req.since === null || req.fullState || newlyJoined.has(roomId);
       const recent = (initial ? recentStart : recentInc).get(roomId) ?? [];
-      const typing = req.typing.get(roomId);
+      const ephemeral = req.ephemeral.get(roomId);
       const accountData = accountDataByRoom.get(roomId);
-      if (!initial && recent.length === 0 && !typing && !accountData) continue;
-      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, typing, accountData);
+      if (!initial && recent.length === 0 && !ephemeral && !accountData) continue;
+      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData);
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -142,7 +142,7 @@ export class RoomsProvider {
     recentNewestFirst: readonly StoredEvent[],
     limit: number,
     initial: boolean,
-    typing: readonly UserId[] | undefined,
+    ephemeral: readonly JsonObject[] | undefined,
     accountData: JsonObject[] | undefined,
   ): Promise<JsonObject> {
     const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit);
@@ -153,7 +153,7 @@ export class RoomsProvider {
     if (req.stateAfterKey) room[req.stateAfterKey] = { events: stateEvents };
     else room["state"] = { events: stateEvents };
     if (req.stateAfterKey) room["state"] = { events: [] };
-    room["ephemeral"] = { events: typing ? [{ type: "m.typing", content: { user_ids: [...typing] } }] : [] };
+    room["ephemeral"] = { events: (ephemeral ?? []).filter((e) => eventFilterMatches(req.filter.ephemeral, { type: String(e["type"]) })) };
     room["account_data"] = { events: accountData ?? [] };
     if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(roomId, req.userId);
     room["unread_notifications"] = {};

@@ -176,6 +176,72 @@ describe("GET /sync", () => {
     await expectError(call("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(a.userId)}`, { typing: true }, a.token), 400, "M_MISSING_PARAM", /timeout/);
   });
 
+  it("delivers read receipts (private ones only to their owner, threaded ones with thread_id) and read markers", async () => {
+    const a = await register();
+    const b = await register();
+    const roomId = await createRoom(a.userId, { preset: "public_chat" });
+    await hs().rooms.join(roomId, b.userId);
+    const ev = await say(roomId, a.userId, "read me");
+    const base = await sync(a);
+    const r = (type: string, body: unknown = {}) => call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/${type}/${encodeURIComponent(ev.eventId)}`, body, b.token);
+    await ok(r("m.read", { thread_id: "main" }));
+    await ok(r("m.read.private"));
+    const got = await sync(a, `since=${base["next_batch"]}`);
+    const receipts: J[] = got["rooms"]["join"][roomId]["ephemeral"]["events"].filter((e: J) => e["type"] === "m.receipt");
+    assert.equal(receipts.length, 1);
+    const content = receipts[0]!["content"][ev.eventId];
+    assert.equal(content["m.read"][b.userId]["thread_id"], "main");
+    assert.equal(content["m.read.private"], undefined, "another user's private receipt is not sent");
+    const own = await sync(b, "");
+    const ownReceipts = own["rooms"]["join"][roomId]["ephemeral"]["events"].find((e: J) => e["type"] === "m.receipt");
+    assert.ok(ownReceipts["content"][ev.eventId]["m.read.private"][b.userId], "the owner sees its private receipt");
+    await ok(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/read_markers`, { "m.fully_read": ev.eventId }, b.token));
+    const marker = await sync(b, `since=${own["next_batch"]}`);
+    assert.deepEqual(marker["rooms"]["join"][roomId]["account_data"]["events"], [{ type: "m.fully_read", content: { event_id: ev.eventId } }]);
+    await expectError(r("m.unknown"), 400, "M_INVALID_PARAM", /receiptType/);
+    await expectError(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/%24nope`, {}, b.token), 404, "M_NOT_FOUND");
+    await expectError(r("m.fully_read", { thread_id: "main" }), 400, "M_INVALID_PARAM", /thread_id/);
+    await expectError(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/read_markers`, { "m.fully_read": ev.eventId, "m.read": "$missing" }, b.token), 404, "M_NOT_FOUND");
+    const outsider = await register();
+    await expectError(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(ev.eventId)}`, {}, outsider.token), 403, "M_FORBIDDEN");
+  });
+
+  it("records presence from PUT /presence and set_presence, shows it to room members and refuses strangers", async () => {
+    const a = await register();
+    const b = await register();
+    const stranger = await register();
+    const roomId = await createRoom(a.userId, { preset: "public_chat" });
+    await hs().rooms.join(roomId, b.userId);
+    const base = await sync(b);
+    await ok(call("PUT", `/_matrix/client/v3/presence/${encodeURIComponent(a.userId)}/status`, { presence: "unavailable", status_msg: "lunch" }, a.token));
+    const seen = await sync(b, `since=${base["next_batch"]}`);
+    const p = seen["presence"]["events"].find((e: J) => e["sender"] === a.userId);
+    assert.equal(p["content"]["presence"], "unavailable");
+    assert.equal(p["content"]["status_msg"], "lunch");
+    const got = await ok(call("GET", `/_matrix/client/v3/presence/${encodeURIComponent(a.userId)}/status`, undefined, b.token));
+    assert.equal(got["presence"], "unavailable");
+    await expectError(call("GET", `/_matrix/client/v3/presence/${encodeURIComponent(a.userId)}/status`, undefined, stranger.token), 403, "M_FORBIDDEN");
+    await expectError(call("PUT", `/_matrix/client/v3/presence/${encodeURIComponent(b.userId)}/status`, { presence: "online" }, a.token), 403, "M_FORBIDDEN");
+    await expectError(call("PUT", `/_matrix/client/v3/presence/${encodeURIComponent(a.userId)}/status`, { presence: "busy" }, a.token), 400, "M_BAD_JSON");
+    await sync(b, "set_presence=online");
+    const mine = await ok(call("GET", `/_matrix/client/v3/presence/${encodeURIComponent(b.userId)}/status`, undefined, a.token));
+    assert.equal(mine["presence"], "online");
+  });
+
+  it("wakes a waiting sync for a to-device message addressed to it", async () => {
+    const a = await register();
+    const b = await register();
+    const who = await ok(call("GET", "/_matrix/client/v3/account/whoami", undefined, b.token));
+    const base = await sync(b);
+    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
+    while (hs().notifier.waiting() < 1) await new Promise((r) => setTimeout(r, 10));
+    await ok(call("PUT", "/_matrix/client/v3/sendToDevice/m.test/t1", { messages: { [b.userId]: { [String(who["device_id"])]: { hello: 1 } } } }, a.token));
+    const j = await waiting;
+    assert.deepEqual(j["to_device"]["events"], [{ type: "m.test", sender: a.userId, content: { hello: 1 } }]);
+    const next = await sync(b, `since=${j["next_batch"]}`);
+    assert.deepEqual(next["to_device"]["events"], [], "acknowledged by the next token");
+  });
+
   it("wakes 50 concurrently waiting syncs with one event and leaves an unrelated user's request waiting", async () => {
     const a = await register();
     const outsider = await register();

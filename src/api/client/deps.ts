@@ -1,8 +1,8 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
-import type { AccountDataStore, E2eeStore, FilterStore, KeyBackupStore, ProfileRecord, RoomStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
-import type { SyncService, TypingStream } from "../../sync/index.js";
+import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RoomClientStore, RoomStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { Notifier, SyncService, TypingStream } from "../../sync/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -100,4 +100,14 @@ export interface SyncDeps {
   readonly typing: TypingStream;
   readonly filters: FilterStore;
   readonly roomStore: RoomStore;
+  readonly roomClient: RoomClientStore;
+  readonly events: EventStore;
+  readonly receipts: ReceiptStore;
+  readonly accountData: AccountDataStore;
+  readonly presence: PresenceStore;
+  readonly pushRules: PushRulesStore;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  /** presence.enabled (default true): false makes presence routes answer with nothing stored. */
+  readonly presenceEnabled: boolean;
 }

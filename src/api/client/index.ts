@@ -11,6 +11,10 @@ import { registerWithSharedSecret } from "./admin/register-with-secret.js";
 import type { AccountDeps, SyncDeps, UserDataDeps } from "./deps.js";
 import { sync } from "./sync/sync.js";
 import { putTyping } from "./typing/put-typing.js";
+import { postReceipt } from "./receipts/post-receipt.js";
+import { postReadMarkers } from "./receipts/read-markers.js";
+import { getPresence } from "./presence/get-status.js";
+import { putPresence } from "./presence/put-status.js";
 import { getThreepids } from "./account/threepids.js";
 import { getGlobalAccountData } from "./account-data/get-global.js";
 import { getRoomAccountData } from "./account-data/get-room.js";
@@ -69,7 +73,7 @@ const v3Routes = [
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
-  sync, putTyping,
+  sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
 ] as readonly Route<ClientApiDeps>[];
 
 /**

@@ -71,6 +71,7 @@ export const sync = defineClientRoute({
       timeoutMs,
       stateAfterKey: stable ? "state_after" : unstable ? "org.matrix.msc4222.state_after" : null,
       signal,
+      ...(query.set_presence !== undefined ? { setPresence: query.set_presence as "online" | "offline" | "unavailable" } : {}),
     });
   },
 });
