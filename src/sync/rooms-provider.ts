@@ -17,6 +17,8 @@ import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
+import type { PushRuleset } from "../core/push/index.js";
+import { unreadCounts, userRuleset } from "./unread.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
 export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules">;
@@ -66,6 +68,9 @@ export class RoomsProvider {
 
   async sections(req: RoomsRequest): Promise<RoomsSections> {
     const { storage } = this;
+    // The syncing user's push rules, read once per call and only when a joined room is answered.
+    let rules: Promise<PushRuleset> | undefined;
+    const ruleset = () => (rules ??= userRuleset(storage, req.userId));
     const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => storage.rooms.getRoomsForUser(req.userId, m)));
     const following = new Set<RoomId>([...joined!, ...invited!, ...knocked!]);
     const out: { join: Record<string, JsonObject>; invite: Record<string, JsonObject>; leave: Record<string, JsonObject>; knock: Record<string, JsonObject> } = { join: {}, invite: {}, leave: {}, knock: {} };
@@ -102,7 +107,7 @@ export class RoomsProvider {
       const ephemeral = req.ephemeral.get(roomId);
       const accountData = accountDataByRoom.get(roomId);
       if (!initial && recent.length === 0 && !ephemeral && !accountData) continue;
-      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData);
+      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData, ruleset);
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -144,6 +149,7 @@ export class RoomsProvider {
     initial: boolean,
     ephemeral: readonly JsonObject[] | undefined,
     accountData: JsonObject[] | undefined,
+    ruleset: () => Promise<PushRuleset>,
   ): Promise<JsonObject> {
     const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit);
     const room: Record<string, JsonValue> = {
@@ -156,7 +162,10 @@ export class RoomsProvider {
     room["ephemeral"] = { events: (ephemeral ?? []).filter((e) => eventFilterMatches(req.filter.ephemeral, { type: String(e["type"]) })) };
     room["account_data"] = { events: accountData ?? [] };
     if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(roomId, req.userId);
-    room["unread_notifications"] = {};
+    const perThread = req.filter.timeline.unread_thread_notifications;
+    const unread = await unreadCounts(this.storage, await ruleset(), roomId, req.userId, req.to, perThread);
+    room["unread_notifications"] = unread.room;
+    if (perThread) room["unread_thread_notifications"] = unread.threads;
     return room;
   }
 

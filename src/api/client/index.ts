@@ -15,6 +15,9 @@ import { postReceipt } from "./receipts/post-receipt.js";
 import { postReadMarkers } from "./receipts/read-markers.js";
 import { getPresence } from "./presence/get-status.js";
 import { putPresence } from "./presence/put-status.js";
+import { getGlobalPushRules, getPushRules } from "./push-rules/get-rules.js";
+import { deletePushRuleRoute, getPushRuleRoute, putPushRuleRoute } from "./push-rules/rule.js";
+import { pushRuleActionsRoutes, pushRuleEnabledRoutes } from "./push-rules/rule-attributes.js";
 import { getThreepids } from "./account/threepids.js";
 import { getGlobalAccountData } from "./account-data/get-global.js";
 import { getRoomAccountData } from "./account-data/get-room.js";
@@ -74,6 +77,7 @@ const v3Routes = [
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
   sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
+  getPushRules, getGlobalPushRules, ...pushRuleEnabledRoutes, ...pushRuleActionsRoutes, getPushRuleRoute, putPushRuleRoute, deletePushRuleRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
