@@ -15,6 +15,7 @@ import type { FederationAuth } from "../api/http/index.js";
 import { buildServerKeys } from "../api/index.js";
 import type { HomeserverConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
+import type { Metrics } from "../core/metrics.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { ServerName } from "../core/ids/index.js";
 import { DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns, ServerResolver, WellKnownResolver, httpsGetVia } from "../federation/discovery/index.js";
@@ -80,6 +81,8 @@ export interface FederationInputs {
   readonly keys: KeyStore;
   readonly signingKeys: readonly SigningKey[];
   readonly clock: Clock;
+  /** Outbound request and key-fetch counters (app/metrics.ts); none when metrics are off. */
+  readonly metrics?: Metrics;
 }
 
 export function trustedKeyServers(config: Pick<HomeserverConfig, "trusted_key_servers">): TrustedKeyServer[] {
@@ -98,11 +101,13 @@ export function createFederation(config: HomeserverConfig, inputs: FederationInp
     serverName, signingKey, resolver: discovery.resolver, https: discovery.https,
     federationEnabled: config.federation_enabled,
     ...(config.federation_domain_whitelist !== undefined ? { domainWhitelist: config.federation_domain_whitelist } : {}),
+    ...(inputs.metrics ? { metrics: inputs.metrics } : {}),
   });
   const keyRing = new KeyRing({
     store: inputs.keys, client, clock: inputs.clock,
     own: { serverName, signingKeys: inputs.signingKeys, oldVerifyKeys: config.old_signing_keys },
     trustedKeyServers: trustedKeyServers(config),
+    ...(inputs.metrics ? { metrics: inputs.metrics } : {}),
   });
   const identity = {
     serverName, signingKeys: inputs.signingKeys, oldVerifyKeys: config.old_signing_keys, keyRefreshIntervalMs: config.key_refresh_interval,

@@ -1,8 +1,9 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
-import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RoomClientStore, RoomStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
 import type { Notifier, SyncService, TypingStream } from "../../sync/index.js";
+import type { RoomReads, RoomService } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -110,4 +111,25 @@ export interface SyncDeps {
   readonly clock: Clock;
   /** presence.enabled (default true): false makes presence routes answer with nothing stored. */
   readonly presenceEnabled: boolean;
+}
+
+/** Room settings from homeserver.yaml. */
+export interface RoomSettings {
+  /** default_room_version. */
+  readonly defaultRoomVersion: string;
+}
+
+/** What the room, event and directory routes may be handed (the pipeline and the stores they read). */
+export interface RoomDeps {
+  readonly serverName: ServerName;
+  readonly clock: Clock;
+  readonly rateLimits: RateLimits;
+  readonly rooms: RoomService;
+  readonly roomReads: RoomReads;
+  readonly roomClient: RoomClientStore;
+  readonly events: EventStore;
+  readonly roomStore: RoomStore;
+  readonly stateStore: StateStore;
+  readonly users: UserStore;
+  readonly roomSettings: RoomSettings;
 }

@@ -8,7 +8,7 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import type { AccountDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
 import { sync } from "./sync/sync.js";
 import { putTyping } from "./typing/put-typing.js";
 import { postReceipt } from "./receipts/post-receipt.js";
@@ -47,6 +47,35 @@ import { getCapabilities } from "./server/capabilities.js";
 import { getThirdPartyProtocols } from "./server/thirdparty-protocols.js";
 import { getTurnServer } from "./server/turn-server.js";
 import { sendToDevice } from "./to-device/send-to-device.js";
+import { createRoom } from "./rooms/create-room.js";
+import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
+import { joinRoom } from "./rooms/join.js";
+import { knock } from "./rooms/knock.js";
+import { invite } from "./rooms/invite.js";
+import { leave } from "./rooms/leave.js";
+import { forget } from "./rooms/forget.js";
+import { kick } from "./rooms/kick.js";
+import { ban } from "./rooms/ban.js";
+import { unban } from "./rooms/unban.js";
+import { joinedRooms } from "./rooms/joined-rooms.js";
+import { sendMessage } from "./events/send-message.js";
+import { redact } from "./events/redact.js";
+import { getState } from "./events/get-state.js";
+import { getStateEvent, getStateEventEmptyKey } from "./events/get-state-event.js";
+import { putStateEvent, putStateEventEmptyKey } from "./events/put-state-event.js";
+import { messages } from "./events/messages.js";
+import { context } from "./events/context.js";
+import { getEvent } from "./events/get-event.js";
+import { members } from "./events/members.js";
+import { joinedMembers } from "./events/joined-members.js";
+import { putAlias } from "./directory/put-alias.js";
+import { getAlias } from "./directory/get-alias.js";
+import { deleteAlias } from "./directory/delete-alias.js";
+import { roomAliases } from "./directory/room-aliases.js";
+import { getPublicRooms } from "./directory/get-public-rooms.js";
+import { postPublicRooms } from "./directory/post-public-rooms.js";
+import { getRoomVisibility } from "./directory/get-visibility.js";
+import { putRoomVisibility } from "./directory/put-visibility.js";
 import { deleteDevice } from "./devices/delete-device.js";
 import { deleteDevices } from "./devices/delete-devices.js";
 import { getDevice } from "./devices/get-device.js";
@@ -60,7 +89,7 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & SyncDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -78,6 +107,10 @@ const v3Routes = [
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
   sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
   getPushRules, getGlobalPushRules, ...pushRuleEnabledRoutes, ...pushRuleActionsRoutes, getPushRuleRoute, putPushRuleRoute, deletePushRuleRoute,
+  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms,
+  sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
+  messages, context, getEvent, members, joinedMembers,
+  putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
@@ -94,7 +127,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
+export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
