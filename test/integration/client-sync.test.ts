@@ -128,6 +128,9 @@ describe("GET /sync", () => {
     assert.deepEqual(bodies(room), ["m9", "m10", "m11"]);
     assert.equal(room["timeline"]["limited"], true);
     assert.match(room["timeline"]["prev_batch"], /^t\d+_\d+$/);
+    // /messages pages back from prev_batch to the events the limit left out, without repeating the timeline.
+    const older = await ok(call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=2&from=${encodeURIComponent(room["timeline"]["prev_batch"])}`, undefined, a.token));
+    assert.deepEqual(older["chunk"].map((e: J) => e["content"]["body"] ?? e["content"]["topic"]), ["m8", "early"]);
     assert.deepEqual(room["state"]["events"].map((e: J) => [e["type"], e["content"]["topic"]]), [["m.room.topic", "early"]], "the state change skipped by the limit is in state");
     const notLimited = await sync(a, `since=${start["next_batch"]}`);
     assert.equal(notLimited["rooms"]["join"][roomId]["timeline"]["limited"], true, "13 events over the default 10");
