@@ -18,7 +18,7 @@ import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import type { PushRuleset } from "../core/push/index.js";
-import { unreadCounts, userRuleset } from "./unread.js";
+import { UnreadCache, unreadCounts, userRuleset } from "./unread.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
 export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules">;
@@ -44,6 +44,8 @@ export interface RoomsRequest {
   readonly nowTs: number;
   /** Ephemeral events per room (m.typing, m.receipt) changed after the token. */
   readonly ephemeral: ReadonlyMap<RoomId, readonly JsonObject[]>;
+  /** The receipts stream's position now (unread counts cached before it stay valid while it has not moved). */
+  readonly receiptsPosition: number;
   /** Per-room account data changed after the token (all of it on an initial sync). */
   readonly roomAccountData: readonly AccountDataEntry[];
 }
@@ -64,7 +66,13 @@ const sectionOf = (m: string | null): Section | null =>
   m === "join" ? "join" : m === "invite" ? "invite" : m === "knock" ? "knock" : m === "leave" || m === "ban" ? "leave" : null;
 
 export class RoomsProvider {
+  private readonly unread = new UnreadCache();
+
   constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
+
+  private rulesPosition(userId: UserId): Promise<number> {
+    return this.storage.pushRules.position(userId);
+  }
 
   async sections(req: RoomsRequest): Promise<RoomsSections> {
     const { storage } = this;
@@ -163,7 +171,7 @@ export class RoomsProvider {
     room["account_data"] = { events: accountData ?? [] };
     if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(roomId, req.userId);
     const perThread = req.filter.timeline.unread_thread_notifications;
-    const unread = await unreadCounts(this.storage, await ruleset(), roomId, req.userId, req.to, perThread);
+    const unread = await unreadCounts(this.storage, await ruleset(), roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition, rules: await this.rulesPosition(req.userId) });
     room["unread_notifications"] = unread.room;
     if (perThread) room["unread_thread_notifications"] = unread.threads;
     return room;

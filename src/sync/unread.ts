@@ -46,17 +46,60 @@ async function receiptOrdering(storage: SyncStorage, roomId: RoomId, userId: Use
   return best;
 }
 
-export async function unreadCounts(storage: SyncStorage, ruleset: PushRuleset, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean): Promise<UnreadCounts> {
+/**
+ * Counts computed before, per (user, room, per-thread or not), so that a sync only evaluates the events after the
+ * last count: valid while the receipts stream and the user's push rules have not moved since. In memory; a
+ * restart counts again from the receipts. At most MAX_CACHED entries (then it starts afresh).
+ */
+export class UnreadCache {
+  static readonly MAX_CACHED = 100_000;
+  private readonly entries = new Map<string, { readonly receipts: number; readonly rules: number; readonly upTo: StreamOrdering; readonly counts: UnreadCounts }>();
+
+  get(key: string, receipts: number, rules: number) {
+    const e = this.entries.get(key);
+    return e && e.receipts === receipts && e.rules === rules ? e : undefined;
+  }
+
+  set(key: string, receipts: number, rules: number, upTo: StreamOrdering, counts: UnreadCounts): void {
+    if (this.entries.size >= UnreadCache.MAX_CACHED) this.entries.clear();
+    this.entries.set(key, { receipts, rules, upTo, counts });
+  }
+}
+
+/** What a count may reuse: the cache, and the receipts and push-rules positions it is valid for. */
+export interface UnreadReuse {
+  readonly cache: UnreadCache;
+  readonly receipts: number;
+  readonly rules: number;
+}
+
+const copy = (c: UnreadCounts): UnreadCounts => ({
+  room: { ...c.room },
+  threads: Object.fromEntries(Object.entries(c.threads).map(([k, v]) => [k, { ...v }])),
+});
+
+export async function unreadCounts(storage: SyncStorage, ruleset: PushRuleset, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean, reuse?: UnreadReuse): Promise<UnreadCounts> {
+  const key = `${userId}|${roomId}|${perThread ? 1 : 0}`;
+  const cached = reuse?.cache.get(key, reuse.receipts, reuse.rules);
+  if (cached && cached.upTo === to) return copy(cached.counts);
+  const result = await count(storage, ruleset, roomId, userId, to, perThread, cached && cached.upTo < to ? cached : undefined);
+  reuse?.cache.set(key, reuse.receipts, reuse.rules, to, copy(result));
+  return result;
+}
+
+async function count(storage: SyncStorage, ruleset: PushRuleset, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean, base: { upTo: StreamOrdering; counts: UnreadCounts } | undefined): Promise<UnreadCounts> {
   const unthreaded = Math.max(await receiptOrdering(storage, roomId, userId, null), await receiptOrdering(storage, roomId, userId, "main"));
-  const recent = (await storage.events.getRoomsRecentEvents([roomId], { from: perThread ? 0 : unthreaded, to, limit: MAX_UNREAD_SCAN })).get(roomId) ?? [];
-  const room = { notification_count: 0, highlight_count: 0 };
-  const threads: Record<string, { notification_count: number; highlight_count: number }> = {};
+  const floor = base?.upTo ?? 0;
+  const recent = (await storage.events.getRoomsRecentEvents([roomId], { from: Math.max(floor, perThread ? 0 : unthreaded), to, limit: MAX_UNREAD_SCAN })).get(roomId) ?? [];
+  const start = base ? copy(base.counts) : { room: { notification_count: 0, highlight_count: 0 }, threads: {} };
+  const room = start.room;
+  const threads: Record<string, { notification_count: number; highlight_count: number }> = start.threads;
   if (recent.length === 0) return { room, threads };
   const [plId, createId, memberId, joined] = await Promise.all([
     storage.rooms.getCurrentStateEventId(roomId, "m.room.power_levels", ""),
     storage.rooms.getCurrentStateEventId(roomId, "m.room.create", ""),
     storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId),
-    storage.roomClient.getRoomMembers(roomId, "join"),
+    storage.roomClient.countRoomMembers([roomId], "join"),
   ]);
   const state = await storage.events.getPdus([plId, createId, memberId].filter((x): x is NonNullable<typeof x> => x !== null));
   const pl = plId ? state.get(plId) : undefined;
@@ -77,7 +120,7 @@ export async function unreadCounts(storage: SyncStorage, ruleset: PushRuleset, r
     const outcome = evaluatePushRules(ruleset, e.pdu.raw, {
       userId,
       displayName,
-      memberCount: joined.length,
+      memberCount: joined.get(roomId) ?? 0,
       senderPowerLevel: view ? view.userLevel(e.pdu.sender) : 0,
       notificationPowerLevels: notifications,
     });
