@@ -12,7 +12,7 @@ import type { Clock } from "../../src/core/clock.js";
 import { publicKeyBase64, signJson, signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
 import type { UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
-import { startTestPostgres, type TestPostgres } from "../harness/postgres.js";
+import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, type Reply } from "../harness/http-get.js";
 
@@ -22,16 +22,8 @@ const PASSWORD = "correct horse 1";
 const TURN_SECRET = "turn shared secret";
 const generous = { per_second: 1000, burst_count: 1000 };
 
-let pg: TestPostgres | undefined;
-after(() => pg?.stop());
-let databases = 0;
-
-async function databaseConfig(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>> {
-  if (backend === "sqlite") return {};
-  pg ??= await startTestPostgres();
-  const db = await pg.createDatabase(`zion_e2ee_${++databases}`);
-  return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 6 } } };
-}
+const databases = backendDatabases("zion_e2ee");
+after(() => databases.stop());
 
 const key = (): SigningKey => signingKeyFromSeed("k", randomBytes(32));
 const deviceKey = (deviceId: string): SigningKey => signingKeyFromSeed(deviceId, randomBytes(32));
@@ -43,7 +35,7 @@ describe(`client API per-user endpoints (${backend})`, () => {
   before(async () => {
     zion = await startTestServer({
       config: {
-        ...(await databaseConfig(backend)),
+        ...(await databases.config(backend)),
         enable_registration: true,
         enable_registration_without_verification: true,
         rc_login: { address: generous, account: generous, failed_attempts: generous },
@@ -419,6 +411,9 @@ describe(`client API per-user endpoints (${backend})`, () => {
       await expectError(call("PUT", `/_matrix/client/v3/profile/${a.userId}/displayname`, { displayname: "x" }, "zat_bogus"), 401, "M_UNKNOWN_TOKEN");
       assert.equal((await store().users.getProfile(a.userId))?.displayname, a.userId.slice(1, a.userId.indexOf(":")), "unchanged");
       await expectError(call("GET", "/_matrix/client/v3/profile/@nobody:zion.test"), 404, "M_NOT_FOUND");
+      const gone = await register();
+      await ok(call("POST", "/_matrix/client/v3/account/deactivate", { auth: { type: "m.login.password", identifier: { type: "m.id.user", user: gone.userId }, password: PASSWORD } }, gone.token));
+      await expectError(call("GET", `/_matrix/client/v3/profile/${gone.userId}`), 404, "M_NOT_FOUND", /no profile/);
       await expectError(call("GET", "/_matrix/client/v3/profile/not-a-user"), 400, "M_INVALID_PARAM");
       await expectError(call("GET", "/_matrix/client/v3/profile/@far:127.0.0.1:1"), 502, "M_UNKNOWN", /127\.0\.0\.1:1/);
     });
@@ -472,6 +467,29 @@ describe(`client API per-user endpoints (${backend})`, () => {
       assert.deepEqual(await ok(call("GET", "/_matrix/client/v3/account/3pid", undefined, a.token)), { threepids: [] });
       assert.deepEqual(await ok(call("GET", "/_matrix/client/r0/account/3pid", undefined, a.token)), { threepids: [] });
     });
+  });
+});
+
+describe("profile changes and rooms (the default ProfileChangeListener)", () => {
+  let zion: TestServer;
+  before(async () => {
+    zion = await startTestServer({ config: { enable_registration: true, enable_registration_without_verification: true, rc_registration: generous }, startOptions: { clock, passwordHasher: scryptHasher({ ln: 10 }) } });
+  });
+  after(() => zion?.stop());
+  it("sends the new displayname into the member event of a room the user has joined", async () => {
+    const post = (path: string, body: unknown, token?: string, method = "POST") =>
+      httpCall(`${zion.clientUrl}${path}`, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const r = (await post("/_matrix/client/v3/register", { username: "roomie", password: PASSWORD, auth: { type: "m.login.dummy" } })).json();
+    const token = String(r["access_token"]);
+    const room = await post("/_matrix/client/v3/createRoom", {}, token);
+    assert.equal(room.status, 200, room.body);
+    const roomId = String(room.json()["room_id"]);
+    const put = await post(`/_matrix/client/v3/profile/${r["user_id"]}/displayname`, { displayname: "Roomie Renamed" }, token, "PUT");
+    assert.equal(put.status, 200, put.body);
+    const member = await httpCall(`${zion.clientUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(String(r["user_id"]))}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(member.status, 200, member.body);
+    assert.equal(member.json()["displayname"], "Roomie Renamed");
+    assert.equal(member.json()["membership"], "join");
   });
 });
 

@@ -273,6 +273,8 @@ describe("GET /sync", () => {
     assert.deepEqual(j["to_device"]["events"], [{ type: "m.test", sender: a.userId, content: { hello: 1 } }]);
     const next = await sync(b, `since=${j["next_batch"]}`);
     assert.deepEqual(next["to_device"]["events"], [], "acknowledged by the next token");
+    // /keys/changes reads the device-list position from the same tokens (matrix-js-sdk passes its sync tokens).
+    await ok(call("GET", `/_matrix/client/v3/keys/changes?from=${base["next_batch"]}&to=${next["next_batch"]}`, undefined, b.token));
   });
 
   it("wakes 50 concurrently waiting syncs with one event and leaves an unrelated user's request waiting", async () => {

@@ -133,3 +133,54 @@ export interface RoomDeps {
   readonly users: UserStore;
   readonly roomSettings: RoomSettings;
 }
+
+/** Synapse's turn_* settings (/voip/turnServer). */
+export interface TurnSettings {
+  readonly uris: readonly string[];
+  /** turn_shared_secret (or the content of turn_shared_secret_path): coturn's use-auth-secret credentials. */
+  readonly sharedSecret: string | undefined;
+  /** turn_username / turn_password: fixed credentials, used when there is no shared secret. */
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly userLifetimeMs: number;
+}
+
+/**
+ * Told after a local user's displayname or avatar_url changed. The rooms layer implements it to send the new
+ * m.room.member event into every room the user has joined; until rooms exist app/ passes one that does nothing.
+ */
+export interface ProfileChangeListener {
+  profileChanged(userId: UserId, profile: ProfileRecord): Promise<void>;
+}
+
+/**
+ * Which users share a room with a user (whose device-list changes /keys/changes reports to them). The rooms layer
+ * implements it; until rooms exist app/ passes one that knows no rooms, so a user sees only its own changes.
+ */
+export interface DeviceListAudience {
+  usersSharingRoomsWith(userId: UserId): Promise<ReadonlySet<UserId>>;
+}
+
+/** A remote user's profile over federation (the FederationClient's query). */
+export interface RemoteProfiles {
+  queryProfile(destination: ServerName, userId: UserId, field?: "displayname" | "avatar_url"): Promise<{ displayname?: string; avatar_url?: string }>;
+}
+
+/** What the per-user routes (keys, to-device, account data, profile, filters, key backup, capabilities) use. */
+export interface UserDataDeps {
+  readonly serverName: ServerName;
+  readonly clock: Clock;
+  readonly users: UserStore;
+  readonly e2ee: E2eeStore;
+  readonly toDevice: ToDeviceStore;
+  readonly accountData: AccountDataStore;
+  readonly filters: FilterStore;
+  readonly keyBackup: KeyBackupStore;
+  readonly turn: TurnSettings;
+  /** default_room_version, for /capabilities. */
+  readonly defaultRoomVersion: string;
+  readonly profileChanges: ProfileChangeListener;
+  readonly deviceListAudience: DeviceListAudience;
+  /** The federation client (app/ always provides it). */
+  readonly federationClient: RemoteProfiles;
+}

@@ -7,7 +7,10 @@
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import { parseRoomId, type RoomId } from "../../../core/ids/index.js";
-import { UserIdParam } from "../shared/own-user.js";
+import type { JsonObject } from "../../../core/json/types.js";
+import type { AccountDataStore } from "../../../storage/ports.js";
+import type { AuthenticatedUser } from "../../http/index.js";
+import { UserIdParam, ownUser } from "../shared/own-user.js";
 
 export const ACCOUNT_DATA_BODY_BYTES = 1024 * 1024;
 export const GlobalParams = z.object({ userId: UserIdParam, type: z.string().min(1).max(255) });
@@ -30,4 +33,22 @@ export function refuseServerControlled(type: string): void {
  */
 export function roomIdOf(raw: string): RoomId {
   return parseRoomId(raw, "roomId");
+}
+
+/** GET, global (`rawRoomId` undefined) or per room: one's own only; unset is 404 M_NOT_FOUND. */
+export async function readAccountData(store: AccountDataStore, user: AuthenticatedUser, rawUserId: string, rawRoomId: string | undefined, type: string): Promise<JsonObject> {
+  const userId = ownUser(user, rawUserId, "get account data");
+  const roomId = rawRoomId === undefined ? null : roomIdOf(rawRoomId);
+  const content = await store.get(userId, roomId, type);
+  if (!content) throw MatrixError.notFound(`no account data of type ${type}${roomId ? ` in ${roomId}` : ""}`);
+  return content;
+}
+
+/** PUT, global or per room: one's own only, a valid room id, not a server-controlled type. */
+export async function writeAccountData(store: AccountDataStore, user: AuthenticatedUser, rawUserId: string, rawRoomId: string | undefined, type: string, content: JsonObject): Promise<Record<string, never>> {
+  const userId = ownUser(user, rawUserId, "add account data");
+  const roomId = rawRoomId === undefined ? null : roomIdOf(rawRoomId);
+  refuseServerControlled(type);
+  await store.put(userId, roomId, type, content);
+  return {};
 }

@@ -7,8 +7,7 @@ import { z } from "zod";
 import type { JsonObject } from "../../../core/json/types.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { UserDataDeps } from "../deps.js";
-import { ownUser } from "../shared/own-user.js";
-import { ACCOUNT_DATA_BODY_BYTES, GlobalParams, refuseServerControlled } from "./account-data-rules.js";
+import { ACCOUNT_DATA_BODY_BYTES, GlobalParams, writeAccountData } from "./account-data-rules.js";
 
 export const putGlobalAccountData = defineClientRoute({
   method: "PUT",
@@ -17,10 +16,5 @@ export const putGlobalAccountData = defineClientRoute({
   params: GlobalParams,
   body: z.looseObject({}),
   maxBodyBytes: ACCOUNT_DATA_BODY_BYTES,
-  async handle({ user, params, body }, { accountData }: Pick<UserDataDeps, "accountData">) {
-    const userId = ownUser(user, params.userId, "add account data");
-    refuseServerControlled(params.type);
-    await accountData.put(userId, null, params.type, body as JsonObject);
-    return {};
-  },
+  handle: ({ user, params, body }, { accountData }: Pick<UserDataDeps, "accountData">) => writeAccountData(accountData, user, params.userId, undefined, params.type, body as JsonObject),
 });

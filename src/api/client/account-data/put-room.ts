@@ -6,8 +6,7 @@ import { z } from "zod";
 import type { JsonObject } from "../../../core/json/types.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { UserDataDeps } from "../deps.js";
-import { ownUser } from "../shared/own-user.js";
-import { ACCOUNT_DATA_BODY_BYTES, RoomParams, refuseServerControlled, roomIdOf } from "./account-data-rules.js";
+import { ACCOUNT_DATA_BODY_BYTES, RoomParams, writeAccountData } from "./account-data-rules.js";
 
 export const putRoomAccountData = defineClientRoute({
   method: "PUT",
@@ -16,11 +15,5 @@ export const putRoomAccountData = defineClientRoute({
   params: RoomParams,
   body: z.looseObject({}),
   maxBodyBytes: ACCOUNT_DATA_BODY_BYTES,
-  async handle({ user, params, body }, { accountData }: Pick<UserDataDeps, "accountData">) {
-    const userId = ownUser(user, params.userId, "add account data");
-    const roomId = roomIdOf(params.roomId);
-    refuseServerControlled(params.type);
-    await accountData.put(userId, roomId, params.type, body as JsonObject);
-    return {};
-  },
+  handle: ({ user, params, body }, { accountData }: Pick<UserDataDeps, "accountData">) => writeAccountData(accountData, user, params.userId, params.roomId, params.type, body as JsonObject),
 });

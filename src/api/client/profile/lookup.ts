@@ -8,7 +8,8 @@ import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import { parseUserId, serverOfUserId, type UserId } from "../../../core/ids/index.js";
 import type { UserDataDeps } from "../deps.js";
-import { UserIdParam } from "../shared/own-user.js";
+import type { AuthenticatedUser } from "../../http/index.js";
+import { UserIdParam, ownUser } from "../shared/own-user.js";
 
 /** Synapse's limits (MAX_DISPLAYNAME_LEN, MAX_AVATAR_URL_LEN). */
 export const MAX_DISPLAYNAME = 256;
@@ -51,4 +52,24 @@ export async function lookUpProfile(
   } finally {
     remoteInFlight--;
   }
+}
+
+/**
+ * Sets one field of one's own profile (403 M_FORBIDDEN for another user's; over the field's limit: 400
+ * M_INVALID_PARAM), then tells the ProfileChangeListener.
+ */
+export async function setProfileField(
+  { users, profileChanges }: Pick<UserDataDeps, "users" | "profileChanges">,
+  user: AuthenticatedUser,
+  rawUserId: string,
+  field: "displayname" | "avatar_url",
+  value: string | null,
+): Promise<Record<string, never>> {
+  const userId = ownUser(user, rawUserId, "set the profile");
+  const max = field === "displayname" ? MAX_DISPLAYNAME : MAX_AVATAR_URL;
+  if (value !== null && [...value].length > max) throw MatrixError.invalidParam(field, `longer than ${max.toLocaleString("en-US")} characters`);
+  await users.setProfile(userId, field === "displayname" ? { displayname: value } : { avatarUrl: value });
+  const profile = await users.getProfile(userId);
+  if (profile) await profileChanges.profileChanged(userId, profile);
+  return {};
 }

@@ -5,11 +5,9 @@
  *    ProfileChangeListener is told (the rooms layer sends new member events into the user's rooms).
  */
 import { z } from "zod";
-import { MatrixError } from "../../../core/errors.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { UserDataDeps } from "../deps.js";
-import { ownUser } from "../shared/own-user.js";
-import { MAX_AVATAR_URL, ProfileParams } from "./lookup.js";
+import { ProfileParams, setProfileField } from "./lookup.js";
 
 export const putAvatarUrl = defineClientRoute({
   method: "PUT",
@@ -18,13 +16,5 @@ export const putAvatarUrl = defineClientRoute({
   params: ProfileParams,
   body: z.looseObject({ avatar_url: z.string().nullable() }),
   maxBodyBytes: 64 * 1024,
-  async handle({ user, params, body }, { users, profileChanges }: Pick<UserDataDeps, "users" | "profileChanges">) {
-    const userId = ownUser(user, params.userId, "set the profile");
-    const value = body.avatar_url;
-    if (value !== null && [...value].length > MAX_AVATAR_URL) throw MatrixError.invalidParam("avatar_url", `longer than 1,000 characters`);
-    await users.setProfile(userId, { avatarUrl: value });
-    const profile = await users.getProfile(userId);
-    if (profile) await profileChanges.profileChanged(userId, profile);
-    return {};
-  },
+  handle: ({ user, params, body }, deps: Pick<UserDataDeps, "users" | "profileChanges">) => setProfileField(deps, user, params.userId, "avatar_url", body.avatar_url),
 });

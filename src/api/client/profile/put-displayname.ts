@@ -5,11 +5,9 @@
  *    ProfileChangeListener is told (the rooms layer sends new member events into the user's rooms).
  */
 import { z } from "zod";
-import { MatrixError } from "../../../core/errors.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { UserDataDeps } from "../deps.js";
-import { ownUser } from "../shared/own-user.js";
-import { MAX_DISPLAYNAME, ProfileParams } from "./lookup.js";
+import { ProfileParams, setProfileField } from "./lookup.js";
 
 export const putDisplayname = defineClientRoute({
   method: "PUT",
@@ -18,13 +16,5 @@ export const putDisplayname = defineClientRoute({
   params: ProfileParams,
   body: z.looseObject({ displayname: z.string().nullable() }),
   maxBodyBytes: 64 * 1024,
-  async handle({ user, params, body }, { users, profileChanges }: Pick<UserDataDeps, "users" | "profileChanges">) {
-    const userId = ownUser(user, params.userId, "set the profile");
-    const value = body.displayname;
-    if (value !== null && [...value].length > MAX_DISPLAYNAME) throw MatrixError.invalidParam("displayname", `longer than 256 characters`);
-    await users.setProfile(userId, { displayname: value });
-    const profile = await users.getProfile(userId);
-    if (profile) await profileChanges.profileChanged(userId, profile);
-    return {};
-  },
+  handle: ({ user, params, body }, deps: Pick<UserDataDeps, "users" | "profileChanges">) => setProfileField(deps, user, params.userId, "displayname", body.displayname),
 });
