@@ -40,6 +40,14 @@ import { prepareCertificates, type Certificates } from "./certificates.js";
 import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
 import { webClientServerOptions } from "./web-client.js";
+import { Notifier, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
+import type { EventId, UserId } from "../core/ids/index.js";
+
+/** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
+const systemTimers: NotifierTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -81,6 +89,10 @@ export interface Homeserver {
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
+  /** The room pipeline (tests drive rooms through it until every room endpoint exists). */
+  readonly rooms: RoomService;
+  /** The /sync notifier (tests count waiting requests). */
+  readonly notifier: Notifier;
   /** Problems found once listening that do not stop the server but will stop federation (see startup-checks.ts). */
   readonly warnings: readonly string[];
   /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
@@ -159,14 +171,44 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
-  // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
+  // Sync (src/sync): the notifier the room pipeline tells of every write, the in-memory typing stream.
+  const notifier = new Notifier(systemTimers);
+  notifier.setMemberTargets(async (_roomId, ids) => {
+    const pdus = await storage.events.getPdus(ids as EventId[]);
+    return [...pdus.values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined).map((p) => p.stateKey as UserId);
+  });
+  const typing = new TypingStream({ clock, timers: systemTimers, notifier });
+  // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
   const rooms = new RoomService({
-    serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage,
+    serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier,
     remote: { keys: federation.keyRing, client: federation.client },
   });
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
   const inboundTxns = new TransactionGate(storage.transactions, () => clock.now());
   const edus = new EduRegistry((origin, type) => logger.debug({ origin, edu_type: type }, "EDU of a type Zion does not handle yet; dropped"));
+  const roomReads = new RoomReads(storage);
+  // The per-user stores the e2ee and account-data routes write through, wrapped so each write wakes the syncs
+  // waiting for it (to-device: every recipient; account data: the owner).
+  const toDevice: Storage["toDevice"] = {
+    ...storage.toDevice,
+    async send(sender, txnId, messages, nowTs) {
+      const queued = await storage.toDevice.send(sender, txnId, messages, nowTs);
+      if (queued) {
+        const pos = await storage.toDevice.maxPosition();
+        for (const u of new Set(messages.map((m) => m.userId))) notifier.notifyUser("toDevice", u, pos);
+      }
+      return queued;
+    },
+  };
+  const accountData: Storage["accountData"] = {
+    ...storage.accountData,
+    async put(userId, roomId, type, content) {
+      const pos = await storage.accountData.put(userId, roomId, type, content);
+      notifier.notifyUser("accountData", userId, pos);
+      return pos;
+    },
+  };
+  const syncService = new SyncService({ storage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),
@@ -191,33 +233,46 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     uia: memoryUiaSessions(clock),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
-    rooms,
     inboundTxns,
     edus,
     federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),
-    roomReads: new RoomReads(storage),
     roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
-    roomClient: storage.roomClient,
-    events: storage.events,
-    roomStore: storage.rooms,
-    stateStore: storage.state,
     relations: storage.relations,
-    roomSettings: { defaultRoomVersion: config.default_room_version },
-    // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
-    metrics,
-    ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
     e2ee: storage.e2ee,
-    toDevice: storage.toDevice,
-    accountData: storage.accountData,
+    toDevice,
+    accountData,
     filters: storage.filters,
     keyBackup: storage.keyBackup,
     turn,
     defaultRoomVersion: config.default_room_version,
     federationClient: federation.client,
-    // A profile change sends the new member event into every room the user has joined (rooms/room-service.ts).
+    // A profile change sends a new member event into every joined room (src/rooms), which /sync then delivers.
     profileChanges: options.profileChanges ?? { profileChanged: async (userId) => void (await rooms.updateProfileInJoinedRooms(userId)) },
-    // Until /sync tracks shared rooms for device lists, /keys/changes reports only one's own changes.
-    deviceListAudience: options.deviceListAudience ?? { usersSharingRoomsWith: async () => new Set() },
+    // Who shares a joined room with a user, for /keys/changes (from the rooms' membership).
+    deviceListAudience: options.deviceListAudience ?? {
+      async usersSharingRoomsWith(userId: UserId) {
+        const out = new Set<UserId>();
+        for (const r of await storage.rooms.getRoomsForUser(userId, "join")) for (const u of await storage.roomClient.getRoomMembers(r, "join")) out.add(u);
+        return out;
+      },
+    },
+    sync: syncService,
+    typing,
+    roomStore: storage.rooms,
+    roomClient: storage.roomClient,
+    events: storage.events,
+    receipts: storage.receipts,
+    presence: storage.presence,
+    pushRules: storage.pushRules,
+    notifier,
+    presenceEnabled: config.presence?.enabled ?? true,
+    rooms,
+    roomReads,
+    stateStore: storage.state,
+    roomSettings: { defaultRoomVersion: config.default_room_version },
+    // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
+    metrics,
+    ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
   };
   const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
@@ -310,6 +365,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger,
     signingKeys,
     listeners: infos,
+    rooms,
+    notifier,
     warnings,
     baseUrl(resource: string) {
       const info = infos.find((i) => i.resources.includes(resource));
@@ -321,6 +378,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       stopping ??= (async () => {
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
+        typing.close();
         await storage.close();
         if (config.pid_file) removePidFile(config.pid_file);
         logger.info("stopped");

@@ -730,6 +730,61 @@ export interface FilterStore {
   get(userId: UserId, filterId: string): Promise<JsonObject | null>;
 }
 
+// ---------------------------------------------------------------------------
+// Sync's persisted ephemeral streams (migration 0006): receipts, presence, push rules. Positions come from the
+// same per-user stream counters as above.
+// ---------------------------------------------------------------------------
+
+/** One user's latest receipt of a type in a room (and thread). */
+export interface ReceiptRecord {
+  readonly roomId: RoomId;
+  /** "m.read" or "m.read.private". */
+  readonly receiptType: string;
+  readonly userId: UserId;
+  /** null: unthreaded; "main" or a thread root's event id otherwise. */
+  readonly threadId: string | null;
+  readonly eventId: EventId;
+  readonly ts: number;
+  readonly position: UserStreamPosition;
+}
+
+export interface ReceiptStore {
+  /** Sets the user's receipt of that type and thread in the room (replacing the previous one); returns its position. */
+  put(r: Omit<ReceiptRecord, "position">): Promise<UserStreamPosition>;
+  /** Receipts of the rooms changed with since < position <= to, ascending (all of them for since = 0). */
+  changesSince(roomIds: readonly RoomId[], since: UserStreamPosition, to: UserStreamPosition): Promise<readonly ReceiptRecord[]>;
+  /** The user's receipt of a type in a room (unthreaded when threadId is null), or null. */
+  get(roomId: RoomId, userId: UserId, receiptType: string, threadId: string | null): Promise<ReceiptRecord | null>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface PresenceRecord {
+  readonly userId: UserId;
+  /** "online", "unavailable" or "offline". */
+  readonly state: string;
+  readonly statusMsg: string | null;
+  readonly lastActiveTs: number;
+  readonly position: UserStreamPosition;
+}
+
+export interface PresenceStore {
+  /** Sets a user's presence; returns its position. `statusMsg` undefined keeps the stored one. */
+  put(userId: UserId, state: string, statusMsg: string | null | undefined, nowTs: number): Promise<UserStreamPosition>;
+  get(userId: UserId): Promise<PresenceRecord | null>;
+  /** Presence of the users changed with since < position <= to. */
+  changesSince(userIds: readonly UserId[], since: UserStreamPosition, to: UserStreamPosition): Promise<readonly PresenceRecord[]>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface PushRulesStore {
+  /** The user's stored rules as core/push's UserPushRules JSON, or null when the user changed none. */
+  get(userId: UserId): Promise<JsonObject | null>;
+  /** Replaces them; returns the push_rules stream position (sync sends m.push_rules account data after it). */
+  put(userId: UserId, rules: JsonObject): Promise<UserStreamPosition>;
+  /** The user's rules position (0 when never changed). */
+  position(userId: UserId): Promise<UserStreamPosition>;
+}
+
 export interface BackupVersionRecord {
   readonly version: string;
   readonly algorithm: string;
@@ -855,6 +910,9 @@ export interface Storage {
   readonly accountData: AccountDataStore;
   readonly filters: FilterStore;
   readonly keyBackup: KeyBackupStore;
+  readonly receipts: ReceiptStore;
+  readonly presence: PresenceStore;
+  readonly pushRules: PushRulesStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

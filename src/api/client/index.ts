@@ -8,7 +8,16 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps, RoomDeps, UserDataDeps } from "./deps.js";
+import type { AccountDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import { sync } from "./sync/sync.js";
+import { putTyping } from "./typing/put-typing.js";
+import { postReceipt } from "./receipts/post-receipt.js";
+import { postReadMarkers } from "./receipts/read-markers.js";
+import { getPresence } from "./presence/get-status.js";
+import { putPresence } from "./presence/put-status.js";
+import { getGlobalPushRules, getPushRules } from "./push-rules/get-rules.js";
+import { deletePushRuleRoute, getPushRuleRoute, putPushRuleRoute } from "./push-rules/rule.js";
+import { pushRuleActionsRoutes, pushRuleEnabledRoutes } from "./push-rules/rule-attributes.js";
 import { createRoom } from "./rooms/create-room.js";
 import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
 import { joinRoom } from "./rooms/join.js";
@@ -84,7 +93,7 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps & RoomDeps & UserDataDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -104,6 +113,8 @@ const v3Routes = [
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
+  sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
+  getPushRules, getGlobalPushRules, ...pushRuleEnabledRoutes, ...pushRuleActionsRoutes, getPushRuleRoute, putPushRuleRoute, deletePushRuleRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
@@ -121,7 +132,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, AccountSettings, PasswordPolicy, RoomDeps, RoomSettings, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
+export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";

@@ -11,6 +11,7 @@ import { sqlRelationStore } from "./stores/relations.js";
 import { sqlRoomClientStore } from "./stores/room-client.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
+import { sqlPresenceStore, sqlPushRulesStore, sqlReceiptStore } from "./stores/sync.js";
 import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
@@ -84,6 +85,9 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     accountData: sqlAccountDataStore(runner),
     filters: sqlFilterStore(runner),
     keyBackup: sqlKeyBackupStore(runner),
+    receipts: sqlReceiptStore(runner),
+    presence: sqlPresenceStore(runner),
+    pushRules: sqlPushRulesStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -21,7 +21,8 @@ import {
 } from "../../ports.js";
 import { bool, chunks, exec, num, placeholders, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 
-type Stream = "device_lists" | "to_device" | "account_data";
+/** The counters of user_stream_positions (0004; receipts, presence and push_rules from 0006). */
+export type Stream = "device_lists" | "to_device" | "account_data" | "receipts" | "presence" | "push_rules";
 
 /** Hands out the stream's next position; the counter row stays locked until this transaction commits. */
 export function* nextPosition(stream: Stream): UnitOfWork<UserStreamPosition> {
@@ -30,7 +31,7 @@ export function* nextPosition(stream: Stream): UnitOfWork<UserStreamPosition> {
   return num(r["position"]);
 }
 
-function* currentPosition(stream: Stream): UnitOfWork<UserStreamPosition> {
+export function* currentPosition(stream: Stream): UnitOfWork<UserStreamPosition> {
   const r = yield* queryOne("SELECT position FROM user_stream_positions WHERE stream = ?", stream);
   return r ? num(r["position"]) : 0;
 }
