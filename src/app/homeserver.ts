@@ -31,6 +31,8 @@ import { accountSettings, rateLimitConfig, turnSettings } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createMediaRepository } from "./media.js";
+import type { MediaRepository } from "../media/index.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
 import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
@@ -77,6 +79,8 @@ export interface ListenerInfo {
 export interface Homeserver {
   readonly config: HomeserverConfig;
   readonly storage: Storage;
+  /** The media repository (quarantine and deletion for the admin API and CLI). */
+  readonly media: MediaRepository;
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
@@ -104,7 +108,7 @@ export function wellKnownServerValue(config: HomeserverConfig): string | undefin
   return `${u.hostname}:${u.port || "443"}`;
 }
 
-const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics"]);
+const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics", "media"]);
 
 function hostForUrl(host: string): string {
   if (host === "::" || host === "0.0.0.0") return "127.0.0.1";
@@ -157,6 +161,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics });
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
+  const media = createMediaRepository(config, storage, clock);
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
   const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage });
@@ -206,6 +211,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     profileChanges: options.profileChanges ?? { profileChanged: async (userId) => void (await rooms.updateProfileInJoinedRooms(userId)) },
     // Until /sync tracks shared rooms for device lists, /keys/changes reports only one's own changes.
     deviceListAudience: options.deviceListAudience ?? { usersSharingRoomsWith: async () => new Set() },
+    media,
   };
   const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
@@ -295,6 +301,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   return {
     config,
     storage,
+    media,
     logger,
     signingKeys,
     listeners: infos,

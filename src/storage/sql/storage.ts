@@ -11,6 +11,7 @@ import { sqlRoomClientStore } from "./stores/room-client.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
+import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
@@ -50,6 +51,8 @@ const ENTITY: Readonly<Record<string, string>> = {
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
+  media: "media",
+  media_contents: "media content",
   schema_migrations: "migration",
 };
 
@@ -81,6 +84,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     accountData: sqlAccountDataStore(runner),
     filters: sqlFilterStore(runner),
     keyBackup: sqlKeyBackupStore(runner),
+    media: sqlMediaStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {
