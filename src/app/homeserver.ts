@@ -32,7 +32,7 @@ import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMediaRepository } from "./media.js";
-import type { MediaRepository } from "../media/index.js";
+import { federationMediaSource, type MediaRepository } from "../media/index.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
 import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
@@ -161,7 +161,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics });
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
-  const media = createMediaRepository(config, storage, clock);
+  const media = createMediaRepository(config, storage, clock, federationMediaSource(federation.client, federation));
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
   const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage });

@@ -5,3 +5,4 @@ export {
   DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MediaRepository, newMediaId,
   type MediaSettings, type OpenMedia, type ReadOptions, type RemoteMedia, type RemoteMediaSource, type UploadInput,
 } from "./repository.js";
+export { federationMediaSource, fileNameOf } from "./remote.js";

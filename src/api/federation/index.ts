@@ -5,10 +5,12 @@ import { eventRoutes, type RoomReadDeps } from "./events/index.js";
 import { keyQueryRoutes, type KeyQueryDeps } from "./keys/index.js";
 import { queryRoutes, type ProfileDeps } from "./query/index.js";
 import { stateRoutes } from "./state/index.js";
+import { federationMediaRoutes } from "./media/index.js";
+import type { MediaDeps } from "../media/deps.js";
 
-export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps;
+export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & MediaDeps;
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
-  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes,
+  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...federationMediaRoutes,
 ] as readonly Route<FederationApiDeps>[];
