@@ -31,7 +31,7 @@ import { accountSettings, rateLimitConfig, turnSettings } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createMediaRepository } from "./media.js";
+import { createMediaRepository, createUrlPreviewer } from "./media.js";
 import { federationMediaSource, type MediaRepository } from "../media/index.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
 import { readSigningKeys } from "./signing-key.js";
@@ -212,6 +212,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     // Until /sync tracks shared rooms for device lists, /keys/changes reports only one's own changes.
     deviceListAudience: options.deviceListAudience ?? { usersSharingRoomsWith: async () => new Set() },
     media,
+    urlPreviews: createUrlPreviewer(config, media, clock, federation.dns),
   };
   const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.

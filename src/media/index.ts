@@ -6,3 +6,4 @@ export {
   type MediaSettings, type OpenMedia, type ReadOptions, type RemoteMedia, type RemoteMediaSource, type UploadInput,
 } from "./repository.js";
 export { federationMediaSource, fileNameOf } from "./remote.js";
+export { UrlPreviewer, openGraphOf, type PreviewSettings } from "./preview.js";

@@ -76,6 +76,8 @@ export async function policyFetch(raw: string, opts: PolicyFetchOptions): Promis
         throw new PolicyFetchError(`fetching ${url.origin} failed: ${(e as Error).message}`, "failed");
       }
       const location = res.headers["location"];
+      // undici's body fails with "Request aborted" when destroyed unread: listen, so that is not an uncaught error.
+      res.body.on("error", () => undefined);
       if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === "string") {
         res.body.destroy();
         if (hop >= (opts.maxRedirects ?? 5)) throw new PolicyFetchError(`more than ${opts.maxRedirects ?? 5} redirects from ${raw.slice(0, 200)}`, "failed");
