@@ -23,13 +23,13 @@ export interface MountOptions {
 
 /**
  * Which resources a listener serves: "public" always; federation implies keys when federation is on; /_matrix/media
- * ("media") is served wherever "client" or "federation" is too, as Synapse mounts it.
+ * ("media") is served wherever "client" or (with federation on) "federation" is too, as Synapse mounts it.
  */
 export function mountedResources(options: MountOptions): ReadonlySet<RouteResource> {
   const out = new Set<RouteResource>(["public"]);
   const r = options.resources;
   if (r.has("client")) out.add("client");
-  if (r.has("media") || r.has("client") || r.has("federation")) out.add("media");
+  if (r.has("media") || r.has("client") || (options.federationEnabled && r.has("federation"))) out.add("media");
   if (r.has("keys")) out.add("keys");
   if (options.federationEnabled && r.has("federation")) {
     out.add("federation");
