@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
+import { finished } from "node:stream/promises";
 import { MatrixError } from "../core/errors.js";
 
 export interface WrittenTemp {
@@ -39,6 +40,9 @@ export class MediaFiles {
     await mkdir(dir, { recursive: true });
     const tmpPath = join(dir, `${randomBytes(12).toString("hex")}.part`);
     const out = createWriteStream(tmpPath, { flags: "wx" });
+    // Kept for the whole write: a pending write failing after destroy() (a refused upload) must not go uncaught.
+    let failed: Error | undefined;
+    out.on("error", (e) => (failed ??= e));
     const hash = createHash("sha256");
     const head: Buffer[] = [];
     let headLen = 0;
@@ -55,9 +59,10 @@ export class MediaFiles {
           headLen += Math.min(chunk.length, headBytes - headLen);
         }
         if (!out.write(chunk)) await once(out, "drain");
+        if (failed) throw failed;
       }
       out.end();
-      await once(out, "finish");
+      await finished(out);
     } catch (e) {
       out.destroy();
       await rm(tmpPath, { force: true });

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { runZion, startTestServer, type TestServer } from "../harness/server.js";
+import { runZion, type TestServer } from "../harness/server.js";
+import { startFederatedZion } from "../harness/federated-zion.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
 
 const BASE = 110 + 3 * Math.floor(Math.random() * 45);
@@ -24,26 +25,9 @@ describe("federation media between two Zion servers", { timeout: 120_000 }, () =
   let a: TestServer | undefined;
   let b: TestServer | undefined;
 
-  async function zion(name: string, ip: string): Promise<TestServer> {
-    const leaf = await ca.issue({ dns: [name], name });
-    return startTestServer({
-      serverName: name,
-      mode: "child",
-      tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
-      config: {
-        listeners: [
-          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-          { port: 8448, bind_addresses: [ip], type: "http", tls: true, resources: [{ names: ["federation"] }] },
-        ],
-        dns_servers: [dns.server],
-        ip_range_whitelist: ["127.0.3.0/24"],
-        federation_custom_ca_list: [ca.caCertPath],
-        trusted_key_servers: [],
-        enable_registration: true,
-        enable_registration_without_verification: true,
-      },
-    });
-  }
+  const zion = (name: string, ip: string): Promise<TestServer> =>
+    startFederatedZion(ca, dns, name, ip, { enable_registration: true, enable_registration_without_verification: true });
+
 
   async function register(server: TestServer, username: string): Promise<string> {
     const r = await fetch(`${server.clientUrl}/_matrix/client/v3/register`, {

@@ -7,6 +7,7 @@
 import { defineRoute } from "../http/index.js";
 import type { MediaDeps } from "./deps.js";
 import { downloadQuery, fileParams, mediaParams, mediaResponse, thumbnailQuery } from "./shared.js";
+import { answerThumbnail } from "./thumbnail.js";
 
 const legacyOpts = (timeoutMs: number, signal: AbortSignal) => ({ timeoutMs, allowAuthenticated: false, signal });
 
@@ -44,10 +45,7 @@ export const legacyThumbnail = defineRoute({
   cors: true,
   params: mediaParams,
   query: thumbnailQuery,
-  async handle({ params, query, signal }, { media }: MediaDeps) {
-    const size = { width: query.width, height: query.height, method: query.method };
-    return mediaResponse(await media.thumbnail(params.serverName, params.mediaId, size, query.animated, legacyOpts(query.timeout_ms, signal)));
-  },
+  handle: answerThumbnail(false),
 });
 
 export const legacyConfig = defineRoute({
