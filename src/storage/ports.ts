@@ -705,6 +705,9 @@ export interface KeyBackupStore {
   getKeys(userId: UserId, version: string, roomId?: string, sessionId?: string): Promise<readonly BackupSession[]>;
   /** Deletes sessions (all, one room's, or one); null when the version is unknown, else the new etag and count. */
   deleteKeys(userId: UserId, version: string, roomId?: string, sessionId?: string): Promise<{ readonly etag: string; readonly count: number } | null>;
+}
+
+// ---------------------------------------------------------------------------
 // Media repository (docs/media.md): metadata of files stored on disk by content hash.
 // ---------------------------------------------------------------------------
 
