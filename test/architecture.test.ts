@@ -36,11 +36,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   federation: ["core", "storage/ports", "federation"],
   acme: ["core", "acme"],
   rooms: ["core", "storage/ports", "federation", "rooms"],
+  media: ["core", "storage/ports", "federation", "media"],
   sync: ["core", "storage/ports", "rooms", "sync"],
-  api: ["core", "storage/ports", "federation", "rooms", "sync", "api", "api/http"],
+  api: ["core", "storage/ports", "federation", "rooms", "sync", "media", "api", "api/http"],
   "api/http": ["core", "api/http"],
   tester: ["core", "config", "federation", "tester"],
-  app: ["core", "config", "storage/ports", "storage/shared", "storage/backend", "federation", "acme", "rooms", "sync", "api", "api/http", "tester", "app"],
+  app: ["core", "config", "storage/ports", "storage/shared", "storage/backend", "federation", "acme", "rooms", "sync", "media", "api", "api/http", "tester", "app"],
   cli: ["core", "config", "app", "tester", "cli"],
   // The browser program bundled into dist/web-client: it talks to the server over HTTP only.
   "web-client": ["web-client"],
@@ -51,6 +52,7 @@ const PACKAGE_RULES: Array<{ pkg: RegExp; only: readonly string[]; why: string }
   { pkg: /^(fastify|@fastify\/)/, only: ["api/http", "app"], why: "only api/http (and the composition root) touch the HTTP framework" },
   { pkg: /^better-sqlite3(-node22)?$/, only: ["storage/backend"], why: "SQLite driver glue lives in storage/sqlite" },
   { pkg: /^pg$/, only: ["storage/backend"], why: "PostgreSQL driver glue lives in storage/postgres" },
+  { pkg: /^(sharp|file-type|htmlparser2)$/, only: ["media"], why: "image processing, type sniffing and HTML parsing belong to the media repository" },
   { pkg: /^sodium-native$/, only: ["core/crypto"], why: "core/crypto is the only crypto-library user" },
   { pkg: /^(hydrogen-view-sdk|@matrix-org\/olm)(\/|$)/, only: ["web-client"], why: "the web client's libraries run in the browser, bundled from src/web-client" },
 ];

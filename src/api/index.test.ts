@@ -29,6 +29,13 @@ describe("which routes a listener serves", () => {
     assert.ok(keysOnly.includes("/_matrix/key/v2/server"));
     assert.ok(!keysOnly.some((p) => p.startsWith("/_matrix/federation")));
   });
+
+  it("serves /_matrix/media on media, client and (federation on) federation listeners, as Synapse mounts it", () => {
+    for (const names of [["media"], ["client"], ["federation"]]) assert.ok(paths(names, true).includes("/_matrix/media/v3/upload"), names.join());
+    assert.ok(paths(["client"], true).includes("/_matrix/client/v1/media/download/:serverName/:mediaId"));
+    assert.ok(!paths(["keys"], true).includes("/_matrix/media/v3/upload"));
+    assert.ok(!paths(["federation"], false).includes("/_matrix/media/v3/upload"));
+  });
 });
 
 /**

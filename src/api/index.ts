@@ -7,11 +7,12 @@ import type { Route, RouteResource } from "./http/index.js";
 import { federationRoutes, type FederationApiDeps } from "./federation/index.js";
 import { publicRoutes, type PublicDeps } from "./public/index.js";
 import { clientRoutes, type ClientApiDeps } from "./client/index.js";
+import { mediaRoutes, type MediaDeps } from "./media/index.js";
 
 /** `metrics`: where a handler declares its metrics (core/metrics.ts; noMetrics unless enable_metrics). */
-export type ApiDeps = PublicDeps & FederationApiDeps & ClientApiDeps & { readonly metrics: Metrics };
+export type ApiDeps = PublicDeps & FederationApiDeps & ClientApiDeps & MediaDeps & { readonly metrics: Metrics };
 
-export const allRoutes: readonly Route<ApiDeps>[] = [...publicRoutes, ...clientRoutes, ...federationRoutes] as readonly Route<ApiDeps>[];
+export const allRoutes: readonly Route<ApiDeps>[] = [...publicRoutes, ...clientRoutes, ...mediaRoutes, ...federationRoutes] as readonly Route<ApiDeps>[];
 
 export interface MountOptions {
   /** The listener's resource names. */
@@ -20,12 +21,15 @@ export interface MountOptions {
   readonly federationEnabled: boolean;
 }
 
-/** Which resources a listener serves: "public" always; federation implies keys when federation is on. */
+/**
+ * Which resources a listener serves: "public" always; federation implies keys when federation is on; /_matrix/media
+ * ("media") is served wherever "client" or (with federation on) "federation" is too, as Synapse mounts it.
+ */
 export function mountedResources(options: MountOptions): ReadonlySet<RouteResource> {
   const out = new Set<RouteResource>(["public"]);
   const r = options.resources;
   if (r.has("client")) out.add("client");
-  if (r.has("media")) out.add("media");
+  if (r.has("media") || r.has("client") || (options.federationEnabled && r.has("federation"))) out.add("media");
   if (r.has("keys")) out.add("keys");
   if (options.federationEnabled && r.has("federation")) {
     out.add("federation");
@@ -39,10 +43,10 @@ export function routesFor<D>(routes: readonly Route<D>[], options: MountOptions)
   return routes.filter((r) => mounted.has(r.resource));
 }
 
-export { publicRoutes, federationRoutes, clientRoutes };
+export { publicRoutes, federationRoutes, clientRoutes, mediaRoutes };
 export { metricsRoutes } from "./metrics/metrics.js";
 export type { MetricsDeps } from "./metrics/metrics.js";
-export type { PublicDeps, FederationApiDeps, ClientApiDeps };
+export type { PublicDeps, FederationApiDeps, ClientApiDeps, MediaDeps };
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
 export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";

@@ -32,6 +32,8 @@ import { accountSettings, rateLimitConfig, turnSettings } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createMediaRepository, createUrlPreviewer } from "./media.js";
+import { federationMediaSource, type MediaRepository } from "../media/index.js";
 import { removePidFile, writePidFile } from "./pid-file.js";
 import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
@@ -86,6 +88,8 @@ export interface ListenerInfo {
 export interface Homeserver {
   readonly config: HomeserverConfig;
   readonly storage: Storage;
+  /** The media repository (quarantine and deletion for the admin API and CLI). */
+  readonly media: MediaRepository;
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
@@ -117,7 +121,7 @@ export function wellKnownServerValue(config: HomeserverConfig): string | undefin
   return `${u.hostname}:${u.port || "443"}`;
 }
 
-const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics"]);
+const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics", "media"]);
 
 function hostForUrl(host: string): string {
   if (host === "::" || host === "0.0.0.0") return "127.0.0.1";
@@ -170,6 +174,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics });
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
+  const media = createMediaRepository(config, storage, clock, federationMediaSource(federation.client, federation));
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   // Sync (src/sync): the notifier the room pipeline tells of every write, the in-memory typing stream.
   const notifier = new Notifier(systemTimers);
@@ -273,6 +278,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
     metrics,
     ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
+    media,
+    urlPreviews: createUrlPreviewer(config, media, clock, federation.dns),
   };
   const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
@@ -362,6 +369,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   return {
     config,
     storage,
+    media,
     logger,
     signingKeys,
     listeners: infos,

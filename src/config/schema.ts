@@ -235,6 +235,26 @@ export const homeserverSchema = z.strictObject({
   database: database.optional(),
   media_store_path: path.default("media_store"),
   max_upload_size: size.default(50 * 1024 * 1024),
+  // The media repository (docs/media.md), Synapse's keys and defaults.
+  enable_authenticated_media: z.boolean().default(true),
+  max_image_pixels: size.default(32 * 1024 * 1024),
+  dynamic_thumbnails: z.boolean().default(false),
+  thumbnail_sizes: z
+    .array(z.strictObject({ width: z.number().int().min(1).max(10_000), height: z.number().int().min(1).max(10_000), method: z.enum(["crop", "scale"]).default("scale") }))
+    .min(1, "list at least one size")
+    .default([
+      { width: 32, height: 32, method: "crop" },
+      { width: 96, height: 96, method: "crop" },
+      { width: 320, height: 240, method: "scale" },
+      { width: 640, height: 480, method: "scale" },
+      { width: 800, height: 600, method: "scale" },
+    ]),
+  unused_expiration_time: duration.default(24 * 3_600_000),
+  max_pending_media_uploads: z.number().int().min(1).default(5),
+  url_preview_enabled: z.boolean().default(false),
+  url_preview_ip_range_blacklist: z.array(cidr).optional(),
+  url_preview_ip_range_whitelist: z.array(cidr).default([]),
+  max_spider_size: size.default(10 * 1024 * 1024),
   log_config: path.optional(),
   log_level: logLevel.optional(),
   serve_server_wellknown: z.boolean().default(false),

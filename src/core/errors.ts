@@ -30,7 +30,9 @@ export type Errcode =
   | "M_SERVER_NOT_TRUSTED"
   | "M_WEAK_PASSWORD"
   | "M_INVALID_SIGNATURE"
-  | "M_WRONG_ROOM_KEYS_VERSION";
+  | "M_WRONG_ROOM_KEYS_VERSION"
+  | "M_CANNOT_OVERWRITE_MEDIA"
+  | "M_NOT_YET_UPLOADED";
 
 export class MatrixError extends Error {
   constructor(

@@ -833,6 +833,84 @@ export interface KeyBackupStore {
 }
 
 // ---------------------------------------------------------------------------
+// Media repository (docs/media.md): metadata of files stored on disk by content hash.
+// ---------------------------------------------------------------------------
+
+export interface MediaRecord {
+  /** The server that minted the id (ours for uploads, another for cached remote media). */
+  readonly origin: string;
+  readonly mediaId: string;
+  /** The uploader (local media); null for cached remote media. */
+  readonly userId: UserId | null;
+  readonly contentType: string | null;
+  readonly uploadName: string | null;
+  /** SHA-256 (hex) of the bytes; null while an asynchronous upload waits for them. */
+  readonly sha256: string | null;
+  readonly size: number | null;
+  readonly createdTs: number;
+  /** When a pending (POST /create) id stops accepting its upload; null once uploaded. */
+  readonly expiresTs: number | null;
+  /** The admin who quarantined it, or null. */
+  readonly quarantinedBy: string | null;
+  /** Stored while enable_authenticated_media was on: the legacy unauthenticated endpoints do not serve it. */
+  readonly authenticated: boolean;
+}
+
+export interface NewMediaContent {
+  readonly origin: string;
+  readonly mediaId: string;
+  readonly userId: UserId | null;
+  readonly contentType: string;
+  readonly uploadName: string | null;
+  readonly sha256: string;
+  readonly size: number;
+  readonly createdTs: number;
+  readonly authenticated: boolean;
+}
+
+export interface MediaThumbnailRecord {
+  readonly sha256: string;
+  readonly width: number;
+  readonly height: number;
+  readonly method: "crop" | "scale";
+  readonly contentType: string;
+  readonly size: number;
+}
+
+/** What a PUT to a pending id found: done, or why not. */
+export type CompletePendingOutcome = "stored" | "unknown" | "already-uploaded" | "not-owner" | "expired";
+
+export interface MediaStore {
+  /**
+   * POST /create: reserves an id that expires at `expiresTs`. False (nothing written) when the user already holds
+   * `maxPending` unexpired pending ids.
+   */
+  reservePending(r: { origin: string; mediaId: string; userId: UserId; createdTs: number; expiresTs: number; authenticated: boolean }, maxPending: number): Promise<boolean>;
+  /**
+   * Records an uploaded (or fetched remote) file under a new id and counts one more reference to its bytes, in one
+   * transaction. UniqueViolationError("media") when the id exists. True when the bytes were new (refs went 0 -> 1).
+   */
+  recordMedia(m: NewMediaContent): Promise<boolean>;
+  /** PUT /upload/{server}/{id}: fills a pending id of this user (before its expiry) in one transaction. */
+  completePending(m: NewMediaContent, nowTs: number): Promise<CompletePendingOutcome>;
+  getMedia(origin: string, mediaId: string): Promise<MediaRecord | null>;
+  /** How many references the bytes of this hash have (0: no row). */
+  contentRefs(sha256: string): Promise<number>;
+  getThumbnails(sha256: string): Promise<readonly MediaThumbnailRecord[]>;
+  /** Records a generated thumbnail (a second record of the same key is ignored). */
+  recordThumbnail(t: MediaThumbnailRecord): Promise<void>;
+  /** Marks the media quarantined by `by` (false: no such media). */
+  quarantine(origin: string, mediaId: string, by: string | null): Promise<boolean>;
+  /**
+   * Deletes the media id and drops one reference to its bytes; when none are left, the content row and its
+   * thumbnails' rows go too and `orphaned` names the hash, whose files the caller removes. null: no such media.
+   */
+  deleteMedia(origin: string, mediaId: string): Promise<{ readonly orphaned: string | null } | null>;
+  /** Media ids uploaded by a user, newest first (the admin API's list). */
+  listUserMedia(userId: UserId, limit: number): Promise<readonly MediaRecord[]>;
+}
+
+// ---------------------------------------------------------------------------
 // Federation bookkeeping.
 // ---------------------------------------------------------------------------
 
@@ -913,6 +991,7 @@ export interface Storage {
   readonly receipts: ReceiptStore;
   readonly presence: PresenceStore;
   readonly pushRules: PushRulesStore;
+  readonly media: MediaStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -17,8 +17,9 @@ import type { UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { runZion, startTestServer, type TestServer } from "../harness/server.js";
+import { runZion, type TestServer } from "../harness/server.js";
 import { httpCall } from "../harness/http-get.js";
+import { startFederatedZion } from "../harness/federated-zion.js";
 import { createTestCa, serveHttps, type TestCa } from "../harness/test-ca.js";
 
 // Three addresses from one of 45 blocks in 127.0.3.110-244 (port 8448 is fixed), so concurrent runs rarely collide.
@@ -35,25 +36,8 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
   let b: TestServer | undefined;
   let c: TestServer | undefined;
 
-  async function zion(name: string, ip: string, extra: Record<string, unknown> = {}): Promise<TestServer> {
-    const leaf = await ca.issue({ dns: [name], name });
-    return startTestServer({
-      serverName: name,
-      mode: "child",
-      tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
-      config: {
-        listeners: [
-          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-          { port: 8448, bind_addresses: [ip], type: "http", tls: true, resources: [{ names: ["federation"] }] },
-        ],
-        dns_servers: [dns.server],
-        ip_range_whitelist: ["127.0.3.0/24"],
-        federation_custom_ca_list: [ca.caCertPath],
-        trusted_key_servers: [],
-        ...extra,
-      },
-    });
-  }
+  const zion = (name: string, ip: string, extra: Record<string, unknown> = {}): Promise<TestServer> => startFederatedZion(ca, dns, name, ip, extra);
+
 
   async function addUser(server: TestServer, userId: string, displayname: string): Promise<void> {
     const db = server.config.database;

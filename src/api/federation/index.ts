@@ -7,10 +7,12 @@ import { queryRoutes, type ProfileDeps } from "./query/index.js";
 import { stateRoutes } from "./state/index.js";
 import { membershipRoutes, type MembershipDeps } from "./membership/index.js";
 import { transactionRoutes, type SendTransactionDeps } from "./transactions/index.js";
+import { federationMediaRoutes } from "./media/index.js";
+import type { MediaDeps } from "../media/deps.js";
 
-export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps & MembershipDeps;
+export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps & MembershipDeps & MediaDeps;
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
-  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes, ...membershipRoutes,
+  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes, ...membershipRoutes, ...federationMediaRoutes,
 ] as readonly Route<FederationApiDeps>[];

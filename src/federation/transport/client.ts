@@ -18,6 +18,7 @@ import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../../core/
 import type { JsonObject } from "../../core/json/types.js";
 import type { RoomVersionRules } from "../../core/room-versions/index.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
+import { multipartBoundary, parseMultipart } from "../../core/media/index.js";
 import type { JsonValue } from "../../core/json/types.js";
 import { noMetrics, type Counter, type Metrics } from "../../core/metrics.js";
 import type { ServerResolver } from "../discovery/resolve.js";
@@ -85,6 +86,13 @@ export interface FederationResponse {
   readonly address: string;
 }
 
+export interface FederationRawResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  readonly address: string;
+}
+
 export class FederationClient implements KeyFetchClient {
   private readonly whitelist: ReadonlySet<string> | undefined;
   private readonly sent: Counter<"method">;
@@ -112,7 +120,8 @@ export class FederationClient implements KeyFetchClient {
     return { ok: true };
   }
 
-  async request(r: FederationRequest): Promise<FederationResponse> {
+  /** Steps 1-4 without reading the answer as JSON: the status, headers and bytes (media downloads). */
+  async requestRaw(r: FederationRequest & { readonly accept?: string }): Promise<FederationRawResponse> {
     const dest = r.destination;
     const trace = r.trace ?? NO_TRACE;
     // Step 1.
@@ -129,7 +138,7 @@ export class FederationClient implements KeyFetchClient {
     // Step 3.
     const qs = r.rawQuery !== undefined ? (r.rawQuery ? `?${r.rawQuery}` : "") : r.query ? queryString(r.query) : "";
     const uri = `${r.path}${qs}`;
-    const headers: Record<string, string> = { accept: "application/json", "user-agent": "Zion" };
+    const headers: Record<string, string> = { accept: r.accept ?? "application/json", "user-agent": "Zion" };
     let body: string | undefined;
     if (r.body !== undefined) {
       body = JSON.stringify(r.body);
@@ -162,6 +171,12 @@ export class FederationClient implements KeyFetchClient {
       throw e;
     }
     this.answered.inc({ method: r.method, code: out.status });
+    return { status: out.status, headers: out.headers, body: out.body, address: out.address };
+  }
+
+  async request(r: FederationRequest): Promise<FederationResponse> {
+    const dest = r.destination;
+    const out = await this.requestRaw(r);
     let parsed: unknown;
     try {
       const maxBytes = r.maxResponseBytes ?? this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -177,6 +192,45 @@ export class FederationClient implements KeyFetchClient {
       throw new FederationError("http", dest, `${r.method} ${r.path} to ${dest} answered ${out.status}${errcode ? ` ${errcode}` : ""}${error ? `: ${error}` : ""}`, out.status, errcode);
     }
     return { status: out.status, body: parsed, address: out.address };
+  }
+
+  /**
+   * GET /_matrix/federation/v1/media/download/{mediaId} (signed): the media part of the multipart/mixed answer.
+   * A Location part (the bytes are elsewhere) is returned as `location` for the caller to fetch under its policy.
+   * An M_UNRECOGNIZED / 404 answer from a server without the endpoint throws a FederationError with that status.
+   */
+  async downloadMedia(destination: ServerName, mediaId: string, opts: { maxBytes: number; timeoutMs?: number }): Promise<FederationMedia> {
+    const out = await this.requestRaw({
+      destination, method: "GET", path: `/_matrix/federation/v1/media/download/${encodeURIComponent(mediaId)}`,
+      accept: "multipart/mixed", maxResponseBytes: opts.maxBytes + 64 * 1024, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    throwUnlessOk(destination, "media/download", out);
+    const boundary = multipartBoundary(headerOf(out.headers, "content-type"));
+    if (!boundary) throw new FederationError("bad-response", destination, `media/download from ${destination}: not multipart/mixed`, out.status);
+    let parts;
+    try {
+      parts = parseMultipart(out.body, boundary);
+    } catch (e) {
+      throw new FederationError("bad-response", destination, `media/download from ${destination}: ${(e as Error).message}`, out.status);
+    }
+    const media = parts[1];
+    if (parts.length !== 2 || !media) throw new FederationError("bad-response", destination, `media/download from ${destination}: expected 2 parts, got ${parts.length}`, out.status);
+    const location = media.headers["location"];
+    if (location !== undefined) return { kind: "location", location };
+    return { kind: "bytes", contentType: media.headers["content-type"], contentDisposition: media.headers["content-disposition"], body: media.body };
+  }
+
+  /** The legacy GET /_matrix/media/v3/download/{server}/{mediaId} (unsigned), for servers without authenticated media. */
+  async downloadMediaLegacy(destination: ServerName, mediaId: string, opts: { maxBytes: number; timeoutMs?: number }): Promise<FederationMedia> {
+    const out = await this.requestRaw({
+      destination, method: "GET", signed: false, accept: "*/*",
+      path: `/_matrix/media/v3/download/${encodeURIComponent(destination)}/${encodeURIComponent(mediaId)}`, query: { allow_remote: "false", allow_redirect: "true" },
+      maxResponseBytes: opts.maxBytes, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    const location = headerOf(out.headers, "location");
+    if (out.status >= 300 && out.status < 400 && location) return { kind: "location", location };
+    throwUnlessOk(destination, "media/v3/download", out);
+    return { kind: "bytes", contentType: headerOf(out.headers, "content-type"), contentDisposition: headerOf(out.headers, "content-disposition"), body: out.body };
   }
 
   /** GET /_matrix/key/v2/server (unauthenticated). */
@@ -397,6 +451,28 @@ export class FederationClient implements KeyFetchClient {
       return { event: pdu! };
     });
   }
+}
+
+/** A remote server's media: the bytes, or where to fetch them. */
+export type FederationMedia =
+  | { readonly kind: "bytes"; readonly contentType: string | undefined; readonly contentDisposition: string | undefined; readonly body: Buffer }
+  | { readonly kind: "location"; readonly location: string };
+
+function headerOf(h: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function throwUnlessOk(dest: string, what: string, out: FederationRawResponse): void {
+  if (out.status >= 200 && out.status < 300) return;
+  let errcode: string | undefined;
+  try {
+    const j = JSON.parse(out.body.toString("utf8")) as { errcode?: unknown };
+    if (typeof j.errcode === "string") errcode = j.errcode;
+  } catch {
+    // not JSON: the status says enough
+  }
+  throw new FederationError("http", dest, `${what} from ${dest} answered ${out.status}${errcode ? ` ${errcode}` : ""}`, out.status, errcode);
 }
 
 function queryString(q: Readonly<Record<string, string | readonly string[] | undefined>>): string {

@@ -28,6 +28,7 @@ import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSp
 import { roomConformance } from "./rooms.js";
 import { roomClientConformance } from "./room-client.js";
 import { relationConformance } from "./relations.js";
+import { mediaConformance } from "./media.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -516,6 +517,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     roomConformance(withStorage, () => target.fresh(), reopenSkip);
     roomClientConformance(withStorage);
     relationConformance(withStorage);
+    mediaConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

@@ -13,6 +13,7 @@ import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlPresenceStore, sqlPushRulesStore, sqlReceiptStore } from "./stores/sync.js";
 import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
+import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
@@ -53,6 +54,8 @@ const ENTITY: Readonly<Record<string, string>> = {
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
+  media: "media",
+  media_contents: "media content",
   schema_migrations: "migration",
 };
 
@@ -88,6 +91,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     receipts: sqlReceiptStore(runner),
     presence: sqlPresenceStore(runner),
     pushRules: sqlPushRulesStore(runner),
+    media: sqlMediaStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {
