@@ -27,6 +27,7 @@ import { describeUserStreamStores } from "./e2ee.js";
 import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
 import { roomConformance } from "./rooms.js";
 import { roomClientConformance } from "./room-client.js";
+import { adminConformance } from "./admin.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -514,6 +515,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
 
     roomConformance(withStorage, () => target.fresh(), reopenSkip);
     roomClientConformance(withStorage);
+    adminConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

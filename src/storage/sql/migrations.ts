@@ -22,10 +22,11 @@ export interface Migration {
 }
 
 /**
- * Numbers that may be missing (a migration written on another branch at the same time as a later one, touching
- * other tables). None now: 0004 (end-to-end encryption) and 0005 (rooms for the client API) are both here.
+ * Numbers that may be missing for now: 0006-0009 (media, the federation sender, /sync, federation inbound) are
+ * written on other branches at the same time as 0010 (admin API), and they touch different tables, so 0010 may be
+ * applied before them. Remove each entry once its migration is merged; the rule "no gaps" then holds again.
  */
-const TOLERATED_GAPS: ReadonlySet<number> = new Set<number>();
+const TOLERATED_GAPS: ReadonlySet<number> = new Set([6, 7, 8, 9]);
 
 const FILE = /^(\d{4})-([a-z0-9-]+?)(?:\.(sqlite|postgres))?\.sql$/;
 

@@ -8,6 +8,7 @@ import { sqlKeyStore } from "./stores/keys.js";
 import { sqlEventStore } from "./stores/events.js";
 import { sqlRoomStore } from "./stores/rooms.js";
 import { sqlRoomClientStore } from "./stores/room-client.js";
+import { sqlAdminStore } from "./stores/admin.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
@@ -47,6 +48,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   events: "event",
   rooms: "room",
   room_aliases: "room alias",
+  registration_tokens: "registration token",
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
@@ -74,6 +76,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     rooms: sqlRoomStore(runner),
     roomClient: sqlRoomClientStore(runner),
     users: sqlUserStore(runner),
+    admin: sqlAdminStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
     e2ee: sqlE2eeStore(runner),
