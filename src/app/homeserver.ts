@@ -197,6 +197,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),
     roomReads: new RoomReads(storage),
     roomClient: storage.roomClient,
+    admin: storage.admin,
     events: storage.events,
     roomStore: storage.rooms,
     stateStore: storage.state,

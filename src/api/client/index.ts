@@ -8,7 +8,22 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
+import { serverVersion } from "./admin/server-version.js";
+import { listUsersRoute } from "./admin/list-users.js";
+import { getUserRoute } from "./admin/get-user.js";
+import { putUserRoute } from "./admin/put-user.js";
+import { deactivateUserRoute } from "./admin/deactivate-user.js";
+import { getAdminRoute } from "./admin/get-admin.js";
+import { putAdminRoute } from "./admin/put-admin.js";
+import { resetPasswordRoute } from "./admin/reset-password.js";
+import { whoisRoute } from "./admin/whois.js";
+import { listRegistrationTokensRoute } from "./admin/list-registration-tokens.js";
+import { createRegistrationTokenRoute } from "./admin/create-registration-token.js";
+import { getRegistrationTokenRoute } from "./admin/get-registration-token.js";
+import { updateRegistrationTokenRoute } from "./admin/update-registration-token.js";
+import { deleteRegistrationTokenRoute } from "./admin/delete-registration-token.js";
 import type { AccountDeps, RoomDeps, UserDataDeps } from "./deps.js";
+import type { AdminDeps } from "./admin/service.js";
 import { createRoom } from "./rooms/create-room.js";
 import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
 import { joinRoom } from "./rooms/join.js";
@@ -80,7 +95,7 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps & RoomDeps & UserDataDeps;
+export type ClientApiDeps = AccountDeps & RoomDeps & UserDataDeps & AdminDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -114,6 +129,10 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   { ...refresh, path: "/_matrix/client/v1/refresh" },
   getRegisterNonce,
   registerWithSharedSecret,
+  // Synapse's admin API (docs/admin-api.md): server admins only, but server_version.
+  serverVersion,
+  listUsersRoute, getUserRoute, putUserRoute, deactivateUserRoute, getAdminRoute, putAdminRoute, resetPasswordRoute, whoisRoute,
+  listRegistrationTokensRoute, createRegistrationTokenRoute, getRegistrationTokenRoute, updateRegistrationTokenRoute, deleteRegistrationTokenRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, AccountSettings, PasswordPolicy, RoomDeps, RoomSettings, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
@@ -122,3 +141,5 @@ export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";
 export { registrationMac } from "./admin/mac.js";
+export * as adminService from "./admin/service.js";
+export type { AdminDeps } from "./admin/service.js";
