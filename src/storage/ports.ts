@@ -760,6 +760,16 @@ export interface AdminStore {
   /** Changes the given fields only; null when the token does not exist. */
   updateRegistrationToken(token: string, change: { readonly usesAllowed?: number | null; readonly expiryTime?: number | null }): Promise<RegistrationToken | null>;
   deleteRegistrationToken(token: string): Promise<boolean>;
+  /**
+   * A registration passed the m.login.registration_token stage: counts one pending use if the token exists, is not
+   * expired at `nowTs` and pending + completed < uses_allowed (checked and counted in one statement, so concurrent
+   * registrations never exceed uses_allowed). False (nothing written) when the token is not usable.
+   */
+  reserveRegistrationToken(token: string, nowTs: number): Promise<boolean>;
+  /** The registration that reserved a use finished: one pending use becomes completed. */
+  completeRegistrationToken(token: string): Promise<void>;
+  /** The registration that reserved a use failed: the pending use is given back. */
+  releaseRegistrationToken(token: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------

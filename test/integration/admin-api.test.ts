@@ -293,3 +293,69 @@ describe("admin API: a synapse-admin style session against `zion start`", () => 
     assert.ok(lines.some((l) => l["user_id"] === "@victim:zion.test" && l["admin_api"] === "list users"), "the refused call is logged with who tried");
   });
 });
+
+describe("registration tokens in /register (registration_requires_token: true)", () => {
+  let zion: TestServer;
+  let adminToken = "";
+  before(async () => {
+    zion = await startTestServer({ config: { ...config, enable_registration_without_verification: false, registration_requires_token: true }, startOptions: { clock, passwordHasher: scryptHasher({ ln: 10 }) } });
+    await zion.homeserver!.storage.users.createUser({ userId: "@root:zion.test" as UserId, passwordHash: null, createdTs: now, admin: true }, { userId: "@root:zion.test" as UserId, deviceId: "ROOT", accessToken: "root-token", nowTs: now });
+    adminToken = "root-token";
+  });
+  after(() => zion?.stop());
+  const call = clientCaller(() => zion.clientUrl);
+  const store = () => zion.homeserver!.storage;
+  const validity = async (token: string) => (await call("GET", `/_matrix/client/v1/register/m.login.registration_token/validity?token=${encodeURIComponent(token)}`)).json()["valid"];
+  const registerWith = (username: string, auth?: Record<string, unknown>) => call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, ...(auth ? { auth } : {}) });
+
+  it("offers the m.login.registration_token stage, refuses a wrong or used-up token, and counts completed uses", async () => {
+    assert.equal(await validity("welcome"), false);
+    assert.equal((await call("POST", "/_synapse/admin/v1/registration_tokens/new", { token: "welcome", uses_allowed: 1 }, adminToken)).status, 200);
+    assert.equal(await validity("welcome"), true);
+    const start = await registerWith("newbie");
+    assert.equal(start.status, 401, start.body);
+    assert.deepEqual(start.json()["flows"], [{ stages: ["m.login.registration_token"] }]);
+    const session = String(start.json()["session"]);
+    expectMatrixError(await registerWith("newbie", { type: "m.login.dummy", session }), 400, "M_UNRECOGNIZED");
+    const wrong = await registerWith("newbie", { type: "m.login.registration_token", token: "nope", session });
+    assert.equal(wrong.status, 401, wrong.body);
+    assert.equal(wrong.json()["errcode"], "M_FORBIDDEN");
+    assert.equal(await store().users.getUser("@newbie:zion.test" as UserId), null);
+    const ok = await registerWith("newbie", { type: "m.login.registration_token", token: "welcome", session });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.json()["user_id"], "@newbie:zion.test");
+    assert.deepEqual(await store().admin.getRegistrationToken("welcome"), { token: "welcome", usesAllowed: 1, pending: 0, completed: 1, expiryTime: null });
+    assert.equal(await validity("welcome"), false);
+    const again = await registerWith("second", { type: "m.login.registration_token", token: "welcome" });
+    assert.equal(again.status, 401, again.body);
+    assert.equal(await store().users.getUser("@second:zion.test" as UserId), null);
+  });
+
+  it("gives the pending use back when the registration fails after the stage (name taken meanwhile)", async () => {
+    await call("POST", "/_synapse/admin/v1/registration_tokens/new", { token: "retry", uses_allowed: 1 }, adminToken);
+    const r = await registerWith("newbie", { type: "m.login.registration_token", token: "retry" });
+    expectMatrixError(r, 400, "M_USER_IN_USE");
+    const noPassword = await call("POST", "/_matrix/client/v3/register", { username: "nopass", auth: { type: "m.login.registration_token", token: "retry" } });
+    expectMatrixError(noPassword, 400, "M_MISSING_PARAM");
+    assert.deepEqual(await store().admin.getRegistrationToken("retry"), { token: "retry", usesAllowed: 1, pending: 0, completed: 0, expiryTime: null });
+  });
+
+  it("lets only uses_allowed of several concurrent registrations through", async () => {
+    await call("POST", "/_synapse/admin/v1/registration_tokens/new", { token: "race", uses_allowed: 2 }, adminToken);
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => registerWith(`racer${i}`, { type: "m.login.registration_token", token: "race" })));
+    assert.equal(results.filter((r) => r.status === 200).length, 2, results.map((r) => r.status).join(","));
+    assert.deepEqual(await store().admin.getRegistrationToken("race"), { token: "race", usesAllowed: 2, pending: 0, completed: 2, expiryTime: null });
+    const made = (await store().admin.listUsers({ from: 0, limit: 100, name: "racer", deactivated: true, orderBy: "name", dir: "f" })).total;
+    assert.equal(made, 2);
+  });
+
+  it("answers validity with 403 M_FORBIDDEN where tokens are off, and 400 M_INVALID_PARAM without a token", async () => {
+    expectMatrixError(await call("GET", "/_matrix/client/v1/register/m.login.registration_token/validity"), 400, "M_INVALID_PARAM");
+    const other = await startTestServer({ config });
+    try {
+      expectMatrixError(await clientCaller(() => other.clientUrl)("GET", "/_matrix/client/v1/register/m.login.registration_token/validity?token=x"), 403, "M_FORBIDDEN");
+    } finally {
+      await other.stop();
+    }
+  });
+});

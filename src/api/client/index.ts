@@ -94,6 +94,7 @@ import { postLogin } from "./login/post-login.js";
 import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
+import { registrationTokenValidity } from "./register/token-validity.js";
 
 export type ClientApiDeps = AccountDeps & RoomDeps & UserDataDeps & AdminDeps;
 
@@ -127,6 +128,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
+  registrationTokenValidity,
   getRegisterNonce,
   registerWithSharedSecret,
   // Synapse's admin API (docs/admin-api.md): server admins only, but server_version.

@@ -88,5 +88,24 @@ export function adminConformance(withStorage: (fn: (s: Storage) => Promise<void>
         assert.deepEqual(await tokens(), ["expired", "open"]);
       });
     });
+
+    it("reserves a use only while the token is usable (pending + completed < uses_allowed, not expired), then completes or releases it", async () => {
+      await withStorage(async (s) => {
+        await s.admin.createRegistrationToken({ token: "two", usesAllowed: 2, expiryTime: 5000, pending: 0, completed: 0 });
+        assert.equal(await s.admin.reserveRegistrationToken("two", 1000), true);
+        assert.equal(await s.admin.reserveRegistrationToken("two", 1000), true);
+        assert.equal(await s.admin.reserveRegistrationToken("two", 1000), false, "two pending uses fill uses_allowed 2");
+        assert.deepEqual(await s.admin.getRegistrationToken("two"), { token: "two", usesAllowed: 2, expiryTime: 5000, pending: 2, completed: 0 });
+        await s.admin.releaseRegistrationToken("two");
+        await s.admin.completeRegistrationToken("two");
+        assert.deepEqual(await s.admin.getRegistrationToken("two"), { token: "two", usesAllowed: 2, expiryTime: 5000, pending: 0, completed: 1 });
+        assert.equal(await s.admin.reserveRegistrationToken("two", 5000), false, "expired at its expiry_time");
+        assert.equal(await s.admin.reserveRegistrationToken("missing", 1000), false);
+        await s.admin.completeRegistrationToken("two");
+        assert.deepEqual(await s.admin.getRegistrationToken("two"), { token: "two", usesAllowed: 2, expiryTime: 5000, pending: 0, completed: 1 }, "no pending use to complete: unchanged");
+        assert.equal(await s.admin.reserveRegistrationToken("two", 1000), true);
+        assert.equal(await s.admin.reserveRegistrationToken("two", 1000), false, "one completed and one pending fill it");
+      });
+    });
   });
 }

@@ -102,6 +102,29 @@ export function sqlAdminStore(db: SqlRunner): AdminStore {
       });
     },
 
+    reserveRegistrationToken(token, nowTs) {
+      return db.write(function* () {
+        const n = yield* exec(
+          `UPDATE registration_tokens SET pending = pending + 1 WHERE token = ?
+           AND (uses_allowed IS NULL OR pending + completed < uses_allowed) AND (expiry_time IS NULL OR expiry_time > ?)`,
+          token, nowTs,
+        );
+        return n > 0;
+      });
+    },
+
+    completeRegistrationToken(token) {
+      return db.write(function* () {
+        yield* exec("UPDATE registration_tokens SET pending = pending - 1, completed = completed + 1 WHERE token = ? AND pending > 0", token);
+      });
+    },
+
+    releaseRegistrationToken(token) {
+      return db.write(function* () {
+        yield* exec("UPDATE registration_tokens SET pending = pending - 1 WHERE token = ? AND pending > 0", token);
+      });
+    },
+
     deleteRegistrationToken(token) {
       return db.write(function* () {
         return (yield* exec("DELETE FROM registration_tokens WHERE token = ?", token)) > 0;
