@@ -209,6 +209,42 @@ describe("admin API", () => {
     });
   });
 
+  describe("rooms", () => {
+    it("GET /v1/rooms/{roomId}, /members and /state read the room's current state; unknown is 404, a malformed id 400, a non-admin 403", async () => {
+      const owner = await register("roomowner");
+      const token = String(owner["access_token"]);
+      const r = await call("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "Lobby", topic: "hello", room_alias_name: "lobby", visibility: "public" }, token);
+      assert.equal(r.status, 200, r.body);
+      const roomId = String(r.json()["room_id"]);
+      assert.equal((await call("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, userToken)).status, 200);
+      const d = await call("GET", `/_synapse/admin/v1/rooms/${enc(roomId)}`, undefined, adminToken);
+      assert.equal(d.status, 200, d.body);
+      const j = d.json();
+      assert.equal(j["room_id"], roomId);
+      assert.equal(j["name"], "Lobby");
+      assert.equal(j["topic"], "hello");
+      assert.equal(j["canonical_alias"], "#lobby:zion.test");
+      assert.equal(j["joined_members"], 2);
+      assert.equal(j["joined_local_members"], 2);
+      assert.equal(j["creator"], uid("roomowner"));
+      assert.equal(j["join_rules"], "public");
+      assert.equal(j["public"], true);
+      assert.equal(j["federatable"], true);
+      assert.equal(typeof j["version"], "string");
+      const members = (await call("GET", `/_synapse/admin/v1/rooms/${enc(roomId)}/members`, undefined, adminToken)).json();
+      assert.deepEqual(members, { members: [uid("plain"), uid("roomowner")], total: 2 });
+      const state = (await call("GET", `/_synapse/admin/v1/rooms/${enc(roomId)}/state`, undefined, adminToken)).json()["state"] as { type: string; state_key: string }[];
+      assert.equal(state.length, j["state_events"]);
+      assert.ok(state.some((e) => e.type === "m.room.create" && e.state_key === ""));
+      assert.ok(state.some((e) => e.type === "m.room.member" && e.state_key === uid("plain")));
+      for (const suffix of ["", "/members", "/state"]) {
+        expectMatrixError(await call("GET", `/_synapse/admin/v1/rooms/${enc("!nothere:zion.test")}${suffix}`, undefined, adminToken), 404, "M_NOT_FOUND");
+        expectMatrixError(await call("GET", `/_synapse/admin/v1/rooms/not-a-room${suffix}`, undefined, adminToken), 400, "M_INVALID_PARAM");
+        expectMatrixError(await call("GET", `/_synapse/admin/v1/rooms/${enc(roomId)}${suffix}`, undefined, userToken), 403, "M_FORBIDDEN");
+      }
+    });
+  });
+
   describe("registration tokens", () => {
     const base = "/_synapse/admin/v1/registration_tokens";
     it("creates (given or random of a length), reads, lists by validity, updates and deletes tokens", async () => {

@@ -22,6 +22,9 @@ import { createRegistrationTokenRoute } from "./admin/create-registration-token.
 import { getRegistrationTokenRoute } from "./admin/get-registration-token.js";
 import { updateRegistrationTokenRoute } from "./admin/update-registration-token.js";
 import { deleteRegistrationTokenRoute } from "./admin/delete-registration-token.js";
+import { getRoomRoute } from "./admin/get-room.js";
+import { getRoomMembersRoute } from "./admin/get-room-members.js";
+import { getRoomStateRoute } from "./admin/get-room-state.js";
 import type { AccountDeps, RoomDeps, UserDataDeps } from "./deps.js";
 import type { AdminDeps } from "./admin/service.js";
 import { createRoom } from "./rooms/create-room.js";
@@ -135,6 +138,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   serverVersion,
   listUsersRoute, getUserRoute, putUserRoute, deactivateUserRoute, getAdminRoute, putAdminRoute, resetPasswordRoute, whoisRoute,
   listRegistrationTokensRoute, createRegistrationTokenRoute, getRegistrationTokenRoute, updateRegistrationTokenRoute, deleteRegistrationTokenRoute,
+  getRoomRoute, getRoomMembersRoute, getRoomStateRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, AccountSettings, PasswordPolicy, RoomDeps, RoomSettings, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
