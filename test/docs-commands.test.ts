@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const COMMAND_WORDS = new Set(["start", "generate-config", "federation-test", "doctor", "debug", "canonical-json", "sign-json", "verify-json",
-  "event-id", "redact", "check-pdu", "auth-check", "resolve-state", "resolve", "keys", "federation-request", "register-user", "/"]);
+  "event-id", "redact", "check-pdu", "auth-check", "resolve-state", "resolve", "keys", "federation-request", "register-user", "admin", "/"]);
 
 /** Examples that call `zion` without npx: code-block lines, and inline code carrying arguments. */
 function bareExamples(text: string): string[] {

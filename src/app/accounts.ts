@@ -24,7 +24,6 @@ export function accountSettings(config: HomeserverConfig): AccountSettings {
   const needs: string[] = [];
   if (config.enable_registration_captcha) needs.push("a captcha");
   if (config.registrations_require_3pid.length > 0) needs.push(`a verified ${config.registrations_require_3pid.join(" or ")}`);
-  if (config.registration_requires_token) needs.push("a registration token");
   const open = config.enable_registration && needs.length === 0;
   const policy = config.password_config.policy;
   return {
@@ -32,6 +31,7 @@ export function accountSettings(config: HomeserverConfig): AccountSettings {
     registrationClosedReason: !config.enable_registration
       ? "registration is disabled on this server"
       : `registration here requires ${needs.join(" and ")}, which Zion does not offer yet`,
+    registrationRequiresToken: config.registration_requires_token,
     passwordLoginEnabled: config.password_config.enabled,
     passwordPolicy: {
       enabled: policy.enabled,

@@ -243,6 +243,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),
     roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
     relations: storage.relations,
+    admin: storage.admin,
     e2ee: storage.e2ee,
     toDevice,
     accountData,

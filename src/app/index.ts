@@ -16,4 +16,5 @@ export { generateSelfSignedCertificate } from "./self-signed.js";
 export { openConfiguredStorage } from "./storage.js";
 export { zionVersion } from "./version.js";
 export { registerUser, clientUrlOf, sharedSecretFromConfig } from "./register-user.js";
+export { openAdminSession, adminService, type AdminSession } from "./admin.js";
 export type { RegisterUserRequest, RegisterUserResult } from "./register-user.js";

@@ -16,6 +16,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   "federation-test": async () => (await import("./federation-test.js")).registerFederationTest,
   doctor: async () => (await import("./doctor.js")).registerDoctor,
   "register-user": async () => (await import("./register-user.js")).registerRegisterUser,
+  admin: async () => (await import("./admin.js")).registerAdmin,
 };
 
 const program = new Command();

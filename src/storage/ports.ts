@@ -908,6 +908,68 @@ export interface MediaStore {
   deleteMedia(origin: string, mediaId: string): Promise<{ readonly orphaned: string | null } | null>;
   /** Media ids uploaded by a user, newest first (the admin API's list). */
   listUserMedia(userId: UserId, limit: number): Promise<readonly MediaRecord[]>;
+// Server administration (the admin API and `zion admin`): user listing, the admin flag, registration tokens.
+// ---------------------------------------------------------------------------
+
+export type UserOrder = "name" | "admin" | "deactivated" | "creation_ts" | "displayname";
+
+export interface UserListQuery {
+  readonly from: number;
+  readonly limit: number;
+  /** Case-insensitive substring of the user id or the display name. */
+  readonly name?: string | undefined;
+  /** false: leave deactivated users out. */
+  readonly deactivated: boolean;
+  /** true: admins only; false: non-admins only; undefined: both. */
+  readonly admins?: boolean | undefined;
+  readonly orderBy: UserOrder;
+  readonly dir: "f" | "b";
+}
+
+export interface AdminUserRow {
+  readonly userId: UserId;
+  readonly displayname: string | null;
+  readonly avatarUrl: string | null;
+  readonly admin: boolean;
+  readonly deactivated: boolean;
+  readonly createdTs: number;
+}
+
+export interface RegistrationToken {
+  readonly token: string;
+  /** null: unlimited. */
+  readonly usesAllowed: number | null;
+  readonly pending: number;
+  readonly completed: number;
+  /** ms since the epoch; null: never expires. */
+  readonly expiryTime: number | null;
+}
+
+export interface AdminStore {
+  /** One page of local users in the given order (ties broken by user id) and how many match in all. */
+  listUsers(q: UserListQuery): Promise<{ readonly users: readonly AdminUserRow[]; readonly total: number }>;
+  /** Sets the admin flag; false when the user does not exist. */
+  setAdmin(userId: UserId, admin: boolean): Promise<boolean>;
+  /** Clears the deactivated flag (the password is set with it, in one transaction); false when the user does not exist. */
+  reactivateUser(userId: UserId, passwordHash: string | null): Promise<boolean>;
+  /** UniqueViolationError("registration token") when the token exists (nothing is written). */
+  createRegistrationToken(token: RegistrationToken): Promise<void>;
+  getRegistrationToken(token: string): Promise<RegistrationToken | null>;
+  /** Ordered by token; `valid` keeps the tokens usable at `nowTs` (true) or the used-up and expired ones (false). */
+  listRegistrationTokens(filter: { readonly valid?: boolean | undefined; readonly nowTs: number }): Promise<readonly RegistrationToken[]>;
+  /** Changes the given fields only; null when the token does not exist. */
+  updateRegistrationToken(token: string, change: { readonly usesAllowed?: number | null; readonly expiryTime?: number | null }): Promise<RegistrationToken | null>;
+  deleteRegistrationToken(token: string): Promise<boolean>;
+  /**
+   * A registration passed the m.login.registration_token stage: counts one pending use if the token exists, is not
+   * expired at `nowTs` and pending + completed < uses_allowed (checked and counted in one statement, so concurrent
+   * registrations never exceed uses_allowed). False (nothing written) when the token is not usable.
+   */
+  reserveRegistrationToken(token: string, nowTs: number): Promise<boolean>;
+  /** The registration that reserved a use finished: one pending use becomes completed. */
+  completeRegistrationToken(token: string): Promise<void>;
+  /** The registration that reserved a use failed: the pending use is given back. */
+  releaseRegistrationToken(token: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------
@@ -981,6 +1043,7 @@ export interface Storage {
   readonly roomClient: RoomClientStore;
   readonly relations: RelationStore;
   readonly users: UserStore;
+  readonly admin: AdminStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;
   readonly e2ee: E2eeStore;

@@ -24,6 +24,8 @@ export interface AccountSettings {
   readonly registrationOpen: boolean;
   /** Why registration is closed, for the 403 message. */
   readonly registrationClosedReason: string;
+  /** registration_requires_token: /register asks for the m.login.registration_token stage (docs/admin-api.md). */
+  readonly registrationRequiresToken: boolean;
   /** password_config.enabled: false turns password login and UIA password stages off. */
   readonly passwordLoginEnabled: boolean;
   readonly passwordPolicy: PasswordPolicy;

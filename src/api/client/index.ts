@@ -18,6 +18,24 @@ import { putPresence } from "./presence/put-status.js";
 import { getGlobalPushRules, getPushRules } from "./push-rules/get-rules.js";
 import { deletePushRuleRoute, getPushRuleRoute, putPushRuleRoute } from "./push-rules/rule.js";
 import { pushRuleActionsRoutes, pushRuleEnabledRoutes } from "./push-rules/rule-attributes.js";
+import { serverVersion } from "./admin/server-version.js";
+import { listUsersRoute } from "./admin/list-users.js";
+import { getUserRoute } from "./admin/get-user.js";
+import { putUserRoute } from "./admin/put-user.js";
+import { deactivateUserRoute } from "./admin/deactivate-user.js";
+import { getAdminRoute } from "./admin/get-admin.js";
+import { putAdminRoute } from "./admin/put-admin.js";
+import { resetPasswordRoute } from "./admin/reset-password.js";
+import { whoisRoute } from "./admin/whois.js";
+import { listRegistrationTokensRoute } from "./admin/list-registration-tokens.js";
+import { createRegistrationTokenRoute } from "./admin/create-registration-token.js";
+import { getRegistrationTokenRoute } from "./admin/get-registration-token.js";
+import { updateRegistrationTokenRoute } from "./admin/update-registration-token.js";
+import { deleteRegistrationTokenRoute } from "./admin/delete-registration-token.js";
+import { getRoomRoute } from "./admin/get-room.js";
+import { getRoomMembersRoute } from "./admin/get-room-members.js";
+import { getRoomStateRoute } from "./admin/get-room-state.js";
+import type { AdminDeps } from "./admin/service.js";
 import { createRoom } from "./rooms/create-room.js";
 import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
 import { joinRoom } from "./rooms/join.js";
@@ -92,8 +110,9 @@ import { postLogin } from "./login/post-login.js";
 import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
+import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & AdminDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -128,8 +147,14 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
   getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
+  registrationTokenValidity,
   getRegisterNonce,
   registerWithSharedSecret,
+  // Synapse's admin API (docs/admin-api.md): server admins only, but server_version.
+  serverVersion,
+  listUsersRoute, getUserRoute, putUserRoute, deactivateUserRoute, getAdminRoute, putAdminRoute, resetPasswordRoute, whoisRoute,
+  listRegistrationTokensRoute, createRegistrationTokenRoute, getRegistrationTokenRoute, updateRegistrationTokenRoute, deleteRegistrationTokenRoute,
+  getRoomRoute, getRoomMembersRoute, getRoomStateRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
@@ -138,3 +163,5 @@ export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";
 export { registrationMac } from "./admin/mac.js";
+export * as adminService from "./admin/service.js";
+export type { AdminDeps } from "./admin/service.js";

@@ -29,6 +29,7 @@ import { roomConformance } from "./rooms.js";
 import { roomClientConformance } from "./room-client.js";
 import { relationConformance } from "./relations.js";
 import { mediaConformance } from "./media.js";
+import { adminConformance } from "./admin.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -518,6 +519,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     roomClientConformance(withStorage);
     relationConformance(withStorage);
     mediaConformance(withStorage);
+    adminConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

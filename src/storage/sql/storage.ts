@@ -9,6 +9,7 @@ import { sqlEventStore } from "./stores/events.js";
 import { sqlRoomStore } from "./stores/rooms.js";
 import { sqlRelationStore } from "./stores/relations.js";
 import { sqlRoomClientStore } from "./stores/room-client.js";
+import { sqlAdminStore } from "./stores/admin.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlPresenceStore, sqlPushRulesStore, sqlReceiptStore } from "./stores/sync.js";
@@ -51,6 +52,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   rooms: "room",
   room_aliases: "room alias",
   client_transactions: "client transaction",
+  registration_tokens: "registration token",
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
@@ -81,6 +83,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     roomClient: sqlRoomClientStore(runner),
     relations: sqlRelationStore(runner),
     users: sqlUserStore(runner),
+    admin: sqlAdminStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
     e2ee: sqlE2eeStore(runner),

@@ -6,7 +6,10 @@
  * 4. The username (lower-cased, as Synapse) must be a valid, free localpart: M_INVALID_USERNAME, M_USER_IN_USE;
  *    the password must be given and pass the policy (M_MISSING_PARAM, M_WEAK_PASSWORD) - all before UIA, so a
  *    client learns of a bad name before the auth dance.
- * 5. User-interactive auth, one flow: m.login.dummy.
+ * 5. User-interactive auth, one flow: m.login.dummy, or with registration_requires_token m.login.registration_token
+ *    (https://spec.matrix.org/v1.16/client-server-api/#token-authenticated-registration): the stage reserves one
+ *    pending use of the token (refused when it is unknown, used up or expired), which becomes a completed use when
+ *    the account is written, or is given back when that fails (counted as Synapse counts them).
  * 6. The account, its profile (displayname = localpart) and, unless inhibit_login, its first device and token are
  *    written in one transaction; a race for the same name ends in M_USER_IN_USE with nothing written.
  */
@@ -21,6 +24,7 @@ import { checkNewPassword } from "../shared/password-policy.js";
 import { newLocalpart } from "../shared/tokens.js";
 import { UiaAuth, runUia } from "../shared/uia.js";
 import { newLocalUserId } from "../shared/user-ids.js";
+import type { AdminStore } from "../../../storage/ports.js";
 
 const RegisterBody = z.looseObject({
   auth: UiaAuth.optional(),
@@ -32,7 +36,7 @@ const RegisterBody = z.looseObject({
   refresh_token: z.boolean().optional(),
 });
 
-type Deps = Pick<AccountDeps, "users" | "passwords" | "rateLimits" | "serverName" | "clock" | "accounts" | "uia">;
+type Deps = Pick<AccountDeps, "users" | "passwords" | "rateLimits" | "serverName" | "clock" | "accounts" | "uia"> & { readonly admin: Pick<AdminStore, "reserveRegistrationToken" | "completeRegistrationToken" | "releaseRegistrationToken"> };
 
 export const register = defineClientRoute({
   method: "POST",
@@ -44,7 +48,7 @@ export const register = defineClientRoute({
   maxBodyBytes: 64 * 1024,
   rateLimited: true,
   async handle({ body, query, request }, deps: Deps) {
-    const { users, passwords, rateLimits, serverName, accounts, uia } = deps;
+    const { users, rateLimits, serverName, accounts, uia } = deps;
     if (query.kind === "guest") throw new MatrixError("M_GUEST_ACCESS_FORBIDDEN", 403, "guest access is not enabled on this server");
     if (!accounts.registrationOpen) throw MatrixError.forbidden(accounts.registrationClosedReason);
     rateLimits.check("rc_registration", request.remoteAddress);
@@ -61,19 +65,45 @@ export const register = defineClientRoute({
       checkNewPassword(body.password, accounts.passwordPolicy);
     }
 
-    const pending = await runUia(uia, { operation: "register", userId: undefined, stage: "m.login.dummy", auth: body.auth, verify: async () => undefined });
+    let reserved: string | undefined;
+    const pending = deps.accounts.registrationRequiresToken
+      ? await runUia(uia, {
+          operation: "register", userId: undefined, stage: "m.login.registration_token", auth: body.auth,
+          verify: async (auth) => {
+            const token = auth["token"];
+            if (typeof token !== "string" || token.length > 64) return "auth.token: a registration token (a string of at most 64 characters) is required";
+            if (!(await deps.admin.reserveRegistrationToken(token, deps.clock.now()))) return "auth.token: invalid registration token";
+            reserved = token;
+            return undefined;
+          },
+        })
+      : await runUia(uia, { operation: "register", userId: undefined, stage: "m.login.dummy", auth: body.auth, verify: async () => undefined });
     if (pending) return pending;
-    if (body.password === undefined) throw MatrixError.missingParam("password");
-
-    rateLimits.take("rc_registration", request.remoteAddress);
-    userId ??= newLocalUserId(newLocalpart(), serverName);
-    const now = deps.clock.now();
-    const localpart = userId.slice(1, userId.lastIndexOf(":" + serverName));
-    const issued = body.inhibit_login
-      ? undefined
-      : prepareLogin(deps, { userId, deviceId: body.device_id, displayName: body.initial_device_display_name, refresh: body.refresh_token === true, ip: request.remoteAddress });
-    const passwordHash = await passwords.hash(body.password);
-    await createAccount(users, { userId, passwordHash, createdTs: now, displayname: localpart }, issued?.login);
-    return issued ? issued.response : { user_id: userId, home_server: serverName };
+    if (reserved === undefined) return createUser(body, request.remoteAddress, userId, deps);
+    try {
+      const r = await createUser(body, request.remoteAddress, userId, deps);
+      await deps.admin.completeRegistrationToken(reserved);
+      return r;
+    } catch (e) {
+      await deps.admin.releaseRegistrationToken(reserved);
+      throw e;
+    }
   },
 });
+
+async function createUser(body: z.infer<typeof RegisterBody>, ip: string, chosen: UserId | undefined, deps: Deps) {
+  const { users, passwords, rateLimits, serverName } = deps;
+  let userId = chosen;
+  if (body.password === undefined) throw MatrixError.missingParam("password");
+
+  rateLimits.take("rc_registration", ip);
+  userId ??= newLocalUserId(newLocalpart(), serverName);
+  const now = deps.clock.now();
+  const localpart = userId.slice(1, userId.lastIndexOf(":" + serverName));
+  const issued = body.inhibit_login
+    ? undefined
+    : prepareLogin(deps, { userId, deviceId: body.device_id, displayName: body.initial_device_display_name, refresh: body.refresh_token === true, ip });
+  const passwordHash = await passwords.hash(body.password);
+  await createAccount(users, { userId, passwordHash, createdTs: now, displayname: localpart }, issued?.login);
+  return issued ? issued.response : { user_id: userId, home_server: serverName };
+}

@@ -16,7 +16,7 @@ import type { UserId } from "../../../core/ids/index.js";
 import { HttpResponse } from "../../http/index.js";
 import { newSessionId } from "./tokens.js";
 
-export type UiaStage = "m.login.dummy" | "m.login.password";
+export type UiaStage = "m.login.dummy" | "m.login.password" | "m.login.registration_token";
 
 interface Session {
   readonly operation: string;
