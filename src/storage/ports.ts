@@ -403,7 +403,7 @@ export interface RoomClientStore {
 }
 
 // ---------------------------------------------------------------------------
-// Relations between events (migration 0011), derived from PDUs by persistEvents.
+// Relations between events (migration 0010), derived from PDUs by persistEvents.
 // ---------------------------------------------------------------------------
 
 /** A page of /relations: the children of one event (and theirs, with recursion). */
@@ -908,6 +908,9 @@ export interface MediaStore {
   deleteMedia(origin: string, mediaId: string): Promise<{ readonly orphaned: string | null } | null>;
   /** Media ids uploaded by a user, newest first (the admin API's list). */
   listUserMedia(userId: UserId, limit: number): Promise<readonly MediaRecord[]>;
+}
+
+// ---------------------------------------------------------------------------
 // Server administration (the admin API and `zion admin`): user listing, the admin flag, registration tokens.
 // ---------------------------------------------------------------------------
 

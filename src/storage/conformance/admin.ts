@@ -1,4 +1,4 @@
-/** Conformance for AdminStore (migration 0010): the admin API's user listing, the admin flag, reactivation, registration tokens. */
+/** Conformance for AdminStore (migration 0009): the admin API's user listing, the admin flag, reactivation, registration tokens. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { UserId } from "../../core/ids/index.js";

@@ -1,5 +1,5 @@
 /**
- * Conformance for RelationStore (migration 0011): the relations index and threads derived from persisted PDUs,
+ * Conformance for RelationStore (migration 0010): the relations index and threads derived from persisted PDUs,
  * redactions derived the same way, and events by timestamp. Called from suite.ts for every backend.
  */
 import { describe, it } from "node:test";

@@ -1,4 +1,4 @@
-/** AdminStore over SQL: the user listing of the admin API, the admin flag, reactivation, registration tokens (0010). */
+/** AdminStore over SQL: the user listing of the admin API, the admin flag, reactivation, registration tokens (0009). */
 import type { UserId } from "../../../core/ids/index.js";
 import type { AdminStore, RegistrationToken, UserOrder } from "../../ports.js";
 import { bool, exec, num, numOrNull, query, queryOne, str, strOrNull, type Row, type SqlRunner } from "../uow.js";

@@ -1,5 +1,5 @@
 /**
- * RelationStore over SQL (migration 0011): the relations index and the threads table, written by persistWork from
+ * RelationStore over SQL (migration 0010): the relations index and the threads table, written by persistWork from
  * each PDU's content (relationRowsWork), read for /relations, /threads, bundled aggregations and
  * /timestamp_to_event.
  */
