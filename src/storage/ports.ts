@@ -177,6 +177,17 @@ export interface PersistBatch {
   readonly state?: readonly CurrentStateDelta[];
   /** Our clock at receipt. */
   readonly receivedTs: number;
+  /**
+   * The federation sender's queue: each of `eventIds` that this batch writes to the timeline (new, with a forward
+   * stream ordering) is queued for every destination, in the events' own transaction. Events stored already are
+   * not queued again.
+   */
+  readonly outbound?: OutboundPdus;
+}
+
+export interface OutboundPdus {
+  readonly destinations: readonly ServerName[];
+  readonly eventIds: readonly EventId[];
 }
 
 export interface PersistResult {
@@ -544,6 +555,58 @@ export interface DestinationStore {
   getDestinationsDueForRetry(nowTs: number, limit: number): Promise<readonly DestinationState[]>;
 }
 
+/** A transaction to one destination, stored before its first attempt: a retry sends exactly this again. */
+export interface OutboundTransaction {
+  readonly destination: ServerName;
+  readonly txnId: string;
+  readonly originServerTs: number;
+  /** The PDUs' wire JSON, in stream order, with their orderings. */
+  readonly pdus: readonly { readonly eventId: EventId; readonly streamOrdering: StreamOrdering; readonly json: JsonObject }[];
+  readonly edus: readonly JsonObject[];
+}
+
+export interface OutboundLimits {
+  readonly maxPdus: number;
+  readonly maxEdus: number;
+}
+
+/** What `zion debug destinations` shows of one destination. */
+export interface DestinationSummary extends DestinationState {
+  readonly queuedPdus: number;
+  readonly queuedEdus: number;
+  /** The transaction built and not yet acknowledged. */
+  readonly inFlightTxnId: string | null;
+  readonly lastSuccessTs: number | null;
+  readonly lastError: string | null;
+}
+
+/** The federation sender's durable queue (PDU rows come from EventStore.persistEvents' `outbound`). */
+export interface OutboundStore {
+  /** Queues one EDU for each destination, in one transaction. */
+  enqueueEdus(destinations: readonly ServerName[], edu: JsonObject): Promise<void>;
+  /**
+   * The destination's transaction to (re)send: the stored one when there is one, else a new one built from the
+   * oldest queued PDUs and EDUs (plus `extraEdus`, EDUs the sender kept in memory) within the limits, stored with a
+   * fresh id before it is returned. Null when nothing is queued.
+   */
+  nextTransaction(destination: ServerName, limits: OutboundLimits, nowTs: number, extraEdus?: readonly JsonObject[]): Promise<OutboundTransaction | null>;
+  /** The destination acknowledged `txnId`: its rows go, the failure streak ends, the last success is recorded. */
+  completeTransaction(destination: ServerName, txnId: string, nowTs: number): Promise<void>;
+  /** A failed attempt with its reason (DestinationStore.recordFailure plus the last error). */
+  recordFailure(destination: ServerName, nowTs: number, retryIntervalMs: number, reason: string): Promise<DestinationState>;
+  /**
+   * Catch-up: drops the destination's queued PDUs (not in a transaction) except, per room, the newest queued one and
+   * those that are forward extremities; the remote fetches the gap with /get_missing_events. Returns how many went.
+   */
+  keepOnlyNewestPerRoom(destination: ServerName): Promise<number>;
+  /** How many PDUs wait for the destination outside its transaction. */
+  queuedPduCount(destination: ServerName): Promise<number>;
+  /** Destinations with anything queued or in flight (to resume at start-up). */
+  destinationsWithQueue(): Promise<readonly ServerName[]>;
+  /** Every known destination with its queue and back-off, by name. */
+  listDestinations(): Promise<readonly DestinationSummary[]>;
+}
+
 // ---------------------------------------------------------------------------
 // The whole storage.
 // ---------------------------------------------------------------------------
@@ -571,6 +634,7 @@ export interface Storage {
   readonly users: UserStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;
+  readonly outbound: OutboundStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -11,6 +11,7 @@ import { sqlRoomClientStore } from "./stores/room-client.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
+import { sqlOutboundStore } from "./stores/outbound.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -75,6 +76,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     users: sqlUserStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
+    outbound: sqlOutboundStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -21,6 +21,7 @@ import type { Dialect } from "../storage.js";
 import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
+import { queueOutboundPdus } from "./outbound.js";
 import { applyCurrentState } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
 
@@ -244,6 +245,11 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
 
   // 8. Current state, with its stream rows.
   if ((batch.state?.length ?? 0) > 0) yield* applyCurrentState(batch.state!, statePosition, memberships);
+
+  // 8b. The federation sender's queue, in the events' transaction (migration 0007).
+  if (batch.outbound && batch.outbound.destinations.length > 0) {
+    yield* queueOutboundPdus(batch.outbound, orderings, new Map(writes.map((e) => [e.pdu.eventId, e.pdu.roomId])));
+  }
 
   // 9. The claim goes in the same commit as the rows it covered.
   if (dialect.streamClaims && plan.forward.last >= plan.forward.first) yield* exec(dialect.streamClaims.releaseSql, plan.forward.first);
