@@ -2,5 +2,5 @@
 export { RoomService, federationUnavailable, type RoomServiceDeps, type RoomStorage } from "./room-service.js";
 export { RoomReads, clientEvent, type StateView } from "./room-reads.js";
 export { KeyedQueue } from "./keyed-queue.js";
-export { silentNotifier, type RoomNotifier } from "./notifier.js";
+export { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 export { buildLocalEvent, stateNeededFor, MAX_PREV_EVENTS, type LocalEventInput, type LocalEventContext } from "./local-event.js";

@@ -22,7 +22,7 @@ import { membershipOf, type Membership } from "../core/visibility/index.js";
 import type { ClientTxnKey, EventToPersist, PersistResult, StateInput, Storage } from "../storage/ports.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
-import { silentNotifier, type RoomNotifier } from "./notifier.js";
+import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "users">;
 
@@ -32,6 +32,8 @@ export interface RoomServiceDeps {
   readonly clock: Clock;
   readonly storage: RoomStorage;
   readonly notifier?: RoomNotifier;
+  /** Where local events go over federation (absent: nowhere). */
+  readonly outbound?: RoomOutbound;
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
 }
@@ -139,11 +141,14 @@ export class RoomService {
     );
     // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
     const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
+    const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
     const result = await storage.events.persistEvents({
       events: [{ pdu, stateBefore }],
       state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
       receivedTs: this.deps.clock.now(),
+      ...(destinations.length > 0 ? { outbound: { destinations, eventIds: [pdu.eventId] } } : {}),
     });
+    if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
     if (pdu.type === "m.room.redaction" && pdu.redacts !== undefined) await storage.roomClient.recordRedaction(pdu.redacts, pdu.eventId);
     // Step 4
     this.notify(result, roomId, [pdu.eventId]);

@@ -1,0 +1,42 @@
+/**
+ * Where a room's events go: the servers of the room's joined members in current state (and, for a membership
+ * event, the server of its target, so a remote user who is kicked, banned or leaves hears of it), minus ourselves,
+ * minus servers that federation_enabled / federation_domain_whitelist exclude (FederationSender.allowed), minus
+ * servers the room's m.room.server_acl denies (the new ACL when the event is the ACL itself).
+ */
+import type { Pdu } from "../../core/events/index.js";
+import type { RoomId, ServerName, UserId } from "../../core/ids/index.js";
+import type { JsonObject } from "../../core/json/types.js";
+import type { EventStore, RoomClientStore, RoomStore } from "../../storage/ports.js";
+import type { FederationSender } from "./sender.js";
+import { serverAllowedByAcl } from "./server-acl.js";
+
+export const serverOf = (user: UserId | string): string => user.slice(user.indexOf(":") + 1);
+
+export interface RoomDestinationsDeps {
+  readonly storage: { readonly rooms: Pick<RoomStore, "getCurrentStateEventId">; readonly events: Pick<EventStore, "getPdus">; readonly roomClient: Pick<RoomClientStore, "getRoomMembers"> };
+  readonly sender: Pick<FederationSender, "allowed" | "pdusQueued">;
+}
+
+export class RoomDestinations {
+  constructor(private readonly deps: RoomDestinationsDeps) {}
+
+  /** The destinations of `pdu`, an event about to be persisted in `roomId`. */
+  async destinationsFor(roomId: RoomId, pdu: Pdu): Promise<readonly ServerName[]> {
+    const { storage } = this.deps;
+    const servers = new Set((await storage.roomClient.getRoomMembers(roomId, "join")).map(serverOf));
+    if (pdu.type === "m.room.member" && pdu.stateKey !== undefined) servers.add(serverOf(pdu.stateKey));
+    let acl: JsonObject | null = null;
+    if (pdu.type === "m.room.server_acl" && pdu.stateKey === "") acl = pdu.content;
+    else {
+      const id = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
+      if (id) acl = (await storage.events.getPdus([id])).get(id)?.content ?? null;
+    }
+    return this.deps.sender.allowed([...servers].filter((s) => serverAllowedByAcl(acl, s)));
+  }
+
+  /** After the write committed. */
+  persisted(destinations: readonly ServerName[]): void {
+    this.deps.sender.pdusQueued(destinations);
+  }
+}
