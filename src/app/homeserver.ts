@@ -10,6 +10,7 @@
  * 6. pid_file.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
+import { RoomReads, RoomService } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -134,6 +135,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
+  // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
+  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage });
   const deps: ApiDeps & Record<string, unknown> = {
     ...(options.extraDeps ?? {}),
     identity: {
@@ -154,6 +157,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     uia: memoryUiaSessions(clock),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
+    rooms,
+    roomReads: new RoomReads(storage),
+    roomClient: storage.roomClient,
+    events: storage.events,
+    roomStore: storage.rooms,
+    stateStore: storage.state,
+    roomSettings: { defaultRoomVersion: config.default_room_version },
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.

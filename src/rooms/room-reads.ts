@@ -8,6 +8,8 @@ import { redactEvent, type Pdu } from "../core/events/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { historyVisibilityOf, membershipOf, userMaySeeEvent, type Membership } from "../core/visibility/index.js";
 import { MatrixError } from "../core/errors.js";
+import { PowerLevelView } from "../core/auth/index.js";
+import { isKnownRoomVersion, roomVersion } from "../core/room-versions/index.js";
 import type { RoomStorage } from "./room-service.js";
 
 /** Where a user may read a room's state from: now, or as it was when they left. */
@@ -45,6 +47,24 @@ export class RoomReads {
   /** Refuses (404 unknown room, 403 never a member and not world_readable) before reading a room's history. */
   async requireHistoryAccess(roomId: RoomId, userId: UserId): Promise<void> {
     await this.stateView(roomId, userId);
+  }
+
+  /** The room's power levels now (null for an unknown room). */
+  async powerLevels(roomId: RoomId): Promise<PowerLevelView | null> {
+    const room = await this.storage.rooms.getRoom(roomId);
+    if (!room || !isKnownRoomVersion(room.roomVersion)) return null;
+    const [create, pl] = await Promise.all([
+      this.storage.rooms.getCurrentStateEventId(roomId, "m.room.create", ""),
+      this.storage.rooms.getCurrentStateEventId(roomId, "m.room.power_levels", ""),
+    ]);
+    const pdus = await this.storage.events.getPdus([create, pl].filter((x): x is EventId => x !== null));
+    return new PowerLevelView(pl ? pdus.get(pl) : undefined, create ? pdus.get(create) : undefined, roomVersion(room.roomVersion));
+  }
+
+  /** Whether the user's power level now reaches what sending a state event of `type` needs. */
+  async maySendState(roomId: RoomId, userId: UserId, type: string): Promise<boolean> {
+    const view = await this.powerLevels(roomId);
+    return view !== null && view.userLevel(userId) >= view.requiredLevel(type, true);
   }
 
   /** The events among `events` the user may see, in the given order. */

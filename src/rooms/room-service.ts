@@ -208,12 +208,12 @@ export class RoomService {
     return id;
   }
 
-  /** Points a local alias at a room; M_ROOM_IN_USE (409) when the alias exists. */
-  async reserveAlias(alias: RoomAlias, roomId: RoomId, creator: UserId): Promise<void> {
+  /** Points a local alias at a room; M_ROOM_IN_USE when the alias exists (400 for /createRoom, 409 for the directory). */
+  async reserveAlias(alias: RoomAlias, roomId: RoomId, creator: UserId, takenStatus = 400): Promise<void> {
     try {
       await this.deps.storage.roomClient.createAlias({ alias, roomId, creator }, this.deps.clock.now());
     } catch (e) {
-      if (e instanceof Error && e.name === "UniqueViolationError") throw new MatrixError("M_ROOM_IN_USE", 409, `room alias ${alias} already exists`);
+      if (e instanceof Error && e.name === "UniqueViolationError") throw new MatrixError("M_ROOM_IN_USE", takenStatus, `room alias ${alias} already exists`);
       throw e;
     }
   }

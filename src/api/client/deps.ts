@@ -1,7 +1,8 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName } from "../../core/ids/index.js";
-import type { UserStore } from "../../storage/ports.js";
+import type { EventStore, RoomClientStore, RoomStore, StateStore, UserStore } from "../../storage/ports.js";
+import type { RoomReads, RoomService } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -40,4 +41,25 @@ export interface AccountDeps {
   readonly uia: UiaSessions;
   readonly rateLimits: RateLimits;
   readonly registrationNonces: NonceStore;
+}
+
+/** Room settings from homeserver.yaml. */
+export interface RoomSettings {
+  /** default_room_version. */
+  readonly defaultRoomVersion: string;
+}
+
+/** What the room, event and directory routes may be handed (the pipeline and the stores they read). */
+export interface RoomDeps {
+  readonly serverName: ServerName;
+  readonly clock: Clock;
+  readonly rateLimits: RateLimits;
+  readonly rooms: RoomService;
+  readonly roomReads: RoomReads;
+  readonly roomClient: RoomClientStore;
+  readonly events: EventStore;
+  readonly roomStore: RoomStore;
+  readonly stateStore: StateStore;
+  readonly users: UserStore;
+  readonly roomSettings: RoomSettings;
 }

@@ -8,7 +8,36 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps } from "./deps.js";
+import type { AccountDeps, RoomDeps } from "./deps.js";
+import { createRoom } from "./rooms/create-room.js";
+import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
+import { joinRoom } from "./rooms/join.js";
+import { knock } from "./rooms/knock.js";
+import { invite } from "./rooms/invite.js";
+import { leave } from "./rooms/leave.js";
+import { forget } from "./rooms/forget.js";
+import { kick } from "./rooms/kick.js";
+import { ban } from "./rooms/ban.js";
+import { unban } from "./rooms/unban.js";
+import { joinedRooms } from "./rooms/joined-rooms.js";
+import { sendMessage } from "./events/send-message.js";
+import { redact } from "./events/redact.js";
+import { getState } from "./events/get-state.js";
+import { getStateEvent, getStateEventEmptyKey } from "./events/get-state-event.js";
+import { putStateEvent, putStateEventEmptyKey } from "./events/put-state-event.js";
+import { messages } from "./events/messages.js";
+import { context } from "./events/context.js";
+import { getEvent } from "./events/get-event.js";
+import { members } from "./events/members.js";
+import { joinedMembers } from "./events/joined-members.js";
+import { putAlias } from "./directory/put-alias.js";
+import { getAlias } from "./directory/get-alias.js";
+import { deleteAlias } from "./directory/delete-alias.js";
+import { roomAliases } from "./directory/room-aliases.js";
+import { getPublicRooms } from "./directory/get-public-rooms.js";
+import { postPublicRooms } from "./directory/post-public-rooms.js";
+import { getRoomVisibility } from "./directory/get-visibility.js";
+import { putRoomVisibility } from "./directory/put-visibility.js";
 import { deleteDevice } from "./devices/delete-device.js";
 import { deleteDevices } from "./devices/delete-devices.js";
 import { getDevice } from "./devices/get-device.js";
@@ -22,13 +51,17 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps;
+export type ClientApiDeps = AccountDeps & RoomDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
   register, registerAvailable,
   whoami, changePassword, deactivateAccount,
   listDevices, getDevice, updateDevice, deleteDevice, deleteDevices,
+  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms,
+  sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
+  messages, context, getEvent, members, joinedMembers,
+  putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
@@ -45,7 +78,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, AccountSettings, PasswordPolicy } from "./deps.js";
+export type { AccountDeps, AccountSettings, PasswordPolicy, RoomDeps, RoomSettings } from "./deps.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";

@@ -1,0 +1,48 @@
+/**
+ * https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3roomsroomidmembers
+ * The member events of the state the user may read: now (members), when they left (former members), or at the
+ * `at` token (the state after the event before that position); `membership` keeps one membership,
+ * `not_membership` drops one.
+ */
+import { z } from "zod";
+import { MatrixError } from "../../../core/errors.js";
+import type { StateMap } from "../../../core/events/index.js";
+import { membershipOf } from "../../../core/visibility/index.js";
+import { defineClientRoute } from "../../http/index.js";
+import type { RoomDeps } from "../deps.js";
+import { RoomParams, roomIdParam } from "../rooms/shared.js";
+import { parsePositionToken } from "./shared.js";
+
+const MEMBERSHIPS = ["join", "invite", "knock", "leave", "ban"] as const;
+
+export const members = defineClientRoute({
+  method: "GET",
+  path: "/_matrix/client/v3/rooms/:roomId/members",
+  auth: "access-token",
+  params: RoomParams,
+  query: z.looseObject({ at: z.string().optional(), membership: z.enum(MEMBERSHIPS).optional(), not_membership: z.enum(MEMBERSHIPS).optional() }),
+  async handle({ user, params, query }, deps: Pick<RoomDeps, "roomReads" | "roomStore" | "stateStore" | "events" | "clock">) {
+    const roomId = roomIdParam(params.roomId);
+    const view = await deps.roomReads.stateView(roomId, user.userId);
+    let state: StateMap;
+    if (query.at !== undefined) {
+      const at = parsePositionToken(query.at, "at");
+      const page = await deps.events.getRoomEventsTopological(roomId, { from: at, direction: "b", limit: 1 });
+      const ev = page.events[0];
+      if (!ev) throw MatrixError.invalidParam("at", "names a position before the room's first event");
+      if (view.at === "event") {
+        const leftAt = await deps.events.getRoomPosition(view.eventId);
+        if (leftAt && (ev.pdu.depth > leftAt.depth || (ev.pdu.depth === leftAt.depth && ev.streamOrdering > leftAt.stream))) throw MatrixError.forbidden(`${user.userId} left ${roomId} before that position`);
+      }
+      state = (await deps.stateStore.getStateAtEvent(ev.pdu.eventId, "after")) ?? new Map();
+    } else {
+      state = view.at === "current" ? await deps.roomStore.getCurrentState(roomId) : ((await deps.stateStore.getStateAtEvent(view.eventId, "after")) ?? new Map());
+    }
+    const ids = [...state].filter(([k]) => k.startsWith("m.room.member\u0000")).map(([, id]) => id);
+    const pdus = [...(await deps.events.getPdus(ids)).values()].filter((p) => {
+      const m = membershipOf(p.content);
+      return (query.membership === undefined || m === query.membership) && (query.not_membership === undefined || m !== query.not_membership);
+    });
+    return { chunk: await deps.roomReads.clientEvents(pdus, deps.clock.now()) };
+  },
+});

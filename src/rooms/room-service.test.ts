@@ -1,0 +1,157 @@
+/**
+ * The room pipeline on a real SQLite storage: room creation for every room version, local events built over the
+ * state before them and checked by the auth rules, one queue per room (a room's writes serialised into one chain,
+ * other rooms not waiting), and profile changes reaching member events.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import type { Clock } from "../core/clock.js";
+import { signingKeyFromSeed } from "../core/crypto/keys.js";
+import { MatrixError } from "../core/errors.js";
+import { roomIdFromCreateEventId } from "../core/events/index.js";
+import type { EventId, RoomId, ServerName, UserId } from "../core/ids/index.js";
+import { ROOM_VERSIONS } from "../core/room-versions/index.js";
+import { parseCreateRoomRequest } from "../core/rooms/index.js";
+import type { Storage } from "../storage/ports.js";
+import { openSqliteStorage } from "../storage/sqlite/index.js";
+import { KeyedQueue } from "./keyed-queue.js";
+import { MAX_PREV_EVENTS, buildLocalEvent } from "./local-event.js";
+import { RoomService } from "./room-service.js";
+
+const server = "zion.test" as ServerName;
+const alice = "@alice:zion.test" as UserId;
+const bob = "@bob:zion.test" as UserId;
+let now = 1_764_000_000_000;
+const clock: Clock = { now: () => now++, sleep: async () => {} };
+const key = signingKeyFromSeed("k1", new Uint8Array(32).fill(7));
+
+describe("RoomService", () => {
+  let storage: Storage;
+  let rooms: RoomService;
+  const notified: Array<{ roomId: RoomId; ids: readonly EventId[] }> = [];
+  before(async () => {
+    storage = await openSqliteStorage({ path: ":memory:" });
+    await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0, displayname: "Alice" });
+    await storage.users.createUser({ userId: bob, passwordHash: null, createdTs: 0, displayname: "Bob" });
+    rooms = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage, notifier: { notify: (_p, roomId, ids) => notified.push({ roomId, ids }) } });
+  });
+  after(() => storage?.close());
+
+  const create = (body: Record<string, unknown>, creator = alice) => rooms.createRoom(creator, parseCreateRoomRequest(body, creator, { defaultRoomVersion: "11" }));
+
+  for (const version of ROOM_VERSIONS.keys()) {
+    it(`creates a room of version ${version}: the planned chain persisted in one call, current state, creator joined, notified`, async () => {
+      const before = notified.length;
+      const roomId = await create({ room_version: version, preset: "public_chat", name: `v${version}` });
+      const room = await storage.rooms.getRoom(roomId);
+      assert.equal(room?.roomVersion, version);
+      const state = await storage.rooms.getCurrentState(roomId);
+      const createId = await storage.rooms.getCurrentStateEventId(roomId, "m.room.create", "");
+      assert.ok(createId);
+      if (version === "12") assert.equal(roomId, roomIdFromCreateEventId(createId), "a v12 room id is the create event's hash");
+      else assert.match(roomId, /^![A-Za-z0-9_-]+:zion\.test$/);
+      assert.equal(await rooms.membership(roomId, alice), "join");
+      assert.ok(state.size >= 6, `state has ${state.size} entries`);
+      const extremities = await storage.rooms.getForwardExtremities(roomId);
+      assert.equal(extremities.length, 1, "the creation events form one chain");
+      assert.equal(notified.length, before + 1);
+      assert.equal(notified[notified.length - 1]!.ids.length, (await storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, 100)).length);
+      // A message after creation cites the chain's end with depth + 1 and the auth events the spec selects.
+      const msg = await rooms.send(roomId, { type: "m.room.message", sender: alice, content: { msgtype: "m.text", body: "hi" } });
+      const last = (await storage.events.getPdus([extremities[0]!])).get(extremities[0]!)!;
+      assert.deepEqual(msg.prevEvents, [last.eventId]);
+      assert.equal(msg.depth, last.depth + 1);
+      const authTypes = [...(await storage.events.getPdus(msg.authEvents)).values()].map((p) => p.type).sort();
+      const expected = version === "12" ? ["m.room.member", "m.room.power_levels"] : ["m.room.create", "m.room.member", "m.room.power_levels"];
+      assert.deepEqual(authTypes, expected);
+    });
+  }
+
+  it("refuses an event the auth rules refuse with 403 naming the rule, and writes nothing", async () => {
+    const roomId = await create({ preset: "private_chat" });
+    const before = await storage.events.maxStreamOrdering();
+    await assert.rejects(rooms.send(roomId, { type: "m.room.message", sender: bob, content: { body: "x" } }), (e: unknown) => e instanceof MatrixError && e.errcode === "M_FORBIDDEN" && /rule/.test(e.message));
+    assert.equal(await storage.events.maxStreamOrdering(), before);
+    await assert.rejects(rooms.join(roomId, bob), (e: unknown) => e instanceof MatrixError && e.errcode === "M_FORBIDDEN");
+    await rooms.invite(roomId, alice, bob);
+    await rooms.join(roomId, bob);
+    assert.equal(await rooms.membership(roomId, bob), "join");
+  });
+
+  it("serialises one room's writes: 50 concurrent sends get distinct depths and form one linear chain", async () => {
+    const roomId = await create({ preset: "public_chat" });
+    const pdus = await Promise.all(Array.from({ length: 50 }, (_, i) => rooms.send(roomId, { type: "m.room.message", sender: alice, content: { body: `m${i}` } })));
+    const depths = new Set(pdus.map((p) => p.depth));
+    assert.equal(depths.size, 50);
+    const byDepth = [...pdus].sort((a, b) => a.depth - b.depth);
+    for (let i = 1; i < byDepth.length; i++) assert.deepEqual(byDepth[i]!.prevEvents, [byDepth[i - 1]!.eventId], `event at depth ${byDepth[i]!.depth} cites the one before`);
+    assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [byDepth[49]!.eventId]);
+  });
+
+  it("lets another room write while one room's queue is held (rooms never wait on each other)", async () => {
+    const a = await create({ preset: "public_chat" });
+    const b = await create({ preset: "public_chat" });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const holding = rooms.queue.run(a, () => held);
+    let aDone = false;
+    const aSend = rooms.send(a, { type: "m.room.message", sender: alice, content: { body: "queued behind the hold" } }).then((p) => ((aDone = true), p));
+    const bSend = await rooms.send(b, { type: "m.room.message", sender: alice, content: { body: "not waiting" } });
+    assert.equal(bSend.roomId, b);
+    assert.equal(aDone, false, "room A's write waits for its queue");
+    release();
+    await holding;
+    assert.equal((await aSend).roomId, a);
+  });
+
+  it("updates the member event in every joined room when the profile changes", async () => {
+    const r1 = await create({ preset: "public_chat" });
+    const r2 = await create({ preset: "public_chat" });
+    await storage.users.setProfile(alice, { displayname: "Alice Liddell" });
+    const ids = await rooms.updateProfileInJoinedRooms(alice);
+    assert.ok(ids.length >= 2);
+    for (const r of [r1, r2]) assert.equal((await rooms.currentStateEvent(r, "m.room.member", alice))?.content["displayname"], "Alice Liddell");
+  });
+});
+
+describe("buildLocalEvent", () => {
+  it(`cites at most ${MAX_PREV_EVENTS} prev events, the deepest, and takes depth from the deepest`, async () => {
+    const storage = await openSqliteStorage({ path: ":memory:" });
+    try {
+      await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0 });
+      const rooms = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage });
+      const roomId = await rooms.createRoom(alice, parseCreateRoomRequest({ preset: "public_chat" }, alice, { defaultRoomVersion: "10" }));
+      const create = (await rooms.currentStateEvent(roomId, "m.room.create", ""))!;
+      const member = (await rooms.currentStateEvent(roomId, "m.room.member", alice))!;
+      const pl = (await rooms.currentStateEvent(roomId, "m.room.power_levels", ""))!;
+      const state = new Map([create, member, pl].map((p) => [`${p.type}\u0000${p.stateKey}`, p]));
+      const fakes = Array.from({ length: 12 }, (_, i) => ({ ...member, eventId: `$fake${String(i).padStart(2, "0")}` as EventId, depth: 100 + i }));
+      const pdu = buildLocalEvent(
+        { rules: ROOM_VERSIONS.get("10")!, roomId, extremities: fakes, state: (k) => state.get(k), nowTs: 1, signer: { serverName: server, key }, mintEventId: () => "$x:zion.test" },
+        { type: "m.room.message", sender: alice, content: { body: "merge" } },
+      );
+      assert.equal(pdu.prevEvents.length, MAX_PREV_EVENTS);
+      assert.equal(pdu.depth, 112);
+      assert.ok(!pdu.prevEvents.includes("$fake00" as EventId) && !pdu.prevEvents.includes("$fake01" as EventId), "the two shallowest are left for a later event");
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe("KeyedQueue", () => {
+  it("runs one key's tasks in order even when one fails, and forgets idle keys", async () => {
+    const q = new KeyedQueue();
+    const order: number[] = [];
+    const tasks = [1, 2, 3].map((n) => q.run("k", async () => {
+      order.push(n);
+      if (n === 2) throw new Error("fails");
+      return n;
+    }));
+    const results = await Promise.allSettled(tasks);
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(q.activeKeys, 0);
+  });
+});
