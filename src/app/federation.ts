@@ -80,6 +80,8 @@ export interface FederationInputs {
   readonly keys: KeyStore;
   readonly signingKeys: readonly SigningKey[];
   readonly clock: Clock;
+  /** An inbound request from `origin` was verified (the sender's early wake-up). */
+  readonly onVerified?: (origin: ServerName) => void;
 }
 
 export function trustedKeyServers(config: Pick<HomeserverConfig, "trusted_key_servers">): TrustedKeyServer[] {
@@ -114,6 +116,7 @@ export function createFederation(config: HomeserverConfig, inputs: FederationInp
   const authenticate = createAuthenticator({
     serverName, keyRing, federationEnabled: config.federation_enabled,
     ...(whitelist ? { originAllowed: (o: ServerName) => whitelist.has(o.toLowerCase()) } : {}),
+    ...(inputs.onVerified ? { onVerified: inputs.onVerified } : {}),
   });
   return {
     ...discovery,

@@ -32,6 +32,7 @@ import { openConfiguredStorage } from "./storage.js";
 import { loadTlsOptions } from "./tls.js";
 import { prepareCertificates, type Certificates } from "./certificates.js";
 import { zionVersion } from "./version.js";
+import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -131,12 +132,24 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const storage = options.storage ?? (await openConfiguredStorage(config.database));
 
   // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
-  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock });
+  let sender: FederationSender | undefined;
+  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, onVerified: (origin) => sender?.wake(origin) });
+  // The outbound queue (src/federation/sender): every local event of a room with remote members is queued in its
+  // persist transaction; the loops resume what a previous run left queued.
+  sender = new FederationSender({
+    serverName: config.server_name, storage, client: federation.client, clock, log: logger.child({ area: "federation-sender" }),
+    backoff: {
+      minRetryIntervalMs: config.federation.destination_min_retry_interval,
+      retryMultiplier: config.federation.destination_retry_multiplier,
+      maxRetryIntervalMs: config.federation.destination_max_retry_interval,
+    },
+  });
+  const outbound = new RoomDestinations({ storage, sender });
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
-  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage });
+  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, outbound });
   const deps: ApiDeps & Record<string, unknown> = {
     ...(options.extraDeps ?? {}),
     identity: {
@@ -222,6 +235,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       throw e;
     }
   }
+  await sender.start();
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 
   let stopping: Promise<void> | undefined;
@@ -241,6 +255,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       stopping ??= (async () => {
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
+        await sender?.stop();
         await storage.close();
         if (config.pid_file) removePidFile(config.pid_file);
         logger.info("stopped");
