@@ -17,3 +17,4 @@ export { openConfiguredStorage } from "./storage.js";
 export { zionVersion } from "./version.js";
 export { registerUser, clientUrlOf, sharedSecretFromConfig } from "./register-user.js";
 export type { RegisterUserRequest, RegisterUserResult } from "./register-user.js";
+export type { DestinationSummary } from "../storage/ports.js";
