@@ -10,13 +10,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ServerResponse } from "node:http";
 import type { Clock } from "../../src/core/clock.js";
-import { signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
-import { computeEventId } from "../../src/core/events/index.js";
-import type { EventId, KeyId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
+import { signingKeyFromSeed } from "../../src/core/crypto/index.js";
+import type { RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
-import { roomVersion } from "../../src/core/room-versions/index.js";
 import { parseCreateRoomRequest } from "../../src/core/rooms/index.js";
 import { DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns, ServerResolver, WellKnownResolver, httpsGetVia } from "../../src/federation/discovery/index.js";
 import { FederationSender, RoomDestinations, type SenderLog } from "../../src/federation/sender/index.js";
@@ -29,7 +26,8 @@ import { RoomService } from "../../src/rooms/index.js";
 import type { Storage } from "../../src/storage/ports.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
-import { createTestCa, serveHttps, type SeenRequest, type TestCa, type TestHttpsServer } from "../harness/test-ca.js";
+import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import { FakeRemote, bodyOf, eventIdOf } from "../harness/fake-remote.js";
 
 const OURS = "zion.test" as ServerName;
 const ALICE = "@alice:zion.test" as UserId;
@@ -46,91 +44,6 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
     await new Promise((r) => setTimeout(r, 20));
   }
 };
-
-interface ReceivedTxn {
-  readonly txnId: string;
-  readonly body: string;
-  readonly pdus: JsonObject[];
-  readonly edus: JsonObject[];
-  readonly connection: number;
-}
-
-/** A fake remote homeserver: a real HTTPS server that verifies X-Matrix and records every /send it accepts. */
-class FakeRemote {
-  readonly key: SigningKey = signingKeyFromSeed("r1", randomBytes(32));
-  readonly txns: ReceivedTxn[] = [];
-  server: TestHttpsServer | null = null;
-  /** How the next /send is answered. */
-  answer: (t: ReceivedTxn, res: ServerResponse) => void = (t, res) => this.ok(t, res);
-  inFlight = 0;
-  maxInFlight = 0;
-  attempts: Array<{ txnId: string; at: number }> = [];
-  private connectionsBefore = 0;
-
-  constructor(readonly name: ServerName, readonly ip: string, private readonly ca: TestCa) {}
-
-  async start(): Promise<void> {
-    const leaf = await this.ca.issue({ dns: [this.name] });
-    const auth = createAuthenticator({
-      serverName: this.name,
-      keyRing: {
-        getKeyForRequest: async (server: ServerName, keyId: KeyId) =>
-          server === OURS && keyId === ourKey.keyId ? { ok: true as const, key: { publicKey: ourKey.publicKey, usableUntil: Infinity } } : { ok: false as const, reason: "unknown key" },
-      },
-    });
-    this.server = await serveHttps(this.ip, 8448, leaf, (req, res) => void this.handle(req, res, auth));
-  }
-
-  async stop(): Promise<void> {
-    if (this.server) this.connectionsBefore += this.server.connections();
-    await this.server?.close();
-    this.server = null;
-  }
-
-  connections(): number {
-    return this.connectionsBefore + (this.server?.connections() ?? 0);
-  }
-
-  ok(t: ReceivedTxn, res: ServerResponse): void {
-    this.txns.push(t);
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ pdus: Object.fromEntries(t.pdus.map((p) => [eventIdOf(p), {}])) }));
-  }
-
-  private async handle(req: SeenRequest, res: ServerResponse, auth: ReturnType<typeof createAuthenticator>): Promise<void> {
-    const m = /^\/_matrix\/federation\/v1\/send\/([^/?]+)$/.exec(req.url);
-    if (req.method !== "PUT" || !m) {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errcode: "M_UNRECOGNIZED", error: "not here" }));
-      return;
-    }
-    const body = JSON.parse(req.body) as JsonObject;
-    try {
-      const { origin } = await auth({ method: req.method, uri: req.url, authorization: req.headers.authorization, body });
-      assert.equal(origin, OURS);
-      assert.equal(body["origin"], OURS);
-    } catch (e) {
-      res.writeHead(401, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errcode: "M_UNAUTHORIZED", error: String(e) }));
-      return;
-    }
-    const t: ReceivedTxn = { txnId: decodeURIComponent(m[1]!), body: req.body, pdus: (body["pdus"] ?? []) as JsonObject[], edus: (body["edus"] ?? []) as JsonObject[], connection: req.connection };
-    this.attempts.push({ txnId: t.txnId, at: Date.now() });
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    res.on("close", () => this.inFlight--);
-    this.answer(t, res);
-  }
-
-  /** Every PDU received, in arrival order. */
-  pdus(): JsonObject[] {
-    return this.txns.flatMap((t) => t.pdus);
-  }
-}
-
-const V11 = roomVersion("11");
-const eventIdOf = (p: JsonObject): EventId => computeEventId(p, V11);
-const bodyOf = (p: JsonObject): unknown => (p["content"] as JsonObject | undefined)?.["body"];
 
 function captureLog(): SenderLog & { lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> } {
   const lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
@@ -159,7 +72,7 @@ describe("federation sender", { timeout: 180_000 }, () => {
 
   async function remote(opts: { start?: boolean } = {}): Promise<FakeRemote> {
     const n = NAMES[next++]!;
-    const r = new FakeRemote(n.name, n.ip, ca);
+    const r = new FakeRemote(n.name, n.ip, ca, { serverName: OURS, key: ourKey });
     if (opts.start !== false) await r.start();
     cleanups.push(() => r.stop());
     return r;
