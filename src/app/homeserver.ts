@@ -177,6 +177,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomStore: storage.rooms,
     stateStore: storage.state,
     roomSettings: { defaultRoomVersion: config.default_room_version },
+    // EDUs (typing, receipts, presence, device lists, to-device) go out through enqueueEdu(destinations, edu, {persistent}).
+    federationSender: sender,
   };
   const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.

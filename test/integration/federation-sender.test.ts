@@ -89,14 +89,14 @@ describe("federation sender", { timeout: 180_000 }, () => {
     close(): Promise<void>;
   }
 
-  async function zion(opts: { dbPath?: string; backoff?: { min: number; mult: number; max: number }; whitelist?: string[]; catchUpThreshold?: number } = {}): Promise<Zion> {
+  async function zion(opts: { dbPath?: string; backoff?: { min: number; mult: number; max: number }; whitelist?: string[]; catchUpThreshold?: number; federationEnabled?: boolean } = {}): Promise<Zion> {
     const dbPath = opts.dbPath ?? join(dir, `z${next}-${randomBytes(4).toString("hex")}.db`);
     const storage = await openSqliteStorage({ path: dbPath });
     const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.9.0/24"]);
     const nodeDns = new NodeDns({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
     const https = new HttpsClient(new TlsPolicy({ customCaPems: [ca.caCertPem] }), { connectTimeoutMs: 2000, requestTimeoutMs: 5000 });
     const resolver = new ServerResolver({ dns: nodeDns, wellKnown: new WellKnownResolver(httpsGetVia(nodeDns, ipPolicy, https), realClock, { timeoutMs: 1000 }), clock: realClock, ipPolicy });
-    const client = new FederationClient({ serverName: OURS, signingKey: ourKey, resolver, https, ...(opts.whitelist ? { domainWhitelist: opts.whitelist } : {}) });
+    const client = new FederationClient({ serverName: OURS, signingKey: ourKey, resolver, https, ...(opts.whitelist ? { domainWhitelist: opts.whitelist } : {}), ...(opts.federationEnabled === false ? { federationEnabled: false } : {}) });
     const log = captureLog();
     const b = opts.backoff ?? { min: 300, mult: 2, max: 1200 };
     const sender = new FederationSender({
@@ -326,5 +326,36 @@ describe("federation sender", { timeout: 180_000 }, () => {
     await say(z, roomId, "hello");
     await until("the allowed server has the message", () => allowed.pdus().some((p) => bodyOf(p) === "hello"));
     assert.equal(denied.connections(), 0);
+  });
+
+  it("queues and sends nothing when federation_enabled is false", async () => {
+    const r = await remote();
+    const z = await zion({ federationEnabled: false });
+    const roomId = await roomWith(z, [r.name]);
+    await say(z, roomId, "hello");
+    await z.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: {} }, { persistent: true });
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.connections(), 0);
+    assert.deepEqual(await z.storage.outbound.listDestinations(), []);
+  });
+
+  it("logs a PDU the remote refused and does not retry it, while the transaction completes", async () => {
+    const r = await remote();
+    r.answer = (t, res) => {
+      r.txns.push(t);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ pdus: Object.fromEntries(t.pdus.map((p) => [eventIdOf(p), bodyOf(p) === "bad" ? { error: "not allowed by the auth rules" } : {}])) }));
+    };
+    const z = await zion();
+    const roomId = await roomWith(z, [r.name]);
+    const bad = await say(z, roomId, "bad");
+    await say(z, roomId, "after");
+    await until("the next message arrived", () => r.pdus().some((p) => bodyOf(p) === "after"));
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.pdus().filter((p) => eventIdOf(p) === bad.eventId).length, 1, "the refused PDU is not sent again");
+    const line = z.log.lines.find((l) => l.msg.includes("refused a PDU"));
+    assert.equal(line?.obj["eventId"], bad.eventId);
+    assert.equal(line?.obj["error"], "not allowed by the auth rules");
+    assert.equal(z.log.lines.filter((l) => l.msg.includes("started failing")).length, 0, "a refused PDU is not a failing destination");
   });
 });
