@@ -134,6 +134,17 @@ describe("federation sender", { timeout: 180_000 }, () => {
     return roomId;
   }
 
+  /** The back-off intervals the sender stores, in order (the storage call is observed, not replaced). */
+  function recordIntervals(z: Zion): number[] {
+    const intervals: number[] = [];
+    const store = z.storage.outbound.recordFailure.bind(z.storage.outbound);
+    z.storage.outbound.recordFailure = async (d, now, interval, reason) => {
+      intervals.push(interval);
+      return store(d, now, interval, reason);
+    };
+    return intervals;
+  }
+
   const say = (z: Zion, roomId: RoomId, body: string) => z.rooms.send(roomId, { type: "m.room.message", sender: ALICE, content: { msgtype: "m.text", body } });
 
   it("delivers every event exactly once and in order, at most 50 PDUs per transaction (120 messages: 3), one transaction in flight", async () => {
@@ -191,14 +202,10 @@ describe("federation sender", { timeout: 180_000 }, () => {
       } else r.ok(t, res);
     };
     const z = await zion({ backoff: { min: 300, mult: 2, max: 1200 } });
-    const intervals: number[] = [];
-    const seen = z.storage.outbound.recordFailure.bind(z.storage.outbound);
-    z.storage.outbound.recordFailure = async (d, now, interval, reason) => {
-      intervals.push(interval);
-      return seen(d, now, interval, reason);
-    };
+    const intervals = recordIntervals(z);
     await z.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: { message_id: "x" } }, { persistent: true });
     await until("delivered after three 500s", () => r.txns.length === 1);
+    await until("the sender took the answer", () => z.log.lines.some((l) => l.msg.includes("recovered")));
     assert.deepEqual(intervals, [300, 600, 1200]);
     assert.equal(new Set(r.attempts.map((a) => a.txnId)).size, 1, "every retry is the same transaction");
     const gaps = r.attempts.slice(1).map((a, i) => a.at - r.attempts[i]!.at);
@@ -216,12 +223,7 @@ describe("federation sender", { timeout: 180_000 }, () => {
   it("backs off on connection refused, capped at destination_max_retry_interval, and records the reason", async () => {
     const r = await remote({ start: false });
     const z = await zion({ backoff: { min: 100, mult: 3, max: 400 } });
-    const intervals: number[] = [];
-    const seen = z.storage.outbound.recordFailure.bind(z.storage.outbound);
-    z.storage.outbound.recordFailure = async (d, now, interval, reason) => {
-      intervals.push(interval);
-      return seen(d, now, interval, reason);
-    };
+    const intervals = recordIntervals(z);
     await z.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: { message_id: "x" } }, { persistent: true });
     await until("five failed attempts", () => intervals.length >= 5);
     assert.deepEqual(intervals.slice(0, 5), [100, 300, 400, 400, 400]);

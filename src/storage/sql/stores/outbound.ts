@@ -8,9 +8,10 @@
  */
 import type { EventId, RoomId, ServerName } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
-import type { DestinationState, DestinationSummary, OutboundPdus, OutboundStore, OutboundTransaction, StreamOrdering } from "../../ports.js";
+import type { DestinationSummary, OutboundPdus, OutboundStore, OutboundTransaction, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, numOrNull, query, queryOne, str, strOrNull, valuesList, type SqlValue, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { storedRaw } from "./events.js";
+import { DEST_COLUMNS, toDestination } from "./federation.js";
 
 /** In persistEvents' transaction: one queue row per (destination, event written to the timeline). */
 export function* queueOutboundPdus(outbound: OutboundPdus, orderings: ReadonlyMap<EventId, StreamOrdering>, roomOf: ReadonlyMap<EventId, RoomId>): UnitOfWork<void> {
@@ -27,18 +28,6 @@ export function* queueOutboundPdus(outbound: OutboundPdus, orderings: ReadonlyMa
       ...part.flat(),
     );
   }
-}
-
-const DEST_COLUMNS = "destination, failure_ts, retry_last_ts, retry_interval_ms, last_successful_stream_ordering";
-
-function toState(r: Readonly<Record<string, unknown>>): DestinationState {
-  return {
-    destination: str(r["destination"]) as ServerName,
-    failureTs: numOrNull(r["failure_ts"]),
-    retryLastTs: numOrNull(r["retry_last_ts"]),
-    retryIntervalMs: num(r["retry_interval_ms"]),
-    lastSuccessfulStreamOrdering: numOrNull(r["last_successful_stream_ordering"]),
-  };
 }
 
 function* loadTransaction(destination: ServerName, txnId: string, originServerTs: number): UnitOfWork<OutboundTransaction> {
@@ -136,7 +125,7 @@ export function sqlOutboundStore(db: SqlRunner): OutboundStore {
            RETURNING ${DEST_COLUMNS}`,
           destination, nowTs, nowTs, retryIntervalMs, reason.slice(0, 1000),
         );
-        return toState(r!);
+        return toDestination(r!);
       });
     },
 
@@ -183,7 +172,7 @@ export function sqlOutboundStore(db: SqlRunner): OutboundStore {
            ORDER BY n.destination`,
         );
         return rows.map((r): DestinationSummary => ({
-          ...toState(r),
+          ...toDestination(r),
           queuedPdus: num(r["queued_pdus"]),
           queuedEdus: num(r["queued_edus"]),
           inFlightTxnId: strOrNull(r["txn_id"]),
