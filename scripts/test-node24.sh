@@ -20,5 +20,5 @@ export PATH="$nodepkg/bin:$PATH"
 export npm_config_nodedir="$nodepkg"
 echo "== node $(node --version): npm ci" >&2
 npm ci --no-audit --no-fund --loglevel=error >&2
-npx tsc -p tsconfig.json
+npm run build --silent   # tsc, then the web client bundle (scripts/build-web-client.mjs)
 node scripts/run-tests.mjs --only unit

@@ -42,6 +42,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   tester: ["core", "config", "federation", "tester"],
   app: ["core", "config", "storage/ports", "storage/shared", "storage/backend", "federation", "acme", "rooms", "sync", "api", "api/http", "tester", "app"],
   cli: ["core", "config", "app", "tester", "cli"],
+  // The browser program bundled into dist/web-client: it talks to the server over HTTP only.
+  "web-client": ["web-client"],
 };
 
 /** Packages and node built-ins that only some layers may use. */
@@ -50,6 +52,7 @@ const PACKAGE_RULES: Array<{ pkg: RegExp; only: readonly string[]; why: string }
   { pkg: /^better-sqlite3(-node22)?$/, only: ["storage/backend"], why: "SQLite driver glue lives in storage/sqlite" },
   { pkg: /^pg$/, only: ["storage/backend"], why: "PostgreSQL driver glue lives in storage/postgres" },
   { pkg: /^sodium-native$/, only: ["core/crypto"], why: "core/crypto is the only crypto-library user" },
+  { pkg: /^(hydrogen-view-sdk|@matrix-org\/olm)(\/|$)/, only: ["web-client"], why: "the web client's libraries run in the browser, bundled from src/web-client" },
 ];
 
 /** The pure core may import nothing that does I/O: no node built-ins except hashing in core/crypto. */
@@ -102,6 +105,13 @@ describe("architecture", () => {
       }
     }
     assert.deepEqual(breaches, []);
+  });
+
+  it("keeps the browser program (src/web-client) apart: it imports no server layer and no layer imports it", () => {
+    assert.deepEqual(ALLOWED["web-client"], ["web-client"]);
+    for (const [layer, allowed] of Object.entries(ALLOWED)) {
+      if (layer !== "web-client") assert.ok(!allowed.includes("web-client"), `${layer} may not import src/web-client`);
+    }
   });
 
   it("detects a breach (the checker itself works)", () => {

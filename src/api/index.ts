@@ -2,12 +2,14 @@
  * The whole HTTP surface: every route, and which of them a listener serves
  * given its resources (Synapse's `resources: [{names: [...]}]`).
  */
+import type { Metrics } from "../core/metrics.js";
 import type { Route, RouteResource } from "./http/index.js";
 import { federationRoutes, type FederationApiDeps } from "./federation/index.js";
 import { publicRoutes, type PublicDeps } from "./public/index.js";
 import { clientRoutes, type ClientApiDeps } from "./client/index.js";
 
-export type ApiDeps = PublicDeps & FederationApiDeps & ClientApiDeps;
+/** `metrics`: where a handler declares its metrics (core/metrics.ts; noMetrics unless enable_metrics). */
+export type ApiDeps = PublicDeps & FederationApiDeps & ClientApiDeps & { readonly metrics: Metrics };
 
 export const allRoutes: readonly Route<ApiDeps>[] = [...publicRoutes, ...clientRoutes, ...federationRoutes] as readonly Route<ApiDeps>[];
 
@@ -38,6 +40,8 @@ export function routesFor<D>(routes: readonly Route<D>[], options: MountOptions)
 }
 
 export { publicRoutes, federationRoutes, clientRoutes };
+export { metricsRoutes } from "./metrics/metrics.js";
+export type { MetricsDeps } from "./metrics/metrics.js";
 export type { PublicDeps, FederationApiDeps, ClientApiDeps };
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
 export type { AccountSettings, PasswordHasher } from "./client/index.js";

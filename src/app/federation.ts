@@ -15,6 +15,7 @@ import type { FederationAuth } from "../api/http/index.js";
 import { buildServerKeys } from "../api/index.js";
 import type { HomeserverConfig } from "../config/index.js";
 import type { Clock } from "../core/clock.js";
+import type { Metrics } from "../core/metrics.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { ServerName } from "../core/ids/index.js";
 import { DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns, ServerResolver, WellKnownResolver, httpsGetVia } from "../federation/discovery/index.js";
@@ -82,6 +83,8 @@ export interface FederationInputs {
   readonly clock: Clock;
   /** An inbound request from `origin` was verified (the sender's early wake-up). */
   readonly onVerified?: (origin: ServerName) => void;
+  /** Outbound request and key-fetch counters (app/metrics.ts); none when metrics are off. */
+  readonly metrics?: Metrics;
 }
 
 export function trustedKeyServers(config: Pick<HomeserverConfig, "trusted_key_servers">): TrustedKeyServer[] {
@@ -100,11 +103,13 @@ export function createFederation(config: HomeserverConfig, inputs: FederationInp
     serverName, signingKey, resolver: discovery.resolver, https: discovery.https,
     federationEnabled: config.federation_enabled,
     ...(config.federation_domain_whitelist !== undefined ? { domainWhitelist: config.federation_domain_whitelist } : {}),
+    ...(inputs.metrics ? { metrics: inputs.metrics } : {}),
   });
   const keyRing = new KeyRing({
     store: inputs.keys, client, clock: inputs.clock,
     own: { serverName, signingKeys: inputs.signingKeys, oldVerifyKeys: config.old_signing_keys },
     trustedKeyServers: trustedKeyServers(config),
+    ...(inputs.metrics ? { metrics: inputs.metrics } : {}),
   });
   const identity = {
     serverName, signingKeys: inputs.signingKeys, oldVerifyKeys: config.old_signing_keys, keyRefreshIntervalMs: config.key_refresh_interval,

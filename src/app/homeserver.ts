@@ -4,10 +4,13 @@
  * Start-up order, so that every problem is found before any port is bound:
  * 1. listeners: at least one of type http;
  * 2. the signing key file (readable, well-formed);
- * 3. the TLS certificate and key, when a listener uses TLS (readable, matching);
+ * 3. the TLS certificate and key, when a listener uses TLS (readable, matching); the web client bundle when
+ *    web_client.enabled (built by `npm run build`);
  * 4. the database, opened and migrated;
  * 5. bind every listener address (a failure closes what was opened);
  * 6. pid_file.
+ * With enable_metrics, one prom-client registry (metrics.ts) is handed to the HTTP apps, federation and a timed
+ * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { RoomReads, RoomService } from "../rooms/index.js";
@@ -19,9 +22,11 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { allRoutes, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
+import { noMetrics } from "../core/metrics.js";
+import { createMetricsRegistry, httpMetrics, timedStorage } from "./metrics.js";
 import { accountSettings, rateLimitConfig } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
@@ -31,8 +36,10 @@ import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
 import { loadTlsOptions } from "./tls.js";
 import { prepareCertificates, type Certificates } from "./certificates.js";
+import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
 import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
+import { webClientServerOptions } from "./web-client.js";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -70,6 +77,8 @@ export interface Homeserver {
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
+  /** Problems found once listening that do not stop the server but will stop federation (see startup-checks.ts). */
+  readonly warnings: readonly string[];
   /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
   baseUrl(resource: string): string | undefined;
   /** The https servers, for swapping certificates with `setSecureContext` (see tls.ts). */
@@ -92,7 +101,7 @@ export function wellKnownServerValue(config: HomeserverConfig): string | undefin
   return `${u.hostname}:${u.port || "443"}`;
 }
 
-const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health"]);
+const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics"]);
 
 function hostForUrl(host: string): string {
   if (host === "::" || host === "0.0.0.0") return "127.0.0.1";
@@ -109,8 +118,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   for (const { l, index } of httpListeners) {
     for (const name of new Set(l.resources.flatMap((r) => r.names))) {
       if (!SERVED_RESOURCES.has(name)) logger.warn({ listener: index, resource: name }, `listeners[${index}]: resource "${name}" is not served by Zion yet`);
+      if (name === "metrics" && !config.enable_metrics) logger.warn({ listener: index, resource: name }, `listeners[${index}]: resource "metrics" is not served because enable_metrics is false`);
     }
   }
+  // Synapse's rule: a metrics listener or resource serves only with enable_metrics (docs/metrics.md).
+  const metricsListeners = config.enable_metrics ? config.listeners.map((l, index) => ({ l, index })).filter(({ l }) => l.type === "metrics") : [];
+  const metricsRegistry = config.enable_metrics ? createMetricsRegistry(config.server_name) : undefined;
+  const metrics = metricsRegistry ?? noMetrics;
 
   // Step 2
   const signingKeys = readSigningKeys(config.signing_key_path);
@@ -128,12 +142,16 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     tls = certificates.tlsOptions();
   }
 
+  // The web client bundle (web_client.enabled) and the root redirect; a missing bundle stops here, before binding.
+  const webClient = webClientServerOptions(config);
+
   // Step 4
-  const storage = options.storage ?? (await openConfiguredStorage(config.database));
+  const openedStorage = options.storage ?? (await openConfiguredStorage(config.database));
+  const storage = metricsRegistry ? timedStorage(openedStorage, metricsRegistry) : openedStorage;
 
   // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
   let sender: FederationSender | undefined;
-  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, onVerified: (origin) => sender?.wake(origin) });
+  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics, onVerified: (origin) => sender?.wake(origin) });
   // The outbound queue (src/federation/sender): every local event of a room with remote members is queued in its
   // persist transaction; the loops resume what a previous run left queued.
   sender = new FederationSender({
@@ -151,6 +169,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
   const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, outbound });
   const deps: ApiDeps & Record<string, unknown> = {
+    ...webClient.deps,
     ...(options.extraDeps ?? {}),
     identity: {
       serverName: config.server_name,
@@ -179,8 +198,11 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomSettings: { defaultRoomVersion: config.default_room_version },
     // EDUs (typing, receipts, presence, device lists, to-device) go out through enqueueEdu(destinations, edu, {persistent}).
     federationSender: sender,
+    // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
+    metrics,
+    ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
   };
-  const routes = [...allRoutes, ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
+  const routes = [...allRoutes, ...(webClient.routes as readonly Route<ApiDeps>[]), ...((options.extraRoutes ?? []) as readonly Route<ApiDeps>[])];
   // Access tokens of local users (auth: "access-token" routes): unknown, expired or deactivated is 401 M_UNKNOWN_TOKEN.
   const accessTokenAuth: AccessTokenAuth = {
     async authenticate(token) {
@@ -203,25 +225,38 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   try {
     for (const { l, index } of httpListeners) {
       const names = [...new Set(l.resources.flatMap((r) => r.names))];
+      const withMetrics = metricsRegistry !== undefined && names.includes("metrics");
       const app = createHttpApp({
-        routes: routesFor(routes, { resources: new Set(names), federationEnabled: config.federation_enabled }),
+        routes: [
+          ...routesFor(routes, { resources: new Set(names), federationEnabled: config.federation_enabled }),
+          ...(withMetrics ? (metricsRoutes as unknown as readonly Route<ApiDeps>[]) : []),
+        ],
+        ...(metricsRegistry ? { onResponse: httpMetrics(metricsRegistry, l.tag ?? "") } : {}),
         deps,
         logger: logger.child({ listener: index }),
         ...(options.federationAuth ? { federationAuth: options.federationAuth } : {}),
         federationOriginAllowed: originAllowed,
         accessTokenAuth,
         trustProxy: l.x_forwarded,
+        ...(l.trusted_proxies ? { trustedProxies: l.trusted_proxies } : {}),
         ...(l.request_id_header ? { requestIdHeader: l.request_id_header } : {}),
         name: `listener${index}`,
       });
       apps.push(app);
       await bindListener(app, l, index, l.tls ? tls : undefined, infos, names);
     }
+    // `type: metrics` listeners: the metrics endpoint alone, plain HTTP (Synapse's listen_metrics).
+    for (const { l, index } of metricsListeners) {
+      const app = createHttpApp({ routes: metricsRoutes as unknown as readonly Route<ApiDeps>[], deps, logger: logger.child({ listener: index }), name: `listener${index}` });
+      apps.push(app);
+      await bindListener(app, l, index, undefined, infos, ["metrics"]);
+    }
   } catch (e) {
     await closeAll().catch(() => {});
     if (!options.storage) await storage.close().catch(() => {});
     throw e;
   }
+  infos.sort((a, b) => a.index - b.index);
   for (const info of infos) {
     logger.info({ listener: info.index, host: info.host, port: info.port, tls: info.tls, resources: info.resources }, "listening");
   }
@@ -237,6 +272,18 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       throw e;
     }
   }
+  // Said loudly once up: a certificate peers will refuse, and where the tester answers.
+  const warnings: string[] = [];
+  const nameWarning = certificateNameWarning(config, certificates?.reloader.current()?.certPem);
+  if (nameWarning) {
+    warnings.push(nameWarning);
+    logger.warn({ certificate: true }, nameWarning);
+  }
+  if (config.federation_tester.enabled) {
+    const first = infos.find((i) => !i.tls) ?? infos[0];
+    const urls = testerUrls(config, first && `${first.tls ? "https" : "http"}://${hostForUrl(first.host)}:${first.port}`);
+    logger.info({ url: urls.local, public_url: urls.public }, `federation tester enabled: ${urls.local ?? urls.public} (and ${urls.public} through public_baseurl)`);
+  }
   await sender.start();
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 
@@ -247,6 +294,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger,
     signingKeys,
     listeners: infos,
+    warnings,
     baseUrl(resource: string) {
       const info = infos.find((i) => i.resources.includes(resource));
       return info && `${info.tls ? "https" : "http"}://${hostForUrl(info.host)}:${info.port}`;

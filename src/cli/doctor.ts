@@ -4,13 +4,14 @@
  * migrated), then runs the federation test against our own server name as this server would. Exit 0 when
  * everything needed for federation is OK, 1 when not, 2 for a usage error.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError, loadConfigWithWarnings } from "../config/index.js";
 import { systemClock } from "../app/index.js";
 import { doctorDatabase } from "../app/federation-tester.js";
 import { readAcmeDoctorView } from "../app/certificates.js";
 import { runLocalChecks } from "../tester/doctor-local.js";
-import { envFromConfig } from "../tester/env.js";
+import { dnsFromConfig, envFromConfig } from "../tester/env.js";
 import { runFederationTest } from "../tester/federation-test.js";
 import { ReportBuilder } from "../tester/report.js";
 import { printReport, progressFor, usageError, type OutputFlags } from "../tester/cli-output.js";
@@ -44,15 +45,20 @@ export async function doctorCommand(flags: Flags): Promise<number> {
   const timeoutMs = flags.timeout !== undefined ? Number(flags.timeout) : undefined;
   if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) return usageError(streams, `--timeout ${flags.timeout} is not a positive number of ms`);
   const progress = progressFor(streams, flags);
+  // Under --no-remote nothing about federation itself was tested, so the verdict is about the local setup only.
+  const subject = flags.remote === false ? "Local setup" : undefined;
   let loaded;
   try {
     loaded = loadConfigWithWarnings(flags.config);
   } catch (e) {
     if (e instanceof ConfigError) {
-      // A configuration that does not load is the doctor's first finding, not a usage error.
+      // A configuration that does not load is the doctor's first finding, not a usage error: one check per problem.
       const b = new ReportBuilder("doctor", flags.config, systemClock.now());
-      b.fail("local.config", `${e.file}: ${e.problems.join("; ")}`);
-      return printReport(b.finish(systemClock.now()), streams, flags, progress.line);
+      const unreadable = !existsSync(e.file);
+      for (const p of e.problems) {
+        b.fail("local.config", `${e.file}: ${p}`, unreadable ? { fix: "Give -c the path of an existing homeserver.yaml, or write one with `npx zion generate-config`." } : {});
+      }
+      return printReport(b.finish(systemClock.now()), streams, flags, progress.line, subject);
     }
     return usageError(streams, (e as Error).message);
   }
@@ -60,12 +66,13 @@ export async function doctorCommand(flags: Flags): Promise<number> {
   const b = new ReportBuilder("doctor", config.server_name, systemClock.now());
   b.onStart(progress.onStart);
   b.onCheck(progress.onCheck);
-  if (loaded.warnings.length) b.warn("local.config", `${flags.config} loads with warnings: ${loaded.warnings.join("; ")}`, { fix: "Remove or correct the keys named in the warnings." });
-  else b.ok("local.config", `${flags.config} loads`);
+  if (loaded.warnings.length) {
+    for (const w of loaded.warnings) b.warn("local.config", `${flags.config}: ${w}`, { fix: "Remove or correct the key named in the warning." });
+  } else b.ok("local.config", `${flags.config} loads`);
   const acme = await readAcmeDoctorView(config, systemClock.now());
-  await runLocalChecks(config, b, { now: systemClock.now(), database: doctorDatabase(config), ...(acme ? { acme } : {}) });
+  await runLocalChecks(config, b, { now: systemClock.now(), database: doctorDatabase(config), dns: dnsFromConfig(config), ...(acme ? { acme } : {}) });
   if (flags.remote !== false) {
     await runFederationTest(config.server_name, envFromConfig(config, systemClock, timeoutMs !== undefined ? { timeoutMs } : {}), { builder: b });
   }
-  return printReport(b.finish(systemClock.now()), streams, flags, progress.line);
+  return printReport(b.finish(systemClock.now()), streams, flags, progress.line, subject);
 }

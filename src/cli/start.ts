@@ -78,6 +78,7 @@ async function runStart(flags: StartFlags): Promise<void> {
     const server = await startHomeserver(loaded.config, { logger, ...tester });
     setFlagsFromString("--semi-space-growth-factor=2");
     signals.attach(server);
+    for (const w of server.warnings) process.stderr.write(`zion: WARNING: ${w}\n`);
     if (!flags.config) {
       const client = server.baseUrl("client");
       const federation = server.baseUrl("federation");

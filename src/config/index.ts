@@ -13,3 +13,5 @@ export type {
   LogLevel,
   ResourceName,
 } from "./types.js";
+export { federationEndpoint } from "./federation-endpoint.js";
+export type { FederationEndpoint } from "./federation-endpoint.js";

@@ -281,6 +281,20 @@ describe("parseConfig: keys that work now", () => {
     assert.equal(parse("federation_tester: {enabled: true}").config.federation_tester.enabled, true);
   });
 
+  it("reads web_client.enabled, off by default, and Synapse's web_client_location", () => {
+    assert.equal(parse("").config.web_client.enabled, false);
+    assert.equal(parse("").config.web_client_location, undefined);
+    const { config, warnings } = parse("web_client: {enabled: true}\nweb_client_location: https://app.example.org/");
+    assert.equal(config.web_client.enabled, true);
+    assert.equal(config.web_client_location, "https://app.example.org/");
+    assert.deepEqual(warnings, []);
+  });
+
+  it("refuses a web_client_location that is not an http(s) URL, as Synapse does", () => {
+    assert.match(problems("web_client_location: /var/www/element")[0]!, /^web_client_location \(line 2\): "\/var\/www\/element" is not an http\(s\) URL/);
+    assert.match(problems("web_client: {enabled: yes please}")[0]!, /^web_client\.enabled \(line 2\)/);
+  });
+
   it("reads max_upload_size with Synapse's size suffixes", () => {
     assert.equal(parse("max_upload_size: 10M").config.max_upload_size, 10 * 1024 * 1024);
     assert.equal(parse("").config.max_upload_size, 50 * 1024 * 1024);
@@ -332,9 +346,20 @@ describe("parseConfig: unknown keys", () => {
     assert.equal(config.listeners[0]?.port, 8008);
     assert.deepEqual(warnings, [
       "listeners[0].frobnicate (line 4): unknown key, ignored",
-      "database.args.cp_mux (line 5): unknown key, ignored",
+      "database.args.cp_mux (line 5): unknown key, ignored (did you mean cp_max?)",
       "report_stats (line 2): unknown key, ignored",
       "macaroon_secret_key (line 3): unknown key, ignored",
+    ]);
+  });
+
+  it("suggests the nearest known key at the same depth for a misspelt one", () => {
+    const { warnings } = parse("federation_domain_whitlist: [a.example]\nlisteners: [{port: 8008, type: http, x_forwarder: true, resources: [{names: [client], compres: true}]}]\nfederation_custom_ca_lsit: [ca.pem]\ncompletely_unrelated_setting: 1");
+    assert.deepEqual(warnings, [
+      "listeners[0].resources[0].compres (line 3): unknown key, ignored (did you mean compress?)",
+      "listeners[0].x_forwarder (line 3): unknown key, ignored (did you mean x_forwarded?)",
+      "federation_domain_whitlist (line 2): unknown key, ignored (did you mean federation_domain_whitelist?)",
+      "federation_custom_ca_lsit (line 4): unknown key, ignored (did you mean federation_custom_ca_list?)",
+      "completely_unrelated_setting (line 5): unknown key, ignored",
     ]);
   });
 
@@ -345,8 +370,17 @@ describe("parseConfig: unknown keys", () => {
   });
 
   it("warns that a non-http listener is skipped", () => {
-    const { warnings } = parse("listeners: [{port: 9000, type: metrics}]");
-    assert.deepEqual(warnings, ['listeners[0].type (line 2): listener type "metrics" is not supported by Zion, this listener is skipped']);
+    const { warnings } = parse("listeners: [{port: 9000, type: manhole}]");
+    assert.deepEqual(warnings, ['listeners[0].type (line 2): listener type "manhole" is not supported by Zion, this listener is skipped']);
+  });
+
+  it("warns that a metrics listener is skipped when enable_metrics is off, and accepts it silently when on", () => {
+    const off = parse("listeners: [{port: 9000, type: metrics}]");
+    assert.deepEqual(off.warnings, ["listeners[0].type (line 2): a metrics listener serves nothing unless enable_metrics is true, this listener is skipped"]);
+    const on = parse("enable_metrics: true\nlisteners: [{port: 9000, type: metrics, bind_addresses: ['127.0.0.1']}]");
+    assert.deepEqual(on.warnings, []);
+    assert.equal(on.config.enable_metrics, true);
+    assert.equal(parse("listeners: []").config.enable_metrics, false);
   });
 });
 
@@ -368,7 +402,7 @@ describe("loadConfig", () => {
   });
 
   it("reports an unreadable config file", () => {
-    assert.throws(() => loadConfigWithWarnings("/nonexistent/homeserver.yaml"), (e: unknown) => e instanceof ConfigError && /cannot read the config file: ENOENT/.test(e.message));
+    assert.throws(() => loadConfigWithWarnings("/nonexistent/homeserver.yaml"), (e: unknown) => e instanceof ConfigError && /cannot read the config file: \/nonexistent\/homeserver\.yaml does not exist \(ENOENT\)/.test(e.message));
   });
 });
 

@@ -10,6 +10,7 @@ import { LineCounter, parseDocument, type Document } from "yaml";
 import type { ZodError } from "zod";
 import type { ServerName } from "../core/ids/index.js";
 import { homeserverSchema, type LogLevel } from "./schema.js";
+import { knownKeysAt, nearestKey } from "./suggest.js";
 import type { DatabaseConfig, HomeserverConfig } from "./types.js";
 
 export class ConfigError extends Error {
@@ -109,7 +110,11 @@ export function parseConfigWithWarnings(text: string, options: ParseOptions = {}
     const unknown = result.error.issues.filter((i) => i.code === "unrecognized_keys");
     if (unknown.length > 0) {
       for (const issue of unknown) {
-        for (const key of issue.keys) warn(`${at([...(issue.path as PathPart[]), key])}: unknown key, ignored`);
+        const known = knownKeysAt(homeserverSchema, issue.path as PathPart[]);
+        for (const key of issue.keys) {
+          const near = nearestKey(key, known);
+          warn(`${at([...(issue.path as PathPart[]), key])}: unknown key, ignored${near ? ` (did you mean ${near}?)` : ""}`);
+        }
         deleteAt(js, issue.path as PathPart[], issue.keys);
       }
       result = homeserverSchema.safeParse(js);
@@ -127,7 +132,8 @@ export function parseConfigWithWarnings(text: string, options: ParseOptions = {}
       if (!raw.tls_certificate_path) problems.push(`${at(["listeners", i, "tls"])}: a TLS listener needs tls_certificate_path`);
       if (!raw.tls_private_key_path) problems.push(`${at(["listeners", i, "tls"])}: a TLS listener needs tls_private_key_path`);
     }
-    if (l.type !== "http") warn(`${at(["listeners", i, "type"])}: listener type "${l.type}" is not supported by Zion, this listener is skipped`);
+    if (l.type === "metrics" && !raw.enable_metrics) warn(`${at(["listeners", i, "type"])}: a metrics listener serves nothing unless enable_metrics is true, this listener is skipped`);
+    if (l.type !== "http" && l.type !== "metrics") warn(`${at(["listeners", i, "type"])}: listener type "${l.type}" is not supported by Zion, this listener is skipped`);
   });
   // Synapse's rule: open registration needs some verification (captcha, a 3PID, a token) or an explicit confirmation.
   const verified = raw.enable_registration_captcha || raw.registrations_require_3pid.length > 0 || raw.registration_requires_token;
@@ -225,7 +231,9 @@ export function loadConfigWithWarnings(path: string, options: Omit<ParseOptions,
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ConfigError(file, [`cannot read the config file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`]);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? `${file} does not exist` : code === "EACCES" ? `${file} is not readable by this user` : `${file} cannot be read`;
+    throw new ConfigError(file, [`cannot read the config file: ${why} (${code ?? String(e)})`]);
   }
   return parseConfigWithWarnings(text, { ...options, baseDir: dirname(file), fileName: file });
 }

@@ -95,6 +95,8 @@ const listener = z.strictObject({
   tls: z.boolean().default(false),
   type: z.enum(["http", "metrics", "manhole", "replication"], required('the listener type, "http"')),
   x_forwarded: z.boolean().default(false),
+  /** Zion's addition: with x_forwarded, the peers whose X-Forwarded-For counts (default: loopback, in app/). */
+  trusted_proxies: z.array(cidr).optional(),
   resources: z
     .array(
       z.strictObject({
@@ -210,6 +212,11 @@ const passwordPolicy = z.strictObject({
   require_uppercase: z.boolean().default(false),
 });
 
+/** Zion's own: serve the bundled web client (Hydrogen) at /_zion/client/ on client listeners. */
+const webClient = z.strictObject({
+  enabled: z.boolean().default(false),
+});
+
 export const homeserverSchema = z.strictObject({
   server_name: serverName,
   public_baseurl: httpUrl.optional(),
@@ -231,6 +238,8 @@ export const homeserverSchema = z.strictObject({
   log_config: path.optional(),
   log_level: logLevel.optional(),
   serve_server_wellknown: z.boolean().default(false),
+  /** Synapse's switch for the Prometheus endpoint (a `type: metrics` listener or a `metrics` resource): docs/metrics.md. */
+  enable_metrics: z.boolean().default(false),
   well_known_server: z.string().optional(),
   enable_registration: z.boolean().default(false),
   enable_registration_without_verification: z.boolean().default(false),
@@ -295,6 +304,9 @@ export const homeserverSchema = z.strictObject({
       message: "destination_max_retry_interval must not be below destination_min_retry_interval",
     })
     .default({ destination_min_retry_interval: 10 * 60_000, destination_retry_multiplier: 2, destination_max_retry_interval: 7 * 24 * 3600_000 }),
+  // Synapse's: GET / redirects here (an http(s) URL, as Synapse requires).
+  web_client_location: httpUrl.optional(),
+  web_client: webClient.default({ enabled: false }),
 });
 
 export type RawHomeserverConfig = z.output<typeof homeserverSchema>;

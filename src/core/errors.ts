@@ -79,3 +79,25 @@ export class MatrixError extends Error {
     return new MatrixError("M_LIMIT_EXCEEDED", 429, "too many requests", { retry_after_ms: retryAfterMs });
   }
 }
+
+/**
+ * A failure over data this server holds itself (what it stored, the events it builds, the key responses it
+ * cached): the fault is ours, never the client's, so it must not reach a client as a 4xx. It is deliberately not a
+ * MatrixError: api/http answers it 500 M_UNKNOWN and logs it with its cause.
+ */
+export class OwnDataError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "OwnDataError";
+  }
+}
+
+/** Runs `fn` over data this server holds; a MatrixError it throws becomes an OwnDataError naming `what`. */
+export function overOwnData<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof MatrixError) throw new OwnDataError(what, e);
+    throw e;
+  }
+}

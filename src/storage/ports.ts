@@ -304,9 +304,9 @@ export interface EventStore {
    */
   getAuthChains(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, ReadonlySet<EventId>>>;
   /**
-   * The auth difference of state sets (the union of their auth chains minus
-   * the intersection, as core/state-res's authDifference defines it), from the
-   * chain cover index.
+   * The auth difference of state sets (the union of their full auth chains,
+   * the sets' own events included, minus the intersection, as
+   * core/state-res's authDifference defines it), from the chain cover index.
    */
   getAuthChainDifference(stateSets: readonly (readonly EventId[])[]): Promise<ReadonlySet<EventId>>;
 }

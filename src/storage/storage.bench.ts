@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { performance } from "node:perf_hooks";
 import { startTestPostgres } from "../../test/harness/postgres.js";
 import { pdu, eid, ALICE } from "./conformance/fixtures.js";
 import type { EventToPersist, Storage } from "./ports.js";
@@ -102,7 +102,7 @@ async function stateWriteFigures(s: Storage, backend: string): Promise<Figures> 
   const big = "!big:zion.test" as RoomId;
   const small = "!small:zion.test" as RoomId;
   const { events, state } = stateWrite(big);
-  let maxWait = 0;
+  const waits: number[] = [];
   let smallWrites = 0;
   let writing = true;
   // Writes of another room, one after another, for as long as the big write runs.
@@ -110,23 +110,32 @@ async function stateWriteFigures(s: Storage, backend: string): Promise<Figures> 
     while (writing) {
       const t = performance.now();
       await s.events.persistEvents({ events: [{ pdu: pdu({ id: `small${smallWrites}`, room: small }) }], receivedTs: 0 });
-      maxWait = Math.max(maxWait, performance.now() - t);
+      waits.push(performance.now() - t);
       smallWrites++;
       await new Promise((r) => setImmediate(r));
     }
   })();
   await new Promise((r) => setImmediate(r));
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
+  // The longest gap between two turns of a 1 ms ticker: a synchronous block shows up on the tick after it.
+  let lastTick = performance.now();
+  let maxBlock = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxBlock = Math.max(maxBlock, now - lastTick);
+    lastTick = now;
+  }, 1);
   const t0 = performance.now();
   await s.events.persistEvents({ events, state: [{ roomId: big, set: state }], rooms: [{ roomId: big, roomVersion: "10", creator: ALICE }], receivedTs: 0 });
   const total = performance.now() - t0;
-  loop.disable();
+  await new Promise((r) => setTimeout(r, 5));
+  clearInterval(ticker);
   writing = false;
   await other;
+  waits.sort((a, b) => a - b);
   f["10,001-event state write: whole write (ms)"] = total;
-  f["10,001-event state write: longest event-loop block (ms)"] = loop.max / 1e6;
-  f["10,001-event state write: longest wait of a writer of another room (ms)"] = maxWait;
+  f["10,001-event state write: longest event-loop block (ms)"] = maxBlock;
+  f["10,001-event state write: longest wait of a writer of another room (ms)"] = waits[waits.length - 1] ?? 0;
+  f["10,001-event state write: median wait of a writer of another room (ms)"] = waits[Math.floor(waits.length / 2)] ?? 0;
   f["10,001-event state write: other room's writes meanwhile"] = smallWrites;
   void backend;
   return f;

@@ -196,6 +196,10 @@ const entries = {
     title: "Delegation matches the federation listener",
     fix: "Without delegation peers connect to port 8448: either listen for federation on 8448, or serve /.well-known/matrix/server naming the port you use (e.g. 443 behind a proxy).",
   },
+  "local.listener-reachable": {
+    title: "Federation listener is reachable from other machines",
+    fix: "Bind the federation listener to an address other servers can reach (bind_addresses: [\"::\", \"0.0.0.0\"]) and restart Zion.",
+  },
   "local.whitelist": {
     title: "federation_domain_whitelist is sane",
     fix: "List valid server names in federation_domain_whitelist, including the servers of the rooms you need; an empty list blocks all federation.",

@@ -28,12 +28,13 @@ export function progressFor(streams: Streams, flags: OutputFlags): { line: Progr
   return { line, onStart: (w) => line.starting(w), onCheck: (c) => line.checked(c) };
 }
 
-export function printReport(report: Report, streams: Streams, flags: OutputFlags, line?: ProgressLine): number {
+/** `subject` names what the human verdict line is about (default "Federation"). */
+export function printReport(report: Report, streams: Streams, flags: OutputFlags, line?: ProgressLine, subject?: string): number {
   line?.clear();
   if (flags.json) streams.stdout.write(renderJson(report));
   else {
     const colour = flags.color !== false && streams.stdout.isTTY === true && !process.env["NO_COLOR"];
-    streams.stdout.write(renderHuman(report, { colour }));
+    streams.stdout.write(renderHuman(report, { colour, ...(subject !== undefined ? { subject } : {}) }));
   }
   if (flags.html) writeFileSync(flags.html, renderReportPage({ report: toJsonReport(report) }));
   return exitCodeFor(report);

@@ -150,7 +150,11 @@ describe("doctor local checks", () => {
     const acmeOnly = { tls_certificate_path: undefined, tls_private_key_path: undefined, acme: { enabled: true, domains: ["doctor.test"] } };
     const rest = acmeOnly;
     const fresh = await run(rest, migrated, { storageDir: "/x", consecutiveFailures: 0, certificate: { serial: "0A", dnsNames: ["doctor.test"], notAfter: Date.now() + 60 * 86_400_000 } });
-    get(fresh, "local.acme", "ok");
+    assert.match(get(fresh, "local.acme", "ok").detail, /no renewal attempt has failed/);
+    const failingFar = await run(rest, migrated, { storageDir: "/x", consecutiveFailures: 2, lastError: "rateLimited", certificate: { serial: "0D", dnsNames: ["doctor.test"], notAfter: Date.now() + 30 * 86_400_000 + 60_000 } });
+    const far = get(failingFar, "local.acme", "ok");
+    assert.match(far.detail, /the last 2 renewal attempts failed \(rateLimited\), with 30 days left/);
+    assert.doesNotMatch(far.detail, /not failing/);
     get(fresh, "local.tls-names", "ok");
     const wrong = await run(rest, migrated, { storageDir: "/x", consecutiveFailures: 0, certificate: { serial: "0B", dnsNames: ["www.doctor.test"], notAfter: Date.now() + 60 * 86_400_000 } });
     get(wrong, "local.tls-names", "fail");

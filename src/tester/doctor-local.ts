@@ -7,15 +7,16 @@
  * 2. the certificate covers the server name or the delegated host, and its expiry;
  * 3. the signing key file parses (Synapse format);
  * 4. public_baseurl is consistent with the listeners;
- * 5. delegation (.well-known) is consistent with the federation listener's port (8448 versus 443);
+ * 5. delegation (.well-known) is consistent with the federation listener's port (8448 versus 443), and that listener
+ *    is reachable from other machines (not loopback-only while the name peers connect to resolves elsewhere);
  * 6. federation_domain_whitelist is sane;
  * 7. the database is reachable and migrated.
  */
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { HomeserverConfig } from "../config/index.js";
+import { federationEndpoint, type HomeserverConfig } from "../config/index.js";
 import { parseSigningKeyFile } from "../core/crypto/index.js";
-import { checkServerName } from "../core/ids/index.js";
+import type { Dns } from "../federation/discovery/index.js";
 import { checkCertificateName, parseSubjectAltName } from "../federation/tls/name-check.js";
 import { EXPIRY_WARNING_DAYS, commonName, splitPem, trustAnchors, verifyChain } from "./tls-inspect.js";
 import { makeCheck, type ReportBuilder } from "./report.js";
@@ -41,22 +42,11 @@ export interface LocalCheckOptions {
   readonly acme?: AcmeView;
   /** Opens the configured database; absent when the caller cannot (the check then says so). */
   readonly database?: () => Promise<DatabaseProbe & { close?(): Promise<void> }>;
+  /** Resolves the host peers connect to (the server's own DNS settings), for the loopback-only listener check. */
+  readonly dns?: Dns;
 }
 
 const DAY_MS = 86_400_000;
-
-/** Where peers will connect for federation, per the configuration: the delegated host:port or server_name:8448. */
-export function federationEndpoint(config: HomeserverConfig): { host: string; port: number; delegated: boolean; via: string } {
-  const parsed = checkServerName(config.server_name);
-  const own = parsed.ok ? parsed.value : { host: config.server_name, port: undefined };
-  if (own.port !== undefined) return { host: own.host, port: own.port, delegated: false, via: "the port in server_name" };
-  const wk = config.well_known_server ?? (config.serve_server_wellknown ? `${new URL(config.public_baseurl).hostname}:443` : undefined);
-  if (wk !== undefined) {
-    const p = checkServerName(wk);
-    if (p.ok) return { host: p.value.host, port: p.value.port ?? 8448, delegated: true, via: `/.well-known/matrix/server ("m.server": "${wk}")` };
-  }
-  return { host: own.host, port: 8448, delegated: false, via: "no delegation configured, so peers use port 8448" };
-}
 
 function readable(path: string): { ok: true; text: string } | { ok: false; reason: string } {
   try {
@@ -64,6 +54,11 @@ function readable(path: string): { ok: true; text: string } | { ok: false; reaso
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
+}
+
+function isLoopback(address: string): boolean {
+  const a = address.toLowerCase();
+  return a === "::1" || a === "localhost" || /^127\./.test(a) || /^::ffff:127\./.test(a);
 }
 
 function hasResource(l: HomeserverConfig["listeners"][number], name: string): boolean {
@@ -89,7 +84,12 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
         fix: "Read the server's `acme:` log lines for the CA's reason (DNS, port 80 or 443 reachable for the challenge, rate limits); see docs/certificates.md.",
       }));
     } else if (cert) {
-      b.ok("local.acme", `certificate ${cert.serial} for ${cert.dnsNames.join(", ")}, valid until ${new Date(cert.notAfter).toISOString()}; renewal is not failing`);
+      const held = `certificate ${cert.serial} for ${cert.dnsNames.join(", ")}, valid until ${new Date(cert.notAfter).toISOString()}`;
+      const days = Math.floor((cert.notAfter - opts.now) / DAY_MS);
+      // A renewal that keeps failing while more than 14 days remain is not yet a warning, but the tick must not claim it is fine.
+      b.ok("local.acme", a.consecutiveFailures > 0
+        ? `${held}; the last ${a.consecutiveFailures === 1 ? "renewal attempt" : `${a.consecutiveFailures} renewal attempts`} failed (${a.lastError ?? "no reason recorded"}), with ${days} days left: Zion keeps retrying and warns below 14 days`
+        : `${held}; no renewal attempt has failed`);
     }
     if (cert && certPath === undefined) {
       const v = checkCertificateName({ dns: cert.dnsNames, ip: [] }, endpoint.host);
@@ -244,6 +244,27 @@ export async function runLocalChecks(config: HomeserverConfig, b: ReportBuilder,
         ? `Peers will try port 8448. Either listen for federation on 8448 with TLS, or set well_known_server: "${endpoint.host}:${fedListeners[0]!.port}" and serve_server_wellknown: true (or publish /.well-known/matrix/server yourself).`
         : `Peers will try port ${endpoint.port} as delegated. Listen for federation there, or change the delegation to name port ${fedListeners[0]!.port}.`;
       b.fail("local.well-known-ports", `peers connect to port ${endpoint.port} (${endpoint.via}), but federation listens on port ${ports}`, { fix });
+    }
+  }
+
+  // Step 5, continued: a listener peers connect to that binds only loopback cannot be reached from elsewhere.
+  const peerListener = fedListeners.find((l) => l.port === endpoint.port);
+  if (peerListener && peerListener.bind_addresses.every(isLoopback) && opts.dns) {
+    b.starting(`resolving ${endpoint.host}`);
+    const [six, four] = await Promise.all([opts.dns.aaaa(endpoint.host), opts.dns.a(endpoint.host)]);
+    const addresses = [...(six.ok ? six.records : []), ...(four.ok ? four.records : [])].map((r) => r.address);
+    const elsewhere = addresses.filter((a) => !isLoopback(a));
+    const bound = peerListener.bind_addresses.join(", ");
+    if (elsewhere.length > 0) {
+      b.warn("local.listener-reachable", `the federation listener on port ${peerListener.port} listens only on ${bound} (loopback), but ${endpoint.host} resolves to ${elsewhere.join(", ")}: no other server can connect`, {
+        fix: `Set bind_addresses on the listener on port ${peerListener.port} to an address peers can reach (e.g. ["::", "0.0.0.0"]) and restart Zion.`,
+      });
+    } else if (addresses.length > 0) {
+      b.ok("local.listener-reachable", `the federation listener on port ${peerListener.port} listens on ${bound} and ${endpoint.host} resolves to loopback too (${addresses.join(", ")}): only this machine can federate with it`);
+    } else {
+      b.warn("local.listener-reachable", `the federation listener on port ${peerListener.port} listens only on ${bound} (loopback), and ${endpoint.host} does not resolve: no other server can connect`, {
+        fix: `Publish an A or AAAA record for ${endpoint.host} and set bind_addresses on the listener on port ${peerListener.port} to an address peers can reach (e.g. ["::", "0.0.0.0"]).`,
+      });
     }
   }
 

@@ -61,13 +61,18 @@ export function envFromConfig(
   return { ...base, identity };
 }
 
+/** The DNS the server uses: its dns_servers, or the system's resolvers. */
+export function dnsFromConfig(config: HomeserverConfig): NodeDns {
+  return new NodeDns(config.dns_servers && config.dns_servers.length ? { servers: config.dns_servers } : {});
+}
+
 function baseFromConfig(config: HomeserverConfig, clock: Clock, timeoutMs: number | undefined): FederationTestEnv {
   const caPems = (config.federation_custom_ca_list ?? []).map((p) => readFileSync(p, "utf8"));
   const minimumTlsVersion = isMinimumTlsVersion(config.federation_client_minimum_tls_version)
     ? config.federation_client_minimum_tls_version
     : config.federation_client_minimum_tls_version === "1.0" ? "1" : undefined;
   return {
-    dns: new NodeDns(config.dns_servers && config.dns_servers.length ? { servers: config.dns_servers } : {}),
+    dns: dnsFromConfig(config),
     ipPolicy: new IpRangePolicy(config.ip_range_blacklist ?? DEFAULT_IP_RANGE_BLACKLIST, config.ip_range_whitelist),
     tlsPolicy: new TlsPolicy({
       verifyCertificates: config.federation_verify_certificates,

@@ -20,6 +20,15 @@ describe("TesterApi", () => {
     assert.equal(rl.take("a"), 0);
   });
 
+  it("holds at most maxKeys client windows however many addresses ask within one window, dropping the oldest", () => {
+    const clock = fakeClock();
+    const rl = new RateLimiter(1, 60_000, clock, 100);
+    for (let i = 0; i < 1_000; i++) assert.equal(rl.take(`addr-${i}`), 0);
+    assert.equal(rl.size, 100);
+    assert.equal(rl.take("addr-999"), 60_000, "the newest windows are kept, so a recent client is still limited");
+    assert.equal(rl.take("addr-0"), 0, "the oldest window was dropped");
+  });
+
   it("answers GOOD/BAD and the JSON report, shares one run per server name for a few seconds, and refuses bad names", async () => {
     const clock = fakeClock(1000);
     let runs = 0;

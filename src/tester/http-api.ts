@@ -44,24 +44,44 @@ const CORS = {
 /** A fixed-window counter per client address. */
 export class RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
-  constructor(private readonly max: number, private readonly windowMs: number, private readonly clock: Pick<Clock, "now">) {}
+  /**
+   * `maxKeys` bounds the memory an address-changing client can make us hold: past it, expired windows go first,
+   * then the oldest ones (that client's budget restarts, which costs a test, not memory).
+   */
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly clock: Pick<Clock, "now">,
+    private readonly maxKeys = 10_000,
+  ) {}
 
   /** Returns 0 when allowed, else the ms until the client may try again. */
   take(key: string): number {
     const now = this.clock.now();
     let w = this.windows.get(key);
     if (!w || now - w.start >= this.windowMs) {
+      // Re-inserted so that the map's order stays oldest window first.
+      this.windows.delete(key);
       w = { start: now, count: 0 };
       this.windows.set(key, w);
-      if (this.windows.size > 10_000) this.prune(now);
+      if (this.windows.size > this.maxKeys) this.prune(now);
     }
     if (w.count >= this.max) return w.start + this.windowMs - now;
     w.count++;
     return 0;
   }
 
+  /** How many client windows are held (for tests and the bound above). */
+  get size(): number {
+    return this.windows.size;
+  }
+
   private prune(now: number): void {
     for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
+    for (const k of this.windows.keys()) {
+      if (this.windows.size <= this.maxKeys) break;
+      this.windows.delete(k);
+    }
   }
 }
 

@@ -6,8 +6,9 @@
  * while the checks run.
  */
 import { plural, type Check, type CheckStatus, type Report } from "./report.js";
+import { SYMBOL as SHARED_SYMBOL } from "./symbols.js";
 
-const SYMBOL: Record<CheckStatus, string> = { ok: "✓", warn: "⚠", fail: "✗", skip: "–" };
+const SYMBOL: Record<CheckStatus, string> = SHARED_SYMBOL;
 const COLOUR: Record<CheckStatus, string> = { ok: "\x1b[32m", warn: "\x1b[33m", fail: "\x1b[31m", skip: "\x1b[2m" };
 const RESET = "\x1b[0m";
 const DIM = "\x1b[2m";
@@ -16,6 +17,8 @@ const BOLD = "\x1b[1m";
 export interface HumanOptions {
   /** Use ANSI colours (only when the output is a terminal). */
   readonly colour: boolean;
+  /** What the verdict line is about (default "Federation"; the doctor under --no-remote says "Local setup"). */
+  readonly subject?: string;
 }
 
 export function renderCheckLine(c: Check, opts: HumanOptions): string {
@@ -33,18 +36,19 @@ export function renderHuman(report: Report, opts: HumanOptions): string {
   const out = [opts.colour ? `${BOLD}${head}${RESET}` : head];
   for (const c of report.checks) out.push(renderCheckLine(c, opts));
   out.push("");
-  out.push(opts.colour ? `${BOLD}${report.federationOK ? COLOUR.ok : COLOUR.fail}${verdictLine(report)}${RESET}` : verdictLine(report));
+  const verdict = verdictLine(report, opts.subject);
+  out.push(opts.colour ? `${BOLD}${report.federationOK ? COLOUR.ok : COLOUR.fail}${verdict}${RESET}` : verdict);
   return `${out.join("\n")}\n`;
 }
 
-/** "Federation OK (1 warning)", "Federation NOT OK: 1 failure, 2 warnings, 3 checks not run". */
-export function verdictLine(report: Pick<Report, "federationOK" | "checks">): string {
+/** "Federation OK (1 warning)", "Federation NOT OK: 1 failure, 2 warnings, 3 checks not run" (or another subject). */
+export function verdictLine(report: Pick<Report, "federationOK" | "checks">, subject = "Federation"): string {
   const n = (s: CheckStatus) => report.checks.filter((c) => c.status === s).length;
   const [fails, warns, skips] = [n("fail"), n("warn"), n("skip")];
   const rest = [...(warns ? [plural(warns, "warning")] : []), ...(skips ? [`${plural(skips, "check")} not run`] : [])];
   return report.federationOK
-    ? `Federation OK${rest.length ? ` (${rest.join(", ")})` : ""}`
-    : `Federation NOT OK: ${[plural(fails, "failure"), ...rest].join(", ")}`;
+    ? `${subject} OK${rest.length ? ` (${rest.join(", ")})` : ""}`
+    : `${subject} NOT OK: ${[plural(fails, "failure"), ...rest].join(", ")}`;
 }
 
 /** A minimal writable: process.stderr or a test double. */

@@ -36,6 +36,8 @@ export interface DnsRecords {
   readonly cname?: Readonly<Record<string, string>>;
   /** Domains (and their subdomains) that answer REFUSED. */
   readonly refused?: readonly string[];
+  /** Domains answered locally besides `.test` (dnsmasq's `local=/domain/`): NXDOMAIN/NODATA, never forwarded. */
+  readonly local?: readonly string[];
 }
 
 export interface Dnsmasq {
@@ -61,6 +63,7 @@ function renderConfig(r: DnsRecords): string {
   }
   for (const [alias, target] of Object.entries(r.cname ?? {})) lines.push(`cname=${alias},${target}`);
   for (const d of r.refused ?? []) lines.push(`server=/${d}/#`);
+  for (const d of r.local ?? []) lines.push(`local=/${d}/`);
   return lines.join("\n") + "\n";
 }
 

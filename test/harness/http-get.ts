@@ -26,6 +26,10 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
+function hasHeader(headers: RequestOptions["headers"], name: string): boolean {
+  return headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === name);
+}
+
 export function httpCall(url: string, options: RequestOptions = {}): Promise<Reply> {
   const u = new URL(url);
   const isHttps = u.protocol === "https:";
@@ -36,7 +40,10 @@ export function httpCall(url: string, options: RequestOptions = {}): Promise<Rep
         port: u.port,
         path: `${u.pathname}${u.search}`,
         method: options.method ?? "GET",
-        headers: options.headers ?? {},
+        // A body goes with its Content-Length: without it Node sends a DELETE's body unframed and servers refuse it.
+        headers: options.body === undefined || hasHeader(options.headers, "content-length")
+          ? (options.headers ?? {})
+          : { ...options.headers, "content-length": String(Buffer.byteLength(options.body)) },
         agent: false,
         ...(isHttps ? { ca: options.ca, servername: options.servername ?? u.hostname } : {}),
       },
@@ -59,4 +66,24 @@ export function httpCall(url: string, options: RequestOptions = {}): Promise<Rep
 /** Options trusting a test server's self-signed certificate under its server name. */
 export function trustCert(certificatePath: string, servername: string): Pick<RequestOptions, "ca" | "servername"> {
   return { ca: readFileSync(certificatePath, "utf8"), servername };
+}
+
+/**
+ * A client-API caller for a server at `baseUrl`: a JSON body (an object, or a string sent as it is) with
+ * Content-Length always (node's client sends a DELETE body unframed otherwise), and a Bearer token when given.
+ */
+export function clientCaller(baseUrl: () => string | undefined): (method: string, path: string, body?: unknown, token?: string) => Promise<Reply> {
+  return (method, path, body, token) => {
+    const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
+    return httpCall(`${baseUrl()}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}) });
+  };
+}
+
+/** Asserts a Matrix error reply: the status, the errcode, a string `error`; returns the body. */
+export function expectMatrixError(r: Reply, status: number, errcode: string): Record<string, unknown> {
+  if (r.status !== status) throw new Error(`expected ${status} ${errcode}, got ${r.status}: ${r.body}`);
+  const j = r.json();
+  if (j["errcode"] !== errcode || typeof j["error"] !== "string") throw new Error(`expected ${errcode} with an error message, got ${r.body}`);
+  return j;
 }

@@ -206,3 +206,23 @@ export async function startTestPostgres(options: { timeoutMs?: number } = {}): P
     },
   };
 }
+
+/**
+ * The homeserver.yaml `database` section for a backend, for suites that run on both: SQLite (the default, so
+ * nothing) or a fresh database on one PostgreSQL server started on first use (`stop()` it after the suite).
+ */
+export function backendDatabases(prefix: string): { config(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>>; stop(): Promise<void> } {
+  let pg: TestPostgres | undefined;
+  let n = 0;
+  return {
+    async config(backend) {
+      if (backend === "sqlite") return {};
+      pg ??= await startTestPostgres();
+      const db = await pg.createDatabase(`${prefix}_${++n}`);
+      return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 4 } } };
+    },
+    async stop() {
+      await pg?.stop();
+    },
+  };
+}

@@ -166,7 +166,10 @@ describe("zion doctor reads ACME's renewal state", { timeout: 120_000 }, () => {
   it("does not warn while renewal fails with more than 14 days left, nor with 10 days left when renewal is not failing", async () => {
     const far = await doctorAcme("failing-20-days", 20, 3);
     assert.equal(far.status, "ok", far.detail);
+    // Not a warning yet, but the line must not claim renewal is fine.
+    assert.match(far.detail, /the last 3 renewal attempts failed \(the CA refused the order.*\), with 19 days left/);
     const quiet = await doctorAcme("healthy-10-days", 10, 0);
     assert.equal(quiet.status, "ok", quiet.detail);
+    assert.match(quiet.detail, /no renewal attempt has failed/);
   });
 });

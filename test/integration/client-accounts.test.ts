@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { scryptHasher, registrationMac } from "../../src/api/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import type { UserId } from "../../src/core/ids/index.js";
-import { startTestPostgres, type TestPostgres } from "../harness/postgres.js";
+import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { httpCall, type Reply } from "../harness/http-get.js";
+import { clientCaller, expectMatrixError, httpCall, type Reply } from "../harness/http-get.js";
 
 let now = 1_764_000_000_000;
 const clock: Clock = { now: () => now, sleep: async () => {} };
@@ -21,17 +21,9 @@ const PASSWORD = "correct horse 1";
 
 const generous = { per_second: 1000, burst_count: 1000 };
 
-let pg: TestPostgres | undefined;
-after(() => pg?.stop());
-let databases = 0;
-
-/** The homeserver.yaml database section for a backend: SQLite by default, or a fresh PostgreSQL database. */
-async function databaseConfig(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>> {
-  if (backend === "sqlite") return {};
-  pg ??= await startTestPostgres();
-  const db = await pg.createDatabase(`zion_accounts_${++databases}`);
-  return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 4 } } };
-}
+const databases = backendDatabases("zion_accounts");
+after(() => databases.stop());
+const databaseConfig = (backend: "sqlite" | "postgres") => databases.config(backend);
 
 // The whole suite on both backends (the registration race runs on a real PostgreSQL pool too).
 for (const backend of ["sqlite", "postgres"] as const)
@@ -54,23 +46,8 @@ describe(`client API accounts (${backend})`, () => {
   after(() => zion?.stop());
 
   const users = () => zion.homeserver!.storage.users;
-  const call = (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
-    const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    // Content-Length always: node's client sends a DELETE body unframed otherwise.
-    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
-    return httpCall(`${zion.clientUrl}${path}`, {
-      method,
-      headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(text !== undefined ? { body: text } : {}),
-    });
-  };
-  const expectError = (r: Reply, status: number, errcode: string): Record<string, unknown> => {
-    assert.equal(r.status, status, r.body);
-    const j = r.json();
-    assert.equal(j["errcode"], errcode, r.body);
-    assert.equal(typeof j["error"], "string");
-    return j;
-  };
+  const call = clientCaller(() => zion.clientUrl);
+  const expectError = expectMatrixError;
   const registerUser = async (username: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
     const r = await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" }, ...extra });
     assert.equal(r.status, 200, r.body);

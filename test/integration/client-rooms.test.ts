@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { scryptHasher } from "../../src/api/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import type { RoomId, UserId } from "../../src/core/ids/index.js";
-import { startTestPostgres, type TestPostgres } from "../harness/postgres.js";
+import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { httpCall, type Reply } from "../harness/http-get.js";
+import { clientCaller, expectMatrixError, type Reply } from "../harness/http-get.js";
 
 let now = 1_764_000_000_000;
 const clock: Clock = { now: () => now++, sleep: async () => {} };
@@ -20,16 +20,9 @@ const cheap = scryptHasher({ ln: 10 });
 const PASSWORD = "correct horse 1";
 const generous = { per_second: 1000, burst_count: 1000 };
 
-let pg: TestPostgres | undefined;
-after(() => pg?.stop());
-let databases = 0;
-
-async function databaseConfig(backend: "sqlite" | "postgres"): Promise<Record<string, unknown>> {
-  if (backend === "sqlite") return {};
-  pg ??= await startTestPostgres();
-  const db = await pg.createDatabase(`zion_rooms_${++databases}`);
-  return { database: { name: "psycopg2", args: { host: db.host, port: db.port, user: db.user, ...(db.password ? { password: db.password } : {}), database: db.database, cp_max: 4 } } };
-}
+const databases = backendDatabases("zion_rooms");
+after(() => databases.stop());
+const databaseConfig = (backend: "sqlite" | "postgres") => databases.config(backend);
 
 interface Client {
   userId: UserId;
@@ -52,11 +45,7 @@ async function startRoomsServer(backend: "sqlite" | "postgres", limits: Record<s
     },
     startOptions: { clock, passwordHasher: cheap },
   });
-  const call = (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
-    const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
-    return httpCall(`${zion.clientUrl}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}) });
-  };
+  const call = clientCaller(() => zion.clientUrl);
   const register = async (username: string): Promise<Client> => {
     const r = await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" } });
     assert.equal(r.status, 200, r.body);
@@ -66,13 +55,7 @@ async function startRoomsServer(backend: "sqlite" | "postgres", limits: Record<s
   return { zion, call, register };
 }
 
-const expectError = (r: Reply, status: number, errcode: string): Record<string, unknown> => {
-  assert.equal(r.status, status, r.body);
-  const j = r.json();
-  assert.equal(j["errcode"], errcode, r.body);
-  assert.equal(typeof j["error"], "string");
-  return j;
-};
+const expectError = expectMatrixError;
 const ok = (r: Reply): Record<string, unknown> => {
   assert.equal(r.status, 200, r.body);
   return r.json();
@@ -141,6 +124,20 @@ describe(`client API rooms (${backend})`, () => {
       expectError(await call("POST", `${V3}/createRoom`, "{not json", alice.token), 400, "M_NOT_JSON");
       expectError(await call("POST", `${V3}/createRoom`, {}), 401, "M_MISSING_TOKEN");
       assert.equal(await eventCount(), before, "no event was written");
+    });
+
+    it("writes nothing when a planned event fails the auth rules (the chain is built in memory, then stored in one call)", async () => {
+      const before = await eventCount();
+      const rooms = (await storage().rooms.getRoomsForUser(alice.userId, "join")).length;
+      const r = await as(alice).post("/createRoom", {
+        room_alias_name: "never",
+        initial_state: [{ type: "m.room.member", state_key: bob.userId, content: { membership: "join" } }],
+      });
+      const j = expectError(r, 403, "M_FORBIDDEN");
+      assert.match(String(j["error"]), /rule/);
+      assert.equal(await eventCount(), before);
+      assert.equal((await storage().rooms.getRoomsForUser(alice.userId, "join")).length, rooms);
+      assert.equal(await storage().roomClient.getAlias("#never:zion.test" as never), null, "the alias was not kept");
     });
 
     it("reserves room_alias_name; a taken alias is 400 M_ROOM_IN_USE and creates no room", async () => {
@@ -289,6 +286,16 @@ describe(`client API rooms (${backend})`, () => {
       assert.notEqual(await send(bob, roomId, "once", "txn-1"), first);
     });
 
+    it("serialises one room's writes: 50 concurrent PUT /send get distinct depths and form one linear chain", async () => {
+      const room = await createRoom(alice, { preset: "public_chat" });
+      const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => send(alice, room, `burst ${i}`, `burst-${i}`)));
+      const pdus = [...(await storage().events.getPdus(ids as never)).values()].sort((a, b) => a.depth - b.depth);
+      assert.equal(pdus.length, 50);
+      assert.equal(new Set(pdus.map((p) => p.depth)).size, 50, "distinct depths");
+      for (let i = 1; i < pdus.length; i++) assert.deepEqual(pdus[i]!.prevEvents, [pdus[i - 1]!.eventId], "each cites the one before");
+      assert.deepEqual(await storage().rooms.getForwardExtremities(room), [pdus[49]!.eventId]);
+    });
+
     it("PUT /send refuses non-members, unknown rooms, bodies that are not objects, and over-large events", async () => {
       const before = await eventCount();
       expectError(await as(carol).put(`/rooms/${enc(roomId)}/send/m.room.message/x1`, { body: "hi" }), 403, "M_FORBIDDEN");
@@ -318,6 +325,9 @@ describe(`client API rooms (${backend})`, () => {
       expectError(await as(bob).get(`/rooms/${enc(roomId)}/state/m.room.avatar/`), 404, "M_NOT_FOUND");
       expectError(await as(carol).get(`/rooms/${enc(roomId)}/state/m.room.topic/`), 403, "M_FORBIDDEN");
       expectError(await as(carol).get(`/rooms/${enc(roomId)}/state`), 403, "M_FORBIDDEN");
+      for (const path of ["/state", "/state/m.room.name/", "/messages?dir=b", "/members", "/joined_members", "/aliases", `/event/${enc("$x")}`, `/context/${enc("$x")}`]) {
+        expectError(await as(alice).get(`/rooms/${enc("!unknown:zion.test")}${path}`), 404, "M_NOT_FOUND");
+      }
       const all = ok(await as(bob).get(`/rooms/${enc(roomId)}/state`)) as unknown as Array<Record<string, unknown>>;
       assert.ok(all.some((e) => e["type"] === "m.room.create") && all.some((e) => e["type"] === "m.room.topic"));
     });

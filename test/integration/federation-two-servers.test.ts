@@ -211,10 +211,43 @@ describe("Zion processes authenticate each other's requests", { timeout: 120_000
     }
   });
 
+  it("zion debug resolve and keys take --dns-server and --ca-file instead of -c, as federation-test does", async () => {
+    const resolve = runZion(["debug", "resolve", "b.zion.test", "--dns-server", dns.server, "--ca-file", ca.caCertPath, "--timeout", "2000"], { cwd: dir });
+    assert.equal(await resolve.exited(), 0, resolve.output.stdout + resolve.output.stderr);
+    assert.match(resolve.output.stdout, new RegExp(`^✓ dns\\.host: b\\.zion\\.test has ${IP_B.replaceAll(".", "\\.")}$`, "m"));
+    const keys = runZion(["debug", "keys", "b.zion.test", "--dns-server", dns.server, "--ca-file", ca.caCertPath, "--json"], { cwd: dir });
+    assert.equal(await keys.exited(), 0, keys.output.stdout + keys.output.stderr);
+    const out = JSON.parse(keys.output.stdout) as { verified: boolean; verify_keys: Record<string, string> };
+    assert.equal(out.verified, true);
+    assert.deepEqual(Object.keys(out.verify_keys), [b!.signingKey.keyId]);
+    // Without the CA the same fetch is refused: --ca-file is what made the certificate trusted.
+    const noCa = runZion(["debug", "keys", "b.zion.test", "--dns-server", dns.server], { cwd: dir });
+    assert.equal(await noCa.exited(), 1);
+    assert.match(noCa.output.stdout, /^✗ /m);
+    const both = runZion(["debug", "resolve", "b.zion.test", "-c", a!.configPath, "--dns-server", dns.server], { cwd: dir });
+    assert.equal(await both.exited(), 2);
+    assert.match(both.output.stderr, /--dns-server and --ca-file come from the configuration when -c is given/);
+  });
+
+  it("zion debug resolve marks a missing .well-known as not applying when resolution succeeds, prints no cache lifetime, and uses ✓ ⚠ ✗ only", async () => {
+    // b serves no /.well-known/matrix/server (nothing listens on its port 443), so the fetch fails and SRV/8448 follow.
+    const resolve = runZion(["debug", "resolve", "b.zion.test", "-c", a!.configPath, "--timeout", "2000"], { cwd: a!.dir });
+    assert.equal(await resolve.exited(), 0, resolve.output.stdout);
+    const lines = resolve.output.stdout.split("\n\n")[0]!.split("\n").filter((l) => !l.startsWith("    "));
+    assert.match(lines.find((l) => l.includes("well-known.fetch")) ?? "", /^– well-known\.fetch: .*\(optional; did not apply\)$/);
+    assert.deepEqual(lines.filter((l) => l.startsWith("✗")), [], "no failure mark on a successful resolution");
+    for (const l of lines) assert.match(l, /^[✓⚠✗–] /, l);
+    assert.doesNotMatch(resolve.output.stdout, /cached|cache/i);
+    const json = runZion(["debug", "resolve", "b.zion.test", "-c", a!.configPath, "--json", "--timeout", "2000"], { cwd: a!.dir });
+    assert.equal(await json.exited(), 0);
+    const steps = (JSON.parse(json.output.stdout) as { steps: { check: string }[] }).steps;
+    assert.equal(steps.some((s) => s.check.endsWith(".cache")), false);
+  });
+
   it("zion debug resolve and keys explain a failure and exit 1", async () => {
     const resolve = runZion(["debug", "resolve", "nowhere.zion.test", "-c", a!.configPath, "--timeout", "2000"], { cwd: a!.dir });
     assert.equal(await resolve.exited(), 1);
-    assert.match(resolve.output.stdout, /✖ dns\.host: nowhere\.zion\.test has no AAAA or A record/);
+    assert.match(resolve.output.stdout, /^✗ dns\.host: nowhere\.zion\.test has no AAAA or A record/m);
     assert.match(resolve.output.stdout, /not resolved: /);
     const keys = runZion(["debug", "keys", "nowhere.zion.test", "-c", a!.configPath], { cwd: a!.dir });
     assert.equal(await keys.exited(), 1);

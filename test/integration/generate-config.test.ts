@@ -44,6 +44,38 @@ describe("zion generate-config", () => {
     for (const f of [configPath, config.signing_key_path, config.tls_certificate_path!]) assert.match(proc.output.stdout, new RegExp(`created ${f.replace(/[.]/g, "\\.")}`));
   });
 
+  it("says in the file that the default 127.0.0.1 binding is loopback only, and how to open it", { timeout: 20_000 }, async () => {
+    const path = join(dir, "loopback", "homeserver.yaml");
+    const proc = runZion(["generate-config", "--server-name", "gen.test", "--config-path", path], { cwd: dir });
+    assert.equal(await proc.exited(), 0, proc.output.stderr);
+    const text = readFileSync(path, "utf8");
+    assert.match(text, /^# bind_addresses \["127\.0\.0\.1"\] is loopback only: nothing outside this machine can connect/m);
+    assert.match(text, /^# 8448, listen on a reachable address, e\.g\. bind_addresses: \["::", "0\.0\.0\.0"\]/m);
+    const withPublic = join(dir, "public", "homeserver.yaml");
+    const p2 = runZion(["generate-config", "--server-name", "gen.test", "--config-path", withPublic, "--bind-address", "0.0.0.0"], { cwd: dir });
+    assert.equal(await p2.exited(), 0, p2.output.stderr);
+    assert.doesNotMatch(readFileSync(withPublic, "utf8"), /loopback only/);
+  });
+
+  it("writes x_forwarded, with a comment, only on the plain listener a proxy is expected in front of", { timeout: 20_000 }, async () => {
+    // Default public_baseurl https://gen.test/ : a TLS-terminating proxy forwards to the plain listener.
+    const proxied = join(dir, "proxied", "homeserver.yaml");
+    const p1 = runZion(["generate-config", "--server-name", "gen.test", "--config-path", proxied], { cwd: dir });
+    assert.equal(await p1.exited(), 0, p1.output.stderr);
+    const text = readFileSync(proxied, "utf8");
+    assert.match(text, /# A reverse proxy serves https:\/\/gen\.test\/ and forwards here[^\n]*\n[^\n]*X-Forwarded-For[^\n]*trusted_proxies[^\n]*\n[^\n]*\n {4}x_forwarded: true\n/);
+    const { config } = loadConfigWithWarnings(proxied);
+    assert.deepEqual(config.listeners.map((l) => [l.port, l.tls, l.x_forwarded]), [[8008, false, true], [8448, true, false]]);
+    // public_baseurl naming the listener itself: clients connect directly, nothing forwards.
+    const direct = join(dir, "direct", "homeserver.yaml");
+    const p2 = runZion(["generate-config", "--server-name", "gen.test", "--config-path", direct, "--public-baseurl", "http://127.0.0.1:8008/"], { cwd: dir });
+    assert.equal(await p2.exited(), 0, p2.output.stderr);
+    const d = loadConfigWithWarnings(direct);
+    assert.deepEqual(d.warnings, []);
+    assert.deepEqual(d.config.listeners.map((l) => l.x_forwarded), [false, false]);
+    assert.doesNotMatch(readFileSync(direct, "utf8"), /^\s*x_forwarded:/m);
+  });
+
   it("refuses to overwrite an existing config and keeps the key", { timeout: 20_000 }, async () => {
     const keyBefore = readFileSync(join(dataDir, "gen.test.signing.key"), "utf8");
     const proc = runZion(["generate-config", "--server-name", "gen.test", "--config-path", configPath, "--data-dir", dataDir], { cwd: dir });

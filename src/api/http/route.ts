@@ -19,7 +19,7 @@ export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
  * Which listener resource (Synapse's `resources: [{names: [...]}]`) serves a route:
  * "public" routes (/health, /.well-known) are served on every http listener.
  */
-export type RouteResource = "client" | "federation" | "keys" | "media" | "public";
+export type RouteResource = "client" | "federation" | "keys" | "media" | "public" | "metrics";
 
 /** none: anyone; x-matrix: a signed server request (origin verified before handle); access-token: a local user. */
 export type RouteAuth = "none" | "x-matrix" | "access-token";
@@ -78,6 +78,7 @@ export class HttpResponse {
       | { kind: "json"; value: unknown }
       | { kind: "text"; value: string; contentType: string }
       | { kind: "stream"; value: AsyncIterable<Uint8Array>; contentType: string }
+      | { kind: "bytes"; value: Uint8Array; contentType: string }
       | { kind: "empty" },
     readonly headers: Readonly<Record<string, string>> = {},
   ) {}
@@ -91,6 +92,10 @@ export class HttpResponse {
   /** A body written as the iterable yields it (a file, a proxied download); the connection is closed early if it throws. */
   static stream(status: number, value: AsyncIterable<Uint8Array>, contentType: string, headers: Record<string, string> = {}): HttpResponse {
     return new HttpResponse(status, { kind: "stream", value, contentType }, headers);
+  }
+  /** A binary body sent as it is (static files: fonts, wasm, images), with its own Content-Type. */
+  static bytes(status: number, value: Uint8Array, contentType: string, headers: Record<string, string> = {}): HttpResponse {
+    return new HttpResponse(status, { kind: "bytes", value, contentType }, headers);
   }
   static empty(status: number, headers: Record<string, string> = {}): HttpResponse {
     return new HttpResponse(status, { kind: "empty" }, headers);
@@ -120,8 +125,16 @@ export interface RouteSpec<P, Q, B, A extends RouteAuth, D> {
    * that grows past it fails the stream with 413 M_TOO_LARGE.
    */
   readonly streamBody?: boolean;
-  /** Largest accepted body in bytes (default: the server's limit, 1 MiB unless configured). */
+  /**
+   * Largest accepted body in bytes (default: the server's limit, 1 MiB unless configured; for `auth: "none"` routes
+   * at most DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES, 64 KiB).
+   */
   readonly maxBodyBytes?: number;
+  /**
+   * Count limits on the parsed body, run before the schema so that a body of many small entries is refused in one
+   * cheap pass (throw MatrixError, e.g. M_TOO_LARGE naming the limit).
+   */
+  readonly bodyLimits?: (json: JsonValue) => void;
   /** Add CORS headers (default: true for client and public routes, false otherwise). */
   readonly cors?: boolean;
   readonly rateLimited?: boolean;
@@ -140,6 +153,7 @@ export interface Route<D = unknown> {
   readonly emptyBodyIsObject?: boolean;
   readonly streamBody?: boolean;
   readonly maxBodyBytes?: number;
+  readonly bodyLimits?: (json: JsonValue) => void;
   readonly cors?: boolean;
   readonly rateLimited?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the typed input is checked at the definition site

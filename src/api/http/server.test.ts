@@ -1,6 +1,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { pino } from "pino";
 import { z } from "zod";
 import { MatrixError } from "../../core/errors.js";
@@ -404,6 +405,36 @@ describe("HTTP layer: proxies", () => {
     }
   });
 
+  /** GET /remote over a real socket from `localAddress`, with an X-Forwarded-For header. */
+  function fromPeer(port: number, localAddress: string, forwardedFor: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: "127.0.0.1", port, localAddress, path: "/_matrix/client/v3/remote", headers: { "x-forwarded-for": forwardedFor } }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve(String(json(body)["remote"])));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  it("believes X-Forwarded-For only from trusted_proxies, and from loopback by default", async () => {
+    const { logger } = captureLogger();
+    const listed = createHttpApp({ routes: [remote], deps: {}, logger, trustProxy: true, trustedProxies: ["127.0.0.2"] });
+    const byDefault = createHttpApp({ routes: [remote], deps: {}, logger, trustProxy: true });
+    try {
+      const a = await listed.listen({ host: "127.0.0.1", port: 0 });
+      assert.equal(await fromPeer(a.port, "127.0.0.2", "203.0.113.7"), "203.0.113.7", "a listed proxy is believed");
+      assert.equal(await fromPeer(a.port, "127.0.0.1", "203.0.113.7"), "127.0.0.1", "any other peer is not");
+      assert.equal(await fromPeer(a.port, "127.0.0.2", "203.0.113.7, 127.0.0.1"), "127.0.0.1", "the last address not trusted counts");
+      const b = await byDefault.listen({ host: "127.0.0.1", port: 0 });
+      assert.equal(await fromPeer(b.port, "127.0.0.5", "198.51.100.1"), "198.51.100.1", "loopback is trusted by default");
+    } finally {
+      await listed.close();
+      await byDefault.close();
+    }
+  });
+
   it("takes the request id from request_id_header when the proxy sends one, and logs it", async () => {
     const { logger, lines } = captureLogger();
     const app = createHttpApp({ routes: [remote], deps: {}, logger, requestIdHeader: "X-Request-ID" });
@@ -424,6 +455,52 @@ describe("HTTP layer: proxies", () => {
     try {
       const r = await app.inject({ method: "GET", url: "/_matrix/client/v3/remote", headers: { "request-id": "forged", "x-request-id": "forged" } });
       assert.notEqual(json(r.body)["id"], "forged");
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("HTTP layer: requests Node's parser refuses", () => {
+  /** Sends raw bytes and returns the status, headers and JSON body of the answer. */
+  function raw(port: number, bytes: string): Promise<{ status: number; headers: string; body: { errcode?: string; error?: string } }> {
+    return new Promise((resolve, reject) => {
+      const c = connect(port, "127.0.0.1", () => c.write(bytes));
+      let data = "";
+      c.on("data", (d: Buffer) => (data += d.toString("latin1")));
+      c.on("error", reject);
+      c.on("close", () => {
+        const [head = "", body = ""] = data.split("\r\n\r\n");
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+        try {
+          resolve({ status, headers: head.toLowerCase(), body: JSON.parse(body) as { errcode?: string; error?: string } });
+        } catch {
+          reject(new Error(`not a JSON answer: ${JSON.stringify(data)}`));
+        }
+      });
+    });
+  }
+
+  it("answers bad bytes in the path, a bad Content-Length, oversized headers and garbage with {errcode, error} JSON", async () => {
+    const { logger } = captureLogger();
+    const app = createHttpApp({ routes: [], deps: {}, logger });
+    try {
+      const { port } = await app.listen({ host: "127.0.0.1", port: 0 });
+      const cases: [string, number, string, RegExp][] = [
+        ["GET /_matrix/a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", 400, "M_UNRECOGNIZED", /path contains a byte not allowed in a URL/],
+        ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "M_UNKNOWN", /Content-Length is not valid/],
+        ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, "M_UNKNOWN", /Content-Length is not valid \(Duplicate Content-Length\)/],
+        [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431, "M_TOO_LARGE", /headers are larger than the limit of 16384 bytes/],
+        ["GARBAGE\r\n\r\n", 400, "M_UNKNOWN", /malformed HTTP request/],
+      ];
+      for (const [bytes, status, errcode, message] of cases) {
+        const r = await raw(port, bytes);
+        assert.equal(r.status, status, bytes.slice(0, 40));
+        assert.match(r.headers, /\r\ncontent-type: application\/json\r\n/);
+        assert.match(r.headers, /\r\nconnection: close/);
+        assert.equal(r.body.errcode, errcode);
+        assert.match(r.body.error ?? "", message);
+      }
     } finally {
       await app.close();
     }

@@ -15,14 +15,16 @@
  *   405 M_UNRECOGNIZED (with Allow), OPTIONS is answered for CORS;
  * - every JSON response is `Content-Type: application/json`; client, media
  *   and well-known responses carry the CORS headers of the client-server API;
- * - one structured log line per request with its request id.
+ * - one structured log line per request with its request id;
+ * - requests Node's HTTP parser refuses (bad bytes in the path, bad Content-Length, oversized headers) are
+ *   answered with a Matrix error body too (onClientError), not the parser's bare status line.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, maxHeaderSize as httpMaxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { SecureContextOptions } from "node:tls";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, type Duplex } from "node:stream";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { ZodError, ZodType } from "zod";
@@ -34,6 +36,10 @@ import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, t
 import { HttpResponse, type BodyStream, type RequestInfo, type Route, type RouteResult } from "./route.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Who may set X-Forwarded-For on an x_forwarded listener unless trusted_proxies says otherwise. */
+export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ["127.0.0.0/8", "::1/128"];
+/** The body limit of a route anyone may call (`auth: "none"`) unless it sets its own. */
+export const DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES = 64 * 1024;
 
 /** The client-server API's CORS headers: https://spec.matrix.org/v1.16/client-server-api/#web-browser-clients */
 export const CORS_HEADERS: Readonly<Record<string, string>> = {
@@ -55,14 +61,22 @@ export interface HttpAppOptions<D> {
   readonly accessTokenAuth?: AccessTokenAuth;
   /** federation_domain_whitelist (default: everyone). */
   readonly federationOriginAllowed?: FederationOriginPolicy;
-  /** Trust X-Forwarded-For / -Proto (the listener's x_forwarded). */
+  /** Take the client address from X-Forwarded-For (and -Proto, -Host) sent by a trusted proxy (the listener's x_forwarded). */
   readonly trustProxy?: boolean;
+  /**
+   * With trustProxy, the peers whose X-Forwarded-* headers count (addresses or CIDR ranges; the listener's
+   * trusted_proxies, default DEFAULT_TRUSTED_PROXIES: loopback). From any other peer the headers are ignored and
+   * the client address is the peer's own; through a chain of trusted proxies it is the last address not trusted.
+   */
+  readonly trustedProxies?: readonly string[];
   /** Take the request id from this header when present (the listener's request_id_header). */
   readonly requestIdHeader?: string;
   /** Default body limit for routes that do not set one. */
   readonly maxBodyBytes?: number;
   /** A name for this app's log lines, e.g. "listener0". */
   readonly name?: string;
+  /** Told of every response once sent (metrics): the route's path template as `servlet`, "unmatched" for none. */
+  readonly onResponse?: (r: { method: string; servlet: string; status: number; seconds: number }) => void;
 }
 
 export interface ListenOptions {
@@ -110,7 +124,7 @@ interface RouteConfig {
 function compilePath(path: string): RegExp {
   const esc = path
     .split("/")
-    .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .map((seg) => (seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("/");
   return new RegExp(`^${esc}$`);
 }
@@ -156,6 +170,44 @@ async function* limitedStream(source: Readable, limit: number): BodyStream {
   }
 }
 
+const STATUS_TEXT: Readonly<Record<number, string>> = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" };
+
+/**
+ * Requests Node's own HTTP parser refuses before any route or framework code runs (bad bytes in the path, a bad
+ * Content-Length, headers over the limit, a request that takes too long to arrive): answered with a Matrix error
+ * body like every other error, then the connection is closed (the parser cannot continue on it).
+ */
+export function parserErrorResponse(err: { code?: string; message: string }): { status: number; body: { errcode: string; error: string } } {
+  const detail = err.message.replace(/^Parse Error: /, "");
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW":
+      return { status: 431, body: { errcode: "M_TOO_LARGE", error: `the request headers are larger than the limit of ${httpMaxHeaderSize} bytes` } };
+    case "HPE_INVALID_URL":
+      return { status: 400, body: { errcode: "M_UNRECOGNIZED", error: `the request path contains a byte not allowed in a URL (${detail})` } };
+    case "HPE_INVALID_CONTENT_LENGTH":
+    case "HPE_UNEXPECTED_CONTENT_LENGTH":
+      return { status: 400, body: { errcode: "M_UNKNOWN", error: `the request's Content-Length is not valid (${detail})` } };
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return { status: 408, body: { errcode: "M_UNKNOWN", error: "the request did not arrive in time" } };
+    default:
+      return { status: 400, body: { errcode: "M_UNKNOWN", error: `malformed HTTP request (${detail})` } };
+  }
+}
+
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === "ECONNRESET" || !socket.writable || inProgress) {
+    socket.destroy();
+    return;
+  }
+  const { status, body } = parserErrorResponse(err);
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Bad Request"}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
 /** `Authorization: Bearer <token>`, else the deprecated `access_token` query parameter. */
 function accessTokenOf(authorization: string | undefined, query: unknown): string | undefined {
   if (authorization !== undefined) {
@@ -181,7 +233,9 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
     genReqId: () => `${requestPrefix}-${(++requestCounter).toString(36)}`,
     ...(options.requestIdHeader ? { requestIdHeader: options.requestIdHeader.toLowerCase() } : { requestIdHeader: false }),
-    trustProxy: options.trustProxy ?? false,
+    // A list, never `true`: fastify would then believe X-Forwarded-For from any peer, so anyone could pick the
+    // address that rate limits and logs see.
+    trustProxy: options.trustProxy ? [...(options.trustedProxies ?? DEFAULT_TRUSTED_PROXIES)] : false,
     bodyLimit: defaultLimit,
     routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
@@ -221,6 +275,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
       { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: request.ip },
       "request",
     );
+    options.onResponse?.({ method: request.method, servlet: request.routeOptions.url ?? "unmatched", status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
 
   const send = (reply: FastifyReply, status: number, value: unknown): FastifyReply =>
@@ -271,7 +326,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
   for (const route of options.routes) if (!route.streamBody) addRoute(app as unknown as Pick<FastifyInstance, "route">, route);
 
   function addRoute(scope: Pick<FastifyInstance, "route">, route: Route<D>): void {
-    const limit = route.maxBodyBytes ?? defaultLimit;
+    const limit = route.maxBodyBytes ?? (route.auth === "none" ? Math.min(defaultLimit, DEFAULT_UNAUTHENTICATED_MAX_BODY_BYTES) : defaultLimit);
     const config: RouteConfig = { cors: route.cors ?? (route.resource === "client" || route.resource === "public") };
     scope.route({
       method: route.method,
@@ -331,6 +386,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
           }
           const params = validate(route.params, request.params, "params");
           const query = validate(route.query, request.query, "query");
+          if (route.bodyLimits && json !== undefined) route.bodyLimits(json);
           const body = route.body ? validate(route.body, json, "body") : undefined;
           const log = origin ? request.log.child({ origin }) : request.log;
           const result: RouteResult = await route.handle({ params, query, body, origin, user, request: info, log, signal: aborter.signal, bodyStream }, options.deps);
@@ -339,6 +395,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
             if (result.body.kind === "json") return send(reply, result.status, result.body.value);
             if (result.body.kind === "text") return reply.header("content-type", result.body.contentType).send(result.body.value);
             if (result.body.kind === "stream") return reply.header("content-type", result.body.contentType).send(Readable.from(result.body.value));
+            if (result.body.kind === "bytes") return reply.header("content-type", result.body.contentType).send(Buffer.from(result.body.value.buffer, result.body.value.byteOffset, result.body.value.byteLength));
             return reply.send();
           }
           return send(reply, 200, result);
@@ -377,6 +434,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
       await readyPromise;
       const server: Server = opts.tls ? (createHttpsServer(opts.tls, requestListener) as unknown as Server) : createHttpServer(requestListener);
       server.keepAliveTimeout = 30_000;
+      server.on("clientError", onClientError);
       await new Promise<void>((resolve, reject) => {
         const onError = (e: Error): void => reject(e);
         server.once("error", onError);

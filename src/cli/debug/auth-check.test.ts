@@ -66,6 +66,7 @@ describe("zion debug auth-check", () => {
     assert.equal(b.code, 2);
     const c = run(["--room-version", "99"], "{}");
     assert.equal(c.code, 2);
+    assert.match(c.stderr, /^--room-version "99": M_UNSUPPORTED_ROOM_VERSION, Zion knows room versions 1, 2/);
   });
 
   it("refuses an event that breaks the event format, naming the field", () => {

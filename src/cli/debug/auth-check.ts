@@ -12,8 +12,7 @@ import type { Command } from "commander";
 import { checkAgainstState, checkAuthEvents } from "../../core/auth/index.js";
 import { stateKeyOf, tryParsePdu, type Pdu, type StateKey } from "../../core/events/index.js";
 import type { EventId } from "../../core/ids/index.js";
-import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
-import { collect, failUsage, printJson, readJsonObjectOrExit } from "./io.js";
+import { collect, failUsage, printJson, readJsonObjectOrExit, roomVersionOrExit } from "./io.js";
 
 export function registerAuthCheck(debug: Command): void {
   debug
@@ -23,8 +22,7 @@ export function registerAuthCheck(debug: Command): void {
     .option("--as-state", "treat auth_events as the room state (soft-failure / state-before check)")
     .option("--rejected <event_id>", "an auth event that was rejected (repeatable)", collect, [])
     .action(async (opts: { roomVersion: string; asState?: boolean; rejected: string[] }) => {
-      if (!isKnownRoomVersion(opts.roomVersion)) failUsage(`--room-version: unknown room version ${JSON.stringify(opts.roomVersion)}`);
-      const rules = roomVersion(opts.roomVersion);
+      const rules = roomVersionOrExit(opts.roomVersion);
       const input = await readJsonObjectOrExit();
       const { event, auth_events: authRaw } = input as { event?: unknown; auth_events?: unknown };
       if (event === undefined) failUsage("stdin: missing \"event\"");

@@ -3,6 +3,7 @@ import { MatrixError } from "../../core/errors.js";
 import { canonicalJson } from "../../core/json/canonical.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
+import { ROOM_VERSIONS, isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../../core/room-versions/index.js";
 
 /** Debug input may be a whole send_join response; the limit is generous but there is one. */
 export const DEBUG_MAX_BYTES = 256 * 1024 * 1024;
@@ -44,6 +45,18 @@ export async function readJsonObjectOrExit(): Promise<JsonObject> {
   } catch (e) {
     failUsage(stdinError(e));
   }
+}
+
+/**
+ * --room-version as a server would judge it: an unknown version is what a server answers with
+ * M_UNSUPPORTED_ROOM_VERSION, so the message names that errcode and the versions Zion knows. Exit 2.
+ */
+export function roomVersionOrExit(version: unknown): RoomVersionRules {
+  if (typeof version !== "string" || version === "") failUsage("--room-version is required (1 to 12)");
+  if (!isKnownRoomVersion(version)) {
+    failUsage(`--room-version ${JSON.stringify(version)}: M_UNSUPPORTED_ROOM_VERSION, Zion knows room versions ${[...ROOM_VERSIONS.keys()].join(", ")}`);
+  }
+  return roomVersion(version);
 }
 
 /** A usage or input error: one line on stderr, exit code 2. */

@@ -1,5 +1,6 @@
 /**
- * `zion debug keys <server_name> [-c homeserver.yaml] [--via NOTARY] [--key-id ID]... [--json]`: fetches a server's
+ * `zion debug keys <server_name> [-c homeserver.yaml | --dns-server IP:PORT --ca-file PEM] [--via NOTARY] [--key-id ID]...
+ * [--json]`: fetches a server's
  * signing keys as Zion would (directly, or through the notary NOTARY), checks the signatures and validity, and
  * prints the verified keys or why they were refused. Uses a throwaway cache, never the server's database. Exit 0
  * verified, 1 refused.
@@ -13,30 +14,27 @@ import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
 import { createFederation, MemoryKeyStore, RecordingTrace, trustedKeyServers, type FederationServices } from "../../app/federation.js";
 import { readSigningKeys, systemClock } from "../../app/index.js";
-import { loadConfig, parseConfig } from "../../config/index.js";
 import { signingKeyFromSeed } from "../../core/crypto/index.js";
 import { checkServerName, type KeyId, type ServerName } from "../../core/ids/index.js";
 import { collect, failUsage, printJson } from "./io.js";
-import { formatStep } from "./resolve.js";
+import { addNetworkOptions, formatSteps, networkConfig, oneShotSteps, type NetworkFlags } from "./network.js";
 
 export function registerKeys(debug: Command): void {
-  debug
-    .command("keys")
+  addNetworkOptions(debug.command("keys"), "use this server's DNS, IP ranges, TLS settings and trusted_key_servers")
     .description("fetch and verify a server's signing keys as Zion would (exit 0 verified, 1 refused)")
     .argument("<server_name>", "whose keys to fetch")
-    .option("-c, --config <homeserver.yaml>", "use this server's DNS, IP ranges, TLS settings and trusted_key_servers")
     .option("--via <notary>", "ask this notary (POST /_matrix/key/v2/query) instead of the server itself")
     .option("--key-id <key_id>", "with --via: a key ID to ask the notary for (repeatable; default: the IDs the server publishes)",
       collect, [] as string[])
     .option("--json", "print JSON instead of text")
-    .action(async (serverName: string, opts: { config?: string; via?: string; keyId: string[]; json?: boolean }) => {
+    .action(async (serverName: string, opts: NetworkFlags & { via?: string; keyId: string[]; json?: boolean }) => {
       if (!checkServerName(serverName).ok) failUsage(`${JSON.stringify(serverName)} is not a server name`);
       if (opts.via !== undefined && !checkServerName(opts.via).ok) failUsage(`--via ${JSON.stringify(opts.via)} is not a server name`);
       if (opts.keyId.length > 0 && opts.via === undefined) failUsage("--key-id names keys to ask a notary for: use it with --via");
       for (const id of opts.keyId) if (!/^ed25519:[A-Za-z0-9_]+$/.test(id)) failUsage(`--key-id ${JSON.stringify(id)} is not an ed25519 key ID`);
-      const config = opts.config ? loadConfig(opts.config) : parseConfig("server_name: zion-debug.invalid\ntrusted_key_servers: []\n");
+      const { config, fromFile } = networkConfig(opts);
       // The key endpoints are unauthenticated: the configured key is used when there is one, else a throwaway one.
-      const signingKeys = opts.config ? readSigningKeys(config.signing_key_path) : [signingKeyFromSeed("debug", randomBytes(32))];
+      const signingKeys = fromFile ? readSigningKeys(config.signing_key_path) : [signingKeyFromSeed("debug", randomBytes(32))];
       const fed = createFederation(config, { keys: new MemoryKeyStore(), signingKeys, clock: systemClock });
       const trace = new RecordingTrace();
       const via = opts.via
@@ -54,11 +52,11 @@ export function registerKeys(debug: Command): void {
             verified: true, server_name: serverName, from: out.from, valid_until_ts: out.keys.validUntilTs,
             verify_keys: Object.fromEntries(out.keys.verifyKeys.map((k) => [k.keyId, k.publicKeyBase64])),
             old_verify_keys: Object.fromEntries(out.keys.oldVerifyKeys.map((k) => [k.keyId, { key: k.publicKeyBase64, expired_ts: k.expiredTs }])),
-            steps: trace.steps,
+            steps: oneShotSteps(trace.steps),
           }
-          : { verified: false, server_name: serverName, reason: out.reason, steps: trace.steps });
+          : { verified: false, server_name: serverName, reason: out.reason, steps: oneShotSteps(trace.steps) });
       } else {
-        const lines = trace.steps.map(formatStep);
+        const lines = formatSteps(trace.steps, out.ok);
         if (out.ok) {
           lines.push("", `keys of ${serverName} (from ${out.from}), valid until ${new Date(out.keys.validUntilTs).toISOString()}${out.keys.validUntilTs < now ? " (IN THE PAST)" : ""}:`);
           for (const k of out.keys.verifyKeys) lines.push(`  ${k.keyId} ${k.publicKeyBase64}`);

@@ -11,9 +11,8 @@ import type { Command } from "commander";
 import { stateKeyOf, splitStateKey, tryParsePdu, type Pdu, type StateKey } from "../../core/events/index.js";
 import { runNow } from "../../core/generator.js";
 import type { EventId } from "../../core/ids/index.js";
-import { isKnownRoomVersion, roomVersion } from "../../core/room-versions/index.js";
 import { mapSource, resolveState } from "../../core/state-res/index.js";
-import { collect, failUsage, printJson, readJsonObjectOrExit } from "./io.js";
+import { collect, failUsage, printJson, readJsonObjectOrExit, roomVersionOrExit } from "./io.js";
 import { compareCodePoints } from "../../core/json/index.js";
 
 export function registerResolveState(debug: Command): void {
@@ -23,8 +22,7 @@ export function registerResolveState(debug: Command): void {
     .requiredOption("--room-version <n>", "the room version (1 to 12)")
     .option("--rejected <event_id>", "an event that was rejected on receipt (repeatable)", collect, [])
     .action(async (opts: { roomVersion: string; rejected: string[] }) => {
-      if (!isKnownRoomVersion(opts.roomVersion)) failUsage(`--room-version: unknown room version ${JSON.stringify(opts.roomVersion)}`);
-      const rules = roomVersion(opts.roomVersion);
+      const rules = roomVersionOrExit(opts.roomVersion);
       const input = await readJsonObjectOrExit();
       const { state_sets: setsRaw, events: eventsRaw } = input as { state_sets?: unknown; events?: unknown };
       if (!Array.isArray(setsRaw) || !setsRaw.every((s) => Array.isArray(s) && s.every((id) => typeof id === "string"))) {

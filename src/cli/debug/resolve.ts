@@ -1,30 +1,23 @@
 /**
- * `zion debug resolve <server_name> [-c homeserver.yaml] [--json]`: resolves a server name exactly as the server
- * would (the same code, and with -c the same dns_servers, IP ranges and TLS settings), printing every step, the
+ * `zion debug resolve <server_name> [-c homeserver.yaml | --dns-server IP:PORT --ca-file PEM] [--json]`: resolves a
+ * server name exactly as the server would (the same code, and with -c the same dns_servers, IP ranges and TLS
+ * settings; without it, see network.ts), printing every step, the
  * {ip, port} candidates in order, the Host header and the certificate name expected. Exit 0 resolved, 1 not.
  */
 import type { Command } from "commander";
-import { createDiscovery, RecordingTrace, type TraceStep } from "../../app/federation.js";
+import { createDiscovery, RecordingTrace } from "../../app/federation.js";
 import { systemClock } from "../../app/index.js";
-import { loadConfig } from "../../config/index.js";
 import { printJson } from "./io.js";
-
-export function formatStep(s: TraceStep): string {
-  const mark = !s.ok ? "✖" : s.warn ? "!" : "✔";
-  const where = s.address ? ` [${s.address}]` : "";
-  return `${mark} ${s.check}${where}: ${s.detail ?? ""}${s.fix && (!s.ok || s.warn) ? `\n    fix: ${s.fix}` : ""}`;
-}
+import { addNetworkOptions, formatSteps, networkConfig, oneShotSteps, type NetworkFlags } from "./network.js";
 
 export function registerResolve(debug: Command): void {
-  debug
-    .command("resolve")
+  addNetworkOptions(debug.command("resolve"), "use this server's dns_servers, IP ranges and TLS settings")
     .description("resolve a server name as Zion would and print each step (exit 0 resolved, 1 not)")
     .argument("<server_name>", "the server name to resolve, e.g. matrix.org or example.com:8448")
-    .option("-c, --config <homeserver.yaml>", "use this server's dns_servers, IP ranges and TLS settings")
     .option("--json", "print JSON instead of text")
     .option("--timeout <ms>", "per-request timeout in ms", (v) => Number(v), 10_000)
-    .action(async (serverName: string, opts: { config?: string; json?: boolean; timeout: number }) => {
-      const config = opts.config ? loadConfig(opts.config) : {};
+    .action(async (serverName: string, opts: NetworkFlags & { json?: boolean; timeout: number }) => {
+      const { config } = networkConfig(opts);
       const d = createDiscovery(config, systemClock, { timeoutMs: opts.timeout });
       const trace = new RecordingTrace();
       const out = await d.resolver.resolve(serverName, { trace, noCache: true });
@@ -33,10 +26,10 @@ export function registerResolve(debug: Command): void {
         printJson(out.ok
           ? { resolved: true, server_name: serverName, step: out.resolution.step, host_header: out.resolution.hostHeader,
             certificate_name: out.resolution.tlsName, targets: out.resolution.targets, ...(out.resolution.delegatedTo ? { delegated_to: out.resolution.delegatedTo } : {}),
-            steps: trace.steps }
-          : { resolved: false, server_name: serverName, reason: out.reason, steps: trace.steps });
+            steps: oneShotSteps(trace.steps) }
+          : { resolved: false, server_name: serverName, reason: out.reason, steps: oneShotSteps(trace.steps) });
       } else {
-        const lines = trace.steps.map(formatStep);
+        const lines = formatSteps(trace.steps, out.ok);
         if (out.ok) {
           const r = out.resolution;
           lines.push("", `resolved by step ${r.step} of https://spec.matrix.org/v1.16/server-server-api/#resolving-server-names`);

@@ -6,14 +6,13 @@
  */
 import { MatrixError } from "../../core/errors.js";
 import { decodeBase64 } from "../../core/json/base64.js";
-import { roomVersion, type RoomVersionRules } from "../../core/room-versions/rules.js";
-import { failUsage } from "./io.js";
+import type { RoomVersionRules } from "../../core/room-versions/rules.js";
+import { failUsage, roomVersionOrExit } from "./io.js";
 
 export { readJsonInput, readJsonObjectInput } from "./io.js";
 
 export function rulesOption(version: unknown): RoomVersionRules {
-  if (typeof version !== "string" || version === "") failUsage("--room-version is required (1 to 12)");
-  return roomVersion(version);
+  return roomVersionOrExit(version);
 }
 
 export interface VerifyKeyArg {

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "../json/canonical.js";
 import type { JsonObject } from "../json/types.js";
 import { ROOM_VERSIONS, roomVersion, type RoomVersionRules } from "../room-versions/rules.js";
+import { OwnDataError } from "../errors.js";
 import { PduFormatError } from "./errors.js";
 import { buildPdu, signEvent } from "./build.js";
 import { checkPdu } from "./check.js";
@@ -143,5 +144,26 @@ describe("buildPdu and event ids in every room version", () => {
     assert.deepEqual(Object.keys(cosigned["signatures"] as object).sort(), ["a.test", "b.test"]);
     assert.equal(computeEventId(cosigned, rules), pdu.eventId);
     assert.equal(checkPdu(cosigned, rules, lookup).ok, true);
+  });
+});
+
+describe("buildPdu: whose fault a refusal is", () => {
+  const base = {
+    type: "m.room.message", sender: "@alice:a.test", roomId: "!room:a.test", content: { body: "hi" },
+    prevEvents: ["$p"], authEvents: ["$a"], depth: 2, originServerTs: 5,
+  };
+  it("reports a field the server filled in (21 prev events, 11 auth events) as an OwnDataError, not a client error", () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `$e${i}`);
+    for (const t of [{ ...base, prevEvents: ids(21) }, { ...base, authEvents: ids(11) }]) {
+      assert.throws(() => buildPdu(roomVersion("10"), t, signer), (e: unknown) => {
+        assert.ok(e instanceof OwnDataError, String(e));
+        assert.ok(!(e instanceof PduFormatError));
+        assert.match(e.message, /building a m\.room\.message event: (prev|auth)_events: lists \d+ events, over the limit/);
+        return true;
+      });
+    }
+  });
+  it("keeps a field the client chose (a type over 255 bytes) a PduFormatError", () => {
+    assert.throws(() => buildPdu(roomVersion("10"), { ...base, type: "x".repeat(256) }, signer), PduFormatError);
   });
 });

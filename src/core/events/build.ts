@@ -9,8 +9,14 @@
  * 3. Redact, sign the redacted copy, copy the signatures back to the full event.
  * 4. Parse the result like any received event: it computes the event id (and
  *    a v12 create event's room id) and proves we never emit a malformed PDU.
+ *    A refusal of a field the client chose (type, state_key, content, redacts,
+ *    the size) stays a PduFormatError for the client; one of a field the server
+ *    filled in (prev_events, auth_events, depth, origin_server_ts, room_id,
+ *    event_id, hashes, signatures: e.g. more than 20 prev events) is an
+ *    OwnDataError, answered 500 and logged, never a 400.
  */
 import type { SigningKey } from "../crypto/keys.js";
+import { OwnDataError } from "../errors.js";
 import { signJson } from "../crypto/sign.js";
 import type { EventId } from "../ids/index.js";
 import { encodeBase64 } from "../json/base64.js";
@@ -96,8 +102,16 @@ export function buildPdu(rules: RoomVersionRules, t: PduTemplate, signer: PduSig
   // Steps 2 and 3
   const signed = hashAndSignEvent(raw, rules, signer);
   // Step 4
-  return parsePdu(t.unsigned === undefined ? signed : { ...signed, unsigned: t.unsigned }, rules);
+  try {
+    return parsePdu(t.unsigned === undefined ? signed : { ...signed, unsigned: t.unsigned }, rules);
+  } catch (e) {
+    if (e instanceof PduFormatError && SERVER_FIELDS.test(e.field)) throw new OwnDataError(`building a ${t.type} event`, e);
+    throw e;
+  }
 }
+
+/** The fields buildPdu's caller (the server, not the client) fills in (step 4). */
+const SERVER_FIELDS = /^(prev_events|auth_events|depth|origin_server_ts|room_id|event_id|hashes|signatures)\b/;
 
 /**
  * Adds our signature to an event without touching its hashes: signs the

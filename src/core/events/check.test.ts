@@ -82,6 +82,15 @@ describe("checkPdu", () => {
     assert.deepEqual(checks(checkPdu({ ...msg(V10), depth: 1.5 }, V10, lookup)), ["format"]);
   });
 
+  it("refuses a received PDU with 21 prev_events or 11 auth_events at the format check, naming the limit", () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `$e${i}`);
+    const many = checkPdu({ ...msg(V10), prev_events: ids(21) }, V10, lookup);
+    assert.deepEqual(checks(many), ["format"]);
+    assert.match(many.failures[0]!.reason, /^prev_events: lists 21 events, over the limit of 20/);
+    const auth = checkPdu({ ...msg(V10), auth_events: ids(11) }, V10, lookup);
+    assert.match(auth.failures[0]!.reason, /^auth_events: lists 11 events, over the limit of 10/);
+  });
+
   it("enforces key validity at origin_server_ts from v5 but not before (rooms/v5 signing requirements)", () => {
     const expiring = lookupOf([{ server: "a.test", key: aKey, validUntilTs: 500 }]);
     const V4 = roomVersion("4");

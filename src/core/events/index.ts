@@ -14,7 +14,7 @@ export {
   roomIdFromCreateEventId,
   roomIdOfCreateEvent,
 } from "./hashes.js";
-export { parsePdu, tryParsePdu, MAX_PDU_BYTES, MAX_ID_BYTES } from "./parse.js";
+export { parsePdu, tryParsePdu, MAX_PDU_BYTES, MAX_ID_BYTES, MAX_PREV_EVENTS, MAX_AUTH_EVENTS } from "./parse.js";
 export type { ParsePduOptions } from "./parse.js";
 export { buildPdu, signEvent, hashAndSignEvent } from "./build.js";
 export type { PduTemplate, PduSigner, EventRef } from "./build.js";

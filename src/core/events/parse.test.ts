@@ -5,7 +5,7 @@ import type { JsonObject, JsonValue } from "../json/types.js";
 import { roomVersion } from "../room-versions/rules.js";
 import { buildPdu } from "./build.js";
 import { PduFormatError } from "./errors.js";
-import { MAX_PDU_BYTES, parsePdu, tryParsePdu } from "./parse.js";
+import { MAX_AUTH_EVENTS, MAX_PDU_BYTES, MAX_PREV_EVENTS, parsePdu, tryParsePdu } from "./parse.js";
 import { testKey } from "./test-keys.js";
 
 const signer = { serverName: "a.test", key: testKey("a.test") };
@@ -131,6 +131,22 @@ describe("parsePdu", () => {
     refused({ ...create, room_id: "!x:a.test" }, "room_id", /must be absent on an m.room.create event in room version 12/, V12);
     const msg = buildPdu(V12, { type: "m.room.message", sender: "@a:a.test", roomId: "!" + "Z".repeat(43), content: {}, prevEvents: [], authEvents: [], depth: 2, originServerTs: 1 }, signer).raw;
     refused({ ...msg, room_id: "!r:a.test" }, "room_id", /43-character URL-safe hash/, V12);
+  });
+
+  it("refuses more than 20 prev_events and more than 10 auth_events (step 6), in every event format", () => {
+    assert.equal(MAX_PREV_EVENTS, 20);
+    assert.equal(MAX_AUTH_EVENTS, 10);
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `$e${i}`);
+    const pairs = (n: number) => Array.from({ length: n }, (_, i) => [`$e${i}:a.test`, { sha256: "x" }]);
+    assert.equal(parsePdu(with_({ prev_events: ids(20), auth_events: ids(10) }), V10).prevEvents.length, 20, "the limits themselves are allowed");
+    refused(with_({ prev_events: ids(21) }), "prev_events", /lists 21 events, over the limit of 20/);
+    refused(with_({ auth_events: ids(11) }), "auth_events", /lists 11 events, over the limit of 10/);
+    const v1 = buildPdu(V1, {
+      type: "m.room.message", sender: "@alice:a.test", roomId: "!room:a.test", content: {}, prevEvents: [], authEvents: [],
+      depth: 1, originServerTs: 1, eventId: "$m:a.test",
+    }, signer).raw;
+    refused({ ...v1, prev_events: pairs(21) }, "prev_events", /over the limit of 20/, V1);
+    refused({ ...v1, auth_events: pairs(11) }, "auth_events", /over the limit of 10/, V1);
   });
 
   it("tryParsePdu returns a verdict instead of throwing", () => {

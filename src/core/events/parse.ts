@@ -15,7 +15,9 @@
  * 5. `hashes` is an object with a string `sha256`; `signatures` maps server
  *    names to objects of strings; `unsigned`, when present, is an object.
  * 6. `prev_events` / `auth_events`: lists of event ids (v3+) or of
- *    `[event id, {hashes}]` pairs (v1-v2).
+ *    `[event id, {hashes}]` pairs (v1-v2), with at most 20 and 10 entries (the
+ *    PDU schema of every room version: "Must contain less than or equal to 20
+ *    events" / "... 10 events"; Synapse refuses more too).
  * 7. `event_id` (v1-v2 only): `$opaque:server`, <= 255 bytes.
  * 8. `redacts`: an event id, top level up to v10 and under content from v11.
  * The event id of a v3+ event is computed here (the reference hash).
@@ -33,6 +35,9 @@ import type { Pdu } from "./pdu.js";
 
 export const MAX_PDU_BYTES = 65536;
 export const MAX_ID_BYTES = 255;
+/** Step 6: https://spec.matrix.org/v1.16/rooms/v12/#event-format (pdu_v12: prev_events, auth_events). */
+export const MAX_PREV_EVENTS = 20;
+export const MAX_AUTH_EVENTS = 10;
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -67,8 +72,9 @@ function integer(field: string, v: unknown): number {
   return v;
 }
 
-function eventIdList(field: string, v: unknown, rules: RoomVersionRules): EventId[] {
+function eventIdList(field: string, v: unknown, rules: RoomVersionRules, max: number): EventId[] {
   if (!Array.isArray(v)) throw new PduFormatError(field, `must be an array, got ${describe(v)}`);
+  if (v.length > max) throw new PduFormatError(field, `lists ${v.length} events, over the limit of ${max}`);
   const out: EventId[] = [];
   for (let i = 0; i < v.length; i++) {
     const item: unknown = v[i];
@@ -139,8 +145,8 @@ export function parsePdu(raw: unknown, rules: RoomVersionRules, opts: ParsePduOp
   }
   if (raw["unsigned"] !== undefined && !isObject(raw["unsigned"])) throw new PduFormatError("unsigned", `must be an object, got ${describe(raw["unsigned"])}`);
   // Step 6
-  const prevEvents = eventIdList("prev_events", raw["prev_events"], rules);
-  const authEvents = eventIdList("auth_events", raw["auth_events"], rules);
+  const prevEvents = eventIdList("prev_events", raw["prev_events"], rules, MAX_PREV_EVENTS);
+  const authEvents = eventIdList("auth_events", raw["auth_events"], rules, MAX_AUTH_EVENTS);
   // Step 7
   let eventId: EventId;
   if (rules.eventId === "server-minted") {

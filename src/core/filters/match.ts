@@ -70,10 +70,6 @@ export function lazyLoading(f: RoomEventFilter): { readonly lazy: boolean; reado
   return { lazy: f.lazy_load_members, redundant: f.lazy_load_members && f.include_redundant_members };
 }
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function setOwn(o: Record<string, JsonValue>, key: string, v: JsonValue): void {
   // defineProperty, so that a field named "__proto__" is a field and not a prototype.
   Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });

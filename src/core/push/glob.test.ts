@@ -81,6 +81,11 @@ describe("compileGlob.matchesWord", () => {
     assert.ok(word("bob", "é bob é"));
   });
   it("matches case-insensitively", () => assert.ok(word("alice", "Hi ALICE")));
+  it("ends on an empty pattern (found by the property test: it used to loop forever)", () => {
+    assert.equal(word("", "abc"), false);
+    assert.equal(word("", "a b"), true);
+    assert.equal(word("", ""), true);
+  });
   it("lets a pattern that starts or ends with a boundary character match next to a word ('@room' in 'hi@room', 'bob:' in 'bob:x')", () => {
     assert.ok(word("@room", "hi@room"));
     assert.ok(word("bob:", "bob:x"));

@@ -34,8 +34,17 @@ export interface CompiledGlob {
 function isWordCode(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
 }
-const boundaryBefore = (s: string, i: number) => i === 0 || !isWordCode(s.charCodeAt(i - 1));
-const boundaryAt = (s: string, i: number) => i >= s.length || !isWordCode(s.charCodeAt(i));
+/** The character before position i is a boundary character. */
+const afterBoundaryChar = (s: string, i: number) => i > 0 && !isWordCode(s.charCodeAt(i - 1));
+/** The character at position i is a boundary character. */
+const onBoundaryChar = (s: string, i: number) => i < s.length && !isWordCode(s.charCodeAt(i));
+/**
+ * A match may start at the start, after a boundary character, or on one (so
+ * "@room" matches in "hi@room": the pattern starts with a boundary), and end
+ * at the end, before a boundary character, or just after one.
+ */
+const mayStart = (s: string, i: number) => i === 0 || afterBoundaryChar(s, i) || onBoundaryChar(s, i);
+const mayEnd = (s: string, i: number) => i === s.length || onBoundaryChar(s, i) || afterBoundaryChar(s, i);
 
 /** One-entry cache: the rooms pipeline lowercases the same body once per local member. */
 let lastRaw = "";
@@ -128,12 +137,10 @@ function literalGlob(needle: string, prepare: (v: string) => string): CompiledGl
     matchesWhole: (value) => prepare(value) === needle,
     matchesWord(value) {
       const v = prepare(value);
-      for (let i = v.indexOf(needle); i >= 0; i = v.indexOf(needle, i + 1)) {
+      // (i < v.length guards the empty needle, which indexOf finds again at the end forever.)
+      for (let i = v.indexOf(needle); i >= 0; i = i < v.length ? v.indexOf(needle, i + 1) : -1) {
         const end = i + needle.length;
-        // A boundary character may sit next to the match or be its first or last character.
-        const startOk = boundaryBefore(v, i) || (needle.length > 0 && boundaryAt(v, i));
-        const endOk = boundaryAt(v, end) || (needle.length > 0 && boundaryBefore(v, end));
-        if (startOk && endOk) return true;
+        if (mayStart(v, i) && mayEnd(v, end)) return true;
       }
       return false;
     },
@@ -174,11 +181,8 @@ function compileUncached(pattern: string, opts: GlobOptions): CompiledGlob {
       auto.reset();
       let i = 0; // code-unit index of the next character
       for (;;) {
-        // A match may start at the start, after a boundary character, or on one
-        // (so "@room" matches in "hi@room", as a pattern starting with a boundary).
-        if (boundaryBefore(v, i) || boundaryAt(v, i)) auto.start();
-        // ...and end at the end, before a boundary character, or just after one.
-        if (auto.accepting() && (boundaryAt(v, i) || boundaryBefore(v, i))) return true;
+        if (mayStart(v, i)) auto.start();
+        if (auto.accepting() && mayEnd(v, i)) return true;
         if (i >= v.length) return false;
         const cp = v.codePointAt(i)!;
         const c = String.fromCodePoint(cp);

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { UserId } from "../ids/index.js";
 import {
+  MAX_USER_PUSH_RULES,
   NO_USER_PUSH_RULES,
   deletePushRule,
   effectivePushRuleset,
@@ -104,6 +105,14 @@ describe("putPushRule", () => {
   it("requires a string pattern on content rules", () => {
     assert.equal(err(putPushRule(NO_USER_PUSH_RULES, { kind: "content", ruleId: "x", body: { actions: [] } })).errcode, "M_MISSING_PARAM");
     assert.equal(err(putPushRule(NO_USER_PUSH_RULES, { kind: "content", ruleId: "x", body: { actions: [], pattern: 3 } })).errcode, "M_BAD_JSON");
+  });
+  it("refuses a new rule past MAX_USER_PUSH_RULES but still updates an existing one", () => {
+    const many = Array.from({ length: MAX_USER_PUSH_RULES }, (_, i) => ({ rule_id: `r${i}`, default: false, enabled: true, actions: [] }));
+    const full: UserPushRules = { ...NO_USER_PUSH_RULES, user: { ...NO_USER_PUSH_RULES.user, underride: many } };
+    const e = err(putPushRule(full, { kind: "override", ruleId: "one-more", body: { actions: [] } }));
+    assert.equal(e.errcode, "M_INVALID_PARAM");
+    assert.match(e.message, /1000/);
+    assert.ok(putPushRule(full, { kind: "underride", ruleId: "r5", body: { actions: ["notify"] } }).ok);
   });
   it("does not change the rules it was given", () => {
     const before = JSON.stringify(NO_USER_PUSH_RULES);

@@ -146,6 +146,9 @@ function anchorNotFound(which: string, id: string, why = "not found"): MatrixErr
   return new MatrixError("M_UNKNOWN", 400, `${which} rule ${why}: ${id}`);
 }
 
+/** Every user rule is evaluated for every event the user may be notified of, so their number is bounded. */
+export const MAX_USER_PUSH_RULES = 1000;
+
 export interface PutPushRule {
   readonly kind: PushRuleKind;
   readonly ruleId: string;
@@ -182,6 +185,10 @@ export function putPushRule(stored: UserPushRules, req: PutPushRule): PushRuleRe
 
     const list = [...stored.user[req.kind]];
     const at = list.findIndex((r) => r.rule_id === req.ruleId);
+    const total = PUSH_RULE_KINDS.reduce((n, k) => n + stored.user[k].length, 0);
+    if (at < 0 && total >= MAX_USER_PUSH_RULES) {
+      throw MatrixError.invalidParam("rule_id", `a user may have at most ${MAX_USER_PUSH_RULES} push rules; delete one first`);
+    }
     if (req.before === undefined && req.after === undefined) {
       if (at >= 0) list[at] = rule;
       else list.unshift(rule);

@@ -105,6 +105,13 @@ describe("planCreateRoom in room version 12", () => {
     assert.equal((pl["events"] as Record<string, number>)["m.room.tombstone"], 150);
     assert.ok(((pl["events"] as Record<string, number>)["m.room.tombstone"] ?? 0) > (pl["state_default"] as number));
   });
+  it("adds tombstone at 150 (or above a higher state_default) when an override's events leave it out, keeping a level the client set", () => {
+    const ev = (body: unknown) => find(plan(body), "m.room.power_levels")?.["events"] as Record<string, number>;
+    assert.deepEqual(ev({ room_version: "12", power_level_content_override: { events: { "m.room.name": 10 } } }), { "m.room.name": 10, "m.room.tombstone": 150 });
+    assert.equal(ev({ room_version: "12", power_level_content_override: { state_default: 200, events: {} } })["m.room.tombstone"], 201);
+    assert.equal(ev({ room_version: "12", power_level_content_override: { events: { "m.room.tombstone": 20 } } })["m.room.tombstone"], 20);
+    assert.deepEqual(ev({ room_version: "11", power_level_content_override: { events: { "m.room.name": 10 } } }), { "m.room.name": 10 });
+  });
   it("makes trusted_private_chat invitees additional creators, deduplicated with creation_content's", () => {
     const C = "@carol:x.org";
     const p = plan({ room_version: "12", preset: "trusted_private_chat", invite: [BOB, C], creation_content: { additional_creators: [C] } });

@@ -261,6 +261,20 @@ function defaultPowerLevels(req: CreateRoomRequest, creator: UserId): JsonObject
   return content;
 }
 
+/**
+ * v12: "the power level for sending m.room.tombstone events MUST explicitly be
+ * higher than state_default". When the client's content leaves tombstone out
+ * (an `events` override replaces the whole map), add it: 150, or one above a
+ * higher state_default. A level the client set itself is kept.
+ */
+function tombstoneAboveState(rules: RoomVersionRules, content: JsonObject): JsonObject {
+  if (!rules.auth.privilegedCreators) return content;
+  const events = isObj(content["events"]) ? content["events"] : {};
+  if (events["m.room.tombstone"] !== undefined) return content;
+  const stateDefault = typeof content["state_default"] === "number" ? content["state_default"] : 50;
+  return { ...content, events: { ...events, "m.room.tombstone": Math.max(150, stateDefault + 1) } };
+}
+
 export function planCreateRoom(req: CreateRoomRequest, ctx: CreateRoomContext): CreateRoomPlan {
   const { creator } = ctx;
   const rules = req.rules;
@@ -287,7 +301,7 @@ export function planCreateRoom(req: CreateRoomRequest, ctx: CreateRoomContext): 
   const initialKeys = new Set(req.initialState.map((e) => `${e.type}\u0000${e.stateKey}`));
   const inInitial = (type: string) => initialKeys.has(`${type}\u0000`);
   const initialPl = req.initialState.find((e) => e.type === "m.room.power_levels" && e.stateKey === "");
-  events.push(ev("m.room.power_levels", { ...(initialPl?.content ?? defaultPowerLevels(req, creator)), ...(req.powerLevelContentOverride ?? {}) }));
+  events.push(ev("m.room.power_levels", tombstoneAboveState(rules, { ...(initialPl?.content ?? defaultPowerLevels(req, creator)), ...(req.powerLevelContentOverride ?? {}) })));
 
   // Step 4: the canonical alias, unless initial_state sets one.
   if (ctx.alias !== undefined && !inInitial("m.room.canonical_alias")) events.push(ev("m.room.canonical_alias", { alias: ctx.alias }));

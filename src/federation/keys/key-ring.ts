@@ -5,23 +5,28 @@
  * 1. Our own server: our current keys, and old_signing_keys for events before their expired_ts.
  * 2. The in-memory cache, then the KeyStore: a current key counts while usableUntil >= T (server-keys.ts
  *    step 6); an old key (old_verify_keys) only for events, while expired_ts >= T.
- * 3. Otherwise fetch S's keys, one fetch per server at a time (concurrent callers share it):
+ * 3. Otherwise fetch S's keys through the fetch guard (fetch-guard.ts: one fetch per server and way in flight,
+ *    shared by concurrent callers; no new fetch the same way within MIN_REFETCH_MS of the last, longer after
+ *    failures):
  *    3.1 through each notary in trusted_key_servers (POST /_matrix/key/v2/query), checking the notary's signature
  *        with its configured verify_keys, or with keys fetched directly from the notary when none are configured;
  *    3.2 then directly (GET /_matrix/key/v2/server).
  *    Every answer is checked (server-keys.ts) and stored, all keys at once.
- * 4. A server whose fetch failed, or whose fresh answer lacked K, is not asked again for MIN_REFETCH_MS.
+ * 4. So a server whose fetch failed, or whose fresh answer lacked K, is not asked again for MIN_REFETCH_MS (or its
+ *    back-off); K is then looked up in what the last answer stored.
  */
 import type { Clock } from "../../core/clock.js";
 import type { SigningKey } from "../../core/crypto/index.js";
 import type { VerifyKey } from "../../core/crypto/index.js";
 import type { KeyId, ServerName } from "../../core/ids/index.js";
 import { decodeBase64 } from "../../core/json/base64.js";
+import { noMetrics, type Counter, type Metrics } from "../../core/metrics.js";
 import type { KeyStore, ServerKeyRecord } from "../../storage/ports.js";
 import { NO_TRACE, type Trace } from "../trace.js";
+import { FetchGuard, MIN_REFETCH_MS, type FetchGuardOptions } from "./fetch-guard.js";
 import { checkServerKeys, toRecords, usableUntil, type CheckedServerKeys } from "./server-keys.js";
 
-export const MIN_REFETCH_MS = 30_000;
+export { MIN_REFETCH_MS };
 const MAX_MEMORY_KEYS = 100_000;
 
 /** The two key endpoints, as FederationClient offers them. Both return the parsed JSON body. */
@@ -52,6 +57,10 @@ export interface KeyRingOptions {
   readonly clock: Clock;
   readonly own: OwnKeys;
   readonly trustedKeyServers?: readonly TrustedKeyServer[];
+  /** The fetch guard's intervals and size (defaults in fetch-guard.ts). */
+  readonly guard?: FetchGuardOptions;
+  /** Counts key fetches by source ("direct" or "notary") and result ("ok" or "failed"). */
+  readonly metrics?: Metrics;
 }
 
 export type KeyLookupResult =
@@ -60,7 +69,7 @@ export type KeyLookupResult =
 
 export type FetchOutcome =
   | { readonly ok: true; readonly keys: CheckedServerKeys; readonly from: ServerName }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string; /** The guard refused to start a fetch (step 4). */ readonly throttled?: { readonly lastOk: boolean } };
 
 interface CachedKey {
   readonly publicKey: Uint8Array;
@@ -71,10 +80,18 @@ interface CachedKey {
 
 export class KeyRing {
   private readonly memory = new Map<string, CachedKey>();
-  private readonly inflight = new Map<string, Promise<FetchOutcome>>();
-  private readonly lastFetch = new Map<string, number>();
+  private readonly guard: FetchGuard<FetchOutcome>;
+  private readonly fetches: Counter<"source" | "result">;
 
-  constructor(private readonly opts: KeyRingOptions) {}
+  constructor(private readonly opts: KeyRingOptions) {
+    this.guard = new FetchGuard(opts.clock, opts.guard);
+    this.fetches = (opts.metrics ?? noMetrics).counter({ name: "zion_federation_key_fetches", help: "Remote signing-key fetches, by source (direct or notary) and result (ok or failed)", labels: ["source", "result"] });
+  }
+
+  /** (server, way) pairs the fetch guard remembers (bounded: fetch-guard.ts step 3). */
+  get trackedFetches(): number {
+    return this.guard.tracked;
+  }
 
   get ownServerName(): ServerName {
     return this.opts.own.serverName;
@@ -134,14 +151,9 @@ export class KeyRing {
       c = this.fromCache(server, keyId, validAt, allowOld);
       if (c) return { ok: true, key: { publicKey: c.publicKey, validUntilTs: c.usableUntil, usableUntil: c.usableUntil } };
     }
-    // Step 4.
-    const last = this.lastFetch.get(server);
-    const now = this.opts.clock.now();
-    if (last === undefined || now - last >= MIN_REFETCH_MS || this.inflight.has(server)) {
-      // Step 3.
-      const f = await this.fetch(server, trace, undefined, [keyId]);
-      if (!f.ok && !this.memory.has(`${server}|${keyId}`)) return { ok: false, reason: `cannot fetch the keys of ${server}: ${f.reason}` };
-    }
+    // Steps 3 and 4: a refusal after a recent successful fetch means "look in what it stored".
+    const f = await this.fetch(server, trace, undefined, [keyId]);
+    if (!f.ok && !f.throttled?.lastOk && !this.memory.has(`${server}|${keyId}`)) return { ok: false, reason: `cannot fetch the keys of ${server}: ${f.reason}` };
     c = this.fromCache(server, keyId, validAt, allowOld);
     if (c) return { ok: true, key: { publicKey: c.publicKey, validUntilTs: c.usableUntil, usableUntil: c.usableUntil } };
     const known = this.memory.get(`${server}|${keyId}`);
@@ -158,15 +170,15 @@ export class KeyRing {
    * for them by name (see viaNotary); with none, a notary is asked for "all keys" (an empty key map).
    */
   fetch(server: ServerName, trace: Trace = NO_TRACE, via?: readonly TrustedKeyServer[] | "direct", keyIds: readonly KeyId[] = []): Promise<FetchOutcome> {
-    const key = via === undefined ? server : `${server}|${via === "direct" ? "direct" : via.map((v) => v.serverName).join(",")}`;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const p = this.fetchNow(server, trace, via, keyIds).finally(() => {
-      this.inflight.delete(key);
-      this.lastFetch.set(server, this.opts.clock.now());
-    });
-    this.inflight.set(key, p);
-    return p;
+    const way = via === undefined ? "" : via === "direct" ? "direct" : via.map((v) => v.serverName).join(",");
+    const g = this.guard.run(server, way, () => this.fetchNow(server, trace, via, keyIds), (r) => (r.ok ? { ok: true } : { ok: false, reason: r.reason }));
+    if (g.started) return g.result;
+    const until = new Date(g.until).toISOString();
+    const reason = g.lastOk
+      ? `the keys of ${server} were fetched recently; not fetched again before ${until}`
+      : `the last fetch of the keys of ${server} failed (${g.lastReason}); not retried before ${until}`;
+    trace.step({ check: "keys.fetch", ok: g.lastOk, ...(g.lastOk ? {} : { warn: true }), detail: reason });
+    return Promise.resolve({ ok: false, reason, throttled: { lastOk: g.lastOk } });
   }
 
   private async fetchNow(server: ServerName, trace: Trace, via: readonly TrustedKeyServer[] | "direct" | undefined, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
@@ -195,6 +207,12 @@ export class KeyRing {
   }
 
   private async direct(server: ServerName, trace: Trace): Promise<FetchOutcome> {
+    const r = await this.directUncounted(server, trace);
+    this.fetches.inc({ source: "direct", result: r.ok ? "ok" : "failed" });
+    return r;
+  }
+
+  private async directUncounted(server: ServerName, trace: Trace): Promise<FetchOutcome> {
     let raw: unknown;
     try {
       raw = await this.opts.client.fetchServerKeys(server, { trace });
@@ -232,6 +250,12 @@ export class KeyRing {
   }
 
   private async viaNotary(server: ServerName, n: TrustedKeyServer, trace: Trace, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
+    const r = await this.viaNotaryUncounted(server, n, trace, keyIds);
+    this.fetches.inc({ source: "notary", result: r.ok ? "ok" : "failed" });
+    return r;
+  }
+
+  private async viaNotaryUncounted(server: ServerName, n: TrustedKeyServer, trace: Trace, keyIds: readonly KeyId[]): Promise<FetchOutcome> {
     const nk = await this.notaryKeys(n, trace);
     if (typeof nk === "string") {
       const reason = `cannot get the notary ${n.serverName}'s own keys: ${nk}`;

@@ -7,12 +7,16 @@
  * 2. Resolve the destination (cached); the Host header and certificate name come from the resolution.
  * 3. Sign with our key (except the key endpoints, which are unauthenticated): the uri signed is the exact path and
  *    query sent, the destination the server name before delegation.
- * 4. Send to the resolved addresses in order; parse the JSON answer; non-2xx becomes a FederationError carrying
- *    the status and the remote errcode.
+ * 4. Send to the resolved addresses in order; parse the JSON answer with the strict parser (core/json: the
+ *    response size cap, nesting depth, valid UTF-8 and Unicode; numbers as any JSON allows, since events of room
+ *    versions 1-5 may carry floats and the caller judges them by room version); non-2xx becomes a FederationError
+ *    carrying the status and the remote errcode.
  */
 import type { SigningKey } from "../../core/crypto/index.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
+import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonValue } from "../../core/json/types.js";
+import { noMetrics, type Counter, type Metrics } from "../../core/metrics.js";
 import type { ServerResolver } from "../discovery/resolve.js";
 import type { HttpsClient } from "../tls/https-client.js";
 import { HttpsRequestError } from "../tls/https-client.js";
@@ -45,7 +49,12 @@ export interface FederationClientOptions {
   readonly domainWhitelist?: readonly string[];
   readonly timeoutMs?: number;
   readonly maxResponseBytes?: number;
+  /** Counts requests sent and responses by status (Synapse's synapse_http_matrixfederationclient_* names). */
+  readonly metrics?: Metrics;
 }
+
+/** The response cap when neither the request nor the client sets one (the HTTPS client's own default). */
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface FederationRequest {
   readonly destination: ServerName | string;
@@ -72,8 +81,15 @@ export interface FederationResponse {
 
 export class FederationClient implements KeyFetchClient {
   private readonly whitelist: ReadonlySet<string> | undefined;
+  private readonly sent: Counter<"method">;
+  private readonly answered: Counter<"method" | "code">;
+  private readonly failed: Counter<"method" | "kind">;
 
   constructor(private readonly opts: FederationClientOptions) {
+    const m = opts.metrics ?? noMetrics;
+    this.sent = m.counter({ name: "synapse_http_matrixfederationclient_requests", help: "Outbound federation requests sent, by method", labels: ["method"] });
+    this.answered = m.counter({ name: "synapse_http_matrixfederationclient_responses", help: "Outbound federation responses received, by method and status code", labels: ["method", "code"] });
+    this.failed = m.counter({ name: "zion_federation_client_failures", help: "Outbound federation requests that got no answer, by method and reason", labels: ["method", "kind"] });
     this.whitelist = opts.domainWhitelist ? new Set(opts.domainWhitelist.map((d) => d.toLowerCase())) : undefined;
   }
 
@@ -101,6 +117,7 @@ export class FederationClient implements KeyFetchClient {
     }
     // Step 2.
     const res = await this.opts.resolver.resolve(dest, r.trace ? { trace } : {});
+    if (!res.ok) this.failed.inc({ method: r.method, kind: "resolve" });
     if (!res.ok) throw new FederationError("resolve", dest, `cannot resolve ${dest}: ${res.reason}`);
     const target = res.resolution;
     // Step 3.
@@ -120,6 +137,7 @@ export class FederationClient implements KeyFetchClient {
     }
     // Step 4.
     let out;
+    this.sent.inc({ method: r.method });
     try {
       out = await this.opts.https.request({
         targets: target.targets, tlsName: target.tlsName, hostHeader: target.hostHeader, method: r.method, path: uri, headers,
@@ -131,15 +149,21 @@ export class FederationClient implements KeyFetchClient {
     } catch (e) {
       if (e instanceof HttpsRequestError) {
         const kind = e.kind === "protocol" ? "connect" : e.kind;
+        this.failed.inc({ method: r.method, kind });
         throw new FederationError(kind, dest, `${r.method} ${r.path} to ${dest}: ${e.message}`);
       }
+      this.failed.inc({ method: r.method, kind: "other" });
       throw e;
     }
+    this.answered.inc({ method: r.method, code: out.status });
     let parsed: unknown;
     try {
-      parsed = out.body.length === 0 ? undefined : JSON.parse(out.body.toString("utf8"));
-    } catch {
-      if (out.status >= 200 && out.status < 300) throw new FederationError("bad-response", dest, `${r.method} ${r.path} to ${dest}: the answer is not JSON`, out.status);
+      const maxBytes = r.maxResponseBytes ?? this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+      parsed = out.body.length === 0 ? undefined : parseJsonStrict(out.body, { maxBytes, strictIntegers: false });
+    } catch (e) {
+      if (out.status >= 200 && out.status < 300) {
+        throw new FederationError("bad-response", dest, `${r.method} ${r.path} to ${dest}: the answer is not acceptable JSON: ${(e as Error).message}`, out.status);
+      }
     }
     if (out.status < 200 || out.status >= 300) {
       const errcode = typeof (parsed as { errcode?: unknown })?.errcode === "string" ? (parsed as { errcode: string }).errcode : undefined;

@@ -26,6 +26,7 @@ import {
 import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
 import { roomConformance } from "./rooms.js";
 import { outboundConformance } from "./outbound.js";
+import { roomClientConformance } from "./room-client.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -513,6 +514,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
 
     roomConformance(withStorage, () => target.fresh(), reopenSkip);
     outboundConformance(withStorage, () => target.fresh(), reopenSkip);
+    roomClientConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

@@ -1,7 +1,7 @@
 /**
  * https://spec.matrix.org/v1.16/client-server-api/#put_matrixclientv3directorylistroomroomid
- * `visibility` public or private; a user whose power level allows m.room.canonical_alias (as Synapse asks), or a
- * server admin; otherwise 403. Unknown room 404.
+ * `visibility` public or private; a joined member whose power level allows m.room.canonical_alias (as Synapse asks),
+ * or a server admin; otherwise 403. Unknown room 404.
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
@@ -19,10 +19,9 @@ export const putRoomVisibility = defineClientRoute({
   async handle({ user, params, body }, deps: Pick<RoomDeps, "roomClient" | "roomStore" | "roomReads" | "users" | "clock">) {
     const roomId = roomIdParam(params.roomId);
     if (!(await deps.roomStore.getRoom(roomId))) throw MatrixError.notFound(`unknown room ${roomId}`);
-    const allowed = (await deps.roomReads.maySendState(roomId, user.userId, "m.room.canonical_alias")) || (await deps.users.getUser(user.userId))?.admin === true;
-    if (!allowed || (await deps.roomReads.currentMembership(roomId, user.userId)).membership !== "join") {
-      if ((await deps.users.getUser(user.userId))?.admin !== true) throw MatrixError.forbidden(`${user.userId} may not change the directory visibility of ${roomId}`);
-    }
+    const member = (await deps.roomReads.currentMembership(roomId, user.userId)).membership === "join";
+    const moderator = member && (await deps.roomReads.maySendState(roomId, user.userId, "m.room.canonical_alias"));
+    if (!moderator && (await deps.users.getUser(user.userId))?.admin !== true) throw MatrixError.forbidden(`${user.userId} may not change the directory visibility of ${roomId}: it needs to be joined with the power to send m.room.canonical_alias`);
     await deps.roomClient.setPublished(roomId, (body.visibility ?? "public") === "public", deps.clock.now());
     return {};
   },

@@ -4,12 +4,21 @@
  *    asks for every key of that server.
  * 2. GET /_matrix/key/v2/query/{serverName}?minimum_valid_until_ts=: every key of one server.
  * 3. GET /_matrix/key/v2/query/{serverName}/{keyId}: the deprecated form, answered like 2 with that key named.
- * Unauthenticated; answers come from federation/keys/notary.ts, each response signed by us as well.
+ * Unauthenticated; answers come from federation/keys/notary.ts, each response signed by us as well. A POST body is
+ * at most MAX_QUERY_BODY_BYTES (413 M_TOO_LARGE), and its counts of servers and key ids are checked on the parsed
+ * JSON before the schema runs (checkQueryLimits: 413 M_TOO_LARGE naming the limit).
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import type { JsonObject } from "../../../core/json/types.js";
+import { checkQueryLimits } from "../../../federation/keys/notary.js";
 import { defineFederationRoute } from "../../http/index.js";
+
+/**
+ * A query names a server in well under 200 bytes ({"example.org": {"ed25519:a": {"minimum_valid_until_ts": ...}}}),
+ * so 16 KiB holds a full request of federation/keys/notary.ts's 100 servers with room to spare.
+ */
+export const MAX_QUERY_BODY_BYTES = 16 * 1024;
 
 export interface KeyNotaryPort {
     query(
@@ -38,6 +47,8 @@ export const queryKeys = defineFederationRoute({
   auth: "none",
   resource: "keys",
   body,
+  maxBodyBytes: MAX_QUERY_BODY_BYTES,
+  bodyLimits: checkQueryLimits,
   handle: ({ body }, deps: KeyQueryDeps) => notary(deps).query(body.server_keys),
 });
 

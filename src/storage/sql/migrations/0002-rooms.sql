@@ -27,7 +27,8 @@ CREATE TABLE stream_claims (
 ALTER TABLE events ADD COLUMN soft_failed INTEGER NOT NULL DEFAULT 0 CHECK (soft_failed IN (0, 1));
 ALTER TABLE events ADD COLUMN backfilled INTEGER NOT NULL DEFAULT 0 CHECK (backfilled IN (0, 1));
 CREATE INDEX events_room_id_depth_stream_ordering_idx ON events (room_id, depth, stream_ordering);
-CREATE INDEX event_auth_edges_auth_event_id_idx ON event_auth_edges (auth_event_id);
+-- markSoftFailed/markRejected take events out of the forward extremities by event id alone.
+CREATE INDEX event_forward_extremities_event_id_idx ON event_forward_extremities (event_id);
 
 -- State groups: the state at an event is a group; a group stores only its difference to prev_state_group
 -- (NULL: the rows are the whole state). chain_index counts the groups from the lineage's full snapshot, and

@@ -44,11 +44,13 @@ function* linkReaches(positions: Iterable<Position>): UnitOfWork<Map<string, Rea
   const maxPerChain = new Map<number, number>();
   for (const p of list) if ((maxPerChain.get(p.chain) ?? 0) < p.seq) maxPerChain.set(p.chain, p.seq);
   const links = new Map<number, Array<[number, number, number]>>(); // chain -> [origin seq, target chain, target seq]
-  for (const part of chunks([...maxPerChain], 200)) {
-    const where = part.map(() => "(origin_chain_id = ? AND origin_sequence_number <= ?)").join(" OR ");
+  // An IN list over the primary key's first column (sequence bounds applied below) plans faster than OR-ed ranges.
+  for (const part of chunks([...maxPerChain], 500)) {
+    const bound = Math.max(...part.map(([, s]) => s));
     const rows = yield* query(
-      `SELECT origin_chain_id, origin_sequence_number, target_chain_id, target_sequence_number FROM event_auth_chain_links WHERE ${where}`,
-      ...part.flat(),
+      `SELECT origin_chain_id, origin_sequence_number, target_chain_id, target_sequence_number FROM event_auth_chain_links
+       WHERE origin_chain_id IN ${placeholders(part.length)} AND origin_sequence_number <= ?`,
+      ...part.map(([c]) => c), bound,
     );
     for (const r of rows) {
       const c = num(r["origin_chain_id"]);
@@ -83,10 +85,20 @@ export function* reachOf(ids: readonly EventId[]): UnitOfWork<Map<EventId, Reach
 export function* expandRanges(ranges: ReadonlyMap<number, readonly [number, number]>): UnitOfWork<Array<{ id: EventId; chain: number; seq: number }>> {
   const out: Array<{ id: EventId; chain: number; seq: number }> = [];
   const list = [...ranges].filter(([, [lo, hi]]) => hi > lo);
-  for (const part of chunks(list, 150)) {
-    const where = part.map(() => "(chain_id = ? AND sequence_number > ? AND sequence_number <= ?)").join(" OR ");
-    const rows = yield* query(`SELECT event_id, chain_id, sequence_number FROM event_auth_chains WHERE ${where}`, ...part.flatMap(([c, [lo, hi]]) => [c, lo, hi]));
-    for (const r of rows) out.push({ id: str(r["event_id"]) as EventId, chain: num(r["chain_id"]), seq: num(r["sequence_number"]) });
+  // Chains with the same kind of range share an IN list; each chain's own bounds are applied below.
+  for (const part of chunks(list, 500)) {
+    const lo = Math.min(...part.map(([, [l]]) => l));
+    const hi = Math.max(...part.map(([, [, h]]) => h));
+    const rows = yield* query(
+      `SELECT event_id, chain_id, sequence_number FROM event_auth_chains WHERE chain_id IN ${placeholders(part.length)} AND sequence_number > ? AND sequence_number <= ?`,
+      ...part.map(([c]) => c), lo, hi,
+    );
+    for (const r of rows) {
+      const chain = num(r["chain_id"]);
+      const seq = num(r["sequence_number"]);
+      const [l, h] = ranges.get(chain)!;
+      if (seq > l && seq <= h) out.push({ id: str(r["event_id"]) as EventId, chain, seq });
+    }
   }
   return out;
 }
@@ -120,22 +132,36 @@ export function* authChainsEach(ids: readonly EventId[]): UnitOfWork<Map<EventId
   return out;
 }
 
-/** ∪Cᵢ − ∩Cᵢ over the state sets' auth chains: per chain, the events between the lowest and highest reach. */
+/**
+ * ∪Cᵢ − ∩Cᵢ where Cᵢ is the full auth chain of state set i: its events and their auth chains (as
+ * core/state-res and Synapse count it). Per chain, the events between the lowest and highest reach of the sets.
+ */
 export function* authDifference(stateSets: readonly (readonly EventId[])[]): UnitOfWork<Set<EventId>> {
   if (stateSets.length === 0) return new Set();
-  const reaches = yield* reachOf(stateSets.flat());
+  const ids = stateSets.flat();
+  const positions = yield* positionsOf(ids);
+  const reaches = yield* reachOf(ids);
   const perSet = stateSets.map((set) => {
     const r: Reach = new Map();
-    for (const id of set) merge(r, reaches.get(id) ?? new Map());
+    for (const id of set) {
+      merge(r, reaches.get(id) ?? new Map());
+      const p = positions.get(id);
+      if (p && (r.get(p.chain) ?? 0) < p.seq) r.set(p.chain, p.seq);
+    }
     return r;
   });
+  // Events without a chain position (not stored) can only be in the full chains of the sets that hold them.
+  const loose = new Set<EventId>();
+  for (const id of ids) if (!positions.has(id) && !stateSets.every((set) => set.includes(id))) loose.add(id);
   const chains = new Set(perSet.flatMap((r) => [...r.keys()]));
   const ranges = new Map<number, [number, number]>();
   for (const c of chains) {
     const seqs = perSet.map((r) => r.get(c) ?? 0);
     ranges.set(c, [Math.min(...seqs), Math.max(...seqs)]);
   }
-  return new Set((yield* expandRanges(ranges)).map((r) => r.id));
+  const out = new Set((yield* expandRanges(ranges)).map((r) => r.id));
+  for (const id of loose) out.add(id);
+  return out;
 }
 
 /**

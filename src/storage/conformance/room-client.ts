@@ -1,0 +1,71 @@
+/** Conformance for RoomClientStore (migration 0005): aliases, the published directory, client txn ids, redactions, forgotten rooms. */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { EventId, RoomAlias, RoomId, UserId } from "../../core/ids/index.js";
+import { UniqueViolationError, type ClientTxnKey, type Storage } from "../ports.js";
+
+const ROOM_A = "!a:conformance.test" as RoomId;
+const ROOM_B = "!b:conformance.test" as RoomId;
+const USER = "@u:conformance.test" as UserId;
+const ALIAS = "#lobby:conformance.test" as RoomAlias;
+
+export function roomClientConformance(withStorage: (fn: (s: Storage) => Promise<void>) => Promise<void>): void {
+  describe("RoomClientStore", () => {
+    it("creates, reads, lists and deletes aliases; a taken alias is a UniqueViolationError naming the room alias and changes nothing", async () => {
+      await withStorage(async (s) => {
+        await s.roomClient.createAlias({ alias: ALIAS, roomId: ROOM_A, creator: USER }, 1);
+        await assert.rejects(s.roomClient.createAlias({ alias: ALIAS, roomId: ROOM_B, creator: USER }, 2), (e: unknown) => e instanceof UniqueViolationError && e.what === "room alias");
+        assert.deepEqual(await s.roomClient.getAlias(ALIAS), { alias: ALIAS, roomId: ROOM_A, creator: USER });
+        await s.roomClient.createAlias({ alias: "#a2:conformance.test" as RoomAlias, roomId: ROOM_A, creator: USER }, 3);
+        assert.deepEqual(await s.roomClient.getAliasesForRoom(ROOM_A), ["#a2:conformance.test", ALIAS]);
+        assert.equal(await s.roomClient.deleteAlias(ALIAS), true);
+        assert.equal(await s.roomClient.deleteAlias(ALIAS), false);
+        assert.equal(await s.roomClient.getAlias(ALIAS), null);
+      });
+    });
+
+    it("publishes and withdraws rooms, listed by room id", async () => {
+      await withStorage(async (s) => {
+        await s.roomClient.setPublished(ROOM_B, true, 1);
+        await s.roomClient.setPublished(ROOM_A, true, 2);
+        await s.roomClient.setPublished(ROOM_A, true, 3);
+        assert.deepEqual(await s.roomClient.getPublishedRooms(), [ROOM_A, ROOM_B]);
+        await s.roomClient.setPublished(ROOM_B, false, 4);
+        assert.equal(await s.roomClient.isPublished(ROOM_B), false);
+        assert.deepEqual(await s.roomClient.getPublishedRooms(), [ROOM_A]);
+      });
+    });
+
+    it("keeps the first event of a client transaction; the key includes device, endpoint and room", async () => {
+      await withStorage(async (s) => {
+        const key: ClientTxnKey = { userId: USER, deviceId: "D", endpoint: "send", roomId: ROOM_A, txnId: "t1" };
+        assert.equal(await s.roomClient.getClientTxn(key), null);
+        assert.equal(await s.roomClient.recordClientTxn(key, "$first" as EventId, 1), "$first");
+        assert.equal(await s.roomClient.recordClientTxn(key, "$second" as EventId, 2), "$first", "a later record keeps the first");
+        assert.equal(await s.roomClient.getClientTxn({ ...key, deviceId: "E" }), null);
+        assert.equal(await s.roomClient.getClientTxn({ ...key, endpoint: "redact" }), null);
+        assert.equal(await s.roomClient.getClientTxn({ ...key, roomId: ROOM_B }), null);
+      });
+    });
+
+    it("records redactions (the first by id is reported) and forgotten rooms", async () => {
+      await withStorage(async (s) => {
+        await s.roomClient.recordRedaction("$target" as EventId, "$r2" as EventId);
+        await s.roomClient.recordRedaction("$target" as EventId, "$r1" as EventId);
+        await s.roomClient.recordRedaction("$target" as EventId, "$r1" as EventId);
+        assert.deepEqual([...(await s.roomClient.getRedactions(["$target", "$other"] as EventId[]))], [["$target", "$r1"]]);
+        await s.roomClient.setForgotten(USER, ROOM_A, true);
+        assert.equal(await s.roomClient.isForgotten(USER, ROOM_A), true);
+        await s.roomClient.setForgotten(USER, ROOM_A, false);
+        assert.equal(await s.roomClient.isForgotten(USER, ROOM_A), false);
+      });
+    });
+
+    it("counts and lists current members by membership (rooms without members count 0)", async () => {
+      await withStorage(async (s) => {
+        assert.deepEqual([...(await s.roomClient.countRoomMembers([ROOM_A], "join"))], [[ROOM_A, 0]]);
+        assert.deepEqual(await s.roomClient.getRoomMembers(ROOM_A, "join"), []);
+      });
+    });
+  });
+}
