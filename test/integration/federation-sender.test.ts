@@ -89,7 +89,7 @@ describe("federation sender", { timeout: 180_000 }, () => {
     close(): Promise<void>;
   }
 
-  async function zion(opts: { dbPath?: string; backoff?: { min: number; mult: number; max: number }; whitelist?: string[]; catchUpThreshold?: number; federationEnabled?: boolean } = {}): Promise<Zion> {
+  async function zion(opts: { dbPath?: string; backoff?: { min: number; mult: number; max: number }; whitelist?: string[]; catchUpThreshold?: number; federationEnabled?: boolean; wakeMinGapMs?: number } = {}): Promise<Zion> {
     const dbPath = opts.dbPath ?? join(dir, `z${next}-${randomBytes(4).toString("hex")}.db`);
     const storage = await openSqliteStorage({ path: dbPath });
     const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.9.0/24"]);
@@ -103,6 +103,7 @@ describe("federation sender", { timeout: 180_000 }, () => {
       serverName: OURS, storage, client, clock: realClock, log,
       backoff: { minRetryIntervalMs: b.min, retryMultiplier: b.mult, maxRetryIntervalMs: b.max },
       ...(opts.catchUpThreshold !== undefined ? { catchUpThreshold: opts.catchUpThreshold } : {}),
+      wakeMinGapMs: opts.wakeMinGapMs ?? 0,
     });
     const rooms = new RoomService({ serverName: OURS, signer: { serverName: OURS, key: ourKey }, clock: realClock, storage, outbound: new RoomDestinations({ storage, sender }) });
     const authenticate = createAuthenticator({
@@ -234,6 +235,17 @@ describe("federation sender", { timeout: 180_000 }, () => {
     await until("delivered once the remote listens", () => r.txns.length === 1);
   });
 
+  /** The remote sends us a signed request; our authenticator verifies it with the remote's key and wakes the queue. */
+  async function contactFrom(z: Zion, r: FakeRemote): Promise<void> {
+    const authenticate = createAuthenticator({
+      serverName: OURS,
+      keyRing: { getKeyForRequest: async (s: ServerName) => (s === r.name ? { ok: true as const, key: { publicKey: r.key.publicKey, usableUntil: Infinity } } : { ok: false as const, reason: "?" }) },
+      onVerified: (o) => z.sender.wake(o),
+    });
+    const uri = "/_matrix/federation/v1/query/profile?user_id=%40alice%3Azion.test";
+    await authenticate({ method: "GET", uri, authorization: signRequest({ method: "GET", uri, origin: r.name, destination: OURS }, r.key), body: undefined });
+  }
+
   it("retries at once, despite a long back-off, when the destination contacts us (a verified X-Matrix request)", async () => {
     const r = await remote({ start: false });
     const z = await zion({ backoff: { min: 600_000, mult: 2, max: 600_000 } });
@@ -242,15 +254,25 @@ describe("federation sender", { timeout: 180_000 }, () => {
     await r.start();
     await new Promise((res) => setTimeout(res, 500));
     assert.equal(r.txns.length, 0, "still in its 10-minute back-off");
-    // The remote sends us a signed request; our authenticator verifies it with the remote's key and wakes the queue.
-    const authenticate = createAuthenticator({
-      serverName: OURS,
-      keyRing: { getKeyForRequest: async (s: ServerName) => (s === r.name ? { ok: true as const, key: { publicKey: r.key.publicKey, usableUntil: Infinity } } : { ok: false as const, reason: "?" }) },
-      onVerified: (o) => z.sender.wake(o),
-    });
-    const uri = "/_matrix/federation/v1/query/profile?user_id=%40alice%3Azion.test";
-    await authenticate({ method: "GET", uri, authorization: signRequest({ method: "GET", uri, origin: r.name, destination: OURS }, r.key), body: undefined });
+    await contactFrom(z, r);
     await until("delivered long before the back-off ends", () => r.txns.length === 1, 15_000);
+  });
+
+  it("does not retry on every request of a destination that keeps failing: at most once per wake gap", async () => {
+    const r = await remote();
+    r.answer = (_t, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errcode: "M_UNKNOWN", error: "still broken" }));
+    };
+    const z = await zion({ backoff: { min: 600_000, mult: 2, max: 600_000 }, wakeMinGapMs: 1500 });
+    await z.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: { message_id: "x" } }, { persistent: true });
+    await until("the first attempt failed", () => r.attempts.length === 1);
+    await until("the failure is recorded", async () => (await z.storage.destinations.getDestination(r.name))?.failureTs != null);
+    for (let i = 0; i < 10; i++) await contactFrom(z, r); // ten requests in quick succession
+    await until("the woken retry", () => r.attempts.length === 2, 10_000);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(r.attempts.length, 2, "ten wake-ups in a row give one early retry");
+    assert.ok(r.attempts[1]!.at - r.attempts[0]!.at >= 1400, "the retry waited for the wake gap");
   });
 
   it("after a restart resends the interrupted transaction with the same id and contents, and nothing twice", async () => {

@@ -26,13 +26,15 @@ export class RoomDestinations {
     const { storage } = this.deps;
     const servers = new Set((await storage.roomClient.getRoomMembers(roomId, "join")).map(serverOf));
     if (pdu.type === "m.room.member" && pdu.stateKey !== undefined) servers.add(serverOf(pdu.stateKey));
+    const candidates = this.deps.sender.allowed(servers);
+    if (candidates.length === 0) return []; // a room of local users only: no ACL to read
     let acl: JsonObject | null = null;
     if (pdu.type === "m.room.server_acl" && pdu.stateKey === "") acl = pdu.content;
     else {
       const id = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
       if (id) acl = (await storage.events.getPdus([id])).get(id)?.content ?? null;
     }
-    return this.deps.sender.allowed([...servers].filter((s) => serverAllowedByAcl(acl, s)));
+    return candidates.filter((s) => serverAllowedByAcl(acl, s));
   }
 
   /** After the write committed. */

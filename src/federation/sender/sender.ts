@@ -5,7 +5,8 @@
  *
  * For each destination with work, a drain loop:
  * 1. While the destination is in back-off, wait until the interval has run out, or until it contacts us
- *    (`wake`, called from the X-Matrix authentication path), whichever comes first.
+ *    (`wake`, called from the X-Matrix authentication path), whichever comes first; a woken destination is tried
+ *    at once unless the last attempt was less than `wakeMinGapMs` (10 s) ago, then when that has passed.
  * 2. Catch-up: a destination coming back from a failure streak with more than `catchUpThreshold` PDUs queued is
  *    sent only the newest queued event of each room and the room's forward extremities; the remote fetches the gap
  *    with /get_missing_events (the specification's intent, and Synapse's catch-up), instead of a replay.
@@ -50,6 +51,8 @@ export interface FederationSenderOptions {
   readonly backoff?: BackoffConfig;
   /** Queued PDUs above which a destination back from an outage gets only the newest per room (step 2). */
   readonly catchUpThreshold?: number;
+  /** The least time between two attempts when the destination wakes us (step 1); default 10 s. */
+  readonly wakeMinGapMs?: number;
 }
 
 interface DestinationQueue {
@@ -70,12 +73,14 @@ export class FederationSender {
   private readonly log: SenderLog;
   private readonly backoff: BackoffConfig;
   private readonly catchUpThreshold: number;
+  private readonly wakeMinGapMs: number;
   private stopped = false;
 
   constructor(private readonly opts: FederationSenderOptions) {
     this.log = opts.log ?? SILENT;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.catchUpThreshold = opts.catchUpThreshold ?? 200;
+    this.wakeMinGapMs = opts.wakeMinGapMs ?? 10_000;
   }
 
   /** Resumes every destination with queued or unacknowledged work (at start-up). */
@@ -124,17 +129,18 @@ export class FederationSender {
   /** The destination contacted us (an authenticated inbound request): retry at once if it is in back-off. */
   wake(destination: ServerName): void {
     const q = this.queues.get(destination);
-    if (q?.wake) {
+    if (q?.running) {
+      // Draining: attempt at once, whether it is asleep in back-off now or about to be.
       q.forceNow = true;
-      q.wake();
-    } else if (!q?.running) {
-      void this.opts.storage.destinations.getDestination(destination).then((st) => {
-        if (st?.failureTs != null) {
-          this.queue(destination).forceNow = true;
-          this.kick(destination);
-        }
-      }, () => {});
+      q.wake?.();
+      return;
     }
+    void this.opts.storage.destinations.getDestination(destination).then((st) => {
+      if (st?.failureTs != null) {
+        this.queue(destination).forceNow = true;
+        this.kick(destination);
+      }
+    }, () => {});
   }
 
   private queue(d: ServerName): DestinationQueue {
@@ -183,11 +189,14 @@ export class FederationSender {
       const st = await destinations.getDestination(d);
       const failing = st !== null && st.failureTs !== null;
       // Step 1.
-      if (failing && !q.forceNow) {
-        const wait = st.retryLastTs! + st.retryIntervalMs - clock.now();
-        if (wait > 0) {
+      if (failing) {
+        // Woken by the destination: try once it is `wakeMinGapMs` past the last attempt (at once, usually), so a
+        // server that talks to us a lot but keeps failing our transactions is not retried on every request.
+        const forced = q.forceNow;
+        const due = st.retryLastTs! + (forced ? Math.min(st.retryIntervalMs, this.wakeMinGapMs) : st.retryIntervalMs);
+        if (due > clock.now()) {
           q.ephemeral = [];
-          await this.sleepOrWake(q, wait);
+          while (!this.stopped && q.forceNow === forced && due > clock.now()) await this.sleepOrWake(q, due - clock.now());
           continue;
         }
       }
