@@ -382,4 +382,16 @@ describe("federation sender", { timeout: 180_000 }, () => {
     assert.equal(line?.obj["error"], "not allowed by the auth rules");
     assert.equal(z.log.lines.filter((l) => l.msg.includes("started failing")).length, 0, "a refused PDU is not a failing destination");
   });
+
+  it("sends a membership event to its target's server (a kicked remote user hears of it), then stops sending there", async () => {
+    const r = await remote();
+    const z = await zion();
+    const roomId = await roomWith(z, [r.name]);
+    await say(z, roomId, "before");
+    const kick = await z.rooms.setMembership(roomId, ALICE, `@bob:${r.name}` as UserId, "kick", "bye");
+    await say(z, roomId, "after");
+    await until("the kick arrived", () => r.pdus().some((p) => eventIdOf(p) === kick));
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(r.pdus().filter((p) => p["type"] === "m.room.message").map(bodyOf), ["before"], "nothing after the kick");
+  });
 });
