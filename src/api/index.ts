@@ -43,6 +43,7 @@ export { publicRoutes, federationRoutes, clientRoutes };
 export { metricsRoutes } from "./metrics/metrics.js";
 export type { MetricsDeps } from "./metrics/metrics.js";
 export type { PublicDeps, FederationApiDeps, ClientApiDeps };
+export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
 export type { AccountSettings, PasswordHasher } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";

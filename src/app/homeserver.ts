@@ -22,7 +22,7 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { allRoutes, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
@@ -183,6 +183,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     wellKnownClient,
     serverName: config.server_name,
     profiles: storage.users,
+    roomRead: { events: storage.events, state: storage.state, rooms: storage.rooms },
+    roomDirectory: localRoomDirectory({ serverName: config.server_name, roomClient: storage.roomClient, roomStore: storage.rooms, events: storage.events }),
+    allowPublicRoomsOverFederation: config.allow_public_rooms_over_federation,
     users: storage.users,
     accounts,
     passwords: options.passwordHasher ?? scryptHasher(),

@@ -276,6 +276,7 @@ export const homeserverSchema = z.strictObject({
     .default(DEFAULT_ROOM_VERSION),
   federation_enabled: z.boolean().default(true),
   federation_domain_whitelist: z.array(serverName).optional(),
+  allow_public_rooms_over_federation: z.boolean().default(false),
   send_presence_to_federation: z.boolean().default(true),
   federation_verify_certificates: z.boolean().default(true),
   federation_certificate_verification_whitelist: z.array(z.string()).default([]),

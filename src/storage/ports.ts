@@ -286,6 +286,12 @@ export interface EventStore {
    * before `to` when given, at most `limit`. Backfilled history is included.
    */
   getRoomEventsTopological(roomId: RoomId, opts: { from: RoomPosition; to?: RoomPosition; direction: "b" | "f"; limit: number }): Promise<RoomEventsPage>;
+  /**
+   * The visible timeline event of a room closest to `ts` (origin_server_ts) in direction `dir`: the latest at or
+   * before it ("b") or the earliest at or after it ("f"); ties go to the later (b) or earlier (f) stream position.
+   * null when there is none (/timestamp_to_event).
+   */
+  getEventNearTimestamp(roomId: RoomId, ts: number, dir: "b" | "f"): Promise<{ readonly eventId: EventId; readonly originServerTs: number } | null>;
   /** The position of a stored event in its room's topological order, or null. */
   getRoomPosition(eventId: EventId): Promise<RoomPosition | null>;
   /** Marks stored events soft-failed (and no longer forward extremities). */

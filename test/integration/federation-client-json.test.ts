@@ -9,16 +9,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Clock } from "../../src/core/clock.js";
 import { signingKeyFromSeed } from "../../src/core/crypto/index.js";
 import type { ServerName } from "../../src/core/ids/index.js";
-import { DEFAULT_IP_RANGE_BLACKLIST, IpRangePolicy, NodeDns, ServerResolver, WellKnownResolver, httpsGetVia } from "../../src/federation/discovery/index.js";
-import { HttpsClient } from "../../src/federation/tls/https-client.js";
-import { TlsPolicy } from "../../src/federation/tls/policy.js";
-import { FederationClient, FederationError } from "../../src/federation/transport/client.js";
+import type { HttpsClient } from "../../src/federation/tls/https-client.js";
+import { FederationError, type FederationClient } from "../../src/federation/transport/client.js";
+import { ipLiteralFederationClient, testHttpsClient } from "../harness/federation-client.js";
 import { createTestCa, serveHttps, type TestCa, type TestHttpsServer } from "../harness/test-ca.js";
 
-const clock: Clock = { now: () => Date.now(), sleep: async () => {} };
 // One of five addresses 127.0.9.160-164 per run (port 8448 is fixed).
 const IP = `127.0.9.${160 + Math.floor(Math.random() * 5)}`;
 
@@ -38,11 +35,8 @@ describe("FederationClient: strict parsing of remote answers (real TLS)", { time
       res.writeHead(status, { "content-type": "application/json" });
       res.end(body);
     });
-    const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, [`${IP}/32`]);
-    https = new HttpsClient(new TlsPolicy({ customCaPems: [ca.caCertPem] }), { connectTimeoutMs: 2000, requestTimeoutMs: 3000 });
-    const dns = new NodeDns({ servers: ["127.0.0.1:1"], timeoutMs: 200, tries: 1 });
-    const resolver = new ServerResolver({ dns, wellKnown: new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock), clock, ipPolicy });
-    client = new FederationClient({ serverName: "zion.test" as ServerName, signingKey: signingKeyFromSeed("z1", randomBytes(32)), resolver, https });
+    https = testHttpsClient(ca.caCertPem);
+    client = ipLiteralFederationClient(https, "zion.test", signingKeyFromSeed("z1", randomBytes(32)), [`${IP}/32`]);
   });
   after(async () => {
     await https?.close();

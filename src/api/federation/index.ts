@@ -1,8 +1,14 @@
 /** Every /_matrix/federation route. This file only lists routes. */
 import type { Route } from "../http/index.js";
+import { directoryRoutes, type DirectoryDeps, type PublicRoomsDeps } from "./directory/index.js";
+import { eventRoutes, type RoomReadDeps } from "./events/index.js";
 import { keyQueryRoutes, type KeyQueryDeps } from "./keys/index.js";
 import { queryRoutes, type ProfileDeps } from "./query/index.js";
+import { stateRoutes } from "./state/index.js";
 
-export type FederationApiDeps = ProfileDeps & KeyQueryDeps;
+export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps;
+export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
-export const federationRoutes: readonly Route<FederationApiDeps>[] = [...queryRoutes, ...keyQueryRoutes] as readonly Route<FederationApiDeps>[];
+export const federationRoutes: readonly Route<FederationApiDeps>[] = [
+  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes,
+] as readonly Route<FederationApiDeps>[];

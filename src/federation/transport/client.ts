@@ -13,7 +13,10 @@
  *    carrying the status and the remote errcode.
  */
 import type { SigningKey } from "../../core/crypto/index.js";
-import type { ServerName, UserId } from "../../core/ids/index.js";
+import type { Pdu } from "../../core/events/pdu.js";
+import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../../core/ids/index.js";
+import type { JsonObject } from "../../core/json/types.js";
+import type { RoomVersionRules } from "../../core/room-versions/index.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonValue } from "../../core/json/types.js";
 import { noMetrics, type Counter, type Metrics } from "../../core/metrics.js";
@@ -23,6 +26,9 @@ import { HttpsRequestError } from "../tls/https-client.js";
 import { NO_TRACE, type Trace } from "../trace.js";
 import type { KeyFetchClient } from "../keys/key-ring.js";
 import { signRequest } from "./x-matrix.js";
+import {
+  ResponseShapeError, arrayAt, eventIdsAt, eventTemplate, integerAt, objectAt, objectsAt, optionalStringAt, pdusAt, stringAt,
+} from "./responses.js";
 
 export type FederationErrorKind = "disabled" | "not-whitelisted" | "resolve" | "connect" | "timeout" | "too-large" | "http" | "bad-response";
 
@@ -227,6 +233,184 @@ export class FederationClient implements KeyFetchClient {
       destination, method: "GET", path: "/_matrix/federation/v1/query/profile",
       query: { user_id: userId, ...(field ? { field } : {}) }, ...opts,
     })).body as { displayname?: string; avatar_url?: string };
+  }
+
+  /** Runs `check` over a response body; a ResponseShapeError becomes FederationError "bad-response". */
+  private async typed<T>(r: FederationRequest, check: (body: unknown) => T): Promise<T> {
+    const res = await this.request(r);
+    try {
+      return check(res.body);
+    } catch (e) {
+      if (e instanceof ResponseShapeError) throw new FederationError("bad-response", r.destination, `${r.method} ${r.path} to ${r.destination}: malformed answer: ${e.message}`, res.status);
+      throw e;
+    }
+  }
+
+  /** GET /_matrix/federation/v1/event/{eventId}: the one PDU, which must be the event asked for. */
+  async getEvent(destination: ServerName, eventId: EventId, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<Pdu> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/event/${encodeURIComponent(eventId)}`, ...opts }, (b) => {
+      const pdus = pdusAt(objectAt(b, "(response)"), "pdus", rules);
+      if (pdus.length !== 1) throw new ResponseShapeError("pdus", `must hold exactly one event, holds ${pdus.length}`);
+      if (pdus[0]!.eventId !== eventId) throw new ResponseShapeError("pdus[0]", `is ${pdus[0]!.eventId}, not ${eventId}`);
+      return pdus[0]!;
+    });
+  }
+
+  /** GET /_matrix/federation/v1/state/{roomId}?event_id=: the state before the event and its auth chain. */
+  async getState(destination: ServerName, roomId: RoomId, eventId: EventId, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<{ pdus: Pdu[]; authChain: Pdu[] }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/state/${encodeURIComponent(roomId)}`, query: { event_id: eventId }, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      return { pdus: pdusAt(o, "pdus", rules, roomId), authChain: pdusAt(o, "auth_chain", rules, roomId) };
+    });
+  }
+
+  /** GET /_matrix/federation/v1/state_ids/{roomId}?event_id=. */
+  async getStateIds(destination: ServerName, roomId: RoomId, eventId: EventId, opts: { trace?: Trace } = {}): Promise<{ pduIds: EventId[]; authChainIds: EventId[] }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/state_ids/${encodeURIComponent(roomId)}`, query: { event_id: eventId }, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      return { pduIds: eventIdsAt(o, "pdu_ids"), authChainIds: eventIdsAt(o, "auth_chain_ids") };
+    });
+  }
+
+  /** GET /_matrix/federation/v1/event_auth/{roomId}/{eventId}. */
+  async getEventAuth(destination: ServerName, roomId: RoomId, eventId: EventId, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<Pdu[]> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/event_auth/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, ...opts },
+      (b) => pdusAt(objectAt(b, "(response)"), "auth_chain", rules, roomId));
+  }
+
+  /** GET /_matrix/federation/v1/backfill/{roomId}?v=&limit=: at most `limit` PDUs are accepted. */
+  async backfill(destination: ServerName, roomId: RoomId, from: readonly EventId[], limit: number, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<Pdu[]> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/backfill/${encodeURIComponent(roomId)}`, query: { v: from, limit: String(limit) }, ...opts }, (b) => {
+      const pdus = pdusAt(objectAt(b, "(response)"), "pdus", rules, roomId);
+      if (pdus.length > limit) throw new ResponseShapeError("pdus", `holds ${pdus.length} events, more than the limit of ${limit} asked for`);
+      return pdus;
+    });
+  }
+
+  /** POST /_matrix/federation/v1/get_missing_events/{roomId}: at most `limit` PDUs are accepted. */
+  async getMissingEvents(
+    destination: ServerName, roomId: RoomId,
+    q: { readonly earliestEvents: readonly EventId[]; readonly latestEvents: readonly EventId[]; readonly limit: number; readonly minDepth?: number },
+    rules: RoomVersionRules, opts: { trace?: Trace } = {},
+  ): Promise<Pdu[]> {
+    const body: JsonObject = { earliest_events: [...q.earliestEvents], latest_events: [...q.latestEvents], limit: q.limit, ...(q.minDepth !== undefined ? { min_depth: q.minDepth } : {}) };
+    return this.typed({ destination, method: "POST", path: `/_matrix/federation/v1/get_missing_events/${encodeURIComponent(roomId)}`, body, ...opts }, (b) => {
+      const pdus = pdusAt(objectAt(b, "(response)"), "events", rules, roomId);
+      if (pdus.length > q.limit) throw new ResponseShapeError("events", `holds ${pdus.length} events, more than the limit of ${q.limit} asked for`);
+      return pdus;
+    });
+  }
+
+  /** GET /_matrix/federation/v1/timestamp_to_event/{roomId}?ts=&dir=. */
+  async timestampToEvent(destination: ServerName, roomId: RoomId, ts: number, dir: "f" | "b", opts: { trace?: Trace } = {}): Promise<{ eventId: EventId; originServerTs: number }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/timestamp_to_event/${encodeURIComponent(roomId)}`, query: { ts: String(ts), dir }, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      const eventId = stringAt(o, "event_id");
+      if (!eventId.startsWith("$")) throw new ResponseShapeError("event_id", "must be an event id");
+      return { eventId: eventId as EventId, originServerTs: integerAt(o, "origin_server_ts") };
+    });
+  }
+
+  /** GET /_matrix/federation/v1/query/directory?room_alias=. */
+  async queryDirectory(destination: ServerName, alias: RoomAlias, opts: { trace?: Trace } = {}): Promise<{ roomId: RoomId; servers: ServerName[] }> {
+    return this.typed({ destination, method: "GET", path: "/_matrix/federation/v1/query/directory", query: { room_alias: alias }, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      const roomId = stringAt(o, "room_id");
+      if (!roomId.startsWith("!")) throw new ResponseShapeError("room_id", "must be a room id");
+      const servers = arrayAt(o, "servers").map((s, i) => {
+        if (typeof s !== "string") throw new ResponseShapeError(`servers[${i}]`, "must be a server name");
+        return s as ServerName;
+      });
+      return { roomId: roomId as RoomId, servers };
+    });
+  }
+
+  /** GET (no filter) or POST (with a filter) /_matrix/federation/v1/publicRooms. */
+  async publicRooms(
+    destination: ServerName,
+    q: { readonly limit?: number; readonly since?: string; readonly genericSearchTerm?: string; readonly thirdPartyInstanceId?: string } = {},
+    opts: { trace?: Trace } = {},
+  ): Promise<{ chunk: JsonObject[]; nextBatch?: string; prevBatch?: string; totalRoomCountEstimate?: number }> {
+    const path = "/_matrix/federation/v1/publicRooms";
+    const r: FederationRequest = q.genericSearchTerm !== undefined
+      ? { destination, method: "POST", path, body: { ...(q.limit !== undefined ? { limit: q.limit } : {}), ...(q.since !== undefined ? { since: q.since } : {}), filter: { generic_search_term: q.genericSearchTerm }, ...(q.thirdPartyInstanceId !== undefined ? { third_party_instance_id: q.thirdPartyInstanceId } : {}) }, ...opts }
+      : { destination, method: "GET", path, query: { limit: q.limit !== undefined ? String(q.limit) : undefined, since: q.since, third_party_instance_id: q.thirdPartyInstanceId }, ...opts };
+    return this.typed(r, (b) => {
+      const o = objectAt(b, "(response)");
+      const chunk = objectsAt(o, "chunk");
+      chunk.forEach((c, i) => {
+        if (typeof c["room_id"] !== "string") throw new ResponseShapeError(`chunk[${i}].room_id`, "must be a string");
+        if (typeof c["num_joined_members"] !== "number") throw new ResponseShapeError(`chunk[${i}].num_joined_members`, "must be a number");
+      });
+      const nextBatch = optionalStringAt(o, "next_batch");
+      const prevBatch = optionalStringAt(o, "prev_batch");
+      const total = o["total_room_count_estimate"] === undefined ? undefined : integerAt(o, "total_room_count_estimate");
+      return { chunk, ...(nextBatch !== undefined ? { nextBatch } : {}), ...(prevBatch !== undefined ? { prevBatch } : {}), ...(total !== undefined ? { totalRoomCountEstimate: total } : {}) };
+    });
+  }
+
+  /** GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=...: the template and its room version (required by the spec). */
+  async makeJoin(destination: ServerName, roomId: RoomId, userId: UserId, supportedVersions: readonly string[], opts: { trace?: Trace } = {}): Promise<{ roomVersion: string; event: JsonObject }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/make_join/${encodeURIComponent(roomId)}/${encodeURIComponent(userId)}`, query: { ver: supportedVersions }, ...opts },
+      (b) => eventTemplate(b, true) as { roomVersion: string; event: JsonObject });
+  }
+
+  /** PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}: state and auth chain parsed for the room version. */
+  async sendJoin(
+    destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules,
+    q: { readonly omitMembers?: boolean } = {}, opts: { trace?: Trace } = {},
+  ): Promise<{ origin: string | undefined; state: Pdu[]; authChain: Pdu[]; event: JsonObject | undefined; membersOmitted: boolean; serversInRoom: ServerName[] | undefined }> {
+    return this.typed({
+      destination, method: "PUT", path: `/_matrix/federation/v2/send_join/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, body: event,
+      ...(q.omitMembers ? { query: { omit_members: "true" } } : {}), ...opts,
+    }, (b) => {
+      const o = objectAt(b, "(response)");
+      const membersOmitted = o["members_omitted"] === undefined ? false : o["members_omitted"] === true ? true : o["members_omitted"] === false ? false : (() => { throw new ResponseShapeError("members_omitted", "must be a boolean"); })();
+      const servers = o["servers_in_room"] === undefined ? undefined : arrayAt(o, "servers_in_room").map((s, i) => {
+        if (typeof s !== "string") throw new ResponseShapeError(`servers_in_room[${i}]`, "must be a server name");
+        return s as ServerName;
+      });
+      if (membersOmitted && servers === undefined) throw new ResponseShapeError("servers_in_room", "is required when members_omitted is true");
+      const signed = o["event"] === undefined ? undefined : objectAt(o["event"], "event");
+      return { origin: optionalStringAt(o, "origin"), state: pdusAt(o, "state", rules, roomId), authChain: pdusAt(o, "auth_chain", rules, roomId), event: signed, membersOmitted, serversInRoom: servers };
+    });
+  }
+
+  /** GET /_matrix/federation/v1/make_leave/{roomId}/{userId}. */
+  async makeLeave(destination: ServerName, roomId: RoomId, userId: UserId, opts: { trace?: Trace } = {}): Promise<{ roomVersion: string | undefined; event: JsonObject }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/make_leave/${encodeURIComponent(roomId)}/${encodeURIComponent(userId)}`, ...opts }, (b) => eventTemplate(b, false));
+  }
+
+  /** PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}: the answer must be an object ({}). */
+  async sendLeave(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, opts: { trace?: Trace } = {}): Promise<void> {
+    await this.typed({ destination, method: "PUT", path: `/_matrix/federation/v2/send_leave/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, body: event, ...opts }, (b) => objectAt(b, "(response)"));
+  }
+
+  /** GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=.... */
+  async makeKnock(destination: ServerName, roomId: RoomId, userId: UserId, supportedVersions: readonly string[], opts: { trace?: Trace } = {}): Promise<{ roomVersion: string; event: JsonObject }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/make_knock/${encodeURIComponent(roomId)}/${encodeURIComponent(userId)}`, query: { ver: supportedVersions }, ...opts },
+      (b) => eventTemplate(b, true) as { roomVersion: string; event: JsonObject });
+  }
+
+  /** PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}: the stripped state the knocking user may see. */
+  async sendKnock(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, opts: { trace?: Trace } = {}): Promise<{ knockRoomState: JsonObject[] }> {
+    return this.typed({ destination, method: "PUT", path: `/_matrix/federation/v1/send_knock/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, body: event, ...opts },
+      (b) => ({ knockRoomState: objectsAt(objectAt(b, "(response)"), "knock_room_state", { optional: true }) }));
+  }
+
+  /** PUT /_matrix/federation/v2/invite/{roomId}/{eventId}: the invite event signed by the invitee's server. */
+  async invite(
+    destination: ServerName, roomId: RoomId, eventId: EventId,
+    q: { readonly event: JsonObject; readonly roomVersion: string; readonly inviteRoomState?: readonly JsonObject[] }, rules: RoomVersionRules,
+    opts: { trace?: Trace } = {},
+  ): Promise<{ event: Pdu }> {
+    const body: JsonObject = { event: q.event, room_version: q.roomVersion, invite_room_state: [...(q.inviteRoomState ?? [])] };
+    return this.typed({ destination, method: "PUT", path: `/_matrix/federation/v2/invite/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, body, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      const [pdu] = pdusAt({ event: [objectAt(o["event"], "event")] }, "event", rules, roomId);
+      if (pdu!.eventId !== eventId) throw new ResponseShapeError("event", `is ${pdu!.eventId}, not ${eventId}`);
+      return { event: pdu! };
+    });
   }
 }
 

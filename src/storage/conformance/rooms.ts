@@ -226,6 +226,21 @@ export function roomConformance(
       });
     });
 
+    it("finds the visible event nearest a timestamp each way (getEventNearTimestamp), ties to the later (b) or earlier (f) one", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([
+          ev({ id: "t1", ts: 100 }), ev({ id: "t2", prev: ["t1"], depth: 2, ts: 200 }), ev({ id: "t3", prev: ["t2"], depth: 3, ts: 200 }),
+          ev({ id: "t4", prev: ["t3"], depth: 4, ts: 300 }, { rejectionReason: "bad" }), ev({ id: "x", room: OTHER_ROOM, ts: 250 }),
+        ]));
+        const near = (ts: number, dir: "b" | "f") => s.events.getEventNearTimestamp(ROOM, ts, dir);
+        assert.deepEqual(await near(250, "b"), { eventId: eid("t3"), originServerTs: 200 });
+        assert.deepEqual(await near(150, "f"), { eventId: eid("t2"), originServerTs: 200 });
+        assert.deepEqual(await near(100, "b"), { eventId: eid("t1"), originServerTs: 100 }, "an exact hit counts");
+        assert.equal(await near(99, "b"), null);
+        assert.equal(await near(201, "f"), null, "a rejected event is never an answer, nor another room's");
+      });
+    });
+
     it("gives outliers negative positions, so they never enter the forward stream", async () => {
       await withStorage(async (s) => {
         const r = await s.events.persistEvents(batch([ev({ id: "o1" }, { outlier: true }), ev({ id: "t" })]));

@@ -178,6 +178,17 @@ export function sqlEventStore(db: SqlRunner, dialect: Dialect): EventStore {
         return { events, next };
       });
     },
+    getEventNearTimestamp(roomId, ts, dir) {
+      return db.read(function* () {
+        const [cmp, order] = dir === "b" ? ["<=", "DESC"] : [">=", "ASC"];
+        const r = yield* queryOne(
+          `SELECT event_id, origin_server_ts FROM events WHERE room_id = ? AND origin_server_ts ${cmp} ? AND ${VISIBLE}
+           ORDER BY origin_server_ts ${order}, stream_ordering ${order} LIMIT 1`,
+          roomId, ts,
+        );
+        return r ? { eventId: str(r["event_id"]) as EventId, originServerTs: num(r["origin_server_ts"]) } : null;
+      });
+    },
     getRoomPosition(eventId) {
       return db.read(function* () {
         const r = yield* queryOne("SELECT depth, stream_ordering FROM events WHERE event_id = ?", eventId);
