@@ -394,4 +394,19 @@ describe("federation sender", { timeout: 180_000 }, () => {
     await new Promise((res) => setTimeout(res, 300));
     assert.deepEqual(r.pdus().filter((p) => p["type"] === "m.room.message").map(bodyOf), ["before"], "nothing after the kick");
   });
+
+  it("stores to-device EDUs by default and keeps typing in memory, dropping it while the destination is in back-off", async () => {
+    const r = await remote({ start: false });
+    const z = await zion({ backoff: { min: 600_000, mult: 2, max: 600_000 } });
+    await z.sender.enqueueEdu([r.name], { edu_type: "m.typing", content: { room_id: "!r:zion.test", user_id: ALICE, typing: true } });
+    await until("the first attempt failed", async () => (await z.storage.destinations.getDestination(r.name))?.failureTs != null);
+    await z.sender.enqueueEdu([r.name], { edu_type: "m.typing", content: { room_id: "!r:zion.test", user_id: ALICE, typing: false } });
+    await z.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: { message_id: "kept" } });
+    assert.equal((await z.storage.outbound.listDestinations())[0]?.queuedEdus, 2, "the failed typing EDU (in its transaction) and the to-device one are stored");
+    await r.start();
+    z.sender.wake(r.name);
+    await until("the queue is drained", async () => (await z.storage.outbound.listDestinations())[0]?.queuedEdus === 0);
+    const types = r.txns.flatMap((t) => t.edus.map((e) => [e["edu_type"], (e["content"] as JsonObject)["typing"] ?? (e["content"] as JsonObject)["message_id"]]));
+    assert.deepEqual(types, [["m.typing", true], ["m.direct_to_device", "kept"]], "the typing EDU queued during the back-off was dropped");
+  });
 });

@@ -24,6 +24,8 @@ import { DEFAULT_BACKOFF, nextRetryInterval, type BackoffConfig } from "./backof
 
 export const MAX_PDUS_PER_TRANSACTION = 50;
 export const MAX_EDUS_PER_TRANSACTION = 100;
+/** EDUs stored by default (enqueueEdu): losing one would silently break encryption or device lists. */
+export const PERSISTENT_EDU_TYPES: ReadonlySet<string> = new Set(["m.direct_to_device", "m.device_list_update", "m.signing_key_update"]);
 /** Droppable EDUs kept in memory per destination at most (the oldest go first). */
 const MAX_EPHEMERAL_EDUS = 100;
 /** Longest single sleep, so stop() and wake() never wait on a long timer. */
@@ -108,14 +110,16 @@ export class FederationSender {
   }
 
   /**
-   * Queues an EDU for each destination. `persistent` EDUs (to-device, device lists) are stored and survive a
-   * restart; the others (typing, presence, receipts) are kept in memory and dropped while a destination is in
-   * back-off.
+   * Queues an EDU for each destination. Persistent EDUs are stored and survive a restart: by default those whose
+   * loss would break something silently (`m.direct_to_device`, `m.device_list_update`, `m.signing_key_update`).
+   * The others (`m.typing`, `m.presence`, `m.receipt`) are kept in memory and dropped while a destination is in
+   * back-off. `opts.persistent` overrides the default.
    */
-  async enqueueEdu(destinations: readonly ServerName[], edu: JsonObject, opts: { persistent: boolean }): Promise<void> {
+  async enqueueEdu(destinations: readonly ServerName[], edu: JsonObject, opts: { persistent?: boolean } = {}): Promise<void> {
+    const persistent = opts.persistent ?? PERSISTENT_EDU_TYPES.has(String(edu["edu_type"]));
     const to = this.allowed(destinations);
     if (to.length === 0) return;
-    if (opts.persistent) await this.opts.storage.outbound.enqueueEdus(to, edu);
+    if (persistent) await this.opts.storage.outbound.enqueueEdus(to, edu);
     else {
       for (const d of to) {
         const q = this.queue(d);
