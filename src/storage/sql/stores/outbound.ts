@@ -9,7 +9,7 @@
 import type { EventId, RoomId, ServerName } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
 import type { DestinationSummary, OutboundPdus, OutboundStore, OutboundTransaction, StreamOrdering } from "../../ports.js";
-import { chunks, exec, num, numOrNull, query, queryOne, str, strOrNull, valuesList, type SqlValue, type SqlRunner, type UnitOfWork } from "../uow.js";
+import { chunks, exec, num, numOrNull, placeholders, query, queryOne, str, strOrNull, valuesList, type SqlValue, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { storedRaw } from "./events.js";
 import { DEST_COLUMNS, toDestination } from "./federation.js";
 
@@ -83,13 +83,15 @@ export function sqlOutboundStore(db: SqlRunner): OutboundStore {
         const extra = extraEdus.slice(0, Math.max(0, limits.maxEdus - edus.length));
         if (pdus.length === 0 && edus.length === 0 && extra.length === 0) return null;
         const txnId = `z${yield* bump("federation_txns", 1)}t${nowTs}`;
+        // Exactly the rows selected (not a range: on PostgreSQL a lower position may commit meanwhile, and the
+        // transaction must stay within its limits).
         if (pdus.length > 0) {
-          const lastPdu = num(pdus[pdus.length - 1]!["stream_ordering"]);
-          yield* exec("UPDATE federation_outbound_pdus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND stream_ordering <= ?", txnId, destination, lastPdu);
+          const keys = pdus.map((r) => num(r["stream_ordering"]));
+          yield* exec(`UPDATE federation_outbound_pdus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND stream_ordering IN ${placeholders(keys.length)}`, txnId, destination, ...keys);
         }
         if (edus.length > 0) {
-          const lastEdu = num(edus[edus.length - 1]!["edu_id"]);
-          yield* exec("UPDATE federation_outbound_edus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND edu_id <= ?", txnId, destination, lastEdu);
+          const keys = edus.map((r) => num(r["edu_id"]));
+          yield* exec(`UPDATE federation_outbound_edus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND edu_id IN ${placeholders(keys.length)}`, txnId, destination, ...keys);
         }
         for (const e of extra) yield* insertEdus([destination], e, txnId);
         yield* exec("INSERT INTO federation_outbound_txns (destination, txn_id, origin_server_ts) VALUES (?, ?, ?)", destination, txnId, nowTs);
