@@ -409,4 +409,19 @@ describe("federation sender", { timeout: 180_000 }, () => {
     const types = r.txns.flatMap((t) => t.edus.map((e) => [e["edu_type"], (e["content"] as JsonObject)["typing"] ?? (e["content"] as JsonObject)["message_id"]]));
     assert.deepEqual(types, [["m.typing", true], ["m.direct_to_device", "kept"]], "the typing EDU queued during the back-off was dropped");
   });
+
+  it("after a restart, resumes a destination's queue in its stored back-off and still wakes it on contact", async () => {
+    const r = await remote({ start: false });
+    const long = { min: 600_000, mult: 2, max: 600_000 };
+    const z1 = await zion({ backoff: long });
+    await z1.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: { message_id: "x" } });
+    await until("the first attempt failed", async () => (await z1.storage.destinations.getDestination(r.name))?.failureTs != null);
+    await z1.close();
+    await r.start();
+    const z2 = await zion({ dbPath: z1.dbPath, backoff: long });
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(r.attempts.length, 0, "the stored back-off holds across the restart");
+    await contactFrom(z2, r);
+    await until("delivered after the contact", () => r.txns.length === 1, 15_000);
+  });
 });

@@ -46,7 +46,7 @@ export interface SenderLog {
 
 export interface FederationSenderOptions {
   readonly serverName: ServerName;
-  readonly storage: { readonly outbound: OutboundStore; readonly destinations: Pick<DestinationStore, "getDestination"> };
+  readonly storage: { readonly outbound: OutboundStore; readonly destinations: Pick<DestinationStore, "getDestination" | "getDestinationsDueForRetry"> };
   readonly client: SenderClient;
   readonly clock: Clock;
   readonly log?: SenderLog;
@@ -72,6 +72,8 @@ const SILENT: SenderLog = { info() {}, warn() {} };
 export class FederationSender {
   private readonly queues = new Map<ServerName, DestinationQueue>();
   private readonly running = new Set<Promise<void>>();
+  /** Destinations in a failure streak, so that wake() on every inbound request costs no database read. */
+  private readonly failing = new Set<ServerName>();
   private readonly log: SenderLog;
   private readonly backoff: BackoffConfig;
   private readonly catchUpThreshold: number;
@@ -87,6 +89,7 @@ export class FederationSender {
 
   /** Resumes every destination with queued or unacknowledged work (at start-up). */
   async start(): Promise<void> {
+    for (const d of await this.opts.storage.destinations.getDestinationsDueForRetry(Number.MAX_SAFE_INTEGER, 1_000_000)) this.failing.add(d.destination);
     for (const d of await this.opts.storage.outbound.destinationsWithQueue()) this.kick(d);
   }
 
@@ -139,12 +142,10 @@ export class FederationSender {
       q.wake?.();
       return;
     }
-    void this.opts.storage.destinations.getDestination(destination).then((st) => {
-      if (st?.failureTs != null) {
-        this.queue(destination).forceNow = true;
-        this.kick(destination);
-      }
-    }, () => {});
+    if (this.failing.has(destination)) {
+      this.queue(destination).forceNow = true;
+      this.kick(destination);
+    }
   }
 
   private queue(d: ServerName): DestinationQueue {
@@ -223,11 +224,13 @@ export class FederationSender {
           }
         }
         await outbound.completeTransaction(d, txn.txnId, clock.now());
+        this.failing.delete(d);
         if (failing) this.log.info({ destination: d, since: st.failureTs, txnId: txn.txnId }, "federation sender: destination recovered");
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         const interval = nextRetryInterval(failing ? st.retryIntervalMs : 0, this.backoff);
         await outbound.recordFailure(d, clock.now(), interval, reason);
+        this.failing.add(d);
         if (!failing) this.log.warn({ destination: d, txnId: txn.txnId, reason, retryInMs: interval }, "federation sender: destination started failing");
       }
     }
