@@ -45,6 +45,6 @@ export type { MetricsDeps } from "./metrics/metrics.js";
 export type { PublicDeps, FederationApiDeps, ClientApiDeps };
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac } from "./client/index.js";
-export type { AccountSettings, PasswordHasher } from "./client/index.js";
+export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";
 export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

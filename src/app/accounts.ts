@@ -1,6 +1,6 @@
 /** The account and rate-limit settings the client API gets, from homeserver.yaml. */
 import { readFileSync } from "node:fs";
-import type { AccountSettings } from "../api/index.js";
+import type { AccountSettings, TurnSettings } from "../api/index.js";
 import type { RateLimitConfig, RateLimitSettings } from "../api/http/index.js";
 import type { HomeserverConfig } from "../config/index.js";
 import { StartupError } from "./errors.js";
@@ -59,5 +59,25 @@ export function rateLimitConfig(config: HomeserverConfig): RateLimitConfig {
     "rc_invites.per_room": s(config.rc_invites.per_room),
     "rc_invites.per_user": s(config.rc_invites.per_user),
     "rc_invites.per_issuer": s(config.rc_invites.per_issuer),
+  };
+}
+
+/** Synapse's turn_* keys; turn_shared_secret_path's file is read at start-up (trimmed), as Synapse does. */
+export function turnSettings(config: HomeserverConfig): TurnSettings {
+  let secret = config.turn_shared_secret;
+  if (secret === undefined && config.turn_shared_secret_path !== undefined) {
+    try {
+      secret = readFileSync(config.turn_shared_secret_path, "utf8").trim();
+    } catch (e) {
+      throw new StartupError([`turn_shared_secret_path: cannot read ${config.turn_shared_secret_path}: ${(e as Error).message}`]);
+    }
+    if (secret === "") throw new StartupError([`turn_shared_secret_path: ${config.turn_shared_secret_path} is empty`]);
+  }
+  return {
+    uris: config.turn_uris,
+    sharedSecret: secret,
+    username: config.turn_username,
+    password: config.turn_password,
+    userLifetimeMs: config.turn_user_lifetime,
   };
 }

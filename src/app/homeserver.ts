@@ -13,7 +13,8 @@
  * storage wrapper, and `type: metrics` listeners are bound after the http ones.
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
-import { RoomReads, RoomService } from "../rooms/index.js";
+import { FederationRateLimiter } from "../api/federation/rate-limit.js";
+import { EduRegistry, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -22,12 +23,12 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher } from "../api/index.js";
+import { allRoutes, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
 import { createMetricsRegistry, httpMetrics, timedStorage } from "./metrics.js";
-import { accountSettings, rateLimitConfig } from "./accounts.js";
+import { accountSettings, rateLimitConfig, turnSettings } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -40,6 +41,14 @@ import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
 import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
 import { webClientServerOptions } from "./web-client.js";
+import { Notifier, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
+import type { EventId, UserId } from "../core/ids/index.js";
+
+/** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
+const systemTimers: NotifierTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -60,6 +69,10 @@ export interface StartOptions {
   readonly graceMs?: number;
   /** Password hashing (default: scrypt with N = 2^15; tests may pass a cheaper one). */
   readonly passwordHasher?: PasswordHasher;
+  /** Told of local profile changes (the rooms layer, later; tests). Default: nothing happens. */
+  readonly profileChanges?: ProfileChangeListener;
+  /** Who shares a room with whom, for /keys/changes (the rooms layer, later). Default: nobody. */
+  readonly deviceListAudience?: DeviceListAudience;
 }
 
 export interface ListenerInfo {
@@ -77,6 +90,10 @@ export interface Homeserver {
   readonly logger: Logger;
   readonly signingKeys: readonly SigningKey[];
   readonly listeners: readonly ListenerInfo[];
+  /** The room pipeline (tests drive rooms through it until every room endpoint exists). */
+  readonly rooms: RoomService;
+  /** The /sync notifier (tests count waiting requests). */
+  readonly notifier: Notifier;
   /** Problems found once listening that do not stop the server but will stop federation (see startup-checks.ts). */
   readonly warnings: readonly string[];
   /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
@@ -129,6 +146,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // Step 2
   const signingKeys = readSigningKeys(config.signing_key_path);
   const accounts = accountSettings(config); // reads registration_shared_secret_path
+  const turn = turnSettings(config); // reads turn_shared_secret_path
 
   // Step 3
   let tls: SecureContextOptions | undefined;
@@ -166,8 +184,44 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
-  // The room pipeline (src/rooms): local events signed with the first signing key; /sync will pass its notifier.
-  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, outbound });
+  // Sync (src/sync): the notifier the room pipeline tells of every write, the in-memory typing stream.
+  const notifier = new Notifier(systemTimers);
+  notifier.setMemberTargets(async (_roomId, ids) => {
+    const pdus = await storage.events.getPdus(ids as EventId[]);
+    return [...pdus.values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined).map((p) => p.stateKey as UserId);
+  });
+  const typing = new TypingStream({ clock, timers: systemTimers, notifier });
+  // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
+  const rooms = new RoomService({
+    serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier, outbound,
+    remote: { keys: federation.keyRing, client: federation.client },
+  });
+  // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
+  const inboundTxns = new TransactionGate(storage.transactions, () => clock.now());
+  const edus = new EduRegistry((origin, type) => logger.debug({ origin, edu_type: type }, "EDU of a type Zion does not handle yet; dropped"));
+  const roomReads = new RoomReads(storage);
+  // The per-user stores the e2ee and account-data routes write through, wrapped so each write wakes the syncs
+  // waiting for it (to-device: every recipient; account data: the owner).
+  const toDevice: Storage["toDevice"] = {
+    ...storage.toDevice,
+    async send(sender, txnId, messages, nowTs) {
+      const queued = await storage.toDevice.send(sender, txnId, messages, nowTs);
+      if (queued) {
+        const pos = await storage.toDevice.maxPosition();
+        for (const u of new Set(messages.map((m) => m.userId))) notifier.notifyUser("toDevice", u, pos);
+      }
+      return queued;
+    },
+  };
+  const accountData: Storage["accountData"] = {
+    ...storage.accountData,
+    async put(userId, roomId, type, content) {
+      const pos = await storage.accountData.put(userId, roomId, type, content);
+      notifier.notifyUser("accountData", userId, pos);
+      return pos;
+    },
+  };
+  const syncService = new SyncService({ storage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),
@@ -192,11 +246,41 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     uia: memoryUiaSessions(clock),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
-    rooms,
-    roomReads: new RoomReads(storage),
+    inboundTxns,
+    edus,
+    federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),
+    roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
+    relations: storage.relations,
+    e2ee: storage.e2ee,
+    toDevice,
+    accountData,
+    filters: storage.filters,
+    keyBackup: storage.keyBackup,
+    turn,
+    defaultRoomVersion: config.default_room_version,
+    federationClient: federation.client,
+    // A profile change sends a new member event into every joined room (src/rooms), which /sync then delivers.
+    profileChanges: options.profileChanges ?? { profileChanged: async (userId) => void (await rooms.updateProfileInJoinedRooms(userId)) },
+    // Who shares a joined room with a user, for /keys/changes (from the rooms' membership).
+    deviceListAudience: options.deviceListAudience ?? {
+      async usersSharingRoomsWith(userId: UserId) {
+        const out = new Set<UserId>();
+        for (const r of await storage.rooms.getRoomsForUser(userId, "join")) for (const u of await storage.roomClient.getRoomMembers(r, "join")) out.add(u);
+        return out;
+      },
+    },
+    sync: syncService,
+    typing,
+    roomStore: storage.rooms,
     roomClient: storage.roomClient,
     events: storage.events,
-    roomStore: storage.rooms,
+    receipts: storage.receipts,
+    presence: storage.presence,
+    pushRules: storage.pushRules,
+    notifier,
+    presenceEnabled: config.presence?.enabled ?? true,
+    rooms,
+    roomReads,
     stateStore: storage.state,
     roomSettings: { defaultRoomVersion: config.default_room_version },
     // EDUs (typing, receipts, presence, device lists, to-device) go out through enqueueEdu(destinations, edu, {persistent}).
@@ -297,6 +381,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger,
     signingKeys,
     listeners: infos,
+    rooms,
+    notifier,
     warnings,
     baseUrl(resource: string) {
       const info = infos.find((i) => i.resources.includes(resource));
@@ -309,6 +395,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
         await sender?.stop();
+        typing.close();
         await storage.close();
         if (config.pid_file) removePidFile(config.pid_file);
         logger.info("stopped");

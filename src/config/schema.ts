@@ -256,6 +256,15 @@ export const homeserverSchema = z.strictObject({
     .default({ enabled: true, policy: passwordPolicy.parse({}) }),
   // Synapse's lifetime of an access token issued with a refresh token (the client asked for refresh_token: true).
   refreshable_access_token_lifetime: duration.default(5 * 60_000),
+  // Synapse's TURN settings for /voip/turnServer: a shared secret (coturn's use-auth-secret) or a fixed username
+  // and password; turn_user_lifetime is how long the secret-derived credentials stay valid.
+  turn_uris: z.array(z.string().min(1, "must not be empty")).default([]),
+  turn_shared_secret: z.string().min(1, "must not be empty").optional(),
+  turn_shared_secret_path: path.optional(),
+  turn_username: z.string().optional(),
+  turn_password: z.string().optional(),
+  turn_user_lifetime: duration.default(3_600_000),
+  turn_allow_guests: z.boolean().default(true),
   // Synapse's rate limits (defaults as Synapse's); rc_message, rc_joins and rc_invites wait for the room endpoints.
   rc_message: rateLimit(0.2, 10),
   rc_registration: rateLimit(0.17, 3),
@@ -268,6 +277,16 @@ export const homeserverSchema = z.strictObject({
   rc_invites: z
     .strictObject({ per_room: rateLimit(0.3, 10), per_user: rateLimit(0.003, 5), per_issuer: rateLimit(0.3, 10) })
     .default({ per_room: { per_second: 0.3, burst_count: 10 }, per_user: { per_second: 0.003, burst_count: 5 }, per_issuer: { per_second: 0.3, burst_count: 10 } }),
+  // Synapse's inbound federation limits per origin (api/federation/rate-limit.ts).
+  rc_federation: z
+    .strictObject({
+      window_size: z.number().int().positive().default(1000),
+      sleep_limit: z.number().int().nonnegative().default(10),
+      sleep_delay: z.number().int().nonnegative().default(500),
+      reject_limit: z.number().int().positive().default(50),
+      concurrent: z.number().int().positive().default(3),
+    })
+    .default({ window_size: 1000, sleep_limit: 10, sleep_delay: 500, reject_limit: 50, concurrent: 3 }),
   registration_shared_secret_path: path.optional(),
   default_room_version: z
     .union([z.string(), z.number().int()])

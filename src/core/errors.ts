@@ -28,7 +28,9 @@ export type Errcode =
   | "M_EXCLUSIVE"
   | "M_USER_DEACTIVATED"
   | "M_SERVER_NOT_TRUSTED"
-  | "M_WEAK_PASSWORD";
+  | "M_WEAK_PASSWORD"
+  | "M_INVALID_SIGNATURE"
+  | "M_WRONG_ROOM_KEYS_VERSION";
 
 export class MatrixError extends Error {
   constructor(

@@ -4,13 +4,14 @@
  * state before each event), the client event format with redactions applied, and who may read a room's state.
  */
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
-import { redactEvent, type Pdu } from "../core/events/index.js";
+import { redactEvent, stateKeyOf, type Pdu } from "../core/events/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { historyVisibilityOf, membershipOf, userMaySeeEvent, type Membership } from "../core/visibility/index.js";
 import { MatrixError } from "../core/errors.js";
 import { PowerLevelView } from "../core/auth/index.js";
 import { isKnownRoomVersion, roomVersion } from "../core/room-versions/index.js";
 import type { RoomStorage } from "./room-service.js";
+import { bundledAggregations, THREAD_LATEST_CANDIDATES, type AggregationSource } from "./aggregations.js";
 
 /** Where a user may read a room's state from: now, or as it was when they left. */
 export type StateView = { readonly at: "current" } | { readonly at: "event"; readonly eventId: EventId };
@@ -67,33 +68,57 @@ export class RoomReads {
     return view !== null && view.userLevel(userId) >= view.requiredLevel(type, true);
   }
 
-  /** The events among `events` the user may see, in the given order. */
+  /**
+   * The events among `events` the user may see, in the given order. The history visibility and the user's
+   * membership at every event come from one storage read (StateStore.getStateEntriesAt), whatever the page size.
+   */
   async visibleTo(userId: UserId, roomId: RoomId, events: readonly Pdu[]): Promise<Pdu[]> {
     if (events.length === 0) return [];
-    const { membership: current } = await this.currentMembership(roomId, userId);
-    const refs = await Promise.all(
-      events.map(async (e) => ({
-        hv: await this.storage.state.getStateEventAt(e.eventId, "m.room.history_visibility", "", "before"),
-        member: await this.storage.state.getStateEventAt(e.eventId, "m.room.member", userId, "before"),
-      })),
-    );
+    const hvKey = stateKeyOf("m.room.history_visibility", "");
+    const memberKey = stateKeyOf("m.room.member", userId);
+    const [{ membership: current }, at] = await Promise.all([
+      this.currentMembership(roomId, userId),
+      this.storage.state.getStateEntriesAt(events.map((e) => e.eventId), [hvKey, memberKey], "before"),
+    ]);
     const needed = new Set<EventId>();
-    for (const r of refs) {
-      if (r.hv) needed.add(r.hv);
-      if (r.member) needed.add(r.member);
-    }
+    for (const entries of at.values()) for (const id of entries.values()) needed.add(id);
     const pdus = await this.storage.events.getPdus([...needed]);
-    return events.filter((e, i) => {
-      const r = refs[i]!;
+    return events.filter((e) => {
+      const entries = at.get(e.eventId);
+      const hv = entries?.get(hvKey);
+      const member = entries?.get(memberKey);
       const verdict = userMaySeeEvent({
         userId,
         event: { type: e.type, ...(e.stateKey !== undefined ? { state_key: e.stateKey } : {}), content: e.content },
-        historyVisibility: historyVisibilityOf(r.hv ? pdus.get(r.hv)?.content : undefined),
-        membershipAtEvent: r.member ? membershipOf(pdus.get(r.member)?.content) : null,
+        historyVisibility: historyVisibilityOf(hv ? pdus.get(hv)?.content : undefined),
+        membershipAtEvent: member ? membershipOf(pdus.get(member)?.content) : null,
         currentMembership: current,
       });
       return verdict.visible;
     });
+  }
+
+  /**
+   * The client format of events served to `userId`, with the server-side aggregations (m.thread, m.replace) the
+   * user may see bundled into unsigned["m.relations"] (aggregations.ts).
+   */
+  async clientEventsFor(userId: UserId, events: readonly Pdu[], nowTs: number): Promise<JsonObject[]> {
+    const [json, bundles] = await Promise.all([this.clientEvents(events, nowTs), bundledAggregations(this.aggregationSource(nowTs), userId, events)]);
+    return json.map((j, i) => {
+      const b = bundles.get(events[i]!.eventId);
+      return b ? { ...j, unsigned: { ...((j["unsigned"] as JsonObject | undefined) ?? {}), "m.relations": b } } : j;
+    });
+  }
+
+  private aggregationSource(nowTs: number): AggregationSource {
+    return {
+      threadSummaries: (roots, userId) => this.storage.relations.getThreadSummaries(roots, userId, THREAD_LATEST_CANDIDATES),
+      replacements: (ids) => this.storage.relations.getReplacements(ids),
+      pdus: (ids) => this.storage.events.getPdus(ids),
+      visible: async (userId, events) => (events.length === 0 ? [] : this.visibleTo(userId, events[0]!.roomId, events)),
+      client: (events) => this.clientEvents(events, nowTs),
+      redacted: async (ids) => new Set((await this.storage.roomClient.getRedactions(ids)).keys()),
+    };
   }
 
   /** The client format of events (https://spec.matrix.org/v1.16/client-server-api/#room-event-format), redactions applied. */

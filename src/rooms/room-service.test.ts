@@ -112,6 +112,47 @@ describe("RoomService", () => {
     assert.ok(ids.length >= 2);
     for (const r of [r1, r2]) assert.equal((await rooms.currentStateEvent(r, "m.room.member", alice))?.content["displayname"], "Alice Liddell");
   });
+
+  it("returns the same event to a client retry after a crash that came right after the event was persisted", async () => {
+    const roomId = await create({ preset: "private_chat" });
+    const txn = { userId: alice, deviceId: "DEV", endpoint: "send" as const, roomId, txnId: "crash-1" };
+    // The process dies once the persist call has committed, before anything else runs (before the reply).
+    const crashing: Storage = {
+      ...storage,
+      events: {
+        ...storage.events,
+        persistEvents: async (batch) => {
+          await storage.events.persistEvents(batch);
+          throw new Error("crashed after the commit");
+        },
+      },
+    };
+    const doomed = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage: crashing });
+    const input = { type: "m.room.message", sender: alice, content: { msgtype: "m.text", body: "once" } };
+    await assert.rejects(doomed.sendOnce(txn, input), /crashed after the commit/);
+    const before = await storage.events.maxStreamOrdering();
+    // The restarted server (a new service, empty queues) gets the client's retry.
+    const restarted = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage });
+    const retry = await restarted.sendOnce(txn, input);
+    assert.equal(retry.pdu, null, "the retry writes nothing");
+    assert.equal(await storage.events.maxStreamOrdering(), before);
+    const all = await storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, 100);
+    const sent = all.filter((e) => e.pdu.content["body"] === "once");
+    assert.equal(sent.length, 1, "one event for the transaction");
+    assert.equal(retry.eventId, sent[0]!.pdu.eventId);
+  });
+
+  it("writes one event when two services (two processes) race the same client transaction", async () => {
+    const roomId = await create({ preset: "private_chat" });
+    const txn = { userId: alice, deviceId: "DEV", endpoint: "send" as const, roomId, txnId: "race-1" };
+    const other = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage });
+    const input = { type: "m.room.message", sender: alice, content: { msgtype: "m.text", body: "raced" } };
+    const [a, b] = await Promise.all([rooms.sendOnce(txn, input), other.sendOnce(txn, input)]);
+    assert.equal(a.eventId, b.eventId);
+    assert.equal([a.pdu, b.pdu].filter((p) => p !== null).length, 1, "exactly one of them wrote");
+    const all = await storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, 100);
+    assert.equal(all.filter((e) => e.pdu.content["body"] === "raced").length, 1);
+  });
 });
 
 describe("buildLocalEvent", () => {

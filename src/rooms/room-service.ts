@@ -4,7 +4,8 @@
  *
  * 1. loads what the event needs: the room, its forward extremities, the state entries that authorise it;
  * 2. builds, signs and checks it against the auth rules with the state before it (local-event.ts, pure);
- * 3. persists it with its state group and the current-state change in one storage call (EventStore.persistEvents);
+ * 3. persists it with its state group, the current-state change and the client transaction that asked for it
+ *    in one storage call (EventStore.persistEvents);
  * 4. tells the notifier (for /sync).
  *
  * Room creation builds the whole planned chain (core/rooms planCreateRoom) in memory and persists it in one call.
@@ -17,14 +18,16 @@ import { stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } fr
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
-import { planCreateRoom, type CreateRoomRequest } from "../core/rooms/index.js";
+import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../core/rooms/index.js";
 import { membershipOf, type Membership } from "../core/visibility/index.js";
-import type { ClientTxnKey, EventToPersist, PersistResult, StateInput, Storage } from "../storage/ports.js";
+import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
+import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
-export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "users">;
+export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users">;
 
 export interface RoomServiceDeps {
   readonly serverName: ServerName;
@@ -36,6 +39,14 @@ export interface RoomServiceDeps {
   readonly outbound?: RoomOutbound;
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
+  /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
+}
+
+/** A transaction PDU's outcome, keyed as /send answers it. */
+export interface TransactionPduResult {
+  readonly eventId: string;
+  readonly outcome: IngestOutcome | { readonly ok: false; readonly error: string };
 }
 
 /**
@@ -97,19 +108,47 @@ export class RoomService {
   /**
    * send() once per client transaction: a repeated (user, device, endpoint, room, txn id) gets the first event
    * back and stores nothing. The check and the write run in the room's queue, so concurrent repeats cannot both
-   * write.
+   * write; the txn record is persisted in the event's own transaction, so a crash cannot leave the event
+   * without it (a retry would make a second event). Should another writer have recorded the key meanwhile
+   * (another process), the batch fails whole and its recorded event is returned.
    */
   sendOnce(txn: ClientTxnKey, input: LocalEventInput): Promise<{ pdu: Pdu | null; eventId: EventId }> {
     return this.queue.run(txn.roomId, async () => {
       const known = await this.deps.storage.roomClient.getClientTxn(txn);
       if (known) return { pdu: null, eventId: known };
-      const pdu = await this.append(txn.roomId, input);
-      const eventId = await this.deps.storage.roomClient.recordClientTxn(txn, pdu.eventId, this.deps.clock.now());
-      return { pdu, eventId };
+      try {
+        const pdu = await this.append(txn.roomId, input, txn);
+        return { pdu, eventId: pdu.eventId };
+      } catch (e) {
+        if (!(e instanceof UniqueViolationError && e.what === "client transaction")) throw e;
+        const raced = await this.deps.storage.roomClient.getClientTxn(txn);
+        if (!raced) throw e;
+        return { pdu: null, eventId: raced };
+      }
     });
   }
 
-  private async append(roomId: RoomId, input: LocalEventInput): Promise<Pdu> {
+  private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey): Promise<Pdu> {
+    const { storage } = this.deps;
+    const { pdu, extremities } = await this.prepare(roomId, input);
+    // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
+    const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
+    const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
+    const result = await storage.events.persistEvents({
+      events: [{ pdu, stateBefore }],
+      state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
+      receivedTs: this.deps.clock.now(),
+      ...(clientTxn ? { clientTxn: { key: clientTxn, eventId: pdu.eventId } } : {}),
+      ...(destinations.length > 0 ? { outbound: { destinations, eventIds: [pdu.eventId] } } : {}),
+    });
+    if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
+    // Step 4
+    this.notify(result, roomId, [pdu.eventId]);
+    return pdu;
+  }
+
+  /** Steps 1-2: the signed event over the current state, not persisted (append, and make_join/make_leave templates). */
+  private async prepare(roomId: RoomId, input: LocalEventInput): Promise<{ pdu: Pdu; extremities: readonly EventId[]; rules: RoomVersionRules }> {
     const { storage } = this.deps;
     // Step 1
     const rules = await this.rulesOf(roomId);
@@ -139,20 +178,7 @@ export class RoomService {
       },
       input,
     );
-    // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
-    const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
-    const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
-    const result = await storage.events.persistEvents({
-      events: [{ pdu, stateBefore }],
-      state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
-      receivedTs: this.deps.clock.now(),
-      ...(destinations.length > 0 ? { outbound: { destinations, eventIds: [pdu.eventId] } } : {}),
-    });
-    if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
-    if (pdu.type === "m.room.redaction" && pdu.redacts !== undefined) await storage.roomClient.recordRedaction(pdu.redacts, pdu.eventId);
-    // Step 4
-    this.notify(result, roomId, [pdu.eventId]);
-    return pdu;
+    return { pdu, extremities, rules };
   }
 
   private notify(result: PersistResult, roomId: RoomId, ids: readonly EventId[]): void {
@@ -165,12 +191,17 @@ export class RoomService {
    * the room cannot be written; an alias taken meanwhile is M_ROOM_IN_USE and writes nothing.
    */
   async createRoom(creator: UserId, req: CreateRoomRequest, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
-    const { storage, clock } = this.deps;
-    const profile = await storage.users.getProfile(creator);
+    const profile = await this.deps.storage.users.getProfile(creator);
     const creatorProfile: Record<string, JsonValue> = {};
     if (profile?.displayname) creatorProfile["displayname"] = profile.displayname;
     if (profile?.avatarUrl) creatorProfile["avatar_url"] = profile.avatarUrl;
     const plan = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
+    return this.createFromPlan(creator, plan, opts);
+  }
+
+  /** Builds a planned room (creation, or an upgrade's replacement room) and persists its chain in one call. */
+  async createFromPlan(creator: UserId, plan: CreateRoomPlan, opts: { alias?: RoomAlias } = {}): Promise<RoomId> {
+    const { storage, clock } = this.deps;
     const rules = plan.rules;
     let roomId: RoomId | undefined = plan.roomIdFromCreateEvent ? undefined : (`!${this.randomId()}:${this.deps.serverName}` as RoomId);
     const state = new Map<StateKey, Pdu>();
@@ -218,6 +249,53 @@ export class RoomService {
     }
   }
 
+  /**
+   * Remote PDUs (a /send transaction, remote-event.ts): grouped by room, each room's share verified in one batch and
+   * ingested in order in the room's queue, rooms in parallel. PDUs for rooms this server does not know, or whose
+   * version it cannot read, get no result (the spec lets a server ignore them) unless their id can be read.
+   */
+  async ingestRemote(origin: ServerName, pdus: readonly unknown[]): Promise<TransactionPduResult[]> {
+    const byRoom = new Map<RoomId, unknown[]>();
+    const out: TransactionPduResult[] = [];
+    for (const raw of pdus) {
+      const roomId = isObj(raw) && typeof raw["room_id"] === "string" ? (raw["room_id"] as RoomId) : null;
+      if (!roomId) continue;
+      let list = byRoom.get(roomId);
+      if (!list) byRoom.set(roomId, (list = []));
+      list.push(raw);
+    }
+    const remote = this.deps.remote;
+    await Promise.all([...byRoom].map(async ([roomId, raws]) => {
+      const rules = await this.rulesOf(roomId);
+      if (!rules || !remote) {
+        for (const raw of raws) {
+          const id = isObj(raw) && typeof raw["event_id"] === "string" ? raw["event_id"] : null;
+          if (id) out.push({ eventId: id, outcome: { ok: false, error: rules ? "this server does not accept remote events" : `unknown room ${roomId}` } });
+        }
+        return;
+      }
+      const verdicts = await verifyRemoteBatch(remote.keys, raws.map((raw) => ({ raw, rules, roomId })));
+      await this.queue.run(roomId, async () => {
+        const ctx = {
+          storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+          persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
+        };
+        for (const v of verdicts) {
+          if (!v.ok || !v.pdu) {
+            if (v.eventId) out.push({ eventId: v.eventId, outcome: { ok: false, error: v.failures.filter((f) => f.fatal).map((f) => `${f.check}: ${f.reason}`).join("; ") } });
+            continue;
+          }
+          try {
+            out.push({ eventId: v.pdu.eventId, outcome: await ingestChecked(ctx, v.pdu, { fillGaps: true, redacted: v.redacted }) });
+          } catch (e) {
+            out.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
+          }
+        }
+      });
+    }));
+    return out;
+  }
+
   // -------------------------------------------------------------------------
   // Membership: the auth rules decide; these only shape the member events.
   // -------------------------------------------------------------------------
@@ -245,6 +323,8 @@ export class RoomService {
    * (a remote one means the room is remote: 502).
    */
   async join(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
+    const known = await this.rulesOf(roomId);
+    if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via))) return this.joinRemote(roomId, userId, opts);
     const rules = await this.requireRoom(roomId, "join", opts.via);
     return this.queue.run(roomId, async () => {
       const current = await this.currentStateEvent(roomId, "m.room.member", userId);
@@ -260,6 +340,125 @@ export class RoomService {
       await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
       return pdu.eventId;
     });
+  }
+
+  private async isRemote(roomId: RoomId, via: readonly string[] = []): Promise<boolean> {
+    const colon = roomId.indexOf(":");
+    return (colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName);
+  }
+
+  /** A room this server does not hold: make_join / send_join through a resident server (remote-join.ts steps 3-6). */
+  private async joinRemote(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] }): Promise<EventId> {
+    const remote = this.deps.remote!;
+    const colon = roomId.indexOf(":");
+    const servers = [...new Set([...(opts.via ?? []), ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+    const content: Record<string, JsonValue> = { membership: "join", ...(await this.profileContent(userId)) };
+    if (opts.reason !== undefined) content["reason"] = opts.reason;
+    return this.queue.run(roomId, async () => {
+      const got = await joinRemoteRoom(
+        { serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, remote, nowTs: () => this.deps.clock.now() },
+        roomId, userId, servers, content,
+      );
+      await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
+      this.notifier.notify(got.maxOrdering, roomId, [got.eventId]);
+      return got.eventId;
+    });
+  }
+
+  /** Another server's alias through its /query/directory (502 when it cannot be asked, 404 when it has none). */
+  async resolveRemoteAlias(alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> {
+    const remote = this.deps.remote;
+    const server = alias.slice(alias.indexOf(":") + 1) as ServerName;
+    if (!remote) throw federationUnavailable("query directory", `alias ${alias}`);
+    try {
+      return await remote.client.queryDirectory(server, alias);
+    } catch (e) {
+      const status = e instanceof Error && "status" in e ? (e as { status?: number }).status : undefined;
+      if (status === 404) throw MatrixError.notFound(`room alias ${alias} not found`);
+      throw new MatrixError("M_UNKNOWN", 502, `cannot resolve ${alias} through ${server}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** GET /make_join (remote-join.ts step 1): the join template for a user of another server. */
+  makeJoin(roomId: RoomId, userId: UserId, ver: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+    return this.makeMembership(roomId, userId, "join", ver);
+  }
+
+  /**
+   * make_join, make_leave (no `ver`) and make_knock: the member event built over the current state (403 when the
+   * auth rules refuse it), as a template.
+   */
+  async makeMembership(roomId: RoomId, userId: UserId, membership: "join" | "leave" | "knock", ver?: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+    const rules = await this.rulesOf(roomId);
+    if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
+    if (ver) assertVersionSupported(rules, ver);
+    const { pdu } = await this.queue.run(roomId, () => this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content: { membership } }));
+    return { room_version: rules.id, event: joinTemplate(pdu) };
+  }
+
+  /**
+   * send_leave (v2, answers {}) and send_knock (answers knock_room_state, the stripped state a knocking user is
+   * shown): the event through the remote pipeline, which must accept it (403 otherwise).
+   */
+  async acceptSendMembership(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, membership: "leave" | "knock"): Promise<JsonObject> {
+    await this.ingestMembership(origin, roomId, eventId, raw, membership);
+    if (membership === "leave") return {};
+    const { storage } = this.deps;
+    const stripped: JsonObject[] = [];
+    for (const type of ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"]) {
+      const id = await storage.rooms.getCurrentStateEventId(roomId, type, "");
+      const p = id ? (await storage.events.getPdus([id])).get(id) : undefined;
+      if (p) stripped.push({ type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender });
+    }
+    return { knock_room_state: stripped };
+  }
+
+  /** remote-join.ts step 2 for any membership: shape checks, then the remote pipeline; the accepted event. */
+  private async ingestMembership(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, membership: string): Promise<Pdu> {
+    const rules = await this.rulesOf(roomId);
+    const remote = this.deps.remote;
+    if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
+    const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
+    if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the ${membership} event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);
+    const pdu = v.pdu;
+    assertJoinFrom(pdu, origin, roomId, eventId, membership);
+    const outcome = await this.queue.run(roomId, () => ingestChecked({
+      storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+      persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+    }, pdu, { fillGaps: false, redacted: v.redacted }));
+    if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
+    if (outcome.softFailed) throw MatrixError.forbidden(`the ${membership} is not allowed by the room's current state`);
+    return pdu;
+  }
+
+  /**
+   * PUT /v2/send_join (remote-join.ts step 2): the join through the remote pipeline, then the state before it
+   * and its auth chain (wire PDUs).
+   */
+  async acceptSendJoin(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, opts: { omitMembers?: boolean } = {}): Promise<JsonObject> {
+    const pdu = await this.ingestMembership(origin, roomId, eventId, raw, "join");
+    const { storage } = this.deps;
+    const before = (await storage.state.getStateAtEvent(pdu.eventId, "before")) ?? new Map();
+    const stateIds = [...before].filter(([k]) => !opts.omitMembers || !k.startsWith("m.room.member\u0000") || k === stateKeyOf("m.room.member", pdu.sender)).map(([, id]) => id);
+    const inState = new Set(stateIds);
+    const chain = [...(await storage.events.getAuthChainIds([...stateIds, ...pdu.authEvents]))].filter((id) => !inState.has(id));
+    const pdus = await storage.events.getPdus([...stateIds, ...chain]);
+    const wire = (id: EventId): JsonObject => {
+      const p = pdus.get(id)!;
+      const { unsigned: _u, ...rest } = p.raw as Record<string, JsonValue>;
+      return rest;
+    };
+    const after = (await storage.state.getStateAtEvent(pdu.eventId, "after")) ?? new Map();
+    const servers = new Set<string>();
+    const members = await storage.events.getPdus([...after].filter(([k]) => k.startsWith("m.room.member\u0000")).map(([, id]) => id));
+    for (const m of members.values()) if (m.content["membership"] === "join" && m.stateKey) servers.add(m.stateKey.slice(m.stateKey.indexOf(":") + 1));
+    return {
+      origin: this.deps.serverName,
+      state: stateIds.filter((id) => pdus.has(id)).map(wire),
+      auth_chain: chain.filter((id) => pdus.has(id)).map(wire),
+      members_omitted: opts.omitMembers === true,
+      servers_in_room: [...servers].sort(),
+    };
   }
 
   /**

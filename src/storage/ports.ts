@@ -183,6 +183,13 @@ export interface PersistBatch {
    * not queued again.
    */
   readonly outbound?: OutboundPdus;
+  /**
+   * The client transaction (PUT /send, /redact) that created the batch's event, recorded in the same
+   * transaction as the events: a crash cannot leave the event without its record (a retry would then make a
+   * second event) nor the record without its event. A record for the key exists already: UniqueViolationError
+   * ("client transaction") and nothing of the batch is written.
+   */
+  readonly clientTxn?: { readonly key: ClientTxnKey; readonly eventId: EventId };
 }
 
 export interface OutboundPdus {
@@ -328,6 +335,12 @@ export interface StateStore {
   getStateAtEvent(eventId: EventId, when?: "before" | "after"): Promise<StateMap | null>;
   /** One entry of the state before (or after) an event: the event id, null when absent or when the event has no state. */
   getStateEventAt(eventId: EventId, type: string, stateKey: string, when?: "before" | "after"): Promise<EventId | null>;
+  /**
+   * The entries `keys` of the state before (or after) each of `eventIds`, in one read (what history visibility
+   * needs for a page of events: m.room.history_visibility and the reader's m.room.member at each). Every event
+   * with a state maps to the keys present in it (absent keys left out); events without a state are left out.
+   */
+  getStateEntriesAt(eventIds: readonly EventId[], keys: readonly StateKey[], when?: "before" | "after"): Promise<ReadonlyMap<EventId, StateMap>>;
   /** What changed from group `from` to group `to`: keys set (to their new event) and keys removed. */
   getStateGroupDelta(from: StateGroupId, to: StateGroupId): Promise<{ readonly set: StateMap; readonly remove: readonly StateKey[] }>;
 }
@@ -383,7 +396,10 @@ export interface RoomClientStore {
   getPublishedRooms(): Promise<readonly RoomId[]>;
   /** The event a client transaction created, or null. */
   getClientTxn(key: ClientTxnKey): Promise<EventId | null>;
-  /** Records the transaction's event; when one is recorded already it is kept and returned. */
+  /**
+   * Records the transaction's event; when one is recorded already it is kept and returned. Writers of events
+   * record through PersistBatch.clientTxn instead, in the event's own transaction.
+   */
   recordClientTxn(key: ClientTxnKey, eventId: EventId, nowTs: number): Promise<EventId>;
   /** Current members of a room with the given membership, ordered by user id. */
   getRoomMembers(roomId: RoomId, membership: string): Promise<readonly UserId[]>;
@@ -395,6 +411,60 @@ export interface RoomClientStore {
   getRedactions(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, EventId>>;
   setForgotten(userId: UserId, roomId: RoomId, forgotten: boolean): Promise<void>;
   isForgotten(userId: UserId, roomId: RoomId): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------
+// Relations between events (migration 0011), derived from PDUs by persistEvents.
+// ---------------------------------------------------------------------------
+
+/** A page of /relations: the children of one event (and theirs, with recursion). */
+export interface RelationQuery {
+  /** Only relations of this rel_type (at the last hop, with recursion). */
+  readonly relType?: string;
+  /** Only child events of this type. */
+  readonly eventType?: string;
+  /** Where the page starts (excluded); default the end for "b", the start for "f". */
+  readonly from?: RoomPosition;
+  /** Where it stops (excluded). */
+  readonly to?: RoomPosition;
+  readonly direction: "b" | "f";
+  readonly limit: number;
+  /** 1: direct children only; n: children up to n relations away. */
+  readonly depth: number;
+}
+
+export interface ThreadSummary {
+  /** Timeline events in the thread (m.thread relations to the root), shown to clients. */
+  readonly count: number;
+  /** The thread's events, newest first by topological order, at most the `latest` asked for. */
+  readonly latest: readonly EventId[];
+  /** Whether the user sent the root or an event in the thread. */
+  readonly participated: boolean;
+}
+
+export interface RelationStore {
+  /**
+   * Timeline events (not outliers, rejected or soft-failed) that relate to `eventId` in `roomId`, in topological
+   * order, and the position after the last (null when there are no more).
+   */
+  getRelations(roomId: RoomId, eventId: EventId, q: RelationQuery): Promise<{ readonly events: readonly StoredEvent[]; readonly next: RoomPosition | null }>;
+  /**
+   * The room's thread roots, most recently active first, from `from` (excluded; a position of a thread's latest
+   * event); with `participant`, only threads that user started or wrote in. `next` is null when there are no more.
+   */
+  getThreads(roomId: RoomId, opts: { readonly participant?: UserId; readonly from?: RoomPosition; readonly limit: number }): Promise<{
+    readonly roots: readonly EventId[];
+    readonly next: RoomPosition | null;
+  }>;
+  /** For each of `rootIds` with at least one event in its thread, the thread's summary for `userId`. */
+  getThreadSummaries(rootIds: readonly EventId[], userId: UserId, latest: number): Promise<ReadonlyMap<EventId, ThreadSummary>>;
+  /** For each of `ids`, the timeline events with an m.replace relation to it, ordered by id (the caller validates). */
+  getReplacements(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, readonly EventId[]>>;
+  /**
+   * Timeline events of the room nearest to `ts` in direction `dir` (f: origin_server_ts >= ts ascending; b: <= ts
+   * descending), at most `limit`.
+   */
+  getEventsNearTimestamp(roomId: RoomId, ts: number, dir: "f" | "b", limit: number): Promise<readonly { readonly eventId: EventId; readonly originServerTs: number }[]>;
 }
 
 // ---------------------------------------------------------------------------
@@ -514,6 +584,263 @@ export interface UserStore {
   /** Renames a device (null clears the name); false when the device does not exist. */
   setDeviceDisplayName(userId: UserId, deviceId: string, displayName: string | null): Promise<boolean>;
   touchDevice(userId: UserId, deviceId: string, lastSeenTs: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// End-to-end encryption, to-device messages, account data, filters and key backup (local users).
+//
+// Three per-user streams, each with its own position (1, 2, 3, ... with no gaps once committed, 0 before the
+// first write): device lists, to-device messages and account data. A position is handed out inside the writing
+// transaction and its counter row stays locked until commit, so a reader that sees position N sees every write at
+// or below N. Sync combines them with the other streams into one composite token (docs/client-api.md).
+// ---------------------------------------------------------------------------
+
+/** A position in one of the per-user streams (device lists, to-device, account data). */
+export type UserStreamPosition = number;
+
+/** The one-time and fallback keys a device uploads; `keyId` is "algorithm:id" as on the wire. */
+export interface UploadedKey {
+  readonly algorithm: string;
+  readonly keyId: string;
+  readonly key: JsonObject | string;
+}
+
+export interface KeysUpload {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  /** The device's device_keys object (signature already checked); replaces the stored one. */
+  readonly deviceKeys?: JsonObject;
+  readonly oneTimeKeys?: readonly UploadedKey[];
+  /** Replaces the device's fallback key of that algorithm (one per algorithm), unused again. */
+  readonly fallbackKeys?: readonly UploadedKey[];
+}
+
+/** Why an upload was refused: a one-time key id the device uploaded before with other content. */
+export class KeyConflictError extends StorageError {
+  constructor(readonly keyId: string, message: string) {
+    super(message);
+    this.name = "KeyConflictError";
+  }
+}
+
+export interface KeyClaim {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly algorithm: string;
+}
+
+export interface ClaimedKey extends KeyClaim {
+  readonly keyId: string;
+  readonly key: JsonObject | string;
+  /** True when no one-time key was left and the device's fallback key was handed out. */
+  readonly fallback: boolean;
+}
+
+export type CrossSigningKeyType = "master" | "self_signing" | "user_signing";
+
+export interface CrossSigningKeyRecord {
+  readonly type: CrossSigningKeyType;
+  /** The ed25519 public key (unpadded base64), the one entry of `keys`. */
+  readonly publicKey: string;
+  /** The key object as uploaded, signatures included. */
+  readonly key: JsonObject;
+}
+
+/** A signature from /keys/signatures/upload: `signer` signed the target key (a device id or a cross-signing key). */
+export interface KeySignature {
+  readonly targetUserId: UserId;
+  /** A device id, or the public key of a cross-signing key. */
+  readonly targetKeyId: string;
+  readonly signerUserId: UserId;
+  /** "ed25519:<public key or device id>". */
+  readonly signerKeyId: string;
+  readonly signature: string;
+}
+
+export interface DeviceListChange {
+  readonly userId: UserId;
+  readonly position: UserStreamPosition;
+}
+
+export interface E2eeStore {
+  /**
+   * Stores a /keys/upload in one transaction and returns the device's one-time key counts after it. New or changed
+   * device keys add a device-list change. KeyConflictError (nothing written) when a one-time key id is known with
+   * other content; the same key again is ignored.
+   */
+  uploadKeys(upload: KeysUpload): Promise<Readonly<Record<string, number>>>;
+  /** Unclaimed one-time keys of a device, by algorithm (algorithms with none are absent). */
+  oneTimeKeyCounts(userId: UserId, deviceId: string): Promise<Readonly<Record<string, number>>>;
+  /** The algorithms whose fallback key has not been handed out yet, sorted. */
+  unusedFallbackKeyTypes(userId: UserId, deviceId: string): Promise<readonly string[]>;
+  /**
+   * device_keys of the given users (all devices when `deviceIds` is empty), with signatures from
+   * /keys/signatures/upload merged in. Users or devices without keys are absent.
+   */
+  getDeviceKeys(query: readonly { readonly userId: UserId; readonly deviceIds: readonly string[] }[]): Promise<ReadonlyMap<UserId, ReadonlyMap<string, JsonObject>>>;
+  /**
+   * Claims one key per request, in one transaction: a one-time key (deleted, so each is handed out exactly once,
+   * also to concurrent claimers), else the fallback key (marked used). Requests with neither are absent.
+   */
+  claimKeys(claims: readonly KeyClaim[]): Promise<readonly ClaimedKey[]>;
+  /** The users' cross-signing keys with /keys/signatures/upload signatures merged in. */
+  getCrossSigningKeys(userIds: readonly UserId[]): Promise<ReadonlyMap<UserId, ReadonlyMap<CrossSigningKeyType, CrossSigningKeyRecord>>>;
+  /** Replaces the given cross-signing keys of the user and adds a device-list change, in one transaction. */
+  setCrossSigningKeys(userId: UserId, keys: readonly CrossSigningKeyRecord[]): Promise<void>;
+  /** Stores signatures (replacing one from the same signer key) and adds a device-list change per target user. */
+  addSignatures(signatures: readonly KeySignature[]): Promise<void>;
+  /** Adds a device-list change for the user (a device was added, renamed or deleted). */
+  markDeviceListChanged(userId: UserId): Promise<UserStreamPosition>;
+  /** Device-list changes with from < position <= to, one entry per user (its latest), ascending. */
+  deviceListChangesSince(from: UserStreamPosition, to: UserStreamPosition): Promise<readonly DeviceListChange[]>;
+  /** The latest device-list position (0 before any change). */
+  maxDeviceListPosition(): Promise<UserStreamPosition>;
+}
+
+/** One to-device message addressed to one device (or "*": every device of the user when it is sent). */
+export interface ToDeviceMessage {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  /** {type, sender, content}, as /sync delivers it. */
+  readonly message: JsonObject;
+}
+
+export interface ToDeviceStore {
+  /**
+   * Queues the messages unless the sender's device used `txnId` already, in one transaction. "*" is expanded to
+   * the user's devices at that moment; a device that does not exist gets nothing (nothing would ever read it). Returns false (nothing queued) for a repeated txn id.
+   */
+  send(sender: { readonly userId: UserId; readonly deviceId: string }, txnId: string, messages: readonly ToDeviceMessage[], nowTs: number): Promise<boolean>;
+  /** The device's messages with position > since, oldest first, at most `limit`, and the last position returned (since when none). */
+  inbox(userId: UserId, deviceId: string, since: UserStreamPosition, limit: number): Promise<{ readonly messages: readonly JsonObject[]; readonly position: UserStreamPosition }>;
+  /** Deletes the device's messages at or below `upTo` (the device has acknowledged them with a later sync token). */
+  acknowledge(userId: UserId, deviceId: string, upTo: UserStreamPosition): Promise<number>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface AccountDataEntry {
+  /** null: global account data. */
+  readonly roomId: string | null;
+  readonly type: string;
+  readonly content: JsonObject;
+  readonly position: UserStreamPosition;
+}
+
+export interface AccountDataStore {
+  /** Sets (replaces) one entry; returns its new position. `roomId` null: global. */
+  put(userId: UserId, roomId: string | null, type: string, content: JsonObject): Promise<UserStreamPosition>;
+  get(userId: UserId, roomId: string | null, type: string): Promise<JsonObject | null>;
+  /** The user's entries changed after `since`, ascending by position (all of them for since = 0). */
+  changesSince(userId: UserId, since: UserStreamPosition): Promise<readonly AccountDataEntry[]>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface FilterStore {
+  /** Stores the filter JSON as given; returns its id ("0", "1", ... per user). */
+  create(userId: UserId, filter: JsonObject): Promise<string>;
+  get(userId: UserId, filterId: string): Promise<JsonObject | null>;
+}
+
+// ---------------------------------------------------------------------------
+// Sync's persisted ephemeral streams (migration 0006): receipts, presence, push rules. Positions come from the
+// same per-user stream counters as above.
+// ---------------------------------------------------------------------------
+
+/** One user's latest receipt of a type in a room (and thread). */
+export interface ReceiptRecord {
+  readonly roomId: RoomId;
+  /** "m.read" or "m.read.private". */
+  readonly receiptType: string;
+  readonly userId: UserId;
+  /** null: unthreaded; "main" or a thread root's event id otherwise. */
+  readonly threadId: string | null;
+  readonly eventId: EventId;
+  readonly ts: number;
+  readonly position: UserStreamPosition;
+}
+
+export interface ReceiptStore {
+  /** Sets the user's receipt of that type and thread in the room (replacing the previous one); returns its position. */
+  put(r: Omit<ReceiptRecord, "position">): Promise<UserStreamPosition>;
+  /** Receipts of the rooms changed with since < position <= to, ascending (all of them for since = 0). */
+  changesSince(roomIds: readonly RoomId[], since: UserStreamPosition, to: UserStreamPosition): Promise<readonly ReceiptRecord[]>;
+  /** The user's receipt of a type in a room (unthreaded when threadId is null), or null. */
+  get(roomId: RoomId, userId: UserId, receiptType: string, threadId: string | null): Promise<ReceiptRecord | null>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface PresenceRecord {
+  readonly userId: UserId;
+  /** "online", "unavailable" or "offline". */
+  readonly state: string;
+  readonly statusMsg: string | null;
+  readonly lastActiveTs: number;
+  readonly position: UserStreamPosition;
+}
+
+export interface PresenceStore {
+  /** Sets a user's presence; returns its position. `statusMsg` undefined keeps the stored one. */
+  put(userId: UserId, state: string, statusMsg: string | null | undefined, nowTs: number): Promise<UserStreamPosition>;
+  get(userId: UserId): Promise<PresenceRecord | null>;
+  /** Presence of the users changed with since < position <= to. */
+  changesSince(userIds: readonly UserId[], since: UserStreamPosition, to: UserStreamPosition): Promise<readonly PresenceRecord[]>;
+  maxPosition(): Promise<UserStreamPosition>;
+}
+
+export interface PushRulesStore {
+  /** The user's stored rules as core/push's UserPushRules JSON, or null when the user changed none. */
+  get(userId: UserId): Promise<JsonObject | null>;
+  /** Replaces them; returns the push_rules stream position (sync sends m.push_rules account data after it). */
+  put(userId: UserId, rules: JsonObject): Promise<UserStreamPosition>;
+  /** The user's rules position (0 when never changed). */
+  position(userId: UserId): Promise<UserStreamPosition>;
+}
+
+export interface BackupVersionRecord {
+  readonly version: string;
+  readonly algorithm: string;
+  readonly authData: JsonObject;
+  readonly etag: string;
+  readonly count: number;
+}
+
+/** One session's backup data as the spec's KeyBackupData. */
+export interface BackupSession {
+  readonly roomId: string;
+  readonly sessionId: string;
+  readonly firstMessageIndex: number;
+  readonly forwardedCount: number;
+  readonly isVerified: boolean;
+  readonly sessionData: JsonObject;
+}
+
+/** The version named is not the user's current backup: the spec's M_WRONG_ROOM_KEYS_VERSION. */
+export class WrongBackupVersionError extends StorageError {
+  constructor(readonly currentVersion: string | null) {
+    super(`the current backup version is ${currentVersion ?? "none"}`);
+    this.name = "WrongBackupVersionError";
+  }
+}
+
+export interface KeyBackupStore {
+  /** A new version (becomes the current one); returns its number as a string. */
+  createVersion(userId: UserId, algorithm: string, authData: JsonObject): Promise<string>;
+  /** The named version (or the current one when undefined); null when unknown or deleted. */
+  getVersion(userId: UserId, version?: string): Promise<BackupVersionRecord | null>;
+  /** Replaces auth_data of an existing version; false when unknown or deleted. */
+  updateVersion(userId: UserId, version: string, authData: JsonObject): Promise<boolean>;
+  /** Deletes the version and its keys; false when unknown or deleted already. */
+  deleteVersion(userId: UserId, version: string): Promise<boolean>;
+  /**
+   * Stores sessions in the current version with the spec's replacement rules (a verified key beats an unverified
+   * one, then the lower first_message_index, then the lower forwarded_count). WrongBackupVersionError when
+   * `version` is not current. Returns the new etag and count.
+   */
+  putKeys(userId: UserId, version: string, sessions: readonly BackupSession[]): Promise<{ readonly etag: string; readonly count: number }>;
+  /** Sessions of a version, optionally of one room or one session; [] for an unknown version. */
+  getKeys(userId: UserId, version: string, roomId?: string, sessionId?: string): Promise<readonly BackupSession[]>;
+  /** Deletes sessions (all, one room's, or one); null when the version is unknown, else the new etag and count. */
+  deleteKeys(userId: UserId, version: string, roomId?: string, sessionId?: string): Promise<{ readonly etag: string; readonly count: number } | null>;
 }
 
 // ---------------------------------------------------------------------------
@@ -637,10 +964,19 @@ export interface Storage {
   readonly state: StateStore;
   readonly rooms: RoomStore;
   readonly roomClient: RoomClientStore;
+  readonly relations: RelationStore;
   readonly users: UserStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;
   readonly outbound: OutboundStore;
+  readonly e2ee: E2eeStore;
+  readonly toDevice: ToDeviceStore;
+  readonly accountData: AccountDataStore;
+  readonly filters: FilterStore;
+  readonly keyBackup: KeyBackupStore;
+  readonly receipts: ReceiptStore;
+  readonly presence: PresenceStore;
+  readonly pushRules: PushRulesStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -7,59 +7,24 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { scryptHasher } from "../../src/api/index.js";
 import type { Clock } from "../../src/core/clock.js";
-import type { RoomId, UserId } from "../../src/core/ids/index.js";
+import type { RoomId } from "../../src/core/ids/index.js";
 import { backendDatabases } from "../harness/postgres.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
-import { clientCaller, expectMatrixError, type Reply } from "../harness/http-get.js";
+import type { TestServer } from "../harness/server.js";
+import { expectMatrixError, type Reply } from "../harness/http-get.js";
+import { okJson, startRoomsServer as startWith, type RoomsClient as Client } from "../harness/rooms-server.js";
 
 let now = 1_764_000_000_000;
 const clock: Clock = { now: () => now++, sleep: async () => {} };
-const cheap = scryptHasher({ ln: 10 });
-const PASSWORD = "correct horse 1";
 const generous = { per_second: 1000, burst_count: 1000 };
 
 const databases = backendDatabases("zion_rooms");
 after(() => databases.stop());
-const databaseConfig = (backend: "sqlite" | "postgres") => databases.config(backend);
 
-interface Client {
-  userId: UserId;
-  token: string;
-}
-
-/** A Zion with registration open and the given rate limits; helpers to call it as a user. */
-async function startRoomsServer(backend: "sqlite" | "postgres", limits: Record<string, unknown> = {}) {
-  const zion = await startTestServer({
-    config: {
-      ...(await databaseConfig(backend)),
-      enable_registration: true,
-      enable_registration_without_verification: true,
-      rc_login: { address: generous, account: generous, failed_attempts: generous },
-      rc_registration: generous,
-      rc_message: generous,
-      rc_joins: { local: generous, remote: generous },
-      rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
-      ...limits,
-    },
-    startOptions: { clock, passwordHasher: cheap },
-  });
-  const call = clientCaller(() => zion.clientUrl);
-  const register = async (username: string): Promise<Client> => {
-    const r = await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" } });
-    assert.equal(r.status, 200, r.body);
-    const j = r.json();
-    return { userId: j["user_id"] as UserId, token: j["access_token"] as string };
-  };
-  return { zion, call, register };
-}
+const startRoomsServer = async (backend: "sqlite" | "postgres", limits: Record<string, unknown> = {}) => startWith(await databases.config(backend), clock, limits);
 
 const expectError = expectMatrixError;
-const ok = (r: Reply): Record<string, unknown> => {
-  assert.equal(r.status, 200, r.body);
-  return r.json();
-};
+const ok = okJson;
 const enc = encodeURIComponent;
 const V3 = "/_matrix/client/v3";
 

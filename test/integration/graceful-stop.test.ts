@@ -31,7 +31,7 @@ describe("graceful stop", () => {
   it("finishes every request in flight when SIGTERM arrives, then exits 0 (child process)", { timeout: 40_000 }, async () => {
     const zion = await startTestServer({ mode: "child" });
     const port = zion.listeners.find((l) => !l.tls)!.port;
-    const uploads = Array.from({ length: 20 }, (_, i) => slowUpload(port, `/_matrix/client/v3/rooms/!r:zion.test/send/m.room.message/t${i}`));
+    const uploads = Array.from({ length: 20 }, (_, i) => slowUpload(port, `/_matrix/client/v3/no-such-endpoint/t${i}`));
     await new Promise((r) => setTimeout(r, 300)); // every request has reached the server and waits for its body
     const exited = zion.stop(); // SIGTERM
     await new Promise((r) => setTimeout(r, 300));
@@ -40,7 +40,7 @@ describe("graceful stop", () => {
     const responses = await Promise.all(uploads.map((u) => u.response));
     for (const r of responses) {
       assert.ok(r.at >= finishedAt, "the response came after the body, so the request was in flight at SIGTERM");
-      assert.equal(r.status, 404, r.body); // no such client endpoint yet: a complete Matrix error, not a cut connection
+      assert.equal(r.status, 404, r.body); // an unknown endpoint: a complete Matrix error, not a cut connection
       assert.equal((JSON.parse(r.body) as Record<string, unknown>)["errcode"], "M_UNRECOGNIZED");
     }
     assert.equal(await exited, 0, zion.output.stderr);

@@ -91,12 +91,12 @@ describe("identity endpoints", () => {
     assert.deepEqual(r.json(), { "m.homeserver": { base_url: "https://matrix.zion.test/" } });
   });
 
-  it("serves /_matrix/client/versions on the client listener, with CORS, listing no spec version before the client API exists", async () => {
+  it("serves /_matrix/client/versions on the client listener, with CORS, listing the versions whose endpoints work", async () => {
     const r = await httpCall(`${zion.clientUrl}/_matrix/client/versions`);
     assert.equal(r.status, 200);
     assert.equal(r.headers["content-type"], "application/json");
     assert.equal(r.headers["access-control-allow-origin"], "*");
-    assert.deepEqual(r.json(), { versions: [], unstable_features: {} });
+    assert.deepEqual(r.json(), { versions: ["v1.1"], unstable_features: {} });
   });
 
   it("answers GET /health with 200 OK on every listener", async () => {
@@ -121,7 +121,8 @@ describe("identity endpoints", () => {
       { base: "client", method: "GET", path: "/_matrix/client/versions", status: 200 },
       { base: "client", method: "GET", path: "/.well-known/matrix/client", status: 200 },
       { base: "client", method: "GET", path: "/.well-known/matrix/server", status: 200 },
-      { base: "client", method: "GET", path: "/_matrix/client/v3/sync", status: 404, errcode: "M_UNRECOGNIZED" },
+      { base: "client", method: "GET", path: "/_matrix/client/v3/nope", status: 404, errcode: "M_UNRECOGNIZED" },
+      { base: "client", method: "GET", path: "/_matrix/client/v3/sync", status: 401, errcode: "M_MISSING_TOKEN" },
       { base: "client", method: "POST", path: "/_matrix/client/versions", status: 405, errcode: "M_UNRECOGNIZED" },
       { base: "client", method: "PUT", path: "/.well-known/matrix/client", status: 405, errcode: "M_UNRECOGNIZED" },
       { base: "federation", method: "GET", path: "/_matrix/key/v2/server", status: 200 },

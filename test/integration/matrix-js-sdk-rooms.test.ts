@@ -1,11 +1,12 @@
 /**
  * matrix-js-sdk 37.5 (the real client library, from npm) against a real Zion child process, through the SDK's
  * HTTP calls for rooms only (its /sync-based features come with src/sync): createRoom, invite, joinRoom,
- * sendMessage, sendStateEvent, getStateEvent, createMessagesRequest, members, redactEvent, leave, kick, ban.
+ * sendMessage, sendStateEvent, getStateEvent, createMessagesRequest, members, redactEvent, leave, kick, ban; relations,
+ * createThreadListMessagesRequest, timestampToEvent and upgradeRoom.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createClient, Direction, type MatrixClient } from "matrix-js-sdk";
+import { createClient, Direction, FeatureSupport, Thread, ThreadFilterType, type MatrixClient } from "matrix-js-sdk";
 import { startTestServer, type TestServer } from "../harness/server.js";
 
 describe("matrix-js-sdk 37.5 against Zion: rooms and events", () => {
@@ -84,5 +85,43 @@ describe("matrix-js-sdk 37.5 against Zion: rooms and events", () => {
     const left = await alice.members(roomId);
     assert.equal(left.chunk!.find((e) => e.state_key === "@bob:zion.test")?.content["membership"], "leave");
     assert.equal(left.chunk!.find((e) => e.state_key === "@carol:zion.test")?.content["membership"], "ban");
+  });
+
+  it("reads relations and thread lists, finds events by timestamp and upgrades a room through the SDK's own requests", async () => {
+    const { room_id: roomId } = await alice.createRoom({ preset: "private_chat" as never, invite: ["@bob:zion.test"] });
+    await bob.joinRoom(roomId);
+    const root = await alice.sendMessage(roomId, { msgtype: "m.text", body: "a thread" } as never);
+    const reply = await bob.sendMessage(roomId, { msgtype: "m.text", body: "in it", "m.relates_to": { rel_type: "m.thread", event_id: root.event_id } } as never);
+    const edit = await alice.sendMessage(roomId, { msgtype: "m.text", body: "* a thread!", "m.new_content": { msgtype: "m.text", body: "a thread!" }, "m.relates_to": { rel_type: "m.replace", event_id: root.event_id } } as never);
+
+    const rel = await bob.relations(roomId, root.event_id, "m.thread", null);
+    assert.equal(rel.originalEvent?.getId(), root.event_id);
+    assert.deepEqual(rel.events.map((e) => e.getId()), [reply.event_id]);
+    const edits = await bob.relations(roomId, root.event_id, "m.replace", null);
+    assert.deepEqual(edits.events.map((e) => e.getId()), [edit.event_id]);
+
+    // The SDK asks /versions before choosing the stable /threads path; this client never syncs, so say it here.
+    Thread.setServerSideListSupport(FeatureSupport.Stable);
+    const threads = await bob.createThreadListMessagesRequest(roomId, null, 10, Direction.Backward, ThreadFilterType.All);
+    assert.deepEqual(threads.chunk.map((e) => e.event_id), [root.event_id]);
+    const summary = (threads.chunk[0]!.unsigned as Record<string, Record<string, Record<string, unknown>>>)["m.relations"]!["m.thread"]!;
+    assert.equal(summary["count"], 1);
+    assert.equal(summary["current_user_participated"], true);
+    assert.equal((summary["latest_event"] as { event_id: string }).event_id, reply.event_id);
+
+    const rootEvent = await alice.fetchRoomEvent(roomId, root.event_id);
+    const found = await bob.timestampToEvent(roomId, rootEvent.origin_server_ts!, Direction.Forward);
+    assert.deepEqual(found, { event_id: root.event_id, origin_server_ts: rootEvent.origin_server_ts });
+
+    const { replacement_room: replacement } = await alice.upgradeRoom(roomId, "11");
+    assert.notEqual(replacement, roomId);
+    assert.equal((await alice.getStateEvent(roomId, "m.room.tombstone", ""))["replacement_room"], replacement);
+    assert.equal(((await alice.getStateEvent(replacement, "m.room.create", ""))["predecessor"] as { room_id: string }).room_id, roomId);
+    const refused = await bob.upgradeRoom(replacement, "12").then(
+      () => assert.fail("bob has too little power to upgrade"),
+      (e: { errcode?: string; httpStatus?: number }) => e,
+    );
+    assert.equal(refused.httpStatus, 403);
+    assert.equal(refused.errcode, "M_FORBIDDEN");
   });
 });

@@ -3,7 +3,7 @@
  * dnsmasq lines feed the test dnsmasq, its generate-config commands and YAML keys make the two configurations, its
  * start commands start two Zion processes, and its check commands (and the lab block of docs/debug-tools.md) must
  * print what the documents show. The document's addresses are mapped onto loopback: 10.10.0.11/12 onto two addresses
- * of 127.0.6.x (ports 8008 and 8448 as written), 10.10.0.53:53 onto the dnsmasq, 10.10.0.0/24 onto 127.0.6.0/24.
+ * of 127.0.20.x (ports 8008 and 8448 as written), 10.10.0.53:53 onto the dnsmasq, 10.10.0.0/24 onto 127.0.20.0/24 (a range of its own: the tester files own fixed 127.0.6.x addresses).
  * Commands run as `zion` on the PATH (the README's global install), the document's `npx zion` without the npx.
  */
 import { after, before, describe, it } from "node:test";
@@ -23,9 +23,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const doc = readFileSync(join(root, "docs/private-federation.md"), "utf8");
 const debugDoc = readFileSync(join(root, "docs/debug-tools.md"), "utf8");
 
-// Two addresses from one of 110 blocks in 127.0.6.10-231 (the ports are the document's), so concurrent runs rarely collide.
+// Two addresses from one of 110 blocks in 127.0.20.10-231 (the ports are the document's), so concurrent runs rarely collide.
 const BASE = 10 + 2 * Math.floor(Math.random() * 110);
-const [IP1, IP2] = [`127.0.6.${BASE}`, `127.0.6.${BASE + 1}`];
+const [IP1, IP2] = [`127.0.20.${BASE}`, `127.0.20.${BASE + 1}`];
 
 /** The body of the code block whose fence is ```<lang> <tag>. */
 function block(markdown: string, lang: string, tag: string): string {
@@ -110,7 +110,7 @@ describe("docs/private-federation.md, followed step by step", { timeout: 180_000
     assert.deepEqual(Object.keys(a).sort(), ["hs1.lab", "hs2.lab"]);
     const local = [...block(doc, "ini", "lab-dns").matchAll(/^local=\/([^/]+)\/$/gm)].map((m) => m[1]!);
     dns = await startDnsmasq({ a, local });
-    map = [["10.10.0.53:53", dns.server], ["10.10.0.0/24", "127.0.6.0/24"], ["10.10.0.11", IP1], ["10.10.0.12", IP2]];
+    map = [["10.10.0.53:53", dns.server], ["10.10.0.0/24", "127.0.20.0/24"], ["10.10.0.11", IP1], ["10.10.0.12", IP2]];
     assert.deepEqual(await dns.resolver().resolve4("hs2.lab"), [IP2]);
   });
 

@@ -1,8 +1,9 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
-import type { ServerName } from "../../core/ids/index.js";
-import type { EventStore, RoomClientStore, RoomStore, StateStore, UserStore } from "../../storage/ports.js";
-import type { RoomReads, RoomService } from "../../rooms/index.js";
+import type { ServerName, UserId } from "../../core/ids/index.js";
+import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RelationStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { Notifier, SyncService, TypingStream } from "../../sync/index.js";
+import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
 import type { UiaSessions } from "./shared/uia.js";
@@ -43,6 +44,75 @@ export interface AccountDeps {
   readonly registrationNonces: NonceStore;
 }
 
+/** Synapse's turn_* settings (/voip/turnServer). */
+export interface TurnSettings {
+  readonly uris: readonly string[];
+  /** turn_shared_secret (or the content of turn_shared_secret_path): coturn's use-auth-secret credentials. */
+  readonly sharedSecret: string | undefined;
+  /** turn_username / turn_password: fixed credentials, used when there is no shared secret. */
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly userLifetimeMs: number;
+}
+
+/**
+ * Told after a local user's displayname or avatar_url changed. The rooms layer implements it to send the new
+ * m.room.member event into every room the user has joined; until rooms exist app/ passes one that does nothing.
+ */
+export interface ProfileChangeListener {
+  profileChanged(userId: UserId, profile: ProfileRecord): Promise<void>;
+}
+
+/**
+ * Which users share a room with a user (whose device-list changes /keys/changes reports to them). The rooms layer
+ * implements it; until rooms exist app/ passes one that knows no rooms, so a user sees only its own changes.
+ */
+export interface DeviceListAudience {
+  usersSharingRoomsWith(userId: UserId): Promise<ReadonlySet<UserId>>;
+}
+
+/** A remote user's profile over federation (the FederationClient's query). */
+export interface RemoteProfiles {
+  queryProfile(destination: ServerName, userId: UserId, field?: "displayname" | "avatar_url"): Promise<{ displayname?: string; avatar_url?: string }>;
+}
+
+/** What the per-user routes (keys, to-device, account data, profile, filters, key backup, capabilities) use. */
+export interface UserDataDeps {
+  readonly serverName: ServerName;
+  readonly clock: Clock;
+  readonly users: UserStore;
+  readonly e2ee: E2eeStore;
+  readonly toDevice: ToDeviceStore;
+  readonly accountData: AccountDataStore;
+  readonly filters: FilterStore;
+  readonly keyBackup: KeyBackupStore;
+  readonly turn: TurnSettings;
+  /** default_room_version, for /capabilities. */
+  readonly defaultRoomVersion: string;
+  readonly profileChanges: ProfileChangeListener;
+  readonly deviceListAudience: DeviceListAudience;
+  /** The federation client (app/ always provides it). */
+  readonly federationClient: RemoteProfiles;
+}
+
+/** What /sync and the ephemeral-stream routes (typing, receipts, presence) use. */
+export interface SyncDeps {
+  readonly sync: SyncService;
+  readonly typing: TypingStream;
+  readonly filters: FilterStore;
+  readonly roomStore: RoomStore;
+  readonly roomClient: RoomClientStore;
+  readonly events: EventStore;
+  readonly receipts: ReceiptStore;
+  readonly accountData: AccountDataStore;
+  readonly presence: PresenceStore;
+  readonly pushRules: PushRulesStore;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  /** presence.enabled (default true): false makes presence routes answer with nothing stored. */
+  readonly presenceEnabled: boolean;
+}
+
 /** Room settings from homeserver.yaml. */
 export interface RoomSettings {
   /** default_room_version. */
@@ -56,10 +126,63 @@ export interface RoomDeps {
   readonly rateLimits: RateLimits;
   readonly rooms: RoomService;
   readonly roomReads: RoomReads;
+  readonly roomUpgrades: RoomUpgrader;
   readonly roomClient: RoomClientStore;
   readonly events: EventStore;
   readonly roomStore: RoomStore;
   readonly stateStore: StateStore;
+  readonly relations: RelationStore;
   readonly users: UserStore;
   readonly roomSettings: RoomSettings;
+}
+
+/** Synapse's turn_* settings (/voip/turnServer). */
+export interface TurnSettings {
+  readonly uris: readonly string[];
+  /** turn_shared_secret (or the content of turn_shared_secret_path): coturn's use-auth-secret credentials. */
+  readonly sharedSecret: string | undefined;
+  /** turn_username / turn_password: fixed credentials, used when there is no shared secret. */
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly userLifetimeMs: number;
+}
+
+/**
+ * Told after a local user's displayname or avatar_url changed. The rooms layer implements it to send the new
+ * m.room.member event into every room the user has joined; until rooms exist app/ passes one that does nothing.
+ */
+export interface ProfileChangeListener {
+  profileChanged(userId: UserId, profile: ProfileRecord): Promise<void>;
+}
+
+/**
+ * Which users share a room with a user (whose device-list changes /keys/changes reports to them). The rooms layer
+ * implements it; until rooms exist app/ passes one that knows no rooms, so a user sees only its own changes.
+ */
+export interface DeviceListAudience {
+  usersSharingRoomsWith(userId: UserId): Promise<ReadonlySet<UserId>>;
+}
+
+/** A remote user's profile over federation (the FederationClient's query). */
+export interface RemoteProfiles {
+  queryProfile(destination: ServerName, userId: UserId, field?: "displayname" | "avatar_url"): Promise<{ displayname?: string; avatar_url?: string }>;
+}
+
+/** What the per-user routes (keys, to-device, account data, profile, filters, key backup, capabilities) use. */
+export interface UserDataDeps {
+  readonly serverName: ServerName;
+  readonly clock: Clock;
+  readonly users: UserStore;
+  readonly e2ee: E2eeStore;
+  readonly toDevice: ToDeviceStore;
+  readonly accountData: AccountDataStore;
+  readonly filters: FilterStore;
+  readonly keyBackup: KeyBackupStore;
+  readonly turn: TurnSettings;
+  /** default_room_version, for /capabilities. */
+  readonly defaultRoomVersion: string;
+  readonly profileChanges: ProfileChangeListener;
+  readonly deviceListAudience: DeviceListAudience;
+  /** The federation client (app/ always provides it). */
+  readonly federationClient: RemoteProfiles;
 }

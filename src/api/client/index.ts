@@ -8,7 +8,16 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps, RoomDeps } from "./deps.js";
+import type { AccountDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import { sync } from "./sync/sync.js";
+import { putTyping } from "./typing/put-typing.js";
+import { postReceipt } from "./receipts/post-receipt.js";
+import { postReadMarkers } from "./receipts/read-markers.js";
+import { getPresence } from "./presence/get-status.js";
+import { putPresence } from "./presence/put-status.js";
+import { getGlobalPushRules, getPushRules } from "./push-rules/get-rules.js";
+import { deletePushRuleRoute, getPushRuleRoute, putPushRuleRoute } from "./push-rules/rule.js";
+import { pushRuleActionsRoutes, pushRuleEnabledRoutes } from "./push-rules/rule-attributes.js";
 import { createRoom } from "./rooms/create-room.js";
 import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
 import { joinRoom } from "./rooms/join.js";
@@ -20,6 +29,7 @@ import { kick } from "./rooms/kick.js";
 import { ban } from "./rooms/ban.js";
 import { unban } from "./rooms/unban.js";
 import { joinedRooms } from "./rooms/joined-rooms.js";
+import { upgradeRoom } from "./rooms/upgrade.js";
 import { sendMessage } from "./events/send-message.js";
 import { redact } from "./events/redact.js";
 import { getState } from "./events/get-state.js";
@@ -30,6 +40,9 @@ import { context } from "./events/context.js";
 import { getEvent } from "./events/get-event.js";
 import { members } from "./events/members.js";
 import { joinedMembers } from "./events/joined-members.js";
+import { getRelations, getRelationsByType, getRelationsByTypes } from "./events/relations.js";
+import { getThreads } from "./events/threads.js";
+import { timestampToEvent } from "./events/timestamp-to-event.js";
 import { putAlias } from "./directory/put-alias.js";
 import { getAlias } from "./directory/get-alias.js";
 import { deleteAlias } from "./directory/delete-alias.js";
@@ -38,6 +51,35 @@ import { getPublicRooms } from "./directory/get-public-rooms.js";
 import { postPublicRooms } from "./directory/post-public-rooms.js";
 import { getRoomVisibility } from "./directory/get-visibility.js";
 import { putRoomVisibility } from "./directory/put-visibility.js";
+import { getThreepids } from "./account/threepids.js";
+import { getGlobalAccountData } from "./account-data/get-global.js";
+import { getRoomAccountData } from "./account-data/get-room.js";
+import { putGlobalAccountData } from "./account-data/put-global.js";
+import { putRoomAccountData } from "./account-data/put-room.js";
+import { createFilter } from "./filter/create-filter.js";
+import { getFilter } from "./filter/get-filter.js";
+import { keyChanges } from "./keys/changes.js";
+import { claimKeys } from "./keys/claim.js";
+import { uploadDeviceSigningKeys } from "./keys/device-signing-upload.js";
+import { queryKeys } from "./keys/query.js";
+import { uploadSignatures } from "./keys/signatures-upload.js";
+import { uploadKeys } from "./keys/upload.js";
+import { getAvatarUrl } from "./profile/get-avatar-url.js";
+import { getDisplayname } from "./profile/get-displayname.js";
+import { getProfile } from "./profile/get-profile.js";
+import { putAvatarUrl } from "./profile/put-avatar-url.js";
+import { putDisplayname } from "./profile/put-displayname.js";
+import { createBackupVersion } from "./room-keys/create-version.js";
+import { deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey } from "./room-keys/delete-keys.js";
+import { deleteBackupVersion } from "./room-keys/delete-version.js";
+import { getAllRoomKeys, getRoomKeys, getSessionKey } from "./room-keys/get-keys.js";
+import { getBackupVersion, getCurrentBackupVersion } from "./room-keys/get-version.js";
+import { putAllRoomKeys, putRoomKeys, putSessionKey } from "./room-keys/put-keys.js";
+import { updateBackupVersion } from "./room-keys/update-version.js";
+import { getCapabilities } from "./server/capabilities.js";
+import { getThirdPartyProtocols } from "./server/thirdparty-protocols.js";
+import { getTurnServer } from "./server/turn-server.js";
+import { sendToDevice } from "./to-device/send-to-device.js";
 import { deleteDevice } from "./devices/delete-device.js";
 import { deleteDevices } from "./devices/delete-devices.js";
 import { getDevice } from "./devices/get-device.js";
@@ -51,17 +93,28 @@ import { refresh } from "./login/refresh.js";
 import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 
-export type ClientApiDeps = AccountDeps & RoomDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
   register, registerAvailable,
   whoami, changePassword, deactivateAccount,
   listDevices, getDevice, updateDevice, deleteDevice, deleteDevices,
-  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms,
+  createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms, upgradeRoom,
   sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
   messages, context, getEvent, members, joinedMembers,
   putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
+  uploadKeys, queryKeys, claimKeys, keyChanges, uploadDeviceSigningKeys, uploadSignatures,
+  sendToDevice,
+  createBackupVersion, getCurrentBackupVersion, getBackupVersion, updateBackupVersion, deleteBackupVersion,
+  getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
+  deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
+  getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
+  getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
+  createFilter, getFilter,
+  getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
+  sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
+  getPushRules, getGlobalPushRules, ...pushRuleEnabledRoutes, ...pushRuleActionsRoutes, getPushRuleRoute, putPushRuleRoute, deletePushRuleRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 /**
@@ -74,11 +127,13 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
+  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
   getRegisterNonce,
   registerWithSharedSecret,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, AccountSettings, PasswordPolicy, RoomDeps, RoomSettings } from "./deps.js";
+export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
+export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";

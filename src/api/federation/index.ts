@@ -5,10 +5,12 @@ import { eventRoutes, type RoomReadDeps } from "./events/index.js";
 import { keyQueryRoutes, type KeyQueryDeps } from "./keys/index.js";
 import { queryRoutes, type ProfileDeps } from "./query/index.js";
 import { stateRoutes } from "./state/index.js";
+import { membershipRoutes, type MembershipDeps } from "./membership/index.js";
+import { transactionRoutes, type SendTransactionDeps } from "./transactions/index.js";
 
-export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps;
+export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps & MembershipDeps;
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
-  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes,
+  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes, ...membershipRoutes,
 ] as readonly Route<FederationApiDeps>[];

@@ -267,7 +267,7 @@ function defaultPowerLevels(req: CreateRoomRequest, creator: UserId): JsonObject
  * (an `events` override replaces the whole map), add it: 150, or one above a
  * higher state_default. A level the client set itself is kept.
  */
-function tombstoneAboveState(rules: RoomVersionRules, content: JsonObject): JsonObject {
+export function tombstoneAboveState(rules: RoomVersionRules, content: JsonObject): JsonObject {
   if (!rules.auth.privilegedCreators) return content;
   const events = isObj(content["events"]) ? content["events"] : {};
   if (events["m.room.tombstone"] !== undefined) return content;

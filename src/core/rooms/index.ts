@@ -1,1 +1,2 @@
 export * from "./create-room.js";
+export * from "./upgrade-room.js";

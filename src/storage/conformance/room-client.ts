@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { EventId, RoomAlias, RoomId, UserId } from "../../core/ids/index.js";
 import { UniqueViolationError, type ClientTxnKey, type Storage } from "../ports.js";
+import { eid, pdu } from "./fixtures.js";
 
 const ROOM_A = "!a:conformance.test" as RoomId;
 const ROOM_B = "!b:conformance.test" as RoomId;
@@ -45,6 +46,39 @@ export function roomClientConformance(withStorage: (fn: (s: Storage) => Promise<
         assert.equal(await s.roomClient.getClientTxn({ ...key, deviceId: "E" }), null);
         assert.equal(await s.roomClient.getClientTxn({ ...key, endpoint: "redact" }), null);
         assert.equal(await s.roomClient.getClientTxn({ ...key, roomId: ROOM_B }), null);
+      });
+    });
+
+    it("records a persist batch's client transaction in the batch's own transaction", async () => {
+      await withStorage(async (s) => {
+        const key: ClientTxnKey = { userId: USER, deviceId: "D", endpoint: "send", roomId: ROOM_A, txnId: "in-batch" };
+        const first = pdu({ id: "txn-first", room: ROOM_A });
+        await s.events.persistEvents({ events: [{ pdu: first }], receivedTs: 1, clientTxn: { key, eventId: first.eventId } });
+        assert.equal(await s.roomClient.getClientTxn(key), first.eventId);
+        assert.deepEqual(await s.events.haveEvents([first.eventId]), new Set([first.eventId]));
+      });
+    });
+
+    it("writes neither the event nor the txn record of a batch that fails, and a batch whose txn is recorded already writes nothing", async () => {
+      await withStorage(async (s) => {
+        const key: ClientTxnKey = { userId: USER, deviceId: "D", endpoint: "send", roomId: ROOM_A, txnId: "atomic" };
+        // The event is fine, the batch breaks later (a state entry of an unknown room's event whose state is not stored).
+        const ok = pdu({ id: "txn-ok", room: ROOM_A });
+        const broken = pdu({ id: "txn-broken", room: ROOM_A, prev: ["txn-ok"], depth: 2 });
+        await assert.rejects(
+          s.events.persistEvents({ events: [{ pdu: ok }, { pdu: broken, stateBefore: { after: eid("never-stored") } }], receivedTs: 1, clientTxn: { key, eventId: ok.eventId } }),
+        );
+        assert.equal(await s.roomClient.getClientTxn(key), null, "no txn record without its event");
+        assert.deepEqual(await s.events.haveEvents([ok.eventId, broken.eventId]), new Set(), "no event without its txn record");
+        // A key recorded already: the second batch is refused whole.
+        await s.events.persistEvents({ events: [{ pdu: ok }], receivedTs: 2, clientTxn: { key, eventId: ok.eventId } });
+        const second = pdu({ id: "txn-second", room: ROOM_A, prev: ["txn-ok"], depth: 2 });
+        await assert.rejects(
+          s.events.persistEvents({ events: [{ pdu: second }], receivedTs: 3, clientTxn: { key, eventId: second.eventId } }),
+          (e: unknown) => e instanceof UniqueViolationError && e.what === "client transaction",
+        );
+        assert.equal(await s.roomClient.getClientTxn(key), ok.eventId);
+        assert.deepEqual(await s.events.haveEvents([second.eventId]), new Set());
       });
     });
 

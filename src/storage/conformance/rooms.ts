@@ -69,6 +69,43 @@ export function roomConformance(
       });
     });
 
+    it("answers some state entries at many events in one call, the same as the whole state at each (long lineages, a removed key)", async () => {
+      await withStorage(async (s) => {
+        const events: EventToPersist[] = [ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } })];
+        let prev = "create";
+        for (let i = 1; i <= 40; i++) {
+          const id = `e${i}`;
+          const spec: PduSpec =
+            i % 3 === 0 ? { id, type: "m.room.history_visibility", stateKey: "", content: { history_visibility: i % 2 ? "joined" : "shared" }, prev: [prev], depth: i + 1 }
+            : i % 3 === 1 ? { id, type: "m.room.member", stateKey: i % 2 ? ALICE : BOB, content: { membership: "join" }, prev: [prev], depth: i + 1 }
+            : { id, prev: [prev], depth: i + 1 };
+          events.push(ev(spec, { stateBefore: { after: eid(prev) } }));
+          prev = id;
+        }
+        await s.events.persistEvents(batch(events));
+        // A resolved state that drops BOB's membership (a removal in the delta).
+        const last = (await s.state.getStateAtEvent(eid(prev), "after"))!;
+        const dropped = new Map([...last].filter(([k]) => k !== sk("m.room.member", BOB)));
+        await s.events.persistEvents(batch([ev({ id: "after-drop", prev: [prev], depth: 50 }, { stateBefore: { state: dropped, base: { after: eid(prev) } } })]));
+        const ids = [...events.map((e) => e.pdu.eventId), eid("after-drop"), eid("unknown")];
+        const keys = [sk("m.room.history_visibility"), sk("m.room.member", ALICE), sk("m.room.member", BOB), sk("m.room.topic")];
+        for (const when of ["before", "after"] as const) {
+          const got = await s.state.getStateEntriesAt(ids, keys, when);
+          assert.equal(got.has(eid("unknown")), false, "an event without a state is left out");
+          for (const id of ids.slice(0, -1)) {
+            const whole = (await s.state.getStateAtEvent(id, when))!;
+            const expected = new Map(keys.filter((k) => whole.has(k)).map((k) => [k, whole.get(k)!]));
+            assert.deepEqual(got.get(id), expected, `${when} ${id}`);
+          }
+        }
+        const atDrop = (await s.state.getStateEntriesAt([eid("after-drop")], keys)).get(eid("after-drop"))!;
+        assert.equal(atDrop.has(sk("m.room.member", BOB)), false, "a removed key is absent");
+        assert.equal(atDrop.get(sk("m.room.member", ALICE)), eid("e37"));
+        assert.deepEqual(await s.state.getStateEntriesAt([], keys), new Map());
+        assert.deepEqual(await s.state.getStateEntriesAt([eid("e5")], []), new Map([[eid("e5"), new Map()]]));
+      });
+    });
+
     it("keeps a rejected state event out of the state after it", async () => {
       await withStorage(async (s) => {
         await s.events.persistEvents(batch([ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } })]));

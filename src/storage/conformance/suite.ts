@@ -23,10 +23,12 @@ import {
   type PersistBatch,
   type Storage,
 } from "../ports.js";
+import { describeUserStreamStores } from "./e2ee.js";
 import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
 import { roomConformance } from "./rooms.js";
 import { outboundConformance } from "./outbound.js";
 import { roomClientConformance } from "./room-client.js";
+import { relationConformance } from "./relations.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -515,6 +517,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     roomConformance(withStorage, () => target.fresh(), reopenSkip);
     outboundConformance(withStorage, () => target.fresh(), reopenSkip);
     roomClientConformance(withStorage);
+    relationConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {
@@ -768,6 +771,8 @@ export function runStorageConformance(target: ConformanceTarget): void {
         });
       });
     });
+
+    describeUserStreamStores(target, withStorage);
 
     describe("concurrent writers", () => {
       it("hands out distinct, rising orderings to batches written at once from two connections", reopenSkip, async () => {

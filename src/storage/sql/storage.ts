@@ -7,9 +7,12 @@ import { loadMigrations, migrateWork, statusWork } from "./migrations.js";
 import { sqlKeyStore } from "./stores/keys.js";
 import { sqlEventStore } from "./stores/events.js";
 import { sqlRoomStore } from "./stores/rooms.js";
+import { sqlRelationStore } from "./stores/relations.js";
 import { sqlRoomClientStore } from "./stores/room-client.js";
 import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
+import { sqlPresenceStore, sqlPushRulesStore, sqlReceiptStore } from "./stores/sync.js";
+import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
@@ -47,6 +50,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   events: "event",
   rooms: "room",
   room_aliases: "room alias",
+  client_transactions: "client transaction",
   server_keys: "server key",
   received_transactions: "transaction",
   destinations: "destination",
@@ -73,10 +77,19 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     state: sqlStateStore(runner),
     rooms: sqlRoomStore(runner),
     roomClient: sqlRoomClientStore(runner),
+    relations: sqlRelationStore(runner),
     users: sqlUserStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
     outbound: sqlOutboundStore(runner),
+    e2ee: sqlE2eeStore(runner),
+    toDevice: sqlToDeviceStore(runner),
+    accountData: sqlAccountDataStore(runner),
+    filters: sqlFilterStore(runner),
+    keyBackup: sqlKeyBackupStore(runner),
+    receipts: sqlReceiptStore(runner),
+    presence: sqlPresenceStore(runner),
+    pushRules: sqlPushRulesStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -84,6 +84,31 @@ async function holdWriteLock(path: string): Promise<{ releaseAfter(ms: number): 
   };
 }
 
+/**
+ * Runs `body` (JavaScript; `s` is a storage opened on `path` with its own connection, `name` the thread's name) in
+ * one worker thread per name, all at once; resolves to what each body returned.
+ */
+async function inThreads(path: string, names: readonly string[], body: string): Promise<unknown[]> {
+  const moduleUrl = new URL("./index.js", import.meta.url).href;
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    (async () => {
+      const { openSqliteStorage } = await import(workerData.moduleUrl);
+      const s = await openSqliteStorage({ path: workerData.path, busyTimeoutMs: 30000 });
+      const name = workerData.name;
+      const result = await (async () => { ${body} })();
+      await s.close();
+      parentPort.postMessage(result);
+    })().catch((e) => parentPort.postMessage("error: " + (e && e.stack || e)));
+  `;
+  const workers = names.map((name) => new Worker(code, { eval: true, workerData: { moduleUrl, path, name } }));
+  try {
+    return await Promise.all(workers.map((w) => new Promise<unknown>((resolve, reject) => { w.once("message", resolve); w.once("error", reject); })));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 describe("sqlite backend specifics", () => {
   after(removeTempDirs);
 
@@ -136,32 +161,52 @@ describe("sqlite backend specifics", () => {
     const path = join(tempDir(), "homeserver.db");
     const first: Storage = await openSqliteStorage({ path });
     await first.close();
-    const moduleUrl = new URL("./index.js", import.meta.url).href;
-    const code = `
-      const { parentPort, workerData } = require("node:worker_threads");
-      (async () => {
-        const { openSqliteStorage } = await import(workerData.moduleUrl);
-        const s = await openSqliteStorage({ path: workerData.path, busyTimeoutMs: 30000 });
-        const room = "!room:zion.test";
-        for (let i = 0; i < 40; i++) {
-          const id = "$" + workerData.name + "-" + i;
-          const raw = { room_id: room, type: "m.room.message", sender: "@a:zion.test", content: {}, prev_events: [], auth_events: [], depth: 1, origin_server_ts: 1 };
-          const pdu = { eventId: id, roomId: room, sender: "@a:zion.test", type: "m.room.message", stateKey: undefined, content: {}, prevEvents: [], authEvents: [], depth: 1, originServerTs: 1, redacts: undefined, roomVersion: { id: "10" }, raw };
-          await s.events.persistEvents({ events: [{ pdu }], receivedTs: 1 });
-        }
-        await s.close();
-        parentPort.postMessage("done");
-      })().catch((e) => parentPort.postMessage("error: " + (e && e.stack || e)));
-    `;
-    const workers = ["w0", "w1", "w2", "w3"].map((name) => new Worker(code, { eval: true, workerData: { moduleUrl, path, name } }));
-    const results = await Promise.all(workers.map((w) => new Promise<string>((resolve, reject) => { w.once("message", resolve); w.once("error", reject); })));
-    await Promise.all(workers.map((w) => w.terminate()));
+    const results = await inThreads(path, ["w0", "w1", "w2", "w3"], `
+      const room = "!room:zion.test";
+      for (let i = 0; i < 40; i++) {
+        const id = "$" + name + "-" + i;
+        const raw = { room_id: room, type: "m.room.message", sender: "@a:zion.test", content: {}, prev_events: [], auth_events: [], depth: 1, origin_server_ts: 1 };
+        const pdu = { eventId: id, roomId: room, sender: "@a:zion.test", type: "m.room.message", stateKey: undefined, content: {}, prevEvents: [], authEvents: [], depth: 1, originServerTs: 1, redacts: undefined, roomVersion: { id: "10" }, raw };
+        await s.events.persistEvents({ events: [{ pdu }], receivedTs: 1 });
+      }
+      return "done";
+    `);
     assert.deepEqual(results, ["done", "done", "done", "done"]);
     const s = await openSqliteStorage({ path });
     try {
       assert.equal(await s.events.maxStreamOrdering(), 160);
       const all = await s.events.getRoomEventsBetween("!room:zion.test" as never, 0, 160, 1000);
       assert.deepEqual(all.map((e) => e.streamOrdering), Array.from({ length: 160 }, (_, i) => i + 1));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("sqlite one-time key claims from several threads", () => {
+  after(removeTempDirs);
+
+  it("hands each one-time key to exactly one of four threads claiming at once on one file", { timeout: 60_000 }, async () => {
+    const path = join(tempDir(), "homeserver.db");
+    const first: Storage = await openSqliteStorage({ path });
+    const keys = Array.from({ length: 50 }, (_, i) => ({ algorithm: "signed_curve25519", keyId: `signed_curve25519:K${String(i).padStart(3, "0")}`, key: { key: `k${i}` } }));
+    await first.e2ee.uploadKeys({ userId: "@a:zion.test" as UserId, deviceId: "D", oneTimeKeys: keys });
+    await first.close();
+    // Each thread opens its own connection and claims 20 times as fast as it can: 80 claims for 50 keys.
+    const results = await inThreads(path, ["c0", "c1", "c2", "c3"], `
+      const got = [];
+      for (let i = 0; i < 20; i++) {
+        for (const k of await s.e2ee.claimKeys([{ userId: "@a:zion.test", deviceId: "D", algorithm: "signed_curve25519" }])) got.push(k.keyId);
+      }
+      return got;
+    `);
+    for (const r of results) assert.ok(Array.isArray(r), String(r));
+    const ids = (results as string[][]).flat();
+    assert.equal(ids.length, 50, "every key claimed, none twice");
+    assert.equal(new Set(ids).size, 50);
+    const s = await openSqliteStorage({ path });
+    try {
+      assert.deepEqual(await s.e2ee.oneTimeKeyCounts("@a:zion.test" as UserId, "D"), {});
     } finally {
       await s.close();
     }

@@ -4,7 +4,7 @@ import { MatrixError } from "../../../core/errors.js";
 import type { Pdu } from "../../../core/events/index.js";
 import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
-import type { RoomPosition } from "../../../storage/ports.js";
+import type { RoomPosition, StoredEvent } from "../../../storage/ports.js";
 import type { RoomDeps } from "../deps.js";
 
 /** Event types and txn ids are bounded like ids (255 bytes), as Synapse bounds them. */
@@ -31,10 +31,14 @@ export function parsePositionToken(raw: string, field: string): RoomPosition {
 export const END_OF_ROOM: RoomPosition = { depth: Number.MAX_SAFE_INTEGER, stream: Number.MAX_SAFE_INTEGER };
 export const START_OF_ROOM: RoomPosition = { depth: 0, stream: Number.MIN_SAFE_INTEGER };
 
+/** A stored event clients may be shown in this room: a timeline event of it, not rejected or soft-failed. */
+export function timelineEventOf(stored: StoredEvent | undefined, roomId: RoomId): Pdu | undefined {
+  return stored && !stored.outlier && stored.rejectionReason === null && !stored.softFailed && stored.pdu.roomId === roomId ? stored.pdu : undefined;
+}
+
 /** One event of the room by id, if the user may see it (otherwise 404 M_NOT_FOUND, as if unknown). */
 export async function visibleEvent(deps: Pick<RoomDeps, "events" | "roomReads">, roomId: RoomId, userId: UserId, eventId: EventId): Promise<Pdu> {
-  const stored = (await deps.events.getEvents([eventId])).get(eventId);
-  const pdu = stored && !stored.outlier && stored.rejectionReason === null && !stored.softFailed && stored.pdu.roomId === roomId ? stored.pdu : undefined;
+  const pdu = timelineEventOf((await deps.events.getEvents([eventId])).get(eventId), roomId);
   if (!pdu || (await deps.roomReads.visibleTo(userId, roomId, [pdu])).length === 0) throw MatrixError.notFound(`event ${eventId} not found in ${roomId}`);
   return pdu;
 }

@@ -9,8 +9,9 @@
  * 2. persistWork, in the write transaction: the rooms' locks (PostgreSQL,
  *    sorted, so two writers of one room serialise and never deadlock), the
  *    authoritative check of which events are new, then events, edges, state
- *    groups, the auth-chain index, forward extremities and current state,
- *    several rows per statement; the claim is withdrawn in the same
+ *    groups, the auth-chain index, forward extremities, current state, the
+ *    relations index and redactions derived from the events' content, and
+ *    the client transaction record, several rows per statement; the claim is withdrawn in the same
  *    transaction, so it disappears exactly when the events become visible.
  */
 import type { EventId, RoomId } from "../../../core/ids/index.js";
@@ -22,6 +23,7 @@ import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesLis
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
 import { queueOutboundPdus } from "./outbound.js";
+import { relationRowsWork } from "./relations.js";
 import { applyCurrentState } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
 
@@ -246,12 +248,25 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   // 8. Current state, with its stream rows.
   if ((batch.state?.length ?? 0) > 0) yield* applyCurrentState(batch.state!, statePosition, memberships);
 
-  // 8b. The federation sender's queue, in the events' transaction (migration 0007).
+  // 9. Relations, threads and redactions the events' content names.
+  yield* relationRowsWork(writes, orderings);
+
+  // 10. The client transaction that made the batch, in the same commit as its event (a key recorded already is a
+  //    unique violation, so the whole batch rolls back).
+  if (batch.clientTxn) {
+    const { key, eventId } = batch.clientTxn;
+    yield* exec(
+      "INSERT INTO client_transactions (user_id, device_id, endpoint, room_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      key.userId, key.deviceId, key.endpoint, key.roomId, key.txnId, eventId, batch.receivedTs,
+    );
+  }
+
+  // 10b. The federation sender's queue, in the events' transaction (migration 0007).
   if (batch.outbound && batch.outbound.destinations.length > 0) {
     yield* queueOutboundPdus(batch.outbound, orderings, new Map(writes.map((e) => [e.pdu.eventId, e.pdu.roomId])));
   }
 
-  // 9. The claim goes in the same commit as the rows it covered.
+  // 11. The claim goes in the same commit as the rows it covered.
   if (dialect.streamClaims && plan.forward.last >= plan.forward.first) yield* exec(dialect.streamClaims.releaseSql, plan.forward.first);
 
   let maxOrdering = 0;

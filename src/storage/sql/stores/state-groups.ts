@@ -53,13 +53,14 @@ function pathOf(group: StateGroupId, known: ReadonlyMap<StateGroupId, { prev: St
   return path;
 }
 
-/** Delta rows of the given groups. */
-function* loadDeltas(groups: readonly StateGroupId[], filter?: { type: string; stateKey: string }): UnitOfWork<Map<StateGroupId, DeltaMap>> {
+/** Delta rows of the given groups (only those of the `filter` keys when given). */
+function* loadDeltas(groups: readonly StateGroupId[], filter?: readonly { type: string; stateKey: string }[]): UnitOfWork<Map<StateGroupId, DeltaMap>> {
   const out = new Map<StateGroupId, DeltaMap>(groups.map((g) => [g, new Map()]));
+  if (filter && filter.length === 0) return out;
+  const keyClause = filter ? ` AND (${filter.map(() => "(type = ? AND state_key = ?)").join(" OR ")})` : "";
+  const keyParams = filter ? filter.flatMap((k) => [k.type, k.stateKey]) : [];
   for (const part of chunks([...new Set(groups)])) {
-    const rows = filter
-      ? yield* query(`SELECT state_group, type, state_key, event_id FROM state_group_deltas WHERE state_group IN ${placeholders(part.length)} AND type = ? AND state_key = ?`, ...part, filter.type, filter.stateKey)
-      : yield* query(`SELECT state_group, type, state_key, event_id FROM state_group_deltas WHERE state_group IN ${placeholders(part.length)}`, ...part);
+    const rows = yield* query(`SELECT state_group, type, state_key, event_id FROM state_group_deltas WHERE state_group IN ${placeholders(part.length)}${keyClause}`, ...part, ...keyParams);
     for (const r of rows) out.get(num(r["state_group"]))!.set(stateKeyOf(str(r["type"]), str(r["state_key"])), strOrNull(r["event_id"]) as EventId | null);
   }
   return out;
@@ -87,16 +88,32 @@ export function* readStates(groups: readonly StateGroupId[]): UnitOfWork<Map<Sta
 
 /** One entry of a group's state (the nearest delta row for the key along its path). */
 export function* readStateEntry(group: StateGroupId, type: string, stateKey: string): UnitOfWork<EventId | null> {
-  const known = new Map<StateGroupId, { prev: StateGroupId | null; chainIndex: number }>();
-  yield* loadLineages([group], known);
-  const path = pathOf(group, known);
-  const deltas = yield* loadDeltas(path, { type, stateKey });
   const key = stateKeyOf(type, stateKey);
-  for (const g of path) {
-    const d = deltas.get(g)!;
-    if (d.has(key)) return d.get(key) ?? null;
+  return (yield* readStateEntries([group], [key])).get(group)!.get(key) ?? null;
+}
+
+/** Some entries of several groups' states: per group, each key's nearest delta row along its path (absent keys left out). */
+export function* readStateEntries(groups: readonly StateGroupId[], keys: readonly StateKey[]): UnitOfWork<Map<StateGroupId, Map<StateKey, EventId>>> {
+  const known = new Map<StateGroupId, { prev: StateGroupId | null; chainIndex: number }>();
+  yield* loadLineages(groups, known);
+  const paths = new Map(groups.map((g) => [g, pathOf(g, known)]));
+  const wanted = [...new Set(keys)];
+  const deltas = yield* loadDeltas([...new Set([...paths.values()].flat())], wanted.map((k) => splitStateKey(k)));
+  const out = new Map<StateGroupId, Map<StateKey, EventId>>();
+  for (const [g, path] of paths) {
+    const entries = new Map<StateKey, EventId>();
+    for (const key of wanted) {
+      for (const step of path) {
+        const d = deltas.get(step)!;
+        if (!d.has(key)) continue;
+        const v = d.get(key);
+        if (v) entries.set(key, v);
+        break;
+      }
+    }
+    out.set(g, entries);
   }
-  return null;
+  return out;
 }
 
 /**
@@ -268,6 +285,17 @@ export function sqlStateStore(db: SqlRunner): StateStore {
         const g = yield* eventGroups(eventId);
         if (!g) return null;
         return yield* readStateEntry(when === "before" ? g.before : g.after, type, stateKey);
+      });
+    },
+    getStateEntriesAt(eventIds, keys, when = "before") {
+      return db.read(function* () {
+        const groupOf = new Map<EventId, StateGroupId>();
+        for (const part of chunks([...new Set(eventIds)])) {
+          const rows = yield* query(`SELECT event_id, state_group_before, state_group_after FROM event_state_groups WHERE event_id IN ${placeholders(part.length)}`, ...part);
+          for (const r of rows) groupOf.set(str(r["event_id"]) as EventId, num(r[when === "before" ? "state_group_before" : "state_group_after"]));
+        }
+        const entries = yield* readStateEntries([...new Set(groupOf.values())], keys);
+        return new Map([...groupOf].map(([id, g]) => [id, entries.get(g)!]));
       });
     },
     getStateGroupDelta(from, to) {

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import type { UserId } from "../../../core/ids/index.js";
 import type { DeviceRecord, NewLogin, UserStore } from "../../ports.js";
+import { deleteDeviceKeysWork } from "./e2ee.js";
 import { bool, chunks, exec, num, numOrNull, placeholders, query, queryOne, str, strOrNull, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 
 /** Tokens are looked up by hash, so a leaked database does not leak live credentials. */
@@ -27,7 +28,9 @@ function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undef
   if (deviceIds === undefined) {
     yield* exec("DELETE FROM access_tokens WHERE user_id = ?", userId);
     yield* exec("DELETE FROM refresh_tokens WHERE user_id = ?", userId);
-    return yield* exec("DELETE FROM devices WHERE user_id = ?", userId);
+    const all = yield* exec("DELETE FROM devices WHERE user_id = ?", userId);
+    if (all > 0) yield* deleteDeviceKeysWork(userId, undefined);
+    return all;
   }
   let n = 0;
   for (const part of chunks([...new Set(deviceIds)])) {
@@ -36,6 +39,9 @@ function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undef
     yield* exec(`DELETE FROM refresh_tokens WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
     n += yield* exec(`DELETE FROM devices WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
   }
+  // Their keys and queued to-device messages go with them, and the user's device list changed (spec: deleting a
+  // device deletes its keys).
+  if (n > 0) yield* deleteDeviceKeysWork(userId, deviceIds);
   return n;
 }
 

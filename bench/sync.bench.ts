@@ -1,0 +1,93 @@
+/**
+ * /sync long-polling (issue 13's targets: median < 50 ms, p99 < 200 ms; incremental sync with nothing new < 5 ms
+ * of server time). An in-process Zion on SQLite; CLIENTS users joined to one room, each with a long-polling
+ * /sync over its own loopback connection; one message is sent through PUT /send and the time from just before
+ * the send until each waiting request has its response is recorded, over ROUNDS rounds. Then the round trip of
+ * an incremental /sync with nothing new (timeout=0), which bounds its server time from above. Printed, never
+ * asserted.
+ *
+ *   npm run bench -- sync
+ */
+import { request } from "node:http";
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { scryptHasher } from "../src/api/index.js";
+import type { RoomId, UserId } from "../src/core/ids/index.js";
+import { parseCreateRoomRequest } from "../src/core/rooms/index.js";
+import { startTestServer } from "../test/harness/server.js";
+
+const CLIENTS = 200;
+const ROUNDS = 5;
+const QUIET_SYNCS = 500;
+
+function get(base: string, path: string, token: string, method = "GET", body?: string): Promise<{ status: number; body: string; at: bigint }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, base);
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) Object.assign(headers, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
+    const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), at: process.hrtime.bigint() }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+const generous = { per_second: 100_000, burst_count: 100_000 };
+const zion = await startTestServer({
+  config: { enable_registration: true, enable_registration_without_verification: true, rc_login: { address: generous, account: generous, failed_attempts: generous }, rc_registration: generous, rc_message: generous, log_level: "WARNING" },
+  startOptions: { passwordHasher: scryptHasher({ ln: 4 }) },
+});
+try {
+  const base = zion.clientUrl!;
+  const hs = zion.homeserver!;
+  const users: { userId: UserId; token: string }[] = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const body = JSON.stringify({ username: `bench${i}`, password: "bench password 1", auth: { type: "m.login.dummy" } });
+    const r = JSON.parse((await get(base, "/_matrix/client/v3/register", "", "POST", body)).body) as { user_id: UserId; access_token: string };
+    users.push({ userId: r.user_id, token: r.access_token });
+  }
+  const creator = users[0]!.userId;
+  const roomId: RoomId = await hs.rooms.createRoom(creator, parseCreateRoomRequest({ preset: "public_chat" }, creator, { defaultRoomVersion: "11" }));
+  for (const u of users.slice(1)) await hs.rooms.join(roomId, u.userId);
+  const tokens = await Promise.all(users.map(async (u) => String(JSON.parse((await get(base, "/_matrix/client/v3/sync", u.token)).body)["next_batch"])));
+
+  const samples: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const waits = users.map((u, i) => get(base, `/_matrix/client/v3/sync?timeout=30000&since=${tokens[i]}`, u.token));
+    while (hs.notifier.waiting() < CLIENTS) await new Promise((r) => setTimeout(r, 5));
+    const t0 = process.hrtime.bigint();
+    await get(base, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/r${round}`, users[0]!.token, "PUT", JSON.stringify({ msgtype: "m.text", body: `round ${round}` }));
+    const answers = await Promise.all(waits);
+    answers.forEach((a, i) => {
+      const j = JSON.parse(a.body) as { next_batch: string; rooms: { join: Record<string, { timeline: { events: { content: { body?: string } }[] } }> } };
+      if (!j.rooms.join[roomId]?.timeline.events.some((e) => e.content.body === `round ${round}`)) throw new Error(`client ${i} woke without the event`);
+      tokens[i] = j.next_batch;
+      samples.push(Number(a.at - t0) / 1e6);
+    });
+  }
+
+  const quiet: number[] = [];
+  const u = users[1]!;
+  for (let i = 0; i < QUIET_SYNCS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await get(base, `/_matrix/client/v3/sync?timeout=0&since=${tokens[1]}`, u.token);
+    quiet.push(Number(r.at - t0) / 1e6);
+  }
+
+  const load = readFileSync("/proc/loadavg", "utf8").trim();
+  console.log(`sync bench ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), SQLite, /proc/loadavg ${load}`);
+  console.log(`  ${CLIENTS} long-polling clients in one room, one message sent (PUT /send), ${ROUNDS} rounds (${samples.length} samples):`);
+  console.log(`    send start -> every waiting /sync answered with it: median ${quantile(samples, 0.5).toFixed(1)} ms, p99 ${quantile(samples, 0.99).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms`);
+  console.log(`  incremental /sync with nothing new (timeout=0, ${QUIET_SYNCS} requests, HTTP round trip on loopback, an upper bound of server time):`);
+  console.log(`    median ${quantile(quiet, 0.5).toFixed(2)} ms, p99 ${quantile(quiet, 0.99).toFixed(2)} ms`);
+} finally {
+  await zion.stop();
+}

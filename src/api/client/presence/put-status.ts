@@ -1,0 +1,25 @@
+/**
+ * https://spec.matrix.org/v1.16/client-server-api/#put_matrixclientv3presenceuseridstatus
+ * Only one's own; `presence` online, unavailable or offline; `status_msg` a string. With presence.enabled false
+ * the request succeeds and nothing is stored (as Synapse).
+ */
+import { z } from "zod";
+import { defineClientRoute } from "../../http/index.js";
+import type { SyncDeps } from "../deps.js";
+import { ownUser } from "../shared/own-user.js";
+import { PRESENCE_STATES } from "../../../sync/index.js";
+
+export const putPresence = defineClientRoute({
+  method: "PUT",
+  path: "/_matrix/client/v3/presence/:userId/status",
+  auth: "access-token",
+  params: z.object({ userId: z.string().min(1).max(255) }),
+  body: z.looseObject({ presence: z.enum(PRESENCE_STATES), status_msg: z.string().max(1000).nullable().optional() }),
+  async handle({ user, params, body }, deps: Pick<SyncDeps, "presence" | "notifier" | "clock" | "presenceEnabled" | "roomStore">) {
+    const userId = ownUser(user, params.userId, "set presence");
+    if (!deps.presenceEnabled) return {};
+    const pos = await deps.presence.put(userId, body.presence, body.status_msg, deps.clock.now());
+    deps.notifier.notifyPresence(userId, await deps.roomStore.getRoomsForUser(userId, "join"), pos);
+    return {};
+  },
+});

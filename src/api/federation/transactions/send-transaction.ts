@@ -1,0 +1,57 @@
+/**
+ * https://spec.matrix.org/v1.16/server-server-api/#put_matrixfederationv1sendtxnid
+ * 1. The body's `origin` must be the server that signed the request (403 M_FORBIDDEN).
+ * 2. At most MAX_TXN_PDUS PDUs and MAX_TXN_EDUS EDUs (400 M_BAD_JSON naming the limit; Synapse answers a bare 400 {}).
+ * 3. rc_federation per origin (429 M_LIMIT_EXCEEDED past reject_limit, delays past sleep_limit, `concurrent` at a
+ *    time), then once per (origin, txn id): a repeat gets the first answer (TransactionGate).
+ * 4. The PDUs go through the room pipeline (RoomService.ingestRemote): `pdus` maps each event id to {} or {error}.
+ * 5. The EDUs go to their handlers (EduRegistry); they have no answer.
+ */
+import { z } from "zod";
+import { MatrixError } from "../../../core/errors.js";
+import type { JsonObject } from "../../../core/json/types.js";
+import type { EduRegistry, RoomService, TransactionGate } from "../../../rooms/index.js";
+import { defineFederationRoute } from "../../http/index.js";
+import type { FederationRateLimiter } from "../rate-limit.js";
+
+export const MAX_TXN_PDUS = 50;
+export const MAX_TXN_EDUS = 100;
+
+export interface SendTransactionDeps {
+  readonly rooms: Pick<RoomService, "ingestRemote">;
+  readonly inboundTxns: TransactionGate;
+  readonly edus: EduRegistry;
+  /** rc_federation per origin (api/federation/rate-limit.ts). */
+  readonly federationRateLimiter: FederationRateLimiter;
+}
+
+export const sendTransaction = defineFederationRoute({
+  method: "PUT",
+  path: "/_matrix/federation/v1/send/:txnId",
+  auth: "x-matrix",
+  params: z.object({ txnId: z.string() }),
+  body: z.object({
+    origin: z.string(),
+    origin_server_ts: z.number(),
+    pdus: z.array(z.unknown()),
+    edus: z.array(z.unknown()).optional(),
+  }).passthrough(),
+  async handle({ origin, params, body }, { rooms, inboundTxns, edus, federationRateLimiter }: SendTransactionDeps) {
+    // Step 1.
+    if (body.origin !== origin) throw MatrixError.forbidden(`the body's origin ${body.origin} differs from the signing server ${origin}`);
+    // Step 2.
+    if (body.pdus.length > MAX_TXN_PDUS) throw new MatrixError("M_BAD_JSON", 400, `pdus: a transaction holds at most ${MAX_TXN_PDUS} PDUs, this one ${body.pdus.length}`);
+    const eduList = body.edus ?? [];
+    if (eduList.length > MAX_TXN_EDUS) throw new MatrixError("M_BAD_JSON", 400, `edus: a transaction holds at most ${MAX_TXN_EDUS} EDUs, this one ${eduList.length}`);
+    // Step 3 (under rc_federation: a rejected request does no work).
+    return federationRateLimiter.run(origin, () => inboundTxns.once(origin, params.txnId, async () => {
+      // Step 4.
+      const results = await rooms.ingestRemote(origin, body.pdus);
+      const pdus: Record<string, JsonObject> = {};
+      for (const r of results) pdus[r.eventId] = r.outcome.ok ? {} : { error: r.outcome.error };
+      // Step 5.
+      await edus.dispatch(origin, eduList);
+      return { pdus };
+    }));
+  },
+});

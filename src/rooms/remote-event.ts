@@ -1,0 +1,318 @@
+/**
+ * Remote events through the room pipeline: the checks performed on receipt of a PDU,
+ * https://spec.matrix.org/v1.16/server-server-api/#checks-performed-on-receipt-of-a-pdu
+ *
+ * RoomService.ingestRemote groups a transaction's PDUs by room and runs each room's share in that room's queue (the
+ * same KeyedQueue local events use), rooms in parallel. For each room:
+ *
+ * 1. Format and size (core/events parse), 2. signatures (batched, keys through the KeyRing before the batch),
+ *    3. content hash (a mismatch keeps the redacted copy), with the event id: verifyRemoteBatch.
+ * Then each event in order (ingestChecked):
+ * a. already stored: nothing to do; the room's m.room.server_acl denies the origin or the sender's server: dropped.
+ * b. prev events unknown: fetched from the origin with /get_missing_events (at most MISSING_EVENTS_LIMIT events back
+ *    from the event, stopping at the room's current extremities), each fetched event ingested first, oldest first, without further
+ *    gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
+ *    events we lack with /event; the prev event itself is stored as an outlier and the gap's state stands for the
+ *    state after it.
+ * 4. Auth events: the cited ones, fetched with /event_auth when some are unknown (stored as outliers, each checked
+ *    against its own auth events); the event must pass the auth rules against them, else it is stored rejected.
+ * 5. The state before the event: the state after its one prev event, or the resolution (core/state-res, the room
+ *    version's algorithm) of the states after each; the event must pass against it, else it is stored rejected.
+ * 6. Current state: an event that passes 4 and 5 but not the room's current state is soft-failed (stored, never
+ *    shown, never a prev event).
+ * Persisting is the same EventStore.persistEvents call local events make, with the state before the event and the
+ * new current state (the state after the event when it extends every extremity, else the resolution of the two).
+ *
+ * A failure fetching for one event is that event's error; the rest of the transaction goes on.
+ */
+import { checkAgainstState, checkAuthEvents } from "../core/auth/index.js";
+import type { VerifyKey } from "../core/crypto/index.js";
+import { serverAllowedByAcl } from "../core/acl/index.js";
+import { keysNeeded, stateKeyOf, verifyEventsBatch, type Pdu, type PduVerdict, type StateKey, type StateMap } from "../core/events/index.js";
+import type { EventId, KeyId, RoomId, ServerName } from "../core/ids/index.js";
+import type { RoomVersionRules } from "../core/room-versions/index.js";
+import { resolveStateAsync } from "../core/state-res/index.js";
+import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/ports.js";
+import type { RoomStorage } from "./room-service.js";
+
+/** Fetched per event with a missing prev event (Synapse asks for 10). */
+export const MISSING_EVENTS_LIMIT = 10;
+/** Events fetched with /event to fill the state at a gap, per gap. */
+export const GAP_STATE_FETCH_LIMIT = 500;
+
+/** Remote signing keys (the KeyRing). */
+export interface EventKeySource {
+  getKeysForEvents(server: ServerName, keyIds: readonly KeyId[], validAt: number | undefined): Promise<Map<KeyId, VerifyKey>>;
+}
+
+/** The FederationClient methods the pipeline calls. */
+export interface RemoteEventClient {
+  getEvent(destination: ServerName, eventId: EventId, rules: RoomVersionRules): Promise<Pdu>;
+  getStateIds(destination: ServerName, roomId: RoomId, eventId: EventId): Promise<{ pduIds: EventId[]; authChainIds: EventId[] }>;
+  getEventAuth(destination: ServerName, roomId: RoomId, eventId: EventId, rules: RoomVersionRules): Promise<Pdu[]>;
+  getMissingEvents(
+    destination: ServerName, roomId: RoomId,
+    q: { readonly earliestEvents: readonly EventId[]; readonly latestEvents: readonly EventId[]; readonly limit: number; readonly minDepth?: number },
+    rules: RoomVersionRules,
+  ): Promise<Pdu[]>;
+}
+
+export interface RemoteDeps {
+  readonly keys: EventKeySource;
+  readonly client: RemoteEventClient;
+}
+
+/** One PDU's outcome, as /send reports it: ok, or an error string. */
+export type IngestOutcome =
+  | { readonly eventId: EventId; readonly ok: true; readonly softFailed?: boolean; readonly redacted?: boolean; readonly alreadyKnown?: boolean }
+  | { readonly eventId: EventId; readonly ok: false; readonly error: string; readonly stored: "rejected" | "dropped" };
+
+const serverOf = (id: string): string => id.slice(id.indexOf(":") + 1);
+
+/** Steps 1-3 for a batch: fetch every key the batch cites, then verify all with one call. */
+export async function verifyRemoteBatch(keys: EventKeySource, items: readonly { raw: unknown; rules: RoomVersionRules; roomId?: string; eventId?: string }[]): Promise<PduVerdict[]> {
+  const toCheck = items.map((i) => ({
+    raw: i.raw, rules: i.rules,
+    ...(i.roomId !== undefined ? { expectedRoomId: i.roomId } : {}),
+    ...(i.eventId !== undefined ? { expectedEventId: i.eventId } : {}),
+  }));
+  const found = new Map<string, VerifyKey>();
+  await Promise.all([...keysNeeded(toCheck)].map(async ([server, ids]) => {
+    try {
+      const got = await keys.getKeysForEvents(server as ServerName, [...ids] as KeyId[], undefined);
+      for (const [id, k] of got) found.set(`${server}|${id}`, k);
+    } catch {
+      // A server whose keys cannot be fetched: its events fail the signature check.
+    }
+  }));
+  return verifyEventsBatch(toCheck, (server, keyId) => found.get(`${server}|${keyId}`));
+}
+
+export interface RoomIngestContext {
+  readonly storage: RoomStorage;
+  readonly remote: RemoteDeps;
+  readonly roomId: RoomId;
+  readonly rules: RoomVersionRules;
+  readonly origin: ServerName;
+  readonly nowTs: () => number;
+  /** After a successful persist (the notifier). */
+  readonly persisted: (maxOrdering: number, ids: readonly EventId[]) => void;
+}
+
+/** Runs inside the room's queue: steps a-6 and persisting for one verified event. */
+export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fillGaps: boolean; redacted: boolean }): Promise<IngestOutcome> {
+  const { storage, roomId, rules, origin } = ctx;
+  const eventId = pdu.eventId;
+  // Step a.
+  if ((await storage.events.haveEvents([eventId])).has(eventId)) return { eventId, ok: true, alreadyKnown: true };
+  const aclId = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
+  if (aclId) {
+    const acl = (await storage.events.getPdus([aclId])).get(aclId);
+    for (const server of new Set([origin, serverOf(pdu.sender)])) {
+      const v = serverAllowedByAcl(acl?.content, server);
+      if (!v.allowed) return { eventId, ok: false, error: `dropped: the room's m.room.server_acl denies ${server} (${v.reason})`, stored: "dropped" };
+    }
+  }
+  // Step b.
+  let missingPrev = await missingOf(ctx, pdu.prevEvents);
+  if (missingPrev.length > 0 && opts.fillGaps) {
+    await fillFromMissingEvents(ctx, pdu);
+    missingPrev = await missingOf(ctx, pdu.prevEvents);
+  }
+  const gapStates: StateMap[] = [];
+  for (const prevId of missingPrev) {
+    const st = await stateAtGap(ctx, prevId);
+    if (typeof st === "string") return { eventId, ok: false, error: st, stored: "dropped" };
+    gapStates.push(st);
+  }
+  // Step 4.
+  const authOk = await ensureAuthEvents(ctx, pdu);
+  if (typeof authOk === "string") return { eventId, ok: false, error: authOk, stored: "dropped" };
+  const authStored = await storage.events.getEvents(pdu.authEvents);
+  const rejectedAuth = pdu.authEvents.find((id) => authStored.get(id)?.rejectionReason);
+  let rejection: string | null = rejectedAuth ? `auth event ${rejectedAuth} was rejected` : null;
+  if (!rejection) {
+    const v = checkAuthEvents(pdu, pdu.authEvents.map((id) => authStored.get(id)!.pdu), rules);
+    if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against its auth events)`;
+  }
+  // Step 5.
+  const known = pdu.prevEvents.filter((id) => !missingPrev.includes(id));
+  const states: StateMap[] = [...gapStates];
+  for (const id of known) states.push((await storage.state.getStateAtEvent(id, "after")) ?? new Map());
+  const before = await resolveForks(ctx, states);
+  if (typeof before === "string") return { eventId, ok: false, error: before, stored: "dropped" };
+  const beforePdus = await storage.events.getPdus([...before.values()]);
+  if (!rejection) {
+    const v = checkAgainstState(pdu, (k) => { const id = before.get(k); return id ? beforePdus.get(id) : undefined; }, rules);
+    if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against the state before the event)`;
+  }
+  // Step 6.
+  let softFailed = false;
+  const current = await storage.rooms.getCurrentState(roomId);
+  if (!rejection) {
+    const curPdus = await storage.events.getPdus([...current.values()]);
+    const v = checkAgainstState(pdu, (k) => { const id = current.get(k); return id ? curPdus.get(id) : undefined; }, rules);
+    softFailed = !v.allowed;
+  }
+  // Persist.
+  const stateBefore: StateInput = known.length === 1 && missingPrev.length === 0 ? { after: known[0]! } : { state: before };
+  const stateDelta: CurrentStateDelta[] = [];
+  if (!rejection && !softFailed && pdu.stateKey !== undefined) {
+    const after = new Map(before);
+    after.set(stateKeyOf(pdu.type, pdu.stateKey), eventId);
+    const extremities = await storage.rooms.getForwardExtremities(roomId);
+    const extendsAll = extremities.every((x) => pdu.prevEvents.includes(x));
+    if (extendsAll) stateDelta.push({ roomId, replace: true, set: after });
+    else {
+      const resolved = await resolveForks(ctx, [current, after], new Map([[eventId, pdu]]));
+      if (typeof resolved === "string") stateDelta.push({ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), eventId]]) });
+      else stateDelta.push({ roomId, replace: true, set: resolved });
+    }
+  }
+  const result = await storage.events.persistEvents({
+    events: [{ pdu, stateBefore, ...(rejection ? { rejectionReason: rejection } : {}), ...(softFailed ? { softFailed: true } : {}) }],
+    state: stateDelta,
+    receivedTs: ctx.nowTs(),
+  });
+  if (!rejection && !softFailed) ctx.persisted(result.maxOrdering, [eventId]);
+  if (rejection) return { eventId, ok: false, error: rejection, stored: "rejected" };
+  return { eventId, ok: true, ...(softFailed ? { softFailed: true } : {}), ...(opts.redacted ? { redacted: true } : {}) };
+}
+
+async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
+  const have = await ctx.storage.events.haveEvents(ids);
+  return ids.filter((id) => !have.has(id));
+}
+
+/** Step b: /get_missing_events from the current extremities to the event, each fetched event ingested oldest first. */
+async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<void> {
+  const extremities = await ctx.storage.rooms.getForwardExtremities(ctx.roomId);
+  // As Synapse: no lower bound than the room's first events; the count (MISSING_EVENTS_LIMIT) is what bounds the walk.
+  const minDepth = 0;
+  let fetched: Pdu[];
+  try {
+    fetched = await ctx.remote.client.getMissingEvents(ctx.origin, ctx.roomId, { earliestEvents: extremities, latestEvents: [pdu.eventId], limit: MISSING_EVENTS_LIMIT, minDepth }, ctx.rules);
+  } catch {
+    return; // the gap is filled with /state_ids below
+  }
+  fetched.sort((a, b) => a.depth - b.depth);
+  const verdicts = await verifyRemoteBatch(ctx.remote.keys, fetched.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
+  for (const v of verdicts) {
+    if (!v.ok || !v.pdu) continue;
+    await ingestChecked(ctx, v.pdu, { fillGaps: false, redacted: v.redacted });
+  }
+}
+
+/**
+ * Step b at a gap: the state after the unknown prev event, from /state_ids at it (the state before it) plus the
+ * event itself when it is a state event. Events we lack are fetched with /event, verified and stored as outliers.
+ */
+async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<StateMap | string> {
+  const { client } = ctx.remote;
+  let ids: { pduIds: EventId[]; authChainIds: EventId[] };
+  let prev: Pdu;
+  try {
+    ids = await client.getStateIds(ctx.origin, ctx.roomId, prevId);
+    prev = await client.getEvent(ctx.origin, prevId, ctx.rules);
+  } catch (e) {
+    return `cannot fetch the state at prev event ${prevId} from ${ctx.origin}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const want = [...new Set([...ids.pduIds, ...ids.authChainIds])];
+  const missing = await missingOf(ctx, want);
+  if (missing.length > GAP_STATE_FETCH_LIMIT) return `the state at prev event ${prevId} lacks ${missing.length} events, more than ${GAP_STATE_FETCH_LIMIT}`;
+  const fetched: Pdu[] = [prev];
+  for (const id of missing) {
+    try {
+      fetched.push(await client.getEvent(ctx.origin, id, ctx.rules));
+    } catch (e) {
+      return `cannot fetch state event ${id} at prev event ${prevId}: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  const stored = await persistOutliers(ctx, fetched);
+  if (typeof stored === "string") return stored;
+  const state = new Map<StateKey, EventId>();
+  const pdus = await ctx.storage.events.getPdus(ids.pduIds);
+  for (const id of ids.pduIds) {
+    const p = pdus.get(id);
+    if (p && p.stateKey !== undefined) state.set(stateKeyOf(p.type, p.stateKey), id);
+  }
+  if (prev.stateKey !== undefined) state.set(stateKeyOf(prev.type, prev.stateKey), prev.eventId);
+  return state;
+}
+
+/** Step 4's fetch: the cited auth events we lack, with their chain through /event_auth, stored as outliers. */
+async function ensureAuthEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<true | string> {
+  const missing = await missingOf(ctx, pdu.authEvents);
+  if (missing.length === 0) return true;
+  let chain: Pdu[];
+  try {
+    chain = await ctx.remote.client.getEventAuth(ctx.origin, ctx.roomId, pdu.eventId, ctx.rules);
+  } catch (e) {
+    return `cannot fetch the auth events of ${pdu.eventId} from ${ctx.origin}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const stored = await persistOutliers(ctx, chain);
+  if (typeof stored === "string") return stored;
+  const still = await missingOf(ctx, pdu.authEvents);
+  return still.length === 0 ? true : `auth events ${still.join(", ")} of ${pdu.eventId} are unknown`;
+}
+
+/**
+ * Verified events stored as outliers, oldest first, each checked against its own auth events (rejected when it
+ * fails or when they are unknown). Events failing the signature check are left out.
+ */
+export async function persistOutliers(ctx: Pick<RoomIngestContext, "storage" | "remote" | "rules" | "roomId" | "nowTs">, events: readonly Pdu[]): Promise<true | string> {
+  const out = await outlierEntries(ctx, events);
+  if (out.length > 0) await ctx.storage.events.persistEvents({ events: out, receivedTs: ctx.nowTs() });
+  return true;
+}
+
+/** persistOutliers without the write: the entries to persist (in one batch with more, e.g. a remote join). */
+export async function outlierEntries(ctx: Pick<RoomIngestContext, "storage" | "remote" | "rules" | "roomId">, events: readonly Pdu[]): Promise<EventToPersist[]> {
+  const verdicts = await verifyRemoteBatch(ctx.remote.keys, events.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
+  const good = verdicts.filter((v) => v.ok && v.pdu).map((v) => v.pdu!).sort((a, b) => a.depth - b.depth);
+  const byId = new Map(good.map((p) => [p.eventId, p]));
+  const have = await ctx.storage.events.getEvents([...new Set(good.flatMap((p) => p.authEvents))]);
+  const rejected = new Set<EventId>();
+  const out: EventToPersist[] = [];
+  for (const p of good) {
+    const auth = p.authEvents.map((id) => byId.get(id) ?? have.get(id)?.pdu);
+    let reason: string | null = null;
+    if (auth.some((a) => a === undefined)) reason = "its auth events are unknown";
+    else if (p.authEvents.some((id) => rejected.has(id) || have.get(id)?.rejectionReason)) reason = "one of its auth events was rejected";
+    else {
+      const v = checkAuthEvents(p, auth as Pdu[], ctx.rules);
+      if (!v.allowed) reason = `${v.reason} (auth rule ${v.rule})`;
+    }
+    if (reason) rejected.add(p.eventId);
+    out.push({ pdu: p, outlier: true, ...(reason ? { rejectionReason: reason } : {}) });
+  }
+  return out;
+}
+
+/** Step 5 with forks: the room version's state resolution over stored events (auth chains loaded from storage). */
+async function resolveForks(ctx: RoomIngestContext, states: readonly StateMap[], extra: ReadonlyMap<EventId, Pdu> = new Map()): Promise<StateMap | string> {
+  const distinct = states.filter((s, i) => states.findIndex((t) => sameState(s, t)) === i);
+  if (distinct.length === 0) return new Map();
+  if (distinct.length === 1) return distinct[0]!;
+  const rejected = new Set<EventId>();
+  const r = await resolveStateAsync(ctx.rules, distinct, {
+    fetchEvents: async (ids) => {
+      const got = await ctx.storage.events.getEvents(ids);
+      const out = new Map<EventId, Pdu>();
+      for (const [id, e] of got) {
+        out.set(id, e.pdu);
+        if (e.rejectionReason) rejected.add(id);
+      }
+      for (const id of ids) if (extra.has(id)) out.set(id, extra.get(id)!);
+      return out;
+    },
+    isRejected: (id) => rejected.has(id),
+  }, { pause: () => new Promise((res) => setImmediate(res)) });
+  return r.ok ? r.state : `state resolution failed at ${r.step}: ${r.reason}`;
+}
+
+function sameState(a: StateMap, b: StateMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}

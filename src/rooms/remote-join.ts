@@ -1,0 +1,164 @@
+/**
+ * Membership over federation, both sides:
+ * https://spec.matrix.org/v1.16/server-server-api/#joining-rooms
+ *
+ * Resident side (RoomService.makeJoin / acceptSendJoin):
+ * 1. make_join: the room version must be among the joining server's `ver` (else 400 M_INCOMPATIBLE_ROOM_VERSION
+ *    with room_version); the template is the join built over the current state (so a user the auth rules refuse
+ *    is 403 already), without hashes, signatures or a minted id.
+ * 2. send_join: the event must be a join of a user of the sending server, for this room, with the id in the path;
+ *    it goes through the remote pipeline (ingestChecked) like any PDU, and must be accepted (not rejected nor
+ *    soft-failed: 403). The answer is the state before the join and its auth chain; with omit_members, the
+ *    membership events other than the joiner's are left out (members_omitted) and servers_in_room lists the
+ *    servers of joined members.
+ *
+ * Joining side (RoomService.join of a room this server does not hold, joinRemoteRoom here):
+ * 3. make_join on each candidate server in turn (the via servers, then the room id's server) until one answers;
+ * 4. the join from the template: our content, origin_server_ts, hashes, our signature;
+ * 5. send_join to the same server; every returned event (state and auth chain) verified in one batch, the
+ *    auth chain and state stored as outliers, each checked against its own auth events;
+ * 6. the join checked against the returned state and persisted with it as its state before, the room recorded
+ *    and its current state set: the room is usable at once. Answers with members omitted are refused for now
+ *    (Zion asks for full state).
+ */
+import { randomBytes } from "node:crypto";
+import { checkAgainstState } from "../core/auth/index.js";
+import { MatrixError } from "../core/errors.js";
+import { hashAndSignEvent, parsePdu, stateKeyOf, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
+import type { EventId, RoomId, ServerName, UserId } from "../core/ids/index.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
+import { ROOM_VERSIONS, isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
+import { outlierEntries, verifyRemoteBatch, type RemoteDeps } from "./remote-event.js";
+import type { RoomStorage } from "./room-service.js";
+
+/** The room versions Zion can join (the `ver` it sends). */
+export const SUPPORTED_ROOM_VERSIONS: readonly string[] = [...ROOM_VERSIONS.keys()];
+
+/** The FederationClient methods joining a remote room calls. */
+export interface RemoteJoinClient {
+  makeJoin(destination: ServerName, roomId: RoomId, userId: UserId, supportedVersions: readonly string[]): Promise<{ roomVersion: string; event: JsonObject }>;
+  sendJoin(
+    destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules, q?: { readonly omitMembers?: boolean },
+  ): Promise<{ state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean }>;
+}
+
+/** Step 1's template: the built join without what the joining server computes itself. */
+export function joinTemplate(pdu: Pdu): JsonObject {
+  const { signatures: _s, hashes: _h, unsigned: _u, event_id: _e, ...rest } = pdu.raw as Record<string, JsonValue>;
+  return rest;
+}
+
+/** Step 1's version check. */
+export function assertVersionSupported(rules: RoomVersionRules, ver: readonly string[]): void {
+  if (!ver.includes(rules.id)) {
+    throw new MatrixError("M_INCOMPATIBLE_ROOM_VERSION", 400, `the room is version ${rules.id}, which the joining server does not support (ver: ${ver.join(", ") || "none"})`, { room_version: rules.id });
+  }
+}
+
+/** Step 2's shape checks, before the pipeline. */
+export function assertJoinFrom(pdu: Pdu, origin: ServerName, roomId: RoomId, eventId: string, membership = "join"): void {
+  if (pdu.eventId !== eventId) throw MatrixError.invalidParam("eventId", `the event's id is ${pdu.eventId}, not ${eventId}`);
+  if (pdu.roomId !== roomId) throw MatrixError.invalidParam("room_id", `the event is for ${pdu.roomId}, not ${roomId}`);
+  if (pdu.type !== "m.room.member" || pdu.content["membership"] !== membership) throw new MatrixError("M_BAD_JSON", 400, `the event must be an m.room.member event with membership ${membership}`);
+  if (pdu.stateKey !== pdu.sender) throw new MatrixError("M_BAD_JSON", 400, "state_key must be the sender");
+  if (pdu.sender.slice(pdu.sender.indexOf(":") + 1) !== origin) throw MatrixError.forbidden(`the sender ${pdu.sender} is not a user of ${origin}`);
+}
+
+export interface JoinRemoteContext {
+  readonly serverName: ServerName;
+  readonly signer: PduSigner;
+  readonly storage: RoomStorage;
+  readonly remote: RemoteDeps & { readonly client: RemoteJoinClient };
+  readonly nowTs: () => number;
+}
+
+/** Steps 3-6. Returns the join's event id and the persist result's max ordering (for the notifier). */
+export async function joinRemoteRoom(
+  ctx: JoinRemoteContext, roomId: RoomId, userId: UserId, servers: readonly ServerName[], content: JsonObject,
+): Promise<{ eventId: EventId; maxOrdering: number }> {
+  const errors: string[] = [];
+  for (const server of servers) {
+    // Step 3.
+    let tpl: { roomVersion: string; event: JsonObject };
+    try {
+      tpl = await ctx.remote.client.makeJoin(server, roomId, userId, SUPPORTED_ROOM_VERSIONS);
+    } catch (e) {
+      if (e instanceof Error && "status" in e && (e as { status?: number }).status === 403) throw MatrixError.forbidden(`${server} refused the join: ${e.message}`);
+      errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    if (!isKnownRoomVersion(tpl.roomVersion)) {
+      errors.push(`${server}: unknown room version ${tpl.roomVersion}`);
+      continue;
+    }
+    const rules = roomVersion(tpl.roomVersion);
+    // Step 4.
+    const event: Record<string, JsonValue> = { ...tpl.event, origin_server_ts: ctx.nowTs(), content: { ...content, membership: "join" } };
+    delete event["signatures"];
+    delete event["hashes"];
+    if (rules.eventId === "server-minted") event["event_id"] = `$${randomBytes(12).toString("base64url")}:${ctx.serverName}`;
+    if (event["type"] !== "m.room.member" || event["state_key"] !== userId || event["sender"] !== userId || event["room_id"] !== roomId) {
+      errors.push(`${server}: the make_join template is not a join of ${userId} in ${roomId}`);
+      continue;
+    }
+    let join: Pdu;
+    try {
+      join = parsePdu(hashAndSignEvent(event, rules, ctx.signer), rules);
+    } catch (e) {
+      errors.push(`${server}: the make_join template is malformed: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    // Step 5.
+    let answer: { state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean };
+    try {
+      answer = await ctx.remote.client.sendJoin(server, roomId, join.eventId, join.raw, rules);
+    } catch (e) {
+      if (e instanceof Error && "status" in e && (e as { status?: number }).status === 403) throw MatrixError.forbidden(`${server} refused the join: ${e.message}`);
+      errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    if (answer.membersOmitted) {
+      errors.push(`${server}: answered with members omitted, which Zion does not ask for`);
+      continue;
+    }
+    const all = [...answer.authChain, ...answer.state];
+    const verdicts = await verifyRemoteBatch(ctx.remote.keys, all.map((p) => ({ raw: p.raw, rules, roomId, eventId: p.eventId })));
+    const bad = verdicts.filter((v) => !v.ok);
+    const stateIds = new Set(answer.state.map((p) => p.eventId));
+    const badState = bad.filter((v) => v.eventId && stateIds.has(v.eventId));
+    if (badState.length > 0) {
+      errors.push(`${server}: ${badState.length} state events failed verification (${badState[0]!.failures.map((f) => f.reason).join("; ")})`);
+      continue;
+    }
+    const good = verdicts.filter((v) => v.ok && v.pdu).map((v) => v.pdu!);
+    const outliers = await outlierEntries({ storage: ctx.storage, remote: ctx.remote, rules, roomId }, good);
+    // Step 6.
+    const state = new Map<StateKey, EventId>();
+    const statePdus = new Map<StateKey, Pdu>();
+    const entries = new Map(outliers.map((o) => [o.pdu.eventId, o]));
+    for (const p of answer.state) {
+      if (p.stateKey === undefined) continue;
+      const s = entries.get(p.eventId);
+      if (!s || s.rejectionReason) continue;
+      state.set(stateKeyOf(p.type, p.stateKey), p.eventId);
+      statePdus.set(stateKeyOf(p.type, p.stateKey), s.pdu);
+    }
+    const create = statePdus.get(stateKeyOf("m.room.create", ""));
+    if (!create) {
+      errors.push(`${server}: the returned state has no m.room.create event`);
+      continue;
+    }
+    const verdict = checkAgainstState(join, (k) => statePdus.get(k), rules);
+    if (!verdict.allowed) throw MatrixError.forbidden(`the join fails the auth rules against the state ${server} returned: ${verdict.reason} (auth rule ${verdict.rule})`);
+    const after = new Map(state);
+    after.set(stateKeyOf("m.room.member", userId), join.eventId);
+    const result = await ctx.storage.events.persistEvents({
+      events: [...outliers, { pdu: join, stateBefore: { state } }],
+      rooms: [{ roomId, roomVersion: rules.id, creator: create.sender }],
+      state: [{ roomId, replace: true, set: after }],
+      receivedTs: ctx.nowTs(),
+    });
+    return { eventId: join.eventId, maxOrdering: result.maxOrdering };
+  }
+  throw new MatrixError("M_UNKNOWN", 502, `Failed to join via any server: ${errors.join("; ") || "no server to ask"}`);
+}

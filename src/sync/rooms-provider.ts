@@ -1,0 +1,290 @@
+/**
+ * The rooms part of /sync (https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3sync): which rooms go
+ * in the join, invite, leave and knock sections between two event-stream positions, and what each holds.
+ *
+ * - join: the timeline (newest `limit` events after `since`, `limited` + `prev_batch` when more were skipped), the
+ *   state at the start of the timeline (all of it on an initial sync, `full_state`, or a room joined since `since`;
+ *   otherwise the state changes between `since` and the timeline's start), or with `use_state_after` the state at
+ *   the end of the timeline as `state_after`; lazy-loaded members; `summary`; typing; per-room account data.
+ * - invite / knock: the stripped state the invitee may see (create, join rules, name, avatar, alias, encryption,
+ *   and the user's own member event).
+ * - leave: the timeline up to the leave, for rooms left (or banned from) after `since`, or on an initial sync when
+ *   the filter's `include_leave` is set; forgotten rooms never.
+ */
+import type { RoomFilter } from "../core/filters/index.js";
+import { eventFilterMatches, effectiveLimit, lazyLoading, roomEventFilterMatches, roomFilterIncludes } from "../core/filters/index.js";
+import type { EventId, RoomId, UserId } from "../core/ids/index.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
+import { clientEvent, type RoomReads } from "../rooms/index.js";
+import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
+import type { PushRuleset } from "../core/push/index.js";
+import { UnreadCache, unreadCounts, userRuleset } from "./unread.js";
+import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
+
+export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules">;
+
+/** The timeline limit when the filter gives none (Synapse's default), and the most a filter may ask for. */
+export const TIMELINE_LIMIT = { default: 10, max: 100 } as const;
+/** How many membership changes one sync reads. */
+const MAX_MEMBERSHIP_CHANGES = 10_000;
+/** Member events the room summary names at most. */
+const MAX_HEROES = 5;
+/** Stripped state an invite or knock shows (https://spec.matrix.org/v1.16/client-server-api/#stripped-state). */
+const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;
+
+export interface RoomsRequest {
+  readonly userId: UserId;
+  /** null: an initial sync. */
+  readonly since: StreamOrdering | null;
+  readonly to: StreamOrdering;
+  readonly filter: RoomFilter;
+  readonly fullState: boolean;
+  /** Which key the state at the end of the timeline goes under, or null for the classic `state`. */
+  readonly stateAfterKey: "state_after" | "org.matrix.msc4222.state_after" | null;
+  readonly nowTs: number;
+  /** Ephemeral events per room (m.typing, m.receipt) changed after the token. */
+  readonly ephemeral: ReadonlyMap<RoomId, readonly JsonObject[]>;
+  /** The receipts stream's position now (unread counts cached before it stay valid while it has not moved). */
+  readonly receiptsPosition: number;
+  /** Per-room account data changed after the token (all of it on an initial sync). */
+  readonly roomAccountData: readonly AccountDataEntry[];
+}
+
+export interface RoomsSections {
+  readonly join: Record<string, JsonObject>;
+  readonly invite: Record<string, JsonObject>;
+  readonly leave: Record<string, JsonObject>;
+  readonly knock: Record<string, JsonObject>;
+  /** The rooms whose changes should wake this user's next wait: joined, invited, knocked. */
+  readonly following: ReadonlySet<RoomId>;
+  /** Nothing in any section. */
+  readonly empty: boolean;
+}
+
+type Section = "join" | "invite" | "leave" | "knock";
+const sectionOf = (m: string | null): Section | null =>
+  m === "join" ? "join" : m === "invite" ? "invite" : m === "knock" ? "knock" : m === "leave" || m === "ban" ? "leave" : null;
+
+export class RoomsProvider {
+  private readonly unread = new UnreadCache();
+
+  constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
+
+  private rulesPosition(userId: UserId): Promise<number> {
+    return this.storage.pushRules.position(userId);
+  }
+
+  async sections(req: RoomsRequest): Promise<RoomsSections> {
+    const { storage } = this;
+    // The syncing user's push rules, read once per call and only when a joined room is answered.
+    let rules: Promise<PushRuleset> | undefined;
+    const ruleset = () => (rules ??= userRuleset(storage, req.userId));
+    const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => storage.rooms.getRoomsForUser(req.userId, m)));
+    const following = new Set<RoomId>([...joined!, ...invited!, ...knocked!]);
+    const out: { join: Record<string, JsonObject>; invite: Record<string, JsonObject>; leave: Record<string, JsonObject>; knock: Record<string, JsonObject> } = { join: {}, invite: {}, leave: {}, knock: {} };
+
+    // Which rooms changed membership in (since, to] and how (the last change wins).
+    const changed = new Map<RoomId, { membership: string | null; eventId: EventId | null; ordering: StreamOrdering }>();
+    if (req.since !== null) {
+      for (const c of await storage.rooms.getMembershipChanges(req.userId, { from: req.since, to: req.to, limit: MAX_MEMBERSHIP_CHANGES })) {
+        changed.set(c.roomId, { membership: c.membership, eventId: c.eventId, ordering: c.streamOrdering });
+      }
+    }
+    const included = (r: RoomId) => roomFilterIncludes(req.filter, r);
+
+    // join
+    const joinedRooms = joined!.filter(included);
+    const newlyJoined = new Set(joinedRooms.filter((r) => changed.get(r)?.membership === "join"));
+    const limit = effectiveLimit(req.filter.timeline, TIMELINE_LIMIT);
+    const incrementalRooms = req.since === null || req.fullState ? [] : joinedRooms.filter((r) => !newlyJoined.has(r));
+    const fromStart = req.since === null || req.fullState ? joinedRooms : [...newlyJoined];
+    const [recentInc, recentStart] = await Promise.all([
+      incrementalRooms.length ? storage.events.getRoomsRecentEvents(incrementalRooms, { from: req.since!, to: req.to, limit: limit + 1 }) : new Map<RoomId, readonly StoredEvent[]>(),
+      fromStart.length ? storage.events.getRoomsRecentEvents(fromStart, { from: 0, to: req.to, limit: limit + 1 }) : new Map<RoomId, readonly StoredEvent[]>(),
+    ]);
+    const accountDataByRoom = new Map<string, JsonObject[]>();
+    for (const e of req.roomAccountData) {
+      if (e.roomId === null || !eventFilterMatches(req.filter.account_data, { type: e.type })) continue;
+      let l = accountDataByRoom.get(e.roomId);
+      if (!l) accountDataByRoom.set(e.roomId, (l = []));
+      l.push({ type: e.type, content: e.content });
+    }
+    for (const roomId of joinedRooms) {
+      const initial = req.since === null || req.fullState || newlyJoined.has(roomId);
+      const recent = (initial ? recentStart : recentInc).get(roomId) ?? [];
+      const ephemeral = req.ephemeral.get(roomId);
+      const accountData = accountDataByRoom.get(roomId);
+      if (!initial && recent.length === 0 && !ephemeral && !accountData) continue;
+      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData, ruleset);
+    }
+
+    // invite and knock: rooms entered since `since` (all of them on an initial sync)
+    for (const [list, section] of [[invited!, "invite"], [knocked!, "knock"]] as const) {
+      for (const roomId of list.filter(included)) {
+        if (req.since !== null && !changed.has(roomId)) continue;
+        const stateKey = section === "invite" ? "invite_state" : "knock_state";
+        out[section][roomId] = { [stateKey]: { events: await this.strippedState(roomId, req.userId) } };
+      }
+    }
+
+    // leave
+    const leaves: { roomId: RoomId; eventId: EventId; ordering: StreamOrdering }[] = [];
+    if (req.since !== null) {
+      for (const [roomId, c] of changed) if (sectionOf(c.membership) === "leave" && c.eventId && included(roomId)) leaves.push({ roomId, eventId: c.eventId, ordering: c.ordering });
+    } else if (req.filter.include_leave) {
+      for (const m of ["leave", "ban"]) {
+        for (const roomId of (await storage.rooms.getRoomsForUser(req.userId, m)).filter(included)) {
+          const id = await storage.rooms.getCurrentStateEventId(roomId, "m.room.member", req.userId);
+          const pos = id ? await storage.events.getRoomPosition(id) : null;
+          if (id && pos) leaves.push({ roomId, eventId: id, ordering: pos.stream });
+        }
+      }
+    }
+    for (const l of leaves) {
+      if (await storage.roomClient.isForgotten(req.userId, l.roomId)) continue;
+      out.leave[l.roomId] = await this.leftRoom(req, l.roomId, l.ordering, limit);
+    }
+
+    const empty = Object.keys(out.join).length + Object.keys(out.invite).length + Object.keys(out.leave).length + Object.keys(out.knock).length === 0;
+    return { ...out, following, empty };
+  }
+
+  private async joinedRoom(
+    req: RoomsRequest,
+    roomId: RoomId,
+    recentNewestFirst: readonly StoredEvent[],
+    limit: number,
+    initial: boolean,
+    ephemeral: readonly JsonObject[] | undefined,
+    accountData: JsonObject[] | undefined,
+    ruleset: () => Promise<PushRuleset>,
+  ): Promise<JsonObject> {
+    const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit);
+    const room: Record<string, JsonValue> = {
+      timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
+    };
+    const stateEvents = await this.state(req, roomId, timeline, first, initial, limited);
+    if (req.stateAfterKey) room[req.stateAfterKey] = { events: stateEvents };
+    else room["state"] = { events: stateEvents };
+    if (req.stateAfterKey) room["state"] = { events: [] };
+    room["ephemeral"] = { events: (ephemeral ?? []).filter((e) => eventFilterMatches(req.filter.ephemeral, { type: String(e["type"]) })) };
+    room["account_data"] = { events: accountData ?? [] };
+    if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(roomId, req.userId);
+    const perThread = req.filter.timeline.unread_thread_notifications;
+    const unread = await unreadCounts(this.storage, await ruleset(), roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition, rules: await this.rulesPosition(req.userId) });
+    room["unread_notifications"] = unread.room;
+    if (perThread) room["unread_thread_notifications"] = unread.threads;
+    return room;
+  }
+
+  private event(p: Pdu, nowTs: number): JsonObject {
+    return clientEvent(p, nowTs);
+  }
+
+  /** The visible, filtered timeline (oldest first), whether events were left out, and the token before it. */
+  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], limit: number): Promise<{ timeline: Pdu[]; limited: boolean; prevBatch: string | null; first: StoredEvent | null }> {
+    const limited = recentNewestFirst.length > limit;
+    const kept = recentNewestFirst.slice(0, limit).reverse();
+    const matching = kept.filter((e) => roomEventFilterMatches(req.filter.timeline, { type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }));
+    const visible = await this.reads.visibleTo(req.userId, roomId, matching.map((e) => e.pdu));
+    const first = kept[0] ?? null;
+    let prevBatch: string | null = null;
+    if (first) {
+      // /messages' token format (api/client/events): paging back from the first event's position excludes it.
+      const pos = await this.storage.events.getRoomPosition(first.pdu.eventId);
+      if (pos) prevBatch = `t${pos.depth}_${pos.stream}`;
+    }
+    return { timeline: visible, limited, prevBatch, first };
+  }
+
+  /**
+   * The state section. Classic: the state before the timeline's first event, whole (initial) or as the changes
+   * after `since`; for a not-limited incremental timeline the timeline itself carries the changes. With state
+   * after: the state at the end of the timeline, whole or as the changes after `since`. Lazy loading keeps only
+   * the member events of the timeline's senders (and the user's own).
+   */
+  private async state(req: RoomsRequest, roomId: RoomId, timeline: readonly Pdu[], first: StoredEvent | null, initial: boolean, limited: boolean): Promise<JsonObject[]> {
+    const { storage } = this;
+    let ids: Map<StateKey, EventId>;
+    if (req.stateAfterKey) {
+      if (initial) ids = new Map(await storage.rooms.getCurrentState(roomId));
+      else ids = await this.changesBetween(roomId, req.since!, req.to);
+    } else if (initial) {
+      const before = first ? await storage.state.getStateAtEvent(first.pdu.eventId, "before") : await storage.rooms.getCurrentState(roomId);
+      ids = new Map(before ?? []);
+    } else if (!limited || !first) {
+      return [];
+    } else {
+      ids = await this.changesBetween(roomId, req.since!, first.streamOrdering - 1);
+    }
+    const { lazy } = lazyLoading(req.filter.state);
+    if (lazy) {
+      const wanted = new Set<string>([req.userId, ...timeline.map((p) => p.sender)]);
+      for (const k of [...ids.keys()]) {
+        const { type, stateKey } = splitStateKey(k);
+        if (type === "m.room.member" && !wanted.has(stateKey)) ids.delete(k);
+      }
+      // Members of the timeline's senders that the state before it would not name (an incremental sync).
+      if (!initial) {
+        for (const u of wanted) {
+          const k = stateKeyOf("m.room.member", u);
+          if (ids.has(k)) continue;
+          const id = first ? await storage.state.getStateEventAt(first.pdu.eventId, "m.room.member", u, "before") : null;
+          if (id && !req.stateAfterKey) ids.set(k, id);
+        }
+      }
+    }
+    const pdus = await storage.events.getPdus([...ids.values()]);
+    const inTimeline = new Set(timeline.map((p) => p.eventId));
+    const out: JsonObject[] = [];
+    for (const id of ids.values()) {
+      const p = pdus.get(id);
+      if (!p) continue;
+      if (!req.stateAfterKey && inTimeline.has(id)) continue;
+      if (!roomEventFilterMatches(req.filter.state, { type: p.type, sender: p.sender, room_id: roomId, content: p.content })) continue;
+      out.push(this.event(p, req.nowTs));
+    }
+    return out;
+  }
+
+  /** Current-state entries that changed in (from, to], the last change per key. */
+  private async changesBetween(roomId: RoomId, from: StreamOrdering, to: StreamOrdering): Promise<Map<StateKey, EventId>> {
+    const out = new Map<StateKey, EventId>();
+    if (to <= from) return out;
+    for (const c of await this.storage.rooms.getCurrentStateChanges({ from, to, limit: 100_000 }, [roomId])) {
+      const k = stateKeyOf(c.type, c.stateKey);
+      if (c.eventId) out.set(k, c.eventId);
+      else out.delete(k);
+    }
+    return out;
+  }
+
+  /** https://spec.matrix.org/v1.16/client-server-api/#_matrixclientv3sync_roomsummary */
+  private async summary(roomId: RoomId, userId: UserId): Promise<JsonObject> {
+    const [joinedMembers, invitedMembers] = await Promise.all([this.storage.roomClient.getRoomMembers(roomId, "join"), this.storage.roomClient.getRoomMembers(roomId, "invite")]);
+    const heroes = [...joinedMembers, ...invitedMembers].filter((u) => u !== userId).sort().slice(0, MAX_HEROES);
+    return { "m.heroes": heroes, "m.joined_member_count": joinedMembers.length, "m.invited_member_count": invitedMembers.length };
+  }
+
+  private async strippedState(roomId: RoomId, userId: UserId): Promise<JsonObject[]> {
+    const ids = await Promise.all([...STRIPPED_TYPES.map((t) => this.storage.rooms.getCurrentStateEventId(roomId, t, "")), this.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId)]);
+    const pdus = await this.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
+    const out: JsonObject[] = [];
+    for (const id of ids) {
+      const p = id ? pdus.get(id) : undefined;
+      if (p) out.push({ type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender });
+    }
+    return out;
+  }
+
+  private async leftRoom(req: RoomsRequest, roomId: RoomId, leaveOrdering: StreamOrdering, limit: number): Promise<JsonObject> {
+    const recent = await this.storage.events.getRoomsRecentEvents([roomId], { from: req.since ?? 0, to: leaveOrdering, limit: limit + 1 });
+    const newestFirst = recent.get(roomId) ?? [];
+    const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, limit);
+    return {
+      timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
+      state: { events: [] },
+      account_data: { events: [] },
+    };
+  }
+}

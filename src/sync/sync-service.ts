@@ -1,0 +1,189 @@
+/**
+ * /sync v2 over the stream providers (docs/sync.md): the current token, what changed for one user and device
+ * between a since-token and it, and long-polling on the notifier when nothing did.
+ *
+ * Sliding sync (MSC4186) is to reuse the same pieces: StreamToken positions, the Notifier's per-user and per-room
+ * waiting, and the providers' reads between two positions.
+ */
+import type { Clock } from "../core/clock.js";
+import { EMPTY_FILTER, eventFilterMatches, type Filter } from "../core/filters/index.js";
+import type { RoomId, UserId } from "../core/ids/index.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
+import type { RoomReads } from "../rooms/index.js";
+import type { Notifier } from "./notifier.js";
+import { presenceContent } from "./presence.js";
+import { RoomsProvider, type SyncStorage } from "./rooms-provider.js";
+import { serializeToken, type StreamToken } from "./token.js";
+import type { TypingStream } from "./typing.js";
+
+/** The most to-device messages one response carries (Synapse sends 100 too); the rest follow in the next. */
+export const TO_DEVICE_LIMIT = 100;
+
+/**
+ * m.receipt content per room for receipts changed in (since, to]: {event id: {type: {user id: {ts, thread_id}}}}.
+ * A private receipt (m.read.private) only reaches its owner.
+ */
+async function receiptEvents(storage: SyncStorage, userId: UserId, rooms: readonly RoomId[], since: number, to: number): Promise<Map<RoomId, JsonObject>> {
+  const out = new Map<RoomId, Record<string, Record<string, Record<string, JsonObject>>>>();
+  if (rooms.length === 0 || to <= since) return out as Map<RoomId, JsonObject>;
+  for (const r of await storage.receipts.changesSince(rooms, since, to)) {
+    if (r.receiptType === "m.read.private" && r.userId !== userId) continue;
+    let room = out.get(r.roomId);
+    if (!room) out.set(r.roomId, (room = {}));
+    const byType = (room[r.eventId] ??= {});
+    const byUser = (byType[r.receiptType] ??= {});
+    byUser[r.userId] = { ts: r.ts, ...(r.threadId !== null ? { thread_id: r.threadId } : {}) };
+  }
+  return out as Map<RoomId, JsonObject>;
+}
+
+export interface SyncRequest {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly since: StreamToken | null;
+  readonly filter?: Filter;
+  readonly fullState?: boolean;
+  readonly timeoutMs?: number;
+  readonly stateAfterKey?: "state_after" | "org.matrix.msc4222.state_after" | null;
+  readonly signal?: AbortSignal;
+  /** set_presence: online and unavailable are recorded (when they change), offline leaves presence as it is. */
+  readonly setPresence?: "online" | "offline" | "unavailable";
+}
+
+export interface SyncServiceDeps {
+  readonly storage: SyncStorage;
+  readonly reads: RoomReads;
+  readonly notifier: Notifier;
+  readonly typing: TypingStream;
+  readonly clock: Clock;
+  /** presence.enabled: false sends no presence and records none. */
+  readonly presenceEnabled?: boolean;
+}
+
+export class SyncService {
+  private readonly rooms: RoomsProvider;
+
+  constructor(private readonly deps: SyncServiceDeps) {
+    this.rooms = new RoomsProvider(deps.storage, deps.reads);
+  }
+
+  /** The position of every stream now. Persisted streams read storage, so this holds across restarts. */
+  async currentToken(): Promise<StreamToken> {
+    const s = this.deps.storage;
+    const [events, accountData, toDevice, deviceLists] = await Promise.all([s.events.maxStreamOrdering(), s.accountData.maxPosition(), s.toDevice.maxPosition(), s.e2ee.maxDeviceListPosition()]);
+    const [receipts, presence] = await Promise.all([s.receipts.maxPosition(), s.presence.maxPosition()]);
+    return { events, accountData, toDevice, deviceLists, typing: this.deps.typing.current(), receipts, presence };
+  }
+
+  /**
+   * One /sync answer. Incremental with nothing new and a timeout: waits on the notifier (woken by the room
+   * pipeline, typing, to-device, ...) until something arrives, the timeout passes or the client goes away, then
+   * answers from the same `since`.
+   */
+  async sync(req: SyncRequest): Promise<JsonObject> {
+    if (req.setPresence && req.setPresence !== "offline" && this.deps.presenceEnabled !== false) await this.recordPresence(req.userId, req.setPresence);
+    const deadline = this.deps.clock.now() + (req.timeoutMs ?? 0);
+    for (;;) {
+      const { body, empty, following, token } = await this.compute(req);
+      const left = deadline - this.deps.clock.now();
+      if (!empty || req.since === null || req.fullState || left <= 0 || req.signal?.aborted) return body;
+      const reason = await this.deps.notifier.wait({ userId: req.userId, rooms: following, token }, left, req.signal);
+      if (reason !== "notified") return (await this.compute(req)).body;
+    }
+  }
+
+  private async recordPresence(userId: UserId, state: "online" | "unavailable"): Promise<void> {
+    const { storage, clock, notifier } = this.deps;
+    const old = await storage.presence.get(userId);
+    // A sync every few seconds must not write each time: only a change of state, or activity a minute later.
+    if (old && old.state === state && clock.now() - old.lastActiveTs < 60_000) return;
+    const pos = await storage.presence.put(userId, state, undefined, clock.now());
+    if (!old || old.state !== state) notifier.notifyPresence(userId, await storage.rooms.getRoomsForUser(userId, "join"), pos);
+  }
+
+  private async compute(req: SyncRequest): Promise<{ body: JsonObject; empty: boolean; following: ReadonlySet<RoomId>; token: StreamToken }> {
+    const { storage } = this.deps;
+    const filter = req.filter ?? EMPTY_FILTER;
+    const now = await this.currentToken();
+    // A token ahead of a stream (from before a restart of the in-memory typing stream, or forged) is bounded by now.
+    const since = req.since;
+    const next: Record<keyof StreamToken, number> = { ...now };
+
+    const [accountData, toDevice, deviceListChanges, otkCounts, fallbackTypes] = await Promise.all([
+      storage.accountData.changesSince(req.userId, since ? Math.min(since.accountData, now.accountData) : 0),
+      storage.toDevice.inbox(req.userId, req.deviceId, since ? since.toDevice : 0, TO_DEVICE_LIMIT),
+      since ? storage.e2ee.deviceListChangesSince(Math.min(since.deviceLists, now.deviceLists), now.deviceLists) : Promise.resolve([]),
+      storage.e2ee.oneTimeKeyCounts(req.userId, req.deviceId),
+      storage.e2ee.unusedFallbackKeyTypes(req.userId, req.deviceId),
+    ]);
+    // Messages at or below the token the client sent back have been received: delete them.
+    if (since && since.toDevice > 0) await storage.toDevice.acknowledge(req.userId, req.deviceId, since.toDevice);
+    if (toDevice.messages.length >= TO_DEVICE_LIMIT) next.toDevice = toDevice.position;
+    else next.toDevice = Math.max(now.toDevice, since?.toDevice ?? 0);
+
+    const joinedForTyping = await storage.rooms.getRoomsForUser(req.userId, "join");
+    const ephemeral = new Map<RoomId, JsonObject[]>();
+    const add = (roomId: RoomId, e: JsonObject) => {
+      let l = ephemeral.get(roomId);
+      if (!l) ephemeral.set(roomId, (l = []));
+      l.push(e);
+    };
+    for (const [roomId, users] of this.deps.typing.changesSince(joinedForTyping, since ? since.typing : 0)) add(roomId, { type: "m.typing", content: { user_ids: users } });
+    for (const [roomId, content] of await receiptEvents(storage, req.userId, joinedForTyping, since ? Math.min(since.receipts, now.receipts) : 0, now.receipts)) add(roomId, { type: "m.receipt", content });
+
+    const rooms = await this.rooms.sections({
+      userId: req.userId,
+      since: since ? Math.min(since.events, now.events) : null,
+      to: now.events,
+      filter: filter.room,
+      fullState: req.fullState ?? false,
+      stateAfterKey: req.stateAfterKey ?? null,
+      nowTs: this.deps.clock.now(),
+      ephemeral,
+      receiptsPosition: now.receipts,
+      roomAccountData: accountData.filter((e) => e.roomId !== null),
+    });
+
+    const global = accountData.filter((e) => e.roomId === null && eventFilterMatches(filter.account_data, { type: e.type })).map((e) => ({ type: e.type, content: e.content }));
+
+    // Users sharing a joined room with us (and ourselves): whose device-list changes and presence we see.
+    let audience: Set<UserId> | undefined;
+    const sharing = async (): Promise<Set<UserId>> => {
+      if (audience) return audience;
+      audience = new Set<UserId>([req.userId]);
+      for (const r of joinedForTyping) for (const u of await storage.roomClient.getRoomMembers(r, "join")) audience.add(u);
+      return audience;
+    };
+    let changed: string[] = [];
+    if (deviceListChanges.length > 0) {
+      const a = await sharing();
+      changed = deviceListChanges.map((c) => c.userId).filter((u) => a.has(u));
+    }
+    const presenceFrom = since ? Math.min(since.presence, now.presence) : 0;
+    const nowTs = this.deps.clock.now();
+    const presence: JsonObject[] = [];
+    if (this.deps.presenceEnabled !== false && now.presence > presenceFrom) {
+      for (const p of await storage.presence.changesSince([...(await sharing())], presenceFrom, now.presence)) {
+        if (!eventFilterMatches(filter.presence, { type: "m.presence", sender: p.userId })) continue;
+        presence.push({
+          type: "m.presence",
+          sender: p.userId,
+          content: presenceContent(p, nowTs),
+        });
+      }
+    }
+
+    const body: Record<string, JsonValue> = {
+      next_batch: serializeToken(next),
+      rooms: { join: rooms.join, invite: rooms.invite, leave: rooms.leave, knock: rooms.knock },
+      account_data: { events: global },
+      presence: { events: presence },
+      to_device: { events: [...toDevice.messages] },
+      device_lists: { changed, left: [] },
+      device_one_time_keys_count: { ...otkCounts },
+      device_unused_fallback_key_types: [...fallbackTypes],
+    };
+    const empty = rooms.empty && global.length === 0 && toDevice.messages.length === 0 && changed.length === 0 && presence.length === 0;
+    return { body, empty, following: rooms.following, token: next };
+  }
+}
