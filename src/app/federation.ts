@@ -81,6 +81,8 @@ export interface FederationInputs {
   readonly keys: KeyStore;
   readonly signingKeys: readonly SigningKey[];
   readonly clock: Clock;
+  /** An inbound request from `origin` was verified (the sender's early wake-up). */
+  readonly onVerified?: (origin: ServerName) => void;
   /** Outbound request and key-fetch counters (app/metrics.ts); none when metrics are off. */
   readonly metrics?: Metrics;
 }
@@ -119,6 +121,7 @@ export function createFederation(config: HomeserverConfig, inputs: FederationInp
   const authenticate = createAuthenticator({
     serverName, keyRing, federationEnabled: config.federation_enabled,
     ...(whitelist ? { originAllowed: (o: ServerName) => whitelist.has(o.toLowerCase()) } : {}),
+    ...(inputs.onVerified ? { onVerified: inputs.onVerified } : {}),
   });
   return {
     ...discovery,

@@ -41,6 +41,7 @@ import { loadTlsOptions } from "./tls.js";
 import { prepareCertificates, type Certificates } from "./certificates.js";
 import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
+import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
 import { webClientServerOptions } from "./web-client.js";
 import { Notifier, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
 import type { EventId, UserId } from "../core/ids/index.js";
@@ -171,7 +172,19 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const storage = metricsRegistry ? timedStorage(openedStorage, metricsRegistry) : openedStorage;
 
   // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
-  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics });
+  let sender: FederationSender | undefined;
+  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics, onVerified: (origin) => sender?.wake(origin) });
+  // The outbound queue (src/federation/sender): every local event of a room with remote members is queued in its
+  // persist transaction; the loops resume what a previous run left queued.
+  sender = new FederationSender({
+    serverName: config.server_name, storage, client: federation.client, clock, log: logger.child({ area: "federation-sender" }),
+    backoff: {
+      minRetryIntervalMs: config.federation.destination_min_retry_interval,
+      retryMultiplier: config.federation.destination_retry_multiplier,
+      maxRetryIntervalMs: config.federation.destination_max_retry_interval,
+    },
+  });
+  const outbound = new RoomDestinations({ storage, sender });
   options = { ...options, federationAuth: options.federationAuth ?? federation.auth, extraDeps: { ...federation.deps, ...(options.extraDeps ?? {}) } };
 
   const media = createMediaRepository(config, storage, clock, federationMediaSource(federation.client, federation));
@@ -185,7 +198,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const typing = new TypingStream({ clock, timers: systemTimers, notifier });
   // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
   const rooms = new RoomService({
-    serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier,
+    serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier, outbound,
     remote: { keys: federation.keyRing, client: federation.client },
   });
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
@@ -276,6 +289,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomReads,
     stateStore: storage.state,
     roomSettings: { defaultRoomVersion: config.default_room_version },
+    // EDUs (typing, receipts, presence, device lists, to-device) go out through enqueueEdu(destinations, edu, {persistent}).
+    federationSender: sender,
     // For handlers and components that add a metric (core/metrics.ts); the endpoint's source when enabled.
     metrics,
     ...(metricsRegistry ? { metricsExposition: metricsRegistry } : {}),
@@ -364,6 +379,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     const urls = testerUrls(config, first && `${first.tls ? "https" : "http"}://${hostForUrl(first.host)}:${first.port}`);
     logger.info({ url: urls.local, public_url: urls.public }, `federation tester enabled: ${urls.local ?? urls.public} (and ${urls.public} through public_baseurl)`);
   }
+  await sender.start();
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 
   let stopping: Promise<void> | undefined;
@@ -387,6 +403,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       stopping ??= (async () => {
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
+        await sender?.stop();
         typing.close();
         await storage.close();
         if (config.pid_file) removePidFile(config.pid_file);

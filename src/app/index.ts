@@ -18,3 +18,4 @@ export { zionVersion } from "./version.js";
 export { registerUser, clientUrlOf, sharedSecretFromConfig } from "./register-user.js";
 export { openAdminSession, adminService, type AdminSession } from "./admin.js";
 export type { RegisterUserRequest, RegisterUserResult } from "./register-user.js";
+export type { DestinationSummary } from "../storage/ports.js";

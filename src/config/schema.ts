@@ -333,6 +333,17 @@ export const homeserverSchema = z.strictObject({
   dns_servers: z.array(dnsServer).optional(),
   acme: acme.optional(),
   federation_tester: federationTester.default({ enabled: false }),
+  /** Synapse's `federation:` section: the outbound retry schedule (src/federation/sender/backoff.ts). */
+  federation: z
+    .strictObject({
+      destination_min_retry_interval: duration.default(10 * 60_000),
+      destination_retry_multiplier: z.number().min(1).default(2),
+      destination_max_retry_interval: duration.default(7 * 24 * 3600_000),
+    })
+    .refine((f) => f.destination_max_retry_interval >= f.destination_min_retry_interval, {
+      message: "destination_max_retry_interval must not be below destination_min_retry_interval",
+    })
+    .default({ destination_min_retry_interval: 10 * 60_000, destination_retry_multiplier: 2, destination_max_retry_interval: 7 * 24 * 3600_000 }),
   // Synapse's: GET / redirects here (an http(s) URL, as Synapse requires).
   web_client_location: httpUrl.optional(),
   web_client: webClient.default({ enabled: false }),

@@ -4,7 +4,8 @@
  * so a notification may arrive before a slower writer's lower position commits, and readers must not trust it for
  * more than "something changed in this room".
  */
-import type { EventId, RoomId } from "../core/ids/index.js";
+import type { Pdu } from "../core/events/index.js";
+import type { EventId, RoomId, ServerName } from "../core/ids/index.js";
 import type { StreamOrdering } from "../storage/ports.js";
 
 export interface RoomNotifier {
@@ -12,3 +13,13 @@ export interface RoomNotifier {
 }
 
 export const silentNotifier: RoomNotifier = { notify() {} };
+
+/**
+ * The federation sender's hook (src/federation/sender RoomDestinations): before a local event is persisted the
+ * pipeline asks where it goes, and passes the answer to persistEvents (`outbound`), so the event and its queue rows
+ * are one transaction; after the commit it tells the sender to send.
+ */
+export interface RoomOutbound {
+  destinationsFor(roomId: RoomId, pdu: Pdu): Promise<readonly ServerName[]>;
+  persisted(destinations: readonly ServerName[]): void;
+}

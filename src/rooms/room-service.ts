@@ -23,7 +23,7 @@ import { membershipOf, type Membership } from "../core/visibility/index.js";
 import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
-import { silentNotifier, type RoomNotifier } from "./notifier.js";
+import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
@@ -35,6 +35,8 @@ export interface RoomServiceDeps {
   readonly clock: Clock;
   readonly storage: RoomStorage;
   readonly notifier?: RoomNotifier;
+  /** Where local events go over federation (absent: nowhere). */
+  readonly outbound?: RoomOutbound;
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
@@ -131,12 +133,15 @@ export class RoomService {
     const { pdu, extremities } = await this.prepare(roomId, input);
     // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
     const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
+    const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
     const result = await storage.events.persistEvents({
       events: [{ pdu, stateBefore }],
       state: pdu.stateKey !== undefined ? [{ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), pdu.eventId]]) }] : [],
       receivedTs: this.deps.clock.now(),
       ...(clientTxn ? { clientTxn: { key: clientTxn, eventId: pdu.eventId } } : {}),
+      ...(destinations.length > 0 ? { outbound: { destinations, eventIds: [pdu.eventId] } } : {}),
     });
+    if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
     // Step 4
     this.notify(result, roomId, [pdu.eventId]);
     return pdu;

@@ -178,12 +178,23 @@ export interface PersistBatch {
   /** Our clock at receipt. */
   readonly receivedTs: number;
   /**
+   * The federation sender's queue: each of `eventIds` that this batch writes to the timeline (new, with a forward
+   * stream ordering) is queued for every destination, in the events' own transaction. Events stored already are
+   * not queued again.
+   */
+  readonly outbound?: OutboundPdus;
+  /**
    * The client transaction (PUT /send, /redact) that created the batch's event, recorded in the same
    * transaction as the events: a crash cannot leave the event without its record (a retry would then make a
    * second event) nor the record without its event. A record for the key exists already: UniqueViolationError
    * ("client transaction") and nothing of the batch is written.
    */
   readonly clientTxn?: { readonly key: ClientTxnKey; readonly eventId: EventId };
+}
+
+export interface OutboundPdus {
+  readonly destinations: readonly ServerName[];
+  readonly eventIds: readonly EventId[];
 }
 
 export interface PersistResult {
@@ -1020,6 +1031,58 @@ export interface DestinationStore {
   getDestinationsDueForRetry(nowTs: number, limit: number): Promise<readonly DestinationState[]>;
 }
 
+/** A transaction to one destination, stored before its first attempt: a retry sends exactly this again. */
+export interface OutboundTransaction {
+  readonly destination: ServerName;
+  readonly txnId: string;
+  readonly originServerTs: number;
+  /** The PDUs' wire JSON, in stream order, with their orderings. */
+  readonly pdus: readonly { readonly eventId: EventId; readonly streamOrdering: StreamOrdering; readonly json: JsonObject }[];
+  readonly edus: readonly JsonObject[];
+}
+
+export interface OutboundLimits {
+  readonly maxPdus: number;
+  readonly maxEdus: number;
+}
+
+/** What `zion debug destinations` shows of one destination. */
+export interface DestinationSummary extends DestinationState {
+  readonly queuedPdus: number;
+  readonly queuedEdus: number;
+  /** The transaction built and not yet acknowledged. */
+  readonly inFlightTxnId: string | null;
+  readonly lastSuccessTs: number | null;
+  readonly lastError: string | null;
+}
+
+/** The federation sender's durable queue (PDU rows come from EventStore.persistEvents' `outbound`). */
+export interface OutboundStore {
+  /** Queues one EDU for each destination, in one transaction. */
+  enqueueEdus(destinations: readonly ServerName[], edu: JsonObject): Promise<void>;
+  /**
+   * The destination's transaction to (re)send: the stored one when there is one, else a new one built from the
+   * oldest queued PDUs and EDUs (plus `extraEdus`, EDUs the sender kept in memory) within the limits, stored with a
+   * fresh id before it is returned. Null when nothing is queued.
+   */
+  nextTransaction(destination: ServerName, limits: OutboundLimits, nowTs: number, extraEdus?: readonly JsonObject[]): Promise<OutboundTransaction | null>;
+  /** The destination acknowledged `txnId`: its rows go, the failure streak ends, the last success is recorded. */
+  completeTransaction(destination: ServerName, txnId: string, nowTs: number): Promise<void>;
+  /** A failed attempt with its reason (DestinationStore.recordFailure plus the last error). */
+  recordFailure(destination: ServerName, nowTs: number, retryIntervalMs: number, reason: string): Promise<DestinationState>;
+  /**
+   * Catch-up: drops the destination's queued PDUs (not in a transaction) except, per room, the newest queued one and
+   * those that are forward extremities; the remote fetches the gap with /get_missing_events. Returns how many went.
+   */
+  keepOnlyNewestPerRoom(destination: ServerName): Promise<number>;
+  /** How many PDUs wait for the destination outside its transaction. */
+  queuedPduCount(destination: ServerName): Promise<number>;
+  /** Destinations with anything queued or in flight (to resume at start-up). */
+  destinationsWithQueue(): Promise<readonly ServerName[]>;
+  /** Every known destination with its queue and back-off, by name. */
+  listDestinations(): Promise<readonly DestinationSummary[]>;
+}
+
 // ---------------------------------------------------------------------------
 // The whole storage.
 // ---------------------------------------------------------------------------
@@ -1049,6 +1112,7 @@ export interface Storage {
   readonly admin: AdminStore;
   readonly transactions: TransactionStore;
   readonly destinations: DestinationStore;
+  readonly outbound: OutboundStore;
   readonly e2ee: E2eeStore;
   readonly toDevice: ToDeviceStore;
   readonly accountData: AccountDataStore;

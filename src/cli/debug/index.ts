@@ -15,6 +15,7 @@ import { registerResolveState } from "./resolve-state.js";
 import { registerResolve } from "./resolve.js";
 import { registerKeys } from "./keys.js";
 import { registerFederationRequest } from "./federation-request.js";
+import { registerDestinations } from "./destinations.js";
 
 type Register = (debug: Command) => void;
 
@@ -31,6 +32,7 @@ const COMMANDS: Register[] = [
   registerResolve,
   registerKeys,
   registerFederationRequest,
+  registerDestinations,
 ];
 
 export function registerDebugCommands(program: Command): void {

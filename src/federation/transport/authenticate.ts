@@ -9,6 +9,7 @@
  * 5. key must be an ed25519 key of origin usable now (fetched and cached by the KeyRing).
  * 6. The signature must verify over {method, uri, origin, destination: our name, content: body if any}, so a
  *    request signed for another destination fails here even without a destination parameter.
+ * 7. A verified origin is reported (onVerified), so a destination in back-off is retried at once.
  * Any failure is 401 M_UNAUTHORIZED naming the reason.
  */
 import { signedBytes, verifySignatureBytes } from "../../core/crypto/index.js";
@@ -32,6 +33,8 @@ export interface AuthenticatorOptions {
   readonly federationEnabled?: boolean;
   /** federation_domain_whitelist as a predicate; absent = everyone. */
   readonly originAllowed?: (origin: ServerName) => boolean;
+  /** Called once a request is verified: the federation sender wakes a destination in back-off that contacts us. */
+  readonly onVerified?: (origin: ServerName) => void;
 }
 
 export type Authenticate = (req: InboundRequest) => Promise<{ origin: ServerName }>;
@@ -69,6 +72,8 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticate {
     }));
     const v = verifySignatureBytes(bytes, sig, found.key.publicKey, `${origin} ${key}`);
     if (!v.ok) throw MatrixError.unauthorized(`request signature of ${origin} is not valid for ${req.method} ${req.uri} to ${ours}: ${v.reason}`);
+    // Step 7: the origin is up; tell whoever waits to send to it.
+    opts.onVerified?.(originName);
     return { origin: originName };
   };
 }

@@ -266,6 +266,21 @@ export class FederationClient implements KeyFetchClient {
     };
   }
 
+  /**
+   * PUT /_matrix/federation/v1/send/{txnId} (signed): https://spec.matrix.org/v1.16/server-server-api/#put_matrixfederationv1sendtxnid
+   * Answers the per-PDU results (`pdus`: event id -> {} or {error}); a non-2xx answer is a FederationError.
+   */
+  async sendTransaction(
+    destination: ServerName,
+    txn: { readonly txnId: string; readonly originServerTs: number; readonly pdus: readonly JsonValue[]; readonly edus: readonly JsonValue[] },
+    opts: { trace?: Trace; timeoutMs?: number } = {},
+  ): Promise<{ pdus: Record<string, { error?: string }> }> {
+    const body: JsonValue = { origin: this.opts.serverName, origin_server_ts: txn.originServerTs, pdus: [...txn.pdus], ...(txn.edus.length > 0 ? { edus: [...txn.edus] } : {}) };
+    const out = await this.request({ destination, method: "PUT", path: `/_matrix/federation/v1/send/${encodeURIComponent(txn.txnId)}`, body, ...opts });
+    const pdus = (out.body as { pdus?: unknown } | undefined)?.pdus;
+    return { pdus: pdus !== null && typeof pdus === "object" && !Array.isArray(pdus) ? (pdus as Record<string, { error?: string }>) : {} };
+  }
+
   /** GET /_matrix/federation/v1/query/profile (signed). */
   async queryProfile(destination: ServerName, userId: UserId, field?: "displayname" | "avatar_url", opts: { trace?: Trace } = {}): Promise<{ displayname?: string; avatar_url?: string }> {
     return (await this.request({

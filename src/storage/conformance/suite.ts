@@ -26,6 +26,7 @@ import {
 import { describeUserStreamStores } from "./e2ee.js";
 import { ALICE, BOB, OTHER_ROOM, ROOM, V1_RULES, eid, pdu, serverKey, type PduSpec } from "./fixtures.js";
 import { roomConformance } from "./rooms.js";
+import { outboundConformance } from "./outbound.js";
 import { roomClientConformance } from "./room-client.js";
 import { relationConformance } from "./relations.js";
 import { mediaConformance } from "./media.js";
@@ -516,6 +517,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     });
 
     roomConformance(withStorage, () => target.fresh(), reopenSkip);
+    outboundConformance(withStorage, () => target.fresh(), reopenSkip);
     roomClientConformance(withStorage);
     relationConformance(withStorage);
     mediaConformance(withStorage);

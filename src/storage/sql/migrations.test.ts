@@ -15,18 +15,16 @@ describe("loadMigrations", () => {
     return d;
   };
 
-  it("orders the shipped migrations, 0001 to 0005 without a gap, and includes 0011-relations", () => {
-    const names = loadMigrations("sqlite", migrationsDir()).map((m) => m.name);
-    assert.deepEqual(names.slice(0, 5), ["0001-initial", "0002-rooms", "0003-accounts", "0004-e2ee", "0005-rooms-client"]);
-    assert.ok(names.includes("0011-relations"), names.join(", "));
+  it("orders the shipped migrations from 0001 without a gap", () => {
+    const versions = loadMigrations("sqlite", migrationsDir()).map((m) => m.version);
+    assert.deepEqual(versions, versions.map((_, i) => i + 1));
+    assert.ok(versions.length >= 10, versions.join(", "));
   });
 
-  it("tolerates only the missing 0006-0010 (written on other branches at the same time); any other gap is refused", () => {
+  it("refuses any gap in the numbers", () => {
     assert.throws(() => loadMigrations("sqlite", folder(["0001-a.sql", "0002-b.sql", "0003-c.sql", "0005-e.sql"])), /0004 is missing/);
     assert.deepEqual(loadMigrations("sqlite", folder(["0001-a.sql", "0002-b.sql", "0003-c.sql", "0004-d.sql", "0005-e.sql"])).map((m) => m.version), [1, 2, 3, 4, 5]);
     assert.throws(() => loadMigrations("sqlite", folder(["0001-a.sql", "0003-c.sql"])), /0002 is missing/);
-    assert.deepEqual(loadMigrations("sqlite", folder(["0001-a.sql", "0002-b.sql", "0003-c.sql", "0004-d.sql", "0005-e.sql", "0011-k.sql"])).map((m) => m.version), [1, 2, 3, 4, 5, 11]);
-    assert.throws(() => loadMigrations("sqlite", folder(["0001-a.sql", "0002-b.sql", "0003-c.sql", "0004-d.sql", "0005-e.sql", "0011-k.sql", "0013-m.sql"])), /0012 is missing/);
     assert.throws(() => loadMigrations("sqlite", folder(["0002-b.sql"])), /0001 is missing/);
   });
 });

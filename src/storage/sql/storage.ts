@@ -16,6 +16,7 @@ import { sqlPresenceStore, sqlPushRulesStore, sqlReceiptStore } from "./stores/s
 import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
 import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
+import { sqlOutboundStore } from "./stores/outbound.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -86,6 +87,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     admin: sqlAdminStore(runner),
     transactions: sqlTransactionStore(runner),
     destinations: sqlDestinationStore(runner),
+    outbound: sqlOutboundStore(runner),
     e2ee: sqlE2eeStore(runner),
     toDevice: sqlToDeviceStore(runner),
     accountData: sqlAccountDataStore(runner),

@@ -34,10 +34,16 @@ function refIds(v: JsonValue | undefined): EventId[] {
   return out;
 }
 
-export function toStored(r: Row): StoredEvent {
+/** The wire JSON of a row with `room_version` and `json`. */
+export function storedRaw(r: Row): JsonObject {
   const rules = roomVersion(str(r["room_version"]));
   // v1-5 events may hold floats: read them back with their literal text, which their hashes cover (core/json/numbers.ts).
-  const raw = (rules.strictCanonicalJson ? JSON.parse(str(r["json"])) : parseJsonStrict(str(r["json"]), STORED_LIMITS)) as JsonObject;
+  return (rules.strictCanonicalJson ? JSON.parse(str(r["json"])) : parseJsonStrict(str(r["json"]), STORED_LIMITS)) as JsonObject;
+}
+
+export function toStored(r: Row): StoredEvent {
+  const rules = roomVersion(str(r["room_version"]));
+  const raw = storedRaw(r);
   const content = raw["content"];
   const pdu: Pdu = {
     eventId: str(r["event_id"]) as EventId,

@@ -29,9 +29,9 @@ export function sqlTransactionStore(db: SqlRunner): TransactionStore {
   };
 }
 
-const DEST_COLUMNS = "destination, failure_ts, retry_last_ts, retry_interval_ms, last_successful_stream_ordering";
+export const DEST_COLUMNS = "destination, failure_ts, retry_last_ts, retry_interval_ms, last_successful_stream_ordering";
 
-function toDestination(r: Row): DestinationState {
+export function toDestination(r: Row): DestinationState {
   return {
     destination: str(r["destination"]) as ServerName,
     failureTs: numOrNull(r["failure_ts"]),

@@ -22,6 +22,7 @@ import type { Dialect } from "../storage.js";
 import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
+import { queueOutboundPdus } from "./outbound.js";
 import { relationRowsWork } from "./relations.js";
 import { applyCurrentState } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
@@ -258,6 +259,11 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
       "INSERT INTO client_transactions (user_id, device_id, endpoint, room_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
       key.userId, key.deviceId, key.endpoint, key.roomId, key.txnId, eventId, batch.receivedTs,
     );
+  }
+
+  // 10b. The federation sender's queue, in the events' transaction (migration 0007).
+  if (batch.outbound && batch.outbound.destinations.length > 0) {
+    yield* queueOutboundPdus(batch.outbound, orderings, new Map(writes.map((e) => [e.pdu.eventId, e.pdu.roomId])));
   }
 
   // 11. The claim goes in the same commit as the rows it covered.
