@@ -984,7 +984,42 @@ export interface AdminStore {
   completeRegistrationToken(token: string): Promise<void>;
   /** The registration that reserved a use failed: the pending use is given back. */
   releaseRegistrationToken(token: string): Promise<void>;
+  /**
+   * What the admin room list shows of every room this server holds, read from the current state in a few queries
+   * (no per-room round trip); `localServer` decides which joined members are local. Ordered by room id.
+   */
+  roomSummaries(localServer: ServerName): Promise<readonly AdminRoomSummary[]>;
+  /** Blocks the room (by `userId`, at `ts`); blocking a blocked room keeps the first block. */
+  blockRoom(roomId: RoomId, userId: UserId, ts: number): Promise<void>;
+  /** Lifts a block; false when the room was not blocked. */
+  unblockRoom(roomId: RoomId): Promise<boolean>;
+  /** Who blocked the room, or null when it is not blocked. */
+  getRoomBlock(roomId: RoomId): Promise<{ readonly userId: UserId; readonly ts: number } | null>;
+  /**
+   * Deletes everything this server holds about the room (events, state, memberships, receipts, relations, aliases,
+   * directory entry, room account data, outbound federation queue, forgotten marks) in one transaction, and says
+   * how many rows each table lost. Kept: users' key backups (their own data) and the block. Purging an
+   * unknown room deletes nothing and answers an empty report.
+   */
+  purgeRoom(roomId: RoomId): Promise<RoomPurgeReport>;
 }
+
+/** One room as the admin room list reads it: ids and counts, and the current state's contents that it shows. */
+export interface AdminRoomSummary {
+  readonly roomId: RoomId;
+  readonly roomVersion: string;
+  readonly creator: UserId;
+  readonly joinedMembers: number;
+  readonly joinedLocalMembers: number;
+  readonly stateEvents: number;
+  readonly published: boolean;
+  readonly blocked: boolean;
+  /** The content of each current state event with an empty state key of the types the list shows, by type. */
+  readonly state: ReadonlyMap<string, JsonObject>;
+}
+
+/** Rows deleted per table by a purge (tables that lost none left out). */
+export type RoomPurgeReport = Readonly<Record<string, number>>;
 
 // ---------------------------------------------------------------------------
 // Federation bookkeeping.

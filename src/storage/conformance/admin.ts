@@ -1,8 +1,14 @@
-/** Conformance for AdminStore (migration 0009): the admin API's user listing, the admin flag, reactivation, registration tokens. */
+/**
+ * Conformance for AdminStore: the admin API's user listing, the admin flag, reactivation, registration tokens
+ * (migration 0009); the room list, blocks and purges (0011).
+ */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { UserId } from "../../core/ids/index.js";
-import { UniqueViolationError, type Storage, type UserListQuery } from "../ports.js";
+import { stateKeyOf } from "../../core/events/index.js";
+import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../../core/ids/index.js";
+import type { JsonObject } from "../../core/json/types.js";
+import { UniqueViolationError, type EventToPersist, type Storage, type UserListQuery } from "../ports.js";
+import { eid, pdu } from "./fixtures.js";
 
 const u = (local: string) => `@${local}:conformance.test` as UserId;
 const Q: UserListQuery = { from: 0, limit: 100, deactivated: true, orderBy: "name", dir: "f" };
@@ -107,5 +113,121 @@ export function adminConformance(withStorage: (fn: (s: Storage) => Promise<void>
         assert.equal(await s.admin.reserveRegistrationToken("two", 1000), false, "one completed and one pending fill it");
       });
     });
+  
+    it("summarises every room from its current state: counts, local members, published, blocked and the shown contents", async () => {
+      await withStorage(async (s) => {
+        await seedRoom(s, ROOM_P, "p");
+        await seedRoom(s, ROOM_Q, "q");
+        await s.roomClient.setPublished(ROOM_Q, true, 1);
+        await s.admin.blockRoom(ROOM_P, u("alice"), 5);
+        const [p, q] = await s.admin.roomSummaries("conformance.test" as ServerName);
+        assert.equal(p!.roomId, ROOM_P);
+        assert.deepEqual({ ...p!, state: undefined }, { roomId: ROOM_P, roomVersion: "10", creator: u("alice"), joinedMembers: 2, joinedLocalMembers: 1, stateEvents: 4, published: false, blocked: true, state: undefined });
+        assert.deepEqual(p!.state.get("m.room.name"), { name: "Room p" });
+        assert.deepEqual([...p!.state.keys()].sort(), ["m.room.create", "m.room.name"], "member events are not among the shown contents");
+        assert.equal(q!.published, true);
+        assert.equal(q!.blocked, false);
+        assert.equal((await s.admin.roomSummaries("elsewhere.test" as ServerName))[0]!.joinedLocalMembers, 1, "the remote member is local to its own server");
+      });
+    });
+
+    it("blocks a room once (the first block is kept) and unblocks it; blocks outlive a purge", async () => {
+      await withStorage(async (s) => {
+        assert.equal(await s.admin.getRoomBlock(ROOM_P), null);
+        await s.admin.blockRoom(ROOM_P, u("alice"), 5);
+        await s.admin.blockRoom(ROOM_P, u("bob"), 6);
+        assert.deepEqual(await s.admin.getRoomBlock(ROOM_P), { userId: u("alice"), ts: 5 });
+        await s.admin.purgeRoom(ROOM_P);
+        assert.deepEqual(await s.admin.getRoomBlock(ROOM_P), { userId: u("alice"), ts: 5 });
+        assert.equal(await s.admin.unblockRoom(ROOM_P), true);
+        assert.equal(await s.admin.unblockRoom(ROOM_P), false);
+        assert.equal(await s.admin.getRoomBlock(ROOM_P), null);
+      });
+    });
+
+    it("purges everything of one room in one go and leaves the other room, key backups and unknown rooms alone", async () => {
+      await withStorage(async (s) => {
+        const pIds = await seedRoom(s, ROOM_P, "p");
+        const qIds = await seedRoom(s, ROOM_Q, "q");
+        for (const [room, ids] of [[ROOM_P, pIds], [ROOM_Q, qIds]] as const) {
+          const local = ids[ids.length - 1]!;
+          await s.receipts.put({ roomId: room, receiptType: "m.read", userId: u("alice"), threadId: null, eventId: local, ts: 1 });
+          await s.accountData.put(u("alice"), room, "m.tag", { tags: {} });
+          await s.roomClient.createAlias({ alias: `#${room.slice(1, 2)}:conformance.test` as RoomAlias, roomId: room, creator: u("alice") }, 1);
+          await s.roomClient.setPublished(room, true, 1);
+          await s.roomClient.recordClientTxn({ userId: u("alice"), deviceId: "D", endpoint: "send", roomId: room, txnId: "t" }, local, 1);
+          await s.roomClient.setForgotten(u("bob"), room, true);
+        }
+        const version = await s.keyBackup.createVersion(u("alice"), "m.megolm_backup.v1.curve25519-aes-sha2", { public_key: "k" });
+        await s.keyBackup.putKeys(u("alice"), version, [{ roomId: ROOM_P, sessionId: "S", firstMessageIndex: 0, forwardedCount: 0, isVerified: false, sessionData: { ciphertext: "c" } }]);
+
+        const report = await s.admin.purgeRoom(ROOM_P);
+        for (const t of ["events", "rooms", "current_state_events", "current_memberships", "state_groups", "event_state_groups", "event_relations", "receipts", "account_data", "room_aliases", "room_directory", "client_transactions", "forgotten_rooms", "event_auth_chains"]) {
+          assert.ok((report[t] ?? 0) > 0, `the report counts rows of ${t}: ${JSON.stringify(report)}`);
+        }
+        assert.equal(report["events"], pIds.length);
+
+        assert.equal(await s.rooms.getRoom(ROOM_P), null);
+        assert.equal((await s.rooms.getCurrentState(ROOM_P)).size, 0);
+        assert.equal((await s.events.getPdus(pIds)).size, 0);
+        assert.deepEqual(await s.rooms.getForwardExtremities(ROOM_P), []);
+        assert.deepEqual(await s.rooms.getRoomsForUser(u("alice"), "join"), [ROOM_Q]);
+        assert.deepEqual(await s.roomClient.getAliasesForRoom(ROOM_P), []);
+        assert.deepEqual(await s.roomClient.getPublishedRooms(), [ROOM_Q]);
+        assert.equal(await s.accountData.get(u("alice"), ROOM_P, "m.tag"), null);
+        assert.equal(await s.roomClient.isForgotten(u("bob"), ROOM_P), false);
+        assert.equal((await s.relations.getRelations(ROOM_P, pIds[4]!, { direction: "b", limit: 10, depth: 1 })).events.length, 0);
+
+        assert.ok(await s.rooms.getRoom(ROOM_Q));
+        assert.equal((await s.rooms.getCurrentState(ROOM_Q)).size, 4);
+        assert.equal((await s.events.getPdus(qIds)).size, qIds.length);
+        assert.deepEqual(await s.rooms.getForwardExtremities(ROOM_Q), [qIds[qIds.length - 1]]);
+        assert.deepEqual(await s.accountData.get(u("alice"), ROOM_Q, "m.tag"), { tags: {} });
+        assert.equal(await s.roomClient.isForgotten(u("bob"), ROOM_Q), true);
+        assert.equal((await s.relations.getRelations(ROOM_Q, qIds[4]!, { direction: "b", limit: 10, depth: 1 })).events.length, 1);
+        const chain = await s.events.getAuthChainIds([qIds[qIds.length - 1]!]);
+        assert.ok(chain.size >= 2, "the other room's auth chain index is intact");
+        assert.equal((await s.keyBackup.getVersion(u("alice"), version))?.version, version, "key backups are the user's, not the room's");
+
+        assert.deepEqual(await s.admin.purgeRoom("!unknown:conformance.test" as RoomId), {});
+        assert.deepEqual(await s.admin.purgeRoom(ROOM_P), {}, "a second purge finds nothing");
+      });
+    });
   });
+}
+
+const ROOM_P = "!p:conformance.test" as RoomId;
+const ROOM_Q = "!q:conformance.test" as RoomId;
+
+/**
+ * A v10 room with a create event, alice's join, a remote member's join, a name, then a message and a reaction to it
+ * (so relations, auth chains and state groups all hold rows). Returns the event ids in order.
+ */
+async function seedRoom(s: Storage, room: RoomId, tag: string): Promise<EventId[]> {
+  const bob = "@bob:elsewhere.test" as UserId;
+  const specs: { id: string; type: string; stateKey?: string; sender?: UserId; content: JsonObject; auth: string[] }[] = [
+    { id: `${tag}create`, type: "m.room.create", stateKey: "", content: { creator: u("alice"), room_version: "10" }, auth: [] },
+    { id: `${tag}join`, type: "m.room.member", stateKey: u("alice"), content: { membership: "join" }, auth: [`${tag}create`] },
+    { id: `${tag}bob`, type: "m.room.member", stateKey: bob, sender: bob, content: { membership: "join" }, auth: [`${tag}create`] },
+    { id: `${tag}name`, type: "m.room.name", stateKey: "", content: { name: `Room ${tag}` }, auth: [`${tag}create`, `${tag}join`] },
+    { id: `${tag}msg`, type: "m.room.message", content: { body: "hi", msgtype: "m.text" }, auth: [`${tag}create`, `${tag}join`] },
+    { id: `${tag}react`, type: "m.reaction", content: { "m.relates_to": { rel_type: "m.annotation", event_id: eid(`${tag}msg`), key: "x" } }, auth: [`${tag}create`, `${tag}join`] },
+  ];
+  const events: EventToPersist[] = [];
+  const state = new Map<ReturnType<typeof stateKeyOf>, EventId>();
+  let prev: string | undefined;
+  for (const [i, sp] of specs.entries()) {
+    const p = pdu({ id: sp.id, room, type: sp.type, ...(sp.stateKey !== undefined ? { stateKey: sp.stateKey } : {}), sender: sp.sender ?? u("alice"), content: sp.content, auth: sp.auth, prev: prev ? [prev] : [], depth: i + 1 });
+    events.push({ pdu: p, stateBefore: { state: new Map(state) } });
+    if (sp.stateKey !== undefined) state.set(stateKeyOf(sp.type, sp.stateKey), p.eventId);
+    prev = sp.id;
+  }
+  await s.events.persistEvents({
+    events,
+    rooms: [{ roomId: room, roomVersion: "10", creator: u("alice") }],
+    state: [{ roomId: room, set: state }],
+    receivedTs: 1,
+    outbound: { destinations: ["elsewhere.test" as ServerName], eventIds: events.map((e) => e.pdu.eventId) },
+  });
+  return events.map((e) => e.pdu.eventId);
 }
