@@ -50,6 +50,7 @@ export type { PublicDeps, FederationApiDeps, ClientApiDeps, MediaDeps };
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac, adminService } from "./client/index.js";
 export type { AdminDeps } from "./client/index.js";
+export { RoomDeletions, roomAdmin } from "./client/index.js";
 export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";
 export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

@@ -5,10 +5,13 @@
  * and the room pipeline signing with the server's key (a deactivated user leaves its rooms with signed events).
  */
 import type { AdminDeps } from "../api/index.js";
-import { adminService, scryptHasher } from "../api/index.js";
+import { adminService, roomAdmin, scryptHasher } from "../api/index.js";
 
-export { adminService };
+export { adminService, roomAdmin };
 import type { HomeserverConfig } from "../config/index.js";
+import type { ServerName } from "../core/ids/index.js";
+import { whitelistPolicy } from "../api/http/federation-auth.js";
+import { RoomDestinations } from "../federation/sender/index.js";
 import { RoomService } from "../rooms/index.js";
 import { systemClock } from "./homeserver.js";
 import { readSigningKeys } from "./signing-key.js";
@@ -27,7 +30,18 @@ export async function openAdminSession(config: HomeserverConfig): Promise<AdminS
     throw new Error(`${config.signing_key_path} holds no signing key`);
   }
   const clock = systemClock;
-  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key }, clock, storage });
-  const deps: AdminDeps = { serverName: config.server_name, clock, users: storage.users, passwords: scryptHasher(), admin: storage.admin, roomStore: storage.rooms, rooms };
+  // Events made here (leaves of a deactivated user, of a deleted room's members) are queued for the rooms' other
+  // servers in their own transaction, as the running server queues its events, and sent by the server when it
+  // starts (or, when it runs, with its next transaction to that server): a closed server loses none of them.
+  const allowedByWhitelist = whitelistPolicy(config.federation_domain_whitelist);
+  const outbound = new RoomDestinations({
+    storage,
+    sender: {
+      allowed: (servers) => config.federation_enabled === false ? [] : [...new Set(servers)].filter((s) => s !== config.server_name && allowedByWhitelist(s as ServerName)).sort() as ServerName[],
+      pdusQueued: () => undefined,
+    },
+  });
+  const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key }, clock, storage, outbound });
+  const deps: AdminDeps = { serverName: config.server_name, clock, users: storage.users, passwords: scryptHasher(), admin: storage.admin, roomStore: storage.rooms, roomClient: storage.roomClient, rooms, defaultRoomVersion: config.default_room_version };
   return { deps, close: () => storage.close() };
 }

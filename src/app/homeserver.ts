@@ -23,7 +23,7 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
+import { allRoutes, RoomDeletions, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
@@ -257,6 +257,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
     relations: storage.relations,
     admin: storage.admin,
+    // Room deletions of the admin API's v2 (background, their statuses in memory).
+    roomDeletions: new RoomDeletions(() => deps),
     e2ee: storage.e2ee,
     toDevice,
     accountData,

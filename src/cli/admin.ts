@@ -6,9 +6,9 @@
  */
 import type { Command } from "commander";
 import { MatrixError } from "../core/errors.js";
-import type { UserId } from "../core/ids/index.js";
+import { parseRoomId, type UserId } from "../core/ids/index.js";
 import { ConfigError, loadConfigWithWarnings, type HomeserverConfig } from "../config/index.js";
-import { adminService as svc, openAdminSession, type AdminSession } from "../app/index.js";
+import { adminService as svc, roomAdmin, openAdminSession, type AdminSession } from "../app/index.js";
 
 interface Common { config?: string; json?: boolean }
 
@@ -66,7 +66,7 @@ function intOption(value: string | undefined, name: string): number | undefined 
 export function registerAdmin(program: Command): void {
   const admin = program
     .command("admin")
-    .description("manage users and registration tokens directly in the database (works while the server is stopped)")
+    .description("manage users, rooms and registration tokens directly in the database (works while the server is stopped)")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   const cfg = (c: Command): Command => c.option("-c, --config <file>", "the server's homeserver.yaml (required)").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -131,6 +131,61 @@ export function registerAdmin(program: Command): void {
         const id = svc.localUserParam(userArg(user, config), deps, "reset the password of");
         await svc.resetPassword(deps, id, flags.password!, flags.logoutDevices !== false);
         process.stdout.write(`Password of ${id} changed${flags.logoutDevices !== false ? "; its devices are logged out" : ""}.\n`);
+      });
+    });
+
+  const rooms = admin.command("rooms").description("rooms this server holds").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  const roomArg = (raw: string) => {
+    try {
+      return parseRoomId(raw, "room");
+    } catch (e) {
+      return usage((e as Error).message);
+    }
+  };
+  cfg(rooms.command("list").description("list rooms (as GET /_synapse/admin/v1/rooms)"))
+    .option("--search <text>", "only rooms whose name or alias contains this, or with this room id")
+    .option("--order-by <column>", "name, joined_members, joined_local_members, state_events, canonical_alias, version, creator, ...")
+    .option("--from <n>", "skip this many")
+    .option("--limit <n>", "at most this many (default 100)")
+    .option("--json", "print the admin API's JSON")
+    .action(async (flags: Common & { search?: string; orderBy?: string; from?: string; limit?: string }) => {
+      await withSession(flags, async ({ deps }) => {
+        const r = await roomAdmin.listRooms(deps, roomAdmin.roomListQuery({ search_term: flags.search, order_by: flags.orderBy, from: flags.from, limit: flags.limit }));
+        if (flags.json) return print(r);
+        for (const x of r.rooms) process.stdout.write(`${x.room_id} ${x.joined_members} joined (${x.joined_local_members} local)${x.name ? ` "${x.name}"` : ""}${x.canonical_alias ? ` ${x.canonical_alias}` : ""}\n`);
+        process.stdout.write(`${r.rooms.length} of ${r.total_rooms} rooms\n`);
+      });
+    });
+  cfg(rooms.command("block").description("block a room: no local user may join or be invited (as PUT /_synapse/admin/v1/rooms/{roomId}/block)").argument("<room>", "room id"))
+    .action(async (room: string, flags: Common) => {
+      const roomId = roomArg(room);
+      await withSession(flags, async ({ deps }) => {
+        await roomAdmin.setRoomBlock(deps, null, roomId, true);
+        process.stdout.write(`Blocked ${roomId}.\n`);
+      });
+    });
+  cfg(rooms.command("unblock").description("lift a room's block").argument("<room>", "room id"))
+    .action(async (room: string, flags: Common) => {
+      const roomId = roomArg(room);
+      await withSession(flags, async ({ deps }) => {
+        await roomAdmin.setRoomBlock(deps, null, roomId, false);
+        process.stdout.write(`Unblocked ${roomId}.\n`);
+      });
+    });
+  cfg(rooms.command("delete").description("make the room's local users leave, delete its aliases and purge it (as DELETE /_synapse/admin/v1/rooms/{roomId})").argument("<room>", "room id"))
+    .option("--block", "also block the room")
+    .option("--no-purge", "keep the room's history in the database")
+    .option("--force-purge", "purge even when a local user could not be made to leave")
+    .option("--new-room-user <user>", "a local user who creates a room the members are moved to")
+    .option("--message <text>", "what that user posts in the new room")
+    .action(async (room: string, flags: Common & { block?: boolean; purge?: boolean; forcePurge?: boolean; newRoomUser?: string; message?: string }) => {
+      const roomId = roomArg(room);
+      await withSession(flags, async ({ deps }, config) => {
+        const r = await roomAdmin.deleteRoom(deps, null, roomId, {
+          block: flags.block === true, purge: flags.purge !== false, forcePurge: flags.forcePurge === true,
+          newRoomUserId: flags.newRoomUser === undefined ? undefined : userArg(flags.newRoomUser, config), message: flags.message,
+        });
+        print(r);
       });
     });
 

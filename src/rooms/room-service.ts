@@ -27,7 +27,7 @@ import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier
 import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
-export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users">;
+export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
 
 export interface RoomServiceDeps {
   readonly serverName: ServerName;
@@ -323,6 +323,7 @@ export class RoomService {
    * (a remote one means the room is remote: 502).
    */
   async join(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
+    await this.refuseBlocked(roomId);
     const known = await this.rulesOf(roomId);
     if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via))) return this.joinRemote(roomId, userId, opts);
     const rules = await this.requireRoom(roomId, "join", opts.via);
@@ -492,6 +493,7 @@ export class RoomService {
 
   /** Invites a local user (remote invites need federation: 502). */
   async invite(roomId: RoomId, sender: UserId, target: UserId, opts: { reason?: string; isDirect?: boolean } = {}): Promise<EventId> {
+    await this.refuseBlocked(roomId);
     await this.requireRoom(roomId, "invite");
     if (!target.endsWith(`:${this.deps.serverName}`)) throw federationUnavailable("invite", `user ${target}`);
     return this.queue.run(roomId, async () => {
@@ -524,6 +526,19 @@ export class RoomService {
       if (reason !== undefined) content["reason"] = reason;
       return (await this.append(roomId, { type: "m.room.member", stateKey: target, sender, content })).eventId;
     });
+  }
+
+  /** A room an admin blocked (admin API) cannot be joined or invited to: 403 M_FORBIDDEN, as in Synapse. */
+  private async refuseBlocked(roomId: RoomId): Promise<void> {
+    if (await this.deps.storage.admin.getRoomBlock(roomId)) throw MatrixError.forbidden(`This room has been blocked on this server: ${roomId}`);
+  }
+
+  /**
+   * Deletes everything this server holds of the room (admin API room deletion), in the room's queue so that no
+   * event of the room is being written meanwhile. The room's other servers keep their copies.
+   */
+  purge(roomId: RoomId): Promise<Readonly<Record<string, number>>> {
+    return this.queue.run(roomId, () => this.deps.storage.admin.purgeRoom(roomId));
   }
 
   /** Forgets a room the user is not joined or invited to (400 M_UNKNOWN otherwise, as Synapse). */

@@ -989,12 +989,12 @@ export interface AdminStore {
    * (no per-room round trip); `localServer` decides which joined members are local. Ordered by room id.
    */
   roomSummaries(localServer: ServerName): Promise<readonly AdminRoomSummary[]>;
-  /** Blocks the room (by `userId`, at `ts`); blocking a blocked room keeps the first block. */
-  blockRoom(roomId: RoomId, userId: UserId, ts: number): Promise<void>;
+  /** Blocks the room (by `userId`, null for `zion admin`, at `ts`); blocking a blocked room keeps the first block. */
+  blockRoom(roomId: RoomId, userId: UserId | null, ts: number): Promise<void>;
   /** Lifts a block; false when the room was not blocked. */
   unblockRoom(roomId: RoomId): Promise<boolean>;
   /** Who blocked the room, or null when it is not blocked. */
-  getRoomBlock(roomId: RoomId): Promise<{ readonly userId: UserId; readonly ts: number } | null>;
+  getRoomBlock(roomId: RoomId): Promise<{ readonly userId: UserId | null; readonly ts: number } | null>;
   /**
    * Deletes everything this server holds about the room (events, state, memberships, receipts, relations, aliases,
    * directory entry, room account data, outbound federation queue, forgotten marks) in one transaction, and says

@@ -61,6 +61,13 @@ describe("admin API", () => {
       ["GET", "/_synapse/admin/v1/registration_tokens/sneaky"],
       ["PUT", "/_synapse/admin/v1/registration_tokens/sneaky", { uses_allowed: 1 }],
       ["DELETE", "/_synapse/admin/v1/registration_tokens/sneaky"],
+      ["GET", "/_synapse/admin/v1/rooms"],
+      ["GET", `/_synapse/admin/v1/rooms/${enc("!sneaky:zion.test")}/block`],
+      ["PUT", `/_synapse/admin/v1/rooms/${enc("!sneaky:zion.test")}/block`, { block: true }],
+      ["DELETE", `/_synapse/admin/v1/rooms/${enc("!sneaky:zion.test")}`, { block: true }],
+      ["DELETE", `/_synapse/admin/v2/rooms/${enc("!sneaky:zion.test")}`, { block: true }],
+      ["GET", `/_synapse/admin/v2/rooms/${enc("!sneaky:zion.test")}/delete_status`],
+      ["GET", "/_synapse/admin/v2/rooms/delete_status/abc"],
     ];
     for (const [method, path, body] of calls) {
       expectMatrixError(await call(method, path, body, userToken), 403, "M_FORBIDDEN");
@@ -70,6 +77,7 @@ describe("admin API", () => {
     assert.equal((await store().users.getUser(uid("plain")))!.admin, false);
     assert.equal((await store().users.getUser(uid("boss")))!.deactivated, false);
     assert.equal(await store().admin.getRegistrationToken("sneaky"), null);
+    assert.equal(await store().admin.getRoomBlock("!sneaky:zion.test" as RoomId), null);
     const login = await call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: "boss" }, password: PASSWORD });
     assert.equal(login.status, 200, "the admin's password was not reset");
   });
@@ -245,6 +253,134 @@ describe("admin API", () => {
     });
   });
 
+  describe("room management", () => {
+    async function room(owner: string, body: Record<string, unknown>): Promise<RoomId> {
+      const r = await call("POST", "/_matrix/client/v3/createRoom", body, owner);
+      assert.equal(r.status, 200, r.body);
+      return r.json()["room_id"] as RoomId;
+    }
+    const list = async (q: string) => {
+      const r = await call("GET", `/_synapse/admin/v1/rooms${q}`, undefined, adminToken);
+      assert.equal(r.status, 200, r.body);
+      return r.json() as { rooms: { room_id: string; name: string | null; joined_members: number; public: boolean }[]; total_rooms: number; offset: number; next_batch?: number; prev_batch?: number };
+    };
+
+    it("GET /v1/rooms lists rooms by name, by size, searched, public or empty, in pages; bad parameters are 400 M_INVALID_PARAM", async () => {
+      const owner = String((await register("lister"))["access_token"]);
+      const a = await room(owner, { name: "Aardvark club", preset: "public_chat", visibility: "public", room_alias_name: "aardvark" });
+      const z = await room(owner, { name: "Zebra crossing", preset: "private_chat" });
+      assert.equal((await call("POST", `/_matrix/client/v3/join/${enc(z)}`, {}, adminToken)).status, 403, "a private room needs an invite");
+      await call("POST", `/_matrix/client/v3/rooms/${enc(z)}/invite`, { user_id: uid("boss") }, owner);
+      assert.equal((await call("POST", `/_matrix/client/v3/join/${enc(z)}`, {}, adminToken)).status, 200);
+      const mine = (r: { room_id: string }) => r.room_id === a || r.room_id === z;
+
+      const byName = (await list("?limit=1000")).rooms.filter(mine);
+      assert.deepEqual(byName.map((r) => r.name), ["Aardvark club", "Zebra crossing"]);
+      const bySize = (await list("?order_by=joined_members&limit=1000")).rooms.filter(mine);
+      assert.deepEqual(bySize.map((r) => r.room_id), [z, a], "joined_members sorts biggest first with dir=f, as Synapse");
+      assert.deepEqual((await list("?order_by=joined_members&dir=b&limit=1000")).rooms.filter(mine).map((r) => r.room_id), [a, z]);
+      assert.deepEqual((await list("?search_term=ZEBRA")).rooms.map((r) => r.room_id), [z], "a case-insensitive substring of the name");
+      assert.deepEqual((await list("?search_term=aardvark")).rooms.map((r) => r.room_id), [a], "or of the canonical alias");
+      assert.deepEqual((await list(`?search_term=${enc(z)}`)).rooms.map((r) => r.room_id), [z], "or the exact room id");
+      assert.ok((await list("?public_rooms=true&limit=1000")).rooms.every((r) => r.public));
+      assert.ok(!(await list("?public_rooms=false&limit=1000")).rooms.some((r) => r.room_id === a));
+      assert.ok((await list("?empty_rooms=true&limit=1000")).rooms.every((r) => r.joined_members === 0));
+
+      const all = await list("?limit=1000");
+      const first = await list("?limit=1");
+      assert.equal(first.rooms.length, 1);
+      assert.equal(first.total_rooms, all.total_rooms);
+      assert.equal(first.next_batch, 1);
+      assert.equal(first.prev_batch, undefined);
+      const second = await list(`?limit=1&from=${first.next_batch}`);
+      assert.equal(second.offset, 1);
+      assert.equal(second.prev_batch, 0);
+      assert.equal(second.rooms[0]!.room_id, all.rooms[1]!.room_id);
+
+      for (const q of ["?order_by=colour", "?limit=0", "?limit=1001", "?limit=x", "?dir=up", "?from=-1", "?public_rooms=yes", "?search_term="]) {
+        expectMatrixError(await call("GET", `/_synapse/admin/v1/rooms${q}`, undefined, adminToken), 400, "M_INVALID_PARAM");
+      }
+    });
+
+    it("a blocked room cannot be joined or invited to (403 M_FORBIDDEN) until unblocked; an unknown room can be blocked; a bad body writes nothing", async () => {
+      const owner = String((await register("blockowner"))["access_token"]);
+      const roomId = await room(owner, { preset: "public_chat" });
+      const block = (b: unknown, id: string = roomId) => call("PUT", `/_synapse/admin/v1/rooms/${enc(id)}/block`, b, adminToken);
+      assert.deepEqual((await call("GET", `/_synapse/admin/v1/rooms/${enc(roomId)}/block`, undefined, adminToken)).json(), { block: false });
+      expectMatrixError(await block({ block: "yes" }), 400, "M_BAD_JSON");
+      expectMatrixError(await block({}), 400, "M_BAD_JSON");
+      expectMatrixError(await block({ block: true }, "not-a-room"), 400, "M_INVALID_PARAM");
+      assert.equal(await store().admin.getRoomBlock(roomId), null, "refused requests wrote nothing");
+
+      assert.deepEqual((await block({ block: true })).json(), { block: true });
+      assert.deepEqual((await call("GET", `/_synapse/admin/v1/rooms/${enc(roomId)}/block`, undefined, adminToken)).json(), { block: true, user_id: uid("boss") });
+      expectMatrixError(await call("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, userToken), 403, "M_FORBIDDEN");
+      expectMatrixError(await call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: uid("plain") }, owner), 403, "M_FORBIDDEN");
+      assert.equal(await zion.homeserver!.rooms.membership(roomId, uid("plain")), null);
+
+      assert.deepEqual((await block({ block: false })).json(), { block: false });
+      assert.equal((await call("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, userToken)).status, 200);
+      assert.deepEqual((await block({ block: true }, "!future:elsewhere.test")).json(), { block: true }, "a room this server does not hold yet");
+      assert.equal((await store().admin.getRoomBlock("!future:elsewhere.test" as RoomId))?.userId, uid("boss"));
+    });
+
+    it("DELETE /v1/rooms makes the local members leave, moves them and the aliases to a new room with the message, and purges the room", async () => {
+      const owner = String((await register("doomed"))["access_token"]);
+      const roomId = await room(owner, { preset: "public_chat", visibility: "public", room_alias_name: "doomed", name: "Doomed" });
+      assert.equal((await call("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, userToken)).status, 200);
+      assert.equal((await call("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/t1`, { msgtype: "m.text", body: "bad content" }, owner)).status, 200);
+
+      expectMatrixError(await call("DELETE", `/_synapse/admin/v1/rooms/${enc(roomId)}`, { purge: "yes" }, adminToken), 400, "M_BAD_JSON");
+      expectMatrixError(await call("DELETE", `/_synapse/admin/v1/rooms/${enc(roomId)}`, { new_room_user_id: "@x:elsewhere.test" }, adminToken), 400, "M_INVALID_PARAM");
+      expectMatrixError(await call("DELETE", `/_synapse/admin/v1/rooms/${enc("!gone:zion.test")}`, {}, adminToken), 404, "M_NOT_FOUND");
+      assert.ok(await store().rooms.getRoom(roomId), "the refused deletions changed nothing");
+
+      const r = await call("DELETE", `/_synapse/admin/v1/rooms/${enc(roomId)}`, { new_room_user_id: uid("boss"), room_name: "Moved", message: "This room was closed.", block: true }, adminToken);
+      assert.equal(r.status, 200, r.body);
+      const j = r.json() as { kicked_users: string[]; failed_to_kick_users: string[]; local_aliases: string[]; new_room_id: RoomId };
+      assert.deepEqual([...j.kicked_users].sort(), [uid("doomed"), uid("plain")]);
+      assert.deepEqual(j.failed_to_kick_users, []);
+      assert.deepEqual(j.local_aliases, ["#doomed:zion.test"]);
+      assert.equal(typeof j.new_room_id, "string");
+
+      assert.equal(await store().rooms.getRoom(roomId), null, "purged");
+      assert.equal((await store().rooms.getCurrentState(roomId)).size, 0);
+      assert.ok(!(await list("?limit=1000")).rooms.some((x) => x.room_id === roomId));
+      assert.equal((await store().admin.getRoomBlock(roomId))?.userId, uid("boss"));
+      const joined = (await call("GET", "/_matrix/client/v3/joined_rooms", undefined, userToken)).json()["joined_rooms"] as string[];
+      assert.ok(joined.includes(j.new_room_id) && !joined.includes(roomId), JSON.stringify(joined));
+      const alias = (await call("GET", `/_matrix/client/v3/directory/room/${enc("#doomed:zion.test")}`)).json();
+      assert.equal(alias["room_id"], j.new_room_id, `the alias moved to the new room: ${JSON.stringify(alias)}`);
+      const msgs = (await call("GET", `/_matrix/client/v3/rooms/${enc(j.new_room_id)}/messages?dir=b&limit=50`, undefined, userToken)).json()["chunk"] as { type: string; content: { body?: string; name?: string } }[];
+      assert.ok(msgs.some((e) => e.type === "m.room.message" && e.content.body === "This room was closed."));
+      assert.ok(msgs.some((e) => e.type === "m.room.name" && e.content.name === "Moved"));
+      expectMatrixError(await call("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, userToken), 403, "M_FORBIDDEN");
+    });
+
+    it("DELETE /v2/rooms runs in the background: a delete id whose status ends complete, listed per room; unknown ids and rooms are 404", async () => {
+      const owner = String((await register("v2doomed"))["access_token"]);
+      const roomId = await room(owner, { preset: "public_chat" });
+      expectMatrixError(await call("DELETE", `/_synapse/admin/v2/rooms/${enc("!gone:zion.test")}`, {}, adminToken), 404, "M_NOT_FOUND");
+      expectMatrixError(await call("GET", "/_synapse/admin/v2/rooms/delete_status/nosuchid", undefined, adminToken), 404, "M_NOT_FOUND");
+      expectMatrixError(await call("GET", `/_synapse/admin/v2/rooms/${enc(roomId)}/delete_status`, undefined, adminToken), 404, "M_NOT_FOUND");
+      const r = await call("DELETE", `/_synapse/admin/v2/rooms/${enc(roomId)}`, {}, adminToken);
+      assert.equal(r.status, 200, r.body);
+      const id = String(r.json()["delete_id"]);
+      let status: Record<string, unknown> = {};
+      for (let i = 0; i < 200; i++) {
+        status = (await call("GET", `/_synapse/admin/v2/rooms/delete_status/${id}`, undefined, adminToken)).json();
+        if (status["status"] === "complete" || status["status"] === "failed") break;
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      assert.equal(status["status"], "complete", JSON.stringify(status));
+      assert.deepEqual((status["shutdown_room"] as { kicked_users: string[] }).kicked_users, [uid("v2doomed")]);
+      const perRoom = (await call("GET", `/_synapse/admin/v2/rooms/${enc(roomId)}/delete_status`, undefined, adminToken)).json()["results"] as { delete_id: string; status: string }[];
+      assert.deepEqual(perRoom.map((x) => [x.delete_id, x.status]), [[id, "complete"]]);
+      assert.equal(await store().rooms.getRoom(roomId), null);
+      assert.equal(await store().admin.getRoomBlock(roomId), null, "not blocked unless asked");
+    });
+  });
+
   describe("registration tokens", () => {
     const base = "/_synapse/admin/v1/registration_tokens";
     it("creates (given or random of a length), reads, lists by validity, updates and deletes tokens", async () => {
@@ -294,7 +430,7 @@ describe("admin API: a synapse-admin style session against `zion start`", () => 
   after(() => zion?.stop());
   const call = clientCaller(() => zion.clientUrl);
 
-  it("an admin made with the shared secret lists users, deactivates one (who leaves its room); each call is logged with the admin's id", async () => {
+  it("an admin made with the shared secret lists users, deactivates one (who leaves its room), purges a room; each call is logged with the admin's id", async () => {
     const reg = async (username: string) => (await call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" } })).json();
     const nonce = String((await call("GET", "/_synapse/admin/v1/register")).json()["nonce"]);
     const mac = registrationMac(SECRET, { nonce, username: "operator", password: PASSWORD, admin: true });
@@ -322,9 +458,22 @@ describe("admin API: a synapse-admin style session against `zion start`", () => 
     const listed = (await call("GET", "/_synapse/admin/v2/users", undefined, admin)).json()["users"] as { name: string }[];
     assert.deepEqual(listed.map((u) => u.name), ["@operator:zion.test"], "deactivated users are left out by default");
 
+    // synapse-admin's room page: list, then delete with purge, polling the status until it completes.
+    const rooms = (await call("GET", "/_synapse/admin/v1/rooms?from=0&limit=10&order_by=name&dir=f", undefined, admin)).json() as { rooms: { room_id: string }[]; total_rooms: number };
+    assert.deepEqual(rooms.rooms.map((r) => r.room_id), [roomId]);
+    const del = await call("DELETE", `/_synapse/admin/v2/rooms/${encodeURIComponent(roomId)}`, { block: false, purge: true }, admin);
+    assert.equal(del.status, 200, del.body);
+    let status = "";
+    for (let i = 0; i < 200 && status !== "complete" && status !== "failed"; i++) {
+      await new Promise((res) => setTimeout(res, 25));
+      status = String((await call("GET", `/_synapse/admin/v2/rooms/delete_status/${String(del.json()["delete_id"])}`, undefined, admin)).json()["status"]);
+    }
+    assert.equal(status, "complete");
+    assert.equal((await call("GET", "/_synapse/admin/v1/rooms", undefined, admin)).json()["total_rooms"], 0);
+
     const lines = zion.output.stdout.split("\n").map(parseLogLine).filter((l): l is Record<string, unknown> => l !== undefined && l["admin_api"] !== undefined);
     const done = lines.filter((l) => l["admin"] === "@operator:zion.test").map((l) => l["admin_api"]);
-    assert.ok(done.includes("list users") && done.includes("deactivate user"), JSON.stringify(lines));
+    assert.ok(done.includes("list users") && done.includes("deactivate user") && done.includes("delete room"), JSON.stringify(lines));
     assert.ok(lines.some((l) => l["admin_api"] === "deactivate user" && l["target"] === "@victim:zion.test"));
     assert.ok(lines.some((l) => l["user_id"] === "@victim:zion.test" && l["admin_api"] === "list users"), "the refused call is logged with who tried");
   });

@@ -112,4 +112,46 @@ describe("zion admin (CLI on the database)", () => {
       await server.stop();
     }
   });
+
+  it("rooms: lists a room made while the server ran, deletes and blocks it while stopped; the restarted server has purged it and refuses joins", { timeout: 120_000 }, async () => {
+    const call = clientCaller(() => `http://127.0.0.1:${port}`);
+    const start = async () => {
+      const server = runZion(["start", "-c", configPath], { cwd: dir });
+      await server.waitForLine((l) => l.includes('"ready"') || l.includes("ready"), 30_000);
+      const login = await call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: "alice" }, password: "alice password 1" });
+      assert.equal(login.status, 200, login.body);
+      return { server, token: String(login.json()["access_token"]) };
+    };
+    let { server, token } = await start();
+    const made = await call("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "CLI lobby", room_alias_name: "clilobby" }, token);
+    assert.equal(made.status, 200, made.body);
+    const roomId = String(made.json()["room_id"]);
+    await server.stop();
+
+    const list = await admin("rooms", "list", "-c", configPath);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(list.stdout, `${roomId} 1 joined (1 local) "CLI lobby" #clilobby:cli.test\n1 of 1 rooms\n`);
+    assert.equal((await admin("rooms", "delete", "not-a-room", "-c", configPath)).status, 2);
+    const unknown = await admin("rooms", "delete", "!nothere:cli.test", "-c", configPath);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /M_NOT_FOUND/);
+    const del = await admin("rooms", "delete", roomId, "-c", configPath, "--block");
+    assert.equal(del.status, 0, del.stderr);
+    assert.deepEqual(JSON.parse(del.stdout), { kicked_users: ["@alice:cli.test"], failed_to_kick_users: [], local_aliases: ["#clilobby:cli.test"], new_room_id: null });
+    assert.equal((await admin("rooms", "list", "-c", configPath)).stdout, "0 of 0 rooms\n");
+
+    ({ server, token } = await start());
+    try {
+      assert.deepEqual((await call("GET", "/_matrix/client/v3/joined_rooms", undefined, token)).json()["joined_rooms"], []);
+      const join = await call("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {}, token);
+      assert.equal(join.status, 403, join.body);
+      assert.equal(join.json()["errcode"], "M_FORBIDDEN");
+      const block = await call("GET", `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/block`, undefined, token);
+      assert.deepEqual(block.json(), { block: true }, "blocked by the CLI, which is no user");
+      assert.equal((await admin("rooms", "unblock", roomId, "-c", configPath)).status, 0, "works while the server runs");
+      assert.deepEqual((await call("GET", `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/block`, undefined, token)).json(), { block: false });
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -35,7 +35,14 @@ import { deleteRegistrationTokenRoute } from "./admin/delete-registration-token.
 import { getRoomRoute } from "./admin/get-room.js";
 import { getRoomMembersRoute } from "./admin/get-room-members.js";
 import { getRoomStateRoute } from "./admin/get-room-state.js";
-import type { AdminDeps } from "./admin/service.js";
+import { listRoomsRoute } from "./admin/list-rooms.js";
+import { getRoomBlockRoute } from "./admin/get-room-block.js";
+import { putRoomBlockRoute } from "./admin/put-room-block.js";
+import { deleteRoomRoute } from "./admin/delete-room.js";
+import { deleteRoomV2Route } from "./admin/delete-room-v2.js";
+import { roomDeleteStatusRoute } from "./admin/room-delete-status.js";
+import { deleteStatusRoute } from "./admin/delete-status.js";
+import type { RoomAdminDeps } from "./admin/room-admin.js";
 import { createRoom } from "./rooms/create-room.js";
 import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
 import { joinRoom } from "./rooms/join.js";
@@ -112,7 +119,7 @@ import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & AdminDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -155,6 +162,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   listUsersRoute, getUserRoute, putUserRoute, deactivateUserRoute, getAdminRoute, putAdminRoute, resetPasswordRoute, whoisRoute,
   listRegistrationTokensRoute, createRegistrationTokenRoute, getRegistrationTokenRoute, updateRegistrationTokenRoute, deleteRegistrationTokenRoute,
   getRoomRoute, getRoomMembersRoute, getRoomStateRoute,
+  listRoomsRoute, getRoomBlockRoute, putRoomBlockRoute, deleteRoomRoute, deleteRoomV2Route, roomDeleteStatusRoute, deleteStatusRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
@@ -164,4 +172,6 @@ export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";
 export { registrationMac } from "./admin/mac.js";
 export * as adminService from "./admin/service.js";
+export * as roomAdmin from "./admin/room-admin.js";
+export { RoomDeletions } from "./admin/room-admin.js";
 export type { AdminDeps } from "./admin/service.js";

@@ -142,6 +142,8 @@ export function adminConformance(withStorage: (fn: (s: Storage) => Promise<void>
         assert.equal(await s.admin.unblockRoom(ROOM_P), true);
         assert.equal(await s.admin.unblockRoom(ROOM_P), false);
         assert.equal(await s.admin.getRoomBlock(ROOM_P), null);
+        await s.admin.blockRoom(ROOM_Q, null, 7);
+        assert.deepEqual(await s.admin.getRoomBlock(ROOM_Q), { userId: null, ts: 7 }, "a block by zion admin names no user");
       });
     });
 

@@ -6,7 +6,7 @@
 import { randomInt } from "node:crypto";
 import { MatrixError } from "../../../core/errors.js";
 import { parseUserId, serverOfUserId, type UserId } from "../../../core/ids/index.js";
-import { UniqueViolationError, type AdminStore, type AdminUserRow, type RegistrationToken, type RoomStore, type UserListQuery, type UserOrder, type UserStore } from "../../../storage/ports.js";
+import { UniqueViolationError, type AdminStore, type AdminUserRow, type RegistrationToken, type RoomClientStore, type RoomStore, type UserListQuery, type UserOrder, type UserStore } from "../../../storage/ports.js";
 import type { AuthenticatedUser, RouteLog } from "../../http/index.js";
 import type { AccountDeps } from "../deps.js";
 import type { RoomService } from "../../../rooms/index.js";
@@ -18,8 +18,12 @@ import { newLocalUserId } from "../shared/user-ids.js";
 export interface AdminDeps extends Pick<AccountDeps, "serverName" | "clock" | "users" | "passwords"> {
   readonly admin: AdminStore;
   readonly roomStore: RoomStore;
-  /** The room pipeline, to make a deactivated user leave its rooms. */
-  readonly rooms: Pick<RoomService, "setMembership">;
+  /** default_room_version: the room a deleted room's users are moved to. */
+  readonly defaultRoomVersion: string;
+  /** Aliases and the directory, which deleting a room clears. */
+  readonly roomClient: RoomClientStore;
+  /** The room pipeline: a deactivated user leaves its rooms; deleting a room makes its users leave, then purges it. */
+  readonly rooms: Pick<RoomService, "setMembership" | "forget" | "createRoom" | "join" | "send" | "purge">;
 }
 
 /**
@@ -69,13 +73,13 @@ export interface UserListParams {
   readonly dir?: string | undefined;
 }
 
-function intParam(value: string | undefined, field: string, fallback: number): number {
+export function intParam(value: string | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d{1,9}$/.test(value)) throw new MatrixError("M_INVALID_PARAM", 400, `${field}: must be a non-negative integer`);
   return Number(value);
 }
 
-function boolParam(value: string | undefined, field: string): boolean | undefined {
+export function boolParam(value: string | undefined, field: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === "true") return true;
   if (value === "false") return false;

@@ -216,7 +216,7 @@ export function sqlAdminStore(db: SqlRunner): AdminStore {
     getRoomBlock(roomId) {
       return db.read(function* () {
         const r = yield* queryOne("SELECT user_id, blocked_ts FROM blocked_rooms WHERE room_id = ?", roomId);
-        return r ? { userId: str(r["user_id"]) as UserId, ts: num(r["blocked_ts"]) } : null;
+        return r ? { userId: strOrNull(r["user_id"]) as UserId | null, ts: num(r["blocked_ts"]) } : null;
       });
     },
 
