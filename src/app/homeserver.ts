@@ -257,6 +257,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomUpgrades: new RoomUpgrader(rooms, storage, () => clock.now()),
     relations: storage.relations,
     admin: storage.admin,
+    // The admin API's federation destinations read the sender's queue and reset its back-off.
+    destinations: storage.destinations,
+    outbound: storage.outbound,
     // Room deletions of the admin API's v2 (background, their statuses in memory).
     roomDeletions: new RoomDeletions(() => deps),
     e2ee: storage.e2ee,

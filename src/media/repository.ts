@@ -9,7 +9,7 @@ import type { Clock } from "../core/clock.js";
 import { MatrixError } from "../core/errors.js";
 import type { ServerName, UserId } from "../core/ids/index.js";
 import { chooseThumbnailSize, type ThumbnailSize } from "../core/media/index.js";
-import { UniqueViolationError, type MediaRecord, type MediaStore } from "../storage/ports.js";
+import { UniqueViolationError, type MediaRecord, type MediaStore, type UserMediaQuery } from "../storage/ports.js";
 import { SNIFF_BYTES, checkContentType } from "./content-type.js";
 import type { MediaFiles } from "./files.js";
 import { THUMBNAILABLE, makeThumbnail, thumbnailType } from "./thumbnailer.js";
@@ -262,9 +262,24 @@ export class MediaRepository {
     return { contentType: made.contentType, fileName: null, size: made.bytes.length, body: Readable.from([made.bytes]) };
   }
 
+  /** The record of a media id, local or cached remote (admin API), or null. */
+  info(origin: string, mediaId: string): Promise<MediaRecord | null> {
+    return this.store.getMedia(origin, mediaId);
+  }
+
+  /** A page of a user's uploads (admin API). */
+  listUserMedia(q: UserMediaQuery): Promise<{ readonly media: readonly MediaRecord[]; readonly total: number }> {
+    return this.store.listUserMedia(q);
+  }
+
   /** Quarantine (admin): the media is then 404 everywhere; its bytes stay (other ids may share them). */
   quarantine(origin: string, mediaId: string, by: string | null): Promise<boolean> {
     return this.store.quarantine(origin, mediaId, by);
+  }
+
+  /** Lifts a quarantine (admin). */
+  unquarantine(origin: string, mediaId: string): Promise<boolean> {
+    return this.store.unquarantine(origin, mediaId);
   }
 
   /** Deletion (admin): the id goes, and the file with its thumbnails when no other id shares the bytes. */

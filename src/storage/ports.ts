@@ -912,13 +912,25 @@ export interface MediaStore {
   recordThumbnail(t: MediaThumbnailRecord): Promise<void>;
   /** Marks the media quarantined by `by` (false: no such media). */
   quarantine(origin: string, mediaId: string, by: string | null): Promise<boolean>;
+  /** Lifts a quarantine (false: no such media). */
+  unquarantine(origin: string, mediaId: string): Promise<boolean>;
   /**
    * Deletes the media id and drops one reference to its bytes; when none are left, the content row and its
    * thumbnails' rows go too and `orphaned` names the hash, whose files the caller removes. null: no such media.
    */
   deleteMedia(origin: string, mediaId: string): Promise<{ readonly orphaned: string | null } | null>;
-  /** Media ids uploaded by a user, newest first (the admin API's list). */
-  listUserMedia(userId: UserId, limit: number): Promise<readonly MediaRecord[]>;
+  /** One page of the media a user uploaded (the admin API's list), ties broken by media id, and how many in all. */
+  listUserMedia(q: UserMediaQuery): Promise<{ readonly media: readonly MediaRecord[]; readonly total: number }>;
+}
+
+export type UserMediaOrder = "media_id" | "upload_name" | "created_ts" | "media_length" | "media_type" | "quarantined_by";
+
+export interface UserMediaQuery {
+  readonly userId: UserId;
+  readonly from: number;
+  readonly limit: number;
+  readonly orderBy: UserMediaOrder;
+  readonly dir: "f" | "b";
 }
 
 // ---------------------------------------------------------------------------
@@ -1002,6 +1014,11 @@ export interface AdminStore {
    * unknown room deletes nothing and answers an empty report.
    */
   purgeRoom(roomId: RoomId): Promise<RoomPurgeReport>;
+  /**
+   * The rooms in which `server` has a joined member, by room id, each with the room's newest stream ordering
+   * (the admin API's rooms of a federation destination).
+   */
+  roomsOfServer(server: ServerName): Promise<readonly { readonly roomId: RoomId; readonly streamOrdering: number }[]>;
 }
 
 /** One room as the admin room list reads it: ids and counts, and the current state's contents that it shows. */

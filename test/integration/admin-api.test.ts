@@ -381,6 +381,92 @@ describe("admin API", () => {
     });
   });
 
+  describe("media", () => {
+    const upload = async (token: string, text: string) => {
+      const r = await call("POST", "/_matrix/media/v3/upload?filename=note.json", text, token);
+      assert.equal(r.status, 200, r.body);
+      return String(r.json()["content_uri"]).split("/").pop()!;
+    };
+    const download = (id: string) => call("GET", `/_matrix/client/v1/media/download/zion.test/${id}`, undefined, userToken);
+
+    it("lists a user's uploads in pages, shows one id, quarantines and releases it, quarantines all of a user's, deletes one and all; bad input refused", async () => {
+      const uploader = String((await register("uploader"))["access_token"]);
+      const ids = [await upload(uploader, '{"n":1}'), await upload(uploader, '{"n":22}'), await upload(uploader, '{"n":333}')];
+      const path = `/_synapse/admin/v1/users/${enc(uid("uploader"))}/media`;
+      const page = (await call("GET", `${path}?limit=2&order_by=media_length&dir=b`, undefined, adminToken)).json() as { media: { media_id: string; media_length: number; media_type: string; upload_name: string }[]; total: number; next_token?: number };
+      assert.equal(page.total, 3);
+      assert.equal(page.next_token, 2);
+      assert.deepEqual(page.media.map((m) => m.media_id), [ids[2], ids[1]], "biggest first");
+      assert.equal(page.media[0]!.upload_name, "note.json");
+      assert.equal(page.media[0]!.media_length, 9);
+      for (const q of ["?order_by=colour", "?limit=0", "?dir=x", "?from=y"]) expectMatrixError(await call("GET", `${path}${q}`, undefined, adminToken), 400, "M_INVALID_PARAM");
+      expectMatrixError(await call("GET", `/_synapse/admin/v1/users/${enc("@x:elsewhere.test")}/media`, undefined, adminToken), 400, "M_INVALID_PARAM");
+
+      const info = (await call("GET", `/_synapse/admin/v1/media/zion.test/${ids[0]}`, undefined, adminToken)).json()["media_info"] as Record<string, unknown>;
+      assert.equal(info["media_id"], ids[0]);
+      assert.equal(info["user_id"], uid("uploader"));
+      expectMatrixError(await call("GET", "/_synapse/admin/v1/media/zion.test/nosuchmedia", undefined, adminToken), 404, "M_NOT_FOUND");
+      expectMatrixError(await call("GET", "/_synapse/admin/v1/media/zion.test/bad%20id", undefined, adminToken), 400, "M_INVALID_PARAM");
+
+      assert.equal((await download(ids[0]!)).status, 200);
+      assert.deepEqual((await call("POST", `/_synapse/admin/v1/media/quarantine/zion.test/${ids[0]}`, undefined, adminToken)).json(), {});
+      assert.equal((await download(ids[0]!)).status, 404, "quarantined media is served to nobody");
+      assert.equal(((await call("GET", `/_synapse/admin/v1/media/zion.test/${ids[0]}`, undefined, adminToken)).json()["media_info"] as Record<string, unknown>)["quarantined_by"], uid("boss"));
+      assert.deepEqual((await call("POST", `/_synapse/admin/v1/media/unquarantine/zion.test/${ids[0]}`, undefined, adminToken)).json(), {});
+      assert.equal((await download(ids[0]!)).status, 200);
+      expectMatrixError(await call("POST", "/_synapse/admin/v1/media/quarantine/zion.test/nosuchmedia", undefined, adminToken), 404, "M_NOT_FOUND");
+
+      assert.deepEqual((await call("POST", `/_synapse/admin/v1/user/${enc(uid("uploader"))}/media/quarantine`, undefined, adminToken)).json(), { num_quarantined: 3 });
+      assert.deepEqual((await call("POST", `/_synapse/admin/v1/user/${enc(uid("uploader"))}/media/quarantine`, undefined, adminToken)).json(), { num_quarantined: 0 }, "already quarantined");
+      for (const id of ids) assert.equal((await download(id)).status, 404);
+
+      expectMatrixError(await call("DELETE", "/_synapse/admin/v1/media/elsewhere.test/abc", undefined, adminToken), 400, "M_UNKNOWN");
+      assert.deepEqual((await call("DELETE", `/_synapse/admin/v1/media/zion.test/${ids[0]}`, undefined, adminToken)).json(), { deleted_media: [ids[0]], total: 1 });
+      expectMatrixError(await call("DELETE", `/_synapse/admin/v1/media/zion.test/${ids[0]}`, undefined, adminToken), 404, "M_NOT_FOUND");
+      const rest = (await call("DELETE", path, undefined, adminToken)).json() as { deleted_media: string[]; total: number };
+      assert.deepEqual([...rest.deleted_media].sort(), [ids[1], ids[2]].sort());
+      assert.equal(rest.total, 2);
+      assert.equal((await call("GET", path, undefined, adminToken)).json()["total"], 0);
+      for (const [method, p] of [["GET", path], ["DELETE", path], ["GET", `/_synapse/admin/v1/media/zion.test/${ids[1]}`], ["POST", `/_synapse/admin/v1/media/quarantine/zion.test/${ids[1]}`]] as const) {
+        expectMatrixError(await call(method, p, undefined, userToken), 403, "M_FORBIDDEN");
+      }
+    });
+  });
+
+  describe("federation destinations", () => {
+    it("lists destinations with their back-off, shows one and its rooms, resets a back-off once; unknown is 404, bad parameters 400", async () => {
+      await store().destinations.recordFailure("down.test" as never, now - 5000, 60_000);
+      await store().destinations.recordFailure("down.test" as never, now - 1000, 120_000);
+      await store().destinations.recordFailure("also-down.test" as never, now - 3000, 30_000);
+      await store().destinations.recordSuccess("also-down.test" as never);
+      const list = (await call("GET", "/_synapse/admin/v1/federation/destinations", undefined, adminToken)).json() as { destinations: { destination: string; retry_interval: number; failure_ts: number | null; retry_last_ts: number }[]; total: number };
+      const down = list.destinations.find((d) => d.destination === "down.test")!;
+      assert.equal(down.retry_interval, 120_000);
+      assert.equal(down.failure_ts, now - 5000, "the start of the streak");
+      assert.equal(down.retry_last_ts, now - 1000);
+      const byInterval = (await call("GET", "/_synapse/admin/v1/federation/destinations?order_by=retry_interval&dir=b&limit=1", undefined, adminToken)).json() as { destinations: { destination: string }[]; total: number; next_token?: string };
+      assert.deepEqual(byInterval.destinations.map((d) => d.destination), ["down.test"]);
+      assert.equal(byInterval.next_token, "1");
+      assert.equal(byInterval.total, list.total);
+      assert.deepEqual(((await call("GET", "/_synapse/admin/v1/federation/destinations?destination=ALSO", undefined, adminToken)).json()["destinations"] as { destination: string }[]).map((d) => d.destination), ["also-down.test"]);
+      for (const q of ["?order_by=colour", "?limit=0", "?dir=sideways"]) expectMatrixError(await call("GET", `/_synapse/admin/v1/federation/destinations${q}`, undefined, adminToken), 400, "M_INVALID_PARAM");
+
+      assert.equal((await call("GET", "/_synapse/admin/v1/federation/destinations/down.test", undefined, adminToken)).json()["retry_interval"], 120_000);
+      assert.deepEqual((await call("GET", "/_synapse/admin/v1/federation/destinations/down.test/rooms", undefined, adminToken)).json(), { rooms: [], total: 0 });
+      expectMatrixError(await call("GET", "/_synapse/admin/v1/federation/destinations/never.test", undefined, adminToken), 404, "M_NOT_FOUND");
+      expectMatrixError(await call("GET", "/_synapse/admin/v1/federation/destinations/never.test/rooms", undefined, adminToken), 404, "M_NOT_FOUND");
+
+      assert.deepEqual((await call("POST", "/_synapse/admin/v1/federation/destinations/down.test/reset_connection", {}, adminToken)).json(), {});
+      const after = (await call("GET", "/_synapse/admin/v1/federation/destinations/down.test", undefined, adminToken)).json();
+      assert.equal(after["retry_interval"], 0);
+      assert.equal(after["failure_ts"], null);
+      expectMatrixError(await call("POST", "/_synapse/admin/v1/federation/destinations/down.test/reset_connection", {}, adminToken), 400, "M_UNKNOWN");
+      expectMatrixError(await call("POST", "/_synapse/admin/v1/federation/destinations/never.test/reset_connection", {}, adminToken), 404, "M_NOT_FOUND");
+      expectMatrixError(await call("GET", "/_synapse/admin/v1/federation/destinations", undefined, userToken), 403, "M_FORBIDDEN");
+      expectMatrixError(await call("POST", "/_synapse/admin/v1/federation/destinations/also-down.test/reset_connection", {}, userToken), 403, "M_FORBIDDEN");
+    });
+  });
+
   describe("registration tokens", () => {
     const base = "/_synapse/admin/v1/registration_tokens";
     it("creates (given or random of a length), reads, lists by validity, updates and deletes tokens", async () => {

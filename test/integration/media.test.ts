@@ -112,7 +112,7 @@ describe("media repository", () => {
   it("refuses one byte over max_upload_size with 413 M_TOO_LARGE and stores nothing, with or without Content-Length", async () => {
     const filesBefore = contentFiles().length;
     const tmpBefore = filesUnder(join(mediaDir(), "tmp")).length;
-    const mediaBefore = (await store().listUserMedia((await whoami()).user_id as never, 1000)).length;
+    const mediaBefore = (await store().listUserMedia({ userId: (await whoami()).user_id as never, from: 0, limit: 1000, orderBy: "media_id", dir: "f" })).total;
     const over = Buffer.alloc(LIMIT + 1, 9);
     const r = await upload(over, "application/octet-stream");
     assert.equal(r.status, 413);
@@ -126,7 +126,7 @@ describe("media repository", () => {
     assert.equal(((await chunked.json()) as { errcode: string }).errcode, "M_TOO_LARGE");
     assert.equal(contentFiles().length, filesBefore);
     assert.equal(filesUnder(join(mediaDir(), "tmp")).length, tmpBefore);
-    assert.equal((await store().listUserMedia((await whoami()).user_id as never, 1000)).length, mediaBefore);
+    assert.equal((await store().listUserMedia({ userId: (await whoami()).user_id as never, from: 0, limit: 1000, orderBy: "media_id", dir: "f" })).total, mediaBefore);
   });
 
   const whoami = async () => (await (await fetch(`${zion.clientUrl}/_matrix/client/v3/account/whoami`, { headers: auth() })).json()) as { user_id: string };

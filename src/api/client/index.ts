@@ -43,6 +43,17 @@ import { deleteRoomV2Route } from "./admin/delete-room-v2.js";
 import { roomDeleteStatusRoute } from "./admin/room-delete-status.js";
 import { deleteStatusRoute } from "./admin/delete-status.js";
 import type { RoomAdminDeps } from "./admin/room-admin.js";
+import { listUserMediaRoute } from "./admin/list-user-media.js";
+import { deleteUserMediaRoute } from "./admin/delete-user-media.js";
+import { quarantineUserMediaRoute } from "./admin/quarantine-user-media.js";
+import { getMediaRoute } from "./admin/get-media.js";
+import { quarantineMediaRoute } from "./admin/quarantine-media.js";
+import { unquarantineMediaRoute } from "./admin/unquarantine-media.js";
+import { deleteMediaRoute } from "./admin/delete-media.js";
+import { listDestinationsRoute } from "./admin/list-destinations.js";
+import { getDestinationRoute } from "./admin/get-destination.js";
+import { destinationRoomsRoute } from "./admin/destination-rooms.js";
+import { resetDestinationRoute } from "./admin/reset-destination.js";
 import { createRoom } from "./rooms/create-room.js";
 import { joinByIdOrAlias } from "./rooms/join-by-id-or-alias.js";
 import { joinRoom } from "./rooms/join.js";
@@ -163,6 +174,8 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   listRegistrationTokensRoute, createRegistrationTokenRoute, getRegistrationTokenRoute, updateRegistrationTokenRoute, deleteRegistrationTokenRoute,
   getRoomRoute, getRoomMembersRoute, getRoomStateRoute,
   listRoomsRoute, getRoomBlockRoute, putRoomBlockRoute, deleteRoomRoute, deleteRoomV2Route, roomDeleteStatusRoute, deleteStatusRoute,
+  listUserMediaRoute, deleteUserMediaRoute, quarantineUserMediaRoute, getMediaRoute, quarantineMediaRoute, unquarantineMediaRoute, deleteMediaRoute,
+  listDestinationsRoute, getDestinationRoute, destinationRoomsRoute, resetDestinationRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";

@@ -128,6 +128,11 @@ export function adminConformance(withStorage: (fn: (s: Storage) => Promise<void>
         assert.equal(q!.published, true);
         assert.equal(q!.blocked, false);
         assert.equal((await s.admin.roomSummaries("elsewhere.test" as ServerName))[0]!.joinedLocalMembers, 1, "the remote member is local to its own server");
+        const rooms = await s.admin.roomsOfServer("elsewhere.test" as ServerName);
+        assert.deepEqual(rooms.map((r) => r.roomId), [ROOM_P, ROOM_Q]);
+        assert.ok(rooms[1]!.streamOrdering > rooms[0]!.streamOrdering, "each room's newest ordering");
+        assert.deepEqual(await s.admin.roomsOfServer("nobody.test" as ServerName), []);
+        assert.deepEqual(await s.admin.roomsOfServer("elsewhere_test" as ServerName), [], "_ is no wildcard");
       });
     });
 

@@ -62,7 +62,14 @@ export function mediaConformance(withStorage: (fn: (s: Storage) => Promise<void>
         assert.equal(done?.sha256, SHA);
         assert.equal(done?.expiresTs, null);
         assert.equal(await s.media.contentRefs(SHA), 1);
-        assert.deepEqual((await s.media.listUserMedia(ALICE, 10)).map((m) => m.mediaId).sort(), ["old", "p1", "p2"]);
+        const page = (q: Partial<Parameters<Storage["media"]["listUserMedia"]>[0]>) => s.media.listUserMedia({ userId: ALICE, from: 0, limit: 10, orderBy: "media_id", dir: "f", ...q });
+        assert.deepEqual((await page({})).media.map((m) => m.mediaId), ["old", "p1", "p2"]);
+        assert.deepEqual((await page({ dir: "b" })).media.map((m) => m.mediaId), ["p2", "p1", "old"]);
+        const second = await page({ from: 1, limit: 1 });
+        assert.deepEqual(second.media.map((m) => m.mediaId), ["p1"]);
+        assert.equal(second.total, 3, "the total counts every id, not the page");
+        assert.equal((await page({ orderBy: "media_length", dir: "b" })).media.length, 3, "pending ids (no size yet) sort as 0");
+        assert.equal((await s.media.listUserMedia({ userId: BOB, from: 0, limit: 10, orderBy: "created_ts", dir: "f" })).total, 1, "bob reserved b1");
       });
     });
 
@@ -73,6 +80,10 @@ export function mediaConformance(withStorage: (fn: (s: Storage) => Promise<void>
         assert.equal(await s.media.quarantine("zion.test", "missing", null), false);
         const m = await s.media.getMedia("zion.test", "q");
         assert.equal(m?.quarantinedBy, "@admin:zion.test");
+        assert.equal(await s.media.unquarantine("zion.test", "q"), true);
+        assert.equal((await s.media.getMedia("zion.test", "q"))?.quarantinedBy, null, "the quarantine is lifted");
+        assert.equal(await s.media.unquarantine("zion.test", "missing"), false);
+        assert.equal(await s.media.quarantine("zion.test", "q", "@admin:zion.test"), true);
         assert.equal(m?.authenticated, false);
       });
     });

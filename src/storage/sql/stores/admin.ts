@@ -231,6 +231,18 @@ export function sqlAdminStore(db: SqlRunner): AdminStore {
       });
     },
 
+    roomsOfServer(server) {
+      return db.read(function* () {
+        const rows = yield* query(
+          `SELECT m.room_id, (SELECT MAX(e.stream_ordering) FROM events e WHERE e.room_id = m.room_id) AS s
+           FROM current_memberships m WHERE m.membership = 'join' AND m.user_id LIKE ? ESCAPE '\\'
+           GROUP BY m.room_id ORDER BY m.room_id`,
+          `%:${server.replace(/[\\%_]/g, (c) => `\\${c}`)}`,
+        );
+        return rows.map((r) => ({ roomId: str(r["room_id"]) as RoomId, streamOrdering: num(r["s"] ?? 0) }));
+      });
+    },
+
     deleteRegistrationToken(token) {
       return db.write(function* () {
         return (yield* exec("DELETE FROM registration_tokens WHERE token = ?", token)) > 0;

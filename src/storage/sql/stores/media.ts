@@ -1,7 +1,17 @@
 /** MediaStore over SQL: media ids, reference-counted content hashes and cached thumbnails (docs/media.md). */
 import type { UserId } from "../../../core/ids/index.js";
-import type { MediaRecord, MediaStore, MediaThumbnailRecord, NewMediaContent } from "../../ports.js";
+import type { MediaRecord, MediaStore, MediaThumbnailRecord, NewMediaContent, UserMediaOrder } from "../../ports.js";
 import { bool, exec, num, numOrNull, query, queryOne, str, strOrNull, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
+
+/** Columns by order_by (a fixed list: the value never reaches the SQL text); NULLs sort as the empty value. */
+const MEDIA_ORDER: Record<UserMediaOrder, string> = {
+  media_id: "media_id",
+  upload_name: "COALESCE(upload_name, '')",
+  created_ts: "created_ts",
+  media_length: "COALESCE(size, 0)",
+  media_type: "COALESCE(content_type, '')",
+  quarantined_by: "COALESCE(quarantined_by, '')",
+};
 
 const COLUMNS = "origin, media_id, user_id, content_type, upload_name, sha256, size, created_ts, expires_ts, quarantined_by, authenticated";
 
@@ -116,6 +126,12 @@ export function sqlMediaStore(db: SqlRunner): MediaStore {
       });
     },
 
+    unquarantine(origin, mediaId) {
+      return db.write(function* () {
+        return (yield* exec("UPDATE media SET quarantined_by = NULL WHERE origin = ? AND media_id = ?", origin, mediaId)) > 0;
+      });
+    },
+
     deleteMedia(origin, mediaId) {
       return db.write(function* () {
         const r = yield* queryOne("SELECT sha256 FROM media WHERE origin = ? AND media_id = ?", origin, mediaId);
@@ -132,10 +148,15 @@ export function sqlMediaStore(db: SqlRunner): MediaStore {
       });
     },
 
-    listUserMedia(userId, limit) {
+    listUserMedia(q) {
       return db.read(function* () {
-        const rows = yield* query(`SELECT ${COLUMNS} FROM media WHERE user_id = ? ORDER BY created_ts DESC, media_id LIMIT ?`, userId, limit);
-        return rows.map(mediaOf);
+        const dir = q.dir === "b" ? "DESC" : "ASC";
+        const total = num((yield* queryOne("SELECT COUNT(*) AS n FROM media WHERE user_id = ?", q.userId))!["n"]);
+        const rows = yield* query(
+          `SELECT ${COLUMNS} FROM media WHERE user_id = ? ORDER BY ${MEDIA_ORDER[q.orderBy]} ${dir}, media_id ${dir} LIMIT ? OFFSET ?`,
+          q.userId, q.limit, q.from,
+        );
+        return { media: rows.map(mediaOf), total };
       });
     },
   };
