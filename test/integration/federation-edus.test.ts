@@ -195,6 +195,22 @@ describe("typing, receipts and presence over federation (Zion processes, real TL
     assert.equal(presenceOf(atAlice, bob.userId)!["presence"], "unavailable");
   });
 
+  it("on a join, the joining server hears the presence the room's members set before, and the room hears the joiner's", async () => {
+    const [zed, dave] = await Promise.all([register(servers[0]!, "zed"), register(servers[1]!, "dave")]);
+    assert.equal((await call(zed)("PUT", `/_matrix/client/v3/presence/${enc(zed.userId)}/status`, { presence: "online", status_msg: "zed before" }, zed.token)).status, 200);
+    assert.equal((await call(dave)("PUT", `/_matrix/client/v3/presence/${enc(dave.userId)}/status`, { presence: "unavailable", status_msg: "dave before" }, dave.token)).status, 200);
+    const created = await call(zed)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat" }, zed.token);
+    assert.equal(created.status, 200, created.body);
+    const roomZ = created.json()["room_id"] as RoomId;
+    const [sinceZed, sinceDave] = [(await sync(zed))["next_batch"] as string, (await sync(dave))["next_batch"] as string];
+    const joined = await call(dave)("POST", `/_matrix/client/v3/join/${enc(roomZ)}?server_name=${HS1}`, {}, dave.token);
+    assert.equal(joined.status, 200, joined.body);
+    const atHs1 = await syncUntil(zed, sinceZed, (b) => presenceOf(b, dave.userId)?.["status_msg"] === "dave before", "dave's presence on hs1 after his join");
+    assert.equal(presenceOf(atHs1, dave.userId)!["presence"], "unavailable");
+    const atHs2 = await syncUntil(dave, sinceDave, (b) => presenceOf(b, zed.userId)?.["status_msg"] === "zed before", "zed's presence on hs2 after dave's join");
+    assert.equal(presenceOf(atHs2, zed.userId)!["presence"], "online");
+  });
+
   it("hs3 sends typing and m.read receipts in the spec's shapes, and never m.read.private nor, with send_presence_to_federation: false, m.presence", async () => {
     const m1 = await send(carol, room3, "for fred");
     const before = fake.txns.length;

@@ -6,7 +6,7 @@ import type { JsonObject } from "../../core/json/types.js";
 import type { PresenceRecord } from "../../storage/ports.js";
 import { Notifier, type NotifierTimers } from "../notifier.js";
 import { TypingStream } from "../typing.js";
-import { OutboundEdus, TYPING_PING_MS } from "./outbound.js";
+import { JOIN_PRESENCE_DELAY_MS, OutboundEdus, TYPING_PING_MS } from "./outbound.js";
 
 const HS = "a.test" as ServerName;
 const ROOM = "!room:a.test" as RoomId;
@@ -38,7 +38,10 @@ function fakeTime() {
 
 const settle = () => new Promise((r) => setImmediate(r));
 
-function setup(opts: { sendPresence?: boolean; servers?: Record<string, ServerName[]> } = {}) {
+/** Member events by id, for roomEvents. */
+const joinEvent = (userId: UserId) => ({ type: "m.room.member", stateKey: userId, content: { membership: "join" } });
+
+function setup(opts: { sendPresence?: boolean; servers?: Record<string, ServerName[]>; events?: Record<string, object>; presence?: Record<string, PresenceRecord>; members?: UserId[] } = {}) {
   const time = fakeTime();
   const sent: Array<{ to: readonly ServerName[]; edu: JsonObject; persistent: boolean | undefined }> = [];
   const servers = opts.servers ?? { [ROOM]: ["r.test" as ServerName, "s.test" as ServerName], [OTHER_ROOM]: ["s.test" as ServerName, "t.test" as ServerName] };
@@ -48,6 +51,9 @@ function setup(opts: { sendPresence?: boolean; servers?: Record<string, ServerNa
     sender: { enqueueEdu: async (to, edu, o) => void sent.push({ to, edu, persistent: o?.persistent }) },
     roomServers: { serversForRoom: async (r) => servers[r] ?? [] },
     rooms: { getRoomsForUser: async () => [ROOM, OTHER_ROOM] },
+    roomClient: { getRoomMembers: async () => opts.members ?? [] },
+    events: { getPdus: async (ids) => new Map(ids.filter((i) => opts.events?.[i]).map((i) => [i, opts.events![i] as never])) },
+    presence: { get: async (u) => opts.presence?.[u] ?? null },
     timers: time.timers,
     now: time.clock.now,
     isTyping: (r, u) => typing.isTyping(r, u),
@@ -140,5 +146,29 @@ describe("OutboundEdus", () => {
     await alone.out.presenceStored(null, rec("online", 0));
     await alone.out.receiptStored({ roomId: ROOM, userId: ALICE, eventId: "$e" as EventId, ts: 1, receiptType: "m.read", threadId: null });
     assert.deepEqual(alone.sent, []);
+  });
+
+  it("on a local user's join sends their presence to the room's servers, and JOIN_PRESENCE_DELAY_MS after a remote user's join the local members' presence to that server only", async () => {
+    const BOB = "@bob:a.test" as UserId;
+    const NEWCOMER = "@new:s.test" as UserId;
+    const t = setup({
+      events: { $aliceJoin: joinEvent(ALICE), $newJoin: joinEvent(NEWCOMER), $msg: { type: "m.room.message", content: {} } },
+      presence: { [ALICE]: { userId: ALICE, state: "online", statusMsg: null, lastActiveTs: 0, position: 1 }, [BOB]: { userId: BOB, state: "unavailable", statusMsg: "brb", lastActiveTs: 0, position: 2 } },
+      members: [ALICE, BOB, "@never:a.test" as UserId, REM, NEWCOMER],
+    });
+    await t.out.roomEvents(ROOM, ["$msg" as EventId]);
+    assert.equal(t.sent.length, 0, "no join, nothing sent");
+    await t.out.roomEvents(ROOM, ["$aliceJoin" as EventId]);
+    await t.out.roomEvents(ROOM, ["$newJoin" as EventId]);
+    assert.equal(t.sent.length, 1, "the remote join's push waits");
+    t.time.advance(JOIN_PRESENCE_DELAY_MS);
+    await settle();
+    assert.deepEqual(t.sent.map((s) => ({ to: s.to, push: ((s.edu["content"] as JsonObject)["push"] as JsonObject[]).map((p) => [p["user_id"], p["presence"]]) })), [
+      { to: ["r.test", "s.test"], push: [[ALICE, "online"]] },
+      { to: ["s.test"], push: [[ALICE, "online"], [BOB, "unavailable"]] },
+    ]);
+    const off = setup({ sendPresence: false, events: { $aliceJoin: joinEvent(ALICE) }, presence: { [ALICE]: { userId: ALICE, state: "online", statusMsg: null, lastActiveTs: 0, position: 1 } } });
+    await off.out.roomEvents(ROOM, ["$aliceJoin" as EventId]);
+    assert.deepEqual(off.sent, []);
   });
 });

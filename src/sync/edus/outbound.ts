@@ -12,14 +12,25 @@
  * 5. m.presence (not persistent): only with presence.enabled and send_presence_to_federation; sent when the state,
  *    the status message or currently_active changes, or on a last-active bump of a user not currently active
  *    (Synapse's rule: a bump of an online user is not worth a federation message).
+ * 6. Joins (as Synapse): when a local user joins a room, their presence goes to the room's servers; when a remote
+ *    user joins, the presence of the room's local members goes to that user's server (if the room's filters let it
+ *    through), at most MAX_PRESENCE_PUSH of them, so a server that has just joined does not wait for a change. That
+ *    second push waits JOIN_PRESENCE_DELAY_MS: the joining server stores the room only once our send_join answer
+ *    has reached it, and a receiver that (like Zion) drops presence of users it shares no room with would drop it.
  */
 import type { RoomId, ServerName, UserId } from "../../core/ids/index.js";
 import { serverOfUserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
-import type { PresenceRecord, ReceiptRecord, RoomStore } from "../../storage/ports.js";
+import type { EventId } from "../../core/ids/index.js";
+import type { EventStore, PresenceRecord, PresenceStore, ReceiptRecord, RoomClientStore, RoomStore } from "../../storage/ports.js";
 import type { NotifierTimers } from "../notifier.js";
 import { presenceContent } from "../presence.js";
 import type { EduLog } from "./inbound.js";
+
+/** The most presence entries one join sends (step 6). */
+export const MAX_PRESENCE_PUSH = 1000;
+/** How long after a remote user's join the room's local presence is sent to their server (step 6). */
+export const JOIN_PRESENCE_DELAY_MS = 3000;
 
 /** How often a user still typing is announced again (Synapse's FEDERATION_PING_INTERVAL). */
 export const TYPING_PING_MS = 40_000;
@@ -39,6 +50,10 @@ export interface OutboundEduDeps {
   readonly sender: EduSender;
   readonly roomServers: RoomServers;
   readonly rooms: Pick<RoomStore, "getRoomsForUser">;
+  /** For step 6: the room's members, the joins' events, the members' presence. */
+  readonly roomClient: Pick<RoomClientStore, "getRoomMembers">;
+  readonly events: Pick<EventStore, "getPdus">;
+  readonly presence: Pick<PresenceStore, "get">;
   readonly timers: NotifierTimers;
   readonly now: () => number;
   /** Whether the user is still typing (TypingStream.isTyping), checked before each repeat. */
@@ -50,6 +65,7 @@ export interface OutboundEduDeps {
 
 export class OutboundEdus {
   private readonly pings = new Map<string, unknown>();
+  private readonly delayed = new Set<unknown>();
   private closed = false;
 
   constructor(private readonly deps: OutboundEduDeps) {}
@@ -121,10 +137,53 @@ export class OutboundEdus {
     }
   }
 
+  /** Events were written in a room (Notifier.onRoomEvents): the joins among them (step 6). */
+  async roomEvents(roomId: RoomId, eventIds: readonly EventId[]): Promise<void> {
+    if (this.closed || !this.deps.sendPresence) return;
+    try {
+      const joins = [...(await this.deps.events.getPdus(eventIds)).values()]
+        .filter((p) => p.type === "m.room.member" && p.stateKey !== undefined && p.content["membership"] === "join")
+        .map((p) => p.stateKey as UserId);
+      if (joins.length === 0) return;
+      const servers = await this.deps.roomServers.serversForRoom(roomId);
+      if (servers.length === 0) return;
+      for (const u of joins.filter((j) => this.isLocal(j))) await this.pushPresence([u], servers);
+      const newServers = [...new Set(joins.filter((j) => !this.isLocal(j)).map(serverOfUserId))].filter((s) => servers.includes(s));
+      if (newServers.length === 0) return;
+      const timer = this.deps.timers.setTimeout(() => {
+        this.delayed.delete(timer);
+        if (!this.closed) void this.pushRoomPresence(roomId, newServers.sort());
+      }, JOIN_PRESENCE_DELAY_MS);
+      this.delayed.add(timer);
+    } catch (e) {
+      this.failed("m.presence", e);
+    }
+  }
+
+  private async pushRoomPresence(roomId: RoomId, to: readonly ServerName[]): Promise<void> {
+    try {
+      const locals = (await this.deps.roomClient.getRoomMembers(roomId, "join")).filter((m) => this.isLocal(m)).slice(0, MAX_PRESENCE_PUSH);
+      await this.pushPresence(locals, to);
+    } catch (e) {
+      this.failed("m.presence", e);
+    }
+  }
+
+  /** One m.presence EDU with the stored presence of `users` (those never seen are left out). */
+  private async pushPresence(users: readonly UserId[], to: readonly ServerName[]): Promise<void> {
+    const push: JsonObject[] = [];
+    for (const u of users) {
+      const p = await this.deps.presence.get(u);
+      if (p) push.push({ user_id: u, ...presenceContent(p, this.deps.now()) });
+    }
+    if (push.length > 0) await this.deps.sender.enqueueEdu(to, { edu_type: "m.presence", content: { push } }, { persistent: false });
+  }
+
   /** Stops the typing repeats (server stop). */
   close(): void {
     this.closed = true;
-    for (const t of this.pings.values()) this.deps.timers.clearTimeout(t);
+    for (const t of [...this.pings.values(), ...this.delayed]) this.deps.timers.clearTimeout(t);
     this.pings.clear();
+    this.delayed.clear();
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Typing, receipts and presence over federation, both directions (docs/federation.md, "Typing, receipts and
- * presence"): registers the inbound handlers in the EduRegistry, listens to the typing stream, and returns the
- * receipt and presence stores that local writers (the client routes, /sync's set_presence) go through, so that
- * each local write is also queued for the servers that should hear of it.
+ * presence"): registers the inbound handlers in the EduRegistry, listens to the typing stream and to room writes
+ * (presence for servers that join), and returns the receipt and presence stores that local writers (the client
+ * routes, /sync's set_presence) go through, so that each local write is also queued for the servers that should
+ * hear of it.
  */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName } from "../../core/ids/index.js";
 import type { EduRegistry } from "../../rooms/index.js";
-import type { EventStore, PresenceStore, ReceiptStore, RoomStore } from "../../storage/ports.js";
+import type { EventStore, PresenceStore, ReceiptStore, RoomClientStore, RoomStore } from "../../storage/ports.js";
 import type { Notifier, NotifierTimers } from "../notifier.js";
 import type { TypingStream } from "../typing.js";
 import { InboundEdus, type EduLog } from "./inbound.js";
@@ -19,11 +20,12 @@ export interface PresenceTypingReceiptDeps {
   readonly typing: TypingStream;
   readonly storage: {
     readonly rooms: Pick<RoomStore, "getCurrentStateEventId" | "getRoomsForUser">;
+    readonly roomClient: Pick<RoomClientStore, "getRoomMembers">;
     readonly events: Pick<EventStore, "getPdus">;
     readonly receipts: ReceiptStore;
     readonly presence: PresenceStore;
   };
-  readonly notifier: Pick<Notifier, "notifyRoom" | "notifyPresence">;
+  readonly notifier: Pick<Notifier, "notifyRoom" | "notifyPresence" | "onRoomEvents">;
   readonly clock: Clock;
   readonly timers: NotifierTimers;
   readonly sender: EduSender;
@@ -51,10 +53,12 @@ export function registerPresenceTypingReceiptEdus(deps: PresenceTypingReceiptDep
 
   const outbound = new OutboundEdus({
     serverName: deps.serverName, sender: deps.sender, roomServers: deps.roomServers, rooms: storage.rooms, timers: deps.timers,
+    roomClient: storage.roomClient, events: storage.events, presence: storage.presence,
     now: () => deps.clock.now(), isTyping: (r, u) => deps.typing.isTyping(r, u),
     sendPresence: deps.presenceEnabled && deps.sendPresenceToFederation, log: deps.log,
   });
   deps.typing.onChange((roomId, userId, typing) => outbound.typingChanged(roomId, userId, typing));
+  deps.notifier.onRoomEvents((roomId, eventIds) => void outbound.roomEvents(roomId, eventIds));
 
   const receipts: ReceiptStore = {
     get: (...a) => storage.receipts.get(...a),
