@@ -1,6 +1,6 @@
 /**
  * A room persisted straight into a storage (no auth checks), with the given members' latest memberships and,
- * optionally, a server ACL (for the EDU unit tests of src/sync/edus).
+ * optionally, a server ACL (for the EDU unit tests of src/sync/edus). Returns the events in order.
  */
 import { randomBytes } from "node:crypto";
 import { signingKeyFromSeed } from "../../src/core/crypto/index.js";
@@ -16,7 +16,7 @@ const V11 = roomVersion("11");
 export async function persistTestRoom(
   storage: Storage, roomId: RoomId, creator: UserId,
   memberships: readonly (readonly [UserId, "join" | "leave"])[], acl?: JsonObject,
-): Promise<void> {
+): Promise<Pdu[]> {
   const server = creator.slice(creator.indexOf(":") + 1) as ServerName;
   const key = signingKeyFromSeed("t1", randomBytes(32));
   const events: Pdu[] = [];
@@ -42,4 +42,5 @@ export async function persistTestRoom(
     state: [{ roomId, set: state }],
     receivedTs: 1_000,
   });
+  return events;
 }

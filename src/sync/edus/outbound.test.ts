@@ -38,10 +38,7 @@ function fakeTime() {
 
 const settle = () => new Promise((r) => setImmediate(r));
 
-/** Member events by id, for roomEvents. */
-const joinEvent = (userId: UserId) => ({ type: "m.room.member", stateKey: userId, content: { membership: "join" } });
-
-function setup(opts: { sendPresence?: boolean; servers?: Record<string, ServerName[]>; events?: Record<string, object>; presence?: Record<string, PresenceRecord>; members?: UserId[] } = {}) {
+function setup(opts: { sendPresence?: boolean; servers?: Record<string, ServerName[]>; presence?: Record<string, PresenceRecord>; members?: UserId[] } = {}) {
   const time = fakeTime();
   const sent: Array<{ to: readonly ServerName[]; edu: JsonObject; persistent: boolean | undefined }> = [];
   const servers = opts.servers ?? { [ROOM]: ["r.test" as ServerName, "s.test" as ServerName], [OTHER_ROOM]: ["s.test" as ServerName, "t.test" as ServerName] };
@@ -52,7 +49,6 @@ function setup(opts: { sendPresence?: boolean; servers?: Record<string, ServerNa
     roomServers: { serversForRoom: async (r) => servers[r] ?? [] },
     rooms: { getRoomsForUser: async () => [ROOM, OTHER_ROOM] },
     roomClient: { getRoomMembers: async () => opts.members ?? [] },
-    events: { getPdus: async (ids) => new Map(ids.filter((i) => opts.events?.[i]).map((i) => [i, opts.events![i] as never])) },
     presence: { get: async (u) => opts.presence?.[u] ?? null },
     timers: time.timers,
     now: time.clock.now,
@@ -152,14 +148,13 @@ describe("OutboundEdus", () => {
     const BOB = "@bob:a.test" as UserId;
     const NEWCOMER = "@new:s.test" as UserId;
     const t = setup({
-      events: { $aliceJoin: joinEvent(ALICE), $newJoin: joinEvent(NEWCOMER), $msg: { type: "m.room.message", content: {} } },
       presence: { [ALICE]: { userId: ALICE, state: "online", statusMsg: null, lastActiveTs: 0, position: 1 }, [BOB]: { userId: BOB, state: "unavailable", statusMsg: "brb", lastActiveTs: 0, position: 2 } },
       members: [ALICE, BOB, "@never:a.test" as UserId, REM, NEWCOMER],
     });
-    await t.out.roomEvents(ROOM, ["$msg" as EventId]);
+    await t.out.joined(ROOM, []);
     assert.equal(t.sent.length, 0, "no join, nothing sent");
-    await t.out.roomEvents(ROOM, ["$aliceJoin" as EventId]);
-    await t.out.roomEvents(ROOM, ["$newJoin" as EventId]);
+    await t.out.joined(ROOM, [ALICE]);
+    await t.out.joined(ROOM, [NEWCOMER]);
     assert.equal(t.sent.length, 1, "the remote join's push waits");
     t.time.advance(JOIN_PRESENCE_DELAY_MS);
     await settle();
@@ -167,8 +162,8 @@ describe("OutboundEdus", () => {
       { to: ["r.test", "s.test"], push: [[ALICE, "online"]] },
       { to: ["s.test"], push: [[ALICE, "online"], [BOB, "unavailable"]] },
     ]);
-    const off = setup({ sendPresence: false, events: { $aliceJoin: joinEvent(ALICE) }, presence: { [ALICE]: { userId: ALICE, state: "online", statusMsg: null, lastActiveTs: 0, position: 1 } } });
-    await off.out.roomEvents(ROOM, ["$aliceJoin" as EventId]);
+    const off = setup({ sendPresence: false, presence: { [ALICE]: { userId: ALICE, state: "online", statusMsg: null, lastActiveTs: 0, position: 1 } } });
+    await off.out.joined(ROOM, [ALICE]);
     assert.deepEqual(off.sent, []);
   });
 });

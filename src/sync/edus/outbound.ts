@@ -21,8 +21,7 @@
 import type { RoomId, ServerName, UserId } from "../../core/ids/index.js";
 import { serverOfUserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
-import type { EventId } from "../../core/ids/index.js";
-import type { EventStore, PresenceRecord, PresenceStore, ReceiptRecord, RoomClientStore, RoomStore } from "../../storage/ports.js";
+import type { PresenceRecord, PresenceStore, ReceiptRecord, RoomClientStore, RoomStore } from "../../storage/ports.js";
 import type { NotifierTimers } from "../notifier.js";
 import { presenceContent } from "../presence.js";
 import type { EduLog } from "./inbound.js";
@@ -50,9 +49,8 @@ export interface OutboundEduDeps {
   readonly sender: EduSender;
   readonly roomServers: RoomServers;
   readonly rooms: Pick<RoomStore, "getRoomsForUser">;
-  /** For step 6: the room's members, the joins' events, the members' presence. */
+  /** For step 6: the room's members and their presence. */
   readonly roomClient: Pick<RoomClientStore, "getRoomMembers">;
-  readonly events: Pick<EventStore, "getPdus">;
   readonly presence: Pick<PresenceStore, "get">;
   readonly timers: NotifierTimers;
   readonly now: () => number;
@@ -137,14 +135,10 @@ export class OutboundEdus {
     }
   }
 
-  /** Events were written in a room (Notifier.onRoomEvents): the joins among them (step 6). */
-  async roomEvents(roomId: RoomId, eventIds: readonly EventId[]): Promise<void> {
-    if (this.closed || !this.deps.sendPresence) return;
+  /** These users' joins to the room were written (step 6). */
+  async joined(roomId: RoomId, joins: readonly UserId[]): Promise<void> {
+    if (this.closed || !this.deps.sendPresence || joins.length === 0) return;
     try {
-      const joins = [...(await this.deps.events.getPdus(eventIds)).values()]
-        .filter((p) => p.type === "m.room.member" && p.stateKey !== undefined && p.content["membership"] === "join")
-        .map((p) => p.stateKey as UserId);
-      if (joins.length === 0) return;
       const servers = await this.deps.roomServers.serversForRoom(roomId);
       if (servers.length === 0) return;
       for (const u of joins.filter((j) => this.isLocal(j))) await this.pushPresence([u], servers);

@@ -1,12 +1,12 @@
 /**
  * Typing, receipts and presence over federation, both directions (docs/federation.md, "Typing, receipts and
  * presence"): registers the inbound handlers in the EduRegistry, listens to the typing stream and to room writes
- * (presence for servers that join), and returns the receipt and presence stores that local writers (the client
+ * (typing ends with membership, presence for servers that join), and returns the receipt and presence stores that local writers (the client
  * routes, /sync's set_presence) go through, so that each local write is also queued for the servers that should
  * hear of it.
  */
 import type { Clock } from "../../core/clock.js";
-import type { ServerName } from "../../core/ids/index.js";
+import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { EduRegistry } from "../../rooms/index.js";
 import type { EventStore, PresenceStore, ReceiptStore, RoomClientStore, RoomStore } from "../../storage/ports.js";
 import type { Notifier, NotifierTimers } from "../notifier.js";
@@ -53,12 +53,23 @@ export function registerPresenceTypingReceiptEdus(deps: PresenceTypingReceiptDep
 
   const outbound = new OutboundEdus({
     serverName: deps.serverName, sender: deps.sender, roomServers: deps.roomServers, rooms: storage.rooms, timers: deps.timers,
-    roomClient: storage.roomClient, events: storage.events, presence: storage.presence,
+    roomClient: storage.roomClient, presence: storage.presence,
     now: () => deps.clock.now(), isTyping: (r, u) => deps.typing.isTyping(r, u),
     sendPresence: deps.presenceEnabled && deps.sendPresenceToFederation, log: deps.log,
   });
   deps.typing.onChange((roomId, userId, typing) => outbound.typingChanged(roomId, userId, typing));
-  deps.notifier.onRoomEvents((roomId, eventIds) => void outbound.roomEvents(roomId, eventIds));
+  // Membership changes: whoever is no longer joined stops typing (their server may never say so); joins send
+  // presence (outbound step 6).
+  deps.notifier.onRoomEvents((roomId, eventIds) => void (async () => {
+    try {
+      const members = [...(await storage.events.getPdus(eventIds)).values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined);
+      if (members.length === 0) return;
+      for (const p of members) if (p.content["membership"] !== "join") deps.typing.set(roomId, p.stateKey as UserId, null);
+      await outbound.joined(roomId, members.filter((p) => p.content["membership"] === "join").map((p) => p.stateKey as UserId));
+    } catch (e) {
+      deps.log.info({ room_id: roomId, err: e instanceof Error ? e.message : String(e) }, "membership changes not read for typing and presence");
+    }
+  })());
 
   const receipts: ReceiptStore = {
     get: (...a) => storage.receipts.get(...a),
