@@ -44,6 +44,7 @@ import { zionVersion } from "./version.js";
 import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
 import { webClientServerOptions } from "./web-client.js";
 import { Notifier, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
+import { registerPresenceTypingReceiptEdus } from "../sync/index.js";
 import type { EventId, UserId } from "../core/ids/index.js";
 
 /** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
@@ -204,6 +205,13 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
   const inboundTxns = new TransactionGate(storage.transactions, () => clock.now());
   const edus = new EduRegistry((origin, type) => logger.debug({ origin, edu_type: type }, "EDU of a type Zion does not handle yet; dropped"));
+  // Typing, receipts and presence over federation (src/sync/edus): inbound handlers, and the receipt and presence
+  // stores local writers use, which queue local changes for the other servers.
+  const ephemeralEdus = registerPresenceTypingReceiptEdus({
+    serverName: config.server_name, edus, typing, storage, notifier, clock, timers: systemTimers, sender, roomServers: outbound,
+    presenceEnabled: config.presence?.enabled ?? true, sendPresenceToFederation: config.send_presence_to_federation !== false,
+    log: logger.child({ area: "federation-edus" }),
+  });
   const roomReads = new RoomReads(storage);
   // The per-user stores the e2ee and account-data routes write through, wrapped so each write wakes the syncs
   // waiting for it (to-device: every recipient; account data: the owner).
@@ -226,7 +234,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       return pos;
     },
   };
-  const syncService = new SyncService({ storage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
+  const syncService = new SyncService({ storage: { ...storage, receipts: ephemeralEdus.receipts, presence: ephemeralEdus.presence }, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),
@@ -285,8 +293,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomStore: storage.rooms,
     roomClient: storage.roomClient,
     events: storage.events,
-    receipts: storage.receipts,
-    presence: storage.presence,
+    receipts: ephemeralEdus.receipts,
+    presence: ephemeralEdus.presence,
     pushRules: storage.pushRules,
     notifier,
     presenceEnabled: config.presence?.enabled ?? true,
@@ -409,6 +417,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
         await sender?.stop();
+        ephemeralEdus.close();
         typing.close();
         await storage.close();
         if (config.pid_file) removePidFile(config.pid_file);

@@ -51,12 +51,18 @@ export class Notifier implements RoomNotifier {
   private readonly lastRoom = new Map<string, number>();
   private readonly lastUser = new Map<UserId, Map<StreamName, number>>();
   private memberTargets: MemberTargets | undefined;
+  private readonly roomListeners: Array<(roomId: RoomId, eventIds: readonly EventId[]) => void> = [];
 
   constructor(private readonly timers: NotifierTimers) {}
 
   /** Set once storage is open (app/): how the notifier learns who an event's member change concerns. */
   setMemberTargets(f: MemberTargets): void {
     this.memberTargets = f;
+  }
+
+  /** Also tells `listener` of every room write, after the waiters (src/sync/edus: presence for servers that join). */
+  onRoomEvents(listener: (roomId: RoomId, eventIds: readonly EventId[]) => void): void {
+    this.roomListeners.push(listener);
   }
 
   /** How many requests are waiting (tests, metrics). */
@@ -76,6 +82,7 @@ export class Notifier implements RoomNotifier {
         () => {},
       );
     }
+    if (eventIds.length > 0) for (const l of this.roomListeners) l(roomId, eventIds);
   }
 
   notifyRoom(stream: RoomStream, roomId: RoomId, position: number): void {

@@ -12,6 +12,9 @@ import type { Notifier, NotifierTimers } from "./notifier.js";
 /** The longest a typing notification lasts, whatever `timeout` the client asks for. */
 export const MAX_TYPING_MS = 120_000;
 
+/** Told when a user starts or stops typing in a room (a time-out is a stop; a refresh of one still typing is not told). */
+export type TypingListener = (roomId: RoomId, userId: UserId, typing: boolean) => void;
+
 interface Typer {
   readonly until: number;
   readonly timer: unknown;
@@ -20,11 +23,21 @@ interface Typer {
 export class TypingStream {
   private position = 0;
   private readonly rooms = new Map<RoomId, { typers: Map<UserId, Typer>; position: number }>();
+  private readonly listeners: TypingListener[] = [];
 
   constructor(private readonly deps: { clock: Clock; timers: NotifierTimers; notifier: Notifier }) {}
 
   current(): number {
     return this.position;
+  }
+
+  /** Adds a listener of starts and stops (the federation of typing, src/sync/edus). */
+  onChange(listener: TypingListener): void {
+    this.listeners.push(listener);
+  }
+
+  isTyping(roomId: RoomId, userId: UserId): boolean {
+    return this.rooms.get(roomId)?.typers.has(userId) ?? false;
   }
 
   /** Starts (timeoutMs > 0) or stops (null) a user's typing in a room. */
@@ -43,12 +56,18 @@ export class TypingStream {
       if (had) return; // still typing: no change for readers
     }
     this.changed(roomId);
+    this.tell(roomId, userId, timeoutMs !== null);
   }
 
   private expire(roomId: RoomId, userId: UserId): void {
     const room = this.rooms.get(roomId);
     if (!room?.typers.delete(userId)) return;
     this.changed(roomId);
+    this.tell(roomId, userId, false);
+  }
+
+  private tell(roomId: RoomId, userId: UserId, typing: boolean): void {
+    for (const l of this.listeners) l(roomId, userId, typing);
   }
 
   private changed(roomId: RoomId): void {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
+import { publicKeyBase64, signJson, signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
 import { computeEventId } from "../../src/core/events/index.js";
 import type { EventId, KeyId, ServerName } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
@@ -40,6 +40,8 @@ export class FakeRemote {
   server: TestHttpsServer | null = null;
   /** How the next /send is answered. */
   answer: (t: ReceivedTxn, res: ServerResponse) => void = (t, res) => this.ok(t, res);
+  /** Answer GET /_matrix/key/v2/server with `key` signed as `name`, so that the sender can verify requests the test signs as this remote (joins, transactions). */
+  servesKeys = false;
   inFlight = 0;
   maxInFlight = 0;
   attempts: Array<{ txnId: string; at: number }> = [];
@@ -78,6 +80,12 @@ export class FakeRemote {
   }
 
   private async handle(req: SeenRequest, res: ServerResponse, auth: ReturnType<typeof createAuthenticator>): Promise<void> {
+    if (this.servesKeys && req.method === "GET" && req.url === "/_matrix/key/v2/server") {
+      const keys = { server_name: this.name, valid_until_ts: Date.now() + 86_400_000, verify_keys: { [this.key.keyId]: { key: publicKeyBase64(this.key) } }, old_verify_keys: {} };
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(signJson(keys, this.name, this.key)));
+      return;
+    }
     const m = /^\/_matrix\/federation\/v1\/send\/([^/?]+)$/.exec(req.url);
     if (req.method !== "PUT" || !m) {
       res.writeHead(404, { "content-type": "application/json" });
@@ -100,6 +108,11 @@ export class FakeRemote {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     res.on("close", () => this.inFlight--);
     this.answer(t, res);
+  }
+
+  /** Every EDU received, in arrival order. */
+  edus(): JsonObject[] {
+    return this.txns.flatMap((t) => t.edus);
   }
 
   /** Every PDU received, in arrival order. */

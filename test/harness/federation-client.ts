@@ -26,3 +26,11 @@ export function ipLiteralFederationClient(
   const resolver = new ServerResolver({ dns, wellKnown: new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock), clock, ipPolicy });
   return new FederationClient({ serverName: serverName as ServerName, signingKey, resolver, https, ...extra });
 }
+
+/** A FederationClient for tests that resolve server names through a test DNS server (e.g. dnsmasq's `server`). */
+export function dnsFederationClient(https: HttpsClient, serverName: string, signingKey: SigningKey, dnsServer: string, allowedRanges: readonly string[]): FederationClient {
+  const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, [...allowedRanges]);
+  const dns = new NodeDns({ servers: [dnsServer], timeoutMs: 1000, tries: 1 });
+  const resolver = new ServerResolver({ dns, wellKnown: new WellKnownResolver(httpsGetVia(dns, ipPolicy, https), clock), clock, ipPolicy });
+  return new FederationClient({ serverName: serverName as ServerName, signingKey, resolver, https });
+}

@@ -3,6 +3,7 @@
  * event, the server of its target, so a remote user who is kicked, banned or leaves hears of it), minus ourselves,
  * minus servers that federation_enabled / federation_domain_whitelist exclude (FederationSender.allowed), minus
  * servers the room's m.room.server_acl denies (core/acl; the new ACL when the event is the ACL itself).
+ * The room's EDUs (serversForRoom) go to the same servers but the membership target.
  */
 import type { Pdu } from "../../core/events/index.js";
 import type { RoomId, ServerName, UserId } from "../../core/ids/index.js";
@@ -24,14 +25,27 @@ export class RoomDestinations {
 
   /** The destinations of `pdu`, an event about to be persisted in `roomId`. */
   async destinationsFor(roomId: RoomId, pdu: Pdu): Promise<readonly ServerName[]> {
+    const extra = pdu.type === "m.room.member" && pdu.stateKey !== undefined ? [serverOf(pdu.stateKey)] : [];
+    const newAcl = pdu.type === "m.room.server_acl" && pdu.stateKey === "" ? pdu.content : undefined;
+    return this.servers(roomId, extra, newAcl);
+  }
+
+  /**
+   * Where a room's EDUs (typing, receipts, presence) go: the servers of its joined members in current state, with
+   * the same filters as its events (not ourselves, federation_domain_whitelist, the room's m.room.server_acl).
+   */
+  serversForRoom(roomId: RoomId): Promise<readonly ServerName[]> {
+    return this.servers(roomId, [], undefined);
+  }
+
+  private async servers(roomId: RoomId, extra: readonly string[], newAcl: JsonObject | undefined): Promise<readonly ServerName[]> {
     const { storage } = this.deps;
     const servers = new Set((await storage.roomClient.getRoomMembers(roomId, "join")).map(serverOf));
-    if (pdu.type === "m.room.member" && pdu.stateKey !== undefined) servers.add(serverOf(pdu.stateKey));
+    for (const s of extra) servers.add(s);
     const candidates = this.deps.sender.allowed(servers);
     if (candidates.length === 0) return []; // a room of local users only: no ACL to read
-    let acl: JsonObject | undefined;
-    if (pdu.type === "m.room.server_acl" && pdu.stateKey === "") acl = pdu.content;
-    else {
+    let acl = newAcl;
+    if (!acl) {
       const id = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
       if (id) acl = (await storage.events.getPdus([id])).get(id)?.content;
     }
