@@ -51,6 +51,7 @@ export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./fe
 export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac, adminService } from "./client/index.js";
 export type { AdminDeps } from "./client/index.js";
 export { RoomDeletions, roomAdmin } from "./client/index.js";
+export { inboundPduMetrics } from "./federation/transactions/send-transaction.js";
 export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";
 export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

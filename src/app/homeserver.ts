@@ -14,7 +14,7 @@
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { FederationRateLimiter } from "../api/federation/rate-limit.js";
-import { EduRegistry, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
+import { EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -23,11 +23,11 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, RoomDeletions, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
+import { allRoutes, inboundPduMetrics, RoomDeletions, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
-import { createMetricsRegistry, httpMetrics, timedStorage } from "./metrics.js";
+import { countPersistedEvents, createMetricsRegistry, httpMetrics, timedStorage } from "./metrics.js";
 import { accountSettings, rateLimitConfig, turnSettings } from "./accounts.js";
 import { StartupError, errnoCode } from "./errors.js";
 import { createFederation } from "./federation.js";
@@ -147,6 +147,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const metricsListeners = config.enable_metrics ? config.listeners.map((l, index) => ({ l, index })).filter(({ l }) => l.type === "metrics") : [];
   const metricsRegistry = config.enable_metrics ? createMetricsRegistry(config.server_name) : undefined;
   const metrics = metricsRegistry ?? noMetrics;
+  // Metrics recorded only when their work first happens, registered now so that a scrape lists them from the start.
+  inboundPduMetrics(metrics);
+  stateResolutionMetric(metrics);
 
   // Step 2
   const signingKeys = readSigningKeys(config.signing_key_path);
@@ -170,7 +173,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
 
   // Step 4
   const openedStorage = options.storage ?? (await openConfiguredStorage(config.database));
-  const storage = metricsRegistry ? timedStorage(openedStorage, metricsRegistry) : openedStorage;
+  const storage = metricsRegistry ? countPersistedEvents(timedStorage(openedStorage, metricsRegistry), metricsRegistry, config.server_name) : openedStorage;
 
   // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
   let sender: FederationSender | undefined;
@@ -178,7 +181,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // The outbound queue (src/federation/sender): every local event of a room with remote members is queued in its
   // persist transaction; the loops resume what a previous run left queued.
   sender = new FederationSender({
-    serverName: config.server_name, storage, client: federation.client, clock, log: logger.child({ area: "federation-sender" }),
+    serverName: config.server_name, storage, client: federation.client, clock, log: logger.child({ area: "federation-sender" }), metrics,
     backoff: {
       minRetryIntervalMs: config.federation.destination_min_retry_interval,
       retryMultiplier: config.federation.destination_retry_multiplier,
@@ -200,7 +203,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
   const rooms = new RoomService({
     serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier, outbound,
-    remote: { keys: federation.keyRing, client: federation.client },
+    remote: { keys: federation.keyRing, client: federation.client, metrics },
   });
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
   const inboundTxns = new TransactionGate(storage.transactions, () => clock.now());

@@ -146,3 +146,40 @@ export function timedStorage(storage: Storage, metrics: Metrics, now: () => numb
     },
   });
 }
+
+/** Event types the persisted-events counter names; any other type is counted as "other", so a sender cannot add series. */
+const COUNTED_EVENT_TYPES = new Set([
+  "m.room.message", "m.room.encrypted", "m.room.member", "m.room.create", "m.room.power_levels", "m.room.join_rules",
+  "m.room.history_visibility", "m.room.name", "m.room.topic", "m.room.avatar", "m.room.canonical_alias",
+  "m.room.redaction", "m.room.encryption", "m.room.server_acl", "m.room.tombstone", "m.reaction", "m.sticker",
+  "m.room.guest_access", "m.room.pinned_events", "m.space.child", "m.space.parent", "org.matrix.dummy_event",
+]);
+
+/**
+ * Counts the events each persist writes (stored before: not counted), local and remote apart: Synapse's
+ * synapse_storage_events_persisted_events_total and its _sep_ counter by type and origin. Wraps the one storage
+ * method every event write goes through (local events, remote ones, backfill, joins), so the room pipeline stays
+ * unaware of metrics.
+ */
+export function countPersistedEvents(storage: Storage, metrics: Metrics, serverName: string): Storage {
+  const all = metrics.counter({ name: "synapse_storage_events_persisted_events", help: "Events persisted (new ones)" });
+  const sep = metrics.counter({ name: "synapse_storage_events_persisted_events_sep", help: "Events persisted, by event type and origin", labels: ["type", "origin_type"] });
+  const events: Storage["events"] = Object.create(storage.events, {
+    persistEvents: {
+      value: async (batch: Parameters<Storage["events"]["persistEvents"]>[0]) => {
+        const result = await storage.events.persistEvents(batch);
+        const known = new Set(result.alreadyKnown);
+        const seen = new Set<string>();
+        for (const { pdu } of batch.events) {
+          if (known.has(pdu.eventId) || seen.has(pdu.eventId)) continue;
+          seen.add(pdu.eventId);
+          all.inc();
+          const local = pdu.sender.slice(pdu.sender.indexOf(":") + 1) === serverName;
+          sep.inc({ type: COUNTED_EVENT_TYPES.has(pdu.type) ? pdu.type : "other", origin_type: local ? "local" : "remote" });
+        }
+        return result;
+      },
+    },
+  });
+  return new Proxy(storage, { get: (target, prop, receiver) => (prop === "events" ? events : Reflect.get(target, prop, receiver)) });
+}

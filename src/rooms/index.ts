@@ -5,6 +5,6 @@ export { RoomUpgrader } from "./room-upgrade.js";
 export { KeyedQueue } from "./keyed-queue.js";
 export { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 export { buildLocalEvent, stateNeededFor, MAX_PREV_EVENTS, type LocalEventInput, type LocalEventContext } from "./local-event.js";
-export { MISSING_EVENTS_LIMIT, type RemoteDeps, type EventKeySource, type RemoteEventClient, type IngestOutcome } from "./remote-event.js";
+export { MISSING_EVENTS_LIMIT, stateResolutionMetric, type RemoteDeps, type EventKeySource, type RemoteEventClient, type IngestOutcome } from "./remote-event.js";
 export type { TransactionPduResult } from "./room-service.js";
 export { TransactionGate, EduRegistry, type EduHandler } from "./transaction-gate.js";

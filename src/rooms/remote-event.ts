@@ -32,6 +32,7 @@ import { keysNeeded, stateKeyOf, verifyEventsBatch, type Pdu, type PduVerdict, t
 import type { EventId, KeyId, RoomId, ServerName } from "../core/ids/index.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 import { resolveStateAsync } from "../core/state-res/index.js";
+import type { Metrics } from "../core/metrics.js";
 import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/ports.js";
 import type { RoomStorage } from "./room-service.js";
 
@@ -60,6 +61,8 @@ export interface RemoteEventClient {
 export interface RemoteDeps {
   readonly keys: EventKeySource;
   readonly client: RemoteEventClient;
+  /** State-resolution runs and their time (docs/metrics.md); absent: not measured. */
+  readonly metrics?: Metrics;
 }
 
 /** One PDU's outcome, as /send reports it: ok, or an error string. */
@@ -289,12 +292,18 @@ export async function outlierEntries(ctx: Pick<RoomIngestContext, "storage" | "r
   return out;
 }
 
+/** The state-resolution histogram (asked for at start by the composition root, so a scrape lists it at once). */
+export function stateResolutionMetric(metrics: Metrics) {
+  return metrics.histogram({ name: "zion_state_resolution_seconds", help: "Time of one state resolution over forks, by result", labels: ["result"] });
+}
+
 /** Step 5 with forks: the room version's state resolution over stored events (auth chains loaded from storage). */
 async function resolveForks(ctx: RoomIngestContext, states: readonly StateMap[], extra: ReadonlyMap<EventId, Pdu> = new Map()): Promise<StateMap | string> {
   const distinct = states.filter((s, i) => states.findIndex((t) => sameState(s, t)) === i);
   if (distinct.length === 0) return new Map();
   if (distinct.length === 1) return distinct[0]!;
   const rejected = new Set<EventId>();
+  const started = performance.now();
   const r = await resolveStateAsync(ctx.rules, distinct, {
     fetchEvents: async (ids) => {
       const got = await ctx.storage.events.getEvents(ids);
@@ -308,6 +317,8 @@ async function resolveForks(ctx: RoomIngestContext, states: readonly StateMap[],
     },
     isRejected: (id) => rejected.has(id),
   }, { pause: () => new Promise((res) => setImmediate(res)) });
+  // Wall time, pauses for other work included (Synapse's counter measures CPU time; see docs/metrics.md).
+  if (ctx.remote.metrics) stateResolutionMetric(ctx.remote.metrics).observe({ result: r.ok ? "ok" : "failed" }, (performance.now() - started) / 1000);
   return r.ok ? r.state : `state resolution failed at ${r.step}: ${r.reason}`;
 }
 

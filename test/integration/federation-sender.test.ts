@@ -28,6 +28,9 @@ import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
 import { FakeRemote, bodyOf, eventIdOf } from "../harness/fake-remote.js";
+import type { Metrics } from "../../src/core/metrics.js";
+import { createMetricsRegistry } from "../../src/app/metrics.js";
+import { parseScrape } from "../harness/prometheus.js";
 
 const OURS = "zion.test" as ServerName;
 const ALICE = "@alice:zion.test" as UserId;
@@ -89,7 +92,7 @@ describe("federation sender", { timeout: 180_000 }, () => {
     close(): Promise<void>;
   }
 
-  async function zion(opts: { dbPath?: string; backoff?: { min: number; mult: number; max: number }; whitelist?: string[]; catchUpThreshold?: number; federationEnabled?: boolean; wakeMinGapMs?: number } = {}): Promise<Zion> {
+  async function zion(opts: { dbPath?: string; backoff?: { min: number; mult: number; max: number }; whitelist?: string[]; catchUpThreshold?: number; federationEnabled?: boolean; wakeMinGapMs?: number; metrics?: Metrics } = {}): Promise<Zion> {
     const dbPath = opts.dbPath ?? join(dir, `z${next}-${randomBytes(4).toString("hex")}.db`);
     const storage = await openSqliteStorage({ path: dbPath });
     const ipPolicy = new IpRangePolicy(DEFAULT_IP_RANGE_BLACKLIST, ["127.0.9.0/24"]);
@@ -104,6 +107,7 @@ describe("federation sender", { timeout: 180_000 }, () => {
       backoff: { minRetryIntervalMs: b.min, retryMultiplier: b.mult, maxRetryIntervalMs: b.max },
       ...(opts.catchUpThreshold !== undefined ? { catchUpThreshold: opts.catchUpThreshold } : {}),
       wakeMinGapMs: opts.wakeMinGapMs ?? 0,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
     const rooms = new RoomService({ serverName: OURS, signer: { serverName: OURS, key: ourKey }, clock: realClock, storage, outbound: new RoomDestinations({ storage, sender }) });
     const authenticate = createAuthenticator({
@@ -219,6 +223,35 @@ describe("federation sender", { timeout: 180_000 }, () => {
     const [d] = await z.storage.outbound.listDestinations();
     assert.equal(d?.failureTs, null);
     assert.equal(d?.lastError, null);
+  });
+
+  it("counts transactions, PDUs, EDUs and failed attempts, and shows each destination's queue and back-off as gauges", async () => {
+    const r = await remote();
+    let failures = 2;
+    r.answer = (t, res) => {
+      if (failures-- > 0) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errcode: "M_UNKNOWN", error: "not now" }));
+      } else r.ok(t, res);
+    };
+    const registry = createMetricsRegistry(OURS, { processMetrics: false });
+    const z = await zion({ backoff: { min: 300, mult: 2, max: 1200 }, metrics: registry });
+    const scrape = async () => parseScrape((await registry.render()).text);
+    await z.sender.enqueueEdu([r.name], { edu_type: "m.direct_to_device", content: { message_id: "m1" } }, { persistent: true });
+    await until("the first attempt failed", () => r.attempts.length >= 1);
+    let first = await scrape();
+    await until("the failure is counted", async () => (first = await scrape()).value("zion_federation_sender_attempts_total", { destination: r.name, result: "failed" }) >= 1);
+    const failed = first.value("zion_federation_sender_attempts_total", { destination: r.name, result: "failed" });
+    assert.equal(first.value("zion_federation_destination_retry_interval_seconds", { destination: r.name }), failed === 1 ? 0.3 : 0.6, "the back-off of the last failure");
+    await until("delivered", () => r.txns.length === 1);
+    await until("the success is counted", async () => (await scrape()).value("synapse_federation_client_sent_transactions_total") === 1);
+    const s = await scrape();
+    assert.equal(s.value("zion_federation_sender_attempts_total", { destination: r.name, result: "failed" }), 2);
+    assert.equal(s.value("zion_federation_sender_attempts_total", { destination: r.name, result: "ok" }), 1);
+    assert.equal(s.value("synapse_federation_client_sent_edus_total"), 1);
+    assert.equal(s.value("synapse_federation_client_sent_pdu_destinations_total"), 0);
+    assert.equal(s.value("zion_federation_destination_retry_interval_seconds", { destination: r.name }), 0, "healthy again");
+    assert.equal(s.value("zion_federation_destination_queued_pdus", { destination: r.name }), 0);
   });
 
   it("backs off on connection refused, capped at destination_max_retry_interval, and records the reason", async () => {

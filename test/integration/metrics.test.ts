@@ -77,6 +77,8 @@ describe("metrics after a scripted session against zion start", () => {
       mode: "child",
       config: {
         enable_metrics: true,
+        enable_registration: true,
+        enable_registration_without_verification: true,
         listeners: listenersWith(metricsPort),
         ip_range_whitelist: ["127.0.17.0/24"],
         federation_verify_certificates: false, // the origins' certificates are self-signed
@@ -169,6 +171,43 @@ describe("metrics after a scripted session against zion start", () => {
     assert.ok(after.has("nodejs_eventloop_lag_seconds"));
     assert.ok(after.has("nodejs_gc_duration_seconds"));
     for (const f of after.families) for (const m of f.samples) assert.equal(m.labels["server_name"], "zion.test", f.name);
+  });
+
+  it("counts the events the room pipeline persists, by type and origin, and each PDU of an inbound /send by verdict", async () => {
+    const before = await scrape();
+    const json = (method: string, path: string, body: unknown, token?: string) => httpCall(`${zion.clientUrl}${path}`, {
+      method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
+    });
+    const reg = await json("POST", "/_matrix/client/v3/register", { username: "counted", password: "a password 1", auth: { type: "m.login.dummy" } });
+    assert.equal(reg.status, 200, reg.body);
+    const token = String(reg.json()["access_token"]);
+    const room = await json("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", name: "Counted" }, token);
+    assert.equal(room.status, 200, room.body);
+    const roomId = encodeURIComponent(String(room.json()["room_id"]));
+    for (let i = 0; i < 3; i++) assert.equal((await json("PUT", `/_matrix/client/v3/rooms/${roomId}/send/m.room.message/t${i}`, { msgtype: "m.text", body: `m${i}` }, token)).status, 200);
+    assert.equal((await json("PUT", `/_matrix/client/v3/rooms/${roomId}/send/m.room.message/t0`, { msgtype: "m.text", body: "m0" }, token)).status, 200, "a repeated txn id writes nothing");
+    const messages = await httpCall(`${zion.clientUrl}/_matrix/client/v3/rooms/${roomId}/messages?dir=b&limit=100`, { headers: { authorization: `Bearer ${token}` } });
+    const chunk = messages.json()["chunk"] as { type: string }[];
+
+    // An inbound transaction from the remote origin: one PDU that is no event at all (dropped), signed correctly.
+    const uri = "/_matrix/federation/v1/send/metrics-txn-1";
+    const content = { origin: remoteName, origin_server_ts: Date.now(), pdus: [{ type: "m.room.message" }] };
+    const sent = await httpCall(`${zion.federationUrl}${uri}`, {
+      method: "PUT", ca, servername: "zion.test",
+      headers: { "content-type": "application/json", authorization: signRequest({ method: "PUT", uri, origin: remoteName, destination: "zion.test", content }, remote.signingKey) },
+      body: JSON.stringify(content),
+    });
+    assert.equal(sent.status, 200, sent.body);
+
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}): number => after.value(name, labels) - before.value(name, labels);
+    assert.equal(delta("synapse_storage_events_persisted_events_total"), chunk.length, "every event of the room once, the repeated send not");
+    assert.equal(delta("synapse_storage_events_persisted_events_sep_total", { type: "m.room.message", origin_type: "local" }), 3);
+    assert.equal(delta("synapse_storage_events_persisted_events_sep_total", { type: "m.room.create", origin_type: "local" }), 1);
+    assert.equal(delta("synapse_storage_events_persisted_events_sep_total", { origin_type: "remote" }), 0);
+    assert.equal(delta("synapse_federation_server_received_pdus_total"), 1);
+    assert.equal(delta("zion_federation_server_pdu_verdicts_total", { verdict: "dropped" }), 1);
+    assert.equal(delta("zion_federation_server_pdu_verdicts_total", { verdict: "accepted" }), 0);
   });
 
   it("serves the same text at /_synapse/metrics and /metrics on an http listener with the metrics resource", async () => {

@@ -16,6 +16,7 @@
  *    logged and not retried. Any failure (connection, timeout, non-2xx) keeps the transaction and records the next
  *    interval; the first failure of a streak and the recovery each log one line with the reason.
  */
+import { noMetrics, type Metrics } from "../../core/metrics.js";
 import type { Clock } from "../../core/clock.js";
 import type { ServerName } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
@@ -55,6 +56,20 @@ export interface FederationSenderOptions {
   readonly catchUpThreshold?: number;
   /** The least time between two attempts when the destination wakes us (step 1); default 10 s. */
   readonly wakeMinGapMs?: number;
+  /** Transactions, PDUs and EDUs sent, failures, and per destination its queue and back-off (docs/metrics.md). */
+  readonly metrics?: Metrics;
+}
+
+/** The sender's metrics. The destination label is bounded by the servers of the rooms this server is in. */
+function senderMetrics(m: Metrics) {
+  return {
+    transactions: m.counter({ name: "synapse_federation_client_sent_transactions", help: "Federation transactions sent (acknowledged)" }),
+    attempts: m.counter({ name: "zion_federation_sender_attempts", help: "Transaction attempts, by destination and result", labels: ["destination", "result"] }),
+    pdus: m.counter({ name: "synapse_federation_client_sent_pdu_destinations", help: "PDUs sent, counted once per destination" }),
+    edus: m.counter({ name: "synapse_federation_client_sent_edus", help: "EDUs sent, counted once per destination" }),
+    queued: m.gauge({ name: "zion_federation_destination_queued_pdus", help: "PDUs queued for a destination after the last attempt", labels: ["destination"] }),
+    retry: m.gauge({ name: "zion_federation_destination_retry_interval_seconds", help: "A destination's back-off interval (0: healthy)", labels: ["destination"] }),
+  };
 }
 
 interface DestinationQueue {
@@ -79,8 +94,10 @@ export class FederationSender {
   private readonly catchUpThreshold: number;
   private readonly wakeMinGapMs: number;
   private stopped = false;
+  private readonly m: ReturnType<typeof senderMetrics>;
 
   constructor(private readonly opts: FederationSenderOptions) {
+    this.m = senderMetrics(opts.metrics ?? noMetrics);
     this.log = opts.log ?? SILENT;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.catchUpThreshold = opts.catchUpThreshold ?? 200;
@@ -224,12 +241,21 @@ export class FederationSender {
           }
         }
         await outbound.completeTransaction(d, txn.txnId, clock.now());
+        this.m.transactions.inc();
+        this.m.attempts.inc({ destination: d, result: "ok" });
+        this.m.pdus.inc({}, txn.pdus.length);
+        this.m.edus.inc({}, txn.edus.length);
+        this.m.retry.set({ destination: d }, 0);
+        if (this.opts.metrics) this.m.queued.set({ destination: d }, await outbound.queuedPduCount(d));
         this.failing.delete(d);
         if (failing) this.log.info({ destination: d, since: st.failureTs, txnId: txn.txnId }, "federation sender: destination recovered");
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         const interval = nextRetryInterval(failing ? st.retryIntervalMs : 0, this.backoff);
         await outbound.recordFailure(d, clock.now(), interval, reason);
+        this.m.attempts.inc({ destination: d, result: "failed" });
+        this.m.retry.set({ destination: d }, interval / 1000);
+        if (this.opts.metrics) this.m.queued.set({ destination: d }, await outbound.queuedPduCount(d));
         this.failing.add(d);
         if (!failing) this.log.warn({ destination: d, txnId: txn.txnId, reason, retryInMs: interval }, "federation sender: destination started failing");
       }

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import type { JsonObject } from "../../../core/json/types.js";
+import type { Metrics } from "../../../core/metrics.js";
 import type { EduRegistry, RoomService, TransactionGate } from "../../../rooms/index.js";
 import { defineFederationRoute } from "../../http/index.js";
 import type { FederationRateLimiter } from "../rate-limit.js";
@@ -23,6 +24,24 @@ export interface SendTransactionDeps {
   readonly edus: EduRegistry;
   /** rc_federation per origin (api/federation/rate-limit.ts). */
   readonly federationRateLimiter: FederationRateLimiter;
+  readonly metrics: Metrics;
+}
+
+/** The inbound PDU counters (the composition root asks for them at start, so a scrape lists them before any /send). */
+export function inboundPduMetrics(metrics: Metrics) {
+  return {
+    received: metrics.counter({ name: "synapse_federation_server_received_pdus", help: "PDUs received in /send transactions" }),
+    verdicts: metrics.counter({ name: "zion_federation_server_pdu_verdicts", help: "PDUs received in /send transactions, by verdict", labels: ["verdict"] }),
+  };
+}
+
+/** A PDU's verdict as the inbound counters name it (a fixed list). */
+function verdictOf(o: Awaited<ReturnType<RoomService["ingestRemote"]>>[number]["outcome"]): string {
+  if (!o.ok) return "stored" in o ? (o.stored === "rejected" ? "rejected" : "dropped") : "dropped";
+  if (o.alreadyKnown) return "duplicate";
+  if (o.softFailed) return "soft_failed";
+  if (o.redacted) return "redacted";
+  return "accepted";
 }
 
 export const sendTransaction = defineFederationRoute({
@@ -36,7 +55,7 @@ export const sendTransaction = defineFederationRoute({
     pdus: z.array(z.unknown()),
     edus: z.array(z.unknown()).optional(),
   }).passthrough(),
-  async handle({ origin, params, body }, { rooms, inboundTxns, edus, federationRateLimiter }: SendTransactionDeps) {
+  async handle({ origin, params, body }, { rooms, inboundTxns, edus, federationRateLimiter, metrics }: SendTransactionDeps) {
     // Step 1.
     if (body.origin !== origin) throw MatrixError.forbidden(`the body's origin ${body.origin} differs from the signing server ${origin}`);
     // Step 2.
@@ -47,8 +66,15 @@ export const sendTransaction = defineFederationRoute({
     return federationRateLimiter.run(origin, () => inboundTxns.once(origin, params.txnId, async () => {
       // Step 4.
       const results = await rooms.ingestRemote(origin, body.pdus);
+      const { received, verdicts } = inboundPduMetrics(metrics);
       const pdus: Record<string, JsonObject> = {};
-      for (const r of results) pdus[r.eventId] = r.outcome.ok ? {} : { error: r.outcome.error };
+      for (const r of results) {
+        pdus[r.eventId] = r.outcome.ok ? {} : { error: r.outcome.error };
+        verdicts.inc({ verdict: verdictOf(r.outcome) });
+      }
+      // A PDU without a room id (or, in an unknown room, without an event id) gets no answer: dropped.
+      received.inc({}, body.pdus.length);
+      if (body.pdus.length > results.length) verdicts.inc({ verdict: "dropped" }, body.pdus.length - results.length);
       // Step 5.
       await edus.dispatch(origin, eduList);
       return { pdus };
