@@ -33,6 +33,7 @@ import type { EventId, KeyId, RoomId, ServerName } from "../core/ids/index.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 import { resolveStateAsync } from "../core/state-res/index.js";
 import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/ports.js";
+import type { RoomOutbound } from "./notifier.js";
 import type { RoomStorage } from "./room-service.js";
 
 /** Fetched per event with a missing prev event (Synapse asks for 10). */
@@ -97,6 +98,12 @@ export interface RoomIngestContext {
   readonly nowTs: () => number;
   /** After a successful persist (the notifier). */
   readonly persisted: (maxOrdering: number, ids: readonly EventId[]) => void;
+  /**
+   * send_join / send_leave / send_knock: the event came to us, the resident server, on behalf of its origin, and we
+   * send it on to the room's other servers (the origin left out), queued in the event's own transaction as a local
+   * event is. Events of a /send transaction are not forwarded: their origin sends them to everyone itself.
+   */
+  readonly forwardTo?: RoomOutbound;
 }
 
 /** Runs inside the room's queue: steps a-6 and persisting for one verified event. */
@@ -169,11 +176,14 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
       else stateDelta.push({ roomId, replace: true, set: resolved });
     }
   }
+  const forward = !rejection && !softFailed && ctx.forwardTo ? (await ctx.forwardTo.destinationsFor(roomId, pdu)).filter((s) => s !== origin) : [];
   const result = await storage.events.persistEvents({
     events: [{ pdu, stateBefore, ...(rejection ? { rejectionReason: rejection } : {}), ...(softFailed ? { softFailed: true } : {}) }],
     state: stateDelta,
     receivedTs: ctx.nowTs(),
+    ...(forward.length > 0 ? { outbound: { destinations: forward, eventIds: [eventId] } } : {}),
   });
+  if (forward.length > 0) ctx.forwardTo!.persisted(forward);
   if (!rejection && !softFailed) ctx.persisted(result.maxOrdering, [eventId]);
   if (rejection) return { eventId, ok: false, error: rejection, stored: "rejected" };
   return { eventId, ok: true, ...(softFailed ? { softFailed: true } : {}), ...(opts.redacted ? { redacted: true } : {}) };

@@ -426,6 +426,7 @@ export class RoomService {
     const outcome = await this.queue.run(roomId, () => ingestChecked({
       storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
       persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+      ...(this.deps.outbound ? { forwardTo: this.deps.outbound } : {}),
     }, pdu, { fillGaps: false, redacted: v.redacted }));
     if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
     if (outcome.softFailed) throw MatrixError.forbidden(`the ${membership} is not allowed by the room's current state`);
