@@ -111,7 +111,10 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
   const { storage, roomId, rules, origin } = ctx;
   const eventId = pdu.eventId;
   // Step a.
-  if ((await storage.events.haveEvents([eventId])).has(eventId)) return { eventId, ok: true, alreadyKnown: true };
+  // An outlier (fetched for an auth chain or at a gap) that now arrives as a timeline event is processed as one, as
+  // Synapse does: otherwise a message first seen at a gap would never reach the timeline.
+  const existing = (await storage.events.getEvents([eventId])).get(eventId);
+  if (existing && !(existing.outlier && existing.rejectionReason === null)) return { eventId, ok: true, alreadyKnown: true };
   const aclId = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
   if (aclId) {
     const acl = (await storage.events.getPdus([aclId])).get(aclId);
@@ -120,11 +123,11 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
       if (!v.allowed) return { eventId, ok: false, error: `dropped: the room's m.room.server_acl denies ${server} (${v.reason})`, stored: "dropped" };
     }
   }
-  // Step b.
-  let missingPrev = await missingOf(ctx, pdu.prevEvents);
+  // Step b. A prev event stored only as an outlier has no state after it, so it counts as missing too.
+  let missingPrev = await withoutStateOf(ctx, pdu.prevEvents);
   if (missingPrev.length > 0 && opts.fillGaps) {
     await fillFromMissingEvents(ctx, pdu);
-    missingPrev = await missingOf(ctx, pdu.prevEvents);
+    missingPrev = await withoutStateOf(ctx, pdu.prevEvents);
   }
   const gapStates: StateMap[] = [];
   for (const prevId of missingPrev) {
@@ -187,6 +190,12 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
   if (!rejection && !softFailed) ctx.persisted(result.maxOrdering, [eventId]);
   if (rejection) return { eventId, ok: false, error: rejection, stored: "rejected" };
   return { eventId, ok: true, ...(softFailed ? { softFailed: true } : {}), ...(opts.redacted ? { redacted: true } : {}) };
+}
+
+/** The ids among `ids` that are not stored in the timeline (unknown, or outliers): no state is known after them. */
+async function withoutStateOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
+  const have = await ctx.storage.events.getEvents(ids);
+  return ids.filter((id) => { const e = have.get(id); return !e || e.outlier; });
 }
 
 async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
