@@ -366,7 +366,7 @@ export class RoomService {
     });
   }
 
-  /** Another server's alias through its /query/directory (502 when it cannot be asked, 404 when it has none). */
+  /** Another server's alias through its /query/directory (502 when it cannot be asked, 404 when it has none, 403 when it refuses us). */
   async resolveRemoteAlias(alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> {
     const remote = this.deps.remote;
     const server = alias.slice(alias.indexOf(":") + 1) as ServerName;
@@ -376,6 +376,9 @@ export class RoomService {
     } catch (e) {
       const status = e instanceof Error && "status" in e ? (e as { status?: number }).status : undefined;
       if (status === 404) throw MatrixError.notFound(`room alias ${alias} not found`);
+      // The alias's server refuses us (its federation_domain_whitelist, an ACL): the same 403 a refused make_join
+      // gives, rather than Synapse's 502, so the client can tell "not allowed" from "not reachable".
+      if (status === 403) throw MatrixError.forbidden(`${server} refused to resolve ${alias}: ${e instanceof Error ? e.message : String(e)}`);
       throw new MatrixError("M_UNKNOWN", 502, `cannot resolve ${alias} through ${server}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }

@@ -19,7 +19,7 @@
  *   net.cut("hs1", "hs2"); ... net.heal("hs1", "hs2");
  *   await net.stop();
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, Direction, type MatrixClient } from "matrix-js-sdk";
@@ -87,7 +87,40 @@ function baseConfig(): Record<string, unknown> {
   };
 }
 
+/**
+ * The addresses and fixed ports are the same for every run, so test files using this harness (which the runner may
+ * start two at a time) take turns: a lock file holding the owner's pid, taken over when that process is gone.
+ */
+const LOCK = join(tmpdir(), "zion-three-servers.lock");
+
+async function takeLock(timeoutMs: number): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const f = await open(LOCK, "wx");
+      await f.writeFile(String(process.pid));
+      await f.close();
+      return () => rm(LOCK, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const owner = Number(await readFile(LOCK, "utf8").catch(() => ""));
+    let alive = owner > 0;
+    if (alive) {
+      try {
+        process.kill(owner, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) await rm(LOCK, { force: true });
+    else if (Date.now() > deadline) throw new Error(`the three-server addresses are still in use by process ${owner} after ${timeoutMs} ms (${LOCK})`);
+    else await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export async function startThreeServers(extra: Partial<Record<HsName, Record<string, unknown>>> = {}): Promise<ThreeServers> {
+  const unlock = await takeLock(600_000);
   const dir = await mkdtemp(join(tmpdir(), "zion-three-"));
   const ca = await createTestCa(dir);
   const proxies: Array<{ from: HsName; to: HsName; proxy: TcpProxy }> = [];
@@ -98,6 +131,7 @@ export async function startThreeServers(extra: Partial<Record<HsName, Record<str
     await Promise.all(proxies.map((p) => p.proxy.close()));
     await Promise.all(Object.values(dns).map((d) => d.stop()));
     await rm(dir, { recursive: true, force: true });
+    await unlock();
   };
   try {
     for (const viewer of HS_NAMES) {

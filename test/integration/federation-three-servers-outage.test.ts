@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Method } from "matrix-js-sdk";
 import { messageBodies, startThreeServers, waitUntil, type ThreeServers, type ThreeUser } from "../harness/three-servers.js";
 
-describe("three Zion servers through outages", { timeout: 300_000 }, () => {
+describe("three Zion servers through outages", { timeout: 600_000 }, () => {
   let net: ThreeServers;
   let alice: ThreeUser, bob: ThreeUser, carol: ThreeUser;
 

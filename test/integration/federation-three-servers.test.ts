@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { messageBodies, startThreeServers, timelineOf, waitUntil, type ThreeServers, type ThreeUser } from "../harness/three-servers.js";
 
-describe("three Zion servers share a room", { timeout: 240_000 }, () => {
+describe("three Zion servers share a room", { timeout: 600_000 }, () => {
   let net: ThreeServers;
   let alice: ThreeUser, bob: ThreeUser, carol: ThreeUser;
   let roomId: string;
