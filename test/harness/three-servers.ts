@@ -26,6 +26,7 @@ import { createClient, Direction, type MatrixClient } from "matrix-js-sdk";
 import { startDnsmasq, type DnsRecords, type Dnsmasq } from "./dnsmasq.js";
 import { FederatedZionProcess } from "./federated-zion.js";
 import { freePort } from "./ports.js";
+import { OPEN_REGISTRATION } from "./rooms-server.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 import { createTestCa, type TestCa } from "./test-ca.js";
 
@@ -70,18 +71,10 @@ export interface ThreeServers {
   stop(): Promise<void>;
 }
 
-const generous = { per_second: 1000, burst_count: 1000 };
-
 /** homeserver.yaml keys every server gets (open registration, rate limits out of the way of the tests' bursts). */
 function baseConfig(): Record<string, unknown> {
   return {
-    enable_registration: true,
-    enable_registration_without_verification: true,
-    rc_login: { address: generous, account: generous, failed_attempts: generous },
-    rc_registration: generous,
-    rc_message: generous,
-    rc_joins: { local: generous, remote: generous },
-    rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+    ...OPEN_REGISTRATION,
     // Fast enough retries that a server brought back is caught up with in seconds, not Synapse's 10 minutes.
     federation: { destination_min_retry_interval: "500ms", destination_retry_multiplier: 2, destination_max_retry_interval: "5s" },
   };
