@@ -9,9 +9,9 @@
  *    3. content hash (a mismatch keeps the redacted copy), with the event id: verifyRemoteBatch.
  * Then each event in order (ingestChecked):
  * a. already stored: nothing to do; the room's m.room.server_acl denies the origin or the sender's server: dropped.
- * b. prev events unknown: fetched from the origin with /get_missing_events (at most MISSING_EVENTS_LIMIT events back
- *    from the event, stopping at the room's current extremities), each fetched event ingested first, oldest first, without further
- *    gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
+ * b. prev events unknown: fetched from the origin with /get_missing_events (MISSING_EVENTS_LIMIT events a request,
+ *    walking on until the room's current extremities are reached or the transaction's MISSING_EVENTS_BUDGET is
+ *    spent), each fetched event ingested first, oldest first, without further gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
  *    events we lack with /event; the prev event itself is stored as an outlier and the gap's state stands for the
  *    state after it.
  * 4. Auth events: the cited ones, fetched with /event_auth when some are unknown (stored as outliers, each checked
@@ -36,8 +36,14 @@ import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/p
 import type { RoomOutbound } from "./notifier.js";
 import type { RoomStorage } from "./room-service.js";
 
-/** Fetched per event with a missing prev event (Synapse asks for 10). */
-export const MISSING_EVENTS_LIMIT = 10;
+/** Asked for per /get_missing_events request: the most a server answers (Zion and Synapse cap `limit` at 20). */
+export const MISSING_EVENTS_LIMIT = 20;
+/**
+ * Events fetched with /get_missing_events for one transaction, all its PDUs and rooms together. A sender back from
+ * an outage sends only each room's newest events and leaves the gap to us (its catch-up, as the specification
+ * intends), so the walk goes on request after request until it reaches events we hold, within this budget.
+ */
+export const MISSING_EVENTS_BUDGET = 500;
 /** Events fetched with /event to fill the state at a gap, per gap. */
 export const GAP_STATE_FETCH_LIMIT = 500;
 
@@ -98,6 +104,8 @@ export interface RoomIngestContext {
   readonly nowTs: () => number;
   /** After a successful persist (the notifier). */
   readonly persisted: (maxOrdering: number, ids: readonly EventId[]) => void;
+  /** What is left of the transaction's MISSING_EVENTS_BUDGET (shared by its rooms); absent: one request's worth. */
+  readonly missingEventsBudget?: { left: number };
   /**
    * send_join / send_leave / send_knock: the event came to us, the resident server, on behalf of its origin, and we
    * send it on to the room's other servers (the origin left out), queued in the event's own transaction as a local
@@ -203,19 +211,36 @@ async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promi
   return ids.filter((id) => !have.has(id));
 }
 
-/** Step b: /get_missing_events from the current extremities to the event, each fetched event ingested oldest first. */
+/**
+ * Step b: /get_missing_events from the current extremities back from the event, request after request (each walking
+ * on from the fetched events whose prev events we still lack) until the walk reaches what we hold, the origin has
+ * nothing more, or the transaction's budget is spent; then every fetched event is ingested, oldest first.
+ */
 async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<void> {
   const extremities = await ctx.storage.rooms.getForwardExtremities(ctx.roomId);
-  // As Synapse: no lower bound than the room's first events; the count (MISSING_EVENTS_LIMIT) is what bounds the walk.
+  // As Synapse: no lower bound than the room's first events; the count (the budget) is what bounds the walk.
   const minDepth = 0;
-  let fetched: Pdu[];
-  try {
-    fetched = await ctx.remote.client.getMissingEvents(ctx.origin, ctx.roomId, { earliestEvents: extremities, latestEvents: [pdu.eventId], limit: MISSING_EVENTS_LIMIT, minDepth }, ctx.rules);
-  } catch {
-    return; // the gap is filled with /state_ids below
+  const budget = ctx.missingEventsBudget ?? { left: MISSING_EVENTS_LIMIT };
+  const fetched = new Map<EventId, Pdu>();
+  let latest: EventId[] = [pdu.eventId];
+  while (latest.length > 0 && budget.left > 0) {
+    const limit = Math.min(MISSING_EVENTS_LIMIT, budget.left);
+    let got: Pdu[];
+    try {
+      got = await ctx.remote.client.getMissingEvents(ctx.origin, ctx.roomId, { earliestEvents: extremities.slice(0, 100), latestEvents: latest.slice(0, 100), limit, minDepth }, ctx.rules);
+    } catch {
+      break; // what is still missing is filled with /state_ids below
+    }
+    budget.left -= got.length;
+    const fresh = got.filter((p) => p.eventId !== pdu.eventId && !fetched.has(p.eventId));
+    for (const p of fresh) fetched.set(p.eventId, p);
+    if (fresh.length === 0 || got.length < limit) break; // the origin's walk reached our extremities (or its start)
+    const prevs = [...new Set(fresh.flatMap((p) => p.prevEvents))].filter((id) => !fetched.has(id) && id !== pdu.eventId);
+    const lacking = new Set(await withoutStateOf(ctx, prevs));
+    latest = fresh.filter((p) => p.prevEvents.some((id) => lacking.has(id))).map((p) => p.eventId);
   }
-  fetched.sort((a, b) => a.depth - b.depth);
-  const verdicts = await verifyRemoteBatch(ctx.remote.keys, fetched.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
+  const ordered = [...fetched.values()].sort((a, b) => a.depth - b.depth);
+  const verdicts = await verifyRemoteBatch(ctx.remote.keys, ordered.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
   for (const v of verdicts) {
     if (!v.ok || !v.pdu) continue;
     await ingestChecked(ctx, v.pdu, { fillGaps: false, redacted: v.redacted });

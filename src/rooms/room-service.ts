@@ -25,7 +25,7 @@ import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extre
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
-import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { MISSING_EVENTS_BUDGET, ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
@@ -299,6 +299,7 @@ export class RoomService {
       list.push(raw);
     }
     const remote = this.deps.remote;
+    const missingEventsBudget = { left: MISSING_EVENTS_BUDGET }; // shared by the transaction's rooms
     await Promise.all([...byRoom].map(async ([roomId, raws]) => {
       const rules = await this.rulesOf(roomId);
       if (!rules || !remote) {
@@ -311,7 +312,7 @@ export class RoomService {
       const verdicts = await verifyRemoteBatch(remote.keys, raws.map((raw) => ({ raw, rules, roomId })));
       await this.queue.run(roomId, async () => {
         const ctx = {
-          storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+          storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
           persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
         };
         for (const v of verdicts) {

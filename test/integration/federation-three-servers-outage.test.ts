@@ -33,7 +33,7 @@ describe("three Zion servers through outages", { timeout: 600_000 }, () => {
   const send = (u: ThreeUser, roomId: string, body: string, txnId: string) =>
     u.sdk.http.authedRequest<{ event_id: string }>(Method.Put, `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`, undefined, { msgtype: "m.text", body });
 
-  it("hs2 stopped while hs1 and hs3 keep talking, then started: hs2's users see every message sent meanwhile, in order, none twice", async () => {
+  it("hs2 stopped while hs1 and hs3 keep talking (250 messages: hs1 catches up sending only the newest), then started: hs2's users see every message sent meanwhile, in order, none twice", async () => {
     const roomId = await sharedRoom("outage");
     await send(bob, roomId, "before the outage", "b0");
     await waitUntil("hs1 and hs3 see bob's first message", async () =>
@@ -41,9 +41,11 @@ describe("three Zion servers through outages", { timeout: 600_000 }, () => {
 
     assert.equal(await net.hs.hs2.stop(), 0, "hs2 stops cleanly");
     const sent: Record<string, string[]> = { alice: [], carol: [] };
-    // 40 messages, alice and carol at the same time, each in order, while hs2 is down.
+    // alice 220 and carol 30 messages at the same time, each in order, while hs2 is down: more than hs1's catch-up
+    // threshold (200 queued), so hs1 sends hs2 only the newest and hs2 must fetch the rest with /get_missing_events.
+    const counts = { alice: 220, carol: 30 };
     await Promise.all(([["alice", alice], ["carol", carol]] as const).map(async ([who, u]) => {
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < counts[who]; i++) {
         const body = `${who} during the outage ${i}`;
         await send(u, roomId, body, `outage-${i}`);
         sent[who]!.push(body);
@@ -51,17 +53,18 @@ describe("three Zion servers through outages", { timeout: 600_000 }, () => {
     }));
     // hs1 and hs3 see each other's messages meanwhile.
     const meanwhile = [...sent["alice"]!, ...sent["carol"]!];
-    await waitUntil("hs1 and hs3 see all 40 while hs2 is down", async () => {
+    await waitUntil("hs1 and hs3 see all 250 while hs2 is down", async () => {
       const [a, c] = [await messageBodies(alice, roomId), await messageBodies(carol, roomId)];
       return meanwhile.every((b) => a.includes(b) && c.includes(b)) ? true : undefined;
     });
 
     await net.hs.hs2.start();
+    await waitUntil("hs1 catches up with hs2, dropping its backlog", async () => (net.hs.hs1.current.output.stdout.includes('"destination":"hs2.test"') && /catching up: sending only the newest/.test(net.hs.hs1.current.output.stdout) ? true : undefined), 30_000);
     let last: string[] = [];
     const bodies = await waitUntil("bob sees every message sent while hs2 was down", async () => {
       last = await messageBodies(bob, roomId);
       return meanwhile.every((b) => last.includes(b)) ? last : undefined;
-    }, 60_000, () => `bob has ${last.filter((b) => meanwhile.includes(b)).length} of 40, missing ${meanwhile.filter((b) => !last.includes(b)).join(", ")}`);
+    }, 90_000, () => `bob has ${last.filter((b) => meanwhile.includes(b)).length} of ${meanwhile.length}, missing ${meanwhile.filter((b) => !last.includes(b)).slice(0, 20).join(", ")}`);
     assert.equal(bodies.length, new Set(bodies).size, "no message twice on hs2");
     for (const own of Object.values(sent)) assert.deepEqual(bodies.filter((b) => own.includes(b)), own, "each sender's messages in the order sent");
     assert.equal(bodies[0], "before the outage", "the outage's messages come after what hs2 had");
