@@ -27,6 +27,7 @@ import { startDnsmasq, type DnsRecords, type Dnsmasq } from "./dnsmasq.js";
 import { FederatedZionProcess } from "./federated-zion.js";
 import { freePort } from "./ports.js";
 import { OPEN_REGISTRATION } from "./rooms-server.js";
+import { quietLogger } from "./sdk-logger.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 import { createTestCa, type TestCa } from "./test-ca.js";
 
@@ -164,9 +165,9 @@ export async function startThreeServers(extra: Partial<Record<HsName, Record<str
     dns,
     async register(name, username) {
       const baseUrl = hs[name].clientUrl;
-      const anon = createClient({ baseUrl });
+      const anon = createClient({ baseUrl, logger: quietLogger });
       const r = await anon.registerRequest({ username, password: `${username} password 1`, auth: { type: "m.login.dummy" } });
-      return { hs: name, userId: r.user_id, sdk: createClient({ baseUrl, accessToken: r.access_token!, userId: r.user_id, deviceId: r.device_id! }) };
+      return { hs: name, userId: r.user_id, sdk: createClient({ baseUrl, accessToken: r.access_token!, userId: r.user_id, deviceId: r.device_id!, logger: quietLogger }) };
     },
     connections: (from, to) => proxies.filter((p) => p.from === from && p.to === to).reduce((n, p) => n + p.proxy.accepted(), 0),
     cut: (a, b) => between(a, b).forEach((p) => p.proxy.cut()),

@@ -29,6 +29,7 @@ import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { FakeRemote, eventIdOf } from "../harness/fake-remote.js";
 import { ipLiteralFederationClient, testHttpsClient } from "../harness/federation-client.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
+import { quietLogger } from "../harness/sdk-logger.js";
 import { createTestCa } from "../harness/test-ca.js";
 import { waitUntil } from "../harness/three-servers.js";
 
@@ -77,8 +78,8 @@ describe("forward extremities stay bounded (Zion and a fake remote making forks)
     });
     https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 10_000 });
     client = ipLiteralFederationClient(https, REMOTE, remote.key, ["127.0.21.0/24"]);
-    const r = await createClient({ baseUrl: zion.clientUrl! }).registerRequest({ username: "alice", password: "alice password 1", auth: { type: "m.login.dummy" } });
-    alice = createClient({ baseUrl: zion.clientUrl!, accessToken: r.access_token!, userId: r.user_id, deviceId: r.device_id! });
+    const r = await createClient({ baseUrl: zion.clientUrl!, logger: quietLogger }).registerRequest({ username: "alice", password: "alice password 1", auth: { type: "m.login.dummy" } });
+    alice = createClient({ baseUrl: zion.clientUrl!, accessToken: r.access_token!, userId: r.user_id, deviceId: r.device_id!, logger: quietLogger });
   });
   after(async () => {
     await https?.close();
