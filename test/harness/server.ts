@@ -79,7 +79,7 @@ export interface TestServer {
   /** Child mode: the process and what it printed so far. */
   readonly child: ChildProcess | undefined;
   readonly output: { stdout: string; stderr: string };
-  /** Graceful stop (SIGTERM for a child); resolves to the child's exit code (0 in-process). Removes the folder. */
+  /** Graceful stop (SIGTERM for a child); resolves to the child's exit code (0 in-process). Removes the folder (unless `dir` was given). */
   stop(): Promise<number | null>;
 }
 
