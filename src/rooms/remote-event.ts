@@ -249,7 +249,7 @@ async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<
 
 /**
  * Step b at a gap: the state after the unknown prev event, from /state_ids at it (the state before it) plus the
- * event itself when it is a state event. Events we lack are fetched with /event, verified and stored as outliers.
+ * event itself when it is a state event that is not rejected against its auth events. Events we lack are fetched with /event, verified and stored as outliers.
  */
 async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<StateMap | string> {
   const { client } = ctx.remote;
@@ -280,7 +280,10 @@ async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<Stat
     const p = pdus.get(id);
     if (p && p.stateKey !== undefined) state.set(stateKeyOf(p.type, p.stateKey), id);
   }
-  if (prev.stateKey !== undefined) state.set(stateKeyOf(prev.type, prev.stateKey), prev.eventId);
+  // The prev event's own state change counts only when it passed its auth events: a rejected event changes no state.
+  if (prev.stateKey !== undefined && !(await ctx.storage.events.getEvents([prev.eventId])).get(prev.eventId)?.rejectionReason) {
+    state.set(stateKeyOf(prev.type, prev.stateKey), prev.eventId);
+  }
   return state;
 }
 

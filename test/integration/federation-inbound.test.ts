@@ -252,7 +252,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     assert.ok(ids.indexOf(g3.eventId) < ids.indexOf(byName["g2"]!.eventId), "newest first: g3 before g2");
   });
 
-  it("fills a gap /get_missing_events cannot with /state_ids and /event: h1 stored as an outlier, h2 accepted with h1's state", async () => {
+  it("fills a gap /get_missing_events cannot with /state_ids and /event: h1 stored as an outlier, h2 accepted with the state at h1 (h1 itself, rejected, left out)", async () => {
     const h1 = byName["h1"]!;
     const h2 = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "h2" }, { prev: [h1], push: false });
     const got = await send("A", [h2.raw]);
@@ -260,7 +260,11 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     assert.ok(await visible(h2.eventId));
     const stored = (await bStorage().events.getEvents([h1.eventId])).get(h1.eventId);
     assert.equal(stored?.outlier, true);
-    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.topic", "", "before"), h1.eventId, "the gap's state includes h1");
+    // h1 is a topic by dan, whose level 0 is under the 50 m.room.topic needs: rejected against its auth events, so
+    // it changes no state, and the state before h2 is the state at h1 without it.
+    assert.match((await bStorage().events.getEvents([h1.eventId])).get(h1.eventId)?.rejectionReason ?? "", /m\.room\.topic needs level 50/);
+    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.topic", "", "before"), null, "a rejected event is not in the gap's state");
+    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.member", `@dan:${A}`, "before"), byName["dan"]!.eventId, "the rest of the state at h1 is");
   });
 
   it("k2, whose prev event k1 only A holds, stores k1 as an outlier; k3, citing that outlier, takes the state at it from /state_ids", async () => {
