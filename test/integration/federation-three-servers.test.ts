@@ -1,9 +1,11 @@
 /**
  * Three Zion processes (hs1.test by `.well-known`, hs2.test by SRV, hs3.test by A record; test/harness/three-servers.ts)
- * share one room: created on hs1, joined by alias from hs2 and hs3, with matrix-js-sdk 37.5 users on each.
+ * share one room: created on hs1, joined by alias from hs2 and hs3, with matrix-js-sdk 37.5 users on each: messages,
+ * typing, read receipts, display names, leave, kick and ban across servers.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Method } from "matrix-js-sdk";
 import { messageBodies, startThreeServers, timelineOf, waitUntil, type ThreeServers, type ThreeUser } from "../harness/three-servers.js";
 
 describe("three Zion servers share a room", { timeout: 600_000 }, () => {
@@ -70,6 +72,42 @@ describe("three Zion servers share a room", { timeout: 600_000 }, () => {
     }
     const profile = await alice.sdk.getProfileInfo(bob.userId);
     assert.equal(profile.displayname, "Bob the Builder", "hs1 asks hs2 for bob's profile over federation");
+  });
+
+  /** The room's ephemeral events in `user`'s /sync right now (timeout 0). */
+  const ephemeral = async (user: ThreeUser): Promise<Array<{ type: string; content: Record<string, unknown> }>> => {
+    const s = await user.sdk.http.authedRequest<{ rooms?: { join?: Record<string, { ephemeral?: { events: Array<{ type: string; content: Record<string, unknown> }> } }> } }>(
+      Method.Get, "/sync", { timeout: "0" },
+    );
+    return s.rooms?.join?.[roomId]?.ephemeral?.events ?? [];
+  };
+
+  it("alice typing on hs1 shows on hs2 and hs3, and stops there when she stops", async () => {
+    await alice.sdk.sendTyping(roomId, true, 30_000);
+    const typingOn = async (u: ThreeUser): Promise<string[]> => ((await ephemeral(u)).find((e) => e.type === "m.typing")?.content["user_ids"] ?? []) as string[];
+    for (const viewer of [bob, carol]) {
+      await waitUntil(`${viewer.hs} shows alice typing`, async () => ((await typingOn(viewer)).includes(alice.userId) ? true : undefined));
+    }
+    await alice.sdk.sendTyping(roomId, false, 0);
+    for (const viewer of [bob, carol]) {
+      await waitUntil(`${viewer.hs} shows alice no longer typing`, async () => (!(await typingOn(viewer)).includes(alice.userId) ? true : undefined));
+    }
+  });
+
+  it("carol's read receipt on hs3 reaches hs1 and hs2 for the event she read", async () => {
+    const bodies = await timelineOf(carol, roomId);
+    const last = bodies.filter((e) => e.type === "m.room.message").at(-1)!;
+    await carol.sdk.http.authedRequest(Method.Post, `/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(last.event_id)}`, undefined, {});
+    for (const viewer of [alice, bob]) {
+      await waitUntil(`${viewer.hs} holds carol's receipt`, async () => {
+        for (const e of await ephemeral(viewer)) {
+          if (e.type !== "m.receipt") continue;
+          const read = (e.content[last.event_id] as Record<string, Record<string, unknown>> | undefined)?.["m.read"];
+          if (read && carol.userId in read) return true;
+        }
+        return undefined;
+      });
+    }
   });
 
   it("carol on hs3 leaves, and every server sees her gone; she can join again by alias", async () => {
