@@ -14,7 +14,7 @@
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { FederationRateLimiter } from "../api/federation/rate-limit.js";
-import { EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
+import { DEFAULT_DUMMY_EVENT_DELAY_MS, EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -70,6 +70,8 @@ export interface StartOptions {
   readonly extraDeps?: Readonly<Record<string, unknown>>;
   /** How long stop() waits for in-flight requests before cutting connections (default 30 s). */
   readonly graceMs?: number;
+  /** How long a room over `dummy_events_threshold` waits for a local event before a dummy event merges it (default 30 s). */
+  readonly dummyEventDelayMs?: number;
   /** Password hashing (default: scrypt with N = 2^15; tests may pass a cheaper one). */
   readonly passwordHasher?: PasswordHasher;
   /** Told of local profile changes (the rooms layer, later; tests). Default: nothing happens. */
@@ -204,6 +206,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const rooms = new RoomService({
     serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier, outbound,
     remote: { keys: federation.keyRing, client: federation.client, metrics },
+    extremities: { threshold: config.dummy_events_threshold, delayMs: options.dummyEventDelayMs ?? DEFAULT_DUMMY_EVENT_DELAY_MS, timers: systemTimers },
   });
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
   const inboundTxns = new TransactionGate(storage.transactions, () => clock.now());
@@ -420,6 +423,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
         await sender?.stop();
+        rooms.close();
         ephemeralEdus.close();
         typing.close();
         await storage.close();

@@ -17,6 +17,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   doctor: async () => (await import("./doctor.js")).registerDoctor,
   "register-user": async () => (await import("./register-user.js")).registerRegisterUser,
   admin: async () => (await import("./admin.js")).registerAdmin,
+  playground: async () => (await import("./playground.js")).registerPlayground,
 };
 
 const program = new Command();

@@ -258,6 +258,8 @@ export const homeserverSchema = z.strictObject({
   log_config: path.optional(),
   log_level: logLevel.optional(),
   serve_server_wellknown: z.boolean().default(false),
+  /** Synapse's key: more forward extremities than this in a room and a dummy event merges them (src/rooms/extremities.ts). */
+  dummy_events_threshold: z.number().int().min(1).default(10),
   /** Synapse's switch for the Prometheus endpoint (a `type: metrics` listener or a `metrics` resource): docs/metrics.md. */
   enable_metrics: z.boolean().default(false),
   well_known_server: z.string().optional(),

@@ -3,6 +3,7 @@ export { RoomService, federationUnavailable, type RoomServiceDeps, type RoomStor
 export { RoomReads, clientEvent, type StateView } from "./room-reads.js";
 export { RoomUpgrader } from "./room-upgrade.js";
 export { KeyedQueue } from "./keyed-queue.js";
+export { DUMMY_EVENT_TYPE, DEFAULT_DUMMY_EVENT_DELAY_MS, ExtremityMerger, type ExtremityPolicy, type MergeTimers } from "./extremities.js";
 export { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 export { buildLocalEvent, stateNeededFor, MAX_PREV_EVENTS, type LocalEventInput, type LocalEventContext } from "./local-event.js";
 export { MISSING_EVENTS_LIMIT, stateResolutionMetric, type RemoteDeps, type EventKeySource, type RemoteEventClient, type IngestOutcome } from "./remote-event.js";

@@ -3,8 +3,9 @@
  * https://spec.matrix.org/v1.16/server-server-api/#auth-events-selection
  * https://spec.matrix.org/v1.16/server-server-api/#adding-hashes-and-signatures-to-outgoing-events
  *
- * 1. prev_events: the room's forward extremities, at most MAX_PREV_EVENTS, deepest first; depth is one more than
- *    the deepest of them (1 for a create event).
+ * 1. prev_events: the room's forward extremities, at most MAX_PREV_EVENTS (the 20 a PDU may carry), deepest first
+ *    (oldest first for a dummy event merging what the others leave: extremities.ts); depth is one more than the
+ *    deepest of them (1 for a create event).
  * 2. auth_events: the selection of the spec from the state before the event (the create event left out where the
  *    room id stands for it, v12).
  * 3. Hashes and our signature through core/events' buildPdu (v1-v2 event ids minted by the caller's `mintEventId`).
@@ -12,13 +13,16 @@
  */
 import { checkAgainstState, authEventTypesFor } from "../core/auth/index.js";
 import { MatrixError } from "../core/errors.js";
-import { buildPdu, PduFormatError, type EventRef, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
+import { buildPdu, MAX_PREV_EVENTS as PDU_MAX_PREV_EVENTS, PduFormatError, type EventRef, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
 import type { RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 
-/** At most this many prev events; more extremities are merged by later events (issue 14, item 7). */
-export const MAX_PREV_EVENTS = 10;
+/**
+ * A local event cites every forward extremity up to the limit of the PDU format (20: "Must contain less than or
+ * equal to 20 events"), so one event merges a partition's forks; more are merged by later events (extremities.ts).
+ */
+export const MAX_PREV_EVENTS = PDU_MAX_PREV_EVENTS;
 
 export interface LocalEventInput {
   readonly type: string;
@@ -40,6 +44,8 @@ export interface LocalEventContext {
   readonly signer: PduSigner;
   /** v1-v2: a fresh `$opaque:server` id. */
   readonly mintEventId: () => string;
+  /** Cite the shallowest extremities rather than the deepest when there are more than MAX_PREV_EVENTS (dummy events). */
+  readonly oldestFirst?: boolean;
 }
 
 /** The state keys whose events decide `input` (what the caller must preload). */
@@ -56,8 +62,9 @@ function proto(rules: RoomVersionRules, input: LocalEventInput): Pdu {
 export function buildLocalEvent(ctx: LocalEventContext, input: LocalEventInput): Pdu {
   const { rules } = ctx;
   // Step 1
-  const prev = [...ctx.extremities].sort((a, b) => b.depth - a.depth || (a.eventId < b.eventId ? -1 : 1)).slice(0, MAX_PREV_EVENTS);
-  const depth = prev.length === 0 ? 1 : prev[0]!.depth + 1;
+  const sign = ctx.oldestFirst ? -1 : 1;
+  const prev = [...ctx.extremities].sort((a, b) => sign * (b.depth - a.depth) || (a.eventId < b.eventId ? -1 : 1)).slice(0, MAX_PREV_EVENTS);
+  const depth = prev.length === 0 ? 1 : Math.max(...prev.map((p) => p.depth)) + 1;
   const ref = (p: Pdu): EventRef => {
     const hashes = p.raw["hashes"];
     const sha256 = typeof hashes === "object" && hashes !== null && !Array.isArray(hashes) ? (hashes as JsonObject)["sha256"] : undefined;

@@ -9,9 +9,9 @@
  *    3. content hash (a mismatch keeps the redacted copy), with the event id: verifyRemoteBatch.
  * Then each event in order (ingestChecked):
  * a. already stored: nothing to do; the room's m.room.server_acl denies the origin or the sender's server: dropped.
- * b. prev events unknown: fetched from the origin with /get_missing_events (at most MISSING_EVENTS_LIMIT events back
- *    from the event, stopping at the room's current extremities), each fetched event ingested first, oldest first, without further
- *    gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
+ * b. prev events unknown: fetched from the origin with /get_missing_events (MISSING_EVENTS_LIMIT events a request,
+ *    walking on until the room's current extremities are reached or the transaction's MISSING_EVENTS_BUDGET is
+ *    spent), each fetched event ingested first, oldest first, without further gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
  *    events we lack with /event; the prev event itself is stored as an outlier and the gap's state stands for the
  *    state after it.
  * 4. Auth events: the cited ones, fetched with /event_auth when some are unknown (stored as outliers, each checked
@@ -34,10 +34,17 @@ import type { RoomVersionRules } from "../core/room-versions/index.js";
 import { resolveStateAsync } from "../core/state-res/index.js";
 import type { Metrics } from "../core/metrics.js";
 import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/ports.js";
+import type { RoomOutbound } from "./notifier.js";
 import type { RoomStorage } from "./room-service.js";
 
-/** Fetched per event with a missing prev event (Synapse asks for 10). */
-export const MISSING_EVENTS_LIMIT = 10;
+/** Asked for per /get_missing_events request: the most a server answers (Zion and Synapse cap `limit` at 20). */
+export const MISSING_EVENTS_LIMIT = 20;
+/**
+ * Events fetched with /get_missing_events for one transaction, all its PDUs and rooms together. A sender back from
+ * an outage sends only each room's newest events and leaves the gap to us (its catch-up, as the specification
+ * intends), so the walk goes on request after request until it reaches events we hold, within this budget.
+ */
+export const MISSING_EVENTS_BUDGET = 500;
 /** Events fetched with /event to fill the state at a gap, per gap. */
 export const GAP_STATE_FETCH_LIMIT = 500;
 
@@ -100,6 +107,14 @@ export interface RoomIngestContext {
   readonly nowTs: () => number;
   /** After a successful persist (the notifier). */
   readonly persisted: (maxOrdering: number, ids: readonly EventId[]) => void;
+  /** What is left of the transaction's MISSING_EVENTS_BUDGET (shared by its rooms); absent: one request's worth. */
+  readonly missingEventsBudget?: { left: number };
+  /**
+   * send_join / send_leave / send_knock: the event came to us, the resident server, on behalf of its origin, and we
+   * send it on to the room's other servers (the origin left out), queued in the event's own transaction as a local
+   * event is. Events of a /send transaction are not forwarded: their origin sends them to everyone itself.
+   */
+  readonly forwardTo?: RoomOutbound;
 }
 
 /** Runs inside the room's queue: steps a-6 and persisting for one verified event. */
@@ -107,7 +122,10 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
   const { storage, roomId, rules, origin } = ctx;
   const eventId = pdu.eventId;
   // Step a.
-  if ((await storage.events.haveEvents([eventId])).has(eventId)) return { eventId, ok: true, alreadyKnown: true };
+  // An outlier (fetched for an auth chain or at a gap) that now arrives as a timeline event is processed as one, as
+  // Synapse does: otherwise a message first seen at a gap would never reach the timeline.
+  const existing = (await storage.events.getEvents([eventId])).get(eventId);
+  if (existing && !(existing.outlier && existing.rejectionReason === null)) return { eventId, ok: true, alreadyKnown: true };
   const aclId = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
   if (aclId) {
     const acl = (await storage.events.getPdus([aclId])).get(aclId);
@@ -116,11 +134,11 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
       if (!v.allowed) return { eventId, ok: false, error: `dropped: the room's m.room.server_acl denies ${server} (${v.reason})`, stored: "dropped" };
     }
   }
-  // Step b.
-  let missingPrev = await missingOf(ctx, pdu.prevEvents);
+  // Step b. A prev event stored only as an outlier has no state after it, so it counts as missing too.
+  let missingPrev = await withoutStateOf(ctx, pdu.prevEvents);
   if (missingPrev.length > 0 && opts.fillGaps) {
     await fillFromMissingEvents(ctx, pdu);
-    missingPrev = await missingOf(ctx, pdu.prevEvents);
+    missingPrev = await withoutStateOf(ctx, pdu.prevEvents);
   }
   const gapStates: StateMap[] = [];
   for (const prevId of missingPrev) {
@@ -172,14 +190,23 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
       else stateDelta.push({ roomId, replace: true, set: resolved });
     }
   }
+  const forward = !rejection && !softFailed && ctx.forwardTo ? (await ctx.forwardTo.destinationsFor(roomId, pdu)).filter((s) => s !== origin) : [];
   const result = await storage.events.persistEvents({
     events: [{ pdu, stateBefore, ...(rejection ? { rejectionReason: rejection } : {}), ...(softFailed ? { softFailed: true } : {}) }],
     state: stateDelta,
     receivedTs: ctx.nowTs(),
+    ...(forward.length > 0 ? { outbound: { destinations: forward, eventIds: [eventId] } } : {}),
   });
+  if (forward.length > 0) ctx.forwardTo!.persisted(forward);
   if (!rejection && !softFailed) ctx.persisted(result.maxOrdering, [eventId]);
   if (rejection) return { eventId, ok: false, error: rejection, stored: "rejected" };
   return { eventId, ok: true, ...(softFailed ? { softFailed: true } : {}), ...(opts.redacted ? { redacted: true } : {}) };
+}
+
+/** The ids among `ids` that are not stored in the timeline (unknown, or outliers): no state is known after them. */
+async function withoutStateOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
+  const have = await ctx.storage.events.getEvents(ids);
+  return ids.filter((id) => { const e = have.get(id); return !e || e.outlier; });
 }
 
 async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
@@ -187,19 +214,36 @@ async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promi
   return ids.filter((id) => !have.has(id));
 }
 
-/** Step b: /get_missing_events from the current extremities to the event, each fetched event ingested oldest first. */
+/**
+ * Step b: /get_missing_events from the current extremities back from the event, request after request (each walking
+ * on from the fetched events whose prev events we still lack) until the walk reaches what we hold, the origin has
+ * nothing more, or the transaction's budget is spent; then every fetched event is ingested, oldest first.
+ */
 async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<void> {
   const extremities = await ctx.storage.rooms.getForwardExtremities(ctx.roomId);
-  // As Synapse: no lower bound than the room's first events; the count (MISSING_EVENTS_LIMIT) is what bounds the walk.
+  // As Synapse: no lower bound than the room's first events; the count (the budget) is what bounds the walk.
   const minDepth = 0;
-  let fetched: Pdu[];
-  try {
-    fetched = await ctx.remote.client.getMissingEvents(ctx.origin, ctx.roomId, { earliestEvents: extremities, latestEvents: [pdu.eventId], limit: MISSING_EVENTS_LIMIT, minDepth }, ctx.rules);
-  } catch {
-    return; // the gap is filled with /state_ids below
+  const budget = ctx.missingEventsBudget ?? { left: MISSING_EVENTS_LIMIT };
+  const fetched = new Map<EventId, Pdu>();
+  let latest: EventId[] = [pdu.eventId];
+  while (latest.length > 0 && budget.left > 0) {
+    const limit = Math.min(MISSING_EVENTS_LIMIT, budget.left);
+    let got: Pdu[];
+    try {
+      got = await ctx.remote.client.getMissingEvents(ctx.origin, ctx.roomId, { earliestEvents: extremities.slice(0, 100), latestEvents: latest.slice(0, 100), limit, minDepth }, ctx.rules);
+    } catch {
+      break; // what is still missing is filled with /state_ids below
+    }
+    budget.left -= got.length;
+    const fresh = got.filter((p) => p.eventId !== pdu.eventId && !fetched.has(p.eventId));
+    for (const p of fresh) fetched.set(p.eventId, p);
+    if (fresh.length === 0 || got.length < limit) break; // the origin's walk reached our extremities (or its start)
+    const prevs = [...new Set(fresh.flatMap((p) => p.prevEvents))].filter((id) => !fetched.has(id) && id !== pdu.eventId);
+    const lacking = new Set(await withoutStateOf(ctx, prevs));
+    latest = fresh.filter((p) => p.prevEvents.some((id) => lacking.has(id))).map((p) => p.eventId);
   }
-  fetched.sort((a, b) => a.depth - b.depth);
-  const verdicts = await verifyRemoteBatch(ctx.remote.keys, fetched.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
+  const ordered = [...fetched.values()].sort((a, b) => a.depth - b.depth);
+  const verdicts = await verifyRemoteBatch(ctx.remote.keys, ordered.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
   for (const v of verdicts) {
     if (!v.ok || !v.pdu) continue;
     await ingestChecked(ctx, v.pdu, { fillGaps: false, redacted: v.redacted });
@@ -208,7 +252,7 @@ async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<
 
 /**
  * Step b at a gap: the state after the unknown prev event, from /state_ids at it (the state before it) plus the
- * event itself when it is a state event. Events we lack are fetched with /event, verified and stored as outliers.
+ * event itself when it is a state event that is not rejected against its auth events. Events we lack are fetched with /event, verified and stored as outliers.
  */
 async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<StateMap | string> {
   const { client } = ctx.remote;
@@ -239,7 +283,10 @@ async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<Stat
     const p = pdus.get(id);
     if (p && p.stateKey !== undefined) state.set(stateKeyOf(p.type, p.stateKey), id);
   }
-  if (prev.stateKey !== undefined) state.set(stateKeyOf(prev.type, prev.stateKey), prev.eventId);
+  // The prev event's own state change counts only when it passed its auth events: a rejected event changes no state.
+  if (prev.stateKey !== undefined && !(await ctx.storage.events.getEvents([prev.eventId])).get(prev.eventId)?.rejectionReason) {
+    state.set(stateKeyOf(prev.type, prev.stateKey), prev.eventId);
+  }
   return state;
 }
 

@@ -6,6 +6,7 @@
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import { redactEvent, stateKeyOf, type Pdu } from "../core/events/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
+import { DUMMY_EVENT_TYPE } from "./extremities.js";
 import { historyVisibilityOf, membershipOf, userMaySeeEvent, type Membership } from "../core/visibility/index.js";
 import { MatrixError } from "../core/errors.js";
 import { PowerLevelView } from "../core/auth/index.js";
@@ -84,6 +85,8 @@ export class RoomReads {
     for (const entries of at.values()) for (const id of entries.values()) needed.add(id);
     const pdus = await this.storage.events.getPdus([...needed]);
     return events.filter((e) => {
+      // Dummy events only merge forward extremities (extremities.ts); clients never see them, as in Synapse.
+      if (e.type === DUMMY_EVENT_TYPE && e.stateKey === undefined) return false;
       const entries = at.get(e.eventId);
       const hv = entries?.get(hvKey);
       const member = entries?.get(memberKey);

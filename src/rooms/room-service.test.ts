@@ -156,7 +156,7 @@ describe("RoomService", () => {
 });
 
 describe("buildLocalEvent", () => {
-  it(`cites at most ${MAX_PREV_EVENTS} prev events, the deepest, and takes depth from the deepest`, async () => {
+  it(`cites every extremity up to ${MAX_PREV_EVENTS} (the PDU limit), the deepest first (the oldest for a dummy event), and takes depth from the deepest`, async () => {
     const storage = await openSqliteStorage({ path: ":memory:" });
     try {
       await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0 });
@@ -166,14 +166,23 @@ describe("buildLocalEvent", () => {
       const member = (await rooms.currentStateEvent(roomId, "m.room.member", alice))!;
       const pl = (await rooms.currentStateEvent(roomId, "m.room.power_levels", ""))!;
       const state = new Map([create, member, pl].map((p) => [`${p.type}\u0000${p.stateKey}`, p]));
-      const fakes = Array.from({ length: 12 }, (_, i) => ({ ...member, eventId: `$fake${String(i).padStart(2, "0")}` as EventId, depth: 100 + i }));
-      const pdu = buildLocalEvent(
-        { rules: ROOM_VERSIONS.get("10")!, roomId, extremities: fakes, state: (k) => state.get(k), nowTs: 1, signer: { serverName: server, key }, mintEventId: () => "$x:zion.test" },
+      assert.equal(MAX_PREV_EVENTS, 20);
+      const fakes = Array.from({ length: 22 }, (_, i) => ({ ...member, eventId: `$fake${String(i).padStart(2, "0")}` as EventId, depth: 100 + i }));
+      const build = (extremities: typeof fakes, oldestFirst = false) => buildLocalEvent(
+        { rules: ROOM_VERSIONS.get("10")!, roomId, extremities, state: (k) => state.get(k), nowTs: 1, signer: { serverName: server, key }, mintEventId: () => "$x:zion.test", oldestFirst },
         { type: "m.room.message", sender: alice, content: { body: "merge" } },
       );
+      const twelve = build(fakes.slice(0, 12));
+      assert.deepEqual([...twelve.prevEvents].sort(), fakes.slice(0, 12).map((f) => f.eventId), "12 extremities: all cited");
+      assert.equal(twelve.depth, 112);
+      const pdu = build(fakes);
       assert.equal(pdu.prevEvents.length, MAX_PREV_EVENTS);
-      assert.equal(pdu.depth, 112);
+      assert.equal(pdu.depth, 122);
       assert.ok(!pdu.prevEvents.includes("$fake00" as EventId) && !pdu.prevEvents.includes("$fake01" as EventId), "the two shallowest are left for a later event");
+      const dummy = build(fakes, true);
+      assert.equal(dummy.prevEvents.length, MAX_PREV_EVENTS);
+      assert.ok(!dummy.prevEvents.includes("$fake20" as EventId) && !dummy.prevEvents.includes("$fake21" as EventId), "oldest first: the two deepest are left");
+      assert.equal(dummy.depth, 120, "depth still one more than the deepest cited");
     } finally {
       await storage.close();
     }

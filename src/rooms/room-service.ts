@@ -21,10 +21,11 @@ import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/
 import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../core/rooms/index.js";
 import { membershipOf, type Membership } from "../core/visibility/index.js";
 import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
+import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extremities.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
-import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { MISSING_EVENTS_BUDGET, ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
@@ -39,6 +40,8 @@ export interface RoomServiceDeps {
   readonly outbound?: RoomOutbound;
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
+  /** Forward extremities kept bounded with dummy events (extremities.ts). Absent: no dummy events are sent. */
+  readonly extremities?: ExtremityPolicy;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
   readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
 }
@@ -65,9 +68,39 @@ export class RoomService {
   private readonly notifier: RoomNotifier;
   private readonly randomId: () => string;
 
+  private readonly merger: ExtremityMerger | undefined;
+
   constructor(private readonly deps: RoomServiceDeps) {
     this.notifier = deps.notifier ?? silentNotifier;
     this.randomId = deps.randomId ?? (() => randomBytes(12).toString("base64url"));
+    this.merger = deps.extremities && new ExtremityMerger(deps.extremities, {
+      extremityCount: async (roomId) => (await deps.storage.rooms.getForwardExtremities(roomId)).length,
+      sendDummyEvent: (roomId) => this.sendDummyEvent(roomId),
+    });
+  }
+
+  /** Stops what runs in the background (the dummy-event checks). */
+  close(): void {
+    this.merger?.close();
+  }
+
+  /**
+   * One `org.matrix.dummy_event` citing the room's oldest forward extremities (up to 20), sent by the first local
+   * member the auth rules let send it (extremities.ts); null when none may.
+   */
+  sendDummyEvent(roomId: RoomId): Promise<EventId | null> {
+    return this.queue.run(roomId, async () => {
+      const suffix = `:${this.deps.serverName}`;
+      for (const member of await this.deps.storage.roomClient.getRoomMembers(roomId, "join")) {
+        if (!member.endsWith(suffix)) continue;
+        try {
+          return (await this.append(roomId, { type: DUMMY_EVENT_TYPE, sender: member, content: {} }, undefined, { oldestFirst: true })).eventId;
+        } catch (e) {
+          if (!(e instanceof MatrixError && e.errcode === "M_FORBIDDEN")) throw e;
+        }
+      }
+      return null;
+    });
   }
 
   get serverName(): ServerName {
@@ -128,9 +161,9 @@ export class RoomService {
     });
   }
 
-  private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey): Promise<Pdu> {
+  private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey, opts: { oldestFirst?: boolean } = {}): Promise<Pdu> {
     const { storage } = this.deps;
-    const { pdu, extremities } = await this.prepare(roomId, input);
+    const { pdu, extremities } = await this.prepare(roomId, input, opts);
     // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
     const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
     const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
@@ -148,7 +181,7 @@ export class RoomService {
   }
 
   /** Steps 1-2: the signed event over the current state, not persisted (append, and make_join/make_leave templates). */
-  private async prepare(roomId: RoomId, input: LocalEventInput): Promise<{ pdu: Pdu; extremities: readonly EventId[]; rules: RoomVersionRules }> {
+  private async prepare(roomId: RoomId, input: LocalEventInput, opts: { oldestFirst?: boolean } = {}): Promise<{ pdu: Pdu; extremities: readonly EventId[]; rules: RoomVersionRules }> {
     const { storage } = this.deps;
     // Step 1
     const rules = await this.rulesOf(roomId);
@@ -175,6 +208,7 @@ export class RoomService {
         nowTs: this.deps.clock.now(),
         signer: this.deps.signer,
         mintEventId: this.mintEventId,
+        ...(opts.oldestFirst ? { oldestFirst: true } : {}),
       },
       input,
     );
@@ -265,6 +299,7 @@ export class RoomService {
       list.push(raw);
     }
     const remote = this.deps.remote;
+    const missingEventsBudget = { left: MISSING_EVENTS_BUDGET }; // shared by the transaction's rooms
     await Promise.all([...byRoom].map(async ([roomId, raws]) => {
       const rules = await this.rulesOf(roomId);
       if (!rules || !remote) {
@@ -277,7 +312,7 @@ export class RoomService {
       const verdicts = await verifyRemoteBatch(remote.keys, raws.map((raw) => ({ raw, rules, roomId })));
       await this.queue.run(roomId, async () => {
         const ctx = {
-          storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
+          storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
           persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
         };
         for (const v of verdicts) {
@@ -291,6 +326,7 @@ export class RoomService {
             out.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
           }
         }
+        if (this.merger) this.merger.note(roomId, (await this.deps.storage.rooms.getForwardExtremities(roomId)).length);
       });
     }));
     return out;
@@ -366,7 +402,7 @@ export class RoomService {
     });
   }
 
-  /** Another server's alias through its /query/directory (502 when it cannot be asked, 404 when it has none). */
+  /** Another server's alias through its /query/directory (502 when it cannot be asked, 404 when it has none, 403 when it refuses us). */
   async resolveRemoteAlias(alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> {
     const remote = this.deps.remote;
     const server = alias.slice(alias.indexOf(":") + 1) as ServerName;
@@ -376,6 +412,9 @@ export class RoomService {
     } catch (e) {
       const status = e instanceof Error && "status" in e ? (e as { status?: number }).status : undefined;
       if (status === 404) throw MatrixError.notFound(`room alias ${alias} not found`);
+      // The alias's server refuses us (its federation_domain_whitelist, an ACL): the same 403 a refused make_join
+      // gives, rather than Synapse's 502, so the client can tell "not allowed" from "not reachable".
+      if (status === 403) throw MatrixError.forbidden(`${server} refused to resolve ${alias}: ${e instanceof Error ? e.message : String(e)}`);
       throw new MatrixError("M_UNKNOWN", 502, `cannot resolve ${alias} through ${server}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -426,6 +465,7 @@ export class RoomService {
     const outcome = await this.queue.run(roomId, () => ingestChecked({
       storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
       persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+      ...(this.deps.outbound ? { forwardTo: this.deps.outbound } : {}),
     }, pdu, { fillGaps: false, redacted: v.redacted }));
     if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
     if (outcome.softFailed) throw MatrixError.forbidden(`the ${membership} is not allowed by the room's current state`);

@@ -16,9 +16,9 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { ClientEvent, createClient, Preset, RoomEvent, SyncState, type MatrixClient, type MatrixEvent } from "matrix-js-sdk";
-import type { Logger } from "matrix-js-sdk/lib/logger.js";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./chromium.js";
+import { quietLogger } from "./sdk-logger.js";
 
 export const ROOM_NAME = "Zion lobby";
 
@@ -71,15 +71,6 @@ function waitFor<T>(what: string, ms: number, start: (resolve: (v: T) => void) =
   });
 }
 
-/** matrix-js-sdk's request-by-request debug lines would drown the test output; warnings and errors still show. */
-const quietLogger: Logger = {
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: (...msg: unknown[]) => console.warn("matrix-js-sdk:", ...msg),
-  error: (...msg: unknown[]) => console.error("matrix-js-sdk:", ...msg),
-  getChild: () => quietLogger,
-};
 
 export class HydrogenChat {
   private constructor(

@@ -17,19 +17,23 @@ export interface RoomsClient {
 
 const PASSWORD = "correct horse 1";
 const generous = { per_second: 1000, burst_count: 1000 };
+/** homeserver.yaml keys for open registration with Synapse's rate limits out of the way of the tests' bursts. */
+export const OPEN_REGISTRATION: Readonly<Record<string, unknown>> = {
+  enable_registration: true,
+  enable_registration_without_verification: true,
+  rc_login: { address: generous, account: generous, failed_attempts: generous },
+  rc_registration: generous,
+  rc_message: generous,
+  rc_joins: { local: generous, remote: generous },
+  rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+};
 const cheap = scryptHasher({ ln: 10 });
 
 export async function startRoomsServer(databaseConfig: Record<string, unknown>, clock: Clock, limits: Record<string, unknown> = {}) {
   const zion = await startTestServer({
     config: {
       ...databaseConfig,
-      enable_registration: true,
-      enable_registration_without_verification: true,
-      rc_login: { address: generous, account: generous, failed_attempts: generous },
-      rc_registration: generous,
-      rc_message: generous,
-      rc_joins: { local: generous, remote: generous },
-      rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+      ...OPEN_REGISTRATION,
       ...limits,
     },
     startOptions: { clock, passwordHasher: cheap },

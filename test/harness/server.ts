@@ -55,6 +55,11 @@ export interface TestServerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Milliseconds to wait for the server to be ready (default 15000). */
   readonly timeoutMs?: number;
+  /**
+   * Run in this folder (created by the caller, kept at stop) instead of a new temporary one, so a later
+   * startTestServer with the same folder, signing key and config restarts the same server on its database.
+   */
+  readonly dir?: string;
 }
 
 export interface TestServer {
@@ -74,7 +79,7 @@ export interface TestServer {
   /** Child mode: the process and what it printed so far. */
   readonly child: ChildProcess | undefined;
   readonly output: { stdout: string; stderr: string };
-  /** Graceful stop (SIGTERM for a child); resolves to the child's exit code (0 in-process). Removes the folder. */
+  /** Graceful stop (SIGTERM for a child); resolves to the child's exit code (0 in-process). Removes the folder (unless `dir` was given). */
   stop(): Promise<number | null>;
 }
 
@@ -103,7 +108,8 @@ function urlOf(listeners: TestServer["listeners"], resource: string): string | u
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const serverName = options.serverName ?? "zion.test";
-  const dir = mkdtempSync(join(tmpdir(), "zion-test-"));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "zion-test-"));
+  const removeDir = options.dir === undefined;
   try {
     const tls = options.tls ?? { certificatePath: join(dir, "tls.crt"), privateKeyPath: join(dir, "tls.key") };
     if (!options.tls) generateSelfSignedCertificate(serverName.split(":")[0]!, tls.certificatePath, tls.privateKeyPath, 30);
@@ -116,20 +122,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const text = stringify(raw);
     writeFileSync(configPath, text);
     const { config } = parseConfigWithWarnings(text, { baseDir: dir, fileName: configPath });
-    if (options.mode === "child") return await startChild(serverName, dir, configPath, config, signingKey, options);
+    if (options.mode === "child") return await startChild(serverName, dir, configPath, config, signingKey, options, removeDir);
     const homeserver = await startHomeserver(config, {
       logger: createLogger(config.log_level),
       ...(options.storage ? { storage: options.storage } : {}),
       ...(options.startOptions ?? {}),
     });
     return assemble({ serverName, dir, configPath, config, signingKey }, homeserver.listeners.map((l) => ({ ...l })), {
+      removeDir,
       homeserver,
       child: undefined,
       output: { stdout: "", stderr: "" },
       stopProcess: () => homeserver.stop().then(() => 0),
     });
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    if (removeDir) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
@@ -141,6 +148,7 @@ async function startChild(
   config: HomeserverConfig,
   signingKey: SigningKey,
   options: TestServerOptions,
+  removeDir: boolean,
 ): Promise<TestServer> {
   const proc = runZion(["start", "-c", configPath], { cwd: dir, ...(options.env ? { env: options.env } : {}) });
   const listeners: { index: number; host: string; port: number; tls: boolean; resources: readonly string[] }[] = [];
@@ -154,10 +162,11 @@ async function startChild(
     }, options.timeoutMs ?? 15_000);
   } catch (e) {
     await proc.kill();
-    rmSync(dir, { recursive: true, force: true });
+    if (removeDir) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   return assemble({ serverName, dir, configPath, config, signingKey }, listeners, {
+    removeDir,
     homeserver: undefined,
     child: proc.child,
     output: proc.output,
@@ -169,7 +178,7 @@ async function startChild(
 function assemble(
   base: Pick<TestServer, "serverName" | "dir" | "configPath" | "config" | "signingKey">,
   listeners: TestServer["listeners"],
-  mode: Pick<TestServer, "homeserver" | "child" | "output"> & { stopProcess(): Promise<number | null> },
+  mode: Pick<TestServer, "homeserver" | "child" | "output"> & { removeDir: boolean; stopProcess(): Promise<number | null> },
 ): TestServer {
   let stopped: Promise<number | null> | undefined;
   return {
@@ -182,7 +191,7 @@ function assemble(
     output: mode.output,
     stop() {
       stopped ??= mode.stopProcess().then((code) => {
-        rmSync(base.dir, { recursive: true, force: true });
+        if (mode.removeDir) rmSync(base.dir, { recursive: true, force: true });
         return code;
       });
       return stopped;

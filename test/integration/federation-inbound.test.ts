@@ -135,7 +135,9 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     byName["g2"] = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "g2" });
     byName["g3"] = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "g3" });
     byName["h1"] = make("m.room.topic", `@dan:${A}`, { topic: "h1" }, { stateKey: "" });
-    const onA = [...events];
+    // k1: a message of dan's after g3 that only A holds, the prev event of k2 and k3, which A never stored.
+    byName["k1"] = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "k1" }, { prev: [byName["g3"]!], push: false });
+    const onA = [...events, byName["k1"]!];
 
     const sb = await openSqliteStorage({ path: join(dir, "b.db") });
     const sa = await openSqliteStorage({ path: join(dir, "a.db") });
@@ -250,7 +252,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     assert.ok(ids.indexOf(g3.eventId) < ids.indexOf(byName["g2"]!.eventId), "newest first: g3 before g2");
   });
 
-  it("fills a gap /get_missing_events cannot with /state_ids and /event: h1 stored as an outlier, h2 accepted with h1's state", async () => {
+  it("fills a gap /get_missing_events cannot with /state_ids and /event: h1 stored as an outlier, h2 accepted with the state at h1 (h1 itself, rejected, left out)", async () => {
     const h1 = byName["h1"]!;
     const h2 = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "h2" }, { prev: [h1], push: false });
     const got = await send("A", [h2.raw]);
@@ -258,7 +260,32 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     assert.ok(await visible(h2.eventId));
     const stored = (await bStorage().events.getEvents([h1.eventId])).get(h1.eventId);
     assert.equal(stored?.outlier, true);
-    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.topic", "", "before"), h1.eventId, "the gap's state includes h1");
+    // h1 is a topic by dan, whose level 0 is under the 50 m.room.topic needs: rejected against its auth events, so
+    // it changes no state, and the state before h2 is the state at h1 without it.
+    assert.match((await bStorage().events.getEvents([h1.eventId])).get(h1.eventId)?.rejectionReason ?? "", /m\.room\.topic needs level 50/);
+    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.topic", "", "before"), null, "a rejected event is not in the gap's state");
+    assert.equal(await bStorage().state.getStateEventAt(h2.eventId, "m.room.member", `@dan:${A}`, "before"), byName["dan"]!.eventId, "the rest of the state at h1 is");
+  });
+
+  it("k2, whose prev event k1 only A holds, stores k1 as an outlier; k3, citing that outlier, takes the state at it from /state_ids", async () => {
+    const k1 = byName["k1"]!;
+    const k2 = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "k2" }, { prev: [k1], push: false });
+    assert.deepEqual(await send("A", [k2.raw]), { [k2.eventId]: {} });
+    assert.equal((await bStorage().events.getEvents([k1.eventId])).get(k1.eventId)?.outlier, true);
+    // An outlier has no state after it: k3 must not be judged on an empty state (it would be rejected: no create event).
+    const k3 = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "k3" }, { prev: [k1], push: false });
+    assert.deepEqual(await send("A", [k3.raw]), { [k3.eventId]: {} });
+    assert.ok(await visible(k3.eventId));
+    assert.equal(await bStorage().state.getStateEventAt(k3.eventId, "m.room.create", "", "before"), byName["create"]!.eventId);
+    assert.equal(await bStorage().state.getStateEventAt(k3.eventId, "m.room.member", `@dan:${A}`, "before"), byName["dan"]!.eventId);
+  });
+
+  it("an outlier that later arrives in a /send (k1, first seen at a gap) joins the timeline instead of being ignored as known", async () => {
+    const k1 = byName["k1"]!;
+    assert.equal(await visible(k1.eventId), false);
+    assert.deepEqual(await send("A", [k1.raw]), { [k1.eventId]: {} });
+    assert.equal((await bStorage().events.getEvents([k1.eventId])).get(k1.eventId)?.outlier, false);
+    assert.ok(await visible(k1.eventId), "k1 is in the timeline now");
   });
 
   it("a PDU whose prev event nobody can supply gets an error, and the transaction's other PDU is accepted", async () => {
