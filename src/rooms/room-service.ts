@@ -26,6 +26,7 @@ import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-e
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
+import { INVITE_STATE_TYPES, receiveInvite, rejectRemoteInvite, sendInvite, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
 
@@ -40,7 +41,7 @@ export interface RoomServiceDeps {
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
-  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
 }
 
 /** A transaction PDU's outcome, keyed as /send answers it. */
@@ -129,8 +130,13 @@ export class RoomService {
   }
 
   private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey): Promise<Pdu> {
-    const { storage } = this.deps;
     const { pdu, extremities } = await this.prepare(roomId, input);
+    return this.persistPrepared(roomId, pdu, extremities, clientTxn);
+  }
+
+  /** Steps 3-4 for an event prepare() built (in the same queue task, so the extremities are still the room's). */
+  private async persistPrepared(roomId: RoomId, pdu: Pdu, extremities: readonly EventId[], clientTxn?: ClientTxnKey): Promise<Pdu> {
+    const { storage } = this.deps;
     // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
     const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
     const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
@@ -195,8 +201,17 @@ export class RoomService {
     const creatorProfile: Record<string, JsonValue> = {};
     if (profile?.displayname) creatorProfile["displayname"] = profile.displayname;
     if (profile?.avatarUrl) creatorProfile["avatar_url"] = profile.avatarUrl;
-    const plan = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
-    return this.createFromPlan(creator, plan, opts);
+    const planned = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
+    // Invitees of other servers are invited over federation once the room exists (step 8 of the plan is last).
+    const isRemoteInvite = (t: { type: string; stateKey?: string | undefined; content: JsonObject }) =>
+      t.type === "m.room.member" && t.content["membership"] === "invite" && t.stateKey !== undefined && !t.stateKey.endsWith(`:${this.deps.serverName}`);
+    const remoteInvites = planned.events.filter(isRemoteInvite);
+    const plan = remoteInvites.length === 0 ? planned : { ...planned, events: planned.events.filter((t) => !isRemoteInvite(t)) };
+    const roomId = await this.createFromPlan(creator, plan, opts);
+    for (const t of remoteInvites) {
+      await this.invite(roomId, creator, t.stateKey as UserId, t.content["is_direct"] === true ? { isDirect: true } : {});
+    }
+    return roomId;
   }
 
   /** Builds a planned room (creation, or an upgrade's replacement room) and persists its chain in one call. */
@@ -325,7 +340,7 @@ export class RoomService {
   async join(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
     await this.refuseBlocked(roomId);
     const known = await this.rulesOf(roomId);
-    if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via))) return this.joinRemote(roomId, userId, opts);
+    if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via, userId))) return this.joinRemote(roomId, userId, opts);
     const rules = await this.requireRoom(roomId, "join", opts.via);
     return this.queue.run(roomId, async () => {
       const current = await this.currentStateEvent(roomId, "m.room.member", userId);
@@ -343,16 +358,42 @@ export class RoomService {
     });
   }
 
-  private async isRemote(roomId: RoomId, via: readonly string[] = []): Promise<boolean> {
+  private async isRemote(roomId: RoomId, via: readonly string[] = [], userId?: UserId): Promise<boolean> {
     const colon = roomId.indexOf(":");
-    return (colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName);
+    if ((colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName)) return true;
+    return userId !== undefined && (await this.outOfBandInvite(roomId, userId)) !== null;
+  }
+
+  /** The user's out-of-band invite (or knock) of a room this server does not hold (remote-invite.ts), or null. */
+  private async outOfBandInvite(roomId: RoomId, userId: UserId): Promise<Pdu | null> {
+    const record = await this.deps.storage.rooms.getMembership(roomId, userId);
+    if (!record || (record.membership !== "invite" && record.membership !== "knock")) return null;
+    if (await this.deps.storage.rooms.getRoom(roomId)) return null;
+    return (await this.deps.storage.events.getPdus([record.eventId])).get(record.eventId) ?? null;
+  }
+
+  private inviteContext(): RemoteInviteContext & { readonly client: RemoteInviteClient } {
+    const remote = this.deps.remote!;
+    return {
+      serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, keys: remote.keys, client: remote.client,
+      nowTs: () => this.deps.clock.now(), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+    };
+  }
+
+  /** PUT /v2/invite and /v1/invite (remote-invite.ts steps 1-6): the countersigned invite. */
+  async receiveInvite(origin: ServerName, req: InboundInvite): Promise<JsonObject> {
+    if (!this.deps.remote) throw MatrixError.forbidden("this server does not accept invites over federation");
+    return this.queue.run(req.roomId, () => receiveInvite(this.inviteContext(), origin, req));
   }
 
   /** A room this server does not hold: make_join / send_join through a resident server (remote-join.ts steps 3-6). */
   private async joinRemote(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] }): Promise<EventId> {
     const remote = this.deps.remote!;
     const colon = roomId.indexOf(":");
-    const servers = [...new Set([...(opts.via ?? []), ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+    // An out-of-band invite (received over federation): its sender's server knows the room.
+    const invite = await this.outOfBandInvite(roomId, userId);
+    const inviter = invite ? [invite.sender.slice(invite.sender.indexOf(":") + 1)] : [];
+    const servers = [...new Set([...(opts.via ?? []), ...inviter, ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
     const content: Record<string, JsonValue> = { membership: "join", ...(await this.profileContent(userId)) };
     if (opts.reason !== undefined) content["reason"] = opts.reason;
     return this.queue.run(roomId, async () => {
@@ -491,18 +532,33 @@ export class RoomService {
     return null;
   }
 
-  /** Invites a local user (remote invites need federation: 502). */
+  /**
+   * Invites a user. A user of another server (remote-invite.ts steps 7-8): the invite is built and checked over the
+   * current state, sent to the invitee's server, and persisted countersigned only when that server signed it; the
+   * room's queue is held meanwhile (at most the federation client's timeout), so no event of the room is built on a
+   * state the invite would change.
+   */
   async invite(roomId: RoomId, sender: UserId, target: UserId, opts: { reason?: string; isDirect?: boolean } = {}): Promise<EventId> {
     await this.refuseBlocked(roomId);
     await this.requireRoom(roomId, "invite");
-    if (!target.endsWith(`:${this.deps.serverName}`)) throw federationUnavailable("invite", `user ${target}`);
+    const remote = !target.endsWith(`:${this.deps.serverName}`);
+    if (remote && !this.deps.remote) throw federationUnavailable("invite", `user ${target}`);
     return this.queue.run(roomId, async () => {
       const current = await this.membership(roomId, target);
       if (current === "invite") return (await this.deps.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", target))!;
-      const content: Record<string, JsonValue> = { membership: "invite", ...(await this.profileContent(target)) };
+      const content: Record<string, JsonValue> = { membership: "invite", ...(remote ? {} : await this.profileContent(target)) };
       if (opts.reason !== undefined) content["reason"] = opts.reason;
       if (opts.isDirect) content["is_direct"] = true;
-      return (await this.append(roomId, { type: "m.room.member", stateKey: target, sender, content })).eventId;
+      const input: LocalEventInput = { type: "m.room.member", stateKey: target, sender, content };
+      if (!remote) return (await this.append(roomId, input)).eventId;
+      const prepared = await this.prepare(roomId, input);
+      const stripped: JsonObject[] = [];
+      for (const type of INVITE_STATE_TYPES) {
+        const p = await this.currentStateEvent(roomId, type, "");
+        if (p) stripped.push(wireOf(p));
+      }
+      const countersigned = await sendInvite(this.inviteContext(), prepared.pdu, prepared.rules, stripped);
+      return (await this.persistPrepared(roomId, countersigned, prepared.extremities)).eventId;
     });
   }
 
@@ -519,6 +575,11 @@ export class RoomService {
    * decide who may; unban of a user who is not banned is refused here (it would be a kick).
    */
   async setMembership(roomId: RoomId, sender: UserId, target: UserId, action: "leave" | "kick" | "ban" | "unban", reason?: string): Promise<EventId> {
+    if (action === "leave" && sender === target && this.deps.remote && !(await this.rulesOf(roomId))) {
+      // Rejecting an invite (or withdrawing a knock) of a room this server does not hold: remote-invite.ts steps 9-10.
+      const invite = await this.outOfBandInvite(roomId, target);
+      if (invite) return this.queue.run(roomId, () => rejectRemoteInvite(this.inviteContext(), roomId, target, invite, reason));
+    }
     await this.requireRoom(roomId, action);
     return this.queue.run(roomId, async () => {
       if (action === "unban" && (await this.membership(roomId, target)) !== "ban") throw MatrixError.forbidden(`${target} is not banned from ${roomId}`);

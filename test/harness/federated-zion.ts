@@ -4,14 +4,19 @@
  * `127.0.3.0/24` allowed by the outbound IP policy (the block the federation tests take their addresses from).
  */
 import type { Dnsmasq } from "./dnsmasq.js";
-import { startTestServer, type TestServer } from "./server.js";
+import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 import type { TestCa } from "./test-ca.js";
 
-export async function startFederatedZion(ca: TestCa, dns: Dnsmasq, name: string, ip: string, extra: Record<string, unknown> = {}): Promise<TestServer> {
+/** `mode` "in-process" (with `startOptions`) gives the test the homeserver's storage; the default is a child process. */
+export async function startFederatedZion(
+  ca: TestCa, dns: Dnsmasq, name: string, ip: string, extra: Record<string, unknown> = {},
+  opts: Pick<TestServerOptions, "mode" | "startOptions"> = {},
+): Promise<TestServer> {
   const leaf = await ca.issue({ dns: [name], name });
   return startTestServer({
     serverName: name,
-    mode: "child",
+    mode: opts.mode ?? "child",
+    ...(opts.startOptions ? { startOptions: opts.startOptions } : {}),
     tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
     config: {
       listeners: [

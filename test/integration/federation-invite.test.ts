@@ -1,0 +1,280 @@
+/**
+ * Invites over federation between two in-process Zions over real TLS (certificates from the test CA, names found
+ * through a real dnsmasq, addresses in 127.0.22.0/24 on port 8448): hs1's alice invites hs2's bob, bob's /sync
+ * shows the invite with hs1's stripped state, bob accepts (a remote join through the inviting server) or rejects
+ * (make_leave / send_leave, or a leave made on hs2 when hs1 is down), and hs2 refuses bad invites with the right
+ * errcode and writes nothing. The last test stops hs1.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { scryptHasher } from "../../src/api/index.js";
+import { createFederation, type FederationServices } from "../../src/app/federation.js";
+import type { Clock } from "../../src/core/clock.js";
+import { newSigningKey } from "../../src/app/index.js";
+import { hashAndSignEvent, parsePdu } from "../../src/core/events/index.js";
+import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
+import type { JsonObject } from "../../src/core/json/types.js";
+import { roomVersion } from "../../src/core/room-versions/index.js";
+import { FederationError } from "../../src/federation/transport/client.js";
+import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
+import { startFederatedZion } from "../harness/federated-zion.js";
+import { clientCaller, expectMatrixError } from "../harness/http-get.js";
+import type { TestServer } from "../harness/server.js";
+import { createTestCa } from "../harness/test-ca.js";
+
+const clock: Clock = { now: () => Date.now(), sleep: async (ms) => new Promise((r) => setTimeout(r, ms)) };
+const cheap = scryptHasher({ ln: 10 });
+const generous = { per_second: 1000, burst_count: 1000 };
+// Two addresses from one of 60 blocks in 127.0.22.10-249 (port 8448 is fixed), so concurrent runs rarely collide.
+const BASE = 10 + 4 * Math.floor(Math.random() * 60);
+const [IP1, IP2, IP_DNS] = [`127.0.22.${BASE}`, `127.0.22.${BASE + 1}`, `127.0.22.${BASE + 2}`];
+const HS1 = "hs1.invite.test" as ServerName;
+const HS2 = "hs2.invite.test" as ServerName;
+
+describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180_000 }, () => {
+  let dir: string;
+  let dns: Dnsmasq;
+  const hs: TestServer[] = [];
+  const tokens: string[] = [];
+  const users: UserId[] = [];
+  let fed1: FederationServices;
+  const call = (i: number) => clientCaller(() => hs[i]!.clientUrl);
+  const enc = encodeURIComponent;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zion-fedinvite-"));
+    const ca = await createTestCa(dir);
+    dns = await startDnsmasq({ a: { [HS1]: [IP1], [HS2]: [IP2] } }, { address: IP_DNS });
+    for (const [name, ip, user] of [[HS1, IP1, "alice"], [HS2, IP2, "bob"]] as const) {
+      const server = await startFederatedZion(ca, dns, name, ip, {
+        ip_range_whitelist: ["127.0.22.0/24"],
+        enable_registration: true, enable_registration_without_verification: true,
+        rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
+        rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+      }, { mode: "in-process", startOptions: { clock, passwordHasher: cheap } });
+      hs.push(server);
+      const r = await call(hs.length - 1)("POST", "/_matrix/client/v3/register", { username: user, password: "pw-123456", auth: { type: "m.login.dummy" } });
+      assert.equal(r.status, 200, r.body);
+      tokens.push(r.json()["access_token"] as string);
+      users.push(r.json()["user_id"] as UserId);
+    }
+    fed1 = createFederation(hs[0]!.config, { keys: hs[0]!.homeserver!.storage.keys, signingKeys: hs[0]!.homeserver!.signingKeys, clock });
+  });
+  after(async () => {
+    await fed1?.close();
+    await Promise.all(hs.map((s) => s.stop()));
+    await dns?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const storage = (i: number) => hs[i]!.homeserver!.storage;
+  const createRoom = async (body: Record<string, unknown>): Promise<RoomId> => {
+    const r = await call(0)("POST", "/_matrix/client/v3/createRoom", body, tokens[0]);
+    assert.equal(r.status, 200, r.body);
+    return r.json()["room_id"] as RoomId;
+  };
+  const invite = (roomId: RoomId) => call(0)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: users[1] }, tokens[0]);
+  const sync = async (since?: string): Promise<{ next_batch: string; rooms: Record<string, Record<string, JsonObject>> }> => {
+    const r = await call(1)("GET", `/_matrix/client/v3/sync?timeout=0${since ? `&since=${enc(since)}` : ""}`, undefined, tokens[1]);
+    assert.equal(r.status, 200, r.body);
+    return r.json() as never;
+  };
+  const inviteState = (s: Awaited<ReturnType<typeof sync>>, roomId: RoomId) =>
+    ((s.rooms["invite"]?.[roomId] as { invite_state?: { events: JsonObject[] } } | undefined)?.invite_state?.events ?? null);
+  const memberOn = async (i: number, roomId: RoomId, user: UserId) => {
+    const id = await storage(i).rooms.getCurrentStateEventId(roomId, "m.room.member", user);
+    return id ? (await storage(i).events.getPdus([id])).get(id)! : null;
+  };
+  const waitFor = async (what: string, check: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 150; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`timed out waiting for ${what}`);
+  };
+  const messages = async (i: number, roomId: RoomId): Promise<string[]> => {
+    const r = await call(i)("GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages?dir=b&limit=20`, undefined, tokens[i]);
+    assert.equal(r.status, 200, r.body);
+    return (r.json()["chunk"] as { content: { body?: string } }[]).map((e) => e.content.body ?? "");
+  };
+
+  it("alice's invite of bob reaches hs2: hs1 stores the invite countersigned by hs2, bob's /sync lists it with hs1's stripped state, and hs2 holds no state of the room", async () => {
+    const roomId = await createRoom({ preset: "private_chat", name: "secret plans" });
+    const r = await invite(roomId);
+    assert.equal(r.status, 200, r.body);
+    const stored = await memberOn(0, roomId, users[1]!);
+    assert.equal(stored?.content["membership"], "invite");
+    assert.ok((stored!.raw["signatures"] as JsonObject)[HS2], "the stored invite carries hs2's signature");
+    const s = await sync();
+    const state = inviteState(s, roomId);
+    assert.ok(state, JSON.stringify(s.rooms));
+    assert.deepEqual(state.find((e) => e["type"] === "m.room.name")?.["content"], { name: "secret plans" });
+    assert.ok(state.some((e) => e["type"] === "m.room.create"));
+    assert.deepEqual(state.find((e) => e["type"] === "m.room.join_rules")?.["content"], { join_rule: "invite" });
+    const own = state.find((e) => e["type"] === "m.room.member" && e["state_key"] === users[1]);
+    assert.equal((own?.["content"] as JsonObject)["membership"], "invite");
+    assert.equal(own?.["sender"], users[0]);
+    assert.equal(await storage(1).rooms.getRoom(roomId), null, "hs2 does not hold the room");
+    assert.deepEqual(await storage(1).rooms.getCurrentState(roomId), new Map());
+  });
+
+  it("bob accepts with /join (no server named: the inviting server is asked): joined on both servers, and messages flow both ways", async () => {
+    const roomId = await createRoom({ preset: "private_chat", name: "accepted" });
+    assert.equal((await invite(roomId)).status, 200);
+    const j = await call(1)("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, tokens[1]);
+    assert.equal(j.status, 200, j.body);
+    assert.equal((await memberOn(0, roomId, users[1]!))?.content["membership"], "join");
+    assert.equal((await memberOn(1, roomId, users[1]!))?.content["membership"], "join");
+    const s = await sync();
+    assert.ok(s.rooms["join"]?.[roomId], "bob's /sync lists the room as joined");
+    assert.equal(s.rooms["invite"]?.[roomId], undefined);
+    assert.equal((await call(0)("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/a1`, { msgtype: "m.text", body: "hello bob" }, tokens[0])).status, 200);
+    await waitFor("alice's message on hs2", async () => (await messages(1, roomId)).includes("hello bob"));
+    assert.equal((await call(1)("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/b1`, { msgtype: "m.text", body: "hello alice" }, tokens[1])).status, 200);
+    await waitFor("bob's message on hs1", async () => (await messages(0, roomId)).includes("hello alice"));
+  });
+
+  it("/createRoom's invite list invites bob over federation, and bob's /leave rejects it through make_leave / send_leave: hs1 has bob's leave, bob's /sync moves the room to leave", async () => {
+    const before = await sync();
+    const roomId = await createRoom({ preset: "private_chat", invite: [users[1]], is_direct: true });
+    const invited = await memberOn(0, roomId, users[1]!);
+    assert.equal(invited?.content["membership"], "invite");
+    assert.equal(invited?.content["is_direct"], true);
+    const mid = await sync(before.next_batch);
+    assert.ok(inviteState(mid, roomId), JSON.stringify(mid.rooms));
+    const l = await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { reason: "not now" }, tokens[1]);
+    assert.equal(l.status, 200, l.body);
+    const leave = await memberOn(0, roomId, users[1]!);
+    assert.equal(leave?.content["membership"], "leave");
+    assert.equal(leave?.content["reason"], "not now");
+    assert.equal(leave?.sender, users[1]);
+    const after = await sync(mid.next_batch);
+    assert.equal(after.rooms["invite"]?.[roomId], undefined);
+    const left = after.rooms["leave"]?.[roomId] as { timeline: { events: JsonObject[] } } | undefined;
+    assert.equal(left?.timeline.events[0]?.["event_id"], leave!.eventId, "the leave hs1 accepted is the left room's timeline");
+    assert.equal((await sync()).rooms["invite"]?.[roomId], undefined, "an initial sync no longer lists the invite");
+  });
+
+  it("invites into a room version 1 room (v1 events; hs2 answers v2) and a PUT /v1/invite answers [200, {event}] countersigned, listed in bob's /sync", async () => {
+    const roomId = await createRoom({ preset: "private_chat", room_version: "1" });
+    assert.equal((await invite(roomId)).status, 200);
+    assert.equal((await memberOn(0, roomId, users[1]!))?.content["membership"], "invite");
+    // A v1 invite as an old server would send it, into a room hs1 claims (hs2 only checks the invite itself).
+    const rules = roomVersion("1");
+    const v1Room = `!v1room:${HS1}` as RoomId;
+    const raw = hashAndSignEvent({
+      event_id: `$v1invite:${HS1}`, room_id: v1Room, type: "m.room.member", state_key: users[1]!, sender: users[0]!, content: { membership: "invite" },
+      prev_events: [], auth_events: [], depth: 3, origin_server_ts: Date.now(),
+    }, rules, { serverName: HS1, key: hs[0]!.signingKey });
+    const stripped = [{ type: "m.room.name", state_key: "", sender: users[0]!, content: { name: "old style" } }];
+    const res = await fed1.client.request({ destination: HS2, method: "PUT", path: `/_matrix/federation/v1/invite/${enc(v1Room)}/${enc(`$v1invite:${HS1}`)}`, body: { ...raw, unsigned: { invite_room_state: stripped } } });
+    const body = res.body as [number, { event: JsonObject }];
+    assert.equal(body[0], 200);
+    assert.ok((body[1].event["signatures"] as JsonObject)[HS2], "countersigned by hs2");
+    assert.equal(body[1].event["event_id"], `$v1invite:${HS1}`);
+    const state = inviteState(await sync(), v1Room);
+    assert.deepEqual(state?.find((e) => e["type"] === "m.room.name")?.["content"], { name: "old style" });
+  });
+
+  describe("hs2 refuses bad invites with the right errcode and writes nothing", () => {
+    const signedInvite = (over: Record<string, unknown>, key = hs[0]!.signingKey) => {
+      const rules = roomVersion("10");
+      const raw = hashAndSignEvent({
+        room_id: `!bad:${HS1}`, type: "m.room.member", state_key: users[1]!, sender: users[0]!, content: { membership: "invite" },
+        prev_events: [], auth_events: [], depth: 3, origin_server_ts: Date.now(), ...over,
+      } as JsonObject, rules, { serverName: HS1, key });
+      return { raw, eventId: parsePdu(raw, rules).eventId };
+    };
+    const put = async (eventId: EventId, body: JsonObject, roomId = `!bad:${HS1}`): Promise<FederationError> => {
+      try {
+        await fed1.client.request({ destination: HS2, method: "PUT", path: `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(eventId)}`, body });
+      } catch (e) {
+        if (e instanceof FederationError) return e;
+        throw e;
+      }
+      return assert.fail("the invite was accepted");
+    };
+    const nothingWritten = async (eventId: EventId) => {
+      assert.equal((await storage(1).events.haveEvents([eventId])).size, 0, "the event is not stored");
+      assert.equal(await storage(1).rooms.getMembership(`!bad:${HS1}` as RoomId, users[1]!), null);
+    };
+
+    it("an invite of a user of another server: 400 M_INVALID_PARAM", async () => {
+      const { raw, eventId } = signedInvite({ state_key: `@carol:${HS1}` });
+      const e = await put(eventId, { room_version: "10", event: raw, invite_room_state: [] });
+      assert.equal(e.status, 400);
+      assert.equal(e.errcode, "M_INVALID_PARAM");
+      await nothingWritten(eventId);
+    });
+
+    it("an invite of a user hs2 does not have: 404 M_NOT_FOUND", async () => {
+      const { raw, eventId } = signedInvite({ state_key: `@nobody:${HS2}` });
+      const e = await put(eventId, { room_version: "10", event: raw });
+      assert.equal(e.status, 404);
+      assert.equal(e.errcode, "M_NOT_FOUND");
+      assert.equal((await storage(1).events.haveEvents([eventId])).size, 0);
+    });
+
+    it("a room version hs2 does not know: 400 M_INCOMPATIBLE_ROOM_VERSION naming the version", async () => {
+      const { raw, eventId } = signedInvite({});
+      const e = await put(eventId, { room_version: "99", event: raw });
+      assert.equal(e.status, 400);
+      assert.equal(e.errcode, "M_INCOMPATIBLE_ROOM_VERSION");
+      assert.match(e.message, /99/);
+      await nothingWritten(eventId);
+    });
+
+    it("an event not signed by the sending server's key: 403 M_FORBIDDEN", async () => {
+      const { raw, eventId } = signedInvite({}, newSigningKey());
+      const e = await put(eventId, { room_version: "10", event: raw });
+      assert.equal(e.status, 403);
+      assert.equal(e.errcode, "M_FORBIDDEN");
+      await nothingWritten(eventId);
+    });
+
+    it("a sender of another server than the one asking: 403 M_FORBIDDEN", async () => {
+      const { raw, eventId } = signedInvite({ sender: `@mallory:${HS2}` });
+      const e = await put(eventId, { room_version: "10", event: raw });
+      assert.equal(e.status, 403);
+      assert.equal(e.errcode, "M_FORBIDDEN");
+      await nothingWritten(eventId);
+    });
+
+    it("a path naming another event, a non-invite, and a malformed invite_room_state: 400 with the field named", async () => {
+      const { raw, eventId } = signedInvite({});
+      const other = await put("$other" as EventId, { room_version: "10", event: raw });
+      assert.equal(other.errcode, "M_INVALID_PARAM");
+      const join = signedInvite({ content: { membership: "join" } });
+      assert.equal((await put(join.eventId, { room_version: "10", event: join.raw })).errcode, "M_BAD_JSON");
+      const state = await put(eventId, { room_version: "10", event: raw, invite_room_state: { not: "a list" } });
+      assert.equal(state.status, 400);
+      assert.equal(state.errcode, "M_BAD_JSON");
+      assert.match(state.message, /invite_room_state/);
+      await nothingWritten(eventId);
+    });
+  });
+
+  it("bob rejects while hs1 is down: hs2 makes the leave itself (after the invite), and the invite leaves bob's /sync", async () => {
+    const roomId = await createRoom({ preset: "private_chat", name: "short lived" });
+    assert.equal((await invite(roomId)).status, 200);
+    const before = await sync();
+    assert.ok(inviteState(before, roomId));
+    await hs[0]!.stop();
+    const l = await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, tokens[1]);
+    assert.equal(l.status, 200, l.body);
+    const record = await storage(1).rooms.getMembership(roomId, users[1]!);
+    assert.equal(record?.membership, "leave");
+    const leave = (await storage(1).events.getPdus([record!.eventId])).get(record!.eventId)!;
+    const inviteId = leave.prevEvents[0]!;
+    assert.equal((await storage(1).events.getPdus([inviteId])).get(inviteId)?.content["membership"], "invite", "the leave follows the invite");
+    assert.ok(leave.authEvents.includes(inviteId));
+    assert.ok((leave.raw["signatures"] as JsonObject)[HS2]);
+    const after = await sync(before.next_batch);
+    assert.equal(after.rooms["invite"]?.[roomId], undefined);
+    assert.ok(after.rooms["leave"]?.[roomId], JSON.stringify(after.rooms));
+    assert.equal(inviteState(await sync(), roomId), null, "an initial sync no longer lists the invite");
+  });
+});
