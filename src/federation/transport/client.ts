@@ -474,8 +474,8 @@ export class FederationClient implements KeyFetchClient {
    */
   async inviteV1(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<{ event: Pdu }> {
     return this.typed({ destination, method: "PUT", path: `/_matrix/federation/v1/invite/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, body: event, ...opts }, (b) => {
-      const pair = arrayAt({ answer: b as JsonValue }, "answer");
-      if (pair.length !== 2 || pair[0] !== 200) throw new ResponseShapeError("(response)", "must be [200, {event}]");
+      if (!Array.isArray(b) || b.length !== 2 || b[0] !== 200) throw new ResponseShapeError("(response)", "must be [200, {event}]");
+      const pair: readonly unknown[] = b;
       const o = objectAt(pair[1], "[1]");
       const [pdu] = pdusAt({ event: [objectAt(o["event"], "event")] }, "event", rules, roomId);
       if (pdu!.eventId !== eventId) throw new ResponseShapeError("event", `is ${pdu!.eventId}, not ${eventId}`);
