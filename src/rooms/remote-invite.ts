@@ -27,6 +27,12 @@
  *    out-of-band membership;
  * 10. when no server can be reached (or all refuse), a leave made here (prev and auth events: the invite's auth
  *    events and the invite), stored the same way, as Synapse does: the invite leaves the user's /sync.
+ *
+ * Knocking on a room of another server (knockRemoteRoom):
+ * 11. make_knock on each candidate (the via servers, then the room id's server) with every room version Zion knows;
+ *     a 403 ends it (403 M_FORBIDDEN), other failures try the next; the knock from the template (our content);
+ * 12. send_knock to the same server; the knock is stored as an out-of-band membership with the knock_room_state
+ *     answered, which the user's /sync shows under rooms.knock. No server: 502 "Failed to knock via any server".
  */
 import { randomBytes } from "node:crypto";
 import { serverAllowedByAcl } from "../core/acl/index.js";
@@ -39,7 +45,7 @@ import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
 import { parseStrippedState } from "../core/rooms/index.js";
 import { verifyRemoteBatch, type EventKeySource } from "./remote-event.js";
-import { eventFromTemplate } from "./remote-join.js";
+import { SUPPORTED_ROOM_VERSIONS, eventFromTemplate } from "./remote-join.js";
 import type { RoomStorage } from "./room-service.js";
 
 /** The FederationClient methods invites and rejections call. */
@@ -51,6 +57,8 @@ export interface RemoteInviteClient {
   inviteV1(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules): Promise<{ event: Pdu }>;
   makeLeave(destination: ServerName, roomId: RoomId, userId: UserId): Promise<{ roomVersion: string | undefined; event: JsonObject }>;
   sendLeave(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject): Promise<void>;
+  makeKnock(destination: ServerName, roomId: RoomId, userId: UserId, supportedVersions: readonly string[]): Promise<{ roomVersion: string; event: JsonObject }>;
+  sendKnock(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject): Promise<{ knockRoomState: JsonObject[] }>;
 }
 
 export interface RemoteInviteContext {
@@ -207,6 +215,38 @@ export async function rejectRemoteInvite(
   });
   ctx.notify(result.maxOrdering, roomId, [leave.eventId]);
   return leave.eventId;
+}
+
+/** Steps 11-12: the knock's event id. */
+export async function knockRemoteRoom(
+  ctx: RemoteInviteContext & { readonly client: RemoteInviteClient }, roomId: RoomId, userId: UserId, servers: readonly ServerName[], content: JsonObject,
+): Promise<EventId> {
+  const errors: string[] = [];
+  for (const server of servers) {
+    let knock: Pdu;
+    let answer: { knockRoomState: JsonObject[] };
+    try {
+      // Step 11.
+      const tpl = await ctx.client.makeKnock(server, roomId, userId, SUPPORTED_ROOM_VERSIONS);
+      if (!isKnownRoomVersion(tpl.roomVersion)) throw new Error(`unknown room version ${tpl.roomVersion}`);
+      knock = eventFromTemplate(tpl.event, roomVersion(tpl.roomVersion), ctx, roomId, userId, { ...content, membership: "knock" });
+      // Step 12.
+      answer = await ctx.client.sendKnock(server, roomId, knock.eventId, knock.raw);
+    } catch (e) {
+      if (statusOf(e) === 403) throw MatrixError.forbidden(`${server} refused the knock: ${message(e)}`);
+      errors.push(`${server}: ${message(e)}`);
+      continue;
+    }
+    const stripped = parseStrippedState(answer.knockRoomState, "knock_room_state");
+    const result = await ctx.storage.events.persistEvents({
+      events: [{ pdu: knock, outlier: true }],
+      outOfBand: [{ roomId, userId, membership: "knock", eventId: knock.eventId, strippedState: stripped }],
+      receivedTs: ctx.nowTs(),
+    });
+    ctx.notify(result.maxOrdering, roomId, [knock.eventId]);
+    return knock.eventId;
+  }
+  throw new MatrixError("M_UNKNOWN", 502, `Failed to knock via any server: ${errors.join("; ") || "no server to ask"}`);
 }
 
 /** Step 10's leave: after the invite, authorised by the invite's auth events and the invite itself. */

@@ -26,7 +26,7 @@ import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-e
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
-import { INVITE_STATE_TYPES, receiveInvite, rejectRemoteInvite, sendInvite, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
+import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
 
@@ -364,6 +364,12 @@ export class RoomService {
     return userId !== undefined && (await this.outOfBandInvite(roomId, userId)) !== null;
   }
 
+  /** Servers to ask about a room this server does not hold: `via`, then `more`, then the room id's server; never this one. */
+  private candidateServers(roomId: RoomId, via: readonly string[], more: readonly string[]): ServerName[] {
+    const colon = roomId.indexOf(":");
+    return [...new Set([...via, ...more, ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+  }
+
   /** The user's out-of-band invite (or knock) of a room this server does not hold (remote-invite.ts), or null. */
   private async outOfBandInvite(roomId: RoomId, userId: UserId): Promise<Pdu | null> {
     const record = await this.deps.storage.rooms.getMembership(roomId, userId);
@@ -389,11 +395,9 @@ export class RoomService {
   /** A room this server does not hold: make_join / send_join through a resident server (remote-join.ts steps 3-6). */
   private async joinRemote(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] }): Promise<EventId> {
     const remote = this.deps.remote!;
-    const colon = roomId.indexOf(":");
     // An out-of-band invite (received over federation): its sender's server knows the room.
     const invite = await this.outOfBandInvite(roomId, userId);
-    const inviter = invite ? [invite.sender.slice(invite.sender.indexOf(":") + 1)] : [];
-    const servers = [...new Set([...(opts.via ?? []), ...inviter, ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+    const servers = this.candidateServers(roomId, opts.via ?? [], invite ? [invite.sender.slice(invite.sender.indexOf(":") + 1)] : []);
     const content: Record<string, JsonValue> = { membership: "join", ...(await this.profileContent(userId)) };
     if (opts.reason !== undefined) content["reason"] = opts.reason;
     return this.queue.run(roomId, async () => {
@@ -562,11 +566,18 @@ export class RoomService {
     });
   }
 
-  /** Knocks on a local room (v7+ rooms whose join rule allows it; the auth rules decide). */
+  /**
+   * Knocks on a room (v7+ rooms whose join rule allows it; the auth rules decide). A room this server does not
+   * hold, on another server: make_knock / send_knock through it (remote-invite.ts steps 11-12).
+   */
   async knock(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
-    await this.requireRoom(roomId, "knock", opts.via);
     const content: Record<string, JsonValue> = { membership: "knock", ...(await this.profileContent(userId)) };
     if (opts.reason !== undefined) content["reason"] = opts.reason;
+    if (!(await this.rulesOf(roomId)) && this.deps.remote && (await this.isRemote(roomId, opts.via))) {
+      const servers = this.candidateServers(roomId, opts.via ?? [], []);
+      return this.queue.run(roomId, () => knockRemoteRoom(this.inviteContext(), roomId, userId, servers, content));
+    }
+    await this.requireRoom(roomId, "knock", opts.via);
     return (await this.send(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content })).eventId;
   }
 

@@ -179,6 +179,30 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.deepEqual(state?.find((e) => e["type"] === "m.room.name")?.["content"], { name: "old style" });
   });
 
+  it("bob knocks on hs1's room through make_knock / send_knock: hs1 has the knock, bob's /sync lists it under rooms.knock with the knock_room_state, and /leave withdraws it", async () => {
+    const roomId = await createRoom({ preset: "private_chat", room_version: "10", name: "knock here", initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "knock" } }] });
+    const before = await sync();
+    const k = await call(1)("POST", `/_matrix/client/v3/knock/${enc(roomId)}`, { reason: "let me in" }, tokens[1]);
+    assert.equal(k.status, 200, k.body);
+    const knock = await memberOn(0, roomId, users[1]!);
+    assert.equal(knock?.content["membership"], "knock");
+    assert.equal(knock?.content["reason"], "let me in");
+    const s = await sync(before.next_batch);
+    const state = (s.rooms["knock"]?.[roomId] as { knock_state?: { events: JsonObject[] } } | undefined)?.knock_state?.events;
+    assert.deepEqual(state?.find((e) => e["type"] === "m.room.name")?.["content"], { name: "knock here" }, JSON.stringify(s.rooms));
+    assert.equal((state?.find((e) => e["type"] === "m.room.member" && e["state_key"] === users[1])?.["content"] as JsonObject)["membership"], "knock");
+    assert.equal((await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, tokens[1])).status, 200);
+    assert.equal((await memberOn(0, roomId, users[1]!))?.content["membership"], "leave");
+    assert.equal((await sync()).rooms["knock"]?.[roomId], undefined);
+  });
+
+  it("a knock on a room whose join rule does not allow it: hs1's 403 is the client's 403 M_FORBIDDEN, and nothing is stored", async () => {
+    const roomId = await createRoom({ preset: "private_chat", room_version: "10" });
+    const k = await call(1)("POST", `/_matrix/client/v3/knock/${enc(roomId)}`, {}, tokens[1]);
+    expectMatrixError(k, 403, "M_FORBIDDEN");
+    assert.equal(await storage(1).rooms.getMembership(roomId, users[1]!), null);
+  });
+
   describe("hs2 refuses bad invites with the right errcode and writes nothing", () => {
     const signedInvite = (over: Record<string, unknown>, key = hs[0]!.signingKey) => {
       const rules = roomVersion("10");
