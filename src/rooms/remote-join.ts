@@ -20,6 +20,9 @@
  * 6. the join checked against the returned state and persisted with it as its state before, the room recorded
  *    and its current state set: the room is usable at once. Answers with members omitted are refused for now
  *    (Zion asks for full state).
+ * Restricted joins (v8+): a template naming join_authorised_via_users_server keeps it in our join, and step 5 takes
+ * the authorising server's signature from send_join's `event` (merged into our copy and verified); the resident
+ * side (RoomService.makeMembership / acceptSendJoin) names a local member and signs such joins.
  */
 import { randomBytes } from "node:crypto";
 import { checkAgainstState } from "../core/auth/index.js";

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { PowerLevelView } from "../core/auth/index.js";
 import type { Clock } from "../core/clock.js";
 import { MatrixError } from "../core/errors.js";
-import { stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
+import { signEvent, stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
@@ -438,7 +438,15 @@ export class RoomService {
     const rules = await this.rulesOf(roomId);
     if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
     if (ver) assertVersionSupported(rules, ver);
-    const { pdu } = await this.queue.run(roomId, () => this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content: { membership } }));
+    const { pdu } = await this.queue.run(roomId, async () => {
+      const content: Record<string, JsonValue> = { membership };
+      // A restricted join of a user of another server (this server authorising): a local member who may invite.
+      if (membership === "join" && rules.auth.restrictedJoins && !["invite", "join"].includes((await this.membership(roomId, userId)) ?? "")) {
+        const via = await this.restrictedAuthoriser(roomId, userId, rules);
+        if (via) content["join_authorised_via_users_server"] = via;
+      }
+      return this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content });
+    });
     return { room_version: rules.id, event: joinTemplate(pdu) };
   }
 
@@ -464,6 +472,7 @@ export class RoomService {
     const rules = await this.rulesOf(roomId);
     const remote = this.deps.remote;
     if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
+    raw = await this.authoriseRestrictedJoin(roomId, raw, rules, membership);
     const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
     if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the ${membership} event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);
     const pdu = v.pdu;
@@ -475,6 +484,22 @@ export class RoomService {
     if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
     if (outcome.softFailed) throw MatrixError.forbidden(`the ${membership} is not allowed by the room's current state`);
     return pdu;
+  }
+
+  /**
+   * A restricted join naming a user of this server in join_authorised_via_users_server: this server signs it (the
+   * signature receipt checks require), once the joining user meets the room's allow list here and the named user
+   * is one who may authorise it (else 403). Other events are returned as they are.
+   */
+  private async authoriseRestrictedJoin(roomId: RoomId, raw: unknown, rules: RoomVersionRules, membership: string): Promise<unknown> {
+    if (membership !== "join" || !rules.auth.restrictedJoins || !isObj(raw) || !isObj(raw["content"])) return raw;
+    const via = raw["content"]["join_authorised_via_users_server"];
+    if (typeof via !== "string" || !via.endsWith(`:${this.deps.serverName}`)) return raw;
+    const sender = typeof raw["sender"] === "string" ? (raw["sender"] as UserId) : null;
+    const authoriser = sender ? await this.restrictedAuthoriser(roomId, sender, rules, via as UserId) : null;
+    if (authoriser !== via) throw MatrixError.forbidden(`${via} cannot authorise ${String(raw["sender"])}'s join: the user is in none of the rooms the join rule allows, or ${via} may not invite`);
+    const { unsigned: _u, ...rest } = raw as Record<string, JsonValue>;
+    return signEvent(rest, rules, this.deps.signer);
   }
 
   /**
@@ -504,6 +529,8 @@ export class RoomService {
       auth_chain: chain.filter((id) => pdus.has(id)).map(wire),
       members_omitted: opts.omitMembers === true,
       servers_in_room: [...servers].sort(),
+      // A restricted join this server authorised: the join with its signature, which the joining server lacks.
+      ...(typeof pdu.content["join_authorised_via_users_server"] === "string" && pdu.content["join_authorised_via_users_server"].endsWith(`:${this.deps.serverName}`) ? { event: wireOf(pdu) } : {}),
     };
   }
 
@@ -513,7 +540,7 @@ export class RoomService {
    * (https://spec.matrix.org/v1.16/client-server-api/#restricted-rooms). Null when the rule is not restricted or
    * nobody can authorise (the auth rules then refuse).
    */
-  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules): Promise<UserId | null> {
+  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules, prefer?: UserId): Promise<UserId | null> {
     const jr = await this.currentStateEvent(roomId, "m.room.join_rules", "");
     const rule = jr && isObj(jr.content) ? jr.content["join_rule"] : undefined;
     if (rule !== "restricted" && !(rule === "knock_restricted" && rules.auth.knockRestrictedJoinRule)) return null;
@@ -530,7 +557,9 @@ export class RoomService {
     const [create, pl] = await Promise.all([this.currentStateEvent(roomId, "m.room.create", ""), this.currentStateEvent(roomId, "m.room.power_levels", "")]);
     const view = new PowerLevelView(pl ?? undefined, create ?? undefined, rules);
     const suffix = `:${this.deps.serverName}`;
-    for (const member of await this.deps.storage.roomClient.getRoomMembers(roomId, "join")) {
+    const joined = await this.deps.storage.roomClient.getRoomMembers(roomId, "join");
+    if (prefer !== undefined) return prefer.endsWith(suffix) && joined.includes(prefer) && view.userLevel(prefer) >= view.invite ? prefer : null;
+    for (const member of joined) {
       if (member.endsWith(suffix) && view.userLevel(member) >= view.invite) return member;
     }
     return null;

@@ -203,6 +203,25 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.equal(await storage(1).rooms.getMembership(roomId, users[1]!), null);
   });
 
+  it("a restricted room (v10) bob may join through a room he is in on hs1: hs1 names alice in join_authorised_via_users_server and signs the join, and hs2 stores it with hs1's signature; a user in no allowed room is refused", async () => {
+    const lobby = await createRoom({ preset: "public_chat", room_version: "10" });
+    const inner = await createRoom({
+      preset: "private_chat", room_version: "10",
+      initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "restricted", allow: [{ type: "m.room_membership", room_id: lobby }] } }],
+    });
+    const refused = await call(1)("POST", `/_matrix/client/v3/join/${enc(inner)}`, {}, tokens[1]);
+    expectMatrixError(refused, 403, "M_FORBIDDEN");
+    assert.equal((await call(1)("POST", `/_matrix/client/v3/join/${enc(lobby)}`, {}, tokens[1])).status, 200);
+    const j = await call(1)("POST", `/_matrix/client/v3/join/${enc(inner)}`, {}, tokens[1]);
+    assert.equal(j.status, 200, j.body);
+    const onHs2 = await memberOn(1, inner, users[1]!);
+    assert.equal(onHs2?.content["membership"], "join");
+    assert.equal(onHs2?.content["join_authorised_via_users_server"], users[0]);
+    assert.ok((onHs2!.raw["signatures"] as JsonObject)[HS1], "hs2's copy of the join carries hs1's signature");
+    assert.ok((onHs2!.raw["signatures"] as JsonObject)[HS2]);
+    assert.equal((await memberOn(0, inner, users[1]!))?.eventId, onHs2!.eventId);
+  });
+
   describe("hs2 refuses bad invites with the right errcode and writes nothing", () => {
     const signedInvite = (over: Record<string, unknown>, key = hs[0]!.signingKey) => {
       const rules = roomVersion("10");
