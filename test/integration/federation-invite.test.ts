@@ -119,6 +119,12 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.equal(own?.["sender"], users[0]);
     assert.equal(await storage(1).rooms.getRoom(roomId), null, "hs2 does not hold the room");
     assert.deepEqual(await storage(1).rooms.getCurrentState(roomId), new Map());
+    // hs1's sender also delivers the invite with /send: hs2 knows it already, and still refuses other events of the room.
+    const nameId = (await storage(0).rooms.getCurrentStateEventId(roomId, "m.room.name", ""))!;
+    const message = (await storage(0).events.getPdus([nameId])).get(nameId)!;
+    const sent = await fed1.client.sendTransaction(HS2, { txnId: `inv-${Date.now()}`, originServerTs: Date.now(), pdus: [stored!.raw, message.raw], edus: [] });
+    assert.deepEqual(sent.pdus[stored!.eventId], {});
+    assert.equal(sent.pdus[message.eventId], undefined, "an event of a room hs2 does not hold, whose id it cannot read, gets no answer");
   });
 
   it("bob accepts with /join (no server named: the inviting server is asked): joined on both servers, and messages flow both ways", async () => {
