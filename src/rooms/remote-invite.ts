@@ -14,6 +14,8 @@
  * 5. a room this server holds: its m.room.server_acl must allow the requesting server (403);
  * 6. countersigned with our key, stored as an outlier with an out-of-band membership (the stripped state beside
  *    it), the notifier told: the invitee's /sync lists the room under rooms.invite. Nothing is written before 6.
+ *    In a room this server holds nothing is stored (the invite comes with the room's events through /send), and a
+ *    target who is joined or banned is refused (403).
  *
  * Inviting side (a local user's /invite of a remote user, inviteRemoteUser):
  * 7. the invite is built and auth-checked over the room's current state (RoomService), then sent with v2 invite
@@ -129,8 +131,16 @@ export async function receiveInvite(ctx: RemoteInviteContext, origin: ServerName
     const verdict = serverAllowedByAcl(acl?.content, origin);
     if (!verdict.allowed) throw MatrixError.forbidden(`the room's m.room.server_acl denies ${origin} (${verdict.reason})`);
   }
-  // Step 6.
+  // Step 6. A room this server holds: the invite is room state, which arrives with the inviting server's /send (a
+  // membership event always goes to its target's server) and goes through the room pipeline; storing it here, even
+  // as an outlier, would make that copy "already known". Only a target who is joined or banned is refused now.
   const signed = signEvent(raw, rules, ctx.signer);
+  if (await ctx.storage.rooms.getRoom(req.roomId)) {
+    const memberId = await ctx.storage.rooms.getCurrentStateEventId(req.roomId, "m.room.member", invitee);
+    const current = memberId ? (await ctx.storage.events.getPdus([memberId])).get(memberId)?.content["membership"] : undefined;
+    if (current === "join" || current === "ban") throw MatrixError.forbidden(`${invitee} is ${current === "join" ? "joined to" : "banned from"} ${req.roomId} already`);
+    return signed;
+  }
   const countersigned = parsePdu(signed, rules);
   const result = await ctx.storage.events.persistEvents({
     events: [{ pdu: countersigned, outlier: true }],

@@ -61,6 +61,10 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
       tokens.push(r.json()["access_token"] as string);
       users.push(r.json()["user_id"] as UserId);
     }
+    const carol = await call(1)("POST", "/_matrix/client/v3/register", { username: "carol", password: "pw-123456", auth: { type: "m.login.dummy" } });
+    assert.equal(carol.status, 200, carol.body);
+    tokens.push(carol.json()["access_token"] as string);
+    users.push(carol.json()["user_id"] as UserId);
     fed1 = createFederation(hs[0]!.config, { keys: hs[0]!.homeserver!.storage.keys, signingKeys: hs[0]!.homeserver!.signingKeys, clock });
   });
   after(async () => {
@@ -141,6 +145,30 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     await waitFor("alice's message on hs2", async () => (await messages(1, roomId)).includes("hello bob"));
     assert.equal((await call(1)("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/b1`, { msgtype: "m.text", body: "hello alice" }, tokens[1])).status, 200);
     await waitFor("bob's message on hs1", async () => (await messages(0, roomId)).includes("hello alice"));
+  });
+
+  it("an invite into a room hs2 holds (carol of hs2 joined it): countersigned but not stored out of band; it reaches the room's state through /send, and bob's /sync lists it", async () => {
+    const roomId = await createRoom({ preset: "public_chat", name: "shared" });
+    assert.equal((await call(1)("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, tokens[2])).status, 200);
+    const before = await sync();
+    assert.equal((await invite(roomId)).status, 200);
+    assert.equal((await storage(1).rooms.getMembership(roomId, users[1]!))?.strippedState ?? null, null, "no out-of-band invite");
+    await waitFor("the invite in hs2's room state", async () => (await memberOn(1, roomId, users[1]!))?.content["membership"] === "invite");
+    const state = inviteState(await sync(before.next_batch), roomId);
+    assert.deepEqual(state?.find((e) => e["type"] === "m.room.name")?.["content"], { name: "shared" });
+    // Inviting a user who is joined there already is refused by hs2 itself (hs1's own auth rules would stop alice first).
+    assert.equal((await call(1)("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, tokens[1])).status, 200);
+    const rules = roomVersion((await storage(0).rooms.getRoom(roomId))!.roomVersion);
+    const raw = hashAndSignEvent({
+      room_id: roomId, type: "m.room.member", state_key: users[1]!, sender: users[0]!, content: { membership: "invite" },
+      prev_events: [], auth_events: [], depth: 30, origin_server_ts: Date.now(),
+    }, rules, { serverName: HS1, key: hs[0]!.signingKey });
+    const eventId = parsePdu(raw, rules).eventId;
+    await assert.rejects(
+      fed1.client.request({ destination: HS2, method: "PUT", path: `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(eventId)}`, body: { room_version: rules.id, event: raw } }),
+      (e: unknown) => e instanceof FederationError && e.status === 403 && e.errcode === "M_FORBIDDEN",
+    );
+    assert.equal((await storage(1).events.haveEvents([eventId])).size, 0);
   });
 
   it("/createRoom's invite list invites bob over federation, and bob's /leave rejects it through make_leave / send_leave: hs1 has bob's leave, bob's /sync moves the room to leave", async () => {
