@@ -279,45 +279,35 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
       assert.equal(await storage(1).rooms.getMembership(`!bad:${HS1}` as RoomId, users[1]!), null);
     };
 
-    it("an invite of a user of another server: 400 M_INVALID_PARAM", async () => {
-      const { raw, eventId } = signedInvite({ state_key: `@carol:${HS1}` });
-      const e = await put(eventId, { room_version: "10", event: raw, invite_room_state: [] });
-      assert.equal(e.status, 400);
-      assert.equal(e.errcode, "M_INVALID_PARAM");
+    /** Puts an invite made of `over` and asserts hs2's refusal and that nothing of it was stored. */
+    const refused = async (over: Record<string, unknown>, status: number, errcode: string, opts: { roomVersion?: string; key?: ReturnType<typeof newSigningKey> } = {}) => {
+      const { raw, eventId } = signedInvite(over, opts.key);
+      const e = await put(eventId, { room_version: opts.roomVersion ?? "10", event: raw, invite_room_state: [] });
+      assert.equal(e.status, status, e.message);
+      assert.equal(e.errcode, errcode, e.message);
       await nothingWritten(eventId);
+      return e;
+    };
+
+    it("an invite of a user of another server: 400 M_INVALID_PARAM", async () => {
+      await refused({ state_key: `@carol:${HS1}` }, 400, "M_INVALID_PARAM");
     });
 
     it("an invite of a user hs2 does not have: 404 M_NOT_FOUND", async () => {
-      const { raw, eventId } = signedInvite({ state_key: `@nobody:${HS2}` });
-      const e = await put(eventId, { room_version: "10", event: raw });
-      assert.equal(e.status, 404);
-      assert.equal(e.errcode, "M_NOT_FOUND");
-      assert.equal((await storage(1).events.haveEvents([eventId])).size, 0);
+      await refused({ state_key: `@nobody:${HS2}` }, 404, "M_NOT_FOUND");
     });
 
     it("a room version hs2 does not know: 400 M_INCOMPATIBLE_ROOM_VERSION naming the version", async () => {
-      const { raw, eventId } = signedInvite({});
-      const e = await put(eventId, { room_version: "99", event: raw });
-      assert.equal(e.status, 400);
-      assert.equal(e.errcode, "M_INCOMPATIBLE_ROOM_VERSION");
+      const e = await refused({}, 400, "M_INCOMPATIBLE_ROOM_VERSION", { roomVersion: "99" });
       assert.match(e.message, /99/);
-      await nothingWritten(eventId);
     });
 
     it("an event not signed by the sending server's key: 403 M_FORBIDDEN", async () => {
-      const { raw, eventId } = signedInvite({}, newSigningKey());
-      const e = await put(eventId, { room_version: "10", event: raw });
-      assert.equal(e.status, 403);
-      assert.equal(e.errcode, "M_FORBIDDEN");
-      await nothingWritten(eventId);
+      await refused({}, 403, "M_FORBIDDEN", { key: newSigningKey() });
     });
 
     it("a sender of another server than the one asking: 403 M_FORBIDDEN", async () => {
-      const { raw, eventId } = signedInvite({ sender: `@mallory:${HS2}` });
-      const e = await put(eventId, { room_version: "10", event: raw });
-      assert.equal(e.status, 403);
-      assert.equal(e.errcode, "M_FORBIDDEN");
-      await nothingWritten(eventId);
+      await refused({ sender: `@mallory:${HS2}` }, 403, "M_FORBIDDEN");
     });
 
     it("a path naming another event, a non-invite, and a malformed invite_room_state: 400 with the field named", async () => {
