@@ -20,7 +20,8 @@
  * Inviting side (a local user's /invite of a remote user, inviteRemoteUser):
  * 7. the invite is built and auth-checked over the room's current state (RoomService), then sent with v2 invite
  *    (full PDUs of the stripped state in invite_room_state, as MSC4311 asks); a v1-v2 room whose invitee's server
- *    does not know v2 (404, or 400/405 M_UNRECOGNIZED) is sent with v1;
+ *    does not know v2 (404, or 400/405 M_UNRECOGNIZED) is sent with v1, a later room is 400
+ *    M_UNSUPPORTED_ROOM_VERSION; another refusal is answered with the remote status and errcode, no answer with 502;
  * 8. the answer must carry the invitee server's signature over our event: it is merged into our copy and verified
  *    (502 otherwise). The caller then persists the countersigned event; on any failure nothing is written.
  *
@@ -165,11 +166,13 @@ export async function sendInvite(
     } catch (e) {
       const status = statusOf(e);
       const unknownEndpoint = status === 404 || ((status === 400 || status === 405) && errcodeOf(e) === "M_UNRECOGNIZED");
-      // v1 invites exist for the room versions of v1 events (1 and 2); later rooms need v2.
-      if (!unknownEndpoint || rules.eventFormat !== "v1") throw e;
+      if (!unknownEndpoint) throw e;
+      // v1 invites exist for the room versions of v1 events (1 and 2); later rooms need v2 (Synapse's answer).
+      if (rules.eventFormat !== "v1") throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", 400, `${target} does not serve v2 invites, which room version ${rules.id} needs: ${message(e)}`);
       answer = await ctx.client.inviteV1(target, invite.roomId, invite.eventId, { ...event, unsigned: { invite_room_state: [...inviteRoomState] } }, rules);
     }
   } catch (e) {
+    if (e instanceof MatrixError) throw e;
     const status = statusOf(e);
     if (status !== undefined && status >= 400 && status < 500) {
       const errcode = errcodeOf(e) ?? "M_UNKNOWN";

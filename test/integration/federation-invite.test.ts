@@ -3,18 +3,22 @@
  * through a real dnsmasq, addresses in 127.0.22.0/24 on port 8448): hs1's alice invites hs2's bob, bob's /sync
  * shows the invite with hs1's stripped state, bob accepts (a remote join through the inviting server) or rejects
  * (make_leave / send_leave, or a leave made on hs2 when hs1 is down), and hs2 refuses bad invites with the right
- * errcode and writes nothing. The last test stops hs1.
+ * errcode and writes nothing. old.invite.test, a small HTTPS server of the test's own, stands for a server that is
+ * not Zion: without v2 invites, refusing, or answering without its signature. The last test stops hs1.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scryptHasher } from "../../src/api/index.js";
 import { createFederation, type FederationServices } from "../../src/app/federation.js";
 import type { Clock } from "../../src/core/clock.js";
 import { newSigningKey } from "../../src/app/index.js";
-import { hashAndSignEvent, parsePdu } from "../../src/core/events/index.js";
+import { publicKeyBase64, signJson, signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
+import { hashAndSignEvent, parsePdu, signEvent } from "../../src/core/events/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
@@ -23,16 +27,52 @@ import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { startFederatedZion } from "../harness/federated-zion.js";
 import { clientCaller, expectMatrixError } from "../harness/http-get.js";
 import type { TestServer } from "../harness/server.js";
-import { createTestCa } from "../harness/test-ca.js";
+import { createTestCa, serveHttps, type SeenRequest, type TestHttpsServer } from "../harness/test-ca.js";
 
 const clock: Clock = { now: () => Date.now(), sleep: async (ms) => new Promise((r) => setTimeout(r, ms)) };
 const cheap = scryptHasher({ ln: 10 });
 const generous = { per_second: 1000, burst_count: 1000 };
-// Two addresses from one of 60 blocks in 127.0.22.10-249 (port 8448 is fixed), so concurrent runs rarely collide.
+// Four addresses (hs1, hs2, dnsmasq, old) from one of 60 blocks in 127.0.22.10-249 (port 8448 is fixed), so concurrent runs rarely collide.
 const BASE = 10 + 4 * Math.floor(Math.random() * 60);
-const [IP1, IP2, IP_DNS] = [`127.0.22.${BASE}`, `127.0.22.${BASE + 1}`, `127.0.22.${BASE + 2}`];
+const [IP1, IP2, IP_DNS, IP_OLD] = [`127.0.22.${BASE}`, `127.0.22.${BASE + 1}`, `127.0.22.${BASE + 2}`, `127.0.22.${BASE + 3}`];
 const HS1 = "hs1.invite.test" as ServerName;
 const HS2 = "hs2.invite.test" as ServerName;
+/** A server that is not Zion, answering invites as each test's invitee asks (below). */
+const OLD = "old.invite.test" as ServerName;
+
+/**
+ * OLD's invite endpoints, by the invitee's localpart: `old*` has no v2 invite (404 M_UNRECOGNIZED) but v1,
+ * `refuser` is refused (403), `unsigned` gets its event back without OLD's signature; anyone else is countersigned.
+ */
+function oldServer(key: SigningKey, seenV1: JsonObject[]): (req: SeenRequest, res: ServerResponse) => void {
+  const answer = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  };
+  const countersign = (event: JsonObject, version: string) => {
+    const { unsigned: _u, ...raw } = event;
+    return signEvent(raw, roomVersion(version), { serverName: OLD, key });
+  };
+  return (req, res) => {
+    if (req.method === "GET" && req.url === "/_matrix/key/v2/server") {
+      return answer(res, 200, signJson({ server_name: OLD, valid_until_ts: Date.now() + 86_400_000, verify_keys: { [key.keyId]: { key: publicKeyBase64(key) } }, old_verify_keys: {} }, OLD, key));
+    }
+    const body = req.body ? (JSON.parse(req.body) as JsonObject) : {};
+    if (req.method === "PUT" && req.url.startsWith("/_matrix/federation/v2/invite/")) {
+      const event = body["event"] as JsonObject;
+      const who = String(event["state_key"]).slice(1).split(":")[0]!;
+      if (who.startsWith("old")) return answer(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
+      if (who === "refuser") return answer(res, 403, { errcode: "M_FORBIDDEN", error: "no invites, thank you" });
+      if (who === "unsigned") return answer(res, 200, { event });
+      return answer(res, 200, { event: countersign(event, String(body["room_version"])) });
+    }
+    if (req.method === "PUT" && req.url.startsWith("/_matrix/federation/v1/invite/")) {
+      seenV1.push(body);
+      return answer(res, 200, [200, { event: countersign(body, "1") }]);
+    }
+    answer(res, 404, { errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
+  };
+}
 
 describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180_000 }, () => {
   let dir: string;
@@ -41,13 +81,16 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
   const tokens: string[] = [];
   const users: UserId[] = [];
   let fed1: FederationServices;
+  let old: TestHttpsServer | undefined;
+  const seenV1: JsonObject[] = [];
   const call = (i: number) => clientCaller(() => hs[i]!.clientUrl);
   const enc = encodeURIComponent;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-fedinvite-"));
     const ca = await createTestCa(dir);
-    dns = await startDnsmasq({ a: { [HS1]: [IP1], [HS2]: [IP2] } }, { address: IP_DNS });
+    dns = await startDnsmasq({ a: { [HS1]: [IP1], [HS2]: [IP2], [OLD]: [IP_OLD] } }, { address: IP_DNS });
+    old = await serveHttps(IP_OLD, 8448, await ca.issue({ dns: [OLD] }), oldServer(signingKeyFromSeed("o1", randomBytes(32)), seenV1));
     for (const [name, ip, user] of [[HS1, IP1, "alice"], [HS2, IP2, "bob"]] as const) {
       const server = await startFederatedZion(ca, dns, name, ip, {
         ip_range_whitelist: ["127.0.22.0/24"],
@@ -70,6 +113,7 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
   after(async () => {
     await fed1?.close();
     await Promise.all(hs.map((s) => s.stop()));
+    await old?.close();
     await dns?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -254,6 +298,50 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.ok((onHs2!.raw["signatures"] as JsonObject)[HS1], "hs2's copy of the join carries hs1's signature");
     assert.ok((onHs2!.raw["signatures"] as JsonObject)[HS2]);
     assert.equal((await memberOn(0, inner, users[1]!))?.eventId, onHs2!.eventId);
+  });
+
+  describe("inviting a user of a server that is not Zion (old.invite.test)", () => {
+    const inviteOf = (roomId: RoomId, user: string) => call(0)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: `@${user}:${OLD}` }, tokens[0]);
+    const untouched = async (roomId: RoomId, user: string, extremities: readonly EventId[]) => {
+      assert.equal(await memberOn(0, roomId, `@${user}:${OLD}` as UserId), null, "no invite in the room");
+      assert.deepEqual(await storage(0).rooms.getForwardExtremities(roomId), extremities, "no event written");
+    };
+
+    it("a room version 1 room: the server without v2 invites is asked again with v1 (invite_room_state under unsigned, whole PDUs), and the invite is stored with its signature", async () => {
+      const roomId = await createRoom({ preset: "private_chat", room_version: "1", name: "vintage" });
+      const r = await inviteOf(roomId, "oldtimer");
+      assert.equal(r.status, 200, r.body);
+      const stored = await memberOn(0, roomId, `@oldtimer:${OLD}` as UserId);
+      assert.ok((stored!.raw["signatures"] as JsonObject)[OLD], "stored with OLD's signature");
+      const sent = seenV1.at(-1)!;
+      assert.equal(sent["event_id"], stored!.eventId);
+      const state = (sent["unsigned"] as JsonObject)["invite_room_state"] as JsonObject[];
+      const create = state.find((e) => e["type"] === "m.room.create");
+      assert.ok(create?.["signatures"] && create["event_id"], "the create event is sent whole");
+      assert.deepEqual(state.find((e) => e["type"] === "m.room.name")?.["content"], { name: "vintage" });
+    });
+
+    it("a room version 10 room with that server: 400 M_UNSUPPORTED_ROOM_VERSION (v1 cannot carry it), nothing written", async () => {
+      const roomId = await createRoom({ preset: "private_chat", room_version: "10" });
+      const before = await storage(0).rooms.getForwardExtremities(roomId);
+      expectMatrixError(await inviteOf(roomId, "oldtimer"), 400, "M_UNSUPPORTED_ROOM_VERSION");
+      await untouched(roomId, "oldtimer", before);
+    });
+
+    it("a refusal (403 M_FORBIDDEN) is the client's answer, nothing written", async () => {
+      const roomId = await createRoom({ preset: "private_chat" });
+      const before = await storage(0).rooms.getForwardExtremities(roomId);
+      const e = expectMatrixError(await inviteOf(roomId, "refuser"), 403, "M_FORBIDDEN");
+      assert.match(String(e["error"]), /no invites, thank you/);
+      await untouched(roomId, "refuser", before);
+    });
+
+    it("an answer without the invitee server's signature: 502 M_UNKNOWN, nothing written", async () => {
+      const roomId = await createRoom({ preset: "private_chat" });
+      const before = await storage(0).rooms.getForwardExtremities(roomId);
+      expectMatrixError(await inviteOf(roomId, "unsigned"), 502, "M_UNKNOWN");
+      await untouched(roomId, "unsigned", before);
+    });
   });
 
   describe("hs2 refuses bad invites with the right errcode and writes nothing", () => {
