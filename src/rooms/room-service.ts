@@ -675,7 +675,8 @@ export class RoomService {
 
   /** Forgets a room the user is not joined or invited to (400 M_UNKNOWN otherwise, as Synapse). */
   async forget(roomId: RoomId, userId: UserId): Promise<void> {
-    const m = await this.membership(roomId, userId);
+    // A room this server does not hold is known only through an out-of-band membership (a rejected remote invite).
+    const m = (await this.membership(roomId, userId)) ?? ((await this.deps.storage.rooms.getMembership(roomId, userId))?.membership as Membership | undefined) ?? null;
     if (m === null && !(await this.rulesOf(roomId))) throw MatrixError.notFound(`unknown room ${roomId}`);
     if (m === "join" || m === "invite" || m === "knock") throw new MatrixError("M_UNKNOWN", 400, `${userId} is still in ${roomId} (membership ${m}); leave it first`);
     await this.deps.storage.roomClient.setForgotten(userId, roomId, true);

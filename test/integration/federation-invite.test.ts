@@ -234,6 +234,7 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     const left = after.rooms["leave"]?.[roomId] as { timeline: { events: JsonObject[] } } | undefined;
     assert.equal(left?.timeline.events[0]?.["event_id"], leave!.eventId, "the leave hs1 accepted is the left room's timeline");
     assert.equal((await sync()).rooms["invite"]?.[roomId], undefined, "an initial sync no longer lists the invite");
+    assert.equal((await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/forget`, {}, tokens[1])).status, 200, "the rejected room can be forgotten");
   });
 
   it("invites into a room version 1 room (v1 events; hs2 answers v2) and a PUT /v1/invite answers [200, {event}] countersigned, listed in bob's /sync", async () => {
