@@ -71,6 +71,8 @@ export interface RemoteInviteContext {
   readonly keys: EventKeySource;
   readonly nowTs: () => number;
   readonly notify: (maxOrdering: number, roomId: RoomId, ids: readonly EventId[]) => void;
+  /** Runs a step in the room's queue (the checks before it, key fetches included, run outside). */
+  readonly inRoomQueue: <T>(roomId: RoomId, fn: () => Promise<T>) => Promise<T>;
 }
 
 const serverOf = (id: string): string => id.slice(id.indexOf(":") + 1);
@@ -136,20 +138,22 @@ export async function receiveInvite(ctx: RemoteInviteContext, origin: ServerName
   // membership event always goes to its target's server) and goes through the room pipeline; storing it here, even
   // as an outlier, would make that copy "already known". Only a target who is joined or banned is refused now.
   const signed = signEvent(raw, rules, ctx.signer);
-  if (await ctx.storage.rooms.getRoom(req.roomId)) {
-    const memberId = await ctx.storage.rooms.getCurrentStateEventId(req.roomId, "m.room.member", invitee);
-    const current = memberId ? (await ctx.storage.events.getPdus([memberId])).get(memberId)?.content["membership"] : undefined;
-    if (current === "join" || current === "ban") throw MatrixError.forbidden(`${invitee} is ${current === "join" ? "joined to" : "banned from"} ${req.roomId} already`);
+  return ctx.inRoomQueue(req.roomId, async () => {
+    if (await ctx.storage.rooms.getRoom(req.roomId)) {
+      const memberId = await ctx.storage.rooms.getCurrentStateEventId(req.roomId, "m.room.member", invitee);
+      const current = memberId ? (await ctx.storage.events.getPdus([memberId])).get(memberId)?.content["membership"] : undefined;
+      if (current === "join" || current === "ban") throw MatrixError.forbidden(`${invitee} is ${current === "join" ? "joined to" : "banned from"} ${req.roomId} already`);
+      return signed;
+    }
+    const countersigned = parsePdu(signed, rules);
+    const result = await ctx.storage.events.persistEvents({
+      events: [{ pdu: countersigned, outlier: true }],
+      outOfBand: [{ roomId: req.roomId, userId: invitee, membership: "invite", eventId: countersigned.eventId, strippedState: stripped }],
+      receivedTs: ctx.nowTs(),
+    });
+    ctx.notify(result.maxOrdering, req.roomId, [countersigned.eventId]);
     return signed;
-  }
-  const countersigned = parsePdu(signed, rules);
-  const result = await ctx.storage.events.persistEvents({
-    events: [{ pdu: countersigned, outlier: true }],
-    outOfBand: [{ roomId: req.roomId, userId: invitee, membership: "invite", eventId: countersigned.eventId, strippedState: stripped }],
-    receivedTs: ctx.nowTs(),
   });
-  ctx.notify(result.maxOrdering, req.roomId, [countersigned.eventId]);
-  return signed;
 }
 
 /** Steps 7-8 for an invite built over the room's state: the invite with the invitee server's signature added. */

@@ -414,13 +414,14 @@ export class RoomService {
     return {
       serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, keys: remote.keys, client: remote.client,
       nowTs: () => this.deps.clock.now(), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn),
     };
   }
 
   /** PUT /v2/invite and /v1/invite (remote-invite.ts steps 1-6): the countersigned invite. */
   async receiveInvite(origin: ServerName, req: InboundInvite): Promise<JsonObject> {
     if (!this.deps.remote) throw MatrixError.forbidden("this server does not accept invites over federation");
-    return this.queue.run(req.roomId, () => receiveInvite(this.inviteContext(), origin, req));
+    return receiveInvite(this.inviteContext(), origin, req);
   }
 
   /** A room this server does not hold: make_join / send_join through a resident server (remote-join.ts steps 3-6). */
