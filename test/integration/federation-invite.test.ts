@@ -413,24 +413,30 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     });
   });
 
-  it("bob rejects while hs1 is down: hs2 makes the leave itself (after the invite), and the invite leaves bob's /sync", async () => {
-    const roomId = await createRoom({ preset: "private_chat", name: "short lived" });
-    assert.equal((await invite(roomId)).status, 200);
+  it("bob rejects while hs1 is down (rooms of versions 10 and 1): hs2 makes each leave itself (after the invite, signed by hs2), and the invites leave bob's /sync", async () => {
+    const rooms = [await createRoom({ preset: "private_chat", name: "short lived" }), await createRoom({ preset: "private_chat", room_version: "1" })];
+    for (const roomId of rooms) assert.equal((await invite(roomId)).status, 200);
     const before = await sync();
-    assert.ok(inviteState(before, roomId));
+    for (const roomId of rooms) assert.ok(inviteState(before, roomId));
     await hs[0]!.stop();
-    const l = await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, tokens[1]);
-    assert.equal(l.status, 200, l.body);
-    const record = await storage(1).rooms.getMembership(roomId, users[1]!);
-    assert.equal(record?.membership, "leave");
-    const leave = (await storage(1).events.getPdus([record!.eventId])).get(record!.eventId)!;
-    const inviteId = leave.prevEvents[0]!;
-    assert.equal((await storage(1).events.getPdus([inviteId])).get(inviteId)?.content["membership"], "invite", "the leave follows the invite");
-    assert.ok(leave.authEvents.includes(inviteId));
-    assert.ok((leave.raw["signatures"] as JsonObject)[HS2]);
+    for (const roomId of rooms) {
+      const l = await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, tokens[1]);
+      assert.equal(l.status, 200, l.body);
+      const record = await storage(1).rooms.getMembership(roomId, users[1]!);
+      assert.equal(record?.membership, "leave");
+      const leave = (await storage(1).events.getPdus([record!.eventId])).get(record!.eventId)!;
+      const inviteId = leave.prevEvents[0]!;
+      const inv = (await storage(1).events.getPdus([inviteId])).get(inviteId);
+      assert.equal(inv?.content["membership"], "invite", "the leave follows the invite");
+      assert.equal(leave.depth, inv!.depth + 1);
+      assert.deepEqual(leave.authEvents, [...inv!.authEvents, inviteId]);
+      assert.ok((leave.raw["signatures"] as JsonObject)[HS2]);
+    }
     const after = await sync(before.next_batch);
-    assert.equal(after.rooms["invite"]?.[roomId], undefined);
-    assert.ok(after.rooms["leave"]?.[roomId], JSON.stringify(after.rooms));
-    assert.equal(inviteState(await sync(), roomId), null, "an initial sync no longer lists the invite");
+    for (const roomId of rooms) {
+      assert.equal(after.rooms["invite"]?.[roomId], undefined);
+      assert.ok(after.rooms["leave"]?.[roomId], JSON.stringify(after.rooms));
+      assert.equal(inviteState(await sync(), roomId), null, "an initial sync no longer lists the invite");
+    }
   });
 });
