@@ -191,6 +191,18 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     await waitFor("bob's message on hs1", async () => (await messages(0, roomId)).includes("hello alice"));
   });
 
+  it("a room version 12 room, whose id names no server: bob's /join goes to the inviting server, and the room's v12 events pass hs2's checks", async () => {
+    const roomId = await createRoom({ preset: "private_chat", room_version: "12", name: "twelve" });
+    assert.ok(!roomId.includes(":"), roomId);
+    assert.equal((await invite(roomId)).status, 200);
+    const j = await call(1)("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, tokens[1]);
+    assert.equal(j.status, 200, j.body);
+    assert.equal((await memberOn(1, roomId, users[1]!))?.content["membership"], "join");
+    assert.equal((await memberOn(0, roomId, users[1]!))?.content["membership"], "join");
+    const name = await call(1)("GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.name`, undefined, tokens[1]);
+    assert.equal(name.json()["name"], "twelve", name.body);
+  });
+
   it("an invite into a room hs2 holds (carol of hs2 joined it): countersigned but not stored out of band; it reaches the room's state through /send, and bob's /sync lists it", async () => {
     const roomId = await createRoom({ preset: "public_chat", name: "shared" });
     assert.equal((await call(1)("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {}, tokens[2])).status, 200);
