@@ -3,6 +3,7 @@
  * - Synapse -> Zion: a Synapse user invites a Zion user; Synapse sends PUT /v2/invite (invite_room_state as whole
  *   PDUs, MSC4311), Zion checks and countersigns it, Synapse accepts Zion's signature; the invite is in the Zion
  *   user's /sync with Synapse's stripped state, and /join accepts it through Synapse (make_join / send_join).
+ *   Another invite is rejected with /leave, through Synapse's make_leave / send_leave.
  * - Zion -> Synapse: a Zion user invites a Synapse user; Zion verifies Synapse's countersignature and persists the
  *   invite; the Synapse user sees it and rejects it, which reaches Zion's room through make_leave / send_leave.
  *
@@ -93,6 +94,23 @@ describe("invites between Zion and Synapse", { timeout: 300_000 }, () => {
       return joined.includes(bob.userId) ? joined : undefined;
     });
     assert.deepEqual(members.sort(), [alice.userId, bob.userId].sort());
+  });
+
+  it("Synapse -> Zion, rejected: bob's /leave goes through Synapse's make_leave / send_leave, and Synapse shows bob's leave", async () => {
+    const created = await synapse("POST", "/_matrix/client/v3/createRoom", { preset: "private_chat" });
+    const roomId = (created.json as { room_id: RoomId }).room_id;
+    assert.equal((await synapse("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, { user_id: bob.userId })).status, 200);
+    const l = await zc()("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, bob.token);
+    assert.equal(l.status, 200, l.body);
+    const stored = await z!.server.homeserver!.storage.rooms.getMembership(roomId, bob.userId);
+    assert.equal(stored?.membership, "leave");
+    // Only a send_leave that reached Synapse puts the leave in its room (a leave made on Zion stays there).
+    const onSynapse = await eventually("bob's leave on Synapse", async () => {
+      const r = await synapse("GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(bob.userId)}?format=event`);
+      const ev = r.json as { event_id?: string; content?: { membership?: string } } | undefined;
+      return ev?.content?.membership === "leave" ? ev : undefined;
+    });
+    assert.equal(onSynapse.event_id, stored!.eventId, "Synapse holds the very leave Zion stored");
   });
 
   it("Zion -> Synapse: Zion stores the invite with Synapse's signature, alice sees it, and her rejection reaches Zion's room", async () => {
