@@ -280,5 +280,28 @@ function localLeave(ctx: Pick<RemoteInviteContext, "serverName" | "signer" | "no
   return parsePdu(hashAndSignEvent(event, rules, ctx.signer), rules);
 }
 
+/**
+ * PDUs of a room this server does not hold that it stored already as out-of-band invites (the inviting server's
+ * sender delivers the invite with /send too), by their raw object: each id computed for the stored invite's room
+ * version, only for member events of local users.
+ */
+export async function storedOutOfBandEvents(storage: RoomStorage, serverName: ServerName, roomId: RoomId, raws: readonly unknown[]): Promise<Map<unknown, EventId>> {
+  const out = new Map<unknown, EventId>();
+  for (const raw of raws) {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) continue;
+    const o = raw as JsonObject;
+    if (o["type"] !== "m.room.member" || typeof o["state_key"] !== "string" || !o["state_key"].endsWith(`:${serverName}`)) continue;
+    const record = await storage.rooms.getMembership(roomId, o["state_key"] as UserId);
+    const stored = record ? (await storage.events.getPdus([record.eventId])).get(record.eventId) : undefined;
+    if (!stored) continue;
+    try {
+      if (parsePdu(o, stored.roomVersion).eventId === stored.eventId) out.set(raw, stored.eventId);
+    } catch {
+      // not the stored event
+    }
+  }
+  return out;
+}
+
 /** The stripped state sent with an invite: the room's current create, join rules, name, ... events as whole PDUs. */
 export const INVITE_STATE_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { PowerLevelView } from "../core/auth/index.js";
 import type { Clock } from "../core/clock.js";
 import { MatrixError } from "../core/errors.js";
-import { parsePdu, signEvent, stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
+import { signEvent, stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
@@ -26,7 +26,7 @@ import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-e
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
-import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
+import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
 
@@ -285,7 +285,7 @@ export class RoomService {
       if (!rules || !remote) {
         // A room not held: only an event stored already (an out-of-band invite the inviting server also sends with
         // the room's events) is answered ok; the others' ids can be read only in room versions 1-2.
-        const verdicts = !rules && remote ? await this.outOfBandEvents(roomId, raws) : new Map<unknown, EventId>();
+        const verdicts = !rules && remote ? await storedOutOfBandEvents(this.deps.storage, this.deps.serverName, roomId, raws) : new Map<unknown, EventId>();
         for (const raw of raws) {
           const known = verdicts.get(raw);
           if (known) {
@@ -316,29 +316,6 @@ export class RoomService {
         }
       });
     }));
-    return out;
-  }
-
-  /**
-   * PDUs of a room this server does not hold that are stored already (out-of-band invites), by their raw object:
-   * the event id of each is computed for the room version of the stored invite the user holds.
-   */
-  private async outOfBandEvents(roomId: RoomId, raws: readonly unknown[]): Promise<Map<unknown, EventId>> {
-    const out = new Map<unknown, EventId>();
-    const candidates: { raw: unknown; id: EventId }[] = [];
-    for (const raw of raws) {
-      if (!isObj(raw) || raw["type"] !== "m.room.member" || typeof raw["state_key"] !== "string" || !raw["state_key"].endsWith(`:${this.deps.serverName}`)) continue;
-      const record = await this.deps.storage.rooms.getMembership(roomId, raw["state_key"] as UserId);
-      const stored = record ? (await this.deps.storage.events.getPdus([record.eventId])).get(record.eventId) : undefined;
-      if (!stored) continue;
-      try {
-        const id = parsePdu(raw as JsonObject, stored.roomVersion).eventId;
-        if (id === stored.eventId) candidates.push({ raw, id });
-      } catch {
-        // not the stored event
-      }
-    }
-    for (const c of candidates) out.set(c.raw, c.id);
     return out;
   }
 
