@@ -178,7 +178,8 @@ export async function sendInvite(
   } catch (e) {
     if (e instanceof MatrixError) throw e;
     const status = statusOf(e);
-    if (status !== undefined && status >= 400 && status < 500) {
+    // A 401 would read as the client's own token failing: that one is the invitee's server's problem (502).
+    if (status !== undefined && status >= 400 && status < 500 && status !== 401) {
       const errcode = errcodeOf(e) ?? "M_UNKNOWN";
       throw new MatrixError(errcode as "M_UNKNOWN", status, `${target} refused the invite: ${message(e)}`);
     }
