@@ -25,7 +25,7 @@
  *
  * A failure fetching for one event is that event's error; the rest of the transaction goes on.
  */
-import { checkAgainstState, checkAuthEvents } from "../core/auth/index.js";
+import { checkAgainstState, checkAuthEvents, createEventIdForRoom } from "../core/auth/index.js";
 import type { VerifyKey } from "../core/crypto/index.js";
 import { serverAllowedByAcl } from "../core/acl/index.js";
 import { keysNeeded, stateKeyOf, verifyEventsBatch, type Pdu, type PduVerdict, type StateKey, type StateMap } from "../core/events/index.js";
@@ -149,11 +149,13 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
   // Step 4.
   const authOk = await ensureAuthEvents(ctx, pdu);
   if (typeof authOk === "string") return { eventId, ok: false, error: authOk, stored: "dropped" };
-  const authStored = await storage.events.getEvents(pdu.authEvents);
+  const createId = createOf(rules, roomId);
+  const authStored = await storage.events.getEvents(createId ? [...pdu.authEvents, createId] : pdu.authEvents);
   const rejectedAuth = pdu.authEvents.find((id) => authStored.get(id)?.rejectionReason);
   let rejection: string | null = rejectedAuth ? `auth event ${rejectedAuth} was rejected` : null;
   if (!rejection) {
-    const v = checkAuthEvents(pdu, pdu.authEvents.map((id) => authStored.get(id)!.pdu), rules);
+    const create = createId ? authStored.get(createId)?.pdu : undefined;
+    const v = checkAuthEvents(pdu, [...pdu.authEvents.map((id) => authStored.get(id)!.pdu), ...(create ? [create] : [])], rules);
     if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against its auth events)`;
   }
   // Step 5.
@@ -321,16 +323,18 @@ export async function outlierEntries(ctx: Pick<RoomIngestContext, "storage" | "r
   const verdicts = await verifyRemoteBatch(ctx.remote.keys, events.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
   const good = verdicts.filter((v) => v.ok && v.pdu).map((v) => v.pdu!).sort((a, b) => a.depth - b.depth);
   const byId = new Map(good.map((p) => [p.eventId, p]));
-  const have = await ctx.storage.events.getEvents([...new Set(good.flatMap((p) => p.authEvents))]);
+  const createId = createOf(ctx.rules, ctx.roomId);
+  const have = await ctx.storage.events.getEvents([...new Set([...good.flatMap((p) => p.authEvents), ...(createId ? [createId] : [])])]);
   const rejected = new Set<EventId>();
   const out: EventToPersist[] = [];
   for (const p of good) {
     const auth = p.authEvents.map((id) => byId.get(id) ?? have.get(id)?.pdu);
+    const create = createId && createId !== p.eventId ? byId.get(createId) ?? have.get(createId)?.pdu : undefined;
     let reason: string | null = null;
     if (auth.some((a) => a === undefined)) reason = "its auth events are unknown";
     else if (p.authEvents.some((id) => rejected.has(id) || have.get(id)?.rejectionReason)) reason = "one of its auth events was rejected";
     else {
-      const v = checkAuthEvents(p, auth as Pdu[], ctx.rules);
+      const v = checkAuthEvents(p, [...(auth as Pdu[]), ...(create ? [create] : [])], ctx.rules);
       if (!v.allowed) reason = `${v.reason} (auth rule ${v.rule})`;
     }
     if (reason) rejected.add(p.eventId);
@@ -342,6 +346,11 @@ export async function outlierEntries(ctx: Pick<RoomIngestContext, "storage" | "r
 /** The state-resolution histogram (asked for at start by the composition root, so a scrape lists it at once). */
 export function stateResolutionMetric(metrics: Metrics) {
   return metrics.histogram({ name: "zion_state_resolution_seconds", help: "Time of one state resolution over forks, by result", labels: ["result"] });
+}
+
+/** In room version 12 the room id names the create event, which auth_events leave out but the auth rules read. */
+function createOf(rules: RoomVersionRules, roomId: RoomId): EventId | null {
+  return rules.auth.createEventIsRoomId ? createEventIdForRoom(roomId) : null;
 }
 
 /** Step 5 with forks: the room version's state resolution over stored events (auth chains loaded from storage). */

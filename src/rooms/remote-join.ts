@@ -20,6 +20,9 @@
  * 6. the join checked against the returned state and persisted with it as its state before, the room recorded
  *    and its current state set: the room is usable at once. Answers with members omitted are refused for now
  *    (Zion asks for full state).
+ * Restricted joins (v8+): a template naming join_authorised_via_users_server keeps it in our join, and step 5 takes
+ * the authorising server's signature from send_join's `event` (merged into our copy and verified); the resident
+ * side (RoomService.makeMembership / acceptSendJoin) names a local member and signs such joins.
  */
 import { randomBytes } from "node:crypto";
 import { checkAgainstState } from "../core/auth/index.js";
@@ -39,7 +42,7 @@ export interface RemoteJoinClient {
   makeJoin(destination: ServerName, roomId: RoomId, userId: UserId, supportedVersions: readonly string[]): Promise<{ roomVersion: string; event: JsonObject }>;
   sendJoin(
     destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules, q?: { readonly omitMembers?: boolean },
-  ): Promise<{ state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean }>;
+  ): Promise<{ state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean; event?: JsonObject | undefined }>;
 }
 
 /** Step 1's template: the built join without what the joining server computes itself. */
@@ -62,6 +65,30 @@ export function assertJoinFrom(pdu: Pdu, origin: ServerName, roomId: RoomId, eve
   if (pdu.type !== "m.room.member" || pdu.content["membership"] !== membership) throw new MatrixError("M_BAD_JSON", 400, `the event must be an m.room.member event with membership ${membership}`);
   if (pdu.stateKey !== pdu.sender) throw new MatrixError("M_BAD_JSON", 400, "state_key must be the sender");
   if (pdu.sender.slice(pdu.sender.indexOf(":") + 1) !== origin) throw MatrixError.forbidden(`the sender ${pdu.sender} is not a user of ${origin}`);
+}
+
+/**
+ * Step 4 for any make_join / make_leave / make_knock template: our content (its `membership` included),
+ * origin_server_ts, a minted id in room versions 1-2, the content hash and our signature. Throws when the template
+ * is not a member event of `userId` in `roomId` or is malformed.
+ */
+export function eventFromTemplate(
+  template: JsonObject, rules: RoomVersionRules, ctx: { readonly serverName: ServerName; readonly signer: PduSigner; readonly nowTs: () => number },
+  roomId: RoomId, userId: UserId, content: JsonObject,
+): Pdu {
+  const event: Record<string, JsonValue> = { ...template, origin_server_ts: ctx.nowTs(), content };
+  delete event["signatures"];
+  delete event["hashes"];
+  delete event["unsigned"];
+  if (rules.eventId === "server-minted") event["event_id"] = `$${randomBytes(12).toString("base64url")}:${ctx.serverName}`;
+  if (event["type"] !== "m.room.member" || event["state_key"] !== userId || event["sender"] !== userId || event["room_id"] !== roomId) {
+    throw new Error(`is not a ${String(content["membership"])} of ${userId} in ${roomId}`);
+  }
+  try {
+    return parsePdu(hashAndSignEvent(event, rules, ctx.signer), rules);
+  } catch (e) {
+    throw new Error(`is malformed: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 export interface JoinRemoteContext {
@@ -93,29 +120,33 @@ export async function joinRemoteRoom(
     }
     const rules = roomVersion(tpl.roomVersion);
     // Step 4.
-    const event: Record<string, JsonValue> = { ...tpl.event, origin_server_ts: ctx.nowTs(), content: { ...content, membership: "join" } };
-    delete event["signatures"];
-    delete event["hashes"];
-    if (rules.eventId === "server-minted") event["event_id"] = `$${randomBytes(12).toString("base64url")}:${ctx.serverName}`;
-    if (event["type"] !== "m.room.member" || event["state_key"] !== userId || event["sender"] !== userId || event["room_id"] !== roomId) {
-      errors.push(`${server}: the make_join template is not a join of ${userId} in ${roomId}`);
-      continue;
-    }
     let join: Pdu;
     try {
-      join = parsePdu(hashAndSignEvent(event, rules, ctx.signer), rules);
+      // A restricted join (v8+): the resident names the member who authorises it, and signs the join in send_join.
+      const via = (tpl.event["content"] as JsonObject | undefined)?.["join_authorised_via_users_server"];
+      join = eventFromTemplate(tpl.event, rules, ctx, roomId, userId, { ...content, ...(rules.auth.restrictedJoins && typeof via === "string" ? { join_authorised_via_users_server: via } : {}), membership: "join" });
     } catch (e) {
-      errors.push(`${server}: the make_join template is malformed: ${e instanceof Error ? e.message : String(e)}`);
+      errors.push(`${server}: the make_join template ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
     // Step 5.
-    let answer: { state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean };
+    let answer: { state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean; event?: JsonObject | undefined };
     try {
       answer = await ctx.remote.client.sendJoin(server, roomId, join.eventId, join.raw, rules);
     } catch (e) {
       if (e instanceof Error && "status" in e && (e as { status?: number }).status === 403) throw MatrixError.forbidden(`${server} refused the join: ${e.message}`);
       errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
+    }
+    // Step 5 for a restricted join: the authorising server's signature, from send_join's `event`, onto our join.
+    const authoriser = join.content["join_authorised_via_users_server"];
+    if (typeof authoriser === "string" && rules.signatures.authorisingServerSigns) {
+      try {
+        join = await withAuthorisingSignature(ctx, join, answer.event, authoriser.slice(authoriser.indexOf(":") + 1) as ServerName, rules);
+      } catch (e) {
+        errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
     }
     if (answer.membersOmitted) {
       errors.push(`${server}: answered with members omitted, which Zion does not ask for`);
@@ -161,4 +192,19 @@ export async function joinRemoteRoom(
     return { eventId: join.eventId, maxOrdering: result.maxOrdering };
   }
   throw new MatrixError("M_UNKNOWN", 502, `Failed to join via any server: ${errors.join("; ") || "no server to ask"}`);
+}
+
+/**
+ * The resident's copy of a restricted join (send_join's `event`) must carry the authorising server's signature over
+ * our join: it is merged into our copy (so nothing else the resident changed is taken) and verified.
+ */
+async function withAuthorisingSignature(ctx: JoinRemoteContext, join: Pdu, signedCopy: JsonObject | undefined, authoriser: ServerName, rules: RoomVersionRules): Promise<Pdu> {
+  if (authoriser === ctx.serverName) return join;
+  const sigs = signedCopy?.["signatures"];
+  const theirs = typeof sigs === "object" && sigs !== null && !Array.isArray(sigs) ? (sigs as JsonObject)[authoriser] : undefined;
+  if (typeof theirs !== "object" || theirs === null || Array.isArray(theirs)) throw new Error(`send_join's event carries no signature of ${authoriser}, the server authorising the restricted join`);
+  const merged: JsonObject = { ...join.raw, signatures: { ...(join.raw["signatures"] as JsonObject), [authoriser]: theirs } };
+  const [v] = await verifyRemoteBatch(ctx.remote.keys, [{ raw: merged, rules, roomId: join.roomId, eventId: join.eventId }]);
+  if (!v?.ok || !v.pdu || v.redacted) throw new Error(`the restricted join's signatures do not verify: ${(v?.failures ?? []).map((f) => f.reason).join("; ")}`);
+  return v.pdu;
 }

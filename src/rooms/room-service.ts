@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { PowerLevelView } from "../core/auth/index.js";
 import type { Clock } from "../core/clock.js";
 import { MatrixError } from "../core/errors.js";
-import { stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
+import { signEvent, stateKeyOf, splitStateKey, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
@@ -27,6 +27,7 @@ import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-e
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { MISSING_EVENTS_BUDGET, ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
+import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
 
@@ -43,7 +44,7 @@ export interface RoomServiceDeps {
   /** Forward extremities kept bounded with dummy events (extremities.ts). Absent: no dummy events are sent. */
   readonly extremities?: ExtremityPolicy;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
-  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
 }
 
 /** A transaction PDU's outcome, keyed as /send answers it. */
@@ -162,8 +163,13 @@ export class RoomService {
   }
 
   private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey, opts: { oldestFirst?: boolean } = {}): Promise<Pdu> {
-    const { storage } = this.deps;
     const { pdu, extremities } = await this.prepare(roomId, input, opts);
+    return this.persistPrepared(roomId, pdu, extremities, clientTxn);
+  }
+
+  /** Steps 3-4 for an event prepare() built (in the same queue task, so the extremities are still the room's). */
+  private async persistPrepared(roomId: RoomId, pdu: Pdu, extremities: readonly EventId[], clientTxn?: ClientTxnKey): Promise<Pdu> {
+    const { storage } = this.deps;
     // Step 3: the state before is the room's current state (the state after its one extremity, the usual case).
     const stateBefore: StateInput = extremities.length === 1 ? { after: extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
     const destinations = (await this.deps.outbound?.destinationsFor(roomId, pdu)) ?? [];
@@ -229,8 +235,17 @@ export class RoomService {
     const creatorProfile: Record<string, JsonValue> = {};
     if (profile?.displayname) creatorProfile["displayname"] = profile.displayname;
     if (profile?.avatarUrl) creatorProfile["avatar_url"] = profile.avatarUrl;
-    const plan = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
-    return this.createFromPlan(creator, plan, opts);
+    const planned = planCreateRoom(req, { creator, ...(opts.alias ? { alias: opts.alias } : {}), creatorProfile });
+    // Invitees of other servers are invited over federation once the room exists (step 8 of the plan is last).
+    const isRemoteInvite = (t: { type: string; stateKey?: string | undefined; content: JsonObject }) =>
+      t.type === "m.room.member" && t.content["membership"] === "invite" && t.stateKey !== undefined && !t.stateKey.endsWith(`:${this.deps.serverName}`);
+    const remoteInvites = planned.events.filter(isRemoteInvite);
+    const plan = remoteInvites.length === 0 ? planned : { ...planned, events: planned.events.filter((t) => !isRemoteInvite(t)) };
+    const roomId = await this.createFromPlan(creator, plan, opts);
+    for (const t of remoteInvites) {
+      await this.invite(roomId, creator, t.stateKey as UserId, t.content["is_direct"] === true ? { isDirect: true } : {});
+    }
+    return roomId;
   }
 
   /** Builds a planned room (creation, or an upgrade's replacement room) and persists its chain in one call. */
@@ -303,7 +318,15 @@ export class RoomService {
     await Promise.all([...byRoom].map(async ([roomId, raws]) => {
       const rules = await this.rulesOf(roomId);
       if (!rules || !remote) {
+        // A room not held: only an event stored already (an out-of-band invite the inviting server also sends with
+        // the room's events) is answered ok; the others' ids can be read only in room versions 1-2.
+        const verdicts = !rules && remote ? await storedOutOfBandEvents(this.deps.storage, this.deps.serverName, roomId, raws) : new Map<unknown, EventId>();
         for (const raw of raws) {
+          const known = verdicts.get(raw);
+          if (known) {
+            out.push({ eventId: known, outcome: { eventId: known, ok: true, alreadyKnown: true } });
+            continue;
+          }
           const id = isObj(raw) && typeof raw["event_id"] === "string" ? raw["event_id"] : null;
           if (id) out.push({ eventId: id, outcome: { ok: false, error: rules ? "this server does not accept remote events" : `unknown room ${roomId}` } });
         }
@@ -361,7 +384,7 @@ export class RoomService {
   async join(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
     await this.refuseBlocked(roomId);
     const known = await this.rulesOf(roomId);
-    if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via))) return this.joinRemote(roomId, userId, opts);
+    if (!known && this.deps.remote && (await this.isRemote(roomId, opts.via, userId))) return this.joinRemote(roomId, userId, opts);
     const rules = await this.requireRoom(roomId, "join", opts.via);
     return this.queue.run(roomId, async () => {
       const current = await this.currentStateEvent(roomId, "m.room.member", userId);
@@ -379,16 +402,47 @@ export class RoomService {
     });
   }
 
-  private async isRemote(roomId: RoomId, via: readonly string[] = []): Promise<boolean> {
+  private async isRemote(roomId: RoomId, via: readonly string[] = [], userId?: UserId): Promise<boolean> {
     const colon = roomId.indexOf(":");
-    return (colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName);
+    if ((colon >= 0 && roomId.slice(colon + 1) !== this.deps.serverName) || via.some((s) => s !== this.deps.serverName)) return true;
+    return userId !== undefined && (await this.outOfBandInvite(roomId, userId)) !== null;
+  }
+
+  /** Servers to ask about a room this server does not hold: `via`, then `more`, then the room id's server; never this one. */
+  private candidateServers(roomId: RoomId, via: readonly string[], more: readonly string[]): ServerName[] {
+    const colon = roomId.indexOf(":");
+    return [...new Set([...via, ...more, ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+  }
+
+  /** The user's out-of-band invite (or knock) of a room this server does not hold (remote-invite.ts), or null. */
+  private async outOfBandInvite(roomId: RoomId, userId: UserId): Promise<Pdu | null> {
+    const record = await this.deps.storage.rooms.getMembership(roomId, userId);
+    if (!record || (record.membership !== "invite" && record.membership !== "knock")) return null;
+    if (await this.deps.storage.rooms.getRoom(roomId)) return null;
+    return (await this.deps.storage.events.getPdus([record.eventId])).get(record.eventId) ?? null;
+  }
+
+  private inviteContext(): RemoteInviteContext & { readonly client: RemoteInviteClient } {
+    const remote = this.deps.remote!;
+    return {
+      serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, keys: remote.keys, client: remote.client,
+      nowTs: () => this.deps.clock.now(), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn),
+    };
+  }
+
+  /** PUT /v2/invite and /v1/invite (remote-invite.ts steps 1-6): the countersigned invite. */
+  async receiveInvite(origin: ServerName, req: InboundInvite): Promise<JsonObject> {
+    if (!this.deps.remote) throw MatrixError.forbidden("this server does not accept invites over federation");
+    return receiveInvite(this.inviteContext(), origin, req);
   }
 
   /** A room this server does not hold: make_join / send_join through a resident server (remote-join.ts steps 3-6). */
   private async joinRemote(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] }): Promise<EventId> {
     const remote = this.deps.remote!;
-    const colon = roomId.indexOf(":");
-    const servers = [...new Set([...(opts.via ?? []), ...(colon >= 0 ? [roomId.slice(colon + 1)] : [])])].filter((s) => s !== this.deps.serverName) as ServerName[];
+    // An out-of-band invite (received over federation): its sender's server knows the room.
+    const invite = await this.outOfBandInvite(roomId, userId);
+    const servers = this.candidateServers(roomId, opts.via ?? [], invite ? [invite.sender.slice(invite.sender.indexOf(":") + 1)] : []);
     const content: Record<string, JsonValue> = { membership: "join", ...(await this.profileContent(userId)) };
     if (opts.reason !== undefined) content["reason"] = opts.reason;
     return this.queue.run(roomId, async () => {
@@ -432,7 +486,15 @@ export class RoomService {
     const rules = await this.rulesOf(roomId);
     if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
     if (ver) assertVersionSupported(rules, ver);
-    const { pdu } = await this.queue.run(roomId, () => this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content: { membership } }));
+    const { pdu } = await this.queue.run(roomId, async () => {
+      const content: Record<string, JsonValue> = { membership };
+      // A restricted join of a user of another server (this server authorising): a local member who may invite.
+      if (membership === "join" && rules.auth.restrictedJoins && !["invite", "join"].includes((await this.membership(roomId, userId)) ?? "")) {
+        const via = await this.restrictedAuthoriser(roomId, userId, rules);
+        if (via) content["join_authorised_via_users_server"] = via;
+      }
+      return this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content });
+    });
     return { room_version: rules.id, event: joinTemplate(pdu) };
   }
 
@@ -458,6 +520,7 @@ export class RoomService {
     const rules = await this.rulesOf(roomId);
     const remote = this.deps.remote;
     if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
+    raw = await this.authoriseRestrictedJoin(roomId, raw, rules, membership);
     const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
     if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the ${membership} event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);
     const pdu = v.pdu;
@@ -470,6 +533,22 @@ export class RoomService {
     if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
     if (outcome.softFailed) throw MatrixError.forbidden(`the ${membership} is not allowed by the room's current state`);
     return pdu;
+  }
+
+  /**
+   * A restricted join naming a user of this server in join_authorised_via_users_server: this server signs it (the
+   * signature receipt checks require), once the joining user meets the room's allow list here and the named user
+   * is one who may authorise it (else 403). Other events are returned as they are.
+   */
+  private async authoriseRestrictedJoin(roomId: RoomId, raw: unknown, rules: RoomVersionRules, membership: string): Promise<unknown> {
+    if (membership !== "join" || !rules.auth.restrictedJoins || !isObj(raw) || !isObj(raw["content"])) return raw;
+    const via = raw["content"]["join_authorised_via_users_server"];
+    if (typeof via !== "string" || !via.endsWith(`:${this.deps.serverName}`)) return raw;
+    const sender = typeof raw["sender"] === "string" ? (raw["sender"] as UserId) : null;
+    const authoriser = sender ? await this.restrictedAuthoriser(roomId, sender, rules, via as UserId) : null;
+    if (authoriser !== via) throw MatrixError.forbidden(`${via} cannot authorise ${String(raw["sender"])}'s join: the user is in none of the rooms the join rule allows, or ${via} may not invite`);
+    const { unsigned: _u, ...rest } = raw as Record<string, JsonValue>;
+    return signEvent(rest, rules, this.deps.signer);
   }
 
   /**
@@ -499,6 +578,8 @@ export class RoomService {
       auth_chain: chain.filter((id) => pdus.has(id)).map(wire),
       members_omitted: opts.omitMembers === true,
       servers_in_room: [...servers].sort(),
+      // A restricted join this server authorised: the join with its signature, which the joining server lacks.
+      ...(typeof pdu.content["join_authorised_via_users_server"] === "string" && pdu.content["join_authorised_via_users_server"].endsWith(`:${this.deps.serverName}`) ? { event: wireOf(pdu) } : {}),
     };
   }
 
@@ -508,7 +589,7 @@ export class RoomService {
    * (https://spec.matrix.org/v1.16/client-server-api/#restricted-rooms). Null when the rule is not restricted or
    * nobody can authorise (the auth rules then refuse).
    */
-  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules): Promise<UserId | null> {
+  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules, prefer?: UserId): Promise<UserId | null> {
     const jr = await this.currentStateEvent(roomId, "m.room.join_rules", "");
     const rule = jr && isObj(jr.content) ? jr.content["join_rule"] : undefined;
     if (rule !== "restricted" && !(rule === "knock_restricted" && rules.auth.knockRestrictedJoinRule)) return null;
@@ -525,32 +606,56 @@ export class RoomService {
     const [create, pl] = await Promise.all([this.currentStateEvent(roomId, "m.room.create", ""), this.currentStateEvent(roomId, "m.room.power_levels", "")]);
     const view = new PowerLevelView(pl ?? undefined, create ?? undefined, rules);
     const suffix = `:${this.deps.serverName}`;
-    for (const member of await this.deps.storage.roomClient.getRoomMembers(roomId, "join")) {
+    const joined = await this.deps.storage.roomClient.getRoomMembers(roomId, "join");
+    if (prefer !== undefined) return prefer.endsWith(suffix) && joined.includes(prefer) && view.userLevel(prefer) >= view.invite ? prefer : null;
+    for (const member of joined) {
       if (member.endsWith(suffix) && view.userLevel(member) >= view.invite) return member;
     }
     return null;
   }
 
-  /** Invites a local user (remote invites need federation: 502). */
+  /**
+   * Invites a user. A user of another server (remote-invite.ts steps 7-8): the invite is built and checked over the
+   * current state, sent to the invitee's server, and persisted countersigned only when that server signed it; the
+   * room's queue is held meanwhile (at most the federation client's timeout), so no event of the room is built on a
+   * state the invite would change.
+   */
   async invite(roomId: RoomId, sender: UserId, target: UserId, opts: { reason?: string; isDirect?: boolean } = {}): Promise<EventId> {
     await this.refuseBlocked(roomId);
     await this.requireRoom(roomId, "invite");
-    if (!target.endsWith(`:${this.deps.serverName}`)) throw federationUnavailable("invite", `user ${target}`);
+    const remote = !target.endsWith(`:${this.deps.serverName}`);
+    if (remote && !this.deps.remote) throw federationUnavailable("invite", `user ${target}`);
     return this.queue.run(roomId, async () => {
       const current = await this.membership(roomId, target);
       if (current === "invite") return (await this.deps.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", target))!;
-      const content: Record<string, JsonValue> = { membership: "invite", ...(await this.profileContent(target)) };
+      const content: Record<string, JsonValue> = { membership: "invite", ...(remote ? {} : await this.profileContent(target)) };
       if (opts.reason !== undefined) content["reason"] = opts.reason;
       if (opts.isDirect) content["is_direct"] = true;
-      return (await this.append(roomId, { type: "m.room.member", stateKey: target, sender, content })).eventId;
+      const input: LocalEventInput = { type: "m.room.member", stateKey: target, sender, content };
+      if (!remote) return (await this.append(roomId, input)).eventId;
+      const prepared = await this.prepare(roomId, input);
+      const stripped: JsonObject[] = [];
+      for (const type of INVITE_STATE_TYPES) {
+        const p = await this.currentStateEvent(roomId, type, "");
+        if (p) stripped.push(wireOf(p));
+      }
+      const countersigned = await sendInvite(this.inviteContext(), prepared.pdu, prepared.rules, stripped);
+      return (await this.persistPrepared(roomId, countersigned, prepared.extremities)).eventId;
     });
   }
 
-  /** Knocks on a local room (v7+ rooms whose join rule allows it; the auth rules decide). */
+  /**
+   * Knocks on a room (v7+ rooms whose join rule allows it; the auth rules decide). A room this server does not
+   * hold, on another server: make_knock / send_knock through it (remote-invite.ts steps 11-12).
+   */
   async knock(roomId: RoomId, userId: UserId, opts: { reason?: string; via?: readonly string[] } = {}): Promise<EventId> {
-    await this.requireRoom(roomId, "knock", opts.via);
     const content: Record<string, JsonValue> = { membership: "knock", ...(await this.profileContent(userId)) };
     if (opts.reason !== undefined) content["reason"] = opts.reason;
+    if (!(await this.rulesOf(roomId)) && this.deps.remote && (await this.isRemote(roomId, opts.via))) {
+      const servers = this.candidateServers(roomId, opts.via ?? [], []);
+      return this.queue.run(roomId, () => knockRemoteRoom(this.inviteContext(), roomId, userId, servers, content));
+    }
+    await this.requireRoom(roomId, "knock", opts.via);
     return (await this.send(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content })).eventId;
   }
 
@@ -559,6 +664,11 @@ export class RoomService {
    * decide who may; unban of a user who is not banned is refused here (it would be a kick).
    */
   async setMembership(roomId: RoomId, sender: UserId, target: UserId, action: "leave" | "kick" | "ban" | "unban", reason?: string): Promise<EventId> {
+    if (action === "leave" && sender === target && this.deps.remote && !(await this.rulesOf(roomId))) {
+      // Rejecting an invite (or withdrawing a knock) of a room this server does not hold: remote-invite.ts steps 9-10.
+      const invite = await this.outOfBandInvite(roomId, target);
+      if (invite) return this.queue.run(roomId, () => rejectRemoteInvite(this.inviteContext(), roomId, target, invite, reason));
+    }
     await this.requireRoom(roomId, action);
     return this.queue.run(roomId, async () => {
       if (action === "unban" && (await this.membership(roomId, target)) !== "ban") throw MatrixError.forbidden(`${target} is not banned from ${roomId}`);
@@ -583,7 +693,8 @@ export class RoomService {
 
   /** Forgets a room the user is not joined or invited to (400 M_UNKNOWN otherwise, as Synapse). */
   async forget(roomId: RoomId, userId: UserId): Promise<void> {
-    const m = await this.membership(roomId, userId);
+    // A room this server does not hold is known only through an out-of-band membership (a rejected remote invite).
+    const m = (await this.membership(roomId, userId)) ?? ((await this.deps.storage.rooms.getMembership(roomId, userId))?.membership as Membership | undefined) ?? null;
     if (m === null && !(await this.rulesOf(roomId))) throw MatrixError.notFound(`unknown room ${roomId}`);
     if (m === "join" || m === "invite" || m === "knock") throw new MatrixError("M_UNKNOWN", 400, `${userId} is still in ${roomId} (membership ${m}); leave it first`);
     await this.deps.storage.roomClient.setForgotten(userId, roomId, true);

@@ -190,6 +190,29 @@ export interface PersistBatch {
    * ("client transaction") and nothing of the batch is written.
    */
   readonly clientTxn?: { readonly key: ClientTxnKey; readonly eventId: EventId };
+  /**
+   * Out-of-band memberships (migration 0012): a local user's invite, leave or knock in a room this server does not
+   * hold. Each enters current_memberships and the membership stream at the batch's forward position (so /sync sees
+   * it), never the room's state; its member event must be in the batch (as an outlier) or stored already.
+   */
+  readonly outOfBand?: readonly OutOfBandMembership[];
+}
+
+export interface OutOfBandMembership {
+  readonly roomId: RoomId;
+  readonly userId: UserId;
+  readonly membership: string;
+  readonly eventId: EventId;
+  /** The stripped state the remote server sent with an invite (invite_room_state) or knock (knock_room_state). */
+  readonly strippedState?: readonly JsonObject[];
+}
+
+/** A user's current membership of a room as /sync lists it (current_memberships), with its stripped state when out of band. */
+export interface MembershipRecord {
+  readonly membership: string;
+  readonly eventId: EventId;
+  /** Present for out-of-band invites and knocks: what the remote server sent. */
+  readonly strippedState: readonly JsonObject[] | null;
 }
 
 export interface OutboundPdus {
@@ -353,6 +376,8 @@ export interface RoomStore {
   getCurrentStateEventId(roomId: RoomId, type: string, stateKey: string): Promise<EventId | null>;
   /** Rooms where the user's current membership is `membership`, ordered by room id. */
   getRoomsForUser(userId: UserId, membership: string): Promise<readonly RoomId[]>;
+  /** The user's current membership of the room (also out-of-band ones, of rooms not held), or null. */
+  getMembership(roomId: RoomId, userId: UserId): Promise<MembershipRecord | null>;
   /** The room's forward extremities (accepted, not soft-failed timeline events with no such child), ordered by id. */
   getForwardExtremities(roomId: RoomId): Promise<readonly EventId[]>;
   /** Current-state changes in (from, to], ascending, of the given rooms (all rooms when absent), at most `limit`. */

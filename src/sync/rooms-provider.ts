@@ -7,7 +7,9 @@
  *   otherwise the state changes between `since` and the timeline's start), or with `use_state_after` the state at
  *   the end of the timeline as `state_after`; lazy-loaded members; `summary`; typing; per-room account data.
  * - invite / knock: the stripped state the invitee may see (create, join rules, name, avatar, alias, encryption,
- *   and the user's own member event).
+ *   and the user's own member event); for an invite received over federation (a room this server does not hold),
+ *   the stripped state the inviting server sent, stored beside the out-of-band invite.
+ * - an out-of-band leave (a rejected remote invite) shows the leave event as the left room's timeline.
  * - leave: the timeline up to the leave, for rooms left (or banned from) after `since`, or on an initial sync when
  *   the filter's `include_leave` is set; forgotten rooms never.
  */
@@ -142,7 +144,7 @@ export class RoomsProvider {
     }
     for (const l of leaves) {
       if (await storage.roomClient.isForgotten(req.userId, l.roomId)) continue;
-      out.leave[l.roomId] = await this.leftRoom(req, l.roomId, l.ordering, limit);
+      out.leave[l.roomId] = await this.leftRoom(req, l.roomId, l.ordering, limit, l.eventId);
     }
 
     const empty = Object.keys(out.join).length + Object.keys(out.invite).length + Object.keys(out.leave).length + Object.keys(out.knock).length === 0;
@@ -267,6 +269,15 @@ export class RoomsProvider {
   }
 
   private async strippedState(roomId: RoomId, userId: UserId): Promise<JsonObject[]> {
+    // An invite (knock) over federation to a room this server does not hold: the stripped state the remote server
+    // sent, and the member event.
+    const record = await this.storage.rooms.getMembership(roomId, userId);
+    if (record?.strippedState) {
+      const own = (await this.storage.events.getPdus([record.eventId])).get(record.eventId);
+      const out = record.strippedState.filter((e) => !(e["type"] === "m.room.member" && e["state_key"] === userId));
+      if (own) out.push({ type: own.type, state_key: own.stateKey ?? "", content: own.content, sender: own.sender });
+      return out;
+    }
     const ids = await Promise.all([...STRIPPED_TYPES.map((t) => this.storage.rooms.getCurrentStateEventId(roomId, t, "")), this.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId)]);
     const pdus = await this.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
     const out: JsonObject[] = [];
@@ -277,9 +288,14 @@ export class RoomsProvider {
     return out;
   }
 
-  private async leftRoom(req: RoomsRequest, roomId: RoomId, leaveOrdering: StreamOrdering, limit: number): Promise<JsonObject> {
+  private async leftRoom(req: RoomsRequest, roomId: RoomId, leaveOrdering: StreamOrdering, limit: number, leaveEventId?: EventId): Promise<JsonObject> {
     const recent = await this.storage.events.getRoomsRecentEvents([roomId], { from: req.since ?? 0, to: leaveOrdering, limit: limit + 1 });
     const newestFirst = recent.get(roomId) ?? [];
+    if (newestFirst.length === 0 && leaveEventId && !(await this.storage.rooms.getRoom(roomId))) {
+      // An out-of-band leave (a rejected invite of a room this server does not hold): the leave is the timeline.
+      const leave = (await this.storage.events.getPdus([leaveEventId])).get(leaveEventId);
+      if (leave) return { timeline: { events: [this.event(leave, req.nowTs)], limited: false }, state: { events: [] }, account_data: { events: [] } };
+    }
     const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, limit);
     return {
       timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },

@@ -13,10 +13,10 @@ import { join } from "node:path";
 import type { SigningKey } from "../../src/core/crypto/index.js";
 import { newSigningKey } from "../../src/app/index.js";
 import type { Dnsmasq } from "./dnsmasq.js";
-import { startTestServer, type TestServer } from "./server.js";
+import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 import type { IssuedCert, TestCa } from "./test-ca.js";
 
-export interface FederatedZionOptions {
+export interface FederatedZionOptions extends Pick<TestServerOptions, "mode" | "startOptions"> {
   /** Port of the TLS federation listener on `ip` (default 8448). */
   readonly federationPort?: number;
   /** The outbound IP policy's allowed ranges (default ["127.0.3.0/24"]). */
@@ -48,7 +48,8 @@ export async function startFederatedZion(
   const client = options.client ?? { host: "127.0.0.1", port: 0 };
   return startTestServer({
     serverName: name,
-    mode: "child",
+    mode: options.mode ?? "child",
+    ...(options.startOptions ? { startOptions: options.startOptions } : {}),
     tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
     ...(options.dir ? { dir: options.dir } : {}),
     ...(options.signingKey ? { signingKey: options.signingKey } : {}),

@@ -158,4 +158,17 @@ describe("FederationClient room methods: strict checks of the answers (real TLS)
     assert.equal((await client.invite(dest, ROOM, inv.eventId, { event: inv.raw, roomVersion: "10" }, V10)).event.eventId, inv.eventId);
     await bad(client.invite(dest, ROOM, "$other" as EventId, { event: inv.raw, roomVersion: "10" }, V10), /event: is \$.*, not \$other/);
   });
+
+  it("inviteV1 puts to /v1/invite and needs [200, {event}] with the invite event back", async () => {
+    const inv = pdu();
+    body = [200, { event: inv.raw }];
+    assert.equal((await client.inviteV1(dest, ROOM, inv.eventId, inv.raw, V10)).event.eventId, inv.eventId);
+    assert.match(lastUrl, /^\/_matrix\/federation\/v1\/invite\//);
+    body = { event: inv.raw };
+    await bad(client.inviteV1(dest, ROOM, inv.eventId, inv.raw, V10), /must be \[200, \{event\}\]/);
+    body = [201, { event: inv.raw }];
+    await bad(client.inviteV1(dest, ROOM, inv.eventId, inv.raw, V10), /must be \[200, \{event\}\]/);
+    body = [200, { event: inv.raw }];
+    await bad(client.inviteV1(dest, ROOM, "$other" as EventId, inv.raw, V10), /event: is \$.*, not \$other/);
+  });
 });

@@ -466,6 +466,22 @@ export class FederationClient implements KeyFetchClient {
       return { event: pdu! };
     });
   }
+
+  /**
+   * PUT /_matrix/federation/v1/invite/{roomId}/{eventId}, for room versions 1-2 with servers that lack v2: the body
+   * is the event (invite_room_state under its `unsigned`), the answer `[200, {event}]` (a historical quirk the spec
+   * keeps).
+   */
+  async inviteV1(destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<{ event: Pdu }> {
+    return this.typed({ destination, method: "PUT", path: `/_matrix/federation/v1/invite/${encodeURIComponent(roomId)}/${encodeURIComponent(eventId)}`, body: event, ...opts }, (b) => {
+      if (!Array.isArray(b) || b.length !== 2 || b[0] !== 200) throw new ResponseShapeError("(response)", "must be [200, {event}]");
+      const pair: readonly unknown[] = b;
+      const o = objectAt(pair[1], "[1]");
+      const [pdu] = pdusAt({ event: [objectAt(o["event"], "event")] }, "event", rules, roomId);
+      if (pdu!.eventId !== eventId) throw new ResponseShapeError("event", `is ${pdu!.eventId}, not ${eventId}`);
+      return { event: pdu! };
+    });
+  }
 }
 
 /** A remote server's media: the bytes, or where to fetch them. */

@@ -378,6 +378,56 @@ export function roomConformance(
     });
   });
 
+  describe("out-of-band memberships (migration 0012)", () => {
+    const REMOTE_ROOM = "!far:remote.test" as RoomId;
+    const invite = (id: string, membership = "invite", prev: readonly string[] = []): PduSpec =>
+      ({ id, room: REMOTE_ROOM, type: "m.room.member", stateKey: ALICE, sender: BOB, content: { membership }, prev, auth: prev });
+
+    it("lists an invite to a room not held in current memberships and the membership stream with its stripped state, and writes no room state", async () => {
+      await withStorage(async (s) => {
+        const stripped = [{ type: "m.room.name", state_key: "", content: { name: "far" }, sender: BOB }];
+        const r = await s.events.persistEvents(batch([ev(invite("oi"), { outlier: true })], {
+          outOfBand: [{ roomId: REMOTE_ROOM, userId: ALICE, membership: "invite", eventId: eid("oi"), strippedState: stripped }],
+        }));
+        assert.ok(r.maxOrdering > 0, "the membership takes a forward position");
+        assert.ok(r.orderings.get(eid("oi"))! < 0, "the event is an outlier");
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "invite"), [REMOTE_ROOM]);
+        assert.deepEqual(await s.rooms.getMembership(REMOTE_ROOM, ALICE), { membership: "invite", eventId: eid("oi"), strippedState: stripped });
+        const changes = await s.rooms.getMembershipChanges(ALICE, { from: 0, to: await s.events.maxStreamOrdering(), limit: 10 });
+        assert.deepEqual(changes, [{ streamOrdering: r.maxOrdering, roomId: REMOTE_ROOM, userId: ALICE, membership: "invite", eventId: eid("oi") }]);
+        assert.equal(await s.rooms.getRoom(REMOTE_ROOM), null);
+        assert.deepEqual(await s.rooms.getCurrentState(REMOTE_ROOM), new Map());
+        assert.deepEqual(await s.rooms.getForwardExtremities(REMOTE_ROOM), []);
+      });
+    });
+
+    it("replaces the invite with a later out-of-band leave (no stripped state), and a join of the room held later replaces that", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([ev(invite("oi2"), { outlier: true })], { outOfBand: [{ roomId: REMOTE_ROOM, userId: ALICE, membership: "invite", eventId: eid("oi2"), strippedState: [] }] }));
+        const l = await s.events.persistEvents(batch([ev(invite("ol2", "leave", ["oi2"]), { outlier: true })], { outOfBand: [{ roomId: REMOTE_ROOM, userId: ALICE, membership: "leave", eventId: eid("ol2") }] }));
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "invite"), []);
+        assert.deepEqual(await s.rooms.getMembership(REMOTE_ROOM, ALICE), { membership: "leave", eventId: eid("ol2"), strippedState: null });
+        const j = ev({ id: "oj2", room: REMOTE_ROOM, type: "m.room.member", stateKey: ALICE, sender: ALICE, content: { membership: "join" } }, { stateBefore: { state: new Map() } });
+        await s.events.persistEvents(batch([j], { rooms: [{ roomId: REMOTE_ROOM, roomVersion: "10", creator: BOB }], state: [{ roomId: REMOTE_ROOM, replace: true, set: new Map([[sk("m.room.member", ALICE), eid("oj2")]]) }] }));
+        assert.deepEqual((await s.rooms.getMembership(REMOTE_ROOM, ALICE))?.membership, "join");
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "join"), [REMOTE_ROOM]);
+        const changes = await s.rooms.getMembershipChanges(ALICE, { from: l.maxOrdering - 1, to: await s.events.maxStreamOrdering(), limit: 10 });
+        assert.deepEqual(changes.map((c) => c.membership), ["leave", "join"]);
+      });
+    });
+
+    it("writes nothing of an out-of-band batch that fails", async () => {
+      await withStorage(async (s) => {
+        await s.events.persistEvents(batch([ev(invite("oi3"), { outlier: true })]));
+        await assert.rejects(s.events.persistEvents(batch([ev(invite("oi4"), { outlier: true }), ev({ id: "bad" }, { stateBefore: { after: eid("missing") } })], {
+          outOfBand: [{ roomId: REMOTE_ROOM, userId: ALICE, membership: "invite", eventId: eid("oi4"), strippedState: [] }],
+        })));
+        assert.equal(await s.rooms.getMembership(REMOTE_ROOM, ALICE), null);
+        assert.deepEqual(await s.rooms.getRoomsForUser(ALICE, "invite"), []);
+      });
+    });
+  });
+
   describe("committed position", () => {
     it("never lets a reader skip an event: a reader following the committed position sees every event of concurrent writers of four rooms", reopenSkip, async () => {
       const db = await fresh();

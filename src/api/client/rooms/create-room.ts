@@ -3,16 +3,17 @@
  *
  * 1. The body is parsed by core/rooms (wrong types M_BAD_JSON, bad values M_INVALID_PARAM, an unknown room
  *    version M_UNSUPPORTED_ROOM_VERSION), room_alias_name made into a local alias (over-long: M_INVALID_PARAM).
- * 2. Invites of users on other servers need federation (502, nothing written); rc_invites counts each invite.
+ * 2. rc_invites counts each invite (checked before anything is written).
  * 3. The room service builds the planned events and persists them in one call; the alias is reserved first
- *    (taken: 400 M_ROOM_IN_USE).
+ *    (taken: 400 M_ROOM_IN_USE). Invitees on other servers are then invited over federation, one by one, as
+ *    Synapse does: a refusal or an unreachable server fails the request, and the room stays, with the invites
+ *    that went through.
  */
 import { z } from "zod";
 import { parseCreateRoomRequest, roomAliasFromName } from "../../../core/rooms/index.js";
-import { federationUnavailable } from "../../../rooms/index.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { RoomDeps } from "../deps.js";
-import { recordInvite, serverOf } from "./shared.js";
+import { recordInvite } from "./shared.js";
 
 export const createRoom = defineClientRoute({
   method: "POST",
@@ -26,8 +27,6 @@ export const createRoom = defineClientRoute({
     const req = parseCreateRoomRequest(body, user.userId, { defaultRoomVersion: deps.roomSettings.defaultRoomVersion });
     const alias = req.roomAliasName !== undefined ? roomAliasFromName(req.roomAliasName, deps.serverName) : undefined;
     // Step 2
-    const remote = req.invite.find((u) => serverOf(u) !== deps.serverName);
-    if (remote) throw federationUnavailable("invite", `user ${remote}`);
     for (const u of req.invite) deps.rateLimits.check("rc_invites.per_user", u);
     if (req.invite.length > 0) deps.rateLimits.check("rc_invites.per_issuer", user.userId);
     // Step 3

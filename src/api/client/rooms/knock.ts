@@ -1,6 +1,8 @@
 /**
  * https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3knockroomidoralias
- * Knocking on a local room (v7+ with join rule knock or knock_restricted; the auth rules decide); rc_joins.local.
+ * Knocking on a room (v7+ with join rule knock or knock_restricted; the auth rules decide); a room of another server
+ * (its room id's server, or `via`/`server_name`) through make_knock / send_knock (RoomService.knock). Aliases are
+ * resolved locally only. rc_joins.local.
  */
 import { defineClientRoute } from "../../http/index.js";
 import type { RoomDeps } from "../deps.js";

@@ -13,7 +13,7 @@ import { defineFederationRoute } from "../../http/index.js";
 import { roomIdParam } from "../events/access.js";
 
 export interface MembershipDeps {
-  readonly rooms: Pick<RoomService, "makeJoin" | "acceptSendJoin" | "makeMembership" | "acceptSendMembership">;
+  readonly rooms: Pick<RoomService, "makeJoin" | "acceptSendJoin" | "makeMembership" | "acceptSendMembership" | "receiveInvite">;
 }
 
 export const makeJoin = defineFederationRoute({

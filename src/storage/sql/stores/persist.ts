@@ -24,7 +24,7 @@ import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
 import { queueOutboundPdus } from "./outbound.js";
 import { relationRowsWork } from "./relations.js";
-import { applyCurrentState } from "./rooms.js";
+import { applyCurrentState, applyOutOfBand } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
 
 /** A range of allocated ids, first..last inclusive (empty when last < first). */
@@ -87,10 +87,12 @@ function candidates(batch: PersistBatch, existing: ReadonlyMap<EventId, boolean>
 }
 
 const forwardOf = (e: EventToPersist): boolean => !e.outlier && !e.backfilled;
+/** Current-state changes and out-of-band memberships take one forward position after the batch's events. */
+const statePositionNeeded = (batch: PersistBatch): boolean => (batch.state?.length ?? 0) > 0 || (batch.outOfBand?.length ?? 0) > 0;
 
 export function* persistPlan(batch: PersistBatch, dialect: Dialect): UnitOfWork<PersistPlan> {
   const { writes } = candidates(batch, yield* existingOf(batch.events.map((e) => e.pdu.eventId)));
-  const forwardCount = writes.filter(forwardOf).length + ((batch.state?.length ?? 0) > 0 ? 1 : 0);
+  const forwardCount = writes.filter(forwardOf).length + (statePositionNeeded(batch) ? 1 : 0);
   const claims = dialect.streamClaims;
   if (claims && forwardCount > 0) yield* exec(claims.reapSql);
   // Counters in a fixed order (no deadlock between two allocations); on PostgreSQL this is its own short transaction.
@@ -247,6 +249,8 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
 
   // 8. Current state, with its stream rows.
   if ((batch.state?.length ?? 0) > 0) yield* applyCurrentState(batch.state!, statePosition, memberships);
+  // 8b. Out-of-band memberships (rooms not held): current membership and its stream, and the stripped state.
+  if ((batch.outOfBand?.length ?? 0) > 0) yield* applyOutOfBand(batch.outOfBand!, statePosition);
 
   // 9. Relations, threads and redactions the events' content names.
   yield* relationRowsWork(writes, orderings);
@@ -271,7 +275,7 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
 
   let maxOrdering = 0;
   for (const o of orderings.values()) if (o > maxOrdering) maxOrdering = o;
-  if ((batch.state?.length ?? 0) > 0) maxOrdering = statePosition;
+  if (statePositionNeeded(batch)) maxOrdering = statePosition;
   if (maxOrdering === 0) maxOrdering = yield* committedPosition(dialect);
   return { orderings, stateGroups, alreadyKnown, maxOrdering };
 }

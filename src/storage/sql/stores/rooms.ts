@@ -6,7 +6,8 @@
  */
 import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import { splitStateKey, stateKeyOf, type StateKey } from "../../../core/events/pdu.js";
-import type { CurrentStateDelta, RoomRecord, RoomStore, StreamOrdering } from "../../ports.js";
+import type { JsonObject } from "../../../core/json/types.js";
+import type { CurrentStateDelta, OutOfBandMembership, RoomRecord, RoomStore, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
 
 function toRoom(r: Row): RoomRecord {
@@ -125,6 +126,24 @@ export function* applyCurrentState(deltas: readonly CurrentStateDelta[], positio
   }
 }
 
+/** Out-of-band memberships at stream position `position` (migration 0012): never the room's state. */
+export function* applyOutOfBand(list: readonly OutOfBandMembership[], position: StreamOrdering): UnitOfWork<void> {
+  for (const m of list) {
+    yield* exec(
+      `INSERT INTO current_memberships (room_id, user_id, membership, event_id, stream_ordering) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (room_id, user_id) DO UPDATE SET membership = excluded.membership, event_id = excluded.event_id, stream_ordering = excluded.stream_ordering`,
+      m.roomId, m.userId, m.membership, m.eventId, position,
+    );
+    yield* exec("INSERT INTO membership_stream (stream_ordering, room_id, user_id, membership, event_id) VALUES (?, ?, ?, ?, ?)", position, m.roomId, m.userId, m.membership, m.eventId);
+    if (m.strippedState !== undefined) {
+      yield* exec(
+        "INSERT INTO membership_stripped_state (event_id, room_id, stripped_state) VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+        m.eventId, m.roomId, JSON.stringify(m.strippedState),
+      );
+    }
+  }
+}
+
 export function sqlRoomStore(db: SqlRunner): RoomStore {
   return {
     getRoom(roomId) {
@@ -144,6 +163,18 @@ export function sqlRoomStore(db: SqlRunner): RoomStore {
       return db.read(function* () {
         const rows = yield* query("SELECT room_id FROM current_memberships WHERE user_id = ? AND membership = ? ORDER BY room_id", userId, membership);
         return rows.map((r) => str(r["room_id"]) as RoomId);
+      });
+    },
+    getMembership(roomId, userId) {
+      return db.read(function* () {
+        const r = yield* queryOne(
+          `SELECT m.membership, m.event_id, s.stripped_state FROM current_memberships m
+           LEFT JOIN membership_stripped_state s ON s.event_id = m.event_id WHERE m.room_id = ? AND m.user_id = ?`,
+          roomId, userId,
+        );
+        if (!r) return null;
+        const stripped = strOrNull(r["stripped_state"]);
+        return { membership: str(r["membership"]), eventId: str(r["event_id"]) as EventId, strippedState: stripped === null ? null : (JSON.parse(stripped) as JsonObject[]) };
       });
     },
     getForwardExtremities(roomId) {
