@@ -1,0 +1,291 @@
+/**
+ * matrix-js-sdk clients with the SDK's Rust crypto (initRustCrypto: @matrix-org/matrix-sdk-crypto-wasm) for tests
+ * against one or more homeservers on loopback: register or log in a device, create the client with its own stores
+ * and HTTP agent, start it, wait for a decrypted event, and stop it so that the test process can exit at once.
+ *
+ *   const clients = new CryptoClients();
+ *   after(() => clients.stopAll());
+ *   const alice = await clients.start(await registerUser(zion.clientUrl!, "alice", "pw"));
+ *   const roomId = await createEncryptedRoom(alice.client, [bobId]);
+ *   const event = await waitForDecryptedEvent(bob.client, roomId, (c) => c["body"] === "hello");
+ *
+ * Stores: the sync store is a MemoryStore, the crypto store the OlmMachine's in-memory one (`useIndexedDB: false`):
+ * in Node the Rust crypto has no other store (its persistent one is IndexedDB), so a device lives as long as its
+ * client; a "new device" is a new login.
+ *
+ * Why a stopped client used to keep Node alive for 60-110 s: matrix-js-sdk's `timeoutSignal` (lib/http-api/utils.js)
+ * arms a `setTimeout` of the request's `localTimeoutMs` for every request and never clears it, not when the
+ * response arrives and not when `stopClient()` aborts the request. Each /sync arms pollTimeout + 80 s, each crypto
+ * request (keys/upload, keys/query, to-device, ...) 60 s. `unrefSdkRequestTimeouts()` (installed when this module
+ * loads) marks exactly those timers unref'd: they still fire while the process runs, but no longer hold it open.
+ * The rest is what `stop()` does: `stopClient()` (stops sync and the crypto backend, which closes the OlmMachine and
+ * frees its Rust objects), the store's `destroy()`, and closing the client's own undici Agent (its keep-alive
+ * sockets to the homeserver).
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import { Agent, fetch as undiciFetch } from "undici";
+import { LoggerLevel, Tracing } from "@matrix-org/matrix-sdk-crypto-wasm";
+import {
+  ClientEvent,
+  MatrixEventEvent,
+  MemoryStore,
+  SyncState,
+  createClient,
+  type ICreateClientOpts,
+  type MatrixClient,
+  type MatrixEvent,
+} from "matrix-js-sdk";
+import type { CryptoApi } from "matrix-js-sdk/lib/crypto-api/index.js";
+import type { UIAuthCallback } from "matrix-js-sdk/lib/interactive-auth.js";
+import { logger as sdkGlobalLogger, type Logger } from "matrix-js-sdk/lib/logger.js";
+
+/** Set ZION_SDK_LOG=debug (or info, warn) to see the SDK's and the Rust crypto's logs; errors always show. */
+const LOG_LEVEL = process.env["ZION_SDK_LOG"] ?? "error";
+const LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+function sdkLogger(prefix: string): Logger {
+  const min = Math.max(0, LEVELS.indexOf(LOG_LEVEL as (typeof LEVELS)[number]));
+  const at = (i: number) => (i >= min ? (...msg: unknown[]) => console.error(`[${prefix}]`, ...msg) : () => {});
+  return { trace: at(0), debug: at(1), info: at(2), warn: at(3), error: at(4), getChild: (ns: string) => sdkLogger(`${prefix} ${ns}`) };
+}
+
+/**
+ * Much of the SDK logs through its global loglevel logger, not the client's, and each child it makes sets itself to
+ * debug: give them all the chosen level.
+ */
+type LevelledLogger = Logger & { setLevel(level: string): void };
+function levelled(l: LevelledLogger): LevelledLogger {
+  l.setLevel(LOG_LEVEL);
+  const getChild = l.getChild.bind(l);
+  l.getChild = (ns: string) => levelled(getChild(ns) as LevelledLogger);
+  return l;
+}
+levelled(sdkGlobalLogger as unknown as LevelledLogger);
+
+let timersPatched = false;
+/**
+ * Unrefs the timers matrix-js-sdk's `timeoutSignal` arms (see the file comment); other timers are untouched. Only a
+ * timer of 10 s or more pays for the stack check, so ordinary timers cost nothing extra.
+ */
+export function unrefSdkRequestTimeouts(): void {
+  if (timersPatched) return;
+  timersPatched = true;
+  const original = globalThis.setTimeout;
+  const patched = function (this: unknown, callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) {
+    const timer = original(callback, ms, ...args);
+    if (typeof ms === "number" && ms >= 10_000) {
+      const stack = new Error().stack ?? "";
+      // lib/http-api/utils.js, or src/http-api/utils.ts under --enable-source-maps (the SDK ships its maps)
+      if (/at timeoutSignal \(.*matrix-js-sdk[\\/](lib|src)[\\/]http-api[\\/]utils\.[jt]s:/.test(stack)) timer.unref();
+    }
+    return timer;
+  };
+  Object.defineProperties(patched, Object.getOwnPropertyDescriptors(original));
+  globalThis.setTimeout = patched as typeof globalThis.setTimeout;
+}
+unrefSdkRequestTimeouts();
+
+export interface DeviceCredentials {
+  readonly baseUrl: string;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly accessToken: string;
+  readonly password: string;
+}
+
+/** Registers `username` (m.login.dummy, as the homeserver's open registration offers) and returns its first device. */
+export async function registerUser(baseUrl: string, username: string, password: string): Promise<DeviceCredentials> {
+  const anon = createClient({ baseUrl, logger: sdkLogger(`register ${username}`) });
+  const session = await anon.registerRequest({ username, password }).then(
+    () => undefined,
+    (e: { data?: { session?: string } }) => e.data?.session,
+  );
+  const r = await anon.registerRequest({ username, password, auth: { type: "m.login.dummy", ...(session ? { session } : {}) } });
+  return { baseUrl, userId: r.user_id, deviceId: r.device_id!, accessToken: r.access_token!, password };
+}
+
+/** Logs in again with the password: a new device of the same user. */
+export async function loginNewDevice(baseUrl: string, userId: string, password: string): Promise<DeviceCredentials> {
+  const anon = createClient({ baseUrl, logger: sdkLogger(`login ${userId}`) });
+  const r = await anon.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: userId }, password });
+  return { baseUrl, userId: r.user_id, deviceId: r.device_id, accessToken: r.access_token, password };
+}
+
+/** A started (or at least crypto-initialised) client and how to stop it. */
+export interface CryptoClient {
+  readonly client: MatrixClient;
+  readonly crypto: CryptoApi;
+  readonly creds: DeviceCredentials;
+  /** stopClient, store destroyed, HTTP agent closed; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface CryptoClientOptions {
+  /** Run the client's /sync loop and wait for its first sync (default true). */
+  readonly sync?: boolean;
+  /** Passed to createClient (e.g. getSecretStorageKey for secret storage). */
+  readonly cryptoCallbacks?: ICreateClientOpts["cryptoCallbacks"];
+}
+
+/** Creates the client for `creds` with Rust crypto (in-memory crypto store), starts it unless `sync: false`. */
+export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoClientOptions = {}): Promise<CryptoClient> {
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const fetchFn = ((input: string | URL, init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof globalThis.fetch;
+  const store = new MemoryStore();
+  const client = createClient({
+    baseUrl: creds.baseUrl,
+    userId: creds.userId,
+    deviceId: creds.deviceId,
+    accessToken: creds.accessToken,
+    store,
+    fetchFn,
+    logger: sdkLogger(`${creds.userId}/${creds.deviceId}`),
+    ...(opts.cryptoCallbacks ? { cryptoCallbacks: opts.cryptoCallbacks } : {}),
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      client.stopClient();
+      await store.destroy();
+      // Let the aborted requests settle before their sockets go.
+      await delay(0);
+      await agent.close();
+    })());
+  try {
+    await client.initRustCrypto({ useIndexedDB: false });
+    quietRustTracing();
+    if (opts.sync !== false) await startAndWaitForSync(client);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { client, crypto: client.getCrypto()!, creds, stop };
+}
+
+/** initRustCrypto turns the Rust crypto's tracing on at Debug; lower it to what ZION_SDK_LOG asks. */
+function quietRustTracing(): void {
+  const level = LOG_LEVEL === "trace" ? LoggerLevel.Trace : LOG_LEVEL === "debug" ? LoggerLevel.Debug : LOG_LEVEL === "info" ? LoggerLevel.Info : LOG_LEVEL === "warn" ? LoggerLevel.Warn : LoggerLevel.Error;
+  const tracing = new Tracing(level);
+  tracing.minLevel = level;
+}
+
+/** Starts the /sync loop and resolves at the first PREPARED or SYNCING state (rejects after `ms`). */
+export async function startAndWaitForSync(client: MatrixClient, ms = 20_000): Promise<void> {
+  const ready = waitFor<void>(`the first sync of ${client.getUserId()}`, (done) => {
+    const f = (state: SyncState) => {
+      if (state === SyncState.Prepared || state === SyncState.Syncing) done();
+    };
+    client.on(ClientEvent.Sync, f);
+    return () => client.off(ClientEvent.Sync, f);
+  }, ms);
+  await client.startClient({ initialSyncLimit: 20 });
+  await ready;
+}
+
+/** Every client a test made, stopped together in `after`. */
+export class CryptoClients {
+  private readonly all: CryptoClient[] = [];
+  async start(creds: DeviceCredentials, opts: CryptoClientOptions = {}): Promise<CryptoClient> {
+    const c = await createCryptoClient(creds, opts);
+    this.all.push(c);
+    return c;
+  }
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all.map((c) => c.stop()));
+  }
+}
+
+/** Resolves with what `subscribe` reports first, or rejects naming `what` after `ms`. */
+export function waitFor<T>(what: string | (() => string), subscribe: (done: (v: T) => void) => () => void, ms = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let off = () => {};
+    let settled = false;
+    const t = setTimeout(() => {
+      settled = true;
+      off();
+      reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`));
+    }, ms);
+    off = subscribe((v) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(t);
+      // subscribe may call done before it returns its unsubscriber
+      queueMicrotask(() => off());
+      resolve(v);
+    });
+  });
+}
+
+/** The content of an `m.room.encryption` event with Megolm, as clients send it. */
+export const MEGOLM_ENCRYPTION = { algorithm: "m.megolm.v1.aes-sha2" } as const;
+
+/**
+ * Creates a private room encrypted from its creation (m.room.encryption in initial_state), inviting `invite`; waits
+ * until the creator's client has seen the room as encrypted through its sync.
+ */
+export async function createEncryptedRoom(client: MatrixClient, invite: readonly string[] = []): Promise<string> {
+  const { room_id: roomId } = await client.createRoom({
+    preset: "private_chat" as never,
+    invite: [...invite],
+    initial_state: [{ type: "m.room.encryption", state_key: "", content: { ...MEGOLM_ENCRYPTION } }],
+  });
+  await waitUntil(`${roomId} encrypted at ${client.getUserId()}`, async () => (await client.getCrypto()?.isEncryptionEnabledInRoom(roomId)) === true);
+  return roomId;
+}
+
+/** Polls `check` every 50 ms until it holds (rejects naming `what` after `ms`). */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+/**
+ * Waits until an event of `roomId` that arrived encrypted (`m.room.encrypted` on the wire) is decrypted to clear
+ * content matching `match`, looking at the live timeline first. A decryption failure is not the end (the key may
+ * come later, by to-device or from backup); it is named if the wait times out.
+ */
+export function waitForDecryptedEvent(client: MatrixClient, roomId: string, match: (content: Record<string, unknown>, event: MatrixEvent) => boolean, ms = 20_000): Promise<MatrixEvent> {
+  let lastFailure = "";
+  const ok = (e: MatrixEvent): boolean => {
+    if (e.getRoomId() !== roomId || !e.isEncrypted() || e.isBeingDecrypted()) return false;
+    if (e.isDecryptionFailure()) {
+      lastFailure = `${e.getId()}: ${e.decryptionFailureReason ?? "decryption failed"}`;
+      return false;
+    }
+    return match(e.getContent(), e);
+  };
+  return waitFor<MatrixEvent>(() => `a decrypted event in ${roomId} at ${client.getUserId()}${lastFailure ? ` (last failure ${lastFailure})` : ""}`, (done) => {
+    const onDecrypted = (e: MatrixEvent) => {
+      if (ok(e)) done(e);
+    };
+    client.on(MatrixEventEvent.Decrypted, onDecrypted);
+    const found = client.getRoom(roomId)?.getLiveTimeline().getEvents().find(ok);
+    if (found) done(found);
+    return () => client.off(MatrixEventEvent.Decrypted, onDecrypted);
+  }, ms);
+}
+
+/**
+ * A `authUploadDeviceSigningKeys` callback for bootstrapCrossSigning that answers the server's UIA with the
+ * password: the first call without auth (a first upload needs none), then m.login.password with the session the
+ * 401 gave. `seen` collects each step (`"none"`, `"password"`) so a test can assert which were needed.
+ */
+export function passwordUia(creds: DeviceCredentials, seen: string[] = []): UIAuthCallback<void> {
+  return async (makeRequest) => {
+    seen.push("none");
+    const challenge = await makeRequest(null).then(
+      () => undefined,
+      (e: { httpStatus?: number; data?: { session?: string } }) => {
+        if (e.httpStatus !== 401) throw e;
+        return e.data ?? {};
+      },
+    );
+    if (challenge === undefined) return;
+    seen.push("password");
+    await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: creds.userId }, password: creds.password, ...(challenge.session ? { session: challenge.session } : {}) } as never);
+  };
+}
