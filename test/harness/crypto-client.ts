@@ -19,8 +19,9 @@
  * request (keys/upload, keys/query, to-device, ...) 60 s. `unrefSdkRequestTimeouts()` (installed when this module
  * loads) marks exactly those timers unref'd: they still fire while the process runs, but no longer hold it open.
  * The rest is what `stop()` does: `stopClient()` (stops sync and the crypto backend, which closes the OlmMachine and
- * frees its Rust objects), the store's `destroy()`, and closing the client's own undici Agent (its keep-alive
- * sockets to the homeserver).
+ * frees its Rust objects), `http.abort()` for the crypto's requests still in flight (stopClient aborts only /sync,
+ * and the crypto retries a request whose connection failed, for up to 30 s), refusing any later request as aborted,
+ * the store's `destroy()`, and destroying the client's own undici Agent (its keep-alive sockets to the homeserver).
  */
 import { setTimeout as delay } from "node:timers/promises";
 import { Agent, fetch as undiciFetch } from "undici";
@@ -35,7 +36,7 @@ import {
   type MatrixClient,
   type MatrixEvent,
 } from "matrix-js-sdk";
-import type { CryptoApi } from "matrix-js-sdk/lib/crypto-api/index.js";
+import { CryptoEvent, VerificationPhase, VerifierEvent, type CryptoApi, type ShowSasCallbacks, type VerificationRequest } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { UIAuthCallback } from "matrix-js-sdk/lib/interactive-auth.js";
 import { logger as sdkGlobalLogger, type Logger } from "matrix-js-sdk/lib/logger.js";
 
@@ -130,7 +131,11 @@ export interface CryptoClientOptions {
 /** Creates the client for `creds` with Rust crypto (in-memory crypto store), starts it unless `sync: false`. */
 export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoClientOptions = {}): Promise<CryptoClient> {
   const agent = new Agent({ keepAliveTimeout: 10_000 });
-  const fetchFn = ((input: string | URL, init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof globalThis.fetch;
+  let closed = false;
+  // After stop, every request fails as aborted: the SDK retries a failed connection (the crypto's outgoing requests
+  // for up to 30 s, on timers that hold Node open) but never an abort.
+  const fetchFn = ((input: string | URL, init?: RequestInit) =>
+    closed ? Promise.reject(new DOMException("the client was stopped", "AbortError")) : undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof globalThis.fetch;
   const store = new MemoryStore();
   const client = createClient({
     baseUrl: creds.baseUrl,
@@ -145,11 +150,14 @@ export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoC
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
+      closed = true;
       client.stopClient();
+      // stopClient aborts only the /sync request; the crypto's requests in flight are aborted here.
+      client.http.abort();
       await store.destroy();
-      // Let the aborted requests settle before their sockets go.
+      // Let the aborted requests settle, then drop the sockets (close() would wait for requests still in flight).
       await delay(0);
-      await agent.close();
+      await agent.destroy();
     })());
   try {
     await client.initRustCrypto({ useIndexedDB: false });
@@ -288,4 +296,46 @@ export function passwordUia(creds: DeviceCredentials, seen: string[] = []): UIAu
     seen.push("password");
     await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user: creds.userId }, password: creds.password, ...(challenge.session ? { session: challenge.session } : {}) } as never);
   };
+}
+
+/**
+ * Interactive SAS verification (m.sas.v1) over to-device messages, as two people comparing emoji would do it:
+ * `initiator` asks to verify `responder`'s device, the responder accepts, both are shown the SAS, the emoji are
+ * compared (a mismatch throws) and both confirm. Resolves with the emoji once both sides are done.
+ */
+export async function verifyBySas(initiator: CryptoClient, responder: CryptoClient, ms = 30_000): Promise<string[]> {
+  const incoming = waitFor<VerificationRequest>(`a verification request at ${responder.creds.userId}/${responder.creds.deviceId}`, (done) => {
+    const f = (r: VerificationRequest) => done(r);
+    responder.client.on(CryptoEvent.VerificationRequestReceived, f);
+    return () => responder.client.off(CryptoEvent.VerificationRequestReceived, f);
+  }, ms);
+  const mine = await initiator.crypto.requestDeviceVerification(responder.creds.userId, responder.creds.deviceId);
+  const theirs = await incoming;
+  await theirs.accept();
+  await waitUntil("the verification request ready", () => mine.phase === VerificationPhase.Ready, ms);
+  const verifierI = await mine.startVerification("m.sas.v1");
+  const shown = (v: typeof verifierI, who: string) =>
+    waitFor<ShowSasCallbacks>(`the SAS shown at ${who}`, (done) => {
+      const existing = v.getShowSasCallbacks();
+      if (existing) done(existing);
+      v.on(VerifierEvent.ShowSas, done);
+      return () => v.off(VerifierEvent.ShowSas, done);
+    }, ms);
+  const sasI = shown(verifierI, "the initiator");
+  const doneI = verifierI.verify();
+  await waitUntil("the responder's verifier", () => theirs.verifier !== undefined, ms);
+  const verifierR = theirs.verifier!;
+  const sasR = shown(verifierR, "the responder");
+  const doneR = verifierR.verify();
+  const [i, r] = await Promise.all([sasI, sasR]);
+  const emoji = (s: ShowSasCallbacks) => (s.sas.emoji ?? []).map(([e, name]) => `${e} ${name}`);
+  if (JSON.stringify(emoji(i)) !== JSON.stringify(emoji(r)) || emoji(i).length !== 7) {
+    i.mismatch();
+    r.mismatch();
+    throw new Error(`the two sides were shown different SAS: ${emoji(i).join(",")} / ${emoji(r).join(",")}`);
+  }
+  await Promise.all([i.confirm(), r.confirm()]);
+  await Promise.all([doneI, doneR]);
+  await waitUntil("both requests done", () => mine.phase === VerificationPhase.Done && theirs.phase === VerificationPhase.Done, ms);
+  return emoji(i);
 }

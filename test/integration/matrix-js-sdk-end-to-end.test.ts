@@ -1,0 +1,172 @@
+/**
+ * End to end with matrix-js-sdk 37.5 and its Rust crypto on one Zion (issue 13), every step through the SDK's public
+ * API and its own /sync loop:
+ * 1. two users in an encrypted room, each decrypting the other's message as it arrives;
+ * 2. cross-signing: a user bootstraps it (UIA with the password), signs a second device of hers, another user
+ *    verifies her by SAS emoji over to-device messages and then sees the second device as cross-signing verified;
+ * 3. key backup: room keys go to /room_keys/keys, and a new device restores them with the backup key and decrypts
+ *    the old messages.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startTestServer, type TestServer } from "../harness/server.js";
+import { CryptoClients, createEncryptedRoom, loginNewDevice, passwordUia, registerUser, verifyBySas, waitForDecryptedEvent, waitUntil, type CryptoClient } from "../harness/crypto-client.js";
+
+const generous = { per_second: 1000, burst_count: 1000 };
+
+describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
+  let zion: TestServer;
+  const clients = new CryptoClients();
+  before(async () => {
+    zion = await startTestServer({
+      mode: "child",
+      config: {
+        enable_registration: true,
+        enable_registration_without_verification: true,
+        rc_login: { address: generous, account: generous, failed_attempts: generous },
+        rc_registration: generous,
+        rc_message: generous,
+        rc_joins: { local: generous },
+        rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+      },
+    });
+  });
+  after(async () => {
+    await clients.stopAll();
+    await zion?.stop();
+  });
+
+  it("two users exchange Megolm messages in an m.megolm.v1.aes-sha2 room, each decrypting the other's through its own /sync", async () => {
+    const alice = await clients.start(await registerUser(zion.clientUrl!, "alice", "alice password 1"));
+    const bob = await clients.start(await registerUser(zion.clientUrl!, "bob", "bob password 1"));
+    const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
+    await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
+    await bob.client.joinRoom(roomId);
+    await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bob.creds.userId)?.membership === "join");
+    await waitUntil("the room encrypted at bob", async () => (await bob.crypto.isEncryptionEnabledInRoom(roomId)) === true);
+
+    const atBob = waitForDecryptedEvent(bob.client, roomId, (c) => c["body"] === "hello bob, secretly");
+    await alice.client.sendTextMessage(roomId, "hello bob, secretly");
+    const hello = await atBob;
+    assert.equal(hello.getWireType(), "m.room.encrypted");
+    assert.equal(hello.getWireContent()["algorithm"], "m.megolm.v1.aes-sha2");
+    assert.equal(hello.getType(), "m.room.message");
+    assert.equal(hello.getSender(), alice.creds.userId);
+
+    const atAlice = waitForDecryptedEvent(alice.client, roomId, (c) => c["body"] === "hi alice, secretly");
+    await bob.client.sendTextMessage(roomId, "hi alice, secretly");
+    const hi = await atAlice;
+    assert.equal(hi.getWireType(), "m.room.encrypted");
+    assert.equal(hi.getSender(), bob.creds.userId);
+
+    // What the server stored and serves is ciphertext only.
+    const raw = await alice.client.fetchRoomEvent(roomId, hi.getId()!);
+    assert.equal(raw.type, "m.room.encrypted");
+    assert.ok(!JSON.stringify(raw).includes("secretly"), "no plaintext on the server");
+  });
+
+  /**
+   * Zion's notifier does not yet wake a waiting /sync for a device-list change (that comes with the federation work
+   * on device lists), so the change would reach the clients at their next 30 s poll. A typing notification, which
+   * does wake every member's /sync, makes them read device_lists.changed at once.
+   */
+  async function wakeSyncs(c: CryptoClient, roomId: string): Promise<void> {
+    await c.client.sendTyping(roomId, true, 5_000);
+    await c.client.sendTyping(roomId, false, 0);
+  }
+
+  async function encryptedPair(prefix: string): Promise<{ alice: CryptoClient; bob: CryptoClient; roomId: string }> {
+    const alice = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-alice`, "alice password 1"));
+    const bob = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-bob`, "bob password 1"));
+    const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
+    await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
+    await bob.client.joinRoom(roomId);
+    await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bob.creds.userId)?.membership === "join");
+    return { alice, bob, roomId };
+  }
+
+  it("cross-signs a second device: bootstrap with password UIA, the first device signs the second, and a SAS-verified other user sees it as cross-signing verified", async () => {
+    const { alice, bob, roomId } = await encryptedPair("xs");
+    const steps: string[] = [];
+    await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds, steps) });
+    assert.deepEqual(steps, ["none"], "the first upload of cross-signing keys needs no UIA (MSC3967)");
+    // Resetting them does: Zion's /keys/device_signing/upload asks for m.login.password, the SDK retries with it.
+    const firstMaster = await alice.crypto.getCrossSigningKeyId();
+    steps.length = 0;
+    await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds, steps) });
+    assert.deepEqual(steps, ["none", "password"]);
+    assert.notEqual(await alice.crypto.getCrossSigningKeyId(), firstMaster);
+    assert.equal(await alice.crypto.isCrossSigningReady(), true);
+    await bob.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(bob.creds) });
+
+    // Alice logs in a second device; her first device cross-signs it.
+    const alice2 = await clients.start(await loginNewDevice(zion.clientUrl!, alice.creds.userId, alice.creds.password));
+    await waitUntil("the second device's keys on the server", async () => {
+      const q = await bob.client.http.authedRequest<{ device_keys: Record<string, Record<string, unknown>> }>("POST" as never, "/keys/query", undefined, { device_keys: { [alice.creds.userId]: [] } });
+      return q.device_keys[alice.creds.userId]?.[alice2.creds.deviceId] !== undefined;
+    });
+    // The first device hears of the second through device_lists.changed in its /sync.
+    await wakeSyncs(bob, roomId);
+    await waitUntil("alice's first device knows her second", async () => (await alice.crypto.getUserDeviceInfo([alice.creds.userId])).get(alice.creds.userId)?.has(alice2.creds.deviceId) === true);
+    assert.equal((await alice.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))?.crossSigningVerified, false, "not yet signed");
+    await alice.crypto.crossSignDevice(alice2.creds.deviceId);
+    // The new signature is a device-list change of alice's: both alice's first device and bob re-query her keys.
+    await wakeSyncs(bob, roomId);
+    await waitUntil("the second device signed, at the first", async () => (await alice.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
+
+    // Bob verifies alice (her first device) by comparing SAS emoji over to-device messages.
+    const emoji = await verifyBySas(bob, alice);
+    assert.equal(emoji.length, 7);
+    // Bob's client signed alice's master key with his user-signing key; it trusts her identity once /keys/query
+    // serves that signature back, which it asks for when alice's keys show up in device_lists.changed.
+    await wakeSyncs(bob, roomId);
+    await waitUntil("alice's identity verified at bob", async () => (await bob.crypto.getUserVerificationStatus(alice.creds.userId)).isCrossSigningVerified());
+
+    // Bob has alice's second device with her self-signing key's signature; he trusts it through that key, which he
+    // trusts through her master key, which he verified.
+    await waitUntil("alice's second device cross-signing verified at bob", async () => {
+      const s = await bob.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId);
+      return s?.crossSigningVerified === true;
+    }, 30_000);
+    const status = (await bob.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))!;
+    assert.equal(status.signedByOwner, true);
+    assert.equal(status.localVerified, false, "trusted by cross-signing, not by a local mark");
+  });
+
+  it("backs room keys up to /room_keys/keys, and a new device restores them with the backup key and decrypts the old messages", async () => {
+    const { alice, bob, roomId } = await encryptedPair("kb");
+    await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds) });
+    await alice.crypto.resetKeyBackup();
+    const check = await alice.crypto.checkKeyBackupAndEnable();
+    assert.ok(check?.backupInfo.version);
+    assert.equal(check.trustInfo.trusted, true);
+    const version = check.backupInfo.version;
+
+    const atBob = waitForDecryptedEvent(bob.client, roomId, (c) => c["body"] === "before the new device");
+    await alice.client.sendTextMessage(roomId, "before the new device");
+    await atBob;
+    const atAlice = waitForDecryptedEvent(alice.client, roomId, (c) => c["body"] === "bob's old secret");
+    await bob.client.sendTextMessage(roomId, "bob's old secret");
+    await atAlice;
+
+    // Both sessions (alice's outbound one and bob's, received over Olm) reach the server's backup.
+    await waitUntil("two sessions in the backup", async () => {
+      const keys = await alice.client.http.authedRequest<{ rooms: Record<string, { sessions: Record<string, unknown> }> }>("GET" as never, "/room_keys/keys", { version });
+      return Object.keys(keys.rooms[roomId]?.sessions ?? {}).length === 2;
+    }, 30_000);
+    const backupKey = await alice.crypto.getSessionBackupPrivateKey();
+    assert.ok(backupKey);
+
+    // A new device: its initial sync brings the two messages it has no keys for.
+    const alice3 = await clients.start(await loginNewDevice(zion.clientUrl!, alice.creds.userId, alice.creds.password));
+    await waitUntil("the old messages at the new device, undecryptable", () => (alice3.client.getRoom(roomId)?.getLiveTimeline().getEvents().filter((e) => e.getWireType() === "m.room.encrypted" && e.isDecryptionFailure()).length ?? 0) >= 2);
+    await alice3.crypto.storeSessionBackupPrivateKey(backupKey, version);
+    const restored = await alice3.crypto.restoreKeyBackup();
+    assert.equal(restored.total, 2);
+    assert.equal(restored.imported, 2);
+    const mine = await waitForDecryptedEvent(alice3.client, roomId, (c) => c["body"] === "before the new device");
+    const bobs = await waitForDecryptedEvent(alice3.client, roomId, (c) => c["body"] === "bob's old secret");
+    assert.equal(mine.getWireType(), "m.room.encrypted");
+    assert.equal(bobs.getSender(), bob.creds.userId);
+  });
+});
