@@ -293,3 +293,24 @@ export async function verifyBySas(initiator: CryptoClient, responder: CryptoClie
   await waitUntil("both requests done", () => mine.phase === VerificationPhase.Done && theirs.phase === VerificationPhase.Done, ms);
   return emoji(i);
 }
+
+/**
+ * Secret-storage keys as a user holding a recovery key would supply them: `callbacks` goes to createCryptoClient's
+ * `cryptoCallbacks`; a key the client creates (bootstrapSecretStorage) is remembered, and a client given the same
+ * `SecretStorageKeys` (another device of the user, who typed the recovery key there) is answered with it.
+ */
+export class SecretStorageKeys {
+  readonly keys = new Map<string, Uint8Array>();
+  readonly callbacks: NonNullable<ICreateClientOpts["cryptoCallbacks"]> = {
+    getSecretStorageKey: async ({ keys }) => {
+      for (const id of Object.keys(keys)) {
+        const key = this.keys.get(id);
+        if (key) return [id, key];
+      }
+      return null;
+    },
+    cacheSecretStorageKey: (keyId, _info, key) => {
+      this.keys.set(keyId, key);
+    },
+  };
+}

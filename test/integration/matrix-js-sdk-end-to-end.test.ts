@@ -6,12 +6,14 @@
  *    verifies her by SAS emoji over to-device messages and then sees the second device as cross-signing verified;
  * 3. key backup: room keys go to /room_keys/keys, and a new device restores them with the backup key and decrypts
  *    the old messages;
- * and a device whose one-time keys and fallback key were all claimed uploads new ones when /sync tells it so.
+ * and the same through secret storage: a new device unlocks it with the recovery key, imports the cross-signing and
+ * backup keys, so it verifies itself, and restores the backup; a device whose one-time keys and fallback key were
+ * all claimed uploads new ones when /sync tells it so.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { CryptoClients, createEncryptedRoom, loginNewDevice, passwordUia, registerUser, verifyBySas, waitForDecryptedEvent, waitUntil, type CryptoClient } from "../harness/crypto-client.js";
+import { CryptoClients, SecretStorageKeys, createEncryptedRoom, loginNewDevice, passwordUia, registerUser, verifyBySas, waitForDecryptedEvent, waitUntil, type CryptoClient, type CryptoClientOptions } from "../harness/crypto-client.js";
 
 const generous = { per_second: 1000, burst_count: 1000 };
 
@@ -76,8 +78,8 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     await c.client.sendTyping(roomId, false, 0);
   }
 
-  async function encryptedPair(prefix: string): Promise<{ alice: CryptoClient; bob: CryptoClient; roomId: string }> {
-    const alice = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-alice`, "alice password 1"));
+  async function encryptedPair(prefix: string, aliceOpts: CryptoClientOptions = {}): Promise<{ alice: CryptoClient; bob: CryptoClient; roomId: string }> {
+    const alice = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-alice`, "alice password 1"), aliceOpts);
     const bob = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-bob`, "bob password 1"));
     const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
     await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
@@ -169,6 +171,49 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     const bobs = await waitForDecryptedEvent(alice3.client, roomId, (c) => c["body"] === "bob's old secret");
     assert.equal(mine.getWireType(), "m.room.encrypted");
     assert.equal(bobs.getSender(), bob.creds.userId);
+  });
+
+  it("sets up secret storage; a new device unlocks it with the recovery key, cross-signs itself with the imported keys and restores the backup", async () => {
+    const recovery = new SecretStorageKeys();
+    const { alice: alice1, bob, roomId } = await encryptedPair("ss", { cryptoCallbacks: recovery.callbacks });
+    await alice1.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice1.creds) });
+    const generated = await alice1.crypto.createRecoveryKeyFromPassphrase();
+    await alice1.crypto.bootstrapSecretStorage({ createSecretStorageKey: async () => generated, setupNewSecretStorage: true, setupNewKeyBackup: true });
+    assert.equal(await alice1.crypto.isSecretStorageReady(), true);
+    const status = await alice1.crypto.getCrossSigningStatus();
+    assert.equal(status.privateKeysInSecretStorage, true);
+    assert.equal(recovery.keys.size, 1);
+    // What the server keeps is ciphertext: the account data holds no private key in the clear.
+    const defaultKey = await alice1.client.getAccountDataFromServer("m.secret_storage.default_key" as never);
+    const keyId = (defaultKey as { key?: string } | null)?.key;
+    assert.ok(keyId && recovery.keys.has(keyId));
+    const master = await alice1.client.getAccountDataFromServer("m.cross_signing.master" as never) as { encrypted?: Record<string, { ciphertext?: string }> } | null;
+    assert.ok(master?.encrypted?.[keyId]?.ciphertext, "m.cross_signing.master is encrypted with the default key");
+
+    const atBob = waitForDecryptedEvent(bob.client, roomId, (c) => c["body"] === "kept in the backup");
+    await alice1.client.sendTextMessage(roomId, "kept in the backup");
+    await atBob;
+    const version = (await alice1.crypto.getActiveSessionBackupVersion())!;
+    await waitUntil("the session in the backup", async () => {
+      const keys = await alice1.client.http.authedRequest<{ rooms: Record<string, { sessions: Record<string, unknown> }> }>("GET" as never, "/room_keys/keys", { version });
+      return Object.keys(keys.rooms[roomId]?.sessions ?? {}).length >= 1;
+    }, 30_000);
+
+    // A new device; its user types the recovery key (the same SecretStorageKeys).
+    const alice2 = await clients.start(await loginNewDevice(zion.clientUrl!, alice1.creds.userId, alice1.creds.password), { cryptoCallbacks: recovery.callbacks });
+    await alice2.crypto.bootstrapCrossSigning({});
+    const status2 = await alice2.crypto.getCrossSigningStatus();
+    assert.deepEqual(status2.privateKeysCachedLocally, { masterKey: true, selfSigningKey: true, userSigningKey: true }, "imported from secret storage");
+    // It signed its own device with the imported self-signing key; every device of alice's reads the signature back
+    // from /keys/query after device_lists.changed.
+    await wakeSyncs(bob, roomId);
+    await waitUntil("the new device cross-signed at itself", async () => (await alice2.crypto.getDeviceVerificationStatus(alice2.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
+    await alice2.crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+    const restored = await alice2.crypto.restoreKeyBackup();
+    assert.ok(restored.imported >= 1);
+    const old = await waitForDecryptedEvent(alice2.client, roomId, (c) => c["body"] === "kept in the backup");
+    assert.equal(old.getWireType(), "m.room.encrypted");
+    await waitUntil("the new device verified at the first", async () => (await alice1.crypto.getDeviceVerificationStatus(alice1.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
   });
 
   it("uploads new one-time keys after another user claimed them all and the fallback key, as /sync's count of 0 tells it", async () => {
