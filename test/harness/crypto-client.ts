@@ -80,6 +80,8 @@ export interface CryptoClientOptions {
   readonly sync?: boolean;
   /** Passed to createClient (e.g. getSecretStorageKey for secret storage). */
   readonly cryptoCallbacks?: ICreateClientOpts["cryptoCallbacks"];
+  /** startClient's lazyLoadMembers, as Element runs it (default false): members then come from /members?at=. */
+  readonly lazyLoadMembers?: boolean;
 }
 
 /** Creates the client for `creds` with Rust crypto (in-memory crypto store), starts it unless `sync: false`. */
@@ -116,7 +118,7 @@ export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoC
   try {
     await client.initRustCrypto({ useIndexedDB: false });
     quietRustTracing();
-    if (opts.sync !== false) await startAndWaitForSync(client);
+    if (opts.sync !== false) await startAndWaitForSync(client, 20_000, opts.lazyLoadMembers === true);
   } catch (e) {
     await stop();
     throw e;
@@ -132,7 +134,7 @@ function quietRustTracing(): void {
 }
 
 /** Starts the /sync loop and resolves at the first PREPARED or SYNCING state (rejects after `ms`). */
-export async function startAndWaitForSync(client: MatrixClient, ms = 20_000): Promise<void> {
+export async function startAndWaitForSync(client: MatrixClient, ms = 20_000, lazyLoadMembers = false): Promise<void> {
   const ready = waitFor<void>(`the first sync of ${client.getUserId()}`, (done) => {
     const f = (state: SyncState) => {
       if (state === SyncState.Prepared || state === SyncState.Syncing) done();
@@ -140,7 +142,7 @@ export async function startAndWaitForSync(client: MatrixClient, ms = 20_000): Pr
     client.on(ClientEvent.Sync, f);
     return () => client.off(ClientEvent.Sync, f);
   }, ms);
-  await client.startClient({ initialSyncLimit: 20 });
+  await client.startClient({ initialSyncLimit: 20, lazyLoadMembers });
   await ready;
 }
 

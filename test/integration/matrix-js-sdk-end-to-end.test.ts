@@ -68,6 +68,21 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     assert.ok(!JSON.stringify(raw).includes("secretly"), "no plaintext on the server");
   });
 
+  it("lets clients that lazy-load members (as Element does) encrypt: the SDK loads the member list from /members?at=<its sync token>", async () => {
+    const lazy = { lazyLoadMembers: true };
+    const alice = await clients.start(await registerUser(zion.clientUrl!, "ll-alice", "alice password 1"), lazy);
+    const bob = await clients.start(await registerUser(zion.clientUrl!, "ll-bob", "bob password 1"), lazy);
+    const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
+    await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
+    await bob.client.joinRoom(roomId);
+    await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bob.creds.userId)?.membership === "join");
+    await waitUntil("the room encrypted at bob", async () => (await bob.crypto.isEncryptionEnabledInRoom(roomId)) === true);
+    const atAlice = waitForDecryptedEvent(alice.client, roomId, (c) => c["body"] === "lazy hello");
+    await bob.client.sendTextMessage(roomId, "lazy hello");
+    assert.equal((await atAlice).getSender(), bob.creds.userId);
+    assert.equal(bob.client.getRoom(roomId)?.membersLoaded(), true, "the full member list was loaded");
+  });
+
   /**
    * Zion's notifier does not yet wake a waiting /sync for a device-list change (that comes with the federation work
    * on device lists), so the change would reach the clients at their next 30 s poll. A typing notification, which
