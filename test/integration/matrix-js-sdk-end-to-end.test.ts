@@ -6,7 +6,8 @@
  *    verifies her by SAS emoji over to-device messages and then sees the second device as cross-signing verified;
  * 3. key backup: room keys go to /room_keys/keys, and a new device restores them with the backup key and decrypts
  *    the old messages;
- * and the same through secret storage: a new device unlocks it with the recovery key, imports the cross-signing and
+ * a new device verified from the old one by SAS gets the cross-signing keys by secret gossiping (to-device to `*`);
+ * the same through secret storage: a new device unlocks it with the recovery key, imports the cross-signing and
  * backup keys, so it verifies itself, and restores the backup; a device whose one-time keys and fallback key were
  * all claimed uploads new ones when /sync tells it so.
  */
@@ -229,6 +230,25 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     const old = await waitForDecryptedEvent(alice2.client, roomId, (c) => c["body"] === "kept in the backup");
     assert.equal(old.getWireType(), "m.room.encrypted");
     await waitUntil("the new device verified at the first", async () => (await alice1.crypto.getDeviceVerificationStatus(alice1.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
+  });
+
+  it("verifies a new device from the old one by SAS, after which the old one sends it the cross-signing keys (secret gossiping over to-device)", async () => {
+    const { alice, bob, roomId } = await encryptedPair("sg");
+    await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds) });
+    const alice2 = await clients.start(await loginNewDevice(zion.clientUrl!, alice.creds.userId, alice.creds.password));
+    await wakeSyncs(bob, roomId);
+    await waitUntil("alice's first device knows her second", async () => (await alice.crypto.getUserDeviceInfo([alice.creds.userId])).get(alice.creds.userId)?.has(alice2.creds.deviceId) === true);
+    await waitUntil("the second device knows alice's identity", async () => (await alice2.crypto.getCrossSigningKeyId()) !== null || (await alice2.crypto.userHasCrossSigningKeys(alice.creds.userId)));
+    assert.equal((await alice2.crypto.getCrossSigningStatus()).privateKeysCachedLocally.masterKey, false);
+    await verifyBySas(alice2, alice);
+    // The verified new device asks its other devices for the secrets (m.secret.request to every device) and the first
+    // answers over Olm (m.secret.send); with the self-signing key it signs itself.
+    await waitUntil("the cross-signing keys gossiped to the new device", async () => {
+      const c = (await alice2.crypto.getCrossSigningStatus()).privateKeysCachedLocally;
+      return c.masterKey && c.selfSigningKey && c.userSigningKey;
+    }, 30_000);
+    await wakeSyncs(bob, roomId);
+    await waitUntil("the new device cross-signed at the first", async () => (await alice.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
   });
 
   it("uploads new one-time keys after another user claimed them all and the fallback key, as /sync's count of 0 tells it", async () => {
