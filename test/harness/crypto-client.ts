@@ -40,6 +40,23 @@ import { LOG_LEVEL, sdkLogger } from "./sdk-quiet.js";
 export { unrefSdkRequestTimeouts } from "./sdk-quiet.js";
 
 
+const generous = { per_second: 1000, burst_count: 1000 };
+/**
+ * homeserver.yaml keys for a test whose clients register, log in, send and join freely: open registration and
+ * rate limits far above what a test does (for startTestServer's `config`).
+ */
+export function openClientTestConfig(): Record<string, unknown> {
+  return {
+    enable_registration: true,
+    enable_registration_without_verification: true,
+    rc_login: { address: generous, account: generous, failed_attempts: generous },
+    rc_registration: generous,
+    rc_message: generous,
+    rc_joins: { local: generous },
+    rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+  };
+}
+
 export interface DeviceCredentials {
   readonly baseUrl: string;
   readonly userId: string;

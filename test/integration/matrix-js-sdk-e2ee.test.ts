@@ -12,7 +12,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ClientEvent, type MatrixClient, type MatrixEvent } from "matrix-js-sdk";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { CryptoClients, createEncryptedRoom, registerUser, waitFor, waitUntil, type CryptoClient } from "../harness/crypto-client.js";
+import { CryptoClients, createEncryptedRoom, openClientTestConfig, registerUser, waitFor, waitUntil, type CryptoClient } from "../harness/crypto-client.js";
 
 const PASSWORD = "e2ee password 1";
 
@@ -21,15 +21,7 @@ describe("matrix-js-sdk 37.5 Rust crypto against Zion: keys, cross-signing, key 
   let baseUrl: string;
   const clients = new CryptoClients();
   before(async () => {
-    zion = await startTestServer({
-      mode: "child",
-      config: {
-        enable_registration: true,
-        enable_registration_without_verification: true,
-        rc_login: { address: { per_second: 100, burst_count: 100 }, account: { per_second: 100, burst_count: 100 }, failed_attempts: { per_second: 100, burst_count: 100 } },
-        rc_registration: { per_second: 100, burst_count: 100 },
-      },
-    });
+    zion = await startTestServer({ mode: "child", config: openClientTestConfig() });
     baseUrl = zion.clientUrl!;
   });
   after(async () => {

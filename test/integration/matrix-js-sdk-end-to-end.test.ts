@@ -14,40 +14,33 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { CryptoClients, SecretStorageKeys, createEncryptedRoom, loginNewDevice, passwordUia, registerUser, verifyBySas, waitForDecryptedEvent, waitUntil, type CryptoClient, type CryptoClientOptions } from "../harness/crypto-client.js";
-
-const generous = { per_second: 1000, burst_count: 1000 };
+import { CryptoClients, SecretStorageKeys, createEncryptedRoom, openClientTestConfig, loginNewDevice, passwordUia, registerUser, verifyBySas, waitForDecryptedEvent, waitUntil, type CryptoClient, type CryptoClientOptions } from "../harness/crypto-client.js";
 
 describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
   let zion: TestServer;
   const clients = new CryptoClients();
   before(async () => {
-    zion = await startTestServer({
-      mode: "child",
-      config: {
-        enable_registration: true,
-        enable_registration_without_verification: true,
-        rc_login: { address: generous, account: generous, failed_attempts: generous },
-        rc_registration: generous,
-        rc_message: generous,
-        rc_joins: { local: generous },
-        rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
-      },
-    });
+    zion = await startTestServer({ mode: "child", config: openClientTestConfig() });
   });
   after(async () => {
     await clients.stopAll();
     await zion?.stop();
   });
 
-  it("two users exchange Megolm messages in an m.megolm.v1.aes-sha2 room, each decrypting the other's through its own /sync", async () => {
-    const alice = await clients.start(await registerUser(zion.clientUrl!, "alice", "alice password 1"));
-    const bob = await clients.start(await registerUser(zion.clientUrl!, "bob", "bob password 1"));
+  /** Two users in a new encrypted room, both joined and both clients seeing it as encrypted. */
+  async function encryptedPair(prefix: string, opts: { alice?: CryptoClientOptions; bob?: CryptoClientOptions } = {}): Promise<{ alice: CryptoClient; bob: CryptoClient; roomId: string }> {
+    const alice = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-alice`, "alice password 1"), opts.alice);
+    const bob = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-bob`, "bob password 1"), opts.bob);
     const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
     await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
     await bob.client.joinRoom(roomId);
     await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bob.creds.userId)?.membership === "join");
     await waitUntil("the room encrypted at bob", async () => (await bob.crypto.isEncryptionEnabledInRoom(roomId)) === true);
+    return { alice, bob, roomId };
+  }
+
+  it("two users exchange Megolm messages in an m.megolm.v1.aes-sha2 room, each decrypting the other's through its own /sync", async () => {
+    const { alice, bob, roomId } = await encryptedPair("mg");
 
     const atBob = waitForDecryptedEvent(bob.client, roomId, (c) => c["body"] === "hello bob, secretly");
     await alice.client.sendTextMessage(roomId, "hello bob, secretly");
@@ -71,13 +64,7 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
 
   it("lets clients that lazy-load members (as Element does) encrypt: the SDK loads the member list from /members?at=<its sync token>", async () => {
     const lazy = { lazyLoadMembers: true };
-    const alice = await clients.start(await registerUser(zion.clientUrl!, "ll-alice", "alice password 1"), lazy);
-    const bob = await clients.start(await registerUser(zion.clientUrl!, "ll-bob", "bob password 1"), lazy);
-    const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
-    await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
-    await bob.client.joinRoom(roomId);
-    await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bob.creds.userId)?.membership === "join");
-    await waitUntil("the room encrypted at bob", async () => (await bob.crypto.isEncryptionEnabledInRoom(roomId)) === true);
+    const { alice, bob, roomId } = await encryptedPair("ll", { alice: lazy, bob: lazy });
     const atAlice = waitForDecryptedEvent(alice.client, roomId, (c) => c["body"] === "lazy hello");
     await bob.client.sendTextMessage(roomId, "lazy hello");
     assert.equal((await atAlice).getSender(), bob.creds.userId);
@@ -92,16 +79,6 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
   async function wakeSyncs(c: CryptoClient, roomId: string): Promise<void> {
     await c.client.sendTyping(roomId, true, 5_000);
     await c.client.sendTyping(roomId, false, 0);
-  }
-
-  async function encryptedPair(prefix: string, aliceOpts: CryptoClientOptions = {}): Promise<{ alice: CryptoClient; bob: CryptoClient; roomId: string }> {
-    const alice = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-alice`, "alice password 1"), aliceOpts);
-    const bob = await clients.start(await registerUser(zion.clientUrl!, `${prefix}-bob`, "bob password 1"));
-    const roomId = await createEncryptedRoom(alice.client, [bob.creds.userId]);
-    await waitUntil("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
-    await bob.client.joinRoom(roomId);
-    await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bob.creds.userId)?.membership === "join");
-    return { alice, bob, roomId };
   }
 
   it("cross-signs a second device: bootstrap with password UIA, the first device signs the second, and a SAS-verified other user sees it as cross-signing verified", async () => {
@@ -191,7 +168,7 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
 
   it("sets up secret storage; a new device unlocks it with the recovery key, cross-signs itself with the imported keys and restores the backup", async () => {
     const recovery = new SecretStorageKeys();
-    const { alice: alice1, bob, roomId } = await encryptedPair("ss", { cryptoCallbacks: recovery.callbacks });
+    const { alice: alice1, bob, roomId } = await encryptedPair("ss", { alice: { cryptoCallbacks: recovery.callbacks } });
     await alice1.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice1.creds) });
     const generated = await alice1.crypto.createRecoveryKeyFromPassphrase();
     await alice1.crypto.bootstrapSecretStorage({ createSecretStorageKey: async () => generated, setupNewSecretStorage: true, setupNewKeyBackup: true });
