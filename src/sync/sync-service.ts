@@ -180,7 +180,9 @@ export class SyncService {
       presence: { events: presence },
       to_device: { events: [...toDevice.messages] },
       device_lists: { changed, left: [] },
-      device_one_time_keys_count: { ...otkCounts },
+      // signed_curve25519 always, 0 included (as Synapse): matrix-sdk-crypto only updates its count when it is
+      // present, so without it a device whose keys were all claimed would never upload new ones.
+      device_one_time_keys_count: { signed_curve25519: 0, ...otkCounts },
       device_unused_fallback_key_types: [...fallbackTypes],
     };
     const empty = rooms.empty && global.length === 0 && toDevice.messages.length === 0 && changed.length === 0 && presence.length === 0;

@@ -19,6 +19,7 @@ import { ClientEvent, createClient, Preset, RoomEvent, SyncState, type MatrixCli
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./chromium.js";
 import { quietLogger } from "./sdk-logger.js";
+import "./sdk-quiet.js";
 
 export const ROOM_NAME = "Zion lobby";
 

@@ -277,6 +277,29 @@ describe("GET /sync", () => {
     await ok(call("GET", `/_matrix/client/v3/keys/changes?from=${base["next_batch"]}&to=${next["next_batch"]}`, undefined, b.token));
   });
 
+  it("always counts signed_curve25519 one-time keys (0 before any upload and once all are claimed) and lists unused fallback key types", async () => {
+    const a = await register();
+    const b = await register();
+    const device = String((await ok(call("GET", "/_matrix/client/v3/account/whoami", undefined, a.token)))["device_id"]);
+    const fresh = await sync(a);
+    // The Rust crypto (matrix-sdk-crypto) only updates its count when signed_curve25519 is present: a missing 0
+    // would leave it believing its old keys are still there, so it would never upload new ones.
+    assert.deepEqual(fresh["device_one_time_keys_count"], { signed_curve25519: 0 });
+    assert.deepEqual(fresh["device_unused_fallback_key_types"], []);
+    await ok(call("POST", "/_matrix/client/v3/keys/upload", {
+      one_time_keys: { "signed_curve25519:k1": { key: "k1key" }, "signed_curve25519:k2": { key: "k2key" } },
+      fallback_keys: { "signed_curve25519:f1": { key: "f1key", fallback: true } },
+    }, a.token));
+    const uploaded = await sync(a, `since=${fresh["next_batch"]}`);
+    assert.deepEqual(uploaded["device_one_time_keys_count"], { signed_curve25519: 2 });
+    assert.deepEqual(uploaded["device_unused_fallback_key_types"], ["signed_curve25519"]);
+    const claim = { one_time_keys: { [a.userId]: { [device]: "signed_curve25519" } } };
+    for (let i = 0; i < 3; i++) await ok(call("POST", "/_matrix/client/v3/keys/claim", claim, b.token));
+    const claimed = await sync(a, `since=${uploaded["next_batch"]}`);
+    assert.deepEqual(claimed["device_one_time_keys_count"], { signed_curve25519: 0 });
+    assert.deepEqual(claimed["device_unused_fallback_key_types"], [], "the third claim used the fallback key");
+  });
+
   it("wakes 50 concurrently waiting syncs with one event and leaves an unrelated user's request waiting", async () => {
     const a = await register();
     const outsider = await register();

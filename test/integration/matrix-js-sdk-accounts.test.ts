@@ -6,6 +6,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createClient, type MatrixClient } from "matrix-js-sdk";
+import "../harness/sdk-quiet.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 
 describe("matrix-js-sdk 37.5 against Zion: accounts", () => {

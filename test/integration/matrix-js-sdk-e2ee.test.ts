@@ -1,46 +1,38 @@
 /**
  * matrix-js-sdk 37.5 with its Rust crypto (initRustCrypto: @matrix-org/matrix-sdk-crypto-wasm, in-memory store)
- * against a real Zion child process: a client uploads its device keys and one-time keys, bootstraps cross-signing
- * (first upload without UIA, a reset through m.login.password UIA), creates a key backup the SDK then trusts; a
- * second user's client downloads the first's keys, sees the device as cross-signed, claims a one-time key to open
- * an Olm session and sends an encrypted to-device message.
+ * against a real Zion child process, through the SDK's public API only: a client uploads its device keys and
+ * one-time keys, bootstraps cross-signing (first upload without UIA, a reset through m.login.password UIA), creates a
+ * key backup the SDK then trusts; a second user's client downloads the first's keys, and, once they share an
+ * encrypted room, sees the device as cross-signed, claims exactly one one-time key to open an Olm session and sends
+ * an encrypted to-device message, which the first user's client receives through its /sync and decrypts.
+ * (test/integration/matrix-js-sdk-end-to-end.test.ts has the encrypted-room, verification and backup-restore
+ * scenarios.)
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { UserId as RustUserId } from "@matrix-org/matrix-sdk-crypto-wasm";
-import { createClient, type MatrixClient } from "matrix-js-sdk";
+import { ClientEvent, type MatrixClient, type MatrixEvent } from "matrix-js-sdk";
 import { startTestServer, type TestServer } from "../harness/server.js";
+import { CryptoClients, createEncryptedRoom, openClientTestConfig, registerUser, waitFor, waitUntil, type CryptoClient } from "../harness/crypto-client.js";
 
 const PASSWORD = "e2ee password 1";
 
 describe("matrix-js-sdk 37.5 Rust crypto against Zion: keys, cross-signing, key backup, claims", () => {
   let zion: TestServer;
   let baseUrl: string;
-  const clients: MatrixClient[] = [];
+  const clients = new CryptoClients();
   before(async () => {
-    zion = await startTestServer({
-      mode: "child",
-      config: {
-        enable_registration: true,
-        enable_registration_without_verification: true,
-        rc_login: { address: { per_second: 100, burst_count: 100 }, account: { per_second: 100, burst_count: 100 }, failed_attempts: { per_second: 100, burst_count: 100 } },
-        rc_registration: { per_second: 100, burst_count: 100 },
-      },
-    });
+    zion = await startTestServer({ mode: "child", config: openClientTestConfig() });
     baseUrl = zion.clientUrl!;
   });
   after(async () => {
-    for (const c of clients) c.stopClient();
+    await clients.stopAll();
     await zion?.stop();
   });
 
-  async function cryptoClient(username: string): Promise<MatrixClient> {
-    const anon = createClient({ baseUrl });
-    const r = await anon.registerRequest({ username, password: PASSWORD, auth: { type: "m.login.dummy" } });
-    const c = createClient({ baseUrl, userId: r.user_id, deviceId: r.device_id!, accessToken: r.access_token! });
-    clients.push(c);
-    await c.initRustCrypto({ useIndexedDB: false });
-    return c;
+  let aliceSession: CryptoClient;
+  let bobSession: CryptoClient;
+  async function cryptoClient(username: string): Promise<CryptoClient> {
+    return clients.start(await registerUser(baseUrl, username, PASSWORD));
   }
   const oneTimeKeyCount = async (c: MatrixClient): Promise<number> => {
     const r = await c.http.authedRequest<{ one_time_key_counts: Record<string, number> }>("POST" as never, "/keys/upload", undefined, {});
@@ -51,7 +43,8 @@ describe("matrix-js-sdk 37.5 Rust crypto against Zion: keys, cross-signing, key 
   let bob: MatrixClient;
 
   it("bootstraps cross-signing: the first upload needs no UIA, which also uploads the device and one-time keys", async () => {
-    alice = await cryptoClient("alice");
+    aliceSession = await cryptoClient("alice");
+    alice = aliceSession.client;
     const asked: unknown[] = [];
     await alice.getCrypto()!.bootstrapCrossSigning({
       setupNewCrossSigning: true,
@@ -102,26 +95,41 @@ describe("matrix-js-sdk 37.5 Rust crypto against Zion: keys, cross-signing, key 
     assert.equal(await alice.getCrypto()!.getActiveSessionBackupVersion(), "1");
   });
 
-  it("lets a second user download the first's keys, see the device cross-signed, claim a one-time key and send an encrypted to-device message", async () => {
-    bob = await cryptoClient("bob");
+  it("lets a second user download the first's keys, see the device cross-signed in a shared encrypted room, open an Olm session with a claimed one-time key and send an encrypted to-device message the first decrypts", async () => {
+    bobSession = await cryptoClient("bob");
+    bob = bobSession.client;
     const aliceId = alice.getUserId()!;
     const devices = await bob.getCrypto()!.getUserDeviceInfo([aliceId], true);
     const aliceDevice = devices.get(aliceId)?.get(alice.getDeviceId()!);
     assert.ok(aliceDevice, "bob's client knows alice's device");
     assert.equal(aliceDevice.getIdentityKey(), (await alice.getCrypto()!.getOwnDeviceKeys()).curve25519);
-    // The SDK tracks a user's devices once it shares an encrypted room with them, which needs /sync and rooms;
-    // until Zion has them, tell bob's OlmMachine to track alice and let it send its own /keys/query.
-    const internals = bob.getCrypto() as unknown as { olmMachine: { updateTrackedUsers(u: RustUserId[]): Promise<void> }; outgoingRequestsManager: { doProcessOutgoingRequests(): Promise<void> } };
-    await internals.olmMachine.updateTrackedUsers([new RustUserId(aliceId)]);
-    await internals.outgoingRequestsManager.doProcessOutgoingRequests();
-    const status = await bob.getCrypto()!.getDeviceVerificationStatus(aliceId, alice.getDeviceId()!);
-    assert.equal(status?.signedByOwner, true, "alice's self-signing key signed her device");
-    const countBefore = await oneTimeKeyCount(alice);
+
+    // Sharing an encrypted room makes bob's client track alice's devices (its own /keys/query).
+    const roomId = await createEncryptedRoom(alice, [bob.getUserId()!]);
+    await waitUntil("bob's invite", () => bob.getRoom(roomId)?.getMyMembership() === "invite");
+    await bob.joinRoom(roomId);
+    await waitUntil("the room encrypted at bob", async () => (await bob.getCrypto()!.isEncryptionEnabledInRoom(roomId)) === true);
+    // prepareToEncrypt: what a client does when its user starts typing; it queries keys, claims a one-time key for
+    // each member's device it has no Olm session with, and shares the room key over Olm. (Exact claim counts are
+    // checked in matrix-js-sdk-end-to-end.test.ts: here alice's client tops its keys up again as soon as it sees.)
+    bob.getCrypto()!.prepareToEncrypt(bob.getRoom(roomId)!);
+    await waitUntil("alice's device cross-signed at bob", async () => (await bob.getCrypto()!.getDeviceVerificationStatus(aliceId, alice.getDeviceId()!))?.signedByOwner === true);
+
     const batch = await bob.getCrypto()!.encryptToDeviceMessages("m.test.secret", [{ userId: aliceId, deviceId: alice.getDeviceId()! }], { hello: "alice" });
-    assert.equal(batch.batch.length, 1, "an Olm session was opened with a claimed one-time key");
+    assert.equal(batch.batch.length, 1, "an Olm session with alice's device");
     assert.equal((batch.batch[0]!.payload as { algorithm?: string }).algorithm, "m.olm.v1.curve25519-aes-sha2");
-    assert.equal(await oneTimeKeyCount(alice), countBefore - 1, "exactly one of alice's one-time keys was claimed");
-    const payload = batch.batch[0]!.payload;
-    await bob.sendToDevice("m.room.encrypted", new Map([[aliceId, new Map([[alice.getDeviceId()!, payload]])]]));
+    const received = waitFor<MatrixEvent>("the to-device message at alice", (done) => {
+      const f = (e: MatrixEvent) => {
+        if (e.getType() === "m.test.secret") done(e);
+      };
+      alice.on(ClientEvent.ToDeviceEvent, f);
+      return () => alice.off(ClientEvent.ToDeviceEvent, f);
+    });
+    await bob.sendToDevice("m.room.encrypted", new Map([[aliceId, new Map([[alice.getDeviceId()!, batch.batch[0]!.payload]])]]));
+    const event = await received;
+    assert.deepEqual(event.getContent(), { hello: "alice" });
+    assert.equal(event.getSender(), bob.getUserId());
+    // Zion carried an m.room.encrypted to-device event; "m.test.secret" exists only inside its Olm ciphertext.
+    assert.equal(event.getType(), "m.test.secret");
   });
 });

@@ -5,8 +5,8 @@
  * event; and a client restarted with its stored since token (the SDK's saved-sync path, as with IndexedDB), after
  * a server restart too, catches up on what was sent meanwhile without a gap.
  *
- * The file's process lingers about 110 s after the test: matrix-js-sdk arms a local timeout of 80 s + the poll
- * timeout for each /sync and does not clear it when stopClient() aborts the request.
+ * matrix-js-sdk arms a local timeout of 80 s + the poll timeout for each /sync and never clears it, which kept the
+ * file's process alive about 110 s after the test; test/harness/sdk-quiet.js unrefs those timers.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import { ClientEvent, MemoryStore, RoomEvent, RoomMemberEvent, createClient, typ
 import { SyncAccumulator, type ISyncResponse } from "matrix-js-sdk/lib/sync-accumulator.js";
 import { scryptHasher } from "../../src/api/index.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
+import "../harness/sdk-quiet.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 
 /** A store that keeps what the client synced, as IndexedDBStore does, so a new client can start from it. */

@@ -1,13 +1,18 @@
 /**
  * https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3roomsroomidmembers
  * The member events of the state the user may read: now (members), when they left (former members), or at the
- * `at` token (the state after the event before that position); `membership` keeps one membership,
- * `not_membership` drops one.
+ * `at` token; `membership` keeps one membership, `not_membership` drops one.
+ * `at` is a /messages token (`prev_batch`, `start`, `end`: the state after the event before that position) or a
+ * /sync `next_batch` (the state after the room's newest event at or before that point of the event stream).
+ * matrix-js-sdk sends its sync token here when it loads the member list of a room synced with lazy-loaded members
+ * (Element does), which it needs before it may encrypt; Synapse takes both kinds.
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import type { StateMap } from "../../../core/events/index.js";
 import { membershipOf } from "../../../core/visibility/index.js";
+import type { StoredEvent } from "../../../storage/ports.js";
+import { parseToken } from "../../../sync/index.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { RoomDeps } from "../deps.js";
 import { RoomParams, roomIdParam } from "../rooms/shared.js";
@@ -26,9 +31,14 @@ export const members = defineClientRoute({
     const view = await deps.roomReads.stateView(roomId, user.userId);
     let state: StateMap;
     if (query.at !== undefined) {
-      const at = parsePositionToken(query.at, "at");
-      const page = await deps.events.getRoomEventsTopological(roomId, { from: at, direction: "b", limit: 1 });
-      const ev = page.events[0];
+      let ev: StoredEvent | undefined;
+      if (query.at.startsWith("t")) {
+        const page = await deps.events.getRoomEventsTopological(roomId, { from: parsePositionToken(query.at, "at"), direction: "b", limit: 1 });
+        ev = page.events[0];
+      } else {
+        const sync = parseToken(query.at, "at");
+        ev = (await deps.events.getRoomsRecentEvents([roomId], { from: 0, to: sync.events, limit: 1 })).get(roomId)?.[0];
+      }
       if (!ev) throw MatrixError.invalidParam("at", "names a position before the room's first event");
       if (view.at === "event") {
         const leftAt = await deps.events.getRoomPosition(view.eventId);
