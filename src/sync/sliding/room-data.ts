@@ -92,6 +92,25 @@ async function strippedState(ctx: RoomContext, roomId: RoomId, memberEvent: Stor
   return out;
 }
 
+/**
+ * The state the user sees of a room: the current state when joined, the state after the user's leave otherwise.
+ * Single entries of the current state are read one by one until the whole state is needed.
+ */
+class RoomStateReader {
+  private whole?: Promise<ReadonlyMap<StateKey, EventId>>;
+
+  constructor(private readonly ctx: RoomContext, private readonly roomId: RoomId, private readonly atEvent: EventId | null) {}
+
+  all(): Promise<ReadonlyMap<StateKey, EventId>> {
+    return (this.whole ??= this.atEvent === null ? this.ctx.storage.rooms.getCurrentState(this.roomId) : this.ctx.storage.state.getStateAtEvent(this.atEvent, "after").then((m) => m ?? new Map()));
+  }
+
+  async get(type: string, stateKey: string): Promise<EventId | undefined> {
+    if (this.whole || this.atEvent !== null) return (await this.all()).get(stateKeyOf(type, stateKey));
+    return (await this.ctx.storage.rooms.getCurrentStateEventId(this.roomId, type, stateKey)) ?? undefined;
+  }
+}
+
 /** Current-state entries of the room changed in (from, to]: the last change per key, null for a removal. */
 async function stateChanges(ctx: RoomContext, roomId: RoomId, from: StreamOrdering, to: StreamOrdering): Promise<Map<StateKey, EventId | null>> {
   const out = new Map<StateKey, EventId | null>();
@@ -149,12 +168,11 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   const deltas = initial ? new Map<StateKey, EventId | null>() : await stateChanges(ctx, roomId, fromBound, toBound);
   const changedTypes = new Set([...deltas.keys()].map((k) => splitStateKey(k).type));
   const memberChanged = initial || changedTypes.has("m.room.member");
-  const stateNow: ReadonlyMap<StateKey, EventId> =
-    membership === "join" ? await ctx.storage.rooms.getCurrentState(roomId) : ((candidate.memberEvent ? await ctx.storage.state.getStateAtEvent(candidate.memberEvent.pdu.eventId, "after") : null) ?? new Map());
+  const stateNow = new RoomStateReader(ctx, roomId, membership === "join" ? null : candidate.memberEvent?.pdu.eventId ?? null);
 
   const send = new Map<StateKey, EventId | null>();
   if (initial) {
-    for (const [k, id] of stateNow) {
+    for (const [k, id] of await stateNow.all()) {
       const { type, stateKey } = splitStateKey(k);
       if (configWants(config, type, stateKey)) send.set(k, id);
     }
@@ -165,9 +183,10 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
     }
     // A widened required_state: exactly what it newly asks for, as it is now.
     if (prevConfig && !sameConfig(prevConfig, config)) {
-      for (const k of newlyWanted(prevConfig, config, [...stateNow.keys()].map(splitStateKey))) {
+      const all = await stateNow.all();
+      for (const k of newlyWanted(prevConfig, config, [...all.keys()].map(splitStateKey))) {
         const sk = stateKeyOf(k.type, k.stateKey);
-        if (!send.has(sk)) send.set(sk, stateNow.get(sk) ?? null);
+        if (!send.has(sk)) send.set(sk, all.get(sk) ?? null);
       }
     }
   }
@@ -182,9 +201,13 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
     }
     for (const u of wanted) {
       const k = stateKeyOf("m.room.member", u);
-      const id = stateNow.get(k);
-      if (send.has(k)) known.add(u);
-      else if (id && !known.has(u)) {
+      if (send.has(k)) {
+        known.add(u);
+        continue;
+      }
+      if (known.has(u)) continue;
+      const id = await stateNow.get("m.room.member", u);
+      if (id) {
         send.set(k, id);
         known.add(u);
       }
@@ -223,11 +246,12 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
 
   // Name, avatar, heroes and counts: on an initial send, or when their state changed.
   const content = async (type: string): Promise<JsonObject | null> => {
-    const id = stateNow.get(stateKeyOf(type, ""));
+    const id = await stateNow.get(type, "");
     const p = id ? (await ctx.storage.events.getPdus([id])).get(id) : undefined;
     return p ? (p.content as JsonObject) : null;
   };
-  const name = str((await content("m.room.name"))?.["name"]);
+  const needName = initial || changedTypes.has("m.room.name") || (membership === "join" && memberChanged);
+  const name = needName ? str((await content("m.room.name"))?.["name"]) : null;
   if (initial || changedTypes.has("m.room.name")) {
     if (name !== null) body["name"] = name;
     else if (!initial) body["name"] = null;
@@ -243,11 +267,11 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
     body["invited_count"] = invited.length;
     if (name === null) {
       const heroIds = [...[...joined].sort(), ...[...invited].sort()].filter((u) => u !== ctx.userId).slice(0, MAX_HEROES);
-      const ids = heroIds.map((u) => stateNow.get(stateKeyOf("m.room.member", u))).filter((x): x is EventId => x !== undefined);
-      const pdus = await ctx.storage.events.getPdus(ids);
+      const heroEvents = await Promise.all(heroIds.map((u) => stateNow.get("m.room.member", u)));
+      const pdus = await ctx.storage.events.getPdus(heroEvents.filter((x): x is EventId => x !== undefined));
       const heroes: JsonObject[] = [];
-      for (const u of heroIds) {
-        const id = stateNow.get(stateKeyOf("m.room.member", u));
+      for (const [i, u] of heroIds.entries()) {
+        const id = heroEvents[i];
         const c = id ? (pdus.get(id)?.content as JsonObject | undefined) : undefined;
         const hero: Record<string, JsonValue> = { user_id: u };
         if (typeof c?.["displayname"] === "string") hero["displayname"] = c["displayname"];
