@@ -332,6 +332,33 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.equal(fresh["rooms"][left], undefined, "own leaves are not listed on a new connection");
   });
 
+  it("shows a rejected or withdrawn invite by its member event only, and never lists a ban from a room never joined", async () => {
+    const a = await register();
+    const b = await register();
+    const rejected = await createRoom(b.userId, { name: "secret name" });
+    const withdrawn = await createRoom(b.userId, { name: "withdrawn" });
+    const banned = await createRoom(b.userId, { preset: "public_chat", name: "banned" });
+    await hs().rooms.invite(rejected, b.userId, a.userId);
+    const body = { lists: { l: list({ ranges: [[0, 9]], timeline_limit: 5, required_state: [["*", "*"]] }) } };
+    const first = await ok(sss(a, body));
+    assert.equal(first["rooms"][rejected]["membership"], "invite");
+    await hs().rooms.setMembership(rejected, a.userId, a.userId, "leave");
+    await setState(rejected, b.userId, "m.room.name", "", { name: "renamed after the rejection" });
+    await hs().rooms.invite(withdrawn, b.userId, a.userId);
+    await hs().rooms.setMembership(withdrawn, b.userId, a.userId, "kick");
+    await hs().rooms.setMembership(banned, b.userId, a.userId, "ban");
+    const next = await ok(sss(a, body, { pos: first["pos"] }));
+    const r = next["rooms"][rejected];
+    assert.equal(r["membership"], "leave");
+    assert.equal(r["initial"], undefined);
+    assert.deepEqual(r["stripped_state"].map((e: J) => [e["type"], e["content"]["membership"]]), [["m.room.member", "leave"]]);
+    assert.equal(r["timeline"], undefined);
+    assert.equal(r["required_state"], undefined);
+    assert.ok(!JSON.stringify(r).includes("renamed after the rejection"));
+    assert.deepEqual(next["rooms"][withdrawn]["stripped_state"].map((e: J) => e["content"]["membership"]), ["leave"]);
+    assert.equal(next["rooms"][banned], undefined, "a ban from a room never joined is not listed");
+  });
+
   it("serves the to_device, e2ee, account_data, receipts and typing extensions with their scoping", async () => {
     const a = await register();
     const b = await register();

@@ -133,9 +133,10 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
     roomId, status: "live", lastEvents: ctx.to, membership, config: toJson(config), lazyMembers: [], ...over,
   });
 
-  if (!isRoomMember(membership)) {
-    if (!initial) return { body: null, initial, state: sent!, timelineIds: [] };
-    const stripped = await strippedState(ctx, roomId, candidate.memberEvent);
+  if (!isRoomMember(membership) || candidate.neverJoined) {
+    if (!initial && sent?.membership === membership) return { body: null, initial, state: sent, timelineIds: [] };
+    // An invite or knock shows stripped state; a rejected or withdrawn one only the member event that ended it.
+    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedEvent(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, roomId, candidate.memberEvent);
     const body = { ...common, invite_state: stripped, stripped_state: stripped, bump_stamp: Math.max(0, candidate.activity), notification_count: 0, highlight_count: 0 };
     return { body, initial, state: record(), timelineIds: [] };
   }

@@ -25,6 +25,8 @@ export interface Candidate {
   readonly memberEvent: StoredEvent | null;
   /** What the room list orders by. */
   readonly activity: StreamOrdering;
+  /** Left or banned without having been joined just before (a rejected or withdrawn invite, a refused knock). */
+  readonly neverJoined?: boolean;
 }
 
 export interface ListResult {
@@ -71,6 +73,14 @@ export async function memberEvents(storage: SlidingStorage, userId: UserId, room
   return out;
 }
 
+/** Whether the user was joined just before this (leave or ban) member event of theirs. */
+async function joinedBefore(storage: SlidingStorage, userId: UserId, ev: StoredEvent): Promise<boolean> {
+  const prev = await storage.state.getStateEventAt(ev.pdu.eventId, "m.room.member", userId, "before");
+  if (!prev) return false;
+  const p = (await storage.events.getPdus([prev])).get(prev);
+  return (p?.content as JsonObject | undefined)?.["membership"] === "join";
+}
+
 /** The server's room list of the user, newest activity first. */
 async function candidatesOf(storage: SlidingStorage, userId: UserId, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<Candidate[]> {
   const byMembership = await Promise.all(MEMBERSHIPS.map((m) => storage.rooms.getRoomsForUser(userId, m)));
@@ -83,8 +93,14 @@ async function candidatesOf(storage: SlidingStorage, userId: UserId, to: StreamO
     if (!ev) continue;
     // Left rooms: kicks always (the user may not know), own leaves only when this connection sent the room.
     if (o.membership === "leave" && ev.pdu.sender === userId && !sent.has(o.roomId)) continue;
-    if ((o.membership === "leave" || o.membership === "ban") && (await storage.roomClient.isForgotten(userId, o.roomId))) continue;
-    out.push({ roomId: o.roomId, membership: o.membership, memberEvent: ev, activity: ev.streamOrdering });
+    let neverJoined = false;
+    if (o.membership === "leave" || o.membership === "ban") {
+      if (await storage.roomClient.isForgotten(userId, o.roomId)) continue;
+      neverJoined = !(await joinedBefore(storage, userId, ev));
+      // Banned from a room never joined: not listed (the MSC), unless this connection showed the invite.
+      if (o.membership === "ban" && neverJoined && !sent.has(o.roomId)) continue;
+    }
+    out.push({ roomId: o.roomId, membership: o.membership, memberEvent: ev, activity: ev.streamOrdering, ...(neverJoined ? { neverJoined } : {}) });
   }
   return out.sort((a, b) => b.activity - a.activity || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
 }
@@ -213,7 +229,7 @@ export async function computeRoomList(storage: SlidingStorage, userId: UserId, r
       const ev = extra.get(roomId);
       const m = (ev?.pdu.content as JsonObject | undefined)?.["membership"];
       if (!ev || typeof m !== "string" || !MEMBERSHIPS.includes(m as Membership)) continue;
-      c = { roomId, membership: m as Membership, memberEvent: ev, activity: ev.streamOrdering };
+      c = { roomId, membership: m as Membership, memberEvent: ev, activity: ev.streamOrdering, ...((m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, ev)) ? { neverJoined: true } : {}) };
       if (c.membership === "join") c = { ...c, activity: (await storage.slidingSync.latestEventPositions([roomId], to, null)).get(roomId) ?? 0 };
     }
     add(c, config, null);
