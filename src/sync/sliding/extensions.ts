@@ -71,7 +71,8 @@ export async function extensionsData(x: ExtensionsInput): Promise<ExtensionsOutp
 
   if (req.extensions.e2ee) {
     const [counts, fallback] = await Promise.all([storage.e2ee.oneTimeKeyCounts(userId, x.deviceId), storage.e2ee.unusedFallbackKeyTypes(userId, x.deviceId)]);
-    const e2ee: Record<string, JsonValue> = { device_one_time_keys_count: { ...counts }, device_unused_fallback_key_types: [...fallback] };
+    // signed_curve25519 always present, as Synapse sends it (clients tell "no keys" from "not reported" by it).
+    const e2ee: Record<string, JsonValue> = { device_one_time_keys_count: { signed_curve25519: 0, ...counts }, device_unused_fallback_key_types: [...fallback] };
     if (from) {
       const dl = await deviceListUpdates(storage, Math.min(from.deviceLists, now.deviceLists), now.deviceLists, () => sharingUsers(storage, userId, joined));
       e2ee["device_lists"] = { changed: dl.changed, left: dl.left };
@@ -87,7 +88,8 @@ export async function extensionsData(x: ExtensionsInput): Promise<ExtensionsOutp
     const initialInScope = [...x.initialRooms.keys()].filter((r) => rooms.has(r));
     const all = from && initialInScope.length > 0 ? await storage.accountData.changesSince(userId, 0) : changed;
     const global = changed.filter((e) => e.roomId === null).map((e) => ({ type: e.type, content: e.content }));
-    const byRoom: Record<string, JsonObject[]> = {};
+    // Rooms sent initial now get their (possibly empty) list, as Synapse sends it.
+    const byRoom: Record<string, JsonObject[]> = Object.fromEntries(initialInScope.map((r) => [r, [] as JsonObject[]]));
     const put = (roomId: string, type: string, content: JsonObject) => {
       const l = (byRoom[roomId] ??= []);
       const i = l.findIndex((e) => e["type"] === type);
@@ -97,7 +99,7 @@ export async function extensionsData(x: ExtensionsInput): Promise<ExtensionsOutp
     for (const e of changed) if (e.roomId !== null && rooms.has(e.roomId as RoomId)) put(e.roomId, e.type, e.content);
     for (const e of all) if (e.roomId !== null && x.initialRooms.has(e.roomId as RoomId) && rooms.has(e.roomId as RoomId)) put(e.roomId, e.type, e.content);
     body["account_data"] = { global, rooms: byRoom };
-    if (global.length > 0 || Object.keys(byRoom).length > 0) news = true;
+    if (global.length > 0 || Object.values(byRoom).some((l) => l.length > 0)) news = true;
   }
 
   const rc = req.extensions.receipts;

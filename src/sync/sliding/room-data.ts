@@ -119,6 +119,12 @@ async function stateChanges(ctx: RoomContext, roomId: RoomId, from: StreamOrderi
   return out;
 }
 
+/** Events as /sync sends them: the client format without `room_id` (the room is the key they are under). */
+function eventJson(p: Pdu, nowTs: number): JsonObject {
+  const { room_id: _roomId, ...rest } = clientEvent(p, nowTs) as Record<string, JsonValue>;
+  return rest;
+}
+
 const str = (v: JsonValue | undefined): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
 export async function roomData(ctx: RoomContext, input: RoomInput): Promise<RoomOutput> {
@@ -229,13 +235,13 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
       continue;
     }
     const p = statePdus.get(id);
-    if (p) requiredState.push(clientEvent(p, ctx.nowTs));
+    if (p) requiredState.push(eventJson(p, ctx.nowTs));
   }
 
   const body: Record<string, JsonValue> = { ...common };
   if (requiredState.length > 0) body["required_state"] = requiredState;
   if (config.timelineLimit > 0) {
-    body["timeline"] = timeline.map((e) => clientEvent(e.pdu, ctx.nowTs));
+    if (timeline.length > 0) body["timeline"] = timeline.map((e) => eventJson(e.pdu, ctx.nowTs));
     body["limited"] = limited;
     if (prevBatch) body["prev_batch"] = prevBatch;
     body["num_live"] = ctx.from === null ? 0 : timeline.filter((e) => e.streamOrdering > ctx.from!).length;
