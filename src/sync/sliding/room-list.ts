@@ -13,6 +13,7 @@ import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
 import type { SlidingSyncRoomState, StoredEvent, StreamOrdering } from "../../storage/ports.js";
 import type { SlidingStorage } from "./storage.js";
+import type { ActivityCache } from "./activity.js";
 import { combine } from "./room-config.js";
 import type { ListFilters, RoomConfig, SlidingRequest } from "./request.js";
 
@@ -82,11 +83,11 @@ async function joinedBefore(storage: SlidingStorage, userId: UserId, ev: StoredE
 }
 
 /** The server's room list of the user, newest activity first. */
-async function candidatesOf(storage: SlidingStorage, userId: UserId, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<Candidate[]> {
+async function candidatesOf(storage: SlidingStorage, activityCache: ActivityCache, userId: UserId, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<Candidate[]> {
   const byMembership = await Promise.all(MEMBERSHIPS.map((m) => storage.rooms.getRoomsForUser(userId, m)));
   const joined = byMembership[0]!;
   const others = MEMBERSHIPS.slice(1).flatMap((m, i) => byMembership[i + 1]!.map((r) => ({ roomId: r, membership: m })));
-  const [activity, members] = await Promise.all([storage.slidingSync.latestEventPositions(joined, to, null), memberEvents(storage, userId, others.map((o) => o.roomId))]);
+  const [activity, members] = await Promise.all([activityCache.of(userId, joined, to), memberEvents(storage, userId, others.map((o) => o.roomId))]);
   const out: Candidate[] = joined.map((r) => ({ roomId: r, membership: "join", memberEvent: null, activity: activity.get(r) ?? 0 }));
   for (const o of others) {
     const ev = members.get(o.roomId);
@@ -195,8 +196,8 @@ async function applyFilters(list: readonly Candidate[], f: ListFilters, facts: F
 }
 
 /** Lists, their windows and counts, the relevant rooms with their combined configs. */
-export async function computeRoomList(storage: SlidingStorage, userId: UserId, req: SlidingRequest, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<RoomListResult> {
-  const all = await candidatesOf(storage, userId, to, sent);
+export async function computeRoomList(storage: SlidingStorage, activity: ActivityCache, userId: UserId, req: SlidingRequest, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<RoomListResult> {
+  const all = await candidatesOf(storage, activity, userId, to, sent);
   const candidates = new Map(all.map((c) => [c.roomId, c]));
   const dms = await dmRooms(storage, userId, all.filter((c) => c.membership === "invite"));
   const facts = new FilterFacts(storage, userId, all.map((c) => c.roomId), new Set(all.filter((c) => c.membership === "join").map((c) => c.roomId)));
@@ -230,7 +231,7 @@ export async function computeRoomList(storage: SlidingStorage, userId: UserId, r
       const m = (ev?.pdu.content as JsonObject | undefined)?.["membership"];
       if (!ev || typeof m !== "string" || !MEMBERSHIPS.includes(m as Membership)) continue;
       c = { roomId, membership: m as Membership, memberEvent: ev, activity: ev.streamOrdering, ...((m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, ev)) ? { neverJoined: true } : {}) };
-      if (c.membership === "join") c = { ...c, activity: (await storage.slidingSync.latestEventPositions([roomId], to, null)).get(roomId) ?? 0 };
+      if (c.membership === "join") c = { ...c, activity: (await activity.of(userId, [roomId], to)).get(roomId) ?? 0 };
     }
     add(c, config, null);
   }

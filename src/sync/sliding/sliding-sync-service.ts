@@ -25,6 +25,7 @@ import type { Notifier } from "../notifier.js";
 import { parseToken, serializeToken, type StreamToken } from "../token.js";
 import type { TypingStream } from "../typing.js";
 import { UnreadCache, userRuleset } from "../unread.js";
+import { ActivityCache } from "./activity.js";
 import { extensionsData } from "./extensions.js";
 import type { SlidingRequest } from "./request.js";
 import { fromJson, newlyWanted, sameConfig } from "./room-config.js";
@@ -72,8 +73,11 @@ interface Computed {
 
 export class SlidingSyncService {
   private readonly unread = new UnreadCache();
+  private readonly activity: ActivityCache;
 
-  constructor(private readonly deps: SlidingSyncDeps) {}
+  constructor(private readonly deps: SlidingSyncDeps) {
+    this.activity = new ActivityCache(deps.storage);
+  }
 
   async sync(call: SlidingSyncCall): Promise<JsonObject> {
     const { storage, clock } = this.deps;
@@ -121,7 +125,7 @@ export class SlidingSyncService {
     const from = base?.from ?? null;
     const fromEvents = from ? Math.min(from.events, now.events) : null;
     const sent = base?.sent ?? new Map<RoomId, SlidingSyncRoomState>();
-    const list = await computeRoomList(storage, call.userId, call.request, now.events, sent);
+    const list = await computeRoomList(storage, this.activity, call.userId, call.request, now.events, sent);
 
     // Which relevant rooms go out.
     const toSend: [RoomId, RelevantRoom][] = [];
