@@ -318,6 +318,19 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.equal(fresh["rooms"][left], undefined, "own leaves are not listed on a new connection");
   });
 
+  it("shows a knocked room by its stripped state and the knock", async () => {
+    const a = await register();
+    const b = await register();
+    const room = await createRoom(b.userId, { name: "knock here", initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "knock" } }] });
+    await hs().rooms.knock(room, a.userId);
+    const r = (await ok(sss(a, { lists: { l: list({ timeline_limit: 3, required_state: [["*", "*"]] }) } })))["rooms"][room];
+    assert.equal(r["membership"], "knock");
+    assert.equal(r["initial"], true);
+    assert.ok(r["stripped_state"].some((e: J) => e["type"] === "m.room.name" && e["content"]["name"] === "knock here"));
+    assert.ok(r["stripped_state"].some((e: J) => e["type"] === "m.room.member" && e["state_key"] === a.userId && e["content"]["membership"] === "knock"));
+    assert.equal(r["timeline"], undefined);
+  });
+
   it("shows a rejected or withdrawn invite by its member event only, and never lists a ban from a room never joined", async () => {
     const a = await register();
     const b = await register();
