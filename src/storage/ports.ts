@@ -1172,20 +1172,23 @@ export interface SlidingSyncPosition {
   readonly token: string;
   /** What the response reported per list (counts), opaque to storage. */
   readonly lists: JsonObject;
-  readonly rooms: ReadonlyMap<RoomId, SlidingSyncRoomState>;
+  /** null when the caller asked for the position without its rooms (it holds them already). */
+  readonly rooms: ReadonlyMap<RoomId, SlidingSyncRoomState> | null;
 }
 
 export interface SlidingSyncStore {
   /**
    * The state at `position` of the connection, or null when the connection has no such position (never issued,
    * issued to another user, device or conn_id, or expired: not used since `idleBeforeTs`). Deletes the connection's
-   * other positions and the snapshots nobody refers to any more, and marks the connection used at `nowTs`.
+   * other positions and what only they held, and marks the connection used at `nowTs`. `withRooms: false` leaves
+   * the rooms out (a caller that cached them for this exact position).
    */
-  loadPosition(key: SlidingSyncConnectionKey, position: number, nowTs: number, idleBeforeTs: number): Promise<SlidingSyncPosition | null>;
+  loadPosition(key: SlidingSyncConnectionKey, position: number, nowTs: number, idleBeforeTs: number, opts?: { readonly withRooms?: boolean }): Promise<SlidingSyncPosition | null>;
   /**
-   * Hands out a new position. `base` null starts the connection afresh (its earlier positions are deleted; past
-   * `maxConnections` per device the least recently used other connection goes). Otherwise the new position holds
-   * `base`'s rooms with `rooms` upserted (and shares its snapshot when `rooms` is empty); null when `base` is gone.
+   * Hands out a new position. `base` null starts the connection afresh (its earlier positions and rooms are
+   * deleted; past `maxConnections` per device the least recently used other connection goes). Otherwise the new
+   * position holds `base`'s rooms with `rooms` replacing theirs; null when `base` is gone (superseded meanwhile).
+   * The work is in `rooms`, not in the rooms the connection holds.
    */
   savePosition(key: SlidingSyncConnectionKey, save: { readonly base: number | null; readonly token: string; readonly lists: JsonObject; readonly rooms: readonly SlidingSyncRoomState[] }, nowTs: number, maxConnections: number): Promise<number | null>;
   /**

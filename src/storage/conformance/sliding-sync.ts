@@ -25,7 +25,7 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         const got = await s.slidingSync.loadPosition(KEY, p, 2000, 0);
         assert.equal(got?.token, "s5");
         assert.deepEqual(got?.lists, { all: 2 });
-        assert.deepEqual(got?.rooms.get(ROOM), room(ROOM, { lazyMembers: ["@bob:remote.test"] }));
+        assert.deepEqual(got?.rooms?.get(ROOM), room(ROOM, { lazyMembers: ["@bob:remote.test"] }));
         assert.equal(await s.slidingSync.loadPosition({ ...KEY, connId: "other" }, p, 2000, 0), null);
         assert.equal(await s.slidingSync.loadPosition({ ...KEY, deviceId: "OTHER" }, p, 2000, 0), null);
         assert.equal(await s.slidingSync.loadPosition({ ...KEY, userId: "@mallory:zion.test" as UserId }, p, 2000, 0), null);
@@ -33,7 +33,7 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
       });
     });
 
-    it("builds a position on its base: rooms upserted, the others carried over; no room change shares the snapshot", async () => {
+    it("builds a position on its base: rooms replaced, the others carried over, and loads it without rooms when asked", async () => {
       await withStorage(async (s) => {
         const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s5", lists: {}, rooms: [room(ROOM), room(OTHER_ROOM)] }, 1000, 10))!;
         const p2 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s9", lists: {}, rooms: [room(ROOM, { status: "previously", lastEvents: 5 })] }, 1100, 10))!;
@@ -41,9 +41,12 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         assert.ok(p1 < p2 && p2 < p3);
         const at3 = await s.slidingSync.loadPosition(KEY, p3, 1300, 0);
         assert.equal(at3?.token, "s12");
-        assert.equal(at3?.rooms.get(ROOM)?.status, "previously");
-        assert.equal(at3?.rooms.get(OTHER_ROOM)?.status, "live");
-        assert.equal(at3?.rooms.size, 2);
+        assert.equal(at3?.rooms?.get(ROOM)?.status, "previously");
+        assert.equal(at3?.rooms?.get(OTHER_ROOM)?.status, "live");
+        assert.equal(at3?.rooms?.size, 2);
+        const bare = await s.slidingSync.loadPosition(KEY, p3, 1400, 0, { withRooms: false });
+        assert.equal(bare?.token, "s12");
+        assert.equal(bare?.rooms, null);
       });
     });
 
@@ -57,8 +60,27 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         assert.equal(await s.slidingSync.savePosition(KEY, { base: p2, token: "s3", lists: {}, rooms: [] }, 1000, 10), null);
         const p3 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s3", lists: {}, rooms: [room(OTHER_ROOM, { membership: "leave" })] }, 1000, 10))!;
         const at3 = await s.slidingSync.loadPosition(KEY, p3, 1000, 0);
-        assert.equal(at3?.rooms.get(OTHER_ROOM)?.membership, "leave");
+        assert.equal(at3?.rooms?.get(OTHER_ROOM)?.membership, "leave");
         assert.equal(await s.slidingSync.loadPosition(KEY, p1, 1000, 0), null, "p1 is superseded once p3 was used");
+      });
+    });
+
+    it("never lets a sibling position's rooms into another branch, and replaces a room's older row", async () => {
+      await withStorage(async (s) => {
+        const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s1", lists: {}, rooms: [room(ROOM)] }, 1000, 10))!;
+        // Two requests with p1 (a retry): each builds its own position on p1.
+        const p2 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s2", lists: {}, rooms: [room(ROOM, { status: "previously", lastEvents: 1 })] }, 1000, 10))!;
+        const p3 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s3", lists: {}, rooms: [] }, 1000, 10))!;
+        const at3 = await s.slidingSync.loadPosition(KEY, p3, 1000, 0);
+        assert.equal(at3?.rooms?.get(ROOM)?.status, "live", "p2's change is not in p3's branch");
+        assert.equal(await s.slidingSync.loadPosition(KEY, p2, 1000, 0), null);
+        const p4 = (await s.slidingSync.savePosition(KEY, { base: p3, token: "s4", lists: {}, rooms: [room(ROOM, { membership: "leave" })] }, 1000, 10))!;
+        const at4 = await s.slidingSync.loadPosition(KEY, p4, 1000, 0);
+        assert.equal(at4?.rooms?.get(ROOM)?.membership, "leave");
+        const p5 = (await s.slidingSync.savePosition(KEY, { base: p4, token: "s5", lists: {}, rooms: [room(OTHER_ROOM)] }, 1000, 10))!;
+        const at5 = await s.slidingSync.loadPosition(KEY, p5, 1000, 0);
+        assert.equal(at5?.rooms?.get(ROOM)?.membership, "leave", "the replaced row does not come back");
+        assert.equal(at5?.rooms?.size, 2);
       });
     });
 
@@ -67,7 +89,7 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s1", lists: {}, rooms: [room(ROOM)] }, 1000, 10))!;
         const fresh = (await s.slidingSync.savePosition(KEY, { base: null, token: "s2", lists: {}, rooms: [] }, 1000, 10))!;
         assert.equal(await s.slidingSync.loadPosition(KEY, p1, 1000, 0), null);
-        assert.equal((await s.slidingSync.loadPosition(KEY, fresh, 1000, 0))?.rooms.size, 0, "a fresh connection knows no rooms");
+        assert.equal((await s.slidingSync.loadPosition(KEY, fresh, 1000, 0))?.rooms?.size, 0, "a fresh connection knows no rooms");
         // Idle since 1000: expired when loaded with a cut-off after that.
         assert.equal(await s.slidingSync.loadPosition(KEY, fresh, 1000 + 8 * DAY, 1000 + DAY), null);
         // The cap: a third connection on the device drops the least recently used one.

@@ -38,6 +38,8 @@ import { splitStateKey } from "../../core/events/index.js";
 export const CONNECTION_IDLE_MS = 7 * 24 * 3600 * 1000;
 /** Connections kept per device; a new one past this drops the least recently used. */
 export const MAX_CONNECTIONS_PER_DEVICE = 50;
+/** Connections whose rooms are kept in memory (the least recently used goes first). */
+const MAX_CACHED_CONNECTIONS = 5_000;
 /** How many rooms are computed at once. */
 const ROOM_CONCURRENCY = 20;
 
@@ -74,6 +76,17 @@ interface Computed {
 export class SlidingSyncService {
   private readonly unread = new UnreadCache();
   private readonly activity: ActivityCache;
+  /**
+   * The rooms of each connection's newest position, so a request with that exact pos does not read them back
+   * (positions are never reused, so a hit is always that position's state, whichever process wrote it).
+   */
+  private readonly connections = new Map<string, { position: number; rooms: ReadonlyMap<RoomId, SlidingSyncRoomState> }>();
+
+  private remember(key: string, position: number, rooms: ReadonlyMap<RoomId, SlidingSyncRoomState>): void {
+    this.connections.delete(key);
+    if (this.connections.size >= MAX_CACHED_CONNECTIONS) this.connections.delete(this.connections.keys().next().value as string);
+    this.connections.set(key, { position, rooms });
+  }
 
   constructor(private readonly deps: SlidingSyncDeps) {
     this.activity = new ActivityCache(deps.storage);
@@ -83,12 +96,21 @@ export class SlidingSyncService {
     const { storage, clock } = this.deps;
     const key: SlidingSyncConnectionKey = { userId: call.userId, deviceId: call.deviceId, connId: call.request.connId };
     let base: { position: number; from: StreamToken; sent: ReadonlyMap<RoomId, SlidingSyncRoomState>; lists: JsonObject } | null = null;
+    const cacheKey = `${key.userId}|${key.deviceId}|${key.connId}`;
     if (call.pos !== null) {
       if (!/^[1-9][0-9]{0,15}$/.test(call.pos)) throw unknownPos();
       const nowTs = clock.now();
-      const loaded = await storage.slidingSync.loadPosition(key, Number(call.pos), nowTs, nowTs - CONNECTION_IDLE_MS);
-      if (!loaded) throw unknownPos();
-      base = { position: loaded.position, from: parseToken(loaded.token, "pos"), sent: loaded.rooms, lists: loaded.lists };
+      const position = Number(call.pos);
+      const cached = this.connections.get(cacheKey);
+      const hit = cached?.position === position ? cached : undefined;
+      const loaded = await storage.slidingSync.loadPosition(key, position, nowTs, nowTs - CONNECTION_IDLE_MS, { withRooms: !hit });
+      if (!loaded) {
+        this.connections.delete(cacheKey);
+        throw unknownPos();
+      }
+      const sent = hit?.rooms ?? loaded.rooms ?? new Map<RoomId, SlidingSyncRoomState>();
+      base = { position: loaded.position, from: parseToken(loaded.token, "pos"), sent, lists: loaded.lists };
+      this.remember(cacheKey, position, sent);
     }
     const deadline = clock.now() + call.timeoutMs;
     let result = await this.compute(call, base);
@@ -105,6 +127,9 @@ export class SlidingSyncService {
       const saved = await storage.slidingSync.savePosition(key, { base: base?.position ?? null, token: serializeToken(result.now), lists: result.counts, rooms: result.records }, clock.now(), MAX_CONNECTIONS_PER_DEVICE);
       if (saved === null) throw unknownPos();
       pos = String(saved);
+      const rooms = new Map(base?.sent ?? []);
+      for (const r of result.records) rooms.set(r.roomId, r);
+      this.remember(cacheKey, saved, rooms);
     }
     return { pos: pos!, ...result.body };
   }

@@ -2,14 +2,16 @@
  * Sliding-sync connection state over SQL (migration 0011, docs/sliding-sync.md), and the bulk reads the room list
  * orders and filters with. One transaction per method.
  *
- * A position points at a snapshot of per-room rows. Saving a position with room changes copies the base snapshot
- * inside the database (INSERT ... SELECT) and upserts the changes; a position without room changes shares its base's
- * snapshot. Loading a position deletes the connection's other positions and every snapshot no position refers to.
+ * Room rows carry the position that wrote them (`since`). Saving a position writes only the rooms it changed.
+ * Using a position P deletes the connection's other positions, the rows of positions that are not P's ancestors
+ * (abandoned retries: every row newer than P's parent but P's own), and the rows P's own rows supersede; so after
+ * a use each room has one row, and the connection's rows are P's state. The work per request is in the rooms that
+ * changed, not in the rooms the connection has sent.
  */
 import type { EventId, RoomId } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
 import type { SlidingSyncConnectionKey, SlidingSyncRoomState, SlidingSyncStore, StreamOrdering } from "../../ports.js";
-import { chunks, exec, num, placeholders, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
+import { chunks, exec, num, numOrNull, placeholders, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { nextPosition } from "./e2ee.js";
 import { VISIBLE } from "./events.js";
 
@@ -25,89 +27,82 @@ const roomState = (r: Row): SlidingSyncRoomState => ({
   lazyMembers: JSON.parse(str(r["lazy_members"])) as string[],
 });
 
-/** Deletes the snapshots that no position refers to any more. */
-function* dropOrphanSnapshots(snapshots: readonly number[]): UnitOfWork<void> {
-  for (const s of new Set(snapshots)) {
-    const used = yield* queryOne("SELECT 1 AS one FROM sliding_sync_positions WHERE snapshot = ? LIMIT 1", s);
-    if (!used) yield* exec("DELETE FROM sliding_sync_rooms WHERE snapshot = ?", s);
-  }
-}
-
-/** Deletes a connection with its positions and their snapshots. */
+/** Deletes a connection with its positions and rooms. */
 function* dropConnection(k: SlidingSyncConnectionKey): UnitOfWork<void> {
-  const rows = yield* query(`SELECT snapshot FROM sliding_sync_positions WHERE ${CONN}`, ...connParams(k));
-  yield* exec(`DELETE FROM sliding_sync_positions WHERE ${CONN}`, ...connParams(k));
-  yield* dropOrphanSnapshots(rows.map((r) => num(r["snapshot"])));
+  const c = yield* queryOne(`SELECT connection_key FROM sliding_sync_connections WHERE ${CONN}`, ...connParams(k));
+  if (!c) return;
+  const key = num(c["connection_key"]);
+  yield* exec("DELETE FROM sliding_sync_rooms WHERE connection_key = ?", key);
+  yield* exec("DELETE FROM sliding_sync_positions WHERE connection_key = ?", key);
   yield* exec(`DELETE FROM sliding_sync_connections WHERE ${CONN}`, ...connParams(k));
 }
 
-function* upsertRooms(snapshot: number, rooms: readonly SlidingSyncRoomState[]): UnitOfWork<void> {
-  for (const r of rooms) {
+function* insertRooms(connectionKey: number, since: number, rooms: readonly SlidingSyncRoomState[]): UnitOfWork<void> {
+  for (const r of new Map(rooms.map((x) => [x.roomId, x])).values()) {
     yield* exec(
-      `INSERT INTO sliding_sync_rooms (snapshot, room_id, status, last_events, membership, config, lazy_members) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (snapshot, room_id) DO UPDATE SET status = excluded.status, last_events = excluded.last_events, membership = excluded.membership, config = excluded.config, lazy_members = excluded.lazy_members`,
-      snapshot, r.roomId, r.status, r.lastEvents, r.membership, JSON.stringify(r.config), JSON.stringify(r.lazyMembers),
+      "INSERT INTO sliding_sync_rooms (connection_key, room_id, since, status, last_events, membership, config, lazy_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      connectionKey, r.roomId, since, r.status, r.lastEvents, r.membership, JSON.stringify(r.config), JSON.stringify(r.lazyMembers),
     );
   }
 }
 
 export function sqlSlidingSyncStore(db: SqlRunner): SlidingSyncStore {
   return {
-    loadPosition(key, position, nowTs, idleBeforeTs) {
+    loadPosition(key, position, nowTs, idleBeforeTs, opts) {
       return db.write(function* () {
-        const conn = yield* queryOne(`SELECT last_used_ts FROM sliding_sync_connections WHERE ${CONN}`, ...connParams(key));
+        const conn = yield* queryOne(`SELECT connection_key, last_used_ts FROM sliding_sync_connections WHERE ${CONN}`, ...connParams(key));
         if (!conn) return null;
         if (num(conn["last_used_ts"]) < idleBeforeTs) {
           yield* dropConnection(key);
           return null;
         }
-        const pos = yield* queryOne(`SELECT snapshot, token, lists FROM sliding_sync_positions WHERE position = ? AND ${CONN}`, position, ...connParams(key));
+        const ck = num(conn["connection_key"]);
+        const pos = yield* queryOne("SELECT parent, token, lists FROM sliding_sync_positions WHERE position = ? AND connection_key = ?", position, ck);
         if (!pos) return null;
-        const snapshot = num(pos["snapshot"]);
-        const others = yield* query(`SELECT snapshot FROM sliding_sync_positions WHERE ${CONN} AND position <> ?`, ...connParams(key), position);
-        if (others.length > 0) {
-          yield* exec(`DELETE FROM sliding_sync_positions WHERE ${CONN} AND position <> ?`, ...connParams(key), position);
-          yield* dropOrphanSnapshots(others.map((r) => num(r["snapshot"])).filter((s) => s !== snapshot));
+        const parent = numOrNull(pos["parent"]) ?? 0;
+        yield* exec("DELETE FROM sliding_sync_positions WHERE connection_key = ? AND position <> ?", ck, position);
+        // Rows of positions that are not this one's ancestors (siblings and descendants: abandoned), then the rows
+        // this position's own rows supersede.
+        yield* exec("DELETE FROM sliding_sync_rooms WHERE connection_key = ? AND since > ? AND since <> ?", ck, parent, position);
+        yield* exec(
+          "DELETE FROM sliding_sync_rooms WHERE connection_key = ? AND since < ? AND room_id IN (SELECT room_id FROM sliding_sync_rooms WHERE connection_key = ? AND since = ?)",
+          ck, position, ck, position,
+        );
+        yield* exec("UPDATE sliding_sync_connections SET last_used_ts = ? WHERE connection_key = ?", nowTs, ck);
+        let rooms: Map<RoomId, SlidingSyncRoomState> | null = null;
+        if (opts?.withRooms !== false) {
+          rooms = new Map();
+          const rows = yield* query("SELECT room_id, status, last_events, membership, config, lazy_members FROM sliding_sync_rooms WHERE connection_key = ? ORDER BY since", ck);
+          for (const r of rows) rooms.set(str(r["room_id"]) as RoomId, roomState(r));
         }
-        yield* exec(`UPDATE sliding_sync_connections SET last_used_ts = ? WHERE ${CONN}`, nowTs, ...connParams(key));
-        const rows = yield* query("SELECT room_id, status, last_events, membership, config, lazy_members FROM sliding_sync_rooms WHERE snapshot = ?", snapshot);
-        const rooms = new Map<RoomId, SlidingSyncRoomState>();
-        for (const r of rows) rooms.set(str(r["room_id"]) as RoomId, roomState(r));
         return { position, token: str(pos["token"]), lists: JSON.parse(str(pos["lists"])) as JsonObject, rooms };
       });
     },
 
     savePosition(key, save, nowTs, maxConnections) {
       return db.write(function* () {
-        let snapshot: number;
+        let ck: number;
         if (save.base === null) {
           yield* dropConnection(key);
           const existing = yield* query("SELECT conn_id FROM sliding_sync_connections WHERE user_id = ? AND device_id = ? ORDER BY last_used_ts, conn_id", key.userId, key.deviceId);
           for (const r of existing.slice(0, Math.max(0, existing.length - maxConnections + 1))) yield* dropConnection({ ...key, connId: str(r["conn_id"]) });
-          yield* exec("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, created_ts, last_used_ts) VALUES (?, ?, ?, ?, ?)", ...connParams(key), nowTs, nowTs);
-          snapshot = yield* nextPosition("sliding_sync");
-          yield* upsertRooms(snapshot, save.rooms);
+          ck = yield* nextPosition("sliding_sync");
+          yield* exec("INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, connection_key, created_ts, last_used_ts) VALUES (?, ?, ?, ?, ?, ?)", ...connParams(key), ck, nowTs, nowTs);
         } else {
-          const base = yield* queryOne(`SELECT snapshot FROM sliding_sync_positions WHERE position = ? AND ${CONN}`, save.base, ...connParams(key));
+          const base = yield* queryOne(
+            `SELECT p.connection_key FROM sliding_sync_positions p JOIN sliding_sync_connections c ON c.connection_key = p.connection_key WHERE p.position = ? AND c.user_id = ? AND c.device_id = ? AND c.conn_id = ?`,
+            save.base, ...connParams(key),
+          );
           if (!base) return null;
-          snapshot = num(base["snapshot"]);
-          if (save.rooms.length > 0) {
-            const from = snapshot;
-            snapshot = yield* nextPosition("sliding_sync");
-            yield* exec(
-              `INSERT INTO sliding_sync_rooms (snapshot, room_id, status, last_events, membership, config, lazy_members)
-               SELECT ?, room_id, status, last_events, membership, config, lazy_members FROM sliding_sync_rooms WHERE snapshot = ?`,
-              snapshot, from,
-            );
-            yield* upsertRooms(snapshot, save.rooms);
-          }
-          yield* exec(`UPDATE sliding_sync_connections SET last_used_ts = ? WHERE ${CONN}`, nowTs, ...connParams(key));
+          ck = num(base["connection_key"]);
+          yield* exec("UPDATE sliding_sync_connections SET last_used_ts = ? WHERE connection_key = ?", nowTs, ck);
         }
         const position = yield* nextPosition("sliding_sync");
         yield* exec(
-          "INSERT INTO sliding_sync_positions (position, user_id, device_id, conn_id, snapshot, token, lists, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          position, ...connParams(key), snapshot, save.token, JSON.stringify(save.lists), nowTs,
+          "INSERT INTO sliding_sync_positions (position, connection_key, parent, token, lists, created_ts) VALUES (?, ?, ?, ?, ?, ?)",
+          position, ck, save.base, save.token, JSON.stringify(save.lists), nowTs,
         );
+        yield* insertRooms(ck, position, save.rooms);
         return position;
       });
     },
