@@ -216,6 +216,30 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.ok(stateKeys(msc).includes("m.room.create|"));
   });
 
+  it("sends a lazily loaded member once per connection, and member changes when the timeline is not limited", async () => {
+    const a = await register();
+    const b = await register();
+    const c = await register();
+    const room = await createRoom(a.userId, { preset: "public_chat" });
+    await hs().rooms.join(room, b.userId);
+    await say(room, b.userId, "b one");
+    const body = { conn_id: "lazy", room_subscriptions: { [room]: { timeline_limit: 5, required_state: [["m.room.member", "$LAZY"]] } } };
+    const first = await ok(sss(a, body));
+    assert.ok(stateKeys(first["rooms"][room]).includes(`m.room.member|${b.userId}`));
+    await say(room, b.userId, "b two");
+    const second = await ok(sss(a, body, { pos: first["pos"] }));
+    assert.deepEqual(bodies(second["rooms"][room]), ["b two"]);
+    assert.equal(second["rooms"][room]["required_state"], undefined, "b's member event was sent already");
+    await hs().rooms.join(room, c.userId);
+    await say(room, c.userId, "c one");
+    const third = await ok(sss(a, body, { pos: second["pos"] }));
+    assert.deepEqual(stateKeys(third["rooms"][room]), [`m.room.member|${c.userId}`]);
+    // A new connection knows nothing: b's member event comes again with b's message.
+    await say(room, b.userId, "b three");
+    const fresh = await ok(sss(a, { ...body, conn_id: "lazy2", room_subscriptions: { [room]: { timeline_limit: 1, required_state: [["m.room.member", "$LAZY"]] } } }));
+    assert.deepEqual(stateKeys(fresh["rooms"][room]), [`m.room.member|${b.userId}`]);
+  });
+
   it("merges a room subscription with the list config and sends incremental changes only", async () => {
     const a = await register();
     const b = await register();
