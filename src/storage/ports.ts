@@ -1140,7 +1140,7 @@ export interface OutboundStore {
 // ---------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------
-// Simplified sliding sync (MSC4186) connection state (migration 0011, docs/sliding-sync.md).
+// Simplified sliding sync (MSC4186) connection state (migration 0012, docs/sliding-sync.md).
 // ---------------------------------------------------------------------------
 
 /** One sliding-sync connection: a user's device and the client's `conn_id` ("" when it sends none). */

@@ -1,5 +1,5 @@
 /**
- * Conformance for SlidingSyncStore (migration 0011): connection positions and their per-room snapshots, the
+ * Conformance for SlidingSyncStore (migration 0012): connection positions and their per-room rows, the
  * position checks behind M_UNKNOWN_POS, clean-up of superseded and abandoned positions, expiry, the per-device cap,
  * and the bulk reads the room list orders and filters with. Called from suite.ts for every backend.
  */

@@ -1,4 +1,4 @@
-/** What sliding sync reads and writes: /sync's stores and the connection-state store (migration 0011). */
+/** What sliding sync reads and writes: /sync's stores and the connection-state store (migration 0012). */
 import type { Storage } from "../../storage/ports.js";
 import type { SyncStorage } from "../rooms-provider.js";
 

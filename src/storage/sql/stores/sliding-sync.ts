@@ -1,5 +1,5 @@
 /**
- * Sliding-sync connection state over SQL (migration 0011, docs/sliding-sync.md), and the bulk reads the room list
+ * Sliding-sync connection state over SQL (migration 0012, docs/sliding-sync.md), and the bulk reads the room list
  * orders and filters with. One transaction per method.
  *
  * Room rows carry the position that wrote them (`since`). Saving a position writes only the rooms it changed.
