@@ -43,7 +43,7 @@ import { certificateNameWarning, testerUrls } from "./startup-checks.js";
 import { zionVersion } from "./version.js";
 import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
 import { webClientServerOptions } from "./web-client.js";
-import { Notifier, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
+import { Notifier, SlidingSyncService, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
 import { registerPresenceTypingReceiptEdus } from "../sync/index.js";
 import type { EventId, UserId } from "../core/ids/index.js";
 
@@ -240,7 +240,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       return pos;
     },
   };
-  const syncService = new SyncService({ storage: { ...storage, receipts: ephemeralEdus.receipts, presence: ephemeralEdus.presence }, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
+  const syncStorage = { ...storage, receipts: ephemeralEdus.receipts, presence: ephemeralEdus.presence };
+  const syncService = new SyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
+  const slidingSync = new SlidingSyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, tokens: syncService });
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),
@@ -295,6 +297,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       },
     },
     sync: syncService,
+    slidingSync,
     typing,
     roomStore: storage.rooms,
     roomClient: storage.roomClient,

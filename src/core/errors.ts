@@ -32,7 +32,9 @@ export type Errcode =
   | "M_INVALID_SIGNATURE"
   | "M_WRONG_ROOM_KEYS_VERSION"
   | "M_CANNOT_OVERWRITE_MEDIA"
-  | "M_NOT_YET_UPLOADED";
+  | "M_NOT_YET_UPLOADED"
+  /** Sliding sync (MSC4186): the `pos` is unknown or expired; the client starts the connection over. */
+  | "M_UNKNOWN_POS";
 
 export class MatrixError extends Error {
   constructor(

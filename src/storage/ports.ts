@@ -1164,6 +1164,69 @@ export interface OutboundStore {
 // The whole storage.
 // ---------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------
+// Simplified sliding sync (MSC4186) connection state (migration 0013, docs/sliding-sync.md).
+// ---------------------------------------------------------------------------
+
+/** One sliding-sync connection: a user's device and the client's `conn_id` ("" when it sends none). */
+export interface SlidingSyncConnectionKey {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly connId: string;
+}
+
+/** What a connection last sent of one room. */
+export interface SlidingSyncRoomState {
+  readonly roomId: RoomId;
+  /** live: every update up to the position's token was sent; previously: updates after `lastEvents` were not. */
+  readonly status: "live" | "previously";
+  /** The event-stream position the room was last brought up to (meaningful for `previously`). */
+  readonly lastEvents: StreamOrdering;
+  /** The user's membership the room was sent with. */
+  readonly membership: string;
+  /** The room config it was sent with (timeline_limit, required_state), opaque to storage. */
+  readonly config: JsonObject;
+  /** Members sent because of lazy loading, so they are not sent again. */
+  readonly lazyMembers: readonly string[];
+}
+
+/** A `pos` this server handed out, with the connection state it stands for. */
+export interface SlidingSyncPosition {
+  readonly position: number;
+  /** The serialized stream token the next response answers from. */
+  readonly token: string;
+  /** What the response reported per list (counts), opaque to storage. */
+  readonly lists: JsonObject;
+  /** null when the caller asked for the position without its rooms (it holds them already). */
+  readonly rooms: ReadonlyMap<RoomId, SlidingSyncRoomState> | null;
+}
+
+export interface SlidingSyncStore {
+  /**
+   * The state at `position` of the connection, or null when the connection has no such position (never issued,
+   * issued to another user, device or conn_id, or expired: not used since `idleBeforeTs`). Deletes the connection's
+   * other positions and what only they held, and marks the connection used at `nowTs`. `withRooms: false` leaves
+   * the rooms out (a caller that cached them for this exact position).
+   */
+  loadPosition(key: SlidingSyncConnectionKey, position: number, nowTs: number, idleBeforeTs: number, opts?: { readonly withRooms?: boolean }): Promise<SlidingSyncPosition | null>;
+  /**
+   * Hands out a new position. `base` null starts the connection afresh (its earlier positions and rooms are
+   * deleted; past `maxConnections` per device the least recently used other connection goes). Otherwise the new
+   * position holds `base`'s rooms with `rooms` replacing theirs; null when `base` is gone (superseded meanwhile).
+   * The work is in `rooms`, not in the rooms the connection holds.
+   */
+  savePosition(key: SlidingSyncConnectionKey, save: { readonly base: number | null; readonly token: string; readonly lists: JsonObject; readonly rooms: readonly SlidingSyncRoomState[] }, nowTs: number, maxConnections: number): Promise<number | null>;
+  /**
+   * Per room, the stream ordering of its newest visible timeline event at or before `to` (of one of `types`, when
+   * given: the bump stamp); rooms without one are absent.
+   */
+  latestEventPositions(roomIds: readonly RoomId[], to: StreamOrdering, types: readonly string[] | null): Promise<ReadonlyMap<RoomId, StreamOrdering>>;
+  /** Per room with visible timeline events in (from, to], the newest one's stream ordering (what moved since `from`). */
+  latestEventPositionsBetween(from: StreamOrdering, to: StreamOrdering): Promise<ReadonlyMap<RoomId, StreamOrdering>>;
+  /** Per room, the current state event id at (type, stateKey); rooms without one are absent. */
+  currentStateEventIds(roomIds: readonly RoomId[], type: string, stateKey: string): Promise<ReadonlyMap<RoomId, EventId>>;
+}
+
 export interface MigrationStatus {
   /** Highest applied migration version (0 when none). */
   readonly current: number;
@@ -1199,6 +1262,7 @@ export interface Storage {
   readonly presence: PresenceStore;
   readonly pushRules: PushRulesStore;
   readonly media: MediaStore;
+  readonly slidingSync: SlidingSyncStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

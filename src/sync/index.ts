@@ -8,3 +8,4 @@ export { PRESENCE_STATES, presenceContent, type PresenceState } from "./presence
 export { registerPresenceTypingReceiptEdus, type PresenceTypingReceiptDeps, type PresenceTypingReceiptEdus } from "./edus/register.js";
 export { InboundEdus, FEDERATED_TYPING_MS, MAX_ENTRIES_PER_EDU, type EduLog, type InboundEduDeps } from "./edus/inbound.js";
 export { OutboundEdus, TYPING_PING_MS, type EduSender, type RoomServers, type OutboundEduDeps } from "./edus/outbound.js";
+export { SlidingSyncService, parseSlidingRequest, MAX_TIMELINE_LIMIT, type SlidingSyncCall, type SlidingRequest } from "./sliding/index.js";

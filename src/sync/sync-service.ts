@@ -15,27 +15,11 @@ import { presenceContent } from "./presence.js";
 import { RoomsProvider, type SyncStorage } from "./rooms-provider.js";
 import { serializeToken, type StreamToken } from "./token.js";
 import type { TypingStream } from "./typing.js";
+import { receiptEvents } from "./receipts.js";
+import { deviceListUpdates, sharingUsers } from "./device-lists.js";
 
 /** The most to-device messages one response carries (Synapse sends 100 too); the rest follow in the next. */
 export const TO_DEVICE_LIMIT = 100;
-
-/**
- * m.receipt content per room for receipts changed in (since, to]: {event id: {type: {user id: {ts, thread_id}}}}.
- * A private receipt (m.read.private) only reaches its owner.
- */
-async function receiptEvents(storage: SyncStorage, userId: UserId, rooms: readonly RoomId[], since: number, to: number): Promise<Map<RoomId, JsonObject>> {
-  const out = new Map<RoomId, Record<string, Record<string, Record<string, JsonObject>>>>();
-  if (rooms.length === 0 || to <= since) return out as Map<RoomId, JsonObject>;
-  for (const r of await storage.receipts.changesSince(rooms, since, to)) {
-    if (r.receiptType === "m.read.private" && r.userId !== userId) continue;
-    let room = out.get(r.roomId);
-    if (!room) out.set(r.roomId, (room = {}));
-    const byType = (room[r.eventId] ??= {});
-    const byUser = (byType[r.receiptType] ??= {});
-    byUser[r.userId] = { ts: r.ts, ...(r.threadId !== null ? { thread_id: r.threadId } : {}) };
-  }
-  return out as Map<RoomId, JsonObject>;
-}
 
 export interface SyncRequest {
   readonly userId: UserId;
@@ -109,10 +93,9 @@ export class SyncService {
     const since = req.since;
     const next: Record<keyof StreamToken, number> = { ...now };
 
-    const [accountData, toDevice, deviceListChanges, otkCounts, fallbackTypes] = await Promise.all([
+    const [accountData, toDevice, otkCounts, fallbackTypes] = await Promise.all([
       storage.accountData.changesSince(req.userId, since ? Math.min(since.accountData, now.accountData) : 0),
       storage.toDevice.inbox(req.userId, req.deviceId, since ? since.toDevice : 0, TO_DEVICE_LIMIT),
-      since ? storage.e2ee.deviceListChangesSince(Math.min(since.deviceLists, now.deviceLists), now.deviceLists) : Promise.resolve([]),
       storage.e2ee.oneTimeKeyCounts(req.userId, req.deviceId),
       storage.e2ee.unusedFallbackKeyTypes(req.userId, req.deviceId),
     ]);
@@ -147,18 +130,9 @@ export class SyncService {
     const global = accountData.filter((e) => e.roomId === null && eventFilterMatches(filter.account_data, { type: e.type })).map((e) => ({ type: e.type, content: e.content }));
 
     // Users sharing a joined room with us (and ourselves): whose device-list changes and presence we see.
-    let audience: Set<UserId> | undefined;
-    const sharing = async (): Promise<Set<UserId>> => {
-      if (audience) return audience;
-      audience = new Set<UserId>([req.userId]);
-      for (const r of joinedForTyping) for (const u of await storage.roomClient.getRoomMembers(r, "join")) audience.add(u);
-      return audience;
-    };
-    let changed: string[] = [];
-    if (deviceListChanges.length > 0) {
-      const a = await sharing();
-      changed = deviceListChanges.map((c) => c.userId).filter((u) => a.has(u));
-    }
+    let audience: Promise<Set<UserId>> | undefined;
+    const sharing = (): Promise<Set<UserId>> => (audience ??= sharingUsers(storage, req.userId, joinedForTyping));
+    const { changed } = since ? await deviceListUpdates(storage, Math.min(since.deviceLists, now.deviceLists), now.deviceLists, sharing) : { changed: [] as string[] };
     const presenceFrom = since ? Math.min(since.presence, now.presence) : 0;
     const nowTs = this.deps.clock.now();
     const presence: JsonObject[] = [];

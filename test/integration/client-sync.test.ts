@@ -15,7 +15,7 @@ import { parseCreateRoomRequest } from "../../src/core/rooms/index.js";
 import type { RoomId, UserId } from "../../src/core/ids/index.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
-import { httpCall, type Reply } from "../harness/http-get.js";
+import { clientCalls } from "../harness/client-calls.js";
 
 const PASSWORD = "correct horse 1";
 const generous = { per_second: 1000, burst_count: 1000 };
@@ -40,22 +40,7 @@ describe("GET /sync", () => {
   });
   after(() => zion?.stop());
 
-  const call = (method: string, path: string, body?: unknown, token?: string, timeoutMs?: number): Promise<Reply> => {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
-    return httpCall(`${zion.clientUrl}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
-  };
-  const ok = async (p: Promise<Reply>): Promise<J> => {
-    const r = await p;
-    assert.equal(r.status, 200, r.body);
-    return r.json();
-  };
-  const expectError = async (p: Promise<Reply>, status: number, errcode: string, mentions?: RegExp): Promise<void> => {
-    const r = await p;
-    assert.equal(r.status, status, r.body);
-    assert.equal(r.json()["errcode"], errcode, r.body);
-    if (mentions) assert.match(String(r.json()["error"]), mentions);
-  };
+  const { call, ok, expectError } = clientCalls(() => zion.clientUrl!);
   interface Session { userId: UserId; token: string }
   let n = 0;
   const register = async (): Promise<Session> => {

@@ -96,7 +96,7 @@ describe("identity endpoints", () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers["content-type"], "application/json");
     assert.equal(r.headers["access-control-allow-origin"], "*");
-    assert.deepEqual(r.json(), { versions: ["v1.1"], unstable_features: {} });
+    assert.deepEqual(r.json(), { versions: ["v1.1"], unstable_features: { "org.matrix.simplified_msc3575": true } });
   });
 
   it("answers GET /health with 200 OK on every listener", async () => {

@@ -2,7 +2,7 @@
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RelationStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
-import type { Notifier, SyncService, TypingStream } from "../../sync/index.js";
+import type { Notifier, SlidingSyncService, SyncService, TypingStream } from "../../sync/index.js";
 import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
@@ -100,6 +100,8 @@ export interface UserDataDeps {
 /** What /sync and the ephemeral-stream routes (typing, receipts, presence) use. */
 export interface SyncDeps {
   readonly sync: SyncService;
+  /** Simplified sliding sync (MSC4186). */
+  readonly slidingSync: SlidingSyncService;
   readonly typing: TypingStream;
   readonly filters: FilterStore;
   readonly roomStore: RoomStore;

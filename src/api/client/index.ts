@@ -10,6 +10,7 @@ import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
 import type { AccountDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
 import { sync } from "./sync/sync.js";
+import { slidingSync } from "./sync/sliding-sync.js";
 import { putTyping } from "./typing/put-typing.js";
 import { postReceipt } from "./receipts/post-receipt.js";
 import { postReadMarkers } from "./receipts/read-markers.js";
@@ -166,6 +167,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   { ...refresh, path: "/_matrix/client/v1/refresh" },
   getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
   registrationTokenValidity,
+  slidingSync,
   getRegisterNonce,
   registerWithSharedSecret,
   // Synapse's admin API (docs/admin-api.md): server admins only, but server_version.

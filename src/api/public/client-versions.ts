@@ -13,10 +13,13 @@ import { defineRoute } from "../http/index.js";
 
 export const CLIENT_SPEC_VERSIONS: readonly string[] = ["v1.1"];
 
+/** Unstable features served: simplified sliding sync (MSC4186) at /_matrix/client/unstable/org.matrix.simplified_msc3575/sync. */
+export const UNSTABLE_FEATURES: Readonly<Record<string, boolean>> = { "org.matrix.simplified_msc3575": true };
+
 export const getClientVersions = defineRoute({
   method: "GET",
   path: "/_matrix/client/versions",
   auth: "none",
   resource: "client",
-  handle: () => ({ versions: [...CLIENT_SPEC_VERSIONS], unstable_features: {} }),
+  handle: () => ({ versions: [...CLIENT_SPEC_VERSIONS], unstable_features: { ...UNSTABLE_FEATURES } }),
 });

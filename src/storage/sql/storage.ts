@@ -17,6 +17,7 @@ import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, s
 import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
+import { sqlSlidingSyncStore } from "./stores/sliding-sync.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -97,6 +98,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     presence: sqlPresenceStore(runner),
     pushRules: sqlPushRulesStore(runner),
     media: sqlMediaStore(runner),
+    slidingSync: sqlSlidingSyncStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -22,7 +22,7 @@ import {
 import { bool, chunks, exec, num, placeholders, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 
 /** The counters of user_stream_positions (0004; receipts, presence and push_rules from 0006). */
-export type Stream = "device_lists" | "to_device" | "account_data" | "receipts" | "presence" | "push_rules";
+export type Stream = "device_lists" | "to_device" | "account_data" | "receipts" | "presence" | "push_rules" | "sliding_sync";
 
 /** Hands out the stream's next position; the counter row stays locked until this transaction commits. */
 export function* nextPosition(stream: Stream): UnitOfWork<UserStreamPosition> {

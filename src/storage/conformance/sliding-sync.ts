@@ -1,0 +1,139 @@
+/**
+ * Conformance for SlidingSyncStore (migration 0013): connection positions and their per-room rows, the
+ * position checks behind M_UNKNOWN_POS, clean-up of superseded and abandoned positions, expiry, the per-device cap,
+ * and the bulk reads the room list orders and filters with. Called from suite.ts for every backend.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { RoomId, UserId } from "../../core/ids/index.js";
+import { stateKeyOf } from "../../core/events/pdu.js";
+import type { SlidingSyncConnectionKey, SlidingSyncRoomState, Storage } from "../ports.js";
+import { ALICE, OTHER_ROOM, ROOM, eid, pdu } from "./fixtures.js";
+
+const KEY: SlidingSyncConnectionKey = { userId: ALICE, deviceId: "DEV", connId: "main" };
+const room = (roomId: RoomId, over: Partial<SlidingSyncRoomState> = {}): SlidingSyncRoomState => ({
+  roomId, status: "live", lastEvents: 5, membership: "join", config: { timeline_limit: 1 }, lazyMembers: [], ...over,
+});
+const DAY = 86_400_000;
+
+export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise<void>) => Promise<void>): void {
+  describe("SlidingSyncStore", () => {
+    it("saves a position with its rooms and loads it back for the same user, device and conn_id only", async () => {
+      await withStorage(async (s) => {
+        const p = await s.slidingSync.savePosition(KEY, { base: null, token: "s5", lists: { all: 2 }, rooms: [room(ROOM, { lazyMembers: ["@bob:remote.test"] })] }, 1000, 10);
+        assert.ok(p !== null);
+        const got = await s.slidingSync.loadPosition(KEY, p, 2000, 0);
+        assert.equal(got?.token, "s5");
+        assert.deepEqual(got?.lists, { all: 2 });
+        assert.deepEqual(got?.rooms?.get(ROOM), room(ROOM, { lazyMembers: ["@bob:remote.test"] }));
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, connId: "other" }, p, 2000, 0), null);
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, deviceId: "OTHER" }, p, 2000, 0), null);
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, userId: "@mallory:zion.test" as UserId }, p, 2000, 0), null);
+        assert.equal(await s.slidingSync.loadPosition(KEY, p + 1000, 2000, 0), null);
+      });
+    });
+
+    it("builds a position on its base: rooms replaced, the others carried over, and loads it without rooms when asked", async () => {
+      await withStorage(async (s) => {
+        const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s5", lists: {}, rooms: [room(ROOM), room(OTHER_ROOM)] }, 1000, 10))!;
+        const p2 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s9", lists: {}, rooms: [room(ROOM, { status: "previously", lastEvents: 5 })] }, 1100, 10))!;
+        const p3 = (await s.slidingSync.savePosition(KEY, { base: p2, token: "s12", lists: {}, rooms: [] }, 1200, 10))!;
+        assert.ok(p1 < p2 && p2 < p3);
+        const at3 = await s.slidingSync.loadPosition(KEY, p3, 1300, 0);
+        assert.equal(at3?.token, "s12");
+        assert.equal(at3?.rooms?.get(ROOM)?.status, "previously");
+        assert.equal(at3?.rooms?.get(OTHER_ROOM)?.status, "live");
+        assert.equal(at3?.rooms?.size, 2);
+        const bare = await s.slidingSync.loadPosition(KEY, p3, 1400, 0, { withRooms: false });
+        assert.equal(bare?.token, "s12");
+        assert.equal(bare?.rooms, null);
+      });
+    });
+
+    it("deletes the connection's other positions when one is used: older ones and abandoned retries alike", async () => {
+      await withStorage(async (s) => {
+        const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s1", lists: {}, rooms: [room(ROOM)] }, 1000, 10))!;
+        const p2 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s2", lists: {}, rooms: [room(OTHER_ROOM)] }, 1000, 10))!;
+        // The client retried with p1 (it never processed p2's response): p2 goes, p1 still answers.
+        assert.ok(await s.slidingSync.loadPosition(KEY, p1, 1000, 0));
+        assert.equal(await s.slidingSync.loadPosition(KEY, p2, 1000, 0), null);
+        assert.equal(await s.slidingSync.savePosition(KEY, { base: p2, token: "s3", lists: {}, rooms: [] }, 1000, 10), null);
+        const p3 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s3", lists: {}, rooms: [room(OTHER_ROOM, { membership: "leave" })] }, 1000, 10))!;
+        const at3 = await s.slidingSync.loadPosition(KEY, p3, 1000, 0);
+        assert.equal(at3?.rooms?.get(OTHER_ROOM)?.membership, "leave");
+        assert.equal(await s.slidingSync.loadPosition(KEY, p1, 1000, 0), null, "p1 is superseded once p3 was used");
+      });
+    });
+
+    it("never lets a sibling position's rooms into another branch, and replaces a room's older row", async () => {
+      await withStorage(async (s) => {
+        const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s1", lists: {}, rooms: [room(ROOM)] }, 1000, 10))!;
+        // Two requests with p1 (a retry): each builds its own position on p1.
+        const p2 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s2", lists: {}, rooms: [room(ROOM, { status: "previously", lastEvents: 1 })] }, 1000, 10))!;
+        const p3 = (await s.slidingSync.savePosition(KEY, { base: p1, token: "s3", lists: {}, rooms: [] }, 1000, 10))!;
+        const at3 = await s.slidingSync.loadPosition(KEY, p3, 1000, 0);
+        assert.equal(at3?.rooms?.get(ROOM)?.status, "live", "p2's change is not in p3's branch");
+        assert.equal(await s.slidingSync.loadPosition(KEY, p2, 1000, 0), null);
+        const p4 = (await s.slidingSync.savePosition(KEY, { base: p3, token: "s4", lists: {}, rooms: [room(ROOM, { membership: "leave" })] }, 1000, 10))!;
+        const at4 = await s.slidingSync.loadPosition(KEY, p4, 1000, 0);
+        assert.equal(at4?.rooms?.get(ROOM)?.membership, "leave");
+        const p5 = (await s.slidingSync.savePosition(KEY, { base: p4, token: "s5", lists: {}, rooms: [room(OTHER_ROOM)] }, 1000, 10))!;
+        const at5 = await s.slidingSync.loadPosition(KEY, p5, 1000, 0);
+        assert.equal(at5?.rooms?.get(ROOM)?.membership, "leave", "the replaced row does not come back");
+        assert.equal(at5?.rooms?.size, 2);
+      });
+    });
+
+    it("starts a connection afresh without a base, expires idle connections and keeps at most maxConnections per device", async () => {
+      await withStorage(async (s) => {
+        const p1 = (await s.slidingSync.savePosition(KEY, { base: null, token: "s1", lists: {}, rooms: [room(ROOM)] }, 1000, 10))!;
+        const fresh = (await s.slidingSync.savePosition(KEY, { base: null, token: "s2", lists: {}, rooms: [] }, 1000, 10))!;
+        assert.equal(await s.slidingSync.loadPosition(KEY, p1, 1000, 0), null);
+        assert.equal((await s.slidingSync.loadPosition(KEY, fresh, 1000, 0))?.rooms?.size, 0, "a fresh connection knows no rooms");
+        // Idle since 1000: expired when loaded with a cut-off after that.
+        assert.equal(await s.slidingSync.loadPosition(KEY, fresh, 1000 + 8 * DAY, 1000 + DAY), null);
+        // The cap: a third connection on the device drops the least recently used one.
+        const a = (await s.slidingSync.savePosition({ ...KEY, connId: "a" }, { base: null, token: "s1", lists: {}, rooms: [] }, 10, 2))!;
+        const b = (await s.slidingSync.savePosition({ ...KEY, connId: "b" }, { base: null, token: "s1", lists: {}, rooms: [] }, 20, 2))!;
+        const c = (await s.slidingSync.savePosition({ ...KEY, connId: "c" }, { base: null, token: "s1", lists: {}, rooms: [] }, 30, 2))!;
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, connId: "a" }, a, 40, 0), null);
+        assert.ok(await s.slidingSync.loadPosition({ ...KEY, connId: "b" }, b, 40, 0));
+        assert.ok(await s.slidingSync.loadPosition({ ...KEY, connId: "c" }, c, 40, 0));
+      });
+    });
+
+    it("reads each room's newest visible event, of given types when asked, the rooms that moved in a range, and current state entries in bulk", async () => {
+      await withStorage(async (s) => {
+        const r = await s.events.persistEvents({
+          receivedTs: 1,
+          events: [
+            { pdu: pdu({ id: "c", type: "m.room.create", stateKey: "", content: { creator: ALICE } }) },
+            { pdu: pdu({ id: "m1", prev: ["c"], depth: 2 }) },
+            { pdu: pdu({ id: "e1", type: "m.room.encryption", stateKey: "", prev: ["m1"], depth: 3, content: { algorithm: "m.megolm.v1.aes-sha2" } }) },
+            { pdu: pdu({ id: "rej", prev: ["e1"], depth: 4 }), rejectionReason: "auth" },
+            { pdu: pdu({ id: "o1", room: OTHER_ROOM, type: "m.room.create", stateKey: "", content: { creator: ALICE } }) },
+          ],
+          state: [
+            { roomId: ROOM, set: new Map([[stateKeyOf("m.room.create", ""), eid("c")], [stateKeyOf("m.room.encryption", ""), eid("e1")]]) },
+            { roomId: OTHER_ROOM, set: new Map([[stateKeyOf("m.room.create", ""), eid("o1")]]) },
+          ],
+        });
+        const at = (id: string) => r.orderings.get(eid(id))!;
+        const latest = await s.slidingSync.latestEventPositions([ROOM, OTHER_ROOM, "!none:zion.test" as RoomId], r.maxOrdering, null);
+        assert.equal(latest.get(ROOM), at("e1"), "the rejected event is not activity");
+        assert.equal(latest.get(OTHER_ROOM), at("o1"));
+        assert.equal(latest.has("!none:zion.test" as RoomId), false);
+        const bump = await s.slidingSync.latestEventPositions([ROOM], r.maxOrdering, ["m.room.create", "m.room.message"]);
+        assert.equal(bump.get(ROOM), at("m1"));
+        const before = await s.slidingSync.latestEventPositions([ROOM], at("m1"), null);
+        assert.equal(before.get(ROOM), at("m1"));
+        const moved = await s.slidingSync.latestEventPositionsBetween(at("c"), r.maxOrdering);
+        assert.deepEqual([...moved].sort(), [[OTHER_ROOM, at("o1")], [ROOM, at("e1")]].sort(), "the newest visible event per room after `from`");
+        assert.deepEqual([...(await s.slidingSync.latestEventPositionsBetween(at("e1"), r.maxOrdering))], [[OTHER_ROOM, at("o1")]]);
+        assert.equal((await s.slidingSync.latestEventPositionsBetween(r.maxOrdering, r.maxOrdering)).size, 0);
+        const enc = await s.slidingSync.currentStateEventIds([ROOM, OTHER_ROOM], "m.room.encryption", "");
+        assert.deepEqual([...enc], [[ROOM, eid("e1")]]);
+      });
+    });
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * The server's room list of sliding sync (MSC4186, "Lists" and "Activity ordering"): every room the user is joined
+ * to, invited to, has knocked on, or was kicked or banned from, plus rooms the user left that this connection sent
+ * before; newest activity first (the stream position of the room's newest visible event; for rooms the user is not
+ * joined to, of the user's membership event). Forgotten rooms never. Each list filters it, counts it and cuts its
+ * windows; room subscriptions add rooms the user has any membership in.
+ *
+ * Rooms are ordered by activity, not by `bump_stamp`: the MSC says so explicitly (a client tracking a window needs
+ * every event to bubble its room up) and Synapse sorts the same way; `bump_stamp` is reported per room.
+ */
+import { splitStateKey } from "../../core/events/index.js";
+import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
+import type { JsonObject } from "../../core/json/types.js";
+import type { SlidingSyncRoomState, StoredEvent, StreamOrdering } from "../../storage/ports.js";
+import type { SlidingStorage } from "./storage.js";
+import type { ActivityCache } from "./activity.js";
+import { combine } from "./room-config.js";
+import type { ListFilters, RoomConfig, SlidingRequest } from "./request.js";
+
+export type Membership = "join" | "invite" | "knock" | "leave" | "ban";
+
+export interface Candidate {
+  readonly roomId: RoomId;
+  readonly membership: Membership;
+  /** The user's member event (null for joined rooms, where it is not needed for ordering). */
+  readonly memberEvent: StoredEvent | null;
+  /** What the room list orders by. */
+  readonly activity: StreamOrdering;
+  /** Left or banned without having been joined just before (a rejected or withdrawn invite, a refused knock). */
+  readonly neverJoined?: boolean;
+}
+
+export interface ListResult {
+  readonly count: number;
+  readonly windows: readonly { readonly range: readonly [number, number]; readonly roomIds: readonly RoomId[] }[];
+}
+
+export interface RelevantRoom {
+  readonly candidate: Candidate;
+  readonly config: RoomConfig;
+  /** The lists whose windows hold the room. */
+  readonly lists: readonly string[];
+  readonly subscribed: boolean;
+}
+
+export interface RoomListResult {
+  readonly lists: ReadonlyMap<string, ListResult>;
+  /** Rooms in some window or subscribed to, with their combined config. */
+  readonly relevant: ReadonlyMap<RoomId, RelevantRoom>;
+  /** Every room of the server's list (what the connection may have sent before). */
+  readonly candidates: ReadonlyMap<RoomId, Candidate>;
+  readonly dms: ReadonlySet<RoomId>;
+}
+
+const MEMBERSHIPS: readonly Membership[] = ["join", "invite", "knock", "leave", "ban"];
+
+/** Room ids of m.direct ({user id: [room id]}) and of invites marked is_direct. */
+async function dmRooms(storage: SlidingStorage, userId: UserId, invites: readonly Candidate[]): Promise<Set<RoomId>> {
+  const out = new Set<RoomId>();
+  const direct = await storage.accountData.get(userId, null, "m.direct");
+  for (const rooms of Object.values(direct ?? {})) if (Array.isArray(rooms)) for (const r of rooms) if (typeof r === "string") out.add(r as RoomId);
+  for (const c of invites) if ((c.memberEvent?.pdu.content as JsonObject | undefined)?.["is_direct"] === true) out.add(c.roomId);
+  return out;
+}
+
+export async function memberEvents(storage: SlidingStorage, userId: UserId, rooms: readonly RoomId[]): Promise<Map<RoomId, StoredEvent>> {
+  const ids = await storage.slidingSync.currentStateEventIds(rooms, "m.room.member", userId);
+  const events = await storage.events.getEvents([...ids.values()]);
+  const out = new Map<RoomId, StoredEvent>();
+  for (const [r, id] of ids) {
+    const e = events.get(id);
+    if (e) out.set(r, e);
+  }
+  return out;
+}
+
+/** Whether the user was joined just before this (leave or ban) member event of theirs. */
+async function joinedBefore(storage: SlidingStorage, userId: UserId, ev: StoredEvent): Promise<boolean> {
+  const prev = await storage.state.getStateEventAt(ev.pdu.eventId, "m.room.member", userId, "before");
+  if (!prev) return false;
+  const p = (await storage.events.getPdus([prev])).get(prev);
+  return (p?.content as JsonObject | undefined)?.["membership"] === "join";
+}
+
+/** The server's room list of the user, newest activity first. */
+async function candidatesOf(storage: SlidingStorage, activityCache: ActivityCache, userId: UserId, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<Candidate[]> {
+  const byMembership = await Promise.all(MEMBERSHIPS.map((m) => storage.rooms.getRoomsForUser(userId, m)));
+  const joined = byMembership[0]!;
+  const others = MEMBERSHIPS.slice(1).flatMap((m, i) => byMembership[i + 1]!.map((r) => ({ roomId: r, membership: m })));
+  const [activity, members] = await Promise.all([activityCache.of(userId, joined, to), memberEvents(storage, userId, others.map((o) => o.roomId))]);
+  const out: Candidate[] = joined.map((r) => ({ roomId: r, membership: "join", memberEvent: null, activity: activity.get(r) ?? 0 }));
+  for (const o of others) {
+    const ev = members.get(o.roomId);
+    if (!ev) continue;
+    // Left rooms: kicks always (the user may not know), own leaves only when this connection sent the room.
+    if (o.membership === "leave" && ev.pdu.sender === userId && !sent.has(o.roomId)) continue;
+    let neverJoined = false;
+    if (o.membership === "leave" || o.membership === "ban") {
+      if (await storage.roomClient.isForgotten(userId, o.roomId)) continue;
+      neverJoined = !(await joinedBefore(storage, userId, ev));
+      // Banned from a room never joined: not listed (the MSC), unless this connection showed the invite.
+      if (o.membership === "ban" && neverJoined && !sent.has(o.roomId)) continue;
+    }
+    out.push({ roomId: o.roomId, membership: o.membership, memberEvent: ev, activity: ev.streamOrdering, ...(neverJoined ? { neverJoined } : {}) });
+  }
+  return out.sort((a, b) => b.activity - a.activity || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+}
+
+/** What the filters of the request's lists need, read once per request and only when some list uses them. */
+class FilterFacts {
+  private encrypted?: Promise<ReadonlySet<RoomId>>;
+  private types?: Promise<ReadonlyMap<RoomId, string | null>>;
+  private readonly spaces = new Map<RoomId, Promise<ReadonlySet<RoomId>>>();
+  private tags?: Promise<ReadonlyMap<RoomId, ReadonlySet<string>>>;
+
+  constructor(private readonly storage: SlidingStorage, private readonly userId: UserId, private readonly rooms: readonly RoomId[], private readonly joined: ReadonlySet<RoomId>) {}
+
+  isEncrypted(): Promise<ReadonlySet<RoomId>> {
+    return (this.encrypted ??= this.storage.slidingSync.currentStateEventIds(this.rooms, "m.room.encryption", "").then((m) => new Set(m.keys())));
+  }
+
+  roomTypes(): Promise<ReadonlyMap<RoomId, string | null>> {
+    return (this.types ??= (async () => {
+      const ids = await this.storage.slidingSync.currentStateEventIds(this.rooms, "m.room.create", "");
+      const pdus = await this.storage.events.getPdus([...ids.values()]);
+      const out = new Map<RoomId, string | null>();
+      for (const [r, id] of ids) {
+        const t = (pdus.get(id)?.content as JsonObject | undefined)?.["type"];
+        out.set(r, typeof t === "string" ? t : null);
+      }
+      return out;
+    })());
+  }
+
+  /** The m.space.child state keys of a space the user is joined to (children with a `via`); nothing otherwise. */
+  children(space: RoomId): Promise<ReadonlySet<RoomId>> {
+    let p = this.spaces.get(space);
+    if (!p) {
+      p = (async () => {
+        if (!this.joined.has(space)) return new Set<RoomId>();
+        const state = await this.storage.rooms.getCurrentState(space);
+        const ids: EventId[] = [];
+        for (const [k, id] of state) if (splitStateKey(k).type === "m.space.child") ids.push(id);
+        const pdus = await this.storage.events.getPdus(ids);
+        const out = new Set<RoomId>();
+        for (const p of pdus.values()) {
+          const via = (p.content as JsonObject)["via"];
+          if (p.type === "m.space.child" && p.stateKey !== undefined && Array.isArray(via) && via.length > 0) out.add(p.stateKey as RoomId);
+        }
+        return out;
+      })();
+      this.spaces.set(space, p);
+    }
+    return p;
+  }
+
+  roomTags(): Promise<ReadonlyMap<RoomId, ReadonlySet<string>>> {
+    return (this.tags ??= (async () => {
+      const out = new Map<RoomId, Set<string>>();
+      for (const r of this.rooms) {
+        const c = await this.storage.accountData.get(this.userId, r, "m.tag");
+        const tags = c?.["tags"];
+        if (tags && typeof tags === "object" && !Array.isArray(tags)) out.set(r, new Set(Object.keys(tags)));
+      }
+      return out;
+    })());
+  }
+}
+
+async function applyFilters(list: readonly Candidate[], f: ListFilters, facts: FilterFacts, dms: ReadonlySet<RoomId>): Promise<Candidate[]> {
+  let out = [...list];
+  if (f.isDm !== undefined) out = out.filter((c) => dms.has(c.roomId) === f.isDm);
+  if (f.isInvite !== undefined) out = out.filter((c) => (c.membership === "invite") === f.isInvite);
+  if (f.isEncrypted !== undefined) {
+    const enc = await facts.isEncrypted();
+    out = out.filter((c) => enc.has(c.roomId) === f.isEncrypted);
+  }
+  if (f.roomTypes !== undefined || f.notRoomTypes !== undefined) {
+    const types = await facts.roomTypes();
+    const typeOf = (r: RoomId) => types.get(r) ?? null;
+    if (f.roomTypes !== undefined) out = out.filter((c) => f.roomTypes!.includes(typeOf(c.roomId)));
+    if (f.notRoomTypes !== undefined) out = out.filter((c) => !f.notRoomTypes!.includes(typeOf(c.roomId)));
+  }
+  if (f.spaces !== undefined) {
+    const children = new Set<RoomId>();
+    for (const s of f.spaces) for (const c of await facts.children(s)) children.add(c);
+    out = out.filter((c) => children.has(c.roomId));
+  }
+  if (f.tags !== undefined || f.notTags !== undefined) {
+    const tags = await facts.roomTags();
+    const has = (r: RoomId, l: readonly string[]) => l.some((t) => tags.get(r)?.has(t) ?? false);
+    if (f.tags !== undefined) out = out.filter((c) => has(c.roomId, f.tags!));
+    if (f.notTags !== undefined) out = out.filter((c) => !has(c.roomId, f.notTags!));
+  }
+  return out;
+}
+
+/** Lists, their windows and counts, the relevant rooms with their combined configs. */
+export async function computeRoomList(storage: SlidingStorage, activity: ActivityCache, userId: UserId, req: SlidingRequest, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<RoomListResult> {
+  const all = await candidatesOf(storage, activity, userId, to, sent);
+  const candidates = new Map(all.map((c) => [c.roomId, c]));
+  const dms = await dmRooms(storage, userId, all.filter((c) => c.membership === "invite"));
+  const facts = new FilterFacts(storage, userId, all.map((c) => c.roomId), new Set(all.filter((c) => c.membership === "join").map((c) => c.roomId)));
+  const relevant = new Map<RoomId, { candidate: Candidate; config: RoomConfig; lists: string[]; subscribed: boolean }>();
+  const add = (c: Candidate, config: RoomConfig, list: string | null) => {
+    const had = relevant.get(c.roomId);
+    if (!had) relevant.set(c.roomId, { candidate: c, config, lists: list === null ? [] : [list], subscribed: list === null });
+    else {
+      had.config = combine(had.config, config);
+      if (list === null) had.subscribed = true;
+      else if (!had.lists.includes(list)) had.lists.push(list);
+    }
+  };
+  const lists = new Map<string, ListResult>();
+  for (const [name, l] of req.lists) {
+    const filtered = await applyFilters(all, l.filters, facts, dms);
+    const windows = (l.ranges ?? [[0, Math.max(0, filtered.length - 1)] as const]).map((range) => {
+      const rooms = filtered.slice(range[0], range[1] + 1);
+      for (const c of rooms) add(c, l.config, name);
+      return { range, roomIds: rooms.map((c) => c.roomId) };
+    });
+    lists.set(name, { count: filtered.length, windows: l.ranges ? windows : windows.filter((w) => w.roomIds.length > 0) });
+  }
+  // Subscriptions: any room the user has a membership in (a left one too); others are ignored, as the MSC says.
+  const unknown = [...req.subscriptions.keys()].filter((r) => !candidates.has(r));
+  const extra = unknown.length > 0 ? await memberEvents(storage, userId, unknown) : new Map<RoomId, StoredEvent>();
+  for (const [roomId, config] of req.subscriptions) {
+    let c = candidates.get(roomId);
+    if (!c) {
+      const ev = extra.get(roomId);
+      const m = (ev?.pdu.content as JsonObject | undefined)?.["membership"];
+      if (!ev || typeof m !== "string" || !MEMBERSHIPS.includes(m as Membership)) continue;
+      c = { roomId, membership: m as Membership, memberEvent: ev, activity: ev.streamOrdering, ...((m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, ev)) ? { neverJoined: true } : {}) };
+      if (c.membership === "join") c = { ...c, activity: (await activity.of(userId, [roomId], to)).get(roomId) ?? 0 };
+    }
+    add(c, config, null);
+  }
+  return { lists, relevant, candidates, dms };
+}
