@@ -1136,6 +1136,77 @@ export interface OutboundStore {
 }
 
 // ---------------------------------------------------------------------------
+// User-interactive auth sessions and content reports (migration 0014).
+// ---------------------------------------------------------------------------
+
+/** What a UIA session is bound to: the operation it was started for and by whom (null: registration). */
+export interface UiaSessionRecord {
+  readonly operation: string;
+  readonly userId: UserId | null;
+  readonly createdTs: number;
+}
+
+export interface UiaSessionStore {
+  /**
+   * Stores a new session; in the same transaction drops the sessions created before `expireBeforeTs` and then,
+   * past `maxSessions`, the oldest ones (unauthenticated /register calls create sessions, so the table is bounded).
+   */
+  create(sessionId: string, record: UiaSessionRecord, limits: { readonly expireBeforeTs: number; readonly maxSessions: number }): Promise<void>;
+  /** The session, or null when unknown or created before `createdSinceTs` (expired). */
+  get(sessionId: string, createdSinceTs: number): Promise<UiaSessionRecord | null>;
+  /** Removes the session; true when this call removed it. */
+  delete(sessionId: string): Promise<boolean>;
+  /** Drops every session created before `beforeTs`; returns how many went. */
+  deleteExpired(beforeTs: number): Promise<number>;
+}
+
+export interface NewEventReport {
+  readonly roomId: RoomId;
+  readonly eventId: EventId;
+  /** The reporter. */
+  readonly userId: UserId;
+  readonly reason: string | null;
+  readonly score: number | null;
+  readonly receivedTs: number;
+}
+
+export interface EventReportRecord extends NewEventReport {
+  readonly id: number;
+}
+
+export interface NewRoomReport {
+  readonly roomId: RoomId;
+  readonly userId: UserId;
+  readonly reason: string | null;
+  readonly receivedTs: number;
+}
+
+export interface RoomReportRecord extends NewRoomReport {
+  readonly id: number;
+}
+
+/** Synapse's event_reports listing: offset paging, newest first for dir "b", filters on room and reporter. */
+export interface ReportListQuery {
+  readonly from: number;
+  readonly limit: number;
+  readonly dir: "f" | "b";
+  readonly roomId?: RoomId;
+  readonly userId?: UserId;
+}
+
+export interface ReportStore {
+  /** Stores the report; returns its id (1, 2, ... in the order reports arrive). */
+  addEventReport(report: NewEventReport): Promise<number>;
+  addRoomReport(report: NewRoomReport): Promise<number>;
+  /** The page by id in `dir` order, and how many reports match the filters. */
+  listEventReports(query: ReportListQuery): Promise<{ readonly reports: readonly EventReportRecord[]; readonly total: number }>;
+  listRoomReports(query: ReportListQuery): Promise<{ readonly reports: readonly RoomReportRecord[]; readonly total: number }>;
+  getEventReport(id: number): Promise<EventReportRecord | null>;
+  /** True when the report existed. */
+  deleteEventReport(id: number): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------
 // The whole storage.
 // ---------------------------------------------------------------------------
 
@@ -1174,6 +1245,8 @@ export interface Storage {
   readonly presence: PresenceStore;
   readonly pushRules: PushRulesStore;
   readonly media: MediaStore;
+  readonly uiaSessions: UiaSessionStore;
+  readonly reports: ReportStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -8,7 +8,9 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import type { AccountDeps, ReportDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import { reportEvent } from "./reports/report-event.js";
+import { reportRoom } from "./reports/report-room.js";
 import { sync } from "./sync/sync.js";
 import { putTyping } from "./typing/put-typing.js";
 import { postReceipt } from "./receipts/post-receipt.js";
@@ -130,7 +132,7 @@ import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -140,6 +142,7 @@ const v3Routes = [
   createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms, upgradeRoom,
   sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
   messages, context, getEvent, members, joinedMembers,
+  reportEvent, reportRoom,
   putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
   uploadKeys, queryKeys, claimKeys, keyChanges, uploadDeviceSigningKeys, uploadSignatures,
   sendToDevice,
@@ -181,7 +184,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
 export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
-export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
+export { storedUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";
 export { registrationMac } from "./admin/mac.js";
 export * as adminService from "./admin/service.js";

@@ -31,6 +31,7 @@ import { roomClientConformance } from "./room-client.js";
 import { relationConformance } from "./relations.js";
 import { mediaConformance } from "./media.js";
 import { adminConformance } from "./admin.js";
+import { uiaReportConformance } from "./uia-reports.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -522,6 +523,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     relationConformance(withStorage);
     mediaConformance(withStorage);
     adminConformance(withStorage);
+    uiaReportConformance(withStorage, () => target.fresh(), reopenSkip);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

@@ -17,6 +17,7 @@ import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, s
 import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
+import { sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -59,6 +60,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   destinations: "destination",
   media: "media",
   media_contents: "media content",
+  uia_sessions: "user-interactive auth session",
   schema_migrations: "migration",
 };
 
@@ -97,6 +99,8 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     presence: sqlPresenceStore(runner),
     pushRules: sqlPushRulesStore(runner),
     media: sqlMediaStore(runner),
+    uiaSessions: sqlUiaSessionStore(runner),
+    reports: sqlReportStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {
