@@ -14,7 +14,7 @@
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { FederationRateLimiter } from "../api/federation/rate-limit.js";
-import { DEFAULT_DUMMY_EVENT_DELAY_MS, EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
+import { DEFAULT_DUMMY_EVENT_DELAY_MS, EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, SpaceHierarchy, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -264,6 +264,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     passwords: options.passwordHasher ?? scryptHasher(),
     uia: storedUiaSessions(storage.uiaSessions, clock),
     reports: storage.reports,
+    spaceHierarchy: new SpaceHierarchy({ rooms: storage.rooms, events: storage.events, roomClient: storage.roomClient }),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
     inboundTxns,

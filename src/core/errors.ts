@@ -32,7 +32,9 @@ export type Errcode =
   | "M_INVALID_SIGNATURE"
   | "M_WRONG_ROOM_KEYS_VERSION"
   | "M_CANNOT_OVERWRITE_MEDIA"
-  | "M_NOT_YET_UPLOADED";
+  | "M_NOT_YET_UPLOADED"
+  | "M_THREEPID_MEDIUM_NOT_SUPPORTED"
+  | "M_THREEPID_AUTH_FAILED";
 
 export class MatrixError extends Error {
   constructor(

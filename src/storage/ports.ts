@@ -730,6 +730,13 @@ export interface AccountDataStore {
   /** Sets (replaces) one entry; returns its new position. `roomId` null: global. */
   put(userId: UserId, roomId: string | null, type: string, content: JsonObject): Promise<UserStreamPosition>;
   get(userId: UserId, roomId: string | null, type: string): Promise<JsonObject | null>;
+  /**
+   * Read-modify-write of one entry in one transaction: `change` (pure) gets the current content (null when unset) and
+   * returns the new one. Concurrent updates of the same entry apply one after the other (the account_data counter
+   * row is locked first), so none is lost (room tags: two PUT /tags at once both stay). An exception `change` throws
+   * rolls the transaction back (nothing written) and reaches the caller unchanged.
+   */
+  update(userId: UserId, roomId: string | null, type: string, change: (current: JsonObject | null) => JsonObject): Promise<UserStreamPosition>;
   /** The user's entries changed after `since`, ascending by position (all of them for since = 0). */
   changesSince(userId: UserId, since: UserStreamPosition): Promise<readonly AccountDataEntry[]>;
   maxPosition(): Promise<UserStreamPosition>;

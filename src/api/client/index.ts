@@ -11,6 +11,21 @@ import { registerWithSharedSecret } from "./admin/register-with-secret.js";
 import type { AccountDeps, ReportDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
 import { reportEvent } from "./reports/report-event.js";
 import { reportRoom } from "./reports/report-room.js";
+import { getTags } from "./tags/get-tags.js";
+import { getHierarchy, type HierarchyDeps } from "./spaces/hierarchy.js";
+import { addThreepid } from "./threepids/add.js";
+import { bindThreepid } from "./threepids/bind.js";
+import { postThreepid } from "./threepids/post-threepid.js";
+import { deleteThreepid } from "./threepids/delete.js";
+import { unbindThreepid } from "./threepids/unbind.js";
+import { requestAccountEmailToken } from "./threepids/account-email-token.js";
+import { requestAccountMsisdnToken } from "./threepids/account-msisdn-token.js";
+import { requestRegisterEmailToken } from "./threepids/register-email-token.js";
+import { requestRegisterMsisdnToken } from "./threepids/register-msisdn-token.js";
+import { requestPasswordEmailToken } from "./threepids/password-email-token.js";
+import { requestPasswordMsisdnToken } from "./threepids/password-msisdn-token.js";
+import { putTag } from "./tags/put-tag.js";
+import { deleteTag } from "./tags/delete-tag.js";
 import { sync } from "./sync/sync.js";
 import { putTyping } from "./typing/put-typing.js";
 import { postReceipt } from "./receipts/post-receipt.js";
@@ -132,7 +147,7 @@ import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps & HierarchyDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -150,9 +165,12 @@ const v3Routes = [
   getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
   deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
   getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
+  getTags, putTag, deleteTag,
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
+  postThreepid, addThreepid, bindThreepid, deleteThreepid, unbindThreepid,
+  requestAccountEmailToken, requestAccountMsisdnToken, requestRegisterEmailToken, requestRegisterMsisdnToken, requestPasswordEmailToken, requestPasswordMsisdnToken,
   sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
   getPushRules, getGlobalPushRules, ...pushRuleEnabledRoutes, ...pushRuleActionsRoutes, getPushRuleRoute, putPushRuleRoute, deletePushRuleRoute,
 ] as readonly Route<ClientApiDeps>[];
@@ -167,7 +185,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
-  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
+  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent, getHierarchy,
   registrationTokenValidity,
   getRegisterNonce,
   registerWithSharedSecret,

@@ -1,7 +1,8 @@
-/** Conformance for UiaSessionStore and ReportStore (migration 0014): sessions shared by processes and kept over restarts, expiry, the bound; reports and their listing. */
+/** Conformance for UiaSessionStore and ReportStore (migration 0014) and AccountDataStore.update (room tags): sessions shared by processes and kept over restarts, expiry, the bound; reports and their listing. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
+import type { JsonObject } from "../../core/json/types.js";
 import { UniqueViolationError, type Storage } from "../ports.js";
 import type { ConformanceDatabase } from "./suite.js";
 
@@ -73,6 +74,23 @@ export function uiaReportConformance(
       } finally {
         await second.close();
       }
+    });
+  });
+
+  describe("AccountDataStore.update", () => {
+    it("applies a read-modify-write to one entry, and concurrent updates of it all land (none lost)", async () => {
+      await withStorage(async (s) => {
+        const tag = (name: string) => (cur: JsonObject | null): JsonObject => ({ tags: { ...((cur?.["tags"] as JsonObject | undefined) ?? {}), [name]: {} } });
+        const first = await s.accountData.update(ALICE, ROOM_A, "m.tag", tag("u.first"));
+        assert.deepEqual(await s.accountData.get(ALICE, ROOM_A, "m.tag"), { tags: { "u.first": {} } });
+        await Promise.all(Array.from({ length: 10 }, (_, i) => s.accountData.update(ALICE, ROOM_A, "m.tag", tag(`u.t${i}`))));
+        const tags = Object.keys(((await s.accountData.get(ALICE, ROOM_A, "m.tag"))?.["tags"] as JsonObject)).sort();
+        assert.deepEqual(tags, ["u.first", ...Array.from({ length: 10 }, (_, i) => `u.t${i}`)].sort());
+        const changes = await s.accountData.changesSince(ALICE, first);
+        assert.equal(changes.length, 1, "one entry, its position moved on");
+        assert.ok(changes[0]!.position > first);
+        assert.equal(await s.accountData.get(BOB, ROOM_A, "m.tag"), null, "another user's entry is untouched");
+      });
     });
   });
 

@@ -1,0 +1,331 @@
+/**
+ * The endpoints that let /versions list v1.1 to v1.13 honestly, on a real Zion over loopback, on SQLite and
+ * PostgreSQL: event and room reports (stored for the admins), room tags, the third-party identifier family on a
+ * server with no email, SMS or identity server, the space hierarchy (client and federation), /members?at with a
+ * /sync token. Bad input gets its status and errcode and writes nothing.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import type { Clock } from "../../src/core/clock.js";
+import type { RoomId, ServerName } from "../../src/core/ids/index.js";
+import { backendDatabases } from "../harness/postgres.js";
+import type { TestServer } from "../harness/server.js";
+import { expectMatrixError as expectError, httpCall, trustCert } from "../harness/http-get.js";
+import { okJson as ok, startRoomsServer, type RoomsClient as Client } from "../harness/rooms-server.js";
+
+let now = 1_766_000_000_000;
+const clock: Clock = { now: () => now++, sleep: async () => {} };
+const databases = backendDatabases("zion_client_gaps");
+after(() => databases.stop());
+
+const enc = encodeURIComponent;
+const V1 = "/_matrix/client/v1";
+const V3 = "/_matrix/client/v3";
+type Json = Record<string, unknown>;
+
+for (const backend of ["sqlite", "postgres"] as const)
+describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
+  let zion: TestServer;
+  let call: Awaited<ReturnType<typeof startRoomsServer>>["call"];
+  let alice: Client, bob: Client, carol: Client;
+  before(async () => {
+    const s = await startRoomsServer(await databases.config(backend), clock, {}, {
+      // The X-Matrix check is replaced by reading the origin from the header, so the test can speak as any server;
+      // the route behind it is the real one.
+      federationAuth: { authenticate: async (req) => ({ origin: (/origin="?([^",]+)/.exec(req.authorization[0] ?? "")?.[1] ?? "") as ServerName }) },
+    });
+    zion = s.zion;
+    call = s.call;
+    [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((u) => s.register(u))) as [Client, Client, Client];
+  });
+  after(() => zion?.stop());
+
+  const storage = () => zion.homeserver!.storage;
+  const get = (c: Client, path: string) => call("GET", path, undefined, c.token);
+  const put = (c: Client, path: string, body: unknown) => call("PUT", path, body, c.token);
+  const post = (c: Client, path: string, body: unknown = {}) => call("POST", path, body, c.token);
+  const del = (c: Client, path: string) => call("DELETE", path, undefined, c.token);
+  const createRoom = async (c: Client, body: Json = {}): Promise<RoomId> => ok(await post(c, `${V3}/createRoom`, body))["room_id"] as RoomId;
+  const join = async (c: Client, roomId: RoomId) => ok(await post(c, `${V3}/join/${enc(roomId)}`));
+  const say = async (c: Client, roomId: RoomId, body: string) => ok(await put(c, `${V3}/rooms/${enc(roomId)}/send/m.room.message/t${now++}`, { msgtype: "m.text", body }))["event_id"] as string;
+  const eventReports = async () => (await storage().reports.listEventReports({ from: 0, limit: 100, dir: "f" })).reports;
+  const roomReports = async () => (await storage().reports.listRoomReports({ from: 0, limit: 100, dir: "f" })).reports;
+
+  describe("POST /rooms/{roomId}/report/{eventId}", () => {
+    it("stores a joined member's report of an event of the room with its reason and score, and answers {}", async () => {
+      const roomId = await createRoom(alice, { preset: "public_chat" });
+      await join(bob, roomId);
+      const eventId = await say(alice, roomId, "offensive");
+      const before = (await eventReports()).length;
+      assert.deepEqual(ok(await post(bob, `${V3}/rooms/${enc(roomId)}/report/${enc(eventId)}`, { reason: "rude", score: -80 })), {});
+      assert.deepEqual(ok(await post(bob, `${V3}/rooms/${enc(roomId)}/report/${enc(eventId)}`, {})), {}, "reason and score may be omitted (v1.13)");
+      const stored = (await eventReports()).slice(before);
+      assert.deepEqual(stored.map((r) => [r.roomId, r.eventId, r.userId, r.reason, r.score]), [[roomId, eventId, bob.userId, "rude", -80], [roomId, eventId, bob.userId, null, null]]);
+      assert.ok(stored[0]!.receivedTs > 0);
+    });
+
+    it("answers 404 M_NOT_FOUND alike to a non-member, for an unknown event and for an event of another room, and stores nothing", async () => {
+      const roomId = await createRoom(alice);
+      const other = await createRoom(alice);
+      const eventId = await say(alice, roomId, "x");
+      const otherEvent = await say(alice, other, "y");
+      const before = (await eventReports()).length;
+      const notMember = expectError(await post(carol, `${V3}/rooms/${enc(roomId)}/report/${enc(eventId)}`, { reason: "r" }), 404, "M_NOT_FOUND");
+      const unknown = expectError(await post(alice, `${V3}/rooms/${enc(roomId)}/report/${enc("$nope:zion.test")}`, { reason: "r" }), 404, "M_NOT_FOUND");
+      expectError(await post(alice, `${V3}/rooms/${enc(roomId)}/report/${enc(otherEvent)}`, {}), 404, "M_NOT_FOUND");
+      assert.equal(String(notMember["error"]).replace(eventId, "$E"), String(unknown["error"]).replace("$nope:zion.test", "$E"), "one message: a non-member learns nothing");
+      assert.equal((await eventReports()).length, before);
+    });
+
+    it("refuses a score outside -100..0 or not an integer, a reason that is not text, and a bad event id with 400, storing nothing", async () => {
+      const roomId = await createRoom(alice);
+      const eventId = await say(alice, roomId, "x");
+      const before = (await eventReports()).length;
+      const path = `${V3}/rooms/${enc(roomId)}/report/${enc(eventId)}`;
+      for (const score of [1, -101, -5.5, "-5"]) assert.match(String(expectError(await post(alice, path, { score }), 400, "M_INVALID_PARAM")["error"]), /score/);
+      expectError(await post(alice, path, { reason: 7 }), 400, "M_BAD_JSON");
+      expectError(await post(alice, `${V3}/rooms/${enc(roomId)}/report/not-an-event`, {}), 400, "M_INVALID_PARAM");
+      expectError(await call("POST", path, {}), 401, "M_MISSING_TOKEN");
+      assert.equal((await eventReports()).length, before);
+    });
+  });
+
+  describe("POST /rooms/{roomId}/report", () => {
+    it("stores a report of a room the reporter is not in, and refuses an unknown room with 404 storing nothing", async () => {
+      const roomId = await createRoom(alice);
+      const before = (await roomReports()).length;
+      assert.deepEqual(ok(await post(carol, `${V3}/rooms/${enc(roomId)}/report`, { reason: "spam room" })), {});
+      expectError(await post(carol, `${V3}/rooms/${enc("!unknown:zion.test")}/report`, { reason: "x" }), 404, "M_NOT_FOUND");
+      expectError(await post(carol, `${V3}/rooms/${enc(roomId)}/report`, { reason: ["x"] }), 400, "M_BAD_JSON");
+      expectError(await post(carol, `${V3}/rooms/not-a-room/report`, {}), 400, "M_INVALID_PARAM");
+      const stored = (await roomReports()).slice(before);
+      assert.deepEqual(stored.map((r) => [r.roomId, r.userId, r.reason]), [[roomId, carol.userId, "spam room"]]);
+    });
+  });
+
+  describe("room tags", () => {
+    const tagsPath = (c: Client, roomId: RoomId, tag?: string) => `${V3}/user/${enc(c.userId)}/rooms/${enc(roomId)}/tags${tag === undefined ? "" : `/${enc(tag)}`}`;
+
+    it("adds, replaces, lists and removes tags, which are the room's m.tag account data", async () => {
+      const roomId = await createRoom(alice);
+      assert.deepEqual(ok(await get(alice, tagsPath(alice, roomId))), { tags: {} });
+      ok(await put(alice, tagsPath(alice, roomId, "m.favourite"), { order: 0.25 }));
+      ok(await put(alice, tagsPath(alice, roomId, "u.work"), {}));
+      ok(await put(alice, tagsPath(alice, roomId, "m.favourite"), { order: 0.5 }));
+      assert.deepEqual(ok(await get(alice, tagsPath(alice, roomId))), { tags: { "m.favourite": { order: 0.5 }, "u.work": {} } });
+      assert.deepEqual(ok(await get(alice, `${V3}/user/${enc(alice.userId)}/rooms/${enc(roomId)}/account_data/m.tag`)), { tags: { "m.favourite": { order: 0.5 }, "u.work": {} } });
+      ok(await del(alice, tagsPath(alice, roomId, "m.favourite")));
+      ok(await del(alice, tagsPath(alice, roomId, "never.set")));
+      assert.deepEqual(ok(await get(alice, tagsPath(alice, roomId))), { tags: { "u.work": {} } });
+    });
+
+    it("keeps every tag of concurrent PUTs (none lost)", async () => {
+      const roomId = await createRoom(alice);
+      const names = Array.from({ length: 8 }, (_, i) => `u.c${i}`);
+      await Promise.all(names.map(async (n) => ok(await put(alice, tagsPath(alice, roomId, n), {}))));
+      assert.deepEqual(Object.keys(ok(await get(alice, tagsPath(alice, roomId)))["tags"] as Json).sort(), names);
+    });
+
+    it("refuses another user's tags (403), a tag over 255 bytes or an order that is not a number (400), writing nothing", async () => {
+      const roomId = await createRoom(alice);
+      ok(await put(alice, tagsPath(alice, roomId, "u.keep"), { order: 0.1 }));
+      expectError(await put(bob, tagsPath(alice, roomId, "u.x"), {}), 403, "M_FORBIDDEN");
+      expectError(await get(bob, tagsPath(alice, roomId)), 403, "M_FORBIDDEN");
+      expectError(await del(bob, tagsPath(alice, roomId, "u.keep")), 403, "M_FORBIDDEN");
+      assert.match(String(expectError(await put(alice, tagsPath(alice, roomId, "é".repeat(128)), {}), 400, "M_INVALID_PARAM")["error"]), /255 bytes/);
+      assert.match(String(expectError(await put(alice, tagsPath(alice, roomId, "u.keep"), { order: "first" }), 400, "M_INVALID_PARAM")["error"]), /order/);
+      expectError(await put(alice, `${V3}/user/${enc(alice.userId)}/rooms/not-a-room/tags/u.x`, {}), 400, "M_INVALID_PARAM");
+      assert.deepEqual(ok(await get(alice, tagsPath(alice, roomId))), { tags: { "u.keep": { order: 0.1 } } });
+    });
+  });
+
+  describe("third-party identifiers without email, SMS or an identity server", () => {
+    const email = { client_secret: "s3cret", email: "a@example.org", send_attempt: 1 };
+    const phone = { client_secret: "s3cret", country: "GB", phone_number: "07700900000", send_attempt: 1 };
+
+    it("answers every requestToken endpoint 400 M_THREEPID_MEDIUM_NOT_SUPPORTED once the body is valid", async () => {
+      for (const [path, body, token] of [
+        [`${V3}/account/3pid/email/requestToken`, email, alice.token], [`${V3}/account/3pid/msisdn/requestToken`, phone, alice.token],
+        [`${V3}/register/email/requestToken`, email, undefined], [`${V3}/register/msisdn/requestToken`, phone, undefined],
+        [`${V3}/account/password/email/requestToken`, email, undefined], [`${V3}/account/password/msisdn/requestToken`, phone, undefined],
+      ] as const) {
+        assert.match(String(expectError(await call("POST", path, body, token), 400, "M_THREEPID_MEDIUM_NOT_SUPPORTED")["error"]), /does not validate/, path);
+      }
+    });
+
+    it("checks the requestToken bodies first: missing or malformed fields are 400 naming them", async () => {
+      expectError(await call("POST", `${V3}/register/email/requestToken`, { client_secret: "s", send_attempt: 1 }), 400, "M_BAD_JSON");
+      expectError(await call("POST", `${V3}/register/email/requestToken`, { ...email, client_secret: "bad secret!" }), 400, "M_BAD_JSON");
+      assert.match(String(expectError(await call("POST", `${V3}/register/email/requestToken`, { ...email, email: "not-an-address" }), 400, "M_INVALID_PARAM")["error"]), /email/);
+      assert.match(String(expectError(await call("POST", `${V3}/register/msisdn/requestToken`, { ...phone, phone_number: "call me" }), 400, "M_INVALID_PARAM")["error"]), /phone_number/);
+      expectError(await call("POST", `${V3}/account/3pid/email/requestToken`, email), 401, "M_MISSING_TOKEN");
+    });
+
+    it("refuses /3pid/add (no validated session), /3pid/bind and POST /3pid (no trusted identity server); delete and unbind report no-support", async () => {
+      expectError(await post(alice, `${V3}/account/3pid/add`, { client_secret: "s", sid: "1" }), 400, "M_THREEPID_AUTH_FAILED");
+      expectError(await post(alice, `${V3}/account/3pid/add`, { client_secret: "s" }), 400, "M_BAD_JSON");
+      const creds = { client_secret: "s", id_server: "id.example.org", id_access_token: "t", sid: "1" };
+      expectError(await post(alice, `${V3}/account/3pid/bind`, creds), 400, "M_SERVER_NOT_TRUSTED");
+      expectError(await post(alice, `${V3}/account/3pid/bind`, { ...creds, sid: undefined }), 400, "M_BAD_JSON");
+      expectError(await post(alice, `${V3}/account/3pid`, { three_pid_creds: creds }), 403, "M_THREEPID_AUTH_FAILED");
+      assert.deepEqual(ok(await post(alice, `${V3}/account/3pid/delete`, { medium: "email", address: "a@example.org" })), { id_server_unbind_result: "no-support" });
+      assert.deepEqual(ok(await post(alice, `${V3}/account/3pid/unbind`, { medium: "msisdn", address: "447700900000" })), { id_server_unbind_result: "no-support" });
+      expectError(await post(alice, `${V3}/account/3pid/delete`, { medium: "fax", address: "1" }), 400, "M_BAD_JSON");
+      assert.deepEqual(ok(await get(alice, `${V3}/account/3pid`)), { threepids: [] }, "nothing was added");
+    });
+  });
+
+  describe("GET /hierarchy", () => {
+    const child = (c: Client, space: RoomId, roomId: RoomId, content: Json = {}) =>
+      put(c, `${V3}/rooms/${enc(space)}/state/m.space.child/${enc(roomId)}`, { via: ["zion.test"], ...content }).then(ok);
+    const hierarchy = (c: Client, roomId: RoomId, q = "") => get(c, `${V1}/rooms/${enc(roomId)}/hierarchy${q}`);
+    const ids = (j: Json) => (j["rooms"] as Json[]).map((r) => r["room_id"]);
+
+    /** alice's space: public A (order "b"), restricted R (allowed: the space), invite-only P, subspace S (order "a") with public G. */
+    const buildSpace = async () => {
+      const space = await createRoom(alice, { preset: "public_chat", name: "Space", creation_content: { type: "m.space" } });
+      const a = await createRoom(alice, { preset: "public_chat", name: "A", topic: "about A" });
+      const r = await createRoom(alice, {
+        preset: "private_chat", room_version: "10",
+        initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "restricted", allow: [{ type: "m.room_membership", room_id: space }] } }],
+      });
+      const p = await createRoom(alice, { preset: "private_chat" });
+      const sub = await createRoom(alice, { preset: "public_chat", creation_content: { type: "m.space" } });
+      const g = await createRoom(alice, { preset: "public_chat" });
+      await child(alice, space, a, { order: "b", suggested: true });
+      await child(alice, space, r);
+      await child(alice, space, p);
+      await child(alice, space, sub, { order: "a" });
+      await child(alice, sub, g, { suggested: true });
+      await child(alice, sub, space); // a loop: each room appears once
+      await put(alice, `${V3}/rooms/${enc(space)}/state/m.space.child/${enc("!broken:zion.test")}`, { via: [] }).then(ok); // no via: not a child
+      return { space, a, r, p, sub, g };
+    };
+
+    it("walks depth first in the spec's child order, showing a user only the rooms it may see, with summaries and children_state", async () => {
+      const t = await buildSpace();
+      await join(bob, t.space);
+      const forBob = ok(await hierarchy(bob, t.space));
+      assert.deepEqual(ids(forBob), [t.space, t.sub, t.g, t.a, t.r], "ordered children first (a < b), then the rest by time; P (invite only) hidden; R shown: bob is in the space it allows");
+      const rooms = forBob["rooms"] as Json[];
+      assert.equal(rooms[0]!["room_type"], "m.space");
+      assert.equal(rooms[0]!["name"], "Space");
+      assert.equal(rooms[0]!["num_joined_members"], 2);
+      assert.equal(rooms[0]!["join_rule"], "public");
+      const childState = rooms[0]!["children_state"] as Json[];
+      assert.deepEqual(childState.map((e) => e["state_key"]).sort(), [t.a, t.r, t.p, t.sub].sort(), "the child without via is not a child");
+      assert.ok(childState.every((e) => e["type"] === "m.space.child" && e["sender"] === alice.userId && typeof e["origin_server_ts"] === "number" && e["event_id"] === undefined));
+      const roomA = rooms.find((r) => r["room_id"] === t.a)!;
+      assert.deepEqual([roomA["name"], roomA["topic"], roomA["children_state"]], ["A", "about A", []]);
+      assert.equal(rooms.find((r) => r["room_id"] === t.r)!["join_rule"], "restricted");
+      assert.equal(forBob["next_batch"], undefined);
+      // carol is in no room of it: the restricted room is hidden too; alice sees the invite-only room she is in.
+      assert.deepEqual(ids(ok(await hierarchy(carol, t.space))), [t.space, t.sub, t.g, t.a]);
+      assert.deepEqual(ids(ok(await hierarchy(alice, t.space))), [t.space, t.sub, t.g, t.a, t.r, t.p]);
+    });
+
+    it("honours suggested_only and max_depth, and pages with limit and next_batch", async () => {
+      const t = await buildSpace();
+      assert.deepEqual(ids(ok(await hierarchy(alice, t.space, "?suggested_only=true"))), [t.space, t.a]);
+      const suggested = ok(await hierarchy(alice, t.space, "?suggested_only=true"))["rooms"] as Json[];
+      assert.deepEqual((suggested[0]!["children_state"] as Json[]).map((e) => e["state_key"]), [t.a], "children_state keeps the suggested ones only");
+      assert.deepEqual(ids(ok(await hierarchy(alice, t.space, "?max_depth=0"))), [t.space]);
+      assert.deepEqual(ids(ok(await hierarchy(alice, t.space, "?max_depth=1"))), [t.space, t.sub, t.a, t.r, t.p]);
+      const seen: unknown[] = [];
+      let from: string | undefined;
+      let pages = 0;
+      do {
+        const page = ok(await hierarchy(alice, t.space, `?limit=2${from ? `&from=${enc(from)}` : ""}`));
+        seen.push(...ids(page));
+        assert.ok((page["rooms"] as Json[]).length <= 2);
+        from = page["next_batch"] as string | undefined;
+        pages++;
+      } while (from !== undefined && pages < 10);
+      assert.deepEqual(seen, [t.space, t.sub, t.g, t.a, t.r, t.p]);
+      assert.equal(pages, 3);
+    });
+
+    it("refuses bad parameters and a token used with other parameters or another room (400 M_INVALID_PARAM)", async () => {
+      const t = await buildSpace();
+      for (const q of ["?limit=0", "?limit=x", "?max_depth=-1", "?suggested_only=yes", "?from=garbage", "?from=h%7B"]) {
+        expectError(await hierarchy(alice, t.space, q), 400, "M_INVALID_PARAM");
+      }
+      const first = ok(await hierarchy(alice, t.space, "?limit=1&max_depth=3"));
+      const token = enc(first["next_batch"] as string);
+      assert.match(String(expectError(await hierarchy(alice, t.space, `?limit=1&from=${token}`), 400, "M_INVALID_PARAM")["error"]), /max_depth/);
+      expectError(await hierarchy(alice, t.space, `?limit=1&max_depth=3&suggested_only=true&from=${token}`), 400, "M_INVALID_PARAM");
+      expectError(await hierarchy(alice, t.sub, `?limit=1&max_depth=3&from=${token}`), 400, "M_INVALID_PARAM");
+      assert.equal(ids(ok(await hierarchy(alice, t.space, `?limit=1&max_depth=3&from=${token}`)))[0], t.sub);
+    });
+
+    it("refuses a root the user may not see or this server does not know with 403 M_FORBIDDEN", async () => {
+      const t = await buildSpace();
+      expectError(await hierarchy(carol, t.p), 403, "M_FORBIDDEN");
+      expectError(await hierarchy(carol, "!unknown:zion.test" as RoomId), 403, "M_FORBIDDEN");
+      expectError(await hierarchy(carol, "not-a-room" as RoomId), 400, "M_INVALID_PARAM");
+    });
+  });
+
+  describe("GET /_matrix/federation/v1/hierarchy/{roomId}", () => {
+    const fed = async (origin: string, roomId: RoomId, q = "") => {
+      const r = await httpCall(`${zion.federationUrl}/_matrix/federation/v1/hierarchy/${enc(roomId)}${q}`, {
+        ...trustCert(zion.config.tls_certificate_path!, "zion.test"), headers: { authorization: `X-Matrix origin="${origin}",key="ed25519:x",sig="y"` },
+      });
+      return r;
+    };
+
+    it("describes a space and the children the requesting server may see, lists the others as inaccessible, and 404s the rest", async () => {
+      const space = await createRoom(alice, { preset: "public_chat", name: "Fed space", creation_content: { type: "m.space" } });
+      const open = await createRoom(alice, { preset: "public_chat", name: "Open" });
+      const restricted = await createRoom(alice, {
+        preset: "private_chat", room_version: "10",
+        initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "restricted", allow: [{ type: "m.room_membership", room_id: space }] } }],
+      });
+      const closed = await createRoom(alice, { preset: "private_chat" });
+      for (const [roomId, extra] of [[open, { suggested: true }], [restricted, {}], [closed, {}]] as const) {
+        ok(await put(alice, `${V3}/rooms/${enc(space)}/state/m.space.child/${enc(roomId)}`, { via: ["zion.test"], ...extra }));
+      }
+      ok(await put(alice, `${V3}/rooms/${enc(space)}/state/m.space.child/${enc("!elsewhere:remote.test")}`, { via: ["remote.test"] }));
+      const r = await fed("remote.test", space);
+      assert.equal(r.status, 200, r.body);
+      const j = r.json();
+      const room = j["room"] as Json;
+      assert.deepEqual([room["room_id"], room["name"], room["room_type"]], [space, "Fed space", "m.space"]);
+      assert.equal((room["children_state"] as Json[]).length, 4);
+      // remote.test has no user in the space, so it cannot satisfy the restricted rule: only the public child is accessible.
+      assert.deepEqual((j["children"] as Json[]).map((c) => c["room_id"]), [open]);
+      assert.deepEqual([...(j["inaccessible_children"] as string[])].sort(), [restricted, closed].sort(), "the unknown remote child is left out, not inaccessible");
+      const suggested = (await fed("remote.test", space, "?suggested_only=true")).json();
+      assert.deepEqual([(suggested["children"] as Json[]).map((c) => c["room_id"]), suggested["inaccessible_children"]], [[open], []]);
+      // The server itself (a user of "zion.test" is joined everywhere): the restricted child is accessible, with its allowed rooms.
+      const own = (await fed("zion.test", space)).json();
+      const restrictedChunk = (own["children"] as Json[]).find((c) => c["room_id"] === restricted)!;
+      assert.deepEqual(restrictedChunk["allowed_room_ids"], [space]);
+      const notFound = await fed("remote.test", closed);
+      assert.equal(notFound.status, 404);
+      assert.equal(notFound.json()["errcode"], "M_NOT_FOUND");
+      assert.equal((await fed("remote.test", "!unknown:zion.test" as RoomId)).status, 404);
+      const bad = await fed("remote.test", space, "?suggested_only=1");
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json()["errcode"], "M_INVALID_PARAM");
+    });
+  });
+
+  describe("GET /members?at=", () => {
+    it("accepts a /sync next_batch token: the members as of that point, not later joins", async () => {
+      const roomId = await createRoom(alice, { preset: "public_chat" });
+      await join(bob, roomId);
+      const token = ok(await get(alice, `${V3}/sync?timeout=0`))["next_batch"] as string;
+      assert.match(token, /^s\d+/);
+      await join(carol, roomId);
+      const members = async (q: string) => (ok(await get(alice, `${V3}/rooms/${enc(roomId)}/members${q}`))["chunk"] as Json[]).map((e) => e["state_key"]).sort();
+      assert.deepEqual(await members(`?at=${enc(token)}`), [alice.userId, bob.userId].sort());
+      assert.deepEqual(await members(""), [alice.userId, bob.userId, carol.userId].sort());
+      assert.deepEqual(await members(`?at=${enc(token)}&membership=join`), [alice.userId, bob.userId].sort());
+      const messages = ok(await get(alice, `${V3}/rooms/${enc(roomId)}/messages?dir=b&limit=1`));
+      assert.deepEqual(await members(`?at=${enc(messages["start"] as string)}`), [alice.userId, bob.userId, carol.userId].sort(), "a /messages token still works");
+      for (const bad of ["s", "sx1", "s1_s2", "q1", "t1"]) expectError(await get(alice, `${V3}/rooms/${enc(roomId)}/members?at=${enc(bad)}`), 400, "M_INVALID_PARAM");
+      expectError(await get(alice, `${V3}/rooms/${enc(roomId)}/members?at=s0`), 400, "M_INVALID_PARAM");
+    });
+  });
+});
