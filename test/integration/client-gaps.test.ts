@@ -103,6 +103,60 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
     });
   });
 
+  describe("/_synapse/admin/v1/event_reports", () => {
+    it("lists reports to a server admin newest first with the room's name and the event's sender, pages, filters, shows one and deletes it", async () => {
+      await storage().admin.setAdmin(carol.userId, true);
+      const roomId = await createRoom(alice, { name: "Reported room" });
+      ok(await post(alice, `${V3}/rooms/${enc(roomId)}/invite`, { user_id: bob.userId }));
+      await join(bob, roomId);
+      const eventId = await say(alice, roomId, "bad");
+      ok(await post(bob, `${V3}/rooms/${enc(roomId)}/report/${enc(eventId)}`, { reason: "first", score: -10 }));
+      ok(await post(alice, `${V3}/rooms/${enc(roomId)}/report/${enc(eventId)}`, { reason: "second" }));
+      const list = ok(await get(carol, `/_synapse/admin/v1/event_reports?room_id=${enc(roomId)}`));
+      const reports = list["event_reports"] as Json[];
+      assert.equal(list["total"], 2);
+      assert.deepEqual(reports.map((r) => r["reason"]), ["second", "first"]);
+      assert.deepEqual([reports[1]!["name"], reports[1]!["sender"], reports[1]!["user_id"], reports[1]!["score"], reports[1]!["event_id"]], ["Reported room", alice.userId, bob.userId, -10, eventId]);
+      const page = ok(await get(carol, `/_synapse/admin/v1/event_reports?room_id=${enc(roomId)}&limit=1&dir=f`));
+      assert.deepEqual([(page["event_reports"] as Json[])[0]!["reason"], page["next_token"]], ["first", 1]);
+      const byAlice = ok(await get(carol, `/_synapse/admin/v1/event_reports?room_id=${enc(roomId)}&user_id=${enc(alice.userId)}`));
+      assert.deepEqual((byAlice["event_reports"] as Json[]).map((r) => r["reason"]), ["second"]);
+      const id = reports[0]!["id"] as number;
+      const one = ok(await get(carol, `/_synapse/admin/v1/event_reports/${id}`));
+      assert.equal(one["event_id"], eventId);
+      assert.equal(((one["event_json"] as Json)["content"] as Json)["body"], "bad");
+      ok(await del(carol, `/_synapse/admin/v1/event_reports/${id}`));
+      expectError(await get(carol, `/_synapse/admin/v1/event_reports/${id}`), 404, "M_NOT_FOUND");
+      expectError(await del(carol, `/_synapse/admin/v1/event_reports/${id}`), 404, "M_NOT_FOUND");
+      expectError(await get(carol, "/_synapse/admin/v1/event_reports/x"), 400, "M_INVALID_PARAM");
+      expectError(await get(carol, "/_synapse/admin/v1/event_reports?limit=5000"), 400, "M_INVALID_PARAM");
+      expectError(await get(carol, "/_synapse/admin/v1/event_reports?dir=up"), 400, "M_INVALID_PARAM");
+      expectError(await get(bob, "/_synapse/admin/v1/event_reports"), 403, "M_FORBIDDEN");
+      expectError(await del(bob, `/_synapse/admin/v1/event_reports/${reports[1]!["id"] as number}`), 403, "M_FORBIDDEN");
+      assert.equal(ok(await get(carol, `/_synapse/admin/v1/event_reports?room_id=${enc(roomId)}`))["total"], 1, "the refused delete removed nothing");
+    });
+  });
+
+  describe("GET /admin/whois and the third-party lookups", () => {
+    it("answers whois to the user itself and to admins, 403 to anyone else", async () => {
+      await storage().admin.setAdmin(carol.userId, true);
+      const self = ok(await get(alice, `${V3}/admin/whois/${enc(alice.userId)}`));
+      assert.equal(self["user_id"], alice.userId);
+      assert.equal(typeof self["devices"], "object");
+      assert.equal(ok(await get(carol, `${V3}/admin/whois/${enc(alice.userId)}`))["user_id"], alice.userId);
+      expectError(await get(bob, `${V3}/admin/whois/${enc(alice.userId)}`), 403, "M_FORBIDDEN");
+    });
+
+    it("knows no third-party protocol (404 M_NOT_FOUND) and asks for the reverse lookups' parameter (400 M_MISSING_PARAM)", async () => {
+      for (const kind of ["protocol", "location", "user"]) expectError(await get(alice, `${V3}/thirdparty/${kind}/irc`), 404, "M_NOT_FOUND");
+      expectError(await get(alice, `${V3}/thirdparty/location?alias=${enc("#a:zion.test")}`), 404, "M_NOT_FOUND");
+      expectError(await get(alice, `${V3}/thirdparty/user?userid=${enc("@a:zion.test")}`), 404, "M_NOT_FOUND");
+      expectError(await get(alice, `${V3}/thirdparty/location`), 400, "M_MISSING_PARAM");
+      expectError(await get(alice, `${V3}/thirdparty/user`), 400, "M_MISSING_PARAM");
+      assert.deepEqual(ok(await get(alice, `${V3}/thirdparty/protocols`)), {});
+    });
+  });
+
   describe("room tags", () => {
     const tagsPath = (c: Client, roomId: RoomId, tag?: string) => `${V3}/user/${enc(c.userId)}/rooms/${enc(roomId)}/tags${tag === undefined ? "" : `/${enc(tag)}`}`;
 
@@ -327,5 +381,30 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
       for (const bad of ["s", "sx1", "s1_s2", "q1", "t1"]) expectError(await get(alice, `${V3}/rooms/${enc(roomId)}/members?at=${enc(bad)}`), 400, "M_INVALID_PARAM");
       expectError(await get(alice, `${V3}/rooms/${enc(roomId)}/members?at=s0`), 400, "M_INVALID_PARAM");
     });
+  });
+});
+
+describe("user-interactive auth sessions shared by two Zion processes on one PostgreSQL", () => {
+  it("completes on the second process a session the first began, after the first stopped, and only once", async () => {
+    const db = await databases.config("postgres");
+    const a = await startRoomsServer(db, clock);
+    const b = await startRoomsServer(db, clock);
+    try {
+      const dora = await a.register("dora");
+      const change = { new_password: "another horse 2" };
+      const first = await a.call("POST", `${V3}/account/password`, change, dora.token);
+      assert.equal(first.status, 401, first.body);
+      const session = first.json()["session"] as string;
+      assert.equal(typeof session, "string");
+      await a.zion.stop();
+      const auth = { type: "m.login.password", session, identifier: { type: "m.id.user", user: dora.userId }, password: "correct horse 1" };
+      const done = await b.call("POST", `${V3}/account/password`, { ...change, auth }, dora.token);
+      assert.equal(done.status, 200, done.body);
+      const again = await b.call("POST", `${V3}/account/password`, { ...change, auth: { ...auth, password: "another horse 2" } }, dora.token);
+      expectError(again, 400, "M_UNKNOWN");
+    } finally {
+      await a.zion.stop();
+      await b.zion.stop();
+    }
   });
 });

@@ -131,6 +131,15 @@ import { putAllRoomKeys, putRoomKeys, putSessionKey } from "./room-keys/put-keys
 import { updateBackupVersion } from "./room-keys/update-version.js";
 import { getCapabilities } from "./server/capabilities.js";
 import { getThirdPartyProtocols } from "./server/thirdparty-protocols.js";
+import { getThirdPartyProtocol } from "./server/thirdparty-protocol.js";
+import { getThirdPartyLocation } from "./server/thirdparty-location.js";
+import { getThirdPartyUser } from "./server/thirdparty-user.js";
+import { getThirdPartyLocationByAlias } from "./server/thirdparty-location-by-alias.js";
+import { getThirdPartyUserById } from "./server/thirdparty-user-by-id.js";
+import { whoisV3Route } from "./admin/whois-v3.js";
+import { listEventReportsRoute } from "./admin/list-event-reports.js";
+import { getEventReportRoute } from "./admin/get-event-report.js";
+import { deleteEventReportRoute } from "./admin/delete-event-report.js";
 import { getTurnServer } from "./server/turn-server.js";
 import { sendToDevice } from "./to-device/send-to-device.js";
 import { deleteDevice } from "./devices/delete-device.js";
@@ -169,6 +178,7 @@ const v3Routes = [
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
+  getThirdPartyProtocol, getThirdPartyLocation, getThirdPartyUser, getThirdPartyLocationByAlias, getThirdPartyUserById, whoisV3Route,
   postThreepid, addThreepid, bindThreepid, deleteThreepid, unbindThreepid,
   requestAccountEmailToken, requestAccountMsisdnToken, requestRegisterEmailToken, requestRegisterMsisdnToken, requestPasswordEmailToken, requestPasswordMsisdnToken,
   sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
@@ -197,6 +207,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   listRoomsRoute, getRoomBlockRoute, putRoomBlockRoute, deleteRoomRoute, deleteRoomV2Route, roomDeleteStatusRoute, deleteStatusRoute,
   listUserMediaRoute, deleteUserMediaRoute, quarantineUserMediaRoute, getMediaRoute, quarantineMediaRoute, unquarantineMediaRoute, deleteMediaRoute,
   listDestinationsRoute, getDestinationRoute, destinationRoomsRoute, resetDestinationRoute,
+  listEventReportsRoute, getEventReportRoute, deleteEventReportRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
