@@ -365,6 +365,19 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
     });
   });
 
+  describe("POST /publicRooms filter.room_types (v1.4)", () => {
+    it("keeps the published rooms of the listed types, null meaning rooms without a type", async () => {
+      const space = await createRoom(alice, { preset: "public_chat", visibility: "public", name: "typed-space", creation_content: { type: "m.space" } });
+      const plain = await createRoom(alice, { preset: "public_chat", visibility: "public", name: "typed-plain" });
+      const list = async (filter: Json) => (ok(await post(alice, `${V3}/publicRooms`, { filter: { generic_search_term: "typed-", ...filter } }))["chunk"] as Json[]).map((c) => c["room_id"]).sort();
+      assert.deepEqual(await list({ room_types: ["m.space"] }), [space]);
+      assert.deepEqual(await list({ room_types: [null] }), [plain]);
+      assert.deepEqual(await list({ room_types: [null, "m.space"] }), [space, plain].sort());
+      assert.deepEqual(await list({}), [space, plain].sort());
+      expectError(await post(alice, `${V3}/publicRooms`, { filter: { room_types: "m.space" } }), 400, "M_BAD_JSON");
+    });
+  });
+
   describe("GET /members?at=", () => {
     it("accepts a /sync next_batch token: the members as of that point, not later joins", async () => {
       const roomId = await createRoom(alice, { preset: "public_chat" });
