@@ -365,6 +365,36 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
     });
   });
 
+  describe("POST /user_directory/search", () => {
+    it("finds users sharing a room or in a published room by id or display name, sharing ones first; not users in private rooms it is not in", async () => {
+      const [erin, frank, gina] = await Promise.all(["erin_dir", "frank_dir", "gina_dir"].map(async (u) => {
+        const r = await call("POST", `${V3}/register`, { username: u, password: "correct horse 1", auth: { type: "m.login.dummy" } });
+        const j = r.json();
+        return { userId: j["user_id"], token: j["access_token"] } as Client;
+      })) as [Client, Client, Client];
+      ok(await put(frank, `${V3}/profile/${enc(frank.userId)}/displayname`, { displayname: "Frank Dirwood" }));
+      const shared = await createRoom(erin, { preset: "private_chat", invite: [frank.userId] });
+      await join(frank, shared);
+      const published = await createRoom(gina, { preset: "public_chat", visibility: "public", name: "dir-public" });
+      const hidden = await createRoom(alice, { preset: "private_chat" });
+      ok(await put(alice, `${V3}/rooms/${enc(hidden)}/state/m.room.name/`, { name: "hidden" }));
+      const search = async (c: Client, term: string, limit?: number) => ok(await post(c, `${V3}/user_directory/search`, { search_term: term, ...(limit === undefined ? {} : { limit }) }));
+      const found = await search(erin, "_dir");
+      assert.deepEqual((found["results"] as Json[]).map((r) => r["user_id"]), [erin.userId, frank.userId, gina.userId], "sharing a room first (by name), then the published room's member");
+      assert.equal(found["limited"], false);
+      assert.deepEqual((await search(erin, "dirwood frank"))["results"], [{ user_id: frank.userId, display_name: "Frank Dirwood" }]);
+      const one = await search(erin, "_dir", 1);
+      assert.deepEqual([(one["results"] as Json[]).length, one["limited"]], [1, true]);
+      assert.deepEqual((await search(erin, alice.userId))["results"], [], "alice shares no room with erin and is in no published room");
+      assert.deepEqual((await search(erin, "   "))["results"], []);
+      void published;
+      expectError(await post(erin, `${V3}/user_directory/search`, {}), 400, "M_BAD_JSON");
+      expectError(await post(erin, `${V3}/user_directory/search`, { search_term: "x", limit: -1 }), 400, "M_INVALID_PARAM");
+      expectError(await post(erin, `${V3}/user_directory/search`, { search_term: "x".repeat(300) }), 400, "M_BAD_JSON");
+      expectError(await call("POST", `${V3}/user_directory/search`, { search_term: "x" }), 401, "M_MISSING_TOKEN");
+    });
+  });
+
   describe("POST /publicRooms filter.room_types (v1.4)", () => {
     it("keeps the published rooms of the listed types, null meaning rooms without a type", async () => {
       const space = await createRoom(alice, { preset: "public_chat", visibility: "public", name: "typed-space", creation_content: { type: "m.space" } });

@@ -137,6 +137,7 @@ import { getThirdPartyUser } from "./server/thirdparty-user.js";
 import { getThirdPartyLocationByAlias } from "./server/thirdparty-location-by-alias.js";
 import { getThirdPartyUserById } from "./server/thirdparty-user-by-id.js";
 import { whoisV3Route } from "./admin/whois-v3.js";
+import { searchUserDirectory } from "./user-directory/search.js";
 import { listEventReportsRoute } from "./admin/list-event-reports.js";
 import { getEventReportRoute } from "./admin/get-event-report.js";
 import { deleteEventReportRoute } from "./admin/delete-event-report.js";
@@ -174,7 +175,7 @@ const v3Routes = [
   getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
   deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
   getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
-  getTags, putTag, deleteTag,
+  getTags, putTag, deleteTag, searchUserDirectory,
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
