@@ -264,6 +264,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     passwords: options.passwordHasher ?? scryptHasher(),
     uia: storedUiaSessions(storage.uiaSessions, clock),
     reports: storage.reports,
+    openIdTokens: storage.openIdTokens,
     spaceHierarchy: new SpaceHierarchy({ rooms: storage.rooms, events: storage.events, roomClient: storage.roomClient }),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),

@@ -1213,6 +1213,14 @@ export interface ReportStore {
   deleteEventReport(id: number): Promise<boolean>;
 }
 
+/** OpenID tokens (migration 0014): the user a token names until it expires. */
+export interface OpenIdTokenStore {
+  /** Stores the token; in the same transaction drops every token expired at `nowTs`. */
+  create(token: string, userId: UserId, expiresTs: number, nowTs: number): Promise<void>;
+  /** The token's user, or null when unknown or expired at `nowTs`. */
+  getUser(token: string, nowTs: number): Promise<UserId | null>;
+}
+
 // ---------------------------------------------------------------------------
 // The whole storage.
 // ---------------------------------------------------------------------------
@@ -1254,6 +1262,7 @@ export interface Storage {
   readonly media: MediaStore;
   readonly uiaSessions: UiaSessionStore;
   readonly reports: ReportStore;
+  readonly openIdTokens: OpenIdTokenStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -395,6 +395,29 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
     });
   });
 
+  describe("OpenID tokens", () => {
+    const userinfo = (token?: string) => httpCall(`${zion.federationUrl}/_matrix/federation/v1/openid/userinfo${token === undefined ? "" : `?access_token=${enc(token)}`}`, trustCert(zion.config.tls_certificate_path!, "zion.test"));
+
+    it("issues a token for oneself that the federation's /openid/userinfo resolves to the user, without a signature", async () => {
+      const t = ok(await post(alice, `${V3}/user/${enc(alice.userId)}/openid/request_token`, {}));
+      assert.deepEqual([t["token_type"], t["matrix_server_name"], t["expires_in"]], ["Bearer", "zion.test", 3600]);
+      const r = await userinfo(t["access_token"] as string);
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual(r.json(), { sub: alice.userId });
+    });
+
+    it("refuses another user's tokens (403), and an unknown or missing token at /userinfo (401 M_UNKNOWN_TOKEN / 400 M_MISSING_PARAM)", async () => {
+      expectError(await post(bob, `${V3}/user/${enc(alice.userId)}/openid/request_token`, {}), 403, "M_FORBIDDEN");
+      expectError(await post(bob, `${V3}/user/${enc(alice.userId)}/openid/request_token`, []), 400, "M_BAD_JSON");
+      const unknown = await userinfo("zot_nope");
+      assert.deepEqual([unknown.status, unknown.json()["errcode"]], [401, "M_UNKNOWN_TOKEN"]);
+      const missing = await userinfo();
+      assert.deepEqual([missing.status, missing.json()["errcode"]], [400, "M_MISSING_PARAM"]);
+      const accessToken = await userinfo(alice.token);
+      assert.equal(accessToken.status, 401, "an access token is not an OpenID token");
+    });
+  });
+
   describe("POST /publicRooms filter.room_types (v1.4)", () => {
     it("keeps the published rooms of the listed types, null meaning rooms without a type", async () => {
       const space = await createRoom(alice, { preset: "public_chat", visibility: "public", name: "typed-space", creation_content: { type: "m.space" } });

@@ -138,6 +138,7 @@ import { getThirdPartyLocationByAlias } from "./server/thirdparty-location-by-al
 import { getThirdPartyUserById } from "./server/thirdparty-user-by-id.js";
 import { whoisV3Route } from "./admin/whois-v3.js";
 import { searchUserDirectory } from "./user-directory/search.js";
+import { requestOpenIdToken, type OpenIdDeps } from "./account/openid-token.js";
 import { listEventReportsRoute } from "./admin/list-event-reports.js";
 import { getEventReportRoute } from "./admin/get-event-report.js";
 import { deleteEventReportRoute } from "./admin/delete-event-report.js";
@@ -157,7 +158,7 @@ import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps & HierarchyDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps & HierarchyDeps & OpenIdDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -175,7 +176,7 @@ const v3Routes = [
   getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
   deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
   getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
-  getTags, putTag, deleteTag, searchUserDirectory,
+  getTags, putTag, deleteTag, searchUserDirectory, requestOpenIdToken,
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,

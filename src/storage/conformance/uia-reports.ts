@@ -94,6 +94,21 @@ export function uiaReportConformance(
     });
   });
 
+  describe("OpenIdTokenStore", () => {
+    it("names the token's user until it expires, drops expired tokens when one is created, and refuses a duplicate", async () => {
+      await withStorage(async (s) => {
+        await s.openIdTokens.create("tok1", ALICE, 2000, 1000);
+        assert.equal(await s.openIdTokens.getUser("tok1", 1999), ALICE);
+        assert.equal(await s.openIdTokens.getUser("tok1", 2000), null, "expired at expires_ts");
+        assert.equal(await s.openIdTokens.getUser("nope", 0), null);
+        await assert.rejects(s.openIdTokens.create("tok1", BOB, 9000, 1000), UniqueViolationError);
+        await s.openIdTokens.create("tok2", BOB, 9000, 2000);
+        assert.equal(await s.openIdTokens.getUser("tok1", 0), null, "dropped: expired when tok2 was created");
+        assert.equal(await s.openIdTokens.getUser("tok2", 8999), BOB);
+      });
+    });
+  });
+
   describe("ReportStore", () => {
     const report = (i: number, roomId: RoomId, userId: UserId) => ({ roomId, eventId: `$e${i}` as EventId, userId, reason: i % 2 ? `reason ${i}` : null, score: i % 2 ? -i : null, receivedTs: 100 + i });
 

@@ -17,7 +17,7 @@ import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, s
 import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
-import { sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
+import { sqlOpenIdTokenStore, sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -61,6 +61,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   media: "media",
   media_contents: "media content",
   uia_sessions: "user-interactive auth session",
+  openid_tokens: "OpenID token",
   schema_migrations: "migration",
 };
 
@@ -101,6 +102,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     media: sqlMediaStore(runner),
     uiaSessions: sqlUiaSessionStore(runner),
     reports: sqlReportStore(runner),
+    openIdTokens: sqlOpenIdTokenStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

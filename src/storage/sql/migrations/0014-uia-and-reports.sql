@@ -38,3 +38,12 @@ CREATE INDEX room_reports_room_id_idx ON room_reports (room_id);
 
 INSERT INTO stream_positions (stream_name, position) VALUES ('event_reports', 0);
 INSERT INTO stream_positions (stream_name, position) VALUES ('room_reports', 0);
+
+-- OpenID tokens (POST /user/{userId}/openid/request_token), which another service checks with the federation's
+-- GET /openid/userinfo. Expired rows are dropped whenever a token is created.
+CREATE TABLE openid_tokens (
+  token TEXT NOT NULL PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  expires_ts BIGINT NOT NULL
+);
+CREATE INDEX openid_tokens_expires_ts_idx ON openid_tokens (expires_ts);

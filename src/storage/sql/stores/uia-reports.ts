@@ -1,6 +1,6 @@
-/** UiaSessionStore and ReportStore over SQL (migration 0014). */
+/** UiaSessionStore, ReportStore and OpenIdTokenStore over SQL (migration 0014). */
 import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
-import type { EventReportRecord, ReportListQuery, ReportStore, RoomReportRecord, UiaSessionStore } from "../../ports.js";
+import type { EventReportRecord, OpenIdTokenStore, ReportListQuery, ReportStore, RoomReportRecord, UiaSessionStore } from "../../ports.js";
 import { exec, num, numOrNull, query, queryOne, str, strOrNull, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
 
 export function sqlUiaSessionStore(db: SqlRunner): UiaSessionStore {
@@ -119,6 +119,24 @@ export function sqlReportStore(db: SqlRunner): ReportStore {
     deleteEventReport(id) {
       return db.write(function* () {
         return (yield* exec("DELETE FROM event_reports WHERE id = ?", id)) > 0;
+      });
+    },
+  };
+}
+
+export function sqlOpenIdTokenStore(db: SqlRunner): OpenIdTokenStore {
+  return {
+    create(token, userId, expiresTs, nowTs) {
+      return db.write(function* () {
+        yield* exec("DELETE FROM openid_tokens WHERE expires_ts <= ?", nowTs);
+        yield* exec("INSERT INTO openid_tokens (token, user_id, expires_ts) VALUES (?, ?, ?)", token, userId, expiresTs);
+      });
+    },
+
+    getUser(token, nowTs) {
+      return db.read(function* () {
+        const r = yield* queryOne("SELECT user_id FROM openid_tokens WHERE token = ? AND expires_ts > ?", token, nowTs);
+        return r ? (str(r["user_id"]) as UserId) : null;
       });
     },
   };
