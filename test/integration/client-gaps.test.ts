@@ -418,6 +418,41 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
     });
   });
 
+  describe("POST /search", () => {
+    const search = (c: Client, roomEvents: Json, next?: string) => post(c, `${V3}/search${next === undefined ? "" : `?next_batch=${enc(next)}`}`, { search_categories: { room_events: roomEvents } });
+    const resultBodies = (j: Json) => ((j["search_categories"] as Json)["room_events"] as Json)["results"] as Json[];
+
+    it("finds the user's visible room events by body, name or topic, newest first, in pages, and never another room's", async () => {
+      const roomId = await createRoom(alice, { preset: "private_chat", invite: [bob.userId], name: "zebra room" });
+      await join(bob, roomId);
+      const other = await createRoom(carol, { preset: "private_chat" });
+      await say(carol, other, "zebra elsewhere");
+      const ids = [await say(alice, roomId, "a Zebra crossing"), await say(bob, roomId, "no match here"), await say(bob, roomId, "zebra again")];
+      const first = ok(await search(bob, { search_term: "zebra", filter: { limit: 2 } }));
+      const results = resultBodies(first);
+      assert.deepEqual(results.map((r) => (r["result"] as Json)["event_id"]), [ids[2], ids[0]]);
+      assert.equal(results[0]!["rank"], 1);
+      const next = ((first["search_categories"] as Json)["room_events"] as Json)["next_batch"] as string;
+      assert.match(next, /^q\d+$/);
+      const second = resultBodies(ok(await search(bob, { search_term: "zebra", filter: { limit: 2 } }, next)));
+      assert.deepEqual(second.map((r) => ((r["result"] as Json)["content"] as Json)["name"]), ["zebra room"], "the m.room.name event, older");
+      assert.deepEqual(resultBodies(ok(await search(bob, { search_term: "zebra crossing", keys: ["content.body"] }))).map((r) => (r["result"] as Json)["event_id"]), [ids[0]]);
+      assert.deepEqual(resultBodies(ok(await search(bob, { search_term: "zebra", keys: ["content.name"] }))).length, 1);
+      assert.deepEqual(resultBodies(ok(await search(bob, { search_term: "zebra", filter: { not_rooms: [roomId] } }))), []);
+      assert.deepEqual(resultBodies(ok(await search(carol, { search_term: "zebra" }))).map((r) => ((r["result"] as Json)["content"] as Json)["body"]), ["zebra elsewhere"]);
+    });
+
+    it("refuses a missing term, unknown keys, a bad room id or token (400), and answers {} without room_events", async () => {
+      expectError(await search(alice, {}), 400, "M_BAD_JSON");
+      expectError(await search(alice, { search_term: "x", keys: ["content.msgtype"] }), 400, "M_BAD_JSON");
+      expectError(await search(alice, { search_term: "x", order_by: "best" }), 400, "M_BAD_JSON");
+      expectError(await search(alice, { search_term: "x", filter: { rooms: ["nope"] } }), 400, "M_INVALID_PARAM");
+      expectError(await search(alice, { search_term: "x" }, "garbage"), 400, "M_INVALID_PARAM");
+      assert.deepEqual(ok(await post(alice, `${V3}/search`, { search_categories: {} })), { search_categories: {} });
+      expectError(await post(alice, `${V3}/search`, {}), 400, "M_BAD_JSON");
+    });
+  });
+
   describe("POST /publicRooms filter.room_types (v1.4)", () => {
     it("keeps the published rooms of the listed types, null meaning rooms without a type", async () => {
       const space = await createRoom(alice, { preset: "public_chat", visibility: "public", name: "typed-space", creation_content: { type: "m.space" } });
