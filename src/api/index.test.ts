@@ -131,7 +131,7 @@ const VERSION_ENDPOINTS: readonly (readonly [string, readonly string[]])[] = [
     "POST /_matrix/client/v3/rooms/:_/kick", "POST /_matrix/client/v3/rooms/:_/leave",
     "POST /_matrix/client/v3/rooms/:_/read_markers", "POST /_matrix/client/v3/rooms/:_/receipt/:_/:_",
     "POST /_matrix/client/v3/rooms/:_/report/:_", "POST /_matrix/client/v3/rooms/:_/unban",
-    "POST /_matrix/client/v3/rooms/:_/upgrade", "POST /_matrix/client/v3/user/:_/filter", "POST /_matrix/client/v3/user_directory/search", "POST /_matrix/client/v3/search", "POST /_matrix/client/v3/user/:_/openid/request_token",
+    "POST /_matrix/client/v3/rooms/:_/upgrade", "POST /_matrix/client/v3/user/:_/filter", "POST /_matrix/client/v3/user_directory/search", "POST /_matrix/client/v3/search", "GET /_matrix/client/v3/notifications", "POST /_matrix/client/v3/user/:_/openid/request_token",
     "POST /_matrix/media/v3/upload", "PUT /_matrix/client/v3/devices/:_",
     "PUT /_matrix/client/v3/directory/list/room/:_", "PUT /_matrix/client/v3/directory/room/:_",
     "PUT /_matrix/client/v3/presence/:_/status", "PUT /_matrix/client/v3/profile/:_/avatar_url",
@@ -174,7 +174,6 @@ const UNSERVED: readonly (readonly [string, string])[] = [
   ["GET /_matrix/client/v3/events/:_", "deprecated"],
   ["GET /_matrix/client/v3/initialSync", "deprecated"],
   ["GET /_matrix/client/v3/rooms/:_/initialSync", "deprecated in v1.13 (undeprecated for peeking in v1.14)"],
-  ["GET /_matrix/client/v3/notifications", "gap: push notifications module (needs per-user notification records)"],
   ["GET /_matrix/client/v3/pushers", "gap: push notifications module (needs a push gateway sender)"],
   ["POST /_matrix/client/v3/pushers/set", "gap: push notifications module (needs a push gateway sender)"],
 ];

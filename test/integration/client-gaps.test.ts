@@ -453,6 +453,34 @@ describe(`client API gaps of v1.1-v1.13 (${backend})`, () => {
     });
   });
 
+  describe("GET /notifications", () => {
+    it("lists what the user's push rules notify, newest first, highlights with only=highlight, read after a receipt, paged; never the user's own events", async () => {
+      const roomId = await createRoom(alice, { preset: "private_chat", invite: [bob.userId] });
+      await join(bob, roomId);
+      const plain = await say(bob, roomId, "hi there");
+      await say(alice, roomId, "my own message");
+      const mention = ok(await put(bob, `${V3}/rooms/${enc(roomId)}/send/m.room.message/t${now++}`, { msgtype: "m.text", body: "alice look", "m.mentions": { user_ids: [alice.userId] } }))["event_id"] as string;
+      const list = async (q = "") => ok(await get(alice, `${V3}/notifications${q}`));
+      const mine = (j: Json) => (j["notifications"] as Json[]).filter((n) => n["room_id"] === roomId);
+      const all = mine(await list("?limit=100"));
+      assert.deepEqual(all.map((n) => (n["event"] as Json)["event_id"]), [mention, plain]);
+      assert.deepEqual(all.map((n) => n["read"]), [false, false]);
+      assert.ok((all[0]!["actions"] as unknown[]).some((a) => typeof a === "object" && (a as Json)["set_tweak"] === "highlight"));
+      assert.equal(typeof all[1]!["ts"], "number");
+      assert.deepEqual(mine(await list("?only=highlight&limit=100")).map((n) => (n["event"] as Json)["event_id"]), [mention]);
+      ok(await post(alice, `${V3}/rooms/${enc(roomId)}/receipt/m.read/${enc(mention)}`, {}));
+      assert.deepEqual(mine(await list("?limit=100")).map((n) => n["read"]), [true, true]);
+      const first = await list("?limit=1");
+      assert.equal((first["notifications"] as Json[]).length, 1);
+      const next = first["next_token"] as string;
+      assert.match(next, /^n\d+$/);
+      const second = await list(`?limit=1&from=${enc(next)}`);
+      assert.notEqual(((second["notifications"] as Json[])[0]!["event"] as Json)["event_id"], ((first["notifications"] as Json[])[0]!["event"] as Json)["event_id"]);
+      assert.deepEqual(mine(ok(await get(bob, `${V3}/notifications?limit=100`))).map((n) => (n["event"] as Json)["event_id"]).includes(plain), false, "bob's own message does not notify bob");
+      for (const q of ["?only=all", "?limit=-1", "?from=x"]) expectError(await get(alice, `${V3}/notifications${q}`), 400, "M_INVALID_PARAM");
+    });
+  });
+
   describe("POST /publicRooms filter.room_types (v1.4)", () => {
     it("keeps the published rooms of the listed types, null meaning rooms without a type", async () => {
       const space = await createRoom(alice, { preset: "public_chat", visibility: "public", name: "typed-space", creation_content: { type: "m.space" } });

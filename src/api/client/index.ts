@@ -139,6 +139,7 @@ import { getThirdPartyUserById } from "./server/thirdparty-user-by-id.js";
 import { whoisV3Route } from "./admin/whois-v3.js";
 import { searchUserDirectory } from "./user-directory/search.js";
 import { search } from "./search/search.js";
+import { getNotifications } from "./push-rules/notifications.js";
 import { requestOpenIdToken, type OpenIdDeps } from "./account/openid-token.js";
 import { listEventReportsRoute } from "./admin/list-event-reports.js";
 import { getEventReportRoute } from "./admin/get-event-report.js";
@@ -177,7 +178,7 @@ const v3Routes = [
   getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
   deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
   getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
-  getTags, putTag, deleteTag, searchUserDirectory, requestOpenIdToken, search,
+  getTags, putTag, deleteTag, searchUserDirectory, requestOpenIdToken, search, getNotifications,
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,

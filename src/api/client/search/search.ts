@@ -7,8 +7,8 @@
  *    `next_batch` (query) a token from an earlier page. Bad values are 400 naming the field.
  * 2. The rooms searched are the user's joined rooms, narrowed by the filter.
  * 3. An event matches when every word of the term occurs, ignoring case, in one of the keys. The scan walks back
- *    through the event stream in windows of SCAN_WINDOW positions, at most SCAN_WINDOWS a request, keeping the
- *    events the user may see (history visibility); it stops at `limit` results. `next_batch` (`q<position>`) resumes
+ *    through the event stream (shared/stream-scan.ts), keeping the events the user may see (history visibility);
+ *    it stops at `limit` results. `next_batch` (`q<position>`) resumes
  *    below the last position scanned, so a page may hold fewer results than `limit` (even none) while older events
  *    remain. `rank` is 1 for every result (no ranking); `count` is left out (the spec's "approximate" total is
  *    unknown until the scan ends); `event_context`, `include_state` and `groupings` are not applied.
@@ -19,9 +19,8 @@ import { parseRoomId, type RoomId } from "../../../core/ids/index.js";
 import type { Pdu } from "../../../core/events/index.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { RoomDeps } from "../deps.js";
+import { scanBack } from "../shared/stream-scan.js";
 
-export const SCAN_WINDOW = 500;
-export const SCAN_WINDOWS = 10;
 export const MAX_LIMIT = 50;
 const KEYS = { "content.body": "body", "content.name": "name", "content.topic": "topic" } as const;
 type Key = keyof typeof KEYS;
@@ -74,33 +73,16 @@ export const search = defineClientRoute({
     const joined = await deps.roomStore.getRoomsForUser(user.userId, "join");
     const rooms: RoomId[] = joined.filter((r) => (only === undefined || only.includes(r)) && !not.has(r));
     // Step 3
-    const found: { pdu: Pdu; stream: number }[] = [];
-    let windows = 0;
-    while (words.length > 0 && rooms.length > 0 && limit > 0 && to > 0 && windows < SCAN_WINDOWS && found.length < limit) {
-      const from = Math.max(0, to - SCAN_WINDOW);
-      const byRoom = await deps.events.getRoomsRecentEvents(rooms, { from, to, limit: SCAN_WINDOW });
-      const hits: { pdu: Pdu; stream: number }[] = [];
-      for (const [roomId, stored] of byRoom) {
-        const candidates = stored.filter((s) => matches(s.pdu, keys, words));
-        const visible = new Set((await deps.roomReads.visibleTo(user.userId, roomId, candidates.map((s) => s.pdu))).map((p) => p.eventId));
-        for (const s of candidates) if (visible.has(s.pdu.eventId)) hits.push({ pdu: s.pdu, stream: s.streamOrdering });
-      }
-      hits.sort((a, b) => b.stream - a.stream);
-      const room = limit - found.length;
-      if (hits.length > room) {
-        found.push(...hits.slice(0, room));
-        to = found[found.length - 1]!.stream - 1; // the rest of this window is scanned again on the next page
-        break;
-      }
-      found.push(...hits);
-      to = from;
-      windows++;
-    }
-    const events = await deps.roomReads.clientEventsFor(user.userId, found.map((f) => f.pdu), deps.clock.now());
-    const more = words.length > 0 && rooms.length > 0 && limit > 0 && to > 0;
+    const { hits, to: rest } = words.length === 0 ? { hits: [], to: 0 } : await scanBack(deps.events, rooms, to, limit, async (roomId, stored) => {
+      const candidates = stored.filter((e) => matches(e.pdu, keys, words));
+      const visible = new Set((await deps.roomReads.visibleTo(user.userId, roomId, candidates.map((e) => e.pdu))).map((p) => p.eventId));
+      return candidates.filter((e) => visible.has(e.pdu.eventId)).map((e) => ({ stored: e, extra: null }));
+    });
+    const events = await deps.roomReads.clientEventsFor(user.userId, hits.map((h) => h.pdu), deps.clock.now());
+    const more = rest > 0;
     return {
       search_categories: {
-        room_events: { results: events.map((e) => ({ rank: 1, result: e })), highlights: words, ...(more ? { next_batch: `q${to}` } : {}) },
+        room_events: { results: events.map((e) => ({ rank: 1, result: e })), highlights: words, ...(more ? { next_batch: `q${rest}` } : {}) },
       },
     };
   },
