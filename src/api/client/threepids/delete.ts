@@ -3,15 +3,14 @@
  * and `address` are required; an account here has no third-party identifiers, so there is nothing to remove, and
  * nothing was bound through an identity server: 200 `{id_server_unbind_result: "no-support"}`.
  */
-import { z } from "zod";
 import { defineClientRoute } from "../../http/index.js";
-import { Medium } from "./shared.js";
+import { ThreepidBody } from "./shared.js";
 
 export const deleteThreepid = defineClientRoute({
   method: "POST",
   path: "/_matrix/client/v3/account/3pid/delete",
   auth: "access-token",
-  body: z.looseObject({ medium: Medium, address: z.string().min(1).max(320), id_server: z.string().max(255).optional() }),
+  body: ThreepidBody,
   maxBodyBytes: 8 * 1024,
   handle: () => ({ id_server_unbind_result: "no-support" }),
 });

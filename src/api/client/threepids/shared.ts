@@ -45,6 +45,9 @@ export function mediumNotSupported(medium: "email" | "msisdn", purpose: string):
 
 export const Medium = z.enum(["email", "msisdn"]);
 
+/** The body of /3pid/delete and /3pid/unbind. */
+export const ThreepidBody = z.looseObject({ medium: Medium, address: z.string().min(1).max(320), id_server: z.string().max(255).optional() });
+
 /** The identity-server credentials of /3pid/bind (and of the deprecated POST /3pid's `three_pid_creds`). */
 export const BindBody = z.looseObject({ client_secret: Secret, id_server: Short, id_access_token: Short, sid: Short });
 

@@ -3,15 +3,14 @@
  * required; this server binds through no identity server, so it cannot unbind: 200
  * `{id_server_unbind_result: "no-support"}`, the spec's answer for that.
  */
-import { z } from "zod";
 import { defineClientRoute } from "../../http/index.js";
-import { Medium } from "./shared.js";
+import { ThreepidBody } from "./shared.js";
 
 export const unbindThreepid = defineClientRoute({
   method: "POST",
   path: "/_matrix/client/v3/account/3pid/unbind",
   auth: "access-token",
-  body: z.looseObject({ medium: Medium, address: z.string().min(1).max(320), id_server: z.string().max(255).optional() }),
+  body: ThreepidBody,
   maxBodyBytes: 8 * 1024,
   handle: () => ({ id_server_unbind_result: "no-support" }),
 });
