@@ -48,7 +48,7 @@ export { metricsRoutes } from "./metrics/metrics.js";
 export type { MetricsDeps } from "./metrics/metrics.js";
 export type { PublicDeps, FederationApiDeps, ClientApiDeps, MediaDeps };
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
-export { scryptHasher, memoryUiaSessions, memoryNonceStore, registrationMac, adminService } from "./client/index.js";
+export { scryptHasher, storedUiaSessions, memoryNonceStore, registrationMac, adminService } from "./client/index.js";
 export type { AdminDeps } from "./client/index.js";
 export { RoomDeletions, roomAdmin } from "./client/index.js";
 export { inboundPduMetrics } from "./federation/transactions/send-transaction.js";

@@ -14,7 +14,7 @@
  * stop() is graceful: stop accepting, finish in-flight requests, close the database.
  */
 import { FederationRateLimiter } from "../api/federation/rate-limit.js";
-import { DEFAULT_DUMMY_EVENT_DELAY_MS, EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, TransactionGate } from "../rooms/index.js";
+import { DEFAULT_DUMMY_EVENT_DELAY_MS, EduRegistry, stateResolutionMetric, RoomReads, RoomService, RoomUpgrader, SpaceHierarchy, TransactionGate } from "../rooms/index.js";
 import type { Server as HttpsServer } from "node:https";
 import type { Server } from "node:http";
 import type { SecureContextOptions } from "node:tls";
@@ -23,7 +23,7 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, inboundPduMetrics, RoomDeletions, localRoomDirectory, metricsRoutes, memoryNonceStore, memoryUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
+import { allRoutes, inboundPduMetrics, RoomDeletions, localRoomDirectory, metricsRoutes, memoryNonceStore, storedUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
@@ -264,7 +264,10 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     users: storage.users,
     accounts,
     passwords: options.passwordHasher ?? scryptHasher(),
-    uia: memoryUiaSessions(clock),
+    uia: storedUiaSessions(storage.uiaSessions, clock),
+    reports: storage.reports,
+    openIdTokens: storage.openIdTokens,
+    spaceHierarchy: new SpaceHierarchy({ rooms: storage.rooms, events: storage.events, roomClient: storage.roomClient }),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),
     inboundTxns,

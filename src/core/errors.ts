@@ -34,7 +34,9 @@ export type Errcode =
   | "M_CANNOT_OVERWRITE_MEDIA"
   | "M_NOT_YET_UPLOADED"
   /** Sliding sync (MSC4186): the `pos` is unknown or expired; the client starts the connection over. */
-  | "M_UNKNOWN_POS";
+  | "M_UNKNOWN_POS"
+  | "M_THREEPID_MEDIUM_NOT_SUPPORTED"
+  | "M_THREEPID_AUTH_FAILED";
 
 export class MatrixError extends Error {
   constructor(

@@ -9,3 +9,4 @@ export { buildLocalEvent, stateNeededFor, MAX_PREV_EVENTS, type LocalEventInput,
 export { MISSING_EVENTS_LIMIT, stateResolutionMetric, type RemoteDeps, type EventKeySource, type RemoteEventClient, type IngestOutcome } from "./remote-event.js";
 export type { TransactionPduResult } from "./room-service.js";
 export { TransactionGate, EduRegistry, type EduHandler } from "./transaction-gate.js";
+export { SpaceHierarchy, compareChildren, type SpaceSource, type SpaceRoom, type ChildLink, type SpaceRequester } from "./space-hierarchy.js";

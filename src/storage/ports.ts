@@ -755,6 +755,13 @@ export interface AccountDataStore {
   /** Sets (replaces) one entry; returns its new position. `roomId` null: global. */
   put(userId: UserId, roomId: string | null, type: string, content: JsonObject): Promise<UserStreamPosition>;
   get(userId: UserId, roomId: string | null, type: string): Promise<JsonObject | null>;
+  /**
+   * Read-modify-write of one entry in one transaction: `change` (pure) gets the current content (null when unset) and
+   * returns the new one. Concurrent updates of the same entry apply one after the other (the account_data counter
+   * row is locked first), so none is lost (room tags: two PUT /tags at once both stay). An exception `change` throws
+   * rolls the transaction back (nothing written) and reaches the caller unchanged.
+   */
+  update(userId: UserId, roomId: string | null, type: string, change: (current: JsonObject | null) => JsonObject): Promise<UserStreamPosition>;
   /** The user's entries changed after `since`, ascending by position (all of them for since = 0). */
   changesSince(userId: UserId, since: UserStreamPosition): Promise<readonly AccountDataEntry[]>;
   maxPosition(): Promise<UserStreamPosition>;
@@ -1161,6 +1168,85 @@ export interface OutboundStore {
 }
 
 // ---------------------------------------------------------------------------
+// User-interactive auth sessions and content reports (migration 0014).
+// ---------------------------------------------------------------------------
+
+/** What a UIA session is bound to: the operation it was started for and by whom (null: registration). */
+export interface UiaSessionRecord {
+  readonly operation: string;
+  readonly userId: UserId | null;
+  readonly createdTs: number;
+}
+
+export interface UiaSessionStore {
+  /**
+   * Stores a new session; in the same transaction drops the sessions created before `expireBeforeTs` and then,
+   * past `maxSessions`, the oldest ones (unauthenticated /register calls create sessions, so the table is bounded).
+   */
+  create(sessionId: string, record: UiaSessionRecord, limits: { readonly expireBeforeTs: number; readonly maxSessions: number }): Promise<void>;
+  /** The session, or null when unknown or created before `createdSinceTs` (expired). */
+  get(sessionId: string, createdSinceTs: number): Promise<UiaSessionRecord | null>;
+  /** Removes the session; true when this call removed it. */
+  delete(sessionId: string): Promise<boolean>;
+  /** Drops every session created before `beforeTs`; returns how many went. */
+  deleteExpired(beforeTs: number): Promise<number>;
+}
+
+export interface NewEventReport {
+  readonly roomId: RoomId;
+  readonly eventId: EventId;
+  /** The reporter. */
+  readonly userId: UserId;
+  readonly reason: string | null;
+  readonly score: number | null;
+  readonly receivedTs: number;
+}
+
+export interface EventReportRecord extends NewEventReport {
+  readonly id: number;
+}
+
+export interface NewRoomReport {
+  readonly roomId: RoomId;
+  readonly userId: UserId;
+  readonly reason: string | null;
+  readonly receivedTs: number;
+}
+
+export interface RoomReportRecord extends NewRoomReport {
+  readonly id: number;
+}
+
+/** Synapse's event_reports listing: offset paging, newest first for dir "b", filters on room and reporter. */
+export interface ReportListQuery {
+  readonly from: number;
+  readonly limit: number;
+  readonly dir: "f" | "b";
+  readonly roomId?: RoomId;
+  readonly userId?: UserId;
+}
+
+export interface ReportStore {
+  /** Stores the report; returns its id (1, 2, ... in the order reports arrive). */
+  addEventReport(report: NewEventReport): Promise<number>;
+  addRoomReport(report: NewRoomReport): Promise<number>;
+  /** The page by id in `dir` order, and how many reports match the filters. */
+  listEventReports(query: ReportListQuery): Promise<{ readonly reports: readonly EventReportRecord[]; readonly total: number }>;
+  listRoomReports(query: ReportListQuery): Promise<{ readonly reports: readonly RoomReportRecord[]; readonly total: number }>;
+  getEventReport(id: number): Promise<EventReportRecord | null>;
+  /** True when the report existed. */
+  deleteEventReport(id: number): Promise<boolean>;
+}
+
+/** OpenID tokens (migration 0014): the user a token names until it expires. */
+export interface OpenIdTokenStore {
+  /** Stores the token; in the same transaction drops every token expired at `nowTs`. */
+  create(token: string, userId: UserId, expiresTs: number, nowTs: number): Promise<void>;
+  /** The token's user, or null when unknown or expired at `nowTs`. */
+  getUser(token: string, nowTs: number): Promise<UserId | null>;
+}
+
+// ---------------------------------------------------------------------------
 // The whole storage.
 // ---------------------------------------------------------------------------
 
@@ -1263,6 +1349,9 @@ export interface Storage {
   readonly pushRules: PushRulesStore;
   readonly media: MediaStore;
   readonly slidingSync: SlidingSyncStore;
+  readonly uiaSessions: UiaSessionStore;
+  readonly reports: ReportStore;
+  readonly openIdTokens: OpenIdTokenStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -9,6 +9,7 @@ import type { Clock } from "../../src/core/clock.js";
 import type { UserId } from "../../src/core/ids/index.js";
 import { clientCaller, type Reply } from "./http-get.js";
 import { startTestServer } from "./server.js";
+import type { StartOptions } from "../../src/app/homeserver.js";
 
 export interface RoomsClient {
   userId: UserId;
@@ -29,14 +30,14 @@ export const OPEN_REGISTRATION: Readonly<Record<string, unknown>> = {
 };
 const cheap = scryptHasher({ ln: 10 });
 
-export async function startRoomsServer(databaseConfig: Record<string, unknown>, clock: Clock, limits: Record<string, unknown> = {}) {
+export async function startRoomsServer(databaseConfig: Record<string, unknown>, clock: Clock, limits: Record<string, unknown> = {}, startOptions: Omit<StartOptions, "clock" | "passwordHasher"> = {}) {
   const zion = await startTestServer({
     config: {
       ...databaseConfig,
       ...OPEN_REGISTRATION,
       ...limits,
     },
-    startOptions: { clock, passwordHasher: cheap },
+    startOptions: { ...startOptions, clock, passwordHasher: cheap },
   });
   const call = clientCaller(() => zion.clientUrl);
   const register = async (username: string): Promise<RoomsClient> => {

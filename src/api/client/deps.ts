@@ -1,7 +1,7 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
-import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RelationStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RelationStore, ReportStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
 import type { Notifier, SlidingSyncService, SyncService, TypingStream } from "../../sync/index.js";
 import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
@@ -140,3 +140,8 @@ export interface RoomDeps {
   readonly roomSettings: RoomSettings;
 }
 
+
+/** The content reports users file (POST /rooms/{roomId}/report...), kept for the server admins. */
+export interface ReportDeps {
+  readonly reports: ReportStore;
+}

@@ -8,7 +8,24 @@ import { deactivateAccount } from "./account/deactivate.js";
 import { whoami } from "./account/whoami.js";
 import { getRegisterNonce } from "./admin/register-nonce.js";
 import { registerWithSharedSecret } from "./admin/register-with-secret.js";
-import type { AccountDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import type { AccountDeps, ReportDeps, RoomDeps, SyncDeps, UserDataDeps } from "./deps.js";
+import { reportEvent } from "./reports/report-event.js";
+import { reportRoom } from "./reports/report-room.js";
+import { getTags } from "./tags/get-tags.js";
+import { getHierarchy, type HierarchyDeps } from "./spaces/hierarchy.js";
+import { addThreepid } from "./threepids/add.js";
+import { bindThreepid } from "./threepids/bind.js";
+import { postThreepid } from "./threepids/post-threepid.js";
+import { deleteThreepid } from "./threepids/delete.js";
+import { unbindThreepid } from "./threepids/unbind.js";
+import { requestAccountEmailToken } from "./threepids/account-email-token.js";
+import { requestAccountMsisdnToken } from "./threepids/account-msisdn-token.js";
+import { requestRegisterEmailToken } from "./threepids/register-email-token.js";
+import { requestRegisterMsisdnToken } from "./threepids/register-msisdn-token.js";
+import { requestPasswordEmailToken } from "./threepids/password-email-token.js";
+import { requestPasswordMsisdnToken } from "./threepids/password-msisdn-token.js";
+import { putTag } from "./tags/put-tag.js";
+import { deleteTag } from "./tags/delete-tag.js";
 import { sync } from "./sync/sync.js";
 import { slidingSync } from "./sync/sliding-sync.js";
 import { putTyping } from "./typing/put-typing.js";
@@ -115,6 +132,19 @@ import { putAllRoomKeys, putRoomKeys, putSessionKey } from "./room-keys/put-keys
 import { updateBackupVersion } from "./room-keys/update-version.js";
 import { getCapabilities } from "./server/capabilities.js";
 import { getThirdPartyProtocols } from "./server/thirdparty-protocols.js";
+import { getThirdPartyProtocol } from "./server/thirdparty-protocol.js";
+import { getThirdPartyLocation } from "./server/thirdparty-location.js";
+import { getThirdPartyUser } from "./server/thirdparty-user.js";
+import { getThirdPartyLocationByAlias } from "./server/thirdparty-location-by-alias.js";
+import { getThirdPartyUserById } from "./server/thirdparty-user-by-id.js";
+import { whoisV3Route } from "./admin/whois-v3.js";
+import { searchUserDirectory } from "./user-directory/search.js";
+import { search } from "./search/search.js";
+import { getNotifications } from "./push-rules/notifications.js";
+import { requestOpenIdToken, type OpenIdDeps } from "./account/openid-token.js";
+import { listEventReportsRoute } from "./admin/list-event-reports.js";
+import { getEventReportRoute } from "./admin/get-event-report.js";
+import { deleteEventReportRoute } from "./admin/delete-event-report.js";
 import { getTurnServer } from "./server/turn-server.js";
 import { sendToDevice } from "./to-device/send-to-device.js";
 import { deleteDevice } from "./devices/delete-device.js";
@@ -131,7 +161,7 @@ import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps & HierarchyDeps & OpenIdDeps;
 
 const v3Routes = [
   getLogin, postLogin, logout, logoutAll, refresh,
@@ -141,6 +171,7 @@ const v3Routes = [
   createRoom, joinByIdOrAlias, joinRoom, knock, invite, leave, forget, kick, ban, unban, joinedRooms, upgradeRoom,
   sendMessage, redact, getState, getStateEvent, getStateEventEmptyKey, putStateEvent, putStateEventEmptyKey,
   messages, context, getEvent, members, joinedMembers,
+  reportEvent, reportRoom,
   putAlias, getAlias, deleteAlias, roomAliases, getPublicRooms, postPublicRooms, getRoomVisibility, putRoomVisibility,
   uploadKeys, queryKeys, claimKeys, keyChanges, uploadDeviceSigningKeys, uploadSignatures,
   sendToDevice,
@@ -148,9 +179,13 @@ const v3Routes = [
   getAllRoomKeys, getRoomKeys, getSessionKey, putAllRoomKeys, putRoomKeys, putSessionKey,
   deleteAllRoomKeys, deleteRoomKeys, deleteSessionKey,
   getGlobalAccountData, putGlobalAccountData, getRoomAccountData, putRoomAccountData,
+  getTags, putTag, deleteTag, searchUserDirectory, requestOpenIdToken, search, getNotifications,
   getProfile, getDisplayname, putDisplayname, getAvatarUrl, putAvatarUrl,
   createFilter, getFilter,
   getCapabilities, getTurnServer, getThirdPartyProtocols, getThreepids,
+  getThirdPartyProtocol, getThirdPartyLocation, getThirdPartyUser, getThirdPartyLocationByAlias, getThirdPartyUserById, whoisV3Route,
+  postThreepid, addThreepid, bindThreepid, deleteThreepid, unbindThreepid,
+  requestAccountEmailToken, requestAccountMsisdnToken, requestRegisterEmailToken, requestRegisterMsisdnToken, requestPasswordEmailToken, requestPasswordMsisdnToken,
   sync, putTyping, postReceipt, postReadMarkers, getPresence, putPresence,
   getPushRules, getGlobalPushRules, ...pushRuleEnabledRoutes, ...pushRuleActionsRoutes, getPushRuleRoute, putPushRuleRoute, deletePushRuleRoute,
 ] as readonly Route<ClientApiDeps>[];
@@ -165,7 +200,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   ...v3Routes,
   ...v3Routes.filter((r) => r !== refresh).map(r0),
   { ...refresh, path: "/_matrix/client/v1/refresh" },
-  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent,
+  getRelations, getRelationsByType, getRelationsByTypes, getThreads, timestampToEvent, getHierarchy,
   registrationTokenValidity,
   slidingSync,
   getRegisterNonce,
@@ -178,12 +213,13 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   listRoomsRoute, getRoomBlockRoute, putRoomBlockRoute, deleteRoomRoute, deleteRoomV2Route, roomDeleteStatusRoute, deleteStatusRoute,
   listUserMediaRoute, deleteUserMediaRoute, quarantineUserMediaRoute, getMediaRoute, quarantineMediaRoute, unquarantineMediaRoute, deleteMediaRoute,
   listDestinationsRoute, getDestinationRoute, destinationRoomsRoute, resetDestinationRoute,
+  listEventReportsRoute, getEventReportRoute, deleteEventReportRoute,
 ] as readonly Route<ClientApiDeps>[];
 
 export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
-export { memoryUiaSessions, type UiaSessions } from "./shared/uia.js";
+export { storedUiaSessions, type UiaSessions } from "./shared/uia.js";
 export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";
 export { registrationMac } from "./admin/mac.js";
 export * as adminService from "./admin/service.js";

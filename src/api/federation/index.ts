@@ -9,10 +9,12 @@ import { membershipRoutes, type MembershipDeps } from "./membership/index.js";
 import { transactionRoutes, type SendTransactionDeps } from "./transactions/index.js";
 import { federationMediaRoutes } from "./media/index.js";
 import type { MediaDeps } from "../media/deps.js";
+import { federationHierarchy, type FederationHierarchyDeps } from "./spaces/hierarchy.js";
+import { openIdUserinfo, type OpenIdUserinfoDeps } from "./openid/userinfo.js";
 
-export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps & MembershipDeps & MediaDeps;
+export type FederationApiDeps = ProfileDeps & KeyQueryDeps & RoomReadDeps & DirectoryDeps & PublicRoomsDeps & SendTransactionDeps & MembershipDeps & MediaDeps & FederationHierarchyDeps & OpenIdUserinfoDeps;
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./directory/index.js";
 
 export const federationRoutes: readonly Route<FederationApiDeps>[] = [
-  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes, ...membershipRoutes, ...federationMediaRoutes,
+  ...queryRoutes, ...keyQueryRoutes, ...eventRoutes, ...stateRoutes, ...directoryRoutes, ...transactionRoutes, ...membershipRoutes, ...federationMediaRoutes, federationHierarchy, openIdUserinfo,
 ] as readonly Route<FederationApiDeps>[];

@@ -32,6 +32,7 @@ import { relationConformance } from "./relations.js";
 import { mediaConformance } from "./media.js";
 import { adminConformance } from "./admin.js";
 import { slidingSyncConformance } from "./sliding-sync.js";
+import { uiaReportConformance } from "./uia-reports.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -524,6 +525,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     mediaConformance(withStorage);
     adminConformance(withStorage);
     slidingSyncConformance(withStorage);
+    uiaReportConformance(withStorage, () => target.fresh(), reopenSkip);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

@@ -18,6 +18,7 @@ import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
 import { sqlSlidingSyncStore } from "./stores/sliding-sync.js";
+import { sqlOpenIdTokenStore, sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -60,6 +61,8 @@ const ENTITY: Readonly<Record<string, string>> = {
   destinations: "destination",
   media: "media",
   media_contents: "media content",
+  uia_sessions: "user-interactive auth session",
+  openid_tokens: "OpenID token",
   schema_migrations: "migration",
 };
 
@@ -99,6 +102,9 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     pushRules: sqlPushRulesStore(runner),
     media: sqlMediaStore(runner),
     slidingSync: sqlSlidingSyncStore(runner),
+    uiaSessions: sqlUiaSessionStore(runner),
+    reports: sqlReportStore(runner),
+    openIdTokens: sqlOpenIdTokenStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -28,6 +28,7 @@ export const postPublicRooms = defineClientRoute({
       ...(body.limit !== undefined ? { limit: body.limit } : {}),
       ...(body.since !== undefined ? { since: body.since } : {}),
       ...(body.filter?.generic_search_term !== undefined ? { searchTerm: body.filter.generic_search_term } : {}),
+      ...(body.filter?.room_types !== undefined ? { roomTypes: body.filter.room_types } : {}),
     });
   },
 });

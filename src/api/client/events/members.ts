@@ -1,22 +1,35 @@
 /**
  * https://spec.matrix.org/v1.16/client-server-api/#get_matrixclientv3roomsroomidmembers
  * The member events of the state the user may read: now (members), when they left (former members), or at the
- * `at` token; `membership` keeps one membership, `not_membership` drops one.
- * `at` is a /messages token (`prev_batch`, `start`, `end`: the state after the event before that position) or a
- * /sync `next_batch` (the state after the room's newest event at or before that point of the event stream).
- * matrix-js-sdk sends its sync token here when it loads the member list of a room synced with lazy-loaded members
- * (Element does), which it needs before it may encrypt; Synapse takes both kinds.
+ * `at` token (the state after the event before that position); `membership` keeps one membership,
+ * `not_membership` drops one. `at` is a /sync token (`next_batch`, or a timeline's `prev_batch`: `s...`, the spec's
+ * "a point in time"; the room's newest event at or before its events position counts) or a /messages token
+ * (`t<depth>_<stream>`: the event before that topological position).
+ * matrix-js-sdk sends its sync token here when it loads the member list of a room synced with lazy-loaded
+ * members (Element does), which it needs before it may encrypt; Synapse takes both kinds.
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import type { StateMap } from "../../../core/events/index.js";
 import { membershipOf } from "../../../core/visibility/index.js";
-import type { StoredEvent } from "../../../storage/ports.js";
-import { parseToken } from "../../../sync/index.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { RoomDeps } from "../deps.js";
 import { RoomParams, roomIdParam } from "../rooms/shared.js";
+import { parseToken } from "../../../sync/index.js";
+import type { RoomId } from "../../../core/ids/index.js";
+import type { StoredEvent } from "../../../storage/ports.js";
 import { parsePositionToken } from "./shared.js";
+
+/** The event whose "after" state `at` names (undefined when the token is before the room's first event). */
+async function eventAt(deps: Pick<RoomDeps, "events">, roomId: RoomId, at: string): Promise<StoredEvent | undefined> {
+  if (at.startsWith("s")) {
+    const { events } = parseToken(at, "at");
+    const recent = await deps.events.getRoomsRecentEvents([roomId], { from: Number.MIN_SAFE_INTEGER, to: events, limit: 1 });
+    return recent.get(roomId)?.[0];
+  }
+  const page = await deps.events.getRoomEventsTopological(roomId, { from: parsePositionToken(at, "at"), direction: "b", limit: 1 });
+  return page.events[0];
+}
 
 const MEMBERSHIPS = ["join", "invite", "knock", "leave", "ban"] as const;
 
@@ -31,14 +44,7 @@ export const members = defineClientRoute({
     const view = await deps.roomReads.stateView(roomId, user.userId);
     let state: StateMap;
     if (query.at !== undefined) {
-      let ev: StoredEvent | undefined;
-      if (query.at.startsWith("t")) {
-        const page = await deps.events.getRoomEventsTopological(roomId, { from: parsePositionToken(query.at, "at"), direction: "b", limit: 1 });
-        ev = page.events[0];
-      } else {
-        const sync = parseToken(query.at, "at");
-        ev = (await deps.events.getRoomsRecentEvents([roomId], { from: 0, to: sync.events, limit: 1 })).get(roomId)?.[0];
-      }
+      const ev = await eventAt(deps, roomId, query.at);
       if (!ev) throw MatrixError.invalidParam("at", "names a position before the room's first event");
       if (view.at === "event") {
         const leftAt = await deps.events.getRoomPosition(view.eventId);

@@ -3,6 +3,8 @@ import { randomBytes, randomInt } from "node:crypto";
 
 export const newAccessToken = (): string => `zat_${randomBytes(32).toString("base64url")}`;
 export const newRefreshToken = (): string => `zrt_${randomBytes(32).toString("base64url")}`;
+/** An OpenID token (POST /user/{userId}/openid/request_token): only the federation's /openid/userinfo accepts it. */
+export const newOpenIdToken = (): string => `zot_${randomBytes(32).toString("base64url")}`;
 
 /** A device id as Synapse makes them: ten upper-case letters. */
 export function newDeviceId(): string {

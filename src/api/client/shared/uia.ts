@@ -6,60 +6,46 @@
  * have one stage each (m.login.dummy for registration, m.login.password for the operations on an account), so a
  * request whose stage succeeds completes the whole flow.
  *
- * Sessions live in memory (one process), bound to the operation and the user they were created for, expire after
- * `ttlMs`, and there are at most `maxSessions` (the oldest go first): unauthenticated /register calls create them.
+ * Sessions live in the database (UiaSessionStore), so several Zion processes on one PostgreSQL share them and a
+ * restart between the 401 and the completing request keeps them. Each is bound to the operation and the user it was
+ * created for, expires after `ttlMs`, and there are at most `maxSessions` (the oldest go first): unauthenticated
+ * /register calls create them.
  */
 import { z } from "zod";
 import type { Clock } from "../../../core/clock.js";
 import { MatrixError } from "../../../core/errors.js";
 import type { UserId } from "../../../core/ids/index.js";
+import type { UiaSessionStore } from "../../../storage/ports.js";
 import { HttpResponse } from "../../http/index.js";
 import { newSessionId } from "./tokens.js";
 
 export type UiaStage = "m.login.dummy" | "m.login.password" | "m.login.registration_token";
 
-interface Session {
-  readonly operation: string;
-  readonly userId: UserId | undefined;
-  readonly createdTs: number;
-}
-
 export interface UiaSessions {
-  create(operation: string, userId: UserId | undefined): string;
+  create(operation: string, userId: UserId | undefined): Promise<string>;
   /** The session's binding, or undefined when unknown or expired. */
-  get(id: string): { operation: string; userId: UserId | undefined } | undefined;
-  delete(id: string): void;
-  size(): number;
+  get(id: string): Promise<{ operation: string; userId: UserId | undefined } | undefined>;
+  delete(id: string): Promise<void>;
 }
 
-export function memoryUiaSessions(clock: Clock, options: { ttlMs?: number; maxSessions?: number } = {}): UiaSessions {
+/** UIA sessions over the storage port; creating one also drops the expired ones. */
+export function storedUiaSessions(store: UiaSessionStore, clock: Clock, options: { ttlMs?: number; maxSessions?: number } = {}): UiaSessions {
   const ttl = options.ttlMs ?? 15 * 60_000;
   const max = options.maxSessions ?? 10_000;
-  const sessions = new Map<string, Session>();
-  const sweep = (now: number): void => {
-    for (const [id, s] of sessions) {
-      if (s.createdTs + ttl > now) break; // insertion order is creation order
-      sessions.delete(id);
-    }
-  };
   return {
-    create(operation, userId) {
+    async create(operation, userId) {
       const now = clock.now();
-      sweep(now);
-      while (sessions.size >= max) sessions.delete(sessions.keys().next().value as string);
       const id = newSessionId();
-      sessions.set(id, { operation, userId, createdTs: now });
+      await store.create(id, { operation, userId: userId ?? null, createdTs: now }, { expireBeforeTs: now - ttl + 1, maxSessions: max });
       return id;
     },
-    get(id) {
-      const s = sessions.get(id);
-      if (!s || s.createdTs + ttl <= clock.now()) return undefined;
-      return { operation: s.operation, userId: s.userId };
+    async get(id) {
+      const s = await store.get(id, clock.now() - ttl + 1);
+      return s ? { operation: s.operation, userId: s.userId ?? undefined } : undefined;
     },
-    delete(id) {
-      sessions.delete(id);
+    async delete(id) {
+      await store.delete(id);
     },
-    size: () => sessions.size,
   };
 }
 
@@ -83,17 +69,17 @@ export interface UiaRequest {
 export async function runUia(sessions: UiaSessions, req: UiaRequest): Promise<HttpResponse | undefined> {
   const flows = [{ stages: [req.stage] }];
   if (req.auth === undefined) {
-    return HttpResponse.json(401, { flows, params: {}, session: sessions.create(req.operation, req.userId) });
+    return HttpResponse.json(401, { flows, params: {}, session: await sessions.create(req.operation, req.userId) });
   }
   let session = req.auth.session;
   if (session !== undefined) {
-    const s = sessions.get(session);
+    const s = await sessions.get(session);
     if (!s) throw new MatrixError("M_UNKNOWN", 400, "auth.session: unknown or expired user-interactive auth session");
     if (s.operation !== req.operation || s.userId !== req.userId) throw new MatrixError("M_UNKNOWN", 400, "auth.session: the session was started for another request");
   }
   if (req.auth.type === undefined) {
     // Only the session: the client asks which stages remain.
-    session ??= sessions.create(req.operation, req.userId);
+    session ??= await sessions.create(req.operation, req.userId);
     return HttpResponse.json(401, { flows, params: {}, session, completed: [] });
   }
   if (req.auth.type !== req.stage) {
@@ -101,9 +87,9 @@ export async function runUia(sessions: UiaSessions, req: UiaRequest): Promise<Ht
   }
   const failure = await req.verify(req.auth);
   if (failure !== undefined) {
-    session ??= sessions.create(req.operation, req.userId);
+    session ??= await sessions.create(req.operation, req.userId);
     return HttpResponse.json(401, { errcode: "M_FORBIDDEN", error: failure, flows, params: {}, session, completed: [] });
   }
-  if (session !== undefined) sessions.delete(session);
+  if (session !== undefined) await sessions.delete(session);
   return undefined;
 }

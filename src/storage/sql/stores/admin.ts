@@ -48,8 +48,11 @@ export const PURGE_STEPS: readonly (readonly [table: string, where: string, para
   ].map((t) => [t, "room_id = ?", 1] as const),
 ];
 
-/** Tables with a `room_id` column that a purge keeps: users' own key backups, and the block itself. */
-export const PURGE_KEEPS: readonly string[] = ["room_key_backup_keys", "blocked_rooms"];
+/**
+ * Tables with a `room_id` column that a purge keeps: users' own key backups, the block itself, and the content
+ * reports (the moderation record outlives the room: the admin API still lists them, without the room's name).
+ */
+export const PURGE_KEEPS: readonly string[] = ["room_key_backup_keys", "blocked_rooms", "event_reports", "room_reports"];
 
 const TOKEN_COLUMNS = "token, uses_allowed, pending, completed, expiry_time";
 

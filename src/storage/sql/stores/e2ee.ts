@@ -300,14 +300,29 @@ export function sqlToDeviceStore(db: SqlRunner): ToDeviceStore {
   };
 }
 
+const UPSERT_ACCOUNT_DATA = `INSERT INTO account_data (user_id, room_id, data_type, content_json, stream_id) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (user_id, room_id, data_type) DO UPDATE SET content_json = excluded.content_json, stream_id = excluded.stream_id`;
+
 export function sqlAccountDataStore(db: SqlRunner): AccountDataStore {
   return {
     put(userId, roomId, type, content) {
       return db.write(function* () {
         const pos = yield* nextPosition("account_data");
         yield* exec(
-          `INSERT INTO account_data (user_id, room_id, data_type, content_json, stream_id) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (user_id, room_id, data_type) DO UPDATE SET content_json = excluded.content_json, stream_id = excluded.stream_id`,
+          UPSERT_ACCOUNT_DATA,
+          userId, roomId ?? "", type, json(content), pos,
+        );
+        return pos;
+      });
+    },
+
+    update(userId, roomId, type, change) {
+      return db.write(function* () {
+        const pos = yield* nextPosition("account_data"); // first: the counter row lock orders concurrent updates
+        const r = yield* queryOne("SELECT content_json FROM account_data WHERE user_id = ? AND room_id = ? AND data_type = ?", userId, roomId ?? "", type);
+        const content = change(r ? parsed(r["content_json"]) : null);
+        yield* exec(
+          UPSERT_ACCOUNT_DATA,
           userId, roomId ?? "", type, json(content), pos,
         );
         return pos;
