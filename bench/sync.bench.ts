@@ -15,6 +15,7 @@ import { scryptHasher } from "../src/api/index.js";
 import type { RoomId, UserId } from "../src/core/ids/index.js";
 import { parseCreateRoomRequest } from "../src/core/rooms/index.js";
 import { startTestServer } from "../test/harness/server.js";
+import { profiled } from "./lib/profile.js";
 
 const CLIENTS = 200;
 const ROUNDS = 5;
@@ -60,12 +61,17 @@ try {
   const tokens = await Promise.all(users.map(async (u) => String(JSON.parse((await get(base, "/_matrix/client/v3/sync", u.token)).body)["next_batch"])));
 
   const samples: number[] = [];
+  const cpuRounds: number[] = [];
+  await profiled("sync-wake", async () => {
   for (let round = 0; round < ROUNDS; round++) {
     const waits = users.map((u, i) => get(base, `/_matrix/client/v3/sync?timeout=30000&since=${tokens[i]}`, u.token));
     while (hs.notifier.waiting() < CLIENTS) await new Promise((r) => setTimeout(r, 5));
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     await get(base, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/r${round}`, users[0]!.token, "PUT", JSON.stringify({ msgtype: "m.text", body: `round ${round}` }));
     const answers = await Promise.all(waits);
+    const cpu = process.cpuUsage(cpu0);
+    cpuRounds.push((cpu.user + cpu.system) / 1000);
     answers.forEach((a, i) => {
       const j = JSON.parse(a.body) as { next_batch: string; rooms: { join: Record<string, { timeline: { events: { content: { body?: string } }[] } }> } };
       if (!j.rooms.join[roomId]?.timeline.events.some((e) => e.content.body === `round ${round}`)) throw new Error(`client ${i} woke without the event`);
@@ -73,6 +79,7 @@ try {
       samples.push(Number(a.at - t0) / 1e6);
     });
   }
+  });
 
   const quiet: number[] = [];
   const u = users[1]!;
@@ -86,6 +93,7 @@ try {
   console.log(`sync bench ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), SQLite, /proc/loadavg ${load}`);
   console.log(`  ${CLIENTS} long-polling clients in one room, one message sent (PUT /send), ${ROUNDS} rounds (${samples.length} samples):`);
   console.log(`    send start -> every waiting /sync answered with it: median ${quantile(samples, 0.5).toFixed(1)} ms, p99 ${quantile(samples, 0.99).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms`);
+  console.log(`    CPU time of the process (server and the 200 clients) from the send to the last answer: median ${quantile(cpuRounds, 0.5).toFixed(1)} ms per round`);
   console.log(`  incremental /sync with nothing new (timeout=0, ${QUIET_SYNCS} requests, HTTP round trip on loopback, an upper bound of server time):`);
   console.log(`    median ${quantile(quiet, 0.5).toFixed(2)} ms, p99 ${quantile(quiet, 0.99).toFixed(2)} ms`);
 } finally {
