@@ -8,53 +8,20 @@
  *
  *   npm run bench -- sync
  */
-import { request } from "node:http";
-import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { scryptHasher } from "../src/api/index.js";
-import type { RoomId, UserId } from "../src/core/ids/index.js";
+import type { RoomId } from "../src/core/ids/index.js";
 import { parseCreateRoomRequest } from "../src/core/rooms/index.js";
-import { startTestServer } from "../test/harness/server.js";
+import { benchServer, call as get, machine, quantile, registerUsers } from "./lib/client.js";
 import { profiled } from "./lib/profile.js";
 
 const CLIENTS = 200;
 const ROUNDS = 5;
 const QUIET_SYNCS = 500;
 
-function get(base: string, path: string, token: string, method = "GET", body?: string): Promise<{ status: number; body: string; at: bigint }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, base);
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (body !== undefined) Object.assign(headers, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });
-    const req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), at: process.hrtime.bigint() }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
-
-const generous = { per_second: 100_000, burst_count: 100_000 };
-const zion = await startTestServer({
-  config: { enable_registration: true, enable_registration_without_verification: true, rc_login: { address: generous, account: generous, failed_attempts: generous }, rc_registration: generous, rc_message: generous, log_level: "WARNING" },
-  startOptions: { passwordHasher: scryptHasher({ ln: 4 }) },
-});
+const zion = await benchServer();
 try {
   const base = zion.clientUrl!;
   const hs = zion.homeserver!;
-  const users: { userId: UserId; token: string }[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const body = JSON.stringify({ username: `bench${i}`, password: "bench password 1", auth: { type: "m.login.dummy" } });
-    const r = JSON.parse((await get(base, "/_matrix/client/v3/register", "", "POST", body)).body) as { user_id: UserId; access_token: string };
-    users.push({ userId: r.user_id, token: r.access_token });
-  }
+  const users = await registerUsers(base, "bench", CLIENTS);
   const creator = users[0]!.userId;
   const roomId: RoomId = await hs.rooms.createRoom(creator, parseCreateRoomRequest({ preset: "public_chat" }, creator, { defaultRoomVersion: "11" }));
   for (const u of users.slice(1)) await hs.rooms.join(roomId, u.userId);
@@ -89,8 +56,7 @@ try {
     quiet.push(Number(r.at - t0) / 1e6);
   }
 
-  const load = readFileSync("/proc/loadavg", "utf8").trim();
-  console.log(`sync bench ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), SQLite, /proc/loadavg ${load}`);
+  console.log(`sync bench ${machine()}, SQLite`);
   console.log(`  ${CLIENTS} long-polling clients in one room, one message sent (PUT /send), ${ROUNDS} rounds (${samples.length} samples):`);
   console.log(`    send start -> every waiting /sync answered with it: median ${quantile(samples, 0.5).toFixed(1)} ms, p99 ${quantile(samples, 0.99).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms`);
   console.log(`    CPU time of the process (server and the 200 clients) from the send to the last answer: median ${quantile(cpuRounds, 0.5).toFixed(1)} ms per round`);

@@ -16,6 +16,7 @@ import { createSqlStorage, type Dialect } from "../sql/storage.js";
 import type { SqlResult, SqlRunner, Stmt, UnitOfWork } from "../sql/uow.js";
 import { Database } from "./driver.js";
 import { translateSqliteError } from "./errors.js";
+import { Checkpointer } from "./checkpointer.js";
 
 export interface SqliteStorageOptions {
   /** A file path, or ":memory:" for a private in-memory database. */
@@ -90,6 +91,7 @@ class SqliteRunner implements SqlRunner {
     private readonly writer: Connection,
     private readonly reader: Connection | null,
     private readonly busyTimeoutMs: number,
+    private readonly checkpointer: Checkpointer | null,
   ) {}
 
   /**
@@ -128,6 +130,7 @@ class SqliteRunner implements SqlRunner {
         r = g.next(stmt.pause ? NO_RESULT : c.execute(stmt));
       }
       c.db.exec("COMMIT");
+      this.checkpointer?.committed();
       return r.value;
     } catch (e) {
       if (c.db.inTransaction) c.db.exec("ROLLBACK");
@@ -179,6 +182,7 @@ class SqliteRunner implements SqlRunner {
 
   async close(): Promise<void> {
     await this.queue;
+    await this.checkpointer?.close();
     this.reader?.close();
     this.writer.close();
   }
@@ -209,7 +213,9 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
       throw e;
     }
     db.pragma("busy_timeout = 0"); // the writer waits asynchronously (SqliteRunner.begin)
-    runner = new SqliteRunner(new Connection(db), reader ? new Connection(reader) : null, busyTimeoutMs);
+    // A file's WAL is checkpointed by a worker thread (checkpointer.ts), not inside the writer's commits.
+    const checkpointer = reader ? new Checkpointer(options.path, db) : null;
+    runner = new SqliteRunner(new Connection(db), reader ? new Connection(reader) : null, busyTimeoutMs, checkpointer);
   } catch (e) {
     throw translateSqliteError(e);
   }
