@@ -9,12 +9,16 @@
  * event id), since the room's state moves only with new events, which move the position. One position is kept:
  * a request at a newer one starts a new memo, one at an older one (still finishing) reads storage itself. Values
  * are shared between requests and must not be changed by the caller.
+ *
+ * What is kept is bounded by weight: an answer weighs its length (a list, a map) or 1, and the memo starts afresh
+ * past MAX_WEIGHT, so a quiet server does not hold a large read (an initial sync's unread scans) for long.
  */
 export class PositionMemo {
-  /** Entries kept for one position at most (then the memo starts afresh). */
-  static readonly MAX_ENTRIES = 20_000;
+  /** The most weight kept for one position (then the memo starts afresh). */
+  static readonly MAX_WEIGHT = 20_000;
   private position = -1;
   private readonly entries = new Map<string, Promise<unknown>>();
+  private weight = 0;
 
   /** The memoised `load()` under `key` at event-stream position `to`. */
   get<T>(to: number, key: string, load: () => Promise<T>): Promise<T> {
@@ -44,19 +48,35 @@ export class PositionMemo {
     return out;
   }
 
+  /** How much is kept now (tests). */
+  kept(): { readonly entries: number; readonly weight: number } {
+    return { entries: this.entries.size, weight: this.weight };
+  }
+
   private advance(to: number): void {
     if (to === this.position) return;
     this.position = to;
+    this.clear();
+  }
+
+  private clear(): void {
     this.entries.clear();
+    this.weight = 0;
   }
 
   private remember<T>(key: string, p: Promise<T>): Promise<T> {
-    if (this.entries.size >= PositionMemo.MAX_ENTRIES) this.entries.clear();
     this.entries.set(key, p);
-    // A failed read is not remembered: the next request tries again.
-    p.catch(() => {
-      if (this.entries.get(key) === p) this.entries.delete(key);
-    });
+    p.then(
+      (v) => {
+        if (this.entries.get(key) !== p) return;
+        this.weight += Array.isArray(v) ? Math.max(1, v.length) : v instanceof Map ? Math.max(1, v.size) : 1;
+        if (this.weight > PositionMemo.MAX_WEIGHT) this.clear();
+      },
+      // A failed read is not remembered: the next request tries again.
+      () => {
+        if (this.entries.get(key) === p) this.entries.delete(key);
+      },
+    );
     return p;
   }
 }
