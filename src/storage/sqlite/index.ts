@@ -5,6 +5,9 @@
  * synchronous; a write runs in one `BEGIN IMMEDIATE` transaction and gives
  * the event loop a turn between statements every few milliseconds, which
  * reads cannot notice: they use the other connection and see only commits.
+ * A read of one statement runs bare (a statement reads one snapshot); a read
+ * of more runs in BEGIN ... COMMIT. The WAL is checkpointed by a worker thread
+ * (checkpointer.ts).
  *
  * Only src/app/ imports this module.
  */
@@ -162,12 +165,24 @@ class SqliteRunner implements SqlRunner {
         // :memory: only: a write is not sliced, so this cannot see one half done; read inside it.
         return this.drive(c, work);
       }
-      c.db.exec("BEGIN");
-      try {
-        return this.drive(c, work);
-      } finally {
-        if (c.db.inTransaction) c.db.exec("COMMIT");
+      // One statement reads one snapshot by itself: a unit that is one statement (most reads) runs bare, without
+      // BEGIN and COMMIT around it. A unit that yields a second statement is abandoned and run again from the
+      // start in a transaction, so all its statements read one snapshot (units of work are free of side effects).
+      const g = work();
+      let r = g.next();
+      if (!r.done) {
+        r = g.next(r.value.pause ? NO_RESULT : c.execute(r.value));
+        if (!r.done) {
+          g.return(undefined as T);
+          c.db.exec("BEGIN");
+          try {
+            return this.drive(c, work);
+          } finally {
+            if (c.db.inTransaction) c.db.exec("COMMIT");
+          }
+        }
       }
+      return r.value;
     } catch (e) {
       throw translateSqliteError(e);
     }
