@@ -11,9 +11,8 @@
  *
  *   npm run bench -- initial-sync
  */
-import type { RoomId, UserId } from "../src/core/ids/index.js";
-import { parseCreateRoomRequest } from "../src/core/rooms/index.js";
-import { benchServer, call, machine, ms, quantile, registerUsers } from "./lib/client.js";
+import type { UserId } from "../src/core/ids/index.js";
+import { benchServer, call, joinedRoom, machine, ms, quantile, registerUsers } from "./lib/client.js";
 import { profiled } from "./lib/profile.js";
 
 const ROOMS = 100;
@@ -39,8 +38,7 @@ try {
   const seed0 = process.hrtime.bigint();
   let total = 0;
   for (let r = 0; r < ROOMS; r++) {
-    const roomId: RoomId = await hs.rooms.createRoom(me!.userId, parseCreateRoomRequest({ preset: "public_chat", name: `room ${r}` }, me!.userId, { defaultRoomVersion: "11" }));
-    for (const u of others) await hs.rooms.join(roomId, u);
+    const roomId = await joinedRoom(hs, members, `room ${r}`);
     const have = (await hs.storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, EVENTS_PER_ROOM)).length;
     await Promise.all(Array.from({ length: EVENTS_PER_ROOM - have }, (_, i) => {
       const sender = members[i % MEMBERS]!;

@@ -9,9 +9,7 @@
  *   npm run bench -- send
  */
 import { Agent } from "node:http";
-import type { RoomId } from "../src/core/ids/index.js";
-import { parseCreateRoomRequest } from "../src/core/rooms/index.js";
-import { benchServer, call, machine, ms, quantile, registerUsers } from "./lib/client.js";
+import { benchServer, call, machine, ms, quantile, joinedRoom, registerUsers } from "./lib/client.js";
 import { profiled } from "./lib/profile.js";
 
 const SENDERS = 20;
@@ -23,9 +21,7 @@ try {
   const base = zion.clientUrl!;
   const hs = zion.homeserver!;
   const users = await registerUsers(base, "sender", SENDERS);
-  const creator = users[0]!.userId;
-  const roomId: RoomId = await hs.rooms.createRoom(creator, parseCreateRoomRequest({ preset: "public_chat" }, creator, { defaultRoomVersion: "11" }));
-  for (const u of users.slice(1)) await hs.rooms.join(roomId, u.userId);
+  const roomId = await joinedRoom(hs, users.map((u) => u.userId));
   const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/`;
 
   /** Every sender sends one message after another until `until`; returns the latencies (ms). */

@@ -6,7 +6,9 @@ import { Agent, request } from "node:http";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { scryptHasher } from "../../src/api/index.js";
-import type { UserId } from "../../src/core/ids/index.js";
+import type { RoomId, UserId } from "../../src/core/ids/index.js";
+import { parseCreateRoomRequest } from "../../src/core/rooms/index.js";
+import type { Homeserver } from "../../src/app/index.js";
 import { startTestServer, type TestServer } from "../../test/harness/server.js";
 
 export interface Answer {
@@ -63,4 +65,12 @@ export async function registerUsers(base: string, prefix: string, n: number): Pr
     users.push({ userId: r.user_id, token: r.access_token });
   }
   return users;
+}
+
+/** A public v11 room created by the first user, every other user joined, through the room pipeline. */
+export async function joinedRoom(hs: Homeserver, users: readonly UserId[], name?: string): Promise<RoomId> {
+  const creator = users[0]!;
+  const roomId = await hs.rooms.createRoom(creator, parseCreateRoomRequest({ preset: "public_chat", ...(name ? { name } : {}) }, creator, { defaultRoomVersion: "11" }));
+  for (const u of users.slice(1)) await hs.rooms.join(roomId, u);
+  return roomId;
 }
