@@ -3,7 +3,9 @@
  * past `wal_autocheckpoint` pages, inside that commit, with an fsync of each file (synchronous = NORMAL): on a
  * busy disk one such commit blocked the event loop for tens of milliseconds (docs/storage.md). So the writer's
  * automatic checkpoints are turned off and a worker thread with its own connection checkpoints instead
- * (checkpoint-worker.ts), PASSIVE, at most every CHECKPOINT_INTERVAL_MS after a commit. Should the worker fail,
+ * (checkpoint-worker.ts), PASSIVE, at most every CHECKPOINT_INTERVAL_MS after a commit; a commit tells the worker
+ * only when it has not been told since its last checkpoint (frames committed during one wait for the next
+ * commit). Should the worker fail,
  * the writer checkpoints itself again.
  */
 import { Worker } from "node:worker_threads";
@@ -18,6 +20,8 @@ const AUTOCHECKPOINT_PAGES = 1000;
 export class Checkpointer {
   private readonly worker: Worker;
   private failed = false;
+  /** A commit was reported and the worker has not checkpointed since: further commits need not tell it again. */
+  private told = false;
   /** What the worker's latest checkpoint did: WAL frames (`log`) and how many of them are in the database now. */
   lastCheckpoint: { readonly log: number; readonly checkpointed: number } | null = null;
   private readonly exited: Promise<void>;
@@ -29,7 +33,10 @@ export class Checkpointer {
     this.exited = new Promise((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.on("message", (m: { error?: string; checkpoint?: { log: number; checkpointed: number } }) => {
       if (m.error !== undefined) this.fail();
-      if (m.checkpoint) this.lastCheckpoint = m.checkpoint;
+      if (m.checkpoint) {
+        this.lastCheckpoint = m.checkpoint;
+        this.told = false;
+      }
     });
     this.worker.on("error", () => this.fail());
     void this.exited.then(() => this.fail());
@@ -37,7 +44,9 @@ export class Checkpointer {
 
   /** A write committed: the worker checkpoints soon. */
   committed(): void {
-    if (!this.failed) this.worker.postMessage("dirty");
+    if (this.failed || this.told) return;
+    this.told = true;
+    this.worker.postMessage("dirty");
   }
 
   /** Stops the worker (the writer's close then checkpoints what is left). */
