@@ -205,6 +205,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
   const rooms = new RoomService({
     serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier, outbound,
+    turn: () => new Promise((resolve) => setImmediate(resolve)),
     remote: { keys: federation.keyRing, client: federation.client, metrics },
     extremities: { threshold: config.dummy_events_threshold, delayMs: options.dummyEventDelayMs ?? DEFAULT_DUMMY_EVENT_DELAY_MS, timers: systemTimers },
   });

@@ -7,7 +7,7 @@ import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import { redactEvent, stateKeyOf, type Pdu } from "../core/events/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { DUMMY_EVENT_TYPE } from "./extremities.js";
-import { historyVisibilityOf, membershipOf, userMaySeeEvent, type Membership } from "../core/visibility/index.js";
+import { historyVisibilityOf, membershipOf, userMaySeeEvent, type HistoryVisibility, type Membership } from "../core/visibility/index.js";
 import { MatrixError } from "../core/errors.js";
 import { PowerLevelView } from "../core/auth/index.js";
 import { isKnownRoomVersion, roomVersion } from "../core/room-versions/index.js";
@@ -16,6 +16,14 @@ import { bundledAggregations, THREAD_LATEST_CANDIDATES, type AggregationSource }
 
 /** Where a user may read a room's state from: now, or as it was when they left. */
 export type StateView = { readonly at: "current" } | { readonly at: "event"; readonly eventId: EventId };
+
+/** What a caller of `RoomReads.visibleTo` may already know. */
+export interface VisibilityKnown {
+  /** The user's membership in the room now. */
+  readonly currentMembership?: Membership | null;
+  /** m.room.history_visibility before each event (`RoomReads.historyVisibilityAt`). */
+  readonly historyVisibility?: ReadonlyMap<EventId, HistoryVisibility>;
+}
 
 export class RoomReads {
   constructor(private readonly storage: RoomStorage) {}
@@ -72,33 +80,75 @@ export class RoomReads {
   /**
    * The events among `events` the user may see, in the given order. The history visibility and the user's
    * membership at every event come from one storage read (StateStore.getStateEntriesAt), whatever the page size.
+   *
+   * A caller that knows the user's current membership, or the history visibility at the events (read once for
+   * many users with `historyVisibilityAt`), passes them in `known`: the user's membership at the events is then
+   * read only for events whose visibility depends on it (not world_readable, and not shared to a joined user).
    */
-  async visibleTo(userId: UserId, roomId: RoomId, events: readonly Pdu[]): Promise<Pdu[]> {
+  async visibleTo(userId: UserId, roomId: RoomId, all: readonly Pdu[], known?: VisibilityKnown): Promise<Pdu[]> {
+    // Dummy events only merge forward extremities (extremities.ts); clients never see them, as in Synapse.
+    const events = all.filter((e) => !(e.type === DUMMY_EVENT_TYPE && e.stateKey === undefined));
     if (events.length === 0) return [];
+    if (known?.historyVisibility) return this.visibleKnowing(userId, roomId, events, known.historyVisibility, known.currentMembership);
     const hvKey = stateKeyOf("m.room.history_visibility", "");
     const memberKey = stateKeyOf("m.room.member", userId);
-    const [{ membership: current }, at] = await Promise.all([
-      this.currentMembership(roomId, userId),
+    const [current, at] = await Promise.all([
+      known?.currentMembership !== undefined ? known.currentMembership : this.currentMembership(roomId, userId).then((m) => m.membership),
       this.storage.state.getStateEntriesAt(events.map((e) => e.eventId), [hvKey, memberKey], "before"),
     ]);
     const needed = new Set<EventId>();
     for (const entries of at.values()) for (const id of entries.values()) needed.add(id);
     const pdus = await this.storage.events.getPdus([...needed]);
     return events.filter((e) => {
-      // Dummy events only merge forward extremities (extremities.ts); clients never see them, as in Synapse.
-      if (e.type === DUMMY_EVENT_TYPE && e.stateKey === undefined) return false;
       const entries = at.get(e.eventId);
       const hv = entries?.get(hvKey);
       const member = entries?.get(memberKey);
-      const verdict = userMaySeeEvent({
-        userId,
-        event: { type: e.type, ...(e.stateKey !== undefined ? { state_key: e.stateKey } : {}), content: e.content },
-        historyVisibility: historyVisibilityOf(hv ? pdus.get(hv)?.content : undefined),
-        membershipAtEvent: member ? membershipOf(pdus.get(member)?.content) : null,
-        currentMembership: current,
-      });
-      return verdict.visible;
+      return this.maySee(userId, e, historyVisibilityOf(hv ? pdus.get(hv)?.content : undefined), member ? membershipOf(pdus.get(member)?.content) : null, current);
     });
+  }
+
+  /** m.room.history_visibility in the state before each event (events of one room). */
+  async historyVisibilityAt(events: readonly Pdu[]): Promise<ReadonlyMap<EventId, HistoryVisibility>> {
+    const hvKey = stateKeyOf("m.room.history_visibility", "");
+    const at = await this.storage.state.getStateEntriesAt(events.map((e) => e.eventId), [hvKey], "before");
+    const ids = new Set<EventId>();
+    for (const entries of at.values()) for (const id of entries.values()) ids.add(id);
+    const pdus = await this.storage.events.getPdus([...ids]);
+    const out = new Map<EventId, HistoryVisibility>();
+    for (const e of events) {
+      const hv = at.get(e.eventId)?.get(hvKey);
+      out.set(e.eventId, historyVisibilityOf(hv ? pdus.get(hv)?.content : undefined));
+    }
+    return out;
+  }
+
+  private async visibleKnowing(userId: UserId, roomId: RoomId, events: readonly Pdu[], hv: ReadonlyMap<EventId, HistoryVisibility>, knownCurrent: Membership | null | undefined): Promise<Pdu[]> {
+    const current = knownCurrent !== undefined ? knownCurrent : (await this.currentMembership(roomId, userId)).membership;
+    const visibility = (e: Pdu) => hv.get(e.eventId) ?? "shared";
+    // Visible without a membership at the event: then visible with any (rules 1 and 3 do not look at it).
+    const undecided = events.filter((e) => !this.maySee(userId, e, visibility(e), null, current));
+    if (undecided.length === 0) return [...events];
+    const memberKey = stateKeyOf("m.room.member", userId);
+    const at = await this.storage.state.getStateEntriesAt(undecided.map((e) => e.eventId), [memberKey], "before");
+    const ids = new Set<EventId>();
+    for (const entries of at.values()) for (const id of entries.values()) ids.add(id);
+    const pdus = await this.storage.events.getPdus([...ids]);
+    const denied = new Set<EventId>();
+    for (const e of undecided) {
+      const member = at.get(e.eventId)?.get(memberKey);
+      if (!this.maySee(userId, e, visibility(e), member ? membershipOf(pdus.get(member)?.content) : null, current)) denied.add(e.eventId);
+    }
+    return events.filter((e) => !denied.has(e.eventId));
+  }
+
+  private maySee(userId: UserId, e: Pdu, historyVisibility: HistoryVisibility, membershipAtEvent: Membership | null, currentMembership: Membership | null): boolean {
+    return userMaySeeEvent({
+      userId,
+      event: { type: e.type, ...(e.stateKey !== undefined ? { state_key: e.stateKey } : {}), content: e.content },
+      historyVisibility,
+      membershipAtEvent,
+      currentMembership,
+    }).visible;
   }
 
   /**

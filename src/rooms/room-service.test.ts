@@ -88,6 +88,53 @@ describe("RoomService", () => {
     assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [byDepth[49]!.eventId]);
   });
 
+  it("writes concurrent client sends of one room in one storage call: each event cites the one before, every txn recorded, one notification", async () => {
+    const roomId = await create({ preset: "public_chat" });
+    let persistCalls = 0;
+    const counting: Storage = { ...storage, events: { ...storage.events, persistEvents: (batch) => (persistCalls++, storage.events.persistEvents(batch)) } };
+    const seen: EventId[][] = [];
+    const batching = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage: counting, notifier: { notify: (_p, _r, ids) => seen.push([...ids]) } });
+    const txn = (i: number) => ({ userId: alice, deviceId: "DEV", endpoint: "send" as const, roomId, txnId: `batch-${i}` });
+    const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => batching.sendOnce(txn(i), { type: "m.room.message", sender: alice, content: { body: `b${i}` } })));
+    assert.equal(persistCalls, 1, "the 20 sends queued together are one write");
+    const pdus = sent.map((r) => r.pdu!);
+    for (let i = 1; i < pdus.length; i++) {
+      assert.deepEqual(pdus[i]!.prevEvents, [pdus[i - 1]!.eventId], `send ${i} cites send ${i - 1}`);
+      assert.equal(pdus[i]!.depth, pdus[i - 1]!.depth + 1);
+    }
+    assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [pdus[19]!.eventId]);
+    assert.deepEqual(seen, [pdus.map((p) => p.eventId)]);
+    for (let i = 0; i < 20; i++) assert.equal(await storage.roomClient.getClientTxn(txn(i)), pdus[i]!.eventId);
+    const retry = await batching.sendOnce(txn(7), { type: "m.room.message", sender: alice, content: { body: "b7" } });
+    assert.deepEqual(retry, { pdu: null, eventId: pdus[7]!.eventId });
+  });
+
+  it("refuses only the send the auth rules refuse in a batch; the next is built on the last one accepted", async () => {
+    const roomId = await create({ preset: "private_chat" });
+    const txn = (id: string, userId: UserId) => ({ userId, deviceId: "DEV", endpoint: "send" as const, roomId, txnId: id });
+    const [first, refused, last] = await Promise.allSettled([
+      rooms.sendOnce(txn("ok-1", alice), { type: "m.room.message", sender: alice, content: { body: "first" } }),
+      rooms.sendOnce(txn("no", bob), { type: "m.room.message", sender: bob, content: { body: "not a member" } }),
+      rooms.sendOnce(txn("ok-2", alice), { type: "m.room.message", sender: alice, content: { body: "last" } }),
+    ]);
+    assert.equal(refused.status, "rejected");
+    assert.ok(refused.status === "rejected" && refused.reason instanceof MatrixError && refused.reason.errcode === "M_FORBIDDEN");
+    assert.ok(first.status === "fulfilled" && last.status === "fulfilled");
+    assert.deepEqual(last.value.pdu!.prevEvents, [first.value.eventId]);
+    assert.equal(await storage.roomClient.getClientTxn(txn("no", bob)), null);
+  });
+
+  it("answers a client transaction repeated within one batch with the first send's event, written once", async () => {
+    const roomId = await create({ preset: "public_chat" });
+    const txn = { userId: alice, deviceId: "DEV", endpoint: "send" as const, roomId, txnId: "twice-in-a-batch" };
+    const input = { type: "m.room.message", sender: alice, content: { body: "twice" } };
+    const [a, b] = await Promise.all([rooms.sendOnce(txn, input), rooms.sendOnce(txn, input)]);
+    assert.ok(a.pdu);
+    assert.deepEqual(b, { pdu: null, eventId: a.eventId });
+    const all = await storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, 100);
+    assert.equal(all.filter((e) => e.pdu.content["body"] === "twice").length, 1);
+  });
+
   it("lets another room write while one room's queue is held (rooms never wait on each other)", async () => {
     const a = await create({ preset: "public_chat" });
     const b = await create({ preset: "public_chat" });

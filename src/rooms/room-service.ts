@@ -22,7 +22,7 @@ import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../
 import { membershipOf, type Membership } from "../core/visibility/index.js";
 import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extremities.js";
-import { KeyedQueue } from "./keyed-queue.js";
+import { KeyedQueue, type Batched } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { MISSING_EVENTS_BUDGET, ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
@@ -39,6 +39,11 @@ export interface RoomServiceDeps {
   readonly notifier?: RoomNotifier;
   /** Where local events go over federation (absent: nowhere). */
   readonly outbound?: RoomOutbound;
+  /**
+   * Lets the event loop take one turn (app/: setImmediate) before a batch of a room's sends closes, so that the
+   * sends already arrived on other connections join it. Absent: a batch takes what is queued when its turn comes.
+   */
+  readonly turn?: () => Promise<void>;
   /** Random opaque parts of minted ids (room ids, v1-v2 event ids). */
   readonly randomId?: () => string;
   /** Forward extremities kept bounded with dummy events (extremities.ts). Absent: no dummy events are sent. */
@@ -60,6 +65,18 @@ export interface TransactionPduResult {
 export function federationUnavailable(action: string, where: string): MatrixError {
   return new MatrixError("M_UNKNOWN", 502, `Failed to ${action} via any server: ${where} is on another server, and Zion cannot reach rooms over federation yet`);
 }
+
+/** The most sends of one room written in one transaction (appendBatch). */
+export const MAX_SEND_BATCH = 100;
+
+type SendResult = { readonly pdu: Pdu | null; readonly eventId: EventId };
+
+interface PendingSend {
+  readonly txn: ClientTxnKey;
+  readonly input: LocalEventInput;
+}
+
+const txnKeyOf = (t: ClientTxnKey): string => JSON.stringify([t.userId, t.deviceId, t.endpoint, t.roomId, t.txnId]);
 
 const isObj = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -147,19 +164,132 @@ export class RoomService {
    * (another process), the batch fails whole and its recorded event is returned.
    */
   sendOnce(txn: ClientTxnKey, input: LocalEventInput): Promise<{ pdu: Pdu | null; eventId: EventId }> {
-    return this.queue.run(txn.roomId, async () => {
-      const known = await this.deps.storage.roomClient.getClientTxn(txn);
-      if (known) return { pdu: null, eventId: known };
-      try {
-        const pdu = await this.append(txn.roomId, input, txn);
-        return { pdu, eventId: pdu.eventId };
-      } catch (e) {
-        if (!(e instanceof UniqueViolationError && e.what === "client transaction")) throw e;
-        const raced = await this.deps.storage.roomClient.getClientTxn(txn);
-        if (!raced) throw e;
-        return { pdu: null, eventId: raced };
+    // Sends that are not state events, queued for one room while it is busy, are written together (appendBatch).
+    if (input.stateKey === undefined) return this.queue.batch(txn.roomId, "sendOnce", { txn, input }, (items) => this.appendBatch(txn.roomId, items), {
+        max: MAX_SEND_BATCH,
+        ...(this.deps.turn ? { gather: this.deps.turn } : {}),
+      });
+    return this.queue.run(txn.roomId, () => this.appendOnce(txn, input));
+  }
+
+  /** sendOnce's work for one send, in the room's queue. */
+  private async appendOnce(txn: ClientTxnKey, input: LocalEventInput): Promise<{ pdu: Pdu | null; eventId: EventId }> {
+    const known = await this.deps.storage.roomClient.getClientTxn(txn);
+    if (known) return { pdu: null, eventId: known };
+    try {
+      const pdu = await this.append(txn.roomId, input, txn);
+      return { pdu, eventId: pdu.eventId };
+    } catch (e) {
+      if (!(e instanceof UniqueViolationError && e.what === "client transaction")) throw e;
+      const raced = await this.deps.storage.roomClient.getClientTxn(txn);
+      if (!raced) throw e;
+      return { pdu: null, eventId: raced };
+    }
+  }
+
+  /**
+   * Several sends of one room (none a state event) in one write: each is built on the one before it (its only
+   * prev event; the state before each is the room's current state, which none of them changes) and checked
+   * alone, so one refused send refuses only itself; the events, their client transactions and their federation
+   * queue rows go in one persistEvents call, and the notifier hears once. A repeated client transaction gets
+   * the first event's id, as one at a time. Should another writer have recorded one of the keys meanwhile, the
+   * sends are written one at a time instead.
+   */
+  private async appendBatch(roomId: RoomId, items: readonly Batched<PendingSend, SendResult>[]): Promise<void> {
+    const { storage } = this.deps;
+    const known = await Promise.all(items.map((b) => storage.roomClient.getClientTxn(b.item.txn)));
+    const fresh: Batched<PendingSend, SendResult>[] = [];
+    const repeats = new Map<string, Batched<PendingSend, SendResult>[]>();
+    items.forEach((b, i) => {
+      const id = known[i];
+      if (id) return b.resolve({ pdu: null, eventId: id });
+      const k = txnKeyOf(b.item.txn);
+      const same = repeats.get(k);
+      if (same) same.push(b);
+      else {
+        repeats.set(k, []);
+        fresh.push(b);
       }
     });
+    if (fresh.length === 0) return;
+    // A send and its repeats in the batch settle together.
+    const settle = (b: Batched<PendingSend, SendResult>, outcome: SendResult | Error) => {
+      const same = repeats.get(txnKeyOf(b.item.txn)) ?? [];
+      if (outcome instanceof Error) for (const x of [b, ...same]) x.reject(outcome);
+      else {
+        b.resolve(outcome);
+        for (const r of same) r.resolve({ pdu: null, eventId: outcome.eventId });
+      }
+    };
+    const built = await this.prepareChain(roomId, fresh.map((b) => b.item.input));
+    const written: { b: Batched<PendingSend, SendResult>; pdu: Pdu }[] = [];
+    built.pdus.forEach((r, i) => {
+      if (r instanceof Error) settle(fresh[i]!, r);
+      else written.push({ b: fresh[i]!, pdu: r });
+    });
+    if (written.length === 0) return;
+    // Step 3
+    const stateBefore: StateInput = built.extremities.length === 1 ? { after: built.extremities[0]! } : { state: await storage.rooms.getCurrentState(roomId) };
+    // Not state events: every one goes where the first does.
+    const destinations = (await this.deps.outbound?.destinationsFor(roomId, written[0]!.pdu)) ?? [];
+    let result: PersistResult;
+    try {
+      result = await storage.events.persistEvents({
+        events: written.map(({ pdu }, i) => ({ pdu, stateBefore: i === 0 ? stateBefore : { after: written[i - 1]!.pdu.eventId } })),
+        receivedTs: this.deps.clock.now(),
+        clientTxns: written.map(({ b, pdu }) => ({ key: b.item.txn, eventId: pdu.eventId })),
+        ...(destinations.length > 0 ? { outbound: { destinations, eventIds: written.map(({ pdu }) => pdu.eventId) } } : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof UniqueViolationError && e.what === "client transaction")) throw e;
+      for (const { b } of written) settle(b, await this.appendOnce(b.item.txn, b.item.input).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
+      return;
+    }
+    if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
+    // Step 4
+    this.notify(result, roomId, written.map(({ pdu }) => pdu.eventId));
+    for (const { b, pdu } of written) settle(b, { pdu, eventId: pdu.eventId });
+  }
+
+  /**
+   * Steps 1-2 for events that follow one another and change no state: the room, its extremities and the state
+   * their auth needs are read once; each event is built on the one before (the first on the extremities). A
+   * refused event is its MatrixError in the result and the next is built on the last one accepted.
+   */
+  private async prepareChain(roomId: RoomId, inputs: readonly LocalEventInput[], opts: { oldestFirst?: boolean } = {}): Promise<{ pdus: (Pdu | Error)[]; extremities: readonly EventId[]; rules: RoomVersionRules | null }> {
+    const { storage } = this.deps;
+    // Step 1
+    const rules = await this.rulesOf(roomId);
+    if (!rules) return { pdus: inputs.map(() => MatrixError.notFound(`unknown room ${roomId}`)), extremities: [], rules };
+    const extremities = await storage.rooms.getForwardExtremities(roomId);
+    const keys = [...new Set(inputs.flatMap((input) => stateNeededFor(rules, input)))];
+    const stateIds = await Promise.all(keys.map((k) => {
+      const { type, stateKey } = splitStateKey(k);
+      return storage.rooms.getCurrentStateEventId(roomId, type, stateKey);
+    }));
+    const pdus = await storage.events.getPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
+    const state = new Map<StateKey, Pdu>();
+    keys.forEach((k, i) => {
+      const p = stateIds[i] ? pdus.get(stateIds[i]!) : undefined;
+      if (p) state.set(k, p);
+    });
+    let prev = extremities.map((id) => pdus.get(id)).filter((p): p is Pdu => p !== undefined);
+    const out: (Pdu | Error)[] = [];
+    // Step 2
+    for (const input of inputs) {
+      try {
+        const first = out.length === 0;
+        const pdu = buildLocalEvent(
+          { rules, roomId, extremities: prev, state: (k) => state.get(k), nowTs: this.deps.clock.now(), signer: this.deps.signer, mintEventId: this.mintEventId, ...(first && opts.oldestFirst ? { oldestFirst: true } : {}) },
+          input,
+        );
+        out.push(pdu);
+        prev = [pdu];
+      } catch (e) {
+        out.push(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    return { pdus: out, extremities, rules };
   }
 
   private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey, opts: { oldestFirst?: boolean } = {}): Promise<Pdu> {
@@ -188,37 +318,10 @@ export class RoomService {
 
   /** Steps 1-2: the signed event over the current state, not persisted (append, and make_join/make_leave templates). */
   private async prepare(roomId: RoomId, input: LocalEventInput, opts: { oldestFirst?: boolean } = {}): Promise<{ pdu: Pdu; extremities: readonly EventId[]; rules: RoomVersionRules }> {
-    const { storage } = this.deps;
-    // Step 1
-    const rules = await this.rulesOf(roomId);
-    if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
-    const extremities = await storage.rooms.getForwardExtremities(roomId);
-    const keys = stateNeededFor(rules, input);
-    const stateIds = await Promise.all(keys.map((k) => {
-      const { type, stateKey } = splitStateKey(k);
-      return storage.rooms.getCurrentStateEventId(roomId, type, stateKey);
-    }));
-    const pdus = await storage.events.getPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
-    const state = new Map<StateKey, Pdu>();
-    keys.forEach((k, i) => {
-      const p = stateIds[i] ? pdus.get(stateIds[i]!) : undefined;
-      if (p) state.set(k, p);
-    });
-    // Step 2
-    const pdu = buildLocalEvent(
-      {
-        rules,
-        roomId,
-        extremities: extremities.map((id) => pdus.get(id)).filter((p): p is Pdu => p !== undefined),
-        state: (k) => state.get(k),
-        nowTs: this.deps.clock.now(),
-        signer: this.deps.signer,
-        mintEventId: this.mintEventId,
-        ...(opts.oldestFirst ? { oldestFirst: true } : {}),
-      },
-      input,
-    );
-    return { pdu, extremities, rules };
+    const { pdus, extremities, rules } = await this.prepareChain(roomId, [input], opts);
+    const pdu = pdus[0]!;
+    if (pdu instanceof Error) throw pdu;
+    return { pdu, extremities, rules: rules! };
   }
 
   private notify(result: PersistResult, roomId: RoomId, ids: readonly EventId[]): void {

@@ -190,6 +190,8 @@ export interface PersistBatch {
    * ("client transaction") and nothing of the batch is written.
    */
   readonly clientTxn?: { readonly key: ClientTxnKey; readonly eventId: EventId };
+  /** More client transactions, one per event, as `clientTxn` (several sends of one room written together). */
+  readonly clientTxns?: readonly { readonly key: ClientTxnKey; readonly eventId: EventId }[];
   /**
    * Out-of-band memberships (migration 0012): a local user's invite, leave or knock in a room this server does not
    * hold. Each enters current_memberships and the membership stream at the batch's forward position (so /sync sees

@@ -10,6 +10,11 @@
  * The notifier remembers the last position reported per room and per user, so a waiter registering with a token
  * older than something already reported (the race between computing an empty answer and registering) is woken at
  * once instead of missing it. Those maps hold one number per active room and user.
+ *
+ * Every report opens a new round (`round()`). Requests that resume from `wait` in the same round were woken by
+ * the same report (or by reports made in one synchronous run) and nothing was reported since, so a read made
+ * after the round opened, such as the current token, serves all of them (docs/sync.md, "Sharing work between
+ * woken requests").
  */
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { RoomNotifier } from "../rooms/notifier.js";
@@ -52,6 +57,7 @@ export class Notifier implements RoomNotifier {
   private readonly lastUser = new Map<UserId, Map<StreamName, number>>();
   private memberTargets: MemberTargets | undefined;
   private readonly roomListeners: Array<(roomId: RoomId, eventIds: readonly EventId[]) => void> = [];
+  private rounds = 0;
 
   constructor(private readonly timers: NotifierTimers) {}
 
@@ -72,6 +78,11 @@ export class Notifier implements RoomNotifier {
     return n;
   }
 
+  /** The number of reports so far (each notify* call counts once). */
+  round(): number {
+    return this.rounds;
+  }
+
   /** The room pipeline's hook (src/rooms/notifier.ts): new events in a room. */
   notify(position: StreamOrdering, roomId: RoomId, eventIds: readonly EventId[]): void {
     this.notifyRoom("events", roomId, position);
@@ -86,19 +97,23 @@ export class Notifier implements RoomNotifier {
   }
 
   notifyRoom(stream: RoomStream, roomId: RoomId, position: number): void {
+    this.rounds++;
     const k = key(stream, roomId);
     if ((this.lastRoom.get(k) ?? -Infinity) < position) this.lastRoom.set(k, position);
     const set = this.byRoom.get(roomId);
-    if (!set) return;
-    for (const w of [...set]) if (w.req.token[stream] < position) w.wake("notified");
+    if (set) this.wakeAll(set, stream, position);
   }
 
   notifyUser(stream: UserStream | RoomStream, userId: UserId, position: number): void {
+    this.rounds++;
     let last = this.lastUser.get(userId);
     if (!last) this.lastUser.set(userId, (last = new Map()));
     if ((last.get(stream) ?? -Infinity) < position) last.set(stream, position);
     const set = this.byUser.get(userId);
-    if (!set) return;
+    if (set) this.wakeAll(set, stream, position);
+  }
+
+  private wakeAll(set: ReadonlySet<Waiter>, stream: StreamName, position: number): void {
     for (const w of [...set]) if (w.req.token[stream] < position) w.wake("notified");
   }
 

@@ -20,7 +20,8 @@ import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import type { PushRuleset } from "../core/push/index.js";
-import { UnreadCache, unreadCounts, userRuleset } from "./unread.js";
+import { UnreadCache, unreadCounts, unreadRoomState, userRuleset, type UnreadRoomState } from "./unread.js";
+import { PositionMemo } from "./position-memo.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
 export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules">;
@@ -50,6 +51,8 @@ export interface RoomsRequest {
   readonly receiptsPosition: number;
   /** Per-room account data changed after the token (all of it on an initial sync). */
   readonly roomAccountData: readonly AccountDataEntry[];
+  /** The rooms the user is joined to, when the caller has read them already. */
+  readonly joined?: readonly RoomId[];
 }
 
 export interface RoomsSections {
@@ -69,19 +72,44 @@ const sectionOf = (m: string | null): Section | null =>
 
 export class RoomsProvider {
   private readonly unread = new UnreadCache();
+  /** Room reads shared by the requests computing up to the same position (position-memo.ts). */
+  private readonly shared = new PositionMemo();
+  /** Each user's effective push rules, by the push-rules position they were read at. */
+  private readonly rulesets = new Map<UserId, { readonly position: number; readonly ruleset: Promise<PushRuleset> }>();
 
   constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
 
-  private rulesPosition(userId: UserId): Promise<number> {
-    return this.storage.pushRules.position(userId);
+  private ruleset(userId: UserId, position: number): Promise<PushRuleset> {
+    const known = this.rulesets.get(userId);
+    if (known && known.position === position) return known.ruleset;
+    if (this.rulesets.size >= UnreadCache.MAX_CACHED) this.rulesets.clear();
+    const ruleset = userRuleset(this.storage, userId);
+    this.rulesets.set(userId, { position, ruleset });
+    ruleset.catch(() => this.rulesets.delete(userId));
+    return ruleset;
+  }
+
+  /** The newest `limit` visible events of each room in (from, to], newest first; shared per room. */
+  private recent(rooms: readonly RoomId[], from: StreamOrdering, to: StreamOrdering, limit: number): Promise<Map<RoomId, readonly StoredEvent[]>> {
+    const none: readonly StoredEvent[] = [];
+    return this.shared.many(to, rooms, (r) => `recent|${r}|${from}|${limit}`, (missing) => this.storage.events.getRoomsRecentEvents(missing, { from, to, limit }), none);
+  }
+
+  private members(to: StreamOrdering, roomId: RoomId, membership: "join" | "invite"): Promise<readonly UserId[]> {
+    return this.shared.get(to, `members|${roomId}|${membership}`, () => this.storage.roomClient.getRoomMembers(roomId, membership));
+  }
+
+  /** The room-wide inputs of its unread counts (unread.ts). */
+  private unreadRoomState(to: StreamOrdering, roomId: RoomId): Promise<UnreadRoomState> {
+    return this.shared.get(to, `unread|${roomId}`, () => unreadRoomState(this.storage, roomId));
   }
 
   async sections(req: RoomsRequest): Promise<RoomsSections> {
     const { storage } = this;
     // The syncing user's push rules, read once per call and only when a joined room is answered.
-    let rules: Promise<PushRuleset> | undefined;
-    const ruleset = () => (rules ??= userRuleset(storage, req.userId));
-    const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => storage.rooms.getRoomsForUser(req.userId, m)));
+    let rules: Promise<{ position: number; ruleset: PushRuleset }> | undefined;
+    const ruleset = () => (rules ??= storage.pushRules.position(req.userId).then(async (position) => ({ position, ruleset: await this.ruleset(req.userId, position) })));
+    const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => (m === "join" && req.joined ? req.joined : storage.rooms.getRoomsForUser(req.userId, m))));
     const following = new Set<RoomId>([...joined!, ...invited!, ...knocked!]);
     const out: { join: Record<string, JsonObject>; invite: Record<string, JsonObject>; leave: Record<string, JsonObject>; knock: Record<string, JsonObject> } = { join: {}, invite: {}, leave: {}, knock: {} };
 
@@ -101,8 +129,8 @@ export class RoomsProvider {
     const incrementalRooms = req.since === null || req.fullState ? [] : joinedRooms.filter((r) => !newlyJoined.has(r));
     const fromStart = req.since === null || req.fullState ? joinedRooms : [...newlyJoined];
     const [recentInc, recentStart] = await Promise.all([
-      incrementalRooms.length ? storage.events.getRoomsRecentEvents(incrementalRooms, { from: req.since!, to: req.to, limit: limit + 1 }) : new Map<RoomId, readonly StoredEvent[]>(),
-      fromStart.length ? storage.events.getRoomsRecentEvents(fromStart, { from: 0, to: req.to, limit: limit + 1 }) : new Map<RoomId, readonly StoredEvent[]>(),
+      incrementalRooms.length ? this.recent(incrementalRooms, req.since!, req.to, limit + 1) : new Map<RoomId, readonly StoredEvent[]>(),
+      fromStart.length ? this.recent(fromStart, 0, req.to, limit + 1) : new Map<RoomId, readonly StoredEvent[]>(),
     ]);
     const accountDataByRoom = new Map<string, JsonObject[]>();
     for (const e of req.roomAccountData) {
@@ -159,9 +187,9 @@ export class RoomsProvider {
     initial: boolean,
     ephemeral: readonly JsonObject[] | undefined,
     accountData: JsonObject[] | undefined,
-    ruleset: () => Promise<PushRuleset>,
+    ruleset: () => Promise<{ position: number; ruleset: PushRuleset }>,
   ): Promise<JsonObject> {
-    const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit);
+    const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
     const room: Record<string, JsonValue> = {
       timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
     };
@@ -171,9 +199,16 @@ export class RoomsProvider {
     if (req.stateAfterKey) room["state"] = { events: [] };
     room["ephemeral"] = { events: (ephemeral ?? []).filter((e) => eventFilterMatches(req.filter.ephemeral, { type: String(e["type"]) })) };
     room["account_data"] = { events: accountData ?? [] };
-    if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(roomId, req.userId);
+    if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(req.to, roomId, req.userId);
     const perThread = req.filter.timeline.unread_thread_notifications;
-    const unread = await unreadCounts(this.storage, await ruleset(), roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition, rules: await this.rulesPosition(req.userId) });
+    const rules = await ruleset();
+    const unread = await unreadCounts(this.storage, rules.ruleset, roomId, req.userId, req.to, perThread, {
+      cache: this.unread,
+      receipts: req.receiptsPosition,
+      rules: rules.position,
+      roomState: () => this.unreadRoomState(req.to, roomId),
+      recent: (from, limit) => this.recent([roomId], from, req.to, limit).then((m) => m.get(roomId) ?? []),
+    });
     room["unread_notifications"] = unread.room;
     if (perThread) room["unread_thread_notifications"] = unread.threads;
     return room;
@@ -184,16 +219,25 @@ export class RoomsProvider {
   }
 
   /** The visible, filtered timeline (oldest first), whether events were left out, and the token before it. */
-  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], limit: number): Promise<{ timeline: Pdu[]; limited: boolean; prevBatch: string | null; first: StoredEvent | null }> {
+  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], limit: number, membership: "join" | null): Promise<{ timeline: Pdu[]; limited: boolean; prevBatch: string | null; first: StoredEvent | null }> {
     const limited = recentNewestFirst.length > limit;
     const kept = recentNewestFirst.slice(0, limit).reverse();
-    const matching = kept.filter((e) => roomEventFilterMatches(req.filter.timeline, { type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }));
-    const visible = await this.reads.visibleTo(req.userId, roomId, matching.map((e) => e.pdu));
+    const matching = kept.filter((e) => roomEventFilterMatches(req.filter.timeline, { type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content })).map((e) => e.pdu);
+    let visible: Pdu[];
+    if (membership === "join" && matching.length > 0) {
+      // A joined user: the history visibility at the events is the same for every member, read once.
+      const ids = matching.map((p) => p.eventId).join(",");
+      const historyVisibility = await this.shared.get(req.to, `hv|${ids}`, () => this.reads.historyVisibilityAt(matching));
+      visible = await this.reads.visibleTo(req.userId, roomId, matching, { currentMembership: "join", historyVisibility });
+    } else {
+      visible = await this.reads.visibleTo(req.userId, roomId, matching);
+    }
     const first = kept[0] ?? null;
     let prevBatch: string | null = null;
     if (first) {
       // /messages' token format (api/client/events): paging back from the first event's position excludes it.
-      const pos = await this.storage.events.getRoomPosition(first.pdu.eventId);
+      const id = first.pdu.eventId;
+      const pos = await this.shared.get(req.to, `pos|${id}`, () => this.storage.events.getRoomPosition(id));
       if (pos) prevBatch = `t${pos.depth}_${pos.stream}`;
     }
     return { timeline: visible, limited, prevBatch, first };
@@ -262,8 +306,8 @@ export class RoomsProvider {
   }
 
   /** https://spec.matrix.org/v1.16/client-server-api/#_matrixclientv3sync_roomsummary */
-  private async summary(roomId: RoomId, userId: UserId): Promise<JsonObject> {
-    const [joinedMembers, invitedMembers] = await Promise.all([this.storage.roomClient.getRoomMembers(roomId, "join"), this.storage.roomClient.getRoomMembers(roomId, "invite")]);
+  private async summary(to: StreamOrdering, roomId: RoomId, userId: UserId): Promise<JsonObject> {
+    const [joinedMembers, invitedMembers] = await Promise.all([this.members(to, roomId, "join"), this.members(to, roomId, "invite")]);
     const heroes = [...joinedMembers, ...invitedMembers].filter((u) => u !== userId).sort().slice(0, MAX_HEROES);
     return { "m.heroes": heroes, "m.joined_member_count": joinedMembers.length, "m.invited_member_count": invitedMembers.length };
   }
@@ -296,7 +340,7 @@ export class RoomsProvider {
       const leave = (await this.storage.events.getPdus([leaveEventId])).get(leaveEventId);
       if (leave) return { timeline: { events: [this.event(leave, req.nowTs)], limited: false }, state: { events: [] }, account_data: { events: [] } };
     }
-    const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, limit);
+    const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, limit, null);
     return {
       timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
       state: { events: [] },

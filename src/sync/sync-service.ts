@@ -46,6 +46,8 @@ export interface SyncServiceDeps {
 
 export class SyncService {
   private readonly rooms: RoomsProvider;
+  /** The current token read for the requests woken in one notifier round (docs/sync.md). */
+  private roundToken: { readonly round: number; readonly token: Promise<StreamToken> } | null = null;
 
   constructor(private readonly deps: SyncServiceDeps) {
     this.rooms = new RoomsProvider(deps.storage, deps.reads);
@@ -67,13 +69,32 @@ export class SyncService {
   async sync(req: SyncRequest): Promise<JsonObject> {
     if (req.setPresence && req.setPresence !== "offline" && this.deps.presenceEnabled !== false) await this.recordPresence(req.userId, req.setPresence);
     const deadline = this.deps.clock.now() + (req.timeoutMs ?? 0);
+    let woken = false;
     for (;;) {
-      const { body, empty, following, token } = await this.compute(req);
+      const { body, empty, following, token } = await this.compute(req, woken ? this.tokenOfRound() : this.currentToken());
       const left = deadline - this.deps.clock.now();
       if (!empty || req.since === null || req.fullState || left <= 0 || req.signal?.aborted) return body;
       const reason = await this.deps.notifier.wait({ userId: req.userId, rooms: following, token }, left, req.signal);
-      if (reason !== "notified") return (await this.compute(req)).body;
+      if (reason !== "notified") return (await this.compute(req, this.currentToken())).body;
+      woken = true;
     }
+  }
+
+  /**
+   * The current token, read once per notifier round: the requests one report wakes resume in the same round and
+   * would each read the same positions, since nothing was reported in between; the first to resume reads them
+   * (after the report, so they cover what woke everyone) and the others share the read.
+   */
+  private tokenOfRound(): Promise<StreamToken> {
+    const round = this.deps.notifier.round();
+    if (this.roundToken?.round !== round) {
+      const token = this.currentToken();
+      this.roundToken = { round, token };
+      token.catch(() => {
+        if (this.roundToken?.token === token) this.roundToken = null;
+      });
+    }
+    return this.roundToken.token;
   }
 
   private async recordPresence(userId: UserId, state: "online" | "unavailable"): Promise<void> {
@@ -85,24 +106,28 @@ export class SyncService {
     if (!old || old.state !== state) notifier.notifyPresence(userId, await storage.rooms.getRoomsForUser(userId, "join"), pos);
   }
 
-  private async compute(req: SyncRequest): Promise<{ body: JsonObject; empty: boolean; following: ReadonlySet<RoomId>; token: StreamToken }> {
+  private async compute(req: SyncRequest, current: Promise<StreamToken>): Promise<{ body: JsonObject; empty: boolean; following: ReadonlySet<RoomId>; token: StreamToken }> {
     const { storage } = this.deps;
     const filter = req.filter ?? EMPTY_FILTER;
-    const now = await this.currentToken();
+    const now = await current;
     // A token ahead of a stream (from before a restart of the in-memory typing stream, or forged) is bounded by now.
     const since = req.since;
     const next: Record<keyof StreamToken, number> = { ...now };
 
+    // A stream that has not moved past the token has nothing new: not read (the common case of a woken request).
     const [accountData, toDevice, otkCounts, fallbackTypes] = await Promise.all([
-      storage.accountData.changesSince(req.userId, since ? Math.min(since.accountData, now.accountData) : 0),
-      storage.toDevice.inbox(req.userId, req.deviceId, since ? since.toDevice : 0, TO_DEVICE_LIMIT),
+      since && since.accountData >= now.accountData ? [] : storage.accountData.changesSince(req.userId, since ? Math.min(since.accountData, now.accountData) : 0),
+      since && since.toDevice >= now.toDevice ? { messages: [], position: since.toDevice } : storage.toDevice.inbox(req.userId, req.deviceId, since ? since.toDevice : 0, TO_DEVICE_LIMIT),
       storage.e2ee.oneTimeKeyCounts(req.userId, req.deviceId),
       storage.e2ee.unusedFallbackKeyTypes(req.userId, req.deviceId),
     ]);
     // Messages at or below the token the client sent back have been received: delete them.
     if (since && since.toDevice > 0) await storage.toDevice.acknowledge(req.userId, req.deviceId, since.toDevice);
+    // Both streams are read up to whatever is there, which may be past `now` (read a moment before, or shared by
+    // the requests of one notifier round): the token covers what is sent, so nothing is sent twice.
     if (toDevice.messages.length >= TO_DEVICE_LIMIT) next.toDevice = toDevice.position;
-    else next.toDevice = Math.max(now.toDevice, since?.toDevice ?? 0);
+    else next.toDevice = Math.max(now.toDevice, since?.toDevice ?? 0, toDevice.position);
+    for (const e of accountData) if (e.position > next.accountData) next.accountData = e.position;
 
     const joinedForTyping = await storage.rooms.getRoomsForUser(req.userId, "join");
     const ephemeral = new Map<RoomId, JsonObject[]>();
@@ -125,6 +150,7 @@ export class SyncService {
       ephemeral,
       receiptsPosition: now.receipts,
       roomAccountData: accountData.filter((e) => e.roomId !== null),
+      joined: joinedForTyping,
     });
 
     const global = accountData.filter((e) => e.roomId === null && eventFilterMatches(filter.account_data, { type: e.type })).map((e) => ({ type: e.type, content: e.content }));

@@ -13,7 +13,7 @@ import type { Pdu } from "../core/events/index.js";
 import type { RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import { NO_USER_PUSH_RULES, effectivePushRuleset, evaluatePushRules, type PushRuleset, type UserPushRules } from "../core/push/index.js";
-import type { StreamOrdering } from "../storage/ports.js";
+import type { StoredEvent, StreamOrdering } from "../storage/ports.js";
 import type { SyncStorage } from "./rooms-provider.js";
 
 export const MAX_UNREAD_SCAN = 1000;
@@ -53,24 +53,42 @@ async function receiptOrdering(storage: SyncStorage, roomId: RoomId, userId: Use
  */
 export class UnreadCache {
   static readonly MAX_CACHED = 100_000;
-  private readonly entries = new Map<string, { readonly receipts: number; readonly rules: number; readonly upTo: StreamOrdering; readonly counts: UnreadCounts }>();
+  private readonly entries = new Map<string, CachedCounts & { readonly receipts: number; readonly rules: number }>();
 
-  get(key: string, receipts: number, rules: number) {
+  get(key: string, receipts: number, rules: number): CachedCounts | undefined {
     const e = this.entries.get(key);
     return e && e.receipts === receipts && e.rules === rules ? e : undefined;
   }
 
-  set(key: string, receipts: number, rules: number, upTo: StreamOrdering, counts: UnreadCounts): void {
+  set(key: string, receipts: number, rules: number, counted: CachedCounts): void {
     if (this.entries.size >= UnreadCache.MAX_CACHED) this.entries.clear();
-    this.entries.set(key, { receipts, rules, upTo, counts });
+    this.entries.set(key, { receipts, rules, ...counted });
   }
 }
 
-/** What a count may reuse: the cache, and the receipts and push-rules positions it is valid for. */
+/** Counts up to a position, and the unthreaded receipt they counted from (fixed while receipts do not move). */
+interface CachedCounts {
+  readonly upTo: StreamOrdering;
+  readonly unthreaded: StreamOrdering;
+  readonly counts: UnreadCounts;
+}
+
+/** The room-wide inputs of the counts: the same for every member, so a caller may read them once for many. */
+export interface UnreadRoomState {
+  readonly powerLevels: Pdu | undefined;
+  readonly create: Pdu | undefined;
+  readonly joinedCount: number;
+}
+
+/** What a count may reuse: the cache, the receipts and push-rules positions it is valid for, shared reads. */
 export interface UnreadReuse {
   readonly cache: UnreadCache;
   readonly receipts: number;
   readonly rules: number;
+  /** The room's UnreadRoomState now. */
+  readonly roomState?: () => Promise<UnreadRoomState>;
+  /** The newest `limit` visible events of the room in (from, to], newest first. */
+  readonly recent?: (from: StreamOrdering, limit: number) => Promise<readonly StoredEvent[]>;
 }
 
 const copy = (c: UnreadCounts): UnreadCounts => ({
@@ -82,29 +100,49 @@ export async function unreadCounts(storage: SyncStorage, ruleset: PushRuleset, r
   const key = `${userId}|${roomId}|${perThread ? 1 : 0}`;
   const cached = reuse?.cache.get(key, reuse.receipts, reuse.rules);
   if (cached && cached.upTo === to) return copy(cached.counts);
-  const result = await count(storage, ruleset, roomId, userId, to, perThread, cached && cached.upTo < to ? cached : undefined);
-  reuse?.cache.set(key, reuse.receipts, reuse.rules, to, copy(result));
+  const base = cached && cached.upTo < to ? cached : undefined;
+  // The receipt counted from is the cached one while the receipts stream has not moved.
+  const unthreaded = cached?.unthreaded ?? Math.max(await receiptOrdering(storage, roomId, userId, null), await receiptOrdering(storage, roomId, userId, "main"));
+  const result = await count(storage, ruleset, roomId, userId, to, perThread, unthreaded, base, reuse);
+  reuse?.cache.set(key, reuse.receipts, reuse.rules, { upTo: to, unthreaded, counts: copy(result) });
   return result;
 }
 
-async function count(storage: SyncStorage, ruleset: PushRuleset, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean, base: { upTo: StreamOrdering; counts: UnreadCounts } | undefined): Promise<UnreadCounts> {
-  const unthreaded = Math.max(await receiptOrdering(storage, roomId, userId, null), await receiptOrdering(storage, roomId, userId, "main"));
+/** The room's UnreadRoomState now. */
+export async function unreadRoomState(storage: SyncStorage, roomId: RoomId): Promise<UnreadRoomState> {
+  const [plId, createId, joined] = await Promise.all([
+    storage.rooms.getCurrentStateEventId(roomId, "m.room.power_levels", ""),
+    storage.rooms.getCurrentStateEventId(roomId, "m.room.create", ""),
+    storage.roomClient.countRoomMembers([roomId], "join"),
+  ]);
+  const pdus = await storage.events.getPdus([plId, createId].filter((x): x is NonNullable<typeof x> => x !== null));
+  return { powerLevels: plId ? pdus.get(plId) : undefined, create: createId ? pdus.get(createId) : undefined, joinedCount: joined.get(roomId) ?? 0 };
+}
+
+async function count(
+  storage: SyncStorage,
+  ruleset: PushRuleset,
+  roomId: RoomId,
+  userId: UserId,
+  to: StreamOrdering,
+  perThread: boolean,
+  unthreaded: StreamOrdering,
+  base: CachedCounts | undefined,
+  reuse: UnreadReuse | undefined,
+): Promise<UnreadCounts> {
   const floor = base?.upTo ?? 0;
-  const recent = (await storage.events.getRoomsRecentEvents([roomId], { from: Math.max(floor, perThread ? 0 : unthreaded), to, limit: MAX_UNREAD_SCAN })).get(roomId) ?? [];
+  const from = Math.max(floor, perThread ? 0 : unthreaded);
+  const recent = reuse?.recent ? await reuse.recent(from, MAX_UNREAD_SCAN) : ((await storage.events.getRoomsRecentEvents([roomId], { from, to, limit: MAX_UNREAD_SCAN })).get(roomId) ?? []);
   const start = base ? copy(base.counts) : { room: { notification_count: 0, highlight_count: 0 }, threads: {} };
   const room = start.room;
   const threads: Record<string, { notification_count: number; highlight_count: number }> = start.threads;
   if (recent.length === 0) return { room, threads };
-  const [plId, createId, memberId, joined] = await Promise.all([
-    storage.rooms.getCurrentStateEventId(roomId, "m.room.power_levels", ""),
-    storage.rooms.getCurrentStateEventId(roomId, "m.room.create", ""),
+  const [shared, memberId] = await Promise.all([
+    reuse?.roomState ? reuse.roomState() : unreadRoomState(storage, roomId),
     storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId),
-    storage.roomClient.countRoomMembers([roomId], "join"),
   ]);
-  const state = await storage.events.getPdus([plId, createId, memberId].filter((x): x is NonNullable<typeof x> => x !== null));
-  const pl = plId ? state.get(plId) : undefined;
-  const create = createId ? state.get(createId) : undefined;
-  const member = memberId ? state.get(memberId) : undefined;
+  const member = memberId ? (await storage.events.getPdus([memberId])).get(memberId) : undefined;
+  const { powerLevels: pl, create } = shared;
   const view = create ? new PowerLevelView(pl, create, create.roomVersion) : undefined;
   const notifications = pl && typeof (pl.content as JsonObject)["notifications"] === "object" ? ((pl.content as JsonObject)["notifications"] as Record<string, number>) : {};
   const displayName = member && typeof (member.content as JsonObject)["displayname"] === "string" ? ((member.content as JsonObject)["displayname"] as string) : null;
@@ -120,7 +158,7 @@ async function count(storage: SyncStorage, ruleset: PushRuleset, roomId: RoomId,
     const outcome = evaluatePushRules(ruleset, e.pdu.raw, {
       userId,
       displayName,
-      memberCount: joined.get(roomId) ?? 0,
+      memberCount: shared.joinedCount,
       senderPowerLevel: view ? view.userLevel(e.pdu.sender) : 0,
       notificationPowerLevels: notifications,
     });

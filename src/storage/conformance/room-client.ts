@@ -59,6 +59,25 @@ export function roomClientConformance(withStorage: (fn: (s: Storage) => Promise<
       });
     });
 
+    it("records every client transaction of a batch of several sends (clientTxns), and refuses the whole batch when one key is recorded already", async () => {
+      await withStorage(async (s) => {
+        const key = (txnId: string): ClientTxnKey => ({ userId: USER, deviceId: "D", endpoint: "send", roomId: ROOM_A, txnId });
+        const a = pdu({ id: "many-a", room: ROOM_A });
+        const b = pdu({ id: "many-b", room: ROOM_A, prev: ["many-a"], depth: 2 });
+        await s.events.persistEvents({ events: [{ pdu: a }, { pdu: b }], receivedTs: 1, clientTxns: [{ key: key("m1"), eventId: a.eventId }, { key: key("m2"), eventId: b.eventId }] });
+        assert.equal(await s.roomClient.getClientTxn(key("m1")), a.eventId);
+        assert.equal(await s.roomClient.getClientTxn(key("m2")), b.eventId);
+        const c = pdu({ id: "many-c", room: ROOM_A, prev: ["many-b"], depth: 3 });
+        const d = pdu({ id: "many-d", room: ROOM_A, prev: ["many-c"], depth: 4 });
+        await assert.rejects(
+          s.events.persistEvents({ events: [{ pdu: c }, { pdu: d }], receivedTs: 2, clientTxns: [{ key: key("m3"), eventId: c.eventId }, { key: key("m2"), eventId: d.eventId }] }),
+          (e: unknown) => e instanceof UniqueViolationError && e.what === "client transaction",
+        );
+        assert.equal(await s.roomClient.getClientTxn(key("m3")), null, "the new key of the refused batch is not recorded");
+        assert.deepEqual(await s.events.haveEvents([c.eventId, d.eventId]), new Set());
+      });
+    });
+
     it("writes neither the event nor the txn record of a batch that fails, and a batch whose txn is recorded already writes nothing", async () => {
       await withStorage(async (s) => {
         const key: ClientTxnKey = { userId: USER, deviceId: "D", endpoint: "send", roomId: ROOM_A, txnId: "atomic" };

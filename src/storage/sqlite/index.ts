@@ -5,6 +5,9 @@
  * synchronous; a write runs in one `BEGIN IMMEDIATE` transaction and gives
  * the event loop a turn between statements every few milliseconds, which
  * reads cannot notice: they use the other connection and see only commits.
+ * A read of one statement runs bare (a statement reads one snapshot); a read
+ * of more runs in BEGIN ... COMMIT. The WAL is checkpointed by a worker thread
+ * (checkpointer.ts).
  *
  * Only src/app/ imports this module.
  */
@@ -16,6 +19,7 @@ import { createSqlStorage, type Dialect } from "../sql/storage.js";
 import type { SqlResult, SqlRunner, Stmt, UnitOfWork } from "../sql/uow.js";
 import { Database } from "./driver.js";
 import { translateSqliteError } from "./errors.js";
+import { Checkpointer } from "./checkpointer.js";
 
 export interface SqliteStorageOptions {
   /** A file path, or ":memory:" for a private in-memory database. */
@@ -90,6 +94,7 @@ class SqliteRunner implements SqlRunner {
     private readonly writer: Connection,
     private readonly reader: Connection | null,
     private readonly busyTimeoutMs: number,
+    private readonly checkpointer: Checkpointer | null,
   ) {}
 
   /**
@@ -128,6 +133,7 @@ class SqliteRunner implements SqlRunner {
         r = g.next(stmt.pause ? NO_RESULT : c.execute(stmt));
       }
       c.db.exec("COMMIT");
+      this.checkpointer?.committed();
       return r.value;
     } catch (e) {
       if (c.db.inTransaction) c.db.exec("ROLLBACK");
@@ -159,12 +165,24 @@ class SqliteRunner implements SqlRunner {
         // :memory: only: a write is not sliced, so this cannot see one half done; read inside it.
         return this.drive(c, work);
       }
-      c.db.exec("BEGIN");
-      try {
-        return this.drive(c, work);
-      } finally {
-        if (c.db.inTransaction) c.db.exec("COMMIT");
+      // One statement reads one snapshot by itself: a unit that is one statement (most reads) runs bare, without
+      // BEGIN and COMMIT around it. A unit that yields a second statement is abandoned and run again from the
+      // start in a transaction, so all its statements read one snapshot (units of work are free of side effects).
+      const g = work();
+      let r = g.next();
+      if (!r.done) {
+        r = g.next(r.value.pause ? NO_RESULT : c.execute(r.value));
+        if (!r.done) {
+          g.return(undefined as T);
+          c.db.exec("BEGIN");
+          try {
+            return this.drive(c, work);
+          } finally {
+            if (c.db.inTransaction) c.db.exec("COMMIT");
+          }
+        }
       }
+      return r.value;
     } catch (e) {
       throw translateSqliteError(e);
     }
@@ -179,6 +197,7 @@ class SqliteRunner implements SqlRunner {
 
   async close(): Promise<void> {
     await this.queue;
+    await this.checkpointer?.close();
     this.reader?.close();
     this.writer.close();
   }
@@ -209,7 +228,9 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
       throw e;
     }
     db.pragma("busy_timeout = 0"); // the writer waits asynchronously (SqliteRunner.begin)
-    runner = new SqliteRunner(new Connection(db), reader ? new Connection(reader) : null, busyTimeoutMs);
+    // A file's WAL is checkpointed by a worker thread (checkpointer.ts), not inside the writer's commits.
+    const checkpointer = reader ? new Checkpointer(options.path, db) : null;
+    runner = new SqliteRunner(new Connection(db), reader ? new Connection(reader) : null, busyTimeoutMs, checkpointer);
   } catch (e) {
     throw translateSqliteError(e);
   }

@@ -255,13 +255,13 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   // 9. Relations, threads and redactions the events' content names.
   yield* relationRowsWork(writes, orderings);
 
-  // 10. The client transaction that made the batch, in the same commit as its event (a key recorded already is a
-  //    unique violation, so the whole batch rolls back).
-  if (batch.clientTxn) {
-    const { key, eventId } = batch.clientTxn;
+  // 10. The client transactions that made the batch's events, in the same commit as the events (a key recorded
+  //    already is a unique violation, so the whole batch rolls back).
+  const txns = [...(batch.clientTxn ? [batch.clientTxn] : []), ...(batch.clientTxns ?? [])];
+  for (const part of chunks(txns, 100)) {
     yield* exec(
-      "INSERT INTO client_transactions (user_id, device_id, endpoint, room_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      key.userId, key.deviceId, key.endpoint, key.roomId, key.txnId, eventId, batch.receivedTs,
+      `INSERT INTO client_transactions (user_id, device_id, endpoint, room_id, txn_id, event_id, created_ts) VALUES ${valuesList(part.length, 7)}`,
+      ...part.flatMap(({ key, eventId }) => [key.userId, key.deviceId, key.endpoint, key.roomId, key.txnId, eventId, batch.receivedTs]),
     );
   }
 
