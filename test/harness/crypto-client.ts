@@ -15,7 +15,7 @@
  *
  * Why a stopped client used to keep Node alive for 60-110 s: the SDK's per-request timers, which
  * `./sdk-quiet.js` (imported here) unrefs, see there; it also quiets the SDK's logs. The rest is what `stop()` does: `stopClient()` (stops sync and the crypto backend, which closes the OlmMachine and
- * frees its Rust objects), `http.abort()` for the crypto's requests still in flight (stopClient aborts only /sync,
+ * frees its Rust objects), a wait for the crypto's requests still in flight (stopClient aborts only /sync,
  * and the crypto retries a request whose connection failed, for up to 30 s), refusing any later request as aborted,
  * the store's `destroy()`, and destroying the client's own undici Agent (its keep-alive sockets to the homeserver).
  */
@@ -107,8 +107,15 @@ export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoC
   let closed = false;
   // After stop, every request fails as aborted: the SDK retries a failed connection (the crypto's outgoing requests
   // for up to 30 s, on timers that hold Node open) but never an abort.
-  const fetchFn = ((input: string | URL, init?: RequestInit) =>
-    closed ? Promise.reject(new DOMException("the client was stopped", "AbortError")) : undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof globalThis.fetch;
+  const inFlight = new Set<Promise<unknown>>();
+  const fetchFn = ((input: string | URL, init?: RequestInit) => {
+    if (closed) return Promise.reject(new DOMException("the client was stopped", "AbortError"));
+    const p = undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never);
+    const settled = p.then(() => undefined, () => undefined);
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    return p;
+  }) as unknown as typeof globalThis.fetch;
   const store = new MemoryStore();
   const client = createClient({
     baseUrl: creds.baseUrl,
@@ -125,10 +132,11 @@ export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoC
     (stopped ??= (async () => {
       closed = true;
       client.stopClient();
-      // stopClient aborts only the /sync request; the crypto's requests in flight are aborted here.
-      client.http.abort();
+      // stopClient aborts only the /sync request. The crypto's requests in flight are let finish (the server is
+      // still up) rather than aborted: an abort rejects promises inside the SDK that nobody awaits, an unhandled
+      // rejection that fails whichever test runs then. Retries after this fail at once as aborted (fetchFn).
+      await Promise.race([Promise.all([...inFlight]), delay(10_000)]);
       await store.destroy();
-      // Let the aborted requests settle, then drop the sockets (close() would wait for requests still in flight).
       await delay(0);
       await agent.destroy();
     })());
