@@ -15,8 +15,8 @@ import { startTestServer, type TestServer } from "../harness/server.js";
 import { pinnedSynapseVersion, startSynapse, type SynapseHandle } from "../harness/synapse.js";
 import { createTestCa } from "../harness/test-ca.js";
 import {
-  createRoom, enc, join, ok, seeBodies, seeEvent, seeMembers, seeMembership, seeState, sendText, setState,
-  type Body, type Side, type SideUser,
+  createRoom, enc, join, joinedMembers, ok, seeBodies, seeEvent, seeMembers, seeMembership, seeState, sendText, setState,
+  eventually, stateContent, type Body, type Side, type SideUser,
 } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.26.20";
@@ -175,4 +175,53 @@ describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
       await joinAndMessage(syn, bob, zion, alice, version);
     });
   }
+  /** Scenario 4 in one direction: the guest leaves and re-joins, is kicked and re-joins, then is banned and refused. */
+  async function leaveKickBan(host: Side, owner: SideUser, guest: Side, visitor: SideUser): Promise<void> {
+    const roomId = await createRoom(host, owner, {});
+    await join(guest, visitor, roomId, [host.serverName]);
+    await seeMembership(host, owner, roomId, visitor.userId, "join");
+    await ok(guest, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, visitor.token, {});
+    await seeMembership(host, owner, roomId, visitor.userId, "leave");
+    await join(guest, visitor, roomId, [host.serverName]);
+    await seeMembership(host, owner, roomId, visitor.userId, "join");
+    await seeMembers(guest, visitor, roomId, [owner.userId, visitor.userId]);
+
+    await ok(host, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, owner.token, { user_id: visitor.userId, reason: "kick test" });
+    await eventually(`the kick at ${guest.label}`, async () => {
+      const r = await guest.call("GET", "/_matrix/client/v3/joined_rooms", visitor.token);
+      return r.status === 200 && !(r.json["joined_rooms"] as string[]).includes(roomId) ? true : undefined;
+    });
+    await join(guest, visitor, roomId, [host.serverName]);
+    await seeMembership(host, owner, roomId, visitor.userId, "join");
+
+    await ok(host, "POST", `/_matrix/client/v3/rooms/${enc(roomId)}/ban`, owner.token, { user_id: visitor.userId, reason: "ban test" });
+    await eventually(`the ban at ${guest.label}`, async () => {
+      const r = await guest.call("GET", "/_matrix/client/v3/joined_rooms", visitor.token);
+      return r.status === 200 && !(r.json["joined_rooms"] as string[]).includes(roomId) ? true : undefined;
+    });
+    const refused = await guest.call("POST", `/_matrix/client/v3/join/${enc(roomId)}?server_name=${enc(host.serverName)}`, visitor.token, {});
+    assert.equal(refused.status, 403, `${guest.label} joined a room it is banned from: ${refused.text}`);
+    assert.equal((await stateContent(host, owner, roomId, "m.room.member", visitor.userId))?.["membership"], "ban");
+    assert.deepEqual(await joinedMembers(host, owner, roomId), [owner.userId]);
+  }
+
+  it("leave and re-join, kick and ban: a Synapse user in a Zion room", async () => {
+    await leaveKickBan(zion, alice, syn, bob);
+  });
+
+  it("leave and re-join, kick and ban: a Zion user in a Synapse room", async () => {
+    await leaveKickBan(syn, bob, zion, alice);
+  });
+
+  it("Synapse joins a Zion room with omit_members=true and sees every member", async () => {
+    const roomId = await createRoom(zion, alice, {});
+    const others = await Promise.all(["carol", "dave", "erin"].map((u) => zion.register(u)));
+    for (const u of others) await join(zion, u, roomId);
+    await join(syn, bob, roomId, [zion.serverName]);
+    const want = [alice.userId, bob.userId, ...others.map((u) => u.userId)];
+    await seeMembers(syn, bob, roomId, want);
+    await seeMembers(zion, alice, roomId, want);
+    const sendJoins = synapse!.log().split("\n").filter((l) => l.includes(`/send_join/${enc(roomId).replace("!", "%21")}`) && l.includes("Completed request: 200"));
+    assert.ok(sendJoins.some((l) => l.includes("omit_members=true")), `Synapse's send_join did not ask omit_members=true:\n${sendJoins.join("\n")}`);
+  });
 });
