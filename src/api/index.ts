@@ -50,7 +50,7 @@ export type { PublicDeps, FederationApiDeps, ClientApiDeps, MediaDeps };
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
 export { scryptHasher, storedUiaSessions, memoryNonceStore, registrationMac, adminService } from "./client/index.js";
 export type { AdminDeps } from "./client/index.js";
-export { RoomDeletions, roomAdmin } from "./client/index.js";
+export { RoomDeletions, roomAdmin, mediaAdmin, destinationAdmin, type MediaAdminDeps, type DestinationAdminDeps } from "./client/index.js";
 export { inboundPduMetrics } from "./federation/transactions/send-transaction.js";
 export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";

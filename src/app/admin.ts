@@ -5,9 +5,10 @@
  * and the room pipeline signing with the server's key (a deactivated user leaves its rooms with signed events).
  */
 import type { AdminDeps } from "../api/index.js";
-import { adminService, roomAdmin, scryptHasher } from "../api/index.js";
+import { adminService, destinationAdmin, mediaAdmin, roomAdmin, scryptHasher, type DestinationAdminDeps, type MediaAdminDeps } from "../api/index.js";
+import { createMediaRepository } from "./media.js";
 
-export { adminService, roomAdmin };
+export { adminService, destinationAdmin, mediaAdmin, roomAdmin };
 import type { HomeserverConfig } from "../config/index.js";
 import type { ServerName } from "../core/ids/index.js";
 import { whitelistPolicy } from "../api/http/federation-auth.js";
@@ -18,7 +19,7 @@ import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
 
 export interface AdminSession {
-  readonly deps: AdminDeps;
+  readonly deps: AdminDeps & MediaAdminDeps & DestinationAdminDeps;
   close(): Promise<void>;
 }
 
@@ -42,6 +43,8 @@ export async function openAdminSession(config: HomeserverConfig): Promise<AdminS
     },
   });
   const rooms = new RoomService({ serverName: config.server_name, signer: { serverName: config.server_name, key }, clock, storage, outbound });
-  const deps: AdminDeps = { serverName: config.server_name, clock, users: storage.users, passwords: scryptHasher(), admin: storage.admin, roomStore: storage.rooms, roomClient: storage.roomClient, rooms, defaultRoomVersion: config.default_room_version };
+  const deps: AdminSession["deps"] = { serverName: config.server_name, clock, users: storage.users, passwords: scryptHasher(), admin: storage.admin, roomStore: storage.rooms, roomClient: storage.roomClient, rooms, defaultRoomVersion: config.default_room_version,
+    // Media and federation destinations, as the admin API manages them (no remote fetches, no running sender).
+    media: createMediaRepository(config, storage, clock), destinations: storage.destinations, outbound: storage.outbound };
   return { deps, close: () => storage.close() };
 }

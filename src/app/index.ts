@@ -16,6 +16,6 @@ export { generateSelfSignedCertificate } from "./self-signed.js";
 export { openConfiguredStorage } from "./storage.js";
 export { zionVersion } from "./version.js";
 export { registerUser, clientUrlOf, sharedSecretFromConfig } from "./register-user.js";
-export { openAdminSession, adminService, roomAdmin, type AdminSession } from "./admin.js";
+export { openAdminSession, adminService, roomAdmin, mediaAdmin, destinationAdmin, type AdminSession } from "./admin.js";
 export type { RegisterUserRequest, RegisterUserResult } from "./register-user.js";
 export type { DestinationSummary } from "../storage/ports.js";

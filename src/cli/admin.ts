@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { MatrixError } from "../core/errors.js";
 import { parseRoomId, type UserId } from "../core/ids/index.js";
 import { ConfigError, loadConfigWithWarnings, type HomeserverConfig } from "../config/index.js";
-import { adminService as svc, roomAdmin, openAdminSession, type AdminSession } from "../app/index.js";
+import { adminService as svc, destinationAdmin, mediaAdmin, roomAdmin, openAdminSession, type AdminSession } from "../app/index.js";
 
 interface Common { config?: string; json?: boolean }
 
@@ -66,7 +66,7 @@ function intOption(value: string | undefined, name: string): number | undefined 
 export function registerAdmin(program: Command): void {
   const admin = program
     .command("admin")
-    .description("manage users, rooms and registration tokens directly in the database (works while the server is stopped)")
+    .description("manage users, rooms, media, federation destinations and registration tokens directly in the database (works while the server is stopped)")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
   const cfg = (c: Command): Command => c.option("-c, --config <file>", "the server's homeserver.yaml (required)").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -186,6 +186,62 @@ export function registerAdmin(program: Command): void {
           newRoomUserId: flags.newRoomUser === undefined ? undefined : userArg(flags.newRoomUser, config), message: flags.message,
         });
         print(r);
+      });
+    });
+
+  const media = admin.command("media").description("uploaded and cached media").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  const mxcArg = (raw: string): { server: string; id: string } => {
+    const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]{1,255})$/.exec(raw);
+    return m ? { server: m[1]!, id: m[2]! } : usage(`${raw}: give a media URI, mxc://server/id`);
+  };
+  cfg(media.command("list").description("a user's uploads (as GET /_synapse/admin/v1/users/{userId}/media)").argument("<user>", "localpart or user id"))
+    .option("--from <n>", "skip this many")
+    .option("--limit <n>", "at most this many (default 100)")
+    .option("--json", "print the admin API's JSON")
+    .action(async (user: string, flags: Common & { from?: string; limit?: string }) => {
+      await withSession(flags, async ({ deps }, config) => {
+        const q = mediaAdmin.userMediaQuery(svc.localUserParam(userArg(user, config), deps), { from: flags.from, limit: flags.limit });
+        const r = await mediaAdmin.listUserMedia(deps, q);
+        if (flags.json) return print(r);
+        for (const m of r.media) process.stdout.write(`mxc://${config.server_name}/${m.media_id} ${m.media_type ?? "?"} ${m.media_length ?? 0} bytes${m.upload_name ? ` "${m.upload_name}"` : ""}${m.quarantined_by !== null ? " quarantined" : ""}\n`);
+        process.stdout.write(`${r.media.length} of ${r.total} media\n`);
+      });
+    });
+  for (const [name, quarantined] of [["quarantine", true], ["unquarantine", false]] as const) {
+    cfg(media.command(name).description(quarantined ? "quarantine a media id: served to nobody (as POST /_synapse/admin/v1/media/quarantine/...)" : "lift a quarantine").argument("<mxc>", "mxc://server/id"))
+      .action(async (raw: string, flags: Common) => {
+        const { server, id } = mxcArg(raw);
+        await withSession(flags, async ({ deps }) => {
+          await mediaAdmin.setQuarantine(deps, null, server, id, quarantined);
+          process.stdout.write(`${quarantined ? "Quarantined" : "Released"} ${raw}.\n`);
+        });
+      });
+  }
+  cfg(media.command("delete").description("delete a local media id and, when no other id shares them, its bytes (as DELETE /_synapse/admin/v1/media/...)").argument("<mxc>", "mxc://server/id"))
+    .action(async (raw: string, flags: Common) => {
+      const { server, id } = mxcArg(raw);
+      await withSession(flags, async ({ deps }) => {
+        await mediaAdmin.deleteMedia(deps, server, id);
+        process.stdout.write(`Deleted ${raw}.\n`);
+      });
+    });
+
+  const destinations = admin.command("destinations").description("federation destinations (the servers the sender knows)").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  cfg(destinations.command("list").description("as GET /_synapse/admin/v1/federation/destinations"))
+    .option("--json", "print the admin API's JSON")
+    .action(async (flags: Common) => {
+      await withSession(flags, async ({ deps }) => {
+        const r = await destinationAdmin.listDestinations(deps, { limit: "1000" });
+        if (flags.json) return print(r);
+        for (const d of r.destinations) process.stdout.write(`${d.destination} ${d.retry_interval > 0 ? `backing off ${Math.round(d.retry_interval / 1000)} s` : "healthy"}, ${d.queued_pdus} PDUs and ${d.queued_edus} EDUs queued${d.last_error ? ` (last error: ${d.last_error})` : ""}\n`);
+        process.stdout.write(`${r.destinations.length} of ${r.total} destinations\n`);
+      });
+    });
+  cfg(destinations.command("reset").description("end a destination's back-off, so the server tries it at once (as POST .../reset_connection)").argument("<destination>", "a server name"))
+    .action(async (destination: string, flags: Common) => {
+      await withSession(flags, async ({ deps }) => {
+        await destinationAdmin.resetDestination(deps, destination);
+        process.stdout.write(`Reset the back-off of ${destination}.\n`);
       });
     });
 

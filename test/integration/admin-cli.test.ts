@@ -154,4 +154,48 @@ describe("zion admin (CLI on the database)", () => {
       await server.stop();
     }
   });
+
+  it("media and destinations: lists and quarantines an upload made while the server ran, deletes it; bad input exits 2 or 1", { timeout: 120_000 }, async () => {
+    const call = clientCaller(() => `http://127.0.0.1:${port}`);
+    const server = runZion(["start", "-c", configPath], { cwd: dir });
+    let mxc = "";
+    let token = "";
+    try {
+      await server.waitForLine((l) => l.includes('"ready"') || l.includes("ready"), 30_000);
+      const login = await call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: "alice" }, password: "alice password 1" });
+      token = String(login.json()["access_token"]);
+      const up = await call("POST", "/_matrix/media/v3/upload?filename=cli.json", '{"cli":true}', token);
+      assert.equal(up.status, 200, up.body);
+      mxc = String(up.json()["content_uri"]);
+    } finally {
+      await server.stop();
+    }
+    const list = await admin("media", "list", "alice", "-c", configPath);
+    assert.equal(list.status, 0, list.stderr);
+    assert.equal(list.stdout, `${mxc} application/json 12 bytes "cli.json"\n1 of 1 media\n`);
+    assert.equal((await admin("media", "quarantine", "not-an-mxc", "-c", configPath)).status, 2);
+    const unknown = await admin("media", "quarantine", "mxc://cli.test/NoSuchMedia", "-c", configPath);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /M_NOT_FOUND/);
+    assert.equal((await admin("media", "quarantine", mxc, "-c", configPath)).status, 0);
+    assert.match((await admin("media", "list", "alice", "-c", configPath)).stdout, / quarantined\n/);
+
+    const restarted = runZion(["start", "-c", configPath], { cwd: dir });
+    try {
+      await restarted.waitForLine((l) => l.includes('"ready"') || l.includes("ready"), 30_000);
+      const r = await call("GET", `/_matrix/client/v1/media/download/${mxc.slice("mxc://".length)}`, undefined, token);
+      assert.equal(r.status, 404, "quarantined by the CLI");
+    } finally {
+      await restarted.stop();
+    }
+    assert.equal((await admin("media", "unquarantine", mxc, "-c", configPath)).status, 0);
+    assert.equal((await admin("media", "delete", mxc, "-c", configPath)).status, 0);
+    assert.equal((await admin("media", "list", "alice", "-c", configPath)).stdout, "0 of 0 media\n");
+    assert.equal((await admin("media", "delete", "mxc://elsewhere.test/abc", "-c", configPath)).status, 1, "only local media");
+
+    assert.equal((await admin("destinations", "list", "-c", configPath)).stdout, "0 of 0 destinations\n");
+    const reset = await admin("destinations", "reset", "never.test", "-c", configPath);
+    assert.equal(reset.status, 1);
+    assert.match(reset.stderr, /M_NOT_FOUND/);
+  });
 });

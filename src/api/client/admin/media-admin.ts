@@ -95,7 +95,7 @@ export async function mediaInfo(deps: MediaAdminDeps, origin: string, mediaId: s
 }
 
 /** POST /_synapse/admin/v1/media/quarantine|unquarantine/{serverName}/{mediaId}: `{}`; 404 for an unknown id. */
-export async function setQuarantine(deps: MediaAdminDeps, admin: UserId, origin: string, mediaId: string, quarantined: boolean) {
+export async function setQuarantine(deps: MediaAdminDeps, admin: UserId | null, origin: string, mediaId: string, quarantined: boolean) {
   await existing(deps, origin, mediaId);
   if (quarantined) await deps.media.quarantine(origin, mediaId, admin);
   else await deps.media.unquarantine(origin, mediaId);
