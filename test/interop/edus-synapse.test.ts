@@ -8,23 +8,19 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { scryptHasher } from "../../src/api/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { clientCaller } from "../harness/http-get.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.js";
-import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import type { TestServer } from "../harness/server.js";
+import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
+import type { RegisteredUser, SynapseHandle } from "../harness/synapse.js";
 
 const SYNAPSE_HOST = "127.0.23.20";
 const ZION_HOST = "127.0.23.21";
-const generous = { per_second: 1000, burst_count: 1000 };
 const enc = encodeURIComponent;
 type Body = Record<string, unknown>;
 
 describe("typing, receipts and presence between Zion and Synapse", { timeout: 300_000 }, () => {
   let dir: string;
-  let ca: TestCa;
   let synapse: SynapseHandle | undefined;
   let zion: TestServer | undefined;
   let bob: RegisteredUser;
@@ -69,28 +65,8 @@ describe("typing, receipts and presence between Zion and Synapse", { timeout: 30
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "zion-edus-synapse-"));
-    ca = await createTestCa(join(dir, "ca"));
-    const sLeaf = await ca.issue({ ip: [SYNAPSE_HOST], name: "synapse" });
-    const zLeaf = await ca.issue({ ip: [ZION_HOST], name: "zion" });
-    const zionPort = await freePort(ZION_HOST);
-    const zionName = `${ZION_HOST}:${zionPort}`;
-    [synapse, zion] = await Promise.all([
-      startSynapse({ dir: join(dir, "synapse"), bindHost: SYNAPSE_HOST, caCertPath: ca.caCertPath, certPath: sLeaf.chainPath, keyPath: sLeaf.keyPath, extraConfig: { presence: { enabled: true } } }),
-      startTestServer({
-        serverName: zionName,
-        tls: { certificatePath: zLeaf.chainPath, privateKeyPath: zLeaf.keyPath },
-        config: {
-          listeners: [
-            { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-            { port: zionPort, bind_addresses: [ZION_HOST], type: "http", tls: true, resources: [{ names: ["federation", "keys"] }] },
-          ],
-          ip_range_whitelist: ["127.0.23.0/24"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-          enable_registration: true, enable_registration_without_verification: true,
-          rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
-        },
-        startOptions: { passwordHasher: scryptHasher({ ln: 10 }) },
-      }),
-    ]);
+    let zionName: string;
+    ({ synapse, zion, zionName } = await startSynapseAndZion({ dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.23.0/24", synapseConfig: { presence: { enabled: true } } }));
     bob = await synapse.registerUser({ username: "bob" });
     const reg = await zcall()("POST", "/_matrix/client/v3/register", { username: "alice", password: "pw-123456", auth: { type: "m.login.dummy" } });
     assert.equal(reg.status, 200, reg.body);

@@ -10,18 +10,15 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { scryptHasher } from "../../src/api/index.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.js";
-import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import type { TestServer } from "../harness/server.js";
+import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
+import type { RegisteredUser, SynapseHandle } from "../harness/synapse.js";
 
 const SYNAPSE_HOST = "127.0.17.40";
 const ZION_HOST = "127.0.17.41";
 
 describe("authenticated media between Zion and Synapse", { timeout: 300_000 }, () => {
   let dir: string;
-  let ca: TestCa;
   let synapse: SynapseHandle | undefined;
   let zion: TestServer | undefined;
   let zionName: string;
@@ -42,27 +39,7 @@ describe("authenticated media between Zion and Synapse", { timeout: 300_000 }, (
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "zion-media-synapse-"));
-    ca = await createTestCa(join(dir, "ca"));
-    const sLeaf = await ca.issue({ ip: [SYNAPSE_HOST], name: "synapse" });
-    const zLeaf = await ca.issue({ ip: [ZION_HOST], name: "zion" });
-    const zionPort = await freePort(ZION_HOST);
-    zionName = `${ZION_HOST}:${zionPort}`;
-    [synapse, zion] = await Promise.all([
-      startSynapse({ dir: join(dir, "synapse"), bindHost: SYNAPSE_HOST, caCertPath: ca.caCertPath, certPath: sLeaf.chainPath, keyPath: sLeaf.keyPath }),
-      startTestServer({
-        serverName: zionName,
-        tls: { certificatePath: zLeaf.chainPath, privateKeyPath: zLeaf.keyPath },
-        config: {
-          listeners: [
-            { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client", "media"] }] },
-            { port: zionPort, bind_addresses: [ZION_HOST], type: "http", tls: true, resources: [{ names: ["federation", "keys", "media"] }] },
-          ],
-          ip_range_whitelist: ["127.0.17.0/24"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-          enable_registration: true, enable_registration_without_verification: true,
-        },
-        startOptions: { passwordHasher: scryptHasher({ ln: 10 }) },
-      }),
-    ]);
+    ({ synapse, zion, zionName } = await startSynapseAndZion({ dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.17.0/24", zionFederationResources: ["federation", "keys", "media"] }));
     console.log(`# Synapse ${synapse.version}`);
     bob = await synapse.registerUser({ username: "bob" });
     const reg = await fetch(`${zion.clientUrl}/_matrix/client/v3/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "pw-123456", auth: { type: "m.login.dummy" } }) });

@@ -8,12 +8,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as pathJoin } from "node:path";
-import { scryptHasher } from "../../src/api/index.js";
 import { clientCaller } from "../harness/http-get.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
-import { pinnedSynapseVersion, startSynapse, type SynapseHandle } from "../harness/synapse.js";
-import { createTestCa } from "../harness/test-ca.js";
+import type { TestServer } from "../harness/server.js";
+import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
+import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
 import {
   createRoom, enc, join, joinedMembers, ok, seeBodies, seeEvent, seeMembers, seeMembership, seeState, sendText, setState,
   eventually, stateContent, type Body, type Side, type SideUser,
@@ -21,7 +19,6 @@ import {
 
 const SYNAPSE_HOST = "127.0.26.20";
 const ZION_HOST = "127.0.26.21";
-const generous = { per_second: 1000, burst_count: 1000 };
 
 describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
   let dir: string;
@@ -34,28 +31,8 @@ describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
 
   before(async () => {
     dir = mkdtempSync(pathJoin(tmpdir(), "zion-rooms-synapse-"));
-    const ca = await createTestCa(pathJoin(dir, "ca"));
-    const sLeaf = await ca.issue({ ip: [SYNAPSE_HOST], name: "synapse" });
-    const zLeaf = await ca.issue({ ip: [ZION_HOST], name: "zion" });
-    const zionPort = await freePort(ZION_HOST);
-    const zionName = `${ZION_HOST}:${zionPort}`;
-    [synapse, zionServer] = await Promise.all([
-      startSynapse({ dir: pathJoin(dir, "synapse"), bindHost: SYNAPSE_HOST, caCertPath: ca.caCertPath, certPath: sLeaf.chainPath, keyPath: sLeaf.keyPath }),
-      startTestServer({
-        serverName: zionName,
-        tls: { certificatePath: zLeaf.chainPath, privateKeyPath: zLeaf.keyPath },
-        config: {
-          listeners: [
-            { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-            { port: zionPort, bind_addresses: [ZION_HOST], type: "http", tls: true, resources: [{ names: ["federation", "keys"] }] },
-          ],
-          ip_range_whitelist: ["127.0.26.0/24"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-          enable_registration: true, enable_registration_without_verification: true,
-          rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
-        },
-        startOptions: { passwordHasher: scryptHasher({ ln: 10 }) },
-      }),
-    ]);
+    let zionName: string;
+    ({ synapse, zion: zionServer, zionName } = await startSynapseAndZion({ dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.26.0/24" }));
     console.log(`# Synapse ${synapse.version} (pinned ${pinnedSynapseVersion()}) as ${synapse.serverName}; Zion as ${zionName}`);
     const s = synapse;
     const zcall = clientCaller(() => zionServer!.clientUrl);
