@@ -97,6 +97,8 @@ export interface InboundInvite {
 
 /** Steps 1-6: the countersigned invite event to answer with. */
 export async function receiveInvite(ctx: RemoteInviteContext, origin: ServerName, req: InboundInvite): Promise<JsonObject> {
+  // A room an admin blocked takes no invites (Synapse's answer), checked before any work on the event.
+  if (await ctx.storage.admin.getRoomBlock(req.roomId)) throw MatrixError.forbidden(`This room has been blocked on this server: ${req.roomId}`);
   // Step 1.
   if (!isKnownRoomVersion(req.roomVersion)) {
     throw new MatrixError("M_INCOMPATIBLE_ROOM_VERSION", 400, `room version ${req.roomVersion} is not supported by this server`, { room_version: req.roomVersion });

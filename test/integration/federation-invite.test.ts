@@ -403,6 +403,16 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
       assert.match(e.message, /99/);
     });
 
+    it("an invite into a room an admin of hs2 blocked: 403 M_FORBIDDEN", async () => {
+      await storage(1).admin.blockRoom(`!bad:${HS1}` as RoomId, null, Date.now());
+      try {
+        const e = await refused({}, 403, "M_FORBIDDEN");
+        assert.match(e.message, /blocked/);
+      } finally {
+        await storage(1).admin.unblockRoom(`!bad:${HS1}` as RoomId);
+      }
+    });
+
     it("an event not signed by the sending server's key: 403 M_FORBIDDEN", async () => {
       await refused({}, 403, "M_FORBIDDEN", { key: newSigningKey() });
     });
