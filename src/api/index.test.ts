@@ -174,8 +174,6 @@ const UNSERVED: readonly (readonly [string, string])[] = [
   ["GET /_matrix/client/v3/events/:_", "deprecated"],
   ["GET /_matrix/client/v3/initialSync", "deprecated"],
   ["GET /_matrix/client/v3/rooms/:_/initialSync", "deprecated in v1.13 (undeprecated for peeking in v1.14)"],
-  ["GET /_matrix/client/v3/pushers", "gap: push notifications module (needs a push gateway sender)"],
-  ["POST /_matrix/client/v3/pushers/set", "gap: push notifications module (needs a push gateway sender)"],
 ];
 
 function requiredFor(version: string): string[] {

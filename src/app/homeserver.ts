@@ -268,6 +268,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     uia: storedUiaSessions(storage.uiaSessions, clock),
     reports: storage.reports,
     openIdTokens: storage.openIdTokens,
+    pushers: storage.pushers,
     spaceHierarchy: new SpaceHierarchy({ rooms: storage.rooms, events: storage.events, roomClient: storage.roomClient }),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
     registrationNonces: memoryNonceStore(clock),

@@ -1248,6 +1248,36 @@ export interface OpenIdTokenStore {
   getUser(token: string, nowTs: number): Promise<UserId | null>;
 }
 
+/** One pusher (migration 0015, https://spec.matrix.org/v1.13/client-server-api/#push-notifications). */
+export interface PusherRecord {
+  readonly userId: UserId;
+  readonly appId: string;
+  readonly pushkey: string;
+  readonly kind: string;
+  readonly appDisplayName: string;
+  readonly deviceDisplayName: string;
+  readonly profileTag: string | null;
+  readonly lang: string;
+  /** The pusher's `data` (url, format, ...), as the client sent it. */
+  readonly data: JsonObject;
+  /** The device whose access token set it: deleting the device deletes the pusher. */
+  readonly deviceId: string;
+  /** When the pushkey was last set (ms). */
+  readonly pushkeyTs: number;
+}
+
+export interface PusherStore {
+  /** The user's pushers, by app_id then pushkey. */
+  list(userId: UserId): Promise<readonly PusherRecord[]>;
+  /**
+   * Creates the user's pusher for (appId, pushkey), or replaces it (one per user and pair). Unless `append`, in the
+   * same transaction deletes other users' pushers with the same (appId, pushkey) (spec: POST /pushers/set, append).
+   */
+  set(pusher: PusherRecord, append: boolean): Promise<void>;
+  /** Deletes the user's pusher for (appId, pushkey); true when it existed. */
+  delete(userId: UserId, appId: string, pushkey: string): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------------------
 // The whole storage.
 // ---------------------------------------------------------------------------
@@ -1354,6 +1384,7 @@ export interface Storage {
   readonly uiaSessions: UiaSessionStore;
   readonly reports: ReportStore;
   readonly openIdTokens: OpenIdTokenStore;
+  readonly pushers: PusherStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

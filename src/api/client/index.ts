@@ -142,6 +142,9 @@ import { searchUserDirectory } from "./user-directory/search.js";
 import { search } from "./search/search.js";
 import { getNotifications } from "./push-rules/notifications.js";
 import { requestOpenIdToken, type OpenIdDeps } from "./account/openid-token.js";
+import { getPushers } from "./pushers/get-pushers.js";
+import { setPusher } from "./pushers/set-pusher.js";
+import type { PusherDeps } from "./pushers/shared.js";
 import { listEventReportsRoute } from "./admin/list-event-reports.js";
 import { getEventReportRoute } from "./admin/get-event-report.js";
 import { deleteEventReportRoute } from "./admin/delete-event-report.js";
@@ -161,9 +164,10 @@ import { registerAvailable } from "./register/available.js";
 import { register } from "./register/register.js";
 import { registrationTokenValidity } from "./register/token-validity.js";
 
-export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps & HierarchyDeps & OpenIdDeps;
+export type ClientApiDeps = AccountDeps & UserDataDeps & RoomDeps & SyncDeps & RoomAdminDeps & ReportDeps & HierarchyDeps & OpenIdDeps & PusherDeps;
 
 const v3Routes = [
+  getPushers, setPusher,
   getLogin, postLogin, logout, logoutAll, refresh,
   register, registerAvailable,
   whoami, changePassword, deactivateAccount,

@@ -19,6 +19,7 @@ import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js
 import { sqlOutboundStore } from "./stores/outbound.js";
 import { sqlSlidingSyncStore } from "./stores/sliding-sync.js";
 import { sqlOpenIdTokenStore, sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
+import { sqlPusherStore } from "./stores/pushers.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -105,6 +106,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     uiaSessions: sqlUiaSessionStore(runner),
     reports: sqlReportStore(runner),
     openIdTokens: sqlOpenIdTokenStore(runner),
+    pushers: sqlPusherStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -23,11 +23,12 @@ function deviceOf(r: Row): DeviceRecord {
   };
 }
 
-/** Deletes the devices (all of the user's when `deviceIds` is undefined) with their access and refresh tokens. */
+/** Deletes the devices (all of the user's when `deviceIds` is undefined) with their access and refresh tokens and pushers. */
 function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undefined): UnitOfWork<number> {
   if (deviceIds === undefined) {
     yield* exec("DELETE FROM access_tokens WHERE user_id = ?", userId);
     yield* exec("DELETE FROM refresh_tokens WHERE user_id = ?", userId);
+    yield* exec("DELETE FROM pushers WHERE user_id = ?", userId);
     const all = yield* exec("DELETE FROM devices WHERE user_id = ?", userId);
     if (all > 0) yield* deleteDeviceKeysWork(userId, undefined);
     return all;
@@ -37,6 +38,8 @@ function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undef
     const ids = placeholders(part.length);
     yield* exec(`DELETE FROM access_tokens WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
     yield* exec(`DELETE FROM refresh_tokens WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
+    // A device's pushers go with it (Synapse deletes pushers bound to the access token that is logged out).
+    yield* exec(`DELETE FROM pushers WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
     n += yield* exec(`DELETE FROM devices WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
   }
   // Their keys and queued to-device messages go with them, and the user's device list changed (spec: deleting a
