@@ -197,6 +197,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   const wellKnownClient: JsonObject = { "m.homeserver": { base_url: config.public_baseurl } };
   // Sync (src/sync): the notifier the room pipeline tells of every write, the in-memory typing stream.
   const notifier = new Notifier(systemTimers);
+  // Long-polling requests waiting now (/sync, sliding sync), sampled every 5 s for the metrics endpoint.
+  const waitingGauge = metrics.gauge({ name: "zion_sync_waiting_requests", help: "Long-polling sync requests waiting for something new" });
+  const waitingSampler = metricsRegistry ? setInterval(() => waitingGauge.set({}, notifier.waiting()), 5_000).unref() : undefined;
   notifier.setMemberTargets(async (_roomId, ids) => {
     const pdus = await storage.events.getPdus(ids as EventId[]);
     return [...pdus.values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined).map((p) => p.stateKey as UserId);
@@ -432,6 +435,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         await closeAll();
         await sender?.stop();
         rooms.close();
+        if (waitingSampler) clearInterval(waitingSampler);
         ephemeralEdus.close();
         typing.close();
         await storage.close();

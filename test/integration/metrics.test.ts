@@ -210,6 +210,21 @@ describe("metrics after a scripted session against zion start", () => {
     assert.equal(delta("zion_federation_server_pdu_verdicts_total", { verdict: "accepted" }), 0);
   });
 
+  it("shows the long-polling /sync requests waiting, sampled every 5 s", async () => {
+    const reg = await httpCall(`${zion.clientUrl}/_matrix/client/v3/register`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "waiter", password: "a password 1", auth: { type: "m.login.dummy" } }),
+    });
+    assert.equal(reg.status, 200, reg.body);
+    const auth = { authorization: `Bearer ${String(reg.json()["access_token"])}` };
+    const first = await httpCall(`${zion.clientUrl}/_matrix/client/v3/sync`, { headers: auth });
+    const since = encodeURIComponent(String(first.json()["next_batch"]));
+    const waits = [0, 1].map(() => httpCall(`${zion.clientUrl}/_matrix/client/v3/sync?since=${since}&timeout=9000`, { headers: auth }));
+    await new Promise((r) => setTimeout(r, 6_000));
+    assert.ok((await scrape()).value("zion_sync_waiting_requests") >= 2, "both waiting requests counted");
+    await Promise.all(waits);
+  });
+
   it("serves the same text at /_synapse/metrics and /metrics on an http listener with the metrics resource", async () => {
     const a = await httpCall(`${zion.clientUrl}/_synapse/metrics`);
     const b = await httpCall(`${zion.clientUrl}/metrics`);
