@@ -33,6 +33,7 @@ import { mediaConformance } from "./media.js";
 import { adminConformance } from "./admin.js";
 import { slidingSyncConformance } from "./sliding-sync.js";
 import { uiaReportConformance } from "./uia-reports.js";
+import { deviceFederationConformance } from "./device-federation.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -526,6 +527,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     adminConformance(withStorage);
     slidingSyncConformance(withStorage);
     uiaReportConformance(withStorage, () => target.fresh(), reopenSkip);
+    deviceFederationConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {
