@@ -47,10 +47,15 @@ export class DeviceListResync {
       this.deferred.add(userId);
       void this.deps.clock.sleep(wait).then(() => {
         this.deferred.delete(userId);
-        this.request(userId);
+        this.enqueue(userId);
       });
       return;
     }
+    this.enqueue(userId);
+  }
+
+  private enqueue(userId: UserId): void {
+    if (this.running.has(userId) || this.waiting.includes(userId)) return;
     if (this.waiting.length >= LIMITS.resyncQueue) {
       this.deps.log.warn({ user_id: userId }, "device-list resync queue full; the list stays stale");
       return;
