@@ -18,7 +18,7 @@ import type { FederationClient } from "../federation/transport/client.js";
 import type { FederationSender } from "../federation/sender/index.js";
 import { E2eeFederation, type EduRegistry } from "../rooms/index.js";
 import type { Storage } from "../storage/ports.js";
-import type { Notifier } from "../sync/index.js";
+import { deviceListMembership, type Notifier } from "../sync/index.js";
 import type { RemoteE2ee } from "../api/index.js";
 import type { Logger } from "./logger.js";
 
@@ -107,4 +107,14 @@ export function wireE2eeFederation(o: {
     sendToDevice: (sender, type, messages) => federation.outbound.sendToDevice(sender, type, messages),
   };
   return { federation, e2ee: wrappedE2ee, users: wrappedUsers, remoteE2ee };
+}
+
+/** /keys/changes' membership side: deviceListMembership between two event positions, bounded by the committed one. */
+export async function deviceListMembershipBetween(storage: Storage, userId: UserId, fromEvents: number, toEvents: number): Promise<{ newlyShared: UserId[]; left: UserId[] }> {
+  const to = Math.min(toEvents, await storage.events.maxStreamOrdering());
+  if (to <= fromEvents) return { newlyShared: [], left: [] };
+  const joined = await storage.rooms.getRoomsForUser(userId, "join");
+  const sharing = new Set<UserId>([userId]);
+  for (const r of joined) for (const u of await storage.roomClient.getRoomMembers(r, "join")) sharing.add(u);
+  return deviceListMembership(storage, userId, fromEvents, to, joined, sharing);
 }

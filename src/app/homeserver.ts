@@ -46,7 +46,7 @@ import { webClientServerOptions } from "./web-client.js";
 import { Notifier, SlidingSyncService, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
 import { registerPresenceTypingReceiptEdus } from "../sync/index.js";
 import type { EventId, UserId } from "../core/ids/index.js";
-import { wireE2eeFederation } from "./e2ee-federation.js";
+import { deviceListMembershipBetween, wireE2eeFederation } from "./e2ee-federation.js";
 
 /** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
 const systemTimers: NotifierTimers = {
@@ -303,6 +303,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         const out = new Set<UserId>();
         for (const r of await storage.rooms.getRoomsForUser(userId, "join")) for (const u of await storage.roomClient.getRoomMembers(r, "join")) out.add(u);
         return out;
+      },
+      async membershipChanges(userId: UserId, fromEvents: number, toEvents: number) {
+        return deviceListMembershipBetween(storage, userId, fromEvents, toEvents);
       },
     },
     sync: syncService,

@@ -234,13 +234,15 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
     assert.equal(Object.keys((c.oneTimeKeys[bob.userId] as JsonObject)["B1"] as JsonObject).length, 1);
   });
 
-  it("bob leaving the last room he shares with alice puts her in his device_lists.left, and him in hers once hs1 has the leave", async () => {
+  it("bob leaving the last room he shares with alice puts her in his device_lists.left (and /keys/changes' left), and him in hers once hs1 has the leave", async () => {
     const bobSince = (await sync(1, bob))["next_batch"] as string;
     const aliceSince = (await sync(0, alice))["next_batch"] as string;
     ok(await call(1)("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, {}, bob.token));
     const atBob = await sync(1, bob, bobSince);
     assert.deepEqual(deviceLists(atBob).left, [alice.userId], JSON.stringify(atBob["device_lists"]));
     assert.ok(!deviceLists(atBob).changed.includes(alice.userId));
+    const changes = ok(await call(1)("GET", `/_matrix/client/v3/keys/changes?from=${encodeURIComponent(bobSince)}&to=${encodeURIComponent(atBob["next_batch"] as string)}`, undefined, bob.token));
+    assert.deepEqual(changes["left"], [alice.userId], "/keys/changes agrees with /sync");
     const atAlice = await until("hs1 to receive bob's leave", async () => {
       const r = await sync(0, alice, aliceSince, 2000);
       return deviceLists(r).left.length > 0 ? r : undefined;

@@ -72,6 +72,11 @@ export interface ProfileChangeListener {
  */
 export interface DeviceListAudience {
   usersSharingRoomsWith(userId: UserId): Promise<ReadonlySet<UserId>>;
+  /**
+   * Between two event-stream positions: users who newly share a joined room with the user and users who share
+   * none any more (src/sync deviceListMembership). Absent: /keys/changes answers `left: []`.
+   */
+  membershipChanges?(userId: UserId, fromEvents: number, toEvents: number): Promise<{ readonly newlyShared: readonly UserId[]; readonly left: readonly UserId[] }>;
 }
 
 /** A remote user's profile over federation (the FederationClient's query). */
