@@ -20,13 +20,12 @@ import type { RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { FederationError } from "../../src/federation/transport/client.js";
 import { clientCaller, type Reply } from "../harness/http-get.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
+import { startIpLiteralZions } from "../harness/federated-zion.js";
+import type { TestServer } from "../harness/server.js";
 import { createTestCa } from "../harness/test-ca.js";
 
 const clock: Clock = { now: () => Date.now(), sleep: async (ms) => new Promise((r) => setTimeout(r, ms)) };
 const cheap = scryptHasher({ ln: 10 });
-const generous = { per_second: 1000, burst_count: 1000 };
 const PASSWORD = "pw-123456";
 // Two addresses of 127.0.24.0/24 (this suite's block), a random pair so that two runs rarely collide on :8448.
 const BASE = 10 + 2 * Math.floor(Math.random() * 100);
@@ -86,25 +85,9 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-fede2ee-"));
     const ca = await createTestCa(dir);
-    const leaf = await ca.issue({ ip: IPS });
-    const tls = { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath };
-    for (const [i, ip] of IPS.entries()) {
-      names.push(`${ip}:8448` as ServerName);
-      hs.push(await startTestServer({
-        serverName: names[i]!, tls,
-        config: {
-          listeners: [
-            { port: 8448, bind_addresses: [ip], type: "http", tls: true, resources: [{ names: ["federation", "keys"] }] },
-            { port: await freePort("127.0.0.1"), bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-          ],
-          ip_range_whitelist: ["127.0.24.0/24"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-          enable_registration: true, enable_registration_without_verification: true,
-          rc_login: { address: generous, account: generous, failed_attempts: generous },
-          rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
-        },
-        startOptions: { clock, passwordHasher: cheap },
-      }));
-    }
+    const started = await startIpLiteralZions(ca, IPS, "127.0.24.0/24", { clock, passwordHasher: cheap });
+    hs.push(...started.servers);
+    names.push(...started.names);
     for (const [i, user] of [[0, "alice"], [1, "bob"]] as const) {
       ok(await call(i)("POST", "/_matrix/client/v3/register", { username: user, password: PASSWORD, auth: { type: "m.login.dummy" }, inhibit_login: true }));
     }
@@ -216,6 +199,21 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
       atBob.push(...toDevice(r));
     }
     assert.deepEqual(atBob, [{ type: "m.test", sender: alice.userId, content: { hello: true } }]);
+  });
+
+  it("EDUs about users of another server than the origin, or malformed, change nothing", async () => {
+    const storage = hs[1]!.homeserver!.storage;
+    const [dl, td] = [await storage.e2ee.maxDeviceListPosition(), await storage.toDevice.maxPosition()];
+    await sendAsHs1([
+      { edu_type: "m.device_list_update", content: { user_id: bob.userId, device_id: "FAKE", stream_id: 1, prev_id: [] } },
+      { edu_type: "m.device_list_update", content: { user_id: alice.userId, device_id: "X", stream_id: "7" } },
+      { edu_type: "m.signing_key_update", content: { user_id: bob.userId, master_key: { user_id: bob.userId, usage: ["master"], keys: {} } } },
+      { edu_type: "m.direct_to_device", content: { sender: bob.userId, type: "m.test", message_id: "forged", messages: { [bob.userId]: { "*": { forged: true } } } } },
+      { edu_type: "m.direct_to_device", content: { sender: alice.userId, type: "m.test", message_id: "x".repeat(33), messages: { [bob.userId]: { "*": { long: true } } } } },
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await storage.e2ee.maxDeviceListPosition(), dl);
+    assert.equal(await storage.toDevice.maxPosition(), td);
   });
 
   it("the federation endpoints answer only for local users and refuse unbounded input", async () => {

@@ -14,11 +14,10 @@ import { join } from "node:path";
 import { ClientEvent, MatrixEventEvent, RoomEvent, createClient, type MatrixClient, type MatrixEvent } from "matrix-js-sdk";
 import { scryptHasher } from "../../src/api/index.js";
 import type { ServerName, UserId } from "../../src/core/ids/index.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
+import { startIpLiteralZions } from "../harness/federated-zion.js";
+import type { TestServer } from "../harness/server.js";
 import { createTestCa } from "../harness/test-ca.js";
 
-const generous = { per_second: 1000, burst_count: 1000 };
 // A pair of 127.0.24.0/24 above the one federation-e2ee.test.ts draws from.
 const BASE = 220 + 2 * Math.floor(Math.random() * 15);
 const IPS = [`127.0.24.${BASE}`, `127.0.24.${BASE + 1}`];
@@ -48,25 +47,9 @@ describe("matrix-js-sdk 37.5 Rust crypto across two Zions: an encrypted room", {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-sdk-fede2ee-"));
     const ca = await createTestCa(dir);
-    const leaf = await ca.issue({ ip: IPS });
-    const tls = { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath };
-    for (const [i, ip] of IPS.entries()) {
-      names.push(`${ip}:8448` as ServerName);
-      hs.push(await startTestServer({
-        serverName: names[i]!, tls,
-        config: {
-          listeners: [
-            { port: 8448, bind_addresses: [ip], type: "http", tls: true, resources: [{ names: ["federation", "keys"] }] },
-            { port: await freePort("127.0.0.1"), bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-          ],
-          ip_range_whitelist: ["127.0.24.0/24"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-          enable_registration: true, enable_registration_without_verification: true,
-          rc_login: { address: generous, account: generous, failed_attempts: generous },
-          rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
-        },
-        startOptions: { passwordHasher: scryptHasher({ ln: 10 }) },
-      }));
-    }
+    const started = await startIpLiteralZions(ca, IPS, "127.0.24.0/24", { passwordHasher: scryptHasher({ ln: 10 }) });
+    hs.push(...started.servers);
+    names.push(...started.names);
   });
   after(async () => {
     for (const c of clients) c.stopClient();
