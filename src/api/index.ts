@@ -52,6 +52,6 @@ export { scryptHasher, storedUiaSessions, memoryNonceStore, registrationMac, adm
 export type { AdminDeps } from "./client/index.js";
 export { RoomDeletions, roomAdmin, mediaAdmin, destinationAdmin, type MediaAdminDeps, type DestinationAdminDeps } from "./client/index.js";
 export { inboundPduMetrics } from "./federation/transactions/send-transaction.js";
-export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience } from "./client/index.js";
+export type { AccountSettings, PasswordHasher, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteE2ee } from "./client/index.js";
 export type { ServerIdentity } from "./public/index.js";
 export { buildServerKeys, CLIENT_SPEC_VERSIONS, SERVER_SOFTWARE_NAME } from "./public/index.js";

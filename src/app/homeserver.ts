@@ -46,6 +46,7 @@ import { webClientServerOptions } from "./web-client.js";
 import { Notifier, SlidingSyncService, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
 import { registerPresenceTypingReceiptEdus } from "../sync/index.js";
 import type { EventId, UserId } from "../core/ids/index.js";
+import { deviceListMembershipBetween, wireE2eeFederation } from "./e2ee-federation.js";
 
 /** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
 const systemTimers: NotifierTimers = {
@@ -222,6 +223,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     presenceEnabled: config.presence?.enabled ?? true, sendPresenceToFederation: config.send_presence_to_federation !== false,
     log: logger.child({ area: "federation-edus" }),
   });
+  // End-to-end encryption across servers (app/e2ee-federation.ts): EDU handlers, and stores that report device changes.
+  const e2eeFederation = wireE2eeFederation({ serverName: config.server_name, storage, sender, client: federation.client, notifier, edus, clock, logger });
   const roomReads = new RoomReads(storage);
   // The per-user stores the e2ee and account-data routes write through, wrapped so each write wakes the syncs
   // waiting for it (to-device: every recipient; account data: the owner).
@@ -265,7 +268,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     roomRead: { events: storage.events, state: storage.state, rooms: storage.rooms },
     roomDirectory: localRoomDirectory({ serverName: config.server_name, roomClient: storage.roomClient, roomStore: storage.rooms, events: storage.events }),
     allowPublicRoomsOverFederation: config.allow_public_rooms_over_federation,
-    users: storage.users,
+    users: e2eeFederation.users,
     accounts,
     passwords: options.passwordHasher ?? scryptHasher(),
     uia: storedUiaSessions(storage.uiaSessions, clock),
@@ -286,7 +289,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     outbound: storage.outbound,
     // Room deletions of the admin API's v2 (background, their statuses in memory).
     roomDeletions: new RoomDeletions(() => deps),
-    e2ee: storage.e2ee,
+    e2ee: e2eeFederation.e2ee,
+    deviceFederation: storage.deviceFederation,
+    remoteE2ee: e2eeFederation.remoteE2ee,
     toDevice,
     accountData,
     filters: storage.filters,
@@ -302,6 +307,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         const out = new Set<UserId>();
         for (const r of await storage.rooms.getRoomsForUser(userId, "join")) for (const u of await storage.roomClient.getRoomMembers(r, "join")) out.add(u);
         return out;
+      },
+      async membershipChanges(userId: UserId, fromEvents: number, toEvents: number) {
+        return deviceListMembershipBetween(storage, userId, fromEvents, toEvents);
       },
     },
     sync: syncService,

@@ -10,3 +10,4 @@ export { MISSING_EVENTS_LIMIT, stateResolutionMetric, type RemoteDeps, type Even
 export type { TransactionPduResult } from "./room-service.js";
 export { TransactionGate, EduRegistry, type EduHandler } from "./transaction-gate.js";
 export { SpaceHierarchy, compareChildren, type SpaceSource, type SpaceRoom, type ChildLink, type SpaceRequester } from "./space-hierarchy.js";
+export { E2eeFederation, RoomAudience, E2EE_FEDERATION_LIMITS, type DeviceListDeps, type RemoteKeysAnswer } from "./device-lists/index.js";

@@ -1358,6 +1358,79 @@ export interface MigrationStatus {
 
 export type StorageBackend = "sqlite" | "postgres";
 
+// ---------------------------------------------------------------------------
+// End-to-end encryption across servers (migration 0016): our users' m.device_list_update sequences, the cached
+// device lists of users of other servers, and the m.direct_to_device message ids already delivered.
+// ---------------------------------------------------------------------------
+
+/** One device of a user of another server, as its server described it. */
+export interface RemoteDevice {
+  readonly deviceId: string;
+  readonly displayName: string | null;
+  /** The device_keys object as the remote server gave it, or null when the device has no keys. */
+  readonly keys: JsonObject | null;
+}
+
+/** A remote user's cached (tracked) device list. */
+export interface RemoteDeviceList {
+  readonly userId: UserId;
+  /** The remote server's stream_id this list is up to date with. */
+  readonly streamId: number;
+  /** An update referred to a prev_id above streamId (one was missed): a resync is due. */
+  readonly stale: boolean;
+  /** Ordered by device id. */
+  readonly devices: readonly RemoteDevice[];
+  readonly masterKey: JsonObject | null;
+  readonly selfSigningKey: JsonObject | null;
+  readonly updatedTs: number;
+}
+
+/** One m.device_list_update, already checked. */
+export interface DeviceListUpdate {
+  readonly userId: UserId;
+  readonly deviceId: string;
+  readonly displayName: string | null;
+  readonly keys: JsonObject | null;
+  readonly deleted: boolean;
+  readonly streamId: number;
+  readonly prevIds: readonly number[];
+}
+
+/**
+ * What applying an update did. `applied`: the device was replaced (or deleted) and the list moved to its stream id.
+ * `untracked`: no list is cached, so only the change was recorded. `gap`: a prev_id is above the cached stream id,
+ * so the list was marked stale and the change recorded. `old`: at or below the cached stream id; nothing written.
+ * The first three add a device-list change for the user at `position`.
+ */
+export type DeviceListUpdateResult =
+  | { readonly outcome: "applied" | "untracked" | "gap"; readonly position: UserStreamPosition }
+  | { readonly outcome: "old" };
+
+export interface DeviceFederationStore {
+  /**
+   * Hands out `count` consecutive stream ids of a local user's m.device_list_update sequence in one transaction,
+   * with the id before the first (0 when the sequence starts here), which the first EDU names as prev_id.
+   */
+  nextOutboundStreamIds(userId: UserId, count: number): Promise<{ readonly prev: number; readonly ids: readonly number[] }>;
+  /** The last stream id handed out for the user (0 before any). */
+  outboundStreamId(userId: UserId): Promise<number>;
+  /** The cached device lists of these users (users not tracked are absent). */
+  getRemoteDeviceLists(userIds: readonly UserId[]): Promise<ReadonlyMap<UserId, RemoteDeviceList>>;
+  /** Replaces a user's cached list (a resync: tracked, not stale) and adds a device-list change, in one transaction. */
+  replaceRemoteDeviceList(list: Omit<RemoteDeviceList, "stale" | "updatedTs">, nowTs: number): Promise<UserStreamPosition>;
+  /** Applies one m.device_list_update in one transaction (see DeviceListUpdateResult). */
+  applyDeviceListUpdate(update: DeviceListUpdate, nowTs: number): Promise<DeviceListUpdateResult>;
+  /** m.signing_key_update: replaces the given keys of a tracked list; adds a device-list change either way. */
+  applySigningKeyUpdate(userId: UserId, keys: { readonly master?: JsonObject; readonly selfSigning?: JsonObject }, nowTs: number): Promise<UserStreamPosition>;
+  /** Drops a cached list (the user shares no room with us any more). True when there was one. */
+  forgetRemoteDeviceList(userId: UserId): Promise<boolean>;
+  /**
+   * Delivers an m.direct_to_device EDU's messages into the local recipients' inboxes unless (origin, messageId)
+   * was delivered before, in one transaction. False (nothing queued) for a repeat.
+   */
+  receiveToDevice(origin: ServerName, messageId: string, messages: readonly ToDeviceMessage[], nowTs: number): Promise<boolean>;
+}
+
 export interface Storage {
   readonly backend: StorageBackend;
   readonly keys: KeyStore;
@@ -1373,6 +1446,7 @@ export interface Storage {
   readonly outbound: OutboundStore;
   readonly e2ee: E2eeStore;
   readonly toDevice: ToDeviceStore;
+  readonly deviceFederation: DeviceFederationStore;
   readonly accountData: AccountDataStore;
   readonly filters: FilterStore;
   readonly keyBackup: KeyBackupStore;

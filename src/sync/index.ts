@@ -9,3 +9,4 @@ export { registerPresenceTypingReceiptEdus, type PresenceTypingReceiptDeps, type
 export { InboundEdus, FEDERATED_TYPING_MS, MAX_ENTRIES_PER_EDU, type EduLog, type InboundEduDeps } from "./edus/inbound.js";
 export { OutboundEdus, TYPING_PING_MS, type EduSender, type RoomServers, type OutboundEduDeps } from "./edus/outbound.js";
 export { SlidingSyncService, parseSlidingRequest, MAX_TIMELINE_LIMIT, type SlidingSyncCall, type SlidingRequest } from "./sliding/index.js";
+export { deviceListMembership, MEMBER_CHANGES_LIMIT } from "./device-lists.js";

@@ -16,7 +16,7 @@ import { RoomsProvider, type SyncStorage } from "./rooms-provider.js";
 import { serializeToken, type StreamToken } from "./token.js";
 import type { TypingStream } from "./typing.js";
 import { receiptEvents } from "./receipts.js";
-import { deviceListUpdates, sharingUsers } from "./device-lists.js";
+import { deviceListMembership, deviceListUpdates, sharingUsers } from "./device-lists.js";
 
 /** The most to-device messages one response carries (Synapse sends 100 too); the rest follow in the next. */
 export const TO_DEVICE_LIMIT = 100;
@@ -158,7 +158,15 @@ export class SyncService {
     // Users sharing a joined room with us (and ourselves): whose device-list changes and presence we see.
     let audience: Promise<Set<UserId>> | undefined;
     const sharing = (): Promise<Set<UserId>> => (audience ??= sharingUsers(storage, req.userId, joinedForTyping));
-    const { changed } = since ? await deviceListUpdates(storage, Math.min(since.deviceLists, now.deviceLists), now.deviceLists, sharing) : { changed: [] as string[] };
+    let { changed } = since ? await deviceListUpdates(storage, Math.min(since.deviceLists, now.deviceLists), now.deviceLists, sharing) : { changed: [] as string[] };
+    // Users who newly share a room (changed) and who share none any more (left), from the membership changes.
+    let left: string[] = [];
+    if (since && now.events > since.events) {
+      const m = await deviceListMembership(storage, req.userId, Math.min(since.events, now.events), now.events, joinedForTyping, await sharing());
+      left = m.left;
+      if (m.newlyShared.length > 0) changed = [...new Set([...changed, ...m.newlyShared])];
+      if (left.length > 0) changed = changed.filter((u) => !left.includes(u));
+    }
     const presenceFrom = since ? Math.min(since.presence, now.presence) : 0;
     const nowTs = this.deps.clock.now();
     const presence: JsonObject[] = [];
@@ -179,13 +187,13 @@ export class SyncService {
       account_data: { events: global },
       presence: { events: presence },
       to_device: { events: [...toDevice.messages] },
-      device_lists: { changed, left: [] },
+      device_lists: { changed, left },
       // signed_curve25519 always, 0 included (as Synapse): matrix-sdk-crypto only updates its count when it is
       // present, so without it a device whose keys were all claimed would never upload new ones.
       device_one_time_keys_count: { signed_curve25519: 0, ...otkCounts },
       device_unused_fallback_key_types: [...fallbackTypes],
     };
-    const empty = rooms.empty && global.length === 0 && toDevice.messages.length === 0 && changed.length === 0 && presence.length === 0;
+    const empty = rooms.empty && global.length === 0 && toDevice.messages.length === 0 && changed.length === 0 && left.length === 0 && presence.length === 0;
     return { body, empty, following: rooms.following, token: next };
   }
 }

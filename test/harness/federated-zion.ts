@@ -12,7 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SigningKey } from "../../src/core/crypto/index.js";
 import { newSigningKey } from "../../src/app/index.js";
+import type { ServerName } from "../../src/core/ids/index.js";
 import type { Dnsmasq } from "./dnsmasq.js";
+import { freePort } from "./ports.js";
 import { startTestServer, type TestServer, type TestServerOptions } from "./server.js";
 import type { IssuedCert, TestCa } from "./test-ca.js";
 
@@ -138,4 +140,37 @@ export class FederatedZionProcess {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * In-process Zions named by IP literal (`ip:8448`), each with a TLS federation listener on its address (one test-CA
+ * certificate with every address as an IP SAN), a client listener on 127.0.0.1, registration open, generous rate
+ * limits and `allowRange` let through the outbound IP policy. No DNS: names are addresses. Stop each returned server.
+ */
+export async function startIpLiteralZions(
+  ca: TestCa, ips: readonly string[], allowRange: string,
+  startOptions: NonNullable<Parameters<typeof startTestServer>[0]>["startOptions"] = {},
+): Promise<{ servers: TestServer[]; names: ServerName[] }> {
+  const generous = { per_second: 1000, burst_count: 1000 };
+  const leaf = await ca.issue({ ip: [...ips] });
+  const tls = { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath };
+  const servers: TestServer[] = [];
+  const names = ips.map((ip) => `${ip}:8448` as ServerName);
+  for (const [i, ip] of ips.entries()) {
+    servers.push(await startTestServer({
+      serverName: names[i]!, tls,
+      config: {
+        listeners: [
+          { port: 8448, bind_addresses: [ip], type: "http", tls: true, resources: [{ names: ["federation", "keys"] }] },
+          { port: await freePort("127.0.0.1"), bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
+        ],
+        ip_range_whitelist: [allowRange], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
+        enable_registration: true, enable_registration_without_verification: true,
+        rc_login: { address: generous, account: generous, failed_attempts: generous },
+        rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
+      },
+      startOptions,
+    }));
+  }
+  return { servers, names };
 }

@@ -17,7 +17,9 @@ import { startTestServer, type TestServer } from "../harness/server.js";
 import { httpCall, type Reply } from "../harness/http-get.js";
 
 let now = 1_764_000_000_000;
-const clock: Clock = { now: () => now, sleep: async () => {} };
+// Time stands still for the routes (TURN expiry); sleeps are real but short, so the federation sender (which now
+// queues m.direct_to_device EDUs for the remote recipients below) waits instead of spinning.
+const clock: Clock = { now: () => now, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))) };
 const PASSWORD = "correct horse 1";
 const TURN_SECRET = "turn shared secret";
 const generous = { per_second: 1000, burst_count: 1000 };

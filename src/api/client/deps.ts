@@ -1,6 +1,7 @@
 /** What the client-API routes may be handed; each route takes the slice it names. app/ builds it. */
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
+import type { JsonObject } from "../../core/json/types.js";
 import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RelationStore, ReportStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
 import type { Notifier, SlidingSyncService, SyncService, TypingStream } from "../../sync/index.js";
 import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
@@ -71,11 +72,32 @@ export interface ProfileChangeListener {
  */
 export interface DeviceListAudience {
   usersSharingRoomsWith(userId: UserId): Promise<ReadonlySet<UserId>>;
+  /**
+   * Between two event-stream positions: users who newly share a joined room with the user and users who share
+   * none any more (src/sync deviceListMembership). Absent: /keys/changes answers `left: []`.
+   */
+  membershipChanges?(userId: UserId, fromEvents: number, toEvents: number): Promise<{ readonly newlyShared: readonly UserId[]; readonly left: readonly UserId[] }>;
 }
 
 /** A remote user's profile over federation (the FederationClient's query). */
 export interface RemoteProfiles {
   queryProfile(destination: ServerName, userId: UserId, field?: "displayname" | "avatar_url"): Promise<{ displayname?: string; avatar_url?: string }>;
+}
+
+/**
+ * Keys and to-device messages of users of other servers (src/rooms/device-lists E2eeFederation): /keys/query,
+ * /keys/claim and /sendToDevice hand it the users of other servers.
+ */
+export interface RemoteE2ee {
+  queryKeys(requested: ReadonlyMap<UserId, readonly string[]>, timeoutMs: number): Promise<{
+    readonly deviceKeys: Record<string, Record<string, JsonObject>>;
+    readonly masterKeys: Record<string, JsonObject>;
+    readonly selfSigningKeys: Record<string, JsonObject>;
+    readonly failures: Record<string, JsonObject>;
+  }>;
+  claimKeys(requested: ReadonlyMap<UserId, Readonly<Record<string, string>>>, timeoutMs: number): Promise<{ readonly oneTimeKeys: Record<string, Record<string, JsonObject>>; readonly failures: Record<string, JsonObject> }>;
+  /** Queues m.direct_to_device EDUs; answers how many. */
+  sendToDevice(sender: UserId, type: string, messages: ReadonlyMap<UserId, Readonly<Record<string, JsonObject>>>): Promise<number>;
 }
 
 /** What the per-user routes (keys, to-device, account data, profile, filters, key backup, capabilities) use. */
@@ -95,6 +117,8 @@ export interface UserDataDeps {
   readonly deviceListAudience: DeviceListAudience;
   /** The federation client (app/ always provides it). */
   readonly federationClient: RemoteProfiles;
+  /** Keys and to-device messages of users of other servers. */
+  readonly remoteE2ee: RemoteE2ee;
 }
 
 /** What /sync and the ephemeral-stream routes (typing, receipts, presence) use. */

@@ -220,7 +220,7 @@ export const clientRoutes: readonly Route<ClientApiDeps>[] = [
   listEventReportsRoute, getEventReportRoute, deleteEventReportRoute,
 ] as readonly Route<ClientApiDeps>[];
 
-export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles } from "./deps.js";
+export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, PasswordPolicy, UserDataDeps, TurnSettings, ProfileChangeListener, DeviceListAudience, RemoteProfiles, RemoteE2ee } from "./deps.js";
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { storedUiaSessions, type UiaSessions } from "./shared/uia.js";

@@ -452,6 +452,49 @@ export class FederationClient implements KeyFetchClient {
       (b) => ({ knockRoomState: objectsAt(objectAt(b, "(response)"), "knock_room_state", { optional: true }) }));
   }
 
+  /**
+   * GET /_matrix/federation/v1/user/devices/{userId}: https://spec.matrix.org/v1.16/server-server-api/#get_matrixfederationv1userdevicesuserid
+   * The answer must name the user asked about and carry an integer stream_id and a devices array; each device
+   * needs a string device_id (the caller judges the keys).
+   */
+  async getUserDevices(destination: ServerName, userId: UserId, opts: { trace?: Trace; timeoutMs?: number; maxResponseBytes?: number } = {}): Promise<{ streamId: number; devices: JsonObject[]; masterKey?: JsonObject; selfSigningKey?: JsonObject }> {
+    return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/user/devices/${encodeURIComponent(userId)}`, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      if (stringAt(o, "user_id") !== userId) throw new ResponseShapeError("user_id", `is not ${userId}`);
+      const streamId = integerAt(o, "stream_id");
+      const devices = objectsAt(o, "devices");
+      devices.forEach((d, i) => stringAt(d, "device_id", `devices[${i}].device_id`));
+      const master = o["master_key"] === undefined ? undefined : objectAt(o["master_key"], "master_key");
+      const selfSigning = o["self_signing_key"] === undefined ? undefined : objectAt(o["self_signing_key"], "self_signing_key");
+      return { streamId, devices, ...(master ? { masterKey: master } : {}), ...(selfSigning ? { selfSigningKey: selfSigning } : {}) };
+    });
+  }
+
+  /**
+   * POST /_matrix/federation/v1/user/keys/query: https://spec.matrix.org/v1.16/server-server-api/#post_matrixfederationv1userkeysquery
+   * The answer must have a device_keys object; master_keys and self_signing_keys are objects when present.
+   */
+  async queryUserKeys(destination: ServerName, deviceKeys: Readonly<Record<string, readonly string[]>>, opts: { trace?: Trace; timeoutMs?: number; maxResponseBytes?: number } = {}): Promise<{ deviceKeys: JsonObject; masterKeys: JsonObject; selfSigningKeys: JsonObject }> {
+    const body: JsonObject = { device_keys: Object.fromEntries(Object.entries(deviceKeys).map(([u, d]) => [u, [...d]])) };
+    return this.typed({ destination, method: "POST", path: "/_matrix/federation/v1/user/keys/query", body, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      const optional = (k: string): JsonObject => (o[k] === undefined ? {} : objectAt(o[k], k));
+      return { deviceKeys: objectAt(o["device_keys"], "device_keys"), masterKeys: optional("master_keys"), selfSigningKeys: optional("self_signing_keys") };
+    });
+  }
+
+  /**
+   * POST /_matrix/federation/v1/user/keys/claim: https://spec.matrix.org/v1.16/server-server-api/#post_matrixfederationv1userkeysclaim
+   * The answer must have a one_time_keys object.
+   */
+  async claimUserKeys(destination: ServerName, oneTimeKeys: Readonly<Record<string, Readonly<Record<string, string>>>>, opts: { trace?: Trace; timeoutMs?: number; maxResponseBytes?: number } = {}): Promise<{ oneTimeKeys: JsonObject }> {
+    const body: JsonObject = { one_time_keys: Object.fromEntries(Object.entries(oneTimeKeys).map(([u, d]) => [u, { ...d }])) };
+    return this.typed({ destination, method: "POST", path: "/_matrix/federation/v1/user/keys/claim", body, ...opts }, (b) => {
+      const o = objectAt(b, "(response)");
+      return { oneTimeKeys: objectAt(o["one_time_keys"], "one_time_keys") };
+    });
+  }
+
   /** PUT /_matrix/federation/v2/invite/{roomId}/{eventId}: the invite event signed by the invitee's server. */
   async invite(
     destination: ServerName, roomId: RoomId, eventId: EventId,

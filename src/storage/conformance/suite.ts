@@ -34,6 +34,7 @@ import { adminConformance } from "./admin.js";
 import { slidingSyncConformance } from "./sliding-sync.js";
 import { uiaReportConformance } from "./uia-reports.js";
 import { pusherConformance } from "./pushers.js";
+import { deviceFederationConformance } from "./device-federation.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
 
@@ -528,6 +529,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     slidingSyncConformance(withStorage);
     uiaReportConformance(withStorage, () => target.fresh(), reopenSkip);
     pusherConformance(withStorage);
+    deviceFederationConformance(withStorage);
 
     describe("UserStore", () => {
       it("creates a user with a profile and refuses the same id again with a UniqueViolationError, not a driver error", async () => {

@@ -14,6 +14,7 @@ import { sqlStateStore } from "./stores/state-groups.js";
 import { sqlUserStore } from "./stores/users.js";
 import { sqlPresenceStore, sqlPushRulesStore, sqlReceiptStore } from "./stores/sync.js";
 import { sqlAccountDataStore, sqlE2eeStore, sqlFilterStore, sqlKeyBackupStore, sqlToDeviceStore } from "./stores/e2ee.js";
+import { sqlDeviceFederationStore } from "./stores/device-federation.js";
 import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
@@ -95,6 +96,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     outbound: sqlOutboundStore(runner),
     e2ee: sqlE2eeStore(runner),
     toDevice: sqlToDeviceStore(runner),
+    deviceFederation: sqlDeviceFederationStore(runner),
     accountData: sqlAccountDataStore(runner),
     filters: sqlFilterStore(runner),
     keyBackup: sqlKeyBackupStore(runner),

@@ -16,6 +16,7 @@ import {
   type FilterStore,
   type KeyBackupStore,
   type KeySignature,
+  type ToDeviceMessage,
   type ToDeviceStore,
   type UserStreamPosition,
 } from "../../ports.js";
@@ -259,6 +260,20 @@ export function sqlE2eeStore(db: SqlRunner): E2eeStore {
   };
 }
 
+/** Puts each message into its recipients' inboxes ("*": the user's devices now; unknown devices get nothing). */
+export function* queueToDeviceWork(messages: readonly ToDeviceMessage[]): UnitOfWork<void> {
+  for (const m of messages) {
+    const devices = m.deviceId === "*"
+      ? (yield* query("SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id", m.userId)).map((r) => str(r["device_id"]))
+      : (yield* query("SELECT device_id FROM devices WHERE user_id = ? AND device_id = ?", m.userId, m.deviceId)).map((r) => str(r["device_id"]));
+    const text = json(m.message);
+    for (const d of devices) {
+      const pos = yield* nextPosition("to_device");
+      yield* exec("INSERT INTO to_device_inbox (stream_id, user_id, device_id, message_json) VALUES (?, ?, ?, ?)", pos, m.userId, d, text);
+    }
+  }
+}
+
 export function sqlToDeviceStore(db: SqlRunner): ToDeviceStore {
   return {
     send(sender, txnId, messages, nowTs) {
@@ -266,16 +281,7 @@ export function sqlToDeviceStore(db: SqlRunner): ToDeviceStore {
         const seen = yield* queryOne("SELECT 1 AS one FROM to_device_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?", sender.userId, sender.deviceId, txnId);
         if (seen) return false;
         yield* exec("INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ts) VALUES (?, ?, ?, ?)", sender.userId, sender.deviceId, txnId, nowTs);
-        for (const m of messages) {
-          const devices = m.deviceId === "*"
-            ? (yield* query("SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id", m.userId)).map((r) => str(r["device_id"]))
-            : (yield* query("SELECT device_id FROM devices WHERE user_id = ? AND device_id = ?", m.userId, m.deviceId)).map((r) => str(r["device_id"]));
-          const text = json(m.message);
-          for (const d of devices) {
-            const pos = yield* nextPosition("to_device");
-            yield* exec("INSERT INTO to_device_inbox (stream_id, user_id, device_id, message_json) VALUES (?, ?, ?, ?)", pos, m.userId, d, text);
-          }
-        }
+        yield* queueToDeviceWork(messages);
         return true;
       });
     },
