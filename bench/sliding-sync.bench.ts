@@ -8,7 +8,7 @@
  *   npm run bench -- sliding-sync
  *   ZION_BENCH_ROOMS=100 npm run bench -- sliding-sync    (a smaller data set)
  */
-import { quantile, startBenchServer, timedRequest as call } from "./bench-kit.js";
+import { benchServer, call, quantile } from "./lib/client.js";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { RoomId, UserId } from "../src/core/ids/index.js";
@@ -23,7 +23,7 @@ const SSS = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
 
 const fmt = (xs: number[]) => `median ${quantile(xs, 0.5).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms, min ${Math.min(...xs).toFixed(1)} ms`;
 
-const zion = await startBenchServer();
+const zion = await benchServer();
 try {
   const base = zion.clientUrl!;
   const hs = zion.homeserver!;
