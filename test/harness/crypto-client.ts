@@ -90,6 +90,13 @@ export interface CryptoClient {
   readonly creds: DeviceCredentials;
   /** stopClient, store destroyed, HTTP agent closed; idempotent. */
   stop(): Promise<void>;
+  /**
+   * Resolves once no /keys/query of this client has been in flight for `quietMs`. The Rust crypto drops its private
+   * cross-signing keys when a /keys/query answer shows a different master key of its own user, so an answer
+   * requested before a reset of cross-signing but processed after it loses the new keys: a test that resets
+   * cross-signing, or imports keys, right after a device-list change waits for this first, as a person would.
+   */
+  keysQueriesSettled(quietMs?: number): Promise<void>;
 }
 
 export interface CryptoClientOptions {
@@ -108,14 +115,30 @@ export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoC
   // After stop, every request fails as aborted: the SDK retries a failed connection (the crypto's outgoing requests
   // for up to 30 s, on timers that hold Node open) but never an abort.
   const inFlight = new Set<Promise<unknown>>();
+  const keysQueries = { inFlight: 0, lastActivity: 0 };
   const fetchFn = ((input: string | URL, init?: RequestInit) => {
     if (closed) return Promise.reject(new DOMException("the client was stopped", "AbortError"));
     const p = undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never);
     const settled = p.then(() => undefined, () => undefined);
     inFlight.add(settled);
     void settled.then(() => inFlight.delete(settled));
+    if (String(input).includes("/keys/query")) {
+      keysQueries.inFlight++;
+      keysQueries.lastActivity = Date.now();
+      void settled.then(() => {
+        keysQueries.inFlight--;
+        keysQueries.lastActivity = Date.now();
+      });
+    }
     return p;
   }) as unknown as typeof globalThis.fetch;
+  const keysQueriesSettled = async (quietMs = 750): Promise<void> => {
+    for (;;) {
+      const quietFor = Date.now() - keysQueries.lastActivity;
+      if (keysQueries.inFlight === 0 && quietFor >= quietMs) return;
+      await delay(keysQueries.inFlight === 0 ? quietMs - quietFor : 50);
+    }
+  };
   const store = new MemoryStore();
   const client = createClient({
     baseUrl: creds.baseUrl,
@@ -148,7 +171,7 @@ export async function createCryptoClient(creds: DeviceCredentials, opts: CryptoC
     await stop();
     throw e;
   }
-  return { client, crypto: client.getCrypto()!, creds, stop };
+  return { client, crypto: client.getCrypto()!, creds, stop, keysQueriesSettled };
 }
 
 /** initRustCrypto turns the Rust crypto's tracing on at Debug; lower it to what ZION_SDK_LOG asks. */

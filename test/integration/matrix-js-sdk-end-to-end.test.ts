@@ -86,6 +86,8 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     const steps: string[] = [];
     await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds, steps) });
     assert.deepEqual(steps, ["none"], "the first upload of cross-signing keys needs no UIA (MSC3967)");
+    // The upload is a device-list change of alice's own: her client re-queries her keys; let that answer in first.
+    await alice.keysQueriesSettled();
     // Resetting them does: Zion's /keys/device_signing/upload asks for m.login.password, the SDK retries with it.
     const firstMaster = await alice.crypto.getCrossSigningKeyId();
     steps.length = 0;
@@ -194,6 +196,9 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
 
     // A new device; its user types the recovery key (the same SecretStorageKeys).
     const alice2 = await clients.start(await loginNewDevice(zion.clientUrl!, alice1.creds.userId, alice1.creds.password), { cryptoCallbacks: recovery.callbacks });
+    // The import checks the keys against alice's public identity, which the new device learns from /keys/query.
+    await waitUntil("the new device knows alice's public cross-signing keys", async () => (await alice2.crypto.getCrossSigningStatus()).publicKeysOnDevice);
+    await alice2.keysQueriesSettled();
     await alice2.crypto.bootstrapCrossSigning({});
     const status2 = await alice2.crypto.getCrossSigningStatus();
     assert.deepEqual(status2.privateKeysCachedLocally, { masterKey: true, selfSigningKey: true, userSigningKey: true }, "imported from secret storage");
