@@ -71,18 +71,8 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     assert.equal(bob.client.getRoom(roomId)?.membersLoaded(), true, "the full member list was loaded");
   });
 
-  /**
-   * Zion's notifier does not yet wake a waiting /sync for a device-list change (that comes with the federation work
-   * on device lists), so the change would reach the clients at their next 30 s poll. A typing notification, which
-   * does wake every member's /sync, makes them read device_lists.changed at once.
-   */
-  async function wakeSyncs(c: CryptoClient, roomId: string): Promise<void> {
-    await c.client.sendTyping(roomId, true, 5_000);
-    await c.client.sendTyping(roomId, false, 0);
-  }
-
   it("cross-signs a second device: bootstrap with password UIA, the first device signs the second, and a SAS-verified other user sees it as cross-signing verified", async () => {
-    const { alice, bob, roomId } = await encryptedPair("xs");
+    const { alice, bob } = await encryptedPair("xs");
     const steps: string[] = [];
     await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds, steps) });
     assert.deepEqual(steps, ["none"], "the first upload of cross-signing keys needs no UIA (MSC3967)");
@@ -104,12 +94,10 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
       return q.device_keys[alice.creds.userId]?.[alice2.creds.deviceId] !== undefined;
     });
     // The first device hears of the second through device_lists.changed in its /sync.
-    await wakeSyncs(bob, roomId);
     await waitUntil("alice's first device knows her second", async () => (await alice.crypto.getUserDeviceInfo([alice.creds.userId])).get(alice.creds.userId)?.has(alice2.creds.deviceId) === true);
     assert.equal((await alice.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))?.crossSigningVerified, false, "not yet signed");
     await alice.crypto.crossSignDevice(alice2.creds.deviceId);
     // The new signature is a device-list change of alice's: both alice's first device and bob re-query her keys.
-    await wakeSyncs(bob, roomId);
     await waitUntil("the second device signed, at the first", async () => (await alice.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
 
     // Bob verifies alice (her first device) by comparing SAS emoji over to-device messages.
@@ -117,7 +105,6 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     assert.equal(emoji.length, 7);
     // Bob's client signed alice's master key with his user-signing key; it trusts her identity once /keys/query
     // serves that signature back, which it asks for when alice's keys show up in device_lists.changed.
-    await wakeSyncs(bob, roomId);
     await waitUntil("alice's identity verified at bob", async () => (await bob.crypto.getUserVerificationStatus(alice.creds.userId)).isCrossSigningVerified());
 
     // Bob has alice's second device with her self-signing key's signature; he trusts it through that key, which he
@@ -204,7 +191,6 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
     assert.deepEqual(status2.privateKeysCachedLocally, { masterKey: true, selfSigningKey: true, userSigningKey: true }, "imported from secret storage");
     // It signed its own device with the imported self-signing key; every device of alice's reads the signature back
     // from /keys/query after device_lists.changed.
-    await wakeSyncs(bob, roomId);
     await waitUntil("the new device cross-signed at itself", async () => (await alice2.crypto.getDeviceVerificationStatus(alice2.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
     await alice2.crypto.loadSessionBackupPrivateKeyFromSecretStorage();
     const restored = await alice2.crypto.restoreKeyBackup();
@@ -215,10 +201,9 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
   });
 
   it("verifies a new device from the old one by SAS, after which the old one sends it the cross-signing keys (secret gossiping over to-device)", async () => {
-    const { alice, bob, roomId } = await encryptedPair("sg");
+    const { alice, bob } = await encryptedPair("sg");
     await alice.crypto.bootstrapCrossSigning({ setupNewCrossSigning: true, authUploadDeviceSigningKeys: passwordUia(alice.creds) });
     const alice2 = await clients.start(await loginNewDevice(zion.clientUrl!, alice.creds.userId, alice.creds.password));
-    await wakeSyncs(bob, roomId);
     await waitUntil("alice's first device knows her second", async () => (await alice.crypto.getUserDeviceInfo([alice.creds.userId])).get(alice.creds.userId)?.has(alice2.creds.deviceId) === true);
     await waitUntil("the second device knows alice's identity", async () => (await alice2.crypto.getCrossSigningKeyId()) !== null || (await alice2.crypto.userHasCrossSigningKeys(alice.creds.userId)));
     assert.equal((await alice2.crypto.getCrossSigningStatus()).privateKeysCachedLocally.masterKey, false);
@@ -229,7 +214,6 @@ describe("matrix-js-sdk 37.5 Rust crypto on Zion: encrypted rooms", () => {
       const c = (await alice2.crypto.getCrossSigningStatus()).privateKeysCachedLocally;
       return c.masterKey && c.selfSigningKey && c.userSigningKey;
     }, 30_000);
-    await wakeSyncs(bob, roomId);
     await waitUntil("the new device cross-signed at the first", async () => (await alice.crypto.getDeviceVerificationStatus(alice.creds.userId, alice2.creds.deviceId))?.crossSigningVerified === true);
   });
 
