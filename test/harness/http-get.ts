@@ -72,11 +72,11 @@ export function trustCert(certificatePath: string, servername: string): Pick<Req
  * A client-API caller for a server at `baseUrl`: a JSON body (an object, or a string sent as it is) with
  * Content-Length always (node's client sends a DELETE body unframed otherwise), and a Bearer token when given.
  */
-export function clientCaller(baseUrl: () => string | undefined): (method: string, path: string, body?: unknown, token?: string) => Promise<Reply> {
-  return (method, path, body, token) => {
+export function clientCaller(baseUrl: () => string | undefined): (method: string, path: string, body?: unknown, token?: string, timeoutMs?: number) => Promise<Reply> {
+  return (method, path, body, token, timeoutMs) => {
     const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const framing = text === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) };
-    return httpCall(`${baseUrl()}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}) });
+    return httpCall(`${baseUrl()}${path}`, { method, headers: { ...framing, ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
   };
 }
 
