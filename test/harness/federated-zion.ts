@@ -167,7 +167,7 @@ export async function startIpLiteralZions(
         ip_range_whitelist: [allowRange], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
         enable_registration: true, enable_registration_without_verification: true,
         rc_login: { address: generous, account: generous, failed_attempts: generous },
-        rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
+        rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous }, rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
       },
       startOptions,
     }));

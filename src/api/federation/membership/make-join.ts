@@ -10,10 +10,13 @@ import { MatrixError } from "../../../core/errors.js";
 import { parseUserId, serverOfUserId } from "../../../core/ids/index.js";
 import type { RoomService } from "../../../rooms/index.js";
 import { defineFederationRoute } from "../../http/index.js";
+import type { RateLimits } from "../../http/rate-limit.js";
 import { roomIdParam } from "../events/access.js";
 
 export interface MembershipDeps {
   readonly rooms: Pick<RoomService, "makeJoin" | "acceptSendJoin" | "makeMembership" | "acceptSendMembership" | "receiveInvite">;
+  /** rc_invites.per_user, taken for each inbound invite's invitee (invite.ts). */
+  readonly rateLimits: Pick<RateLimits, "take">;
 }
 
 export const makeJoin = defineFederationRoute({
