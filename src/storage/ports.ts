@@ -1426,9 +1426,10 @@ export interface DeviceFederationStore {
   forgetRemoteDeviceList(userId: UserId): Promise<boolean>;
   /**
    * Delivers an m.direct_to_device EDU's messages into the local recipients' inboxes unless (origin, messageId)
-   * was delivered before, in one transaction. False (nothing queued) for a repeat.
+   * was delivered before, in one transaction. False (nothing queued) for a repeat. Message ids of every origin
+   * received before `forgetBeforeTs` are forgotten in the same transaction (a repeat of one would be delivered).
    */
-  receiveToDevice(origin: ServerName, messageId: string, messages: readonly ToDeviceMessage[], nowTs: number): Promise<boolean>;
+  receiveToDevice(origin: ServerName, messageId: string, messages: readonly ToDeviceMessage[], nowTs: number, forgetBeforeTs: number): Promise<boolean>;
 }
 
 export interface Storage {

@@ -17,7 +17,8 @@
  *    an object of users of this server to {device id or "*": object}, at most LIMITS.maxToDeviceMessages in all.
  *    Entries for users of other servers are ignored. No shared room is required: the spec asks for none, and
  *    verification requests go to users one shares no room with.
- * 2. Delivered once per (origin, message_id) into the recipients' inboxes; their syncs are woken.
+ * 2. Delivered once per (origin, message_id) into the recipients' inboxes; their syncs are woken. Ids older than
+ *    LIMITS.toDeviceIdRetentionMs are forgotten in the same transaction, so the table stays bounded.
  */
 import { parseUserId, serverOfUserId, type ServerName, type UserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
@@ -109,7 +110,8 @@ export function e2eeEduHandlers(deps: DeviceListDeps, outbound: DeviceListOutbou
         log.info({ origin, messages: out.length }, `m.direct_to_device ignored: more than ${LIMITS.maxToDeviceMessages} messages`);
         return;
       }
-      if (!(await storage.deviceFederation.receiveToDevice(origin, messageId, out, clock.now()))) return;
+      const now = clock.now();
+      if (!(await storage.deviceFederation.receiveToDevice(origin, messageId, out, now, now - LIMITS.toDeviceIdRetentionMs))) return;
       const pos = await storage.toDevice.maxPosition();
       for (const u of new Set(out.map((m) => m.userId))) deps.notifier.notifyUser("toDevice", u, pos);
     },

@@ -60,4 +60,9 @@ export const LIMITS = {
   maxToDeviceEduBytes: 60 * 1024,
   /** Messages (user, device) delivered from one inbound m.direct_to_device EDU. */
   maxToDeviceMessages: 10_000,
+  /**
+   * How long an inbound m.direct_to_device (origin, message_id) is remembered against repeats. A sender resends an
+   * EDU only while retrying its transaction, within hours; a week bounds the table without letting a repeat in.
+   */
+  toDeviceIdRetentionMs: 7 * 24 * 3600 * 1000,
 } as const;

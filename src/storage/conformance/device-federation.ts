@@ -101,11 +101,28 @@ export function deviceFederationConformance(withStorage: (fn: (s: Storage) => Pr
         for (const d of ["D1", "D2"]) await s.users.createLogin({ userId: LOCAL, deviceId: d, accessToken: `t-${d}`, nowTs: NOW });
         const message = { type: "m.room_key", sender: REMOTE, content: { k: 1 } };
         const msgs = [{ userId: LOCAL, deviceId: "*", message }];
-        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "m1", msgs, NOW), true);
-        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "m1", msgs, NOW), false, "the same message id again");
-        assert.equal(await s.deviceFederation.receiveToDevice("other.test" as ServerName, "m1", [{ userId: LOCAL, deviceId: "D1", message }], NOW), true, "ids are per origin");
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "m1", msgs, NOW, 0), true);
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "m1", msgs, NOW, 0), false, "the same message id again");
+        assert.equal(await s.deviceFederation.receiveToDevice("other.test" as ServerName, "m1", [{ userId: LOCAL, deviceId: "D1", message }], NOW, 0), true, "ids are per origin");
         assert.deepEqual((await s.toDevice.inbox(LOCAL, "D1", 0, 10)).messages, [message, message]);
         assert.deepEqual((await s.toDevice.inbox(LOCAL, "D2", 0, 10)).messages, [message]);
+      });
+    });
+
+    it("forgets message ids received before forgetBeforeTs, of every origin, and only those", async () => {
+      await withStorage(async (s) => {
+        await s.users.createUser({ userId: LOCAL, passwordHash: null, createdTs: NOW });
+        await s.users.createLogin({ userId: LOCAL, deviceId: "D1", accessToken: "t-D1", nowTs: NOW });
+        const message = { type: "m.room_key", sender: REMOTE, content: { k: 1 } };
+        const msgs = [{ userId: LOCAL, deviceId: "D1", message }];
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "old", msgs, NOW, 0), true);
+        assert.equal(await s.deviceFederation.receiveToDevice("other.test" as ServerName, "old", msgs, NOW, 0), true);
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "newer", msgs, NOW + 10, 0), true);
+        // A later EDU forgets what came before NOW + 5: both origins' "old", not "newer".
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "latest", msgs, NOW + 20, NOW + 5), true);
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "newer", msgs, NOW + 21, NOW + 5), false, "kept: still a repeat");
+        assert.equal(await s.deviceFederation.receiveToDevice(ORIGIN, "old", msgs, NOW + 22, NOW + 5), true, "forgotten: delivered again");
+        assert.equal(await s.deviceFederation.receiveToDevice("other.test" as ServerName, "old", msgs, NOW + 23, NOW + 5), true, "forgotten for every origin");
       });
     });
   });

@@ -125,8 +125,9 @@ export function sqlDeviceFederationStore(db: SqlRunner): DeviceFederationStore {
       });
     },
 
-    receiveToDevice(origin: ServerName, messageId, messages, nowTs) {
+    receiveToDevice(origin: ServerName, messageId, messages, nowTs, forgetBeforeTs) {
       return db.write(function* () {
+        yield* exec("DELETE FROM federation_to_device_ids WHERE received_ts < ?", forgetBeforeTs);
         const fresh = yield* exec("INSERT INTO federation_to_device_ids (origin, message_id, received_ts) VALUES (?, ?, ?) ON CONFLICT (origin, message_id) DO NOTHING", origin, messageId, nowTs);
         if (fresh === 0) return false;
         yield* queueToDeviceWork(messages);
