@@ -5,6 +5,8 @@
  *    most 1,000), `filter` (a RoomEventFilter as JSON; core/filters).
  * 2. A page of the room's topological order (StorageEventStore.getRoomEventsTopological).
  * 3. History visibility on each event, then the filter; `end` is omitted when the room has no more events.
+ * 2b. A backwards page shorter than `limit` whose room has a gap at its start: backfilled from the room's other
+ *    servers (RoomService.backfill, rooms/backfill.ts), then read again.
  * 4. With `lazy_load_members`, the senders' member events as `state`.
  */
 import { z } from "zod";
@@ -24,7 +26,7 @@ export const messages = defineClientRoute({
   auth: "access-token",
   params: RoomParams,
   query: z.looseObject({ dir: z.string().optional(), from: z.string().optional(), to: z.string().optional(), limit: z.string().optional(), filter: z.string().optional() }),
-  async handle({ user, params, query }, deps: Pick<RoomDeps, "roomReads" | "events" | "roomStore" | "clock">) {
+  async handle({ user, params, query }, deps: Pick<RoomDeps, "roomReads" | "events" | "roomStore" | "clock"> & Partial<Pick<RoomDeps, "rooms">>) {
     const roomId = roomIdParam(params.roomId);
     // Step 1
     if (query.dir === undefined) throw MatrixError.missingParam("dir");
@@ -41,7 +43,12 @@ export const messages = defineClientRoute({
     const to = query.to !== undefined ? parsePositionToken(query.to, "to") : undefined;
     await deps.roomReads.requireHistoryAccess(roomId, user.userId);
     // Step 2
-    const page = await deps.events.getRoomEventsTopological(roomId, { from, ...(to ? { to } : {}), direction: dir, limit });
+    let page = await deps.events.getRoomEventsTopological(roomId, { from, ...(to ? { to } : {}), direction: dir, limit });
+    // Step 2b
+    if (dir === "b" && limit > 0 && page.events.length < limit && deps.rooms && !to) {
+      const stored = await deps.rooms.backfill(roomId, limit - page.events.length);
+      if (stored > 0) page = await deps.events.getRoomEventsTopological(roomId, { from, direction: dir, limit });
+    }
     // Step 3
     const visible = await deps.roomReads.visibleTo(user.userId, roomId, page.events.map((e) => e.pdu));
     const chunk = filter ? visible.filter((p) => roomEventFilterMatches(filter, { type: p.type, sender: p.sender, room_id: p.roomId, content: p.content })) : visible;
