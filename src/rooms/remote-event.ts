@@ -349,7 +349,7 @@ export function stateResolutionMetric(metrics: Metrics) {
 }
 
 /** In room version 12 the room id names the create event, which auth_events leave out but the auth rules read. */
-function createOf(rules: RoomVersionRules, roomId: RoomId): EventId | null {
+export function createOf(rules: RoomVersionRules, roomId: RoomId): EventId | null {
   return rules.auth.createEventIsRoomId ? createEventIdForRoom(roomId) : null;
 }
 

@@ -1,6 +1,6 @@
 /**
  * /messages backfills over federation between two in-process Zions over real TLS (test CA, real dnsmasq, addresses
- * in 127.0.30.0/24 on port 8448): hs1's room holds 120 messages, hs2's bob joins and pages back through all of them;
+ * in 127.0.31.0/24 on port 8448): hs1's room holds 120 messages, hs2's bob joins and pages back through all of them;
  * backfilled events never reach bob's incremental /sync; with hs1 stopped the page answers with what hs2 holds.
  */
 import { after, before, describe, it } from "node:test";
@@ -21,7 +21,7 @@ const clock: Clock = { now: () => Date.now(), sleep: async (ms) => new Promise((
 const cheap = scryptHasher({ ln: 10 });
 const generous = { per_second: 1000, burst_count: 1000 };
 const BASE = 10 + 3 * Math.floor(Math.random() * 80);
-const [IP1, IP2, IP_DNS] = [`127.0.30.${BASE}`, `127.0.30.${BASE + 1}`, `127.0.30.${BASE + 2}`];
+const [IP1, IP2, IP_DNS] = [`127.0.31.${BASE}`, `127.0.31.${BASE + 1}`, `127.0.31.${BASE + 2}`];
 const HS1 = "hs1.backfill.test" as ServerName;
 const HS2 = "hs2.backfill.test" as ServerName;
 
@@ -41,7 +41,7 @@ describe("/messages backfills over federation (two Zions, real TLS and DNS)", { 
     dns = await startDnsmasq({ a: { [HS1]: [IP1], [HS2]: [IP2] } }, { address: IP_DNS });
     for (const [name, ip, user] of [[HS1, IP1, "alice"], [HS2, IP2, "bob"]] as const) {
       const server = await startFederatedZion(ca, dns, name, ip, {
-        ip_range_whitelist: ["127.0.30.0/24"],
+        ip_range_whitelist: ["127.0.31.0/24"],
         enable_registration: true, enable_registration_without_verification: true,
         rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
       }, { mode: "in-process", startOptions: { clock, passwordHasher: cheap } });

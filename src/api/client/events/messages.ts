@@ -6,7 +6,8 @@
  * 2. A page of the room's topological order (StorageEventStore.getRoomEventsTopological).
  * 3. History visibility on each event, then the filter; `end` is omitted when the room has no more events.
  * 2b. A backwards page shorter than `limit` whose room has a gap at its start: backfilled from the room's other
- *    servers (RoomService.backfill, rooms/backfill.ts), then read again.
+ *    servers (RoomService.backfill, rooms/backfill.ts), then read again; up to BACKFILL_ROUNDS times while the page
+ *    is still short and each backfill stored events.
  * 4. With `lazy_load_members`, the senders' member events as `state`.
  */
 import { z } from "zod";
@@ -19,6 +20,8 @@ import { RoomParams, roomIdParam } from "../rooms/shared.js";
 import { clientState, END_OF_ROOM, parsePositionToken, positionToken, START_OF_ROOM } from "./shared.js";
 
 export const MAX_MESSAGES_LIMIT = 1000;
+/** Backfills one /messages request may wait for (each at most 100 events from one server). */
+export const BACKFILL_ROUNDS = 3;
 
 export const messages = defineClientRoute({
   method: "GET",
@@ -45,9 +48,10 @@ export const messages = defineClientRoute({
     // Step 2
     let page = await deps.events.getRoomEventsTopological(roomId, { from, ...(to ? { to } : {}), direction: dir, limit });
     // Step 2b
-    if (dir === "b" && limit > 0 && page.events.length < limit && deps.rooms && !to) {
+    for (let round = 0; round < BACKFILL_ROUNDS && dir === "b" && limit > 0 && page.events.length < limit && deps.rooms && !to; round++) {
       const stored = await deps.rooms.backfill(roomId, limit - page.events.length);
-      if (stored > 0) page = await deps.events.getRoomEventsTopological(roomId, { from, direction: dir, limit });
+      if (stored === 0) break;
+      page = await deps.events.getRoomEventsTopological(roomId, { from, direction: dir, limit });
     }
     // Step 3
     const visible = await deps.roomReads.visibleTo(user.userId, roomId, page.events.map((e) => e.pdu));
