@@ -93,6 +93,33 @@ describe("/messages backfills over federation (two Zions, real TLS and DNS)", { 
     assert.equal(msgs.length, 0, JSON.stringify(room));
   });
 
+  it("a page of 1,000 over 350 unbackfilled messages stops at its backfill rounds, keeps `end`, and the next page gets the rest", async () => {
+    const c = await call(0)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat" }, tokens[0]);
+    assert.equal(c.status, 200, c.body);
+    const room3 = c.json()["room_id"] as string;
+    for (let i = 0; i < 350; i++) {
+      const s = await call(0)("PUT", `/_matrix/client/v3/rooms/${enc(room3)}/send/m.room.message/w${i}`, { msgtype: "m.text", body: `w${i}` }, tokens[0]);
+      assert.equal(s.status, 200, s.body);
+    }
+    const j = await call(1)("POST", `/_matrix/client/v3/join/${enc(room3)}?server_name=${HS1}`, {}, tokens[1]);
+    assert.equal(j.status, 200, j.body);
+    const bodies: string[] = [];
+    const chunks: number[] = [];
+    let from: string | undefined;
+    for (let round = 0; round < 10; round++) {
+      const r = await call(1)("GET", `/_matrix/client/v3/rooms/${enc(room3)}/messages?dir=b&limit=1000${from ? `&from=${enc(from)}` : ""}`, undefined, tokens[1]);
+      assert.equal(r.status, 200, r.body);
+      const chunk = r.json()["chunk"] as { type: string; content: { body?: string } }[];
+      chunks.push(chunk.length);
+      for (const e of chunk) if (e.type === "m.room.message") bodies.push(e.content.body!);
+      const end = r.json()["end"] as string | undefined;
+      if (!end) break;
+      from = end;
+    }
+    assert.ok(chunks.length >= 2 && chunks[0]! < 1000, `pages of ${chunks.join(", ")}`);
+    assert.deepEqual(bodies, Array.from({ length: 350 }, (_, i) => `w${349 - i}`));
+  });
+
   it("with the room's server unreachable, the page answers with what hs2 holds", async () => {
     const c = await call(0)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat" }, tokens[0]);
     const room2 = c.json()["room_id"] as string;
