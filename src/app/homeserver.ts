@@ -211,6 +211,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     serverName: config.server_name, signer: { serverName: config.server_name, key: signingKeys[0]! }, clock, storage, notifier, outbound,
     turn: () => new Promise((resolve) => setImmediate(resolve)),
     remote: { keys: federation.keyRing, client: federation.client, metrics },
+    backfillLog: logger.child({ area: "backfill" }),
     extremities: { threshold: config.dummy_events_threshold, delayMs: options.dummyEventDelayMs ?? DEFAULT_DUMMY_EVENT_DELAY_MS, timers: systemTimers },
   });
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.

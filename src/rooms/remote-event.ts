@@ -293,7 +293,7 @@ async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<Stat
 }
 
 /** Step 4's fetch: the cited auth events we lack, with their chain through /event_auth, stored as outliers. */
-async function ensureAuthEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<true | string> {
+export async function ensureAuthEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<true | string> {
   const missing = await missingOf(ctx, pdu.authEvents);
   if (missing.length === 0) return true;
   let chain: Pdu[];
@@ -349,12 +349,12 @@ export function stateResolutionMetric(metrics: Metrics) {
 }
 
 /** In room version 12 the room id names the create event, which auth_events leave out but the auth rules read. */
-function createOf(rules: RoomVersionRules, roomId: RoomId): EventId | null {
+export function createOf(rules: RoomVersionRules, roomId: RoomId): EventId | null {
   return rules.auth.createEventIsRoomId ? createEventIdForRoom(roomId) : null;
 }
 
 /** Step 5 with forks: the room version's state resolution over stored events (auth chains loaded from storage). */
-async function resolveForks(ctx: RoomIngestContext, states: readonly StateMap[], extra: ReadonlyMap<EventId, Pdu> = new Map()): Promise<StateMap | string> {
+export async function resolveForks(ctx: RoomIngestContext, states: readonly StateMap[], extra: ReadonlyMap<EventId, Pdu> = new Map()): Promise<StateMap | string> {
   const distinct = states.filter((s, i) => states.findIndex((t) => sameState(s, t)) === i);
   if (distinct.length === 0) return new Map();
   if (distinct.length === 1) return distinct[0]!;

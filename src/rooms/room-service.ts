@@ -22,6 +22,7 @@ import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../
 import { membershipOf, type Membership } from "../core/visibility/index.js";
 import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extremities.js";
+import { BackfillMemo, backfillFrontier, backfillServers, fetchBackfill, ingestBackfill, prepareBackfill, silentBackfillLog, type BackfillClient, type BackfillLog } from "./backfill.js";
 import { KeyedQueue, type Batched } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
@@ -49,7 +50,9 @@ export interface RoomServiceDeps {
   /** Forward extremities kept bounded with dummy events (extremities.ts). Absent: no dummy events are sent. */
   readonly extremities?: ExtremityPolicy;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
-  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & Partial<BackfillClient> & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
+  /** Backfill's account of events it left out or rejected and of servers that failed (absent: not logged). */
+  readonly backfillLog?: BackfillLog;
 }
 
 /** A transaction PDU's outcome, keyed as /send answers it. */
@@ -398,6 +401,55 @@ export class RoomService {
     } catch (e) {
       if (e instanceof Error && e.name === "UniqueViolationError") throw new MatrixError("M_ROOM_IN_USE", takenStatus, `room alias ${alias} already exists`);
       throw e;
+    }
+  }
+
+  /** One backfill per room at a time: a concurrent /messages waits for the running one (backfill.ts). */
+  private readonly backfills = new Map<RoomId, Promise<number>>();
+  /** Gaps whose backfill stored nothing lately: not asked for again until forgotten (backfill.ts). */
+  private backfillMemo: BackfillMemo | undefined;
+
+  /**
+   * Older history of a room from its other servers (backfill.ts), for a short backwards /messages page: at most
+   * `limit` events (capped at 100). Returns how many events were stored (0: no gap, no server answered, the same gap
+   * failed lately, or no federation). The room's queue is held only to write what was fetched, never across a request.
+   */
+  backfill(roomId: RoomId, limit: number): Promise<number> {
+    const running = this.backfills.get(roomId);
+    if (running) return running;
+    const log = this.deps.backfillLog ?? silentBackfillLog;
+    const p = this.runBackfill(roomId, limit, log)
+      .catch((e: unknown) => { log.warn({ room_id: roomId, error: e instanceof Error ? e.message : String(e) }, "backfill failed"); return 0; })
+      .finally(() => this.backfills.delete(roomId));
+    this.backfills.set(roomId, p);
+    return p;
+  }
+
+  private async runBackfill(roomId: RoomId, limit: number, log: BackfillLog): Promise<number> {
+    const remote = this.deps.remote;
+    const client = remote?.client;
+    if (!remote || !client?.backfill) return 0;
+    const rules = await this.rulesOf(roomId);
+    if (!rules) return 0;
+    const storage = this.deps.storage;
+    const frontier = await backfillFrontier({ storage, roomId });
+    if (frontier.length === 0) return 0;
+    const memo = (this.backfillMemo ??= new BackfillMemo(() => this.deps.clock.now()));
+    const key = BackfillMemo.keyOf(roomId, frontier);
+    if (memo.has(key)) return 0;
+    let stored = 0;
+    try {
+      const servers = await backfillServers({ storage, roomId }, this.deps.serverName);
+      const got = await fetchBackfill(client as BackfillClient, servers, roomId, frontier, limit, rules, log);
+      if (!got) return 0;
+      const ctx = { storage, remote, roomId, rules, origin: got.origin, nowTs: () => this.deps.clock.now(), persisted: () => {} };
+      const prepared = await prepareBackfill(ctx, got.pdus, log);
+      const ids = await this.queue.run(roomId, () => ingestBackfill(ctx, prepared, log));
+      stored = ids.length;
+      log.info({ room_id: roomId, origin: got.origin, received: got.pdus.length, stored }, "backfill");
+      return stored;
+    } finally {
+      if (stored === 0) memo.remember(key);
     }
   }
 

@@ -5,6 +5,9 @@
  * one direction is asserted of the other.
  */
 import assert from "node:assert/strict";
+import { clientCaller } from "../harness/http-get.js";
+import type { TestServer } from "../harness/server.js";
+import type { SynapseHandle } from "../harness/synapse.js";
 
 export type Body = Record<string, unknown>;
 export interface Reply { readonly status: number; readonly json: Body; readonly text: string }
@@ -21,6 +24,44 @@ export interface Side {
 }
 
 export const enc = encodeURIComponent;
+
+/** A Zion test server as a side: users registered through open registration, calls on its client listener. */
+export function zionSide(server: () => TestServer, serverName: string): Side {
+  const call = clientCaller(() => server().clientUrl);
+  return {
+    label: "zion",
+    serverName,
+    async register(username) {
+      const r = await call("POST", "/_matrix/client/v3/register", { username, password: "pw-123456", auth: { type: "m.login.dummy" } });
+      assert.equal(r.status, 200, r.body);
+      return { userId: r.json()["user_id"] as string, token: r.json()["access_token"] as string };
+    },
+    async call(method, path, token, body) {
+      const r = await call(method, path, body, token);
+      let json: Body = {};
+      try { json = r.json(); } catch { /* not JSON */ }
+      return { status: r.status, json, text: r.body };
+    },
+    logTail: () => "",
+  };
+}
+
+/** The Synapse peer as a side: users registered with its shared secret, its log tail in failures. */
+export function synapseSide(s: SynapseHandle): Side {
+  return {
+    label: "synapse",
+    serverName: s.serverName,
+    async register(username) {
+      const u = await s.registerUser({ username });
+      return { userId: u.userId, token: u.accessToken };
+    },
+    async call(method, path, token, body) {
+      const r = await s.client(method, path, { token, ...(body !== undefined ? { body } : {}) });
+      return { status: r.status, json: (r.json ?? {}) as Body, text: r.text };
+    },
+    logTail: () => s.logTail(30),
+  };
+}
 
 /** A 200 reply's body; anything else fails with the status, the body and the side's log tail. */
 export async function ok(side: Side, method: string, path: string, token: string, body?: unknown): Promise<Body> {

@@ -8,13 +8,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as pathJoin } from "node:path";
-import { clientCaller } from "../harness/http-get.js";
 import type { TestServer } from "../harness/server.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
 import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
 import {
   createRoom, enc, join, joinedMembers, ok, seeBodies, seeEvent, seeMembers, seeMembership, seeState, sendText, setState,
-  eventually, stateContent, type Body, type Side, type SideUser,
+  eventually, stateContent, synapseSide, zionSide, type Body, type Side, type SideUser,
 } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.26.20";
@@ -34,37 +33,8 @@ describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
     let zionName: string;
     ({ synapse, zion: zionServer, zionName } = await startSynapseAndZion({ dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.26.0/24" }));
     console.log(`# Synapse ${synapse.version} (pinned ${pinnedSynapseVersion()}) as ${synapse.serverName}; Zion as ${zionName}`);
-    const s = synapse;
-    const zcall = clientCaller(() => zionServer!.clientUrl);
-    zion = {
-      label: "zion",
-      serverName: zionName,
-      async register(username) {
-        const r = await zcall("POST", "/_matrix/client/v3/register", { username, password: "pw-123456", auth: { type: "m.login.dummy" } });
-        assert.equal(r.status, 200, r.body);
-        return { userId: r.json()["user_id"] as string, token: r.json()["access_token"] as string };
-      },
-      async call(method, path, token, body) {
-        const r = await zcall(method, path, body, token);
-        let json: Body = {};
-        try { json = r.json(); } catch { /* not JSON */ }
-        return { status: r.status, json, text: r.body };
-      },
-      logTail: () => "",
-    };
-    syn = {
-      label: "synapse",
-      serverName: s.serverName,
-      async register(username) {
-        const u = await s.registerUser({ username });
-        return { userId: u.userId, token: u.accessToken };
-      },
-      async call(method, path, token, body) {
-        const r = await s.client(method, path, { token, ...(body !== undefined ? { body } : {}) });
-        return { status: r.status, json: (r.json ?? {}) as Body, text: r.text };
-      },
-      logTail: () => s.logTail(30),
-    };
+    zion = zionSide(() => zionServer!, zionName);
+    syn = synapseSide(synapse);
     [alice, bob] = await Promise.all([zion.register("alice"), syn.register("bob")]);
   });
 

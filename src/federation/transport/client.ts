@@ -333,7 +333,7 @@ export class FederationClient implements KeyFetchClient {
   }
 
   /** GET /_matrix/federation/v1/backfill/{roomId}?v=&limit=: at most `limit` PDUs are accepted. */
-  async backfill(destination: ServerName, roomId: RoomId, from: readonly EventId[], limit: number, rules: RoomVersionRules, opts: { trace?: Trace } = {}): Promise<Pdu[]> {
+  async backfill(destination: ServerName, roomId: RoomId, from: readonly EventId[], limit: number, rules: RoomVersionRules, opts: { trace?: Trace; timeoutMs?: number } = {}): Promise<Pdu[]> {
     return this.typed({ destination, method: "GET", path: `/_matrix/federation/v1/backfill/${encodeURIComponent(roomId)}`, query: { v: from, limit: String(limit) }, ...opts }, (b) => {
       const pdus = pdusAt(objectAt(b, "(response)"), "pdus", rules, roomId);
       if (pdus.length > limit) throw new ResponseShapeError("pdus", `holds ${pdus.length} events, more than the limit of ${limit} asked for`);
