@@ -108,6 +108,31 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
     assert.equal(await knowsDevice(alice, bobId, bob.creds.deviceId), true, "bob's first device stays");
     assert.equal(await knowsDevice(bob, aliceId, alice.creds.deviceId), true, "alice's first device stays");
   });
+
+  it("an encrypted room on Synapse joined by a Zion user: messages decrypt both ways, and a Zion user's new device decrypts the next Synapse message", async () => {
+    const carol = await clients.start(await synapseUser("carol"));
+    const dave = await clients.start(await registerUser(zionServer!.clientUrl!, "dave", "dave password 1"));
+    const roomId = await createEncryptedRoom(carol.client, [dave.creds.userId]);
+    await waitUntil("dave's invite at Zion", () => dave.client.getRoom(roomId)?.getMyMembership() === "invite", WAIT);
+    await dave.client.joinRoom(roomId, { viaServers: [synapse!.serverName] });
+    await waitUntil("dave joined, seen by carol", () => carol.client.getRoom(roomId)?.getMember(dave.creds.userId)?.membership === "join", WAIT);
+    await waitUntil("the room encrypted at dave", async () => (await dave.crypto.isEncryptionEnabledInRoom(roomId)) === true, WAIT);
+
+    const atDave = waitForDecryptedEvent(dave.client, roomId, (c) => c["body"] === "hello from Synapse's room", WAIT);
+    await carol.client.sendTextMessage(roomId, "hello from Synapse's room");
+    assert.equal((await atDave).getSender(), carol.creds.userId);
+    const atCarol = waitForDecryptedEvent(carol.client, roomId, (c) => c["body"] === "hello back from Zion", WAIT);
+    await dave.client.sendTextMessage(roomId, "hello back from Zion");
+    const back = await atCarol;
+    assert.equal(back.getWireType(), "m.room.encrypted");
+    assert.equal(back.getSender(), dave.creds.userId);
+
+    const dave2 = await clients.start(await loginNewDevice(zionServer!.clientUrl!, dave.creds.userId, "dave password 1"));
+    await waitUntil("carol's client knows dave's second device", () => knowsDevice(carol, dave.creds.userId, dave2.creds.deviceId), WAIT);
+    const atDave2 = waitForDecryptedEvent(dave2.client, roomId, (c) => c["body"] === "for dave's new device too", WAIT);
+    await carol.client.sendTextMessage(roomId, "for dave's new device too");
+    assert.equal((await atDave2).getSender(), carol.creds.userId);
+  });
 });
 
 /** DELETE /devices/{deviceId} with the password stage of user-interactive auth (the first request asks for it). */
