@@ -19,8 +19,7 @@ import { join as pathJoin } from "node:path";
 import type { TestServer } from "../harness/server.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
 import { startSynapseAndZion, type SynapseAndZion } from "../harness/synapse-and-zion.js";
-import { allMessageBodies, createRoom, eventually, join, seeBodies, seeEvent, seeMembers, sendText, type Body, type Side, type SideUser } from "./room-sides.js";
-import { synapseSide, zionSide } from "./synapse-sides.js";
+import { allMessageBodies, createRoom, eventually, join, seeBodies, seeEvent, seeMembers, sendText, synapseSide, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.20";
 const ZION_HOST = "127.0.37.21";

@@ -46,20 +46,24 @@ export function zionSide(server: () => TestServer, serverName: string): Side {
   };
 }
 
-/** The Synapse peer as a side: users registered with its shared secret, its log tail in failures. */
-export function synapseSide(s: SynapseHandle): Side {
+/**
+ * The Synapse peer as a side: users registered with its shared secret, its log tail in failures. Given a getter,
+ * every call reads the current handle, so a scenario that stops and starts Synapse keeps using the same side.
+ */
+export function synapseSide(peer: SynapseHandle | (() => SynapseHandle)): Side {
+  const s = typeof peer === "function" ? peer : () => peer;
   return {
     label: "synapse",
-    serverName: s.serverName,
+    serverName: s().serverName,
     async register(username) {
-      const u = await s.registerUser({ username });
+      const u = await s().registerUser({ username });
       return { userId: u.userId, token: u.accessToken };
     },
     async call(method, path, token, body) {
-      const r = await s.client(method, path, { token, ...(body !== undefined ? { body } : {}) });
+      const r = await s().client(method, path, { token, ...(body !== undefined ? { body } : {}) });
       return { status: r.status, json: (r.json ?? {}) as Body, text: r.text };
     },
-    logTail: () => s.logTail(30),
+    logTail: () => s().logTail(30),
   };
 }
 

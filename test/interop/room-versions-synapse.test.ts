@@ -13,8 +13,7 @@ import { join as pathJoin } from "node:path";
 import type { TestServer } from "../harness/server.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
 import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
-import { createRoom, enc, join, ok, seeBodies, seeEvent, seeMembership, sendText, type Body, type Side, type SideUser } from "./room-sides.js";
-import { synapseSide, zionSide } from "./synapse-sides.js";
+import { createRoom, enc, join, ok, seeBodies, seeEvent, seeMembership, sendText, synapseSide, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.30";
 const ZION_HOST = "127.0.37.31";
