@@ -13,7 +13,7 @@
  * workload ran on every target, 1 when one failed (the report says which), 2 on bad arguments.
  */
 import { execSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -144,7 +144,7 @@ async function main(): Promise<number> {
   }
   let profile: { file: string; summary: string } | undefined;
   if (args.profile) {
-    const found = readdirSync(profDir, { withFileTypes: true }).filter((d) => d.name.endsWith(".cpuprofile"));
+    const found = existsSync(profDir) ? readdirSync(profDir, { withFileTypes: true }).filter((d) => d.name.endsWith(".cpuprofile")) : [];
     if (found.length) {
       const file = `${base}-zion.cpuprofile`;
       renameSync(join(profDir, found[0]!.name), join(args.out, file));

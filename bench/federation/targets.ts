@@ -73,7 +73,7 @@ export async function startZionTarget(s: TargetSetup): Promise<Target> {
     dir: s.dir,
     tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
     timeoutMs: 60_000,
-    ...(s.cpuProfileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${s.cpuProfileDir}` } } : {}),
+    ...(s.cpuProfileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${s.cpuProfileDir}`] } : {}),
     config: {
       listeners: [
         { port: await freePort(s.ip), bind_addresses: [s.ip], type: "http", tls: false, resources: [{ names: ["client"] }] },
