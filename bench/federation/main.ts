@@ -1,200 +1,165 @@
 /**
- * The federation benchmark (issue 16, first slice): drives a homeserver only through its client and federation APIs.
+ * The federation benchmark (issue 16): Zion, Synapse and Dendrite side by side on the same workloads, in the same
+ * run, driven only through their client and federation APIs.
  *
- *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--out DIR]
+ *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR]
  *
- * Workload so far: *ingest*. A simulated remote (bench/federation/remote-room.ts) hosts a room; the target's local
- * user joins it over make_join / send_join; the remote then pushes transactions of 50 PDUs signed before the clock
- * starts. Measured: accepted PDUs/s, p50/p90/p99 per transaction, time until the local user's /sync has the last
- * PDU, the target's CPU seconds and peak RSS over its process tree (/proc), and the harness's own CPU.
- * Synapse and Dendrite answer "not yet" (exit 2). The report goes to bench/results/<date>-<machine>.md.
+ * 20 simulated remote homeservers (bench/federation/remote-room.ts) on 127.0.34.11-30, trusted through the test CA,
+ * share one room hosted by the first of them. For each target in turn: start it (bench/federation/targets.ts), let
+ * a local user join that room, then run ingest, fan-out and client load (bench/federation/workloads.ts), reading
+ * the target's CPU seconds and peak RSS over its process tree from /proc, and stop it. The Markdown report and its
+ * chart (SVG, vega-lite) go to bench/results/<date>-<machine>.md/.svg. `--profile` runs Zion under `--cpu-prof` and
+ * saves the profile beside the report. `--target` also takes a comma-separated list. Exit code 0 when every
+ * workload ran on every target, 1 when one failed (the report says which), 2 on bad arguments.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, hostname, loadavg, tmpdir } from "node:os";
+import { execSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ServerName } from "../../src/core/ids/index.js";
-import { startDnsmasq } from "../../test/harness/dnsmasq.js";
-import { startFederatedZion } from "../../test/harness/federated-zion.js";
-import { dnsFederationClient, testHttpsClient } from "../../test/harness/federation-client.js";
+import { testHttpsClient } from "../../test/harness/federation-client.js";
 import { createTestCa } from "../../test/harness/test-ca.js";
-import { RemoteRoomServer } from "./remote-room.js";
+import { renderChart, type ChartRow } from "./chart.js";
+import { treeUsage } from "./measure.js";
+import { RemoteRoom, RemoteServer } from "./remote-room.js";
+import { renderReport, type TargetRun } from "./report.js";
+import { startTarget, TARGET_NAMES, type Target, type TargetName } from "./targets.js";
+import { clientLoad, fanout, FULL, ingest, joinRemoteRoom, QUICK } from "./workloads.js";
 
-const BLOCK = "127.0.29.0/24";
-const DNS_IP = "127.0.29.2";
-const TARGET_IP = "127.0.29.10";
-const REMOTE_IP = "127.0.29.11";
-const TARGET = "target.fedbench.test";
-const REMOTE = "remote1.fedbench.test";
-const TXN_SIZE = 50;
+const ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
+const BLOCK = "127.0.34.0/24";
+const TARGET_IPS: Record<TargetName, string> = { zion: "127.0.34.2", synapse: "127.0.34.3", dendrite: "127.0.34.4" };
+const REMOTES = 20;
+const remoteIp = (i: number) => `127.0.34.${11 + i}`;
 
-interface Args { targets: string[]; quick: boolean; out: string }
+interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string }
 
-function parseArgs(argv: string[]): Args {
+export function parseArgs(argv: readonly string[]): Args {
   let target = "";
   let quick = false;
-  let out = resolve(fileURLToPath(import.meta.url), "../../../../bench/results");
+  let profile = false;
+  let out = join(ROOT, "bench/results");
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--target") target = argv[++i] ?? "";
     else if (argv[i] === "--quick") quick = true;
+    else if (argv[i] === "--profile") profile = true;
     else if (argv[i] === "--out") out = resolve(argv[++i] ?? ".");
     else throw new Error(`unknown argument ${argv[i]}`);
   }
-  const all = ["zion", "synapse", "dendrite"];
-  if (target !== "all" && !all.includes(target)) throw new Error("--target must be zion, synapse, dendrite or all");
-  return { targets: target === "all" ? all : [target], quick, out };
+  const names = target === "all" ? [...TARGET_NAMES] : target.split(",");
+  if (!target || names.some((t) => !TARGET_NAMES.includes(t as TargetName))) throw new Error("--target must be zion, synapse, dendrite or all");
+  if (profile && !names.includes("zion")) throw new Error("--profile profiles the Zion target: include zion in --target");
+  return { targets: names as TargetName[], quick, profile, out };
 }
 
-/** Every pid in the tree under `root` (from /proc/<pid>/stat's ppid). */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch { /* gone */ }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
-}
-
-/** utime+stime in seconds and VmRSS in bytes, summed over the tree. */
-function treeUsage(root: number): { cpuS: number; rss: number } {
-  const tick = 100; // USER_HZ on Linux
-  let cpuS = 0;
-  let rss = 0;
-  for (const pid of processTree(root)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      cpuS += (Number(f[11]) + Number(f[12])) / tick;
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) rss += Number(m[1]) * 1024;
-    } catch { /* gone */ }
-  }
-  return { cpuS, rss };
-}
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-
-interface IngestResult {
-  target: string; pdus: number; txns: number; seconds: number; pdusPerS: number;
-  p50: number; p90: number; p99: number; syncMs: number; cpuS: number; peakRss: number; harnessCpuS: number;
-}
-
-async function jsonFetch(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-  const r = await fetch(url, init);
-  const body = (await r.json()) as Record<string, unknown>;
-  if (!r.ok) throw new Error(`${init.method ?? "GET"} ${url}: ${r.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-async function ingestZion(quick: boolean): Promise<IngestResult> {
-  const total = quick ? 1_000 : 20_000;
-  const dir = mkdtempSync(join(tmpdir(), "zion-fedbench-"));
-  const ca = await createTestCa(dir);
-  const dns = await startDnsmasq({ a: { [TARGET]: [TARGET_IP], [REMOTE]: [REMOTE_IP] } }, { address: DNS_IP });
-  const remote = new RemoteRoomServer(REMOTE, REMOTE_IP, ca);
-  await remote.start();
-  const https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 120_000 });
-  const zion = await startFederatedZion(ca, dns, TARGET, TARGET_IP, { enable_registration: true, enable_registration_without_verification: true }, { ipRangeWhitelist: [BLOCK], timeoutMs: 30_000 });
-  try {
-    const base = zion.clientUrl!;
-    const reg = await jsonFetch(`${base}/_matrix/client/v3/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bench", password: "bench password 1", auth: { type: "m.login.dummy" } }) });
-    const auth = { authorization: `Bearer ${String(reg["access_token"])}`, "content-type": "application/json" };
-    await jsonFetch(`${base}/_matrix/client/v3/join/${encodeURIComponent(remote.roomId)}?server_name=${REMOTE}`, { method: "POST", headers: auth, body: "{}" });
-    let since = String((await jsonFetch(`${base}/_matrix/client/v3/sync?timeout=0`, { headers: auth }))["next_batch"]);
-    const pdus = remote.prepareMessages(total);
-    const txns: (typeof pdus)[] = [];
-    for (let i = 0; i < pdus.length; i += TXN_SIZE) txns.push(pdus.slice(i, i + TXN_SIZE));
-    const fed = dnsFederationClient(https, REMOTE, remote.key, dns.server, [BLOCK]);
-    const lastId = pdus.at(-1)!.eventId;
-    const pid = zion.child!.pid!;
-    const before = treeUsage(pid);
-    let peakRss = before.rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, treeUsage(pid).rss)), 100);
-    const harness0 = process.cpuUsage();
-    const t0 = performance.now();
-    // A local client long-polling /sync from before the first transaction until it sees the last PDU.
-    const synced = (async () => {
-      for (;;) {
-        const s = await jsonFetch(`${base}/_matrix/client/v3/sync?timeout=30000&since=${encodeURIComponent(since)}`, { headers: auth });
-        since = String(s["next_batch"]);
-        if (JSON.stringify((s["rooms"] as Record<string, unknown> | undefined)?.["join"] ?? {}).includes(lastId)) return performance.now() - t0;
-      }
-    })();
-    const lat: number[] = [];
-    let accepted = 0;
-    let n = 0;
-    for (const t of txns) {
-      const s = performance.now();
-      const res = await fed.request({ destination: TARGET as ServerName, method: "PUT", path: `/_matrix/federation/v1/send/b${++n}`, body: { origin: REMOTE, origin_server_ts: Date.now(), pdus: t.map((p) => p.raw) } });
-      lat.push(performance.now() - s);
-      const results = (res.body as { pdus: Record<string, { error?: string }> }).pdus;
-      accepted += t.filter((p) => results[p.eventId] && !results[p.eventId]!.error).length;
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const syncMs = await synced;
-    const harness = process.cpuUsage(harness0);
-    clearInterval(sampler);
-    const after = treeUsage(pid);
-    peakRss = Math.max(peakRss, after.rss);
-    if (accepted !== total) throw new Error(`the target accepted ${accepted} of ${total} PDUs`);
-    lat.sort((a, b) => a - b);
-    return {
-      target: "zion", pdus: total, txns: txns.length, seconds, pdusPerS: accepted / seconds, p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99),
-      syncMs, cpuS: after.cpuS - before.cpuS, peakRss, harnessCpuS: (harness.user + harness.system) / 1e6,
-    };
-  } finally {
-    await zion.stop();
-    await https.close();
-    await remote.stop();
-    await dns.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function report(results: IngestResult[], notYet: string[], quick: boolean, load: number[]): string {
-  const mb = (b: number) => (b / 1048576).toFixed(0);
-  const lines = [
-    `# Federation benchmark ${new Date().toISOString()}`, "",
-    "## Machine", "",
-    `- host: ${hostname()}`, `- cores: ${cpus().length} (${cpus()[0]?.model ?? "unknown"})`,
-    `- load average before the run (1, 5, 15 min): ${load.map((l) => l.toFixed(2)).join(", ")}`,
-    `- node: ${process.version}`, `- mode: ${quick ? "quick" : "full"}`, "",
-    "## Ingest", "",
-    `A simulated remote hosts a room the target's user joined over make_join / send_join, then pushes transactions of ${TXN_SIZE} PDUs signed beforehand.`, "",
-    "| target | PDUs | txns | PDUs/s | p50 ms | p90 ms | p99 ms | last PDU in /sync ms | target CPU s | target peak RSS MB | harness CPU s |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
-    ...results.map((r) => `| ${r.target} | ${r.pdus} | ${r.txns} | ${r.pdusPerS.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p90.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.syncMs.toFixed(0)} | ${r.cpuS.toFixed(2)} | ${mb(r.peakRss)} | ${r.harnessCpuS.toFixed(2)} |`),
-    ...notYet.map((t) => `| ${t} | not yet measured | | | | | | | | | |`), "",
-    "## Not yet", "",
-    "Fan-out, big join, state conflicts, client load, idle, Synapse and Dendrite targets, ratios, chart, --profile, PostgreSQL (issue 16).", "",
-  ];
-  return lines.join("\n");
-}
+const log = (s: string) => process.stderr.write(`[fedbench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 async function main(): Promise<number> {
   let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--out DIR]\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR]\n`);
     return 2;
   }
-  const notYet = args.targets.filter((t) => t !== "zion");
-  if (notYet.length) process.stderr.write(`target ${notYet.join(", ")}: not yet (only zion is driven so far)\n`);
-  if (!args.targets.includes("zion")) return 2;
+  const startedAt = new Date();
   const load = loadavg();
-  const results = [await ingestZion(args.quick)];
+  const sizes = args.quick ? QUICK : FULL;
+  const work = mkdtempSync(join(tmpdir(), "zion-fedbench-"));
+  const profDir = join(work, "profile");
+  const commit = (() => {
+    try {
+      const head = execSync("git rev-parse --short HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
+      const dirty = execSync("git status --porcelain --untracked-files=no", { cwd: ROOT, encoding: "utf8" }).trim() ? " with local changes" : "";
+      return `${head}${dirty}`;
+    } catch { return "unknown commit"; }
+  })();
+  const ca = await createTestCa(join(work, "ca"));
+  const https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 120_000 });
+  const servers = Array.from({ length: REMOTES }, (_, i) => new RemoteServer(remoteIp(i), ca));
+  const runs: TargetRun[] = [];
+  try {
+    await Promise.all(servers.map((s) => s.start()));
+    for (const name of args.targets) {
+      const run: TargetRun = { target: name, errors: [], unserved: [] };
+      runs.push(run);
+      for (const s of servers) s.unserved.clear();
+      const room = new RemoteRoom(servers);
+      let target: Target | undefined;
+      const step = async (what: string, f: () => Promise<void>) => {
+        log(`${name}: ${what}`);
+        try {
+          await f();
+        } catch (e) {
+          run.errors.push(`${what}: ${String((e as Error).message ?? e)}`);
+          log(`${name}: ${what} failed: ${String((e as Error).stack ?? e)}`);
+        }
+      };
+      try {
+        await step("start", async () => {
+          target = await startTarget(name, { ca, ip: TARGET_IPS[name], allowRange: BLOCK, dir: work, ...(args.profile && name === "zion" ? { cpuProfileDir: profDir } : {}) });
+          run.version = target.version;
+          run.startRss = treeUsage(target.pid).rss;
+        });
+        const t = target;
+        if (!t) continue;
+        let joined = false;
+        let user: Awaited<ReturnType<Target["registerUser"]>> | undefined;
+        await step("join the remote room", async () => {
+          user = await t.registerUser("bench");
+          await joinRemoteRoom(t, user, room);
+          joined = true;
+        });
+        if (joined && user) {
+          const u = user;
+          await step(`ingest ${sizes.ingestPdus} PDUs`, async () => void (run.ingest = await ingest(t, u, room, https, BLOCK, sizes.ingestPdus, args.quick ? 60_000 : 300_000)));
+          await step(`fan-out ${sizes.fanoutMessages} messages to ${REMOTES} remotes`, async () => void (run.fanout = await fanout(t, u, room, sizes.fanoutMessages, args.quick ? 120_000 : 600_000)));
+          if (run.fanout && run.fanout.complete < run.fanout.messages) run.errors.push(`fan-out: only ${run.fanout.complete} of ${run.fanout.messages} messages reached every remote within the deadline`);
+        }
+        await step(`client load, ${sizes.clients} clients`, async () => void (run.clientLoad = await clientLoad(t, sizes.clients, sizes.clientRounds)));
+      } finally {
+        if (target) await target.stop();
+        const unserved = new Map<string, number>();
+        for (const s of servers) for (const [k, n] of s.unserved) unserved.set(k, (unserved.get(k) ?? 0) + n);
+        run.unserved = [...unserved].map(([k, n]) => `${k} (${n}×)`);
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await https.close();
+  }
+
   mkdirSync(args.out, { recursive: true });
-  const path = join(args.out, `${new Date().toISOString().slice(0, 10)}-${hostname()}.md`);
-  writeFileSync(path, report(results, notYet, args.quick, load));
-  process.stdout.write(`${report(results, notYet, args.quick, load)}\nwritten to ${path}\n`);
-  return notYet.length ? 2 : 0;
+  const base = `${startedAt.toISOString().slice(0, 10)}-${hostname()}`;
+  const throughput: ChartRow[] = runs.flatMap((r) => (r.ingest ? [{ target: r.target, workload: "ingest", measure: "PDUs/s", value: r.ingest.pdusPerS }] : []));
+  const latency: ChartRow[] = runs.flatMap((r) =>
+    ([["ingest (per txn of 50)", r.ingest], ["fan-out (per message)", r.fanout], ["client load (per client)", r.clientLoad]] as const).flatMap(([w, x]) =>
+      x ? (["p50", "p90", "p99"] as const).map((p) => ({ target: r.target, workload: w, measure: p, value: x[p] })) : []));
+  let chartFile: string | undefined;
+  try {
+    writeFileSync(join(args.out, `${base}.svg`), await renderChart(throughput, latency, `Federation benchmark ${startedAt.toISOString().slice(0, 16)}Z${args.quick ? " (quick)" : ""}, load ${load[0]!.toFixed(2)}`));
+    chartFile = `${base}.svg`;
+  } catch (e) {
+    log(`chart failed: ${String(e)}`);
+  }
+  let profile: { file: string; summary: string } | undefined;
+  if (args.profile) {
+    const found = existsSync(profDir) ? readdirSync(profDir, { withFileTypes: true }).filter((d) => d.name.endsWith(".cpuprofile")) : [];
+    if (found.length) {
+      const file = `${base}-zion.cpuprofile`;
+      renameSync(join(profDir, found[0]!.name), join(args.out, file));
+      const s = spawnSync(process.execPath, [join(ROOT, "scripts/cpu-profile-summary.mjs"), join(args.out, file), "15"], { encoding: "utf8" });
+      profile = { file, summary: s.stdout || s.stderr };
+    } else {
+      runs.find((r) => r.target === "zion")?.errors.push("--profile: Zion wrote no .cpuprofile");
+    }
+  }
+  const md = renderReport({ startedAt, load, quick: args.quick, sizes, node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
+  const path = join(args.out, `${base}.md`);
+  writeFileSync(path, md);
+  process.stdout.write(`${md}\nwritten to ${path}\n`);
+  rmSync(work, { recursive: true, force: true });
+  return runs.some((r) => r.errors.length) ? 1 : 0;
 }
 
 process.exitCode = await main();

@@ -53,6 +53,8 @@ export interface TestServerOptions {
   readonly storage?: Storage;
   /** Child only: extra environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Child only: options for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
   /** Milliseconds to wait for the server to be ready (default 15000). */
   readonly timeoutMs?: number;
   /**
@@ -150,7 +152,7 @@ async function startChild(
   options: TestServerOptions,
   removeDir: boolean,
 ): Promise<TestServer> {
-  const proc = runZion(["start", "-c", configPath], { cwd: dir, ...(options.env ? { env: options.env } : {}) });
+  const proc = runZion(["start", "-c", configPath], { cwd: dir, ...(options.env ? { env: options.env } : {}), ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
   const listeners: { index: number; host: string; port: number; tls: boolean; resources: readonly string[] }[] = [];
   try {
     await proc.waitForLine((line) => {
@@ -224,8 +226,8 @@ export interface ZionProcess {
 }
 
 /** Runs the compiled `zion` CLI with arguments. */
-export function runZion(args: readonly string[], opts: { cwd: string; env?: Readonly<Record<string, string>> }): ZionProcess {
-  const child = spawn(process.execPath, [ZION_MAIN, ...args], {
+export function runZion(args: readonly string[], opts: { cwd: string; env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[] }): ZionProcess {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ZION_MAIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, ...(opts.env ?? {}) },
     stdio: ["ignore", "pipe", "pipe"],

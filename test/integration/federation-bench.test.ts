@@ -1,7 +1,8 @@
 /**
  * The federation benchmark (bench/federation/main.ts, npm run bench:federation) runs end to end in --quick mode
- * against Zion alone and writes its Markdown report with the expected sections; a target it cannot drive yet answers
- * "not yet" and exits 2. How fast the target is is the report's business, never asserted here.
+ * against Zion alone, with --profile, and reports: the Markdown file with the machine, the target's version and a
+ * row of figures for every workload, the chart as SVG beside it, and Zion's CPU profile beside that. How fast the
+ * target is is the report's business, never asserted here. Bad arguments exit 2 before anything starts.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -24,37 +25,57 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-describe("federation benchmark harness (--quick, Zion alone)", { timeout: 300_000 }, () => {
+/** The numeric cells of the `| zion |` row of the table under `heading`. */
+function zionRow(md: string, heading: string): number[] {
+  const section = md.split(`\n${heading}\n`)[1]?.split("\n## ")[0];
+  assert.ok(section, `section ${heading}`);
+  const row = section.split("\n").find((l) => l.startsWith("| zion |"));
+  assert.ok(row, `a row for zion under ${heading}`);
+  const cells = row.split("|").slice(2, -1).map((c) => Number(c.trim()));
+  for (const c of cells) assert.ok(Number.isFinite(c) && c >= 0, `numeric cell in ${row}`);
+  return cells;
+}
+
+describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), "zion-fedbench-test-"));
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it("runs the ingest workload against Zion and writes bench/results-style <date>-<machine>.md with machine, ingest figures and what is not yet measured", async () => {
-    const r = await run(["--target", "zion", "--quick", "--out", out]);
+  it("runs ingest, fan-out and client load against Zion and writes the report, its chart and Zion's CPU profile", async () => {
+    const r = await run(["--target", "zion", "--quick", "--profile", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
-    const files = readdirSync(out);
-    assert.equal(files.length, 1);
-    assert.match(files[0]!, /^\d{4}-\d{2}-\d{2}-.+\.md$/);
-    const md = readFileSync(join(out, files[0]!), "utf8");
-    for (const section of ["## Machine", "## Ingest", "## Not yet"]) assert.ok(md.includes(section), `section ${section}`);
-    assert.match(md, /- cores: \d+/);
-    assert.match(md, /- load average before the run \(1, 5, 15 min\): [\d.]+, [\d.]+, [\d.]+/);
-    assert.match(md, /\| PDUs\/s \| p50 ms \| p90 ms \| p99 ms \| last PDU in \/sync ms \| target CPU s \| target peak RSS MB \| harness CPU s \|/);
-    const row = md.split("\n").find((l) => l.startsWith("| zion |"));
-    assert.ok(row, "a row for zion");
-    const cells = row.split("|").slice(2, -1).map((c) => Number(c.trim()));
-    assert.equal(cells[0], 1000, "all 1,000 PDUs of the quick run");
-    for (const c of cells) assert.ok(Number.isFinite(c) && c >= 0, `numeric cell in ${row}`);
-    assert.ok(cells[9]! > 0, "the target's peak RSS was read from /proc");
+    const files = readdirSync(out).sort();
+    const md = files.find((f) => f.endsWith(".md"));
+    assert.ok(md && /^\d{4}-\d{2}-\d{2}-.+\.md$/.test(md), `a <date>-<machine>.md in ${files.join(", ")}`);
+    const base = md.slice(0, -3);
+    assert.ok(files.includes(`${base}.svg`), "the chart beside the report");
+    assert.ok(files.includes(`${base}-zion.cpuprofile`), "the profile beside the report");
+    assert.match(readFileSync(join(out, `${base}.svg`), "utf8"), /^<svg[^>]*>[\s\S]*PDUs\/s[\s\S]*<\/svg>$/);
+    assert.ok(Array.isArray((JSON.parse(readFileSync(join(out, `${base}-zion.cpuprofile`), "utf8")) as { nodes?: unknown }).nodes));
+
+    const text = readFileSync(join(out, md), "utf8");
+    assert.match(text, /- cores: \d+/);
+    assert.match(text, /- load average before the run \(1, 5, 15 min\): [\d.]+, [\d.]+, [\d.]+/);
+    assert.match(text, /\| zion \| Zion [^|]+ \| \d+ \| none \|/, "the version, start-up RSS and no errors");
+    const ingest = zionRow(text, "## Ingest");
+    assert.equal(ingest[0], 500, "all 500 PDUs of the quick run");
+    assert.equal(ingest[1], 500, "every PDU accepted");
+    assert.ok(ingest[9]! > 0, "the target's peak RSS was read from /proc");
+    const fan = zionRow(text, "## Fan-out");
+    assert.equal(fan[0], fan[4], "every message reached every remote");
+    assert.equal(fan[1], 20, "20 remote servers");
+    const load = zionRow(text, "## Client load");
+    assert.deepEqual(load.slice(0, 2), [100, 3]);
+    assert.match(text, /## Ratios\n\nOnly Zion measured/);
+    assert.match(text, /## Zion CPU profile/);
+    assert.match(text, /!\[PDUs\/s and latency per target\]\(.+\.svg\)/);
   });
 
-  it("answers 'not yet' and exits 2 for Synapse and Dendrite, and exits 2 on an unknown target", async () => {
-    for (const t of ["synapse", "dendrite"]) {
-      const r = await run(["--target", t, "--out", out]);
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, new RegExp(`target ${t}: not yet`));
-    }
+  it("exits 2 on an unknown target, and on --profile without Zion", async () => {
     const bad = await run(["--target", "conduit", "--out", out]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--target must be zion, synapse, dendrite or all/);
+    const prof = await run(["--target", "synapse", "--profile", "--out", out]);
+    assert.equal(prof.code, 2);
+    assert.match(prof.stderr, /--profile profiles the Zion target/);
   });
 });

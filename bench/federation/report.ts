@@ -1,0 +1,147 @@
+/**
+ * The federation benchmark's Markdown report: the machine (cores, load average before the run), each target's
+ * version, one table per workload with every target's figures and the harness's own CPU, the ratios between Zion and
+ * each other target with issue 16's targets and whether Zion meets them (it says so plainly when it does not), the
+ * chart, and what is not measured yet.
+ */
+import { cpus, hostname, totalmem } from "node:os";
+import type { TargetName } from "./targets.js";
+import { TXN_SIZE, type ClientLoadResult, type FanoutResult, type IngestResult, type Sizes } from "./workloads.js";
+
+export interface TargetRun {
+  readonly target: TargetName;
+  version?: string;
+  /** RSS of the process tree right after start-up (ready, before any workload). */
+  startRss?: number;
+  ingest?: IngestResult;
+  fanout?: FanoutResult;
+  clientLoad?: ClientLoadResult;
+  readonly errors: string[];
+  /** Federation requests the target made that the simulated remotes do not serve. */
+  unserved: string[];
+}
+
+export interface ReportInput {
+  readonly startedAt: Date;
+  readonly load: readonly number[];
+  readonly quick: boolean;
+  readonly sizes: Sizes;
+  readonly node: string;
+  readonly commit: string;
+  readonly runs: readonly TargetRun[];
+  readonly wallS: number;
+  readonly chartFile?: string;
+  readonly profile?: { readonly file: string; readonly summary: string };
+}
+
+const mb = (b: number | undefined) => (b === undefined ? "–" : (b / 1048576).toFixed(0));
+const f = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
+const cell = (r: TargetRun, e: string) => `| ${r.target} | not measured: ${e} |`;
+
+/** One ratio of Zion to another target, with the issue's goal (`better` says which direction wins). */
+interface Ratio { readonly what: string; readonly other: TargetName; readonly ratio: number; readonly better: "higher" | "lower"; readonly goal?: number }
+
+export function ratios(runs: readonly TargetRun[]): Ratio[] {
+  const zion = runs.find((r) => r.target === "zion");
+  if (!zion) return [];
+  const out: Ratio[] = [];
+  for (const o of runs.filter((r) => r.target !== "zion")) {
+    const isSynapse = o.target === "synapse";
+    const add = (what: string, z: number | undefined, x: number | undefined, better: "higher" | "lower", synapseGoal?: number) => {
+      if (z === undefined || x === undefined || !Number.isFinite(z) || !Number.isFinite(x) || x === 0) return;
+      out.push({ what, other: o.target, ratio: z / x, better, ...(isSynapse && synapseGoal !== undefined ? { goal: synapseGoal } : !isSynapse ? { goal: 1 } : {}) });
+    };
+    add("ingest: accepted PDUs/s", zion.ingest?.pdusPerS, o.ingest?.pdusPerS, "higher", 5);
+    add("ingest: time until /sync has the last PDU", zion.ingest?.syncMs, o.ingest?.syncMs, "lower");
+    add("ingest: CPU seconds", zion.ingest?.cpuS, o.ingest?.cpuS, "lower");
+    add("fan-out: time until every remote has every message", zion.fanout?.allMs, o.fanout?.allMs, "lower", 1 / 3);
+    add("fan-out: p50 per message", zion.fanout?.p50, o.fanout?.p50, "lower");
+    add("client load: p50 until a client has the message", zion.clientLoad?.p50, o.clientLoad?.p50, "lower");
+    add("client load: median round until all clients have it", zion.clientLoad?.allMedianMs, o.clientLoad?.allMedianMs, "lower");
+    add("peak RSS over the run", Math.max(zion.ingest?.peakRss ?? 0, zion.fanout?.peakRss ?? 0, zion.clientLoad?.peakRss ?? 0) || undefined,
+      Math.max(o.ingest?.peakRss ?? 0, o.fanout?.peakRss ?? 0, o.clientLoad?.peakRss ?? 0) || undefined, "lower");
+    add("RSS after start-up", zion.startRss, o.startRss, "lower", 1 / 3);
+  }
+  return out;
+}
+
+function verdict(r: Ratio): string {
+  if (r.goal === undefined) return "";
+  const met = r.better === "higher" ? r.ratio >= r.goal : r.ratio <= r.goal;
+  const goal = r.better === "higher" ? `≥ ${r.goal}×` : `≤ ${r.goal === 1 ? "1" : r.goal.toFixed(2)}×`;
+  return `${goal}: ${met ? "met" : "**not met**"}`;
+}
+
+export function renderReport(i: ReportInput): string {
+  const L: string[] = [];
+  const { runs, sizes } = i;
+  L.push(`# Federation benchmark ${i.startedAt.toISOString()}`, "");
+  L.push(`\`npm run bench:federation -- --target ${runs.map((r) => r.target).join(",")}${i.quick ? " --quick" : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
+  L.push("## Machine", "");
+  L.push(`- host: ${hostname()}`, `- cores: ${cpus().length} (${cpus()[0]?.model ?? "unknown"}), memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  L.push(`- load average before the run (1, 5, 15 min): ${i.load.map((l) => l.toFixed(2)).join(", ")}`);
+  L.push(`- node (harness and Zion): ${i.node}`, `- mode: ${i.quick ? "quick" : "full"}`, "");
+  L.push("## Targets", "");
+  L.push("Each target runs alone on the machine in turn (same addresses, same CA, same simulated remotes), on SQLite in a fresh folder, with its rate limits opened as the interop harnesses do. Names are IP literals (federation on port 8448), so no target resolves a name.", "");
+  L.push("| target | version | RSS after start-up MB | errors |", "|---|---|---|---|");
+  for (const r of runs) L.push(`| ${r.target} | ${r.version ?? "–"} | ${mb(r.startRss)} | ${r.errors.length ? r.errors.map((e) => e.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)).join("; ") : "none"} |`);
+  L.push("");
+
+  L.push("## Ingest", "");
+  L.push(`The room host (one of ${runs[0]?.fanout?.remotes ?? 20} simulated remote servers in the room) pushes ${sizes.ingestPdus} PDUs signed beforehand, as sequential transactions of ${TXN_SIZE}, into the room the target's user joined over make_join / send_join. "Accepted" counts the PDUs each /send answer lists without an error; a target may answer before it has processed them (and drop some later), so "last PDU in /sync" (– when it never arrived) is the end-to-end figure. Latency is per transaction (PUT /send until its answer); "last PDU in /sync" runs from the first transaction until a local client long-polling /sync since before it has the last PDU.`, "");
+  L.push("| target | PDUs | accepted | txns | PDUs/s | p50 ms | p90 ms | p99 ms | last PDU in /sync ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of runs) {
+    const x = r.ingest;
+    L.push(x ? `| ${r.target} | ${x.pdus} | ${x.accepted} | ${x.txns} | ${f(x.pdusPerS)} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.syncMs)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+  }
+  L.push("");
+
+  L.push("## Fan-out", "");
+  L.push(`The target's user sends ${sizes.fanoutMessages} messages, one after the other (each PUT /send awaited), into the same room, which ${runs[0]?.fanout?.remotes ?? 20} simulated remote servers share. "All remotes" is from the first send until every remote has every message; the percentiles are per message, from just before its send until the last remote has it.`, "");
+  L.push("| target | messages | remotes | sends/s | all remotes have all ms | complete | p50 ms | p90 ms | p99 ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of runs) {
+    const x = r.fanout;
+    L.push(x ? `| ${r.target} | ${x.messages} | ${x.remotes} | ${f(x.sendsPerS)} | ${Number.isFinite(x.allMs) ? f(x.allMs) : "not within the deadline"} | ${x.complete} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+  }
+  L.push("");
+
+  L.push("## Client load", "");
+  L.push(`${sizes.clients} local users in one local room long-poll /sync (from a forked process of the harness, whose CPU is counted as the harness's) while the first of them sends one message per round, ${sizes.clientRounds} rounds. Percentiles are over every client of every round, from just before the send until that client's /sync has the message; "all clients" is per round until the last one has it.`, "");
+  L.push("| target | clients | rounds | p50 ms | p90 ms | p99 ms | all clients, median round ms | worst round ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of runs) {
+    const x = r.clientLoad;
+    L.push(x ? `| ${r.target} | ${x.clients} | ${x.rounds} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.allMedianMs, 1)} | ${f(x.allMaxMs, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+  }
+  L.push("");
+
+  const rs = ratios(runs);
+  L.push("## Ratios", "");
+  if (rs.length === 0) {
+    L.push(runs.some((r) => r.target === "zion") ? "Only Zion measured: no ratios." : "Zion not measured in this run: no ratios.", "");
+  } else {
+    L.push("Zion's figure divided by the other target's, from this run. For throughput higher is better for Zion, for times, CPU and memory lower is. The goals are issue 16's (against Synapse; against Dendrite, ahead on everything); where Zion misses one the table says **not met**.", "");
+    L.push("| measure | against | Zion / other | better when | goal |", "|---|---|---|---|---|");
+    for (const r of rs) L.push(`| ${r.what} | ${r.other} | ${r.ratio.toFixed(2)}× | ${r.better} | ${verdict(r)} |`);
+    L.push("");
+    const missed = rs.filter((r) => r.goal !== undefined && !(r.better === "higher" ? r.ratio >= r.goal : r.ratio <= r.goal));
+    if (missed.length) L.push(`Zion falls short on ${missed.length} of ${rs.filter((r) => r.goal !== undefined).length} goals in this run: ${missed.map((r) => `${r.what} against ${r.other} (${r.ratio.toFixed(2)}×)`).join("; ")}.`, "");
+  }
+
+  if (i.chartFile) L.push("## Chart", "", `![PDUs/s and latency per target](${i.chartFile})`, "", "Made with vega-lite (bench/federation/chart.ts) from the figures above.", "");
+
+  if (i.profile) {
+    L.push("## Zion CPU profile", "", `\`--profile\` ran Zion under \`--cpu-prof\`; the profile covers the process's whole life (start-up, set-up and every workload): \`${i.profile.file}\` (open in Chrome DevTools, or \`node scripts/cpu-profile-summary.mjs ${i.profile.file}\`). Its top functions:`, "", "```", i.profile.summary.trim(), "```", "");
+  }
+
+  const unserved = runs.filter((r) => r.unserved.length);
+  if (unserved.length) {
+    L.push("## Requests the simulated remotes did not serve", "", "Answered 404 M_UNRECOGNIZED; listed because a target that waits on one of them is slowed by the harness, not by itself.", "");
+    for (const r of unserved) L.push(`- ${r.target}: ${r.unserved.join(", ")}`);
+    L.push("");
+  }
+
+  L.push("## Not measured yet", "");
+  L.push("Big join (send_join answers of 10,000 and 50,000 state events, partial join), state conflicts, idle RSS 60 s after the big join, and the PostgreSQL runs of ingest and fan-out (issue 16).", "");
+  if (i.quick) L.push(`Quick mode: ${sizes.ingestPdus} PDUs instead of 20,000, ${sizes.fanoutMessages} fan-out messages instead of 2,000, ${sizes.clients} clients in ${sizes.clientRounds} rounds instead of 200 in 10; small runs favour whoever starts fastest on a cold cache, so read the ratios as indications.`, "");
+  return L.join("\n");
+}
