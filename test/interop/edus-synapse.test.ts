@@ -1,8 +1,8 @@
 /**
  * Typing, read receipts and presence between Zion and the pinned Synapse (src/sync/edus), over real TLS with
  * certificates from the test CA, both named by IP literal on 127.0.23.x: a Synapse user joins a Zion user's room
- * over federation, then each side's typing, receipts and presence show in the other's /sync. Typing and receipts are
- * the shared scenarios of room-scenarios.ts (rooms-dendrite.test.ts runs them against Dendrite).
+ * over federation, then each side's typing, receipts and presence show in the other's /sync: the shared scenarios
+ * of room-scenarios.ts, which rooms-dendrite.test.ts runs against Dendrite.
  */
 import { after, before, describe, it } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,8 +11,8 @@ import { join as pathJoin } from "node:path";
 import type { TestServer } from "../harness/server.js";
 import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
 import type { SynapseHandle } from "../harness/synapse.js";
-import { receiptsBothWays, typingBothWays } from "./room-scenarios.js";
-import { createRoom, enc, join, ok, peerSide, seeInSyncAfter, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
+import { presenceBothWays, receiptsBothWays, typingBothWays } from "./room-scenarios.js";
+import { createRoom, join, peerSide, zionSide, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.23.20";
 const ZION_HOST = "127.0.23.21";
@@ -26,8 +26,6 @@ describe("typing, receipts and presence between Zion and Synapse", { timeout: 30
   let alice: SideUser; // on Zion
   let bob: SideUser; // on Synapse
   let roomId: string;
-
-  const presence = (b: Body, userId: string) => (((b["presence"] as Body | undefined)?.["events"] ?? []) as { sender: string; content: Body }[]).filter((e) => e.sender === userId).map((e) => e.content);
 
   before(async () => {
     dir = mkdtempSync(pathJoin(tmpdir(), "zion-edus-synapse-"));
@@ -54,10 +52,6 @@ describe("typing, receipts and presence between Zion and Synapse", { timeout: 30
   });
 
   it("presence crosses both ways", async () => {
-    const setPresence = (side: Side, user: SideUser, content: Body) => ok(side, "PUT", `/_matrix/client/v3/presence/${enc(user.userId)}/status`, user.token, content);
-    await seeInSyncAfter(syn, bob, () => setPresence(zion, alice, { presence: "online", status_msg: "from zion" }),
-      (b) => presence(b, alice.userId).some((c) => c["status_msg"] === "from zion" && c["presence"] === "online"), "alice's presence at Synapse");
-    await seeInSyncAfter(zion, alice, () => setPresence(syn, bob, { presence: "unavailable", status_msg: "from synapse" }),
-      (b) => presence(b, bob.userId).some((c) => c["status_msg"] === "from synapse" && c["presence"] === "unavailable"), "bob's presence at Zion");
+    await presenceBothWays(zion, alice, syn, bob);
   });
 });

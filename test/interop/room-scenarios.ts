@@ -164,6 +164,33 @@ export async function receiptsBothWays(a: Side, alice: SideUser, b: Side, bob: S
   }
 }
 
+/** Each side's presence (state and status message) shows in the other's /sync; `a` and `b` share a room. */
+export async function presenceBothWays(a: Side, alice: SideUser, b: Side, bob: SideUser): Promise<void> {
+  const presenceOf = (r: Body, userId: string) =>
+    (((r["presence"] as Body | undefined)?.["events"] ?? []) as { sender: string; content: Body }[]).filter((e) => e.sender === userId).map((e) => e.content);
+  for (const [from, user, to, viewer, presence] of [[a, alice, b, bob, "online"], [b, bob, a, alice, "unavailable"]] as const) {
+    const status_msg = `from ${from.label}`;
+    await seeInSyncAfter(to, viewer, () => ok(from, "PUT", `/_matrix/client/v3/presence/${enc(user.userId)}/status`, user.token, { presence, status_msg }),
+      (r) => presenceOf(r, user.userId).some((c) => c["status_msg"] === status_msg && c["presence"] === presence), `${user.userId}'s presence at ${to.label}`);
+  }
+}
+
+/**
+ * A room of `host` with the owner and three more local members, joined by the visitor by room id: both servers then
+ * list all five members (the joiner's server learned them from send_join, whole or with members omitted and
+ * completed later). Resolves to the room id.
+ */
+export async function crowdedJoin(host: Side, owner: SideUser, guest: Side, visitor: SideUser, localparts: readonly string[]): Promise<string> {
+  const roomId = await createRoom(host, owner, {});
+  const others = await Promise.all(localparts.map((u) => host.register(u)));
+  for (const u of others) await join(host, u, roomId);
+  await join(guest, visitor, roomId, [host.serverName]);
+  const want = [owner.userId, visitor.userId, ...others.map((u) => u.userId)];
+  await seeMembers(guest, visitor, roomId, want);
+  await seeMembers(host, owner, roomId, want);
+  return roomId;
+}
+
 /** A started matrix-js-sdk client (no crypto) of `user` at `side`, once its first /sync is done. */
 async function sdkClient(side: Side, user: SideUser): Promise<MatrixClient> {
   const c = createClient({ baseUrl: side.clientUrl, accessToken: user.token, userId: user.userId, logger: quietLogger });

@@ -13,9 +13,10 @@ import { pinnedDendriteVersion, type DendriteHandle } from "../harness/dendrite.
 import { startDendriteAndZion } from "../harness/dendrite-and-zion.js";
 import type { TestServer } from "../harness/server.js";
 import {
-  aliasJoinScenario, inviteAccepted, inviteRejected, joinAndMessage, leaveKickBan, receiptsBothWays, sdkChat, typingBothWays,
+  aliasJoinScenario, crowdedJoin, inviteAccepted, inviteRejected, joinAndMessage, leaveKickBan, presenceBothWays, receiptsBothWays, sdkChat,
+  typingBothWays,
 } from "./room-scenarios.js";
-import { createRoom, join, peerSide, seeMembership, zionSide, type Side, type SideUser } from "./room-sides.js";
+import { createRoom, enc, join, joinedMembers, ok, peerSide, seeMembership, zionSide, type Side, type SideUser } from "./room-sides.js";
 
 const DENDRITE_HOST = "127.0.33.20";
 const ZION_HOST = "127.0.33.21";
@@ -32,7 +33,11 @@ describe("rooms between Zion and Dendrite", { timeout: 900_000 }, () => {
   before(async () => {
     dir = mkdtempSync(pathJoin(tmpdir(), "zion-rooms-dendrite-"));
     let zionName: string;
-    ({ dendrite, zion: zionServer, zionName } = await startDendriteAndZion({ dir, dendriteHost: DENDRITE_HOST, zionHost: ZION_HOST, allowRange: "127.0.33.0/24" }));
+    ({ dendrite, zion: zionServer, zionName } = await startDendriteAndZion({
+      dir, dendriteHost: DENDRITE_HOST, zionHost: ZION_HOST, allowRange: "127.0.33.0/24",
+      // The harness turns presence off; here it crosses both ways.
+      dendriteConfig: { global: { presence: { enable_inbound: true, enable_outbound: true } } },
+    }));
     console.log(`# Dendrite ${dendrite.version} (pinned ${pinnedDendriteVersion()}) as ${dendrite.serverName}; Zion as ${zionName}`);
     zion = zionSide(zionServer, zionName);
     den = peerSide("dendrite", dendrite);
@@ -64,6 +69,30 @@ describe("rooms between Zion and Dendrite", { timeout: 900_000 }, () => {
       await joinAndMessage(den, dora, zion, alice, version);
     });
   }
+
+  it("room version 12: Dendrite 0.13.8 has none (1 to 11 only), refuses to create one, and refuses the domain-less id of Zion's at /join", async () => {
+    // Dendrite predates room version 12 (its room ids have no server part): this asserts what it does.
+    const caps = await ok(den, "GET", "/_matrix/client/v3/capabilities", dora.token);
+    const available = Object.keys((caps["capabilities"] as { "m.room_versions": { available: object } })["m.room_versions"].available).filter((v) => /^\d+$/.test(v));
+    assert.deepEqual(available.map(Number).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const create = await den.call("POST", "/_matrix/client/v3/createRoom", dora.token, { room_version: "12" });
+    assert.equal(create.status, 400, create.text);
+    assert.equal(create.json["errcode"], "M_UNSUPPORTED_ROOM_VERSION");
+    const roomId = await createRoom(zion, alice, { room_version: "12" });
+    const j = await den.call("POST", `/_matrix/client/v3/join/${enc(roomId)}?server_name=${enc(zion.serverName)}`, dora.token, {});
+    assert.equal(j.status, 400, j.text);
+    assert.equal(j.json["errcode"], "M_UNKNOWN");
+    assert.match(String(j.json["error"]), /is invalid: at least one ':' is expected in the room id/);
+    assert.deepEqual(await joinedMembers(zion, alice, roomId), [alice.userId]);
+  });
+
+  it("a Dendrite user joins a Zion room of four members (send_join without omit_members) and both servers list all five", async () => {
+    await crowdedJoin(zion, alice, den, dora, ["carol", "dave", "erin"]);
+  });
+
+  it("a Zion user joins a Dendrite room of four members and both servers list all five", async () => {
+    await crowdedJoin(den, dora, zion, alice, ["dan", "dee", "dot"]);
+  });
 
   it("matrix-js-sdk clients: a Dendrite user joins a Zion room by alias and both chat through their SDK's /sync", async () => {
     await sdkChat(zion, alice, den, dora, "sdk-zion");
@@ -97,7 +126,7 @@ describe("rooms between Zion and Dendrite", { timeout: 900_000 }, () => {
     await leaveKickBan(den, dora, zion, alice);
   });
 
-  describe("typing and read receipts", () => {
+  describe("typing, read receipts and presence", () => {
     const rooms: Record<string, string> = {};
     before(async () => {
       rooms["zion"] = await createRoom(zion, alice, {});
@@ -106,6 +135,10 @@ describe("rooms between Zion and Dendrite", { timeout: 900_000 }, () => {
       rooms["dendrite"] = await createRoom(den, dora, {});
       await join(zion, alice, rooms["dendrite"], [den.serverName]);
       await seeMembership(den, dora, rooms["dendrite"], alice.userId, "join");
+    });
+
+    it("presence both ways (Dendrite with presence.enable_inbound and enable_outbound)", async () => {
+      await presenceBothWays(zion, alice, den, dora);
     });
 
     for (const host of ["zion", "dendrite"]) {

@@ -11,8 +11,8 @@ import { join as pathJoin } from "node:path";
 import type { TestServer } from "../harness/server.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
 import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
-import { aliasJoinScenario, joinAndMessage, leaveKickBan } from "./room-scenarios.js";
-import { createRoom, enc, join, peerSide, seeMembers, zionSide, type Side, type SideUser } from "./room-sides.js";
+import { aliasJoinScenario, crowdedJoin, joinAndMessage, leaveKickBan, sdkChat } from "./room-scenarios.js";
+import { enc, peerSide, zionSide, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.26.20";
 const ZION_HOST = "127.0.26.21";
@@ -61,6 +61,14 @@ describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
       await joinAndMessage(syn, bob, zion, alice, version);
     });
   }
+  it("matrix-js-sdk clients: a Synapse user joins a Zion room by alias and both chat through their SDK's /sync", async () => {
+    await sdkChat(zion, alice, syn, bob, "sdk-zion");
+  });
+
+  it("matrix-js-sdk clients: a Zion user joins a Synapse room by alias and both chat through their SDK's /sync", async () => {
+    await sdkChat(syn, bob, zion, alice, "sdk-synapse");
+  });
+
   it("leave and re-join, kick and ban: a Synapse user in a Zion room", async () => {
     await leaveKickBan(zion, alice, syn, bob);
   });
@@ -70,13 +78,7 @@ describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
   });
 
   it("Synapse joins a Zion room with omit_members=true and sees every member", async () => {
-    const roomId = await createRoom(zion, alice, {});
-    const others = await Promise.all(["carol", "dave", "erin"].map((u) => zion.register(u)));
-    for (const u of others) await join(zion, u, roomId);
-    await join(syn, bob, roomId, [zion.serverName]);
-    const want = [alice.userId, bob.userId, ...others.map((u) => u.userId)];
-    await seeMembers(syn, bob, roomId, want);
-    await seeMembers(zion, alice, roomId, want);
+    const roomId = await crowdedJoin(zion, alice, syn, bob, ["carol", "dave", "erin"]);
     const sendJoins = synapse!.log().split("\n").filter((l) => l.includes(`/send_join/${enc(roomId).replace("!", "%21")}`) && l.includes("Completed request: 200"));
     assert.ok(sendJoins.some((l) => l.includes("omit_members=true")), `Synapse's send_join did not ask omit_members=true:\n${sendJoins.join("\n")}`);
   });
