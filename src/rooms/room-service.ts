@@ -708,14 +708,17 @@ export class RoomService {
 
   /**
    * PUT /v2/send_join (remote-join.ts step 2): the join through the remote pipeline, then the state before it
-   * and its auth chain (wire PDUs).
+   * and its auth chain (wire PDUs): the full chain, or with `omit_members` the chain less the events in `state`.
    */
   async acceptSendJoin(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, opts: { omitMembers?: boolean } = {}): Promise<JsonObject> {
     const pdu = await this.ingestMembership(origin, roomId, eventId, raw, "join");
     const { storage } = this.deps;
     const before = (await storage.state.getStateAtEvent(pdu.eventId, "before")) ?? new Map();
     const stateIds = [...before].filter(([k]) => !opts.omitMembers || !k.startsWith("m.room.member\u0000") || k === stateKeyOf("m.room.member", pdu.sender)).map(([, id]) => id);
-    const inState = new Set(stateIds);
+    // The auth chain is the whole chain of that state; only with omit_members may events already in `state` be left
+    // out of it (the spec's send_join response). Dendrite, asking without omit_members, refuses a chain without the
+    // create event.
+    const inState = new Set(opts.omitMembers ? stateIds : []);
     const chain = [...(await storage.events.getAuthChainIds([...stateIds, ...pdu.authEvents]))].filter((id) => !inState.has(id));
     const pdus = await storage.events.getPdus([...stateIds, ...chain]);
     const wire = (id: EventId): JsonObject => {

@@ -138,6 +138,42 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
     assert.deepEqual(await joinedMembers(0, aliasRoomId), [users[0]]);
   });
 
+  /** make_join / v2 send_join for `localpart` of hs2, signed by hs2; the answer's state and auth chain event ids. */
+  async function sendJoinAs(localpart: string, omitMembers: boolean): Promise<{ state: Set<EventId>; chain: Set<EventId>; referenced: Set<EventId>; create: EventId }> {
+    const userId = `@${localpart}:${names[1]}` as UserId;
+    const tpl = await fed2.client.makeJoin(names[0]!, aliasRoomId, userId, ["10", "11", "12"]);
+    const rules = roomVersion(tpl.roomVersion);
+    const signed = hashAndSignEvent({ ...tpl.event, origin_server_ts: Date.now() }, rules, { serverName: names[1]!, key: hs[1]!.signingKey });
+    const join = parsePdu(signed, rules);
+    const answer = await fed2.client.sendJoin(names[0]!, aliasRoomId, join.eventId, signed, rules, { omitMembers });
+    const byId = new Map([...answer.state, ...answer.authChain].map((p) => [p.eventId, p]));
+    // Every event the state cites as an auth event, recursively: the auth chain the spec asks for.
+    const referenced = new Set<EventId>();
+    const walk = (ids: readonly EventId[]) => {
+      for (const id of ids) {
+        if (referenced.has(id)) continue;
+        referenced.add(id);
+        const p = byId.get(id);
+        if (p) walk(p.authEvents);
+      }
+    };
+    for (const p of answer.state) walk(p.authEvents);
+    const create = answer.state.find((p) => p.type === "m.room.create")!;
+    return { state: new Set(answer.state.map((p) => p.eventId)), chain: new Set(answer.authChain.map((p) => p.eventId)), referenced, create: create.eventId };
+  }
+
+  it("v2 send_join without omit_members answers the whole auth chain of the state, events also in `state` included (Dendrite needs the create event there)", async () => {
+    const { chain, referenced, create } = await sendJoinAs("chain-full", false);
+    assert.ok(chain.has(create), "the create event is in auth_chain");
+    for (const id of referenced) assert.ok(chain.has(id), `${id}, in the state's auth chain, is missing from auth_chain`);
+  });
+
+  it("v2 send_join with omit_members=true leaves the events returned in `state` out of auth_chain, as the spec then allows", async () => {
+    const { state, chain, referenced } = await sendJoinAs("chain-omit", true);
+    for (const id of chain) assert.ok(!state.has(id), `${id} is in both state and auth_chain`);
+    for (const id of referenced) assert.ok(chain.has(id) || state.has(id), `${id}, in the state's auth chain, is in neither`);
+  });
+
   it("make_knock on a public room is 403 M_FORBIDDEN (the auth rules allow knocks only where the join rule does)", async () => {
     await assert.rejects(
       fed2.client.makeKnock(names[0]!, roomId, `@zed:${names[1]}` as UserId, ["10", "11", "12"]),

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { clientCaller } from "../harness/http-get.js";
+import type { PeerHandle } from "../harness/peer-process.js";
 import type { TestServer } from "../harness/server.js";
-import type { SynapseHandle } from "../harness/synapse.js";
 
 export type Body = Record<string, unknown>;
 export interface Reply { readonly status: number; readonly json: Body; readonly text: string }
@@ -17,6 +17,8 @@ export interface Side {
   /** "zion", "synapse" or "dendrite", for assertion messages. */
   readonly label: string;
   readonly serverName: string;
+  /** The base URL of its client-server API (for matrix-js-sdk clients). */
+  readonly clientUrl: string;
   register(username: string): Promise<SideUser>;
   call(method: string, path: string, token: string, body?: unknown): Promise<Reply>;
   /** The log tail for assertion messages (empty when the side keeps none). */
@@ -25,12 +27,19 @@ export interface Side {
 
 export const enc = encodeURIComponent;
 
-/** A Zion test server as a side: users registered through open registration, calls on its client listener. */
-export function zionSide(server: () => TestServer, serverName: string): Side {
-  const call = clientCaller(() => server().clientUrl);
+/**
+ * Zion as a side: users registered through open registration (m.login.dummy), calls to its client listener. Given a
+ * getter, every call reads the current server, so a scenario that stops and starts Zion keeps using the same side.
+ */
+export function zionSide(server: TestServer | (() => TestServer), serverName: string): Side {
+  const z = typeof server === "function" ? server : () => server;
+  const call = clientCaller(() => z().clientUrl);
   return {
     label: "zion",
     serverName,
+    get clientUrl() {
+      return z().clientUrl!;
+    },
     async register(username) {
       const r = await call("POST", "/_matrix/client/v3/register", { username, password: "pw-123456", auth: { type: "m.login.dummy" } });
       assert.equal(r.status, 200, r.body);
@@ -47,25 +56,31 @@ export function zionSide(server: () => TestServer, serverName: string): Side {
 }
 
 /**
- * The Synapse peer as a side: users registered with its shared secret, its log tail in failures. Given a getter,
- * every call reads the current handle, so a scenario that stops and starts Synapse keeps using the same side.
+ * A Synapse or Dendrite peer as a side: users registered through the shared-secret admin endpoint, its log tail in
+ * failures. Given a getter, every call reads the current handle (a scenario may stop and start the peer).
  */
-export function synapseSide(peer: SynapseHandle | (() => SynapseHandle)): Side {
-  const s = typeof peer === "function" ? peer : () => peer;
+export function peerSide(label: "synapse" | "dendrite", peer: PeerHandle | (() => PeerHandle)): Side {
+  const p = typeof peer === "function" ? peer : () => peer;
   return {
-    label: "synapse",
-    serverName: s().serverName,
+    label,
+    serverName: p().serverName,
+    get clientUrl() {
+      return p().clientUrl;
+    },
     async register(username) {
-      const u = await s().registerUser({ username });
+      const u = await p().registerUser({ username });
       return { userId: u.userId, token: u.accessToken };
     },
     async call(method, path, token, body) {
-      const r = await s().client(method, path, { token, ...(body !== undefined ? { body } : {}) });
+      const r = await p().client(method, path, { token, ...(body !== undefined ? { body } : {}) });
       return { status: r.status, json: (r.json ?? {}) as Body, text: r.text };
     },
-    logTail: () => s().logTail(30),
+    logTail: () => p().logTail(30),
   };
 }
+
+/** The Synapse peer as a side. */
+export const synapseSide = (peer: PeerHandle | (() => PeerHandle)): Side => peerSide("synapse", peer);
 
 /** A 200 reply's body; anything else fails with the status, the body and the side's log tail. */
 export async function ok(side: Side, method: string, path: string, token: string, body?: unknown): Promise<Body> {
@@ -188,4 +203,46 @@ export async function join(side: Side, user: SideUser, roomIdOrAlias: string, vi
 export async function createRoom(side: Side, user: SideUser, body: Body): Promise<string> {
   const r = await ok(side, "POST", "/_matrix/client/v3/createRoom", user.token, { preset: "public_chat", ...body });
   return r["room_id"] as string;
+}
+
+/** One `/sync` of `user` at `side`: an initial one without `since`, else a long poll of up to 3 s. */
+export async function syncOnce(side: Side, user: SideUser, since?: string): Promise<Body> {
+  return ok(side, "GET", `/_matrix/client/v3/sync${since !== undefined ? `?since=${enc(since)}&timeout=3000` : "?timeout=0"}`, user.token);
+}
+
+/**
+ * Takes a sync token, runs `act`, then syncs on from that token until a response satisfies `pred` (60 s): what `act`
+ * causes cannot be missed between the two.
+ */
+export async function seeInSyncAfter(side: Side, user: SideUser, act: () => Promise<unknown>, pred: (b: Body) => boolean, what: string): Promise<void> {
+  let from = (await syncOnce(side, user))["next_batch"] as string;
+  await act();
+  const deadline = Date.now() + 60_000;
+  const seen: Body[] = [];
+  while (Date.now() < deadline) {
+    const b = await syncOnce(side, user, from);
+    if (pred(b)) return;
+    seen.push(b);
+    from = b["next_batch"] as string;
+  }
+  assert.fail(`${what}: not in ${side.label}'s /sync within 60 s: ${JSON.stringify(seen).slice(-2000)}\n${side.logTail()}`);
+}
+
+/** The contents of the room's ephemeral events of `type` in a /sync response. */
+export function ephemeralIn(b: Body, roomId: string, type: string): Body[] {
+  const joined = ((b["rooms"] as Body | undefined)?.["join"] ?? {}) as Record<string, { ephemeral?: { events?: { type: string; content: Body }[] } }>;
+  return (joined[roomId]?.ephemeral?.events ?? []).filter((e) => e.type === type).map((e) => e.content);
+}
+
+/** The user ids typing in the room according to a /sync response. */
+export const typersIn = (b: Body, roomId: string): string[] => ephemeralIn(b, roomId, "m.typing").flatMap((c) => c["user_ids"] as string[]);
+
+/** The users with an `m.read` receipt on `eventId` in a /sync response. */
+export const readersIn = (b: Body, roomId: string, eventId: string): string[] =>
+  ephemeralIn(b, roomId, "m.receipt").flatMap((c) => Object.keys(((c[eventId] as Body | undefined)?.["m.read"] ?? {}) as Body));
+
+/** The stripped state of the room's invite in a /sync response, or undefined when the room is not invited. */
+export function inviteStateIn(b: Body, roomId: string): Body[] | undefined {
+  const invites = ((b["rooms"] as Body | undefined)?.["invite"] ?? {}) as Record<string, { invite_state?: { events?: Body[] } }>;
+  return invites[roomId]?.invite_state?.events;
 }
