@@ -25,7 +25,7 @@ import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extre
 import { KeyedQueue, type Batched } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
-import { MISSING_EVENTS_BUDGET, ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
@@ -441,16 +441,25 @@ export class RoomService {
           storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
           persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
         };
+        // The room's PDUs are checked in order over what the earlier ones leave and written together (PendingIngest).
+        const batch = new PendingIngest(ctx);
+        await batch.prefetch(verdicts.flatMap((v) => (v.ok && v.pdu ? [v.pdu] : [])));
+        const results: TransactionPduResult[] = [];
         for (const v of verdicts) {
           if (!v.ok || !v.pdu) {
-            if (v.eventId) out.push({ eventId: v.eventId, outcome: { ok: false, error: v.failures.filter((f) => f.fatal).map((f) => `${f.check}: ${f.reason}`).join("; ") } });
+            if (v.eventId) results.push({ eventId: v.eventId, outcome: { ok: false, error: v.failures.filter((f) => f.fatal).map((f) => `${f.check}: ${f.reason}`).join("; ") } });
             continue;
           }
           try {
-            out.push({ eventId: v.pdu.eventId, outcome: await ingestChecked(ctx, v.pdu, { fillGaps: true, redacted: v.redacted }) });
+            results.push({ eventId: v.pdu.eventId, outcome: await ingestInBatch(ctx, batch, v.pdu, { fillGaps: true, redacted: v.redacted }) });
           } catch (e) {
-            out.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
+            results.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
           }
+        }
+        await batch.flush().catch(() => {}); // a failed write is in batch.failed
+        for (const r of results) {
+          const error = batch.failed.get(r.eventId as EventId);
+          out.push(error !== undefined ? { eventId: r.eventId, outcome: { ok: false, error } } : r);
         }
         if (this.merger) this.merger.note(roomId, (await this.deps.storage.rooms.getForwardExtremities(roomId)).length);
       });
