@@ -66,6 +66,9 @@ export function federationUnavailable(action: string, where: string): MatrixErro
   return new MatrixError("M_UNKNOWN", 502, `Failed to ${action} via any server: ${where} is on another server, and Zion cannot reach rooms over federation yet`);
 }
 
+/** PDUs RoomService keeps by event id for local sends (RoomService.pdus). */
+const PDU_CACHE_SIZE = 2_000;
+
 /** The most sends of one room written in one transaction (appendBatch). */
 export const MAX_SEND_BATCH = 100;
 
@@ -87,6 +90,11 @@ export class RoomService {
   private readonly randomId: () => string;
 
   private readonly merger: ExtremityMerger | undefined;
+  /**
+   * PDUs by event id (an event never changes once stored: redaction is applied on read), for what every local
+   * send reads again: the create event, the power levels, the senders' member events and the forward extremities.
+   */
+  private readonly pdus = new Map<EventId, Pdu>();
 
   constructor(private readonly deps: RoomServiceDeps) {
     this.notifier = deps.notifier ?? silentNotifier;
@@ -246,6 +254,7 @@ export class RoomService {
       return;
     }
     if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
+    this.remember(written.at(-1)!.pdu); // the room's forward extremity now, which the next send cites
     // Step 4
     this.notify(result, roomId, written.map(({ pdu }) => pdu.eventId));
     for (const { b, pdu } of written) settle(b, { pdu, eventId: pdu.eventId });
@@ -267,7 +276,7 @@ export class RoomService {
       const { type, stateKey } = splitStateKey(k);
       return storage.rooms.getCurrentStateEventId(roomId, type, stateKey);
     }));
-    const pdus = await storage.events.getPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
+    const pdus = await this.cachedPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
     const state = new Map<StateKey, Pdu>();
     keys.forEach((k, i) => {
       const p = stateIds[i] ? pdus.get(stateIds[i]!) : undefined;
@@ -290,6 +299,29 @@ export class RoomService {
       }
     }
     return { pdus: out, extremities, rules };
+  }
+
+  /** storage.events.getPdus through `this.pdus` (bounded: the oldest entries go first past PDU_CACHE_SIZE). */
+  private async cachedPdus(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, Pdu>> {
+    const out = new Map<EventId, Pdu>();
+    const lacking: EventId[] = [];
+    for (const id of ids) {
+      const p = this.pdus.get(id);
+      if (p) out.set(id, p);
+      else lacking.push(id);
+    }
+    if (lacking.length > 0) {
+      for (const [id, p] of await this.deps.storage.events.getPdus(lacking)) {
+        out.set(id, p);
+        this.remember(p);
+      }
+    }
+    return out;
+  }
+
+  private remember(p: Pdu): void {
+    this.pdus.set(p.eventId, p);
+    if (this.pdus.size > PDU_CACHE_SIZE) this.pdus.delete(this.pdus.keys().next().value!);
   }
 
   private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey, opts: { oldestFirst?: boolean } = {}): Promise<Pdu> {
