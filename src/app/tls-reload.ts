@@ -140,6 +140,10 @@ export class CertificateReloader {
       this.#opts.log.error({ source, certPath, keyPath, reason, keptSerial: this.#current?.info.serial }, "tls: new certificate refused; keeping the current one");
       return { ok: false, reason };
     }
+    // The watched directory often holds other files too (a SQLite database beside the certificate writes on every
+    // commit): files that read back the same as the pair being served change nothing, so they are not parsed again.
+    const current = this.#current;
+    if (current && current.pair.certPem === pair.certPem && current.pair.keyPem === pair.keyPem) return { ok: true, info: current.info };
     return this.install(pair, source);
   }
 

@@ -26,7 +26,7 @@ import { stateKeyOf, type Pdu, type StateKey, type StateMap } from "../core/even
 import type { EventId, RoomId, ServerName } from "../core/ids/index.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 import type { EventToPersist } from "../storage/ports.js";
-import { createOf, outlierEntries, resolveForks, verifyRemoteBatch, type RoomIngestContext } from "./remote-event.js";
+import { createOf, outlierEntries, PendingIngest, resolveForks, verifyRemoteBatch, type RoomIngestContext } from "./remote-event.js";
 
 export const BACKFILL_LIMIT = 100;
 export const BACKFILL_SERVERS = 3;
@@ -171,7 +171,7 @@ export async function ingestBackfill(ctx: RoomIngestContext, prepared: PreparedB
     if (allHeld) {
       const states: StateMap[] = [];
       for (const id of pdu.prevEvents) states.push((await ctx.storage.state.getStateAtEvent(id, "after")) ?? new Map());
-      before = await resolveForks(ctx, states);
+      before = await resolveForks(ctx, new PendingIngest(ctx), states);
     } else {
       const ids = prepared.stateBefore.get(pdu.eventId);
       before = ids ? await stateMapOf(ctx, ids) : "its prev events are not held and the state before it was not fetched";

@@ -13,6 +13,8 @@ import { roomVersion, type RoomVersionRules } from "../core/room-versions/index.
 import { parseCreateRoomRequest } from "../core/rooms/index.js";
 import { openSqliteStorage } from "../storage/sqlite/index.js";
 import { MISSING_EVENTS_BUDGET, MISSING_EVENTS_LIMIT, type RemoteEventClient } from "./remote-event.js";
+import type { Storage } from "../storage/ports.js";
+import type { RoomNotifier } from "./notifier.js";
 import { RoomService } from "./room-service.js";
 
 const server = "zion.test" as ServerName;
@@ -54,13 +56,14 @@ function originClient(events: Map<EventId, Pdu>, requests: Array<{ latest: reado
   };
 }
 
-async function roomWithRemoteMember(count: number) {
+async function roomWithRemoteMember(count: number, opts: { wrap?: (s: Storage) => Storage; notifier?: RoomNotifier } = {}) {
   const storage = await openSqliteStorage({ path: ":memory:" });
   await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0 });
   const events = new Map<EventId, Pdu>();
   const requests: Array<{ latest: readonly EventId[]; limit: number }> = [];
   const rooms = new RoomService({
-    serverName: server, signer: { serverName: server, key }, clock, storage,
+    serverName: server, signer: { serverName: server, key }, clock, storage: opts.wrap ? opts.wrap(storage) : storage,
+    ...(opts.notifier ? { notifier: opts.notifier } : {}),
     remote: {
       keys: { getKeysForEvents: async (s, ids) => new Map(s === remote ? ids.filter((id) => id === remoteKey.keyId).map((id) => [id, { publicKey: remoteKey.publicKey }]) : []) },
       client: { ...originClient(events, requests), makeJoin: async () => { throw new Error("x"); }, sendJoin: async () => { throw new Error("x"); }, queryDirectory: async () => { throw new Error("x"); } } as never,
@@ -83,7 +86,7 @@ async function roomWithRemoteMember(count: number) {
     events.set(prev.eventId, prev);
   }
   events.set(join.eventId, join);
-  return { storage, rooms, roomId, chain, requests };
+  return { storage, rooms, roomId, chain, requests, join, auth: [create, pl, join.eventId] as EventId[], createAndPl: [create, pl] as EventId[] };
 }
 
 describe("remote events: filling missing prev events (step b)", () => {
@@ -111,6 +114,65 @@ describe("remote events: filling missing prev events (step b)", () => {
       const fetched = requests.reduce((n, q) => n + q.limit, 0);
       assert.equal(fetched, MISSING_EVENTS_BUDGET, "never asks for more than the budget");
       assert.equal(requests.length, MISSING_EVENTS_BUDGET / MISSING_EVENTS_LIMIT);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe("remote events: a transaction's PDUs of one room", () => {
+  const sign = { serverName: remote, key: remoteKey };
+
+  it("writes a room's 50 PDUs of one transaction in one storage call with one notification, each checked over the ones before it", async () => {
+    let persistCalls = 0;
+    const notified: EventId[][] = [];
+    const { storage, rooms, roomId, join, auth, createAndPl } = await roomWithRemoteMember(0, {
+      wrap: (s) => ({ ...s, events: { ...s.events, persistEvents: (batch) => (persistCalls++, s.events.persistEvents(batch)) } }),
+      notifier: { notify: (_p, _r, ids) => notified.push([...ids]) },
+    });
+    try {
+      persistCalls = 0;
+      notified.length = 0;
+      let prev = join;
+      const pdus: Pdu[] = [];
+      for (let i = 0; i < 49; i++) {
+        prev = buildPdu(V11, { type: "m.room.message", sender: r, roomId, content: { body: `t${i}` }, prevEvents: [prev.eventId], authEvents: auth, depth: prev.depth + 1, originServerTs: now++ }, sign);
+        pdus.push(prev);
+      }
+      // A sender who is not in the room, between them: rejected against its auth events, the others go on.
+      const stranger = buildPdu(V11, { type: "m.room.message", sender: "@stranger:remote.test", roomId, content: { body: "no" }, prevEvents: [pdus[20]!.eventId], authEvents: createAndPl, depth: pdus[20]!.depth + 1, originServerTs: now++ }, sign);
+      pdus.splice(21, 0, stranger);
+      const results = await rooms.ingestRemote(remote, pdus.map((p) => p.raw));
+      assert.equal(persistCalls, 1, "one write for the transaction");
+      const accepted = pdus.filter((p) => p !== stranger).map((p) => p.eventId);
+      assert.deepEqual(notified, [accepted], "one notification naming the accepted events in order");
+      assert.deepEqual(results.map((x) => x.outcome.ok), pdus.map((p) => p !== stranger));
+      const stored = await storage.events.getEvents(pdus.map((p) => p.eventId));
+      assert.equal(stored.get(stranger.eventId)!.rejectionReason !== null, true, "the stranger's message is stored rejected");
+      assert.equal([...stored.values()].filter((e) => !e.outlier && !e.rejectionReason && !e.softFailed).length, 49);
+      assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [pdus.at(-1)!.eventId]);
+      const before = await storage.state.getStateAtEvent(pdus.at(-1)!.eventId, "before");
+      assert.equal(before?.get(`m.room.member\u0000${r}` as never), join.eventId, "the state before the last is the room's, member joined");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("applies a state change of the transaction to the PDUs after it: a message after its sender's leave is rejected, the leave is current state", async () => {
+    const { storage, rooms, roomId, join, auth } = await roomWithRemoteMember(0);
+    try {
+      const m1 = buildPdu(V11, { type: "m.room.message", sender: r, roomId, content: { body: "before" }, prevEvents: [join.eventId], authEvents: auth, depth: join.depth + 1, originServerTs: now++ }, sign);
+      const leave = buildPdu(V11, { type: "m.room.member", stateKey: r, sender: r, roomId, content: { membership: "leave" }, prevEvents: [m1.eventId], authEvents: auth, depth: m1.depth + 1, originServerTs: now++ }, sign);
+      const after = [auth[0]!, auth[1]!, leave.eventId];
+      const m2 = buildPdu(V11, { type: "m.room.message", sender: r, roomId, content: { body: "after" }, prevEvents: [leave.eventId], authEvents: after, depth: leave.depth + 1, originServerTs: now++ }, sign);
+      // Citing the join as if the leave had not happened: passes its auth events, fails the state before it.
+      const m3 = buildPdu(V11, { type: "m.room.message", sender: r, roomId, content: { body: "stale auth" }, prevEvents: [leave.eventId], authEvents: auth, depth: leave.depth + 1, originServerTs: now++ }, sign);
+      const results = await rooms.ingestRemote(remote, [m1.raw, leave.raw, m2.raw, m3.raw]);
+      assert.deepEqual(results.map((x) => [x.eventId, x.outcome.ok]), [[m1.eventId, true], [leave.eventId, true], [m2.eventId, false], [m3.eventId, false]]);
+      const m3Outcome = results[3]!.outcome;
+      assert.ok(!m3Outcome.ok && m3Outcome.error.includes("against the state before the event"), JSON.stringify(m3Outcome));
+      assert.equal(await storage.rooms.getCurrentStateEventId(roomId, "m.room.member", r), leave.eventId);
+      assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [leave.eventId]);
     } finally {
       await storage.close();
     }

@@ -21,11 +21,13 @@
  * 6. Current state: an event that passes 4 and 5 but not the room's current state is soft-failed (stored, never
  *    shown, never a prev event).
  * Persisting is the same EventStore.persistEvents call local events make, with the state before the event and the
- * new current state (the state after the event when it extends every extremity, else the resolution of the two).
+ * new current state (the state after the event when it extends every extremity, else the resolution of the two),
+ * made once for all of a room's PDUs in the transaction (PendingIngest): each is checked over what the ones before it
+ * left, and they are written together, one storage transaction and one notification.
  *
  * A failure fetching for one event is that event's error; the rest of the transaction goes on.
  */
-import { checkAgainstState, checkAuthEvents, createEventIdForRoom } from "../core/auth/index.js";
+import { authEventTypesFor, checkAgainstState, checkAuthEvents, createEventIdForRoom, type AuthVerdict } from "../core/auth/index.js";
 import type { VerifyKey } from "../core/crypto/index.js";
 import { serverAllowedByAcl } from "../core/acl/index.js";
 import { keysNeeded, stateKeyOf, verifyEventsBatch, type Pdu, type PduVerdict, type StateKey, type StateMap } from "../core/events/index.js";
@@ -33,7 +35,7 @@ import type { EventId, KeyId, RoomId, ServerName } from "../core/ids/index.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 import { resolveStateAsync } from "../core/state-res/index.js";
 import type { Metrics } from "../core/metrics.js";
-import type { CurrentStateDelta, EventToPersist, StateInput } from "../storage/ports.js";
+import type { CurrentStateDelta, EventToPersist, StateInput, StoredEvent, StreamOrdering } from "../storage/ports.js";
 import type { RoomOutbound } from "./notifier.js";
 import type { RoomStorage } from "./room-service.js";
 
@@ -117,40 +119,188 @@ export interface RoomIngestContext {
   readonly forwardTo?: RoomOutbound;
 }
 
+/**
+ * What one queue task of a room has checked but not written yet. A transaction's PDUs are checked one after another,
+ * each over what the ones before it left (their state after them, the room's current state after them), read from
+ * here: the pending events, and the stored events, states and current state read once for the whole task. The
+ * accepted, rejected and soft-failed events are then written together, in one persistEvents call and one
+ * notification (`flush`), which RoomService.ingestRemote makes when the room's share of the transaction is done.
+ * What must see storage complete flushes first: filling a gap (/get_missing_events, /state_ids), fetching unknown
+ * auth events, and reading the forward extremities an accepted state event may fork from.
+ */
+export class PendingIngest {
+  private readonly entries: EventToPersist[] = [];
+  private readonly deltas: CurrentStateDelta[] = [];
+  private readonly accepted: EventId[] = [];
+  /** Events of this task, pending or stored (only found ones: an unknown event may be stored meanwhile). */
+  private readonly events = new Map<EventId, StoredEvent>();
+  /** The state after events read or checked by this task (state groups never change). */
+  private readonly after = new Map<EventId, StateMap>();
+  private readonly pendingIds: EventId[] = [];
+  /** Events `prefetch` found unknown, until a write outside the batch (`settle`). */
+  private readonly absent = new Set<EventId>();
+  private current: StateMap | null = null;
+  /** Events whose write failed, with the error: nothing of their batch was written. */
+  readonly failed = new Map<EventId, string>();
+
+  constructor(private readonly ctx: Pick<RoomIngestContext, "storage" | "roomId" | "nowTs" | "persisted">) {}
+
+  /** Stored or pending events among `ids`. */
+  async getEvents(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, StoredEvent>> {
+    const out = new Map<EventId, StoredEvent>();
+    const lacking: EventId[] = [];
+    for (const id of ids) {
+      const e = this.events.get(id);
+      if (e) out.set(id, e);
+      else if (!this.absent.has(id)) lacking.push(id);
+    }
+    if (lacking.length > 0) {
+      for (const [id, e] of await this.ctx.storage.events.getEvents(lacking)) {
+        this.events.set(id, e);
+        out.set(id, e);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Reads the events a transaction's PDUs are and cite in one query: those found are kept, those not found are
+   * taken as unknown without asking again (they can only be written by this task: by the batch, or after settle).
+   */
+  async prefetch(pdus: readonly Pdu[]): Promise<void> {
+    const ids = [...new Set(pdus.flatMap((p) => [p.eventId, ...p.prevEvents, ...p.authEvents]))];
+    const got = await this.getEvents(ids);
+    for (const id of ids) if (!got.has(id)) this.absent.add(id);
+  }
+
+  /** Before a write outside the batch (outliers fetched for a gap or an auth chain): flush, and forget `prefetch`'s unknowns. */
+  async settle(): Promise<void> {
+    await this.flush();
+    this.absent.clear();
+  }
+
+  /** An event this task has read or checked, without a storage read. */
+  known(id: EventId): StoredEvent | undefined {
+    return this.events.get(id);
+  }
+
+  /** The state after a stored or pending event (null: not stored in the timeline). */
+  async stateAfter(id: EventId): Promise<StateMap | null> {
+    const hit = this.after.get(id);
+    if (hit) return hit;
+    const s = await this.ctx.storage.state.getStateAtEvent(id, "after");
+    if (s) this.after.set(id, s);
+    return s;
+  }
+
+  /** The room's current state with the pending events' changes. */
+  async currentState(): Promise<StateMap> {
+    this.current ??= await this.ctx.storage.rooms.getCurrentState(this.ctx.roomId);
+    return this.current;
+  }
+
+  /** A checked event, to be written at the next flush; `after` is the state after it, `delta` its current-state change. */
+  add(entry: EventToPersist, after: StateMap, delta: CurrentStateDelta | null): void {
+    const id = entry.pdu.eventId;
+    this.entries.push(entry);
+    this.pendingIds.push(id);
+    this.events.set(id, {
+      pdu: entry.pdu, streamOrdering: 0 as StreamOrdering, outlier: false, rejectionReason: entry.rejectionReason ?? null,
+      softFailed: entry.softFailed === true, backfilled: false, receivedTs: this.ctx.nowTs(),
+    });
+    this.after.set(id, after);
+    if (delta) {
+      // The checks read the current state before an event is added, so it is here to change.
+      if (!this.current) throw new Error("PendingIngest.add: a current-state change before the current state was read");
+      if (delta.replace) this.current = delta.set;
+      else {
+        const next = new Map(this.current);
+        for (const k of delta.remove ?? []) next.delete(k);
+        for (const [k, v] of delta.set) next.set(k, v);
+        this.current = next;
+      }
+      this.deltas.push(delta);
+    }
+    if (!entry.rejectionReason && !entry.softFailed) this.accepted.push(id);
+  }
+
+  /**
+   * Writes the pending events in one persistEvents call and notifies once. On failure nothing was written: the
+   * events are recorded in `failed`, forgotten here (later checks read storage again), and the error is thrown.
+   */
+  async flush(outbound?: { destinations: readonly ServerName[]; eventIds: readonly EventId[] }): Promise<void> {
+    if (this.entries.length === 0) return;
+    const entries = this.entries.splice(0);
+    const deltas = this.deltas.splice(0);
+    const accepted = this.accepted.splice(0);
+    const ids = this.pendingIds.splice(0);
+    let maxOrdering: number;
+    try {
+      maxOrdering = (await this.ctx.storage.events.persistEvents({
+        events: entries, state: deltas, receivedTs: this.ctx.nowTs(),
+        ...(outbound ? { outbound } : {}),
+      })).maxOrdering;
+    } catch (e) {
+      const error = `could not process the event: ${e instanceof Error ? e.message : String(e)}`;
+      for (const id of ids) {
+        this.failed.set(id, error);
+        this.events.delete(id);
+        this.after.delete(id);
+      }
+      this.current = null;
+      throw e;
+    }
+    if (accepted.length > 0) this.ctx.persisted(maxOrdering, accepted);
+  }
+}
+
 /** Runs inside the room's queue: steps a-6 and persisting for one verified event. */
 export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fillGaps: boolean; redacted: boolean }): Promise<IngestOutcome> {
-  const { storage, roomId, rules, origin } = ctx;
+  const b = new PendingIngest(ctx);
+  const outcome = await ingestInBatch(ctx, b, pdu, opts);
+  await b.flush();
+  return outcome;
+}
+
+/**
+ * Steps a-6 for one verified event, in the room's queue, over `b` (what the task's earlier events left); the event
+ * joins `b`, written at its next flush (at once when it is forwarded: forwardTo).
+ */
+export async function ingestInBatch(ctx: RoomIngestContext, b: PendingIngest, pdu: Pdu, opts: { fillGaps: boolean; redacted: boolean }): Promise<IngestOutcome> {
+  const { roomId, rules, origin } = ctx;
   const eventId = pdu.eventId;
   // Step a.
   // An outlier (fetched for an auth chain or at a gap) that now arrives as a timeline event is processed as one, as
   // Synapse does: otherwise a message first seen at a gap would never reach the timeline.
-  const existing = (await storage.events.getEvents([eventId])).get(eventId);
+  const existing = (await b.getEvents([eventId])).get(eventId);
   if (existing && !(existing.outlier && existing.rejectionReason === null)) return { eventId, ok: true, alreadyKnown: true };
-  const aclId = await storage.rooms.getCurrentStateEventId(roomId, "m.room.server_acl", "");
+  const aclId = (await b.currentState()).get(stateKeyOf("m.room.server_acl", ""));
   if (aclId) {
-    const acl = (await storage.events.getPdus([aclId])).get(aclId);
+    const acl = (await b.getEvents([aclId])).get(aclId)?.pdu;
     for (const server of new Set([origin, serverOf(pdu.sender)])) {
       const v = serverAllowedByAcl(acl?.content, server);
       if (!v.allowed) return { eventId, ok: false, error: `dropped: the room's m.room.server_acl denies ${server} (${v.reason})`, stored: "dropped" };
     }
   }
   // Step b. A prev event stored only as an outlier has no state after it, so it counts as missing too.
-  let missingPrev = await withoutStateOf(ctx, pdu.prevEvents);
+  let missingPrev = await withoutStateOf(b, pdu.prevEvents);
   if (missingPrev.length > 0 && opts.fillGaps) {
-    await fillFromMissingEvents(ctx, pdu);
-    missingPrev = await withoutStateOf(ctx, pdu.prevEvents);
+    await b.settle();
+    await fillFromMissingEvents(ctx, b, pdu);
+    missingPrev = await withoutStateOf(b, pdu.prevEvents);
   }
   const gapStates: StateMap[] = [];
+  if (missingPrev.length > 0) await b.settle();
   for (const prevId of missingPrev) {
-    const st = await stateAtGap(ctx, prevId);
+    const st = await stateAtGap(ctx, b, prevId);
     if (typeof st === "string") return { eventId, ok: false, error: st, stored: "dropped" };
     gapStates.push(st);
   }
   // Step 4.
-  const authOk = await ensureAuthEvents(ctx, pdu);
+  const authOk = await ensureAuthEvents(ctx, b, pdu);
   if (typeof authOk === "string") return { eventId, ok: false, error: authOk, stored: "dropped" };
   const createId = createOf(rules, roomId);
-  const authStored = await storage.events.getEvents(createId ? [...pdu.authEvents, createId] : pdu.authEvents);
+  const authStored = await b.getEvents(createId ? [...pdu.authEvents, createId] : pdu.authEvents);
   const rejectedAuth = pdu.authEvents.find((id) => authStored.get(id)?.rejectionReason);
   let rejection: string | null = rejectedAuth ? `auth event ${rejectedAuth} was rejected` : null;
   if (!rejection) {
@@ -161,58 +311,78 @@ export async function ingestChecked(ctx: RoomIngestContext, pdu: Pdu, opts: { fi
   // Step 5.
   const known = pdu.prevEvents.filter((id) => !missingPrev.includes(id));
   const states: StateMap[] = [...gapStates];
-  for (const id of known) states.push((await storage.state.getStateAtEvent(id, "after")) ?? new Map());
-  const before = await resolveForks(ctx, states);
+  for (const id of known) states.push((await b.stateAfter(id)) ?? new Map());
+  const before = await resolveForks(ctx, b, states);
   if (typeof before === "string") return { eventId, ok: false, error: before, stored: "dropped" };
-  const beforePdus = await storage.events.getPdus([...before.values()]);
   if (!rejection) {
-    const v = checkAgainstState(pdu, (k) => { const id = before.get(k); return id ? beforePdus.get(id) : undefined; }, rules);
+    const v = await checkOverState(b, pdu, before, rules);
     if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against the state before the event)`;
   }
   // Step 6.
   let softFailed = false;
-  const current = await storage.rooms.getCurrentState(roomId);
-  if (!rejection) {
-    const curPdus = await storage.events.getPdus([...current.values()]);
-    const v = checkAgainstState(pdu, (k) => { const id = current.get(k); return id ? curPdus.get(id) : undefined; }, rules);
-    softFailed = !v.allowed;
-  }
-  // Persist.
+  const current = await b.currentState();
+  if (!rejection) softFailed = !(await checkOverState(b, pdu, current, rules)).allowed;
+  // Persist (at the batch's flush).
   const stateBefore: StateInput = known.length === 1 && missingPrev.length === 0 ? { after: known[0]! } : { state: before };
-  const stateDelta: CurrentStateDelta[] = [];
+  let stateAfter = before;
+  if (pdu.stateKey !== undefined && !rejection) {
+    const withEvent = new Map(before);
+    withEvent.set(stateKeyOf(pdu.type, pdu.stateKey), eventId);
+    stateAfter = withEvent;
+  }
+  let delta: CurrentStateDelta | null = null;
   if (!rejection && !softFailed && pdu.stateKey !== undefined) {
-    const after = new Map(before);
-    after.set(stateKeyOf(pdu.type, pdu.stateKey), eventId);
-    const extremities = await storage.rooms.getForwardExtremities(roomId);
+    await b.flush(); // the forward extremities as storage has them
+    const extremities = await ctx.storage.rooms.getForwardExtremities(roomId);
     const extendsAll = extremities.every((x) => pdu.prevEvents.includes(x));
-    if (extendsAll) stateDelta.push({ roomId, replace: true, set: after });
+    if (extendsAll) delta = { roomId, replace: true, set: stateAfter };
     else {
-      const resolved = await resolveForks(ctx, [current, after], new Map([[eventId, pdu]]));
-      if (typeof resolved === "string") stateDelta.push({ roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), eventId]]) });
-      else stateDelta.push({ roomId, replace: true, set: resolved });
+      const resolved = await resolveForks(ctx, b, [current, stateAfter], new Map([[eventId, pdu]]));
+      if (typeof resolved === "string") delta = { roomId, set: new Map([[stateKeyOf(pdu.type, pdu.stateKey), eventId]]) };
+      else delta = { roomId, replace: true, set: resolved };
     }
   }
   const forward = !rejection && !softFailed && ctx.forwardTo ? (await ctx.forwardTo.destinationsFor(roomId, pdu)).filter((s) => s !== origin) : [];
-  const result = await storage.events.persistEvents({
-    events: [{ pdu, stateBefore, ...(rejection ? { rejectionReason: rejection } : {}), ...(softFailed ? { softFailed: true } : {}) }],
-    state: stateDelta,
-    receivedTs: ctx.nowTs(),
-    ...(forward.length > 0 ? { outbound: { destinations: forward, eventIds: [eventId] } } : {}),
-  });
-  if (forward.length > 0) ctx.forwardTo!.persisted(forward);
-  if (!rejection && !softFailed) ctx.persisted(result.maxOrdering, [eventId]);
+  b.add({ pdu, stateBefore, ...(rejection ? { rejectionReason: rejection } : {}), ...(softFailed ? { softFailed: true } : {}) }, stateAfter, delta);
+  if (forward.length > 0) {
+    await b.flush({ destinations: forward, eventIds: [eventId] });
+    ctx.forwardTo!.persisted(forward);
+  }
   if (rejection) return { eventId, ok: false, error: rejection, stored: "rejected" };
   return { eventId, ok: true, ...(softFailed ? { softFailed: true } : {}), ...(opts.redacted ? { redacted: true } : {}) };
 }
 
+/**
+ * The auth rules against a state, with the state's events read as the rules ask for them (the auth event types
+ * first, then any other entry a rule looks at), rather than every event of the state.
+ */
+async function checkOverState(b: PendingIngest, pdu: Pdu, state: StateMap, rules: RoomVersionRules): Promise<AuthVerdict> {
+  const ids = (keys: readonly StateKey[]) => keys.flatMap((k) => { const id = state.get(k); return id && !b.known(id) ? [id] : []; });
+  await b.getEvents(ids(authEventTypesFor(pdu, { rules })));
+  const absent = new Set<EventId>();
+  for (;;) {
+    const lacking: EventId[] = [];
+    const v = checkAgainstState(pdu, (k) => {
+      const id = state.get(k);
+      if (!id) return undefined;
+      const e = b.known(id);
+      if (!e && !absent.has(id)) lacking.push(id);
+      return e?.pdu;
+    }, rules);
+    if (lacking.length === 0) return v;
+    const got = await b.getEvents(lacking);
+    for (const id of lacking) if (!got.has(id)) absent.add(id);
+  }
+}
+
 /** The ids among `ids` that are not stored in the timeline (unknown, or outliers): no state is known after them. */
-async function withoutStateOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
-  const have = await ctx.storage.events.getEvents(ids);
+async function withoutStateOf(b: PendingIngest, ids: readonly EventId[]): Promise<EventId[]> {
+  const have = await b.getEvents(ids);
   return ids.filter((id) => { const e = have.get(id); return !e || e.outlier; });
 }
 
-async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promise<EventId[]> {
-  const have = await ctx.storage.events.haveEvents(ids);
+async function missingOf(b: PendingIngest, ids: readonly EventId[]): Promise<EventId[]> {
+  const have = await b.getEvents(ids);
   return ids.filter((id) => !have.has(id));
 }
 
@@ -221,7 +391,7 @@ async function missingOf(ctx: RoomIngestContext, ids: readonly EventId[]): Promi
  * on from the fetched events whose prev events we still lack) until the walk reaches what we hold, the origin has
  * nothing more, or the transaction's budget is spent; then every fetched event is ingested, oldest first.
  */
-async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<void> {
+async function fillFromMissingEvents(ctx: RoomIngestContext, b: PendingIngest, pdu: Pdu): Promise<void> {
   const extremities = await ctx.storage.rooms.getForwardExtremities(ctx.roomId);
   // As Synapse: no lower bound than the room's first events; the count (the budget) is what bounds the walk.
   const minDepth = 0;
@@ -241,14 +411,14 @@ async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<
     for (const p of fresh) fetched.set(p.eventId, p);
     if (fresh.length === 0 || got.length < limit) break; // the origin's walk reached our extremities (or its start)
     const prevs = [...new Set(fresh.flatMap((p) => p.prevEvents))].filter((id) => !fetched.has(id) && id !== pdu.eventId);
-    const lacking = new Set(await withoutStateOf(ctx, prevs));
+    const lacking = new Set(await withoutStateOf(b, prevs));
     latest = fresh.filter((p) => p.prevEvents.some((id) => lacking.has(id))).map((p) => p.eventId);
   }
   const ordered = [...fetched.values()].sort((a, b) => a.depth - b.depth);
   const verdicts = await verifyRemoteBatch(ctx.remote.keys, ordered.map((p) => ({ raw: p.raw, rules: ctx.rules, roomId: ctx.roomId, eventId: p.eventId })));
   for (const v of verdicts) {
     if (!v.ok || !v.pdu) continue;
-    await ingestChecked(ctx, v.pdu, { fillGaps: false, redacted: v.redacted });
+    await ingestInBatch(ctx, b, v.pdu, { fillGaps: false, redacted: v.redacted });
   }
 }
 
@@ -256,7 +426,7 @@ async function fillFromMissingEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<
  * Step b at a gap: the state after the unknown prev event, from /state_ids at it (the state before it) plus the
  * event itself when it is a state event that is not rejected against its auth events. Events we lack are fetched with /event, verified and stored as outliers.
  */
-async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<StateMap | string> {
+async function stateAtGap(ctx: RoomIngestContext, b: PendingIngest, prevId: EventId): Promise<StateMap | string> {
   const { client } = ctx.remote;
   let ids: { pduIds: EventId[]; authChainIds: EventId[] };
   let prev: Pdu;
@@ -267,7 +437,7 @@ async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<Stat
     return `cannot fetch the state at prev event ${prevId} from ${ctx.origin}: ${e instanceof Error ? e.message : String(e)}`;
   }
   const want = [...new Set([...ids.pduIds, ...ids.authChainIds])];
-  const missing = await missingOf(ctx, want);
+  const missing = await missingOf(b, want);
   if (missing.length > GAP_STATE_FETCH_LIMIT) return `the state at prev event ${prevId} lacks ${missing.length} events, more than ${GAP_STATE_FETCH_LIMIT}`;
   const fetched: Pdu[] = [prev];
   for (const id of missing) {
@@ -293,9 +463,10 @@ async function stateAtGap(ctx: RoomIngestContext, prevId: EventId): Promise<Stat
 }
 
 /** Step 4's fetch: the cited auth events we lack, with their chain through /event_auth, stored as outliers. */
-export async function ensureAuthEvents(ctx: RoomIngestContext, pdu: Pdu): Promise<true | string> {
-  const missing = await missingOf(ctx, pdu.authEvents);
+async function ensureAuthEvents(ctx: RoomIngestContext, b: PendingIngest, pdu: Pdu): Promise<true | string> {
+  const missing = await missingOf(b, pdu.authEvents);
   if (missing.length === 0) return true;
+  await b.settle();
   let chain: Pdu[];
   try {
     chain = await ctx.remote.client.getEventAuth(ctx.origin, ctx.roomId, pdu.eventId, ctx.rules);
@@ -304,7 +475,7 @@ export async function ensureAuthEvents(ctx: RoomIngestContext, pdu: Pdu): Promis
   }
   const stored = await persistOutliers(ctx, chain);
   if (typeof stored === "string") return stored;
-  const still = await missingOf(ctx, pdu.authEvents);
+  const still = await missingOf(b, pdu.authEvents);
   return still.length === 0 ? true : `auth events ${still.join(", ")} of ${pdu.eventId} are unknown`;
 }
 
@@ -354,7 +525,8 @@ export function createOf(rules: RoomVersionRules, roomId: RoomId): EventId | nul
 }
 
 /** Step 5 with forks: the room version's state resolution over stored events (auth chains loaded from storage). */
-export async function resolveForks(ctx: RoomIngestContext, states: readonly StateMap[], extra: ReadonlyMap<EventId, Pdu> = new Map()): Promise<StateMap | string> {
+export async function resolveForks(ctx: RoomIngestContext, b: PendingIngest, states: readonly StateMap[], extra: ReadonlyMap<EventId, Pdu> = new Map()): Promise<StateMap | string> {
+  if (states.length === 1) return states[0]!;
   const distinct = states.filter((s, i) => states.findIndex((t) => sameState(s, t)) === i);
   if (distinct.length === 0) return new Map();
   if (distinct.length === 1) return distinct[0]!;
@@ -362,7 +534,7 @@ export async function resolveForks(ctx: RoomIngestContext, states: readonly Stat
   const started = performance.now();
   const r = await resolveStateAsync(ctx.rules, distinct, {
     fetchEvents: async (ids) => {
-      const got = await ctx.storage.events.getEvents(ids);
+      const got = await b.getEvents(ids);
       const out = new Map<EventId, Pdu>();
       for (const [id, e] of got) {
         out.set(id, e.pdu);
@@ -379,6 +551,7 @@ export async function resolveForks(ctx: RoomIngestContext, states: readonly Stat
 }
 
 function sameState(a: StateMap, b: StateMap): boolean {
+  if (a === b) return true;
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;

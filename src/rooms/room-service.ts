@@ -26,7 +26,7 @@ import { BackfillMemo, backfillFrontier, backfillServers, fetchBackfill, ingestB
 import { KeyedQueue, type Batched } from "./keyed-queue.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
-import { MISSING_EVENTS_BUDGET, ingestChecked, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
@@ -69,6 +69,9 @@ export function federationUnavailable(action: string, where: string): MatrixErro
   return new MatrixError("M_UNKNOWN", 502, `Failed to ${action} via any server: ${where} is on another server, and Zion cannot reach rooms over federation yet`);
 }
 
+/** PDUs RoomService keeps by event id for local sends (RoomService.pdus). */
+const PDU_CACHE_SIZE = 2_000;
+
 /** The most sends of one room written in one transaction (appendBatch). */
 export const MAX_SEND_BATCH = 100;
 
@@ -90,6 +93,11 @@ export class RoomService {
   private readonly randomId: () => string;
 
   private readonly merger: ExtremityMerger | undefined;
+  /**
+   * PDUs by event id (an event never changes once stored: redaction is applied on read), for what every local
+   * send reads again: the create event, the power levels, the senders' member events and the forward extremities.
+   */
+  private readonly pdus = new Map<EventId, Pdu>();
 
   constructor(private readonly deps: RoomServiceDeps) {
     this.notifier = deps.notifier ?? silentNotifier;
@@ -249,6 +257,7 @@ export class RoomService {
       return;
     }
     if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
+    this.remember(written.at(-1)!.pdu); // the room's forward extremity now, which the next send cites
     // Step 4
     this.notify(result, roomId, written.map(({ pdu }) => pdu.eventId));
     for (const { b, pdu } of written) settle(b, { pdu, eventId: pdu.eventId });
@@ -270,7 +279,7 @@ export class RoomService {
       const { type, stateKey } = splitStateKey(k);
       return storage.rooms.getCurrentStateEventId(roomId, type, stateKey);
     }));
-    const pdus = await storage.events.getPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
+    const pdus = await this.cachedPdus([...extremities, ...stateIds.filter((x): x is EventId => x !== null)]);
     const state = new Map<StateKey, Pdu>();
     keys.forEach((k, i) => {
       const p = stateIds[i] ? pdus.get(stateIds[i]!) : undefined;
@@ -293,6 +302,29 @@ export class RoomService {
       }
     }
     return { pdus: out, extremities, rules };
+  }
+
+  /** storage.events.getPdus through `this.pdus` (bounded: the oldest entries go first past PDU_CACHE_SIZE). */
+  private async cachedPdus(ids: readonly EventId[]): Promise<ReadonlyMap<EventId, Pdu>> {
+    const out = new Map<EventId, Pdu>();
+    const lacking: EventId[] = [];
+    for (const id of ids) {
+      const p = this.pdus.get(id);
+      if (p) out.set(id, p);
+      else lacking.push(id);
+    }
+    if (lacking.length > 0) {
+      for (const [id, p] of await this.deps.storage.events.getPdus(lacking)) {
+        out.set(id, p);
+        this.remember(p);
+      }
+    }
+    return out;
+  }
+
+  private remember(p: Pdu): void {
+    this.pdus.set(p.eventId, p);
+    if (this.pdus.size > PDU_CACHE_SIZE) this.pdus.delete(this.pdus.keys().next().value!);
   }
 
   private async append(roomId: RoomId, input: LocalEventInput, clientTxn?: ClientTxnKey, opts: { oldestFirst?: boolean } = {}): Promise<Pdu> {
@@ -493,16 +525,25 @@ export class RoomService {
           storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
           persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
         };
+        // The room's PDUs are checked in order over what the earlier ones leave and written together (PendingIngest).
+        const batch = new PendingIngest(ctx);
+        await batch.prefetch(verdicts.flatMap((v) => (v.ok && v.pdu ? [v.pdu] : [])));
+        const results: TransactionPduResult[] = [];
         for (const v of verdicts) {
           if (!v.ok || !v.pdu) {
-            if (v.eventId) out.push({ eventId: v.eventId, outcome: { ok: false, error: v.failures.filter((f) => f.fatal).map((f) => `${f.check}: ${f.reason}`).join("; ") } });
+            if (v.eventId) results.push({ eventId: v.eventId, outcome: { ok: false, error: v.failures.filter((f) => f.fatal).map((f) => `${f.check}: ${f.reason}`).join("; ") } });
             continue;
           }
           try {
-            out.push({ eventId: v.pdu.eventId, outcome: await ingestChecked(ctx, v.pdu, { fillGaps: true, redacted: v.redacted }) });
+            results.push({ eventId: v.pdu.eventId, outcome: await ingestInBatch(ctx, batch, v.pdu, { fillGaps: true, redacted: v.redacted }) });
           } catch (e) {
-            out.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
+            results.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
           }
+        }
+        await batch.flush().catch(() => {}); // a failed write is in batch.failed
+        for (const r of results) {
+          const error = batch.failed.get(r.eventId as EventId);
+          out.push(error !== undefined ? { eventId: r.eventId, outcome: { ok: false, error } } : r);
         }
         if (this.merger) this.merger.note(roomId, (await this.deps.storage.rooms.getForwardExtremities(roomId)).length);
       });
