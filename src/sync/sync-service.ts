@@ -148,7 +148,6 @@ export class SyncService {
       stateAfterKey: req.stateAfterKey ?? null,
       nowTs: this.deps.clock.now(),
       ephemeral,
-      receiptsPosition: now.receipts,
       roomAccountData: accountData.filter((e) => e.roomId !== null),
       joined: joinedForTyping,
     });
