@@ -76,6 +76,7 @@ export class PushActions {
       list.push(e.pdu);
     }
     const counted = new Set(candidates.map((e) => e.pdu.eventId));
+    const softFailed = new Set(batch.events.filter((e) => e.softFailed).map((e) => e.pdu.eventId));
     for (const [roomId, pdus] of byRoom) {
       // Step 1
       const state = cloneState(this.rooms.get(roomId) ?? (await this.load(roomId)));
@@ -83,9 +84,8 @@ export class PushActions {
       for (const pdu of pdus) {
         // Step 2
         if (counted.has(pdu.eventId)) actions.push(...this.evaluate(state, rulesets, pdu));
-        // Soft-failed state still does not change what later events are judged by.
-        const softFailed = batch.events.find((e) => e.pdu.eventId === pdu.eventId)?.softFailed === true;
-        if (!softFailed) this.apply(state, pdu);
+        // Soft-failed state does not change what later events are judged by.
+        if (!softFailed.has(pdu.eventId)) this.apply(state, pdu);
       }
     }
     return actions.length === 0 ? batch : { ...batch, pushActions: [...(batch.pushActions ?? []), ...actions] };
