@@ -19,7 +19,7 @@ import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
-import { unreadCounts } from "./unread.js";
+import { UnreadCache, unreadCounts } from "./unread.js";
 import { PositionMemo } from "./position-memo.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
@@ -46,6 +46,8 @@ export interface RoomsRequest {
   readonly nowTs: number;
   /** Ephemeral events per room (m.typing, m.receipt) changed after the token. */
   readonly ephemeral: ReadonlyMap<RoomId, readonly JsonObject[]>;
+  /** The receipts stream's position now (unread counts cached before it stay valid while it has not moved). */
+  readonly receiptsPosition: number;
   /** Per-room account data changed after the token (all of it on an initial sync). */
   readonly roomAccountData: readonly AccountDataEntry[];
   /** The rooms the user is joined to, when the caller has read them already. */
@@ -68,6 +70,7 @@ const sectionOf = (m: string | null): Section | null =>
   m === "join" ? "join" : m === "invite" ? "invite" : m === "knock" ? "knock" : m === "leave" || m === "ban" ? "leave" : null;
 
 export class RoomsProvider {
+  private readonly unread = new UnreadCache();
   /** Room reads shared by the requests computing up to the same position (position-memo.ts). */
   private readonly shared = new PositionMemo();
 
@@ -176,7 +179,7 @@ export class RoomsProvider {
     room["account_data"] = { events: accountData ?? [] };
     if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(req.to, roomId, req.userId);
     const perThread = req.filter.timeline.unread_thread_notifications;
-    const unread = await unreadCounts(this.storage, roomId, req.userId, req.to, perThread);
+    const unread = await unreadCounts(this.storage, roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition });
     room["unread_notifications"] = unread.room;
     if (perThread) room["unread_thread_notifications"] = unread.threads;
     return room;

@@ -148,6 +148,7 @@ export class SyncService {
       stateAfterKey: req.stateAfterKey ?? null,
       nowTs: this.deps.clock.now(),
       ephemeral,
+      receiptsPosition: now.receipts,
       roomAccountData: accountData.filter((e) => e.roomId !== null),
       joined: joinedForTyping,
     });

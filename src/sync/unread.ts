@@ -31,8 +31,58 @@ export async function receiptOrdering(storage: UnreadStorage, roomId: RoomId, us
   return best;
 }
 
-export async function unreadCounts(storage: UnreadStorage, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean): Promise<UnreadCounts> {
+/**
+ * Counts computed before, per (user, room, per-thread or not), valid while the receipts stream has not moved: a sync
+ * at the same position reuses them, and one further on adds the actions stored since (unthreaded counts only). In
+ * memory, at most MAX_CACHED entries (then it starts afresh).
+ */
+export class UnreadCache {
+  static readonly MAX_CACHED = 100_000;
+  private readonly entries = new Map<string, { readonly receipts: number; readonly upTo: StreamOrdering; readonly unthreaded: StreamOrdering; readonly counts: UnreadCounts }>();
+
+  get(key: string, receipts: number) {
+    const e = this.entries.get(key);
+    return e && e.receipts === receipts ? e : undefined;
+  }
+
+  set(key: string, receipts: number, upTo: StreamOrdering, unthreaded: StreamOrdering, counts: UnreadCounts): void {
+    if (this.entries.size >= UnreadCache.MAX_CACHED) this.entries.clear();
+    this.entries.set(key, { receipts, upTo, unthreaded, counts: copy(counts) });
+  }
+}
+
+/** A cache and the receipts stream position now. */
+export interface UnreadReuse {
+  readonly cache: UnreadCache;
+  readonly receipts: number;
+}
+
+const copy = (c: UnreadCounts): UnreadCounts => ({
+  room: { ...c.room },
+  threads: Object.fromEntries(Object.entries(c.threads).map(([k, v]) => [k, { ...v }])),
+});
+
+export async function unreadCounts(storage: UnreadStorage, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean, reuse?: UnreadReuse): Promise<UnreadCounts> {
+  const key = `${userId}|${roomId}|${perThread ? 1 : 0}`;
+  const cached = reuse?.cache.get(key, reuse.receipts);
+  if (cached && cached.upTo === to) return copy(cached.counts);
+  if (cached && cached.upTo < to && !perThread) {
+    // Receipts unchanged: the counts so far plus the actions stored since.
+    const counts = copy(cached.counts);
+    for (const c of (await storage.pushActions.countByThread(userId, roomId, Math.max(cached.unthreaded, cached.upTo), to)).values()) {
+      counts.room.notification_count += c.notifications;
+      counts.room.highlight_count += c.highlights;
+    }
+    reuse!.cache.set(key, reuse!.receipts, to, cached.unthreaded, counts);
+    return counts;
+  }
   const unthreaded = Math.max(await receiptOrdering(storage, roomId, userId, null), await receiptOrdering(storage, roomId, userId, "main"));
+  const counts = await count(storage, roomId, userId, to, perThread, unthreaded);
+  reuse?.cache.set(key, reuse.receipts, to, unthreaded, counts);
+  return counts;
+}
+
+async function count(storage: UnreadStorage, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean, unthreaded: StreamOrdering): Promise<UnreadCounts> {
   const room = { notification_count: 0, highlight_count: 0 };
   const threads: Record<string, { notification_count: number; highlight_count: number }> = {};
   const counted = await storage.pushActions.countByThread(userId, roomId, unthreaded, to);

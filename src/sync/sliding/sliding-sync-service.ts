@@ -30,6 +30,7 @@ import { fromJson, newlyWanted, sameConfig } from "./room-config.js";
 import { roomData, type RoomOutput } from "./room-data.js";
 import { computeRoomList, type RelevantRoom } from "./room-list.js";
 import type { SlidingStorage } from "./storage.js";
+import { UnreadCache } from "../unread.js";
 import { splitStateKey } from "../../core/events/index.js";
 
 /** A connection not used for a week is forgotten (Synapse expires them after a week too). */
@@ -73,6 +74,7 @@ interface Computed {
 
 export class SlidingSyncService {
   private readonly activity: ActivityCache;
+  private readonly unread = new UnreadCache();
   /**
    * The rooms of each connection's newest position, so a request with that exact pos does not read them back
    * (positions are never reused, so a hit is always that position's state, whichever process wrote it).
@@ -159,6 +161,7 @@ export class SlidingSyncService {
 
     const ctx = {
       storage, reads, userId: call.userId, from: fromEvents, to: now.events, nowTs: clock.now(),
+      unread: { cache: this.unread, receipts: now.receipts },
     };
     const outputs: [RoomId, RoomOutput][] = [];
     for (let i = 0; i < toSend.length; i += ROOM_CONCURRENCY) {
