@@ -45,6 +45,8 @@ import { FederationSender, RoomDestinations } from "../federation/sender/index.j
 import { webClientServerOptions } from "./web-client.js";
 import { Notifier, SlidingSyncService, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
 import { registerPresenceTypingReceiptEdus } from "../sync/index.js";
+import { PushSender } from "../sync/index.js";
+import { policyFetch } from "../federation/outbound/policy-fetch.js";
 import type { EventId, UserId } from "../core/ids/index.js";
 import { deviceListMembershipBetween, wireE2eeFederation } from "./e2ee-federation.js";
 
@@ -102,6 +104,8 @@ export interface Homeserver {
   readonly rooms: RoomService;
   /** The /sync notifier (tests count waiting requests). */
   readonly notifier: Notifier;
+  /** Push notifications to push gateways (tests wait until it is idle). */
+  readonly pushSender: PushSender;
   /** Problems found once listening that do not stop the server but will stop federation (see startup-checks.ts). */
   readonly warnings: readonly string[];
   /** Base URL (scheme://host:port) of the first bound address serving a resource, e.g. "client" or "federation". */
@@ -125,6 +129,10 @@ export function wellKnownServerValue(config: HomeserverConfig): string | undefin
   const u = new URL(config.public_baseurl);
   return `${u.hostname}:${u.port || "443"}`;
 }
+
+/** A push gateway's answer is a small JSON object; it has 10 s to give it. */
+const PUSH_GATEWAY_MAX_ANSWER_BYTES = 64 * 1024;
+const PUSH_GATEWAY_TIMEOUT_MS = 10_000;
 
 const SERVED_RESOURCES = new Set(["client", "federation", "keys", "health", "metrics", "media"]);
 
@@ -248,6 +256,30 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
       return pos;
     },
   };
+  // Push notifications (src/sync/push-sender.ts): each http pusher sends its user's stored push actions to its
+  // gateway, POSTed under the outbound IP policy (ip_range_blacklist / ip_range_whitelist, as federation).
+  const pushLog = logger.child({ area: "push" });
+  const pushSender = new PushSender({
+    storage, clock, timers: systemTimers,
+    post: async (url, body) => {
+      const r = await policyFetch(url, {
+        dns: federation.dns, ipPolicy: federation.ipPolicy, method: "POST", body, purpose: "push",
+        headers: { "content-type": "application/json" }, maxBytes: PUSH_GATEWAY_MAX_ANSWER_BYTES, timeoutMs: PUSH_GATEWAY_TIMEOUT_MS,
+      });
+      return { status: r.status, body: r.body };
+    },
+    log: (msg, fields) => pushLog.info(fields, msg),
+  });
+  rooms.pushActions?.onStored((users) => pushSender.stored(users));
+  // Push rules written through the routes: the pipeline's push actions (rooms/push-actions.ts) read them afresh.
+  const pushRules: Storage["pushRules"] = {
+    ...storage.pushRules,
+    async put(userId, rules) {
+      const pos = await storage.pushRules.put(userId, rules);
+      rooms.pushActions?.rulesChanged(userId);
+      return pos;
+    },
+  };
   const syncStorage = { ...storage, receipts: ephemeralEdus.receipts, presence: ephemeralEdus.presence };
   const syncService = new SyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
   const slidingSync = new SlidingSyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, tokens: syncService });
@@ -321,7 +353,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     events: storage.events,
     receipts: ephemeralEdus.receipts,
     presence: ephemeralEdus.presence,
-    pushRules: storage.pushRules,
+    pushRules,
+    pushActions: storage.pushActions,
     notifier,
     presenceEnabled: config.presence?.enabled ?? true,
     rooms,
@@ -419,6 +452,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger.info({ url: urls.local, public_url: urls.public }, `federation tester enabled: ${urls.local ?? urls.public} (and ${urls.public} through public_baseurl)`);
   }
   await sender.start();
+  await pushSender.start();
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 
   let stopping: Promise<void> | undefined;
@@ -431,6 +465,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     listeners: infos,
     rooms,
     notifier,
+    pushSender,
     warnings,
     baseUrl(resource: string) {
       const info = infos.find((i) => i.resources.includes(resource));
@@ -443,6 +478,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
         await closeAll();
         await sender?.stop();
+        pushSender.close();
         rooms.close();
         if (waitingSampler) clearInterval(waitingSampler);
         ephemeralEdus.close();

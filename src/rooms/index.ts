@@ -11,3 +11,4 @@ export type { TransactionPduResult } from "./room-service.js";
 export { TransactionGate, EduRegistry, type EduHandler } from "./transaction-gate.js";
 export { SpaceHierarchy, compareChildren, type SpaceSource, type SpaceRoom, type ChildLink, type SpaceRequester } from "./space-hierarchy.js";
 export { E2eeFederation, RoomAudience, E2EE_FEDERATION_LIMITS, type DeviceListDeps, type RemoteKeysAnswer } from "./device-lists/index.js";
+export { PushActions, threadOf, type PushActionStorage } from "./push-actions.js";

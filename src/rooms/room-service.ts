@@ -24,13 +24,14 @@ import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type Pers
 import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extremities.js";
 import { BackfillMemo, backfillFrontier, backfillServers, fetchBackfill, ingestBackfill, prepareBackfill, silentBackfillLog, type BackfillClient, type BackfillLog } from "./backfill.js";
 import { KeyedQueue, type Batched } from "./keyed-queue.js";
+import { PushActions } from "./push-actions.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
-export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin">;
+export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin"> & Partial<Pick<Storage, "pushRules">>;
 
 export interface RoomServiceDeps {
   readonly serverName: ServerName;
@@ -98,8 +99,31 @@ export class RoomService {
    * send reads again: the create event, the power levels, the senders' member events and the forward extremities.
    */
   private readonly pdus = new Map<EventId, Pdu>();
+  /** Push actions evaluated for every batch persisted through the pipeline (push-actions.ts); absent without push rules storage. */
+  readonly pushActions: PushActions | undefined;
+  private readonly deps: RoomServiceDeps;
 
-  constructor(private readonly deps: RoomServiceDeps) {
+  constructor(deps: RoomServiceDeps) {
+    const pushRules = deps.storage.pushRules;
+    const pushActions = pushRules ? new PushActions({ ...deps.storage, pushRules }, deps.serverName) : undefined;
+    this.pushActions = pushActions;
+    // Every persistEvents call of the pipeline (local sends, room creation, remote events, joins, invites) goes
+    // through here, so each batch carries its push actions into its own transaction.
+    this.deps = !pushActions ? deps : {
+      ...deps,
+      storage: {
+        ...deps.storage,
+        events: {
+          ...deps.storage.events,
+          async persistEvents(batch) {
+            const withActions = await pushActions.withActions(batch);
+            const result = await deps.storage.events.persistEvents(withActions);
+            pushActions.persisted(withActions, result);
+            return result;
+          },
+        },
+      },
+    };
     this.notifier = deps.notifier ?? silentNotifier;
     this.randomId = deps.randomId ?? (() => randomBytes(12).toString("base64url"));
     this.merger = deps.extremities && new ExtremityMerger(deps.extremities, {

@@ -11,7 +11,7 @@
  */
 import type { EventId, KeyId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { Pdu, StateKey, StateMap } from "../core/events/pdu.js";
-import type { JsonObject } from "../core/json/types.js";
+import type { JsonObject, JsonValue } from "../core/json/types.js";
 
 // ---------------------------------------------------------------------------
 // Errors: drivers' errors are translated into these before they leave storage.
@@ -198,6 +198,53 @@ export interface PersistBatch {
    * it), never the room's state; its member event must be in the batch (as an outlier) or stored already.
    */
   readonly outOfBand?: readonly OutOfBandMembership[];
+  /**
+   * Push actions of the batch's events for local users (migration 0018, rooms/push-actions.ts): stored in the same
+   * transaction for each event the batch writes to the timeline (forward, neither rejected nor soft-failed);
+   * actions of events stored already, outliers and backfill are dropped.
+   */
+  readonly pushActions?: readonly PushActionToStore[];
+}
+
+/** What one local user's push rules said of one event: it notifies (only those are stored), maybe highlights. */
+export interface PushActionToStore {
+  readonly eventId: EventId;
+  readonly userId: UserId;
+  /** The m.thread root, or null for the main timeline. */
+  readonly threadId: string | null;
+  readonly highlight: boolean;
+  readonly actions: readonly JsonValue[];
+}
+
+/** A stored push action (migration 0018). */
+export interface StoredPushAction {
+  readonly userId: UserId;
+  readonly roomId: RoomId;
+  readonly eventId: EventId;
+  readonly streamOrdering: StreamOrdering;
+  readonly threadId: string | null;
+  readonly highlight: boolean;
+  readonly actions: readonly JsonValue[];
+}
+
+/** Notification and highlight counts of stored push actions. */
+export interface PushActionCounts {
+  readonly notifications: number;
+  readonly highlights: number;
+}
+
+export interface PushActionStore {
+  /**
+   * Counts of the user's push actions in the room with from < stream ordering <= to, per thread (null: the main
+   * timeline); threads with none are absent. `threadId` given: only that thread (null: only the main timeline).
+   */
+  countByThread(userId: UserId, roomId: RoomId, from: StreamOrdering, to: StreamOrdering, threadId?: string | null): Promise<ReadonlyMap<string | null, PushActionCounts>>;
+  /** The user's push actions with from < stream ordering <= to, oldest first, at most `limit`. */
+  listAfter(userId: UserId, from: StreamOrdering, to: StreamOrdering, limit: number): Promise<readonly StoredPushAction[]>;
+  /** The user's push actions with stream ordering < before, newest first, at most `limit`; `onlyHighlight` keeps highlights. */
+  listBefore(userId: UserId, before: StreamOrdering, limit: number, onlyHighlight: boolean): Promise<readonly StoredPushAction[]>;
+  /** The highest stream ordering of any stored push action of the user (0: none). */
+  maxOrdering(userId: UserId): Promise<StreamOrdering>;
 }
 
 export interface OutOfBandMembership {
@@ -1266,6 +1313,14 @@ export interface PusherRecord {
   readonly pushkeyTs: number;
 }
 
+/** A pusher with its delivery position (migration 0018). */
+export interface PusherDelivery extends PusherRecord {
+  /** The stream ordering of the last push action delivered or given up on. */
+  readonly lastStreamOrdering: StreamOrdering;
+  /** When the current run of failures began, or null. */
+  readonly failingSince: number | null;
+}
+
 export interface PusherStore {
   /** The user's pushers, by app_id then pushkey. */
   list(userId: UserId): Promise<readonly PusherRecord[]>;
@@ -1276,6 +1331,15 @@ export interface PusherStore {
   set(pusher: PusherRecord, append: boolean): Promise<void>;
   /** Deletes the user's pusher for (appId, pushkey); true when it existed. */
   delete(userId: UserId, appId: string, pushkey: string): Promise<boolean>;
+  /**
+   * Every pusher of `kind` with its delivery position (users given: only theirs). A pusher created by set() starts
+   * at the user's newest push action, so it is not sent history.
+   */
+  deliveries(kind: string, userIds?: readonly UserId[]): Promise<readonly PusherDelivery[]>;
+  /** Records a delivery outcome: the new position, and when failures began (null: not failing). */
+  updateDelivery(userId: UserId, appId: string, pushkey: string, lastStreamOrdering: StreamOrdering, failingSince: number | null): Promise<void>;
+  /** Deletes the pushers with (appId, pushkey) of any user (a gateway rejected the pushkey); how many there were. */
+  deleteByPushkey(appId: string, pushkey: string): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------
@@ -1460,6 +1524,7 @@ export interface Storage {
   readonly reports: ReportStore;
   readonly openIdTokens: OpenIdTokenStore;
   readonly pushers: PusherStore;
+  readonly pushActions: PushActionStore;
   /** Applies pending migrations (the factories do this at open unless told not to). Returns the names applied. */
   migrate(): Promise<readonly string[]>;
   migrationStatus(): Promise<MigrationStatus>;

@@ -10,3 +10,4 @@ export { InboundEdus, FEDERATED_TYPING_MS, MAX_ENTRIES_PER_EDU, type EduLog, typ
 export { OutboundEdus, TYPING_PING_MS, type EduSender, type RoomServers, type OutboundEduDeps } from "./edus/outbound.js";
 export { SlidingSyncService, parseSlidingRequest, MAX_TIMELINE_LIMIT, type SlidingSyncCall, type SlidingRequest } from "./sliding/index.js";
 export { deviceListMembership, MEMBER_CHANGES_LIMIT } from "./device-lists.js";
+export { PushSender, DEFAULT_PUSH_BACKOFF, type GatewayPost, type PushSenderDeps, type PushSenderStorage } from "./push-sender.js";

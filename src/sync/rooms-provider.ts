@@ -19,12 +19,11 @@ import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
-import type { PushRuleset } from "../core/push/index.js";
-import { UnreadCache, unreadCounts, unreadRoomState, userRuleset, type UnreadRoomState } from "./unread.js";
+import { UnreadCache, unreadCounts } from "./unread.js";
 import { PositionMemo } from "./position-memo.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
-export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules">;
+export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules" | "pushActions">;
 
 /** The timeline limit when the filter gives none (Synapse's default), and the most a filter may ask for. */
 export const TIMELINE_LIMIT = { default: 10, max: 100 } as const;
@@ -74,20 +73,8 @@ export class RoomsProvider {
   private readonly unread = new UnreadCache();
   /** Room reads shared by the requests computing up to the same position (position-memo.ts). */
   private readonly shared = new PositionMemo();
-  /** Each user's effective push rules, by the push-rules position they were read at. */
-  private readonly rulesets = new Map<UserId, { readonly position: number; readonly ruleset: Promise<PushRuleset> }>();
 
   constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
-
-  private ruleset(userId: UserId, position: number): Promise<PushRuleset> {
-    const known = this.rulesets.get(userId);
-    if (known && known.position === position) return known.ruleset;
-    if (this.rulesets.size >= UnreadCache.MAX_CACHED) this.rulesets.clear();
-    const ruleset = userRuleset(this.storage, userId);
-    this.rulesets.set(userId, { position, ruleset });
-    ruleset.catch(() => this.rulesets.delete(userId));
-    return ruleset;
-  }
 
   /** The newest `limit` visible events of each room in (from, to], newest first; shared per room. */
   private recent(rooms: readonly RoomId[], from: StreamOrdering, to: StreamOrdering, limit: number): Promise<Map<RoomId, readonly StoredEvent[]>> {
@@ -99,16 +86,8 @@ export class RoomsProvider {
     return this.shared.get(to, `members|${roomId}|${membership}`, () => this.storage.roomClient.getRoomMembers(roomId, membership));
   }
 
-  /** The room-wide inputs of its unread counts (unread.ts). */
-  private unreadRoomState(to: StreamOrdering, roomId: RoomId): Promise<UnreadRoomState> {
-    return this.shared.get(to, `unread|${roomId}`, () => unreadRoomState(this.storage, roomId));
-  }
-
   async sections(req: RoomsRequest): Promise<RoomsSections> {
     const { storage } = this;
-    // The syncing user's push rules, read once per call and only when a joined room is answered.
-    let rules: Promise<{ position: number; ruleset: PushRuleset }> | undefined;
-    const ruleset = () => (rules ??= storage.pushRules.position(req.userId).then(async (position) => ({ position, ruleset: await this.ruleset(req.userId, position) })));
     const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => (m === "join" && req.joined ? req.joined : storage.rooms.getRoomsForUser(req.userId, m))));
     const following = new Set<RoomId>([...joined!, ...invited!, ...knocked!]);
     const out: { join: Record<string, JsonObject>; invite: Record<string, JsonObject>; leave: Record<string, JsonObject>; knock: Record<string, JsonObject> } = { join: {}, invite: {}, leave: {}, knock: {} };
@@ -145,7 +124,7 @@ export class RoomsProvider {
       const ephemeral = req.ephemeral.get(roomId);
       const accountData = accountDataByRoom.get(roomId);
       if (!initial && recent.length === 0 && !ephemeral && !accountData) continue;
-      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData, ruleset);
+      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData);
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -187,7 +166,6 @@ export class RoomsProvider {
     initial: boolean,
     ephemeral: readonly JsonObject[] | undefined,
     accountData: JsonObject[] | undefined,
-    ruleset: () => Promise<{ position: number; ruleset: PushRuleset }>,
   ): Promise<JsonObject> {
     const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
     const room: Record<string, JsonValue> = {
@@ -201,14 +179,7 @@ export class RoomsProvider {
     room["account_data"] = { events: accountData ?? [] };
     if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(req.to, roomId, req.userId);
     const perThread = req.filter.timeline.unread_thread_notifications;
-    const rules = await ruleset();
-    const unread = await unreadCounts(this.storage, rules.ruleset, roomId, req.userId, req.to, perThread, {
-      cache: this.unread,
-      receipts: req.receiptsPosition,
-      rules: rules.position,
-      roomState: () => this.unreadRoomState(req.to, roomId),
-      recent: (from, limit) => this.recent([roomId], from, req.to, limit).then((m) => m.get(roomId) ?? []),
-    });
+    const unread = await unreadCounts(this.storage, roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition });
     room["unread_notifications"] = unread.room;
     if (perThread) room["unread_thread_notifications"] = unread.threads;
     return room;

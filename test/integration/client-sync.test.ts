@@ -216,7 +216,7 @@ describe("GET /sync", () => {
     assert.equal(mine["presence"], "online");
   });
 
-  it("counts unread notifications and highlights after the read receipt with the user's push rules", async () => {
+  it("counts unread notifications and highlights after the read receipt with the push rules the user had when each event arrived", async () => {
     const a = await register();
     const b = await register();
     const roomId = await createRoom(a.userId, { preset: "public_chat" });
@@ -224,26 +224,34 @@ describe("GET /sync", () => {
     await hs().rooms.join(roomId, (await register()).userId); // three members: messages notify through the default underride
     const first = await say(roomId, a.userId, "one");
     await say(roomId, a.userId, "two");
-    await hs().rooms.send(roomId, { type: "m.room.message", sender: a.userId, content: { msgtype: "m.text", body: "hi", "m.mentions": { user_ids: [b.userId] } } });
+    const mention = () => hs().rooms.send(roomId, { type: "m.room.message", sender: a.userId, content: { msgtype: "m.text", body: "hi", "m.mentions": { user_ids: [b.userId] } } });
+    await mention();
     const counts = async (): Promise<J> => (await sync(b))["rooms"]["join"][roomId]["unread_notifications"];
     assert.deepEqual(await counts(), { notification_count: 3, highlight_count: 1 });
     await ok(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(first.eventId)}`, {}, b.token));
     assert.deepEqual(await counts(), { notification_count: 2, highlight_count: 1 });
-    // A user rule that silences the room; the mention still counts (override rules come before room rules).
+    // A user rule that silences the room: events already counted stay counted (stored when they arrived); of the
+    // later ones the mention still counts (override rules come before room rules), the plain message does not.
     await ok(call("PUT", `/_matrix/client/v3/pushrules/global/room/${encodeURIComponent(roomId)}`, { actions: [] }, b.token));
-    assert.deepEqual(await counts(), { notification_count: 1, highlight_count: 1 });
+    assert.deepEqual(await counts(), { notification_count: 2, highlight_count: 1 });
+    await say(roomId, a.userId, "three");
+    await mention();
+    assert.deepEqual(await counts(), { notification_count: 3, highlight_count: 2 });
     const rules = await ok(call("GET", "/_matrix/client/v3/pushrules/", undefined, b.token));
     assert.equal(rules["global"]["room"][0]["rule_id"], roomId);
     await ok(call("PUT", `/_matrix/client/v3/pushrules/global/room/${encodeURIComponent(roomId)}/enabled`, { enabled: false }, b.token));
     assert.deepEqual(await ok(call("GET", `/_matrix/client/v3/pushrules/global/room/${encodeURIComponent(roomId)}/enabled`, undefined, b.token)), { enabled: false });
-    assert.deepEqual(await counts(), { notification_count: 2, highlight_count: 1 });
+    await say(roomId, a.userId, "four");
+    assert.deepEqual(await counts(), { notification_count: 4, highlight_count: 2 }, "the disabled room rule no longer silences");
     await ok(call("DELETE", `/_matrix/client/v3/pushrules/global/room/${encodeURIComponent(roomId)}`, undefined, b.token));
     await expectError(call("GET", `/_matrix/client/v3/pushrules/global/room/${encodeURIComponent(roomId)}`, undefined, b.token), 404, "M_NOT_FOUND");
     await expectError(call("PUT", "/_matrix/client/v3/pushrules/global/nokind/x", { actions: [] }, b.token), 400, "M_INVALID_PARAM");
     await expectError(call("PUT", "/_matrix/client/v3/pushrules/device/room/x", { actions: [] }, b.token), 400, "M_INVALID_PARAM", /scope/);
     await expectError(call("DELETE", "/_matrix/client/v3/pushrules/global/override/.m.rule.master", undefined, b.token), 400, "M_INVALID_PARAM");
     await ok(call("PUT", "/_matrix/client/v3/pushrules/global/override/.m.rule.master/enabled", { enabled: true }, b.token));
-    assert.deepEqual(await counts(), { notification_count: 0, highlight_count: 0 }, "the master rule silences everything");
+    await say(roomId, a.userId, "five");
+    await mention();
+    assert.deepEqual(await counts(), { notification_count: 4, highlight_count: 2 }, "the master rule silences everything after it");
   });
 
   it("wakes a waiting sync for a to-device message addressed to it", async () => {

@@ -2,7 +2,7 @@
 import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
-import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushRulesStore, ReceiptStore, RelationStore, ReportStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
+import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushActionStore, PushRulesStore, ReceiptStore, RelationStore, ReportStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
 import type { Notifier, SlidingSyncService, SyncService, TypingStream } from "../../sync/index.js";
 import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
@@ -135,6 +135,8 @@ export interface SyncDeps {
   readonly accountData: AccountDataStore;
   readonly presence: PresenceStore;
   readonly pushRules: PushRulesStore;
+  /** Push actions stored when events were persisted (migration 0018). */
+  readonly pushActions: PushActionStore;
   readonly notifier: Notifier;
   readonly clock: Clock;
   /** presence.enabled (default true): false makes presence routes answer with nothing stored. */

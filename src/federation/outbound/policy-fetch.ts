@@ -3,6 +3,9 @@
  * outbound address policy as federation: every address a name resolves to passes the IpRangePolicy before Zion
  * connects (the connection is pinned to a checked address, so a second DNS answer cannot swap it), an IP-literal
  * host is checked as it is, and each redirect is checked again. Bounded in bytes, time and redirects.
+ *
+ * GET by default; with `method: "POST"` and a `body` (a push gateway's notify) the body is sent once and redirects
+ * are not followed (a 3xx answer is returned as it is), so a POST is never replayed to another address.
  */
 import { isIP } from "node:net";
 import type { Dns } from "../discovery/dns.js";
@@ -18,6 +21,11 @@ export interface PolicyFetchOptions {
   /** Redirects followed at most (default 5). */
   readonly maxRedirects?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** "GET" (the default) or "POST" (sent with `body`, redirects not followed). */
+  readonly method?: "GET" | "POST";
+  readonly body?: string | Buffer;
+  /** The user-agent's product comment (default "media"). */
+  readonly purpose?: string;
 }
 
 export interface PolicyFetchResponse {
@@ -70,7 +78,14 @@ export async function policyFetch(raw: string, opts: PolicyFetchOptions): Promis
     try {
       let res;
       try {
-        res = await request(url, { method: "GET", headers: { "user-agent": "Zion (media)", ...opts.headers }, dispatcher: agent, signal: deadline });
+        const method = opts.method ?? "GET";
+        res = await request(url, {
+          method,
+          headers: { "user-agent": `Zion (${opts.purpose ?? "media"})`, ...opts.headers },
+          ...(method === "POST" && opts.body !== undefined ? { body: opts.body } : {}),
+          dispatcher: agent,
+          signal: deadline,
+        });
       } catch (e) {
         if (deadline.aborted) throw new PolicyFetchError(`no answer from ${url.origin} within ${opts.timeoutMs} ms`, "timeout");
         throw new PolicyFetchError(`fetching ${url.origin} failed: ${(e as Error).message}`, "failed");
@@ -78,7 +93,7 @@ export async function policyFetch(raw: string, opts: PolicyFetchOptions): Promis
       const location = res.headers["location"];
       // undici's body fails with "Request aborted" when destroyed unread: listen, so that is not an uncaught error.
       res.body.on("error", () => undefined);
-      if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === "string") {
+      if ((opts.method ?? "GET") === "GET" && res.statusCode >= 300 && res.statusCode < 400 && typeof location === "string") {
         res.body.destroy();
         if (hop >= (opts.maxRedirects ?? 5)) throw new PolicyFetchError(`more than ${opts.maxRedirects ?? 5} redirects from ${raw.slice(0, 200)}`, "failed");
         url = new URL(location, url);

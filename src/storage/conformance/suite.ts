@@ -34,6 +34,7 @@ import { adminConformance } from "./admin.js";
 import { slidingSyncConformance } from "./sliding-sync.js";
 import { uiaReportConformance } from "./uia-reports.js";
 import { pusherConformance } from "./pushers.js";
+import { pushActionConformance } from "./push-actions.js";
 import { deviceFederationConformance } from "./device-federation.js";
 import { Worker } from "node:worker_threads";
 import type { WorkerInput, WorkerOpen, WorkerResult, WorkerTask } from "./worker.js";
@@ -529,6 +530,7 @@ export function runStorageConformance(target: ConformanceTarget): void {
     slidingSyncConformance(withStorage);
     uiaReportConformance(withStorage, () => target.fresh(), reopenSkip);
     pusherConformance(withStorage);
+    pushActionConformance(withStorage);
     deviceFederationConformance(withStorage);
 
     describe("UserStore", () => {

@@ -21,6 +21,7 @@ import { sqlOutboundStore } from "./stores/outbound.js";
 import { sqlSlidingSyncStore } from "./stores/sliding-sync.js";
 import { sqlOpenIdTokenStore, sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
 import { sqlPusherStore } from "./stores/pushers.js";
+import { sqlPushActionStore } from "./stores/push-actions.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
 
 export interface Dialect {
@@ -109,6 +110,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     reports: sqlReportStore(runner),
     openIdTokens: sqlOpenIdTokenStore(runner),
     pushers: sqlPusherStore(runner),
+    pushActions: sqlPushActionStore(runner),
     migrate: () => runner.write(() => migrateWork(migrations, now(), dialect.migrationLock)),
     migrationStatus: status,
     async isMigrated() {

@@ -19,7 +19,6 @@ import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import { clientEvent, type RoomReads } from "../../rooms/index.js";
 import type { SlidingSyncRoomState, StoredEvent, StreamOrdering } from "../../storage/ports.js";
 import { unreadCounts, type UnreadReuse } from "../unread.js";
-import type { PushRuleset } from "../../core/push/index.js";
 import { configWants, fromJson, isLazy, newlyWanted, sameConfig, toJson } from "./room-config.js";
 import type { RoomConfig } from "./request.js";
 import type { Candidate } from "./room-list.js";
@@ -43,7 +42,6 @@ export interface RoomContext {
   readonly from: StreamOrdering | null;
   readonly to: StreamOrdering;
   readonly nowTs: number;
-  readonly ruleset: () => Promise<PushRuleset>;
   readonly unread: UnreadReuse;
 }
 
@@ -290,7 +288,7 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   }
 
   if (membership === "join") {
-    const counts = await unreadCounts(ctx.storage, await ctx.ruleset(), roomId, ctx.userId, ctx.to, false, ctx.unread);
+    const counts = await unreadCounts(ctx.storage, roomId, ctx.userId, ctx.to, false, ctx.unread);
     body["notification_count"] = counts.room.notification_count;
     body["highlight_count"] = counts.room.highlight_count;
   } else {

@@ -18,13 +18,11 @@ import type { Clock } from "../../core/clock.js";
 import { MatrixError } from "../../core/errors.js";
 import type { RoomId, UserId } from "../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
-import type { PushRuleset } from "../../core/push/index.js";
 import type { RoomReads } from "../../rooms/index.js";
 import type { SlidingSyncConnectionKey, SlidingSyncRoomState } from "../../storage/ports.js";
 import type { Notifier } from "../notifier.js";
 import { parseToken, serializeToken, type StreamToken } from "../token.js";
 import type { TypingStream } from "../typing.js";
-import { UnreadCache, userRuleset } from "../unread.js";
 import { ActivityCache } from "./activity.js";
 import { extensionsData } from "./extensions.js";
 import type { SlidingRequest } from "./request.js";
@@ -32,6 +30,7 @@ import { fromJson, newlyWanted, sameConfig } from "./room-config.js";
 import { roomData, type RoomOutput } from "./room-data.js";
 import { computeRoomList, type RelevantRoom } from "./room-list.js";
 import type { SlidingStorage } from "./storage.js";
+import { UnreadCache } from "../unread.js";
 import { splitStateKey } from "../../core/events/index.js";
 
 /** A connection not used for a week is forgotten (Synapse expires them after a week too). */
@@ -74,8 +73,8 @@ interface Computed {
 }
 
 export class SlidingSyncService {
-  private readonly unread = new UnreadCache();
   private readonly activity: ActivityCache;
+  private readonly unread = new UnreadCache();
   /**
    * The rooms of each connection's newest position, so a request with that exact pos does not read them back
    * (positions are never reused, so a hit is always that position's state, whichever process wrote it).
@@ -160,11 +159,9 @@ export class SlidingSyncService {
       if (send) toSend.push([roomId, r]);
     }
 
-    let rules: Promise<PushRuleset> | undefined;
     const ctx = {
       storage, reads, userId: call.userId, from: fromEvents, to: now.events, nowTs: clock.now(),
-      ruleset: () => (rules ??= userRuleset(storage, call.userId)),
-      unread: { cache: this.unread, receipts: now.receipts, rules: await storage.pushRules.position(call.userId) },
+      unread: { cache: this.unread, receipts: now.receipts },
     };
     const outputs: [RoomId, RoomOutput][] = [];
     for (let i = 0; i < toSend.length; i += ROOM_CONCURRENCY) {

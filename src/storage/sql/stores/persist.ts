@@ -11,7 +11,7 @@
  *    authoritative check of which events are new, then events, edges, state
  *    groups, the auth-chain index, forward extremities, current state, the
  *    relations index and redactions derived from the events' content, and
- *    the client transaction record, several rows per statement; the claim is withdrawn in the same
+ *    the client transaction record, the push actions, several rows per statement; the claim is withdrawn in the same
  *    transaction, so it disappears exactly when the events become visible.
  */
 import type { EventId, RoomId } from "../../../core/ids/index.js";
@@ -23,6 +23,7 @@ import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesLis
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
 import { queueOutboundPdus } from "./outbound.js";
+import { insertPushActions } from "./push-actions.js";
 import { relationRowsWork } from "./relations.js";
 import { applyCurrentState, applyOutOfBand } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
@@ -268,6 +269,12 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   // 10b. The federation sender's queue, in the events' transaction (migration 0007).
   if (batch.outbound && batch.outbound.destinations.length > 0) {
     yield* queueOutboundPdus(batch.outbound, orderings, new Map(writes.map((e) => [e.pdu.eventId, e.pdu.roomId])));
+  }
+
+  // 10c. Push actions of the events now in the timeline (migration 0018), in the events' transaction.
+  if ((batch.pushActions?.length ?? 0) > 0) {
+    const placed = new Map(timeline.filter(forwardOf).map((e) => [e.pdu.eventId, { roomId: e.pdu.roomId, ordering: orderings.get(e.pdu.eventId)! }]));
+    yield* insertPushActions(batch.pushActions!, placed);
   }
 
   // 11. The claim goes in the same commit as the rows it covered.
