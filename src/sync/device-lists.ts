@@ -1,8 +1,7 @@
 /**
  * `device_lists` of /sync and of sliding sync's e2ee extension: the users whose devices or keys changed in
- * (from, to] that the syncing user tracks (itself and the users sharing one of `joined` with it). /sync adds the
- * membership side (deviceListMembership, below: newly shared users and `left`); sliding sync's extension does not
- * yet, so its `left` stays empty.
+ * (from, to] that the syncing user tracks (itself and the users sharing one of `joined` with it). /sync and sliding
+ * sync's e2ee extension both add the membership side (deviceListMembership, below: newly shared users and `left`).
  */
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { Storage } from "../storage/ports.js";
