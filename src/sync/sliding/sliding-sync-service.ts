@@ -61,7 +61,7 @@ export interface SlidingSyncCall {
   readonly pos: string | null;
   readonly timeoutMs: number;
   readonly request: SlidingRequest;
-  /** The MSC's `set_presence`: absent is online, as for /sync. */
+  /** The MSC's `set_presence`: absent is online (the MSC). */
   readonly setPresence?: "online" | "offline" | "unavailable";
   readonly signal?: AbortSignal;
 }
