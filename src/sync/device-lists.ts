@@ -43,8 +43,9 @@ export async function sharingUsers(storage: SyncStorage, userId: UserId, joined:
  *    to not joined: every joined member of that room may have left.
  * 3. Another member's change in a room the user is joined to now: to joined, that member newly shares it; from
  *    joined, that member may have left.
- * 4. `left` keeps only those who share no joined room with the user now (`sharing`); `newlyShared` only those who
- *    do. The user itself is in neither.
+ * 4. `left` keeps only those who share no joined room with the user now (`sharing`, asked for only when step 2 or
+ *    3 found someone: in thousands of rooms it costs a read per room); `newlyShared` only those who do. The user
+ *    itself is in neither.
  */
 export const MEMBER_CHANGES_LIMIT = 1000;
 
@@ -54,7 +55,7 @@ export async function deviceListMembership(
   since: number,
   to: number,
   joinedNow: readonly RoomId[],
-  sharing: ReadonlySet<UserId>,
+  sharing: ReadonlySet<UserId> | (() => Promise<ReadonlySet<UserId>>),
 ): Promise<{ newlyShared: UserId[]; left: UserId[] }> {
   if (to <= since) return { newlyShared: [], left: [] };
   const range = { from: since, to, limit: MEMBER_CHANGES_LIMIT };
@@ -98,5 +99,7 @@ export async function deviceListMembership(
   }
   newly.delete(userId);
   maybeLeft.delete(userId);
-  return { newlyShared: [...newly].filter((u) => sharing.has(u)).sort(), left: [...maybeLeft].filter((u) => !sharing.has(u)).sort() }; // step 4
+  if (newly.size === 0 && maybeLeft.size === 0) return { newlyShared: [], left: [] };
+  const now = typeof sharing === "function" ? await sharing() : sharing;
+  return { newlyShared: [...newly].filter((u) => now.has(u)).sort(), left: [...maybeLeft].filter((u) => !now.has(u)).sort() }; // step 4
 }

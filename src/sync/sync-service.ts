@@ -169,7 +169,7 @@ export class SyncService {
     // Users who newly share a room (changed) and who share none any more (left), from the membership changes.
     let left: string[] = [];
     if (since && now.events > since.events) {
-      const m = await deviceListMembership(storage, req.userId, Math.min(since.events, now.events), now.events, joinedForTyping, await sharing());
+      const m = await deviceListMembership(storage, req.userId, Math.min(since.events, now.events), now.events, joinedForTyping, sharing);
       left = m.left;
       if (m.newlyShared.length > 0) changed = [...new Set([...changed, ...m.newlyShared])];
       if (left.length > 0) changed = changed.filter((u) => !left.includes(u));

@@ -83,7 +83,7 @@ export async function extensionsData(x: ExtensionsInput): Promise<ExtensionsOutp
       let left: string[] = [];
       const since = Math.min(from.events, now.events);
       if (now.events > since) {
-        const m = await deviceListMembership(storage, userId, since, now.events, joined, await sharing());
+        const m = await deviceListMembership(storage, userId, since, now.events, joined, sharing);
         left = m.left;
         if (m.newlyShared.length > 0) changed = [...new Set([...changed, ...m.newlyShared])];
         if (left.length > 0) changed = changed.filter((u) => !left.includes(u));
