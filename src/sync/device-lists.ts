@@ -38,7 +38,8 @@ export async function sharingUsers(storage: SyncStorage, userId: UserId, joined:
  *
  * 1. Member changes of the current-state stream in (since, to] are read for the rooms the user is joined to now
  *    and the rooms whose own membership changed (at most MEMBER_CHANGES_LIMIT changes), with the member event each
- *    replaced, so a display-name change (join to join) is no change of sharing.
+ *    replaced, so a display-name change (join to join) is no change of sharing. A short range is read whole and
+ *    filtered (a user in 1,000 rooms would otherwise cost 1,000 index probes per incremental sync).
  * 2. The user's own change from not joined to joined: every joined member of that room newly shares it; from joined
  *    to not joined: every joined member of that room may have left.
  * 3. Another member's change in a room the user is joined to now: to joined, that member newly shares it; from
@@ -62,7 +63,12 @@ export async function deviceListMembership(
   const own = await storage.rooms.getMembershipChanges(userId, range);
   const rooms = [...new Set([...joinedNow, ...own.map((c) => c.roomId)])];
   if (rooms.length === 0) return { newlyShared: [], left: [] };
-  const changes = (await storage.rooms.getCurrentStateChanges(range, rooms)).filter((c) => c.type === "m.room.member"); // step 1
+  // The whole stream's changes in the range first (one range read, usually a handful of rows), filtered here; the
+  // per-room read (an index probe per room) only when the range holds more than the limit.
+  const wanted = new Set(rooms);
+  const all = await storage.rooms.getCurrentStateChanges(range);
+  const inRooms = all.length < MEMBER_CHANGES_LIMIT ? all.filter((c) => wanted.has(c.roomId)) : await storage.rooms.getCurrentStateChanges(range, rooms);
+  const changes = inRooms.filter((c) => c.type === "m.room.member"); // step 1
   if (changes.length === 0) return { newlyShared: [], left: [] };
   const ids = new Set<EventId>();
   for (const c of changes) {
