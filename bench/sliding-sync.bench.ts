@@ -1,92 +1,184 @@
 /**
- * Simplified sliding sync (issue 18's targets): a user in ROOMS rooms of EVENTS events each; the first response
- * for a list window of 20 rooms with timeline_limit 1 (target < 100 ms); an incremental response after one new
- * message (target < 5 ms of server time); a waiting connection woken by a message (target < 20 ms). An in-process
- * Zion on SQLite; rooms and messages go through the room pipeline. Times are HTTP round trips on loopback, an upper
- * bound of server time. Printed, never asserted.
+ * Simplified sliding sync (issue 18's targets), Zion and Synapse side by side on the same data: a user in ROOMS
+ * rooms of EVENTS messages each; the first response for a list window of 20 rooms with timeline_limit 1 (target
+ * < 100 ms); an incremental response after one new message (target < 5 ms of server time); a waiting connection
+ * woken by a message (target < 20 ms). Both servers get the same rooms and messages (Zion written through its room
+ * pipeline in-process, Synapse through its client API, which only makes the set-up slower) and then the same
+ * requests over loopback HTTP: times are round trips, an upper bound of server time, and a woken connection is
+ * timed from the start of the `PUT /send` to the end of its answer, on both. Printed, never asserted.
  *
- *   npm run bench -- sliding-sync
- *   ZION_BENCH_ROOMS=100 npm run bench -- sliding-sync    (a smaller data set)
+ *   npm run bench -- sliding-sync [--quick] [--target zion|synapse|both]
+ *   ZION_BENCH_ROOMS=100 npm run bench -- sliding-sync    (another number of rooms)
+ *
+ * --quick: 100 rooms of 10 messages and fewer samples. Synapse (the pinned version, scripts/install-synapse.sh) on
+ * SQLite listens on 127.0.35.1; Zion on SQLite in this process.
  */
-import { benchServer, call, quantile } from "./lib/client.js";
-import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { benchServer, call, machine, quantile } from "./lib/client.js";
 import type { RoomId, UserId } from "../src/core/ids/index.js";
 import { parseCreateRoomRequest } from "../src/core/rooms/index.js";
+import { createTestCa } from "../test/harness/test-ca.js";
+import { startSynapse } from "../test/harness/synapse.js";
 
-const ROOMS = Number(process.env["ZION_BENCH_ROOMS"] ?? 1000);
-const EVENTS = 100;
-const FIRST_SAMPLES = 10;
-const INCREMENTAL_SAMPLES = 30;
-const WAKE_SAMPLES = 30;
+const argv = process.argv.slice(2);
+const QUICK = argv.includes("--quick") || process.env["ZION_BENCH_QUICK"] === "1";
+const targetArg = argv.includes("--target") ? argv[argv.indexOf("--target") + 1] : process.env["ZION_BENCH_TARGET"];
+const TARGETS = targetArg === "zion" ? ["zion"] : targetArg === "synapse" ? ["synapse"] : ["zion", "synapse"];
+const ROOMS = Number(process.env["ZION_BENCH_ROOMS"] ?? (QUICK ? 100 : 1000));
+const EVENTS = QUICK ? 10 : 100;
+const FIRST_SAMPLES = QUICK ? 5 : 10;
+const INCREMENTAL_SAMPLES = QUICK ? 15 : 30;
+const WAKE_SAMPLES = QUICK ? 15 : 30;
+const SYNAPSE_HOST = "127.0.35.1";
 const SSS = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
 
 const fmt = (xs: number[]) => `median ${quantile(xs, 0.5).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms, min ${Math.min(...xs).toFixed(1)} ms`;
 
-const zion = await benchServer();
-try {
+/** What the measured phase needs of a server. */
+interface Target {
+  readonly name: string;
+  readonly base: string;
+  readonly token: string;
+  readonly rooms: readonly string[];
+  readonly setupS: number;
+  /** Resolves once a long-polling request has reached the server and waits. */
+  parked(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let txn = 0;
+const send = async (t: { base: string; token: string }, roomId: string, body: string): Promise<void> => {
+  const r = await call(t.base, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b${++txn}`, t.token, "PUT", JSON.stringify({ msgtype: "m.text", body }));
+  if (r.status !== 200) throw new Error(`send: ${r.status} ${r.body.slice(0, 200)}`);
+};
+
+async function zionTarget(): Promise<Target> {
+  const zion = await benchServer();
   const base = zion.clientUrl!;
   const hs = zion.homeserver!;
   const reg = JSON.parse((await call(base, "/_matrix/client/v3/register", "", "POST", JSON.stringify({ username: "bench", password: "bench password 1", auth: { type: "m.login.dummy" } }))).body) as { user_id: UserId; access_token: string };
   const me = reg.user_id;
-  const token = reg.access_token;
-  const setupStart = Date.now();
+  const t0 = Date.now();
   const rooms: RoomId[] = [];
   const per = 8;
   for (let i = 0; i < ROOMS; i += per) {
     await Promise.all(Array.from({ length: Math.min(per, ROOMS - i) }, async (_, j) => {
-      const roomId = await hs.rooms.createRoom(me, parseCreateRoomRequest({ preset: "private_chat", name: `room ${i + j}` }, me, { defaultRoomVersion: "11" }));
+      const roomId = await hs.rooms.createRoom(me, parseCreateRoomRequest({ preset: "private_chat", name: `room ${i + j}`, room_version: "10" }, me, { defaultRoomVersion: "10" }));
       for (let e = 0; e < EVENTS; e++) await hs.rooms.send(roomId, { type: "m.room.message", sender: me, content: { msgtype: "m.text", body: `message ${e} in room ${i + j}` } });
       rooms.push(roomId);
     }));
   }
-  const setupS = (Date.now() - setupStart) / 1000;
+  return {
+    name: "Zion", base, token: reg.access_token, rooms, setupS: (Date.now() - t0) / 1000,
+    parked: async () => {
+      while (hs.notifier.waiting() < 1) await new Promise((r) => setTimeout(r, 2));
+    },
+    stop: async () => {
+      await zion.stop();
+    },
+  };
+}
+
+async function synapseTarget(): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), "zion-bench-sss-"));
+  const ca = await createTestCa(join(dir, "ca"));
+  const leaf = await ca.issue({ ip: [SYNAPSE_HOST], name: "synapse" });
+  const synapse = await startSynapse({ dir: join(dir, "synapse"), bindHost: SYNAPSE_HOST, caCertPath: ca.caCertPath, certPath: leaf.chainPath, keyPath: leaf.keyPath });
+  const stop = async () => {
+    await synapse.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const u = await synapse.registerUser({ username: "bench", via: "open" });
+    const t = { base: synapse.clientUrl, token: u.accessToken };
+    const t0 = Date.now();
+    const rooms: string[] = [];
+    const per = 8;
+    for (let i = 0; i < ROOMS; i += per) {
+      await Promise.all(Array.from({ length: Math.min(per, ROOMS - i) }, async (_, j) => {
+        const r = await call(t.base, "/_matrix/client/v3/createRoom", t.token, "POST", JSON.stringify({ preset: "private_chat", name: `room ${i + j}`, room_version: "10" }));
+        if (r.status !== 200) throw new Error(`createRoom: ${r.status} ${r.body.slice(0, 200)}`);
+        const roomId = (JSON.parse(r.body) as { room_id: string }).room_id;
+        for (let e = 0; e < EVENTS; e++) await send(t, roomId, `message ${e} in room ${i + j}`);
+        rooms.push(roomId);
+      }));
+    }
+    return {
+      name: `Synapse ${synapse.version}`, base: t.base, token: t.token, rooms, setupS: (Date.now() - t0) / 1000,
+      // Synapse says nothing about waiting requests: give the request time to arrive and park.
+      parked: () => new Promise((r) => setTimeout(r, 300)),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function measure(t: Target): Promise<string[]> {
   const body = (connId: string) => JSON.stringify({
     conn_id: connId,
     lists: { all: { ranges: [[0, 19]], timeline_limit: 1, required_state: [["m.room.name", ""], ["m.room.avatar", ""], ["m.room.encryption", ""], ["m.room.member", "$ME"]] } },
     extensions: { to_device: { enabled: true }, e2ee: { enabled: true } },
   });
-
+  const window = Math.min(20, t.rooms.length);
   const first: number[] = [];
   let pos = "";
   for (let i = 0; i < FIRST_SAMPLES; i++) {
     const t0 = process.hrtime.bigint();
-    const r = await call(base, SSS, token, "POST", body(`first${i}`));
+    const r = await call(t.base, SSS, t.token, "POST", body(`first${i}`));
     first.push(Number(r.at - t0) / 1e6);
     const j = JSON.parse(r.body) as { pos: string; rooms: Record<string, unknown> };
-    if (r.status !== 200 || Object.keys(j.rooms).length !== 20) throw new Error(`unexpected first response: ${r.status} ${r.body.slice(0, 200)}`);
+    if (r.status !== 200 || Object.keys(j.rooms).length !== window) throw new Error(`${t.name}: unexpected first response: ${r.status} ${r.body.slice(0, 200)}`);
     pos = j.pos;
   }
 
   const incremental: number[] = [];
   const conn = `first${FIRST_SAMPLES - 1}`;
   for (let i = 0; i < INCREMENTAL_SAMPLES; i++) {
-    await hs.rooms.send(rooms[i % rooms.length]!, { type: "m.room.message", sender: me, content: { msgtype: "m.text", body: `incremental ${i}` } });
+    await send(t, t.rooms[i % t.rooms.length]!, `incremental ${i}`);
     const t0 = process.hrtime.bigint();
-    const r = await call(base, `${SSS}?pos=${pos}&timeout=0`, token, "POST", body(conn));
+    const r = await call(t.base, `${SSS}?pos=${encodeURIComponent(pos)}&timeout=0`, t.token, "POST", body(conn));
     incremental.push(Number(r.at - t0) / 1e6);
     const j = JSON.parse(r.body) as { pos: string; rooms: Record<string, unknown> };
-    if (Object.keys(j.rooms).length !== 1) throw new Error(`expected one room in the incremental response, got ${Object.keys(j.rooms).length}`);
+    if (r.status !== 200 || Object.keys(j.rooms).length !== 1) throw new Error(`${t.name}: expected one room in the incremental response: ${r.status} ${r.body.slice(0, 300)}`);
     pos = j.pos;
   }
 
   const wake: number[] = [];
   for (let i = 0; i < WAKE_SAMPLES; i++) {
-    const waiting = call(base, `${SSS}?pos=${pos}&timeout=30000`, token, "POST", body(conn));
-    while (hs.notifier.waiting() < 1) await new Promise((r) => setTimeout(r, 2));
+    const waiting = call(t.base, `${SSS}?pos=${encodeURIComponent(pos)}&timeout=30000`, t.token, "POST", body(conn));
+    await t.parked();
     const t0 = process.hrtime.bigint();
-    await hs.rooms.send(rooms[(i * 7) % rooms.length]!, { type: "m.room.message", sender: me, content: { msgtype: "m.text", body: `wake ${i}` } });
+    await send(t, t.rooms[(i * 7) % t.rooms.length]!, `wake ${i}`);
     const r = await waiting;
     wake.push(Number(r.at - t0) / 1e6);
-    pos = (JSON.parse(r.body) as { pos: string }).pos;
+    const j = JSON.parse(r.body) as { pos: string; rooms: Record<string, unknown> };
+    if (r.status !== 200 || Object.keys(j.rooms).length !== 1) throw new Error(`${t.name}: expected the woken response to carry the room: ${r.status} ${r.body.slice(0, 300)}`);
+    pos = j.pos;
   }
-
-  const load = readFileSync("/proc/loadavg", "utf8").trim();
-  console.log(`sliding sync bench ${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), SQLite, /proc/loadavg ${load}`);
-  console.log(`  one user in ${ROOMS} rooms x ${EVENTS} messages (set up in ${setupS.toFixed(0)} s); list window [0,19], timeline_limit 1, 4 required_state entries, to_device + e2ee`);
-  console.log(`  first response (a new conn_id each, ${FIRST_SAMPLES} samples): ${fmt(first)}`);
-  console.log(`  incremental response after one new message (timeout=0, ${INCREMENTAL_SAMPLES} samples): ${fmt(incremental)}`);
-  console.log(`  waiting connection, message sent (room pipeline) -> response received (${WAKE_SAMPLES} samples): ${fmt(wake)}`);
-} finally {
-  await zion.stop();
+  return [
+    `  ${t.name} (set up in ${t.setupS.toFixed(0)} s):`,
+    `    first response (a new conn_id each, ${FIRST_SAMPLES} samples): ${fmt(first)}`,
+    `    incremental response after one new message (timeout=0, ${INCREMENTAL_SAMPLES} samples): ${fmt(incremental)}`,
+    `    waiting connection, PUT /send start -> response received (${WAKE_SAMPLES} samples): ${fmt(wake)}`,
+  ];
 }
+
+const lines = [
+  `sliding sync bench${QUICK ? " --quick" : ""} ${machine()}`,
+  `  one user in ${ROOMS} rooms x ${EVENTS} messages, SQLite on both; list window [0,19], timeline_limit 1, 4 required_state entries, to_device + e2ee`,
+];
+for (const name of TARGETS) {
+  // One server at a time, so that they do not share the two cores while measured.
+  const t = name === "zion" ? await zionTarget() : await synapseTarget();
+  try {
+    lines.push(...(await measure(t)));
+  } finally {
+    await t.stop();
+  }
+  console.log(lines.slice(-4).join("\n"));
+}
+console.log(`\n${lines.join("\n")}\n  /proc/loadavg at the end: ${machine().split("/proc/loadavg ")[1]}`);

@@ -282,7 +282,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   };
   const syncStorage = { ...storage, receipts: ephemeralEdus.receipts, presence: ephemeralEdus.presence };
   const syncService = new SyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
-  const slidingSync = new SlidingSyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, tokens: syncService });
+  const slidingSync = new SlidingSyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, tokens: syncService, presence: syncService });
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),

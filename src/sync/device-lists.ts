@@ -1,8 +1,7 @@
 /**
  * `device_lists` of /sync and of sliding sync's e2ee extension: the users whose devices or keys changed in
- * (from, to] that the syncing user tracks (itself and the users sharing one of `joined` with it). /sync adds the
- * membership side (deviceListMembership, below: newly shared users and `left`); sliding sync's extension does not
- * yet, so its `left` stays empty.
+ * (from, to] that the syncing user tracks (itself and the users sharing one of `joined` with it). /sync and sliding
+ * sync's e2ee extension both add the membership side (deviceListMembership, below: newly shared users and `left`).
  */
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { Storage } from "../storage/ports.js";
@@ -39,13 +38,15 @@ export async function sharingUsers(storage: SyncStorage, userId: UserId, joined:
  *
  * 1. Member changes of the current-state stream in (since, to] are read for the rooms the user is joined to now
  *    and the rooms whose own membership changed (at most MEMBER_CHANGES_LIMIT changes), with the member event each
- *    replaced, so a display-name change (join to join) is no change of sharing.
+ *    replaced, so a display-name change (join to join) is no change of sharing. A short range is read whole and
+ *    filtered (a user in 1,000 rooms would otherwise cost 1,000 index probes per incremental sync).
  * 2. The user's own change from not joined to joined: every joined member of that room newly shares it; from joined
  *    to not joined: every joined member of that room may have left.
  * 3. Another member's change in a room the user is joined to now: to joined, that member newly shares it; from
  *    joined, that member may have left.
- * 4. `left` keeps only those who share no joined room with the user now (`sharing`); `newlyShared` only those who
- *    do. The user itself is in neither.
+ * 4. `left` keeps only those who share no joined room with the user now (`sharing`, asked for only when step 2 or
+ *    3 found someone: in thousands of rooms it costs a read per room); `newlyShared` only those who do. The user
+ *    itself is in neither.
  */
 export const MEMBER_CHANGES_LIMIT = 1000;
 
@@ -55,14 +56,19 @@ export async function deviceListMembership(
   since: number,
   to: number,
   joinedNow: readonly RoomId[],
-  sharing: ReadonlySet<UserId>,
+  sharing: ReadonlySet<UserId> | (() => Promise<ReadonlySet<UserId>>),
 ): Promise<{ newlyShared: UserId[]; left: UserId[] }> {
   if (to <= since) return { newlyShared: [], left: [] };
   const range = { from: since, to, limit: MEMBER_CHANGES_LIMIT };
   const own = await storage.rooms.getMembershipChanges(userId, range);
   const rooms = [...new Set([...joinedNow, ...own.map((c) => c.roomId)])];
   if (rooms.length === 0) return { newlyShared: [], left: [] };
-  const changes = (await storage.rooms.getCurrentStateChanges(range, rooms)).filter((c) => c.type === "m.room.member"); // step 1
+  // The whole stream's changes in the range first (one range read, usually a handful of rows), filtered here; the
+  // per-room read (an index probe per room) only when the range holds more than the limit.
+  const wanted = new Set(rooms);
+  const all = await storage.rooms.getCurrentStateChanges(range);
+  const inRooms = all.length < MEMBER_CHANGES_LIMIT ? all.filter((c) => wanted.has(c.roomId)) : await storage.rooms.getCurrentStateChanges(range, rooms);
+  const changes = inRooms.filter((c) => c.type === "m.room.member"); // step 1
   if (changes.length === 0) return { newlyShared: [], left: [] };
   const ids = new Set<EventId>();
   for (const c of changes) {
@@ -99,5 +105,7 @@ export async function deviceListMembership(
   }
   newly.delete(userId);
   maybeLeft.delete(userId);
-  return { newlyShared: [...newly].filter((u) => sharing.has(u)).sort(), left: [...maybeLeft].filter((u) => !sharing.has(u)).sort() }; // step 4
+  if (newly.size === 0 && maybeLeft.size === 0) return { newlyShared: [], left: [] };
+  const now = typeof sharing === "function" ? await sharing() : sharing;
+  return { newlyShared: [...newly].filter((u) => now.has(u)).sort(), left: [...maybeLeft].filter((u) => !now.has(u)).sort() }; // step 4
 }

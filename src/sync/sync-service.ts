@@ -67,7 +67,7 @@ export class SyncService {
    * answers from the same `since`.
    */
   async sync(req: SyncRequest): Promise<JsonObject> {
-    if (req.setPresence && req.setPresence !== "offline" && this.deps.presenceEnabled !== false) await this.recordPresence(req.userId, req.setPresence);
+    if (req.setPresence) await this.syncingPresence(req.userId, req.setPresence);
     const deadline = this.deps.clock.now() + (req.timeoutMs ?? 0);
     let woken = false;
     for (;;) {
@@ -97,7 +97,14 @@ export class SyncService {
     return this.roundToken.token;
   }
 
-  private async recordPresence(userId: UserId, state: "online" | "unavailable"): Promise<void> {
+  /**
+   * What a syncing client's `set_presence` does (/sync and sliding sync): online and unavailable are recorded
+   * (when they change, or a minute after the last activity), offline leaves presence as it is; nothing with
+   * presence disabled.
+   */
+  async syncingPresence(userId: UserId, setPresence: "online" | "offline" | "unavailable"): Promise<void> {
+    if (setPresence === "offline" || this.deps.presenceEnabled === false) return;
+    const state = setPresence;
     const { storage, clock, notifier } = this.deps;
     const old = await storage.presence.get(userId);
     // A sync every few seconds must not write each time: only a change of state, or activity a minute later.
@@ -162,7 +169,7 @@ export class SyncService {
     // Users who newly share a room (changed) and who share none any more (left), from the membership changes.
     let left: string[] = [];
     if (since && now.events > since.events) {
-      const m = await deviceListMembership(storage, req.userId, Math.min(since.events, now.events), now.events, joinedForTyping, await sharing());
+      const m = await deviceListMembership(storage, req.userId, Math.min(since.events, now.events), now.events, joinedForTyping, sharing);
       left = m.left;
       if (m.newlyShared.length > 0) changed = [...new Set([...changed, ...m.newlyShared])];
       if (left.length > 0) changed = changed.filter((u) => !left.includes(u));

@@ -56,8 +56,9 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     hs().rooms.createRoom(creator, parseCreateRoomRequest({ preset: "private_chat", ...body }, creator, { defaultRoomVersion: "11" }));
   const say = (roomId: RoomId, sender: UserId, body: string) => hs().rooms.send(roomId, { type: "m.room.message", sender, content: { msgtype: "m.text", body } });
   const setState = (roomId: RoomId, sender: UserId, type: string, stateKey: string, content: Record<string, unknown>) => hs().rooms.send(roomId, { type, sender, stateKey, content: content as never });
-  const sss = (s: Session, body: J, q: { pos?: string; timeout?: number } = {}, timeoutMs?: number): Promise<Reply> => {
+  const sss = (s: Session, body: J, q: { pos?: string; timeout?: number; set_presence?: string } = {}, timeoutMs?: number): Promise<Reply> => {
     const qs = new URLSearchParams();
+    if (q.set_presence !== undefined) qs.set("set_presence", q.set_presence);
     if (q.pos !== undefined) qs.set("pos", q.pos);
     if (q.timeout !== undefined) qs.set("timeout", String(q.timeout));
     const suffix = qs.toString() ? `?${qs}` : "";
@@ -432,6 +433,65 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     await ok(call("POST", `/_matrix/client/v3/keys/upload`, { device_keys: deviceKeys }, b.token));
     const after = await ok(sss(a, { extensions: { e2ee: { enabled: true } } }, { pos: before["pos"] }));
     assert.deepEqual(after["extensions"]["e2ee"]["device_lists"]["changed"], [b.userId]);
+  });
+
+  it("lists in e2ee.device_lists.left a user who shares no room any more, and in changed one who newly shares one", async () => {
+    const a = await register();
+    const b = await register();
+    const c = await register();
+    const both = await createRoom(a.userId, { preset: "public_chat" });
+    const onlyB = await createRoom(a.userId, { preset: "public_chat" });
+    await hs().rooms.join(both, b.userId);
+    await hs().rooms.join(onlyB, b.userId);
+    const body = { extensions: { e2ee: { enabled: true } } };
+    const first = await ok(sss(a, body));
+    // b leaves one room but still shares the other: neither changed nor left.
+    await hs().rooms.setMembership(onlyB, b.userId, b.userId, "leave");
+    const still = await ok(sss(a, body, { pos: first["pos"] }));
+    assert.deepEqual(still["extensions"]["e2ee"]["device_lists"], { changed: [], left: [] });
+    // b leaves the last shared room (left); c joins one (changed: a must fetch c's keys).
+    await hs().rooms.setMembership(both, b.userId, b.userId, "leave");
+    await hs().rooms.join(both, c.userId);
+    const next = await ok(sss(a, body, { pos: still["pos"] }));
+    assert.deepEqual(next["extensions"]["e2ee"]["device_lists"], { changed: [c.userId], left: [b.userId] });
+    // a leaving the room c shares: c is left.
+    await hs().rooms.setMembership(both, a.userId, a.userId, "leave");
+    const gone = await ok(sss(a, body, { pos: next["pos"] }));
+    assert.deepEqual(gone["extensions"]["e2ee"]["device_lists"], { changed: [], left: [c.userId] });
+  });
+
+  it("records set_presence as /sync does: online when absent, unavailable, offline leaving it; another value is refused", async () => {
+    const a = await register();
+    const status = async () => (await ok(call("GET", `/_matrix/client/v3/presence/${encodeURIComponent(a.userId)}/status`, undefined, a.token)))["presence"];
+    await expectError(sss(a, {}, { set_presence: "busy" }), 400, "M_INVALID_PARAM", /set_presence/);
+    await ok(sss(a, {}, { set_presence: "offline" }));
+    assert.equal(await status(), "offline");
+    await ok(sss(a, {}));
+    assert.equal(await status(), "online");
+    await ok(sss(a, {}, { set_presence: "unavailable" }));
+    assert.equal(await status(), "unavailable");
+    await ok(sss(a, {}, { set_presence: "offline" }));
+    assert.equal(await status(), "unavailable", "offline leaves presence as it is");
+  });
+
+  it("deletes a device's connections on logout and device deletion: the same device id logging in again starts over", async () => {
+    const a = await register();
+    const body = { lists: { l: list() } };
+    const first = await ok(sss(a, body));
+    const other = await ok(call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: a.userId }, password: PASSWORD }));
+    const b: Session = { userId: a.userId, token: String(other["access_token"]), deviceId: String(other["device_id"]) };
+    const second = await ok(sss(b, body));
+    await ok(call("POST", "/_matrix/client/v3/logout", {}, a.token));
+    const again = await ok(call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: a.userId }, password: PASSWORD, device_id: a.deviceId }));
+    const a2: Session = { ...a, token: String(again["access_token"]) };
+    await expectError(sss(a2, body, { pos: first["pos"] }), 400, "M_UNKNOWN_POS");
+    const kept = await ok(sss(b, body, { pos: second["pos"] }));
+    assert.equal(kept["pos"], second["pos"], "another device's connection is kept (nothing new: the same pos)");
+    const fresh = await ok(sss(a2, body));
+    await ok(call("POST", "/_matrix/client/v3/delete_devices", { devices: [b.deviceId], auth: { type: "m.login.password", identifier: { type: "m.id.user", user: a.userId }, password: PASSWORD } }, a2.token));
+    const b2 = await ok(call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: a.userId }, password: PASSWORD, device_id: b.deviceId }));
+    await expectError(sss({ ...b, token: String(b2["access_token"]) }, body, { pos: second["pos"] }), 400, "M_UNKNOWN_POS");
+    assert.ok((await ok(sss(a2, body, { pos: fresh["pos"] })))["pos"]);
   });
 
   it("long-polls: a relevant event wakes the request, an event in another user's room does not", async () => {

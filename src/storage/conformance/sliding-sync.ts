@@ -1,6 +1,7 @@
 /**
  * Conformance for SlidingSyncStore (migration 0013): connection positions and their per-room rows, the
  * position checks behind M_UNKNOWN_POS, clean-up of superseded and abandoned positions, expiry, the per-device cap,
+ * connections deleted with their device,
  * and the bulk reads the room list orders and filters with. Called from suite.ts for every backend.
  */
 import { describe, it } from "node:test";
@@ -99,6 +100,29 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         assert.equal(await s.slidingSync.loadPosition({ ...KEY, connId: "a" }, a, 40, 0), null);
         assert.ok(await s.slidingSync.loadPosition({ ...KEY, connId: "b" }, b, 40, 0));
         assert.ok(await s.slidingSync.loadPosition({ ...KEY, connId: "c" }, c, 40, 0));
+      });
+    });
+
+    it("deletes a device's connections with the device (logout, device deletion), and only that device's", async () => {
+      await withStorage(async (s) => {
+        await s.users.createUser({ userId: ALICE, passwordHash: null, createdTs: 1 });
+        for (const d of ["DEV", "DEV2", "DEV3"]) await s.users.createLogin({ userId: ALICE, deviceId: d, accessToken: `tok-${d}`, nowTs: 1 });
+        const save = (deviceId: string, connId: string) => s.slidingSync.savePosition({ ...KEY, deviceId, connId }, { base: null, token: "s1", lists: {}, rooms: [room(ROOM)] }, 1000, 10);
+        const a = (await save("DEV", "main"))!;
+        const b = (await save("DEV", "other"))!;
+        const c = (await save("DEV2", "main"))!;
+        const d = (await save("DEV3", "main"))!;
+        assert.equal(await s.users.deleteDevice(ALICE, "DEV"), true);
+        assert.equal(await s.slidingSync.loadPosition(KEY, a, 1000, 0), null);
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, connId: "other" }, b, 1000, 0), null);
+        const kept = await s.slidingSync.loadPosition({ ...KEY, deviceId: "DEV2" }, c, 1000, 0);
+        assert.equal(kept?.rooms?.size, 1, "another device's connection stays");
+        // The same device id logging in again starts without the old connection.
+        await s.users.createLogin({ userId: ALICE, deviceId: "DEV", accessToken: "tok-again", nowTs: 2 });
+        assert.equal(await s.slidingSync.loadPosition(KEY, a, 1000, 0), null);
+        await s.users.deleteAllDevices(ALICE);
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, deviceId: "DEV2" }, c, 1000, 0), null);
+        assert.equal(await s.slidingSync.loadPosition({ ...KEY, deviceId: "DEV3" }, d, 1000, 0), null);
       });
     });
 

@@ -4,8 +4,9 @@
  *
  * - `to_device`: this device's messages after the extension's own `since` (those at or below it are acknowledged
  *   and deleted), at most `limit`; `next_batch` to send back as the next `since`.
- * - `e2ee`: one-time key counts and unused fallback key types always; `device_lists` (changed, left) after the
- *   request's pos, computed as /sync computes them (src/sync/device-lists.ts).
+ * - `e2ee`: one-time key counts and unused fallback key types always; `device_lists` after the request's pos,
+ *   computed as /sync computes them (src/sync/device-lists.ts): `changed` for key changes of users sharing a joined
+ *   room and for users who newly share one, `left` for users who share none any more.
  * - `account_data`: global entries changed after the pos (all of them on the connection's first request); per room,
  *   for the rooms in scope, entries changed after the pos, and all of them for rooms sent `initial` now.
  * - `receipts`, `typing`: for the rooms in scope, what changed after the pos; for rooms sent `initial` now, the
@@ -16,7 +17,7 @@
  */
 import type { RoomId, UserId } from "../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
-import { deviceListUpdates, sharingUsers } from "../device-lists.js";
+import { deviceListMembership, deviceListUpdates, sharingUsers } from "../device-lists.js";
 import { receiptEvents } from "../receipts.js";
 import type { StreamToken } from "../token.js";
 import type { TypingStream } from "../typing.js";
@@ -74,9 +75,21 @@ export async function extensionsData(x: ExtensionsInput): Promise<ExtensionsOutp
     // signed_curve25519 always present, as Synapse sends it (clients tell "no keys" from "not reported" by it).
     const e2ee: Record<string, JsonValue> = { device_one_time_keys_count: { signed_curve25519: 0, ...counts }, device_unused_fallback_key_types: [...fallback] };
     if (from) {
-      const dl = await deviceListUpdates(storage, Math.min(from.deviceLists, now.deviceLists), now.deviceLists, () => sharingUsers(storage, userId, joined));
-      e2ee["device_lists"] = { changed: dl.changed, left: dl.left };
-      if (dl.changed.length > 0 || dl.left.length > 0) news = true;
+      let audience: Promise<Set<UserId>> | undefined;
+      const sharing = (): Promise<Set<UserId>> => (audience ??= sharingUsers(storage, userId, joined));
+      let { changed } = await deviceListUpdates(storage, Math.min(from.deviceLists, now.deviceLists), now.deviceLists, sharing);
+      // The membership side, as /sync computes it: users who newly share a joined room are `changed` (their keys
+      // must be fetched), users who share none any more are `left`.
+      let left: string[] = [];
+      const since = Math.min(from.events, now.events);
+      if (now.events > since) {
+        const m = await deviceListMembership(storage, userId, since, now.events, joined, sharing);
+        left = m.left;
+        if (m.newlyShared.length > 0) changed = [...new Set([...changed, ...m.newlyShared])];
+        if (left.length > 0) changed = changed.filter((u) => !left.includes(u));
+      }
+      e2ee["device_lists"] = { changed, left };
+      if (changed.length > 0 || left.length > 0) news = true;
     }
     body["e2ee"] = e2ee;
   }

@@ -50,6 +50,8 @@ export interface SlidingSyncDeps {
   readonly clock: Clock;
   /** The position of every stream now (SyncService.currentToken). */
   readonly tokens: { currentToken(): Promise<StreamToken> };
+  /** What `set_presence` does, as for /sync (SyncService.syncingPresence). */
+  readonly presence: { syncingPresence(userId: UserId, setPresence: "online" | "offline" | "unavailable"): Promise<void> };
 }
 
 export interface SlidingSyncCall {
@@ -58,6 +60,8 @@ export interface SlidingSyncCall {
   readonly pos: string | null;
   readonly timeoutMs: number;
   readonly request: SlidingRequest;
+  /** The MSC's `set_presence`: absent is online (the MSC). */
+  readonly setPresence?: "online" | "offline" | "unavailable";
   readonly signal?: AbortSignal;
 }
 
@@ -93,6 +97,7 @@ export class SlidingSyncService {
 
   async sync(call: SlidingSyncCall): Promise<JsonObject> {
     const { storage, clock } = this.deps;
+    await this.deps.presence.syncingPresence(call.userId, call.setPresence ?? "online");
     const key: SlidingSyncConnectionKey = { userId: call.userId, deviceId: call.deviceId, connId: call.request.connId };
     let base: { position: number; from: StreamToken; sent: ReadonlyMap<RoomId, SlidingSyncRoomState>; lists: JsonObject } | null = null;
     const cacheKey = `${key.userId}|${key.deviceId}|${key.connId}`;

@@ -5,7 +5,8 @@
  * - `pos` (query, or the body's `pos` as the MSC now has it): a pos from an earlier response of this connection;
  *   absent: the connection starts. Unknown or expired: 400 M_UNKNOWN_POS.
  * - `timeout` (query or body): milliseconds to wait when nothing is new, at most MAX_TIMEOUT_MS; ignored without pos.
- * - `set_presence` is validated and otherwise ignored for now (docs/sliding-sync.md).
+ * - `set_presence` (query, or the body as the MSC has it): online (the default), unavailable or offline, as for
+ *   /sync; anything else is 400 M_INVALID_PARAM (the MSC).
  * - The body (at most SLIDING_BODY_BYTES): parsed by src/sync/sliding/request.ts.
  */
 import { z } from "zod";
@@ -46,6 +47,7 @@ export const slidingSync = defineClientRoute({
       pos,
       timeoutMs: pos === null ? 0 : timeoutOf(query.timeout ?? b["timeout"]),
       request,
+      ...(presence !== undefined ? { setPresence: presence as "online" | "offline" | "unavailable" } : {}),
       signal,
     });
   },

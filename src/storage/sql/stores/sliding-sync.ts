@@ -37,6 +37,19 @@ function* dropConnection(k: SlidingSyncConnectionKey): UnitOfWork<void> {
   yield* exec(`DELETE FROM sliding_sync_connections WHERE ${CONN}`, ...connParams(k));
 }
 
+/**
+ * Deletes the sliding-sync connections of some of a user's devices (all of them when `deviceIds` is undefined),
+ * with their positions and rooms: a deleted device (or a logout) leaves no connection behind.
+ */
+export function* deleteSlidingSyncWork(userId: string, deviceIds: readonly string[] | undefined): UnitOfWork<void> {
+  const devices = deviceIds === undefined ? "" : ` AND device_id IN ${placeholders(deviceIds.length)}`;
+  const params = [userId, ...(deviceIds ?? [])];
+  const keys = `SELECT connection_key FROM sliding_sync_connections WHERE user_id = ?${devices}`;
+  yield* exec(`DELETE FROM sliding_sync_rooms WHERE connection_key IN (${keys})`, ...params);
+  yield* exec(`DELETE FROM sliding_sync_positions WHERE connection_key IN (${keys})`, ...params);
+  yield* exec(`DELETE FROM sliding_sync_connections WHERE user_id = ?${devices}`, ...params);
+}
+
 function* insertRooms(connectionKey: number, since: number, rooms: readonly SlidingSyncRoomState[]): UnitOfWork<void> {
   for (const r of new Map(rooms.map((x) => [x.roomId, x])).values()) {
     yield* exec(

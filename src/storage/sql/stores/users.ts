@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import type { UserId } from "../../../core/ids/index.js";
 import type { DeviceRecord, NewLogin, UserStore } from "../../ports.js";
 import { deleteDeviceKeysWork } from "./e2ee.js";
+import { deleteSlidingSyncWork } from "./sliding-sync.js";
 import { bool, chunks, exec, num, numOrNull, placeholders, query, queryOne, str, strOrNull, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 
 /** Tokens are looked up by hash, so a leaked database does not leak live credentials. */
@@ -23,12 +24,16 @@ function deviceOf(r: Row): DeviceRecord {
   };
 }
 
-/** Deletes the devices (all of the user's when `deviceIds` is undefined) with their access and refresh tokens and pushers. */
+/**
+ * Deletes the devices (all of the user's when `deviceIds` is undefined) with their access and refresh tokens,
+ * pushers and sliding-sync connections.
+ */
 function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undefined): UnitOfWork<number> {
   if (deviceIds === undefined) {
     yield* exec("DELETE FROM access_tokens WHERE user_id = ?", userId);
     yield* exec("DELETE FROM refresh_tokens WHERE user_id = ?", userId);
     yield* exec("DELETE FROM pushers WHERE user_id = ?", userId);
+    yield* deleteSlidingSyncWork(userId, undefined);
     const all = yield* exec("DELETE FROM devices WHERE user_id = ?", userId);
     if (all > 0) yield* deleteDeviceKeysWork(userId, undefined);
     return all;
@@ -40,6 +45,7 @@ function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undef
     yield* exec(`DELETE FROM refresh_tokens WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
     // A device's pushers go with it (Synapse deletes pushers bound to the access token that is logged out).
     yield* exec(`DELETE FROM pushers WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
+    yield* deleteSlidingSyncWork(userId, part);
     n += yield* exec(`DELETE FROM devices WHERE user_id = ? AND device_id IN ${ids}`, userId, ...part);
   }
   // Their keys and queued to-device messages go with them, and the user's device list changed (spec: deleting a
