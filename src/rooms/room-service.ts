@@ -109,20 +109,21 @@ export class RoomService {
     this.pushActions = pushActions;
     // Every persistEvents call of the pipeline (local sends, room creation, remote events, joins, invites) goes
     // through here, so each batch carries its push actions into its own transaction.
-    this.deps = !pushActions ? deps : {
-      ...deps,
-      storage: {
-        ...deps.storage,
-        events: {
-          ...deps.storage.events,
-          async persistEvents(batch) {
-            const withActions = await pushActions.withActions(batch);
-            const result = await deps.storage.events.persistEvents(withActions);
-            pushActions.persisted(withActions, result);
-            return result;
-          },
+    // The wrappers inherit every other method (Object.create, a Proxy): a spread would copy own properties only and
+    // lose the methods of a storage that is itself a wrapper (app/metrics.ts wraps events the same way).
+    const events: Storage["events"] = Object.create(deps.storage.events, {
+      persistEvents: {
+        value: async (batch: Parameters<Storage["events"]["persistEvents"]>[0]) => {
+          const withActions = await pushActions!.withActions(batch);
+          const result = await deps.storage.events.persistEvents(withActions);
+          pushActions!.persisted(withActions, result);
+          return result;
         },
       },
+    });
+    this.deps = !pushActions ? deps : {
+      ...deps,
+      storage: new Proxy(deps.storage, { get: (target, prop, receiver) => (prop === "events" ? events : Reflect.get(target, prop, receiver)) }),
     };
     this.notifier = deps.notifier ?? silentNotifier;
     this.randomId = deps.randomId ?? (() => randomBytes(12).toString("base64url"));
