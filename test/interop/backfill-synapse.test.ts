@@ -5,14 +5,14 @@
  * comes from Synapse's /backfill (src/rooms/backfill.ts); on Synapse it comes from Zion's.
  */
 import { after, before, describe, it } from "node:test";
-import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as pathJoin } from "node:path";
 import type { TestServer } from "../harness/server.js";
 import type { SynapseHandle } from "../harness/synapse.js";
 import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
-import { allMessageBodies, createRoom, join, seeMembers, sendText, synapseSide, zionSide, type Side, type SideUser } from "./room-sides.js";
+import { pagesBackThroughHistory } from "./room-scenarios.js";
+import { synapseSide, zionSide, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.31.250";
 const ZION_HOST = "127.0.31.251";
@@ -41,27 +41,15 @@ describe("backfill between Zion and Synapse", { timeout: 600_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** `host`'s `owner` fills a room with COUNT messages; `guest`'s `visitor` joins and pages back through them. */
-  async function pagesBackThroughHistory(host: Side, owner: SideUser, guest: Side, visitor: SideUser, version?: string): Promise<void> {
-    const roomId = await createRoom(host, owner, version ? { room_version: version } : {});
-    const sent = Array.from({ length: COUNT }, (_, i) => `${host.label}-history-${i}`);
-    for (const body of sent) await sendText(host, owner, roomId, body);
-    await join(guest, visitor, roomId, [host.serverName]);
-    await seeMembers(guest, visitor, roomId, [owner.userId, visitor.userId]);
-    const { bodies, pages } = await allMessageBodies(guest, visitor, roomId, 50);
-    assert.equal(new Set(bodies).size, bodies.length, `${guest.label} returned a message twice`);
-    assert.deepEqual(bodies, sent, `${guest.label} paged back through ${bodies.length} of ${COUNT} messages in ${pages} pages\n${guest.logTail()}`);
-  }
-
   it("a Zion user pages back through 200 messages sent in a Synapse room before joining (Zion backfills from Synapse)", async () => {
-    await pagesBackThroughHistory(syn, bob, zion, alice);
+    await pagesBackThroughHistory(syn, bob, zion, alice, COUNT);
   });
 
   it("the same in room version 10", async () => {
-    await pagesBackThroughHistory(syn, bob, zion, alice, "10");
+    await pagesBackThroughHistory(syn, bob, zion, alice, COUNT, "10");
   });
 
   it("a Synapse user pages back through 200 messages sent in a Zion room before joining (Synapse backfills from Zion)", async () => {
-    await pagesBackThroughHistory(zion, alice, syn, bob);
+    await pagesBackThroughHistory(zion, alice, syn, bob, COUNT);
   });
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ClientEvent, createClient, type MatrixClient } from "matrix-js-sdk";
 import { quietLogger } from "../harness/sdk-logger.js";
 import {
-  createRoom, enc, ephemeralIn, eventually, inviteStateIn, join, joinedMembers, ok, readersIn, seeBodies, seeEvent, seeInSyncAfter,
+  allMessageBodies, createRoom, enc, ephemeralIn, eventually, inviteStateIn, join, joinedMembers, ok, readersIn, seeBodies, seeEvent, seeInSyncAfter,
   seeMembers, seeMembership, seeState, sendText, setState, stateContent, typersIn, type Body, type Side, type SideUser,
 } from "./room-sides.js";
 
@@ -241,4 +241,20 @@ export async function sdkChat(host: Side, owner: SideUser, guest: Side, visitor:
     hc.stopClient();
     gc.stopClient();
   }
+}
+
+/**
+ * Backfill: `host`'s `owner` fills a room with `count` messages before `guest`'s `visitor` joins; the visitor then
+ * pages back with /messages (pages of 50) and must get every message, in order, none twice: the guest's server
+ * fetches that history from the host's /backfill.
+ */
+export async function pagesBackThroughHistory(host: Side, owner: SideUser, guest: Side, visitor: SideUser, count: number, version?: string): Promise<void> {
+  const roomId = await createRoom(host, owner, version ? { room_version: version } : {});
+  const sent = Array.from({ length: count }, (_, i) => `${host.label}-history-${i}`);
+  for (const body of sent) await sendText(host, owner, roomId, body);
+  await join(guest, visitor, roomId, [host.serverName]);
+  await seeMembers(guest, visitor, roomId, [owner.userId, visitor.userId]);
+  const { bodies, pages } = await allMessageBodies(guest, visitor, roomId, 50);
+  assert.equal(new Set(bodies).size, bodies.length, `${guest.label} returned a message twice`);
+  assert.deepEqual(bodies, sent, `${guest.label} paged back through ${bodies.length} of ${count} messages in ${pages} pages\n${guest.logTail()}`);
 }

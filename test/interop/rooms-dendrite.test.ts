@@ -13,8 +13,8 @@ import { pinnedDendriteVersion, type DendriteHandle } from "../harness/dendrite.
 import { startDendriteAndZion } from "../harness/dendrite-and-zion.js";
 import type { TestServer } from "../harness/server.js";
 import {
-  aliasJoinScenario, crowdedJoin, inviteAccepted, inviteRejected, joinAndMessage, leaveKickBan, presenceBothWays, receiptsBothWays, sdkChat,
-  typingBothWays,
+  aliasJoinScenario, crowdedJoin, inviteAccepted, inviteRejected, joinAndMessage, leaveKickBan, pagesBackThroughHistory, presenceBothWays,
+  receiptsBothWays, sdkChat, typingBothWays,
 } from "./room-scenarios.js";
 import { createRoom, enc, join, joinedMembers, ok, peerSide, seeMembership, zionSide, type Side, type SideUser } from "./room-sides.js";
 
@@ -116,6 +116,14 @@ describe("rooms between Zion and Dendrite", { timeout: 900_000 }, () => {
 
   it("Dendrite -> Zion invite: rejected with /leave, which reaches Dendrite's room", async () => {
     await inviteRejected(den, dora, zion, alice);
+  });
+
+  it("backfill: a Zion user pages back through 50 messages sent in a Dendrite room before joining (Zion backfills from Dendrite)", async () => {
+    await pagesBackThroughHistory(den, dora, zion, alice, 50);
+  });
+
+  it("backfill: a Dendrite user pages back through 50 messages sent in a Zion room before joining (Dendrite backfills from Zion)", async () => {
+    await pagesBackThroughHistory(zion, alice, den, dora, 50);
   });
 
   it("leave and re-join, kick and ban: a Dendrite user in a Zion room", async () => {
