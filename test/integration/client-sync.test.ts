@@ -216,15 +216,6 @@ describe("GET /sync", () => {
     assert.equal(mine["presence"], "online");
   });
 
-  it("marks a syncing user online when set_presence is absent (the spec's default), and not with set_presence=offline", async () => {
-    const c = await register();
-    const presenceOf = async () => (await ok(call("GET", `/_matrix/client/v3/presence/${encodeURIComponent(c.userId)}/status`, undefined, c.token)))["presence"];
-    await sync(c, "set_presence=offline");
-    assert.equal(await presenceOf(), "offline", "set_presence=offline records nothing");
-    await sync(c);
-    assert.equal(await presenceOf(), "online");
-  });
-
   it("counts unread notifications and highlights after the read receipt with the push rules the user had when each event arrived", async () => {
     const a = await register();
     const b = await register();

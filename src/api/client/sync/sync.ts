@@ -5,9 +5,7 @@
  * - `filter`: inline JSON or the id of a stored filter (unknown id: 400 M_INVALID_PARAM "No such filter", as
  *   Synapse answers); parsed strictly by core/filters.
  * - `timeout`: milliseconds to wait when nothing is new, a non-negative integer, capped at MAX_TIMEOUT_MS.
- * - `set_presence` (online, offline, unavailable): absent is online, as the spec says ("automatically marked as
- *   online when it uses this API") and Synapse does; offline leaves the user's presence as it is.
- * - `full_state`, `use_state_after` and MSC4222's unstable
+ * - `full_state`, `set_presence` (online, offline, unavailable), `use_state_after` and MSC4222's unstable
  *   `org.matrix.msc4222.use_state_after` (matrix-js-sdk sends it): the state at the end of the timeline is then
  *   sent under `state_after` (or the unstable name) instead of the state at its start.
  */
@@ -73,7 +71,7 @@ export const sync = defineClientRoute({
       timeoutMs,
       stateAfterKey: stable ? "state_after" : unstable ? "org.matrix.msc4222.state_after" : null,
       signal,
-      setPresence: (query.set_presence ?? "online") as "online" | "offline" | "unavailable",
+      ...(query.set_presence !== undefined ? { setPresence: query.set_presence as "online" | "offline" | "unavailable" } : {}),
     });
   },
 });
