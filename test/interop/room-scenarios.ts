@@ -63,6 +63,8 @@ export async function joinAndMessage(host: Side, owner: SideUser, guest: Side, v
   assert.equal(create["room_version"], version);
   await join(guest, visitor, roomId, [host.serverName]);
   await seeMembership(host, owner, roomId, visitor.userId, "join");
+  const atGuest = await ok(guest, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.create/`, visitor.token);
+  assert.equal(atGuest["room_version"], version, `${guest.label} holds the room as version ${version}`);
   const a = await sendText(host, owner, roomId, `v${version} from ${host.label}`);
   await seeEvent(guest, visitor, roomId, a);
   const b = await sendText(guest, visitor, roomId, `v${version} from ${guest.label}`);

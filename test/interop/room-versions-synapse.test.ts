@@ -13,7 +13,8 @@ import { join as pathJoin } from "node:path";
 import type { TestServer } from "../harness/server.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
 import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
-import { createRoom, enc, join, ok, seeBodies, seeEvent, seeMembership, sendText, synapseSide, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
+import { joinAndMessage } from "./room-scenarios.js";
+import { ok, synapseSide, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.30";
 const ZION_HOST = "127.0.37.31";
@@ -52,22 +53,6 @@ describe("every room version between Zion and Synapse", { timeout: 900_000 }, ()
       for (const v of ALL_VERSIONS) assert.equal(available[v], "stable", `${side.label} offers room version ${v}: ${JSON.stringify(available)}`);
     }
   });
-
-  async function joinAndMessage(host: Side, owner: SideUser, guest: Side, visitor: SideUser, version: string): Promise<void> {
-    const roomId = await createRoom(host, owner, { room_version: version });
-    const create = await ok(host, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.create/`, owner.token);
-    assert.equal(create["room_version"], version);
-    await join(guest, visitor, roomId, [host.serverName]);
-    await seeMembership(host, owner, roomId, visitor.userId, "join");
-    const atGuest = await ok(guest, "GET", `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.create/`, visitor.token);
-    assert.equal(atGuest["room_version"], version, `${guest.label} holds the room as version ${version}`);
-    const a = await sendText(host, owner, roomId, `v${version} from ${host.label}`);
-    await seeEvent(guest, visitor, roomId, a);
-    const b = await sendText(guest, visitor, roomId, `v${version} from ${guest.label}`);
-    await seeEvent(host, owner, roomId, b);
-    await seeBodies(host, owner, roomId, [`v${version} from ${host.label}`, `v${version} from ${guest.label}`]);
-    await seeBodies(guest, visitor, roomId, [`v${version} from ${host.label}`, `v${version} from ${guest.label}`]);
-  }
 
   for (const version of HERE) {
     it(`room version ${version}: a room created on Zion, joined from Synapse, a message each way`, async () => {
