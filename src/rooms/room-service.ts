@@ -31,6 +31,14 @@ import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, ver
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
+/** /query/profile, for the profile a remote invitee's invite carries. */
+export interface ProfileQueryClient {
+  queryProfile(destination: ServerName, userId: UserId): Promise<{ displayname?: string; avatar_url?: string }>;
+}
+
+/** How long an invite waits for the remote invitee's profile before it goes without. */
+export const REMOTE_PROFILE_TIMEOUT_MS = 5_000;
+
 export type RoomStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "relations" | "users" | "admin"> & Partial<Pick<Storage, "pushRules">>;
 
 export interface RoomServiceDeps {
@@ -51,7 +59,7 @@ export interface RoomServiceDeps {
   /** Forward extremities kept bounded with dummy events (extremities.ts). Absent: no dummy events are sent. */
   readonly extremities?: ExtremityPolicy;
   /** Remote events (ingestRemote): the KeyRing and the FederationClient. Absent: remote PDUs are refused. */
-  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & Partial<BackfillClient> & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
+  readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & Partial<BackfillClient> & Partial<ProfileQueryClient> & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
   /** Backfill's account of events it left out or rejected and of servers that failed (absent: not logged). */
   readonly backfillLog?: BackfillLog;
 }
@@ -580,6 +588,30 @@ export class RoomService {
   // Membership: the auth rules decide; these only shape the member events.
   // -------------------------------------------------------------------------
 
+  /**
+   * A remote user's displayname and avatar_url from /query/profile on their server, for the member event of an
+   * invite; empty when the server does not answer within REMOTE_PROFILE_TIMEOUT_MS or answers with an error.
+   */
+  private async remoteProfileContent(userId: UserId): Promise<Record<string, JsonValue>> {
+    const query = this.deps.remote?.client.queryProfile;
+    if (!query) return {};
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const answer = await Promise.race([
+        query.call(this.deps.remote!.client, userId.slice(userId.indexOf(":") + 1) as ServerName, userId),
+        new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), REMOTE_PROFILE_TIMEOUT_MS); }),
+      ]);
+      const out: Record<string, JsonValue> = {};
+      if (typeof answer?.displayname === "string") out["displayname"] = answer.displayname;
+      if (typeof answer?.avatar_url === "string") out["avatar_url"] = answer.avatar_url;
+      return out;
+    } catch {
+      return {};
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async profileContent(userId: UserId): Promise<Record<string, JsonValue>> {
     const profile = await this.deps.storage.users.getProfile(userId);
     const out: Record<string, JsonValue> = {};
@@ -849,10 +881,13 @@ export class RoomService {
     await this.requireRoom(roomId, "invite");
     const remote = !target.endsWith(`:${this.deps.serverName}`);
     if (remote && !this.deps.remote) throw federationUnavailable("invite", `user ${target}`);
+    // The invitee's profile goes into the invite, as for local invitees (Synapse does the same): a remote one is
+    // asked of its server before the room's queue is entered; no answer within the bound means no profile.
+    const profile = remote ? await this.remoteProfileContent(target) : undefined;
     return this.queue.run(roomId, async () => {
       const current = await this.membership(roomId, target);
       if (current === "invite") return (await this.deps.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", target))!;
-      const content: Record<string, JsonValue> = { membership: "invite", ...(remote ? {} : await this.profileContent(target)) };
+      const content: Record<string, JsonValue> = { membership: "invite", ...(profile ?? await this.profileContent(target)) };
       if (opts.reason !== undefined) content["reason"] = opts.reason;
       if (opts.isDirect) content["is_direct"] = true;
       const input: LocalEventInput = { type: "m.room.member", stateKey: target, sender, content };

@@ -149,12 +149,15 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     return (r.json()["chunk"] as { content: { body?: string } }[]).map((e) => e.content.body ?? "");
   };
 
-  it("alice's invite of bob reaches hs2: hs1 stores the invite countersigned by hs2, bob's /sync lists it with hs1's stripped state, and hs2 holds no state of the room", async () => {
+  it("alice's invite of bob reaches hs2: hs1 stores the invite countersigned by hs2 and carrying bob's profile from hs2, bob's /sync lists it with hs1's stripped state, and hs2 holds no state of the room", async () => {
+    const named = await call(1)("PUT", `/_matrix/client/v3/profile/${enc(users[1]!)}/displayname`, { displayname: "Bob of hs2" }, tokens[1]);
+    assert.equal(named.status, 200, named.body);
     const roomId = await createRoom({ preset: "private_chat", name: "secret plans" });
     const r = await invite(roomId);
     assert.equal(r.status, 200, r.body);
     const stored = await memberOn(0, roomId, users[1]!);
     assert.equal(stored?.content["membership"], "invite");
+    assert.equal(stored?.content["displayname"], "Bob of hs2", "the invite carries the displayname hs2 answers for bob");
     assert.ok((stored!.raw["signatures"] as JsonObject)[HS2], "the stored invite carries hs2's signature");
     const s = await sync();
     const state = inviteState(s, roomId);
