@@ -48,7 +48,7 @@ export { metricsRoutes } from "./metrics/metrics.js";
 export type { MetricsDeps } from "./metrics/metrics.js";
 export type { PublicDeps, FederationApiDeps, ClientApiDeps, MediaDeps };
 export { emptyRoomDirectory, localRoomDirectory, type RoomDirectory } from "./federation/index.js";
-export { scryptHasher, storedUiaSessions, memoryNonceStore, registrationMac, adminService } from "./client/index.js";
+export { scryptHasher, storedUiaSessions, storedNonceStore, registrationMac, adminService } from "./client/index.js";
 export type { AdminDeps } from "./client/index.js";
 export { RoomDeletions, roomAdmin, mediaAdmin, destinationAdmin, type MediaAdminDeps, type DestinationAdminDeps } from "./client/index.js";
 export { inboundPduMetrics } from "./federation/transactions/send-transaction.js";

@@ -23,7 +23,7 @@ import type { Clock } from "../core/clock.js";
 import type { SigningKey } from "../core/crypto/index.js";
 import type { JsonObject } from "../core/json/types.js";
 import type { Storage } from "../storage/ports.js";
-import { allRoutes, inboundPduMetrics, RoomDeletions, localRoomDirectory, metricsRoutes, memoryNonceStore, storedUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
+import { allRoutes, inboundPduMetrics, RoomDeletions, localRoomDirectory, metricsRoutes, storedNonceStore, storedUiaSessions, routesFor, scryptHasher, type ApiDeps, type PasswordHasher, type ProfileChangeListener, type DeviceListAudience } from "../api/index.js";
 import { createHttpApp, createRateLimits, whitelistPolicy, type AccessTokenAuth, type FederationAuth, type HttpApp, type Route } from "../api/http/index.js";
 import { MatrixError } from "../core/errors.js";
 import { noMetrics } from "../core/metrics.js";
@@ -310,7 +310,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     pushers: storage.pushers,
     spaceHierarchy: new SpaceHierarchy({ rooms: storage.rooms, events: storage.events, roomClient: storage.roomClient }),
     rateLimits: createRateLimits(rateLimitConfig(config), clock),
-    registrationNonces: memoryNonceStore(clock),
+    registrationNonces: storedNonceStore(storage.registrationNonces, clock),
     inboundTxns,
     edus,
     federationRateLimiter: new FederationRateLimiter(config.rc_federation, clock),

@@ -1241,6 +1241,14 @@ export interface UiaSessionStore {
   deleteExpired(beforeTs: number): Promise<number>;
 }
 
+/** Nonces of shared-secret registration (migration 0019): single use, bounded like UIA sessions. */
+export interface RegistrationNonceStore {
+  /** Stores a new nonce; in the same transaction drops those issued before `expireBeforeTs` and, past `max`, the oldest. */
+  issue(nonce: string, issuedTs: number, limits: { readonly expireBeforeTs: number; readonly max: number }): Promise<void>;
+  /** Deletes the nonce; true when this call deleted it and it was issued at or after `issuedSinceTs` (not expired). */
+  consume(nonce: string, issuedSinceTs: number): Promise<boolean>;
+}
+
 export interface NewEventReport {
   readonly roomId: RoomId;
   readonly eventId: EventId;
@@ -1521,6 +1529,7 @@ export interface Storage {
   readonly media: MediaStore;
   readonly slidingSync: SlidingSyncStore;
   readonly uiaSessions: UiaSessionStore;
+  readonly registrationNonces: RegistrationNonceStore;
   readonly reports: ReportStore;
   readonly openIdTokens: OpenIdTokenStore;
   readonly pushers: PusherStore;

@@ -224,7 +224,7 @@ export type { AccountDeps, RoomDeps, RoomSettings, SyncDeps, AccountSettings, Pa
 export { turnCredentials } from "./server/turn-server.js";
 export { scryptHasher, type PasswordHasher } from "./shared/password.js";
 export { storedUiaSessions, type UiaSessions } from "./shared/uia.js";
-export { memoryNonceStore, type NonceStore } from "./admin/nonces.js";
+export { storedNonceStore, type NonceStore } from "./admin/nonces.js";
 export { registrationMac } from "./admin/mac.js";
 export * as adminService from "./admin/service.js";
 export * as roomAdmin from "./admin/room-admin.js";

@@ -1,4 +1,4 @@
-/** Conformance for UiaSessionStore and ReportStore (migration 0014) and AccountDataStore.update (room tags): sessions shared by processes and kept over restarts, expiry, the bound; reports and their listing. */
+/** Conformance for UiaSessionStore and ReportStore (migration 0014), RegistrationNonceStore (migration 0019) and AccountDataStore.update (room tags): sessions shared by processes and kept over restarts, expiry, the bound; reports and their listing. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
@@ -17,6 +17,37 @@ export function uiaReportConformance(
   fresh: () => Promise<ConformanceDatabase>,
   reopenSkip: { skip?: string },
 ): void {
+  describe("RegistrationNonceStore", () => {
+    it("a nonce is consumed once, not after it expires, and issuing drops expired ones and the oldest past the bound", async () => {
+      await withStorage(async (s) => {
+        await s.registrationNonces.issue("n1", 1000, { expireBeforeTs: 0, max: 10 });
+        assert.equal(await s.registrationNonces.consume("n1", 1001), false, "issued before the cut-off: expired");
+        assert.equal(await s.registrationNonces.consume("n1", 0), true);
+        assert.equal(await s.registrationNonces.consume("n1", 0), false, "single use");
+        for (let i = 1; i <= 3; i++) await s.registrationNonces.issue(`b${i}`, 2000 + i, { expireBeforeTs: 0, max: 2 });
+        assert.equal(await s.registrationNonces.consume("b1", 0), false, "the oldest went to keep two");
+        await s.registrationNonces.issue("c", 5000, { expireBeforeTs: 2003, max: 10 });
+        assert.equal(await s.registrationNonces.consume("b2", 0), false, "issued before expireBeforeTs: dropped");
+        assert.equal(await s.registrationNonces.consume("b3", 0), true);
+        assert.equal(await s.registrationNonces.consume("c", 0), true);
+      });
+    });
+
+    it("a nonce issued through one connection is consumed through a second one to the same database", reopenSkip, async () => {
+      const db = await fresh();
+      const first = await db.open();
+      const second = await db.open();
+      try {
+        await first.registrationNonces.issue("shared", 1000, { expireBeforeTs: 0, max: 10 });
+        assert.equal(await second.registrationNonces.consume("shared", 0), true);
+        assert.equal(await first.registrationNonces.consume("shared", 0), false);
+      } finally {
+        await second.close();
+        await first.close();
+      }
+    });
+  });
+
   describe("UiaSessionStore", () => {
     it("stores a session with its operation and user, finds it until it expires, and deletes it once", async () => {
       await withStorage(async (s) => {

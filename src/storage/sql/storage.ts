@@ -19,7 +19,7 @@ import { sqlMediaStore } from "./stores/media.js";
 import { sqlDestinationStore, sqlTransactionStore } from "./stores/federation.js";
 import { sqlOutboundStore } from "./stores/outbound.js";
 import { sqlSlidingSyncStore } from "./stores/sliding-sync.js";
-import { sqlOpenIdTokenStore, sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
+import { sqlOpenIdTokenStore, sqlRegistrationNonceStore, sqlReportStore, sqlUiaSessionStore } from "./stores/uia-reports.js";
 import { sqlPusherStore } from "./stores/pushers.js";
 import { sqlPushActionStore } from "./stores/push-actions.js";
 import { queryOne, type SqlRunner, type Stmt } from "./uow.js";
@@ -65,6 +65,7 @@ const ENTITY: Readonly<Record<string, string>> = {
   media: "media",
   media_contents: "media content",
   uia_sessions: "user-interactive auth session",
+  registration_nonces: "registration nonce",
   openid_tokens: "OpenID token",
   schema_migrations: "migration",
 };
@@ -107,6 +108,7 @@ export function createSqlStorage({ runner, dialect, now }: SqlStorageOptions): S
     media: sqlMediaStore(runner),
     slidingSync: sqlSlidingSyncStore(runner),
     uiaSessions: sqlUiaSessionStore(runner),
+    registrationNonces: sqlRegistrationNonceStore(runner),
     reports: sqlReportStore(runner),
     openIdTokens: sqlOpenIdTokenStore(runner),
     pushers: sqlPusherStore(runner),

@@ -10,8 +10,8 @@ export const getRegisterNonce = defineClientRoute({
   method: "GET",
   path: "/_synapse/admin/v1/register",
   auth: "none",
-  handle: (_input, { accounts, registrationNonces }: Pick<AccountDeps, "accounts" | "registrationNonces">) => {
+  handle: async (_input, { accounts, registrationNonces }: Pick<AccountDeps, "accounts" | "registrationNonces">) => {
     if (accounts.sharedSecret === undefined) throw new MatrixError("M_UNKNOWN", 400, "shared-secret registration is not enabled (registration_shared_secret is not set)");
-    return { nonce: registrationNonces.issue() };
+    return { nonce: await registrationNonces.issue() };
   },
 });

@@ -41,7 +41,7 @@ export const registerWithSharedSecret = defineClientRoute({
     const { accounts, registrationNonces, users, passwords, serverName, clock } = deps;
     const secret = accounts.sharedSecret;
     if (secret === undefined) throw new MatrixError("M_UNKNOWN", 400, "shared-secret registration is not enabled (registration_shared_secret is not set)");
-    if (!registrationNonces.consume(body.nonce)) throw new MatrixError("M_UNKNOWN", 400, "nonce: unrecognised or expired nonce");
+    if (!(await registrationNonces.consume(body.nonce))) throw new MatrixError("M_UNKNOWN", 400, "nonce: unrecognised or expired nonce");
     checkPasswordLength(body.password);
     const admin = body.admin ?? false;
     if (!macMatches(secret, { nonce: body.nonce, username: body.username, password: body.password, admin, userType: body.user_type }, body.mac)) {

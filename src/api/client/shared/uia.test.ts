@@ -4,7 +4,7 @@ import type { UserId } from "../../../core/ids/index.js";
 import { openSqliteStorage } from "../../../storage/sqlite/index.js";
 import type { Storage } from "../../../storage/ports.js";
 import { storedUiaSessions, runUia } from "./uia.js";
-import { memoryNonceStore } from "../admin/nonces.js";
+import { storedNonceStore } from "../admin/nonces.js";
 import { HttpResponse } from "../../http/index.js";
 
 describe("UIA sessions", () => {
@@ -56,18 +56,35 @@ describe("UIA sessions", () => {
 });
 
 describe("shared-secret registration nonces", () => {
-  it("are single use, expire after a minute, and are capped", () => {
+  let storage: Storage;
+  before(async () => { storage = await openSqliteStorage({ path: ":memory:" }); });
+  after(() => storage.close());
+
+  it("are single use, expire after a minute, and are capped", async () => {
     let now = 0;
-    const n = memoryNonceStore({ now: () => now, sleep: async () => {} }, { max: 2 });
-    const a = n.issue();
-    assert.equal(n.consume(a), true);
-    assert.equal(n.consume(a), false, "used up");
-    const b = n.issue();
+    const n = storedNonceStore(storage.registrationNonces, { now: () => now, sleep: async () => {} }, { max: 2 });
+    const a = await n.issue();
+    assert.equal(await n.consume(a), true);
+    assert.equal(await n.consume(a), false, "used up");
+    const b = await n.issue();
     now = 60_000;
-    assert.equal(n.consume(b), false, "expired");
-    const [c, d, e] = [n.issue(), n.issue(), n.issue()];
-    assert.equal(n.consume(c), false, "dropped at the cap");
-    assert.equal(n.consume(d), true);
-    assert.equal(n.consume(e), true);
+    assert.equal(await n.consume(b), false, "expired");
+    const c = await n.issue();
+    now += 1;
+    const d = await n.issue();
+    now += 1;
+    const e = await n.issue();
+    assert.equal(await n.consume(c), false, "dropped at the cap");
+    assert.equal(await n.consume(d), true);
+    assert.equal(await n.consume(e), true);
+    assert.equal(await n.consume("never-issued"), false);
+  });
+
+  it("a nonce one process issued is accepted by another sharing the database, once", async () => {
+    const clock = { now: () => 1_000, sleep: async () => {} };
+    const [first, second] = [storedNonceStore(storage.registrationNonces, clock), storedNonceStore(storage.registrationNonces, clock)];
+    const nonce = await first.issue();
+    const [x, y] = await Promise.all([second.consume(nonce), first.consume(nonce)]);
+    assert.deepEqual([x, y].sort(), [false, true], "exactly one of two concurrent consumers gets it");
   });
 });

@@ -1,6 +1,6 @@
-/** UiaSessionStore, ReportStore and OpenIdTokenStore over SQL (migration 0014). */
+/** UiaSessionStore, ReportStore and OpenIdTokenStore over SQL (migration 0014); RegistrationNonceStore (migration 0019). */
 import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
-import type { EventReportRecord, OpenIdTokenStore, ReportListQuery, ReportStore, RoomReportRecord, UiaSessionStore } from "../../ports.js";
+import type { EventReportRecord, OpenIdTokenStore, RegistrationNonceStore, ReportListQuery, ReportStore, RoomReportRecord, UiaSessionStore } from "../../ports.js";
 import { exec, num, numOrNull, query, queryOne, str, strOrNull, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
 
 export function sqlUiaSessionStore(db: SqlRunner): UiaSessionStore {
@@ -35,6 +35,27 @@ export function sqlUiaSessionStore(db: SqlRunner): UiaSessionStore {
     deleteExpired(beforeTs) {
       return db.write(function* () {
         return yield* exec("DELETE FROM uia_sessions WHERE created_ts < ?", beforeTs);
+      });
+    },
+  };
+}
+
+export function sqlRegistrationNonceStore(db: SqlRunner): RegistrationNonceStore {
+  return {
+    issue(nonce, issuedTs, limits) {
+      return db.write(function* () {
+        yield* exec("DELETE FROM registration_nonces WHERE issued_ts < ?", limits.expireBeforeTs);
+        yield* exec("INSERT INTO registration_nonces (nonce, issued_ts) VALUES (?, ?)", nonce, issuedTs);
+        const count = num((yield* queryOne("SELECT COUNT(*) AS n FROM registration_nonces"))?.["n"]);
+        if (count > limits.max) {
+          yield* exec("DELETE FROM registration_nonces WHERE nonce IN (SELECT nonce FROM registration_nonces ORDER BY issued_ts, nonce LIMIT ?)", count - limits.max);
+        }
+      });
+    },
+
+    consume(nonce, issuedSinceTs) {
+      return db.write(function* () {
+        return (yield* exec("DELETE FROM registration_nonces WHERE nonce = ? AND issued_ts >= ?", nonce, issuedSinceTs)) > 0;
       });
     },
   };
