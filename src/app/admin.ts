@@ -4,8 +4,15 @@
  * dependencies from homeserver.yaml alone: the configured storage (migrated like at start-up), the password hasher,
  * and the room pipeline signing with the server's key (a deactivated user leaves its rooms with signed events).
  */
-import type { AdminDeps } from "../api/index.js";
-import { adminService, destinationAdmin, mediaAdmin, roomAdmin, scryptHasher, type DestinationAdminDeps, type MediaAdminDeps } from "../api/index.js";
+// The admin modules themselves, not the API's index: `zion admin` then loads no HTTP routes.
+import type { AdminDeps } from "../api/client/admin/service.js";
+import * as adminService from "../api/client/admin/service.js";
+import * as destinationAdmin from "../api/client/admin/destination-admin.js";
+import type { DestinationAdminDeps } from "../api/client/admin/destination-admin.js";
+import * as mediaAdmin from "../api/client/admin/media-admin.js";
+import type { MediaAdminDeps } from "../api/client/admin/media-admin.js";
+import * as roomAdmin from "../api/client/admin/room-admin.js";
+import { scryptHasher } from "../api/client/shared/password.js";
 import { createMediaRepository } from "./media.js";
 
 export { adminService, destinationAdmin, mediaAdmin, roomAdmin };
@@ -14,7 +21,7 @@ import type { ServerName } from "../core/ids/index.js";
 import { whitelistPolicy } from "../api/http/federation-auth.js";
 import { RoomDestinations } from "../federation/sender/index.js";
 import { RoomService } from "../rooms/index.js";
-import { systemClock } from "./homeserver.js";
+import { systemClock } from "./clock.js";
 import { readSigningKeys } from "./signing-key.js";
 import { openConfiguredStorage } from "./storage.js";
 

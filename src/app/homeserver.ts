@@ -56,10 +56,8 @@ const systemTimers: NotifierTimers = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+import { systemClock } from "./clock.js";
+export { systemClock };
 
 export interface StartOptions {
   readonly logger?: Logger;

@@ -30,3 +30,4 @@ export async function openConfiguredStorage(db: DatabaseConfig, opts: { migrate?
     throw new StartupError([`database (${db.name} ${where}): ${(e as Error).message}`]);
   }
 }
+export type { DestinationSummary } from "../storage/ports.js";

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { MatrixError } from "../core/errors.js";
 import { parseRoomId, type UserId } from "../core/ids/index.js";
 import { ConfigError, loadConfigWithWarnings, type HomeserverConfig } from "../config/index.js";
-import { adminService as svc, destinationAdmin, mediaAdmin, roomAdmin, openAdminSession, type AdminSession } from "../app/index.js";
+import { adminService as svc, destinationAdmin, mediaAdmin, roomAdmin, openAdminSession, type AdminSession } from "../app/admin.js";
 
 interface Common { config?: string; json?: boolean }
 

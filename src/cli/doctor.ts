@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError, loadConfigWithWarnings } from "../config/index.js";
-import { systemClock } from "../app/index.js";
+import { systemClock } from "../app/clock.js";
 import { doctorDatabase } from "../app/federation-tester.js";
 import { readAcmeDoctorView } from "../app/certificates.js";
 import { runLocalChecks } from "../tester/doctor-local.js";

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/index.js";
-import { systemClock } from "../app/index.js";
+import { systemClock } from "../app/clock.js";
 import { envFromConfig, standaloneEnv } from "../tester/env.js";
 import { runFederationTest } from "../tester/federation-test.js";
 import { printReport, progressFor, usageError, type OutputFlags } from "../tester/cli-output.js";

@@ -6,9 +6,9 @@
  * Exit 0; 1 when the database cannot be read or its schema is not this Zion's; 2 on bad usage or config.
  */
 import type { Command } from "commander";
-import { openConfiguredStorage } from "../../app/index.js";
+import { openConfiguredStorage } from "../../app/storage.js";
 import { loadConfig } from "../../config/index.js";
-import type { DestinationSummary } from "../../app/index.js";
+import type { DestinationSummary } from "../../app/storage.js";
 import { failUsage, printJson } from "./io.js";
 
 const iso = (ts: number | null): string | null => (ts === null ? null : new Date(ts).toISOString());

@@ -6,7 +6,8 @@
  */
 import type { Command } from "commander";
 import { createFederation, MemoryKeyStore } from "../../app/federation.js";
-import { readSigningKeys, systemClock } from "../../app/index.js";
+import { systemClock } from "../../app/clock.js";
+import { readSigningKeys } from "../../app/signing-key.js";
 import { loadConfig } from "../../config/index.js";
 import type { JsonValue } from "../../core/json/types.js";
 import { failUsage, printJson } from "./io.js";

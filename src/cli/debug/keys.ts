@@ -13,7 +13,8 @@
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
 import { createFederation, MemoryKeyStore, RecordingTrace, trustedKeyServers, type FederationServices } from "../../app/federation.js";
-import { readSigningKeys, systemClock } from "../../app/index.js";
+import { systemClock } from "../../app/clock.js";
+import { readSigningKeys } from "../../app/signing-key.js";
 import { signingKeyFromSeed } from "../../core/crypto/index.js";
 import { checkServerName, type KeyId, type ServerName } from "../../core/ids/index.js";
 import { collect, failUsage, printJson } from "./io.js";

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { createDiscovery, RecordingTrace } from "../../app/federation.js";
-import { systemClock } from "../../app/index.js";
+import { systemClock } from "../../app/clock.js";
 import { printJson } from "./io.js";
 import { addNetworkOptions, formatSteps, networkConfig, oneShotSteps, type NetworkFlags } from "./network.js";
 
