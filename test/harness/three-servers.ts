@@ -1,5 +1,6 @@
 /**
- * Three Zion child processes federating over loopback as `hs1.test`, `hs2.test` and `hs3.test` (127.0.21.1, .2, .3),
+ * Three Zion child processes federating over loopback as `hs1.test`, `hs2.test` and `hs3.test` (127.0.21.1, .2, .3,
+ * or the same in 127.0.44.0/24 when another test file holds those),
  * each found by name through real DNS (dnsmasq), each a different way the specification allows
  * (https://spec.matrix.org/v1.16/server-server-api/#resolving-server-names):
  *
@@ -34,17 +35,20 @@ import { createTestCa, type TestCa } from "./test-ca.js";
 export type HsName = "hs1" | "hs2" | "hs3";
 export const HS_NAMES: readonly HsName[] = ["hs1", "hs2", "hs3"];
 const NUMBER: Record<HsName, number> = { hs1: 1, hs2: 2, hs3: 3 };
-/** The block the three servers, their proxies and DNS servers live in. */
-export const THREE_SERVERS_BLOCK = "127.0.21.0/24";
-export const serverIp = (hs: HsName): string => `127.0.21.${NUMBER[hs]}`;
+/**
+ * The blocks the three servers, their proxies and DNS servers live in: one per run at a time (a lock file each), two
+ * so that the runner's two concurrent files never wait for each other. The addresses below are within the block.
+ */
+const SLOTS: readonly string[] = ["127.0.21", "127.0.44"];
+const serverIp = (slot: string, hs: HsName): string => `${slot}.${NUMBER[hs]}`;
 /** Where `viewer` reaches `target`: the proxy's address (or the target itself for viewer == target). */
-const viewedIp = (viewer: HsName, target: HsName): string => (viewer === target ? serverIp(target) : `127.0.21.${10 * NUMBER[viewer] + NUMBER[target]}`);
+const viewedIp = (slot: string, viewer: HsName, target: HsName): string => (viewer === target ? serverIp(slot, target) : `${slot}.${10 * NUMBER[viewer] + NUMBER[target]}`);
 /** The TCP ports each server is reached on (hs1's 443 serves its `.well-known`). */
 const PORTS: Record<HsName, readonly number[]> = { hs1: [443, 8448], hs2: [8449], hs3: [8448] };
 
 /** What `viewer`'s DNS server answers. */
-function recordsFor(viewer: HsName): DnsRecords {
-  const at = (t: HsName) => [viewedIp(viewer, t)];
+function recordsFor(slot: string, viewer: HsName): DnsRecords {
+  const at = (t: HsName) => [viewedIp(slot, viewer, t)];
   return {
     a: { "hs1.test": at("hs1"), "fed.hs1.test": at("hs1"), "fed.hs2.test": at("hs2"), "hs3.test": at("hs3") },
     srv: [{ name: "_matrix-fed._tcp.hs2.test", target: "fed.hs2.test", port: 8449 }],
@@ -82,39 +86,47 @@ function baseConfig(): Record<string, unknown> {
 }
 
 /**
- * The addresses and fixed ports are the same for every run, so test files using this harness (which the runner may
- * start two at a time) take turns: a lock file holding the owner's pid, taken over when that process is gone.
+ * A slot's addresses and fixed ports are the same for every run, so test files using this harness (which the runner
+ * may start two at a time) each take a free slot: a lock file per slot holding the owner's pid, taken over when that
+ * process is gone; with every slot taken, the file waits for one.
  */
-const LOCK = join(tmpdir(), "zion-three-servers.lock");
+const lockOf = (slot: string) => join(tmpdir(), `zion-three-servers-${slot}.lock`);
 
-async function takeLock(timeoutMs: number): Promise<() => Promise<void>> {
+async function tryLock(lock: string): Promise<boolean> {
+  try {
+    const f = await open(lock, "wx");
+    await f.writeFile(String(process.pid));
+    await f.close();
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+  const owner = Number(await readFile(lock, "utf8").catch(() => ""));
+  let alive = owner > 0;
+  if (alive) {
+    try {
+      process.kill(owner, 0);
+    } catch {
+      alive = false;
+    }
+  }
+  if (!alive) await rm(lock, { force: true });
+  return false;
+}
+
+async function takeSlot(timeoutMs: number): Promise<{ slot: string; unlock: () => Promise<void> }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      const f = await open(LOCK, "wx");
-      await f.writeFile(String(process.pid));
-      await f.close();
-      return () => rm(LOCK, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    for (const slot of SLOTS) {
+      if (await tryLock(lockOf(slot))) return { slot, unlock: () => rm(lockOf(slot), { force: true }) };
     }
-    const owner = Number(await readFile(LOCK, "utf8").catch(() => ""));
-    let alive = owner > 0;
-    if (alive) {
-      try {
-        process.kill(owner, 0);
-      } catch {
-        alive = false;
-      }
-    }
-    if (!alive) await rm(LOCK, { force: true });
-    else if (Date.now() > deadline) throw new Error(`the three-server addresses are still in use by process ${owner} after ${timeoutMs} ms (${LOCK})`);
-    else await new Promise((r) => setTimeout(r, 500));
+    if (Date.now() > deadline) throw new Error(`every three-server address block (${SLOTS.join(", ")}) is still in use after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
 export async function startThreeServers(extra: Partial<Record<HsName, Record<string, unknown>>> = {}): Promise<ThreeServers> {
-  const unlock = await takeLock(600_000);
+  const { slot, unlock } = await takeSlot(600_000);
   const dir = await mkdtemp(join(tmpdir(), "zion-three-"));
   const ca = await createTestCa(dir);
   const proxies: Array<{ from: HsName; to: HsName; proxy: TcpProxy }> = [];
@@ -129,19 +141,19 @@ export async function startThreeServers(extra: Partial<Record<HsName, Record<str
   };
   try {
     for (const viewer of HS_NAMES) {
-      dns[viewer] = await startDnsmasq(recordsFor(viewer), { address: `127.0.21.${100 + NUMBER[viewer]}` });
+      dns[viewer] = await startDnsmasq(recordsFor(slot, viewer), { address: `${slot}.${100 + NUMBER[viewer]}` });
       for (const target of HS_NAMES) {
         if (target === viewer) continue;
         for (const port of PORTS[target]) {
-          proxies.push({ from: viewer, to: target, proxy: await startTcpProxy({ host: viewedIp(viewer, target), port }, { host: serverIp(target), port }) });
+          proxies.push({ from: viewer, to: target, proxy: await startTcpProxy({ host: viewedIp(slot, viewer, target), port }, { host: serverIp(slot, target), port }) });
         }
       }
     }
     for (const name of HS_NAMES) {
-      const ip = serverIp(name);
+      const ip = serverIp(slot, name);
       const own: Record<string, unknown> = name === "hs1" ? { serve_server_wellknown: true, well_known_server: "fed.hs1.test:8448" } : {};
       hs[name] = new FederatedZionProcess(ca, dns[name], `${name}.test`, ip, { ...baseConfig(), ...own, ...(extra[name] ?? {}) }, {
-        ipRangeWhitelist: [THREE_SERVERS_BLOCK],
+        ipRangeWhitelist: [`${slot}.0/24`],
         client: { host: ip, port: await freePort(ip) },
         timeoutMs: 30_000,
         ...(name === "hs1"
