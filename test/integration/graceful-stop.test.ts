@@ -9,22 +9,29 @@ import { defineRoute, type Route } from "../../src/api/http/index.js";
 import { canConnect } from "../harness/ports.js";
 import { startTestServer } from "../harness/server.js";
 
-/** Sends the headers and half a body now; the rest when `finish` is called. Resolves with the full response. */
-function slowUpload(port: number, path: string): { finish: () => void; response: Promise<{ status: number; body: string; at: number }> } {
+/**
+ * Sends the headers and half a body now; the rest when `finish` is called. Resolves with the full response.
+ * `reached` resolves once the server holds the request: it asks with `Expect: 100-continue`, which Node's server
+ * answers with `100 Continue` when the request reaches its handler (so no sleep has to guess when that is).
+ */
+function slowUpload(port: number, path: string): { finish: () => void; reached: Promise<void>; response: Promise<{ status: number; body: string; at: number }> } {
   let finish!: () => void;
+  let reachedNow!: () => void;
+  const reached = new Promise<void>((r) => (reachedNow = r));
   const response = new Promise<{ status: number; body: string; at: number }>((resolve, reject) => {
     const body = JSON.stringify({ filler: "x".repeat(2000) });
-    const req = httpRequest({ host: "127.0.0.1", port, method: "PUT", path, headers: { "content-type": "application/json", "content-length": String(body.length) } }, (res) => {
+    const req = httpRequest({ host: "127.0.0.1", port, method: "PUT", path, headers: { "content-type": "application/json", "content-length": String(body.length), expect: "100-continue" } }, (res) => {
       let data = "";
       res.on("data", (c: Buffer) => (data += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, at: Date.now() }));
       res.on("error", reject);
     });
     req.on("error", reject);
+    req.on("continue", () => reachedNow());
     req.write(body.slice(0, 1000));
     finish = () => req.end(body.slice(1000));
   });
-  return { finish, response };
+  return { finish, reached, response };
 }
 
 describe("graceful stop", () => {
@@ -32,7 +39,7 @@ describe("graceful stop", () => {
     const zion = await startTestServer({ mode: "child" });
     const port = zion.listeners.find((l) => !l.tls)!.port;
     const uploads = Array.from({ length: 20 }, (_, i) => slowUpload(port, `/_matrix/client/v3/no-such-endpoint/t${i}`));
-    await new Promise((r) => setTimeout(r, 300)); // every request has reached the server and waits for its body
+    await Promise.all(uploads.map((u) => u.reached)); // every request has reached the server and waits for its body
     const exited = zion.stop(); // SIGTERM
     await new Promise((r) => setTimeout(r, 300));
     const finishedAt = Date.now();
