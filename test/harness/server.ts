@@ -55,7 +55,7 @@ export interface TestServerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Child only: options for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
   readonly nodeArgs?: readonly string[];
-  /** Milliseconds to wait for the server to be ready (default 15000). */
+  /** Milliseconds to wait for the server to be ready (default 30000: a hang bound, generous for a loaded machine). */
   readonly timeoutMs?: number;
   /**
    * Run in this folder (created by the caller, kept at stop) instead of a new temporary one, so a later
@@ -161,7 +161,7 @@ async function startChild(
         listeners.push({ index: Number(msg["listener"]), host: String(msg["host"]), port: Number(msg["port"]), tls: msg["tls"] === true, resources: msg["resources"] as string[] });
       }
       return msg?.["msg"] === "ready";
-    }, options.timeoutMs ?? 15_000);
+    }, options.timeoutMs ?? 30_000);
   } catch (e) {
     await proc.kill();
     if (removeDir) rmSync(dir, { recursive: true, force: true });
