@@ -9,10 +9,15 @@
  * nothing new (timeout=0; the HTTP round trip on loopback is an upper bound of the server time). Printed, never
  * asserted.
  *
+ * With ZION_BENCH_DATA=<dir> the seeded database is kept in that folder, and a later run restarts on it instead of
+ * seeding again (seeding writes 100,000 events, minutes on this machine): its first sync is then the first after a
+ * start, on a database whose pages the OS may not hold in memory yet.
+ *
  *   npm run bench -- initial-sync
+ *   ZION_BENCH_DATA=/tmp/initial-sync-db npm run bench -- initial-sync
  */
 import type { UserId } from "../src/core/ids/index.js";
-import { benchServer, call, joinedRoom, machine, ms, quantile, registerUsers } from "./lib/client.js";
+import { benchServer, call, joinedRoom, loginUsers, machine, ms, quantile, registerUsers } from "./lib/client.js";
 import { profiled } from "./lib/profile.js";
 
 const ROOMS = 100;
@@ -22,22 +27,28 @@ const RUNS = 7;
 const QUIET_SYNCS = 300;
 const FILTER = encodeURIComponent(JSON.stringify({ room: { state: { lazy_load_members: true } } }));
 
-const zion = await benchServer();
+const DATA = process.env["ZION_BENCH_DATA"];
+
+const zion = await benchServer(DATA);
 try {
   const base = zion.clientUrl!;
   const hs = zion.homeserver!;
-  const [me] = await registerUsers(base, "syncer", 1);
+  const seeded = DATA !== undefined && (await hs.storage.users.getUser(`@syncer0:${hs.config.server_name}` as UserId)) !== null;
+  const [me] = seeded ? await loginUsers(base, "syncer", 1) : await registerUsers(base, "syncer", 1);
   const others: UserId[] = [];
   for (let i = 1; i < MEMBERS; i++) {
     const userId = `@member${i}:${hs.config.server_name}` as UserId;
-    await hs.storage.users.createUser({ userId, passwordHash: null, createdTs: 0, displayname: `Member ${i}` });
+    if (!seeded) await hs.storage.users.createUser({ userId, passwordHash: null, createdTs: 0, displayname: `Member ${i}` });
     others.push(userId);
   }
   const members = [me!.userId, ...others];
 
   const seed0 = process.hrtime.bigint();
   let total = 0;
-  for (let r = 0; r < ROOMS; r++) {
+  if (seeded) {
+    for (const roomId of await hs.storage.rooms.getRoomsForUser(me!.userId, "join")) total += (await hs.storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, EVENTS_PER_ROOM + 1)).length;
+  }
+  for (let r = 0; seeded ? false : r < ROOMS; r++) {
     const roomId = await joinedRoom(hs, members, `room ${r}`);
     const have = (await hs.storage.events.getRoomEventsBetween(roomId, 0, Number.MAX_SAFE_INTEGER, EVENTS_PER_ROOM)).length;
     await Promise.all(Array.from({ length: EVENTS_PER_ROOM - have }, (_, i) => {
@@ -77,7 +88,7 @@ try {
 
   const warm = initial.slice(1);
   console.log(`initial-sync bench ${machine()}, SQLite`);
-  console.log(`  ${ROOMS} rooms x ${EVENTS_PER_ROOM} events (${total} timeline events, ${MEMBERS} members each), seeded through the room pipeline in ${(seedMs / 1000).toFixed(1)} s; filter lazy_load_members, timeline limit 10:`);
+  console.log(`  ${ROOMS} rooms x ${EVENTS_PER_ROOM} events (${total} timeline events, ${MEMBERS} members each), ${seeded ? `seeded by an earlier run (${DATA}), restarted on it` : `seeded through the room pipeline in ${(seedMs / 1000).toFixed(1)} s`}; filter lazy_load_members, timeline limit 10:`);
   console.log(`    initial /sync (${joined} joined rooms, ${(bytes / 1024).toFixed(0)} KiB): first ${initial[0]!.toFixed(0)} ms, then median ${quantile(warm, 0.5).toFixed(0)} ms, min ${Math.min(...warm).toFixed(0)} ms, max ${Math.max(...warm).toFixed(0)} ms over ${warm.length} runs`);
   console.log(`    incremental /sync with nothing new (timeout=0, ${QUIET_SYNCS} requests, HTTP round trip on loopback, an upper bound of server time): median ${quantile(quiet, 0.5).toFixed(2)} ms, p99 ${quantile(quiet, 0.99).toFixed(2)} ms`);
 } finally {

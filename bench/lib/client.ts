@@ -3,7 +3,8 @@
  * registered through the API, and the quantiles the benchmarks print. Benchmarks print, never assert.
  */
 import { Agent, request } from "node:http";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { cpus } from "node:os";
 import { scryptHasher } from "../../src/api/index.js";
 import type { RoomId, UserId } from "../../src/core/ids/index.js";
@@ -47,20 +48,42 @@ export function machine(): string {
   return `${new Date().toISOString()} on ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, /proc/loadavg ${load}`;
 }
 
-/** An in-process Zion on SQLite with registration open and rate limits out of the way. */
-export function benchServer(): Promise<TestServer> {
+/**
+ * An in-process Zion on SQLite with registration open and rate limits out of the way. With `dir` (created if
+ * missing) it runs on the database kept there, restarting an earlier run's server (its signing key) when there is one.
+ */
+export function benchServer(dir?: string): Promise<TestServer> {
   const generous = { per_second: 1_000_000, burst_count: 1_000_000 };
+  const earlier = dir !== undefined && existsSync(join(dir, "signing.key"));
+  if (dir !== undefined) mkdirSync(dir, { recursive: true });
   return startTestServer({
-    config: { enable_registration: true, enable_registration_without_verification: true, rc_login: { address: generous, account: generous, failed_attempts: generous }, rc_registration: generous, rc_message: generous, log_level: "WARNING" },
+    config: {
+      enable_registration: true, enable_registration_without_verification: true, rc_login: { address: generous, account: generous, failed_attempts: generous }, rc_registration: generous, rc_message: generous, log_level: "WARNING",
+      ...(earlier ? { signing_key_path: join(dir, "signing.key") } : {}),
+    },
     startOptions: { passwordHasher: scryptHasher({ ln: 4 }) },
+    ...(dir !== undefined ? { dir } : {}),
   });
+}
+
+const BENCH_PASSWORD = "bench password 1";
+
+/** Logs in `<prefix>0..n-1`, registered by registerUsers in an earlier run on the same database. */
+export async function loginUsers(base: string, prefix: string, n: number): Promise<{ userId: UserId; token: string }[]> {
+  const users: { userId: UserId; token: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const body = JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: `${prefix}${i}` }, password: BENCH_PASSWORD });
+    const r = JSON.parse((await call(base, "/_matrix/client/v3/login", "", "POST", body)).body) as { user_id: UserId; access_token: string };
+    users.push({ userId: r.user_id, token: r.access_token });
+  }
+  return users;
 }
 
 /** Registers `n` users `<prefix>0..n-1` through POST /register. */
 export async function registerUsers(base: string, prefix: string, n: number): Promise<{ userId: UserId; token: string }[]> {
   const users: { userId: UserId; token: string }[] = [];
   for (let i = 0; i < n; i++) {
-    const body = JSON.stringify({ username: `${prefix}${i}`, password: "bench password 1", auth: { type: "m.login.dummy" } });
+    const body = JSON.stringify({ username: `${prefix}${i}`, password: BENCH_PASSWORD, auth: { type: "m.login.dummy" } });
     const r = JSON.parse((await call(base, "/_matrix/client/v3/register", "", "POST", body)).body) as { user_id: UserId; access_token: string };
     users.push({ userId: r.user_id, token: r.access_token });
   }

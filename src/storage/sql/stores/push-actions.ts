@@ -1,4 +1,4 @@
-/** PushActionStore over SQL (migration 0018), and the rows persistWork writes in the events' transaction. */
+/** PushActionStore over SQL (migrations 0018 and 0020, docs/storage.md), and the rows persistWork writes in the events' transaction. */
 import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import type { JsonValue } from "../../../core/json/types.js";
 import type { PushActionCounts, PushActionStore, PushActionToStore, StoredPushAction, StreamOrdering } from "../../ports.js";
@@ -25,7 +25,7 @@ export function* insertPushActions(actions: readonly PushActionToStore[], placed
     return at ? [[a.userId, at.roomId, a.eventId, at.ordering, a.threadId, a.highlight ? 1 : 0, JSON.stringify(a.actions)]] : [];
   });
   for (const part of chunks(rows, 100)) {
-    yield* exec(`INSERT INTO event_push_actions (${COLUMNS}) VALUES ${valuesList(part.length, 7)} ON CONFLICT (user_id, event_id) DO NOTHING`, ...part.flat());
+    yield* exec(`INSERT INTO event_push_actions (${COLUMNS}) VALUES ${valuesList(part.length, 7)} ON CONFLICT (user_id, room_id, stream_ordering) DO NOTHING`, ...part.flat());
   }
 }
 
