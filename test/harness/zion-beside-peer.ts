@@ -21,6 +21,8 @@ export interface ZionBesidePeerOptions {
   readonly zionConfig?: Readonly<Record<string, unknown>>;
   /** Resources of Zion's federation listener (default federation and keys). */
   readonly zionFederationResources?: readonly string[];
+  /** Resources of Zion's client listener (default client and media; add "metrics" with enable_metrics to scrape it). */
+  readonly zionClientResources?: readonly string[];
 }
 
 export interface ZionBesidePeer {
@@ -33,7 +35,7 @@ export interface ZionBesidePeer {
 const generous = { per_second: 1000, burst_count: 1000 };
 
 export async function startZionBesidePeer(ca: TestCa, o: ZionBesidePeerOptions & { readonly zionDir?: string }): Promise<ZionBesidePeer> {
-  const leaf = await ca.issue({ ip: [o.zionHost], name: "zion" });
+  const leaf = await ca.issue({ ip: [o.zionHost], name: `zion-${o.zionHost}` });
   const zionPort = await freePort(o.zionHost);
   const zionName = `${o.zionHost}:${zionPort}`;
   if (o.zionDir) mkdirSync(o.zionDir, { recursive: true });
@@ -46,7 +48,7 @@ export async function startZionBesidePeer(ca: TestCa, o: ZionBesidePeerOptions &
       tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
       config: {
         listeners: [
-          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client", "media"] }] },
+          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: [...(o.zionClientResources ?? ["client", "media"])] }] },
           { port: zionPort, bind_addresses: [o.zionHost], type: "http", tls: true, resources: [{ names: [...(o.zionFederationResources ?? ["federation", "keys"])] }] },
         ],
         ip_range_whitelist: [o.allowRange], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],

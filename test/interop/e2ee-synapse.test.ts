@@ -7,53 +7,35 @@
  * the clients in /sync's device_lists.
  * https://spec.matrix.org/v1.16/server-server-api/#end-to-end-encryption
  */
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join as pathJoin } from "node:path";
 import { CryptoClients, createEncryptedRoom, loginNewDevice, registerUser, waitForDecryptedEvent, waitUntil, type CryptoClient, type DeviceCredentials } from "../harness/crypto-client.js";
 import { clientCaller } from "../harness/http-get.js";
-import type { TestServer } from "../harness/server.js";
-import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
-import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
+import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
 
 const SYNAPSE_HOST = "127.0.37.50";
 const ZION_HOST = "127.0.37.51";
 const WAIT = 60_000;
 
 describe("an encrypted room between Zion and Synapse, Rust crypto on both sides", { timeout: 600_000 }, () => {
-  let dir: string;
-  let synapse: SynapseHandle | undefined;
-  let zionServer: TestServer | undefined;
-  let zionName: string;
   const clients = new CryptoClients();
-
-  before(async () => {
-    dir = mkdtempSync(pathJoin(tmpdir(), "zion-e2ee-synapse-"));
-    ({ synapse, zion: zionServer, zionName } = await startSynapseAndZion({
-      dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.37.0/24",
-      zionConfig: { rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 }, failed_attempts: { per_second: 1000, burst_count: 1000 } } },
-    }));
-    console.log(`# Synapse ${synapse.version} (pinned ${pinnedSynapseVersion()}) as ${synapse.serverName}; Zion as ${zionName}`);
-  });
-
-  after(async () => {
-    await clients.stopAll();
-    await Promise.all([synapse?.stop(), zionServer?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
+  // Registered before the suite's hooks, so the clients stop before the servers do (after hooks run in order).
+  after(() => clients.stopAll());
+  const t = synapseAndZionSuite({
+    prefix: "zion-e2ee-synapse-", synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.37.0/24", users: false,
+    zionConfig: { rc_login: { address: { per_second: 1000, burst_count: 1000 }, account: { per_second: 1000, burst_count: 1000 }, failed_attempts: { per_second: 1000, burst_count: 1000 } } },
   });
 
   async function synapseUser(username: string): Promise<DeviceCredentials> {
-    const u = await synapse!.registerUser({ username });
-    return { baseUrl: synapse!.clientUrl, userId: u.userId, deviceId: u.deviceId, accessToken: u.accessToken, password: "interop-pw" };
+    const u = await t.synapse.registerUser({ username });
+    return { baseUrl: t.synapse.clientUrl, userId: u.userId, deviceId: u.deviceId, accessToken: u.accessToken, password: "interop-pw" };
   }
 
   const knowsDevice = async (c: CryptoClient, userId: string, deviceId: string): Promise<boolean> =>
     (await c.crypto.getUserDeviceInfo([userId])).get(userId)?.has(deviceId) === true;
 
   it("messages decrypt both ways, and new and deleted devices on either side reach the other side's clients", async () => {
-    const alice = await clients.start(await registerUser(zionServer!.clientUrl!, "alice", "alice password 1"));
+    const alice = await clients.start(await registerUser(t.zionServer.clientUrl!, "alice", "alice password 1"));
     const bob = await clients.start(await synapseUser("bob"));
     const aliceId = alice.creds.userId;
     const bobId = bob.creds.userId;
@@ -61,7 +43,7 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
     // The room is on Zion; bob is invited over federation and joins through Zion.
     const roomId = await createEncryptedRoom(alice.client, [bobId]);
     await waitUntil("bob's invite at Synapse", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite", WAIT);
-    await bob.client.joinRoom(roomId, { viaServers: [zionName] });
+    await bob.client.joinRoom(roomId, { viaServers: [t.zionName] });
     await waitUntil("bob joined, seen by alice", () => alice.client.getRoom(roomId)?.getMember(bobId)?.membership === "join", WAIT);
     await waitUntil("the room encrypted at bob", async () => (await bob.crypto.isEncryptionEnabledInRoom(roomId)) === true, WAIT);
 
@@ -83,7 +65,7 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
 
     // 2. Bob logs in a second device on Synapse: alice's client hears of it (device_lists.changed on Zion, from
     // Synapse's m.device_list_update) and encrypts her next message for it too.
-    const bob2 = await clients.start(await loginNewDevice(synapse!.clientUrl, bobId, "interop-pw"));
+    const bob2 = await clients.start(await loginNewDevice(t.synapse.clientUrl, bobId, "interop-pw"));
     await waitUntil("alice's client knows bob's second device", () => knowsDevice(alice, bobId, bob2.creds.deviceId), WAIT);
     const atBob2 = waitForDecryptedEvent(bob2.client, roomId, (c) => c["body"] === "to both of bob's devices", WAIT);
     const atBob1 = waitForDecryptedEvent(bob.client, roomId, (c) => c["body"] === "to both of bob's devices", WAIT);
@@ -91,7 +73,7 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
     await Promise.all([atBob1, atBob2]);
 
     // 3. Alice logs in a second device on Zion: bob's client hears of it and encrypts for it.
-    const alice2 = await clients.start(await loginNewDevice(zionServer!.clientUrl!, aliceId, "alice password 1"));
+    const alice2 = await clients.start(await loginNewDevice(t.zionServer.clientUrl!, aliceId, "alice password 1"));
     await waitUntil("bob's client knows alice's second device", () => knowsDevice(bob, aliceId, alice2.creds.deviceId), WAIT);
     const atAlice2 = waitForDecryptedEvent(alice2.client, roomId, (c) => c["body"] === "to both of alice's devices", WAIT);
     const atAlice1 = waitForDecryptedEvent(alice.client, roomId, (c) => c["body"] === "to both of alice's devices", WAIT);
@@ -100,10 +82,10 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
 
     // 4. Each deletes its second device; the other side's client forgets it.
     await bob2.stop();
-    await deleteDevice(synapse!.clientUrl, bob.creds, bob2.creds.deviceId);
+    await deleteDevice(t.synapse.clientUrl, bob.creds, bob2.creds.deviceId);
     await waitUntil("alice's client forgets bob's second device", async () => !(await knowsDevice(alice, bobId, bob2.creds.deviceId)), WAIT);
     await alice2.stop();
-    await deleteDevice(zionServer!.clientUrl!, alice.creds, alice2.creds.deviceId);
+    await deleteDevice(t.zionServer.clientUrl!, alice.creds, alice2.creds.deviceId);
     await waitUntil("bob's client forgets alice's second device", async () => !(await knowsDevice(bob, aliceId, alice2.creds.deviceId)), WAIT);
     assert.equal(await knowsDevice(alice, bobId, bob.creds.deviceId), true, "bob's first device stays");
     assert.equal(await knowsDevice(bob, aliceId, alice.creds.deviceId), true, "alice's first device stays");
@@ -111,10 +93,10 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
 
   it("an encrypted room on Synapse joined by a Zion user: messages decrypt both ways, and a Zion user's new device decrypts the next Synapse message", async () => {
     const carol = await clients.start(await synapseUser("carol"));
-    const dave = await clients.start(await registerUser(zionServer!.clientUrl!, "dave", "dave password 1"));
+    const dave = await clients.start(await registerUser(t.zionServer.clientUrl!, "dave", "dave password 1"));
     const roomId = await createEncryptedRoom(carol.client, [dave.creds.userId]);
     await waitUntil("dave's invite at Zion", () => dave.client.getRoom(roomId)?.getMyMembership() === "invite", WAIT);
-    await dave.client.joinRoom(roomId, { viaServers: [synapse!.serverName] });
+    await dave.client.joinRoom(roomId, { viaServers: [t.synapse.serverName] });
     await waitUntil("dave joined, seen by carol", () => carol.client.getRoom(roomId)?.getMember(dave.creds.userId)?.membership === "join", WAIT);
     await waitUntil("the room encrypted at dave", async () => (await dave.crypto.isEncryptionEnabledInRoom(roomId)) === true, WAIT);
 
@@ -127,7 +109,7 @@ describe("an encrypted room between Zion and Synapse, Rust crypto on both sides"
     assert.equal(back.getWireType(), "m.room.encrypted");
     assert.equal(back.getSender(), dave.creds.userId);
 
-    const dave2 = await clients.start(await loginNewDevice(zionServer!.clientUrl!, dave.creds.userId, "dave password 1"));
+    const dave2 = await clients.start(await loginNewDevice(t.zionServer.clientUrl!, dave.creds.userId, "dave password 1"));
     await waitUntil("carol's client knows dave's second device", () => knowsDevice(carol, dave.creds.userId, dave2.creds.deviceId), WAIT);
     const atDave2 = waitForDecryptedEvent(dave2.client, roomId, (c) => c["body"] === "for dave's new device too", WAIT);
     await carol.client.sendTextMessage(roomId, "for dave's new device too");

@@ -1,8 +1,10 @@
 /**
  * Outages between Zion and the pinned Synapse (issue 15), over real TLS with certificates from the test CA, both named
  * by IP literal on 127.0.37.2x:
- * - Synapse stopped while Zion's user sends: Zion keeps the events queued, backs off (a short schedule here), and
- *   delivers them once Synapse is started again on the same database and ports;
+ * - Synapse down for two minutes (real time) while Zion's user sends a message every few seconds: Zion keeps the
+ *   events queued, backs off (from 5 s doubling to 30 s here, so a handful of attempts, not one per message or per
+ *   second; read from its attempts counter and `zion debug destinations`), and delivers them all once Synapse is
+ *   started again on the same database and ports;
  * - Zion stopped while Synapse's user sends, long enough for Synapse to mark Zion as down and stop queueing for it:
  *   once Zion is back, Synapse resends the event of its failed transaction but not the ones sent meanwhile (its
  *   once-a-minute catch-up wake-up finds "outstanding catch-up" and sends nothing, observed with 1.163.2; see
@@ -11,56 +13,38 @@
  * In both, every message arrives exactly once and in the order sent.
  * https://spec.matrix.org/v1.16/server-server-api/#transactions, #post_matrixfederationv1get_missing_eventsroomid
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join as pathJoin } from "node:path";
-import type { TestServer } from "../harness/server.js";
+import { runDebug } from "../harness/cli.js";
+import { parseScrape } from "../harness/prometheus.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
-import { startSynapseAndZion, type SynapseAndZion } from "../harness/synapse-and-zion.js";
-import { allMessageBodies, createRoom, eventually, join, seeBodies, seeEvent, seeMembers, sendText, synapseSide, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
+import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
+import { allMessageBodies, createRoom, eventually, join, seeBodies, seeEvent, seeMembers, sendText, type Body, type Side, type SideUser } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.20";
 const ZION_HOST = "127.0.37.21";
 const COUNT = 30;
+/** How long Synapse stays down in the first scenario, and how often Zion's user sends meanwhile. */
+const OUTAGE_MS = 120_000;
+const SEND_EVERY_MS = 5_000;
 
 describe("outages between Zion and Synapse", { timeout: 900_000 }, () => {
-  let dir: string;
-  let pair: SynapseAndZion;
-  let synapse: SynapseHandle | undefined;
-  let zionServer: TestServer | undefined;
-  let zion: Side;
-  let syn: Side;
-  let alice: SideUser; // on Zion
-  let bob: SideUser; // on Synapse
-
-  before(async () => {
-    dir = mkdtempSync(pathJoin(tmpdir(), "zion-outage-synapse-"));
-    pair = await startSynapseAndZion({
-      dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.37.0/24",
-      // Zion's retry schedule shortened from 10 minutes to seconds, so a test outage ends in a test's time.
-      zionConfig: { federation: { destination_min_retry_interval: "1s", destination_retry_multiplier: 2, destination_max_retry_interval: "4s" } },
-      // Synapse enters catch-up (drops its queue for a destination and later sends only each room's newest event)
-      // once its retry interval for the destination passes an hour, so its first one is two hours here; the rest
-      // are the harness's short defaults.
-      synapseConfig: {
-        federation: {
-          client_timeout: "20s", max_short_retry_delay: "1s", max_long_retry_delay: "2s", max_long_retries: 3,
-          destination_min_retry_interval: "2h", destination_max_retry_interval: "4h",
-        },
+  // The servers are stopped and started again, so every test reads them through the suite's getters.
+  const t = synapseAndZionSuite({
+    prefix: "zion-outage-synapse-", synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.37.0/24",
+    // Zion's retry schedule shortened from 10 minutes (doubling up to 7 days) to 5 s doubling up to 30 s, so the
+    // two-minute outage shows the back-off growing and capped and ends in a test's time; metrics on, to count attempts.
+    zionConfig: { enable_metrics: true, federation: { destination_min_retry_interval: "5s", destination_retry_multiplier: 2, destination_max_retry_interval: "30s" } },
+    zionClientResources: ["client", "media", "metrics"],
+    // Synapse enters catch-up (drops its queue for a destination and later sends only each room's newest event)
+    // once its retry interval for the destination passes an hour, so its first one is two hours here; the rest
+    // are the harness's short defaults.
+    synapseConfig: {
+      federation: {
+        client_timeout: "20s", max_short_retry_delay: "1s", max_long_retry_delay: "2s", max_long_retries: 3,
+        destination_min_retry_interval: "2h", destination_max_retry_interval: "4h",
       },
-    });
-    ({ synapse, zion: zionServer } = pair);
-    console.log(`# Synapse ${synapse!.version} (pinned ${pinnedSynapseVersion()}) as ${synapse!.serverName}; Zion as ${pair.zionName}`);
-    zion = zionSide(() => zionServer!, pair.zionName);
-    syn = synapseSide(() => synapse!);
-    [alice, bob] = await Promise.all([zion.register("alice"), syn.register("bob")]);
-  });
-
-  after(async () => {
-    await Promise.all([synapse?.stop(), zionServer?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
+    },
   });
 
   /** A room on `host` the other side's user joined, with one message from each side seen on both. */
@@ -91,56 +75,92 @@ describe("outages between Zion and Synapse", { timeout: 900_000 }, () => {
   }
 
   it("runs against the pinned Synapse version", () => {
-    assert.equal(synapse!.version.split(" ")[0], pinnedSynapseVersion());
+    assert.equal(t.synapse.version.split(" ")[0], pinnedSynapseVersion());
   });
 
-  it("Synapse stopped while a Zion user sends: once Synapse is back, Zion's queue delivers every message exactly once, in order", async () => {
-    const roomId = await sharedRoom(zion, alice, syn, bob);
-    await synapse!.stop();
+  /** Zion's failed and acknowledged transaction attempts to Synapse so far (its sender's counter). */
+  async function attemptsToSynapse(): Promise<{ failed: number; ok: number }> {
+    const r = await fetch(`${t.zionServer.clientUrl}/_synapse/metrics`);
+    assert.equal(r.status, 200);
+    const m = parseScrape(await r.text());
+    const of = (result: string) => m.value("zion_federation_sender_attempts_total", { destination: t.synapse.serverName, result });
+    return { failed: of("failed"), ok: of("ok") };
+  }
+
+  /** Zion's sender's row for Synapse in `zion debug destinations` (read from its database while it runs). */
+  function destinationRowOfSynapse(): Body {
+    const run = runDebug(["destinations", "-c", t.zionServer.configPath], "");
+    assert.equal(run.code, 0, run.stderr);
+    const row = (run.out as Body[]).find((d) => d["destination"] === t.synapse.serverName);
+    assert.ok(row, `Synapse among Zion's destinations: ${run.stdout}`);
+    return row;
+  }
+
+  it("Synapse down for two minutes while a Zion user sends: Zion queues, backs off, and once Synapse is back delivers every message exactly once, in order", async () => {
+    const roomId = await sharedRoom(t.zion, t.alice, t.syn, t.bob);
+    const before = await attemptsToSynapse();
+    await t.stopSynapse();
+    const down = Date.now();
     const sent: string[] = [];
-    for (let i = 0; i < COUNT; i++) {
+    // A message every few seconds for the whole outage, the last one a few seconds before Synapse is back.
+    for (let i = 0; Date.now() - down < OUTAGE_MS - SEND_EVERY_MS; i++) {
       const body = `zion during the outage ${i}`;
-      await sendText(zion, alice, roomId, body);
+      await sendText(t.zion, t.alice, roomId, body);
       sent.push(body);
+      await new Promise((r) => setTimeout(r, SEND_EVERY_MS));
     }
-    synapse = await pair.startSynapseAgain();
-    const bodies = await seeAllOnceInOrder(syn, bob, roomId, sent, 120_000);
+    const row = destinationRowOfSynapse();
+    const during = await attemptsToSynapse();
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - down))));
+    await t.startSynapseAgain();
+    const bodies = await seeAllOnceInOrder(t.syn, t.bob, roomId, sent, 120_000);
     assert.deepEqual(bodies.slice(0, 2), ["host before", "guest before"], "the outage's messages come after what Synapse had");
+    // Backed off: the destination marked failing, its events queued, the wait grown from 5 s to its 30 s cap, and a
+    // handful of failed attempts (5, 10, 20, 30, 30... s apart: about seven in two minutes), not one per message.
+    assert.ok(row["failing_since"] !== null, `Zion marks Synapse as failing: ${JSON.stringify(row)}`);
+    assert.ok((row["queued_pdus"] as number) > 0, `Zion keeps the outage's events queued: ${JSON.stringify(row)}`);
+    assert.equal(row["retry_interval_ms"], 30_000, `the back-off grew to its cap: ${JSON.stringify(row)}`);
+    const failed = during.failed - before.failed;
+    console.log(`# ${sent.length} messages over ${OUTAGE_MS / 1000} s of outage; ${failed} failed attempts; destination then: ${JSON.stringify(row)}`);
+    assert.ok(failed >= 3 && failed <= 12, `${failed} failed attempts while ${sent.length} messages were sent over two minutes`);
+    const after = await attemptsToSynapse();
+    assert.ok(after.ok > during.ok, "then attempts succeed again");
+    assert.equal(destinationRowOfSynapse()["failing_since"], null, "Synapse is no longer marked failing");
     // Zion is a full peer again the other way too.
-    await sendText(syn, bob, roomId, "synapse after the outage");
-    await seeBodies(zion, alice, roomId, [...sent, "synapse after the outage"]);
+    await sendText(t.syn, t.bob, roomId, "synapse after the outage");
+    await seeBodies(t.zion, t.alice, roomId, [...sent, "synapse after the outage"]);
   });
 
   it("Zion stopped long enough for Synapse to drop its queue: once Zion is back, Synapse's next event brings the gap, which Zion fills with /get_missing_events, every message once, in order", async () => {
-    const roomId = await sharedRoom(syn, bob, zion, alice);
-    await zionServer!.stop();
+    const roomId = await sharedRoom(t.syn, t.bob, t.zion, t.alice);
+    await t.stopZion();
     const sent: string[] = [];
     const send = async (body: string) => {
-      await sendText(syn, bob, roomId, body);
+      await sendText(t.syn, t.bob, roomId, body);
       sent.push(body);
     };
     // The first message's transaction is retried for a while; once it has failed for good Synapse marks Zion as down
     // (failure_ts in its admin API) for two hours, and the later messages are not queued for Zion (catch-up mode).
     await send("synapse during the outage 0");
-    const admin = await synapse!.registerUser({ username: "outage-admin", admin: true });
+    const admin = await t.synapse.registerUser({ username: "outage-admin", admin: true });
     await eventually("Synapse marks Zion as down", async () => {
-      const r = await synapse!.client("GET", `/_synapse/admin/v1/federation/destinations/${encodeURIComponent(pair.zionName)}`, { token: admin.accessToken });
+      const r = await t.synapse.client("GET", `/_synapse/admin/v1/federation/destinations/${encodeURIComponent(t.zionName)}`, { token: admin.accessToken });
       return r.status === 200 && typeof (r.json as Body)["failure_ts"] === "number" ? true : undefined;
     }, 180_000);
     for (let i = 1; i < COUNT; i++) await send(`synapse during the outage ${i}`);
-    const gmeBefore = getMissingEventsFromZion(synapse!, pair.zionName, roomId);
-    zionServer = await pair.startZionAgain();
+    const gmeBefore = getMissingEventsFromZion(t.synapse, t.zionName, roomId);
+    await t.startZionAgain();
     // Zion's user speaks first: a signed request from a destination Synapse backs off from makes it reset the
     // back-off and wake its queue for Zion. Then Synapse's user speaks: that event cites the outage's last message.
-    await seeEvent(syn, bob, roomId, await sendText(zion, alice, roomId, "zion is back"));
+    await seeEvent(t.syn, t.bob, roomId, await sendText(t.zion, t.alice, roomId, "zion is back"));
     await send("synapse after the outage");
-    const bodies = await seeAllOnceInOrder(zion, alice, roomId, sent, 120_000).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nSynapse about Zion:\n${synapse!.log().split("\n").filter((l) => l.includes(pair.zionName)).slice(-40).join("\n")}`);
+    const bodies = await seeAllOnceInOrder(t.zion, t.alice, roomId, sent, 120_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nSynapse about Zion:\n${t.synapse.log().split("\n").filter((l) => l.includes(t.zionName)).slice(-40).join("\n")}`);
     });
     assert.deepEqual(bodies.slice(0, 2), ["host before", "guest before"], "the outage's messages come after what Zion had");
-    assert.ok(getMissingEventsFromZion(synapse!, pair.zionName, roomId) > gmeBefore, `Zion asked Synapse for the gap with /get_missing_events\n${synapse!.logTail(40)}`);
-    await sendText(zion, alice, roomId, "zion after the outage");
-    await seeBodies(syn, bob, roomId, ["synapse after the outage", "zion after the outage"]);
+    assert.ok(getMissingEventsFromZion(t.synapse, t.zionName, roomId) > gmeBefore, `Zion asked Synapse for the gap with /get_missing_events\n${t.synapse.logTail(40)}`);
+    await sendText(t.zion, t.alice, roomId, "zion after the outage");
+    await seeBodies(t.syn, t.bob, roomId, ["synapse after the outage", "zion after the outage"]);
   });
 });
 

@@ -5,16 +5,11 @@
  * run in rooms-synapse.test.ts (the same scenario); this file runs the other seven.
  * https://spec.matrix.org/v1.16/rooms/
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join as pathJoin } from "node:path";
-import type { TestServer } from "../harness/server.js";
-import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
-import { startSynapseAndZion } from "../harness/synapse-and-zion.js";
+import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
 import { joinAndMessage } from "./room-scenarios.js";
-import { ok, synapseSide, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
+import { ok, type Body } from "./room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.30";
 const ZION_HOST = "127.0.37.31";
@@ -23,31 +18,10 @@ const ALL_VERSIONS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "
 const HERE = ["2", "3", "4", "5", "7", "8", "9"];
 
 describe("every room version between Zion and Synapse", { timeout: 900_000 }, () => {
-  let dir: string;
-  let synapse: SynapseHandle | undefined;
-  let zionServer: TestServer | undefined;
-  let zion: Side;
-  let syn: Side;
-  let alice: SideUser; // on Zion
-  let bob: SideUser; // on Synapse
-
-  before(async () => {
-    dir = mkdtempSync(pathJoin(tmpdir(), "zion-versions-synapse-"));
-    let zionName: string;
-    ({ synapse, zion: zionServer, zionName } = await startSynapseAndZion({ dir, synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.37.0/24" }));
-    console.log(`# Synapse ${synapse.version} (pinned ${pinnedSynapseVersion()}) as ${synapse.serverName}; Zion as ${zionName}`);
-    zion = zionSide(() => zionServer!, zionName);
-    syn = synapseSide(() => synapse!);
-    [alice, bob] = await Promise.all([zion.register("alice"), syn.register("bob")]);
-  });
-
-  after(async () => {
-    await Promise.all([synapse?.stop(), zionServer?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = synapseAndZionSuite({ prefix: "zion-versions-synapse-", synapseHost: SYNAPSE_HOST, zionHost: ZION_HOST, allowRange: "127.0.37.0/24" });
 
   it("both servers offer every room version 1-12 as stable in /capabilities", async () => {
-    for (const [side, user] of [[zion, alice], [syn, bob]] as const) {
+    for (const [side, user] of [[t.zion, t.alice], [t.syn, t.bob]] as const) {
       const caps = (await ok(side, "GET", "/_matrix/client/v3/capabilities", user.token))["capabilities"] as Body;
       const available = (caps["m.room_versions"] as { available: Record<string, string> }).available;
       for (const v of ALL_VERSIONS) assert.equal(available[v], "stable", `${side.label} offers room version ${v}: ${JSON.stringify(available)}`);
@@ -56,10 +30,10 @@ describe("every room version between Zion and Synapse", { timeout: 900_000 }, ()
 
   for (const version of HERE) {
     it(`room version ${version}: a room created on Zion, joined from Synapse, a message each way`, async () => {
-      await joinAndMessage(zion, alice, syn, bob, version);
+      await joinAndMessage(t.zion, t.alice, t.syn, t.bob, version);
     });
     it(`room version ${version}: a room created on Synapse, joined from Zion, a message each way`, async () => {
-      await joinAndMessage(syn, bob, zion, alice, version);
+      await joinAndMessage(t.syn, t.bob, t.zion, t.alice, version);
     });
   }
 });
