@@ -10,7 +10,7 @@ import { after, before } from "node:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { synapseSide, zionSide, type Side, type SideUser } from "../interop/room-sides.js";
+import { synapseSide, zionSide, type Side, type SideUser } from "./room-sides.js";
 import type { TestServer } from "./server.js";
 import { startSynapseAndZion, type SynapseAndZion } from "./synapse-and-zion.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "./synapse.js";

@@ -11,7 +11,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RegisteredUser } from "../harness/synapse.js";
 import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
-import { createRoom, enc, eventually, join, joinedMembers, seeEvent, sendText } from "./room-sides.js";
+import { createRoom, enc, eventually, join, joinedMembers, seeEvent, sendText } from "../harness/room-sides.js";
 
 const SYNAPSE_HOST = "127.0.42.20";
 const ZION_HOST = "127.0.42.21";

@@ -27,7 +27,7 @@ import { startDnsmasq, type Dnsmasq } from "../harness/dnsmasq.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { freePort, pinnedSynapseVersion, startSynapse, type SynapseHandle } from "../harness/synapse.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
-import { createRoom, join, seeBodies, seeMembers, sendText, synapseSide, zionSide, type Side, type SideUser } from "./room-sides.js";
+import { createRoom, join, seeBodies, seeMembers, sendText, synapseSide, zionSide, type Side, type SideUser } from "../harness/room-sides.js";
 
 const NET = "127.0.37";
 const DNS_IP = `${NET}.53`;

@@ -12,7 +12,7 @@ import type { TestServer } from "../harness/server.js";
 import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
 import { startZionBesidePeer } from "../harness/zion-beside-peer.js";
 import { presenceBothWays, receiptsBothWays, typingBothWays } from "./room-scenarios.js";
-import { createRoom, enc, join, ok, seeEvent, seeMembership, sendText, zionSide, type Body, type Side, type SideUser } from "./room-sides.js";
+import { createRoom, enc, join, ok, seeEvent, seeMembership, sendText, zionSide, type Body, type Side, type SideUser } from "../harness/room-sides.js";
 
 const SYNAPSE_HOST = "127.0.23.20";
 const ZION_HOST = "127.0.23.21";

@@ -19,7 +19,7 @@ import { runDebug } from "../harness/cli.js";
 import { parseScrape } from "../harness/prometheus.js";
 import { pinnedSynapseVersion, type SynapseHandle } from "../harness/synapse.js";
 import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
-import { allMessageBodies, createRoom, eventually, join, seeBodies, seeEvent, seeMembers, sendText, type Body, type Side, type SideUser } from "./room-sides.js";
+import { allMessageBodies, createRoom, eventually, join, seeBodies, seeEvent, seeMembers, sendText, type Body, type Side, type SideUser } from "../harness/room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.20";
 const ZION_HOST = "127.0.37.21";

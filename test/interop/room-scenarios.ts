@@ -1,5 +1,5 @@
 /**
- * The federated room scenarios of issue 15, each written once over two `Side`s (room-sides.ts) and run by the peer
+ * The federated room scenarios of issue 15, each written once over two `Side`s (test/harness/room-sides.ts) and run by the peer
  * files in both directions: rooms-synapse.test.ts and rooms-dendrite.test.ts call the same functions with the host's
  * side first, so a scenario proven against Synapse is the very one run against Dendrite. Every function takes the
  * hosting server and its user (`host`, `owner`), then the joining server and its user (`guest`, `visitor`).
@@ -10,7 +10,7 @@ import { quietLogger } from "../harness/sdk-logger.js";
 import {
   allMessageBodies, createRoom, enc, ephemeralIn, eventually, inviteStateIn, join, joinedMembers, ok, readersIn, seeBodies, seeEvent, seeInSyncAfter,
   seeMembers, seeMembership, seeState, sendText, setState, stateContent, typersIn, type Body, type Side, type SideUser,
-} from "./room-sides.js";
+} from "../harness/room-sides.js";
 
 /**
  * `host` creates a room with an alias, the other side's user joins by that alias; messages go both ways and arrive

@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
 import { joinAndMessage } from "./room-scenarios.js";
-import { ok, type Body } from "./room-sides.js";
+import { ok, type Body } from "../harness/room-sides.js";
 
 const SYNAPSE_HOST = "127.0.37.30";
 const ZION_HOST = "127.0.37.31";

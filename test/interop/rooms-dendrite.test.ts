@@ -16,7 +16,7 @@ import {
   aliasJoinScenario, crowdedJoin, inviteAccepted, inviteRejected, joinAndMessage, leaveKickBan, pagesBackThroughHistory, presenceBothWays,
   receiptsBothWays, sdkChat, typingBothWays,
 } from "./room-scenarios.js";
-import { createRoom, enc, join, joinedMembers, ok, peerSide, seeMembership, zionSide, type Side, type SideUser } from "./room-sides.js";
+import { createRoom, enc, join, joinedMembers, ok, peerSide, seeMembership, zionSide, type Side, type SideUser } from "../harness/room-sides.js";
 
 const DENDRITE_HOST = "127.0.33.20";
 const ZION_HOST = "127.0.33.21";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { pinnedSynapseVersion } from "../harness/synapse.js";
 import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
 import { aliasJoinScenario, crowdedJoin, joinAndMessage, leaveKickBan, sdkChat } from "./room-scenarios.js";
-import { enc } from "./room-sides.js";
+import { enc } from "../harness/room-sides.js";
 
 const SYNAPSE_HOST = "127.0.26.20";
 const ZION_HOST = "127.0.26.21";

@@ -5,9 +5,9 @@
  * one direction is asserted of the other.
  */
 import assert from "node:assert/strict";
-import { clientCaller } from "../harness/http-get.js";
-import type { PeerHandle } from "../harness/peer-process.js";
-import type { TestServer } from "../harness/server.js";
+import { clientCaller } from "./http-get.js";
+import type { PeerHandle } from "./peer-process.js";
+import type { TestServer } from "./server.js";
 
 export type Body = Record<string, unknown>;
 export interface Reply { readonly status: number; readonly json: Body; readonly text: string }
