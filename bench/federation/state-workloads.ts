@@ -61,6 +61,8 @@ export interface ConflictResult extends Usage {
   readonly convergedMs: number;
   /** Keys /state had right at the end. */
   readonly keysRight: number;
+  /** Where /state's conflicted keys stood at the end: at an event of fork a, of fork b, or at neither (the base). */
+  readonly endState: { readonly a: number; readonly b: number; readonly neither: number };
   /** PDUs the /send answers listed with an error, and the first such error. */
   readonly rejected: number;
   readonly firstError?: string;
@@ -240,11 +242,19 @@ export async function stateConflicts(t: Target, user: LocalUser, room: RemoteRoo
     const end = Date.now() + deadlineMs;
     let convergedMs = NaN;
     let keysRight = 0;
+    let endState = { a: 0, b: 0, neither: 0 };
+    const aIds = new Set<string>(a.map((e) => e.eventId));
+    const bIds = new Set<string>(b.map((e) => e.eventId));
     for (;;) {
       const a0 = await call(t.clientUrl, `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/state`, user.token);
       if (a0.status !== 200) throw new Error(`${t.name}: GET /state: ${a0.status} ${a0.body.slice(0, 300)}`);
       const state = new Map((JSON.parse(a0.body) as { type: string; state_key: string; event_id: string }[]).map((e) => [`${e.type}\u0000${e.state_key}`, e.event_id]));
       keysRight = [...expected].filter(([k, id]) => state.get(k) === id).length;
+    endState = { a: 0, b: 0, neither: 0 };
+    for (const k of expected.keys()) {
+      const id = state.get(k) ?? "";
+      endState[aIds.has(id) ? "a" : bIds.has(id) ? "b" : "neither"]++;
+    }
       if (keysRight === expected.size) {
         convergedMs = performance.now() - t0;
         break;
@@ -252,8 +262,7 @@ export async function stateConflicts(t: Target, user: LocalUser, room: RemoteRoo
       if (Date.now() > end) break;
       await sleep(250);
     }
-    const aIds = new Set<string>(a.map((e) => e.eventId));
-    return { events: a.length + b.length, keys: expected.size, wonByA: [...expected.values()].filter((id) => aIds.has(id)).length, sendMs, convergedMs, keysRight, rejected, ...(firstError ? { firstError } : {}), ...m.stop() };
+    return { events: a.length + b.length, keys: expected.size, wonByA: [...expected.values()].filter((id) => aIds.has(id)).length, sendMs, convergedMs, keysRight, endState, rejected, ...(firstError ? { firstError } : {}), ...m.stop() };
   } finally {
     m.stop();
   }
