@@ -2,12 +2,14 @@
  * The federation benchmark (issue 16): Zion, Synapse and Dendrite side by side on the same workloads, in the same
  * run, driven only through their client and federation APIs.
  *
- *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR]
+ *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34]
  *
- * 20 simulated remote homeservers (bench/federation/remote-room.ts) on 127.0.34.11-30, trusted through the test CA,
+ * 20 simulated remote homeservers (bench/federation/remote-room.ts) on 127.0.34.11-30 (the targets on .2-.4; `--net`
+ * moves the whole run to another loopback /24, so two runs on one machine do not collide), trusted through the test CA,
  * share one room hosted by the first of them. For each target in turn: start it (bench/federation/targets.ts), let
- * a local user join that room, then run ingest, fan-out and client load (bench/federation/workloads.ts), reading
- * the target's CPU seconds and peak RSS over its process tree from /proc, and stop it. The Markdown report and its
+ * a local user join that room, then run ingest, fan-out and client load (bench/federation/workloads.ts), state
+ * conflicts and the big joins (bench/federation/state-workloads.ts; the big rooms are signed once, before the first
+ * target starts) and idle, reading the target's CPU seconds and peak RSS over its process tree from /proc, and stop it. The Markdown report and its
  * chart (SVG, vega-lite) go to bench/results/<date>-<machine>.md/.svg. `--profile` runs Zion under `--cpu-prof` and
  * saves the profile beside the report. `--target` also takes a comma-separated list. Exit code 0 when every
  * workload ran on every target, 1 when one failed (the report says which), 2 on bad arguments.
@@ -20,36 +22,38 @@ import { fileURLToPath } from "node:url";
 import { testHttpsClient } from "../../test/harness/federation-client.js";
 import { createTestCa } from "../../test/harness/test-ca.js";
 import { renderChart, type ChartRow } from "./chart.js";
-import { treeUsage } from "./measure.js";
+import { meter, treeUsage } from "./measure.js";
 import { RemoteRoom, RemoteServer } from "./remote-room.js";
 import { renderReport, type TargetRun } from "./report.js";
 import { startTarget, TARGET_NAMES, type Target, type TargetName } from "./targets.js";
+import { bigJoin, buildBigRoom, buildConflictRoom, conflictShape, stateConflicts } from "./state-workloads.js";
 import { clientLoad, fanout, FULL, ingest, joinRemoteRoom, QUICK } from "./workloads.js";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
-const BLOCK = "127.0.34.0/24";
-const TARGET_IPS: Record<TargetName, string> = { zion: "127.0.34.2", synapse: "127.0.34.3", dendrite: "127.0.34.4" };
 const REMOTES = 20;
-const remoteIp = (i: number) => `127.0.34.${11 + i}`;
+const TARGET_HOST: Record<TargetName, number> = { zion: 2, synapse: 3, dendrite: 4 };
 
-interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string }
+interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string }
 
 export function parseArgs(argv: readonly string[]): Args {
   let target = "";
   let quick = false;
   let profile = false;
   let out = join(ROOT, "bench/results");
+  let net = "127.0.34";
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--target") target = argv[++i] ?? "";
     else if (argv[i] === "--quick") quick = true;
     else if (argv[i] === "--profile") profile = true;
     else if (argv[i] === "--out") out = resolve(argv[++i] ?? ".");
+    else if (argv[i] === "--net") net = argv[++i] ?? "";
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   const names = target === "all" ? [...TARGET_NAMES] : target.split(",");
   if (!target || names.some((t) => !TARGET_NAMES.includes(t as TargetName))) throw new Error("--target must be zion, synapse, dendrite or all");
   if (profile && !names.includes("zion")) throw new Error("--profile profiles the Zion target: include zion in --target");
-  return { targets: names as TargetName[], quick, profile, out };
+  if (!/^127\.\d{1,3}\.\d{1,3}$/.test(net)) throw new Error("--net must be the first three parts of a loopback /24, for example 127.0.34");
+  return { targets: names as TargetName[], quick, profile, out, net };
 }
 
 const log = (s: string) => process.stderr.write(`[fedbench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -59,9 +63,11 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR]\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34]\n`);
     return 2;
   }
+  const BLOCK = `${args.net}.0/24`;
+  const remoteIp = (i: number) => `${args.net}.${11 + i}`;
   const startedAt = new Date();
   const load = loadavg();
   const sizes = args.quick ? QUICK : FULL;
@@ -78,13 +84,20 @@ async function main(): Promise<number> {
   const https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 120_000 });
   const servers = Array.from({ length: REMOTES }, (_, i) => new RemoteServer(remoteIp(i), ca));
   const runs: TargetRun[] = [];
+  const rooms: RemoteRoom[] = [];
   try {
     await Promise.all(servers.map((s) => s.start()));
+    // The big rooms are built and signed once, before any clock starts; each target joins them afresh (resetJoin).
+    const bigRooms = sizes.bigJoins.map((n) => {
+      log(`building and signing a room of ${n} state events`);
+      return { n, ...buildBigRoom(servers, n) };
+    });
     for (const name of args.targets) {
       const run: TargetRun = { target: name, errors: [], unserved: [] };
       runs.push(run);
       for (const s of servers) s.unserved.clear();
       const room = new RemoteRoom(servers);
+      rooms.push(room);
       let target: Target | undefined;
       const step = async (what: string, f: () => Promise<void>) => {
         log(`${name}: ${what}`);
@@ -97,7 +110,7 @@ async function main(): Promise<number> {
       };
       try {
         await step("start", async () => {
-          target = await startTarget(name, { ca, ip: TARGET_IPS[name], allowRange: BLOCK, dir: work, ...(args.profile && name === "zion" ? { cpuProfileDir: profDir } : {}) });
+          target = await startTarget(name, { ca, ip: `${args.net}.${TARGET_HOST[name]}`, allowRange: BLOCK, dir: work, ...(args.profile && name === "zion" ? { cpuProfileDir: profDir } : {}) });
           run.version = target.version;
           run.startRss = treeUsage(target.pid).rss;
         });
@@ -117,6 +130,36 @@ async function main(): Promise<number> {
           if (run.fanout && run.fanout.complete < run.fanout.messages) run.errors.push(`fan-out: only ${run.fanout.complete} of ${run.fanout.messages} messages reached every remote within the deadline`);
         }
         await step(`client load, ${sizes.clients} clients`, async () => void (run.clientLoad = await clientLoad(t, sizes.clients, sizes.clientRounds)));
+        if (user) {
+          const u = user;
+          const shape = conflictShape(sizes.conflicts);
+          const conflictRoom = buildConflictRoom(servers, shape.members);
+          await step(`state conflicts, ${sizes.conflicts} events on two forks`, async () => {
+            await joinRemoteRoom(t, u, conflictRoom);
+            run.conflicts = await stateConflicts(t, u, conflictRoom, shape, https, BLOCK, args.quick ? 120_000 : 600_000);
+            if (!Number.isFinite(run.conflicts.convergedMs)) run.errors.push(`state conflicts: /state had ${run.conflicts.keysRight} of ${run.conflicts.keys} keys resolved as expected at the deadline (${run.conflicts.endState.a} at fork a's events, ${run.conflicts.endState.b} at fork b's, ${run.conflicts.endState.neither} at neither)${run.conflicts.firstError ? `; ${run.conflicts.rejected} PDUs rejected, first ${run.conflicts.firstError}` : ""}`);
+          });
+          conflictRoom.close();
+          run.bigJoins = [];
+          let joinedBig = false;
+          for (const { n, room: big, prepareS } of bigRooms) {
+            await step(`big join, ${n} state events`, async () => {
+              const r = await bigJoin(t, u, big, prepareS, args.quick ? 180_000 : 1_800_000);
+              run.bigJoins!.push(r);
+              joinedBig = true;
+              if (!Number.isFinite(r.syncMs)) run.errors.push(`big join of ${r.stateEvents}: the room was not in /sync within the deadline`);
+              if (!Number.isFinite(r.fullStateMs)) run.errors.push(`big join of ${r.stateEvents}: /joined_members counted ${r.joinedSeen} of ${r.members + 1} at the deadline`);
+            });
+          }
+          if (joinedBig) {
+            await step(`idle ${sizes.idleWaitS} s after the big join`, async () => {
+              const m = meter(t.pid);
+              await new Promise((r) => setTimeout(r, sizes.idleWaitS * 1000));
+              const usage = m.stop();
+              run.idle = { waitS: sizes.idleWaitS, rss: treeUsage(t.pid).rss, cpuS: usage.cpuS };
+            });
+          }
+        }
       } finally {
         if (target) await target.stop();
         const unserved = new Map<string, number>();
@@ -125,6 +168,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    for (const r of rooms) r.close();
     await Promise.all(servers.map((s) => s.stop()));
     await https.close();
   }
@@ -135,9 +179,16 @@ async function main(): Promise<number> {
   const latency: ChartRow[] = runs.flatMap((r) =>
     ([["ingest (per txn of 50)", r.ingest], ["fan-out (per message)", r.fanout], ["client load (per client)", r.clientLoad]] as const).flatMap(([w, x]) =>
       x ? (["p50", "p90", "p99"] as const).map((p) => ({ target: r.target, workload: w, measure: p, value: x[p] })) : []));
+  const times: ChartRow[] = runs.flatMap((r) => [
+    ...(r.bigJoins ?? []).flatMap((j) => [
+      { target: r.target, workload: `big join of ${j.stateEvents}`, measure: "in /sync", value: j.syncMs / 1000 },
+      { target: r.target, workload: `big join of ${j.stateEvents}`, measure: "full state", value: j.fullStateMs / 1000 },
+    ]),
+    ...(r.conflicts ? [{ target: r.target, workload: `state conflicts (${r.conflicts.events})`, measure: "converged", value: r.conflicts.convergedMs / 1000 }] : []),
+  ]);
   let chartFile: string | undefined;
   try {
-    writeFileSync(join(args.out, `${base}.svg`), await renderChart(throughput, latency, `Federation benchmark ${startedAt.toISOString().slice(0, 16)}Z${args.quick ? " (quick)" : ""}, load ${load[0]!.toFixed(2)}`));
+    writeFileSync(join(args.out, `${base}.svg`), await renderChart(throughput, latency, `Federation benchmark ${startedAt.toISOString().slice(0, 16)}Z${args.quick ? " (quick)" : ""}, load ${load[0]!.toFixed(2)}`, times));
     chartFile = `${base}.svg`;
   } catch (e) {
     log(`chart failed: ${String(e)}`);
@@ -163,3 +214,5 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+// Anything still holding the event loop a while after the report is a leak worth naming (the run is over).
+setTimeout(() => process.stderr.write(`still running 10 s after the report: ${process.getActiveResourcesInfo().join(", ")}\n`), 10_000).unref();

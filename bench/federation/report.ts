@@ -2,10 +2,11 @@
  * The federation benchmark's Markdown report: the machine (cores, load average before the run), each target's
  * version, one table per workload with every target's figures and the harness's own CPU, the ratios between Zion and
  * each other target with issue 16's targets and whether Zion meets them (it says so plainly when it does not), the
- * chart, and what is not measured yet.
+ * chart, and what is not measured yet. Workloads: ingest, fan-out, client load, state conflicts, big join, idle.
  */
 import { cpus, hostname, totalmem } from "node:os";
 import type { TargetName } from "./targets.js";
+import type { BigJoinResult, ConflictResult } from "./state-workloads.js";
 import { TXN_SIZE, type ClientLoadResult, type FanoutResult, type IngestResult, type Sizes } from "./workloads.js";
 
 export interface TargetRun {
@@ -16,6 +17,11 @@ export interface TargetRun {
   ingest?: IngestResult;
   fanout?: FanoutResult;
   clientLoad?: ClientLoadResult;
+  conflicts?: ConflictResult;
+  /** One per size of Sizes.bigJoins that ran. */
+  bigJoins?: BigJoinResult[];
+  /** RSS of the tree `waitS` seconds after the last big join, and the CPU it used while idle. */
+  idle?: { readonly waitS: number; readonly rss: number; readonly cpuS: number };
   readonly errors: string[];
   /** Federation requests the target made that the simulated remotes do not serve. */
   unserved: string[];
@@ -58,9 +64,17 @@ export function ratios(runs: readonly TargetRun[]): Ratio[] {
     add("fan-out: p50 per message", zion.fanout?.p50, o.fanout?.p50, "lower");
     add("client load: p50 until a client has the message", zion.clientLoad?.p50, o.clientLoad?.p50, "lower");
     add("client load: median round until all clients have it", zion.clientLoad?.allMedianMs, o.clientLoad?.allMedianMs, "lower");
+    add("state conflicts: time until /state has converged", zion.conflicts?.convergedMs, o.conflicts?.convergedMs, "lower");
+    for (const zj of zion.bigJoins ?? []) {
+      const oj = o.bigJoins?.find((x) => x.stateEvents === zj.stateEvents);
+      add(`big join of ${zj.stateEvents}: /join until the room is in /sync`, zj.syncMs, oj?.syncMs, "lower", 1 / 5);
+      add(`big join of ${zj.stateEvents}: /join until full state`, zj.fullStateMs, oj?.fullStateMs, "lower");
+      add(`big join of ${zj.stateEvents}: peak RSS`, zj.peakRss, oj?.peakRss, "lower", 1 / 2);
+    }
     add("peak RSS over the run", Math.max(zion.ingest?.peakRss ?? 0, zion.fanout?.peakRss ?? 0, zion.clientLoad?.peakRss ?? 0) || undefined,
       Math.max(o.ingest?.peakRss ?? 0, o.fanout?.peakRss ?? 0, o.clientLoad?.peakRss ?? 0) || undefined, "lower");
     add("RSS after start-up", zion.startRss, o.startRss, "lower", 1 / 3);
+    add(`idle RSS ${zion.idle?.waitS ?? "–"} s after the big join`, zion.idle?.rss, o.idle?.rss, "lower", 1 / 3);
   }
   return out;
 }
@@ -114,6 +128,32 @@ export function renderReport(i: ReportInput): string {
   }
   L.push("");
 
+  L.push("## State conflicts", "");
+  L.push(`A room whose two admins (power 100) are on two simulated remote servers, with the local user joined; each server then sends a fork from the local user's join (transactions of ${TXN_SIZE}, the two servers at once): one power-levels change in ten and, for each of the room's other members, a ban (one fork) or a kick (the other), ${sizes.conflicts} events in all, every one on a state key the other fork also changes. Every event passes the auth rules against either fork's state and the current state (no soft failure), and both senders have the same power, so state resolution v2 applies the conflicted power events in timestamp order and the later event of each key wins; the timestamps alternate which fork wins. "Converged" runs from the first transaction until the target's \`GET /rooms/{roomId}/state\` (polled every 250 ms after the last transaction's answer) has the expected event for every conflicted key.`, "");
+  L.push("| target | events | conflicted keys | won by fork a | PDUs /send answered with an error | sent ms | converged ms | keys right at the end | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of runs) {
+    const x = r.conflicts;
+    L.push(x ? `| ${r.target} | ${x.events} | ${x.keys} | ${x.wonByA} | ${x.rejected} | ${f(x.sendMs)} | ${Number.isFinite(x.convergedMs) ? f(x.convergedMs) : "not within the deadline"} | ${x.keysRight} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+  }
+  L.push("");
+
+  L.push("## Big join", "");
+  L.push(`A room hosted by one simulated remote server, its members spread over all ${runs[0]?.fanout?.remotes ?? 20} (each join signed by its own server), built and signed before any clock starts; its send_join answer holds ${sizes.bigJoins.map((n) => n.toLocaleString("en")).join(" and then ")} state events with their auth chain. The remote honours \`omit_members\` (the state without member events, \`servers_in_room\`), and every remote serves \`/state_ids\`, \`/state\` and \`/event\` at the join, so a target that joins partially can complete its state; "partial" says whether the target asked for it. Times run from just before the local client's \`POST /join\`: until its answer (Dendrite answers 202 when the join outlasts its request and carries on in the background), until an incremental \`/sync\` (lazy-loading members, as clients do) has the room, and until \`/joined_members\` (polled every 250 ms) counts every member and the local user ("full state"; for a full join, at once). Peak RSS is the target's process tree during all of it.`, "");
+  L.push("| target | state events | members | partial | /join answered ms | room in /sync ms | full state ms | RSS before MB | peak RSS MB | target CPU s | harness CPU s | harness signing s (before the clock) |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of runs) {
+    if (!r.bigJoins?.length) L.push(cell(r, "see errors"));
+    for (const x of r.bigJoins ?? []) {
+      L.push(`| ${r.target} | ${x.stateEvents} | ${x.members} | ${x.partial ? "yes" : "no"} | ${f(x.joinMs)}${x.joinStatus === 202 ? " (202, continued in the background)" : ""} | ${Number.isFinite(x.syncMs) ? f(x.syncMs) : "not within the deadline"} | ${Number.isFinite(x.fullStateMs) ? f(x.fullStateMs) : `not within the deadline (${x.joinedSeen})`} | ${mb(x.rssBefore)} | ${mb(x.peakRss)} | ${f(x.cpuS, 2)} | ${f(x.harnessCpuS, 2)} | ${f(x.prepareS, 1)} |`);
+    }
+  }
+  L.push("");
+
+  L.push("## Idle", "");
+  L.push(`RSS of the target's process tree right after start-up (ready, before any workload), and ${sizes.idleWaitS} s after the last big join reached full state with nothing sent meanwhile${i.quick ? ` (quick mode waits ${sizes.idleWaitS} s instead of 60)` : ""}, with the CPU the target used over that wait.`, "");
+  L.push("| target | RSS after start-up MB | idle wait s | RSS after the wait MB | CPU s while idle |", "|---|---|---|---|---|");
+  for (const r of runs) L.push(`| ${r.target} | ${mb(r.startRss)} | ${r.idle ? r.idle.waitS : "–"} | ${mb(r.idle?.rss)} | ${f(r.idle?.cpuS, 2)} |`);
+  L.push("");
+
   const rs = ratios(runs);
   L.push("## Ratios", "");
   if (rs.length === 0) {
@@ -141,7 +181,7 @@ export function renderReport(i: ReportInput): string {
   }
 
   L.push("## Not measured yet", "");
-  L.push("Big join (send_join answers of 10,000 and 50,000 state events, partial join), state conflicts, idle RSS 60 s after the big join, and the PostgreSQL runs of ingest and fan-out (issue 16).", "");
-  if (i.quick) L.push(`Quick mode: ${sizes.ingestPdus} PDUs instead of 20,000, ${sizes.fanoutMessages} fan-out messages instead of 2,000, ${sizes.clients} clients in ${sizes.clientRounds} rounds instead of 200 in 10; small runs favour whoever starts fastest on a cold cache, so read the ratios as indications.`, "");
+  L.push("The PostgreSQL runs of ingest and fan-out (issue 16).", "");
+  if (i.quick) L.push(`Quick mode: ${sizes.ingestPdus} PDUs instead of 20,000, ${sizes.fanoutMessages} fan-out messages instead of 2,000, ${sizes.clients} clients in ${sizes.clientRounds} rounds instead of 200 in 10, ${sizes.conflicts} conflicted events instead of 1,000, one big join of ${sizes.bigJoins.join(", ")} state events instead of 10,000 and 50,000, and ${sizes.idleWaitS} s of idle instead of 60; small runs favour whoever starts fastest on a cold cache, so read the ratios as indications.`, "");
   return L.join("\n");
 }

@@ -25,11 +25,17 @@ export interface Sizes {
   readonly fanoutMessages: number;
   readonly clients: number;
   readonly clientRounds: number;
+  /** State events of each big join's send_join answer, in order (each a room of its own). */
+  readonly bigJoins: readonly number[];
+  /** Events on the two forks of the state-conflicts workload. */
+  readonly conflicts: number;
+  /** Seconds of idle after the last big join before the idle RSS is read. */
+  readonly idleWaitS: number;
 }
 
 /** --quick: small enough that `--target all --quick` stays under 10 minutes on a loaded 2-core machine. */
-export const QUICK: Sizes = { ingestPdus: 500, fanoutMessages: 50, clients: 100, clientRounds: 3 };
-export const FULL: Sizes = { ingestPdus: 20_000, fanoutMessages: 2_000, clients: 200, clientRounds: 10 };
+export const QUICK: Sizes = { ingestPdus: 500, fanoutMessages: 50, clients: 100, clientRounds: 3, bigJoins: [2_000], conflicts: 100, idleWaitS: 10 };
+export const FULL: Sizes = { ingestPdus: 20_000, fanoutMessages: 2_000, clients: 200, clientRounds: 10, bigJoins: [10_000, 50_000], conflicts: 1_000, idleWaitS: 60 };
 
 export interface IngestResult extends Usage, Percentiles {
   readonly pdus: number;
@@ -146,7 +152,9 @@ export async function fanout(t: Target, user: LocalUser, room: RemoteRoom, messa
     await api(t, user, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/send/m.room.message/f${i}.${Date.now()}`, { msgtype: "m.text", body: `${run}${i}` });
   }
   const sendS = (performance.now() - t0) / 1000;
-  const allMs = await Promise.race([all, sleep(deadlineMs).then(() => NaN)]);
+  let timer: NodeJS.Timeout | undefined;
+  const allMs = await Promise.race([all, new Promise<number>((r) => (timer = setTimeout(() => r(NaN), deadlineMs)))]);
+  clearTimeout(timer); // else the deadline holds the process up to its end after the report
   const usage = m.stop();
   for (const srv of remotes) srv.onPdu = () => {};
   return { messages, remotes: remotes.length, allMs, complete, sendsPerS: messages / sendS, ...percentiles(latency), ...usage };

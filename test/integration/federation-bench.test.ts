@@ -1,7 +1,8 @@
 /**
  * The federation benchmark (bench/federation/main.ts, npm run bench:federation) runs end to end in --quick mode
  * against Zion alone, with --profile, and reports: the Markdown file with the machine, the target's version and a
- * row of figures for every workload, the chart as SVG beside it, and Zion's CPU profile beside that. How fast the
+ * row of figures for every workload (state conflicts resolved as expected on every key, the big join's full state
+ * counted), the chart as SVG beside it, and Zion's CPU profile beside that. How fast the
  * target is is the report's business, never asserted here. Bad arguments exit 2 before anything starts.
  */
 import { after, describe, it } from "node:test";
@@ -25,22 +26,27 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** The numeric cells of the `| zion |` row of the table under `heading`. */
-function zionRow(md: string, heading: string): number[] {
+/** The cells (after the target's name) of the `| zion |` row of the table under `heading`. */
+function cells(md: string, heading: string): string[] {
   const section = md.split(`\n${heading}\n`)[1]?.split("\n## ")[0];
   assert.ok(section, `section ${heading}`);
   const row = section.split("\n").find((l) => l.startsWith("| zion |"));
   assert.ok(row, `a row for zion under ${heading}`);
-  const cells = row.split("|").slice(2, -1).map((c) => Number(c.trim()));
-  for (const c of cells) assert.ok(Number.isFinite(c) && c >= 0, `numeric cell in ${row}`);
-  return cells;
+  return row.split("|").slice(2, -1).map((c) => c.trim());
+}
+
+/** The numeric cells of the `| zion |` row of the table under `heading`. */
+function zionRow(md: string, heading: string): number[] {
+  const out = cells(md, heading).map(Number);
+  for (const c of out) assert.ok(Number.isFinite(c) && c >= 0, `numeric cell in ${heading}: ${out.join(" | ")}`);
+  return out;
 }
 
 describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), "zion-fedbench-test-"));
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it("runs ingest, fan-out and client load against Zion and writes the report, its chart and Zion's CPU profile", async () => {
+  it("runs ingest, fan-out, client load, state conflicts, a big join and idle against Zion and writes the report, its chart and Zion's CPU profile", async () => {
     const r = await run(["--target", "zion", "--quick", "--profile", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     const files = readdirSync(out).sort();
@@ -65,6 +71,17 @@ describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_00
     assert.equal(fan[1], 20, "20 remote servers");
     const load = zionRow(text, "## Client load");
     assert.deepEqual(load.slice(0, 2), [100, 3]);
+    const conflicts = zionRow(text, "## State conflicts");
+    assert.deepEqual(conflicts.slice(0, 2), [100, 46], "100 events on two forks, 45 members and the power levels in conflict");
+    assert.ok(conflicts[2]! > 0 && conflicts[2]! < conflicts[1]!, "each fork wins some keys");
+    assert.equal(conflicts[3], 0, "no fork PDU rejected");
+    assert.equal(conflicts[6], conflicts[1], "/state converged to the expected resolution on every key");
+    const big = cells(text, "## Big join");
+    assert.deepEqual(big.slice(0, 3), ["2000", "1996", "no"], "2,000 state events, 1,996 members, Zion asks for the full state");
+    for (const c of big.slice(3)) assert.ok(Number.isFinite(Number(c)) && Number(c) >= 0, `numeric cell in ${big.join(" | ")}`);
+    const idle = zionRow(text, "## Idle");
+    assert.equal(idle[1], 10, "quick mode idles 10 s");
+    assert.ok(idle[2]! > 0, "RSS after the idle wait");
     assert.match(text, /## Ratios\n\nOnly Zion measured/);
     assert.match(text, /## Zion CPU profile/);
     assert.match(text, /!\[PDUs\/s and latency per target\]\(.+\.svg\)/);
