@@ -3,6 +3,7 @@
  * run, driven only through their client and federation APIs.
  *
  *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34]
+ *     [--workload ingest,fanout,client-load,conflicts,big-join,idle] [--keep]
  *
  * 20 simulated remote homeservers (bench/federation/remote-room.ts) on 127.0.34.11-30 (the targets on .2-.4; `--net`
  * moves the whole run to another loopback /24, so two runs on one machine do not collide), trusted through the test CA,
@@ -12,7 +13,9 @@
  * target starts) and idle, reading the target's CPU seconds and peak RSS over its process tree from /proc, and stop it. The Markdown report and its
  * chart (SVG, vega-lite) go to bench/results/<date>-<machine>.md/.svg. `--profile` runs Zion under `--cpu-prof` and
  * saves the profile beside the report. `--target` also takes a comma-separated list. Exit code 0 when every
- * workload ran on every target, 1 when one failed (the report says which), 2 on bad arguments.
+ * workload ran on every target, 1 when one failed (the report says which), 2 on bad arguments. `--workload` runs only
+ * the named workloads (comma-separated; idle needs big-join; the report leaves the others out); `--keep` leaves the
+ * run's folder (each target's data and log, e.g. <tmp>/zion-fedbench-XXXX/dendrite/dendrite.log) in place and names it.
  */
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -33,7 +36,11 @@ const ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
 const REMOTES = 20;
 const TARGET_HOST: Record<TargetName, number> = { zion: 2, synapse: 3, dendrite: 4 };
 
-interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string }
+/** The workloads `--workload` may name; without it every one runs. */
+export const WORKLOADS = ["ingest", "fanout", "client-load", "conflicts", "big-join", "idle"] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string; workloads: ReadonlySet<WorkloadName>; keep: boolean }
 
 export function parseArgs(argv: readonly string[]): Args {
   let target = "";
@@ -41,19 +48,26 @@ export function parseArgs(argv: readonly string[]): Args {
   let profile = false;
   let out = join(ROOT, "bench/results");
   let net = "127.0.34";
+  let workload = "";
+  let keep = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--target") target = argv[++i] ?? "";
     else if (argv[i] === "--quick") quick = true;
     else if (argv[i] === "--profile") profile = true;
     else if (argv[i] === "--out") out = resolve(argv[++i] ?? ".");
     else if (argv[i] === "--net") net = argv[++i] ?? "";
+    else if (argv[i] === "--workload") workload = argv[++i] ?? "";
+    else if (argv[i] === "--keep") keep = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   const names = target === "all" ? [...TARGET_NAMES] : target.split(",");
   if (!target || names.some((t) => !TARGET_NAMES.includes(t as TargetName))) throw new Error("--target must be zion, synapse, dendrite or all");
   if (profile && !names.includes("zion")) throw new Error("--profile profiles the Zion target: include zion in --target");
   if (!/^127\.\d{1,3}\.\d{1,3}$/.test(net)) throw new Error("--net must be the first three parts of a loopback /24, for example 127.0.34");
-  return { targets: names as TargetName[], quick, profile, out, net };
+  const chosen = workload ? workload.split(",") : [...WORKLOADS];
+  if (chosen.some((w) => !WORKLOADS.includes(w as WorkloadName))) throw new Error(`--workload must be a comma-separated list of ${WORKLOADS.join(", ")}`);
+  if (chosen.includes("idle") && !chosen.includes("big-join")) throw new Error("--workload idle waits after the big join: include big-join");
+  return { targets: names as TargetName[], quick, profile, out, net, workloads: new Set(chosen as WorkloadName[]), keep };
 }
 
 const log = (s: string) => process.stderr.write(`[fedbench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -63,7 +77,7 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34]\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34] [--workload ${WORKLOADS.join(",")}] [--keep]\n`);
     return 2;
   }
   const BLOCK = `${args.net}.0/24`;
@@ -88,7 +102,7 @@ async function main(): Promise<number> {
   try {
     await Promise.all(servers.map((s) => s.start()));
     // The big rooms are built and signed once, before any clock starts; each target joins them afresh (resetJoin).
-    const bigRooms = sizes.bigJoins.map((n) => {
+    const bigRooms = (args.workloads.has("big-join") ? sizes.bigJoins : []).map((n) => {
       log(`building and signing a room of ${n} state events`);
       return { n, ...buildBigRoom(servers, n) };
     });
@@ -123,14 +137,15 @@ async function main(): Promise<number> {
           await joinRemoteRoom(t, user, room);
           joined = true;
         });
+        const on = (w: WorkloadName) => args.workloads.has(w);
         if (joined && user) {
           const u = user;
-          await step(`ingest ${sizes.ingestPdus} PDUs`, async () => void (run.ingest = await ingest(t, u, room, https, BLOCK, sizes.ingestPdus, args.quick ? 60_000 : 300_000)));
-          await step(`fan-out ${sizes.fanoutMessages} messages to ${REMOTES} remotes`, async () => void (run.fanout = await fanout(t, u, room, sizes.fanoutMessages, args.quick ? 120_000 : 600_000)));
+          if (on("ingest")) await step(`ingest ${sizes.ingestPdus} PDUs`, async () => void (run.ingest = await ingest(t, u, room, https, BLOCK, sizes.ingestPdus, args.quick ? 60_000 : 300_000)));
+          if (on("fanout")) await step(`fan-out ${sizes.fanoutMessages} messages to ${REMOTES} remotes`, async () => void (run.fanout = await fanout(t, u, room, sizes.fanoutMessages, args.quick ? 120_000 : 600_000)));
           if (run.fanout && run.fanout.complete < run.fanout.messages) run.errors.push(`fan-out: only ${run.fanout.complete} of ${run.fanout.messages} messages reached every remote within the deadline`);
         }
-        await step(`client load, ${sizes.clients} clients`, async () => void (run.clientLoad = await clientLoad(t, sizes.clients, sizes.clientRounds)));
-        if (user) {
+        if (on("client-load")) await step(`client load, ${sizes.clients} clients`, async () => void (run.clientLoad = await clientLoad(t, sizes.clients, sizes.clientRounds)));
+        if (user && on("conflicts")) {
           const u = user;
           const shape = conflictShape(sizes.conflicts);
           const conflictRoom = buildConflictRoom(servers, shape.members);
@@ -140,6 +155,9 @@ async function main(): Promise<number> {
             if (!Number.isFinite(run.conflicts.convergedMs)) run.errors.push(`state conflicts: /state had ${run.conflicts.keysRight} of ${run.conflicts.keys} keys resolved as expected at the deadline (${run.conflicts.endState.a} at fork a's events, ${run.conflicts.endState.b} at fork b's, ${run.conflicts.endState.neither} at neither)${run.conflicts.firstError ? `; ${run.conflicts.rejected} PDUs rejected, first ${run.conflicts.firstError}` : ""}`);
           });
           conflictRoom.close();
+        }
+        if (user && on("big-join")) {
+          const u = user;
           run.bigJoins = [];
           let joinedBig = false;
           for (const { n, room: big, prepareS } of bigRooms) {
@@ -151,7 +169,7 @@ async function main(): Promise<number> {
               if (!Number.isFinite(r.fullStateMs)) run.errors.push(`big join of ${r.stateEvents}: /joined_members counted ${r.joinedSeen} of ${r.members + 1} at the deadline`);
             });
           }
-          if (joinedBig) {
+          if (joinedBig && on("idle")) {
             await step(`idle ${sizes.idleWaitS} s after the big join`, async () => {
               const m = meter(t.pid);
               await new Promise((r) => setTimeout(r, sizes.idleWaitS * 1000));
@@ -209,7 +227,8 @@ async function main(): Promise<number> {
   const path = join(args.out, `${base}.md`);
   writeFileSync(path, md);
   process.stdout.write(`${md}\nwritten to ${path}\n`);
-  rmSync(work, { recursive: true, force: true });
+  if (args.keep) log(`kept the run's folder (each target's data and log): ${work}`);
+  else rmSync(work, { recursive: true, force: true });
   return runs.some((r) => r.errors.length) ? 1 : 0;
 }
 

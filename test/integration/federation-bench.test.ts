@@ -3,7 +3,8 @@
  * against Zion alone, with --profile, and reports: the Markdown file with the machine, the target's version and a
  * row of figures for every workload (state conflicts resolved as expected on every key, the big join's full state
  * counted), the chart as SVG beside it, and Zion's CPU profile beside that. How fast the
- * target is is the report's business, never asserted here. Bad arguments exit 2 before anything starts.
+ * target is is the report's business, never asserted here. Bad arguments (an unknown target or workload, --profile
+ * without Zion, idle without the big join) exit 2 before anything starts.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -87,12 +88,18 @@ describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_00
     assert.match(text, /!\[PDUs\/s and latency per target\]\(.+\.svg\)/);
   });
 
-  it("exits 2 on an unknown target, and on --profile without Zion", async () => {
+  it("exits 2 on an unknown target, on --profile without Zion, on an unknown workload and on idle without big-join", async () => {
     const bad = await run(["--target", "conduit", "--out", out]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--target must be zion, synapse, dendrite or all/);
     const prof = await run(["--target", "synapse", "--profile", "--out", out]);
     assert.equal(prof.code, 2);
     assert.match(prof.stderr, /--profile profiles the Zion target/);
+    const wl = await run(["--target", "zion", "--workload", "conflicts,bogus", "--out", out]);
+    assert.equal(wl.code, 2);
+    assert.match(wl.stderr, /--workload must be a comma-separated list of ingest, fanout, client-load, conflicts, big-join, idle/);
+    const idle = await run(["--target", "zion", "--workload", "idle", "--out", out]);
+    assert.equal(idle.code, 2);
+    assert.match(idle.stderr, /--workload idle waits after the big join: include big-join/);
   });
 });
