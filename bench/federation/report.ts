@@ -135,6 +135,15 @@ export function renderReport(i: ReportInput): string {
     const x = r.conflicts;
     L.push(x ? `| ${r.target} | ${x.events} | ${x.keys} | ${x.wonByA} | ${x.rejected} | ${f(x.sendMs)} | ${Number.isFinite(x.convergedMs) ? f(x.convergedMs) : "not within the deadline"} | ${x.keysRight} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
   }
+  for (const r of runs) {
+    const u = r.conflicts?.unconverged;
+    if (!u) continue;
+    const tips = u.stateAtTips.map((x) => `fork ${x.fork}: ${x.status === 200 ? `${x.events} events, ${x.powerLevels ? "with" : "without"} power levels` : `HTTP ${x.status}`}`).join("; ");
+    L.push("", `${r.target} did not converge. Asked after the deadline, it served ${u.servedToClient} of the ${r.conflicts!.events} fork events to the client API (\`GET /rooms/{roomId}/event/{eventId}\`) and ${u.servedOverFederation} over federation (\`GET /_matrix/federation/v1/event/{eventId}\`), and its federation \`state_ids\` before each fork's last event had ${tips}.`);
+  }
+  if (runs.some((r) => r.target === "dendrite" && r.conflicts && !Number.isFinite(r.conflicts.convergedMs))) {
+    L.push("", "Dendrite (0.13.8) does not converge here, and that is its own behaviour, not the forks': its state resolution checks a conflicted power-levels event only against the power levels resolved so far, not against the event's own auth events as the spec's iterative auth checks require, so with both forks changing the power levels from a common one, both changes fail, the resolved state loses `m.room.power_levels` and every conflicted ban or kick, and the forks' later events soft-fail against that state (its log: \"State reset detected\"); see docs/dendrite-peer.md, \"Where Dendrite 0.13.8 departs from the specification\".");
+  }
   L.push("");
 
   L.push("## Big join", "");

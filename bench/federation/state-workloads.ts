@@ -12,7 +12,10 @@
  *   a kick (the other). Every event passes the auth rules against either fork's state, so state resolution v2
  *   orders the conflicted power events by timestamp (equal senders' power, each citing only earlier ones) and keeps
  *   the later one of every state key; the timestamps alternate which fork wins. Timed until the target's /state
- *   has the expected event for every conflicted key.
+ *   has the expected event for every conflicted key; a target that never gets there is asked afterwards which fork
+ *   events its client API and federation /event still serve and what its federation state_ids has at each fork's
+ *   tip (Dendrite 0.13.8 does not converge: docs/dendrite-peer.md, "Where Dendrite 0.13.8 departs from the
+ *   specification").
  */
 import { call } from "../lib/client.js";
 import type { ServerName } from "../../src/core/ids/index.js";
@@ -66,6 +69,18 @@ export interface ConflictResult extends Usage {
   /** PDUs the /send answers listed with an error, and the first such error. */
   readonly rejected: number;
   readonly firstError?: string;
+  /** Only when /state did not converge: what the target still serves of the forks (stored, soft-failed or not). */
+  readonly unconverged?: Unconverged;
+}
+
+/** What a target that did not converge holds of the forks, asked after the deadline. */
+export interface Unconverged {
+  /** Fork events `GET /rooms/{roomId}/event/{eventId}` answered 200 for (of `events`). */
+  readonly servedToClient: number;
+  /** Fork events the room's host got from the target's `GET /_matrix/federation/v1/event/{eventId}` (of `events`). */
+  readonly servedOverFederation: number;
+  /** `GET /_matrix/federation/v1/state_ids` at each fork's last event: state events and whether the power levels are among them. */
+  readonly stateAtTips: { readonly fork: "a" | "b"; readonly status: number; readonly events: number; readonly powerLevels: boolean }[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -262,8 +277,34 @@ export async function stateConflicts(t: Target, user: LocalUser, room: RemoteRoo
       if (Date.now() > end) break;
       await sleep(250);
     }
-    return { events: a.length + b.length, keys: expected.size, wonByA: [...expected.values()].filter((id) => aIds.has(id)).length, sendMs, convergedMs, keysRight, endState, rejected, ...(firstError ? { firstError } : {}), ...m.stop() };
+    const usage = m.stop();
+    const unconverged = Number.isFinite(convergedMs) ? undefined : await probeForks(t, user, room, a, b, https, allowRange);
+    return { events: a.length + b.length, keys: expected.size, wonByA: [...expected.values()].filter((id) => aIds.has(id)).length, sendMs, convergedMs, keysRight, endState, rejected, ...(firstError ? { firstError } : {}), ...(unconverged ? { unconverged } : {}), ...usage };
   } finally {
     m.stop();
   }
+}
+
+/** After a failed convergence: whether the target kept the fork events and what state it has at each fork's tip. */
+async function probeForks(t: Target, user: LocalUser, room: RemoteRoom, a: Pdu[], b: Pdu[], https: HttpsClient, allowRange: string): Promise<Unconverged> {
+  const fed = ipLiteralFederationClient(https, room.host.name, room.host.key, [allowRange]);
+  const roomPath = encodeURIComponent(room.roomId);
+  let servedToClient = 0;
+  let servedOverFederation = 0;
+  for (const e of [...a, ...b]) {
+    const c = await call(t.clientUrl, `/_matrix/client/v3/rooms/${roomPath}/event/${encodeURIComponent(e.eventId)}`, user.token);
+    if (c.status === 200) servedToClient++;
+    const f = await fed.request({ destination: t.serverName as ServerName, method: "GET", path: `/_matrix/federation/v1/event/${encodeURIComponent(e.eventId)}` });
+    if (f.status === 200 && ((f.body as { pdus?: unknown[] }).pdus ?? []).length === 1) servedOverFederation++;
+  }
+  const basePl: string[] = room.events.filter((e) => e.type === "m.room.power_levels").map((e) => e.eventId);
+  const stateAtTips: Unconverged["stateAtTips"][number][] = [];
+  for (const [fork, pdus] of [["a", a], ["b", b]] as const) {
+    const tip = pdus[pdus.length - 1]!;
+    const r = await fed.request({ destination: t.serverName as ServerName, method: "GET", path: `/_matrix/federation/v1/state_ids/${roomPath}?event_id=${encodeURIComponent(tip.eventId)}` });
+    const ids = r.status === 200 ? ((r.body as { pdu_ids?: string[] }).pdu_ids ?? []) : [];
+    const forkPl = new Set<string>(pdus.filter((e) => e.type === "m.room.power_levels").map((e) => e.eventId));
+    stateAtTips.push({ fork, status: r.status, events: ids.length, powerLevels: ids.some((id) => forkPl.has(id) || basePl.includes(id)) });
+  }
+  return { servedToClient, servedOverFederation, stateAtTips };
 }
