@@ -154,7 +154,7 @@ export class PartialStateCompleter {
       const current = await this.deps.storage.rooms.getPartialStateRoom(record.roomId).catch(() => null);
       if (!current) return;
       const outcome = await this.round(current).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
-      if (outcome === true) return;
+      if (outcome === true || this.stopped) return;
       this.deps.log?.warn({ room_id: record.roomId, error: outcome, retry_ms: wait }, "partial state: completion failed; retrying");
       if (this.stopped) return;
       await this.deps.clock.sleep(wait);
