@@ -184,7 +184,26 @@ export async function joinRemoteRoom(
       errors.push(`${server}: the returned state has no m.room.create event`);
       continue;
     }
-    const verdict = checkAgainstState(join, (k) => statePdus.get(k), rules);
+    // Members omitted: a membership the rules need beyond the joiner's own (a restricted join's authorising user) is
+    // taken from the join's own auth events, fetched when the answer left them out (partial-state.ts step 2).
+    const authFallback = new Map<StateKey, Pdu>();
+    if (answer.membersOmitted) {
+      const lacking = join.authEvents.filter((id) => !entries.has(id));
+      const stored = await ctx.storage.events.getEvents(lacking);
+      const fetched: Pdu[] = [];
+      for (const id of lacking.filter((x) => !stored.has(x))) {
+        try {
+          fetched.push(await ctx.remote.client.getEvent(server, id, rules));
+        } catch { /* an auth event we cannot get: the check below decides without it */ }
+      }
+      const more = fetched.length > 0 ? await outlierEntries({ storage: ctx.storage, remote: ctx.remote, rules, roomId }, fetched) : [];
+      for (const o of more) if (!entries.has(o.pdu.eventId)) { entries.set(o.pdu.eventId, o); outliers.push(o); }
+      for (const id of join.authEvents) {
+        const e = entries.get(id) ?? stored.get(id);
+        if (e && !e.rejectionReason && e.pdu.type === "m.room.member" && e.pdu.stateKey !== undefined) authFallback.set(stateKeyOf(e.pdu.type, e.pdu.stateKey), e.pdu);
+      }
+    }
+    const verdict = checkAgainstState(join, (k) => statePdus.get(k) ?? authFallback.get(k), rules);
     if (!verdict.allowed) throw MatrixError.forbidden(`the join fails the auth rules against the state ${server} returned: ${verdict.reason} (auth rule ${verdict.rule})`);
     const after = new Map(state);
     after.set(stateKeyOf("m.room.member", userId), join.eventId);
