@@ -218,6 +218,8 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     turn: () => new Promise((resolve) => setImmediate(resolve)),
     remote: { keys: federation.keyRing, client: federation.client, metrics },
     backfillLog: logger.child({ area: "backfill" }),
+    partialJoins: config.federation.partial_joins,
+    partialState: { log: logger.child({ area: "partial-state" }) },
     extremities: { threshold: config.dummy_events_threshold, delayMs: options.dummyEventDelayMs ?? DEFAULT_DUMMY_EVENT_DELAY_MS, timers: systemTimers },
   });
   // Inbound /send (src/rooms/transaction-gate.ts): once per (origin, txn id); EDU types without a handler are logged at debug.
@@ -450,6 +452,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     logger.info({ url: urls.local, public_url: urls.public }, `federation tester enabled: ${urls.local ?? urls.public} (and ${urls.public} through public_baseurl)`);
   }
   await sender.start();
+  await rooms.resumePartialStateRooms();
   await pushSender.start();
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 

@@ -408,11 +408,14 @@ describe("loadConfig", () => {
 
 describe("parseConfig: federation retry schedule (federation.*)", () => {
   it("defaults to Synapse's 10 minutes, x2, capped at 7 days", () => {
-    assert.deepEqual(parse("").config.federation, { destination_min_retry_interval: 600_000, destination_retry_multiplier: 2, destination_max_retry_interval: 7 * 86_400_000 });
+    assert.deepEqual(parse("").config.federation, { destination_min_retry_interval: 600_000, destination_retry_multiplier: 2, destination_max_retry_interval: 7 * 86_400_000, partial_joins: true });
+  });
+  it("turns partial joins off with federation.partial_joins: false", () => {
+    assert.equal(parse("federation:\n  partial_joins: false").config.federation.partial_joins, false);
   });
   it("reads durations with suffixes and the multiplier", () => {
     const { config } = parse("federation:\n  destination_min_retry_interval: 30s\n  destination_retry_multiplier: 3\n  destination_max_retry_interval: 1h");
-    assert.deepEqual(config.federation, { destination_min_retry_interval: 30_000, destination_retry_multiplier: 3, destination_max_retry_interval: 3_600_000 });
+    assert.deepEqual(config.federation, { destination_min_retry_interval: 30_000, destination_retry_multiplier: 3, destination_max_retry_interval: 3_600_000, partial_joins: true });
   });
   it("refuses a cap below the minimum and a multiplier below 1, and warns of an unknown key, naming the key", () => {
     assert.match(problems("federation:\n  destination_min_retry_interval: 1h\n  destination_max_retry_interval: 1m").join("\n"), /federation.*destination_max_retry_interval must not be below/);

@@ -341,11 +341,13 @@ export const homeserverSchema = z.strictObject({
       destination_min_retry_interval: duration.default(10 * 60_000),
       destination_retry_multiplier: z.number().min(1).default(2),
       destination_max_retry_interval: duration.default(7 * 24 * 3600_000),
+      /** Joins of remote rooms ask for members omitted (send_join omit_members; rooms/partial-state.ts). */
+      partial_joins: z.boolean().default(true),
     })
     .refine((f) => f.destination_max_retry_interval >= f.destination_min_retry_interval, {
       message: "destination_max_retry_interval must not be below destination_min_retry_interval",
     })
-    .default({ destination_min_retry_interval: 10 * 60_000, destination_retry_multiplier: 2, destination_max_retry_interval: 7 * 24 * 3600_000 }),
+    .default({ destination_min_retry_interval: 10 * 60_000, destination_retry_multiplier: 2, destination_max_retry_interval: 7 * 24 * 3600_000, partial_joins: true }),
   // Synapse's: GET / redirects here (an http(s) URL, as Synapse requires).
   web_client_location: httpUrl.optional(),
   web_client: webClient.default({ enabled: false }),

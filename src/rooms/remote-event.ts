@@ -117,6 +117,11 @@ export interface RoomIngestContext {
    * event is. Events of a /send transaction are not forwarded: their origin sends them to everyone itself.
    */
   readonly forwardTo?: RoomOutbound;
+  /**
+   * The room's state is partial (joined with members omitted, partial-state.ts step 2): a member key a check needs
+   * that the state lacks is taken from the event's own auth events, which passed their own checks.
+   */
+  readonly partialState?: boolean;
 }
 
 /**
@@ -308,6 +313,14 @@ export async function ingestInBatch(ctx: RoomIngestContext, b: PendingIngest, pd
     const v = checkAuthEvents(pdu, [...pdu.authEvents.map((id) => authStored.get(id)!.pdu), ...(create ? [create] : [])], rules);
     if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against its auth events)`;
   }
+  // Partial state: the event's own member auth events stand in for members the state lacks (omitted at the join).
+  const fallback = new Map<StateKey, Pdu>();
+  if (ctx.partialState) {
+    for (const id of pdu.authEvents) {
+      const a = authStored.get(id)?.pdu;
+      if (a && a.type === "m.room.member" && a.stateKey !== undefined) fallback.set(stateKeyOf(a.type, a.stateKey), a);
+    }
+  }
   // Step 5.
   const known = pdu.prevEvents.filter((id) => !missingPrev.includes(id));
   const states: StateMap[] = [...gapStates];
@@ -315,13 +328,13 @@ export async function ingestInBatch(ctx: RoomIngestContext, b: PendingIngest, pd
   const before = await resolveForks(ctx, b, states);
   if (typeof before === "string") return { eventId, ok: false, error: before, stored: "dropped" };
   if (!rejection) {
-    const v = await checkOverState(b, pdu, before, rules);
+    const v = await checkOverState(b, pdu, before, rules, fallback);
     if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against the state before the event)`;
   }
   // Step 6.
   let softFailed = false;
   const current = await b.currentState();
-  if (!rejection) softFailed = !(await checkOverState(b, pdu, current, rules)).allowed;
+  if (!rejection) softFailed = !(await checkOverState(b, pdu, current, rules, fallback)).allowed;
   // Persist (at the batch's flush).
   const stateBefore: StateInput = known.length === 1 && missingPrev.length === 0 ? { after: known[0]! } : { state: before };
   let stateAfter = before;
@@ -356,7 +369,7 @@ export async function ingestInBatch(ctx: RoomIngestContext, b: PendingIngest, pd
  * The auth rules against a state, with the state's events read as the rules ask for them (the auth event types
  * first, then any other entry a rule looks at), rather than every event of the state.
  */
-async function checkOverState(b: PendingIngest, pdu: Pdu, state: StateMap, rules: RoomVersionRules): Promise<AuthVerdict> {
+async function checkOverState(b: PendingIngest, pdu: Pdu, state: StateMap, rules: RoomVersionRules, fallback?: ReadonlyMap<StateKey, Pdu>): Promise<AuthVerdict> {
   const ids = (keys: readonly StateKey[]) => keys.flatMap((k) => { const id = state.get(k); return id && !b.known(id) ? [id] : []; });
   await b.getEvents(ids(authEventTypesFor(pdu, { rules })));
   const absent = new Set<EventId>();
@@ -364,7 +377,7 @@ async function checkOverState(b: PendingIngest, pdu: Pdu, state: StateMap, rules
     const lacking: EventId[] = [];
     const v = checkAgainstState(pdu, (k) => {
       const id = state.get(k);
-      if (!id) return undefined;
+      if (!id) return fallback?.get(k);
       const e = b.known(id);
       if (!e && !absent.has(id)) lacking.push(id);
       return e?.pdu;

@@ -18,8 +18,10 @@
  * 5. send_join to the same server; every returned event (state and auth chain) verified in one batch, the
  *    auth chain and state stored as outliers, each checked against its own auth events;
  * 6. the join checked against the returned state and persisted with it as its state before, the room recorded
- *    and its current state set: the room is usable at once. Answers with members omitted are refused for now
- *    (Zion asks for full state).
+ *    and its current state set: the room is usable at once. With `partialJoins`, send_join asks for omit_members;
+ *    an answer with members_omitted (partial-state.ts step 1) is checked the same way (the joiner's own membership
+ *    is all the auth rules need of members) and persisted with the room recorded as partial-state, in the same
+ *    transaction; the caller then starts the completion. A full answer (a resident ignoring the flag) is a full join.
  * Restricted joins (v8+): a template naming join_authorised_via_users_server keeps it in our join, and step 5 takes
  * the authorising server's signature from send_join's `event` (merged into our copy and verified); the resident
  * side (RoomService.makeMembership / acceptSendJoin) names a local member and signs such joins.
@@ -30,6 +32,7 @@ import { MatrixError } from "../core/errors.js";
 import { hashAndSignEvent, parsePdu, stateKeyOf, type Pdu, type PduSigner, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
+import type { PartialStateRoom } from "../storage/ports.js";
 import { ROOM_VERSIONS, isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
 import { outlierEntries, verifyRemoteBatch, type RemoteDeps } from "./remote-event.js";
 import type { RoomStorage } from "./room-service.js";
@@ -42,7 +45,7 @@ export interface RemoteJoinClient {
   makeJoin(destination: ServerName, roomId: RoomId, userId: UserId, supportedVersions: readonly string[]): Promise<{ roomVersion: string; event: JsonObject }>;
   sendJoin(
     destination: ServerName, roomId: RoomId, eventId: EventId, event: JsonObject, rules: RoomVersionRules, q?: { readonly omitMembers?: boolean },
-  ): Promise<{ state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean; event?: JsonObject | undefined }>;
+  ): Promise<{ state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean; serversInRoom?: ServerName[] | undefined; event?: JsonObject | undefined }>;
 }
 
 /** Step 1's template: the built join without what the joining server computes itself. */
@@ -97,12 +100,14 @@ export interface JoinRemoteContext {
   readonly storage: RoomStorage;
   readonly remote: RemoteDeps & { readonly client: RemoteJoinClient };
   readonly nowTs: () => number;
+  /** Ask for members omitted (config federation.partial_joins). */
+  readonly partialJoins?: boolean;
 }
 
 /** Steps 3-6. Returns the join's event id and the persist result's max ordering (for the notifier). */
 export async function joinRemoteRoom(
   ctx: JoinRemoteContext, roomId: RoomId, userId: UserId, servers: readonly ServerName[], content: JsonObject,
-): Promise<{ eventId: EventId; maxOrdering: number }> {
+): Promise<{ eventId: EventId; maxOrdering: number; partialState: PartialStateRoom | null }> {
   const errors: string[] = [];
   for (const server of servers) {
     // Step 3.
@@ -130,9 +135,9 @@ export async function joinRemoteRoom(
       continue;
     }
     // Step 5.
-    let answer: { state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean; event?: JsonObject | undefined };
+    let answer: { state: Pdu[]; authChain: Pdu[]; membersOmitted: boolean; serversInRoom?: ServerName[] | undefined; event?: JsonObject | undefined };
     try {
-      answer = await ctx.remote.client.sendJoin(server, roomId, join.eventId, join.raw, rules);
+      answer = await ctx.remote.client.sendJoin(server, roomId, join.eventId, join.raw, rules, ctx.partialJoins ? { omitMembers: true } : {});
     } catch (e) {
       if (e instanceof Error && "status" in e && (e as { status?: number }).status === 403) throw MatrixError.forbidden(`${server} refused the join: ${e.message}`);
       errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
@@ -148,8 +153,8 @@ export async function joinRemoteRoom(
         continue;
       }
     }
-    if (answer.membersOmitted) {
-      errors.push(`${server}: answered with members omitted, which Zion does not ask for`);
+    if (answer.membersOmitted && !ctx.partialJoins) {
+      errors.push(`${server}: answered with members omitted, which Zion did not ask for`);
       continue;
     }
     const all = [...answer.authChain, ...answer.state];
@@ -179,17 +184,41 @@ export async function joinRemoteRoom(
       errors.push(`${server}: the returned state has no m.room.create event`);
       continue;
     }
-    const verdict = checkAgainstState(join, (k) => statePdus.get(k), rules);
+    // Members omitted: a membership the rules need beyond the joiner's own (a restricted join's authorising user) is
+    // taken from the join's own auth events, fetched when the answer left them out (partial-state.ts step 2).
+    const authFallback = new Map<StateKey, Pdu>();
+    if (answer.membersOmitted) {
+      const lacking = join.authEvents.filter((id) => !entries.has(id));
+      const stored = await ctx.storage.events.getEvents(lacking);
+      const fetched: Pdu[] = [];
+      for (const id of lacking.filter((x) => !stored.has(x))) {
+        try {
+          fetched.push(await ctx.remote.client.getEvent(server, id, rules));
+        } catch { /* an auth event we cannot get: the check below decides without it */ }
+      }
+      const more = fetched.length > 0 ? await outlierEntries({ storage: ctx.storage, remote: ctx.remote, rules, roomId }, fetched) : [];
+      for (const o of more) if (!entries.has(o.pdu.eventId)) { entries.set(o.pdu.eventId, o); outliers.push(o); }
+      for (const id of join.authEvents) {
+        const e = entries.get(id) ?? stored.get(id);
+        if (e && !e.rejectionReason && e.pdu.type === "m.room.member" && e.pdu.stateKey !== undefined) authFallback.set(stateKeyOf(e.pdu.type, e.pdu.stateKey), e.pdu);
+      }
+    }
+    const verdict = checkAgainstState(join, (k) => statePdus.get(k) ?? authFallback.get(k), rules);
     if (!verdict.allowed) throw MatrixError.forbidden(`the join fails the auth rules against the state ${server} returned: ${verdict.reason} (auth rule ${verdict.rule})`);
     const after = new Map(state);
     after.set(stateKeyOf("m.room.member", userId), join.eventId);
+    // Partial state (partial-state.ts step 1): whom to ask and send to meanwhile; the resident counts itself in.
+    const partialState: PartialStateRoom | null = answer.membersOmitted
+      ? { roomId, joinEventId: join.eventId, serversInRoom: [...new Set([server, ...(answer.serversInRoom ?? [])])].filter((s) => s !== ctx.serverName), joinedTs: ctx.nowTs() }
+      : null;
     const result = await ctx.storage.events.persistEvents({
       events: [...outliers, { pdu: join, stateBefore: { state } }],
       rooms: [{ roomId, roomVersion: rules.id, creator: create.sender }],
       state: [{ roomId, replace: true, set: after }],
       receivedTs: ctx.nowTs(),
+      ...(partialState ? { partialStateJoin: partialState } : {}),
     });
-    return { eventId: join.eventId, maxOrdering: result.maxOrdering };
+    return { eventId: join.eventId, maxOrdering: result.maxOrdering, partialState };
   }
   throw new MatrixError("M_UNKNOWN", 502, `Failed to join via any server: ${errors.join("; ") || "no server to ask"}`);
 }

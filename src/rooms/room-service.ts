@@ -28,6 +28,7 @@ import { PushActions } from "./push-actions.js";
 import { buildLocalEvent, stateNeededFor, type LocalEventInput } from "./local-event.js";
 import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier.js";
 import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
+import { PartialStateCompleter, type PartialStateClient, type PartialStateLog } from "./partial-state.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 
@@ -62,6 +63,10 @@ export interface RoomServiceDeps {
   readonly remote?: RemoteDeps & { readonly client: RemoteEventClient & RemoteJoinClient & RemoteInviteClient & Partial<BackfillClient> & Partial<ProfileQueryClient> & { queryDirectory(destination: ServerName, alias: RoomAlias): Promise<{ roomId: RoomId; servers: ServerName[] }> } };
   /** Backfill's account of events it left out or rejected and of servers that failed (absent: not logged). */
   readonly backfillLog?: BackfillLog;
+  /** Joins of remote rooms ask for members omitted (config federation.partial_joins; partial-state.ts). */
+  readonly partialJoins?: boolean;
+  /** The partial-state completion's log and first back-off (absent: not logged, RETRY_MIN_MS). */
+  readonly partialState?: { readonly log?: PartialStateLog; readonly retryMinMs?: number };
 }
 
 /** A transaction PDU's outcome, keyed as /send answers it. */
@@ -80,6 +85,9 @@ export function federationUnavailable(action: string, where: string): MatrixErro
 
 /** PDUs RoomService keeps by event id for local sends (RoomService.pdus). */
 const PDU_CACHE_SIZE = 2_000;
+
+/** How long /members waits for a partial-state room's completion (RoomService.awaitFullState). */
+export const MEMBERS_WAIT_MS = 60_000;
 
 /** The most sends of one room written in one transaction (appendBatch). */
 export const MAX_SEND_BATCH = 100;
@@ -110,6 +118,8 @@ export class RoomService {
   /** Push actions evaluated for every batch persisted through the pipeline (push-actions.ts); absent without push rules storage. */
   readonly pushActions: PushActions | undefined;
   private readonly deps: RoomServiceDeps;
+  /** Completes rooms joined with members omitted (partial-state.ts); absent without federation. */
+  readonly partialState: PartialStateCompleter | undefined;
 
   constructor(deps: RoomServiceDeps) {
     const pushRules = deps.storage.pushRules;
@@ -139,11 +149,33 @@ export class RoomService {
       extremityCount: async (roomId) => (await deps.storage.rooms.getForwardExtremities(roomId)).length,
       sendDummyEvent: (roomId) => this.sendDummyEvent(roomId),
     });
+    const remote = deps.remote;
+    this.partialState = remote && new PartialStateCompleter({
+      serverName: deps.serverName, storage: this.deps.storage, remote: { ...remote, client: remote.client as typeof remote.client & PartialStateClient }, clock: deps.clock,
+      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      ...(deps.partialState?.log ? { log: deps.partialState.log } : {}),
+      ...(deps.partialState?.retryMinMs !== undefined ? { retryMinMs: deps.partialState.retryMinMs } : {}),
+    });
   }
 
-  /** Stops what runs in the background (the dummy-event checks). */
+  /**
+   * /members and /joined_members of a room joined with members omitted: waits until its state is complete, at most
+   * MEMBERS_WAIT_MS; still partial then, 503 (a partial list would be wrong). At once for a complete room.
+   */
+  async awaitFullState(roomId: RoomId): Promise<void> {
+    if (!this.partialState || (await this.partialState.waitForComplete(roomId, MEMBERS_WAIT_MS))) return;
+    throw new MatrixError("M_UNKNOWN", 503, `the members of ${roomId} are still being fetched from its other servers (the room was joined with members omitted); retry later`);
+  }
+
+  /** Start-up: resumes the completion of every room joined with members omitted (partial-state.ts). */
+  async resumePartialStateRooms(): Promise<void> {
+    await this.partialState?.resumeAll();
+  }
+
+  /** Stops what runs in the background (the dummy-event checks, partial-state completions). */
   close(): void {
     this.merger?.close();
+    this.partialState?.stop();
   }
 
   /**
@@ -554,9 +586,10 @@ export class RoomService {
       }
       const verdicts = await verifyRemoteBatch(remote.keys, raws.map((raw) => ({ raw, rules, roomId })));
       await this.queue.run(roomId, async () => {
+        const partialState = (await this.deps.storage.rooms.getPartialStateRoom(roomId)) !== null;
         const ctx = {
           storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
-          persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids),
+          persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids), partialState,
         };
         // The room's PDUs are checked in order over what the earlier ones leave and written together (PendingIngest).
         const batch = new PendingIngest(ctx);
@@ -700,11 +733,13 @@ export class RoomService {
     if (opts.reason !== undefined) content["reason"] = opts.reason;
     return this.queue.run(roomId, async () => {
       const got = await joinRemoteRoom(
-        { serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, remote, nowTs: () => this.deps.clock.now() },
+        { serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, remote, nowTs: () => this.deps.clock.now(), partialJoins: this.deps.partialJoins === true },
         roomId, userId, servers, content,
       );
       await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
       this.notifier.notify(got.maxOrdering, roomId, [got.eventId]);
+      // Members omitted: the rest of the state in the background (it queues behind this task for its last step).
+      if (got.partialState) this.partialState?.start(got.partialState);
       return got.eventId;
     });
   }

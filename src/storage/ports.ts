@@ -204,6 +204,28 @@ export interface PersistBatch {
    * actions of events stored already, outliers and backfill are dropped.
    */
   readonly pushActions?: readonly PushActionToStore[];
+  /**
+   * A room joined with members omitted (migration 0021, rooms/partial-state.ts): recorded in the join's transaction
+   * (a row for the room already is replaced).
+   */
+  readonly partialStateJoin?: PartialStateRoom;
+  /**
+   * The completion of a partial-state room: every snapshot state group of the room gains the `fill` keys it lacks
+   * (keys it has are kept), so the state of the join and of every event since (their groups derive from those
+   * snapshots) holds the members that were omitted; the room's partial-state record is marked complete at the
+   * batch's forward position (getPartialStateCompletions). Current state is changed as usual through `state`.
+   */
+  readonly partialStateComplete?: { readonly roomId: RoomId; readonly fill: StateMap };
+}
+
+/** A room joined with members omitted, until its state is complete (migration 0021). */
+export interface PartialStateRoom {
+  readonly roomId: RoomId;
+  /** Our join, whose state before the completion fetches (/state_ids?event_id=). */
+  readonly joinEventId: EventId;
+  /** send_join's servers_in_room: whom to ask, and where the room's events go meanwhile. */
+  readonly serversInRoom: readonly ServerName[];
+  readonly joinedTs: number;
 }
 
 /** What one local user's push rules said of one event: it notifies (only those are stored), maybe highlights. */
@@ -433,6 +455,12 @@ export interface RoomStore {
   getCurrentStateChanges(range: StreamRange, roomIds?: readonly RoomId[]): Promise<readonly CurrentStateChange[]>;
   /** Membership changes of one user in (from, to], ascending, at most `limit`. */
   getMembershipChanges(userId: UserId, range: StreamRange): Promise<readonly MembershipChange[]>;
+  /** The room's partial-state record (joined with members omitted, not yet complete), or null (migration 0021). */
+  getPartialStateRoom(roomId: RoomId): Promise<PartialStateRoom | null>;
+  /** Every partial-state room, by room id (completion resumes them at start-up). */
+  listPartialStateRooms(): Promise<readonly PartialStateRoom[]>;
+  /** Rooms whose partial state was completed at a stream position in (from, to], in that order, at most `limit` (/sync). */
+  getPartialStateCompletions(range: StreamRange): Promise<readonly RoomId[]>;
 }
 
 // ---------------------------------------------------------------------------

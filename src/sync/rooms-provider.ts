@@ -101,9 +101,14 @@ export class RoomsProvider {
     }
     const included = (r: RoomId) => roomFilterIncludes(req.filter, r);
 
-    // join
-    const joinedRooms = joined!.filter(included);
-    const newlyJoined = new Set(joinedRooms.filter((r) => changed.get(r)?.membership === "join"));
+    // join. Rooms joined with members omitted (rooms/partial-state.ts), as Synapse: while partial, left out for a
+    // client that does not lazy-load members (it would take the partial state for the whole one), and shown without
+    // member counts to one that does; once complete, a newly joined room for the first, a new summary for the second.
+    const lazy = lazyLoading(req.filter.state).lazy;
+    const partial = new Set((await storage.rooms.listPartialStateRooms()).map((r) => r.roomId));
+    const completed = req.since === null ? new Set<RoomId>() : new Set(await storage.rooms.getPartialStateCompletions({ from: req.since, to: req.to, limit: MAX_MEMBERSHIP_CHANGES }));
+    const joinedRooms = joined!.filter(included).filter((r) => lazy || !partial.has(r));
+    const newlyJoined = new Set(joinedRooms.filter((r) => changed.get(r)?.membership === "join" || (!lazy && completed.has(r))));
     const limit = effectiveLimit(req.filter.timeline, TIMELINE_LIMIT);
     const incrementalRooms = req.since === null || req.fullState ? [] : joinedRooms.filter((r) => !newlyJoined.has(r));
     const fromStart = req.since === null || req.fullState ? joinedRooms : [...newlyJoined];
@@ -123,8 +128,9 @@ export class RoomsProvider {
       const recent = (initial ? recentStart : recentInc).get(roomId) ?? [];
       const ephemeral = req.ephemeral.get(roomId);
       const accountData = accountDataByRoom.get(roomId);
-      if (!initial && recent.length === 0 && !ephemeral && !accountData) continue;
-      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData);
+      const summaryDue = completed.has(roomId);
+      if (!initial && recent.length === 0 && !ephemeral && !accountData && !summaryDue) continue;
+      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue });
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -166,6 +172,7 @@ export class RoomsProvider {
     initial: boolean,
     ephemeral: readonly JsonObject[] | undefined,
     accountData: JsonObject[] | undefined,
+    partialState: { readonly partial: boolean; readonly summaryDue: boolean } = { partial: false, summaryDue: false },
   ): Promise<JsonObject> {
     const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
     const room: Record<string, JsonValue> = {
@@ -177,7 +184,9 @@ export class RoomsProvider {
     if (req.stateAfterKey) room["state"] = { events: [] };
     room["ephemeral"] = { events: (ephemeral ?? []).filter((e) => eventFilterMatches(req.filter.ephemeral, { type: String(e["type"]) })) };
     room["account_data"] = { events: accountData ?? [] };
-    if (initial || timeline.some((p) => p.type === "m.room.member")) room["summary"] = await this.summary(req.to, roomId, req.userId);
+    if (initial || partialState.summaryDue || timeline.some((p) => p.type === "m.room.member")) {
+      room["summary"] = partialState.partial ? {} : await this.summary(req.to, roomId, req.userId); // counts unknown while partial
+    }
     const perThread = req.filter.timeline.unread_thread_notifications;
     const unread = await unreadCounts(this.storage, roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition });
     room["unread_notifications"] = unread.room;

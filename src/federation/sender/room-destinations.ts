@@ -3,7 +3,8 @@
  * event, the server of its target, so a remote user who is kicked, banned or leaves hears of it), minus ourselves,
  * minus servers that federation_enabled / federation_domain_whitelist exclude (FederationSender.allowed), minus
  * servers the room's m.room.server_acl denies (core/acl; the new ACL when the event is the ACL itself).
- * The room's EDUs (serversForRoom) go to the same servers but the membership target.
+ * The room's EDUs (serversForRoom) go to the same servers but the membership target. While the room's state is
+ * partial (joined with members omitted), send_join's servers_in_room are added.
  */
 import type { Pdu } from "../../core/events/index.js";
 import type { RoomId, ServerName, UserId } from "../../core/ids/index.js";
@@ -16,7 +17,7 @@ import type { FederationSender } from "./sender.js";
 export const serverOf = (user: UserId | string): string => user.slice(user.indexOf(":") + 1);
 
 export interface RoomDestinationsDeps {
-  readonly storage: { readonly rooms: Pick<RoomStore, "getCurrentStateEventId">; readonly events: Pick<EventStore, "getPdus">; readonly roomClient: Pick<RoomClientStore, "getRoomMembers"> };
+  readonly storage: { readonly rooms: Pick<RoomStore, "getCurrentStateEventId" | "getPartialStateRoom">; readonly events: Pick<EventStore, "getPdus">; readonly roomClient: Pick<RoomClientStore, "getRoomMembers"> };
   readonly sender: Pick<FederationSender, "allowed" | "pdusQueued">;
 }
 
@@ -41,6 +42,9 @@ export class RoomDestinations {
   private async servers(roomId: RoomId, extra: readonly string[], newAcl: JsonObject | undefined): Promise<readonly ServerName[]> {
     const { storage } = this.deps;
     const servers = new Set((await storage.roomClient.getRoomMembers(roomId, "join")).map(serverOf));
+    // A partial-state room (rooms/partial-state.ts): the members omitted at the join are not known yet, so the
+    // servers the resident listed in servers_in_room too, until the state is complete.
+    for (const s of (await storage.rooms.getPartialStateRoom(roomId))?.serversInRoom ?? []) servers.add(s);
     for (const s of extra) servers.add(s);
     const candidates = this.deps.sender.allowed(servers);
     if (candidates.length === 0) return []; // a room of local users only: no ACL to read

@@ -6,7 +6,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
+import type { EventId, RoomId, ServerName, UserId } from "../../core/ids/index.js";
 import { stateKeyOf, type Pdu, type StateKey } from "../../core/events/pdu.js";
 import { authChainUnion as coreAuthChain, authDifference as coreAuthDifference, mapSource } from "../../core/state-res/index.js";
 import { runNow } from "../../core/generator.js";
@@ -374,6 +374,66 @@ export function roomConformance(
         ].sort((a, b) => Number(a[2]) - Number(b[2]) || String(a[0]).localeCompare(String(b[0]))));
         const bob = await s.rooms.getMembershipChanges(BOB, { from: j.maxOrdering, to, limit: 10 });
         assert.deepEqual(bob, [{ streamOrdering: x.maxOrdering, roomId: ROOM, userId: BOB, membership: null, eventId: null }]);
+      });
+    });
+  });
+
+  describe("partial-state rooms (migration 0021)", () => {
+    const CAROL = "@carol:remote.test" as UserId;
+    const DAVE = "@dave:remote.test" as UserId;
+    const member = (id: string, who: UserId, prev: readonly string[], depth: number): PduSpec =>
+      ({ id, type: "m.room.member", stateKey: who, sender: who, content: { membership: "join" }, prev, auth: ["create"], depth });
+
+    it("records a join with members omitted, lists it, and on completion fills the omitted members into the state of the join and of every event since, current state and memberships, in one batch", async () => {
+      await withStorage(async (s) => {
+        // What the resident sent (members omitted): create, and Bob's member event, as outliers.
+        await s.events.persistEvents(batch([
+          ev({ id: "create", type: "m.room.create", stateKey: "", sender: BOB }, { outlier: true }),
+          ev(member("bob", BOB, ["create"], 2), { outlier: true }),
+        ]));
+        const partial = new Map([[sk("m.room.create"), eid("create")], [sk("m.room.member", BOB), eid("bob")]]);
+        const record = { roomId: ROOM, joinEventId: eid("join"), serversInRoom: ["remote.test" as ServerName], joinedTs: NOW };
+        await s.events.persistEvents(batch([ev(member("join", ALICE, ["bob"], 3), { stateBefore: { state: partial } })], {
+          rooms: [{ roomId: ROOM, roomVersion: "10", creator: BOB }],
+          state: [{ roomId: ROOM, replace: true, set: new Map([...partial, [sk("m.room.member", ALICE), eid("join")]]) }],
+          partialStateJoin: record,
+        }));
+        assert.deepEqual(await s.rooms.getPartialStateRoom(ROOM), record);
+        assert.deepEqual(await s.rooms.listPartialStateRooms(), [record]);
+        assert.equal(await s.rooms.getPartialStateRoom(OTHER_ROOM), null);
+        // While partial: Dave joins (received normally), then a message.
+        await s.events.persistEvents(batch([
+          ev(member("dave", DAVE, ["join"], 4), { stateBefore: { after: eid("join") } }),
+          ev({ id: "m1", prev: ["dave"], depth: 5 }, { stateBefore: { after: eid("dave") } }),
+        ], { state: [{ roomId: ROOM, set: new Map([[sk("m.room.member", DAVE), eid("dave")]]) }] }));
+        // Completion: Carol (omitted) and an older Dave event the resident had before the join.
+        const full = new Map([...partial, [sk("m.room.member", CAROL), eid("carol")], [sk("m.room.member", DAVE), eid("dave0")]]);
+        const fill = new Map([...full].filter(([k]) => !partial.has(k)));
+        const before = await s.events.maxStreamOrdering();
+        await s.events.persistEvents(batch([
+          ev(member("carol", CAROL, ["create"], 2), { outlier: true }),
+          ev({ ...member("dave0", DAVE, ["create"], 2), content: { membership: "invite" } }, { outlier: true }),
+        ], {
+          state: [{ roomId: ROOM, set: new Map([[sk("m.room.member", CAROL), eid("carol")]]) }],
+          partialStateComplete: { roomId: ROOM, fill },
+        }));
+        assert.equal(await s.rooms.getPartialStateRoom(ROOM), null);
+        assert.deepEqual(await s.rooms.listPartialStateRooms(), []);
+        const after = await s.events.maxStreamOrdering();
+        assert.deepEqual(await s.rooms.getPartialStateCompletions({ from: before, to: after, limit: 10 }), [ROOM], "the completion is a position in the stream");
+        assert.deepEqual(await s.rooms.getPartialStateCompletions({ from: after, to: after + 10, limit: 10 }), []);
+        const atJoin = await s.state.getStateAtEvent(eid("join"), "before");
+        assert.equal(atJoin?.get(sk("m.room.member", CAROL)), eid("carol"), "the omitted member is in the state before the join");
+        assert.equal(atJoin?.get(sk("m.room.member", DAVE)), eid("dave0"));
+        const atM1 = await s.state.getStateAtEvent(eid("m1"), "before");
+        assert.equal(atM1?.get(sk("m.room.member", CAROL)), eid("carol"), "and in the state of events since");
+        assert.equal(atM1?.get(sk("m.room.member", DAVE)), eid("dave"), "a key set since the join keeps its newer event");
+        assert.equal(atM1?.get(sk("m.room.member", ALICE)), eid("join"));
+        assert.equal(await s.rooms.getCurrentStateEventId(ROOM, "m.room.member", CAROL), eid("carol"));
+        assert.equal((await s.rooms.getMembership(ROOM, CAROL))?.membership, "join");
+        assert.deepEqual(await s.rooms.getRoomsForUser(CAROL, "join"), [ROOM]);
+        const changes = await s.rooms.getCurrentStateChanges({ from: before, to: await s.events.maxStreamOrdering(), limit: 10 }, [ROOM]);
+        assert.deepEqual(changes.map((c) => c.stateKey), [CAROL], "the completion enters the current-state stream");
       });
     });
   });

@@ -266,7 +266,10 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
     if (avatar !== null) body["avatar"] = avatar;
     else if (!initial) body["avatar"] = null;
   }
-  if (membership === "join" && memberChanged) {
+  // A room joined with members omitted (rooms/partial-state.ts): no counts until complete (the completion's member
+  // changes then bring them), as lazy-loading /sync.
+  const partial = membership === "join" && memberChanged && (await ctx.storage.rooms.getPartialStateRoom(roomId)) !== null;
+  if (membership === "join" && memberChanged && !partial) {
     const [joined, invited] = await Promise.all([ctx.storage.roomClient.getRoomMembers(roomId, "join"), ctx.storage.roomClient.getRoomMembers(roomId, "invite")]);
     body["joined_count"] = joined.length;
     body["invited_count"] = invited.length;

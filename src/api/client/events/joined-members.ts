@@ -10,10 +10,12 @@ export const joinedMembers = defineClientRoute({
   path: "/_matrix/client/v3/rooms/:roomId/joined_members",
   auth: "access-token",
   params: RoomParams,
-  async handle({ user, params }, deps: Pick<RoomDeps, "roomReads" | "roomClient" | "roomStore" | "events">) {
+  async handle({ user, params }, deps: Pick<RoomDeps, "rooms" | "roomReads" | "roomClient" | "roomStore" | "events">) {
     const roomId = roomIdParam(params.roomId);
     const view = await deps.roomReads.stateView(roomId, user.userId);
     if (view.at !== "current") throw MatrixError.forbidden(`${user.userId} is not in room ${roomId}`);
+    // Joined with members omitted: the answer waits for the whole member list (rooms/partial-state.ts).
+    await deps.rooms.awaitFullState(roomId);
     const joined: Record<string, JsonObject> = {};
     const userIds = await deps.roomClient.getRoomMembers(roomId, "join");
     const ids = await Promise.all(userIds.map((u) => deps.roomStore.getCurrentStateEventId(roomId, "m.room.member", u)));

@@ -39,9 +39,11 @@ export const members = defineClientRoute({
   auth: "access-token",
   params: RoomParams,
   query: z.looseObject({ at: z.string().optional(), membership: z.enum(MEMBERSHIPS).optional(), not_membership: z.enum(MEMBERSHIPS).optional() }),
-  async handle({ user, params, query }, deps: Pick<RoomDeps, "roomReads" | "roomStore" | "stateStore" | "events" | "clock">) {
+  async handle({ user, params, query }, deps: Pick<RoomDeps, "rooms" | "roomReads" | "roomStore" | "stateStore" | "events" | "clock">) {
     const roomId = roomIdParam(params.roomId);
     const view = await deps.roomReads.stateView(roomId, user.userId);
+    // Joined with members omitted: the answer waits for the whole member list (rooms/partial-state.ts).
+    await deps.rooms.awaitFullState(roomId);
     let state: StateMap;
     if (query.at !== undefined) {
       const ev = await eventAt(deps, roomId, query.at);

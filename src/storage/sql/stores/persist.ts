@@ -25,7 +25,7 @@ import { committedPosition, storedJson } from "./events.js";
 import { queueOutboundPdus } from "./outbound.js";
 import { insertPushActions } from "./push-actions.js";
 import { relationRowsWork } from "./relations.js";
-import { applyCurrentState, applyOutOfBand } from "./rooms.js";
+import { applyCurrentState, applyOutOfBand, completePartialStateRoom, recordPartialStateRoom } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
 
 /** A range of allocated ids, first..last inclusive (empty when last < first). */
@@ -89,7 +89,7 @@ function candidates(batch: PersistBatch, existing: ReadonlyMap<EventId, boolean>
 
 const forwardOf = (e: EventToPersist): boolean => !e.outlier && !e.backfilled;
 /** Current-state changes and out-of-band memberships take one forward position after the batch's events. */
-const statePositionNeeded = (batch: PersistBatch): boolean => (batch.state?.length ?? 0) > 0 || (batch.outOfBand?.length ?? 0) > 0;
+const statePositionNeeded = (batch: PersistBatch): boolean => (batch.state?.length ?? 0) > 0 || (batch.outOfBand?.length ?? 0) > 0 || batch.partialStateComplete !== undefined;
 
 export function* persistPlan(batch: PersistBatch, dialect: Dialect): UnitOfWork<PersistPlan> {
   const { writes } = candidates(batch, yield* existingOf(batch.events.map((e) => e.pdu.eventId)));
@@ -138,7 +138,10 @@ function* stateBeforeGroup(
 
 export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Dialect): UnitOfWork<PersistResult> {
   // 0. Writers of one room take turns (PostgreSQL); writers of other rooms go on.
-  const roomIds = [...new Set([...batch.events.map((e) => e.pdu.roomId), ...(batch.state ?? []).map((d) => d.roomId)])].sort();
+  const roomIds = [...new Set([
+    ...batch.events.map((e) => e.pdu.roomId), ...(batch.state ?? []).map((d) => d.roomId),
+    ...(batch.partialStateJoin ? [batch.partialStateJoin.roomId] : []), ...(batch.partialStateComplete ? [batch.partialStateComplete.roomId] : []),
+  ])].sort();
   if (dialect.roomLockSql) for (const r of roomIds) yield* exec(dialect.roomLockSql, r);
 
   // 1. Which events are new (now authoritative: the room is ours until commit).
@@ -247,6 +250,11 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   for (const part of chunks(replaced, 200)) {
     yield* exec(`DELETE FROM event_forward_extremities WHERE ${part.map(() => "(room_id = ? AND event_id = ?)").join(" OR ")}`, ...part.flat());
   }
+
+  // 7b. Partial state (migration 0021): a join with members omitted is recorded; a completion fills the room's
+  //     snapshot groups and clears the record, before current state moves (8).
+  if (batch.partialStateJoin) yield* recordPartialStateRoom(batch.partialStateJoin);
+  if (batch.partialStateComplete) yield* completePartialStateRoom(batch.partialStateComplete.roomId, batch.partialStateComplete.fill, statePosition);
 
   // 8. Current state, with its stream rows.
   if ((batch.state?.length ?? 0) > 0) yield* applyCurrentState(batch.state!, statePosition, memberships);

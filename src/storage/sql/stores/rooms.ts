@@ -4,11 +4,51 @@
  * Current state is written by persist.ts through applyCurrentState, in the
  * events' transaction.
  */
-import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
+import type { EventId, RoomId, ServerName, UserId } from "../../../core/ids/index.js";
 import { splitStateKey, stateKeyOf, type StateKey } from "../../../core/events/pdu.js";
 import type { JsonObject } from "../../../core/json/types.js";
-import type { CurrentStateDelta, OutOfBandMembership, RoomRecord, RoomStore, StreamOrdering } from "../../ports.js";
+import type { CurrentStateDelta, OutOfBandMembership, PartialStateRoom, RoomRecord, RoomStore, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type SqlValue, type UnitOfWork } from "../uow.js";
+
+function toPartialStateRoom(r: Row): PartialStateRoom {
+  const servers = JSON.parse(str(r["servers_in_room"])) as unknown;
+  return {
+    roomId: str(r["room_id"]) as RoomId, joinEventId: str(r["join_event_id"]) as EventId, joinedTs: num(r["joined_ts"]),
+    serversInRoom: Array.isArray(servers) ? servers.filter((x): x is ServerName => typeof x === "string") : [],
+  };
+}
+
+const PARTIAL_COLUMNS = "room_id, join_event_id, servers_in_room, joined_ts";
+
+/** Records a partial-state room (migration 0021), replacing a row for it. */
+export function* recordPartialStateRoom(p: PartialStateRoom): UnitOfWork<void> {
+  yield* exec(
+    `INSERT INTO partial_state_rooms (${PARTIAL_COLUMNS}) VALUES (?, ?, ?, ?)
+     ON CONFLICT (room_id) DO UPDATE SET join_event_id = excluded.join_event_id, servers_in_room = excluded.servers_in_room, joined_ts = excluded.joined_ts,
+       completed_ordering = NULL`,
+    p.roomId, p.joinEventId, JSON.stringify(p.serversInRoom), p.joinedTs,
+  );
+}
+
+/**
+ * A partial-state room's completion (migration 0021): each snapshot group of the room (no prev_state_group) gains
+ * the `fill` keys it lacks, so every group derived from one (the join's, every event's since) reads them too; the
+ * partial-state row is marked complete at stream position `position`.
+ */
+export function* completePartialStateRoom(roomId: RoomId, fill: ReadonlyMap<StateKey, EventId>, position: StreamOrdering): UnitOfWork<void> {
+  const snapshots = (yield* query("SELECT state_group FROM state_groups WHERE room_id = ? AND prev_state_group IS NULL", roomId)).map((r) => num(r["state_group"]));
+  const rows = [...fill].map(([k, id]) => { const { type, stateKey } = splitStateKey(k); return [type, stateKey, id] as const; });
+  for (const g of snapshots) {
+    for (const part of chunks(rows, 200)) {
+      yield* exec(
+        `INSERT INTO state_group_deltas (state_group, type, state_key, event_id) VALUES ${valuesList(part.length, 4)}
+         ON CONFLICT (state_group, type, state_key) DO NOTHING`,
+        ...part.flatMap(([type, stateKey, id]) => [g, type, stateKey, id]),
+      );
+    }
+  }
+  yield* exec("UPDATE partial_state_rooms SET completed_ordering = ? WHERE room_id = ?", position, roomId);
+}
 
 function toRoom(r: Row): RoomRecord {
   return { roomId: str(r["room_id"]) as RoomId, roomVersion: str(r["room_version"]), creator: str(r["creator"]) as UserId };
@@ -209,6 +249,25 @@ export function sqlRoomStore(db: SqlRunner): RoomStore {
           eventId: strOrNull(r["event_id"]) as EventId | null,
           prevEventId: strOrNull(r["prev_event_id"]) as EventId | null,
         }));
+      });
+    },
+    getPartialStateRoom(roomId) {
+      return db.read(function* () {
+        const r = yield* queryOne(`SELECT ${PARTIAL_COLUMNS} FROM partial_state_rooms WHERE room_id = ? AND completed_ordering IS NULL`, roomId);
+        return r ? toPartialStateRoom(r) : null;
+      });
+    },
+    listPartialStateRooms() {
+      return db.read(function* () {
+        return (yield* query(`SELECT ${PARTIAL_COLUMNS} FROM partial_state_rooms WHERE completed_ordering IS NULL ORDER BY room_id`)).map(toPartialStateRoom);
+      });
+    },
+    getPartialStateCompletions({ from, to, limit }) {
+      return db.read(function* () {
+        const rows = yield* query(
+          "SELECT room_id FROM partial_state_rooms WHERE completed_ordering > ? AND completed_ordering <= ? ORDER BY completed_ordering, room_id LIMIT ?", from, to, limit,
+        );
+        return rows.map((r) => str(r["room_id"]) as RoomId);
       });
     },
     getMembershipChanges(userId, { from, to, limit }) {

@@ -1,0 +1,53 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { stateKeyOf, type StateKey } from "../core/events/index.js";
+import type { EventId, RoomId, ServerName } from "../core/ids/index.js";
+import { openSqliteStorage } from "../storage/sqlite/index.js";
+import { PartialStateCompleter, completionDelta, completionServers } from "./partial-state.js";
+
+const room = "!big:hs1.test" as RoomId;
+const k = (user: string): StateKey => stateKeyOf("m.room.member", user);
+const id = (s: string) => `$${s}` as EventId;
+
+describe("completionDelta (step 3c)", () => {
+  it("fills only the keys the partial state at the join lacked, and adds to current state only those it lacks too", () => {
+    const create = stateKeyOf("m.room.create", "");
+    const full = new Map([[create, id("c")], [k("@a:hs1.test"), id("a")], [k("@b:hs1.test"), id("b0")], [k("@me:hs2.test"), id("x")]]);
+    const atJoin = new Map([[create, id("c")], [k("@me:hs2.test"), id("x")]]);
+    // @b joined again after our join (received while partial): current state has the newer event.
+    const current = new Map([...atJoin, [k("@b:hs1.test"), id("b1")]]);
+    const d = completionDelta(full, atJoin, current);
+    assert.deepEqual(d.fill, new Map([[k("@a:hs1.test"), id("a")], [k("@b:hs1.test"), id("b0")]]));
+    assert.deepEqual(d.current, new Map([[k("@a:hs1.test"), id("a")]]), "the newer @b is kept");
+  });
+});
+
+describe("completionServers (step 3a)", () => {
+  it("asks the room id's server first, then the others, never this server, each once", () => {
+    const rec = { roomId: room, joinEventId: id("j"), joinedTs: 0, serversInRoom: ["hs3.test", "hs2.test", "hs1.test", "hs3.test"] as ServerName[] };
+    assert.deepEqual(completionServers(rec, "hs2.test" as ServerName), ["hs1.test", "hs3.test"]);
+  });
+});
+
+describe("PartialStateCompleter.waitForComplete", () => {
+  it("answers at once for a room that is not partial, and false after the bound for one that stays partial", async () => {
+    const storage = await openSqliteStorage({ path: ":memory:" });
+    try {
+      let slept = 0;
+      const completer = new PartialStateCompleter({
+        serverName: "hs2.test" as ServerName, storage,
+        remote: { keys: { getKeysForEvents: async () => new Map() }, client: { getStateIds: async () => { throw new Error("unused"); }, getState: async () => { throw new Error("unused"); }, getEvent: async () => { throw new Error("unused"); } } } as never,
+        clock: { now: () => 0, sleep: async (ms) => { slept += ms; } },
+        inRoomQueue: (_r, fn) => fn(), notify: () => {},
+      });
+      assert.equal(await completer.waitForComplete(room, 5_000), true);
+      assert.equal(slept, 0, "no wait for a complete room");
+      await storage.events.persistEvents({ events: [], receivedTs: 0, partialStateJoin: { roomId: room, joinEventId: id("j"), serversInRoom: ["hs1.test" as ServerName], joinedTs: 0 } });
+      assert.equal(await completer.isPartial(room), true);
+      assert.equal(await completer.waitForComplete(room, 5_000), false);
+      assert.equal(slept, 5_000, "waited for the bound");
+    } finally {
+      await storage.close();
+    }
+  });
+});
