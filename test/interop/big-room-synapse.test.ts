@@ -3,8 +3,8 @@
  * literal on 127.0.42.x: a public Synapse room of 500 members (499 made and joined through Synapse's admin API,
  * concurrently, to keep the setup short), which a Zion user joins. The Zion client can send at once after its join
  * (Synapse's users see the message), and Zion's /joined_members lists all 501 members once it holds the whole
- * member list: at once when Zion asks for the full state at send_join, or when its background completion ends when
- * it asks with omit_members=true (a partial join). The test holds in both.
+ * member list, which its background completion fetches: Zion joins partially (send_join with omit_members=true, then
+ * /state_ids at the join), as Synapse's access log shows.
  * https://spec.matrix.org/v1.16/server-server-api/#put_matrixfederationv2send_joinroomideventid
  */
 import { before, describe, it } from "node:test";
@@ -54,7 +54,7 @@ describe("a 500-member Synapse room joined from Zion", { timeout: 600_000 }, () 
     console.log(`# ${MEMBERS} members in the Synapse room in ${Date.now() - started} ms`);
   });
 
-  it("a Zion user joins it, can send at once (Synapse's users see it), and Zion lists all 501 members once it holds the whole member list", async () => {
+  it("a Zion user joins it partially, can send at once (Synapse's users see it), and Zion lists all 501 members once its background completion ends", async () => {
     const joined = Date.now();
     assert.equal(await join(t.zion, t.alice, roomId, [t.synapse.serverName]), roomId);
     const joinMs = Date.now() - joined;
@@ -76,6 +76,12 @@ describe("a 500-member Synapse room joined from Zion", { timeout: 600_000 }, () 
     assert.equal(members.length, want);
     assert.ok(members.includes(t.alice.userId) && members.includes(t.bob.userId) && members.includes(admin.userId));
     for (let i = 0; i < MEMBERS - 2; i++) assert.ok(members.includes(`@member-${i}:${t.synapse.serverName}`), `member-${i} at Zion`);
+    // Zion joined partially (federation.partial_joins is on by default): its send_join asked omit_members=true, and
+    // its background completion asked Synapse for the state at the join. Synapse's access log names both requests.
+    const opaque = roomId.slice(1, roomId.indexOf(":"));
+    const inbound = t.synapse.log().split("\n").filter((l) => l.includes(opaque));
+    assert.ok(inbound.some((l) => l.includes("/send_join/") && l.includes("omit_members=true")), `Zion's send_join did not ask omit_members=true:\n${inbound.filter((l) => l.includes("send_join")).join("\n")}`);
+    assert.ok(inbound.some((l) => l.includes("/state_ids/")), `Zion never asked Synapse for /state_ids of the room:\n${inbound.slice(-20).join("\n")}`);
     console.log(`# Zion's join took ${joinMs} ms; the member list was complete ${Date.now() - joined} ms after the join began`);
   });
 });
