@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { pinnedSynapseVersion } from "../harness/synapse.js";
 import { synapseAndZionSuite } from "../harness/synapse-and-zion-suite.js";
-import { aliasJoinScenario, crowdedJoin, joinAndMessage, leaveKickBan, sdkChat } from "./room-scenarios.js";
+import { aliasJoinScenario, crowdedJoin, inviteAccepted, inviteRejected, joinAndMessage, leaveKickBan, sdkChat } from "./room-scenarios.js";
 import { enc } from "../harness/room-sides.js";
 
 const SYNAPSE_HOST = "127.0.26.20";
@@ -42,6 +42,22 @@ describe("rooms between Zion and Synapse", { timeout: 900_000 }, () => {
 
   it("matrix-js-sdk clients: a Zion user joins a Synapse room by alias and both chat through their SDK's /sync", async () => {
     await sdkChat(t.syn, t.bob, t.zion, t.alice, "sdk-synapse");
+  });
+
+  it("Zion -> Synapse invite: seen in the Synapse user's /sync with the room's name, accepted with /join", async () => {
+    await inviteAccepted(t.zion, t.alice, t.syn, t.bob);
+  });
+
+  it("Zion -> Synapse invite: rejected with /leave, which reaches Zion's room", async () => {
+    await inviteRejected(t.zion, t.alice, t.syn, t.bob);
+  });
+
+  it("Synapse -> Zion invite: seen in the Zion user's /sync with the room's name, accepted with /join", async () => {
+    await inviteAccepted(t.syn, t.bob, t.zion, t.alice);
+  });
+
+  it("Synapse -> Zion invite: rejected with /leave, which reaches Synapse's room", async () => {
+    await inviteRejected(t.syn, t.bob, t.zion, t.alice);
   });
 
   it("leave and re-join, kick and ban: a Synapse user in a Zion room", async () => {
