@@ -152,6 +152,7 @@ async function main(): Promise<number> {
           await step(`state conflicts, ${sizes.conflicts} events on two forks`, async () => {
             await joinRemoteRoom(t, u, conflictRoom);
             run.conflicts = await stateConflicts(t, u, conflictRoom, shape, https, BLOCK, args.quick ? 120_000 : 600_000);
+            if (run.conflicts.firstError && Number.isFinite(run.conflicts.convergedMs)) run.errors.push(`state conflicts: converged, but ${run.conflicts.rejected} PDUs were answered with an error, first ${run.conflicts.firstError}`);
             if (!Number.isFinite(run.conflicts.convergedMs)) run.errors.push(`state conflicts: /state had ${run.conflicts.keysRight} of ${run.conflicts.keys} keys resolved as expected at the deadline (${run.conflicts.endState.a} at fork a's events, ${run.conflicts.endState.b} at fork b's, ${run.conflicts.endState.neither} at neither)${run.conflicts.firstError ? `; ${run.conflicts.rejected} PDUs rejected, first ${run.conflicts.firstError}` : ""}`);
           });
           conflictRoom.close();

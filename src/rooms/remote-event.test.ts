@@ -50,9 +50,14 @@ function originClient(events: Map<EventId, Pdu>, requests: Array<{ latest: reado
       }
       return out.sort((a, b) => a.depth - b.depth);
     },
-    getEvent: async () => { throw new Error("not needed"); },
+    // /event answers what the origin holds; /event_auth it does not serve (as a server without it).
+    getEvent: async (_dest, id) => {
+      const e = events.get(id);
+      if (!e) throw new Error(`404 M_NOT_FOUND ${id}`);
+      return e;
+    },
     getStateIds: async () => { throw new Error("the gap should be walked, not filled with /state_ids"); },
-    getEventAuth: async () => { throw new Error("not needed"); },
+    getEventAuth: async () => { throw new Error("404 M_UNRECOGNIZED: no /event_auth here"); },
   };
 }
 
@@ -86,7 +91,7 @@ async function roomWithRemoteMember(count: number, opts: { wrap?: (s: Storage) =
     events.set(prev.eventId, prev);
   }
   events.set(join.eventId, join);
-  return { storage, rooms, roomId, chain, requests, join, auth: [create, pl, join.eventId] as EventId[], createAndPl: [create, pl] as EventId[] };
+  return { storage, rooms, roomId, chain, requests, join, events, auth: [create, pl, join.eventId] as EventId[], createAndPl: [create, pl] as EventId[] };
 }
 
 describe("remote events: filling missing prev events (step b)", () => {
@@ -153,6 +158,24 @@ describe("remote events: a transaction's PDUs of one room", () => {
       assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [pdus.at(-1)!.eventId]);
       const before = await storage.state.getStateAtEvent(pdus.at(-1)!.eventId, "before");
       assert.equal(before?.get(`m.room.member\u0000${r}` as never), join.eventId, "the state before the last is the room's, member joined");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("fetches an auth event it lacks with /event when the origin does not answer /event_auth, and judges the PDU on it", async () => {
+    const { storage, rooms, roomId, join, createAndPl, events } = await roomWithRemoteMember(0);
+    try {
+      const s = "@s:remote.test" as UserId;
+      const jr = (await storage.rooms.getCurrentStateEventId(roomId, "m.room.join_rules", ""))!;
+      // s's join, which the origin holds and never sent; a message of s beside it (a fork from r's join) cites it.
+      const sJoin = buildPdu(V11, { type: "m.room.member", stateKey: s, sender: s, roomId, content: { membership: "join" }, prevEvents: [join.eventId], authEvents: [...createAndPl, jr], depth: join.depth + 1, originServerTs: now++ }, sign);
+      const said = buildPdu(V11, { type: "m.room.message", sender: s, roomId, content: { body: "hi" }, prevEvents: [join.eventId], authEvents: [...createAndPl, sJoin.eventId], depth: join.depth + 1, originServerTs: now++ }, sign);
+      events.set(sJoin.eventId, sJoin);
+      const [result] = await rooms.ingestRemote(remote, [said.raw]);
+      assert.ok((await storage.events.haveEvents([sJoin.eventId])).has(sJoin.eventId), "the auth event was fetched with /event and stored");
+      // It passes its auth events (s joined there); the state before it (r's join) has no s: refused on that, not on a fetch.
+      assert.ok(result && !result.outcome.ok && result.outcome.error.includes("against the state before the event"), JSON.stringify(result?.outcome));
     } finally {
       await storage.close();
     }

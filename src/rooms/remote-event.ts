@@ -475,7 +475,11 @@ async function stateAtGap(ctx: RoomIngestContext, b: PendingIngest, prevId: Even
   return state;
 }
 
-/** Step 4's fetch: the cited auth events we lack, with their chain through /event_auth, stored as outliers. */
+/**
+ * Step 4's fetch: the cited auth events we lack, with their chain through /event_auth, stored as outliers. When the
+ * origin does not answer /event_auth (an error, or a server without it), each missing auth event is asked of it with
+ * /event instead (at most the PDU's own auth_events, which its format bounds).
+ */
 async function ensureAuthEvents(ctx: RoomIngestContext, b: PendingIngest, pdu: Pdu): Promise<true | string> {
   const missing = await missingOf(b, pdu.authEvents);
   if (missing.length === 0) return true;
@@ -484,7 +488,15 @@ async function ensureAuthEvents(ctx: RoomIngestContext, b: PendingIngest, pdu: P
   try {
     chain = await ctx.remote.client.getEventAuth(ctx.origin, ctx.roomId, pdu.eventId, ctx.rules);
   } catch (e) {
-    return `cannot fetch the auth events of ${pdu.eventId} from ${ctx.origin}: ${e instanceof Error ? e.message : String(e)}`;
+    const whyAuth = e instanceof Error ? e.message : String(e);
+    chain = [];
+    for (const id of missing) {
+      try {
+        chain.push(await ctx.remote.client.getEvent(ctx.origin, id, ctx.rules));
+      } catch (e2) {
+        return `cannot fetch the auth events of ${pdu.eventId} from ${ctx.origin}: /event_auth: ${whyAuth}; /event/${id}: ${e2 instanceof Error ? e2.message : String(e2)}`;
+      }
+    }
   }
   const stored = await persistOutliers(ctx, chain);
   if (typeof stored === "string") return stored;
