@@ -9,8 +9,8 @@
  * 1. the CA, and the DNS server on the first server's address;
  * 2. per server: a signing key, a certificate, homeserver.yaml, then the server itself (in this process);
  * 3. a user on each server (shared-secret registration, then a password login for the access token);
- * 4. the room `#playground:hs1.playground.test`, created on hs1 and joined by alias from every other server; each
- *    user says hello, and the playground waits until every server lists every member.
+ * 4. the room `#playground:hs1.playground.test`, created on hs1 and joined by alias from every other server; the
+ *    playground waits until every server lists every member, then each user says hello.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -178,9 +178,9 @@ export async function startPlayground(opts: PlaygroundOptions, progress: (line: 
     });
     const roomId = String(created["room_id"]);
     for (const s of servers.slice(1)) await call(s.clientUrl, "POST", `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, s.user.accessToken, {});
-    for (const s of servers) {
-      await call(s.clientUrl, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/hello`, s.user.accessToken, { msgtype: "m.text", body: `hello from ${s.name}` });
-    }
+    // Every server lists every member before anyone speaks: a server sends an event to the servers it knows are in
+    // the room, so a hello sent before the last join reached its server would skip the last server (a join returns
+    // once its own server holds the room, before the others have heard of it).
     const deadline = Date.now() + 60_000;
     for (const s of servers) {
       for (;;) {
@@ -189,6 +189,9 @@ export async function startPlayground(opts: PlaygroundOptions, progress: (line: 
         if (Date.now() > deadline) throw new Error(`${s.name} does not list all ${servers.length} members of ${alias} after 60 s`);
         await new Promise((r) => setTimeout(r, 200));
       }
+    }
+    for (const s of servers) {
+      await call(s.clientUrl, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/hello`, s.user.accessToken, { msgtype: "m.text", body: `hello from ${s.name}` });
     }
     const playground: Playground = { dir: opts.dir, dns: dns.server, caPath: ca.certPath, servers, room: { roomId, alias }, stop };
     writeFileSync(join(opts.dir, "playground.json"), JSON.stringify({ dir: opts.dir, dns: dns.server, ca: ca.certPath, room: playground.room, servers }, null, 2) + "\n");
