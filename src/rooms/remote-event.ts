@@ -314,13 +314,7 @@ export async function ingestInBatch(ctx: RoomIngestContext, b: PendingIngest, pd
     if (!v.allowed) rejection = `${v.reason} (auth rule ${v.rule}, against its auth events)`;
   }
   // Partial state: the event's own member auth events stand in for members the state lacks (omitted at the join).
-  const fallback = new Map<StateKey, Pdu>();
-  if (ctx.partialState) {
-    for (const id of pdu.authEvents) {
-      const a = authStored.get(id)?.pdu;
-      if (a && a.type === "m.room.member" && a.stateKey !== undefined) fallback.set(stateKeyOf(a.type, a.stateKey), a);
-    }
-  }
+  const fallback = ctx.partialState ? memberAuthEvents(pdu.authEvents.map((id) => authStored.get(id)?.pdu)) : new Map<StateKey, Pdu>();
   // Step 5.
   const known = pdu.prevEvents.filter((id) => !missingPrev.includes(id));
   const states: StateMap[] = [...gapStates];
@@ -363,6 +357,16 @@ export async function ingestInBatch(ctx: RoomIngestContext, b: PendingIngest, pd
   }
   if (rejection) return { eventId, ok: false, error: rejection, stored: "rejected" };
   return { eventId, ok: true, ...(softFailed ? { softFailed: true } : {}), ...(opts.redacted ? { redacted: true } : {}) };
+}
+
+/**
+ * The m.room.member events among an event's auth events, by state key: what stands in for memberships a partial
+ * state lacks (partial-state.ts step 2). Absent entries (auth events not at hand) are skipped.
+ */
+export function memberAuthEvents(authEvents: Iterable<Pdu | undefined>): Map<StateKey, Pdu> {
+  const out = new Map<StateKey, Pdu>();
+  for (const a of authEvents) if (a && a.type === "m.room.member" && a.stateKey !== undefined) out.set(stateKeyOf(a.type, a.stateKey), a);
+  return out;
 }
 
 /**

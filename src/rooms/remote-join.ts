@@ -34,7 +34,7 @@ import type { EventId, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import type { PartialStateRoom } from "../storage/ports.js";
 import { ROOM_VERSIONS, isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
-import { outlierEntries, verifyRemoteBatch, type RemoteDeps } from "./remote-event.js";
+import { memberAuthEvents, outlierEntries, verifyRemoteBatch, type RemoteDeps } from "./remote-event.js";
 import type { RoomStorage } from "./room-service.js";
 
 /** The room versions Zion can join (the `ver` it sends). */
@@ -186,7 +186,7 @@ export async function joinRemoteRoom(
     }
     // Members omitted: a membership the rules need beyond the joiner's own (a restricted join's authorising user) is
     // taken from the join's own auth events, fetched when the answer left them out (partial-state.ts step 2).
-    const authFallback = new Map<StateKey, Pdu>();
+    let authFallback = new Map<StateKey, Pdu>();
     if (answer.membersOmitted) {
       const lacking = join.authEvents.filter((id) => !entries.has(id));
       const stored = await ctx.storage.events.getEvents(lacking);
@@ -198,10 +198,10 @@ export async function joinRemoteRoom(
       }
       const more = fetched.length > 0 ? await outlierEntries({ storage: ctx.storage, remote: ctx.remote, rules, roomId }, fetched) : [];
       for (const o of more) if (!entries.has(o.pdu.eventId)) { entries.set(o.pdu.eventId, o); outliers.push(o); }
-      for (const id of join.authEvents) {
+      authFallback = memberAuthEvents(join.authEvents.map((id) => {
         const e = entries.get(id) ?? stored.get(id);
-        if (e && !e.rejectionReason && e.pdu.type === "m.room.member" && e.pdu.stateKey !== undefined) authFallback.set(stateKeyOf(e.pdu.type, e.pdu.stateKey), e.pdu);
-      }
+        return e && !e.rejectionReason ? e.pdu : undefined;
+      }));
     }
     const verdict = checkAgainstState(join, (k) => statePdus.get(k) ?? authFallback.get(k), rules);
     if (!verdict.allowed) throw MatrixError.forbidden(`the join fails the auth rules against the state ${server} returned: ${verdict.reason} (auth rule ${verdict.rule})`);
