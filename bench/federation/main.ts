@@ -3,7 +3,7 @@
  * run, driven only through their client and federation APIs.
  *
  *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34]
- *     [--workload ingest,fanout,client-load,conflicts,big-join,idle] [--keep]
+ *     [--workload ingest,fanout,client-load,conflicts,big-join,idle] [--keep] [--postgres]
  *
  * 20 simulated remote homeservers (bench/federation/remote-room.ts) on 127.0.34.11-30 (the targets on .2-.4; `--net`
  * moves the whole run to another loopback /24, so two runs on one machine do not collide), trusted through the test CA,
@@ -16,6 +16,8 @@
  * workload ran on every target, 1 when one failed (the report says which), 2 on bad arguments. `--workload` runs only
  * the named workloads (comma-separated; idle needs big-join; the report leaves the others out); `--keep` leaves the
  * run's folder (each target's data and log, e.g. <tmp>/zion-fedbench-XXXX/dendrite/dendrite.log) in place and names it.
+ * `--postgres` then runs each target again on PostgreSQL (a fresh database of one private server,
+ * test/harness/postgres.ts), ingest and fan-out only (issue 16's "scale"), reported beside the SQLite rows.
  */
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -27,8 +29,9 @@ import { createTestCa } from "../../test/harness/test-ca.js";
 import { renderChart, type ChartRow } from "./chart.js";
 import { meter, treeUsage } from "./measure.js";
 import { RemoteRoom, RemoteServer } from "./remote-room.js";
-import { renderReport, type TargetRun } from "./report.js";
-import { startTarget, TARGET_NAMES, type Target, type TargetName } from "./targets.js";
+import { renderReport, runLabel, type TargetRun } from "./report.js";
+import { startTarget, TARGET_NAMES, type DatabaseKind, type Target, type TargetName } from "./targets.js";
+import { startTestPostgres, type TestPostgres } from "../../test/harness/postgres.js";
 import { bigJoin, buildBigRoom, buildConflictRoom, conflictShape, stateConflicts } from "./state-workloads.js";
 import { clientLoad, fanout, FULL, ingest, joinRemoteRoom, QUICK } from "./workloads.js";
 
@@ -40,7 +43,10 @@ const TARGET_HOST: Record<TargetName, number> = { zion: 2, synapse: 3, dendrite:
 export const WORKLOADS = ["ingest", "fanout", "client-load", "conflicts", "big-join", "idle"] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
-interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string; workloads: ReadonlySet<WorkloadName>; keep: boolean }
+interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string; workloads: ReadonlySet<WorkloadName>; keep: boolean; postgres: boolean }
+
+/** The workloads a PostgreSQL run takes (issue 16: "the same ingest and fan-out on PostgreSQL"). */
+const POSTGRES_WORKLOADS: readonly WorkloadName[] = ["ingest", "fanout"];
 
 export function parseArgs(argv: readonly string[]): Args {
   let target = "";
@@ -50,6 +56,7 @@ export function parseArgs(argv: readonly string[]): Args {
   let net = "127.0.34";
   let workload = "";
   let keep = false;
+  let postgres = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--target") target = argv[++i] ?? "";
     else if (argv[i] === "--quick") quick = true;
@@ -58,6 +65,7 @@ export function parseArgs(argv: readonly string[]): Args {
     else if (argv[i] === "--net") net = argv[++i] ?? "";
     else if (argv[i] === "--workload") workload = argv[++i] ?? "";
     else if (argv[i] === "--keep") keep = true;
+    else if (argv[i] === "--postgres") postgres = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   const names = target === "all" ? [...TARGET_NAMES] : target.split(",");
@@ -67,7 +75,8 @@ export function parseArgs(argv: readonly string[]): Args {
   const chosen = workload ? workload.split(",") : [...WORKLOADS];
   if (chosen.some((w) => !WORKLOADS.includes(w as WorkloadName))) throw new Error(`--workload must be a comma-separated list of ${WORKLOADS.join(", ")}`);
   if (chosen.includes("idle") && !chosen.includes("big-join")) throw new Error("--workload idle waits after the big join: include big-join");
-  return { targets: names as TargetName[], quick, profile, out, net, workloads: new Set(chosen as WorkloadName[]), keep };
+  if (postgres && !POSTGRES_WORKLOADS.some((w) => chosen.includes(w))) throw new Error(`--postgres runs ${POSTGRES_WORKLOADS.join(" and ")}: include one of them in --workload`);
+  return { targets: names as TargetName[], quick, profile, out, net, workloads: new Set(chosen as WorkloadName[]), keep, postgres };
 }
 
 const log = (s: string) => process.stderr.write(`[fedbench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -77,7 +86,7 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34] [--workload ${WORKLOADS.join(",")}] [--keep]\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34] [--workload ${WORKLOADS.join(",")}] [--keep] [--postgres]\n`);
     return 2;
   }
   const BLOCK = `${args.net}.0/24`;
@@ -99,6 +108,11 @@ async function main(): Promise<number> {
   const servers = Array.from({ length: REMOTES }, (_, i) => new RemoteServer(remoteIp(i), ca));
   const runs: TargetRun[] = [];
   const rooms: RemoteRoom[] = [];
+  let pg: TestPostgres | undefined;
+  const plan: { name: TargetName; database: DatabaseKind }[] = [
+    ...args.targets.map((name) => ({ name, database: "sqlite" as const })),
+    ...(args.postgres ? args.targets.map((name) => ({ name, database: "postgres" as const })) : []),
+  ];
   try {
     await Promise.all(servers.map((s) => s.start()));
     // The big rooms are built and signed once, before any clock starts; each target joins them afresh (resetJoin).
@@ -106,25 +120,32 @@ async function main(): Promise<number> {
       log(`building and signing a room of ${n} state events`);
       return { n, ...buildBigRoom(servers, n) };
     });
-    for (const name of args.targets) {
-      const run: TargetRun = { target: name, errors: [], unserved: [] };
+    for (const { name, database } of plan) {
+      const run: TargetRun = { target: name, database, errors: [], unserved: [] };
       runs.push(run);
       for (const s of servers) s.unserved.clear();
       const room = new RemoteRoom(servers);
       rooms.push(room);
       let target: Target | undefined;
+      const who = database === "postgres" ? `${name} on PostgreSQL` : name;
       const step = async (what: string, f: () => Promise<void>) => {
-        log(`${name}: ${what}`);
+        log(`${who}: ${what}`);
         try {
           await f();
         } catch (e) {
           run.errors.push(`${what}: ${String((e as Error).message ?? e)}`);
-          log(`${name}: ${what} failed: ${String((e as Error).stack ?? e)}`);
+          log(`${who}: ${what} failed: ${String((e as Error).stack ?? e)}`);
         }
       };
       try {
         await step("start", async () => {
-          target = await startTarget(name, { ca, ip: `${args.net}.${TARGET_HOST[name]}`, allowRange: BLOCK, dir: work, ...(args.profile && name === "zion" ? { cpuProfileDir: profDir } : {}) });
+          let postgres;
+          if (database === "postgres") {
+            pg ??= await startTestPostgres();
+            postgres = await pg.createDatabase(`fedbench_${name}`);
+          }
+          const profiled = args.profile && name === "zion" && database === "sqlite";
+          target = await startTarget(name, { ca, ip: `${args.net}.${TARGET_HOST[name]}`, allowRange: BLOCK, dir: work, ...(profiled ? { cpuProfileDir: profDir } : {}), ...(postgres ? { postgres } : {}) });
           run.version = target.version;
           run.startRss = treeUsage(target.pid).rss;
         });
@@ -137,7 +158,7 @@ async function main(): Promise<number> {
           await joinRemoteRoom(t, user, room);
           joined = true;
         });
-        const on = (w: WorkloadName) => args.workloads.has(w);
+        const on = (w: WorkloadName) => args.workloads.has(w) && (database === "sqlite" || POSTGRES_WORKLOADS.includes(w));
         if (joined && user) {
           const u = user;
           if (on("ingest")) await step(`ingest ${sizes.ingestPdus} PDUs`, async () => void (run.ingest = await ingest(t, u, room, https, BLOCK, sizes.ingestPdus, args.quick ? 60_000 : 300_000)));
@@ -189,15 +210,16 @@ async function main(): Promise<number> {
   } finally {
     for (const r of rooms) r.close();
     await Promise.all(servers.map((s) => s.stop()));
+    await pg?.stop();
     await https.close();
   }
 
   mkdirSync(args.out, { recursive: true });
   const base = `${startedAt.toISOString().slice(0, 10)}-${hostname()}`;
-  const throughput: ChartRow[] = runs.flatMap((r) => (r.ingest ? [{ target: r.target, workload: "ingest", measure: "PDUs/s", value: r.ingest.pdusPerS }] : []));
+  const throughput: ChartRow[] = runs.flatMap((r) => (r.ingest ? [{ target: runLabel(r), workload: "ingest", measure: "PDUs/s", value: r.ingest.pdusPerS }] : []));
   const latency: ChartRow[] = runs.flatMap((r) =>
     ([["ingest (per txn of 50)", r.ingest], ["fan-out (per message)", r.fanout], ["client load (per client)", r.clientLoad]] as const).flatMap(([w, x]) =>
-      x ? (["p50", "p90", "p99"] as const).map((p) => ({ target: r.target, workload: w, measure: p, value: x[p] })) : []));
+      x ? (["p50", "p90", "p99"] as const).map((p) => ({ target: runLabel(r), workload: w, measure: p, value: x[p] })) : []));
   const times: ChartRow[] = runs.flatMap((r) => [
     ...(r.bigJoins ?? []).flatMap((j) => [
       { target: r.target, workload: `big join of ${j.stateEvents}`, measure: "in /sync", value: j.syncMs / 1000 },
@@ -221,10 +243,10 @@ async function main(): Promise<number> {
       const s = spawnSync(process.execPath, [join(ROOT, "scripts/cpu-profile-summary.mjs"), join(args.out, file), "15"], { encoding: "utf8" });
       profile = { file, summary: s.stdout || s.stderr };
     } else {
-      runs.find((r) => r.target === "zion")?.errors.push("--profile: Zion wrote no .cpuprofile");
+      runs.find((r) => r.target === "zion" && r.database === "sqlite")?.errors.push("--profile: Zion wrote no .cpuprofile");
     }
   }
-  const md = renderReport({ startedAt, load, quick: args.quick, sizes, node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
+  const md = renderReport({ startedAt, load, quick: args.quick, postgres: args.postgres, sizes, node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
   const path = join(args.out, `${base}.md`);
   writeFileSync(path, md);
   process.stdout.write(`${md}\nwritten to ${path}\n`);

@@ -5,12 +5,14 @@
  * chart, and what is not measured yet. Workloads: ingest, fan-out, client load, state conflicts, big join, idle.
  */
 import { cpus, hostname, totalmem } from "node:os";
-import type { TargetName } from "./targets.js";
+import type { DatabaseKind, TargetName } from "./targets.js";
 import type { BigJoinResult, ConflictResult } from "./state-workloads.js";
 import { TXN_SIZE, type ClientLoadResult, type FanoutResult, type IngestResult, type Sizes } from "./workloads.js";
 
 export interface TargetRun {
   readonly target: TargetName;
+  /** Where the target kept its data: SQLite (every workload) or PostgreSQL (`--postgres`: ingest and fan-out). */
+  readonly database: DatabaseKind;
   version?: string;
   /** RSS of the process tree right after start-up (ready, before any workload). */
   startRss?: number;
@@ -31,6 +33,8 @@ export interface ReportInput {
   readonly startedAt: Date;
   readonly load: readonly number[];
   readonly quick: boolean;
+  /** Whether `--postgres` asked for the PostgreSQL runs. */
+  readonly postgres: boolean;
   readonly sizes: Sizes;
   readonly node: string;
   readonly commit: string;
@@ -42,12 +46,19 @@ export interface ReportInput {
 
 const mb = (b: number | undefined) => (b === undefined ? "–" : (b / 1048576).toFixed(0));
 const f = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(d));
-const cell = (r: TargetRun, e: string) => `| ${r.target} | not measured: ${e} |`;
+/** A run's name in the tables: the target, with "(PostgreSQL)" for a `--postgres` run. */
+export const runLabel = (r: Pick<TargetRun, "target" | "database">) => (r.database === "postgres" ? `${r.target} (PostgreSQL)` : r.target);
+const cell = (r: TargetRun, e: string) => `| ${runLabel(r)} | not measured: ${e} |`;
 
 /** One ratio of Zion to another target, with the issue's goal (`better` says which direction wins). */
-interface Ratio { readonly what: string; readonly other: TargetName; readonly ratio: number; readonly better: "higher" | "lower"; readonly goal?: number }
+interface Ratio { readonly what: string; readonly other: string; readonly ratio: number; readonly better: "higher" | "lower"; readonly goal?: number }
 
+/** Zion against each other target on the same database (SQLite runs against SQLite runs, PostgreSQL against PostgreSQL). */
 export function ratios(runs: readonly TargetRun[]): Ratio[] {
+  return (["sqlite", "postgres"] as const).flatMap((db) => ratiosOn(runs.filter((r) => r.database === db)));
+}
+
+function ratiosOn(runs: readonly TargetRun[]): Ratio[] {
   const zion = runs.find((r) => r.target === "zion");
   if (!zion) return [];
   const out: Ratio[] = [];
@@ -55,7 +66,7 @@ export function ratios(runs: readonly TargetRun[]): Ratio[] {
     const isSynapse = o.target === "synapse";
     const add = (what: string, z: number | undefined, x: number | undefined, better: "higher" | "lower", synapseGoal?: number) => {
       if (z === undefined || x === undefined || !Number.isFinite(z) || !Number.isFinite(x) || x === 0) return;
-      out.push({ what, other: o.target, ratio: z / x, better, ...(isSynapse && synapseGoal !== undefined ? { goal: synapseGoal } : !isSynapse ? { goal: 1 } : {}) });
+      out.push({ what: zion.database === "postgres" ? `${what} (PostgreSQL)` : what, other: o.target, ratio: z / x, better, ...(isSynapse && synapseGoal !== undefined ? { goal: synapseGoal } : !isSynapse ? { goal: 1 } : {}) });
     };
     add("ingest: accepted PDUs/s", zion.ingest?.pdusPerS, o.ingest?.pdusPerS, "higher", 5);
     add("ingest: time until /sync has the last PDU", zion.ingest?.syncMs, o.ingest?.syncMs, "lower");
@@ -90,15 +101,16 @@ export function renderReport(i: ReportInput): string {
   const L: string[] = [];
   const { runs, sizes } = i;
   L.push(`# Federation benchmark ${i.startedAt.toISOString()}`, "");
-  L.push(`\`npm run bench:federation -- --target ${runs.map((r) => r.target).join(",")}${i.quick ? " --quick" : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
+  const sqliteRuns = runs.filter((r) => r.database === "sqlite");
+  L.push(`\`npm run bench:federation -- --target ${sqliteRuns.map((r) => r.target).join(",")}${i.quick ? " --quick" : ""}${i.postgres ? " --postgres" : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
   L.push("## Machine", "");
   L.push(`- host: ${hostname()}`, `- cores: ${cpus().length} (${cpus()[0]?.model ?? "unknown"}), memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
   L.push(`- load average before the run (1, 5, 15 min): ${i.load.map((l) => l.toFixed(2)).join(", ")}`);
   L.push(`- node (harness and Zion): ${i.node}`, `- mode: ${i.quick ? "quick" : "full"}`, "");
   L.push("## Targets", "");
-  L.push("Each target runs alone on the machine in turn (same addresses, same CA, same simulated remotes), on SQLite in a fresh folder, with its rate limits opened as the interop harnesses do. Names are IP literals (federation on port 8448), so no target resolves a name.", "");
+  L.push(`Each target runs alone on the machine in turn (same addresses, same CA, same simulated remotes), on SQLite in a fresh folder${i.postgres ? ", then again on PostgreSQL (one private PostgreSQL server started by the harness, a fresh database per target; ingest and fan-out only)" : ""}, with its rate limits opened as the interop harnesses do. Names are IP literals (federation on port 8448), so no target resolves a name.`, "");
   L.push("| target | version | RSS after start-up MB | errors |", "|---|---|---|---|");
-  for (const r of runs) L.push(`| ${r.target} | ${r.version ?? "–"} | ${mb(r.startRss)} | ${r.errors.length ? r.errors.map((e) => e.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)).join("; ") : "none"} |`);
+  for (const r of runs) L.push(`| ${runLabel(r)} | ${r.version ?? "–"} | ${mb(r.startRss)} | ${r.errors.length ? r.errors.map((e) => e.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)).join("; ") : "none"} |`);
   L.push("");
 
   L.push("## Ingest", "");
@@ -106,7 +118,7 @@ export function renderReport(i: ReportInput): string {
   L.push("| target | PDUs | accepted | txns | PDUs/s | p50 ms | p90 ms | p99 ms | last PDU in /sync ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of runs) {
     const x = r.ingest;
-    L.push(x ? `| ${r.target} | ${x.pdus} | ${x.accepted} | ${x.txns} | ${f(x.pdusPerS)} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.syncMs)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+    L.push(x ? `| ${runLabel(r)} | ${x.pdus} | ${x.accepted} | ${x.txns} | ${f(x.pdusPerS)} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.syncMs)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
   }
   L.push("");
 
@@ -115,14 +127,14 @@ export function renderReport(i: ReportInput): string {
   L.push("| target | messages | remotes | sends/s | all remotes have all ms | complete | p50 ms | p90 ms | p99 ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of runs) {
     const x = r.fanout;
-    L.push(x ? `| ${r.target} | ${x.messages} | ${x.remotes} | ${f(x.sendsPerS)} | ${Number.isFinite(x.allMs) ? f(x.allMs) : "not within the deadline"} | ${x.complete} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+    L.push(x ? `| ${runLabel(r)} | ${x.messages} | ${x.remotes} | ${f(x.sendsPerS)} | ${Number.isFinite(x.allMs) ? f(x.allMs) : "not within the deadline"} | ${x.complete} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
   }
   L.push("");
 
   L.push("## Client load", "");
   L.push(`${sizes.clients} local users in one local room long-poll /sync (from a forked process of the harness, whose CPU is counted as the harness's) while the first of them sends one message per round, ${sizes.clientRounds} rounds. Percentiles are over every client of every round, from just before the send until that client's /sync has the message; "all clients" is per round until the last one has it.`, "");
   L.push("| target | clients | rounds | p50 ms | p90 ms | p99 ms | all clients, median round ms | worst round ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const r of runs) {
+  for (const r of sqliteRuns) {
     const x = r.clientLoad;
     L.push(x ? `| ${r.target} | ${x.clients} | ${x.rounds} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.allMedianMs, 1)} | ${f(x.allMaxMs, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
   }
@@ -131,11 +143,11 @@ export function renderReport(i: ReportInput): string {
   L.push("## State conflicts", "");
   L.push(`A room whose two admins (power 100) are on two simulated remote servers, with the local user joined; each server then sends a fork from the local user's join (transactions of ${TXN_SIZE}, the two servers at once): one power-levels change in ten and, for each of the room's other members, a ban (one fork) or a kick (the other), ${sizes.conflicts} events in all, every one on a state key the other fork also changes. Every event passes the auth rules against either fork's state and the current state (no soft failure), and both senders have the same power, so state resolution v2 applies the conflicted power events in timestamp order and the later event of each key wins; the timestamps alternate which fork wins. "Converged" runs from the first transaction until the target's \`GET /rooms/{roomId}/state\` (polled every 250 ms after the last transaction's answer) has the expected event for every conflicted key.`, "");
   L.push("| target | events | conflicted keys | won by fork a | PDUs /send answered with an error | sent ms | converged ms | keys right at the end | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const r of runs) {
+  for (const r of sqliteRuns) {
     const x = r.conflicts;
     L.push(x ? `| ${r.target} | ${x.events} | ${x.keys} | ${x.wonByA} | ${x.rejected} | ${f(x.sendMs)} | ${Number.isFinite(x.convergedMs) ? f(x.convergedMs) : "not within the deadline"} | ${x.keysRight} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
   }
-  for (const r of runs) {
+  for (const r of sqliteRuns) {
     const u = r.conflicts?.unconverged;
     if (!u) continue;
     const tips = u.stateAtTips.map((x) => `fork ${x.fork}: ${x.status === 200 ? `${x.events} events, ${x.powerLevels ? "with" : "without"} power levels` : `HTTP ${x.status}`}`).join("; ");
@@ -149,7 +161,7 @@ export function renderReport(i: ReportInput): string {
   L.push("## Big join", "");
   L.push(`A room hosted by one simulated remote server, its members spread over all ${runs[0]?.fanout?.remotes ?? 20} (each join signed by its own server), built and signed before any clock starts; its send_join answer holds ${sizes.bigJoins.map((n) => n.toLocaleString("en")).join(" and then ")} state events with their auth chain. The remote honours \`omit_members\` (the state without member events, \`servers_in_room\`), and every remote serves \`/state_ids\`, \`/state\` and \`/event\` at the join, so a target that joins partially can complete its state; "partial" says whether the target asked for it. Times run from just before the local client's \`POST /join\`: until its answer (Dendrite answers 202 when the join outlasts its request and carries on in the background), until an incremental \`/sync\` (lazy-loading members, as clients do) has the room, and until \`/joined_members\` (polled every 250 ms) counts every member and the local user ("full state"; for a full join, at once). Peak RSS is the target's process tree during all of it.`, "");
   L.push("| target | state events | members | partial | /join answered ms | room in /sync ms | full state ms | RSS before MB | peak RSS MB | target CPU s | harness CPU s | harness signing s (before the clock) |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const r of runs) {
+  for (const r of sqliteRuns) {
     if (!r.bigJoins?.length) L.push(cell(r, "see errors"));
     for (const x of r.bigJoins ?? []) {
       L.push(`| ${r.target} | ${x.stateEvents} | ${x.members} | ${x.partial ? "yes" : "no"} | ${f(x.joinMs)}${x.joinStatus === 202 ? " (202, continued in the background)" : ""} | ${Number.isFinite(x.syncMs) ? f(x.syncMs) : "not within the deadline"} | ${Number.isFinite(x.fullStateMs) ? f(x.fullStateMs) : `not within the deadline (${x.joinedSeen})`} | ${mb(x.rssBefore)} | ${mb(x.peakRss)} | ${f(x.cpuS, 2)} | ${f(x.harnessCpuS, 2)} | ${f(x.prepareS, 1)} |`);
@@ -160,7 +172,7 @@ export function renderReport(i: ReportInput): string {
   L.push("## Idle", "");
   L.push(`RSS of the target's process tree right after start-up (ready, before any workload), and ${sizes.idleWaitS} s after the last big join reached full state with nothing sent meanwhile${i.quick ? ` (quick mode waits ${sizes.idleWaitS} s instead of 60)` : ""}, with the CPU the target used over that wait.`, "");
   L.push("| target | RSS after start-up MB | idle wait s | RSS after the wait MB | CPU s while idle |", "|---|---|---|---|---|");
-  for (const r of runs) L.push(`| ${r.target} | ${mb(r.startRss)} | ${r.idle ? r.idle.waitS : "–"} | ${mb(r.idle?.rss)} | ${f(r.idle?.cpuS, 2)} |`);
+  for (const r of sqliteRuns) L.push(`| ${r.target} | ${mb(r.startRss)} | ${r.idle ? r.idle.waitS : "–"} | ${mb(r.idle?.rss)} | ${f(r.idle?.cpuS, 2)} |`);
   L.push("");
 
   const rs = ratios(runs);
@@ -185,12 +197,12 @@ export function renderReport(i: ReportInput): string {
   const unserved = runs.filter((r) => r.unserved.length);
   if (unserved.length) {
     L.push("## Requests the simulated remotes did not serve", "", "Answered 404 M_UNRECOGNIZED; listed because a target that waits on one of them is slowed by the harness, not by itself.", "");
-    for (const r of unserved) L.push(`- ${r.target}: ${r.unserved.join(", ")}`);
+    for (const r of unserved) L.push(`- ${runLabel(r)}: ${r.unserved.join(", ")}`);
     L.push("");
   }
 
-  L.push("## Not measured yet", "");
-  L.push("The PostgreSQL runs of ingest and fan-out (issue 16).", "");
+  if (!i.postgres || i.quick) L.push("## Not measured in this run", "");
+  if (!i.postgres) L.push("The PostgreSQL runs of ingest and fan-out (`--postgres`).", "");
   if (i.quick) L.push(`Quick mode: ${sizes.ingestPdus} PDUs instead of 20,000, ${sizes.fanoutMessages} fan-out messages instead of 2,000, ${sizes.clients} clients in ${sizes.clientRounds} rounds instead of 200 in 10, ${sizes.conflicts} conflicted events instead of 1,000, one big join of ${sizes.bigJoins.join(", ")} state events instead of 10,000 and 50,000, and ${sizes.idleWaitS} s of idle instead of 60; small runs favour whoever starts fastest on a cold cache, so read the ratios as indications.`, "");
   return L.join("\n");
 }

@@ -140,7 +140,14 @@ export async function bigJoin(t: Target, user: LocalUser, room: RemoteRoom, prep
     let fullStateMs = NaN;
     let joinedSeen = 0;
     while (Date.now() < end) {
-      const j = await clientJson(t, user, "GET", path("joined_members"));
+      // A target still completing a partial join may answer 503 (Zion, after waiting up to 60 s): not yet, ask again.
+      const a = await call(t.clientUrl, path("joined_members"), user.token, "GET");
+      if (a.status === 503) {
+        await sleep(250);
+        continue;
+      }
+      if (a.status !== 200) throw new Error(`${t.name}: GET joined_members: ${a.status} ${a.body.slice(0, 300)}`);
+      const j = JSON.parse(a.body) as Record<string, unknown>;
       joinedSeen = Object.keys((j["joined"] ?? {}) as object).length;
       if (joinedSeen >= members + 1) {
         fullStateMs = performance.now() - t0;

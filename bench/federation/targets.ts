@@ -6,19 +6,24 @@
  *
  * Every target is named by its IP literal (`<ip>` with the federation listener on 8448) and trusts the test CA; the
  * simulated remotes are IP literals too, so no target resolves a name: the DNS step of discovery is outside the
- * measurement for all three alike. All three keep their data in SQLite in a fresh folder.
+ * measurement for all three alike. All three keep their data in SQLite in a fresh folder, or, with `postgres` in the
+ * setup (the benchmark's `--postgres` runs), in a fresh database of one private PostgreSQL (test/harness/postgres.ts).
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startDendrite, type DendriteHandle } from "../../test/harness/dendrite.js";
 import { requestJson } from "../../test/harness/peer-process.js";
 import { freePort } from "../../test/harness/ports.js";
+import type { TestDatabase } from "../../test/harness/postgres.js";
 import { startTestServer, type TestServer } from "../../test/harness/server.js";
 import { startSynapse, type SynapseHandle } from "../../test/harness/synapse.js";
 import type { TestCa } from "../../test/harness/test-ca.js";
 
 export type TargetName = "zion" | "synapse" | "dendrite";
 export const TARGET_NAMES: readonly TargetName[] = ["zion", "synapse", "dendrite"];
+export type DatabaseKind = "sqlite" | "postgres";
 
 export interface LocalUser {
   readonly userId: string;
@@ -49,7 +54,14 @@ export interface TargetSetup {
   readonly dir: string;
   /** Zion only: write a V8 CPU profile (`--cpu-prof`) into this folder when the process exits. */
   readonly cpuProfileDir?: string;
+  /** An empty PostgreSQL database for the target's data instead of SQLite in `dir`. */
+  readonly postgres?: TestDatabase;
 }
+
+const ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
+
+/** The `database.args` of a Synapse-style homeserver.yaml (Zion's and Synapse's) for a test database. */
+const psycopg2Args = (pg: TestDatabase) => ({ host: pg.host, port: pg.port, user: pg.user, ...(pg.password ? { password: pg.password } : {}), database: pg.database });
 
 const PASSWORD = "bench password 1";
 
@@ -84,6 +96,7 @@ export async function startZionTarget(s: TargetSetup): Promise<Target> {
       rc_login: { address: generous, account: generous, failed_attempts: generous },
       rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
       presence: { enabled: false },
+      ...(s.postgres ? { database: { name: "psycopg2", args: { ...psycopg2Args(s.postgres), cp_max: 10 } } } : {}),
     },
   });
   const clientUrl = zion.clientUrl!;
@@ -96,24 +109,31 @@ export async function startZionTarget(s: TargetSetup): Promise<Target> {
   };
 }
 
-/** The pinned Synapse (SQLite, the interop harness's settings: rate limits open, presence off). */
+/**
+ * The pinned Synapse (SQLite, the interop harness's settings: rate limits open, presence off). On PostgreSQL its
+ * "postgres" extra (psycopg2) is installed into the same venv first (scripts/install-synapse.sh --postgres).
+ */
 export async function startSynapseTarget(s: TargetSetup): Promise<Target> {
   const leaf = await s.ca.issue({ ip: [s.ip], name: "synapse-target" });
   mkdirSync(s.dir, { recursive: true });
+  if (s.postgres) execFileSync("bash", [join(ROOT, "scripts/install-synapse.sh"), "--postgres"], { stdio: ["ignore", "ignore", "inherit"], timeout: 900_000 });
+  const pg = s.postgres;
   const h: SynapseHandle = await startSynapse({
     dir: s.dir, bindHost: s.ip, serverName: s.ip, ports: { federation: 8448, client: await freePort(s.ip) },
     caCertPath: s.ca.caCertPath, certPath: leaf.chainPath, keyPath: leaf.keyPath,
+    ...(pg ? { extraConfig: { database: { name: "psycopg2", args: { ...psycopg2Args(pg), cp_min: 5, cp_max: 10 } } } } : {}),
   });
   return peerTarget("synapse", `synapse ${h.version}`, h, s.ip);
 }
 
-/** The pinned Dendrite monolith (SQLite, rate limiting off, the interop harness's settings). */
+/** The pinned Dendrite monolith (SQLite or PostgreSQL, rate limiting off, the interop harness's settings). */
 export async function startDendriteTarget(s: TargetSetup): Promise<Target> {
   const leaf = await s.ca.issue({ ip: [s.ip], name: "dendrite-target" });
   mkdirSync(s.dir, { recursive: true });
   const h: DendriteHandle = await startDendrite({
     dir: s.dir, bindHost: s.ip, serverName: s.ip, ports: { federation: 8448, client: await freePort(s.ip) },
     caCertPath: s.ca.caCertPath, certPath: leaf.chainPath, keyPath: leaf.keyPath,
+    ...(s.postgres ? { postgres: `postgres://${encodeURIComponent(s.postgres.user)}${s.postgres.password ? `:${encodeURIComponent(s.postgres.password)}` : ""}@${s.postgres.host}:${s.postgres.port}/${encodeURIComponent(s.postgres.database)}?sslmode=disable` } : {}),
   });
   return peerTarget("dendrite", `dendrite ${h.version}`, h, s.ip);
 }
@@ -130,7 +150,7 @@ function peerTarget(name: TargetName, version: string, h: SynapseHandle | Dendri
 }
 
 export function startTarget(name: TargetName, s: TargetSetup): Promise<Target> {
-  const setup = { ...s, dir: join(s.dir, name) };
+  const setup = { ...s, dir: join(s.dir, s.postgres ? `${name}-postgres` : name) };
   if (name === "zion") return startZionTarget(setup);
   if (name === "synapse") return startSynapseTarget(setup);
   return startDendriteTarget(setup);

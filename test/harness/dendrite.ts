@@ -59,6 +59,11 @@ export interface DendriteOptions extends PeerOptions {
   readonly signingKey?: { readonly version: string; readonly seed: Uint8Array };
   /** Lets `registerUser({ via: "open" })` work: registration open, `-really-enable-open-registration` passed. */
   readonly openRegistration?: boolean;
+  /**
+   * A PostgreSQL connection string (`postgres://user@host:port/db?sslmode=disable`) that every component uses
+   * instead of its SQLite file (their tables do not collide); `sql()` then has no files to read.
+   */
+  readonly postgres?: string;
 }
 
 export interface DendriteHandle extends PeerHandle {
@@ -83,8 +88,11 @@ export function dendriteOverrides(o: {
   dir: string;
   signingKeyPath: string;
   openRegistration: boolean;
+  postgres?: string;
 }): Record<string, unknown> {
-  const db = (name: string) => ({ connection_string: `file:${join(o.dir, `dendrite_${name}.db`)}` });
+  const db = (name: string) => o.postgres
+    ? { connection_string: o.postgres, max_open_conns: 10, max_idle_conns: 2, conn_max_lifetime: -1 }
+    : { connection_string: `file:${join(o.dir, `dendrite_${name}.db`)}` };
   return {
     global: {
       server_name: o.serverName,
@@ -192,7 +200,7 @@ export async function startDendrite(options: DendriteOptions): Promise<DendriteH
   if (gen.status !== 0) throw new Error(`dendrite harness: generate-config failed: ${gen.stderr}`);
   const config = dendriteConfig(
     parse(gen.stdout) as Record<string, unknown>,
-    dendriteOverrides({ serverName, dir, signingKeyPath, openRegistration: options.openRegistration ?? false }),
+    dendriteOverrides({ serverName, dir, signingKeyPath, openRegistration: options.openRegistration ?? false, ...(options.postgres ? { postgres: options.postgres } : {}) }),
     options.extraConfig ?? {},
   );
   const configPath = join(dir, "dendrite.yaml");

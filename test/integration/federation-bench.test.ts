@@ -27,18 +27,18 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** The cells (after the target's name) of the `| zion |` row of the table under `heading`. */
-function cells(md: string, heading: string): string[] {
+/** The cells (after the target's name) of the `| <label> |` row (`zion` unless given) of the table under `heading`. */
+function cells(md: string, heading: string, label = "zion"): string[] {
   const section = md.split(`\n${heading}\n`)[1]?.split("\n## ")[0];
   assert.ok(section, `section ${heading}`);
-  const row = section.split("\n").find((l) => l.startsWith("| zion |"));
-  assert.ok(row, `a row for zion under ${heading}`);
+  const row = section.split("\n").find((l) => l.startsWith(`| ${label} |`));
+  assert.ok(row, `a row for ${label} under ${heading}`);
   return row.split("|").slice(2, -1).map((c) => c.trim());
 }
 
-/** The numeric cells of the `| zion |` row of the table under `heading`. */
-function zionRow(md: string, heading: string): number[] {
-  const out = cells(md, heading).map(Number);
+/** The numeric cells of the `| <label> |` row of the table under `heading`. */
+function zionRow(md: string, heading: string, label = "zion"): number[] {
+  const out = cells(md, heading, label).map(Number);
   for (const c of out) assert.ok(Number.isFinite(c) && c >= 0, `numeric cell in ${heading}: ${out.join(" | ")}`);
   return out;
 }
@@ -88,6 +88,28 @@ describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_00
     assert.match(text, /!\[PDUs\/s and latency per target\]\(.+\.svg\)/);
   });
 
+  it("with --postgres runs ingest and fan-out again with Zion on PostgreSQL and reports those rows beside SQLite's", async () => {
+    const pgOut = mkdtempSync(join(tmpdir(), "zion-fedbench-pg-"));
+    try {
+      const r = await run(["--target", "zion", "--quick", "--postgres", "--workload", "ingest,fanout", "--net", "127.0.51", "--out", pgOut]);
+      assert.equal(r.code, 0, r.stderr);
+      const md = readdirSync(pgOut).find((f) => f.endsWith(".md"));
+      assert.ok(md);
+      const text = readFileSync(join(pgOut, md), "utf8");
+      assert.match(text, /--target zion --quick --postgres`/);
+      assert.match(text, /\| zion \(PostgreSQL\) \| Zion [^|]+ \| \d+ \| none \|/, "the PostgreSQL run started and had no errors");
+      for (const label of ["zion", "zion (PostgreSQL)"]) {
+        const ingest = zionRow(text, "## Ingest", label);
+        assert.deepEqual(ingest.slice(0, 2), [500, 500], `${label}: every PDU of the quick run accepted`);
+        const fan = zionRow(text, "## Fan-out", label);
+        assert.equal(fan[0], fan[4], `${label}: every message reached every remote`);
+      }
+      assert.doesNotMatch(text, /The PostgreSQL runs of ingest and fan-out/, "nothing left unmeasured on PostgreSQL");
+    } finally {
+      rmSync(pgOut, { recursive: true, force: true });
+    }
+  });
+
   it("exits 2 on an unknown target, on --profile without Zion, on an unknown workload and on idle without big-join", async () => {
     const bad = await run(["--target", "conduit", "--out", out]);
     assert.equal(bad.code, 2);
@@ -101,5 +123,8 @@ describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_00
     const idle = await run(["--target", "zion", "--workload", "idle", "--out", out]);
     assert.equal(idle.code, 2);
     assert.match(idle.stderr, /--workload idle waits after the big join: include big-join/);
+    const pg = await run(["--target", "zion", "--postgres", "--workload", "conflicts", "--out", out]);
+    assert.equal(pg.code, 2);
+    assert.match(pg.stderr, /--postgres runs ingest and fanout: include one of them in --workload/);
   });
 });
