@@ -6,5 +6,6 @@
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or as soon as `signal` aborts (never rejects); an aborted sleep holds no timer. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

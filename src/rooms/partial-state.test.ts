@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { stateKeyOf, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomId, ServerName } from "../core/ids/index.js";
+import { systemClock } from "../app/clock.js";
 import { openSqliteStorage } from "../storage/sqlite/index.js";
 import { PartialStateCompleter, completionDelta, completionServers } from "./partial-state.js";
 
@@ -46,6 +47,39 @@ describe("PartialStateCompleter.waitForComplete", () => {
       assert.equal(await completer.isPartial(room), true);
       assert.equal(await completer.waitForComplete(room, 5_000), false);
       assert.equal(slept, 5_000, "waited for the bound");
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe("PartialStateCompleter.stop", () => {
+  it("ends a completion sleeping in its back-off and a /members wait at once, with the real clock's timers cleared", { timeout: 10_000 }, async () => {
+    const storage = await openSqliteStorage({ path: ":memory:" });
+    try {
+      // The room row is absent, so each round fails at once (as an unreachable server would) and the loop backs off.
+      let failed = 0;
+      const completer = new PartialStateCompleter({
+        serverName: "hs2.test" as ServerName, storage,
+        remote: { keys: { getKeysForEvents: async () => new Map() }, client: { getStateIds: async () => { throw new Error("unused"); }, getState: async () => { throw new Error("unused"); }, getEvent: async () => { throw new Error("unused"); } } } as never,
+        clock: systemClock, retryMinMs: 600_000, log: { warn: () => void failed++ } as never,
+        inRoomQueue: (_r, fn) => fn(), notify: () => {},
+      });
+      const record = { roomId: room, joinEventId: id("j"), serversInRoom: ["hs1.test" as ServerName], joinedTs: 0 };
+      await storage.events.persistEvents({ events: [], receivedTs: 0, partialStateJoin: record });
+      completer.start(record);
+      for (let i = 0; failed === 0 && i < 10_000; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(failed, 1, "the first round failed and the loop went to sleep");
+      const waiting = completer.waitForComplete(room, 600_000);
+      await new Promise((r) => setImmediate(r));
+      const timersBefore = process.getActiveResourcesInfo().filter((x) => x === "Timeout").length;
+      assert.ok(timersBefore >= 2, `the back-off and the /members bound are timers (${timersBefore})`);
+      completer.stop();
+      await completer.whenIdle();
+      assert.equal(await waiting, false, "the wait ends, the room still partial");
+      assert.equal(failed, 1, "no second round after stop");
+      const timersAfter = process.getActiveResourcesInfo().filter((x) => x === "Timeout").length;
+      assert.equal(timersAfter, timersBefore - 2, "both timers cleared, none left to hold the process for minutes");
     } finally {
       await storage.close();
     }

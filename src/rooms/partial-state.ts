@@ -22,6 +22,7 @@
  *    A failed round (no server answered) is retried after a back-off doubling from RETRY_MIN_MS to RETRY_MAX_MS.
  *    Every partial-state room's completion is resumed at start-up (resumeAll).
  */
+import type { Clock } from "../core/clock.js";
 import { stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomId, ServerName } from "../core/ids/index.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
@@ -51,7 +52,7 @@ export interface PartialStateDeps {
   readonly serverName: ServerName;
   readonly storage: RoomStorage;
   readonly remote: RemoteDeps & { readonly client: PartialStateClient };
-  readonly clock: { now(): number; sleep(ms: number): Promise<void> };
+  readonly clock: Pick<Clock, "now" | "sleep">;
   /** Runs `fn` in the room's queue (step 3c). */
   readonly inRoomQueue: <T>(roomId: RoomId, fn: () => Promise<T>) => Promise<T>;
   /** After step 3c committed (the notifier). */
@@ -90,9 +91,14 @@ export function completionDelta(
 export class PartialStateCompleter {
   private readonly running = new Map<RoomId, Promise<void>>();
   private readonly waiters = new Map<RoomId, Set<() => void>>();
-  private stopped = false;
+  /** Aborted by stop(): ends the back-off sleeps and the waits of `/members` at once. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly deps: PartialStateDeps) {}
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
 
   /** Step 3 for one room (no-op when it runs already). */
   start(record: PartialStateRoom): void {
@@ -126,16 +132,22 @@ export class PartialStateCompleter {
     if (!set) this.waiters.set(roomId, (set = new Set()));
     set.add(release);
     try {
-      await Promise.race([done, this.deps.clock.sleep(timeoutMs)]);
+      const bound = new AbortController();
+      const onStop = () => bound.abort();
+      this.stopping.signal.addEventListener("abort", onStop, { once: true });
+      await Promise.race([done, this.deps.clock.sleep(timeoutMs, bound.signal)]).finally(() => {
+        bound.abort();
+        this.stopping.signal.removeEventListener("abort", onStop);
+      });
     } finally {
       set.delete(release);
     }
     return !(await this.isPartial(roomId));
   }
 
-  /** Shutdown: no new round starts (a round under way ends at its next step). */
+  /** Shutdown: no new round starts, a back-off sleep or a `/members` wait ends now (a round under way ends at its next step). */
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 
   /** The completions running now (tests). */
@@ -157,7 +169,7 @@ export class PartialStateCompleter {
       if (outcome === true || this.stopped) return;
       this.deps.log?.warn({ room_id: record.roomId, error: outcome, retry_ms: wait }, "partial state: completion failed; retrying");
       if (this.stopped) return;
-      await this.deps.clock.sleep(wait);
+      await this.deps.clock.sleep(wait, this.stopping.signal);
       wait = Math.min(wait * 2, RETRY_MAX_MS);
     }
   }
