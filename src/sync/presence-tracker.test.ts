@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { UserId } from "../core/ids/index.js";
 import { openSqliteStorage } from "../storage/sqlite/index.js";
 import { Notifier } from "./notifier.js";
-import { parseSetPresence, presenceChange, LAST_ACTIVE_GRANULARITY_MS, SYNC_ONLINE_TIMEOUT_MS } from "./presence.js";
+import { combinedState, parseSetPresence, presenceChange, LAST_ACTIVE_GRANULARITY_MS, SYNC_ONLINE_TIMEOUT_MS } from "./presence.js";
 import { PresenceTracker } from "./presence-tracker.js";
 
 const ALICE = "@alice:zion.test" as UserId;
@@ -45,6 +45,14 @@ async function setup(enabled = true) {
   return { storage, time, notifier, tracker, get: () => storage.presence.get(ALICE) };
 }
 
+describe("combinedState", () => {
+  it("is the highest of the devices' states, offline with none", () => {
+    assert.equal(combinedState([]), "offline");
+    assert.equal(combinedState([{ state: "unavailable", lastSeenTs: 9 }, { state: "online", lastSeenTs: 1 }, { state: "offline", lastSeenTs: 10 }]), "online");
+    assert.equal(combinedState([{ state: "offline", lastSeenTs: 9 }, { state: "unavailable", lastSeenTs: 1 }]), "unavailable");
+  });
+});
+
 describe("parseSetPresence", () => {
   it("takes absent as online, keeps the three states and refuses the rest naming set_presence", () => {
     assert.equal(parseSetPresence(undefined), "online");
@@ -70,17 +78,17 @@ describe("PresenceTracker", () => {
   it("a first sync marks the user online and is told; repeat syncs are not, and a bump a minute on is kept without a position", async () => {
     const t = await setup();
     const round0 = t.notifier.round();
-    (await t.tracker.syncing(ALICE, "online"))();
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
     const first = await t.get();
     assert.equal(first?.state, "online");
     assert.equal(t.notifier.round(), round0 + 1, "the first sync is reported");
-    for (let i = 0; i < 3; i++) (await t.tracker.syncing(ALICE, "online"))();
+    for (let i = 0; i < 3; i++) (await t.tracker.syncing(ALICE, "PHONE", "online"))();
     assert.equal(t.notifier.round(), round0 + 1, "repeat syncs report nothing");
     assert.equal((await t.get())?.position, first!.position, "nor take a stream position");
-    const end = await t.tracker.syncing(ALICE, "online");
+    const end = await t.tracker.syncing(ALICE, "PHONE", "online");
     await t.time.advance(LAST_ACTIVE_GRANULARITY_MS + 1);
     end();
-    (await t.tracker.syncing(ALICE, "online"))();
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
     const bumped = await t.get();
     assert.equal(bumped?.position, first!.position, "the bump takes no position");
     assert.equal(bumped?.lastActiveTs, t.time.clock.now(), "but the last activity is kept");
@@ -89,7 +97,7 @@ describe("PresenceTracker", () => {
 
   it("set_presence=offline records nothing and does not count as syncing", async () => {
     const t = await setup();
-    const end = await t.tracker.syncing(ALICE, "offline");
+    const end = await t.tracker.syncing(ALICE, "PHONE", "offline");
     assert.equal(await t.get(), null);
     assert.equal(t.tracker.isSyncing(ALICE), false);
     end();
@@ -98,19 +106,19 @@ describe("PresenceTracker", () => {
 
   it("a sync's online replaces an explicit unavailable and keeps its status message (the spec and Synapse)", async () => {
     const t = await setup();
-    await t.tracker.set(ALICE, "unavailable", "lunch");
-    (await t.tracker.syncing(ALICE, "online"))();
+    await t.tracker.set(ALICE, "PHONE", "unavailable", "lunch");
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
     const p = await t.get();
     assert.equal(p?.state, "online");
     assert.equal(p?.statusMsg, "lunch");
-    (await t.tracker.syncing(ALICE, "unavailable"))();
+    (await t.tracker.syncing(ALICE, "PHONE", "unavailable"))();
     assert.equal((await t.get())?.state, "unavailable", "set_presence=unavailable marks the user idle");
   });
 
   it("goes offline SYNC_ONLINE_TIMEOUT_MS after the last sync ended, not while one is under way, and a new sync brings it back", async () => {
     const t = await setup();
-    const long = await t.tracker.syncing(ALICE, "online");
-    (await t.tracker.syncing(ALICE, "online"))();
+    const long = await t.tracker.syncing(ALICE, "PHONE", "online");
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
     await t.time.advance(SYNC_ONLINE_TIMEOUT_MS * 3);
     assert.equal((await t.get())?.state, "online", "a sync is still under way");
     long();
@@ -120,19 +128,19 @@ describe("PresenceTracker", () => {
     await t.time.advance(2);
     assert.equal((await t.get())?.state, "offline");
     assert.equal(t.notifier.round(), round + 1, "going offline is told");
-    (await t.tracker.syncing(ALICE, "online"))();
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
     assert.equal((await t.get())?.state, "online");
   });
 
   it("an explicit online without syncs times out as Synapse's does, a later sync cancelling the timer; close stops it", async () => {
     const t = await setup();
-    await t.tracker.set(ALICE, "online", "here");
+    await t.tracker.set(ALICE, "PHONE", "online", "here");
     await t.time.advance(SYNC_ONLINE_TIMEOUT_MS + 1);
     const off = await t.get();
     assert.equal(off?.state, "offline");
     assert.equal(off?.statusMsg, "here", "the status message stays");
-    await t.tracker.set(ALICE, "online", undefined);
-    const end = await t.tracker.syncing(ALICE, "online");
+    await t.tracker.set(ALICE, "PHONE", "online", undefined);
+    const end = await t.tracker.syncing(ALICE, "PHONE", "online");
     await t.time.advance(SYNC_ONLINE_TIMEOUT_MS * 2);
     assert.equal((await t.get())?.state, "online");
     end();
@@ -140,10 +148,29 @@ describe("PresenceTracker", () => {
     assert.equal(t.time.pending(), 0);
   });
 
+  it("takes the user's state from their devices' (online over unavailable), each device timing out on its own", async () => {
+    const t = await setup();
+    const desk = await t.tracker.syncing(ALICE, "DESK", "unavailable");
+    assert.equal((await t.get())?.state, "unavailable");
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
+    assert.equal((await t.get())?.state, "online");
+    const round = t.notifier.round();
+    for (let i = 0; i < 3; i++) {
+      (await t.tracker.syncing(ALICE, "DESK", "unavailable"))();
+      (await t.tracker.syncing(ALICE, "PHONE", "online"))();
+    }
+    assert.equal(t.notifier.round(), round, "the two devices' syncs do not turn the state back and forth");
+    await t.time.advance(SYNC_ONLINE_TIMEOUT_MS + 1);
+    assert.equal((await t.get())?.state, "unavailable", "the phone stopped syncing: the desk's sync, still under way, is what is left");
+    desk();
+    await t.time.advance(SYNC_ONLINE_TIMEOUT_MS + 1);
+    assert.equal((await t.get())?.state, "offline");
+  });
+
   it("records nothing with presence disabled", async () => {
     const t = await setup(false);
-    (await t.tracker.syncing(ALICE, "online"))();
-    await t.tracker.set(ALICE, "online", "x");
+    (await t.tracker.syncing(ALICE, "PHONE", "online"))();
+    await t.tracker.set(ALICE, "PHONE", "online", "x");
     assert.equal(await t.get(), null);
   });
 });

@@ -1,23 +1,23 @@
 /**
  * Local users' presence over time (docs/sync.md, "Presence"; the rules are presence.ts's): what syncing clients'
- * `set_presence` and PUT /presence do, who is syncing, and the offline timer.
+ * `set_presence` and PUT /presence do, per device, who is syncing, and the offline timer.
  *
  * - Each user's updates run one after another, so two syncs of one user do not both take the same stored
  *   presence for the one before.
  * - A significant change is stored with a new presence stream position and wakes the syncs of the user and of
  *   everyone sharing a joined room (and goes to federation: the store given is src/sync/edus' wrapper); a
  *   last-activity bump is stored without a position (PresenceStore.touch) and wakes no one.
- * - Syncs under way are counted per user; when the last one ends, the user goes offline SYNC_ONLINE_TIMEOUT_MS
- *   later unless another sync starts or activity comes first. A sync with `set_presence=offline` is not counted
- *   (as Synapse: it does not affect presence at all). After PUT /presence (not offline) with no sync under way
- *   the same timer runs. The timers are in memory: after a restart, presence stored as online or unavailable
- *   stays so until the user syncs, or sets it, again.
+ * - Devices' states and syncs under way are kept in memory. When a device has no sync under way, it stops counting
+ *   SYNC_ONLINE_TIMEOUT_MS after its last sync ended (or its PUT); the user's state is then taken again from the
+ *   devices left (none: offline). A sync with `set_presence=offline` neither counts nor changes anything (as
+ *   Synapse). After a restart nothing is in memory: presence stored as online or unavailable stays so until the
+ *   user syncs, or sets it, again.
  */
 import type { Clock } from "../core/clock.js";
 import type { UserId } from "../core/ids/index.js";
 import type { PresenceRecord, PresenceStore, RoomStore } from "../storage/ports.js";
 import type { Notifier, NotifierTimers } from "./notifier.js";
-import { explicitPresence, presenceChange, presenceValue, syncedPresence, SYNC_ONLINE_TIMEOUT_MS, type PresenceState, type PresenceValue } from "./presence.js";
+import { combinedState, deviceGone, nextPresence, presenceChange, presenceValue, SYNC_ONLINE_TIMEOUT_MS, type DevicePresence, type PresenceState, type PresenceValue } from "./presence.js";
 
 export interface PresenceTrackerDeps {
   readonly presence: PresenceStore;
@@ -34,9 +34,13 @@ export type SyncEnd = () => void;
 
 const NOTHING: SyncEnd = () => {};
 
+interface Device extends DevicePresence {
+  /** Syncs of this device under way. */
+  readonly syncs: number;
+}
+
 export class PresenceTracker {
-  private readonly syncs = new Map<UserId, number>();
-  private readonly lastSyncEnd = new Map<UserId, number>();
+  private readonly devices = new Map<UserId, Map<string, Device>>();
   private readonly offlineTimers = new Map<UserId, unknown>();
   private readonly queues = new Map<UserId, Promise<unknown>>();
   private closed = false;
@@ -44,25 +48,25 @@ export class PresenceTracker {
   constructor(private readonly deps: PresenceTrackerDeps) {}
 
   /**
-   * A sync (/sync or sliding sync) of `userId` begins with this `set_presence`: records it, and counts the sync
-   * as under way until the returned function is called (offline: neither).
+   * A sync (/sync or sliding sync) of this user and device begins with this `set_presence`: records it, and
+   * counts the sync as under way until the returned function is called (offline: neither).
    */
-  async syncing(userId: UserId, setPresence: PresenceState): Promise<SyncEnd> {
+  async syncing(userId: UserId, deviceId: string, setPresence: PresenceState): Promise<SyncEnd> {
     if (setPresence === "offline" || !this.deps.enabled || this.closed) return NOTHING;
-    this.syncs.set(userId, (this.syncs.get(userId) ?? 0) + 1);
     this.clearTimer(userId);
+    const now = this.deps.clock.now();
+    const mine = this.devicesOf(userId);
+    mine.set(deviceId, { state: setPresence, lastSeenTs: now, syncs: (mine.get(deviceId)?.syncs ?? 0) + 1 });
     let ended = false;
     const end: SyncEnd = () => {
       if (ended) return;
       ended = true;
-      const left = (this.syncs.get(userId) ?? 1) - 1;
-      if (left > 0) return void this.syncs.set(userId, left);
-      this.syncs.delete(userId);
-      this.lastSyncEnd.set(userId, this.deps.clock.now());
-      this.schedule(userId, SYNC_ONLINE_TIMEOUT_MS);
+      const d = this.devices.get(userId)?.get(deviceId);
+      if (d) this.devicesOf(userId).set(deviceId, { ...d, syncs: Math.max(0, d.syncs - 1), lastSeenTs: this.deps.clock.now() });
+      this.scheduleCheck(userId);
     };
     try {
-      await this.update(userId, (prev) => syncedPresence(prev, setPresence, this.deps.clock.now()));
+      await this.update(userId, undefined);
     } catch (e) {
       end();
       throw e;
@@ -70,16 +74,18 @@ export class PresenceTracker {
     return end;
   }
 
-  /** PUT /presence: the state and (undefined: keep the stored) status message the user set. */
-  async set(userId: UserId, state: PresenceState, statusMsg: string | null | undefined): Promise<void> {
+  /** PUT /presence from this device: the state and (undefined: keep the stored) status message the user set. */
+  async set(userId: UserId, deviceId: string, state: PresenceState, statusMsg: string | null | undefined): Promise<void> {
     if (!this.deps.enabled || this.closed) return;
-    await this.update(userId, (prev) => explicitPresence(prev, state, statusMsg, this.deps.clock.now()));
-    if (state !== "offline" && !this.syncs.has(userId)) this.schedule(userId, SYNC_ONLINE_TIMEOUT_MS);
+    const mine = this.devicesOf(userId);
+    mine.set(deviceId, { state, lastSeenTs: this.deps.clock.now(), syncs: mine.get(deviceId)?.syncs ?? 0 });
+    await this.update(userId, statusMsg);
+    this.scheduleCheck(userId);
   }
 
-  /** Whether a sync of the user is under way (for tests and the docs' claims). */
+  /** Whether a sync of the user is under way. */
   isSyncing(userId: UserId): boolean {
-    return this.syncs.has(userId);
+    return [...(this.devices.get(userId)?.values() ?? [])].some((d) => d.syncs > 0);
   }
 
   /** Stops the timers (server stop). */
@@ -87,6 +93,12 @@ export class PresenceTracker {
     this.closed = true;
     for (const t of this.offlineTimers.values()) this.deps.timers.clearTimeout(t);
     this.offlineTimers.clear();
+  }
+
+  private devicesOf(userId: UserId): Map<string, Device> {
+    let m = this.devices.get(userId);
+    if (!m) this.devices.set(userId, (m = new Map()));
+    return m;
   }
 
   /** Runs `f` after the user's earlier updates. */
@@ -100,17 +112,22 @@ export class PresenceTracker {
     return run;
   }
 
-  private update(userId: UserId, next: (prev: PresenceRecord | null) => PresenceValue): Promise<void> {
+  /** Stores the user's presence from their devices now (`statusMsg`: PUT's; undefined keeps the stored one). */
+  private update(userId: UserId, statusMsg: string | null | undefined): Promise<void> {
     return this.serial(userId, async () => {
-      const { presence, rooms, notifier } = this.deps;
-      const prev = await presence.get(userId);
-      const value = next(prev);
-      const change = presenceChange(prev, value);
-      if (change === "same") return;
-      if (change === "kept") return presence.touch(userId, value.lastActiveTs);
-      const pos = await presence.put(userId, value.state, value.statusMsg, value.lastActiveTs);
-      notifier.notifyPresence(userId, await rooms.getRoomsForUser(userId, "join"), pos);
+      const prev = await this.deps.presence.get(userId);
+      const value: PresenceValue = nextPresence(prev, combinedState(this.devices.get(userId)?.values() ?? []), statusMsg, this.deps.clock.now());
+      await this.store(userId, prev, value);
     });
+  }
+
+  private async store(userId: UserId, prev: PresenceRecord | null, value: PresenceValue): Promise<void> {
+    const { presence, rooms, notifier } = this.deps;
+    const change = presenceChange(prev, value);
+    if (change === "same") return;
+    if (change === "kept") return presence.touch(userId, value.lastActiveTs);
+    const pos = await presence.put(userId, value.state, value.statusMsg, value.lastActiveTs);
+    notifier.notifyPresence(userId, await rooms.getRoomsForUser(userId, "join"), pos);
   }
 
   private clearTimer(userId: UserId): void {
@@ -119,31 +136,33 @@ export class PresenceTracker {
     this.offlineTimers.delete(userId);
   }
 
-  private schedule(userId: UserId, ms: number): void {
-    if (this.closed) return;
+  /** Drops the devices gone quiet, and sets the timer for the next one that will (none while one syncs). */
+  private scheduleCheck(userId: UserId): void {
     this.clearTimer(userId);
+    const mine = this.devices.get(userId);
+    if (this.closed || !mine) return;
+    const quiet = [...mine.values()].filter((d) => d.syncs === 0);
+    if (quiet.length === 0) return;
+    const first = Math.min(...quiet.map((d) => d.lastSeenTs)) + SYNC_ONLINE_TIMEOUT_MS;
     this.offlineTimers.set(userId, this.deps.timers.setTimeout(() => {
       this.offlineTimers.delete(userId);
-      void this.timedOut(userId).catch(() => {});
-    }, ms));
+      void this.check(userId).catch(() => {});
+    }, Math.max(0, first - this.deps.clock.now())));
   }
 
-  /** The offline timer ran out: offline, unless a sync started or activity (a PUT) came since. */
-  private async timedOut(userId: UserId): Promise<void> {
-    if (this.closed || this.syncs.has(userId)) return;
-    let again = 0;
-    await this.update(userId, (prev) => {
-      const kept = presenceValue(prev);
-      if (!prev || kept.state === "offline" || this.syncs.has(userId)) return kept;
-      const quietSince = Math.max(this.lastSyncEnd.get(userId) ?? 0, prev.lastActiveTs);
-      const left = quietSince + SYNC_ONLINE_TIMEOUT_MS - this.deps.clock.now();
-      if (left > 0) {
-        again = left;
-        return kept;
-      }
-      return { ...kept, state: "offline" };
+  /** The timer ran out: the devices quiet for SYNC_ONLINE_TIMEOUT_MS no longer count. */
+  private async check(userId: UserId): Promise<void> {
+    if (this.closed) return;
+    await this.serial(userId, async () => {
+      const mine = this.devices.get(userId);
+      if (!mine) return;
+      const now = this.deps.clock.now();
+      for (const [id, d] of mine) if (d.syncs === 0 && deviceGone(d, now)) mine.delete(id);
+      if (mine.size === 0) this.devices.delete(userId);
+      const prev = await this.deps.presence.get(userId);
+      if (!prev) return;
+      await this.store(userId, prev, { ...presenceValue(prev), state: combinedState(mine.values()) });
     });
-    if (again > 0) this.schedule(userId, again);
-    else if (!this.syncs.has(userId)) this.lastSyncEnd.delete(userId);
+    this.scheduleCheck(userId);
   }
 }

@@ -3,16 +3,20 @@
  * kept by PresenceTracker (presence-tracker.ts), remote users' as their servers send it (src/sync/edus).
  *
  * The pure rules (docs/sync.md, "Presence"), after Synapse's presence handler:
- * - A syncing client's `set_presence` (absent: online, the spec's default) sets the state; `offline` leaves
- *   presence as it is. A sync keeps the status message, and a sync's online replaces an explicit unavailable
- *   (the spec and Synapse: only Synapse's unstable busy, which Zion does not take, survives a sync).
- * - Online (a sync's or PUT's) makes now the last activity; unavailable keeps the last activity there was.
+ * - Per device, as Synapse: a syncing client's `set_presence` (absent: online, the spec's default) or PUT /presence
+ *   sets its device's state; `set_presence=offline` leaves presence as it is. The user's state is the highest of
+ *   their devices' (online, then unavailable, then offline). So a sync's online replaces an explicit unavailable
+ *   (the spec and Synapse: only Synapse's unstable busy, which Zion does not take, survives a sync), and a phone
+ *   syncing online keeps the user online while a desktop syncs with `set_presence=unavailable`, without the two
+ *   turning the user's state back and forth.
+ * - A sync keeps the status message; PUT sets it (absent: kept). Online makes now the last activity; another state
+ *   keeps the last activity there was.
  * - A change is told (stream position, waiting syncs, federation) only when it is significant: the state or the
  *   status message changed, or, for a user not online, the last activity moved on by more than
  *   LAST_ACTIVE_GRANULARITY_MS (Synapse's should_notify). Otherwise only the last activity is kept, at most once a
  *   LAST_ACTIVE_GRANULARITY_MS, and no one is woken.
- * - A local user who is not offline goes offline SYNC_ONLINE_TIMEOUT_MS after their last sync ended (or their last
- *   activity, if later) with no sync under way.
+ * - A device with no sync under way stops counting SYNC_ONLINE_TIMEOUT_MS after its last sync ended (or its PUT);
+ *   with none left, the user is offline.
  */
 import { MatrixError } from "../core/errors.js";
 import type { PresenceRecord } from "../storage/ports.js";
@@ -49,13 +53,32 @@ export function presenceValue(p: PresenceRecord | null): PresenceValue {
   return { state, statusMsg: p.statusMsg, lastActiveTs: p.lastActiveTs };
 }
 
-/** What a sync asking for `state` (online or unavailable) makes of `prev`. */
-export function syncedPresence(prev: PresenceRecord | null, state: "online" | "unavailable", nowTs: number): PresenceValue {
-  return { state, statusMsg: prev?.statusMsg ?? null, lastActiveTs: state === "online" ? nowTs : (prev?.lastActiveTs ?? nowTs) };
+/** One device's presence (kept in memory): the state its syncs or PUT asked for, and when it last did. */
+export interface DevicePresence {
+  readonly state: PresenceState;
+  /** The last sync's start or end, or PUT /presence. */
+  readonly lastSeenTs: number;
 }
 
-/** What PUT /presence makes of `prev`: its state, and its status message (absent: the stored one is kept). */
-export function explicitPresence(prev: PresenceRecord | null, state: PresenceState, statusMsg: string | null | undefined, nowTs: number): PresenceValue {
+const PRIORITY: Record<PresenceState, number> = { online: 3, unavailable: 2, offline: 1 };
+
+/** A user's state from their devices' (Synapse's): online over unavailable over offline; none: offline. */
+export function combinedState(devices: Iterable<DevicePresence>): PresenceState {
+  let best: PresenceState = "offline";
+  for (const d of devices) if (PRIORITY[d.state] > PRIORITY[best]) best = d.state;
+  return best;
+}
+
+/** Whether a device with no sync under way has been quiet for SYNC_ONLINE_TIMEOUT_MS and no longer counts. */
+export function deviceGone(d: DevicePresence, nowTs: number): boolean {
+  return nowTs - d.lastSeenTs >= SYNC_ONLINE_TIMEOUT_MS;
+}
+
+/**
+ * The user's presence once their devices' state is `state`: online makes now the last activity, another state keeps
+ * the last activity there was; a sync keeps the status message (`statusMsg` undefined), PUT /presence sets it.
+ */
+export function nextPresence(prev: PresenceRecord | null, state: PresenceState, statusMsg: string | null | undefined, nowTs: number): PresenceValue {
   return { state, statusMsg: statusMsg === undefined ? (prev?.statusMsg ?? null) : statusMsg, lastActiveTs: state === "online" ? nowTs : (prev?.lastActiveTs ?? nowTs) };
 }
 

@@ -70,7 +70,7 @@ export class SyncService {
    * answers from the same `since`.
    */
   async sync(req: SyncRequest): Promise<JsonObject> {
-    const end = await this.deps.presence.syncing(req.userId, req.setPresence);
+    const end = await this.deps.presence.syncing(req.userId, req.deviceId, req.setPresence);
     try {
       return await this.answer(req);
     } finally {

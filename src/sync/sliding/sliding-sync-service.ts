@@ -98,7 +98,7 @@ export class SlidingSyncService {
   }
 
   async sync(call: SlidingSyncCall): Promise<JsonObject> {
-    const end = await this.deps.presence.syncing(call.userId, call.setPresence);
+    const end = await this.deps.presence.syncing(call.userId, call.deviceId, call.setPresence);
     try {
       return await this.answer(call);
     } finally {

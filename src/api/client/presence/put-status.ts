@@ -19,7 +19,7 @@ export const putPresence = defineClientRoute({
   async handle({ user, params, body }, deps: Pick<SyncDeps, "presenceTracker" | "presenceEnabled">) {
     const userId = ownUser(user, params.userId, "set presence");
     if (!deps.presenceEnabled) return {};
-    await deps.presenceTracker.set(userId, body.presence, body.status_msg);
+    await deps.presenceTracker.set(userId, user.deviceId, body.presence, body.status_msg);
     return {};
   },
 });
