@@ -43,7 +43,11 @@ try {
   await profiled("sync-wake", async () => {
     for (let round = 0; round < ROUNDS; round++) {
       await ask({ kind: "poll", round }, "polling");
-      while (hs.notifier.waiting() < CLIENTS) await new Promise((r) => setTimeout(r, 5));
+      const deadline = Date.now() + 60_000;
+      while (hs.notifier.waiting() < CLIENTS) {
+        if (Date.now() > deadline) throw new Error(`round ${round}: ${hs.notifier.waiting()} of ${CLIENTS} long polls waiting after a minute (one answered early?)`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
       const cpu0 = process.cpuUsage();
       const { samples: s } = await ask<{ samples: number[] }>({ kind: "send", round }, "sent");
       const cpu = process.cpuUsage(cpu0);

@@ -25,7 +25,11 @@ process.on("message", (m: Message) => {
   void (async () => {
     if (m.kind === "start") {
       setup = m;
-      since = await Promise.all(m.tokens.map(async (t) => String(JSON.parse((await call(m.base, "/_matrix/client/v3/sync", t)).body)["next_batch"])));
+      // Each client's first sync marks its user online (no set_presence: the spec's default), which the others
+      // are told of; a second sync from there takes everyone's in, and repeat syncs tell no one, so the long polls
+      // below wake for the message only.
+      const first = await Promise.all(m.tokens.map(async (t) => String(JSON.parse((await call(m.base, "/_matrix/client/v3/sync", t)).body)["next_batch"])));
+      since = await Promise.all(m.tokens.map(async (t, i) => String(JSON.parse((await call(m.base, `/_matrix/client/v3/sync?since=${first[i]}`, t)).body)["next_batch"])));
       reply({ kind: "started" });
     } else if (m.kind === "poll") {
       const s = setup!;

@@ -44,7 +44,7 @@ import { zionVersion } from "./version.js";
 import { FederationSender, RoomDestinations } from "../federation/sender/index.js";
 import { webClientServerOptions } from "./web-client.js";
 import { Notifier, SlidingSyncService, SyncService, TypingStream, type NotifierTimers } from "../sync/index.js";
-import { registerPresenceTypingReceiptEdus } from "../sync/index.js";
+import { PresenceTracker, registerPresenceTypingReceiptEdus } from "../sync/index.js";
 import { PushSender } from "../sync/index.js";
 import { policyFetch } from "../federation/outbound/policy-fetch.js";
 import type { EventId, UserId } from "../core/ids/index.js";
@@ -281,8 +281,10 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     },
   };
   const syncStorage = { ...storage, receipts: ephemeralEdus.receipts, presence: ephemeralEdus.presence };
-  const syncService = new SyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, presenceEnabled: config.presence?.enabled ?? true });
-  const slidingSync = new SlidingSyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, tokens: syncService, presence: syncService });
+  // Local presence (src/sync/presence-tracker.ts): syncs' set_presence and PUT /presence, the offline timer.
+  const presenceTracker = new PresenceTracker({ presence: ephemeralEdus.presence, rooms: storage.rooms, notifier, clock, timers: systemTimers, enabled: config.presence?.enabled ?? true });
+  const syncService = new SyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, presence: presenceTracker, presenceEnabled: config.presence?.enabled ?? true });
+  const slidingSync = new SlidingSyncService({ storage: syncStorage, reads: roomReads, notifier, typing, clock, tokens: syncService, presence: presenceTracker });
   const deps: ApiDeps & Record<string, unknown> = {
     ...webClient.deps,
     ...(options.extraDeps ?? {}),
@@ -353,6 +355,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     events: storage.events,
     receipts: ephemeralEdus.receipts,
     presence: ephemeralEdus.presence,
+    presenceTracker,
     pushRules,
     pushActions: storage.pushActions,
     notifier,
@@ -482,6 +485,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         pushSender.close();
         rooms.close();
         if (waitingSampler) clearInterval(waitingSampler);
+        presenceTracker.close();
         ephemeralEdus.close();
         typing.close();
         await storage.close();

@@ -890,6 +890,11 @@ export interface PresenceRecord {
 export interface PresenceStore {
   /** Sets a user's presence; returns its position. `statusMsg` undefined keeps the stored one. */
   put(userId: UserId, state: string, statusMsg: string | null | undefined, nowTs: number): Promise<UserStreamPosition>;
+  /**
+   * Moves a stored presence's last activity to `lastActiveTs` without a new position: a bump no one is told of
+   * (src/sync/presence.ts). Nothing when the user has no stored presence.
+   */
+  touch(userId: UserId, lastActiveTs: number): Promise<void>;
   get(userId: UserId): Promise<PresenceRecord | null>;
   /** Presence of the users changed with since < position <= to. */
   changesSince(userIds: readonly UserId[], since: UserStreamPosition, to: UserStreamPosition): Promise<readonly PresenceRecord[]>;

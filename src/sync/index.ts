@@ -4,7 +4,8 @@ export { Notifier, type NotifierTimers, type WaitRequest, type WakeReason, type 
 export { TypingStream, MAX_TYPING_MS } from "./typing.js";
 export { RoomsProvider, TIMELINE_LIMIT, type SyncStorage } from "./rooms-provider.js";
 export { SyncService, TO_DEVICE_LIMIT, type SyncRequest, type SyncServiceDeps } from "./sync-service.js";
-export { PRESENCE_STATES, presenceContent, type PresenceState } from "./presence.js";
+export { PRESENCE_STATES, parseSetPresence, presenceContent, type PresenceState } from "./presence.js";
+export { PresenceTracker, type PresenceTrackerDeps } from "./presence-tracker.js";
 export { registerPresenceTypingReceiptEdus, type PresenceTypingReceiptDeps, type PresenceTypingReceiptEdus } from "./edus/register.js";
 export { InboundEdus, FEDERATED_TYPING_MS, MAX_ENTRIES_PER_EDU, type EduLog, type InboundEduDeps } from "./edus/inbound.js";
 export { OutboundEdus, TYPING_PING_MS, type EduSender, type RoomServers, type OutboundEduDeps } from "./edus/outbound.js";

@@ -11,7 +11,8 @@ import type { RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import type { RoomReads } from "../rooms/index.js";
 import type { Notifier } from "./notifier.js";
-import { presenceContent } from "./presence.js";
+import { presenceContent, type PresenceState } from "./presence.js";
+import type { PresenceTracker } from "./presence-tracker.js";
 import { RoomsProvider, type SyncStorage } from "./rooms-provider.js";
 import { serializeToken, type StreamToken } from "./token.js";
 import type { TypingStream } from "./typing.js";
@@ -30,8 +31,8 @@ export interface SyncRequest {
   readonly timeoutMs?: number;
   readonly stateAfterKey?: "state_after" | "org.matrix.msc4222.state_after" | null;
   readonly signal?: AbortSignal;
-  /** set_presence: online and unavailable are recorded (when they change), offline leaves presence as it is. */
-  readonly setPresence?: "online" | "offline" | "unavailable";
+  /** set_presence (parseSetPresence: absent is online), recorded by PresenceTracker.syncing. */
+  readonly setPresence: PresenceState;
 }
 
 export interface SyncServiceDeps {
@@ -40,7 +41,9 @@ export interface SyncServiceDeps {
   readonly notifier: Notifier;
   readonly typing: TypingStream;
   readonly clock: Clock;
-  /** presence.enabled: false sends no presence and records none. */
+  /** Local presence: what a sync's set_presence does, and the sync counted as under way while it waits. */
+  readonly presence: Pick<PresenceTracker, "syncing">;
+  /** presence.enabled: false sends no presence (and the tracker records none). */
   readonly presenceEnabled?: boolean;
 }
 
@@ -67,7 +70,15 @@ export class SyncService {
    * answers from the same `since`.
    */
   async sync(req: SyncRequest): Promise<JsonObject> {
-    if (req.setPresence) await this.syncingPresence(req.userId, req.setPresence);
+    const end = await this.deps.presence.syncing(req.userId, req.deviceId, req.setPresence);
+    try {
+      return await this.answer(req);
+    } finally {
+      end();
+    }
+  }
+
+  private async answer(req: SyncRequest): Promise<JsonObject> {
     const deadline = this.deps.clock.now() + (req.timeoutMs ?? 0);
     let woken = false;
     for (;;) {
@@ -95,22 +106,6 @@ export class SyncService {
       });
     }
     return this.roundToken.token;
-  }
-
-  /**
-   * What a syncing client's `set_presence` does (/sync and sliding sync): online and unavailable are recorded
-   * (when they change, or a minute after the last activity), offline leaves presence as it is; nothing with
-   * presence disabled.
-   */
-  async syncingPresence(userId: UserId, setPresence: "online" | "offline" | "unavailable"): Promise<void> {
-    if (setPresence === "offline" || this.deps.presenceEnabled === false) return;
-    const state = setPresence;
-    const { storage, clock, notifier } = this.deps;
-    const old = await storage.presence.get(userId);
-    // A sync every few seconds must not write each time: only a change of state, or activity a minute later.
-    if (old && old.state === state && clock.now() - old.lastActiveTs < 60_000) return;
-    const pos = await storage.presence.put(userId, state, undefined, clock.now());
-    if (!old || old.state !== state) notifier.notifyPresence(userId, await storage.rooms.getRoomsForUser(userId, "join"), pos);
   }
 
   private async compute(req: SyncRequest, current: Promise<StreamToken>): Promise<{ body: JsonObject; empty: boolean; following: ReadonlySet<RoomId>; token: StreamToken }> {

@@ -52,6 +52,16 @@ describe("GET /sync", () => {
     hs().rooms.createRoom(creator, parseCreateRoomRequest({ preset: "private_chat", ...body }, creator, { defaultRoomVersion: "11" }));
   const say = (roomId: RoomId, sender: UserId, body: string) => hs().rooms.send(roomId, { type: "m.room.message", sender, content: { msgtype: "m.text", body } });
   const sync = (s: Session, q = ""): Promise<J> => ok(call("GET", `/_matrix/client/v3/sync${q ? `?${q}` : ""}`, undefined, s.token));
+  /** Until `n` syncs wait on the notifier (a minute at most: a sync answered early fails here, not by hanging). */
+  const untilWaiting = async (n: number, what: string): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while (hs().notifier.waiting() < n) {
+      if (Date.now() > deadline) assert.fail(`${what}: ${hs().notifier.waiting()} syncs waiting, not ${n}, after a minute`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const presenceOf = async (viewer: Session, target: Session): Promise<J> => ok(call("GET", `/_matrix/client/v3/presence/${encodeURIComponent(target.userId)}/status`, undefined, viewer.token));
+  const presenceIn = (j: J, userId: UserId): J | undefined => (j["presence"]?.["events"] ?? []).find((e: J) => e["sender"] === userId)?.["content"];
   const bodies = (room: J | undefined): string[] => (room?.["timeline"]?.["events"] ?? []).filter((e: J) => e["type"] === "m.room.message").map((e: J) => e["content"]["body"]);
 
   it("refuses a bad since token, filter, timeout, set_presence and boolean with 400 naming the parameter", async () => {
@@ -216,6 +226,54 @@ describe("GET /sync", () => {
     assert.equal(mine["presence"], "online");
   });
 
+  it("marks a syncing user online when set_presence is absent (the spec's default), seen by another member; set_presence=offline records nothing", async () => {
+    const a = await register();
+    const b = await register();
+    const roomId = await createRoom(a.userId, { preset: "public_chat" });
+    await hs().rooms.join(roomId, b.userId);
+    const base = await sync(b, "set_presence=offline");
+    await sync(a, "set_presence=offline");
+    assert.equal((await presenceOf(b, a))["presence"], "offline", "set_presence=offline records nothing");
+    const quiet = await sync(b, `set_presence=offline&since=${base["next_batch"]}`);
+    assert.equal(presenceIn(quiet, a.userId), undefined, "nor tells anyone");
+    await sync(a);
+    const seen = presenceIn(await sync(b, `set_presence=offline&since=${quiet["next_batch"]}`), a.userId);
+    assert.equal(seen?.["presence"], "online");
+    assert.equal(seen?.["currently_active"], true);
+    assert.equal((await presenceOf(b, a))["presence"], "online");
+  });
+
+  it("does not wake another member's waiting sync with a repeat sync, which takes no presence position", async () => {
+    const a = await register();
+    const b = await register();
+    const roomId = await createRoom(a.userId, { preset: "public_chat" });
+    await hs().rooms.join(roomId, b.userId);
+    await sync(a); // a comes online: told
+    const base = await sync(b);
+    assert.equal(presenceIn(base, a.userId)?.["presence"], "online");
+    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
+    await untilWaiting(1, "b's sync");
+    for (let i = 0; i < 3; i++) await sync(a);
+    assert.equal(hs().notifier.waiting(), 1, "b's sync still waits after a's repeat syncs");
+    await say(roomId, a.userId, "now");
+    const j = await waiting;
+    assert.deepEqual(bodies(j["rooms"]["join"][roomId]), ["now"]);
+    assert.equal(presenceIn(j, a.userId), undefined, "a's repeat syncs changed no presence b is sent");
+  });
+
+  it("marks an explicitly unavailable user online on a sync without set_presence, keeping the status message (the spec and Synapse)", async () => {
+    const a = await register();
+    await ok(call("PUT", `/_matrix/client/v3/presence/${encodeURIComponent(a.userId)}/status`, { presence: "unavailable", status_msg: "lunch" }, a.token));
+    await sync(a, "set_presence=offline");
+    assert.equal((await presenceOf(a, a))["presence"], "unavailable", "set_presence=offline leaves it");
+    await sync(a);
+    const p = await presenceOf(a, a);
+    assert.equal(p["presence"], "online");
+    assert.equal(p["status_msg"], "lunch");
+    await sync(a, "set_presence=unavailable");
+    assert.equal((await presenceOf(a, a))["presence"], "unavailable");
+  });
+
   it("counts unread notifications and highlights after the read receipt with the push rules the user had when each event arrived", async () => {
     const a = await register();
     const b = await register();
@@ -260,7 +318,7 @@ describe("GET /sync", () => {
     const who = await ok(call("GET", "/_matrix/client/v3/account/whoami", undefined, b.token));
     const base = await sync(b);
     const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
-    while (hs().notifier.waiting() < 1) await new Promise((r) => setTimeout(r, 10));
+    await untilWaiting(1, "b's sync");
     await ok(call("PUT", "/_matrix/client/v3/sendToDevice/m.test/t1", { messages: { [b.userId]: { [String(who["device_id"])]: { hello: 1 } } } }, a.token));
     const j = await waiting;
     assert.deepEqual(j["to_device"]["events"], [{ type: "m.test", sender: a.userId, content: { hello: 1 } }]);
@@ -303,11 +361,14 @@ describe("GET /sync", () => {
       await hs().rooms.join(roomId, m.userId);
       members.push(m);
     }
-    const tokens = await Promise.all(members.map((m) => sync(m).then((j) => String(j["next_batch"]))));
+    // Each member's first sync marks them online (absent set_presence), which the others are told of; a second
+    // sync from there takes in everyone's, and repeat syncs tell no one, so the waits below stay quiet.
+    const first = await Promise.all(members.map((m) => sync(m).then((j) => String(j["next_batch"]))));
+    const tokens = await Promise.all(members.map((m, i) => sync(m, `since=${first[i]}`).then((j) => String(j["next_batch"]))));
     const outsiderToken = String((await sync(outsider))["next_batch"]);
     const waits = members.map((m, i) => ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${tokens[i]}`, undefined, m.token, 90_000)));
     const outsiderWait = ok(call("GET", `/_matrix/client/v3/sync?timeout=3000&since=${outsiderToken}`, undefined, outsider.token, 90_000));
-    while (hs().notifier.waiting() < 51) await new Promise((r) => setTimeout(r, 10));
+    await untilWaiting(51, "the members' and the outsider's syncs");
     await say(roomId, a.userId, "wake up");
     const answers = await Promise.all(waits);
     for (const j of answers) assert.deepEqual(bodies(j["rooms"]["join"][roomId]), ["wake up"]);

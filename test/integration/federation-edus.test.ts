@@ -65,8 +65,14 @@ describe("typing, receipts and presence over federation (Zion processes, real TL
     return { server, userId: r.json()["user_id"] as UserId, token: r.json()["access_token"] as string };
   }
 
-  async function sync(a: Account, since?: string, timeoutMs = 0): Promise<Body> {
-    const q = since ? `?since=${enc(since)}&timeout=${timeoutMs}` : "";
+  /**
+   * A /sync that reads only: set_presence=offline, so that the presence these tests set with PUT /presence is not
+   * replaced by the online a sync without it means (the spec and Synapse); "a /sync without set_presence" below
+   * syncs without it.
+   */
+  async function sync(a: Account, since?: string, timeoutMs = 0, setPresence: string | null = "offline"): Promise<Body> {
+    const params = [...(setPresence !== null ? [`set_presence=${setPresence}`] : []), ...(since ? [`since=${enc(since)}`, `timeout=${timeoutMs}`] : [])];
+    const q = params.length > 0 ? `?${params.join("&")}` : "";
     const r = await call(a)("GET", `/_matrix/client/v3/sync${q}`, undefined, a.token);
     assert.equal(r.status, 200, r.body);
     return r.json();
@@ -193,6 +199,13 @@ describe("typing, receipts and presence over federation (Zion processes, real TL
     assert.equal(p2.status, 200, p2.body);
     const atAlice = await syncUntil(alice, sinceAlice, (b) => presenceOf(b, bob.userId)?.["status_msg"] === "away on hs2", "bob's presence on hs1");
     assert.equal(presenceOf(atAlice, bob.userId)!["presence"], "unavailable");
+  });
+
+  it("a /sync without set_presence marks bob online at hs1, keeping his status message", async () => {
+    const sinceAlice = (await sync(alice))["next_batch"] as string;
+    await sync(bob, undefined, 0, null);
+    const atAlice = await syncUntil(alice, sinceAlice, (b) => presenceOf(b, bob.userId)?.["presence"] === "online", "bob online on hs1 after his sync");
+    assert.equal(presenceOf(atAlice, bob.userId)!["status_msg"], "away on hs2");
   });
 
   it("on a join, the joining server hears the presence the room's members set before, and the room hears the joiner's", async () => {

@@ -3,7 +3,7 @@ import type { Clock } from "../../core/clock.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
 import type { AccountDataStore, E2eeStore, EventStore, FilterStore, KeyBackupStore, PresenceStore, ProfileRecord, PushActionStore, PushRulesStore, ReceiptStore, RelationStore, ReportStore, RoomClientStore, RoomStore, StateStore, ToDeviceStore, UserStore } from "../../storage/ports.js";
-import type { Notifier, SlidingSyncService, SyncService, TypingStream } from "../../sync/index.js";
+import type { Notifier, PresenceTracker, SlidingSyncService, SyncService, TypingStream } from "../../sync/index.js";
 import type { RoomReads, RoomService, RoomUpgrader } from "../../rooms/index.js";
 import type { RateLimits } from "../http/index.js";
 import type { PasswordHasher } from "./shared/password.js";
@@ -134,6 +134,8 @@ export interface SyncDeps {
   readonly receipts: ReceiptStore;
   readonly accountData: AccountDataStore;
   readonly presence: PresenceStore;
+  /** Local users' presence: PUT /presence goes through it (src/sync/presence-tracker.ts). */
+  readonly presenceTracker: PresenceTracker;
   readonly pushRules: PushRulesStore;
   /** Push actions stored when events were persisted (migration 0018). */
   readonly pushActions: PushActionStore;

@@ -83,6 +83,7 @@ export function registerPresenceTypingReceiptEdus(deps: PresenceTypingReceiptDep
   };
   const presence: PresenceStore = {
     get: (...a) => storage.presence.get(...a),
+    touch: (...a) => storage.presence.touch(...a),
     changesSince: (...a) => storage.presence.changesSince(...a),
     maxPosition: () => storage.presence.maxPosition(),
     async put(userId, state, statusMsg, nowTs) {

@@ -21,6 +21,8 @@ import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import type { RoomReads } from "../../rooms/index.js";
 import type { SlidingSyncConnectionKey, SlidingSyncRoomState } from "../../storage/ports.js";
 import type { Notifier } from "../notifier.js";
+import type { PresenceState } from "../presence.js";
+import type { PresenceTracker } from "../presence-tracker.js";
 import { parseToken, serializeToken, type StreamToken } from "../token.js";
 import type { TypingStream } from "../typing.js";
 import { ActivityCache } from "./activity.js";
@@ -50,8 +52,8 @@ export interface SlidingSyncDeps {
   readonly clock: Clock;
   /** The position of every stream now (SyncService.currentToken). */
   readonly tokens: { currentToken(): Promise<StreamToken> };
-  /** What `set_presence` does, as for /sync (SyncService.syncingPresence). */
-  readonly presence: { syncingPresence(userId: UserId, setPresence: "online" | "offline" | "unavailable"): Promise<void> };
+  /** What `set_presence` does, as for /sync (PresenceTracker.syncing): the sync counts as under way until it answers. */
+  readonly presence: Pick<PresenceTracker, "syncing">;
 }
 
 export interface SlidingSyncCall {
@@ -60,8 +62,8 @@ export interface SlidingSyncCall {
   readonly pos: string | null;
   readonly timeoutMs: number;
   readonly request: SlidingRequest;
-  /** The MSC's `set_presence`: absent is online (the MSC). */
-  readonly setPresence?: "online" | "offline" | "unavailable";
+  /** The MSC's `set_presence` (parseSetPresence: absent is online, as /sync). */
+  readonly setPresence: PresenceState;
   readonly signal?: AbortSignal;
 }
 
@@ -96,8 +98,16 @@ export class SlidingSyncService {
   }
 
   async sync(call: SlidingSyncCall): Promise<JsonObject> {
+    const end = await this.deps.presence.syncing(call.userId, call.deviceId, call.setPresence);
+    try {
+      return await this.answer(call);
+    } finally {
+      end();
+    }
+  }
+
+  private async answer(call: SlidingSyncCall): Promise<JsonObject> {
     const { storage, clock } = this.deps;
-    await this.deps.presence.syncingPresence(call.userId, call.setPresence ?? "online");
     const key: SlidingSyncConnectionKey = { userId: call.userId, deviceId: call.deviceId, connId: call.request.connId };
     let base: { position: number; from: StreamToken; sent: ReadonlyMap<RoomId, SlidingSyncRoomState>; lists: JsonObject } | null = null;
     const cacheKey = `${key.userId}|${key.deviceId}|${key.connId}`;

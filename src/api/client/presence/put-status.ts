@@ -1,7 +1,8 @@
 /**
  * https://spec.matrix.org/v1.16/client-server-api/#put_matrixclientv3presenceuseridstatus
- * Only one's own; `presence` online, unavailable or offline; `status_msg` a string. With presence.enabled false
- * the request succeeds and nothing is stored (as Synapse).
+ * Only one's own; `presence` online, unavailable or offline; `status_msg` a string (absent: the stored one is kept).
+ * Recorded by PresenceTracker.set (src/sync/presence.ts: told to others only when significant). With
+ * presence.enabled false the request succeeds and nothing is stored (as Synapse).
  */
 import { z } from "zod";
 import { defineClientRoute } from "../../http/index.js";
@@ -15,11 +16,10 @@ export const putPresence = defineClientRoute({
   auth: "access-token",
   params: z.object({ userId: z.string().min(1).max(255) }),
   body: z.looseObject({ presence: z.enum(PRESENCE_STATES), status_msg: z.string().max(1000).nullable().optional() }),
-  async handle({ user, params, body }, deps: Pick<SyncDeps, "presence" | "notifier" | "clock" | "presenceEnabled" | "roomStore">) {
+  async handle({ user, params, body }, deps: Pick<SyncDeps, "presenceTracker" | "presenceEnabled">) {
     const userId = ownUser(user, params.userId, "set presence");
     if (!deps.presenceEnabled) return {};
-    const pos = await deps.presence.put(userId, body.presence, body.status_msg, deps.clock.now());
-    deps.notifier.notifyPresence(userId, await deps.roomStore.getRoomsForUser(userId, "join"), pos);
+    await deps.presenceTracker.set(userId, user.deviceId, body.presence, body.status_msg);
     return {};
   },
 });

@@ -5,19 +5,18 @@
  * - `pos` (query, or the body's `pos` as the MSC now has it): a pos from an earlier response of this connection;
  *   absent: the connection starts. Unknown or expired: 400 M_UNKNOWN_POS.
  * - `timeout` (query or body): milliseconds to wait when nothing is new, at most MAX_TIMEOUT_MS; ignored without pos.
- * - `set_presence` (query, or the body as the MSC has it): online (the default), unavailable or offline, as for
- *   /sync; anything else is 400 M_INVALID_PARAM (the MSC).
+ * - `set_presence` (query, or the body as the MSC has it): online (the default), unavailable or offline, parsed
+ *   by the parser /sync uses (parseSetPresence); anything else is 400 M_INVALID_PARAM (the MSC).
  * - The body (at most SLIDING_BODY_BYTES): parsed by src/sync/sliding/request.ts.
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
-import { parseSlidingRequest } from "../../../sync/index.js";
+import { parseSetPresence, parseSlidingRequest } from "../../../sync/index.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { SyncDeps } from "../deps.js";
 import { MAX_TIMEOUT_MS } from "./sync.js";
 
 export const SLIDING_BODY_BYTES = 256 * 1024;
-const PRESENCE = new Set(["online", "offline", "unavailable"]);
 
 function timeoutOf(raw: unknown): number {
   if (raw === undefined) return 0;
@@ -37,8 +36,7 @@ export const slidingSync = defineClientRoute({
     const b = body as Record<string, unknown>;
     const rawPos = query.pos ?? b["pos"];
     if (rawPos !== undefined && rawPos !== null && typeof rawPos !== "string") throw MatrixError.badJson("pos: must be a string");
-    const presence = query.set_presence ?? b["set_presence"];
-    if (presence !== undefined && (typeof presence !== "string" || !PRESENCE.has(presence))) throw MatrixError.invalidParam("set_presence", "must be online, offline or unavailable");
+    const setPresence = parseSetPresence(query.set_presence ?? b["set_presence"]);
     const request = parseSlidingRequest(body, user.userId);
     const pos = typeof rawPos === "string" ? rawPos : null;
     return deps.slidingSync.sync({
@@ -47,7 +45,7 @@ export const slidingSync = defineClientRoute({
       pos,
       timeoutMs: pos === null ? 0 : timeoutOf(query.timeout ?? b["timeout"]),
       request,
-      ...(presence !== undefined ? { setPresence: presence as "online" | "offline" | "unavailable" } : {}),
+      setPresence,
       signal,
     });
   },

@@ -5,21 +5,22 @@
  * - `filter`: inline JSON or the id of a stored filter (unknown id: 400 M_INVALID_PARAM "No such filter", as
  *   Synapse answers); parsed strictly by core/filters.
  * - `timeout`: milliseconds to wait when nothing is new, a non-negative integer, capped at MAX_TIMEOUT_MS.
- * - `full_state`, `set_presence` (online, offline, unavailable), `use_state_after` and MSC4222's unstable
+ * - `set_presence` (online, offline, unavailable): absent is online, as the spec says ("automatically marked as
+ *   online when it uses this API") and Synapse does; parsed by the one parser sliding sync uses too
+ *   (parseSetPresence); what it does is src/sync/presence.ts's.
+ * - `full_state`, `use_state_after` and MSC4222's unstable
  *   `org.matrix.msc4222.use_state_after` (matrix-js-sdk sends it): the state at the end of the timeline is then
  *   sent under `state_after` (or the unstable name) instead of the state at its start.
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
 import { parseFilter, parseSyncFilterParam, type Filter } from "../../../core/filters/index.js";
-import { parseToken } from "../../../sync/index.js";
+import { parseSetPresence, parseToken } from "../../../sync/index.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { SyncDeps } from "../deps.js";
 
 /** The longest a /sync waits, whatever `timeout` asks (5 minutes: well past every client's default of 30 s). */
 export const MAX_TIMEOUT_MS = 300_000;
-
-const PRESENCE = new Set(["online", "offline", "unavailable"]);
 
 function bool(raw: string | undefined, field: string): boolean {
   if (raw === undefined) return false;
@@ -48,7 +49,7 @@ export const sync = defineClientRoute({
       if (!/^\d{1,16}$/.test(query.timeout)) throw MatrixError.invalidParam("timeout", "must be a non-negative integer of milliseconds");
       timeoutMs = Math.min(Number(query.timeout), MAX_TIMEOUT_MS);
     }
-    if (query.set_presence !== undefined && !PRESENCE.has(query.set_presence)) throw MatrixError.invalidParam("set_presence", "must be online, offline or unavailable");
+    const setPresence = parseSetPresence(query.set_presence);
     const fullState = bool(query.full_state, "full_state");
     const stable = bool(query.use_state_after, "use_state_after");
     const unstable = bool(query["org.matrix.msc4222.use_state_after"], "org.matrix.msc4222.use_state_after");
@@ -71,7 +72,7 @@ export const sync = defineClientRoute({
       timeoutMs,
       stateAfterKey: stable ? "state_after" : unstable ? "org.matrix.msc4222.state_after" : null,
       signal,
-      ...(query.set_presence !== undefined ? { setPresence: query.set_presence as "online" | "offline" | "unavailable" } : {}),
+      setPresence,
     });
   },
 });

@@ -80,6 +80,11 @@ export function sqlPresenceStore(db: SqlRunner): PresenceStore {
         return pos;
       });
     },
+    touch(userId, lastActiveTs) {
+      return db.write(function* () {
+        yield* exec("UPDATE presence SET last_active_ts = ? WHERE user_id = ?", lastActiveTs, userId);
+      });
+    },
     get(userId) {
       return db.read(function* () {
         const r = yield* queryOne("SELECT user_id, state, status_msg, last_active_ts, stream_id FROM presence WHERE user_id = ?", userId);
