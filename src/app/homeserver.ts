@@ -456,6 +456,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   }
   await sender.start();
   await rooms.resumePartialStateRooms();
+  await presenceTracker.resume(config.server_name);
   await pushSender.start();
   logger.info({ server_name: config.server_name, version: zionVersion(), database: config.database.name }, "ready");
 

@@ -896,6 +896,8 @@ export interface PresenceStore {
    */
   touch(userId: UserId, lastActiveTs: number): Promise<void>;
   get(userId: UserId): Promise<PresenceRecord | null>;
+  /** The users of `serverName` whose stored presence is not offline (start-up: their offline timers). */
+  usersNotOffline(serverName: string): Promise<readonly UserId[]>;
   /** Presence of the users changed with since < position <= to. */
   changesSince(userIds: readonly UserId[], since: UserStreamPosition, to: UserStreamPosition): Promise<readonly PresenceRecord[]>;
   maxPosition(): Promise<UserStreamPosition>;

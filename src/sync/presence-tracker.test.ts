@@ -174,3 +174,47 @@ describe("PresenceTracker", () => {
     assert.equal(await t.get(), null);
   });
 });
+
+describe("PresenceTracker.resume (start-up)", () => {
+  it("takes a local user stored online after a restart offline once the timeout passes without a sync, and tells it", async () => {
+    const { storage, time, tracker, get } = await setup();
+    try {
+      const BOB = "@bob:zion.test" as UserId;
+      const REMOTE = "@carol:other.test" as UserId;
+      await storage.presence.put(ALICE, "online", "here", time.clock.now());
+      await storage.presence.put(BOB, "unavailable", null, time.clock.now());
+      await storage.presence.put(REMOTE, "online", null, time.clock.now());
+      // A new tracker is what a restart leaves: nothing in memory.
+      assert.equal(await tracker.resume("zion.test"), 2, "both local users who are not offline, not the remote one");
+      const before = (await get())!.position;
+      await time.advance(SYNC_ONLINE_TIMEOUT_MS - 1);
+      assert.equal((await get())!.state, "online", "still online within the grace a reconnecting client has");
+      await time.advance(1);
+      const after = (await get())!;
+      assert.equal(after.state, "offline");
+      assert.equal(after.statusMsg, "here", "the status message is kept");
+      assert.ok(after.position > before, "told with a new position");
+      assert.equal((await storage.presence.get(BOB))!.state, "offline");
+      assert.equal((await storage.presence.get(REMOTE))!.state, "online", "a remote user's presence is its server's business");
+    } finally {
+      tracker.close();
+      await storage.close();
+    }
+  });
+
+  it("leaves online a resumed user whose client syncs again within the timeout", async () => {
+    const { storage, time, tracker, get } = await setup();
+    try {
+      await storage.presence.put(ALICE, "online", null, time.clock.now());
+      await tracker.resume("zion.test");
+      await time.advance(SYNC_ONLINE_TIMEOUT_MS / 2);
+      const end = await tracker.syncing(ALICE, "DEV", "online");
+      await time.advance(SYNC_ONLINE_TIMEOUT_MS);
+      assert.equal((await get())!.state, "online", "the sync under way keeps the user online: the resume timer is gone");
+      end();
+    } finally {
+      tracker.close();
+      await storage.close();
+    }
+  });
+});

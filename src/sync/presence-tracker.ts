@@ -10,8 +10,8 @@
  * - Devices' states and syncs under way are kept in memory. When a device has no sync under way, it stops counting
  *   SYNC_ONLINE_TIMEOUT_MS after its last sync ended (or its PUT); the user's state is then taken again from the
  *   devices left (none: offline). A sync with `set_presence=offline` neither counts nor changes anything (as
- *   Synapse). After a restart nothing is in memory: presence stored as online or unavailable stays so until the
- *   user syncs, or sets it, again.
+ *   Synapse). After a restart nothing is in memory: `resume()` gives every local user stored as online or
+ *   unavailable SYNC_ONLINE_TIMEOUT_MS to sync again (clients reconnect after a restart), then offline.
  */
 import type { Clock } from "../core/clock.js";
 import type { UserId } from "../core/ids/index.js";
@@ -88,6 +88,24 @@ export class PresenceTracker {
     return [...(this.devices.get(userId)?.values() ?? [])].some((d) => d.syncs > 0);
   }
 
+  /**
+   * Start-up: each local user whose stored presence is not offline has no device in memory; unless one of theirs
+   * syncs or sets presence within SYNC_ONLINE_TIMEOUT_MS, they go offline (told as any change), as if their devices
+   * had gone quiet at the restart. Without this, a user who never came back would stay online for ever.
+   */
+  async resume(serverName: string): Promise<number> {
+    if (!this.deps.enabled || this.closed) return 0;
+    const users = await this.deps.presence.usersNotOffline(serverName);
+    for (const userId of users) {
+      if (this.devices.has(userId) || this.offlineTimers.has(userId)) continue;
+      this.offlineTimers.set(userId, this.deps.timers.setTimeout(() => {
+        this.offlineTimers.delete(userId);
+        void this.check(userId).catch(() => {});
+      }, SYNC_ONLINE_TIMEOUT_MS));
+    }
+    return users.length;
+  }
+
   /** Stops the timers (server stop). */
   close(): void {
     this.closed = true;
@@ -154,8 +172,8 @@ export class PresenceTracker {
   private async check(userId: UserId): Promise<void> {
     if (this.closed) return;
     await this.serial(userId, async () => {
-      const mine = this.devices.get(userId);
-      if (!mine) return;
+      // No devices in memory: a user resumed at start-up whom no device has synced for since (offline).
+      const mine = this.devices.get(userId) ?? new Map<string, Device>();
       const now = this.deps.clock.now();
       for (const [id, d] of mine) if (d.syncs === 0 && deviceGone(d, now)) mine.delete(id);
       if (mine.size === 0) this.devices.delete(userId);

@@ -84,6 +84,7 @@ export function registerPresenceTypingReceiptEdus(deps: PresenceTypingReceiptDep
   const presence: PresenceStore = {
     get: (...a) => storage.presence.get(...a),
     touch: (...a) => storage.presence.touch(...a),
+    usersNotOffline: (...a) => storage.presence.usersNotOffline(...a),
     changesSince: (...a) => storage.presence.changesSince(...a),
     maxPosition: () => storage.presence.maxPosition(),
     async put(userId, state, statusMsg, nowTs) {

@@ -91,6 +91,13 @@ export function sqlPresenceStore(db: SqlRunner): PresenceStore {
         return r ? presence(r) : null;
       });
     },
+    usersNotOffline(serverName) {
+      return db.read(function* () {
+        const rows = yield* query("SELECT user_id FROM presence WHERE state <> 'offline'");
+        const suffix = `:${serverName}`;
+        return rows.map((r) => str(r["user_id"]) as UserId).filter((u) => u.endsWith(suffix));
+      });
+    },
     changesSince(userIds, since, to) {
       return db.read(function* () {
         const out: PresenceRecord[] = [];
