@@ -2,7 +2,8 @@
  * One room of a sliding-sync response (MSC4186, "Room results"), and what the connection remembers of it after.
  *
  * - Invites and knocks: `invite_state` (Synapse's name, which clients read) and `stripped_state` (the MSC's), the
- *   room's stripped state and the user's member event; nothing of the room beyond that.
+ *   room's stripped state (for a room this server does not hold, what the remote server sent with the invite or
+ *   knock) and the user's member event; nothing of the room beyond that.
  * - Joined rooms, and rooms the user left or was banned from (seen up to the leave): on the first send (`initial`),
  *   or after a rejoin, everything the config asks for; afterwards only what changed since the room was last sent:
  *   `timeline` (newest `timeline_limit` events after that point, `limited` when more were skipped, `num_live`,
@@ -78,7 +79,15 @@ function strippedEvent(p: Pdu): JsonObject {
   return { type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender };
 }
 
-async function strippedState(ctx: RoomContext, roomId: RoomId, memberEvent: StoredEvent | null): Promise<JsonObject[]> {
+async function strippedState(ctx: RoomContext, candidate: Candidate): Promise<JsonObject[]> {
+  const { roomId, memberEvent, outOfBand } = candidate;
+  if (outOfBand) {
+    // A room this server does not hold: what the remote server sent, and the user's member event (as /sync).
+    const userId = memberEvent?.pdu.stateKey;
+    const out = outOfBand.filter((e) => !(e["type"] === "m.room.member" && e["state_key"] === userId));
+    if (memberEvent) out.push(strippedEvent(memberEvent.pdu));
+    return out;
+  }
   const ids = await Promise.all(STRIPPED_TYPES.map((t) => ctx.storage.rooms.getCurrentStateEventId(roomId, t, "")));
   const pdus = await ctx.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
   const out: JsonObject[] = [];
@@ -140,7 +149,7 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   if (!isRoomMember(membership) || candidate.neverJoined) {
     if (!initial && sent?.membership === membership) return { body: null, initial, state: sent, timelineIds: [] };
     // An invite or knock shows stripped state; a rejected or withdrawn one only the member event that ended it.
-    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedEvent(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, roomId, candidate.memberEvent);
+    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedEvent(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, candidate);
     const body = { ...common, invite_state: stripped, stripped_state: stripped, bump_stamp: Math.max(0, candidate.activity), notification_count: 0, highlight_count: 0 };
     return { body, initial, state: record(), timelineIds: [] };
   }
@@ -304,7 +313,7 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   if (mayHaveMoved) {
     let bump: number | undefined;
     if (membership === "join") bump = (await ctx.storage.slidingSync.latestEventPositions([roomId], ctx.to, BUMP_EVENT_TYPES)).get(roomId);
-    body["bump_stamp"] = Math.max(0, bump ?? candidate.memberEvent?.streamOrdering ?? candidate.activity);
+    body["bump_stamp"] = Math.max(0, bump ?? candidate.activity);
   }
 
   const state = record({ lazyMembers });
