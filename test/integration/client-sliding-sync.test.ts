@@ -342,6 +342,11 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     const fresh = await ok(sss(a, body));
     assert.ok(fresh["rooms"][kicked], "kicks are always listed");
     assert.equal(fresh["rooms"][left], undefined, "own leaves are not listed on a new connection");
+    // Encrypted after the kick: the filter judges the room as a last saw it.
+    await setState(kicked, b.userId, "m.room.encryption", "", { algorithm: "m.megolm.v1.aes-sha2" });
+    const enc = (v: boolean) => ({ lists: { l: list({ ranges: [[0, 9]], filters: { is_encrypted: v } }) } });
+    assert.equal((await ok(sss(a, enc(true))))["rooms"][kicked], undefined);
+    assert.ok((await ok(sss(a, enc(false))))["rooms"][kicked], "not encrypted when a was kicked");
   });
 
   it("shows a knocked room by its stripped state and the knock", async () => {

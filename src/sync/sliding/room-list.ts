@@ -140,6 +140,11 @@ class FilterFacts {
 
   constructor(private readonly storage: SlidingStorage, private readonly userId: UserId, private readonly rooms: readonly RoomId[], private readonly joined: ReadonlySet<RoomId>) {}
 
+  /** Whether the room was encrypted just after the user's member event (for a room left or banned from). */
+  async encryptedAfter(memberEvent: StoredEvent): Promise<boolean> {
+    return (await this.storage.state.getStateEventAt(memberEvent.pdu.eventId, "m.room.encryption", "", "after")) !== null;
+  }
+
   isEncrypted(): Promise<ReadonlySet<RoomId>> {
     return (this.encrypted ??= this.storage.slidingSync.currentStateEventIds(this.rooms, "m.room.encryption", "").then((m) => new Set(m.keys())));
   }
@@ -202,7 +207,14 @@ async function applyFilters(list: readonly Candidate[], f: ListFilters, facts: F
   // A room this server does not hold (an invite or knock over federation) is judged by its stripped state, as Synapse does.
   if (f.isEncrypted !== undefined) {
     const enc = await facts.isEncrypted();
-    out = out.filter((c) => (c.outOfBand ? strippedEntry(c, "m.room.encryption") !== undefined : enc.has(c.roomId)) === f.isEncrypted);
+    // A room left or banned from is judged as the user last saw it: by the state after the leave (Synapse's
+    // membership snapshot), so that a room encrypted after the user left does not say so.
+    const left = new Map<RoomId, boolean>();
+    for (const c of out) {
+      if ((c.membership !== "leave" && c.membership !== "ban") || !c.memberEvent || c.memberEvent.outlier || !enc.has(c.roomId)) continue;
+      left.set(c.roomId, await facts.encryptedAfter(c.memberEvent));
+    }
+    out = out.filter((c) => (c.outOfBand ? strippedEntry(c, "m.room.encryption") !== undefined : left.get(c.roomId) ?? enc.has(c.roomId)) === f.isEncrypted);
   }
   if (f.roomTypes !== undefined || f.notRoomTypes !== undefined) {
     const types = await facts.roomTypes();
