@@ -159,6 +159,20 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.equal(typeof d["rooms"][dm]["heroes"][0]["displayname"], "string");
     const notDm = await ok(sss(a, { lists: { rest: list({ filters: { is_dm: false } }) } }));
     assert.deepEqual(Object.keys(notDm["rooms"]).sort(), [named, quiet].sort());
+    // A change of m.direct sends the room with its new is_dm, and nothing else changed.
+    const conn = { conn_id: "dm", lists: { all: list() } };
+    const before = await ok(sss(a, conn));
+    assert.equal(before["rooms"][dm]["is_dm"], true);
+    assert.equal(before["rooms"][named]["is_dm"], undefined);
+    await ok(call("PUT", `/_matrix/client/v3/user/${encodeURIComponent(a.userId)}/account_data/m.direct`, { [b.userId]: [named] }, a.token));
+    const moved = await ok(sss(a, conn, { pos: before["pos"] }));
+    assert.deepEqual(Object.keys(moved["rooms"]).sort(), [dm, named].sort());
+    assert.equal(moved["rooms"][dm]["is_dm"], false);
+    assert.equal(moved["rooms"][named]["is_dm"], true);
+    assert.equal(moved["rooms"][dm]["timeline"], undefined);
+    assert.equal(moved["rooms"][dm]["initial"], undefined);
+    const same = await ok(sss(a, conn, { pos: moved["pos"] }));
+    assert.deepEqual(same["rooms"], {}, "nothing changed since");
   });
 
   it("filters by is_encrypted, is_invite, room_types, not_room_types and spaces", async () => {

@@ -134,16 +134,24 @@ function eventJson(p: Pdu, nowTs: number): JsonObject {
 
 const str = (v: JsonValue | undefined): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
+/** The stored config of a room also says whether it was sent as a DM (fromJson ignores the extra key). */
+const withDm = (config: JsonObject, isDm: boolean): JsonObject => (isDm ? { ...config, is_dm: true } : config);
+/** Whether the room was last sent as a DM. */
+export const sentAsDm = (sent: SlidingSyncRoomState): boolean => sent.config["is_dm"] === true;
+
 export async function roomData(ctx: RoomContext, input: RoomInput): Promise<RoomOutput> {
   const { candidate, config, sent } = input;
   const { roomId, membership } = candidate;
   const initial = isInitial(input, ctx.from);
   const common: Record<string, JsonValue> = { membership };
   if (input.lists.length > 0) common["lists"] = [...input.lists];
+  // is_dm: true whenever the room is a DM; false when it stopped being one since it was last sent (the MSC).
+  const dmChanged = !initial && sent !== undefined && sentAsDm(sent) !== input.isDm;
   if (input.isDm) common["is_dm"] = true;
+  else if (dmChanged) common["is_dm"] = false;
   if (initial) common["initial"] = true;
   const record = (over: Partial<SlidingSyncRoomState> = {}): SlidingSyncRoomState => ({
-    roomId, status: "live", lastEvents: ctx.to, membership, config: toJson(config), lazyMembers: [], ...over,
+    roomId, status: "live", lastEvents: ctx.to, membership, config: withDm(toJson(config), input.isDm), lazyMembers: [], ...over,
   });
 
   if (!isRoomMember(membership) || candidate.neverJoined) {
@@ -317,6 +325,6 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   }
 
   const state = record({ lazyMembers });
-  const nothing = !initial && !expanded && timeline.length === 0 && requiredState.length === 0 && sent?.membership === membership;
+  const nothing = !initial && !expanded && !dmChanged && timeline.length === 0 && requiredState.length === 0 && sent?.membership === membership;
   return { body: nothing ? null : body, initial, state, timelineIds: timeline.map((e) => e.pdu.eventId) };
 }
