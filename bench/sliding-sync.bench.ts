@@ -129,7 +129,7 @@ async function synapseTarget(): Promise<Target> {
       agent.destroy();
     }
     return {
-      name: `Synapse ${synapse.version}`, base: t.base, token: t.token, rooms, setupS: (Date.now() - t0) / 1000,
+      name: `Synapse ${synapse.version} (data in ${SYNAPSE_PARENT})`, base: t.base, token: t.token, rooms, setupS: (Date.now() - t0) / 1000,
       // Synapse says nothing about waiting requests: give the request time to arrive and park.
       parked: () => new Promise((r) => setTimeout(r, 300)),
       stop,
@@ -198,7 +198,7 @@ for (const name of TARGETS) {
   // One server at a time, so that they do not share the two cores while measured.
   const t = name === "zion" ? await zionTarget() : await synapseTarget();
   try {
-    const setup = `  ${t.name}: ${ROOMS} rooms x ${EVENTS} messages written in ${t.setupS.toFixed(0)} s (${((ROOMS * (EVENTS + 1)) / t.setupS).toFixed(0)} requests/s${name === "synapse" ? `, ${SEED_CONCURRENCY} rooms at once, data in ${SYNAPSE_PARENT}` : ""})`;
+    const setup = `  ${t.name}: ${ROOMS} rooms x ${EVENTS} messages written in ${t.setupS.toFixed(0)} s (${((ROOMS * (EVENTS + 1)) / t.setupS).toFixed(0)} requests/s${name === "synapse" ? `, ${SEED_CONCURRENCY} rooms at once` : ""})`;
     const out = SEED_ONLY ? [setup] : await measure(t);
     lines.push(...out);
     console.log(out.join("\n"));
