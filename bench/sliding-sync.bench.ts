@@ -7,13 +7,21 @@
  * requests over loopback HTTP: times are round trips, an upper bound of server time, and a woken connection is
  * timed from the start of the `PUT /send` to the end of its answer, on both. Printed, never asserted.
  *
- *   npm run bench -- sliding-sync [--quick] [--target zion|synapse|both]
- *   ZION_BENCH_ROOMS=100 npm run bench -- sliding-sync    (another number of rooms)
+ *   npm run bench -- sliding-sync [--quick] [--target zion|synapse|both] [--seed-only]
+ *   ZION_BENCH_ROOMS=100 ZION_BENCH_EVENTS=10 npm run bench -- sliding-sync    (another data set)
  *
- * --quick: 100 rooms of 10 messages and fewer samples. Synapse (the pinned version, scripts/install-synapse.sh) on
- * SQLite listens on 127.0.35.1; Zion on SQLite in this process.
+ * --quick: 100 rooms of 10 messages and fewer samples. --seed-only: write the data and report how long it took,
+ * without measuring. Synapse (the pinned version, scripts/install-synapse.sh) on SQLite listens on 127.0.35.1; Zion
+ * on SQLite in this process.
+ *
+ * Seeding Synapse through its client API is what takes long (every message is a request, and Synapse answers one
+ * room's sends one after the other): SYNAPSE_SEED_CONCURRENCY rooms (default 32) are written at once over kept-alive
+ * connections, each room's messages in order, and Synapse's data directory is on /dev/shm when there is one
+ * (ZION_BENCH_SYNAPSE_DIR picks another), since on disk its SQLite syncs every transaction; it logs warnings only.
+ * Its rate limits and presence are off (test/harness/synapse.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benchServer, call, machine, quantile } from "./lib/client.js";
@@ -27,7 +35,10 @@ const QUICK = argv.includes("--quick") || process.env["ZION_BENCH_QUICK"] === "1
 const targetArg = argv.includes("--target") ? argv[argv.indexOf("--target") + 1] : process.env["ZION_BENCH_TARGET"];
 const TARGETS = targetArg === "zion" ? ["zion"] : targetArg === "synapse" ? ["synapse"] : ["zion", "synapse"];
 const ROOMS = Number(process.env["ZION_BENCH_ROOMS"] ?? (QUICK ? 100 : 1000));
-const EVENTS = QUICK ? 10 : 100;
+const EVENTS = Number(process.env["ZION_BENCH_EVENTS"] ?? (QUICK ? 10 : 100));
+const SEED_ONLY = argv.includes("--seed-only");
+const SEED_CONCURRENCY = Number(process.env["SYNAPSE_SEED_CONCURRENCY"] ?? 32);
+const SYNAPSE_PARENT = process.env["ZION_BENCH_SYNAPSE_DIR"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 const FIRST_SAMPLES = QUICK ? 5 : 10;
 const INCREMENTAL_SAMPLES = QUICK ? 15 : 30;
 const WAKE_SAMPLES = QUICK ? 15 : 30;
@@ -49,8 +60,8 @@ interface Target {
 }
 
 let txn = 0;
-const send = async (t: { base: string; token: string }, roomId: string, body: string): Promise<void> => {
-  const r = await call(t.base, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b${++txn}`, t.token, "PUT", JSON.stringify({ msgtype: "m.text", body }));
+const send = async (t: { base: string; token: string }, roomId: string, body: string, agent?: Agent): Promise<void> => {
+  const r = await call(t.base, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/b${++txn}`, t.token, "PUT", JSON.stringify({ msgtype: "m.text", body }), agent);
   if (r.status !== 200) throw new Error(`send: ${r.status} ${r.body.slice(0, 200)}`);
 };
 
@@ -82,10 +93,13 @@ async function zionTarget(): Promise<Target> {
 }
 
 async function synapseTarget(): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), "zion-bench-sss-"));
+  const dir = mkdtempSync(join(SYNAPSE_PARENT, "zion-bench-sss-"));
   const ca = await createTestCa(join(dir, "ca"));
   const leaf = await ca.issue({ ip: [SYNAPSE_HOST], name: "synapse" });
-  const synapse = await startSynapse({ dir: join(dir, "synapse"), bindHost: SYNAPSE_HOST, caCertPath: ca.caCertPath, certPath: leaf.chainPath, keyPath: leaf.keyPath });
+  // Warnings only: Synapse's default logs a line per request, which a seeding of 100,000 requests pays for.
+  const logConfig = join(dir, "log.yaml");
+  writeFileSync(logConfig, "version: 1\nformatters: {p: {format: '%(asctime)s %(name)s %(levelname)s %(message)s'}}\nhandlers: {console: {class: logging.StreamHandler, formatter: p}}\nroot: {level: WARNING, handlers: [console]}\ndisable_existing_loggers: false\n");
+  const synapse = await startSynapse({ dir: join(dir, "synapse"), bindHost: SYNAPSE_HOST, caCertPath: ca.caCertPath, certPath: leaf.chainPath, keyPath: leaf.keyPath, extraConfig: { log_config: logConfig } });
   const stop = async () => {
     await synapse.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -95,18 +109,27 @@ async function synapseTarget(): Promise<Target> {
     const t = { base: synapse.clientUrl, token: u.accessToken };
     const t0 = Date.now();
     const rooms: string[] = [];
-    const per = 8;
-    for (let i = 0; i < ROOMS; i += per) {
-      await Promise.all(Array.from({ length: Math.min(per, ROOMS - i) }, async (_, j) => {
-        const r = await call(t.base, "/_matrix/client/v3/createRoom", t.token, "POST", JSON.stringify({ preset: "private_chat", name: `room ${i + j}`, room_version: "10" }));
+    // A pool of SEED_CONCURRENCY writers, each taking the next room when its room is done.
+    const agent = new Agent({ keepAlive: true, maxSockets: SEED_CONCURRENCY });
+    let next = 0;
+    let done = 0;
+    const writer = async () => {
+      for (let i = next++; i < ROOMS; i = next++) {
+        const r = await call(t.base, "/_matrix/client/v3/createRoom", t.token, "POST", JSON.stringify({ preset: "private_chat", name: `room ${i}`, room_version: "10" }), agent);
         if (r.status !== 200) throw new Error(`createRoom: ${r.status} ${r.body.slice(0, 200)}`);
         const roomId = (JSON.parse(r.body) as { room_id: string }).room_id;
-        for (let e = 0; e < EVENTS; e++) await send(t, roomId, `message ${e} in room ${i + j}`);
+        for (let e = 0; e < EVENTS; e++) await send(t, roomId, `message ${e} in room ${i}`, agent);
         rooms.push(roomId);
-      }));
+        if (++done % Math.max(1, Math.floor(ROOMS / 10)) === 0) console.error(`  Synapse seeding: ${done}/${ROOMS} rooms after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, ROOMS) }, writer));
+    } finally {
+      agent.destroy();
     }
     return {
-      name: `Synapse ${synapse.version}`, base: t.base, token: t.token, rooms, setupS: (Date.now() - t0) / 1000,
+      name: `Synapse ${synapse.version} (data in ${SYNAPSE_PARENT})`, base: t.base, token: t.token, rooms, setupS: (Date.now() - t0) / 1000,
       // Synapse says nothing about waiting requests: give the request time to arrive and park.
       parked: () => new Promise((r) => setTimeout(r, 300)),
       stop,
@@ -175,10 +198,12 @@ for (const name of TARGETS) {
   // One server at a time, so that they do not share the two cores while measured.
   const t = name === "zion" ? await zionTarget() : await synapseTarget();
   try {
-    lines.push(...(await measure(t)));
+    const setup = `  ${t.name}: ${ROOMS} rooms x ${EVENTS} messages written in ${t.setupS.toFixed(0)} s (${((ROOMS * (EVENTS + 1)) / t.setupS).toFixed(0)} requests/s${name === "synapse" ? `, ${SEED_CONCURRENCY} rooms at once` : ""})`;
+    const out = SEED_ONLY ? [setup] : await measure(t);
+    lines.push(...out);
+    console.log(out.join("\n"));
   } finally {
     await t.stop();
   }
-  console.log(lines.slice(-4).join("\n"));
 }
 console.log(`\n${lines.join("\n")}\n  /proc/loadavg at the end: ${machine().split("/proc/loadavg ")[1]}`);

@@ -1450,6 +1450,12 @@ export interface SlidingSyncStore {
   latestEventPositionsBetween(from: StreamOrdering, to: StreamOrdering): Promise<ReadonlyMap<RoomId, StreamOrdering>>;
   /** Per room, the current state event id at (type, stateKey); rooms without one are absent. */
   currentStateEventIds(roomIds: readonly RoomId[], type: string, stateKey: string): Promise<ReadonlyMap<RoomId, EventId>>;
+  /**
+   * Per room, the user's current membership (current_memberships, so out-of-band invites, knocks and their leaves
+   * too, whose member events are outliers and never in the room's state), its events-stream position, and the
+   * stripped state of an out-of-band invite or knock; rooms without a membership are absent.
+   */
+  memberships(userId: UserId, roomIds: readonly RoomId[]): Promise<ReadonlyMap<RoomId, MembershipRecord & { readonly streamOrdering: StreamOrdering }>>;
 }
 
 export interface MigrationStatus {

@@ -159,6 +159,20 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.equal(typeof d["rooms"][dm]["heroes"][0]["displayname"], "string");
     const notDm = await ok(sss(a, { lists: { rest: list({ filters: { is_dm: false } }) } }));
     assert.deepEqual(Object.keys(notDm["rooms"]).sort(), [named, quiet].sort());
+    // A change of m.direct sends the room with its new is_dm, and nothing else changed.
+    const conn = { conn_id: "dm", lists: { all: list() } };
+    const before = await ok(sss(a, conn));
+    assert.equal(before["rooms"][dm]["is_dm"], true);
+    assert.equal(before["rooms"][named]["is_dm"], undefined);
+    await ok(call("PUT", `/_matrix/client/v3/user/${encodeURIComponent(a.userId)}/account_data/m.direct`, { [b.userId]: [named] }, a.token));
+    const moved = await ok(sss(a, conn, { pos: before["pos"] }));
+    assert.deepEqual(Object.keys(moved["rooms"]).sort(), [dm, named].sort());
+    assert.equal(moved["rooms"][dm]["is_dm"], false);
+    assert.equal(moved["rooms"][named]["is_dm"], true);
+    assert.equal(moved["rooms"][dm]["timeline"], undefined);
+    assert.equal(moved["rooms"][dm]["initial"], undefined);
+    const same = await ok(sss(a, conn, { pos: moved["pos"] }));
+    assert.deepEqual(same["rooms"], {}, "nothing changed since");
   });
 
   it("filters by is_encrypted, is_invite, room_types, not_room_types and spaces", async () => {
@@ -305,6 +319,7 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     const second = await ok(sss(a, body, { pos: first["pos"] }));
     assert.deepEqual(Object.keys(second["rooms"]), [r2]);
     assert.equal(second["rooms"][r2]["initial"], true);
+    assert.equal(second["rooms"][r2]["num_live"], 1, "a room entering the window with initial: true still counts its event after the pos as live");
     await say(r1, a.userId, "r1 missed");
     await say(r1, a.userId, "r1 back");
     await zion.stop();
@@ -341,6 +356,11 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     const fresh = await ok(sss(a, body));
     assert.ok(fresh["rooms"][kicked], "kicks are always listed");
     assert.equal(fresh["rooms"][left], undefined, "own leaves are not listed on a new connection");
+    // Encrypted after the kick: the filter judges the room as a last saw it.
+    await setState(kicked, b.userId, "m.room.encryption", "", { algorithm: "m.megolm.v1.aes-sha2" });
+    const enc = (v: boolean) => ({ lists: { l: list({ ranges: [[0, 9]], filters: { is_encrypted: v } }) } });
+    assert.equal((await ok(sss(a, enc(true))))["rooms"][kicked], undefined);
+    assert.ok((await ok(sss(a, enc(false))))["rooms"][kicked], "not encrypted when a was kicked");
   });
 
   it("shows a knocked room by its stripped state and the knock", async () => {
@@ -381,6 +401,71 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.ok(!JSON.stringify(r).includes("renamed after the rejection"));
     assert.deepEqual(next["rooms"][withdrawn]["stripped_state"].map((e: J) => e["content"]["membership"]), ["leave"]);
     assert.equal(next["rooms"][banned], undefined, "a ban from a room never joined is not listed");
+  });
+
+  it("sends the avatar and name when they change (null when removed), filters by tags and not_tags, and ignores a subscription to a room without a membership", async () => {
+    const a = await register();
+    const b = await register();
+    const fav = await createRoom(a.userId, { name: "fav" });
+    const low = await createRoom(a.userId);
+    const untagged = await createRoom(a.userId);
+    const strangers = await createRoom(b.userId, { preset: "public_chat", name: "not a's" });
+    await setState(low, a.userId, "m.room.avatar", "", { url: "mxc://zion.test/first" });
+    const tag = (roomId: RoomId, t: string) => ok(call("PUT", `/_matrix/client/v3/user/${encodeURIComponent(a.userId)}/rooms/${encodeURIComponent(roomId)}/tags/${t}`, {}, a.token));
+    await tag(fav, "m.favourite");
+    await tag(low, "m.lowpriority");
+    const ids = async (filters: J) => Object.keys((await ok(sss(a, { lists: { l: list({ filters }) } })))["rooms"]).sort();
+    assert.deepEqual(await ids({ tags: ["m.favourite"] }), [fav]);
+    assert.deepEqual(await ids({ tags: ["m.favourite", "m.lowpriority"] }), [fav, low].sort());
+    assert.deepEqual(await ids({ not_tags: ["m.lowpriority"] }), [fav, untagged].sort());
+    assert.deepEqual(await ids({ tags: ["m.favourite", "m.lowpriority"], not_tags: ["m.lowpriority"] }), [fav]);
+    // A subscription to a room a has no membership in (public or not) is ignored.
+    const body = { conn_id: "av", lists: { l: list({ ranges: [[0, 9]] }) }, room_subscriptions: { [strangers]: { timeline_limit: 5, required_state: [["*", "*"]] } } };
+    const first = await ok(sss(a, body));
+    assert.equal(first["rooms"][strangers], undefined);
+    assert.equal(first["rooms"][low]["avatar"], "mxc://zion.test/first");
+    assert.equal(first["rooms"][fav]["avatar"], undefined, "no avatar set");
+    await setState(low, a.userId, "m.room.avatar", "", { url: "mxc://zion.test/second" });
+    const changed = await ok(sss(a, body, { pos: first["pos"] }));
+    assert.equal(changed["rooms"][low]["avatar"], "mxc://zion.test/second");
+    assert.equal(changed["rooms"][low]["name"], undefined, "the name did not change");
+    await setState(low, a.userId, "m.room.avatar", "", {});
+    await setState(fav, a.userId, "m.room.name", "", {});
+    const removed = await ok(sss(a, body, { pos: changed["pos"] }));
+    assert.equal(removed["rooms"][low]["avatar"], null, "a removed avatar is null");
+    assert.equal(removed["rooms"][fav]["name"], null, "a removed name is null");
+    assert.equal(removed["rooms"][fav]["avatar"], undefined);
+  });
+
+  it("scopes account_data, receipts and typing to the named lists and subscriptions", async () => {
+    const a = await register();
+    const b = await register();
+    const [inA, sub, inB] = [await createRoom(a.userId, { preset: "public_chat" }), await createRoom(a.userId, { preset: "public_chat" }), await createRoom(a.userId, { preset: "public_chat" })];
+    // Activity order: inB, sub, inA. Each room's newest event (its timeline of 1) has b's read receipt.
+    for (const r of [inA, sub, inB]) {
+      await hs().rooms.join(r, b.userId);
+      const m = await say(r, b.userId, "hello");
+      await ok(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(r)}/receipt/m.read/${encodeURIComponent(m.eventId)}`, {}, b.token));
+      await ok(call("PUT", `/_matrix/client/v3/user/${encodeURIComponent(a.userId)}/rooms/${encodeURIComponent(r)}/account_data/com.example.r`, { r }, a.token));
+      await ok(call("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(r)}/typing/${encodeURIComponent(b.userId)}`, { typing: true, timeout: 30000 }, b.token));
+    }
+    // List a holds inA ([2, 2]), list b holds inB ([0, 0]); sub is subscribed.
+    const body = {
+      lists: { a: list({ ranges: [[2, 2]] }), b: list({ ranges: [[0, 0]] }) },
+      room_subscriptions: { [sub]: { timeline_limit: 1, required_state: [] } },
+      extensions: { account_data: { enabled: true, lists: ["a"], rooms: [] }, receipts: { enabled: true, lists: ["b"], rooms: [sub] }, typing: { enabled: true, lists: [], rooms: [sub] } },
+    };
+    const r = await ok(sss(a, body));
+    assert.deepEqual(r["lists"]["a"]["ops"][0]["room_ids"], [inA]);
+    assert.deepEqual(r["lists"]["b"]["ops"][0]["room_ids"], [inB]);
+    assert.deepEqual(Object.keys(r["extensions"]["account_data"]["rooms"]), [inA]);
+    assert.deepEqual(r["extensions"]["account_data"]["rooms"][inA].map((e: J) => e["type"]), ["com.example.r"]);
+    assert.deepEqual(Object.keys(r["extensions"]["receipts"]["rooms"]).sort(), [inB, sub].sort());
+    assert.deepEqual(r["extensions"]["typing"]["rooms"], { [sub]: { type: "m.typing", content: { user_ids: [b.userId] } } });
+    // Absent lists and rooms, or "*", mean all of them.
+    const all = await ok(sss(a, { ...body, extensions: { typing: { enabled: true }, account_data: { enabled: true, lists: ["*"], rooms: ["*"] } } }));
+    assert.deepEqual(Object.keys(all["extensions"]["typing"]["rooms"]).sort(), [inA, inB, sub].sort());
+    assert.deepEqual(Object.keys(all["extensions"]["account_data"]["rooms"]).sort(), [inA, inB, sub].sort());
   });
 
   it("serves the to_device, e2ee, account_data, receipts and typing extensions with their scoping", async () => {
@@ -494,7 +579,7 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.ok((await ok(sss(a2, body, { pos: fresh["pos"] })))["pos"]);
   });
 
-  it("long-polls: a relevant event wakes the request, an event in another user's room does not", async () => {
+  it("long-polls: a relevant event wakes the request, an event in another user's room or typing nobody asked for does not", async () => {
     const a = await register();
     const c = await register();
     const room = await createRoom(a.userId);
@@ -505,8 +590,10 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     const waiting = sss(a, body, { pos: first["pos"], timeout: 20000 }, 30000);
     while (hs().notifier.waiting() === 0) await new Promise((r) => setTimeout(r, 5));
     await say(elsewhere, c.userId, "not for a");
+    // In a's own room, typing with no typing extension asked for: the request wakes, finds nothing and waits on.
+    await ok(call("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/typing/${encodeURIComponent(a.userId)}`, { typing: true, timeout: 30000 }, a.token));
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(hs().notifier.waiting() >= 1, "still waiting after an irrelevant event");
+    assert.ok(hs().notifier.waiting() >= 1, "still waiting after irrelevant events");
     await say(room, a.userId, "wake up");
     const r = await waiting;
     assert.equal(r.status, 200, r.body);

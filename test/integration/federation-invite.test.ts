@@ -3,7 +3,8 @@
  * through a real dnsmasq, addresses in 127.0.22.0/24 on port 8448): hs1's alice invites hs2's bob, bob's /sync
  * shows the invite with hs1's stripped state, bob accepts (a remote join through the inviting server) or rejects
  * (make_leave / send_leave, or a leave made on hs2 when hs1 is down), and hs2 refuses bad invites with the right
- * errcode and writes nothing. old.invite.test, a small HTTPS server of the test's own, stands for a server that is
+ * errcode and writes nothing. Simplified sliding sync shows the invite, the knock and the rejection too, from the
+ * stripped state hs1 sent. old.invite.test, a small HTTPS server of the test's own, stands for a server that is
  * not Zion: without v2 invites, refusing, or answering without its signature. The last test stops hs1.
  */
 import { after, before, describe, it } from "node:test";
@@ -130,6 +131,14 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.equal(r.status, 200, r.body);
     return r.json() as never;
   };
+  /** Bob's simplified sliding sync (MSC4186): one list of every room, and one of the encrypted ones. */
+  const slidingSync = async (conn?: { id: string; pos?: string }): Promise<{ pos: string; lists: Record<string, { count: number; ops: { room_ids: string[] }[] }>; rooms: Record<string, Record<string, unknown>> }> => {
+    const lists = { all: { ranges: [[0, 49]], timeline_limit: 1, required_state: [] }, enc: { ranges: [[0, 49]], timeline_limit: 1, required_state: [], filters: { is_encrypted: true } } };
+    const query = conn?.pos ? `?pos=${enc(conn.pos)}` : "";
+    const r = await call(1)("POST", `/_matrix/client/unstable/org.matrix.simplified_msc3575/sync${query}`, { conn_id: conn?.id ?? `c${Date.now()}${Math.random()}`, lists }, tokens[1]);
+    assert.equal(r.status, 200, r.body);
+    return r.json() as never;
+  };
   const inviteState = (s: Awaited<ReturnType<typeof sync>>, roomId: RoomId) =>
     ((s.rooms["invite"]?.[roomId] as { invite_state?: { events: JsonObject[] } } | undefined)?.invite_state?.events ?? null);
   const memberOn = async (i: number, roomId: RoomId, user: UserId) => {
@@ -170,6 +179,20 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.equal(own?.["sender"], users[0]);
     assert.equal(await storage(1).rooms.getRoom(roomId), null, "hs2 does not hold the room");
     assert.deepEqual(await storage(1).rooms.getCurrentState(roomId), new Map());
+    // Sliding sync lists it too, with hs1's stripped state (the room's state is not on hs2), and not as encrypted.
+    const ss = await slidingSync();
+    const room = ss.rooms[roomId] as { membership: string; invite_state: JsonObject[]; stripped_state: JsonObject[] } | undefined;
+    assert.equal(room?.membership, "invite", JSON.stringify(ss.rooms));
+    assert.deepEqual(room.invite_state.find((e) => e["type"] === "m.room.name")?.["content"], { name: "secret plans" });
+    assert.equal(room.invite_state.filter((e) => e["type"] === "m.room.member" && e["state_key"] === users[1]).length, 1, "the member event once");
+    assert.equal((room.invite_state.find((e) => e["type"] === "m.room.member" && e["state_key"] === users[1])?.["content"] as JsonObject)["membership"], "invite");
+    assert.deepEqual(room.stripped_state, room.invite_state);
+    // The is_encrypted filter reads the stripped state: an invite to an encrypted room is in `enc`, this one is not.
+    const encrypted = await createRoom({ preset: "private_chat", name: "encrypted plans", initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }] });
+    assert.equal((await invite(encrypted)).status, 200);
+    const ss2 = await slidingSync();
+    assert.deepEqual(ss2.lists["enc"]!.ops[0]!.room_ids, [encrypted]);
+    assert.deepEqual([...ss2.lists["all"]!.ops[0]!.room_ids].sort(), [roomId, encrypted].sort());
     // hs1's sender also delivers the invite with /send: hs2 knows it already, and still refuses other events of the room.
     const nameId = (await storage(0).rooms.getCurrentStateEventId(roomId, "m.room.name", ""))!;
     const message = (await storage(0).events.getPdus([nameId])).get(nameId)!;
@@ -238,6 +261,9 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.equal(invited?.content["is_direct"], true);
     const mid = await sync(before.next_batch);
     assert.ok(inviteState(mid, roomId), JSON.stringify(mid.rooms));
+    const ssBefore = await slidingSync({ id: "reject" });
+    assert.equal(ssBefore.rooms[roomId]?.["membership"], "invite");
+    assert.equal(ssBefore.rooms[roomId]?.["is_dm"], true, "an invite marked is_direct is a DM");
     const l = await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, { reason: "not now" }, tokens[1]);
     assert.equal(l.status, 200, l.body);
     const leave = await memberOn(0, roomId, users[1]!);
@@ -248,6 +274,10 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     assert.equal(after.rooms["invite"]?.[roomId], undefined);
     const left = after.rooms["leave"]?.[roomId] as { timeline: { events: JsonObject[] } } | undefined;
     assert.equal(left?.timeline.events[0]?.["event_id"], leave!.eventId, "the leave hs1 accepted is the left room's timeline");
+    // Sliding sync: the connection that showed the invite gets the rejection, shown by the leave alone.
+    const ssAfter = (await slidingSync({ id: "reject", pos: ssBefore.pos })).rooms[roomId] as { membership: string; stripped_state: JsonObject[] } | undefined;
+    assert.equal(ssAfter?.membership, "leave");
+    assert.deepEqual(ssAfter.stripped_state.map((e) => [e["type"], (e["content"] as JsonObject)["membership"]]), [["m.room.member", "leave"]]);
     assert.equal((await sync()).rooms["invite"]?.[roomId], undefined, "an initial sync no longer lists the invite");
     assert.equal((await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/forget`, {}, tokens[1])).status, 200, "the rejected room can be forgotten");
   });
@@ -285,6 +315,9 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
     const state = (s.rooms["knock"]?.[roomId] as { knock_state?: { events: JsonObject[] } } | undefined)?.knock_state?.events;
     assert.deepEqual(state?.find((e) => e["type"] === "m.room.name")?.["content"], { name: "knock here" }, JSON.stringify(s.rooms));
     assert.equal((state?.find((e) => e["type"] === "m.room.member" && e["state_key"] === users[1])?.["content"] as JsonObject)["membership"], "knock");
+    const ss = (await slidingSync()).rooms[roomId] as { membership: string; stripped_state: JsonObject[] } | undefined;
+    assert.equal(ss?.membership, "knock");
+    assert.deepEqual(ss.stripped_state.find((e) => e["type"] === "m.room.name")?.["content"], { name: "knock here" }, "sliding sync shows the knock_room_state");
     assert.equal((await call(1)("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, tokens[1])).status, 200);
     assert.equal((await memberOn(0, roomId, users[1]!))?.content["membership"], "leave");
     assert.equal((await sync()).rooms["knock"]?.[roomId], undefined);

@@ -47,7 +47,7 @@ const KNOWN: readonly { readonly path: RegExp; readonly kind: "zion-only" | "syn
   },
   { path: /^rooms\.[^.]+\.heroes$/, kind: "synapse-only", why: "heroes only for a room without a name (the MSC); Synapse also sends them for a named room when a member changes", when: (_v, room) => room !== undefined && !("initial" in room) },
   {
-    path: /^rooms\.[^.]+\.timeline$/, kind: "value", why: "Synapse's first timeline of a room can hold more events than timeline_limit (older ones before the newest); Zion sends at most timeline_limit, the MSC's maximum",
+    path: /^rooms\.[^.]+\.timeline$/, kind: "value", why: "Synapse carries the combined config of a room seen in an earlier list over to the next rooms of a list's window, so a room can get another list's larger timeline_limit; Zion sends at most the largest limit of the room's own lists and subscription (the MSC)",
     when: (synapse, _room, zion) => Array.isArray(synapse) && Array.isArray(zion) && synapse.length > zion.length && canonical(synapse.slice(synapse.length - zion.length)) === canonical(zion),
   },
   { path: /^extensions\.e2ee\.device_lists\.changed$/, kind: "value", why: "Synapse lists the syncing user among the members of a room it joined; Zion leaves the user out of its own device_lists (as /sync does)", when: (synapse, _room, zion) => Array.isArray(synapse) && Array.isArray(zion) && synapse.length === zion.length + 1 && zion.every((u) => synapse.includes(u)) && synapse.some((u) => (u === "@alice" || u === "@carol") && !zion.includes(u)) },

@@ -2,14 +2,14 @@
  * Conformance for SlidingSyncStore (migration 0013): connection positions and their per-room rows, the
  * position checks behind M_UNKNOWN_POS, clean-up of superseded and abandoned positions, expiry, the per-device cap,
  * connections deleted with their device,
- * and the bulk reads the room list orders and filters with. Called from suite.ts for every backend.
+ * and the bulk reads the room list orders and filters with (activity, current state entries, memberships). Called from suite.ts for every backend.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RoomId, UserId } from "../../core/ids/index.js";
 import { stateKeyOf } from "../../core/events/pdu.js";
 import type { SlidingSyncConnectionKey, SlidingSyncRoomState, Storage } from "../ports.js";
-import { ALICE, OTHER_ROOM, ROOM, eid, pdu } from "./fixtures.js";
+import { ALICE, BOB, OTHER_ROOM, ROOM, eid, pdu } from "./fixtures.js";
 
 const KEY: SlidingSyncConnectionKey = { userId: ALICE, deviceId: "DEV", connId: "main" };
 const room = (roomId: RoomId, over: Partial<SlidingSyncRoomState> = {}): SlidingSyncRoomState => ({
@@ -157,6 +157,34 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         assert.equal((await s.slidingSync.latestEventPositionsBetween(r.maxOrdering, r.maxOrdering)).size, 0);
         const enc = await s.slidingSync.currentStateEventIds([ROOM, OTHER_ROOM], "m.room.encryption", "");
         assert.deepEqual([...enc], [[ROOM, eid("e1")]]);
+      });
+    });
+
+    it("reads the user's memberships in bulk, out-of-band ones with their stripped state and a forward position", async () => {
+      await withStorage(async (s) => {
+        const FAR = "!far:remote.test" as RoomId;
+        const r = await s.events.persistEvents({
+          receivedTs: 1,
+          events: [
+            { pdu: pdu({ id: "c", type: "m.room.create", stateKey: "", sender: ALICE, content: { creator: ALICE } }) },
+            { pdu: pdu({ id: "j", type: "m.room.member", stateKey: ALICE, sender: ALICE, prev: ["c"], depth: 2, content: { membership: "join" } }) },
+          ],
+          rooms: [{ roomId: ROOM, roomVersion: "10", creator: ALICE }],
+          state: [{ roomId: ROOM, set: new Map([[stateKeyOf("m.room.create", ""), eid("c")], [stateKeyOf("m.room.member", ALICE), eid("j")]]) }],
+        });
+        const stripped = [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" }, sender: BOB }];
+        const o = await s.events.persistEvents({
+          receivedTs: 2,
+          events: [{ pdu: pdu({ id: "inv", room: FAR, type: "m.room.member", stateKey: ALICE, sender: BOB, content: { membership: "invite" } }), outlier: true }],
+          outOfBand: [{ roomId: FAR, userId: ALICE, membership: "invite", eventId: eid("inv"), strippedState: stripped }],
+        });
+        const m = await s.slidingSync.memberships(ALICE, [ROOM, FAR, OTHER_ROOM]);
+        assert.deepEqual([...m.keys()].sort(), [FAR, ROOM].sort(), "a room without a membership is absent");
+        assert.deepEqual(m.get(ROOM), { membership: "join", eventId: eid("j"), streamOrdering: m.get(ROOM)!.streamOrdering, strippedState: null });
+        assert.ok(m.get(ROOM)!.streamOrdering >= r.orderings.get(eid("j"))!);
+        assert.deepEqual(m.get(FAR), { membership: "invite", eventId: eid("inv"), streamOrdering: o.maxOrdering, strippedState: stripped });
+        assert.ok(o.maxOrdering > 0 && o.orderings.get(eid("inv"))! < 0, "the invite is an outlier; its membership has a forward position");
+        assert.equal((await s.slidingSync.memberships(BOB, [ROOM, FAR])).size, 0, "another user's memberships are not read");
       });
     });
   });

@@ -2,7 +2,8 @@
  * One room of a sliding-sync response (MSC4186, "Room results"), and what the connection remembers of it after.
  *
  * - Invites and knocks: `invite_state` (Synapse's name, which clients read) and `stripped_state` (the MSC's), the
- *   room's stripped state and the user's member event; nothing of the room beyond that.
+ *   room's stripped state (for a room this server does not hold, what the remote server sent with the invite or
+ *   knock) and the user's member event; nothing of the room beyond that.
  * - Joined rooms, and rooms the user left or was banned from (seen up to the leave): on the first send (`initial`),
  *   or after a rejoin, everything the config asks for; afterwards only what changed since the room was last sent:
  *   `timeline` (newest `timeline_limit` events after that point, `limited` when more were skipped, `num_live`,
@@ -78,7 +79,15 @@ function strippedEvent(p: Pdu): JsonObject {
   return { type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender };
 }
 
-async function strippedState(ctx: RoomContext, roomId: RoomId, memberEvent: StoredEvent | null): Promise<JsonObject[]> {
+async function strippedState(ctx: RoomContext, candidate: Candidate): Promise<JsonObject[]> {
+  const { roomId, memberEvent, outOfBand } = candidate;
+  if (outOfBand) {
+    // A room this server does not hold: what the remote server sent, and the user's member event (as /sync).
+    const userId = memberEvent?.pdu.stateKey;
+    const out = outOfBand.filter((e) => !(e["type"] === "m.room.member" && e["state_key"] === userId));
+    if (memberEvent) out.push(strippedEvent(memberEvent.pdu));
+    return out;
+  }
   const ids = await Promise.all(STRIPPED_TYPES.map((t) => ctx.storage.rooms.getCurrentStateEventId(roomId, t, "")));
   const pdus = await ctx.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
   const out: JsonObject[] = [];
@@ -125,22 +134,30 @@ function eventJson(p: Pdu, nowTs: number): JsonObject {
 
 const str = (v: JsonValue | undefined): string | null => (typeof v === "string" && v.length > 0 ? v : null);
 
+/** The stored config of a room also says whether it was sent as a DM (fromJson ignores the extra key). */
+const withDm = (config: JsonObject, isDm: boolean): JsonObject => (isDm ? { ...config, is_dm: true } : config);
+/** Whether the room was last sent as a DM. */
+export const sentAsDm = (sent: SlidingSyncRoomState): boolean => sent.config["is_dm"] === true;
+
 export async function roomData(ctx: RoomContext, input: RoomInput): Promise<RoomOutput> {
   const { candidate, config, sent } = input;
   const { roomId, membership } = candidate;
   const initial = isInitial(input, ctx.from);
   const common: Record<string, JsonValue> = { membership };
   if (input.lists.length > 0) common["lists"] = [...input.lists];
+  // is_dm: true whenever the room is a DM; false when it stopped being one since it was last sent (the MSC).
+  const dmChanged = !initial && sent !== undefined && sentAsDm(sent) !== input.isDm;
   if (input.isDm) common["is_dm"] = true;
+  else if (dmChanged) common["is_dm"] = false;
   if (initial) common["initial"] = true;
   const record = (over: Partial<SlidingSyncRoomState> = {}): SlidingSyncRoomState => ({
-    roomId, status: "live", lastEvents: ctx.to, membership, config: toJson(config), lazyMembers: [], ...over,
+    roomId, status: "live", lastEvents: ctx.to, membership, config: withDm(toJson(config), input.isDm), lazyMembers: [], ...over,
   });
 
   if (!isRoomMember(membership) || candidate.neverJoined) {
     if (!initial && sent?.membership === membership) return { body: null, initial, state: sent, timelineIds: [] };
     // An invite or knock shows stripped state; a rejected or withdrawn one only the member event that ended it.
-    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedEvent(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, roomId, candidate.memberEvent);
+    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedEvent(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, candidate);
     const body = { ...common, invite_state: stripped, stripped_state: stripped, bump_stamp: Math.max(0, candidate.activity), notification_count: 0, highlight_count: 0 };
     return { body, initial, state: record(), timelineIds: [] };
   }
@@ -304,10 +321,10 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   if (mayHaveMoved) {
     let bump: number | undefined;
     if (membership === "join") bump = (await ctx.storage.slidingSync.latestEventPositions([roomId], ctx.to, BUMP_EVENT_TYPES)).get(roomId);
-    body["bump_stamp"] = Math.max(0, bump ?? candidate.memberEvent?.streamOrdering ?? candidate.activity);
+    body["bump_stamp"] = Math.max(0, bump ?? candidate.activity);
   }
 
   const state = record({ lazyMembers });
-  const nothing = !initial && !expanded && timeline.length === 0 && requiredState.length === 0 && sent?.membership === membership;
+  const nothing = !initial && !expanded && !dmChanged && timeline.length === 0 && requiredState.length === 0 && sent?.membership === membership;
   return { body: nothing ? null : body, initial, state, timelineIds: timeline.map((e) => e.pdu.eventId) };
 }

@@ -2,8 +2,10 @@
  * The server's room list of sliding sync (MSC4186, "Lists" and "Activity ordering"): every room the user is joined
  * to, invited to, has knocked on, or was kicked or banned from, plus rooms the user left that this connection sent
  * before; newest activity first (the stream position of the room's newest visible event; for rooms the user is not
- * joined to, of the user's membership event). Forgotten rooms never. Each list filters it, counts it and cuts its
- * windows; room subscriptions add rooms the user has any membership in.
+ * joined to, of the user's membership event). Forgotten rooms never. Memberships come from the user's memberships, so
+ * an invite or knock over federation to a room this server does not hold is listed too (filtered by the stripped
+ * state the remote server sent). Each list filters it, counts it and cuts its windows; room subscriptions add rooms
+ * the user has any membership in.
  *
  * Rooms are ordered by activity, not by `bump_stamp`: the MSC says so explicitly (a client tracking a window needs
  * every event to bubble its room up) and Synapse sorts the same way; `bump_stamp` is reported per room.
@@ -28,6 +30,8 @@ export interface Candidate {
   readonly activity: StreamOrdering;
   /** Left or banned without having been joined just before (a rejected or withdrawn invite, a refused knock). */
   readonly neverJoined?: boolean;
+  /** An invite or knock over federation to a room this server does not hold: the stripped state the remote sent. */
+  readonly outOfBand?: readonly JsonObject[];
 }
 
 export interface ListResult {
@@ -63,15 +67,35 @@ async function dmRooms(storage: SlidingStorage, userId: UserId, invites: readonl
   return out;
 }
 
-export async function memberEvents(storage: SlidingStorage, userId: UserId, rooms: readonly RoomId[]): Promise<Map<RoomId, StoredEvent>> {
-  const ids = await storage.slidingSync.currentStateEventIds(rooms, "m.room.member", userId);
-  const events = await storage.events.getEvents([...ids.values()]);
-  const out = new Map<RoomId, StoredEvent>();
-  for (const [r, id] of ids) {
-    const e = events.get(id);
-    if (e) out.set(r, e);
+interface Member {
+  readonly event: StoredEvent;
+  /** Where the membership stands in the events stream (an out-of-band member event is an outlier, below 0). */
+  readonly ordering: StreamOrdering;
+  readonly outOfBand: readonly JsonObject[] | null;
+}
+
+/**
+ * The user's member events of the rooms, from the user's memberships (not the rooms' state, which a room this server
+ * does not hold has none of: an invite over federation, a knock sent to another server, their leaves).
+ */
+export async function memberEvents(storage: SlidingStorage, userId: UserId, rooms: readonly RoomId[]): Promise<Map<RoomId, Member>> {
+  const records = await storage.slidingSync.memberships(userId, rooms);
+  const events = await storage.events.getEvents([...records.values()].map((m) => m.eventId));
+  const out = new Map<RoomId, Member>();
+  for (const [r, m] of records) {
+    const e = events.get(m.eventId);
+    if (e) out.set(r, { event: e, ordering: e.streamOrdering > 0 ? e.streamOrdering : m.streamOrdering, outOfBand: m.strippedState });
   }
   return out;
+}
+
+/** A candidate of a room the user is not joined to, from the user's member event there. */
+function memberCandidate(roomId: RoomId, membership: Membership, m: Member, neverJoined: boolean): Candidate {
+  return {
+    roomId, membership, memberEvent: m.event, activity: m.ordering,
+    ...(neverJoined ? { neverJoined } : {}),
+    ...(m.outOfBand !== null && (membership === "invite" || membership === "knock") ? { outOfBand: m.outOfBand } : {}),
+  };
 }
 
 /** Whether the user was joined just before this (leave or ban) member event of theirs. */
@@ -90,8 +114,9 @@ async function candidatesOf(storage: SlidingStorage, activityCache: ActivityCach
   const [activity, members] = await Promise.all([activityCache.of(userId, joined, to), memberEvents(storage, userId, others.map((o) => o.roomId))]);
   const out: Candidate[] = joined.map((r) => ({ roomId: r, membership: "join", memberEvent: null, activity: activity.get(r) ?? 0 }));
   for (const o of others) {
-    const ev = members.get(o.roomId);
-    if (!ev) continue;
+    const m = members.get(o.roomId);
+    if (!m) continue;
+    const ev = m.event;
     // Left rooms: kicks always (the user may not know), own leaves only when this connection sent the room.
     if (o.membership === "leave" && ev.pdu.sender === userId && !sent.has(o.roomId)) continue;
     let neverJoined = false;
@@ -101,7 +126,7 @@ async function candidatesOf(storage: SlidingStorage, activityCache: ActivityCach
       // Banned from a room never joined: not listed (the MSC), unless this connection showed the invite.
       if (o.membership === "ban" && neverJoined && !sent.has(o.roomId)) continue;
     }
-    out.push({ roomId: o.roomId, membership: o.membership, memberEvent: ev, activity: ev.streamOrdering, ...(neverJoined ? { neverJoined } : {}) });
+    out.push(memberCandidate(o.roomId, o.membership, m, neverJoined));
   }
   return out.sort((a, b) => b.activity - a.activity || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
 }
@@ -114,6 +139,11 @@ class FilterFacts {
   private tags?: Promise<ReadonlyMap<RoomId, ReadonlySet<string>>>;
 
   constructor(private readonly storage: SlidingStorage, private readonly userId: UserId, private readonly rooms: readonly RoomId[], private readonly joined: ReadonlySet<RoomId>) {}
+
+  /** Whether the room was encrypted just after the user's member event (for a room left or banned from). */
+  async encryptedAfter(memberEvent: StoredEvent): Promise<boolean> {
+    return (await this.storage.state.getStateEventAt(memberEvent.pdu.eventId, "m.room.encryption", "", "after")) !== null;
+  }
 
   isEncrypted(): Promise<ReadonlySet<RoomId>> {
     return (this.encrypted ??= this.storage.slidingSync.currentStateEventIds(this.rooms, "m.room.encryption", "").then((m) => new Set(m.keys())));
@@ -167,19 +197,34 @@ class FilterFacts {
   }
 }
 
+/** An out-of-band invite's or knock's stripped state entry (type, ""), if the remote server sent one. */
+const strippedEntry = (c: Candidate, type: string): JsonObject | undefined => c.outOfBand?.find((e) => e["type"] === type && e["state_key"] === "");
+
 async function applyFilters(list: readonly Candidate[], f: ListFilters, facts: FilterFacts, dms: ReadonlySet<RoomId>): Promise<Candidate[]> {
   let out = [...list];
   if (f.isDm !== undefined) out = out.filter((c) => dms.has(c.roomId) === f.isDm);
   if (f.isInvite !== undefined) out = out.filter((c) => (c.membership === "invite") === f.isInvite);
+  // A room this server does not hold (an invite or knock over federation) is judged by its stripped state, as Synapse does.
   if (f.isEncrypted !== undefined) {
     const enc = await facts.isEncrypted();
-    out = out.filter((c) => enc.has(c.roomId) === f.isEncrypted);
+    // A room left or banned from is judged as the user last saw it: by the state after the leave (Synapse's
+    // membership snapshot), so that a room encrypted after the user left does not say so.
+    const left = new Map<RoomId, boolean>();
+    for (const c of out) {
+      if ((c.membership !== "leave" && c.membership !== "ban") || !c.memberEvent || c.memberEvent.outlier || !enc.has(c.roomId)) continue;
+      left.set(c.roomId, await facts.encryptedAfter(c.memberEvent));
+    }
+    out = out.filter((c) => (c.outOfBand ? strippedEntry(c, "m.room.encryption") !== undefined : left.get(c.roomId) ?? enc.has(c.roomId)) === f.isEncrypted);
   }
   if (f.roomTypes !== undefined || f.notRoomTypes !== undefined) {
     const types = await facts.roomTypes();
-    const typeOf = (r: RoomId) => types.get(r) ?? null;
-    if (f.roomTypes !== undefined) out = out.filter((c) => f.roomTypes!.includes(typeOf(c.roomId)));
-    if (f.notRoomTypes !== undefined) out = out.filter((c) => !f.notRoomTypes!.includes(typeOf(c.roomId)));
+    const typeOf = (c: Candidate): string | null => {
+      if (!c.outOfBand) return types.get(c.roomId) ?? null;
+      const t = (strippedEntry(c, "m.room.create")?.["content"] as JsonObject | undefined)?.["type"];
+      return typeof t === "string" ? t : null;
+    };
+    if (f.roomTypes !== undefined) out = out.filter((c) => f.roomTypes!.includes(typeOf(c)));
+    if (f.notRoomTypes !== undefined) out = out.filter((c) => !f.notRoomTypes!.includes(typeOf(c)));
   }
   if (f.spaces !== undefined) {
     const children = new Set<RoomId>();
@@ -223,14 +268,14 @@ export async function computeRoomList(storage: SlidingStorage, activity: Activit
   }
   // Subscriptions: any room the user has a membership in (a left one too); others are ignored, as the MSC says.
   const unknown = [...req.subscriptions.keys()].filter((r) => !candidates.has(r));
-  const extra = unknown.length > 0 ? await memberEvents(storage, userId, unknown) : new Map<RoomId, StoredEvent>();
+  const extra = unknown.length > 0 ? await memberEvents(storage, userId, unknown) : new Map<RoomId, Member>();
   for (const [roomId, config] of req.subscriptions) {
     let c = candidates.get(roomId);
     if (!c) {
-      const ev = extra.get(roomId);
-      const m = (ev?.pdu.content as JsonObject | undefined)?.["membership"];
-      if (!ev || typeof m !== "string" || !MEMBERSHIPS.includes(m as Membership)) continue;
-      c = { roomId, membership: m as Membership, memberEvent: ev, activity: ev.streamOrdering, ...((m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, ev)) ? { neverJoined: true } : {}) };
+      const member = extra.get(roomId);
+      const m = (member?.event.pdu.content as JsonObject | undefined)?.["membership"];
+      if (!member || typeof m !== "string" || !MEMBERSHIPS.includes(m as Membership)) continue;
+      c = memberCandidate(roomId, m as Membership, member, (m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, member.event)));
       if (c.membership === "join") c = { ...c, activity: (await activity.of(userId, [roomId], to)).get(roomId) ?? 0 };
     }
     add(c, config, null);

@@ -29,7 +29,7 @@ import { ActivityCache } from "./activity.js";
 import { extensionsData } from "./extensions.js";
 import type { SlidingRequest } from "./request.js";
 import { fromJson, newlyWanted, sameConfig } from "./room-config.js";
-import { roomData, type RoomOutput } from "./room-data.js";
+import { roomData, sentAsDm, type RoomOutput } from "./room-data.js";
 import { computeRoomList, type RelevantRoom } from "./room-list.js";
 import type { SlidingStorage } from "./storage.js";
 import { UnreadCache } from "../unread.js";
@@ -170,7 +170,7 @@ export class SlidingSyncService {
     const toSend: [RoomId, RelevantRoom][] = [];
     for (const [roomId, r] of list.relevant) {
       const s = sent.get(roomId);
-      const send = fromEvents === null || !s || s.status === "previously" || s.membership !== r.candidate.membership || r.candidate.activity > fromEvents || (await this.widened(roomId, s, r));
+      const send = fromEvents === null || !s || s.status === "previously" || s.membership !== r.candidate.membership || r.candidate.activity > fromEvents || sentAsDm(s) !== list.dms.has(roomId) || (await this.widened(roomId, s, r));
       if (send) toSend.push([roomId, r]);
     }
 

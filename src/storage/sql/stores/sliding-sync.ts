@@ -10,7 +10,7 @@
  */
 import type { EventId, RoomId } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
-import type { SlidingSyncConnectionKey, SlidingSyncRoomState, SlidingSyncStore, StreamOrdering } from "../../ports.js";
+import type { MembershipRecord, SlidingSyncConnectionKey, SlidingSyncRoomState, SlidingSyncStore, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, numOrNull, placeholders, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { nextPosition } from "./e2ee.js";
 import { VISIBLE } from "./events.js";
@@ -159,6 +159,25 @@ export function sqlSlidingSyncStore(db: SqlRunner): SlidingSyncStore {
             ...part, type, stateKey,
           );
           for (const r of rows) out.set(str(r["room_id"]) as RoomId, str(r["event_id"]) as EventId);
+        }
+        return out;
+      });
+    },
+
+    memberships(userId, roomIds) {
+      return db.read(function* () {
+        const out = new Map<RoomId, MembershipRecord & { readonly streamOrdering: StreamOrdering }>();
+        for (const part of chunks([...new Set(roomIds)])) {
+          if (part.length === 0) continue;
+          const rows = yield* query(
+            `SELECT m.room_id, m.membership, m.event_id, m.stream_ordering, s.stripped_state FROM current_memberships m
+             LEFT JOIN membership_stripped_state s ON s.event_id = m.event_id WHERE m.user_id = ? AND m.room_id IN ${placeholders(part.length)}`,
+            userId, ...part,
+          );
+          for (const r of rows) {
+            const stripped = r["stripped_state"] === null || r["stripped_state"] === undefined ? null : (JSON.parse(str(r["stripped_state"])) as JsonObject[]);
+            out.set(str(r["room_id"]) as RoomId, { membership: str(r["membership"]), eventId: str(r["event_id"]) as EventId, streamOrdering: num(r["stream_ordering"]), strippedState: stripped });
+          }
         }
         return out;
       });
