@@ -3,7 +3,7 @@
  * run, driven only through their client and federation APIs.
  *
  *   npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34]
- *     [--workload ingest,fanout,client-load,conflicts,big-join,idle] [--keep] [--postgres]
+ *     [--workload ingest,fanout,client-load,conflicts,big-join,idle] [--keep] [--postgres | --postgres-only]
  *
  * 20 simulated remote homeservers (bench/federation/remote-room.ts) on 127.0.34.11-30 (the targets on .2-.4; `--net`
  * moves the whole run to another loopback /24, so two runs on one machine do not collide), trusted through the test CA,
@@ -17,7 +17,8 @@
  * the named workloads (comma-separated; idle needs big-join; the report leaves the others out); `--keep` leaves the
  * run's folder (each target's data and log, e.g. <tmp>/zion-fedbench-XXXX/dendrite/dendrite.log) in place and names it.
  * `--postgres` then runs each target again on PostgreSQL (a fresh database of one private server,
- * test/harness/postgres.ts), ingest and fan-out only (issue 16's "scale"), reported beside the SQLite rows.
+ * test/harness/postgres.ts), ingest and fan-out only (issue 16's "scale"), reported beside the SQLite rows;
+ * `--postgres-only` makes only those PostgreSQL runs (to run beside, or after, a full SQLite run).
  */
 import { execSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -43,7 +44,7 @@ const TARGET_HOST: Record<TargetName, number> = { zion: 2, synapse: 3, dendrite:
 export const WORKLOADS = ["ingest", "fanout", "client-load", "conflicts", "big-join", "idle"] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
-interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string; workloads: ReadonlySet<WorkloadName>; keep: boolean; postgres: boolean }
+interface Args { targets: TargetName[]; quick: boolean; profile: boolean; out: string; net: string; workloads: ReadonlySet<WorkloadName>; keep: boolean; postgres: boolean; sqlite: boolean }
 
 /** The workloads a PostgreSQL run takes (issue 16: "the same ingest and fan-out on PostgreSQL"). */
 const POSTGRES_WORKLOADS: readonly WorkloadName[] = ["ingest", "fanout"];
@@ -57,6 +58,7 @@ export function parseArgs(argv: readonly string[]): Args {
   let workload = "";
   let keep = false;
   let postgres = false;
+  let sqlite = true;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--target") target = argv[++i] ?? "";
     else if (argv[i] === "--quick") quick = true;
@@ -66,6 +68,7 @@ export function parseArgs(argv: readonly string[]): Args {
     else if (argv[i] === "--workload") workload = argv[++i] ?? "";
     else if (argv[i] === "--keep") keep = true;
     else if (argv[i] === "--postgres") postgres = true;
+    else if (argv[i] === "--postgres-only") (postgres = true), (sqlite = false);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   const names = target === "all" ? [...TARGET_NAMES] : target.split(",");
@@ -76,7 +79,7 @@ export function parseArgs(argv: readonly string[]): Args {
   if (chosen.some((w) => !WORKLOADS.includes(w as WorkloadName))) throw new Error(`--workload must be a comma-separated list of ${WORKLOADS.join(", ")}`);
   if (chosen.includes("idle") && !chosen.includes("big-join")) throw new Error("--workload idle waits after the big join: include big-join");
   if (postgres && !POSTGRES_WORKLOADS.some((w) => chosen.includes(w))) throw new Error(`--postgres runs ${POSTGRES_WORKLOADS.join(" and ")}: include one of them in --workload`);
-  return { targets: names as TargetName[], quick, profile, out, net, workloads: new Set(chosen as WorkloadName[]), keep, postgres };
+  return { targets: names as TargetName[], quick, profile, out, net, workloads: new Set(chosen as WorkloadName[]), keep, postgres, sqlite };
 }
 
 const log = (s: string) => process.stderr.write(`[fedbench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -86,7 +89,7 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34] [--workload ${WORKLOADS.join(",")}] [--keep] [--postgres]\n`);
+    process.stderr.write(`${(e as Error).message}\nusage: npm run bench:federation -- --target zion|synapse|dendrite|all [--quick] [--profile] [--out DIR] [--net 127.0.34] [--workload ${WORKLOADS.join(",")}] [--keep] [--postgres | --postgres-only]\n`);
     return 2;
   }
   const BLOCK = `${args.net}.0/24`;
@@ -110,7 +113,7 @@ async function main(): Promise<number> {
   const rooms: RemoteRoom[] = [];
   let pg: TestPostgres | undefined;
   const plan: { name: TargetName; database: DatabaseKind }[] = [
-    ...args.targets.map((name) => ({ name, database: "sqlite" as const })),
+    ...(args.sqlite ? args.targets.map((name) => ({ name, database: "sqlite" as const })) : []),
     ...(args.postgres ? args.targets.map((name) => ({ name, database: "postgres" as const })) : []),
   ];
   try {
@@ -246,7 +249,7 @@ async function main(): Promise<number> {
       runs.find((r) => r.target === "zion" && r.database === "sqlite")?.errors.push("--profile: Zion wrote no .cpuprofile");
     }
   }
-  const md = renderReport({ startedAt, load, quick: args.quick, postgres: args.postgres, sizes, node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
+  const md = renderReport({ startedAt, load, quick: args.quick, postgres: args.postgres, sqlite: args.sqlite, sizes, node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
   const path = join(args.out, `${base}.md`);
   writeFileSync(path, md);
   process.stdout.write(`${md}\nwritten to ${path}\n`);

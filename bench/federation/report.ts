@@ -35,6 +35,8 @@ export interface ReportInput {
   readonly quick: boolean;
   /** Whether `--postgres` asked for the PostgreSQL runs. */
   readonly postgres: boolean;
+  /** False for `--postgres-only`: no SQLite runs. */
+  readonly sqlite: boolean;
   readonly sizes: Sizes;
   readonly node: string;
   readonly commit: string;
@@ -102,13 +104,15 @@ export function renderReport(i: ReportInput): string {
   const { runs, sizes } = i;
   L.push(`# Federation benchmark ${i.startedAt.toISOString()}`, "");
   const sqliteRuns = runs.filter((r) => r.database === "sqlite");
-  L.push(`\`npm run bench:federation -- --target ${sqliteRuns.map((r) => r.target).join(",")}${i.quick ? " --quick" : ""}${i.postgres ? " --postgres" : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
+  L.push(`\`npm run bench:federation -- --target ${[...new Set(runs.map((r) => r.target))].join(",")}${i.quick ? " --quick" : ""}${i.postgres ? (i.sqlite ? " --postgres" : " --postgres-only") : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
   L.push("## Machine", "");
   L.push(`- host: ${hostname()}`, `- cores: ${cpus().length} (${cpus()[0]?.model ?? "unknown"}), memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
   L.push(`- load average before the run (1, 5, 15 min): ${i.load.map((l) => l.toFixed(2)).join(", ")}`);
   L.push(`- node (harness and Zion): ${i.node}`, `- mode: ${i.quick ? "quick" : "full"}`, "");
   L.push("## Targets", "");
-  L.push(`Each target runs alone on the machine in turn (same addresses, same CA, same simulated remotes), on SQLite in a fresh folder${i.postgres ? ", then again on PostgreSQL (one private PostgreSQL server started by the harness, a fresh database per target; ingest and fan-out only)" : ""}, with its rate limits opened as the interop harnesses do. Names are IP literals (federation on port 8448), so no target resolves a name.`, "");
+  const pgText = "PostgreSQL (one private PostgreSQL server started by the harness, a fresh database per target; ingest and fan-out only)";
+  const where = i.sqlite ? `on SQLite in a fresh folder${i.postgres ? `, then again on ${pgText}` : ""}` : `on ${pgText} only (\`--postgres-only\`; the SQLite figures are in a full run's report)`;
+  L.push(`Each target runs alone on the machine in turn (same addresses, same CA, same simulated remotes), ${where}, with its rate limits opened as the interop harnesses do. Names are IP literals (federation on port 8448), so no target resolves a name.`, "");
   L.push("| target | version | RSS after start-up MB | errors |", "|---|---|---|---|");
   for (const r of runs) L.push(`| ${runLabel(r)} | ${r.version ?? "–"} | ${mb(r.startRss)} | ${r.errors.length ? r.errors.map((e) => e.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 300)).join("; ") : "none"} |`);
   L.push("");
@@ -131,6 +135,7 @@ export function renderReport(i: ReportInput): string {
   }
   L.push("");
 
+  const sqliteOnlyFrom = L.length; // client load, state conflicts, big join and idle run on SQLite only
   L.push("## Client load", "");
   L.push(`${sizes.clients} local users in one local room long-poll /sync (from a forked process of the harness, whose CPU is counted as the harness's) while the first of them sends one message per round, ${sizes.clientRounds} rounds. Percentiles are over every client of every round, from just before the send until that client's /sync has the message; "all clients" is per round until the last one has it.`, "");
   L.push("| target | clients | rounds | p50 ms | p90 ms | p99 ms | all clients, median round ms | worst round ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
@@ -175,6 +180,7 @@ export function renderReport(i: ReportInput): string {
   for (const r of sqliteRuns) L.push(`| ${r.target} | ${mb(r.startRss)} | ${r.idle ? r.idle.waitS : "–"} | ${mb(r.idle?.rss)} | ${f(r.idle?.cpuS, 2)} |`);
   L.push("");
 
+  if (sqliteRuns.length === 0) L.splice(sqliteOnlyFrom);
   const rs = ratios(runs);
   L.push("## Ratios", "");
   if (rs.length === 0) {
