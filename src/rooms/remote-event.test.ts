@@ -133,7 +133,7 @@ describe("remote events: a transaction's PDUs of one room", () => {
     const notified: EventId[][] = [];
     const { storage, rooms, roomId, join, auth, createAndPl } = await roomWithRemoteMember(0, {
       wrap: (s) => ({ ...s, events: { ...s.events, persistEvents: (batch) => (persistCalls++, s.events.persistEvents(batch)) } }),
-      notifier: { notify: (_p, _r, ids) => notified.push([...ids]) },
+      notifier: { notify: (_p, _r, events) => notified.push(events.map((e) => e.eventId)) },
     });
     try {
       persistCalls = 0;

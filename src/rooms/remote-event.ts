@@ -107,8 +107,8 @@ export interface RoomIngestContext {
   readonly rules: RoomVersionRules;
   readonly origin: ServerName;
   readonly nowTs: () => number;
-  /** After a successful persist (the notifier). */
-  readonly persisted: (maxOrdering: number, ids: readonly EventId[]) => void;
+  /** After a successful persist (the notifier), with the accepted events. */
+  readonly persisted: (maxOrdering: number, events: readonly Pdu[]) => void;
   /** What is left of the transaction's MISSING_EVENTS_BUDGET (shared by its rooms); absent: one request's worth. */
   readonly missingEventsBudget?: { left: number };
   /**
@@ -136,7 +136,7 @@ export interface RoomIngestContext {
 export class PendingIngest {
   private readonly entries: EventToPersist[] = [];
   private readonly deltas: CurrentStateDelta[] = [];
-  private readonly accepted: EventId[] = [];
+  private readonly accepted: Pdu[] = [];
   /** Events of this task, pending or stored (only found ones: an unknown event may be stored meanwhile). */
   private readonly events = new Map<EventId, StoredEvent>();
   /** The state after events read or checked by this task (state groups never change). */
@@ -226,7 +226,7 @@ export class PendingIngest {
       }
       this.deltas.push(delta);
     }
-    if (!entry.rejectionReason && !entry.softFailed) this.accepted.push(id);
+    if (!entry.rejectionReason && !entry.softFailed) this.accepted.push(entry.pdu);
   }
 
   /**

@@ -152,7 +152,7 @@ export class RoomService {
     const remote = deps.remote;
     this.partialState = remote && new PartialStateCompleter({
       serverName: deps.serverName, storage: this.deps.storage, remote: { ...remote, client: remote.client as typeof remote.client & PartialStateClient }, clock: deps.clock,
-      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn), notify: (max, roomId, events) => this.notifier.notify(max, roomId, events),
       ...(deps.partialState?.log ? { log: deps.partialState.log } : {}),
       ...(deps.partialState?.retryMinMs !== undefined ? { retryMinMs: deps.partialState.retryMinMs } : {}),
     });
@@ -324,7 +324,7 @@ export class RoomService {
     if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
     this.remember(written.at(-1)!.pdu); // the room's forward extremity now, which the next send cites
     // Step 4
-    this.notify(result, roomId, written.map(({ pdu }) => pdu.eventId));
+    this.notify(result, roomId, written.map(({ pdu }) => pdu));
     for (const { b, pdu } of written) settle(b, { pdu, eventId: pdu.eventId });
   }
 
@@ -412,7 +412,7 @@ export class RoomService {
     });
     if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
     // Step 4
-    this.notify(result, roomId, [pdu.eventId]);
+    this.notify(result, roomId, [pdu]);
     return pdu;
   }
 
@@ -424,8 +424,8 @@ export class RoomService {
     return { pdu, extremities, rules: rules! };
   }
 
-  private notify(result: PersistResult, roomId: RoomId, ids: readonly EventId[]): void {
-    this.notifier.notify(result.maxOrdering, roomId, ids);
+  private notify(result: PersistResult, roomId: RoomId, events: readonly Pdu[]): void {
+    this.notifier.notify(result.maxOrdering, roomId, events);
   }
 
   /**
@@ -487,7 +487,7 @@ export class RoomService {
       throw e;
     }
     if (plan.visibility === "public") await storage.roomClient.setPublished(id, true, clock.now());
-    this.notify(result, id, events.map((e) => e.pdu.eventId));
+    this.notify(result, id, events.map((e) => e.pdu));
     return id;
   }
 
@@ -589,7 +589,7 @@ export class RoomService {
         const partialState = (await this.deps.storage.rooms.getPartialStateRoom(roomId)) !== null;
         const ctx = {
           storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
-          persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids), partialState,
+          persisted: (max: number, events: readonly Pdu[]) => this.notifier.notify(max, roomId, events), partialState,
         };
         // The room's PDUs are checked in order over what the earlier ones leave and written together (PendingIngest).
         const batch = new PendingIngest(ctx);
@@ -712,7 +712,7 @@ export class RoomService {
     const remote = this.deps.remote!;
     return {
       serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, keys: remote.keys, client: remote.client,
-      nowTs: () => this.deps.clock.now(), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      nowTs: () => this.deps.clock.now(), notify: (max, roomId, events) => this.notifier.notify(max, roomId, events),
       inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn),
     };
   }
@@ -737,7 +737,7 @@ export class RoomService {
         roomId, userId, servers, content,
       );
       await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
-      this.notifier.notify(got.maxOrdering, roomId, [got.eventId]);
+      this.notifier.notify(got.maxOrdering, roomId, [got.join]);
       // Members omitted: the rest of the state in the background (it queues behind this task for its last step).
       if (got.partialState) this.partialState?.start(got.partialState);
       return got.eventId;
@@ -815,7 +815,7 @@ export class RoomService {
     assertJoinFrom(pdu, origin, roomId, eventId, membership);
     const outcome = await this.queue.run(roomId, () => ingestChecked({
       storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
-      persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+      persisted: (max, events) => this.notifier.notify(max, roomId, events),
       ...(this.deps.outbound ? { forwardTo: this.deps.outbound } : {}),
     }, pdu, { fillGaps: false, redacted: v.redacted }));
     if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);
