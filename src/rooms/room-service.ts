@@ -31,6 +31,7 @@ import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, ver
 import { PartialStateCompleter, type PartialStateClient, type PartialStateLog } from "./partial-state.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
+import type { TransactionAnswer } from "./transaction-gate.js";
 
 /** /query/profile, for the profile a remote invitee's invite carries. */
 export interface ProfileQueryClient {
@@ -555,7 +556,12 @@ export class RoomService {
    * ingested in order in the room's queue, rooms in parallel. PDUs for rooms this server does not know, or whose
    * version it cannot read, get no result (the spec lets a server ignore them) unless their id can be read.
    */
-  async ingestRemote(origin: ServerName, pdus: readonly unknown[]): Promise<TransactionPduResult[]> {
+  /**
+   * A /send transaction's PDUs. `answer`: when they are all of one room that we hold, the transaction's answer
+   * (`respond` over the results) is written in the storage transaction of the room's last write, and
+   * `answer.slot.stored` says what storage kept (TransactionGate); otherwise it is left to the caller.
+   */
+  async ingestRemote(origin: ServerName, pdus: readonly unknown[], answer?: { readonly slot: TransactionAnswer; readonly respond: (results: readonly TransactionPduResult[]) => JsonObject }): Promise<TransactionPduResult[]> {
     const byRoom = new Map<RoomId, unknown[]>();
     const out: TransactionPduResult[] = [];
     for (const raw of pdus) {
@@ -606,11 +612,15 @@ export class RoomService {
             results.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
           }
         }
-        await batch.flush().catch(() => {}); // a failed write is in batch.failed
-        for (const r of results) {
+        const final = () => results.map((r): TransactionPduResult => {
           const error = batch.failed.get(r.eventId as EventId);
-          out.push(error !== undefined ? { eventId: r.eventId, outcome: { ok: false, error } } : r);
-        }
+          return error !== undefined ? { eventId: r.eventId, outcome: { ok: false, error } } : r;
+        });
+        // The answer with the last write when this room is the whole transaction (PDUs without a room id get none).
+        const inboundTxn = answer && byRoom.size === 1 ? { origin, txnId: answer.slot.txnId, response: answer.respond(final()) } : undefined;
+        const stored = await batch.flush(undefined, inboundTxn).catch(() => undefined); // a failed write is in batch.failed
+        if (stored && answer) answer.slot.stored = stored;
+        out.push(...final());
         if (this.merger) this.merger.note(roomId, (await this.deps.storage.rooms.getForwardExtremities(roomId)).length);
       });
     }));
