@@ -95,6 +95,9 @@ export async function startZionTarget(s: TargetSetup): Promise<Target> {
       enable_registration: true, enable_registration_without_verification: true,
       rc_login: { address: generous, account: generous, failed_attempts: generous },
       rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
+      // As the Synapse target's (test/harness/synapse.ts): without it the ingest's 11th transaction in a second from
+      // the room host waited rc_federation's sleep_delay (500 ms), which Synapse's and Dendrite's runs never do.
+      rc_federation: { window_size: 1000, sleep_limit: 10000, sleep_delay: 10, reject_limit: 100000, concurrent: 100 },
       presence: { enabled: false },
       ...(s.postgres ? { database: { name: "psycopg2", args: { ...psycopg2Args(s.postgres), cp_max: 10 } } } : {}),
     },

@@ -47,7 +47,7 @@ import { Notifier, SlidingSyncService, SyncService, TypingStream, type NotifierT
 import { PresenceTracker, registerPresenceTypingReceiptEdus } from "../sync/index.js";
 import { PushSender } from "../sync/index.js";
 import { policyFetch } from "../federation/outbound/policy-fetch.js";
-import type { EventId, UserId } from "../core/ids/index.js";
+import type { UserId } from "../core/ids/index.js";
 import { deviceListMembershipBetween, wireE2eeFederation } from "./e2ee-federation.js";
 
 /** Real timers for the notifier's timeouts and typing expiry (cleared when they are no longer needed). */
@@ -207,10 +207,6 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
   // Long-polling requests waiting now (/sync, sliding sync), sampled every 5 s for the metrics endpoint.
   const waitingGauge = metrics.gauge({ name: "zion_sync_waiting_requests", help: "Long-polling sync requests waiting for something new" });
   const waitingSampler = metricsRegistry ? setInterval(() => waitingGauge.set({}, notifier.waiting()), 5_000).unref() : undefined;
-  notifier.setMemberTargets(async (_roomId, ids) => {
-    const pdus = await storage.events.getPdus(ids as EventId[]);
-    return [...pdus.values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined).map((p) => p.stateKey as UserId);
-  });
   const typing = new TypingStream({ clock, timers: systemTimers, notifier });
   // The room pipeline (src/rooms): local events signed with the first signing key, notifying /sync.
   const rooms = new RoomService({

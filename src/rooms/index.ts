@@ -8,7 +8,7 @@ export { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier
 export { buildLocalEvent, stateNeededFor, MAX_PREV_EVENTS, type LocalEventInput, type LocalEventContext } from "./local-event.js";
 export { MISSING_EVENTS_LIMIT, stateResolutionMetric, type RemoteDeps, type EventKeySource, type RemoteEventClient, type IngestOutcome } from "./remote-event.js";
 export type { TransactionPduResult } from "./room-service.js";
-export { TransactionGate, EduRegistry, type EduHandler } from "./transaction-gate.js";
+export { TransactionGate, EduRegistry, type EduHandler, type TransactionAnswer } from "./transaction-gate.js";
 export { SpaceHierarchy, compareChildren, type SpaceSource, type SpaceRoom, type ChildLink, type SpaceRequester } from "./space-hierarchy.js";
 export { E2eeFederation, RoomAudience, E2EE_FEDERATION_LIMITS, type DeviceListDeps, type RemoteKeysAnswer } from "./device-lists/index.js";
 export { PushActions, threadOf, type PushActionStorage } from "./push-actions.js";

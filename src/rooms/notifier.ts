@@ -5,11 +5,12 @@
  * more than "something changed in this room".
  */
 import type { Pdu } from "../core/events/index.js";
-import type { EventId, RoomId, ServerName } from "../core/ids/index.js";
+import type { RoomId, ServerName } from "../core/ids/index.js";
 import type { StreamOrdering } from "../storage/ports.js";
 
 export interface RoomNotifier {
-  notify(position: StreamOrdering, roomId: RoomId, eventIds: readonly EventId[]): void;
+  /** `events`: the events the write stored that readers should hear of (their member events' targets are woken too). */
+  notify(position: StreamOrdering, roomId: RoomId, events: readonly Pdu[]): void;
 }
 
 export const silentNotifier: RoomNotifier = { notify() {} };

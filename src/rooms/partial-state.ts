@@ -56,7 +56,7 @@ export interface PartialStateDeps {
   /** Runs `fn` in the room's queue (step 3c). */
   readonly inRoomQueue: <T>(roomId: RoomId, fn: () => Promise<T>) => Promise<T>;
   /** After step 3c committed (the notifier). */
-  readonly notify: (maxOrdering: number, roomId: RoomId, eventIds: readonly EventId[]) => void;
+  readonly notify: (maxOrdering: number, roomId: RoomId, events: readonly Pdu[]) => void;
   readonly log?: PartialStateLog;
   /** First back-off (tests shorten it). */
   readonly retryMinMs?: number;

@@ -13,7 +13,8 @@ import { roomVersion, type RoomVersionRules } from "../core/room-versions/index.
 import { parseCreateRoomRequest } from "../core/rooms/index.js";
 import { openSqliteStorage } from "../storage/sqlite/index.js";
 import { MISSING_EVENTS_BUDGET, MISSING_EVENTS_LIMIT, type RemoteEventClient } from "./remote-event.js";
-import type { Storage } from "../storage/ports.js";
+import type { PersistBatch, Storage } from "../storage/ports.js";
+import { TransactionGate, type TransactionAnswer } from "./transaction-gate.js";
 import type { RoomNotifier } from "./notifier.js";
 import { RoomService } from "./room-service.js";
 
@@ -133,7 +134,7 @@ describe("remote events: a transaction's PDUs of one room", () => {
     const notified: EventId[][] = [];
     const { storage, rooms, roomId, join, auth, createAndPl } = await roomWithRemoteMember(0, {
       wrap: (s) => ({ ...s, events: { ...s.events, persistEvents: (batch) => (persistCalls++, s.events.persistEvents(batch)) } }),
-      notifier: { notify: (_p, _r, ids) => notified.push([...ids]) },
+      notifier: { notify: (_p, _r, events) => notified.push(events.map((e) => e.eventId)) },
     });
     try {
       persistCalls = 0;
@@ -158,6 +159,40 @@ describe("remote events: a transaction's PDUs of one room", () => {
       assert.deepEqual(await storage.rooms.getForwardExtremities(roomId), [pdus.at(-1)!.eventId]);
       const before = await storage.state.getStateAtEvent(pdus.at(-1)!.eventId, "before");
       assert.equal(before?.get(`m.room.member\u0000${r}` as never), join.eventId, "the state before the last is the room's, member joined");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("writes the transaction's answer in the storage call of its PDUs, so a repeat is answered from storage without running again", async () => {
+    const batches: PersistBatch[] = [];
+    let stores = 0;
+    const { storage, rooms, roomId, join, auth } = await roomWithRemoteMember(0, {
+      wrap: (s) => ({ ...s, events: { ...s.events, persistEvents: (batch) => (batches.push(batch), s.events.persistEvents(batch)) } }),
+    });
+    try {
+      batches.length = 0;
+      const m1 = buildPdu(V11, { type: "m.room.message", sender: r, roomId, content: { body: "a" }, prevEvents: [join.eventId], authEvents: auth, depth: join.depth + 1, originServerTs: now++ }, sign);
+      const m2 = buildPdu(V11, { type: "m.room.message", sender: r, roomId, content: { body: "b" }, prevEvents: [m1.eventId], authEvents: auth, depth: m1.depth + 1, originServerTs: now++ }, sign);
+      const gate = new TransactionGate({ ...storage.transactions, storeTransactionResponse: (...a) => (stores++, storage.transactions.storeTransactionResponse(...a)) }, () => now);
+      let runs = 0;
+      const work = async (answer: TransactionAnswer) => {
+        runs++;
+        const results = await rooms.ingestRemote(remote, [m1.raw, m2.raw], { slot: answer, respond: (rs) => ({ pdus: Object.fromEntries(rs.map((x) => [x.eventId, x.outcome.ok ? {} : { error: "no" }])) }) });
+        return { pdus: Object.fromEntries(results.map((x) => [x.eventId, {}])) };
+      };
+      const expected = { pdus: { [m1.eventId]: {}, [m2.eventId]: {} } };
+      assert.deepEqual(await gate.once(remote, "t1", work), expected);
+      assert.equal(batches.length, 1, "one write for the events and the answer");
+      assert.deepEqual(batches[0]!.inboundTxn, { origin: remote, txnId: "t1", response: expected });
+      assert.equal(stores, 0, "no second write for the answer");
+      assert.deepEqual((await storage.transactions.getTransactionResponse(remote, "t1"))?.response, expected);
+      assert.deepEqual(await gate.once(remote, "t1", work), expected, "the repeat gets the stored answer");
+      assert.equal(runs, 1, "and is not processed again");
+      // PDUs all known already: nothing to write, so the answer is stored by itself.
+      assert.deepEqual(await gate.once(remote, "t2", work), expected);
+      assert.equal(batches.length, 1);
+      assert.equal(stores, 1);
     } finally {
       await storage.close();
     }

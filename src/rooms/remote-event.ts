@@ -35,7 +35,7 @@ import type { EventId, KeyId, RoomId, ServerName } from "../core/ids/index.js";
 import type { RoomVersionRules } from "../core/room-versions/index.js";
 import { resolveStateAsync } from "../core/state-res/index.js";
 import type { Metrics } from "../core/metrics.js";
-import type { CurrentStateDelta, EventToPersist, StateInput, StoredEvent, StreamOrdering } from "../storage/ports.js";
+import type { CurrentStateDelta, EventToPersist, PersistBatch, PersistResult, StateInput, StoredEvent, StoredTransactionResponse, StreamOrdering } from "../storage/ports.js";
 import type { RoomOutbound } from "./notifier.js";
 import type { RoomStorage } from "./room-service.js";
 
@@ -107,8 +107,8 @@ export interface RoomIngestContext {
   readonly rules: RoomVersionRules;
   readonly origin: ServerName;
   readonly nowTs: () => number;
-  /** After a successful persist (the notifier). */
-  readonly persisted: (maxOrdering: number, ids: readonly EventId[]) => void;
+  /** After a successful persist (the notifier), with the accepted events. */
+  readonly persisted: (maxOrdering: number, events: readonly Pdu[]) => void;
   /** What is left of the transaction's MISSING_EVENTS_BUDGET (shared by its rooms); absent: one request's worth. */
   readonly missingEventsBudget?: { left: number };
   /**
@@ -136,7 +136,7 @@ export interface RoomIngestContext {
 export class PendingIngest {
   private readonly entries: EventToPersist[] = [];
   private readonly deltas: CurrentStateDelta[] = [];
-  private readonly accepted: EventId[] = [];
+  private readonly accepted: Pdu[] = [];
   /** Events of this task, pending or stored (only found ones: an unknown event may be stored meanwhile). */
   private readonly events = new Map<EventId, StoredEvent>();
   /** The state after events read or checked by this task (state groups never change). */
@@ -226,25 +226,28 @@ export class PendingIngest {
       }
       this.deltas.push(delta);
     }
-    if (!entry.rejectionReason && !entry.softFailed) this.accepted.push(id);
+    if (!entry.rejectionReason && !entry.softFailed) this.accepted.push(entry.pdu);
   }
 
   /**
    * Writes the pending events in one persistEvents call and notifies once. On failure nothing was written: the
    * events are recorded in `failed`, forgotten here (later checks read storage again), and the error is thrown.
+   * `inboundTxn`: the /send transaction's answer, written in the same storage transaction; what storage kept is
+   * returned (undefined when nothing was pending, so nothing was written).
    */
-  async flush(outbound?: { destinations: readonly ServerName[]; eventIds: readonly EventId[] }): Promise<void> {
-    if (this.entries.length === 0) return;
+  async flush(outbound?: { destinations: readonly ServerName[]; eventIds: readonly EventId[] }, inboundTxn?: PersistBatch["inboundTxn"]): Promise<StoredTransactionResponse | undefined> {
+    if (this.entries.length === 0) return undefined;
     const entries = this.entries.splice(0);
     const deltas = this.deltas.splice(0);
     const accepted = this.accepted.splice(0);
     const ids = this.pendingIds.splice(0);
-    let maxOrdering: number;
+    let result: PersistResult;
     try {
-      maxOrdering = (await this.ctx.storage.events.persistEvents({
+      result = await this.ctx.storage.events.persistEvents({
         events: entries, state: deltas, receivedTs: this.ctx.nowTs(),
         ...(outbound ? { outbound } : {}),
-      })).maxOrdering;
+        ...(inboundTxn ? { inboundTxn } : {}),
+      });
     } catch (e) {
       const error = `could not process the event: ${e instanceof Error ? e.message : String(e)}`;
       for (const id of ids) {
@@ -255,7 +258,8 @@ export class PendingIngest {
       this.current = null;
       throw e;
     }
-    if (accepted.length > 0) this.ctx.persisted(maxOrdering, accepted);
+    if (accepted.length > 0) this.ctx.persisted(result.maxOrdering, accepted);
+    return result.inboundTxn;
   }
 }
 

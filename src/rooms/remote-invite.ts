@@ -70,7 +70,7 @@ export interface RemoteInviteContext {
   readonly storage: RoomStorage;
   readonly keys: EventKeySource;
   readonly nowTs: () => number;
-  readonly notify: (maxOrdering: number, roomId: RoomId, ids: readonly EventId[]) => void;
+  readonly notify: (maxOrdering: number, roomId: RoomId, events: readonly Pdu[]) => void;
   /** Runs a step in the room's queue (the checks before it, key fetches included, run outside). */
   readonly inRoomQueue: <T>(roomId: RoomId, fn: () => Promise<T>) => Promise<T>;
 }
@@ -153,7 +153,7 @@ export async function receiveInvite(ctx: RemoteInviteContext, origin: ServerName
       outOfBand: [{ roomId: req.roomId, userId: invitee, membership: "invite", eventId: countersigned.eventId, strippedState: stripped }],
       receivedTs: ctx.nowTs(),
     });
-    ctx.notify(result.maxOrdering, req.roomId, [countersigned.eventId]);
+    ctx.notify(result.maxOrdering, req.roomId, [countersigned]);
     return signed;
   });
 }
@@ -233,7 +233,7 @@ export async function rejectRemoteInvite(
     outOfBand: [{ roomId, userId, membership: "leave", eventId: leave.eventId }],
     receivedTs: ctx.nowTs(),
   });
-  ctx.notify(result.maxOrdering, roomId, [leave.eventId]);
+  ctx.notify(result.maxOrdering, roomId, [leave]);
   return leave.eventId;
 }
 
@@ -263,7 +263,7 @@ export async function knockRemoteRoom(
       outOfBand: [{ roomId, userId, membership: "knock", eventId: knock.eventId, strippedState: stripped }],
       receivedTs: ctx.nowTs(),
     });
-    ctx.notify(result.maxOrdering, roomId, [knock.eventId]);
+    ctx.notify(result.maxOrdering, roomId, [knock]);
     return knock.eventId;
   }
   throw new MatrixError("M_UNKNOWN", 502, `Failed to knock via any server: ${errors.join("; ") || "no server to ask"}`);

@@ -107,7 +107,7 @@ export interface JoinRemoteContext {
 /** Steps 3-6. Returns the join's event id and the persist result's max ordering (for the notifier). */
 export async function joinRemoteRoom(
   ctx: JoinRemoteContext, roomId: RoomId, userId: UserId, servers: readonly ServerName[], content: JsonObject,
-): Promise<{ eventId: EventId; maxOrdering: number; partialState: PartialStateRoom | null }> {
+): Promise<{ eventId: EventId; join: Pdu; maxOrdering: number; partialState: PartialStateRoom | null }> {
   const errors: string[] = [];
   for (const server of servers) {
     // Step 3.
@@ -218,7 +218,7 @@ export async function joinRemoteRoom(
       receivedTs: ctx.nowTs(),
       ...(partialState ? { partialStateJoin: partialState } : {}),
     });
-    return { eventId: join.eventId, maxOrdering: result.maxOrdering, partialState };
+    return { eventId: join.eventId, join, maxOrdering: result.maxOrdering, partialState };
   }
   throw new MatrixError("M_UNKNOWN", 502, `Failed to join via any server: ${errors.join("; ") || "no server to ask"}`);
 }

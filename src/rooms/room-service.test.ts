@@ -33,7 +33,7 @@ describe("RoomService", () => {
     storage = await openSqliteStorage({ path: ":memory:" });
     await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0, displayname: "Alice" });
     await storage.users.createUser({ userId: bob, passwordHash: null, createdTs: 0, displayname: "Bob" });
-    rooms = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage, notifier: { notify: (_p, roomId, ids) => notified.push({ roomId, ids }) } });
+    rooms = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage, notifier: { notify: (_p, roomId, events) => notified.push({ roomId, ids: events.map((e) => e.eventId) }) } });
   });
   after(() => storage?.close());
 
@@ -93,7 +93,7 @@ describe("RoomService", () => {
     let persistCalls = 0;
     const counting: Storage = { ...storage, events: { ...storage.events, persistEvents: (batch) => (persistCalls++, storage.events.persistEvents(batch)) } };
     const seen: EventId[][] = [];
-    const batching = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage: counting, notifier: { notify: (_p, _r, ids) => seen.push([...ids]) } });
+    const batching = new RoomService({ serverName: server, signer: { serverName: server, key }, clock, storage: counting, notifier: { notify: (_p, _r, events) => seen.push(events.map((e) => e.eventId)) } });
     const txn = (i: number) => ({ userId: alice, deviceId: "DEV", endpoint: "send" as const, roomId, txnId: `batch-${i}` });
     const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => batching.sendOnce(txn(i), { type: "m.room.message", sender: alice, content: { body: `b${i}` } })));
     assert.equal(persistCalls, 1, "the 20 sends queued together are one write");

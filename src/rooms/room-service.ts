@@ -31,6 +31,7 @@ import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, ver
 import { PartialStateCompleter, type PartialStateClient, type PartialStateLog } from "./partial-state.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
+import type { TransactionAnswer } from "./transaction-gate.js";
 
 /** /query/profile, for the profile a remote invitee's invite carries. */
 export interface ProfileQueryClient {
@@ -152,7 +153,7 @@ export class RoomService {
     const remote = deps.remote;
     this.partialState = remote && new PartialStateCompleter({
       serverName: deps.serverName, storage: this.deps.storage, remote: { ...remote, client: remote.client as typeof remote.client & PartialStateClient }, clock: deps.clock,
-      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn), notify: (max, roomId, events) => this.notifier.notify(max, roomId, events),
       ...(deps.partialState?.log ? { log: deps.partialState.log } : {}),
       ...(deps.partialState?.retryMinMs !== undefined ? { retryMinMs: deps.partialState.retryMinMs } : {}),
     });
@@ -324,7 +325,7 @@ export class RoomService {
     if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
     this.remember(written.at(-1)!.pdu); // the room's forward extremity now, which the next send cites
     // Step 4
-    this.notify(result, roomId, written.map(({ pdu }) => pdu.eventId));
+    this.notify(result, roomId, written.map(({ pdu }) => pdu));
     for (const { b, pdu } of written) settle(b, { pdu, eventId: pdu.eventId });
   }
 
@@ -412,7 +413,7 @@ export class RoomService {
     });
     if (destinations.length > 0) this.deps.outbound!.persisted(destinations);
     // Step 4
-    this.notify(result, roomId, [pdu.eventId]);
+    this.notify(result, roomId, [pdu]);
     return pdu;
   }
 
@@ -424,8 +425,8 @@ export class RoomService {
     return { pdu, extremities, rules: rules! };
   }
 
-  private notify(result: PersistResult, roomId: RoomId, ids: readonly EventId[]): void {
-    this.notifier.notify(result.maxOrdering, roomId, ids);
+  private notify(result: PersistResult, roomId: RoomId, events: readonly Pdu[]): void {
+    this.notifier.notify(result.maxOrdering, roomId, events);
   }
 
   /**
@@ -487,7 +488,7 @@ export class RoomService {
       throw e;
     }
     if (plan.visibility === "public") await storage.roomClient.setPublished(id, true, clock.now());
-    this.notify(result, id, events.map((e) => e.pdu.eventId));
+    this.notify(result, id, events.map((e) => e.pdu));
     return id;
   }
 
@@ -555,7 +556,12 @@ export class RoomService {
    * ingested in order in the room's queue, rooms in parallel. PDUs for rooms this server does not know, or whose
    * version it cannot read, get no result (the spec lets a server ignore them) unless their id can be read.
    */
-  async ingestRemote(origin: ServerName, pdus: readonly unknown[]): Promise<TransactionPduResult[]> {
+  /**
+   * A /send transaction's PDUs. `answer`: when they are all of one room that we hold, the transaction's answer
+   * (`respond` over the results) is written in the storage transaction of the room's last write, and
+   * `answer.slot.stored` says what storage kept (TransactionGate); otherwise it is left to the caller.
+   */
+  async ingestRemote(origin: ServerName, pdus: readonly unknown[], answer?: { readonly slot: TransactionAnswer; readonly respond: (results: readonly TransactionPduResult[]) => JsonObject }): Promise<TransactionPduResult[]> {
     const byRoom = new Map<RoomId, unknown[]>();
     const out: TransactionPduResult[] = [];
     for (const raw of pdus) {
@@ -589,7 +595,7 @@ export class RoomService {
         const partialState = (await this.deps.storage.rooms.getPartialStateRoom(roomId)) !== null;
         const ctx = {
           storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(), missingEventsBudget,
-          persisted: (max: number, ids: readonly EventId[]) => this.notifier.notify(max, roomId, ids), partialState,
+          persisted: (max: number, events: readonly Pdu[]) => this.notifier.notify(max, roomId, events), partialState,
         };
         // The room's PDUs are checked in order over what the earlier ones leave and written together (PendingIngest).
         const batch = new PendingIngest(ctx);
@@ -606,11 +612,15 @@ export class RoomService {
             results.push({ eventId: v.pdu.eventId, outcome: { ok: false, error: `could not process the event: ${e instanceof Error ? e.message : String(e)}` } });
           }
         }
-        await batch.flush().catch(() => {}); // a failed write is in batch.failed
-        for (const r of results) {
+        const final = () => results.map((r): TransactionPduResult => {
           const error = batch.failed.get(r.eventId as EventId);
-          out.push(error !== undefined ? { eventId: r.eventId, outcome: { ok: false, error } } : r);
-        }
+          return error !== undefined ? { eventId: r.eventId, outcome: { ok: false, error } } : r;
+        });
+        // The answer with the last write when this room is the whole transaction (PDUs without a room id get none).
+        const inboundTxn = answer && byRoom.size === 1 ? { origin, txnId: answer.slot.txnId, response: answer.respond(final()) } : undefined;
+        const stored = await batch.flush(undefined, inboundTxn).catch(() => undefined); // a failed write is in batch.failed
+        if (stored && answer) answer.slot.stored = stored;
+        out.push(...final());
         if (this.merger) this.merger.note(roomId, (await this.deps.storage.rooms.getForwardExtremities(roomId)).length);
       });
     }));
@@ -712,7 +722,7 @@ export class RoomService {
     const remote = this.deps.remote!;
     return {
       serverName: this.deps.serverName, signer: this.deps.signer, storage: this.deps.storage, keys: remote.keys, client: remote.client,
-      nowTs: () => this.deps.clock.now(), notify: (max, roomId, ids) => this.notifier.notify(max, roomId, ids),
+      nowTs: () => this.deps.clock.now(), notify: (max, roomId, events) => this.notifier.notify(max, roomId, events),
       inRoomQueue: (roomId, fn) => this.queue.run(roomId, fn),
     };
   }
@@ -737,7 +747,7 @@ export class RoomService {
         roomId, userId, servers, content,
       );
       await this.deps.storage.roomClient.setForgotten(userId, roomId, false);
-      this.notifier.notify(got.maxOrdering, roomId, [got.eventId]);
+      this.notifier.notify(got.maxOrdering, roomId, [got.join]);
       // Members omitted: the rest of the state in the background (it queues behind this task for its last step).
       if (got.partialState) this.partialState?.start(got.partialState);
       return got.eventId;
@@ -815,7 +825,7 @@ export class RoomService {
     assertJoinFrom(pdu, origin, roomId, eventId, membership);
     const outcome = await this.queue.run(roomId, () => ingestChecked({
       storage: this.deps.storage, remote, roomId, rules, origin, nowTs: () => this.deps.clock.now(),
-      persisted: (max, ids) => this.notifier.notify(max, roomId, ids),
+      persisted: (max, events) => this.notifier.notify(max, roomId, events),
       ...(this.deps.outbound ? { forwardTo: this.deps.outbound } : {}),
     }, pdu, { fillGaps: false, redacted: v.redacted }));
     if (!outcome.ok) throw MatrixError.forbidden(`the ${membership} is not allowed: ${outcome.error}`);

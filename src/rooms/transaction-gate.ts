@@ -3,24 +3,35 @@
  *
  * 1. A transaction answered before gets the stored answer (TransactionStore), whatever the body now says.
  * 2. A repeat that arrives while the first is still being processed waits for it and gets the same answer.
- * 3. Otherwise the work runs and its answer is stored; a concurrent duplicate that stored first wins.
+ * 3. Otherwise the work runs and its answer is stored; a concurrent duplicate that stored first wins. The work may
+ *    store the answer itself, in the storage transaction of its last write (PersistBatch.inboundTxn), and says so
+ *    in its TransactionAnswer: then the gate stores nothing more.
  */
 import type { ServerName } from "../core/ids/index.js";
 import type { JsonObject } from "../core/json/types.js";
-import type { TransactionStore } from "../storage/ports.js";
+import type { StoredTransactionResponse, TransactionStore } from "../storage/ports.js";
+
+/** One transaction's answer slot: the work sets `stored` when it wrote the answer with its events. */
+export interface TransactionAnswer {
+  readonly origin: ServerName;
+  readonly txnId: string;
+  stored?: StoredTransactionResponse;
+}
 
 export class TransactionGate {
   private readonly inFlight = new Map<string, Promise<JsonObject>>();
   constructor(private readonly store: TransactionStore, private readonly now: () => number) {}
 
-  once(origin: ServerName, txnId: string, work: () => Promise<JsonObject>): Promise<JsonObject> {
+  once(origin: ServerName, txnId: string, work: (answer: TransactionAnswer) => Promise<JsonObject>): Promise<JsonObject> {
     const key = `${origin}\u0000${txnId}`;
     const running = this.inFlight.get(key); // step 2
     if (running) return running;
     const p = (async () => {
       const known = await this.store.getTransactionResponse(origin, txnId); // step 1
       if (known) return known.response;
-      const response = await work(); // step 3
+      const answer: TransactionAnswer = { origin, txnId };
+      const response = await work(answer); // step 3
+      if (answer.stored) return answer.stored.response;
       return (await this.store.storeTransactionResponse(origin, txnId, response, this.now())).response;
     })().finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);

@@ -216,6 +216,13 @@ export interface PersistBatch {
    * batch's forward position (getPartialStateCompletions). Current state is changed as usual through `state`.
    */
   readonly partialStateComplete?: { readonly roomId: RoomId; readonly fill: StateMap };
+  /**
+   * The answer to an inbound /send transaction (TransactionStore), recorded in the same transaction as the events
+   * it answers for: a crash leaves both or neither (a retransmission is then processed again), and the transaction
+   * costs one commit. An answer stored already for (origin, txnId) (a concurrent duplicate committed first) is kept;
+   * PersistResult.inboundTxn is the answer that stands.
+   */
+  readonly inboundTxn?: { readonly origin: ServerName; readonly txnId: string; readonly response: JsonObject };
 }
 
 /** A room joined with members omitted, until its state is complete (migration 0021). */
@@ -300,6 +307,8 @@ export interface PersistResult {
   readonly alreadyKnown: readonly EventId[];
   /** The highest forward stream ordering this batch used, or the committed position when it used none. */
   readonly maxOrdering: StreamOrdering;
+  /** With PersistBatch.inboundTxn: the stored answer (this batch's, or one a concurrent duplicate stored first). */
+  readonly inboundTxn?: StoredTransactionResponse;
 }
 
 export interface StoredEvent {

@@ -1,6 +1,6 @@
 /** Sync (docs/sync.md): the composite since-token, the notifier, the stream providers and /sync v2 over them. */
 export { STREAMS, ZERO_TOKEN, parseToken, serializeToken, isAfter, maxToken, type StreamName, type StreamToken } from "./token.js";
-export { Notifier, type NotifierTimers, type WaitRequest, type WakeReason, type MemberTargets } from "./notifier.js";
+export { Notifier, type NotifierTimers, type WaitRequest, type WakeReason } from "./notifier.js";
 export { TypingStream, MAX_TYPING_MS } from "./typing.js";
 export { RoomsProvider, TIMELINE_LIMIT, type SyncStorage } from "./rooms-provider.js";
 export { SyncService, TO_DEVICE_LIMIT, type SyncRequest, type SyncServiceDeps } from "./sync-service.js";

@@ -16,7 +16,8 @@
  * after the round opened, such as the current token, serves all of them (docs/sync.md, "Sharing work between
  * woken requests").
  */
-import type { EventId, RoomId, UserId } from "../core/ids/index.js";
+import type { Pdu } from "../core/events/index.js";
+import type { RoomId, UserId } from "../core/ids/index.js";
 import type { RoomNotifier } from "../rooms/notifier.js";
 import type { StreamOrdering } from "../storage/ports.js";
 import type { StreamName, StreamToken } from "./token.js";
@@ -39,9 +40,6 @@ interface Waiter {
   wake(reason: WakeReason): void;
 }
 
-/** Which users an event concerns beyond the room's followers: the targets of member events (invites, joins). */
-export type MemberTargets = (roomId: RoomId, eventIds: readonly EventId[]) => Promise<readonly UserId[]>;
-
 export interface NotifierTimers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -55,19 +53,13 @@ export class Notifier implements RoomNotifier {
   /** The last position reported per (stream, room) and (stream, user). */
   private readonly lastRoom = new Map<string, number>();
   private readonly lastUser = new Map<UserId, Map<StreamName, number>>();
-  private memberTargets: MemberTargets | undefined;
-  private readonly roomListeners: Array<(roomId: RoomId, eventIds: readonly EventId[]) => void> = [];
+  private readonly roomListeners: Array<(roomId: RoomId, events: readonly Pdu[]) => void> = [];
   private rounds = 0;
 
   constructor(private readonly timers: NotifierTimers) {}
 
-  /** Set once storage is open (app/): how the notifier learns who an event's member change concerns. */
-  setMemberTargets(f: MemberTargets): void {
-    this.memberTargets = f;
-  }
-
   /** Also tells `listener` of every room write, after the waiters (src/sync/edus: presence for servers that join). */
-  onRoomEvents(listener: (roomId: RoomId, eventIds: readonly EventId[]) => void): void {
+  onRoomEvents(listener: (roomId: RoomId, events: readonly Pdu[]) => void): void {
     this.roomListeners.push(listener);
   }
 
@@ -83,17 +75,15 @@ export class Notifier implements RoomNotifier {
     return this.rounds;
   }
 
-  /** The room pipeline's hook (src/rooms/notifier.ts): new events in a room. */
-  notify(position: StreamOrdering, roomId: RoomId, eventIds: readonly EventId[]): void {
+  /**
+   * The room pipeline's hook (src/rooms/notifier.ts): new events in a room. The writer passes the events it wrote,
+   * so nothing here reads them back from storage.
+   */
+  notify(position: StreamOrdering, roomId: RoomId, events: readonly Pdu[]): void {
     this.notifyRoom("events", roomId, position);
-    if (this.memberTargets && eventIds.length > 0) {
-      // Invites and other member changes put a room into a user's set; those users learn of it after one read.
-      this.memberTargets(roomId, eventIds).then(
-        (users) => { for (const u of users) this.notifyUser("events", u, position); },
-        () => {},
-      );
-    }
-    if (eventIds.length > 0) for (const l of this.roomListeners) l(roomId, eventIds);
+    // Invites and other member changes put a room into a user's set: their targets are woken by name.
+    for (const p of events) if (p.type === "m.room.member" && p.stateKey !== undefined) this.notifyUser("events", p.stateKey as UserId, position);
+    if (events.length > 0) for (const l of this.roomListeners) l(roomId, events);
   }
 
   notifyRoom(stream: RoomStream, roomId: RoomId, position: number): void {

@@ -731,6 +731,35 @@ export function runStorageConformance(target: ConformanceTarget): void {
         });
       });
 
+      it("records an inbound transaction's answer in the storage transaction of the events it answers for: both or neither", async () => {
+        await withStorage(async (s) => {
+          const origin = "remote.test" as ServerName;
+          const response = { pdus: { [eid("ta")]: {} } };
+          const r = await s.events.persistEvents({ events: [{ pdu: pdu({ id: "ta" }) }], receivedTs: NOW, inboundTxn: { origin, txnId: "w1", response } });
+          assert.deepEqual(r.inboundTxn, { response, receivedTs: NOW });
+          assert.deepEqual(await s.transactions.getTransactionResponse(origin, "w1"), { response, receivedTs: NOW });
+          assert.deepEqual(await s.events.haveEvents([eid("ta")]), new Set([eid("ta")]));
+          // A batch that fails (here its outbound queue rows) writes neither its events nor the answer.
+          const failing = s.events.persistEvents({
+            events: [{ pdu: pdu({ id: "tb" }) }], receivedTs: NOW, inboundTxn: { origin, txnId: "w2", response: { pdus: { [eid("tb")]: {} } } },
+            outbound: { destinations: [null as unknown as ServerName], eventIds: [eid("tb")] },
+          });
+          await assert.rejects(failing, (e: unknown) => e instanceof ConstraintViolationError);
+          assert.equal(await s.transactions.getTransactionResponse(origin, "w2"), null, "the answer rolled back with the events");
+          assert.deepEqual(await s.events.haveEvents([eid("tb")]), new Set());
+        });
+      });
+
+      it("keeps the answer stored first when a duplicate's batch records another, and returns the one that stands", async () => {
+        await withStorage(async (s) => {
+          const origin = "remote.test" as ServerName;
+          const first = await s.transactions.storeTransactionResponse(origin, "w3", { pdus: { $first: {} } }, NOW);
+          const r = await s.events.persistEvents({ events: [{ pdu: pdu({ id: "tc" }) }], receivedTs: NOW + 1, inboundTxn: { origin, txnId: "w3", response: { pdus: { $second: {} } } } });
+          assert.deepEqual(r.inboundTxn, first);
+          assert.deepEqual(await s.transactions.getTransactionResponse(origin, "w3"), first);
+        });
+      });
+
       it("purges records older than a cut-off", async () => {
         await withStorage(async (s) => {
           const origin = "remote.test" as ServerName;

@@ -57,10 +57,10 @@ describe("registerPresenceTypingReceiptEdus", () => {
         presenceEnabled: true, sendPresenceToFederation: true, log: { info() {} },
       });
       typing.set(ROOM, REM, 60_000); // as an m.typing EDU from before the leave would
-      notifier.notify(1, ROOM, [events[1]!.eventId]); // alice's join: nothing stops
+      notifier.notify(1, ROOM, [events[1]!]); // alice's join: nothing stops
       await settle();
       assert.equal(typing.isTyping(ROOM, REM), true);
-      notifier.notify(2, ROOM, [leave.eventId]);
+      notifier.notify(2, ROOM, [leave]);
       await settle();
       assert.equal(typing.isTyping(ROOM, REM), false);
       r.close();

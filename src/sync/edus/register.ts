@@ -60,9 +60,9 @@ export function registerPresenceTypingReceiptEdus(deps: PresenceTypingReceiptDep
   deps.typing.onChange((roomId, userId, typing) => outbound.typingChanged(roomId, userId, typing));
   // Membership changes: whoever is no longer joined stops typing (their server may never say so); joins send
   // presence (outbound step 6).
-  deps.notifier.onRoomEvents((roomId, eventIds) => void (async () => {
+  deps.notifier.onRoomEvents((roomId, events) => void (async () => {
     try {
-      const members = [...(await storage.events.getPdus(eventIds)).values()].filter((p) => p.type === "m.room.member" && p.stateKey !== undefined);
+      const members = events.filter((p) => p.type === "m.room.member" && p.stateKey !== undefined);
       if (members.length === 0) return;
       for (const p of members) if (p.content["membership"] !== "join") deps.typing.set(roomId, p.stateKey as UserId, null);
       await outbound.joined(roomId, members.filter((p) => p.content["membership"] === "join").map((p) => p.stateKey as UserId));

@@ -5,7 +5,9 @@
  * 3. rc_federation per origin (429 M_LIMIT_EXCEEDED past reject_limit, delays past sleep_limit, `concurrent` at a
  *    time), then once per (origin, txn id): a repeat gets the first answer (TransactionGate).
  * 4. The PDUs go through the room pipeline (RoomService.ingestRemote): `pdus` maps each event id to {} or {error}.
- * 5. The EDUs go to their handlers (EduRegistry); they have no answer.
+ *    A transaction without EDUs whose PDUs are of one room has its answer written with them, in one commit.
+ * 5. The EDUs go to their handlers (EduRegistry); they have no answer. (They come after the PDUs, whose events they
+ *    may name, so a transaction with EDUs stores its answer after them, in a commit of its own.)
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
@@ -33,6 +35,13 @@ export function inboundPduMetrics(metrics: Metrics) {
     received: metrics.counter({ name: "synapse_federation_server_received_pdus", help: "PDUs received in /send transactions" }),
     verdicts: metrics.counter({ name: "zion_federation_server_pdu_verdicts", help: "PDUs received in /send transactions, by verdict", labels: ["verdict"] }),
   };
+}
+
+/** The /send answer: each PDU's event id to {} or {error}. */
+function answerOf(results: Readonly<Awaited<ReturnType<RoomService["ingestRemote"]>>>): JsonObject {
+  const pdus: Record<string, JsonObject> = {};
+  for (const r of results) pdus[r.eventId] = r.outcome.ok ? {} : { error: r.outcome.error };
+  return { pdus };
 }
 
 /** A PDU's verdict as the inbound counters name it (a fixed list). */
@@ -63,21 +72,17 @@ export const sendTransaction = defineFederationRoute({
     const eduList = body.edus ?? [];
     if (eduList.length > MAX_TXN_EDUS) throw new MatrixError("M_BAD_JSON", 400, `edus: a transaction holds at most ${MAX_TXN_EDUS} EDUs, this one ${eduList.length}`);
     // Step 3 (under rc_federation: a rejected request does no work).
-    return federationRateLimiter.run(origin, () => inboundTxns.once(origin, params.txnId, async () => {
+    return federationRateLimiter.run(origin, () => inboundTxns.once(origin, params.txnId, async (answer) => {
       // Step 4.
-      const results = await rooms.ingestRemote(origin, body.pdus);
+      const results = await rooms.ingestRemote(origin, body.pdus, eduList.length === 0 ? { slot: answer, respond: answerOf } : undefined);
       const { received, verdicts } = inboundPduMetrics(metrics);
-      const pdus: Record<string, JsonObject> = {};
-      for (const r of results) {
-        pdus[r.eventId] = r.outcome.ok ? {} : { error: r.outcome.error };
-        verdicts.inc({ verdict: verdictOf(r.outcome) });
-      }
+      for (const r of results) verdicts.inc({ verdict: verdictOf(r.outcome) });
       // A PDU without a room id (or, in an unknown room, without an event id) gets no answer: dropped.
       received.inc({}, body.pdus.length);
       if (body.pdus.length > results.length) verdicts.inc({ verdict: "dropped" }, body.pdus.length - results.length);
       // Step 5.
       await edus.dispatch(origin, eduList);
-      return { pdus };
+      return answerOf(results);
     }));
   },
 });

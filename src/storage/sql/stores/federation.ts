@@ -1,8 +1,20 @@
 /** TransactionStore and DestinationStore over SQL: inbound txn dedupe and outbound back-off state. */
 import type { ServerName } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
-import type { DestinationState, DestinationStore, TransactionStore } from "../../ports.js";
-import { exec, num, numOrNull, query, queryOne, str, type Row, type SqlRunner } from "../uow.js";
+import type { DestinationState, DestinationStore, StoredTransactionResponse, TransactionStore } from "../../ports.js";
+import { exec, num, numOrNull, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
+
+/** Records an inbound transaction's answer unless one is stored already; the answer that stands (also persist.ts). */
+export function* recordTransactionResponse(origin: ServerName, txnId: string, response: JsonObject, receivedTs: number): UnitOfWork<StoredTransactionResponse> {
+  const inserted = yield* exec(
+    `INSERT INTO received_transactions (origin, transaction_id, response_json, received_ts) VALUES (?, ?, ?, ?)
+     ON CONFLICT (origin, transaction_id) DO NOTHING`,
+    origin, txnId, JSON.stringify(response), receivedTs,
+  );
+  if (inserted === 1) return { response, receivedTs };
+  const r = yield* queryOne("SELECT response_json, received_ts FROM received_transactions WHERE origin = ? AND transaction_id = ?", origin, txnId);
+  return { response: JSON.parse(str(r!["response_json"])) as JsonObject, receivedTs: num(r!["received_ts"]) };
+}
 
 export function sqlTransactionStore(db: SqlRunner): TransactionStore {
   return {
@@ -13,15 +25,7 @@ export function sqlTransactionStore(db: SqlRunner): TransactionStore {
       });
     },
     storeTransactionResponse(origin, txnId, response, receivedTs) {
-      return db.write(function* () {
-        yield* exec(
-          `INSERT INTO received_transactions (origin, transaction_id, response_json, received_ts) VALUES (?, ?, ?, ?)
-           ON CONFLICT (origin, transaction_id) DO NOTHING`,
-          origin, txnId, JSON.stringify(response), receivedTs,
-        );
-        const r = yield* queryOne("SELECT response_json, received_ts FROM received_transactions WHERE origin = ? AND transaction_id = ?", origin, txnId);
-        return { response: JSON.parse(str(r!["response_json"])) as JsonObject, receivedTs: num(r!["received_ts"]) };
-      });
+      return db.write(() => recordTransactionResponse(origin, txnId, response, receivedTs));
     },
     purgeTransactionsBefore(beforeTs) {
       return db.write(() => exec("DELETE FROM received_transactions WHERE received_ts < ?", beforeTs));

@@ -17,11 +17,12 @@
 import type { EventId, RoomId } from "../../../core/ids/index.js";
 import { stateKeyOf } from "../../../core/events/pdu.js";
 import { ConstraintViolationError } from "../../ports.js";
-import type { EventToPersist, PersistBatch, PersistResult, StateGroupId, StateInput, StreamOrdering } from "../../ports.js";
+import type { EventToPersist, PersistBatch, PersistResult, StateGroupId, StateInput, StoredTransactionResponse, StreamOrdering } from "../../ports.js";
 import type { Dialect } from "../storage.js";
 import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesList, type SqlValue, type UnitOfWork } from "../uow.js";
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
+import { recordTransactionResponse } from "./federation.js";
 import { queueOutboundPdus } from "./outbound.js";
 import { insertPushActions } from "./push-actions.js";
 import { relationRowsWork } from "./relations.js";
@@ -285,6 +286,10 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
     yield* insertPushActions(batch.pushActions!, placed);
   }
 
+  // 10d. The answer to the inbound /send transaction, in the commit of the events it answers for.
+  let inboundTxn: StoredTransactionResponse | undefined;
+  if (batch.inboundTxn) inboundTxn = yield* recordTransactionResponse(batch.inboundTxn.origin, batch.inboundTxn.txnId, batch.inboundTxn.response, batch.receivedTs);
+
   // 11. The claim goes in the same commit as the rows it covered.
   if (dialect.streamClaims && plan.forward.last >= plan.forward.first) yield* exec(dialect.streamClaims.releaseSql, plan.forward.first);
 
@@ -292,6 +297,6 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   for (const o of orderings.values()) if (o > maxOrdering) maxOrdering = o;
   if (statePositionNeeded(batch)) maxOrdering = statePosition;
   if (maxOrdering === 0) maxOrdering = yield* committedPosition(dialect);
-  return { orderings, stateGroups, alreadyKnown, maxOrdering };
+  return { orderings, stateGroups, alreadyKnown, maxOrdering, ...(inboundTxn ? { inboundTxn } : {}) };
 }
 
