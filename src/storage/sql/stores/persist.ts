@@ -282,7 +282,7 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   // 10c. Push actions of the events now in the timeline (migration 0018), in the events' transaction.
   if ((batch.pushActions?.length ?? 0) > 0) {
     const placed = new Map(timeline.filter(forwardOf).map((e) => [e.pdu.eventId, { roomId: e.pdu.roomId, ordering: orderings.get(e.pdu.eventId)! }]));
-    yield* insertPushActions(batch.pushActions!, placed);
+    yield* insertPushActions(batch.pushActions!, placed, dialect.backend);
   }
 
   // 11. The claim goes in the same commit as the rows it covered.
