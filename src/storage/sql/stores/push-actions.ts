@@ -104,11 +104,15 @@ export function* insertPushActions(actions: readonly PushActionToStore[], placed
 
 /**
  * The recent runs into the big table. PostgreSQL: one statement, so that a run another writer commits meanwhile
- * is either moved or left for the next time, never deleted unmoved; SQLite has one writer at a time.
+ * is either moved or left for the next time, never deleted unmoved, and rows another mover holds are skipped (left
+ * for it), so two movers never wait on each other; SQLite has one writer at a time.
  */
 export function* moveRecentRuns(backend: StorageBackend): UnitOfWork<void> {
   if (backend === "postgres") {
-    yield* exec(`WITH moved AS (DELETE FROM event_push_action_runs_recent RETURNING ${COLUMNS})
+    yield* exec(`WITH moved AS (
+        DELETE FROM event_push_action_runs_recent WHERE (user_id, room_id, first_ordering) IN
+          (SELECT user_id, room_id, first_ordering FROM event_push_action_runs_recent FOR UPDATE SKIP LOCKED)
+        RETURNING ${COLUMNS})
       INSERT INTO event_push_action_runs (${COLUMNS}) SELECT ${COLUMNS} FROM moved ON CONFLICT (user_id, room_id, first_ordering) DO NOTHING`);
   } else {
     yield* exec(`INSERT INTO event_push_action_runs (${COLUMNS}) SELECT ${COLUMNS} FROM event_push_action_runs_recent WHERE true ON CONFLICT (user_id, room_id, first_ordering) DO NOTHING`);
