@@ -23,7 +23,7 @@ import { chunks, exec, num, pause, placeholders, query, queryOne, str, valuesLis
 import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
 import { queueOutboundPdus } from "./outbound.js";
-import { insertPushActions } from "./push-actions.js";
+import { insertPushActions, moveRecentRuns, passesMove } from "./push-actions.js";
 import { relationRowsWork } from "./relations.js";
 import { applyCurrentState, applyOutOfBand, completePartialStateRoom, recordPartialStateRoom } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
@@ -282,8 +282,10 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   // 10c. Push actions of the events now in the timeline (migration 0018), in the events' transaction.
   if ((batch.pushActions?.length ?? 0) > 0) {
     const placed = new Map(timeline.filter(forwardOf).map((e) => [e.pdu.eventId, { roomId: e.pdu.roomId, ordering: orderings.get(e.pdu.eventId)! }]));
-    yield* insertPushActions(batch.pushActions!, placed, dialect.backend);
+    yield* insertPushActions(batch.pushActions!, placed);
   }
+  // Every MOVE_EVERY positions the recent push-action runs move into the big table (docs/storage.md, "Push actions").
+  if (passesMove(plan.forward.first, plan.forward.last)) yield* moveRecentRuns(dialect.backend);
 
   // 11. The claim goes in the same commit as the rows it covered.
   if (dialect.streamClaims && plan.forward.last >= plan.forward.first) yield* exec(dialect.streamClaims.releaseSql, plan.forward.first);

@@ -7,8 +7,8 @@
  * buckets, so every run with an event after ordering `from` starts at or after bucketStart(from + 1), and runs read in
  * first_ordering order are grouped by bucket: a bucket read whole gives its events exactly, in order.
  *
- * A batch writes its runs to event_push_action_runs_recent, a small table, and each batch whose stream orderings pass
- * a multiple of MOVE_EVERY moves that table's rows into event_push_action_runs: in the big table every user's rows
+ * A batch writes its runs to event_push_action_runs_recent, a small table, and each batch whose forward positions
+ * pass a multiple of MOVE_EVERY (with push actions or not: persistWork, passesMove) moves that table's rows into event_push_action_runs: in the big table every user's rows
  * lie apart (two pages per user dirtied by each commit that adds to them), in the small one they share a few pages,
  * so a commit writes a few pages instead of two per member. Every read takes both tables.
  */
@@ -74,7 +74,7 @@ function actionsJsonOf(actions: readonly JsonValue[]): string {
 }
 
 /** Inside persistWork: the actions of the events written to the timeline now (`placed`: event -> room and position). */
-export function* insertPushActions(actions: readonly PushActionToStore[], placed: ReadonlyMap<EventId, { roomId: RoomId; ordering: StreamOrdering }>, backend: StorageBackend): UnitOfWork<void> {
+export function* insertPushActions(actions: readonly PushActionToStore[], placed: ReadonlyMap<EventId, { roomId: RoomId; ordering: StreamOrdering }>): UnitOfWork<void> {
   const runs = new Map<string, { userId: UserId; roomId: RoomId; threadId: string | null; highlight: boolean; actionsJson: string; orderings: number[] }>();
   for (const a of actions) {
     const at = placed.get(a.eventId);
@@ -93,13 +93,11 @@ export function* insertPushActions(actions: readonly PushActionToStore[], placed
   for (const part of chunks(rows, 100)) {
     yield* exec(`INSERT INTO event_push_action_runs_recent (${COLUMNS}) VALUES ${valuesList(part.length, 9)} ON CONFLICT (user_id, room_id, first_ordering) DO NOTHING`, ...part.flat());
   }
-  let low = Infinity;
-  let high = -Infinity;
-  for (const { ordering } of placed.values()) {
-    if (ordering < low) low = ordering;
-    if (ordering > high) high = ordering;
-  }
-  if (rows.length > 0 && Math.floor((low - 1) / MOVE_EVERY) < Math.floor(high / MOVE_EVERY)) yield* moveRecentRuns(backend);
+}
+
+/** Whether a batch given forward positions first..last moves the recent runs (it passes a multiple of MOVE_EVERY). */
+export function passesMove(first: number, last: number): boolean {
+  return last >= first && Math.floor((first - 1) / MOVE_EVERY) < Math.floor(last / MOVE_EVERY);
 }
 
 /**
