@@ -48,8 +48,21 @@ function globOf(owner: object, pattern: string): CompiledGlob {
   return g;
 }
 
+/** Condition keys parsed once (a rule's key is evaluated for every member and event); bounded like the globs. */
+const parsedPaths = new Map<string, readonly string[]>();
+const PATH_CACHE_LIMIT = 1_000;
+function pathOf(key: string): readonly string[] {
+  let p = parsedPaths.get(key);
+  if (!p) {
+    if (parsedPaths.size >= PATH_CACHE_LIMIT) parsedPaths.clear();
+    p = parseDottedPath(key);
+    parsedPaths.set(key, p);
+  }
+  return p;
+}
+
 function stringAt(event: JsonObject, key: string): string | undefined {
-  const v = valueAtPath(event, parseDottedPath(key));
+  const v = valueAtPath(event, pathOf(key));
   return typeof v === "string" ? v : undefined;
 }
 
@@ -83,12 +96,12 @@ export function conditionMatches(c: PushCondition, event: JsonObject, ctx: PushC
     }
     case "event_property_is": {
       if (typeof c.key !== "string" || !isScalar(c.value)) return false;
-      const v = valueAtPath(event, parseDottedPath(c.key));
+      const v = valueAtPath(event, pathOf(c.key));
       return isScalar(v) && v === c.value;
     }
     case "event_property_contains": {
       if (typeof c.key !== "string" || !isScalar(c.value)) return false;
-      const v = valueAtPath(event, parseDottedPath(c.key));
+      const v = valueAtPath(event, pathOf(c.key));
       return Array.isArray(v) && v.some((x) => isScalar(x) && x === c.value);
     }
     case "contains_display_name": {

@@ -65,6 +65,56 @@ export function pushActionConformance(withStorage: (fn: (s: Storage) => Promise<
       });
     });
 
+    it("counts and lists exactly across batches, rooms, threads and many runs (paged reads)", async () => {
+      await withStorage(async (s) => {
+        // Three batches (two rooms) of 100 events; CAROL is notified for most, some highlight, some in a thread. The
+        // stream passes ordering 256 in the third, so the reads see runs in both tables (the recent and the moved).
+        type Want = { eventId: EventId; room: typeof ROOM; ordering: number; threadId: string | null; highlight: boolean };
+        const want: Want[] = [];
+        const last = new Map<string, string>();
+        for (const [b, room] of [[0, ROOM], [1, OTHER_ROOM], [2, ROOM]] as const) {
+          const ids = Array.from({ length: 100 }, (_, i) => `m${b}-${i}`);
+          const events = ids.map((id, i) => ({ pdu: pdu({ id, room, depth: b * 100 + i + 1, prev: i === 0 ? (last.has(room) ? [last.get(room)!] : []) : [ids[i - 1]!] }) }));
+          last.set(room, ids.at(-1)!);
+          const acts = ids.flatMap((id, i) => (i % 7 === 3 ? [] : [action(id, {
+            threadId: i % 5 === 1 ? "$root" : null,
+            ...(i % 4 === 0 ? { highlight: true, actions: ["notify", { set_tweak: "highlight" }] } : {}),
+          })]));
+          const r = await s.events.persistEvents({ receivedTs: 1, events, pushActions: acts });
+          for (const a of acts) want.push({ eventId: a.eventId, room, ordering: r.orderings.get(a.eventId)!, threadId: a.threadId, highlight: a.highlight });
+        }
+        want.sort((x, y) => x.ordering - y.ordering);
+        const max = want.at(-1)!.ordering;
+        const min = want[0]!.ordering;
+        for (const from of [0, min, min + 1, min + 40, min + 63, min + 64, min + 100, 255, 256, max - 1, max]) {
+          for (const to of [from + 1, from + 65, max]) {
+            for (const room of [ROOM, OTHER_ROOM]) {
+              const got = await s.pushActions.countByThread(CAROL, room, from, to);
+              const expected = new Map<string | null, { notifications: number; highlights: number }>();
+              for (const w of want) {
+                if (w.room !== room || w.ordering <= from || w.ordering > to) continue;
+                const c = expected.get(w.threadId) ?? { notifications: 0, highlights: 0 };
+                c.notifications++;
+                if (w.highlight) c.highlights++;
+                expected.set(w.threadId, c);
+              }
+              assert.deepEqual(new Map(got), expected, `counts in ${room} after ${from} up to ${to}`);
+            }
+          }
+          for (const limit of [1, 5, 64, 100, 1000]) {
+            const after = await s.pushActions.listAfter(CAROL, from, max, limit);
+            assert.deepEqual(after.map((a) => [a.eventId, a.streamOrdering, a.roomId, a.threadId, a.highlight]),
+              want.filter((w) => w.ordering > from).slice(0, limit).map((w) => [w.eventId, w.ordering, w.room, w.threadId, w.highlight]), `after ${from}, ${limit}`);
+            const before = await s.pushActions.listBefore(CAROL, from, limit, false);
+            assert.deepEqual(before.map((a) => a.eventId), want.filter((w) => w.ordering < from).reverse().slice(0, limit).map((w) => w.eventId), `before ${from}, ${limit}`);
+            const highlights = await s.pushActions.listBefore(CAROL, from, limit, true);
+            assert.deepEqual(highlights.map((a) => a.eventId), want.filter((w) => w.ordering < from && w.highlight).reverse().slice(0, limit).map((w) => w.eventId), `highlights before ${from}, ${limit}`);
+          }
+        }
+        assert.equal(await s.pushActions.maxOrdering(CAROL), max);
+      });
+    });
+
     it("starts a new pusher at its user's newest action, keeps the position when the pusher is set again, and deletes by pushkey", async () => {
       await withStorage(async (s) => {
         const pusher = (userId: UserId, pushkey: string) => ({

@@ -24,7 +24,7 @@ import { indexAuthChains } from "./auth-chains.js";
 import { committedPosition, storedJson } from "./events.js";
 import { recordTransactionResponse } from "./federation.js";
 import { queueOutboundPdus } from "./outbound.js";
-import { insertPushActions } from "./push-actions.js";
+import { insertPushActions, moveRecentRuns, passesMove } from "./push-actions.js";
 import { relationRowsWork } from "./relations.js";
 import { applyCurrentState, applyOutOfBand, completePartialStateRoom, recordPartialStateRoom } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
@@ -285,6 +285,8 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
     const placed = new Map(timeline.filter(forwardOf).map((e) => [e.pdu.eventId, { roomId: e.pdu.roomId, ordering: orderings.get(e.pdu.eventId)! }]));
     yield* insertPushActions(batch.pushActions!, placed);
   }
+  // Every MOVE_EVERY positions the recent push-action runs move into the big table (docs/storage.md, "Push actions").
+  if (passesMove(plan.forward.first, plan.forward.last)) yield* moveRecentRuns(dialect.backend);
 
   // 10d. The answer to the inbound /send transaction, in the commit of the events it answers for.
   let inboundTxn: StoredTransactionResponse | undefined;

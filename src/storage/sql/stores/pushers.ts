@@ -3,6 +3,7 @@ import type { UserId } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
 import type { PusherDelivery, PusherRecord, PusherStore } from "../../ports.js";
 import { exec, num, numOrNull, placeholders, query, str, strOrNull, type Row, type SqlRunner } from "../uow.js";
+import { NEWEST_ACTION_SQL } from "./push-actions.js";
 
 const COLUMNS = "user_id, app_id, pushkey, kind, app_display_name, device_display_name, profile_tag, lang, data_json, device_id, pushkey_ts";
 
@@ -40,11 +41,11 @@ export function sqlPusherStore(db: SqlRunner): PusherStore {
         // A new pusher starts at the user's newest push action (no history is sent); a replaced one keeps its place.
         yield* exec(
           `INSERT INTO pushers (${COLUMNS}, last_stream_ordering)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(stream_ordering), 0) FROM event_push_actions WHERE user_id = ?))
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (${NEWEST_ACTION_SQL}))
            ON CONFLICT (user_id, app_id, pushkey) DO UPDATE SET kind = excluded.kind, app_display_name = excluded.app_display_name,
              device_display_name = excluded.device_display_name, profile_tag = excluded.profile_tag, lang = excluded.lang,
              data_json = excluded.data_json, device_id = excluded.device_id, pushkey_ts = excluded.pushkey_ts`,
-          p.userId, p.appId, p.pushkey, p.kind, p.appDisplayName, p.deviceDisplayName, p.profileTag, p.lang, JSON.stringify(p.data), p.deviceId, p.pushkeyTs, p.userId,
+          p.userId, p.appId, p.pushkey, p.kind, p.appDisplayName, p.deviceDisplayName, p.profileTag, p.lang, JSON.stringify(p.data), p.deviceId, p.pushkeyTs, p.userId, p.userId, p.userId,
         );
       });
     },
