@@ -1,4 +1,4 @@
-/** Migration 0023 on PostgreSQL: push actions stored one row per (user, event) under 0020 become runs, one per bucket. */
+/** Migration 0022 on PostgreSQL: push actions stored one row per (user, event) under 0020 become runs, one per bucket. */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
@@ -11,14 +11,14 @@ after(async () => {
   await server?.stop();
 }, { timeout: 30_000 });
 
-describe("migration 0023 on postgres (push actions as runs)", () => {
+describe("migration 0022 on postgres (push actions as runs)", () => {
   it("groups 0020's rows by user, room, bucket of 64 orderings, thread, highlight and actions, keeping every ordering", { timeout: 120_000 }, async () => {
     server = await startTestPostgres();
     const client = new pg.Client(await server.createDatabase());
     await client.connect();
     try {
       const migrations = loadMigrations("postgres");
-      for (const m of migrations.filter((m) => m.version <= 22)) await client.query(m.sql);
+      for (const m of migrations.filter((m) => m.version <= 21)) await client.query(m.sql);
       const notify = '["notify"]';
       const highlight = '["notify",{"set_tweak":"highlight"}]';
       for (const [u, r, so, thread, h, actions] of [
@@ -30,7 +30,7 @@ describe("migration 0023 on postgres (push actions as runs)", () => {
         await client.query("INSERT INTO event_push_actions (user_id, room_id, event_id, stream_ordering, thread_id, highlight, actions_json) VALUES ($1, $2, $3, $4, $5, $6, $7)", [u, r, `$${so}`, so, thread, h, actions]);
       }
 
-      await client.query(migrations.find((m) => m.version === 23)!.sql);
+      await client.query(migrations.find((m) => m.version === 22)!.sql);
 
       const runs = await client.query({
         text: "SELECT user_id, room_id, first_ordering::int, last_ordering::int, n, thread_id, highlight, actions_json, orderings_json FROM event_push_action_runs ORDER BY user_id, room_id, first_ordering",

@@ -1,4 +1,4 @@
-/** Migration 0023 on SQLite: push actions stored one row per (user, event) under 0020 become runs, one per bucket. */
+/** Migration 0022 on SQLite: push actions stored one row per (user, event) under 0020 become runs, one per bucket. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
@@ -16,11 +16,11 @@ function migration(n: number): string {
   return readFileSync(join(dir, file), "utf8");
 }
 
-describe("migration 0023 (push actions as runs)", () => {
+describe("migration 0022 (push actions as runs)", () => {
   it("groups 0020's rows by user, room, bucket of 64 orderings, thread, highlight and actions, keeping every ordering", () => {
     const db = new Database(":memory:");
     try {
-      for (let n = 1; n <= 22; n++) db.exec(migration(n));
+      for (let n = 1; n <= 21; n++) db.exec(migration(n));
       const insert = db.prepare("INSERT INTO event_push_actions (user_id, room_id, event_id, stream_ordering, thread_id, highlight, actions_json) VALUES (?, ?, ?, ?, ?, ?, ?)");
       const notify = '["notify"]';
       const highlight = '["notify",{"set_tweak":"highlight"}]';
@@ -31,7 +31,7 @@ describe("migration 0023 (push actions as runs)", () => {
         ["@a:x", "!s:x", 6, null, 0, notify], ["@b:x", "!r:x", 5, null, 0, notify],
       ] as const) insert.run(u, r, `$${so}`, so, thread, h, actions);
 
-      db.exec(migration(23));
+      db.exec(migration(22));
 
       const runs = db.prepare("SELECT user_id, room_id, first_ordering, last_ordering, n, thread_id, highlight, actions_json, orderings_json FROM event_push_action_runs ORDER BY user_id, room_id, first_ordering").raw().all();
       assert.deepEqual(runs, [

@@ -1,5 +1,5 @@
 /**
- * PushActionStore over SQL (migrations 0018, 0020 and 0023, docs/storage.md "Push actions"), and the rows
+ * PushActionStore over SQL (migrations 0018, 0020 and 0022, docs/storage.md "Push actions"), and the rows
  * persistWork writes in the events' transaction.
  *
  * The actions are stored as runs: one row per user, room, batch and bucket of RUN_BUCKET stream orderings for the
@@ -17,7 +17,7 @@ import type { JsonValue } from "../../../core/json/types.js";
 import type { PushActionCounts, PushActionStore, PushActionToStore, StorageBackend, StoredPushAction, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, placeholders, query, queryOne, str, strOrNull, valuesList, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 
-/** The width of a run's bucket of stream orderings (migration 0023 groups by the same number). */
+/** The width of a run's bucket of stream orderings (migration 0022 groups by the same number). */
 export const RUN_BUCKET = 64;
 
 /** A batch whose stream orderings pass a multiple of this moves the recent runs into the big table. */
