@@ -19,6 +19,7 @@ const server = "zion.test" as ServerName;
 const remote = "remote.test" as ServerName;
 const alice = "@alice:zion.test" as UserId;
 const r = "@r:remote.test" as UserId;
+const x = "@x:remote.test" as UserId;
 let now = 1_764_000_000_000;
 const clock: Clock = { now: () => now, sleep: async () => {} };
 const key = signingKeyFromSeed("k1", new Uint8Array(32).fill(7));
@@ -34,7 +35,7 @@ interface Origin {
 }
 
 /** The remote room (create, r's join, power levels, join rules, history visibility, `count` messages) and alice's join on Zion. */
-async function joinedRemoteRoom(rules: RoomVersionRules, count: number, opts: { creatorInPowerLevels?: boolean } = {}) {
+async function joinedRemoteRoom(rules: RoomVersionRules, count: number, opts: { creatorInPowerLevels?: boolean; bannedSender?: boolean } = {}) {
   const storage = await openSqliteStorage({ path: ":memory:" });
   await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0 });
   const sign = { serverName: remote, key: remoteKey };
@@ -45,8 +46,8 @@ async function joinedRemoteRoom(rules: RoomVersionRules, count: number, opts: { 
   const events = new Map<EventId, Pdu>([[create.eventId, create]]);
   const state = new Map<StateKey, EventId>([[stateKeyOf("m.room.create", ""), create.eventId]]);
   let prev = create;
-  const add = (type: string, content: Record<string, unknown>, authEvents: EventId[], stateKey?: string) => {
-    prev = buildPdu(rules, { type, ...(stateKey !== undefined ? { stateKey } : {}), sender: r, roomId, content: content as never, prevEvents: [prev.eventId], authEvents, depth: prev.depth + 1, originServerTs: now++ }, sign);
+  const add = (type: string, content: Record<string, unknown>, authEvents: EventId[], stateKey?: string, sender: UserId = r) => {
+    prev = buildPdu(rules, { type, ...(stateKey !== undefined ? { stateKey } : {}), sender, roomId, content: content as never, prevEvents: [prev.eventId], authEvents, depth: prev.depth + 1, originServerTs: now++ }, sign);
     events.set(prev.eventId, prev);
     if (stateKey !== undefined) state.set(stateKeyOf(type, stateKey), prev.eventId);
     return prev;
@@ -56,6 +57,14 @@ async function joinedRemoteRoom(rules: RoomVersionRules, count: number, opts: { 
   const pl = add("m.room.power_levels", { users: (opts.creatorInPowerLevels ?? !v12) ? { [r]: 100 } : {} }, [...c, rJoin.eventId], "");
   const jr = add("m.room.join_rules", { join_rule: "public" }, [...c, rJoin.eventId, pl.eventId], "");
   add("m.room.history_visibility", { history_visibility: "shared" }, [...c, rJoin.eventId, pl.eventId], "");
+  // x joins, is banned by r, then sends a message whose auth events still cite the join: it passes its auth events
+  // and fails against the state before it.
+  let afterBan: Pdu | undefined;
+  if (opts.bannedSender) {
+    const xJoin = add("m.room.member", { membership: "join" }, [...c, jr.eventId, pl.eventId], x, x);
+    add("m.room.member", { membership: "ban" }, [...c, rJoin.eventId, pl.eventId, xJoin.eventId], x);
+    afterBan = add("m.room.message", { msgtype: "m.text", body: "after the ban" }, [...c, xJoin.eventId, pl.eventId], undefined, x);
+  }
   const messages: Pdu[] = [];
   for (let i = 0; i < count; i++) messages.push(add("m.room.message", { msgtype: "m.text", body: `m${i}` }, [...c, rJoin.eventId, pl.eventId]));
   const stateEvents = [...state.values()].map((id) => events.get(id)!);
@@ -106,7 +115,7 @@ async function joinedRemoteRoom(rules: RoomVersionRules, count: number, opts: { 
       } as never,
     },
   });
-  return { storage, rooms, roomId, messages, stateEvents, origin, logged };
+  return { storage, rooms, roomId, messages, stateEvents, origin, logged, afterBan };
 }
 
 describe("backfill", () => {
@@ -167,6 +176,20 @@ describe("backfill", () => {
       assert.ok(logged.some((l) => l.includes(pl) && l.includes("does not overturn")), logged.join("\n"));
       const after = await storage.events.getEvents(messages.map((m) => m.eventId));
       assert.equal([...after.values()].filter((e) => !e.outlier).length, 0, "the messages after it cannot be placed");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("rejects an event that passes its own auth events but fails against the state before it (a banned sender)", async () => {
+    const { storage, rooms, roomId, messages, afterBan, logged } = await joinedRemoteRoom(roomVersion("11"), 5, { bannedSender: true });
+    try {
+      await rooms.backfill(roomId, 100);
+      const held = (await storage.events.getEvents([afterBan!.eventId])).get(afterBan!.eventId);
+      assert.ok(held && !held.outlier, "stored in the timeline");
+      assert.match(held.rejectionReason ?? "", /against the state before the event/, logged.join("\n"));
+      const later = await storage.events.getEvents(messages.map((m) => m.eventId));
+      assert.equal([...later.values()].filter((e) => !e.outlier && !e.rejectionReason).length, 5, "the messages after it are accepted");
     } finally {
       await storage.close();
     }

@@ -377,7 +377,7 @@ export function memberAuthEvents(authEvents: Iterable<Pdu | undefined>): Map<Sta
  * The auth rules against a state, with the state's events read as the rules ask for them (the auth event types
  * first, then any other entry a rule looks at), rather than every event of the state.
  */
-async function checkOverState(b: PendingIngest, pdu: Pdu, state: StateMap, rules: RoomVersionRules, fallback?: ReadonlyMap<StateKey, Pdu>): Promise<AuthVerdict> {
+export async function checkOverState(b: PendingIngest, pdu: Pdu, state: StateMap, rules: RoomVersionRules, fallback?: ReadonlyMap<StateKey, Pdu>): Promise<AuthVerdict> {
   const ids = (keys: readonly StateKey[]) => keys.flatMap((k) => { const id = state.get(k); return id && !b.known(id) ? [id] : []; });
   await b.getEvents(ids(authEventTypesFor(pdu, { rules })));
   const absent = new Set<EventId>();

@@ -1,12 +1,16 @@
 /**
  * Joining a big room with members omitted (rooms/partial-state.ts), between two in-process Zions over real HTTPS
  * (test CA, IP-literal names in 127.0.40.0/24): hs1 holds a room of MEMBERS seeded members (local joins through its
- * room pipeline, not registrations), hs2's user joins it with omit_members. While partial: the user can send at
- * once, a lazy-loading /sync shows the room without member counts, a non-lazy one leaves it out, a member joining
- * on hs1 reaches hs2 (hs2's completer stopped before the join, so all of this happens while partial); hs2 is
- * restarted, resumes the completion at start-up, and
- * then /members lists everyone, and the next /syncs carry the right count (lazy) and the room with its state (not
- * lazy).
+ * room pipeline, not registrations), hs2's user, a matrix-js-sdk client syncing with lazy-loaded members as Element
+ * does, joins it with omit_members. While partial (hs2's completer stopped before the join, so all of this happens
+ * while partial): the client sends at once and gets its remote echo, `/messages` answers with the room's events, a
+ * lazy-loading /sync shows the room without member counts, a non-lazy one leaves it out, a member joining on hs1
+ * reaches hs2; in a second, encrypted room joined the same way the client sends an `m.room.encrypted` event at once
+ * (it reaches hs1) and `/keys/query` answers for hs1's user. hs2 is restarted (the client's /sync loop stopped
+ * meanwhile and started again on the same store, so it resumes with its token), resumes the completion at start-up,
+ * and then /members lists everyone, the client's room shows the right member count (`Room.getJoinedMemberCount()`,
+ * from the summary of its next incremental sync), /messages backfills the history before the join from hs1, and
+ * the next raw /syncs carry the right count (lazy) and the room with its state (not lazy).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -14,12 +18,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scryptHasher } from "../../src/api/index.js";
+import { ClientEvent, Direction, MemoryStore, MsgType, SyncState, createClient, type MatrixClient, type Room } from "matrix-js-sdk";
 import type { Clock } from "../../src/core/clock.js";
 import { buildPdu, stateKeyOf, type StateKey } from "../../src/core/events/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
 import type { EventToPersist } from "../../src/storage/ports.js";
 import { clientCaller } from "../harness/http-get.js";
+import { quietLogger } from "../harness/sdk-logger.js";
 import { freePort } from "../harness/ports.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
@@ -58,7 +64,14 @@ async function seedMembers(server: TestServer, roomId: RoomId, count: number): P
   }
 }
 
-describe("joining a big room with members omitted (two Zions, real HTTPS)", { timeout: 300_000 }, () => {
+/** An in-memory store whose sync token survives stopClient/startClient, so the client resumes with an incremental sync. */
+class ResumingStore extends MemoryStore {
+  override async getSavedSyncToken(): Promise<string | null> {
+    return this.getSyncToken();
+  }
+}
+
+describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's user a matrix-js-sdk client)", { timeout: 300_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let tls: { certificatePath: string; privateKeyPath: string };
@@ -69,6 +82,9 @@ describe("joining a big room with members omitted (two Zions, real HTTPS)", { ti
   const tokens: string[] = [];
   const users: UserId[] = [];
   let roomId: RoomId;
+  let encryptedRoomId: RoomId;
+  /** hs2's user, bob: a matrix-js-sdk client syncing with lazy-loaded members, as Element does. */
+  let bob: MatrixClient;
   const call = (i: number) => clientCaller(() => hs[i]!.clientUrl);
 
   const start = async (i: number, reuse?: TestServer): Promise<TestServer> => startTestServer({
@@ -96,19 +112,28 @@ describe("joining a big room with members omitted (two Zions, real HTTPS)", { ti
       clientPorts.push(await freePort("127.0.0.1"));
       names.push(`${IPS[i]}:${fedPorts[i]}` as ServerName);
     }
-    for (let i = 0; i < 2; i++) {
-      hs.push(await start(i));
-      const r = await call(i)("POST", "/_matrix/client/v3/register", { username: ["alice", "bob"][i], password: "pw-123456", auth: { type: "m.login.dummy" } });
-      assert.equal(r.status, 200, r.body);
-      tokens.push(r.json()["access_token"] as string);
-      users.push(r.json()["user_id"] as UserId);
-    }
+    for (let i = 0; i < 2; i++) hs.push(await start(i));
+    const r = await call(0)("POST", "/_matrix/client/v3/register", { username: "alice", password: "pw-123456", auth: { type: "m.login.dummy" } });
+    assert.equal(r.status, 200, r.body);
+    tokens.push(r.json()["access_token"] as string);
+    users.push(r.json()["user_id"] as UserId);
+    const reg = await createClient({ baseUrl: hs[1]!.clientUrl!, logger: quietLogger }).registerRequest({ username: "bob", password: "pw-123456", auth: { type: "m.login.dummy" } });
+    tokens.push(reg.access_token!);
+    users.push(reg.user_id as UserId);
+    bob = createClient({ baseUrl: hs[1]!.clientUrl!, accessToken: reg.access_token!, userId: reg.user_id, deviceId: reg.device_id!, store: new ResumingStore(), logger: quietLogger });
     const created = await call(0)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "big" }, tokens[0]);
     assert.equal(created.status, 200, created.body);
     roomId = created.json()["room_id"] as RoomId;
     await seedMembers(hs[0]!, roomId, MEMBERS);
+    const encrypted = await call(0)("POST", "/_matrix/client/v3/createRoom", {
+      preset: "public_chat", name: "secret", initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+    }, tokens[0]);
+    assert.equal(encrypted.status, 200, encrypted.body);
+    encryptedRoomId = encrypted.json()["room_id"] as RoomId;
+    await seedMembers(hs[0]!, encryptedRoomId, 50);
   });
   after(async () => {
+    bob?.stopClient();
     await Promise.all(hs.map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
   });
@@ -118,45 +143,94 @@ describe("joining a big room with members omitted (two Zions, real HTTPS)", { ti
     assert.equal(r.status, 200, r.body);
     return r.json() as { next_batch: string; rooms?: { join?: Record<string, { summary?: Record<string, unknown>; state?: { events: unknown[] } }> } };
   };
-  const until = async (what: string, f: () => Promise<boolean>) => {
+  const until = async (what: string, f: () => Promise<boolean> | boolean, describeLast?: () => string) => {
     for (let i = 0; i < 600; i++) {
       if (await f()) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.fail(`timed out waiting for ${what}`);
+    assert.fail(`timed out waiting for ${what}${describeLast ? ` (${describeLast()})` : ""}`);
+  };
+  /** Bob's client's view of a room once it has it joined (from its /sync). */
+  const bobsRoom = async (id: RoomId): Promise<Room> => {
+    await until(`bob's client to have ${id} joined`, () => bob.getRoom(id)?.getMyMembership() === "join");
+    return bob.getRoom(id)!;
+  };
+  const timelineHas = (room: Room, f: (type: string, content: Record<string, unknown>, stateKey: string | undefined) => boolean): boolean =>
+    room.getLiveTimeline().getEvents().some((e) => f(e.getType(), e.getContent(), e.getStateKey()));
+
+  /** Starts bob's /sync loop and waits until it has synced (again, after a restart: incremental from its store's token). */
+  const startBob = async (): Promise<void> => {
+    const ready = new Promise<void>((resolve) => {
+      const f = (state: SyncState) => {
+        if (state !== SyncState.Prepared && state !== SyncState.Syncing) return;
+        bob.off(ClientEvent.Sync, f);
+        resolve();
+      };
+      bob.on(ClientEvent.Sync, f);
+    });
+    await bob.startClient({ lazyLoadMembers: true, initialSyncLimit: 20 });
+    await ready;
   };
 
   let lazyToken = "";
   let fullToken = "";
   const late = () => `@late:${names[0]}` as UserId;
 
-  it("joins with members omitted, sends at once, and hides the partial member list from /sync; a member joining meanwhile reaches hs2", async () => {
+  it("joins with members omitted, sends at once, answers /messages, and hides the partial member list from /sync; a member joining meanwhile reaches hs2", async () => {
     // hs2's completer is stopped before the join, so no completion starts and the room stays partial for this whole
     // test however fast or slow the machine is; the restart below resumes it (a completion while running is
     // big-room-synapse's and the completer's unit tests').
     hs[1]!.homeserver!.rooms.partialState!.stop();
-    const joined = await call(1)("POST", `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(names[0]!)}`, {}, tokens[1]);
-    assert.equal(joined.status, 200, joined.body);
-    const sent = await call(1)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/p1`, { msgtype: "m.text", body: "hello, big room" }, tokens[1]);
-    assert.equal(sent.status, 200, sent.body);
+    await startBob();
+    await bob.joinRoom(roomId, { viaServers: [names[0]!] });
+    const storage2 = hs[1]!.homeserver!.storage;
+    assert.notEqual(await storage2.rooms.getPartialStateRoom(roomId), null, "the room is partial on hs2");
+    const { event_id: sentId } = await bob.sendMessage(roomId, { msgtype: MsgType.Text, body: "hello, big room" });
+    assert.match(sentId, /^\$/);
+    const room = await bobsRoom(roomId);
+    await until("bob's message in his client's timeline", () => timelineHas(room, (t, c) => t === "m.room.message" && c["body"] === "hello, big room"));
     const lazy = await sync(LAZY);
     lazyToken = lazy.next_batch;
     const full = await sync(FULL);
     fullToken = full.next_batch;
     await hs[0]!.homeserver!.rooms.send(roomId, { type: "m.room.member", stateKey: late(), sender: late(), content: { membership: "join" } });
-    const storage2 = hs[1]!.homeserver!.storage;
     await until("hs2 to receive the late join", async () => (await storage2.rooms.getMembership(roomId, late()))?.membership === "join");
+    await until("the late join in bob's client", () => timelineHas(room, (t, c, k) => t === "m.room.member" && k === late() && c["membership"] === "join"));
     assert.notEqual(await storage2.rooms.getPartialStateRoom(roomId), null, "the room is partial on hs2");
-    const room = lazy.rooms?.join?.[roomId];
-    assert.ok(room, "a lazy-loading client sees the partial room at once");
-    assert.equal(room.summary?.["m.joined_member_count"], undefined, "with no member count while partial");
+    const lazyRoom = lazy.rooms?.join?.[roomId];
+    assert.ok(lazyRoom, "a lazy-loading client sees the partial room at once");
+    assert.equal(lazyRoom.summary?.["m.joined_member_count"], undefined, "with no member count while partial");
     assert.equal(full.rooms?.join?.[roomId], undefined, "a client not lazy-loading members does not see the room yet");
     assert.equal((await storage2.rooms.getMembership(roomId, `@m0:${names[0]}` as UserId)), null, "an omitted member is unknown while partial");
-    // A restart while partial.
+    assert.ok(room.getJoinedMemberCount() < MEMBERS, `with no count from the server, the client counts only the members it loaded (${room.getJoinedMemberCount()})`);
+    // /messages answers while partial, newest first, with what hs2 holds of the room.
+    const page = await bob.createMessagesRequest(roomId, null, 10, Direction.Backward);
+    const bodies = page.chunk.map((e) => [e.type, (e as { state_key?: string }).state_key ?? "", (e.content as Record<string, unknown>)["body"] ?? (e.content as Record<string, unknown>)["membership"]]);
+    assert.deepEqual(bodies.slice(0, 3), [["m.room.member", late(), "join"], ["m.room.message", "", "hello, big room"], ["m.room.member", users[1], "join"]], JSON.stringify(bodies));
+    assert.equal(await storage2.rooms.getPartialStateRoom(roomId) !== null, true, "still partial after /messages");
+  });
+
+  it("sends into an encrypted room joined with members omitted at once, and /keys/query answers for its members on hs1", async () => {
+    await bob.joinRoom(encryptedRoomId, { viaServers: [names[0]!] });
+    assert.notEqual(await hs[1]!.homeserver!.storage.rooms.getPartialStateRoom(encryptedRoomId), null, "the encrypted room is partial on hs2");
+    const room = await bobsRoom(encryptedRoomId);
+    await until("the room's encryption in bob's client", () => room.hasEncryptionStateEvent());
+    // What an encrypting client sends (the ciphertext is opaque to the servers); matrix-js-sdk sends an event
+    // already of type m.room.encrypted as it is.
+    const ciphertext = { algorithm: "m.megolm.v1.aes-sha2", sender_key: "c2VuZGVyIGtleQ", ciphertext: "b3BhcXVl", session_id: "c2Vzc2lvbg", device_id: bob.getDeviceId()! };
+    const { event_id: sentId } = await bob.sendEvent(encryptedRoomId, "m.room.encrypted" as never, ciphertext as never);
+    await until("the encrypted event on hs1", async () => (await hs[0]!.homeserver!.storage.events.getPdus([sentId as EventId])).has(sentId as EventId));
+    const keys = await bob.downloadKeysForUsers([users[0]!]);
+    assert.deepEqual(keys.failures ?? {}, {}, "hs1 answered the key query");
+    assert.ok(keys.device_keys && users[0]! in keys.device_keys, JSON.stringify(keys));
+    assert.notEqual(await hs[1]!.homeserver!.storage.rooms.getPartialStateRoom(encryptedRoomId), null, "still partial");
+    // A restart while partial. The client's /sync loop stops first: a graceful stop lets a waiting /sync run out its
+    // 30 s before closing its connection.
+    bob.stopClient();
     await hs[1]!.stop();
   });
 
-  it("resumes the completion at start-up; /members then lists every member, and the next syncs carry the count and the state", async () => {
+  it("resumes the completion at start-up; /members then lists every member, the client shows the right count, and the next syncs carry the count and the state", async () => {
     hs[1] = await start(1, hs[1]);
     const expected = MEMBERS + 3; // alice, the seeded members, @late, bob
     // /members waits for the completion (at most 60 s, then 503), which fetches and checks the whole state now.
@@ -169,6 +243,10 @@ describe("joining a big room with members omitted (two Zions, real HTTPS)", { ti
     assert.ok(ids.includes(late()) && ids.includes(users[0]!) && ids.includes(users[1]!) && ids.includes(`@m${MEMBERS - 1}:${names[0]}`));
     assert.equal(await hs[1]!.homeserver!.storage.rooms.getPartialStateRoom(roomId), null);
     assert.equal((await hs[1]!.homeserver!.storage.rooms.getMembership(roomId, `@m0:${names[0]}` as UserId))?.membership, "join");
+    // The client, its /sync loop started again on the restarted server, gets the room's summary with the counts.
+    await startBob();
+    const room = bob.getRoom(roomId)!;
+    await until(`bob's client to count ${expected} joined members`, () => room.getJoinedMemberCount() === expected, () => `it counts ${room.getJoinedMemberCount()}`);
     const lazy = await sync(LAZY, lazyToken);
     assert.equal(lazy.rooms?.join?.[roomId]?.summary?.["m.joined_member_count"], expected, "the lazy client's next sync has the right count");
     const full = await sync(FULL, fullToken);
@@ -176,8 +254,18 @@ describe("joining a big room with members omitted (two Zions, real HTTPS)", { ti
     assert.ok(state.length >= expected - 1, `the non-lazy client now gets the room with its whole state (${state.length} state events)`);
     const joinedMembers = await call(1)("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`, undefined, tokens[1]);
     assert.equal(Object.keys(joinedMembers.json()["joined"] as object).length, expected);
-    // Both servers agree after a message from hs1 (the room's events still flow both ways).
+    // The encrypted room completed too: its member list is whole (what an encrypting client shares its keys with).
+    const encMembers = await call(1)("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(encryptedRoomId)}/joined_members`, undefined, tokens[1], 90_000);
+    assert.equal(encMembers.status, 200, encMembers.body);
+    assert.equal(Object.keys(encMembers.json()["joined"] as object).length, 52); // alice, 50 seeded, bob
+    // /messages now backfills the history before bob's join from hs1 (while partial, the state before those events
+    // lacked the omitted members, so backfill left them out).
+    const older = await bob.createMessagesRequest(roomId, null, 20, Direction.Backward);
+    const olderMembers = older.chunk.filter((e) => e.type === "m.room.member").map((e) => (e as { state_key?: string }).state_key);
+    assert.ok(olderMembers.includes(`@m${MEMBERS - 1}:${names[0]}`), `the last seeded member's join is backfilled (${JSON.stringify(olderMembers)})`);
+    // Both servers agree after a message from hs1 (the room's events still flow both ways), and bob's client gets it.
     const sent = await call(0)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/a1`, { msgtype: "m.text", body: "welcome" }, tokens[0]);
     assert.equal(sent.status, 200, sent.body);
+    await until("hs1's welcome in bob's client", () => timelineHas(room, (t, c) => t === "m.room.message" && c["body"] === "welcome"));
   });
 });
