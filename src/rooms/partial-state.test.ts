@@ -71,15 +71,56 @@ describe("PartialStateCompleter.stop", () => {
       for (let i = 0; failed === 0 && i < 10_000; i++) await new Promise((r) => setImmediate(r));
       assert.equal(failed, 1, "the first round failed and the loop went to sleep");
       const waiting = completer.waitForComplete(room, 600_000);
-      await new Promise((r) => setImmediate(r));
+      // The wait wakes the completion once (see "wake" below); it fails again and sleeps again.
+      for (let i = 0; failed < 2 && i < 10_000; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(failed, 2);
       const timersBefore = process.getActiveResourcesInfo().filter((x) => x === "Timeout").length;
       assert.ok(timersBefore >= 2, `the back-off and the /members bound are timers (${timersBefore})`);
       completer.stop();
       await completer.whenIdle();
       assert.equal(await waiting, false, "the wait ends, the room still partial");
-      assert.equal(failed, 1, "no second round after stop");
+      assert.equal(failed, 2, "no further round after stop");
       const timersAfter = process.getActiveResourcesInfo().filter((x) => x === "Timeout").length;
       assert.equal(timersAfter, timersBefore - 2, "both timers cleared, none left to hold the process for minutes");
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe("PartialStateCompleter wake", () => {
+  it("lets a /members wait cut a long back-off short, at most once per 30 s for a room", { timeout: 10_000 }, async () => {
+    const storage = await openSqliteStorage({ path: ":memory:" });
+    try {
+      let failed = 0;
+      let now = 1_000_000;
+      const completer = new PartialStateCompleter({
+        serverName: "hs2.test" as ServerName, storage,
+        remote: { keys: { getKeysForEvents: async () => new Map() }, client: { getStateIds: async () => { throw new Error("unused"); }, getState: async () => { throw new Error("unused"); }, getEvent: async () => { throw new Error("unused"); } } } as never,
+        clock: { now: () => now, sleep: systemClock.sleep }, retryMinMs: 600_000, log: { warn: () => void failed++ } as never,
+        inRoomQueue: (_r, fn) => fn(), notify: () => {},
+      });
+      const record = { roomId: room, joinEventId: id("j"), serversInRoom: ["hs1.test" as ServerName], joinedTs: 0 };
+      await storage.events.persistEvents({ events: [], receivedTs: 0, partialStateJoin: record });
+      const rounds = async (n: number) => {
+        for (let i = 0; failed < n && i < 10_000; i++) await new Promise((r) => setImmediate(r));
+      };
+      completer.start(record);
+      await rounds(1);
+      assert.equal(failed, 1, "the first round failed: a 10-minute back-off follows");
+      assert.equal(await completer.waitForComplete(room, 50), false);
+      await rounds(2);
+      assert.equal(failed, 2, "the wait woke the completion for a second round");
+      now += 1_000;
+      assert.equal(await completer.waitForComplete(room, 50), false);
+      await rounds(3);
+      assert.equal(failed, 2, "a second wait within 30 s does not wake it again");
+      now += 30_000;
+      assert.equal(await completer.waitForComplete(room, 50), false);
+      await rounds(3);
+      assert.equal(failed, 3, "after 30 s a wait wakes it again");
+      completer.stop();
+      await completer.whenIdle();
     } finally {
       await storage.close();
     }

@@ -35,6 +35,8 @@ export const FEW_MISSING = 50;
 /** Step 3's back-off between failed rounds. */
 export const RETRY_MIN_MS = 1_000;
 export const RETRY_MAX_MS = 10 * 60_000;
+/** A `/members` wait wakes a room's completion from its back-off at most this often. */
+const WAKE_EVERY_MS = 30_000;
 
 /** The FederationClient methods the completion calls. */
 export interface PartialStateClient {
@@ -93,6 +95,10 @@ export class PartialStateCompleter {
   private readonly waiters = new Map<RoomId, Set<() => void>>();
   /** Aborted by stop(): ends the back-off sleeps and the waits of `/members` at once. */
   private readonly stopping = new AbortController();
+  /** Each room's back-off sleep under way, which a `/members` wait may cut short (wake). */
+  private readonly naps = new Map<RoomId, AbortController>();
+  /** When a wait last woke each room's completion (at most once per WAKE_EVERY_MS). */
+  private readonly lastWake = new Map<RoomId, number>();
 
   constructor(private readonly deps: PartialStateDeps) {}
 
@@ -131,6 +137,7 @@ export class PartialStateCompleter {
     let set = this.waiters.get(roomId);
     if (!set) this.waiters.set(roomId, (set = new Set()));
     set.add(release);
+    this.wake(roomId);
     try {
       const bound = new AbortController();
       const onStop = () => bound.abort();
@@ -155,6 +162,20 @@ export class PartialStateCompleter {
     return Promise.all([...this.running.values()]).then(() => {});
   }
 
+  /**
+   * Someone waits for the room: a completion sleeping in its back-off (up to 10 min after failures) tries again
+   * now, at most once per WAKE_EVERY_MS per room, so that waiting clients cannot turn the back-off into a flood of
+   * requests to the room's servers.
+   */
+  private wake(roomId: RoomId): void {
+    const nap = this.naps.get(roomId);
+    if (!nap) return;
+    const now = this.deps.clock.now();
+    if (now - (this.lastWake.get(roomId) ?? -Infinity) < WAKE_EVERY_MS) return;
+    this.lastWake.set(roomId, now);
+    nap.abort();
+  }
+
   private release(roomId: RoomId): void {
     for (const f of this.waiters.get(roomId) ?? []) f();
   }
@@ -169,7 +190,16 @@ export class PartialStateCompleter {
       if (outcome === true || this.stopped) return;
       this.deps.log?.warn({ room_id: record.roomId, error: outcome, retry_ms: wait }, "partial state: completion failed; retrying");
       if (this.stopped) return;
-      await this.deps.clock.sleep(wait, this.stopping.signal);
+      const nap = new AbortController();
+      const onStop = () => nap.abort();
+      this.stopping.signal.addEventListener("abort", onStop, { once: true });
+      this.naps.set(record.roomId, nap);
+      try {
+        await this.deps.clock.sleep(wait, nap.signal);
+      } finally {
+        this.naps.delete(record.roomId);
+        this.stopping.signal.removeEventListener("abort", onStop);
+      }
       wait = Math.min(wait * 2, RETRY_MAX_MS);
     }
   }
