@@ -11,6 +11,7 @@
  */
 import type { EventId, RoomId, UserId } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
+import { splitStateKey } from "../../../core/events/index.js";
 import { BUMP_EVENT_TYPES } from "../../ports.js";
 import type { EventToPersist, PersistBatch, RoomListFacts, RoomListMembership, RoomListRoom, StreamOrdering } from "../../ports.js";
 import { chunks, exec, num, placeholders, query, str, strOrNull, valuesList, type Row, type SqlValue, type UnitOfWork } from "../uow.js";
@@ -107,24 +108,38 @@ export function* updateRoomList(
     );
   }
 
-  // Membership snapshots: the local users' memberships this batch wrote, with the room's facts now.
-  const memberRooms = [...new Set([...stateRooms, ...(batch.outOfBand ?? []).map((m) => m.roomId)])];
-  for (const part of chunks(memberRooms, 200)) {
-    if (part.length === 0) continue;
+  // Membership snapshots: the local users' memberships this batch wrote (those at its state position), with the
+  // room's facts now. Only the users whose member state the batch names are looked at (a whole room when a delta
+  // replaces its state), so a join to a large room costs one row, not a scan of its members.
+  const named = new Map<RoomId, Set<string> | "all">();
+  for (const d of batch.state ?? []) {
+    if (d.replace) named.set(d.roomId, "all");
+    const users = named.get(d.roomId) ?? new Set<string>();
+    if (users === "all") continue;
+    for (const k of [...d.set.keys(), ...(d.remove ?? [])]) {
+      const { type, stateKey } = splitStateKey(k);
+      if (type === "m.room.member") users.add(stateKey);
+    }
+    if (users.size > 0) named.set(d.roomId, users);
+  }
+  for (const m of batch.outOfBand ?? []) {
+    const users = named.get(m.roomId) ?? new Set<string>();
+    if (users !== "all") named.set(m.roomId, users.add(m.userId));
+  }
+  for (const [roomId, users] of named) for (const part of users === "all" ? [null] : chunks([...users], 500)) {
+    const who = part ?? [];
+    const userFilter = (alias: string) => (part === null ? "" : ` AND ${alias}user_id IN ${placeholders(who.length)}`);
     const changed = yield* query(
       `SELECT m.room_id, m.user_id, m.membership, m.event_id, e.sender, m.stream_ordering FROM current_memberships m
        JOIN users u ON u.user_id = m.user_id LEFT JOIN events e ON e.event_id = m.event_id
-       WHERE m.room_id IN ${placeholders(part.length)} AND m.stream_ordering = ?`,
-      ...part, statePosition,
+       WHERE m.room_id = ?${userFilter("m.")} AND m.stream_ordering = ?`,
+      roomId, ...who, statePosition,
     );
-    const outOfBandRooms = changed.filter((r) => !facts.has(str(r["room_id"]) as RoomId)).map((r) => str(r["room_id"]) as RoomId);
-    const more = outOfBandRooms.length > 0 ? yield* currentFacts(outOfBandRooms) : new Map<RoomId, RoomListFacts>();
-    const rows: SqlValue[][] = changed.map((r) => {
-      const roomId = str(r["room_id"]) as RoomId;
-      const f = facts.get(roomId) ?? more.get(roomId);
-      return [roomId, str(r["user_id"]), str(r["membership"]), str(r["event_id"]), strOrNull(r["sender"]), num(r["stream_ordering"]), f ? 1 : 0,
-        f?.roomType ?? null, f?.encrypted ? 1 : 0, f?.name ?? null, f?.tombstoneSuccessor ?? null];
-    });
+    const f = changed.length === 0 ? undefined : facts.get(roomId) ?? (yield* currentFacts([roomId])).get(roomId);
+    const rows: SqlValue[][] = changed.map((r) => [
+      roomId, str(r["user_id"]), str(r["membership"]), str(r["event_id"]), strOrNull(r["sender"]), num(r["stream_ordering"]), f ? 1 : 0,
+      f?.roomType ?? null, f?.encrypted ? 1 : 0, f?.name ?? null, f?.tombstoneSuccessor ?? null,
+    ]);
     for (const p of chunks(rows, 80)) {
       yield* exec(
         `INSERT INTO room_list_memberships (room_id, user_id, membership, event_id, sender, stream_ordering, state_known, room_type, is_encrypted, room_name, tombstone_successor)
@@ -137,9 +152,9 @@ export function* updateRoomList(
     }
     // A membership the batch removed from current state (a state reset) takes its snapshot with it.
     yield* exec(
-      `DELETE FROM room_list_memberships WHERE room_id IN ${placeholders(part.length)}
+      `DELETE FROM room_list_memberships WHERE room_id = ?${userFilter("")}
        AND NOT EXISTS (SELECT 1 FROM current_memberships m WHERE m.room_id = room_list_memberships.room_id AND m.user_id = room_list_memberships.user_id)`,
-      ...part,
+      roomId, ...who,
     );
   }
 }
