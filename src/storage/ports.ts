@@ -1435,6 +1435,44 @@ export interface SlidingSyncPosition {
   readonly rooms: ReadonlyMap<RoomId, SlidingSyncRoomState> | null;
 }
 
+/**
+ * Event types that bump a room in the sliding-sync room list (Synapse's SLIDING_SYNC_DEFAULT_BUMP_EVENT_TYPES,
+ * which the MSC lists too). Migration 0023's backfill names the same types.
+ */
+export const BUMP_EVENT_TYPES: readonly string[] = ["m.room.create", "m.room.message", "m.room.encrypted", "m.sticker", "m.call.invite", "m.poll.start", "m.beacon_info"];
+
+/** What the room list filters a room by, from its state (current state, or the state just after a membership). */
+export interface RoomListFacts {
+  /** The create event's `type` (null: none). */
+  readonly roomType: string | null;
+  /** Whether the state has an m.room.encryption event. */
+  readonly encrypted: boolean;
+  /** m.room.name's `name` (null: none). */
+  readonly name: string | null;
+  /** The room an m.room.tombstone names as its replacement (null: none). */
+  readonly tombstoneSuccessor: RoomId | null;
+}
+
+/** A room's row of the room list (migration 0023), kept in the events' transaction. */
+export interface RoomListRoom extends RoomListFacts {
+  /** The stream ordering of its newest visible forward event (0: none); backfill never moves it. */
+  readonly activity: StreamOrdering;
+  /** The stream ordering of its newest visible forward event of a bumping type (0: none). */
+  readonly bumpStamp: StreamOrdering;
+}
+
+/** A local user's membership snapshot (migration 0023): the membership with the room's facts just after it. */
+export interface RoomListMembership {
+  readonly membership: string;
+  readonly eventId: EventId;
+  /** The member event's sender (null when the event is not stored). */
+  readonly sender: UserId | null;
+  /** The membership's forward stream position. */
+  readonly streamOrdering: StreamOrdering;
+  /** null when no state of the room was held then (an out-of-band invite or knock) or the row predates 0023. */
+  readonly state: RoomListFacts | null;
+}
+
 export interface SlidingSyncStore {
   /**
    * The state at `position` of the connection, or null when the connection has no such position (never issued,
@@ -1465,6 +1503,13 @@ export interface SlidingSyncStore {
    * stripped state of an out-of-band invite or knock; rooms without a membership are absent.
    */
   memberships(userId: UserId, roomIds: readonly RoomId[]): Promise<ReadonlyMap<RoomId, MembershipRecord & { readonly streamOrdering: StreamOrdering }>>;
+  /**
+   * Per room, its room-list row (migration 0023): activity, bump stamp and current-state facts, as of the newest
+   * committed events (possibly past a token taken earlier); rooms without one are absent.
+   */
+  roomListRooms(roomIds: readonly RoomId[]): Promise<ReadonlyMap<RoomId, RoomListRoom>>;
+  /** Per room, the user's membership snapshot (local users only); rooms without one are absent. */
+  roomListMemberships(userId: UserId, roomIds: readonly RoomId[]): Promise<ReadonlyMap<RoomId, RoomListMembership>>;
 }
 
 export interface MigrationStatus {

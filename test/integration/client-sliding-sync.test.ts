@@ -330,6 +330,10 @@ describe("POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync", () 
     assert.equal(back["initial"], undefined, "the connection remembers r1 across the restart");
     assert.deepEqual(bodies(back), ["r1 missed", "r1 back"]);
     assert.equal(back["name"], undefined);
+    // A new connection after the restart orders by the stored room-list rows (migration 0023): r1 is newest.
+    const fresh = await ok(sss(a, { conn_id: "after", lists: { l: list({ ranges: [[0, 1]], timeline_limit: 0 }) } }));
+    assert.deepEqual(fresh["lists"]["l"]["ops"][0]["room_ids"], [r1, r2]);
+    assert.ok(fresh["rooms"][r1]["bump_stamp"] > fresh["rooms"][r2]["bump_stamp"], "bump stamps survive the restart");
   });
 
   it("includes kicked rooms, and own leaves only when the connection sent the room", async () => {

@@ -2,7 +2,9 @@
  * Conformance for SlidingSyncStore (migration 0013): connection positions and their per-room rows, the
  * position checks behind M_UNKNOWN_POS, clean-up of superseded and abandoned positions, expiry, the per-device cap,
  * connections deleted with their device,
- * and the bulk reads the room list orders and filters with (activity, current state entries, memberships). Called from suite.ts for every backend.
+ * and the bulk reads the room list orders and filters with (activity, current state entries, memberships), and the
+ * room-list tables kept with the events (migration 0023: activity, bump stamps, facts, membership snapshots). Called
+ * from suite.ts for every backend.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -185,6 +187,107 @@ export function slidingSyncConformance(withStorage: (fn: (s: Storage) => Promise
         assert.deepEqual(m.get(FAR), { membership: "invite", eventId: eid("inv"), streamOrdering: o.maxOrdering, strippedState: stripped });
         assert.ok(o.maxOrdering > 0 && o.orderings.get(eid("inv"))! < 0, "the invite is an outlier; its membership has a forward position");
         assert.equal((await s.slidingSync.memberships(BOB, [ROOM, FAR])).size, 0, "another user's memberships are not read");
+      });
+    });
+    it("keeps each room's activity and bump stamp with its events: forward visible events only, bumping types for the bump stamp, backfill and rejections neither", async () => {
+      await withStorage(async (s) => {
+        const create = { pdu: pdu({ id: "c", type: "m.room.create", stateKey: "", content: { creator: ALICE, type: "m.space" } }) };
+        const r1 = await s.events.persistEvents({
+          receivedTs: 1, events: [create, { pdu: pdu({ id: "m1", prev: ["c"], depth: 2 }) }],
+          state: [{ roomId: ROOM, set: new Map([[stateKeyOf("m.room.create", ""), eid("c")]]) }],
+        });
+        let row = (await s.slidingSync.roomListRooms([ROOM])).get(ROOM);
+        assert.equal(row?.activity, r1.orderings.get(eid("m1")));
+        assert.equal(row?.bumpStamp, r1.orderings.get(eid("m1")));
+        assert.deepEqual([row?.roomType, row?.encrypted, row?.name, row?.tombstoneSuccessor], ["m.space", false, null, null]);
+        // A topic is activity but does not bump; the room's name and encryption come with their state.
+        const r2 = await s.events.persistEvents({
+          receivedTs: 2,
+          events: [
+            { pdu: pdu({ id: "t", type: "m.room.topic", stateKey: "", prev: ["m1"], depth: 3, content: { topic: "x" } }) },
+            { pdu: pdu({ id: "n", type: "m.room.name", stateKey: "", prev: ["t"], depth: 4, content: { name: "Lobby" } }) },
+            { pdu: pdu({ id: "e", type: "m.room.encryption", stateKey: "", prev: ["n"], depth: 5, content: { algorithm: "m.megolm.v1.aes-sha2" } }) },
+          ],
+          state: [{ roomId: ROOM, set: new Map([[stateKeyOf("m.room.topic", ""), eid("t")], [stateKeyOf("m.room.name", ""), eid("n")], [stateKeyOf("m.room.encryption", ""), eid("e")]]) }],
+        });
+        row = (await s.slidingSync.roomListRooms([ROOM])).get(ROOM);
+        assert.equal(row?.activity, r2.orderings.get(eid("e")));
+        assert.equal(row?.bumpStamp, r1.orderings.get(eid("m1")), "state events do not bump");
+        assert.deepEqual([row?.roomType, row?.encrypted, row?.name], ["m.space", true, "Lobby"]);
+        // Backfilled history, a rejected and a soft-failed event move nothing.
+        await s.events.persistEvents({ receivedTs: 3, events: [{ pdu: pdu({ id: "old", prev: [], depth: 1 }), backfilled: true }] });
+        await s.events.persistEvents({
+          receivedTs: 4,
+          events: [{ pdu: pdu({ id: "rej", prev: ["e"], depth: 6 }), rejectionReason: "auth" }, { pdu: pdu({ id: "soft", prev: ["e"], depth: 6 }), softFailed: true }],
+        });
+        const after = (await s.slidingSync.roomListRooms([ROOM])).get(ROOM);
+        assert.deepEqual([after?.activity, after?.bumpStamp], [row?.activity, row?.bumpStamp]);
+        // A message bumps; a later batch whose events are all older (an outlier) never moves the positions back.
+        const r3 = await s.events.persistEvents({ receivedTs: 5, events: [{ pdu: pdu({ id: "m2", prev: ["e"], depth: 6 }) }] });
+        await s.events.persistEvents({ receivedTs: 6, events: [{ pdu: pdu({ id: "out", prev: ["e"], depth: 6 }), outlier: true }] });
+        const last = (await s.slidingSync.roomListRooms([ROOM, OTHER_ROOM])).get(ROOM);
+        assert.deepEqual([last?.activity, last?.bumpStamp], [r3.orderings.get(eid("m2")), r3.orderings.get(eid("m2"))]);
+        assert.equal((await s.slidingSync.roomListRooms([OTHER_ROOM])).size, 0, "a room without events or state has no row");
+      });
+    });
+
+    it("snapshots a local user's membership at each change with the room's state just after it, and none for remote users", async () => {
+      await withStorage(async (s) => {
+        await s.users.createUser({ userId: ALICE, passwordHash: null, createdTs: 1 });
+        const st = (entries: [string, string, string][]) => [{ roomId: ROOM, set: new Map(entries.map(([t, k, id]) => [stateKeyOf(t, k), eid(id)] as const)) }];
+        await s.events.persistEvents({
+          receivedTs: 1,
+          events: [
+            { pdu: pdu({ id: "c", type: "m.room.create", stateKey: "", sender: BOB, content: { creator: BOB } }) },
+            { pdu: pdu({ id: "bj", type: "m.room.member", stateKey: BOB, sender: BOB, prev: ["c"], depth: 2, content: { membership: "join" } }) },
+            { pdu: pdu({ id: "inv", type: "m.room.member", stateKey: ALICE, sender: BOB, prev: ["bj"], depth: 3, content: { membership: "invite" } }) },
+          ],
+          state: st([["m.room.create", "", "c"], ["m.room.member", BOB, "bj"], ["m.room.member", ALICE, "inv"]]),
+        });
+        let snap = (await s.slidingSync.roomListMemberships(ALICE, [ROOM])).get(ROOM);
+        assert.deepEqual([snap?.membership, snap?.eventId, snap?.sender, snap?.state?.encrypted], ["invite", eid("inv"), BOB, false]);
+        assert.equal((await s.slidingSync.roomListMemberships(BOB, [ROOM])).size, 0, "remote users have no snapshots");
+        const j = await s.events.persistEvents({
+          receivedTs: 2,
+          events: [{ pdu: pdu({ id: "aj", type: "m.room.member", stateKey: ALICE, sender: ALICE, prev: ["inv"], depth: 4, content: { membership: "join" } }) }],
+          state: st([["m.room.member", ALICE, "aj"]]),
+        });
+        snap = (await s.slidingSync.roomListMemberships(ALICE, [ROOM])).get(ROOM);
+        assert.deepEqual([snap?.membership, snap?.eventId, snap?.streamOrdering], ["join", eid("aj"), j.maxOrdering]);
+        // The room becomes encrypted and named while Alice is in it: her snapshot stays as it was at her join.
+        await s.events.persistEvents({
+          receivedTs: 3,
+          events: [
+            { pdu: pdu({ id: "e", type: "m.room.encryption", stateKey: "", sender: BOB, prev: ["aj"], depth: 5, content: { algorithm: "m.megolm.v1.aes-sha2" } }) },
+            { pdu: pdu({ id: "n", type: "m.room.name", stateKey: "", sender: BOB, prev: ["e"], depth: 6, content: { name: "Secret" } }) },
+          ],
+          state: st([["m.room.encryption", "", "e"], ["m.room.name", "", "n"]]),
+        });
+        snap = (await s.slidingSync.roomListMemberships(ALICE, [ROOM])).get(ROOM);
+        assert.deepEqual([snap?.eventId, snap?.state?.encrypted, snap?.state?.name], [eid("aj"), false, null]);
+        // Kicked: the snapshot holds the leave and the state then; what happens afterwards does not change it.
+        await s.events.persistEvents({
+          receivedTs: 4,
+          events: [{ pdu: pdu({ id: "kick", type: "m.room.member", stateKey: ALICE, sender: BOB, prev: ["n"], depth: 7, content: { membership: "leave" } }) }],
+          state: st([["m.room.member", ALICE, "kick"]]),
+        });
+        await s.events.persistEvents({
+          receivedTs: 5,
+          events: [{ pdu: pdu({ id: "n2", type: "m.room.name", stateKey: "", sender: BOB, prev: ["kick"], depth: 8, content: { name: "Renamed" } }) }],
+          state: st([["m.room.name", "", "n2"]]),
+        });
+        snap = (await s.slidingSync.roomListMemberships(ALICE, [ROOM])).get(ROOM);
+        assert.deepEqual([snap?.membership, snap?.eventId, snap?.sender, snap?.state?.encrypted, snap?.state?.name], ["leave", eid("kick"), BOB, true, "Secret"]);
+        assert.equal((await s.slidingSync.roomListRooms([ROOM])).get(ROOM)?.name, "Renamed");
+        // An out-of-band invite to a room not held: a snapshot without state (the stripped state is what there is).
+        const FAR = "!far:remote.test" as RoomId;
+        await s.events.persistEvents({
+          receivedTs: 6,
+          events: [{ pdu: pdu({ id: "far", room: FAR, type: "m.room.member", stateKey: ALICE, sender: BOB, content: { membership: "invite" } }), outlier: true }],
+          outOfBand: [{ roomId: FAR, userId: ALICE, membership: "invite", eventId: eid("far"), strippedState: [] }],
+        });
+        const far = (await s.slidingSync.roomListMemberships(ALICE, [FAR])).get(FAR);
+        assert.deepEqual([far?.membership, far?.eventId, far?.state], ["invite", eid("far"), null]);
       });
     });
   });

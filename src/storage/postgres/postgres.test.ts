@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startTestPostgres, type TestPostgres } from "../../../test/harness/postgres.js";
 import { runStorageConformance } from "../conformance/suite.js";
 import { StorageUnavailableError } from "../ports.js";
+import { loadMigrations } from "../sql/migrations.js";
 import { ROOM_LOCK_CLASS, openPostgresStorage } from "./index.js";
 import pg from "pg";
 import { pdu, eid } from "../conformance/fixtures.js";
@@ -141,6 +142,46 @@ describe("postgres: writers of different rooms", () => {
     } finally {
       await raw.end();
       await s.close();
+    }
+  });
+});
+
+describe("postgres: migration 0023 (room-list tables)", () => {
+  it("backfills each room's activity, bump stamp and state facts from the events' JSON, and the local users' memberships", { timeout: 60_000 }, async () => {
+    const db = await (await pgServer()).createDatabase();
+    const c = new pg.Client(db);
+    await c.connect();
+    try {
+      const migrations = loadMigrations("postgres");
+      for (const m of migrations.filter((x) => x.version <= 22)) await c.query(m.sql);
+      const json = (type: string, content: object) => JSON.stringify({ type, content });
+      const rows: [string, number, string, string, string | null, string, string, string | null, number, number][] = [
+        ["$c", 1, "!r:x", "m.room.create", "", "@a:x", json("m.room.create", { type: "m.space" }), null, 0, 0],
+        ["$m", 2, "!r:x", "m.room.message", null, "@a:x", json("m.room.message", { body: "hi" }), null, 0, 0],
+        ["$n", 3, "!r:x", "m.room.name", "", "@a:x", json("m.room.name", { name: "Lobby" }), null, 0, 0],
+        ["$e", 4, "!r:x", "m.room.encryption", "", "@a:x", json("m.room.encryption", { algorithm: "x" }), null, 0, 0],
+        ["$t", 5, "!r:x", "m.room.tombstone", "", "@a:x", json("m.room.tombstone", { replacement_room: "!new:x" }), null, 0, 0],
+        ["$rej", 6, "!r:x", "m.room.message", null, "@b:y", json("m.room.message", {}), "auth", 0, 0],
+        ["$old", -1, "!r:x", "m.room.message", null, "@b:y", json("m.room.message", {}), null, 0, 1],
+        ["$c2", 8, "!s:x", "m.room.create", "", "@b:y", json("m.room.create", { type: 5 }), null, 0, 0],
+      ];
+      for (const r of rows) {
+        await c.query(
+          `INSERT INTO events (event_id, stream_ordering, room_id, room_version, type, state_key, sender, depth, origin_server_ts, json, outlier, rejection_reason, received_ts, soft_failed, backfilled)
+           VALUES ($1, $2, $3, '10', $4, $5, $6, 1, 1, $7, 0, $8, 1, $9, $10)`, r);
+      }
+      for (const [r, t, e] of [["!r:x", "m.room.create", "$c"], ["!r:x", "m.room.name", "$n"], ["!r:x", "m.room.encryption", "$e"], ["!r:x", "m.room.tombstone", "$t"], ["!s:x", "m.room.create", "$c2"]]) {
+        await c.query("INSERT INTO current_state_events (room_id, type, state_key, event_id) VALUES ($1, $2, '', $3)", [r, t, e]);
+      }
+      await c.query("INSERT INTO users (user_id, password_hash, created_ts, admin, deactivated) VALUES ('@a:x', NULL, 1, 0, 0)");
+      await c.query("INSERT INTO current_memberships (room_id, user_id, membership, event_id, stream_ordering) VALUES ('!r:x', '@a:x', 'join', '$m', 2), ('!s:x', '@b:y', 'join', '$c2', 8)");
+      await c.query(migrations.find((x) => x.version === 23)!.sql);
+      const rooms = await c.query({ text: "SELECT room_id, stream_ordering::int, bump_stamp::int, room_type, is_encrypted, room_name, tombstone_successor FROM room_list_rooms ORDER BY room_id", rowMode: "array" });
+      assert.deepEqual(rooms.rows, [["!r:x", 5, 2, "m.space", 1, "Lobby", "!new:x"], ["!s:x", 8, 8, null, 0, null, null]]);
+      const members = await c.query({ text: "SELECT room_id, user_id, membership, state_known FROM room_list_memberships", rowMode: "array" });
+      assert.deepEqual(members.rows, [["!r:x", "@a:x", "join", 0]]);
+    } finally {
+      await c.end();
     }
   });
 });

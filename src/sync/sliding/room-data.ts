@@ -18,15 +18,15 @@ import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../../core/e
 import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import { clientEvent, type RoomReads } from "../../rooms/index.js";
-import type { SlidingSyncRoomState, StoredEvent, StreamOrdering } from "../../storage/ports.js";
+import { BUMP_EVENT_TYPES, type SlidingSyncRoomState, type StoredEvent, type StreamOrdering } from "../../storage/ports.js";
 import { unreadCounts, type UnreadReuse } from "../unread.js";
 import { configWants, fromJson, isLazy, newlyWanted, sameConfig, toJson } from "./room-config.js";
 import type { RoomConfig } from "./request.js";
 import type { Candidate } from "./room-list.js";
 import type { SlidingStorage } from "./storage.js";
 
-/** Event types that bump a room (Synapse's SLIDING_SYNC_DEFAULT_BUMP_EVENT_TYPES, which the MSC lists too). */
-export const BUMP_EVENT_TYPES: readonly string[] = ["m.room.create", "m.room.message", "m.room.encrypted", "m.sticker", "m.call.invite", "m.poll.start", "m.beacon_info"];
+/** Event types that bump a room: the storage's list (its room-list table keeps their newest position). */
+export { BUMP_EVENT_TYPES };
 /** Stripped state an invite or knock shows (https://spec.matrix.org/v1.16/client-server-api/#stripped-state). */
 const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;
 const MAX_HEROES = 5;
@@ -320,7 +320,8 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   const mayHaveMoved = initial || limited || membership !== "join" || config.timelineLimit === 0 || timeline.some((e) => BUMP_EVENT_TYPES.includes(e.pdu.type));
   if (mayHaveMoved) {
     let bump: number | undefined;
-    if (membership === "join") bump = (await ctx.storage.slidingSync.latestEventPositions([roomId], ctx.to, BUMP_EVENT_TYPES)).get(roomId);
+    // The room-list row's bump stamp when it is as of the token (0: no bumping event), else a probe up to the token.
+    if (membership === "join") bump = candidate.bumpStamp !== undefined ? candidate.bumpStamp || undefined : (await ctx.storage.slidingSync.latestEventPositions([roomId], ctx.to, BUMP_EVENT_TYPES)).get(roomId);
     body["bump_stamp"] = Math.max(0, bump ?? candidate.activity);
   }
 

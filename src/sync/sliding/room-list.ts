@@ -9,13 +9,17 @@
  *
  * Rooms are ordered by activity, not by `bump_stamp`: the MSC says so explicitly (a client tracking a window needs
  * every event to bubble its room up) and Synapse sorts the same way; `bump_stamp` is reported per room.
+ *
+ * Activity, bump stamps and what the filters need of a room's state come from the storage's room-list tables
+ * (migration 0023, kept with the events): joined rooms by their current state, other rooms by the snapshot of the
+ * state just after the user's membership. A row newer than the request's token (an event committed meanwhile) is
+ * replaced by a probe of the events up to the token, so a response never orders by what it does not send.
  */
 import { splitStateKey } from "../../core/events/index.js";
 import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
 import type { JsonObject } from "../../core/json/types.js";
-import type { SlidingSyncRoomState, StoredEvent, StreamOrdering } from "../../storage/ports.js";
+import type { RoomListFacts, SlidingSyncRoomState, StoredEvent, StreamOrdering } from "../../storage/ports.js";
 import type { SlidingStorage } from "./storage.js";
-import type { ActivityCache } from "./activity.js";
 import { combine } from "./room-config.js";
 import type { ListFilters, RoomConfig, SlidingRequest } from "./request.js";
 
@@ -28,6 +32,13 @@ export interface Candidate {
   readonly memberEvent: StoredEvent | null;
   /** What the room list orders by. */
   readonly activity: StreamOrdering;
+  /** A joined room's bump stamp at the request's token, when the room-list table knows it. */
+  readonly bumpStamp?: StreamOrdering;
+  /**
+   * What the filters need of the room's state: current state for a joined room, the state just after the
+   * membership otherwise (the snapshot); absent when the storage has none (a room not held, a pre-0023 membership).
+   */
+  readonly facts?: RoomListFacts;
   /** Left or banned without having been joined just before (a rejected or withdrawn invite, a refused knock). */
   readonly neverJoined?: boolean;
   /** An invite or knock over federation to a room this server does not hold: the stripped state the remote sent. */
@@ -90,9 +101,10 @@ export async function memberEvents(storage: SlidingStorage, userId: UserId, room
 }
 
 /** A candidate of a room the user is not joined to, from the user's member event there. */
-function memberCandidate(roomId: RoomId, membership: Membership, m: Member, neverJoined: boolean): Candidate {
+function memberCandidate(roomId: RoomId, membership: Membership, m: Member, neverJoined: boolean, facts: RoomListFacts | undefined): Candidate {
   return {
     roomId, membership, memberEvent: m.event, activity: m.ordering,
+    ...(facts ? { facts } : {}),
     ...(neverJoined ? { neverJoined } : {}),
     ...(m.outOfBand !== null && (membership === "invite" || membership === "knock") ? { outOfBand: m.outOfBand } : {}),
   };
@@ -106,13 +118,40 @@ async function joinedBefore(storage: SlidingStorage, userId: UserId, ev: StoredE
   return (p?.content as JsonObject | undefined)?.["membership"] === "join";
 }
 
+/**
+ * Candidates of joined rooms from their room-list rows; a room without a row, or whose row moved past `to`, has its
+ * activity probed up to `to` instead (and its bump stamp left to the room's response).
+ */
+async function joinedCandidates(storage: SlidingStorage, rooms: readonly RoomId[], to: StreamOrdering): Promise<Candidate[]> {
+  const rows = await storage.slidingSync.roomListRooms(rooms);
+  const late = rooms.filter((r) => (rows.get(r)?.activity ?? Infinity) > to);
+  const probed = late.length > 0 ? await storage.slidingSync.latestEventPositions(late, to, null) : new Map<RoomId, StreamOrdering>();
+  return rooms.map((roomId) => {
+    const row = rows.get(roomId);
+    const fresh = row !== undefined && row.activity <= to;
+    const facts: RoomListFacts | undefined = row ? { roomType: row.roomType, encrypted: row.encrypted, name: row.name, tombstoneSuccessor: row.tombstoneSuccessor } : undefined;
+    return {
+      roomId, membership: "join", memberEvent: null, activity: fresh ? row.activity : probed.get(roomId) ?? 0,
+      ...(fresh ? { bumpStamp: row.bumpStamp } : {}), ...(facts ? { facts } : {}),
+    };
+  });
+}
+
+/** The state facts of the user's membership snapshots that are of these member events (null: none stored). */
+async function snapshotFacts(storage: SlidingStorage, userId: UserId, members: ReadonlyMap<RoomId, Member>): Promise<Map<RoomId, RoomListFacts>> {
+  const snaps = await storage.slidingSync.roomListMemberships(userId, [...members.keys()]);
+  const out = new Map<RoomId, RoomListFacts>();
+  for (const [r, s] of snaps) if (s.state && s.eventId === members.get(r)?.event.pdu.eventId) out.set(r, s.state);
+  return out;
+}
+
 /** The server's room list of the user, newest activity first. */
-async function candidatesOf(storage: SlidingStorage, activityCache: ActivityCache, userId: UserId, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<Candidate[]> {
+async function candidatesOf(storage: SlidingStorage, userId: UserId, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<Candidate[]> {
   const byMembership = await Promise.all(MEMBERSHIPS.map((m) => storage.rooms.getRoomsForUser(userId, m)));
   const joined = byMembership[0]!;
   const others = MEMBERSHIPS.slice(1).flatMap((m, i) => byMembership[i + 1]!.map((r) => ({ roomId: r, membership: m })));
-  const [activity, members] = await Promise.all([activityCache.of(userId, joined, to), memberEvents(storage, userId, others.map((o) => o.roomId))]);
-  const out: Candidate[] = joined.map((r) => ({ roomId: r, membership: "join", memberEvent: null, activity: activity.get(r) ?? 0 }));
+  const [out, members] = await Promise.all([joinedCandidates(storage, joined, to), memberEvents(storage, userId, others.map((o) => o.roomId))]);
+  const snapshots = members.size > 0 ? await snapshotFacts(storage, userId, members) : new Map<RoomId, RoomListFacts>();
   for (const o of others) {
     const m = members.get(o.roomId);
     if (!m) continue;
@@ -126,7 +165,7 @@ async function candidatesOf(storage: SlidingStorage, activityCache: ActivityCach
       // Banned from a room never joined: not listed (the MSC), unless this connection showed the invite.
       if (o.membership === "ban" && neverJoined && !sent.has(o.roomId)) continue;
     }
-    out.push(memberCandidate(o.roomId, o.membership, m, neverJoined));
+    out.push(memberCandidate(o.roomId, o.membership, m, neverJoined, snapshots.get(o.roomId)));
   }
   return out.sort((a, b) => b.activity - a.activity || (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
 }
@@ -206,20 +245,21 @@ async function applyFilters(list: readonly Candidate[], f: ListFilters, facts: F
   if (f.isInvite !== undefined) out = out.filter((c) => (c.membership === "invite") === f.isInvite);
   // A room this server does not hold (an invite or knock over federation) is judged by its stripped state, as Synapse does.
   if (f.isEncrypted !== undefined) {
-    const enc = await facts.isEncrypted();
-    // A room left or banned from is judged as the user last saw it: by the state after the leave (Synapse's
-    // membership snapshot), so that a room encrypted after the user left does not say so.
+    // The room-list facts where the storage has them (a room not joined: the snapshot of the state just after the
+    // membership, so that a room encrypted after the user left does not say so); otherwise read from the state.
+    const unknown = out.filter((c) => !c.outOfBand && !c.facts);
+    const enc = unknown.length > 0 ? await facts.isEncrypted() : new Set<RoomId>();
     const left = new Map<RoomId, boolean>();
-    for (const c of out) {
+    for (const c of unknown) {
       if ((c.membership !== "leave" && c.membership !== "ban") || !c.memberEvent || c.memberEvent.outlier || !enc.has(c.roomId)) continue;
       left.set(c.roomId, await facts.encryptedAfter(c.memberEvent));
     }
-    out = out.filter((c) => (c.outOfBand ? strippedEntry(c, "m.room.encryption") !== undefined : left.get(c.roomId) ?? enc.has(c.roomId)) === f.isEncrypted);
+    out = out.filter((c) => (c.outOfBand ? strippedEntry(c, "m.room.encryption") !== undefined : c.facts ? c.facts.encrypted : left.get(c.roomId) ?? enc.has(c.roomId)) === f.isEncrypted);
   }
   if (f.roomTypes !== undefined || f.notRoomTypes !== undefined) {
-    const types = await facts.roomTypes();
+    const types = out.some((c) => !c.outOfBand && !c.facts) ? await facts.roomTypes() : new Map<RoomId, string | null>();
     const typeOf = (c: Candidate): string | null => {
-      if (!c.outOfBand) return types.get(c.roomId) ?? null;
+      if (!c.outOfBand) return c.facts ? c.facts.roomType : types.get(c.roomId) ?? null;
       const t = (strippedEntry(c, "m.room.create")?.["content"] as JsonObject | undefined)?.["type"];
       return typeof t === "string" ? t : null;
     };
@@ -241,8 +281,8 @@ async function applyFilters(list: readonly Candidate[], f: ListFilters, facts: F
 }
 
 /** Lists, their windows and counts, the relevant rooms with their combined configs. */
-export async function computeRoomList(storage: SlidingStorage, activity: ActivityCache, userId: UserId, req: SlidingRequest, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<RoomListResult> {
-  const all = await candidatesOf(storage, activity, userId, to, sent);
+export async function computeRoomList(storage: SlidingStorage, userId: UserId, req: SlidingRequest, to: StreamOrdering, sent: ReadonlyMap<RoomId, SlidingSyncRoomState>): Promise<RoomListResult> {
+  const all = await candidatesOf(storage, userId, to, sent);
   const candidates = new Map(all.map((c) => [c.roomId, c]));
   const dms = await dmRooms(storage, userId, all.filter((c) => c.membership === "invite"));
   const facts = new FilterFacts(storage, userId, all.map((c) => c.roomId), new Set(all.filter((c) => c.membership === "join").map((c) => c.roomId)));
@@ -275,8 +315,8 @@ export async function computeRoomList(storage: SlidingStorage, activity: Activit
       const member = extra.get(roomId);
       const m = (member?.event.pdu.content as JsonObject | undefined)?.["membership"];
       if (!member || typeof m !== "string" || !MEMBERSHIPS.includes(m as Membership)) continue;
-      c = memberCandidate(roomId, m as Membership, member, (m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, member.event)));
-      if (c.membership === "join") c = { ...c, activity: (await activity.of(userId, [roomId], to)).get(roomId) ?? 0 };
+      if (m === "join") c = (await joinedCandidates(storage, [roomId], to))[0]!;
+      else c = memberCandidate(roomId, m as Membership, member, (m === "leave" || m === "ban") && !(await joinedBefore(storage, userId, member.event)), (await snapshotFacts(storage, userId, new Map([[roomId, member]]))).get(roomId));
     }
     add(c, config, null);
   }

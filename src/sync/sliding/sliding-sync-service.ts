@@ -25,7 +25,6 @@ import type { PresenceState } from "../presence.js";
 import type { PresenceTracker } from "../presence-tracker.js";
 import { parseToken, serializeToken, type StreamToken } from "../token.js";
 import type { TypingStream } from "../typing.js";
-import { ActivityCache } from "./activity.js";
 import { extensionsData } from "./extensions.js";
 import type { SlidingRequest } from "./request.js";
 import { fromJson, newlyWanted, sameConfig } from "./room-config.js";
@@ -79,7 +78,6 @@ interface Computed {
 }
 
 export class SlidingSyncService {
-  private readonly activity: ActivityCache;
   private readonly unread = new UnreadCache();
   /**
    * The rooms of each connection's newest position, so a request with that exact pos does not read them back
@@ -94,7 +92,6 @@ export class SlidingSyncService {
   }
 
   constructor(private readonly deps: SlidingSyncDeps) {
-    this.activity = new ActivityCache(deps.storage);
   }
 
   async sync(call: SlidingSyncCall): Promise<JsonObject> {
@@ -164,7 +161,7 @@ export class SlidingSyncService {
     const from = base?.from ?? null;
     const fromEvents = from ? Math.min(from.events, now.events) : null;
     const sent = base?.sent ?? new Map<RoomId, SlidingSyncRoomState>();
-    const list = await computeRoomList(storage, this.activity, call.userId, call.request, now.events, sent);
+    const list = await computeRoomList(storage, call.userId, call.request, now.events, sent);
 
     // Which relevant rooms go out.
     const toSend: [RoomId, RelevantRoom][] = [];

@@ -44,7 +44,7 @@ export const PURGE_STEPS: readonly (readonly [table: string, where: string, para
     "event_edges", "event_forward_extremities", "current_state_events", "event_state_groups", "state_groups",
     "current_state_delta_stream", "current_memberships", "membership_stream", "account_data", "room_aliases",
     "room_directory", "client_transactions", "forgotten_rooms", "receipts", "federation_outbound_pdus",
-    "event_relations", "threads", "membership_stripped_state", "sliding_sync_rooms", "event_push_action_runs", "event_push_action_runs_recent", "partial_state_rooms", "events", "rooms",
+    "event_relations", "threads", "membership_stripped_state", "sliding_sync_rooms", "room_list_rooms", "room_list_memberships", "event_push_action_runs", "event_push_action_runs_recent", "partial_state_rooms", "events", "rooms",
   ].map((t) => [t, "room_id = ?", 1] as const),
 ];
 

@@ -26,6 +26,7 @@ import { recordTransactionResponse } from "./federation.js";
 import { queueOutboundPdus } from "./outbound.js";
 import { insertPushActions, moveRecentRuns, passesMove } from "./push-actions.js";
 import { relationRowsWork } from "./relations.js";
+import { updateRoomList } from "./room-list.js";
 import { applyCurrentState, applyOutOfBand, completePartialStateRoom, recordPartialStateRoom } from "./rooms.js";
 import { StateGroupWriter } from "./state-groups.js";
 
@@ -261,6 +262,9 @@ export function* persistWork(batch: PersistBatch, plan: PersistPlan, dialect: Di
   if ((batch.state?.length ?? 0) > 0) yield* applyCurrentState(batch.state!, statePosition, memberships);
   // 8b. Out-of-band memberships (rooms not held): current membership and its stream, and the stripped state.
   if ((batch.outOfBand?.length ?? 0) > 0) yield* applyOutOfBand(batch.outOfBand!, statePosition);
+  // 8c. The sliding-sync room list (migration 0023): activity and bump stamps by the batch's forward events, the
+  //     facts of rooms whose state moved, local users' membership snapshots.
+  yield* updateRoomList(batch, writes, orderings, statePosition);
 
   // 9. Relations, threads and redactions the events' content names.
   yield* relationRowsWork(writes, orderings);

@@ -14,6 +14,7 @@ import type { MembershipRecord, SlidingSyncConnectionKey, SlidingSyncRoomState, 
 import { chunks, exec, num, numOrNull, placeholders, query, queryOne, str, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { nextPosition } from "./e2ee.js";
 import { VISIBLE } from "./events.js";
+import { roomListMembershipsWork, roomListRoomsWork } from "./room-list.js";
 
 const CONN = "user_id = ? AND device_id = ? AND conn_id = ?";
 const connParams = (k: SlidingSyncConnectionKey) => [k.userId, k.deviceId, k.connId] as const;
@@ -182,5 +183,8 @@ export function sqlSlidingSyncStore(db: SqlRunner): SlidingSyncStore {
         return out;
       });
     },
+
+    roomListRooms: (roomIds) => db.read(() => roomListRoomsWork(roomIds)),
+    roomListMemberships: (userId, roomIds) => db.read(() => roomListMembershipsWork(userId, roomIds)),
   };
 }
