@@ -136,12 +136,17 @@ export async function receiveInvite(ctx: RemoteInviteContext, origin: ServerName
     const verdict = serverAllowedByAcl(acl?.content, origin);
     if (!verdict.allowed) throw MatrixError.forbidden(`the room's m.room.server_acl denies ${origin} (${verdict.reason})`);
   }
-  // Step 6. A room this server holds: the invite is room state, which arrives with the inviting server's /send (a
-  // membership event always goes to its target's server) and goes through the room pipeline; storing it here, even
-  // as an outlier, would make that copy "already known". Only a target who is joined or banned is refused now.
+  // Step 6. A room this server is in (a local user joined): the invite is room state, which arrives with the
+  // inviting server's /send (a membership event always goes to its target's server) and goes through the room
+  // pipeline; storing it here, even as an outlier, would make that copy "already known". Only a target who is joined
+  // or banned is refused now. A room this server holds but has left (its last local member left, was kicked or
+  // banned) gets no /send it can follow, so its invite is out-of-band like an unknown room's, as Synapse does.
   const signed = signEvent(raw, rules, ctx.signer);
   return ctx.inRoomQueue(req.roomId, async () => {
-    if (await ctx.storage.rooms.getRoom(req.roomId)) {
+    const suffix = `:${ctx.serverName}`;
+    const inRoom = (await ctx.storage.rooms.getRoom(req.roomId)) !== null
+      && (await ctx.storage.roomClient.getRoomMembers(req.roomId, "join")).some((u) => u.endsWith(suffix));
+    if (inRoom) {
       const memberId = await ctx.storage.rooms.getCurrentStateEventId(req.roomId, "m.room.member", invitee);
       const current = memberId ? (await ctx.storage.events.getPdus([memberId])).get(memberId)?.content["membership"] : undefined;
       if (current === "join" || current === "ban") throw MatrixError.forbidden(`${invitee} is ${current === "join" ? "joined to" : "banned from"} ${req.roomId} already`);

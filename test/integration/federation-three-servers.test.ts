@@ -1,7 +1,7 @@
 /**
  * Three Zion processes (hs1.test by `.well-known`, hs2.test by SRV, hs3.test by A record; test/harness/three-servers.ts)
  * share one room: created on hs1, joined by alias from hs2 and hs3, with matrix-js-sdk 37.5 users on each: messages,
- * typing, read receipts, display names, leave, kick and ban across servers.
+ * typing, read receipts, display names, leave, kick and ban across servers, and an invite from hs2 to a user on hs3.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -150,5 +150,33 @@ describe("three Zion servers share a room", { timeout: 600_000 }, () => {
     // The other two keep talking.
     await bob.sdk.sendMessage(roomId, { msgtype: "m.text", body: "after the ban" } as never);
     await waitUntil("hs1 sees bob's message after the ban", async () => ((await messageBodies(alice, roomId)).includes("after the ban") ? true : undefined));
+  });
+
+  it("bob on hs2 invites dave on hs3: dave's sync has the invite from bob, he accepts it, and all three servers list him joined", async () => {
+    const dave = await net.register("hs3", "dave");
+    // The room's invite level is 50: alice on hs1 raises bob to it, and hs2 must hold that before bob can invite.
+    await alice.sdk.setPowerLevel(roomId, bob.userId, 50);
+    await waitUntil("hs2 holds bob's power level 50", async () => {
+      const pl = await bob.sdk.getStateEvent(roomId, "m.room.power_levels", "").catch(() => undefined);
+      return (pl?.["users"] as Record<string, number> | undefined)?.[bob.userId] === 50 ? true : undefined;
+    });
+    await bob.sdk.invite(roomId, dave.userId);
+    const invited = await waitUntil("dave's /sync lists the invite", async () => {
+      const s = await dave.sdk.http.authedRequest<{ rooms?: { invite?: Record<string, { invite_state?: { events?: { type: string; sender: string; state_key?: string; content: Record<string, unknown> }[] } }> } }>(Method.Get, "/sync", { timeout: "0" });
+      return s.rooms?.invite?.[roomId];
+    });
+    const member = invited.invite_state?.events?.find((e) => e.type === "m.room.member" && e.state_key === dave.userId);
+    assert.equal(member?.sender, bob.userId, "the invite is bob's");
+    assert.equal(member?.content["membership"], "invite");
+    for (const viewer of [alice, bob]) {
+      await waitUntil(`${viewer.hs} sees dave invited`, async () => {
+        const m = await viewer.sdk.getStateEvent(roomId, "m.room.member", dave.userId).catch(() => undefined);
+        return m?.["membership"] === "invite" ? true : undefined;
+      });
+    }
+    await dave.sdk.joinRoom(roomId);
+    for (const viewer of [alice, bob, dave]) {
+      await waitUntil(`${viewer.hs} sees dave joined`, async () => ((await viewer.sdk.getJoinedRoomMembers(roomId)).joined[dave.userId] ? true : undefined));
+    }
   });
 });
