@@ -1,19 +1,15 @@
 /** Migration 0022 on SQLite: push actions stored one row per (user, event) under 0020 become runs, one per bucket. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { migrationsDir } from "../sql/migrations.js";
+import { loadMigrations } from "../sql/migrations.js";
 import { Database } from "./driver.js";
 
-const dir = migrationsDir();
-/** The SQLite text of migration `n` (its override when it has one). */
+const MIGRATIONS = loadMigrations("sqlite");
+/** The SQLite text of migration `n` (its override when it has one), as the runner loads it. */
 function migration(n: number): string {
-  const prefix = String(n).padStart(4, "0");
-  const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`) && !f.endsWith(".postgres.sql"));
-  const file = files.find((f) => f.endsWith(".sqlite.sql")) ?? files[0];
-  assert.ok(file, `migration ${prefix}`);
-  return readFileSync(join(dir, file), "utf8");
+  const m = MIGRATIONS.find((x) => x.version === n);
+  assert.ok(m, `migration ${n}`);
+  return m.sql;
 }
 
 describe("migration 0022 (push actions as runs)", () => {
