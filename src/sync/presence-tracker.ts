@@ -74,6 +74,16 @@ export class PresenceTracker {
     return end;
   }
 
+  /** Runs a sync's body `f` as a sync of this user and device under way (syncing() before, its end after). */
+  async whileSyncing<T>(userId: UserId, deviceId: string, setPresence: PresenceState, f: () => Promise<T>): Promise<T> {
+    const end = await this.syncing(userId, deviceId, setPresence);
+    try {
+      return await f();
+    } finally {
+      end();
+    }
+  }
+
   /** PUT /presence from this device: the state and (undefined: keep the stored) status message the user set. */
   async set(userId: UserId, deviceId: string, state: PresenceState, statusMsg: string | null | undefined): Promise<void> {
     if (!this.deps.enabled || this.closed) return;

@@ -42,7 +42,7 @@ export interface SyncServiceDeps {
   readonly typing: TypingStream;
   readonly clock: Clock;
   /** Local presence: what a sync's set_presence does, and the sync counted as under way while it waits. */
-  readonly presence: Pick<PresenceTracker, "syncing">;
+  readonly presence: Pick<PresenceTracker, "whileSyncing">;
   /** presence.enabled: false sends no presence (and the tracker records none). */
   readonly presenceEnabled?: boolean;
 }
@@ -70,12 +70,7 @@ export class SyncService {
    * answers from the same `since`.
    */
   async sync(req: SyncRequest): Promise<JsonObject> {
-    const end = await this.deps.presence.syncing(req.userId, req.deviceId, req.setPresence);
-    try {
-      return await this.answer(req);
-    } finally {
-      end();
-    }
+    return this.deps.presence.whileSyncing(req.userId, req.deviceId, req.setPresence, () => this.answer(req));
   }
 
   private async answer(req: SyncRequest): Promise<JsonObject> {

@@ -52,7 +52,7 @@ export interface SlidingSyncDeps {
   /** The position of every stream now (SyncService.currentToken). */
   readonly tokens: { currentToken(): Promise<StreamToken> };
   /** What `set_presence` does, as for /sync (PresenceTracker.syncing): the sync counts as under way until it answers. */
-  readonly presence: Pick<PresenceTracker, "syncing">;
+  readonly presence: Pick<PresenceTracker, "whileSyncing">;
 }
 
 export interface SlidingSyncCall {
@@ -95,12 +95,7 @@ export class SlidingSyncService {
   }
 
   async sync(call: SlidingSyncCall): Promise<JsonObject> {
-    const end = await this.deps.presence.syncing(call.userId, call.deviceId, call.setPresence);
-    try {
-      return await this.answer(call);
-    } finally {
-      end();
-    }
+    return this.deps.presence.whileSyncing(call.userId, call.deviceId, call.setPresence, () => this.answer(call));
   }
 
   private async answer(call: SlidingSyncCall): Promise<JsonObject> {
