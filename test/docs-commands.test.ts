@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,6 +52,11 @@ describe("examples run zion through npx", () => {
       assert.deepEqual(bare, []);
     });
   }
+
+  it("the build leaves the package's bin executable, so a PATH symlink to it runs without npx", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+    for (const file of Object.values(pkg.bin)) assert.equal(statSync(join(root, file)).mode & 0o111, 0o111, file);
+  });
 
   it("npx zion runs the built command from the checkout", { timeout: 60_000 }, () => {
     const r = spawnSync("npx", ["--no-install", "zion", "--version"], { cwd: root, encoding: "utf8", timeout: 60_000 });
