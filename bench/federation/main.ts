@@ -164,8 +164,8 @@ async function main(): Promise<number> {
         const on = (w: WorkloadName) => args.workloads.has(w) && (database === "sqlite" || POSTGRES_WORKLOADS.includes(w));
         if (joined && user) {
           const u = user;
-          if (on("ingest")) await step(`ingest ${sizes.ingestPdus} PDUs`, async () => void (run.ingest = await ingest(t, u, room, https, BLOCK, sizes.ingestPdus, args.quick ? 60_000 : 300_000)));
-          if (on("fanout")) await step(`fan-out ${sizes.fanoutMessages} messages to ${REMOTES} remotes`, async () => void (run.fanout = await fanout(t, u, room, sizes.fanoutMessages, args.quick ? 120_000 : 600_000)));
+          if (on("ingest")) await step(`ingest ${sizes.ingestPdus} PDUs`, async () => void (run.ingest = await ingest(t, u, room, https, BLOCK, sizes.ingestPdus, sizes.deadlinesS.ingestSync * 1000)));
+          if (on("fanout")) await step(`fan-out ${sizes.fanoutMessages} messages to ${REMOTES} remotes`, async () => void (run.fanout = await fanout(t, u, room, sizes.fanoutMessages, sizes.deadlinesS.fanout * 1000)));
           if (run.fanout && run.fanout.complete < run.fanout.messages) run.errors.push(`fan-out: only ${run.fanout.complete} of ${run.fanout.messages} messages reached every remote within the deadline`);
         }
         if (on("client-load")) await step(`client load, ${sizes.clients} clients`, async () => void (run.clientLoad = await clientLoad(t, sizes.clients, sizes.clientRounds)));
@@ -175,7 +175,7 @@ async function main(): Promise<number> {
           const conflictRoom = buildConflictRoom(servers, shape.members);
           await step(`state conflicts, ${sizes.conflicts} events on two forks`, async () => {
             await joinRemoteRoom(t, u, conflictRoom);
-            run.conflicts = await stateConflicts(t, u, conflictRoom, shape, https, BLOCK, args.quick ? 120_000 : 600_000);
+            run.conflicts = await stateConflicts(t, u, conflictRoom, shape, https, BLOCK, sizes.deadlinesS.conflicts * 1000);
             if (run.conflicts.firstError && Number.isFinite(run.conflicts.convergedMs)) run.errors.push(`state conflicts: converged, but ${run.conflicts.rejected} PDUs were answered with an error, first ${run.conflicts.firstError}`);
             if (!Number.isFinite(run.conflicts.convergedMs)) run.errors.push(`state conflicts: /state had ${run.conflicts.keysRight} of ${run.conflicts.keys} keys resolved as expected at the deadline (${run.conflicts.endState.a} at fork a's events, ${run.conflicts.endState.b} at fork b's, ${run.conflicts.endState.neither} at neither)${run.conflicts.firstError ? `; ${run.conflicts.rejected} PDUs rejected, first ${run.conflicts.firstError}` : ""}`);
           });
@@ -187,7 +187,7 @@ async function main(): Promise<number> {
           let joinedBig = false;
           for (const { n, room: big, prepareS } of bigRooms) {
             await step(`big join, ${n} state events`, async () => {
-              const r = await bigJoin(t, u, big, prepareS, args.quick ? 180_000 : 1_800_000);
+              const r = await bigJoin(t, u, big, prepareS, sizes.deadlinesS.bigJoin * 1000);
               run.bigJoins!.push(r);
               joinedBig = true;
               if (!Number.isFinite(r.syncMs)) run.errors.push(`big join of ${r.stateEvents}: the room was not in /sync within the deadline`);

@@ -108,7 +108,9 @@ export function renderReport(i: ReportInput): string {
   L.push("## Machine", "");
   L.push(`- host: ${hostname()}`, `- cores: ${cpus().length} (${cpus()[0]?.model ?? "unknown"}), memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
   L.push(`- load average before the run (1, 5, 15 min): ${i.load.map((l) => l.toFixed(2)).join(", ")}`);
-  L.push(`- node (harness and Zion): ${i.node}`, `- mode: ${i.quick ? "quick" : "full"}`, "");
+  L.push(`- node (harness and Zion): ${i.node}`, `- mode: ${i.quick ? "quick" : "full"}`);
+  const d = sizes.deadlinesS;
+  L.push(`- deadlines (what a workload waits before it records "not within the deadline"): last ingested PDU in /sync ${d.ingestSync} s after the last transaction, fan-out ${d.fanout} s, state conflicts ${d.conflicts} s, each big join ${d.bigJoin} s`, "");
   L.push("## Targets", "");
   const pgText = "PostgreSQL (one private PostgreSQL server started by the harness, a fresh database per target; ingest and fan-out only)";
   const where = i.sqlite ? `on SQLite in a fresh folder${i.postgres ? `, then again on ${pgText}` : ""}` : `on ${pgText} only (\`--postgres-only\`; the SQLite figures are in a full run's report)`;
