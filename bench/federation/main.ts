@@ -249,7 +249,7 @@ async function main(): Promise<number> {
       runs.find((r) => r.target === "zion" && r.database === "sqlite")?.errors.push("--profile: Zion wrote no .cpuprofile");
     }
   }
-  const md = renderReport({ startedAt, load, quick: args.quick, postgres: args.postgres, sqlite: args.sqlite, sizes, node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
+  const md = renderReport({ startedAt, load, quick: args.quick, postgres: args.postgres, sqlite: args.sqlite, sizes, ...(args.workloads.size < WORKLOADS.length ? { workloads: WORKLOADS.filter((w) => args.workloads.has(w)) } : {}), node: process.version, commit, runs, wallS: (Date.now() - startedAt.getTime()) / 1000, ...(chartFile ? { chartFile } : {}), ...(profile ? { profile } : {}) });
   const path = join(args.out, `${base}.md`);
   writeFileSync(path, md);
   process.stdout.write(`${md}\nwritten to ${path}\n`);

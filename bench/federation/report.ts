@@ -38,6 +38,8 @@ export interface ReportInput {
   /** False for `--postgres-only`: no SQLite runs. */
   readonly sqlite: boolean;
   readonly sizes: Sizes;
+  /** The workloads `--workload` chose, in order; absent when every workload ran. */
+  readonly workloads?: readonly string[];
   readonly node: string;
   readonly commit: string;
   readonly runs: readonly TargetRun[];
@@ -104,7 +106,9 @@ export function renderReport(i: ReportInput): string {
   const { runs, sizes } = i;
   L.push(`# Federation benchmark ${i.startedAt.toISOString()}`, "");
   const sqliteRuns = runs.filter((r) => r.database === "sqlite");
-  L.push(`\`npm run bench:federation -- --target ${[...new Set(runs.map((r) => r.target))].join(",")}${i.quick ? " --quick" : ""}${i.postgres ? (i.sqlite ? " --postgres" : " --postgres-only") : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
+  /** A row for a run without this workload's figures: not chosen by `--workload`, or failed (the errors say why). */
+  const missing = (r: TargetRun, w: string) => (i.workloads && !i.workloads.includes(w) ? `| ${runLabel(r)} | not run (\`--workload ${i.workloads.join(",")}\`) |` : cell(r, "see errors"));
+  L.push(`\`npm run bench:federation -- --target ${[...new Set(runs.map((r) => r.target))].join(",")}${i.quick ? " --quick" : ""}${i.workloads ? ` --workload ${i.workloads.join(",")}` : ""}${i.postgres ? (i.sqlite ? " --postgres" : " --postgres-only") : ""}\` (bench/federation/, Zion at ${i.commit}); the whole run took ${i.wallS.toFixed(0)} s.`, "");
   L.push("## Machine", "");
   L.push(`- host: ${hostname()}`, `- cores: ${cpus().length} (${cpus()[0]?.model ?? "unknown"}), memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
   L.push(`- load average before the run (1, 5, 15 min): ${i.load.map((l) => l.toFixed(2)).join(", ")}`);
@@ -124,7 +128,7 @@ export function renderReport(i: ReportInput): string {
   L.push("| target | PDUs | accepted | txns | PDUs/s | p50 ms | p90 ms | p99 ms | last PDU in /sync ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of runs) {
     const x = r.ingest;
-    L.push(x ? `| ${runLabel(r)} | ${x.pdus} | ${x.accepted} | ${x.txns} | ${f(x.pdusPerS)} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.syncMs)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+    L.push(x ? `| ${runLabel(r)} | ${x.pdus} | ${x.accepted} | ${x.txns} | ${f(x.pdusPerS)} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.syncMs)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : missing(r, "ingest"));
   }
   L.push("");
 
@@ -133,7 +137,7 @@ export function renderReport(i: ReportInput): string {
   L.push("| target | messages | remotes | sends/s | all remotes have all ms | complete | p50 ms | p90 ms | p99 ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of runs) {
     const x = r.fanout;
-    L.push(x ? `| ${runLabel(r)} | ${x.messages} | ${x.remotes} | ${f(x.sendsPerS)} | ${Number.isFinite(x.allMs) ? f(x.allMs) : "not within the deadline"} | ${x.complete} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+    L.push(x ? `| ${runLabel(r)} | ${x.messages} | ${x.remotes} | ${f(x.sendsPerS)} | ${Number.isFinite(x.allMs) ? f(x.allMs) : "not within the deadline"} | ${x.complete} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : missing(r, "fanout"));
   }
   L.push("");
 
@@ -143,7 +147,7 @@ export function renderReport(i: ReportInput): string {
   L.push("| target | clients | rounds | p50 ms | p90 ms | p99 ms | all clients, median round ms | worst round ms | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of sqliteRuns) {
     const x = r.clientLoad;
-    L.push(x ? `| ${r.target} | ${x.clients} | ${x.rounds} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.allMedianMs, 1)} | ${f(x.allMaxMs, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+    L.push(x ? `| ${r.target} | ${x.clients} | ${x.rounds} | ${f(x.p50, 1)} | ${f(x.p90, 1)} | ${f(x.p99, 1)} | ${f(x.allMedianMs, 1)} | ${f(x.allMaxMs, 1)} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : missing(r, "client-load"));
   }
   L.push("");
 
@@ -152,7 +156,7 @@ export function renderReport(i: ReportInput): string {
   L.push("| target | events | conflicted keys | won by fork a | PDUs /send answered with an error | sent ms | converged ms | keys right at the end | target CPU s | target peak RSS MB | harness CPU s |", "|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of sqliteRuns) {
     const x = r.conflicts;
-    L.push(x ? `| ${r.target} | ${x.events} | ${x.keys} | ${x.wonByA} | ${x.rejected} | ${f(x.sendMs)} | ${Number.isFinite(x.convergedMs) ? f(x.convergedMs) : "not within the deadline"} | ${x.keysRight} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : cell(r, "see errors"));
+    L.push(x ? `| ${r.target} | ${x.events} | ${x.keys} | ${x.wonByA} | ${x.rejected} | ${f(x.sendMs)} | ${Number.isFinite(x.convergedMs) ? f(x.convergedMs) : "not within the deadline"} | ${x.keysRight} | ${f(x.cpuS, 2)} | ${mb(x.peakRss)} | ${f(x.harnessCpuS, 2)} |` : missing(r, "conflicts"));
   }
   for (const r of sqliteRuns) {
     const u = r.conflicts?.unconverged;
@@ -169,7 +173,7 @@ export function renderReport(i: ReportInput): string {
   L.push(`A room hosted by one simulated remote server, its members spread over all ${runs[0]?.fanout?.remotes ?? 20} (each join signed by its own server), built and signed before any clock starts; its send_join answer holds ${sizes.bigJoins.map((n) => n.toLocaleString("en")).join(" and then ")} state events with their auth chain. The remote honours \`omit_members\` (the state without member events, \`servers_in_room\`), and every remote serves \`/state_ids\`, \`/state\` and \`/event\` at the join, so a target that joins partially can complete its state; "partial" says whether the target asked for it. Times run from just before the local client's \`POST /join\`: until its answer (Dendrite answers 202 when the join outlasts its request and carries on in the background), until an incremental \`/sync\` (lazy-loading members, as clients do) has the room, and until \`/joined_members\` (polled every 250 ms) counts every member and the local user ("full state"; for a full join, at once). Peak RSS is the target's process tree during all of it.`, "");
   L.push("| target | state events | members | partial | /join answered ms | room in /sync ms | full state ms | RSS before MB | peak RSS MB | target CPU s | harness CPU s | harness signing s (before the clock) |", "|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of sqliteRuns) {
-    if (!r.bigJoins?.length) L.push(cell(r, "see errors"));
+    if (!r.bigJoins?.length) L.push(missing(r, "big-join"));
     for (const x of r.bigJoins ?? []) {
       L.push(`| ${r.target} | ${x.stateEvents} | ${x.members} | ${x.partial ? "yes" : "no"} | ${f(x.joinMs)}${x.joinStatus === 202 ? " (202, continued in the background)" : ""} | ${Number.isFinite(x.syncMs) ? f(x.syncMs) : "not within the deadline"} | ${Number.isFinite(x.fullStateMs) ? f(x.fullStateMs) : `not within the deadline (${x.joinedSeen})`} | ${mb(x.rssBefore)} | ${mb(x.peakRss)} | ${f(x.cpuS, 2)} | ${f(x.harnessCpuS, 2)} | ${f(x.prepareS, 1)} |`);
     }

@@ -96,7 +96,8 @@ describe("federation benchmark harness (--quick, Zion alone)", { timeout: 900_00
       const md = readdirSync(pgOut).find((f) => f.endsWith(".md"));
       assert.ok(md);
       const text = readFileSync(join(pgOut, md), "utf8");
-      assert.match(text, /--target zion --quick --postgres`/);
+      assert.match(text, /--target zion --quick --workload ingest,fanout --postgres`/, "the command line names the workloads it ran");
+      assert.match(text, /## Client load\n[\s\S]*?\| zion \| not run \(`--workload ingest,fanout`\) \|/, "a workload left out is reported as not run, not as failed");
       assert.match(text, /\| zion \(PostgreSQL\) \| Zion [^|]+ \| \d+ \| none \|/, "the PostgreSQL run started and had no errors");
       for (const label of ["zion", "zion (PostgreSQL)"]) {
         const ingest = zionRow(text, "## Ingest", label);
