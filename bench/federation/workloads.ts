@@ -11,6 +11,7 @@
  *   first of them sends one message per round; the time until all of them have it.
  */
 import { fork } from "node:child_process";
+import { Agent, fetch } from "undici";
 import type { ServerName } from "../../src/core/ids/index.js";
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { ipLiteralFederationClient } from "../../test/harness/federation-client.js";
@@ -74,10 +75,21 @@ export interface ClientLoadResult extends Usage, Percentiles {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * The client API's connections. A target may take minutes to answer one request under a workload (Dendrite 0.13.8
+ * held a fan-out `PUT /send` on PostgreSQL past undici's default 300 s): the workloads' own deadlines bound the
+ * wait, not the HTTP client's, and the longest of them is a big join's 20 minutes.
+ */
+const CLIENT_API = new Agent({ headersTimeout: 21 * 60_000, bodyTimeout: 21 * 60_000 });
+
 export async function api(t: Target, user: LocalUser | undefined, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (user) headers["authorization"] = `Bearer ${user.token}`;
-  const r = await fetch(`${t.clientUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const r = await fetch(`${t.clientUrl}${path}`, { method, headers, dispatcher: CLIENT_API, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).catch((e: unknown) => {
+    // "fetch failed" alone does not say why: name the cause (a refused connection, a reset, a timeout).
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : "";
+    throw new Error(`${t.name}: ${method} ${path}: ${e instanceof Error ? e.message : String(e)}${cause}`);
+  });
   const text = await r.text();
   const json = (text.startsWith("{") ? JSON.parse(text) : {}) as Record<string, unknown>;
   if (!r.ok) throw new Error(`${t.name}: ${method} ${path}: ${r.status} ${text.slice(0, 300)}`);

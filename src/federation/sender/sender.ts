@@ -206,9 +206,12 @@ export class FederationSender {
   private async drain(d: ServerName, q: DestinationQueue): Promise<void> {
     const { outbound, destinations } = this.opts.storage;
     const { clock } = this.opts;
+    // After a transaction of this loop went through, the destination has no failure streak to read (the
+    // completion ended it): one read less per transaction.
+    let delivered = false;
     while (!this.stopped) {
       q.again = false;
-      const st = await destinations.getDestination(d);
+      const st = delivered ? null : await destinations.getDestination(d);
       const failing = st !== null && st.failureTs !== null;
       // Step 1.
       if (failing) {
@@ -241,6 +244,7 @@ export class FederationSender {
           }
         }
         await outbound.completeTransaction(d, txn.txnId, clock.now());
+        delivered = true;
         this.m.transactions.inc();
         this.m.attempts.inc({ destination: d, result: "ok" });
         this.m.pdus.inc({}, txn.pdus.length);
@@ -251,6 +255,7 @@ export class FederationSender {
         if (failing) this.log.info({ destination: d, since: st.failureTs, txnId: txn.txnId }, "federation sender: destination recovered");
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
+        delivered = false;
         const interval = nextRetryInterval(failing ? st.retryIntervalMs : 0, this.backoff);
         await outbound.recordFailure(d, clock.now(), interval, reason);
         this.m.attempts.inc({ destination: d, result: "failed" });

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import type { EventId, RoomId, ServerName } from "../../../core/ids/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
 import type { DestinationSummary, OutboundPdus, OutboundStore, OutboundTransaction, StreamOrdering } from "../../ports.js";
-import { chunks, exec, num, numOrNull, placeholders, query, queryOne, str, strOrNull, valuesList, type SqlValue, type SqlRunner, type UnitOfWork } from "../uow.js";
+import { chunks, exec, num, numOrNull, query, queryOne, str, strOrNull, valuesList, type SqlValue, type SqlRunner, type UnitOfWork } from "../uow.js";
 import { storedRaw } from "./events.js";
 import { DEST_COLUMNS, toDestination } from "./federation.js";
 
@@ -31,13 +31,14 @@ export function* queueOutboundPdus(outbound: OutboundPdus, orderings: ReadonlyMa
   }
 }
 
-function* loadTransaction(destination: ServerName, txnId: string, originServerTs: number): UnitOfWork<OutboundTransaction> {
-  const pduRows = yield* query(
+/** The stored transaction; `withEdus` / `withPdus` false skip a read known to find nothing. */
+function* loadTransaction(destination: ServerName, txnId: string, originServerTs: number, withEdus: boolean, withPdus = true): UnitOfWork<OutboundTransaction> {
+  const pduRows = !withPdus ? [] : yield* query(
     `SELECT q.event_id, q.stream_ordering, e.room_version, e.json FROM federation_outbound_pdus q JOIN events e ON e.event_id = q.event_id
      WHERE q.destination = ? AND q.txn_id = ? ORDER BY q.stream_ordering`,
     destination, txnId,
   );
-  const eduRows = yield* query("SELECT edu_json FROM federation_outbound_edus WHERE destination = ? AND txn_id = ? ORDER BY edu_id", destination, txnId);
+  const eduRows = !withEdus ? [] : yield* query("SELECT edu_json FROM federation_outbound_edus WHERE destination = ? AND txn_id = ? ORDER BY edu_id", destination, txnId);
   return {
     destination,
     txnId,
@@ -79,44 +80,50 @@ export function sqlOutboundStore(db: SqlRunner): OutboundStore {
       await db.write(() => insertEdus(destinations, edu, null));
     },
 
-    nextTransaction(destination, limits, nowTs, extraEdus = []) {
+    async nextTransaction(destination, limits, nowTs, extraEdus = []) {
+      // Nothing in flight and nothing queued is the usual answer after a transaction completes: one read says so,
+      // without a write transaction. Rows queued after this read wake the sender again (pdusQueued, enqueueEdu).
+      if (extraEdus.length === 0) {
+        const any = await db.read(() => queryOne(
+          `SELECT 1 AS x FROM federation_outbound_txns WHERE destination = ?
+           UNION ALL SELECT 1 FROM (SELECT 1 AS x FROM federation_outbound_pdus WHERE destination = ? AND txn_id IS NULL LIMIT 1) p
+           UNION ALL SELECT 1 FROM (SELECT 1 AS x FROM federation_outbound_edus WHERE destination = ? AND txn_id IS NULL LIMIT 1) e`,
+          destination, destination, destination,
+        ));
+        if (!any) return null;
+      }
       return db.write(function* () {
         const open = yield* queryOne("SELECT txn_id, origin_server_ts FROM federation_outbound_txns WHERE destination = ?", destination);
-        if (open) return yield* loadTransaction(destination, str(open["txn_id"]), num(open["origin_server_ts"]));
+        if (open) return yield* loadTransaction(destination, str(open["txn_id"]), num(open["origin_server_ts"]), true);
+        const txnId = newTxnId(nowTs);
+        // Exactly the oldest rows within the limits, marked in the statement that picks them (not a range: on
+        // PostgreSQL a lower position may commit meanwhile, and the transaction must stay within its limits).
         const pdus = yield* query(
-          "SELECT stream_ordering FROM federation_outbound_pdus WHERE destination = ? AND txn_id IS NULL ORDER BY stream_ordering LIMIT ?",
-          destination, limits.maxPdus,
+          `UPDATE federation_outbound_pdus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND stream_ordering IN
+             (SELECT stream_ordering FROM federation_outbound_pdus WHERE destination = ? AND txn_id IS NULL ORDER BY stream_ordering LIMIT ?)
+           RETURNING stream_ordering`,
+          txnId, destination, destination, limits.maxPdus,
         );
         const edus = yield* query(
-          "SELECT edu_id FROM federation_outbound_edus WHERE destination = ? AND txn_id IS NULL ORDER BY edu_id LIMIT ?",
-          destination, limits.maxEdus,
+          `UPDATE federation_outbound_edus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND edu_id IN
+             (SELECT edu_id FROM federation_outbound_edus WHERE destination = ? AND txn_id IS NULL ORDER BY edu_id LIMIT ?)
+           RETURNING edu_id`,
+          txnId, destination, destination, limits.maxEdus,
         );
         const extra = extraEdus.slice(0, Math.max(0, limits.maxEdus - edus.length));
         if (pdus.length === 0 && edus.length === 0 && extra.length === 0) return null;
-        const txnId = newTxnId(nowTs);
-        // Exactly the rows selected (not a range: on PostgreSQL a lower position may commit meanwhile, and the
-        // transaction must stay within its limits).
-        if (pdus.length > 0) {
-          const keys = pdus.map((r) => num(r["stream_ordering"]));
-          yield* exec(`UPDATE federation_outbound_pdus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND stream_ordering IN ${placeholders(keys.length)}`, txnId, destination, ...keys);
-        }
-        if (edus.length > 0) {
-          const keys = edus.map((r) => num(r["edu_id"]));
-          yield* exec(`UPDATE federation_outbound_edus SET txn_id = ? WHERE destination = ? AND txn_id IS NULL AND edu_id IN ${placeholders(keys.length)}`, txnId, destination, ...keys);
-        }
         for (const e of extra) yield* insertEdus([destination], e, txnId);
         yield* exec("INSERT INTO federation_outbound_txns (destination, txn_id, origin_server_ts) VALUES (?, ?, ?)", destination, txnId, nowTs);
-        return yield* loadTransaction(destination, txnId, nowTs);
+        return yield* loadTransaction(destination, txnId, nowTs, edus.length + extra.length > 0, pdus.length > 0);
       });
     },
 
     async completeTransaction(destination, txnId, nowTs) {
       await db.write(function* () {
-        const last = yield* queryOne("SELECT MAX(stream_ordering) AS m FROM federation_outbound_pdus WHERE destination = ? AND txn_id = ?", destination, txnId);
-        yield* exec("DELETE FROM federation_outbound_pdus WHERE destination = ? AND txn_id = ?", destination, txnId);
+        const done = yield* query("DELETE FROM federation_outbound_pdus WHERE destination = ? AND txn_id = ? RETURNING stream_ordering", destination, txnId);
         yield* exec("DELETE FROM federation_outbound_edus WHERE destination = ? AND txn_id = ?", destination, txnId);
         yield* exec("DELETE FROM federation_outbound_txns WHERE destination = ? AND txn_id = ?", destination, txnId);
-        const ordering = numOrNull(last?.["m"]);
+        const ordering = done.length === 0 ? null : Math.max(...done.map((r) => num(r["stream_ordering"])));
         yield* exec(
           `INSERT INTO destinations (destination, failure_ts, retry_last_ts, retry_interval_ms, last_successful_stream_ordering, last_success_ts, last_error)
            VALUES (?, NULL, NULL, 0, ?, ?, NULL)
