@@ -381,6 +381,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     },
   };
   const originAllowed = whitelistPolicy(config.federation_domain_whitelist);
+  // rc_federation around every signed request but /send (which has its own, deps.federationRateLimiter), shared by
+  // the listeners so an origin's requests count together wherever they arrive.
+  const federationRequestLimiter = new FederationRateLimiter(config.rc_federation, clock);
 
   // Step 5
   const apps: HttpApp[] = [];
@@ -402,6 +405,7 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
         logger: logger.child({ listener: index }),
         ...(options.federationAuth ? { federationAuth: options.federationAuth } : {}),
         federationOriginAllowed: originAllowed,
+        federationRateLimiter: federationRequestLimiter,
         accessTokenAuth,
         trustProxy: l.x_forwarded,
         ...(l.trusted_proxies ? { trustedProxies: l.trusted_proxies } : {}),

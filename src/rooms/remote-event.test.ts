@@ -1,13 +1,14 @@
 /**
  * Step b of the remote pipeline on a real SQLite storage, with the origin played by an in-memory client that
- * answers /get_missing_events as a server does (walking back from latest_events, at most `limit`, oldest first):
- * a gap longer than one request is walked request after request, within the transaction's budget.
+ * answers /get_missing_events as a server does (walking back from latest_events, never below min_depth, at most
+ * `limit`, oldest first): a gap longer than one request is walked request after request, within the transaction's
+ * budget, and min_depth is the lowest depth Zion holds in the room's timeline.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Clock } from "../core/clock.js";
 import { signingKeyFromSeed } from "../core/crypto/keys.js";
-import { buildPdu, type Pdu } from "../core/events/index.js";
+import { buildPdu, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import { roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
 import { parseCreateRoomRequest } from "../core/rooms/index.js";
@@ -28,11 +29,17 @@ const key = signingKeyFromSeed("k1", new Uint8Array(32).fill(7));
 const remoteKey = signingKeyFromSeed("r1", new Uint8Array(32).fill(9));
 const V11 = roomVersion("11");
 
+interface MissingEventsRequest {
+  readonly latest: readonly EventId[];
+  readonly limit: number;
+  readonly minDepth: number | undefined;
+}
+
 /** The origin's copy of the room: every event by id, answering /get_missing_events by walking back over prev_events. */
-function originClient(events: Map<EventId, Pdu>, requests: Array<{ latest: readonly EventId[]; limit: number }>): RemoteEventClient {
+function originClient(events: Map<EventId, Pdu>, requests: MissingEventsRequest[]): RemoteEventClient {
   return {
     async getMissingEvents(_dest, _room, q, _rules: RoomVersionRules) {
-      requests.push({ latest: q.latestEvents, limit: q.limit });
+      requests.push({ latest: q.latestEvents, limit: q.limit, minDepth: q.minDepth });
       const stop = new Set(q.earliestEvents);
       const seen = new Set<EventId>(q.latestEvents);
       const out: Pdu[] = [];
@@ -41,7 +48,7 @@ function originClient(events: Map<EventId, Pdu>, requests: Array<{ latest: reado
         const next: EventId[] = [];
         for (const id of frontier) {
           for (const prev of events.get(id)?.prevEvents ?? []) {
-            if (seen.has(prev) || stop.has(prev) || !events.has(prev) || out.length >= q.limit) continue;
+            if (seen.has(prev) || stop.has(prev) || !events.has(prev) || events.get(prev)!.depth < (q.minDepth ?? 0) || out.length >= q.limit) continue;
             seen.add(prev);
             out.push(events.get(prev)!);
             next.push(prev);
@@ -66,7 +73,7 @@ async function roomWithRemoteMember(count: number, opts: { wrap?: (s: Storage) =
   const storage = await openSqliteStorage({ path: ":memory:" });
   await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0 });
   const events = new Map<EventId, Pdu>();
-  const requests: Array<{ latest: readonly EventId[]; limit: number }> = [];
+  const requests: MissingEventsRequest[] = [];
   const rooms = new RoomService({
     serverName: server, signer: { serverName: server, key }, clock, storage: opts.wrap ? opts.wrap(storage) : storage,
     ...(opts.notifier ? { notifier: opts.notifier } : {}),
@@ -120,6 +127,80 @@ describe("remote events: filling missing prev events (step b)", () => {
       const fetched = requests.reduce((n, q) => n + q.limit, 0);
       assert.equal(fetched, MISSING_EVENTS_BUDGET, "never asks for more than the budget");
       assert.equal(requests.length, MISSING_EVENTS_BUDGET / MISSING_EVENTS_LIMIT);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+/**
+ * A room of remote.test that Zion joined: the room's state (create, r's join, power levels, join rules) stored as
+ * outliers, as a remote join leaves it, alice's join the first timeline event; the origin holds `count` messages
+ * after alice's join that Zion has not seen.
+ */
+async function joinedRemoteRoom(count: number) {
+  const storage = await openSqliteStorage({ path: ":memory:" });
+  await storage.users.createUser({ userId: alice, passwordHash: null, createdTs: 0 });
+  const sign = { serverName: remote, key: remoteKey };
+  const roomId = `!joined:${remote}` as RoomId;
+  const events = new Map<EventId, Pdu>();
+  const state = new Map<StateKey, EventId>();
+  let prev: Pdu | undefined;
+  const add = (type: string, sender: UserId, content: Record<string, unknown>, authEvents: EventId[], stateKey?: string, signer = sign) => {
+    prev = buildPdu(V11, { type, ...(stateKey !== undefined ? { stateKey } : {}), sender, roomId, content: content as never, prevEvents: prev ? [prev.eventId] : [], authEvents, depth: (prev?.depth ?? 0) + 1, originServerTs: now++ }, signer);
+    events.set(prev.eventId, prev);
+    if (stateKey !== undefined) state.set(stateKeyOf(type, stateKey), prev.eventId);
+    return prev;
+  };
+  const create = add("m.room.create", r, { room_version: "11" }, [], "");
+  const rJoin = add("m.room.member", r, { membership: "join" }, [create.eventId], r);
+  const pl = add("m.room.power_levels", r, { users: { [r]: 100 } }, [create.eventId, rJoin.eventId], "");
+  const jr = add("m.room.join_rules", r, { join_rule: "public" }, [create.eventId, rJoin.eventId, pl.eventId], "");
+  const stateBefore = new Map(state);
+  const outliers = [...events.values()];
+  const join = add("m.room.member", alice, { membership: "join" }, [create.eventId, pl.eventId, jr.eventId], alice, { serverName: server, key });
+  await storage.events.persistEvents({
+    events: [...outliers.map((pdu) => ({ pdu, outlier: true })), { pdu: join, stateBefore: { state: stateBefore } }],
+    rooms: [{ roomId, roomVersion: "11", creator: r }],
+    state: [{ roomId, replace: true, set: state }],
+    receivedTs: now,
+  });
+  const chain: Pdu[] = [];
+  for (let i = 0; i < count; i++) chain.push(add("m.room.message", r, { body: `m${i}` }, [create.eventId, pl.eventId, rJoin.eventId]));
+  const requests: MissingEventsRequest[] = [];
+  const rooms = new RoomService({
+    serverName: server, signer: { serverName: server, key }, clock, storage,
+    remote: {
+      keys: { getKeysForEvents: async (s, ids) => new Map(s === remote ? ids.filter((id) => id === remoteKey.keyId).map((id) => [id, { publicKey: remoteKey.publicKey }]) : []) },
+      client: { ...originClient(events, requests), makeJoin: async () => { throw new Error("x"); }, sendJoin: async () => { throw new Error("x"); }, queryDirectory: async () => { throw new Error("x"); } } as never,
+    },
+  });
+  return { storage, rooms, roomId, chain, requests, join };
+}
+
+describe("remote events: the min_depth of /get_missing_events", () => {
+  it("in a room Zion joined, asks for nothing below its join: min_depth is the join's depth (its state is outliers), not 0", async () => {
+    const { storage, rooms, chain, requests, join } = await joinedRemoteRoom(3);
+    try {
+      const [result] = await rooms.ingestRemote(remote, [chain.at(-1)!.raw]);
+      assert.equal(result!.outcome.ok, true, JSON.stringify(result));
+      assert.equal(join.depth, 5, "create, r's join, power levels and join rules come before it");
+      assert.deepEqual(requests.map((q) => q.minDepth), [join.depth]);
+      const stored = await storage.events.getEvents(chain.map((p) => p.eventId));
+      assert.equal([...stored.values()].filter((e) => !e.outlier && !e.rejectionReason).length, 3, "the gap is filled all the same");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("in a room created here, min_depth is the create event's depth, the lowest Zion holds", async () => {
+    const { storage, rooms, roomId, chain, requests } = await roomWithRemoteMember(3);
+    try {
+      await rooms.ingestRemote(remote, [chain.at(-1)!.raw]);
+      const createId = (await storage.rooms.getCurrentStateEventId(roomId, "m.room.create", ""))!;
+      const createDepth = (await storage.events.getPdus([createId])).get(createId)!.depth;
+      assert.ok(createDepth > 0, `the create event's depth is ${createDepth}`);
+      assert.deepEqual(requests.map((q) => q.minDepth), [createDepth]);
     } finally {
       await storage.close();
     }

@@ -11,7 +11,7 @@
  * a. already stored: nothing to do; the room's m.room.server_acl denies the origin or the sender's server: dropped.
  * b. prev events unknown: fetched from the origin with /get_missing_events (MISSING_EVENTS_LIMIT events a request,
  *    walking on until the room's current extremities are reached or the transaction's MISSING_EVENTS_BUDGET is
- *    spent), each fetched event ingested first, oldest first, without further gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
+ *    spent; min_depth the lowest depth Zion holds in the room's timeline), each fetched event ingested first, oldest first, without further gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
  *    events we lack with /event; the prev event itself is stored as an outlier and the gap's state stands for the
  *    state after it.
  * 4. Auth events: the cited ones, fetched with /event_auth when some are unknown (stored as outliers, each checked
@@ -408,14 +408,27 @@ async function missingOf(b: PendingIngest, ids: readonly EventId[]): Promise<Eve
 }
 
 /**
+ * The `min_depth` of /get_missing_events: the lowest depth among the room's timeline events held here (Synapse's
+ * room min_depth; here the visible timeline: no outliers, rejected or soft-failed events). In a room joined over federation that is the join
+ * (the state it came with is outliers), or the oldest event backfilled since; in a room created here, the create
+ * event. The origin then never walks back into history from before we were in the room, which /backfill fetches
+ * when a client asks for it. 0 when the room holds no timeline event.
+ */
+async function lowestHeldDepth(ctx: RoomIngestContext): Promise<number> {
+  const lowest = { depth: Number.MIN_SAFE_INTEGER, stream: Number.MIN_SAFE_INTEGER };
+  const { events } = await ctx.storage.events.getRoomEventsTopological(ctx.roomId, { from: lowest, direction: "f", limit: 1 });
+  return events[0]?.pdu.depth ?? 0;
+}
+
+/**
  * Step b: /get_missing_events from the current extremities back from the event, request after request (each walking
  * on from the fetched events whose prev events we still lack) until the walk reaches what we hold, the origin has
- * nothing more, or the transaction's budget is spent; then every fetched event is ingested, oldest first.
+ * nothing more, or the transaction's budget is spent, never below lowestHeldDepth; then every fetched event is
+ * ingested, oldest first.
  */
 async function fillFromMissingEvents(ctx: RoomIngestContext, b: PendingIngest, pdu: Pdu): Promise<void> {
   const extremities = await ctx.storage.rooms.getForwardExtremities(ctx.roomId);
-  // As Synapse: no lower bound than the room's first events; the count (the budget) is what bounds the walk.
-  const minDepth = 0;
+  const minDepth = await lowestHeldDepth(ctx);
   const budget = ctx.missingEventsBudget ?? { left: MISSING_EVENTS_LIMIT };
   const fetched = new Map<EventId, Pdu>();
   let latest: EventId[] = [pdu.eventId];

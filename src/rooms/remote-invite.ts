@@ -38,7 +38,6 @@
  *     answered, which the user's /sync shows under rooms.knock. No server: 502 "Failed to knock via any server".
  */
 import { randomBytes } from "node:crypto";
-import { serverAllowedByAcl } from "../core/acl/index.js";
 import type { VerifyKey } from "../core/crypto/index.js";
 import { verifyServerSignature } from "../core/crypto/sign.js";
 import { MatrixError } from "../core/errors.js";
@@ -49,6 +48,7 @@ import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/
 import { parseStrippedState } from "../core/rooms/index.js";
 import { verifyRemoteBatch, type EventKeySource } from "./remote-event.js";
 import { SUPPORTED_ROOM_VERSIONS, eventFromTemplate } from "./remote-join.js";
+import { assertServerAllowedInRoom } from "./server-acl.js";
 import type { RoomStorage } from "./room-service.js";
 
 /** The FederationClient methods invites and rejections call. */
@@ -130,12 +130,7 @@ export async function receiveInvite(ctx: RemoteInviteContext, origin: ServerName
   if (!user) throw MatrixError.notFound(`unknown user ${invitee}`);
   if (user.deactivated) throw MatrixError.forbidden(`${invitee} is deactivated`);
   // Step 5.
-  const aclId = await ctx.storage.rooms.getCurrentStateEventId(req.roomId, "m.room.server_acl", "");
-  if (aclId) {
-    const acl = (await ctx.storage.events.getPdus([aclId])).get(aclId);
-    const verdict = serverAllowedByAcl(acl?.content, origin);
-    if (!verdict.allowed) throw MatrixError.forbidden(`the room's m.room.server_acl denies ${origin} (${verdict.reason})`);
-  }
+  await assertServerAllowedInRoom(ctx.storage, req.roomId, origin);
   // Step 6. A room this server is in (a local user joined): the invite is room state, which arrives with the
   // inviting server's /send (a membership event always goes to its target's server) and goes through the room
   // pipeline; storing it here, even as an outlier, would make that copy "already known". Only a target who is joined

@@ -2,7 +2,8 @@
  * Membership over federation, both sides:
  * https://spec.matrix.org/v1.16/server-server-api/#joining-rooms
  *
- * Resident side (RoomService.makeJoin / acceptSendJoin):
+ * Resident side (RoomService.makeJoin / acceptSendJoin; make_leave, make_knock, send_leave and send_knock alike):
+ * 0. the room's m.room.server_acl must allow the requesting server (403 M_FORBIDDEN, server-acl.ts), checked first;
  * 1. make_join: the room version must be among the joining server's `ver` (else 400 M_INCOMPATIBLE_ROOM_VERSION
  *    with room_version); the template is the join built over the current state (so a user the auth rules refuse
  *    is 403 already), without hashes, signatures or a minted id.

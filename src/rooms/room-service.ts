@@ -31,6 +31,7 @@ import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, ver
 import { PartialStateCompleter, type PartialStateClient, type PartialStateLog } from "./partial-state.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
 import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
+import { assertServerAllowedInRoom } from "./server-acl.js";
 import type { TransactionAnswer } from "./transaction-gate.js";
 
 /** /query/profile, for the profile a remote invitee's invite carries. */
@@ -772,17 +773,19 @@ export class RoomService {
   }
 
   /** GET /make_join (remote-join.ts step 1): the join template for a user of another server. */
-  makeJoin(roomId: RoomId, userId: UserId, ver: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
-    return this.makeMembership(roomId, userId, "join", ver);
+  makeJoin(origin: ServerName, roomId: RoomId, userId: UserId, ver: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+    return this.makeMembership(origin, roomId, userId, "join", ver);
   }
 
   /**
-   * make_join, make_leave (no `ver`) and make_knock: the member event built over the current state (403 when the
-   * auth rules refuse it), as a template.
+   * make_join, make_leave (no `ver`) and make_knock from `origin`: a room this server holds (404), whose
+   * m.room.server_acl allows `origin` (403, server-acl.ts), in a version of `ver`; then the member event built over
+   * the current state (403 when the auth rules refuse it), as a template.
    */
-  async makeMembership(roomId: RoomId, userId: UserId, membership: "join" | "leave" | "knock", ver?: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
+  async makeMembership(origin: ServerName, roomId: RoomId, userId: UserId, membership: "join" | "leave" | "knock", ver?: readonly string[]): Promise<{ room_version: string; event: JsonObject }> {
     const rules = await this.rulesOf(roomId);
     if (!rules) throw MatrixError.notFound(`unknown room ${roomId}`);
+    await assertServerAllowedInRoom(this.deps.storage, roomId, origin);
     if (ver) assertVersionSupported(rules, ver);
     const { pdu } = await this.queue.run(roomId, async () => {
       const content: Record<string, JsonValue> = { membership };
@@ -813,11 +816,15 @@ export class RoomService {
     return { knock_room_state: stripped };
   }
 
-  /** remote-join.ts step 2 for any membership: shape checks, then the remote pipeline; the accepted event. */
+  /**
+   * remote-join.ts step 2 for any membership: the room's m.room.server_acl must allow `origin` (403, before any key
+   * is fetched for the event), shape checks, then the remote pipeline; the accepted event.
+   */
   private async ingestMembership(origin: ServerName, roomId: RoomId, eventId: string, raw: unknown, membership: string): Promise<Pdu> {
     const rules = await this.rulesOf(roomId);
     const remote = this.deps.remote;
     if (!rules || !remote) throw MatrixError.notFound(`unknown room ${roomId}`);
+    await assertServerAllowedInRoom(this.deps.storage, roomId, origin);
     raw = await this.authoriseRestrictedJoin(roomId, raw, rules, membership);
     const [v] = await verifyRemoteBatch(remote.keys, [{ raw, rules, roomId, eventId }]);
     if (!v || !v.ok || !v.pdu) throw new MatrixError("M_BAD_JSON", 400, `the ${membership} event fails its checks: ${(v?.failures ?? []).map((f) => `${f.check}: ${f.reason}`).join("; ")}`);

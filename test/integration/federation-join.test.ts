@@ -1,12 +1,14 @@
 /**
  * Joining a remote room through the client API, between three in-process Zions over real HTTPS (test CA,
  * IP-literal server names on 127.0.0.1, each server fetching the others' keys from their listeners):
- * hs1 holds the rooms (federation_domain_whitelist: hs1, hs2), hs2's user joins by id and by alias, hs3's user is
- * refused. hs3's federation port is a counting TCP relay in front of its listener, so the test sees every connection
- * anyone opens to hs3.
+ * hs1 holds the rooms (federation_domain_whitelist: hs1, hs2, denied.test), hs2's user joins by id and by alias, hs3's
+ * user is refused. hs3's federation port is a counting TCP relay in front of its listener, so the test sees every
+ * connection anyone opens to hs3. "denied.test" is a test double (a FederationClient signing as denied.test, whose
+ * key hs1 holds in its key cache because denied.test has no address) that a room's m.room.server_acl denies.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,9 +16,14 @@ import { join } from "node:path";
 import { scryptHasher } from "../../src/api/index.js";
 import { createFederation, type FederationServices } from "../../src/app/federation.js";
 import type { Clock } from "../../src/core/clock.js";
+import { publicKeyBase64, signingKeyFromSeed } from "../../src/core/crypto/index.js";
 import { hashAndSignEvent, parsePdu } from "../../src/core/events/index.js";
-import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
+import type { EventId, KeyId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
+import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
+import type { HttpsClient } from "../../src/federation/tls/https-client.js";
+import { FederationError, type FederationClient } from "../../src/federation/transport/client.js";
+import { ipLiteralFederationClient, testHttpsClient } from "../harness/federation-client.js";
 import { clientCaller, expectMatrixError } from "../harness/http-get.js";
 import { freePort } from "../harness/ports.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
@@ -37,6 +44,9 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
   let fed2: FederationServices;
   let roomId: RoomId;
   let aliasRoomId: RoomId;
+  const deniedKey = signingKeyFromSeed("d1", randomBytes(32));
+  let https: HttpsClient;
+  let denied: FederationClient;
   const call = (i: number) => clientCaller(() => hs[i]!.clientUrl);
 
   before(async () => {
@@ -67,7 +77,7 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
           ip_range_whitelist: ["127.0.0.1/32"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
           enable_registration: true, enable_registration_without_verification: true,
           rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous },
-          ...(i === 0 ? { federation_domain_whitelist: [names[0], names[1]] } : {}),
+          ...(i === 0 ? { federation_domain_whitelist: [names[0], names[1], "denied.test"] } : {}),
         },
         startOptions: { clock, passwordHasher: cheap },
       }));
@@ -77,6 +87,13 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
       users.push(r.json()["user_id"] as string);
     }
     fed2 = createFederation(hs[1]!.config, { keys: hs[1]!.homeserver!.storage.keys, signingKeys: hs[1]!.homeserver!.signingKeys, clock });
+    // denied.test has no address: hs1 knows its key already (as if fetched through a notary).
+    await hs[0]!.homeserver!.storage.keys.upsertServerKeys([{
+      serverName: "denied.test" as ServerName, keyId: deniedKey.keyId as KeyId, publicKey: publicKeyBase64(deniedKey),
+      validUntilTs: Date.now() + 86_400_000, expiredTs: null, fetchedTs: Date.now(), fetchedFrom: "denied.test" as ServerName, keyJson: {},
+    }]);
+    https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 10_000 });
+    denied = ipLiteralFederationClient(https, "denied.test", deniedKey, ["127.0.0.1/32"]);
     const created = await call(0)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "lobby" }, tokens[0]);
     assert.equal(created.status, 200, created.body);
     roomId = created.json()["room_id"] as RoomId;
@@ -85,6 +102,7 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
     aliasRoomId = aliased.json()["room_id"] as RoomId;
   });
   after(async () => {
+    await https?.close();
     await fed2?.close();
     await Promise.all(hs.map((s) => s.stop()));
     await new Promise<void>((r) => (relay ? relay.close(() => r()) : r()));
@@ -186,6 +204,67 @@ describe("joining a remote room from the client API (three Zions, real HTTPS)", 
       fed2.client.request({ destination: names[0]!, method: "GET", path: `/_matrix/federation/v1/make_join/${encodeURIComponent(roomId)}/${encodeURIComponent(`@zed:${names[1]}`)}`, query: { ver: ["1", "2"] } }),
       (e: unknown) => (e as { status?: number; errcode?: string }).status === 400 && (e as { errcode?: string }).errcode === "M_INCOMPATIBLE_ROOM_VERSION",
     );
+  });
+
+  describe("a room whose m.room.server_acl denies denied.test", () => {
+    let aclRoom: RoomId;
+    const dan = "@dan:denied.test" as UserId;
+    const aclDenied = async (p: Promise<unknown>) => {
+      await assert.rejects(p, (e: unknown) => {
+        assert.ok(e instanceof FederationError, String(e));
+        assert.equal(e.status, 403, e.message);
+        assert.equal(e.errcode, "M_FORBIDDEN", e.message);
+        assert.match(e.message, /m\.room\.server_acl denies denied\.test/);
+        return true;
+      });
+    };
+    /** A member event of the room signed by denied.test (the ACL refuses it before anything looks further). */
+    async function signedByDenied(sender: UserId, stateKey: string, membership: string): Promise<{ eventId: EventId; event: JsonObject; version: string }> {
+      const storage = hs[0]!.homeserver!.storage;
+      const version = (await storage.rooms.getRoom(aclRoom))!.roomVersion;
+      const rules = roomVersion(version);
+      const create = (await storage.rooms.getCurrentStateEventId(aclRoom, "m.room.create", ""))!;
+      const prev = await storage.rooms.getForwardExtremities(aclRoom);
+      const event = hashAndSignEvent({
+        type: "m.room.member", room_id: aclRoom, sender, state_key: stateKey, content: { membership },
+        prev_events: [...prev], auth_events: rules.auth.createEventIsRoomId ? [] : [create], depth: 100, origin_server_ts: Date.now(),
+      }, rules, { serverName: "denied.test" as ServerName, key: deniedKey });
+      return { eventId: parsePdu(event, rules).eventId, event, version };
+    }
+    const at = (path: string) => `${path}/${encodeURIComponent(aclRoom)}`;
+
+    before(async () => {
+      const created = await call(0)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "acl" }, tokens[0]);
+      assert.equal(created.status, 200, created.body);
+      aclRoom = created.json()["room_id"] as RoomId;
+      const acl = await call(0)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(aclRoom)}/state/m.room.server_acl/`, { allow: ["*"], deny: ["denied.test"] }, tokens[0]);
+      assert.equal(acl.status, 200, acl.body);
+    });
+
+    it("make_join, make_leave and make_knock from denied.test are 403 M_FORBIDDEN naming the ACL", async () => {
+      await aclDenied(denied.makeJoin(names[0]!, aclRoom, dan, ["10", "11", "12"]));
+      await aclDenied(denied.makeLeave(names[0]!, aclRoom, dan));
+      await aclDenied(denied.makeKnock(names[0]!, aclRoom, dan, ["10", "11", "12"]));
+    });
+
+    it("send_join, send_leave and send_knock of a signed event from denied.test are 403 M_FORBIDDEN naming the ACL; dan is not in the room", async () => {
+      for (const [path, membership] of [["/_matrix/federation/v2/send_join", "join"], ["/_matrix/federation/v2/send_leave", "leave"], ["/_matrix/federation/v1/send_knock", "knock"]] as const) {
+        const { eventId, event } = await signedByDenied(dan, dan, membership);
+        await aclDenied(denied.request({ destination: names[0]!, method: "PUT", path: `${at(path)}/${encodeURIComponent(eventId)}`, body: event }));
+      }
+      assert.equal(await hs[0]!.homeserver!.storage.rooms.getMembership(aclRoom, dan), null);
+    });
+
+    it("an invite from denied.test into the room is 403 M_FORBIDDEN naming the ACL", async () => {
+      const { eventId, event, version } = await signedByDenied(dan, users[0]!, "invite");
+      await aclDenied(denied.request({ destination: names[0]!, method: "PUT", path: `${at("/_matrix/federation/v2/invite")}/${encodeURIComponent(eventId)}`, body: { room_version: version, event, invite_room_state: [] } }));
+    });
+
+    it("hs2, which the ACL allows, still joins the room through make_join and send_join", async () => {
+      const r = await call(1)("POST", `/_matrix/client/v3/join/${encodeURIComponent(aclRoom)}?server_name=${encodeURIComponent(names[0]!)}`, {}, tokens[1]);
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual(await joinedMembers(0, aclRoom), [users[0], users[1]].sort());
+    });
   });
 
   it("hs3, not in hs1's federation_domain_whitelist, cannot join (M_FORBIDDEN), and hs1 never opens a connection to hs3", async () => {

@@ -23,6 +23,15 @@ export interface FederationAuth {
   authenticate(request: FederationAuthRequest): Promise<{ origin: ServerName }>;
 }
 
+/**
+ * Synapse's rc_federation around every signed request (api/federation/rate-limit.ts FederationRateLimiter): the work
+ * of one request of `origin` runs when the limiter lets it (delayed past sleep_limit, at most `concurrent` at a
+ * time), or the call throws 429 M_LIMIT_EXCEEDED (past reject_limit) without running it.
+ */
+export interface FederationRequestLimiter {
+  run<T>(origin: ServerName, work: () => Promise<T>): Promise<T>;
+}
+
 /** Decides whether a verified origin may talk to us (federation_domain_whitelist). */
 export type FederationOriginPolicy = (origin: ServerName) => boolean;
 

@@ -138,6 +138,11 @@ export interface RouteSpec<P, Q, B, A extends RouteAuth, D> {
   /** Add CORS headers (default: true for client and public routes, false otherwise). */
   readonly cors?: boolean;
   readonly rateLimited?: boolean;
+  /**
+   * x-matrix routes: the handler applies rc_federation itself (PUT /send, after its cheap checks and around the
+   * transaction gate), so the HTTP layer's per-origin limiter (HttpAppOptions.federationRateLimiter) leaves it out.
+   */
+  readonly ownFederationRateLimit?: boolean;
   handle(input: HandlerInput<P, Q, B, A>, deps: D): Promise<RouteResult> | RouteResult;
 }
 
@@ -156,6 +161,7 @@ export interface Route<D = unknown> {
   readonly bodyLimits?: (json: JsonValue) => void;
   readonly cors?: boolean;
   readonly rateLimited?: boolean;
+  readonly ownFederationRateLimit?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the typed input is checked at the definition site
   handle(input: HandlerInput<any, any, any, RouteAuth>, deps: D): Promise<RouteResult> | RouteResult;
 }

@@ -9,6 +9,12 @@
  *   (M_BAD_JSON naming the field);
  * - x-matrix routes authenticate (deps.federationAuth) and pass the
  *   federation_domain_whitelist check before validation or the handler run;
+ *   then validation and the handler run under the per-origin rc_federation
+ *   limiter (federationRateLimiter), as Synapse's federation servlets do:
+ *   429 M_LIMIT_EXCEEDED past reject_limit, a delay past sleep_limit, at most
+ *   `concurrent` at once (routes with ownFederationRateLimit, PUT /send,
+ *   apply it themselves); a request whose client went away while it waited
+ *   is not run;
  * - errors render as `{errcode, error}`: MatrixError as it stands, anything
  *   else as 500 M_UNKNOWN logged with the request id;
  * - unknown paths are 404 M_UNRECOGNIZED, known paths with another method
@@ -32,7 +38,7 @@ import { MatrixError } from "../../core/errors.js";
 import type { ServerName, UserId } from "../../core/ids/index.js";
 import { parseJsonStrict } from "../../core/json/parse.js";
 import type { JsonValue } from "../../core/json/types.js";
-import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, type FederationAuth, type FederationOriginPolicy } from "./federation-auth.js";
+import { refuseAllAccessTokens, refuseAllFederationAuth, type AccessTokenAuth, type FederationAuth, type FederationOriginPolicy, type FederationRequestLimiter } from "./federation-auth.js";
 import { HttpResponse, type BodyStream, type RequestInfo, type Route, type RouteResult } from "./route.js";
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -61,6 +67,11 @@ export interface HttpAppOptions<D> {
   readonly accessTokenAuth?: AccessTokenAuth;
   /** federation_domain_whitelist (default: everyone). */
   readonly federationOriginAllowed?: FederationOriginPolicy;
+  /**
+   * rc_federation per verified origin around every `auth: "x-matrix"` route but those with ownFederationRateLimit
+   * (default: none). One limiter may serve several apps (listeners), so an origin's requests count together.
+   */
+  readonly federationRateLimiter?: FederationRequestLimiter;
   /** Take the client address from X-Forwarded-For (and -Proto, -Host) sent by a trusted proxy (the listener's x_forwarded). */
   readonly trustProxy?: boolean;
   /**
@@ -384,12 +395,22 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
             if (!found) throw new MatrixError("M_UNKNOWN_TOKEN", 401, "unknown or expired access token", { soft_logout: false });
             user = found;
           }
-          const params = validate(route.params, request.params, "params");
-          const query = validate(route.query, request.query, "query");
-          if (route.bodyLimits && json !== undefined) route.bodyLimits(json);
-          const body = route.body ? validate(route.body, json, "body") : undefined;
-          const log = origin ? request.log.child({ origin }) : request.log;
-          const result: RouteResult = await route.handle({ params, query, body, origin, user, request: info, log, signal: aborter.signal, bodyStream }, options.deps);
+          const run = async (): Promise<RouteResult> => {
+            const params = validate(route.params, request.params, "params");
+            const query = validate(route.query, request.query, "query");
+            if (route.bodyLimits && json !== undefined) route.bodyLimits(json);
+            const body = route.body ? validate(route.body, json, "body") : undefined;
+            const log = origin ? request.log.child({ origin }) : request.log;
+            return route.handle({ params, query, body, origin, user, request: info, log, signal: aborter.signal, bodyStream }, options.deps);
+          };
+          const limiter = origin !== undefined && !route.ownFederationRateLimit ? options.federationRateLimiter : undefined;
+          const result: RouteResult = limiter
+            ? await limiter.run(origin!, async () => {
+                // As Synapse: a request whose sender gave up while it waited for its turn is not processed.
+                if (aborter.signal.aborted) throw new MatrixError("M_UNKNOWN", 408, "the client closed the connection before the request's turn under rc_federation");
+                return run();
+              })
+            : await run();
           if (result instanceof HttpResponse) {
             reply.code(result.status).headers(result.headers);
             if (result.body.kind === "json") return send(reply, result.status, result.body.value);

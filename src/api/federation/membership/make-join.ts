@@ -3,7 +3,8 @@
  * 1. user_id must be a user of the requesting server (403 M_FORBIDDEN).
  * 2. `ver` (repeatable; default ["1"] as the spec says) must include the room's version: else 400
  *    M_INCOMPATIBLE_ROOM_VERSION with room_version.
- * 3. The template is built over the current state; a user the auth rules refuse is 403 (RoomService.makeJoin).
+ * 3. The room's m.room.server_acl must allow the requesting server (403 M_FORBIDDEN naming it, rooms/server-acl.ts).
+ * 4. The template is built over the current state; a user the auth rules refuse is 403 (RoomService.makeJoin).
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
@@ -30,8 +31,8 @@ export const makeJoin = defineFederationRoute({
     const userId = parseUserId(params.userId);
     // Step 1.
     if (serverOfUserId(userId) !== origin) throw MatrixError.forbidden(`${userId} is not a user of ${origin}`);
-    // Steps 2 and 3.
+    // Steps 2 to 4.
     const ver = query.ver === undefined ? ["1"] : typeof query.ver === "string" ? [query.ver] : query.ver;
-    return rooms.makeJoin(roomId, userId, ver);
+    return rooms.makeJoin(origin, roomId, userId, ver);
   },
 });

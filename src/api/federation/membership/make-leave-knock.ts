@@ -4,7 +4,8 @@
  * 1. user_id must be a user of the requesting server (403 M_FORBIDDEN).
  * 2. make_knock: `ver` (repeatable, required by the spec; absent means ["1"]) must include the room's version, else
  *    400 M_INCOMPATIBLE_ROOM_VERSION with room_version. make_leave takes no `ver`.
- * 3. The template is built over the current state; a refusal by the auth rules is 403 (RoomService.makeMembership).
+ * 3. The room's m.room.server_acl must allow the requesting server (403 M_FORBIDDEN naming it, rooms/server-acl.ts).
+ * 4. The template is built over the current state; a refusal by the auth rules is 403 (RoomService.makeMembership).
  */
 import { z } from "zod";
 import { MatrixError } from "../../../core/errors.js";
@@ -30,7 +31,7 @@ export const makeLeave = defineFederationRoute({
   params,
   async handle({ origin, params: p }, { rooms }: MembershipDeps) {
     const { roomId, userId } = target(origin, p);
-    return rooms.makeMembership(roomId, userId, "leave");
+    return rooms.makeMembership(origin, roomId, userId, "leave");
   },
 });
 
@@ -44,6 +45,6 @@ export const makeKnock = defineFederationRoute({
     const { roomId, userId } = target(origin, p);
     // Step 2.
     const ver = query.ver === undefined ? ["1"] : typeof query.ver === "string" ? [query.ver] : query.ver;
-    return rooms.makeMembership(roomId, userId, "knock", ver);
+    return rooms.makeMembership(origin, roomId, userId, "knock", ver);
   },
 });

@@ -1,6 +1,7 @@
 /**
  * https://spec.matrix.org/v1.16/server-server-api/#put_matrixfederationv2send_joinroomideventid
- * 1. The body is the signed join of a user of the requesting server, with the id in the path.
+ * 1. The room's m.room.server_acl must allow the requesting server (403 M_FORBIDDEN naming it, rooms/server-acl.ts);
+ *    the body is the signed join of a user of the requesting server, with the id in the path.
  * 2. It goes through the room pipeline like any PDU and must be accepted (403 otherwise).
  * 3. The answer: the state before the join and its whole auth chain; `omit_members=true` leaves out the other
  *    membership events (members_omitted: true), leaves the events returned in `state` out of `auth_chain` (which the

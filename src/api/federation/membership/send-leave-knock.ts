@@ -1,6 +1,7 @@
 /**
  * https://spec.matrix.org/v1.16/server-server-api/#put_matrixfederationv2send_leaveroomideventid
  * https://spec.matrix.org/v1.16/server-server-api/#put_matrixfederationv1send_knockroomideventid
+ * The room's m.room.server_acl must allow the requesting server (403 M_FORBIDDEN naming it, rooms/server-acl.ts).
  * The body is the signed leave (knock) of a user of the requesting server, with the id in the path; it goes through
  * the room pipeline and must be accepted (403 otherwise). send_leave answers {}; send_knock answers
  * knock_room_state (stripped state: create, join rules, name, avatar, canonical alias, encryption, topic).

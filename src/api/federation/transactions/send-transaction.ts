@@ -3,7 +3,9 @@
  * 1. The body's `origin` must be the server that signed the request (403 M_FORBIDDEN).
  * 2. At most MAX_TXN_PDUS PDUs and MAX_TXN_EDUS EDUs (400 M_BAD_JSON naming the limit; Synapse answers a bare 400 {}).
  * 3. rc_federation per origin (429 M_LIMIT_EXCEEDED past reject_limit, delays past sleep_limit, `concurrent` at a
- *    time), then once per (origin, txn id): a repeat gets the first answer (TransactionGate).
+ *    time), then once per (origin, txn id): a repeat gets the first answer (TransactionGate). The route applies it
+ *    itself, with a limiter of its own (`ownFederationRateLimit`): the one the HTTP layer puts around every other
+ *    signed request does not count /send, as Synapse's FederationSendServlet is left out of its servlets' limiter.
  * 4. The PDUs go through the room pipeline (RoomService.ingestRemote): `pdus` maps each event id to {} or {error}.
  *    A transaction without EDUs whose PDUs are of one room has its answer written with them, in one commit.
  * 5. The EDUs go to their handlers (EduRegistry); they have no answer. (They come after the PDUs, whose events they
@@ -57,6 +59,7 @@ export const sendTransaction = defineFederationRoute({
   method: "PUT",
   path: "/_matrix/federation/v1/send/:txnId",
   auth: "x-matrix",
+  ownFederationRateLimit: true,
   params: z.object({ txnId: z.string() }),
   body: z.object({
     origin: z.string(),
