@@ -1,6 +1,6 @@
 /** The room pipeline (docs/rooms.md): one queue per room, local events built, checked, persisted and notified. */
 export { RoomService, federationUnavailable, type RoomServiceDeps, type RoomStorage } from "./room-service.js";
-export { RoomReads, clientEvent, type StateView, type VisibilityKnown } from "./room-reads.js";
+export { RoomReads, clientEvent, type ClientEventOptions, type Reader, type StateView, type VisibilityKnown } from "./room-reads.js";
 export { RoomUpgrader } from "./room-upgrade.js";
 export { KeyedQueue } from "./keyed-queue.js";
 export { DUMMY_EVENT_TYPE, DEFAULT_DUMMY_EVENT_DELAY_MS, ExtremityMerger, type ExtremityPolicy, type MergeTimers } from "./extremities.js";

@@ -152,11 +152,15 @@ export class RoomReads {
   }
 
   /**
-   * The client format of events served to `userId`, with the server-side aggregations (m.thread, m.replace) the
-   * user may see bundled into unsigned["m.relations"] (aggregations.ts).
+   * The client format of events served to `reader`, as a timeline shows them (`clientEvents` with `prevState` and
+   * the reader's transaction ids), with the server-side aggregations (m.thread, m.replace) the user may see bundled
+   * into unsigned["m.relations"] (aggregations.ts).
    */
-  async clientEventsFor(userId: UserId, events: readonly Pdu[], nowTs: number): Promise<JsonObject[]> {
-    const [json, bundles] = await Promise.all([this.clientEvents(events, nowTs), bundledAggregations(this.aggregationSource(nowTs), userId, events)]);
+  async clientEventsFor(reader: Reader, events: readonly Pdu[], nowTs: number): Promise<JsonObject[]> {
+    const [json, bundles] = await Promise.all([
+      this.clientEvents(events, nowTs, { reader, prevState: true }),
+      bundledAggregations(this.aggregationSource(nowTs), reader.userId, events),
+    ]);
     return json.map((j, i) => {
       const b = bundles.get(events[i]!.eventId);
       return b ? { ...j, unsigned: { ...((j["unsigned"] as JsonObject | undefined) ?? {}), "m.relations": b } } : j;
@@ -174,22 +178,101 @@ export class RoomReads {
     };
   }
 
-  /** The client format of events (https://spec.matrix.org/v1.16/client-server-api/#room-event-format), redactions applied. */
-  async clientEvents(events: readonly Pdu[], nowTs: number): Promise<JsonObject[]> {
-    const redactions = await this.storage.roomClient.getRedactions(events.map((e) => e.eventId));
-    const because = await this.storage.events.getPdus([...new Set(redactions.values())]);
+  /**
+   * The client format of events (https://spec.matrix.org/v1.16/client-server-api/#room-event-format), redactions
+   * applied, and what `opts` asks for in `unsigned`:
+   *
+   * - `reader` with a device: `transaction_id` on the events that device sent with a txn id (PUT /send, /redact),
+   *   for that device only (https://spec.matrix.org/v1.16/client-server-api/#transaction-identifiers);
+   * - `prevState`: on a state event that replaced an earlier entry of its (type, state_key), `replaces_state` (that
+   *   event's id) and, as Synapse, `prev_content` and `prev_sender` (its content, redacted when it was, and sender).
+   *
+   * A fixed number of batched reads whatever the page (one per room for the previous state entries): redactions,
+   * txn ids (only when the reader sent some of the events), the state entries before the state events, then the
+   * redaction and previous events and the previous events' redactions.
+   */
+  async clientEvents(events: readonly Pdu[], nowTs: number, opts: ClientEventOptions = {}): Promise<JsonObject[]> {
+    if (events.length === 0) return [];
+    const { reader, prevState = false } = opts;
+    const own = reader?.deviceId !== undefined ? events.filter((e) => e.sender === reader.userId).map((e) => e.eventId) : [];
+    const stateEvents = prevState ? events.filter((e) => e.stateKey !== undefined) : [];
+    const [redactions, txnIds, replaces] = await Promise.all([
+      this.storage.roomClient.getRedactions(events.map((e) => e.eventId)),
+      own.length > 0 ? this.storage.roomClient.getClientTxnIds(reader!.userId, reader!.deviceId!, own) : new Map<EventId, string>(),
+      this.replacedState(stateEvents),
+    ]);
+    const prevIds = [...new Set(replaces.values())];
+    const wanted = [...new Set([...redactions.values(), ...prevIds])];
+    const [pdus, prevRedactions] = await Promise.all([
+      wanted.length > 0 ? this.storage.events.getPdus(wanted) : new Map<EventId, Pdu>(),
+      prevIds.length > 0 ? this.storage.roomClient.getRedactions(prevIds) : new Map<EventId, EventId>(),
+    ]);
     return events.map((e) => {
+      const extra: Record<string, JsonValue> = {};
+      const txnId = txnIds.get(e.eventId);
+      if (txnId !== undefined) extra["transaction_id"] = txnId;
+      const prevId = replaces.get(e.eventId);
+      if (prevId !== undefined) {
+        extra["replaces_state"] = prevId;
+        const prev = pdus.get(prevId);
+        if (prev) {
+          const content = prevRedactions.has(prevId) ? (redactEvent(prev.raw, prev.roomVersion)["content"] as JsonObject | undefined) ?? {} : prev.content;
+          extra["prev_content"] = content;
+          extra["prev_sender"] = prev.sender;
+        }
+      }
       const by = redactions.get(e.eventId);
-      const byPdu = by ? because.get(by) : undefined;
-      return clientEvent(e, nowTs, byPdu ? clientEvent(byPdu, nowTs) : undefined);
+      const byPdu = by ? pdus.get(by) : undefined;
+      return clientEvent(e, nowTs, byPdu ? clientEvent(byPdu, nowTs) : undefined, extra);
     });
+  }
+
+  /**
+   * For each state event with an entry of its own (type, state_key) in the state before it, that entry's event id.
+   * One state read per room (the keys asked are the room's events' own keys).
+   */
+  private async replacedState(stateEvents: readonly Pdu[]): Promise<Map<EventId, EventId>> {
+    const out = new Map<EventId, EventId>();
+    if (stateEvents.length === 0) return out;
+    const byRoom = new Map<RoomId, Pdu[]>();
+    for (const e of stateEvents) {
+      let l = byRoom.get(e.roomId);
+      if (!l) byRoom.set(e.roomId, (l = []));
+      l.push(e);
+    }
+    await Promise.all([...byRoom.values()].map(async (list) => {
+      const keyOf = (e: Pdu) => stateKeyOf(e.type, e.stateKey!);
+      const before = await this.storage.state.getStateEntriesAt(list.map((e) => e.eventId), [...new Set(list.map(keyOf))], "before");
+      for (const e of list) {
+        const prev = before.get(e.eventId)?.get(keyOf(e));
+        if (prev !== undefined && prev !== e.eventId) out.set(e.eventId, prev);
+      }
+    }));
+    return out;
   }
 }
 
-/** One event in the client format; with `redactedBecause`, its redacted form. */
-export function clientEvent(e: Pdu, nowTs: number, redactedBecause?: JsonObject): JsonObject {
+/** Who reads events: the user, and the device whose own sends carry unsigned.transaction_id. */
+export interface Reader {
+  readonly userId: UserId;
+  /** Absent: no transaction ids are shown. */
+  readonly deviceId?: string;
+}
+
+export interface ClientEventOptions {
+  /** The reader whose device's own sends carry unsigned.transaction_id. */
+  readonly reader?: Reader;
+  /** State events carry replaces_state, prev_content and prev_sender (timelines; not whole states, which would pay a read per key). */
+  readonly prevState?: boolean;
+}
+
+/**
+ * One event in the client format; with `redactedBecause`, its redacted form. `unsigned` holds `age`, then the
+ * `extra` fields (transaction_id, replaces_state, prev_content, prev_sender from RoomReads.clientEvents).
+ */
+export function clientEvent(e: Pdu, nowTs: number, redactedBecause?: JsonObject, extra?: Readonly<Record<string, JsonValue>>): JsonObject {
   const raw = redactedBecause ? redactEvent(e.raw, e.roomVersion) : e.raw;
-  const unsigned: Record<string, JsonValue> = { age: Math.max(0, nowTs - e.originServerTs) };
+  const unsigned: Record<string, JsonValue> = { age: Math.max(0, nowTs - e.originServerTs), ...extra };
   if (redactedBecause) unsigned["redacted_because"] = redactedBecause;
   const out: Record<string, JsonValue> = {
     type: e.type,

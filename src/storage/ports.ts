@@ -512,6 +512,11 @@ export interface RoomClientStore {
    * record through PersistBatch.clientTxn instead, in the event's own transaction.
    */
   recordClientTxn(key: ClientTxnKey, eventId: EventId, nowTs: number): Promise<EventId>;
+  /**
+   * The txn ids with which one device of a user created any of `eventIds` (migration 0024 indexes the events), for
+   * unsigned.transaction_id: events the device did not send through a client transaction are left out.
+   */
+  getClientTxnIds(userId: UserId, deviceId: string, eventIds: readonly EventId[]): Promise<ReadonlyMap<EventId, string>>;
   /** Current members of a room with the given membership, ordered by user id. */
   getRoomMembers(roomId: RoomId, membership: string): Promise<readonly UserId[]>;
   /** How many members of each room have this membership now (rooms with none map to 0). */

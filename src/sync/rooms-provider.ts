@@ -12,12 +12,16 @@
  * - an out-of-band leave (a rejected remote invite) shows the leave event as the left room's timeline.
  * - leave: the timeline up to the leave, for rooms left (or banned from) after `since`, or on an initial sync when
  *   the filter's `include_leave` is set; forgotten rooms never.
+ * - timeline events, of every room at once: redacted ones in their redacted form, the syncing device's own sends
+ *   with `unsigned.transaction_id`, state events with `unsigned.replaces_state` / `prev_content` / `prev_sender`
+ *   (RoomReads.clientEvents).
  */
 import type { RoomFilter } from "../core/filters/index.js";
 import { eventFilterMatches, effectiveLimit, lazyLoading, roomEventFilterMatches, roomFilterIncludes } from "../core/filters/index.js";
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
+import { Timelines } from "./timelines.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import { UnreadCache, unreadCounts } from "./unread.js";
 import { PositionMemo } from "./position-memo.js";
@@ -36,6 +40,8 @@ const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.
 
 export interface RoomsRequest {
   readonly userId: UserId;
+  /** The syncing device: its own sends carry unsigned.transaction_id in the timelines. */
+  readonly deviceId?: string;
   /** null: an initial sync. */
   readonly since: StreamOrdering | null;
   readonly to: StreamOrdering;
@@ -91,6 +97,7 @@ export class RoomsProvider {
     const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => (m === "join" && req.joined ? req.joined : storage.rooms.getRoomsForUser(req.userId, m))));
     const following = new Set<RoomId>([...joined!, ...invited!, ...knocked!]);
     const out: { join: Record<string, JsonObject>; invite: Record<string, JsonObject>; leave: Record<string, JsonObject>; knock: Record<string, JsonObject> } = { join: {}, invite: {}, leave: {}, knock: {} };
+    const timelines = new Timelines();
 
     // Which rooms changed membership in (since, to] and how (the last change wins).
     const changed = new Map<RoomId, { membership: string | null; eventId: EventId | null; ordering: StreamOrdering }>();
@@ -130,7 +137,7 @@ export class RoomsProvider {
       const accountData = accountDataByRoom.get(roomId);
       const summaryDue = completed.has(roomId);
       if (!initial && recent.length === 0 && !ephemeral && !accountData && !summaryDue) continue;
-      out.join[roomId] = await this.joinedRoom(req, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue });
+      out.join[roomId] = await this.joinedRoom(req, timelines, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue });
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -157,8 +164,9 @@ export class RoomsProvider {
     }
     for (const l of leaves) {
       if (await storage.roomClient.isForgotten(req.userId, l.roomId)) continue;
-      out.leave[l.roomId] = await this.leftRoom(req, l.roomId, l.ordering, limit, l.eventId);
+      out.leave[l.roomId] = await this.leftRoom(req, timelines, l.roomId, l.ordering, limit, l.eventId);
     }
+    await timelines.fill(this.reads, { userId: req.userId, ...(req.deviceId !== undefined ? { deviceId: req.deviceId } : {}) }, req.nowTs);
 
     const empty = Object.keys(out.join).length + Object.keys(out.invite).length + Object.keys(out.leave).length + Object.keys(out.knock).length === 0;
     return { ...out, following, empty };
@@ -166,6 +174,7 @@ export class RoomsProvider {
 
   private async joinedRoom(
     req: RoomsRequest,
+    timelines: Timelines,
     roomId: RoomId,
     recentNewestFirst: readonly StoredEvent[],
     limit: number,
@@ -176,7 +185,7 @@ export class RoomsProvider {
   ): Promise<JsonObject> {
     const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
     const room: Record<string, JsonValue> = {
-      timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
+      timeline: { events: timelines.add(timeline), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
     };
     const stateEvents = await this.state(req, roomId, timeline, first, initial, limited);
     if (req.stateAfterKey) room[req.stateAfterKey] = { events: stateEvents };
@@ -312,17 +321,17 @@ export class RoomsProvider {
     return out;
   }
 
-  private async leftRoom(req: RoomsRequest, roomId: RoomId, leaveOrdering: StreamOrdering, limit: number, leaveEventId?: EventId): Promise<JsonObject> {
+  private async leftRoom(req: RoomsRequest, timelines: Timelines, roomId: RoomId, leaveOrdering: StreamOrdering, limit: number, leaveEventId?: EventId): Promise<JsonObject> {
     const recent = await this.storage.events.getRoomsRecentEvents([roomId], { from: req.since ?? 0, to: leaveOrdering, limit: limit + 1 });
     const newestFirst = recent.get(roomId) ?? [];
     if (newestFirst.length === 0 && leaveEventId && !(await this.storage.rooms.getRoom(roomId))) {
       // An out-of-band leave (a rejected invite of a room this server does not hold): the leave is the timeline.
       const leave = (await this.storage.events.getPdus([leaveEventId])).get(leaveEventId);
-      if (leave) return { timeline: { events: [this.event(leave, req.nowTs)], limited: false }, state: { events: [] }, account_data: { events: [] } };
+      if (leave) return { timeline: { events: timelines.add([leave]), limited: false }, state: { events: [] }, account_data: { events: [] } };
     }
     const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, limit, null);
     return {
-      timeline: { events: timeline.map((p) => this.event(p, req.nowTs)), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
+      timeline: { events: timelines.add(timeline), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
       state: { events: [] },
       account_data: { events: [] },
     };

@@ -101,6 +101,22 @@ export function roomClientConformance(withStorage: (fn: (s: Storage) => Promise<
       });
     });
 
+    it("finds the txn ids one device created a page of events with, leaving out other devices', users' and unknown events", async () => {
+      await withStorage(async (s) => {
+        const key = (txnId: string, over: Partial<ClientTxnKey> = {}): ClientTxnKey => ({ userId: USER, deviceId: "D", endpoint: "send", roomId: ROOM_A, txnId, ...over });
+        const a = pdu({ id: "ids-a", room: ROOM_A });
+        const b = pdu({ id: "ids-b", room: ROOM_A, prev: ["ids-a"], depth: 2 });
+        await s.events.persistEvents({ events: [{ pdu: a }, { pdu: b }], receivedTs: 1, clientTxns: [{ key: key("ta"), eventId: a.eventId }, { key: key("tb", { endpoint: "redact" }), eventId: b.eventId }] });
+        await s.roomClient.recordClientTxn(key("other-device", { deviceId: "E" }), "$on-e" as EventId, 2);
+        await s.roomClient.recordClientTxn(key("other-user", { userId: "@v:conformance.test" as UserId }), "$on-v" as EventId, 3);
+        // Many events, more than one query's worth: the answer is the same.
+        const many = [a.eventId, b.eventId, "$on-e", "$on-v", "$unknown", ...Array.from({ length: 450 }, (_, i) => `$filler-${i}`)] as EventId[];
+        assert.deepEqual(new Map(await s.roomClient.getClientTxnIds(USER, "D", many)), new Map([[a.eventId, "ta"], [b.eventId, "tb"]]));
+        assert.deepEqual([...(await s.roomClient.getClientTxnIds(USER, "E", many))], [["$on-e", "other-device"]]);
+        assert.deepEqual([...(await s.roomClient.getClientTxnIds(USER, "D", []))], []);
+      });
+    });
+
     it("records redactions (the first by id is reported) and forgotten rooms", async () => {
       await withStorage(async (s) => {
         await s.roomClient.recordRedaction("$target" as EventId, "$r2" as EventId);

@@ -106,6 +106,28 @@ export function roomConformance(
       });
     });
 
+    it("answers state entries for more keys than one SQL expression may hold (1,050 members, each its own key)", async () => {
+      await withStorage(async (s) => {
+        const events: EventToPersist[] = [ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } })];
+        let prev = "create";
+        const users = Array.from({ length: 1050 }, (_, i) => `@u${i}:zion.test`);
+        for (const [i, u] of users.entries()) {
+          const id = `join-${i}`;
+          events.push(ev({ id, type: "m.room.member", stateKey: u, content: { membership: "join" }, prev: [prev], depth: i + 2 }, { stateBefore: { after: eid(prev) } }));
+          prev = id;
+        }
+        events.push(ev({ id: "after-joins", prev: [prev], depth: 1100 }, { stateBefore: { after: eid(prev) } }));
+        await s.events.persistEvents(batch(events));
+        const keys = [...users.map((u) => sk("m.room.member", u)), sk("m.room.create")];
+        const got = (await s.state.getStateEntriesAt([eid("after-joins"), eid("join-100")], keys)).get(eid("after-joins"))!;
+        assert.equal(got.size, 1051);
+        assert.equal(got.get(sk("m.room.member", users[1049]!)), eid("join-1049"));
+        const early = (await s.state.getStateEntriesAt([eid("join-100")], keys)).get(eid("join-100"))!;
+        assert.equal(early.size, 101, "the state before join-100: the create event and 100 members");
+        assert.equal(early.has(sk("m.room.member", users[100]!)), false);
+      });
+    });
+
     it("keeps a rejected state event out of the state after it", async () => {
       await withStorage(async (s) => {
         await s.events.persistEvents(batch([ev({ id: "create", type: "m.room.create", stateKey: "" }, { stateBefore: { state: new Map() } })]));

@@ -24,6 +24,7 @@ import { configWants, fromJson, isLazy, newlyWanted, sameConfig, toJson } from "
 import type { RoomConfig } from "./request.js";
 import type { Candidate } from "./room-list.js";
 import type { SlidingStorage } from "./storage.js";
+import type { Timelines } from "../timelines.js";
 
 /** Event types that bump a room: the storage's list (its room-list table keeps their newest position). */
 export { BUMP_EVENT_TYPES };
@@ -44,6 +45,8 @@ export interface RoomContext {
   readonly to: StreamOrdering;
   readonly nowTs: number;
   readonly unread: UnreadReuse;
+  /** Where the rooms' timeline events wait for their client form, filled for all rooms at once (../timelines.ts). */
+  readonly timelines: Timelines;
 }
 
 export interface RoomInput {
@@ -256,7 +259,7 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   const body: Record<string, JsonValue> = { ...common };
   if (requiredState.length > 0) body["required_state"] = requiredState;
   if (config.timelineLimit > 0) {
-    if (timeline.length > 0) body["timeline"] = timeline.map((e) => eventJson(e.pdu, ctx.nowTs));
+    if (timeline.length > 0) body["timeline"] = ctx.timelines.add(timeline.map((e) => e.pdu), { withRoomId: false });
     body["limited"] = limited;
     if (prevBatch) body["prev_batch"] = prevBatch;
     body["num_live"] = ctx.from === null ? 0 : timeline.filter((e) => e.streamOrdering > ctx.from!).length;

@@ -32,6 +32,7 @@ import { roomData, sentAsDm, type RoomOutput } from "./room-data.js";
 import { computeRoomList, type RelevantRoom } from "./room-list.js";
 import type { SlidingStorage } from "./storage.js";
 import { UnreadCache } from "../unread.js";
+import { Timelines } from "../timelines.js";
 import { splitStateKey } from "../../core/events/index.js";
 
 /** A connection not used for a week is forgotten (Synapse expires them after a week too). */
@@ -168,7 +169,7 @@ export class SlidingSyncService {
 
     const ctx = {
       storage, reads, userId: call.userId, from: fromEvents, to: now.events, nowTs: clock.now(),
-      unread: { cache: this.unread, receipts: now.receipts },
+      unread: { cache: this.unread, receipts: now.receipts }, timelines: new Timelines(),
     };
     const outputs: [RoomId, RoomOutput][] = [];
     for (let i = 0; i < toSend.length; i += ROOM_CONCURRENCY) {
@@ -176,6 +177,7 @@ export class SlidingSyncService {
       const done = await Promise.all(part.map(([roomId, r]) => roomData(ctx, { candidate: r.candidate, config: r.config, lists: r.lists, isDm: list.dms.has(roomId), sent: sent.get(roomId) })));
       part.forEach(([roomId], j) => outputs.push([roomId, done[j]!]));
     }
+    await ctx.timelines.fill(reads, { userId: call.userId, deviceId: call.deviceId }, ctx.nowTs);
 
     const rooms: Record<string, JsonObject> = {};
     const records: SlidingSyncRoomState[] = [];

@@ -48,11 +48,11 @@ export const context = defineClientRoute({
       const senders = new Set([event, ...eventsBefore, ...eventsAfter].map((p) => p.sender));
       stateIds = [...state].filter(([k]) => !k.startsWith("m.room.member\u0000") || senders.has(k.slice("m.room.member\u0000".length) as never)).map(([, id]) => id);
     }
-    const [ev] = await deps.roomReads.clientEventsFor(user.userId, [event], deps.clock.now());
+    const [ev] = await deps.roomReads.clientEventsFor(user, [event], deps.clock.now());
     return {
       event: ev,
-      events_before: await deps.roomReads.clientEventsFor(user.userId, eventsBefore, deps.clock.now()),
-      events_after: await deps.roomReads.clientEventsFor(user.userId, eventsAfter, deps.clock.now()),
+      events_before: await deps.roomReads.clientEventsFor(user, eventsBefore, deps.clock.now()),
+      events_after: await deps.roomReads.clientEventsFor(user, eventsAfter, deps.clock.now()),
       start: positionToken(before.next),
       end: positionToken(after.next),
       state: await clientState(deps, stateIds),

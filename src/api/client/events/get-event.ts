@@ -15,7 +15,7 @@ export const getEvent = defineClientRoute({
     const roomId = roomIdParam(params.roomId);
     await deps.roomReads.requireHistoryAccess(roomId, user.userId);
     const pdu = await visibleEvent(deps, roomId, user.userId, parseEventId(params.eventId, "eventId"));
-    const [ev] = await deps.roomReads.clientEventsFor(user.userId, [pdu], deps.clock.now());
+    const [ev] = await deps.roomReads.clientEventsFor(user, [pdu], deps.clock.now());
     return ev!;
   },
 });

@@ -64,7 +64,7 @@ export const messages = defineClientRoute({
     const chunk = filter ? visible.filter((p) => roomEventFilterMatches(filter, { type: p.type, sender: p.sender, room_id: p.roomId, content: p.content })) : visible;
     const out: Record<string, unknown> = {
       start: positionToken(from),
-      chunk: await deps.roomReads.clientEventsFor(user.userId, chunk, deps.clock.now()),
+      chunk: await deps.roomReads.clientEventsFor(user, chunk, deps.clock.now()),
     };
     if ((page.events.length === limit || mayHaveMore) && page.events.length > 0) out["end"] = positionToken(page.next);
     // Step 4

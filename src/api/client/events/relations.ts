@@ -62,7 +62,7 @@ export const getRelations = defineClientRoute({
     });
     const visible = await deps.roomReads.visibleTo(user.userId, roomId, page.events.map((e) => e.pdu));
     // Step 4
-    const out: Record<string, unknown> = { chunk: await deps.roomReads.clientEventsFor(user.userId, visible, deps.clock.now()) };
+    const out: Record<string, unknown> = { chunk: await deps.roomReads.clientEventsFor(user, visible, deps.clock.now()) };
     if (page.next) out["next_batch"] = positionToken(page.next);
     if (query.from !== undefined) out["prev_batch"] = query.from;
     if (query.recurse !== undefined) out["recursion_depth"] = depth;

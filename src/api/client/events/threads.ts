@@ -38,7 +38,7 @@ export const getThreads = defineClientRoute({
     const roots = await deps.events.getEvents(page.roots);
     const pdus = page.roots.map((id) => timelineEventOf(roots.get(id), roomId)).filter((p) => p !== undefined);
     const visible = await deps.roomReads.visibleTo(user.userId, roomId, pdus);
-    const out: Record<string, unknown> = { chunk: await deps.roomReads.clientEventsFor(user.userId, visible, deps.clock.now()) };
+    const out: Record<string, unknown> = { chunk: await deps.roomReads.clientEventsFor(user, visible, deps.clock.now()) };
     if (page.next) out["next_batch"] = positionToken(page.next);
     return out;
   },

@@ -65,7 +65,7 @@ export const getNotifications = defineClientRoute({
     const reads = new Map<RoomId, number>();
     for (const roomId of new Set(hits.map((h) => h.roomId))) reads.set(roomId, await receiptOrdering(deps, roomId, user.userId, null));
     const pdus = await deps.events.getPdus(hits.map((h) => h.eventId));
-    const events = await deps.roomReads.clientEventsFor(user.userId, hits.map((h) => pdus.get(h.eventId)!), deps.clock.now());
+    const events = await deps.roomReads.clientEventsFor(user, hits.map((h) => pdus.get(h.eventId)!), deps.clock.now());
     // Step 3
     return {
       notifications: hits.map((h, i) => ({

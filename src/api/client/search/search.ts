@@ -78,7 +78,7 @@ export const search = defineClientRoute({
       const visible = new Set((await deps.roomReads.visibleTo(user.userId, roomId, candidates.map((e) => e.pdu))).map((p) => p.eventId));
       return candidates.filter((e) => visible.has(e.pdu.eventId)).map((e) => ({ stored: e, extra: null }));
     });
-    const events = await deps.roomReads.clientEventsFor(user.userId, hits.map((h) => h.pdu), deps.clock.now());
+    const events = await deps.roomReads.clientEventsFor(user, hits.map((h) => h.pdu), deps.clock.now());
     const more = rest > 0;
     return {
       search_categories: {

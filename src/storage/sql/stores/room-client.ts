@@ -59,6 +59,19 @@ export function sqlRoomClientStore(db: SqlRunner): RoomClientStore {
         return str(r!["event_id"]) as EventId;
       });
     },
+    getClientTxnIds(userId, deviceId, eventIds) {
+      return db.read(function* () {
+        const out = new Map<EventId, string>();
+        for (const part of chunks([...new Set(eventIds)], 200)) {
+          const rows = yield* query(
+            `SELECT event_id, txn_id FROM client_transactions WHERE event_id IN ${placeholders(part.length)} AND user_id = ? AND device_id = ?`,
+            ...part, userId, deviceId,
+          );
+          for (const r of rows) out.set(str(r["event_id"]) as EventId, str(r["txn_id"]));
+        }
+        return out;
+      });
+    },
     getRoomMembers(roomId, membership) {
       return db.read(function* () {
         return (yield* query("SELECT user_id FROM current_memberships WHERE room_id = ? AND membership = ? ORDER BY user_id", roomId, membership)).map((r) => str(r["user_id"]) as UserId);

@@ -53,15 +53,20 @@ function pathOf(group: StateGroupId, known: ReadonlyMap<StateGroupId, { prev: St
   return path;
 }
 
+/** Keys one delta query filters on at most: each is an OR term, and SQLite caps an expression's depth at 1,000. */
+const KEYS_PER_QUERY = 100;
+
 /** Delta rows of the given groups (only those of the `filter` keys when given). */
 function* loadDeltas(groups: readonly StateGroupId[], filter?: readonly { type: string; stateKey: string }[]): UnitOfWork<Map<StateGroupId, DeltaMap>> {
   const out = new Map<StateGroupId, DeltaMap>(groups.map((g) => [g, new Map()]));
   if (filter && filter.length === 0) return out;
-  const keyClause = filter ? ` AND (${filter.map(() => "(type = ? AND state_key = ?)").join(" OR ")})` : "";
-  const keyParams = filter ? filter.flatMap((k) => [k.type, k.stateKey]) : [];
-  for (const part of chunks([...new Set(groups)])) {
-    const rows = yield* query(`SELECT state_group, type, state_key, event_id FROM state_group_deltas WHERE state_group IN ${placeholders(part.length)}${keyClause}`, ...part, ...keyParams);
-    for (const r of rows) out.get(num(r["state_group"]))!.set(stateKeyOf(str(r["type"]), str(r["state_key"])), strOrNull(r["event_id"]) as EventId | null);
+  for (const keys of filter ? chunks(filter, KEYS_PER_QUERY) : [undefined]) {
+    const keyClause = keys ? ` AND (${keys.map(() => "(type = ? AND state_key = ?)").join(" OR ")})` : "";
+    const keyParams = keys ? keys.flatMap((k) => [k.type, k.stateKey]) : [];
+    for (const part of chunks([...new Set(groups)])) {
+      const rows = yield* query(`SELECT state_group, type, state_key, event_id FROM state_group_deltas WHERE state_group IN ${placeholders(part.length)}${keyClause}`, ...part, ...keyParams);
+      for (const r of rows) out.get(num(r["state_group"]))!.set(stateKeyOf(str(r["type"]), str(r["state_key"])), strOrNull(r["event_id"]) as EventId | null);
+    }
   }
   return out;
 }
