@@ -138,6 +138,7 @@ export class SyncService {
 
     const rooms = await this.rooms.sections({
       userId: req.userId,
+      deviceId: req.deviceId,
       since: since ? Math.min(since.events, now.events) : null,
       to: now.events,
       filter: filter.room,
