@@ -25,6 +25,7 @@ import { Timelines } from "./timelines.js";
 import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/events/index.js";
 import { UnreadCache, unreadCounts } from "./unread.js";
 import { PositionMemo } from "./position-memo.js";
+import { LazyMembersSent, type DeviceMembersSent } from "./lazy-members.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
 export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules" | "pushActions">;
@@ -40,7 +41,10 @@ const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.
 
 export interface RoomsRequest {
   readonly userId: UserId;
-  /** The syncing device: its own sends carry unsigned.transaction_id in the timelines. */
+  /**
+   * The syncing device: its own sends carry unsigned.transaction_id in the timelines, and lazy-loaded member events
+   * it was already sent are not sent again (lazy-members.ts).
+   */
   readonly deviceId?: string;
   /** null: an initial sync. */
   readonly since: StreamOrdering | null;
@@ -71,6 +75,20 @@ export interface RoomsSections {
   readonly empty: boolean;
 }
 
+/**
+ * The timeline's senders whose member event is not earlier in the timeline: a classic client learns the others'
+ * from the timeline itself before their events (as Synapse's lazy loading).
+ */
+function sendersBeforeTheirMember(timeline: readonly Pdu[]): Set<string> {
+  const inTimeline = new Set<string>();
+  const out = new Set<string>();
+  for (const p of timeline) {
+    if (!inTimeline.has(p.sender)) out.add(p.sender);
+    if (p.type === "m.room.member" && p.stateKey !== undefined) inTimeline.add(p.stateKey);
+  }
+  return out;
+}
+
 type Section = "join" | "invite" | "leave" | "knock";
 const sectionOf = (m: string | null): Section | null =>
   m === "join" ? "join" : m === "invite" ? "invite" : m === "knock" ? "knock" : m === "leave" || m === "ban" ? "leave" : null;
@@ -79,6 +97,8 @@ export class RoomsProvider {
   private readonly unread = new UnreadCache();
   /** Room reads shared by the requests computing up to the same position (position-memo.ts). */
   private readonly shared = new PositionMemo();
+  /** The member events each device was sent while lazy-loading members (lazy-members.ts). */
+  private readonly membersSent = new LazyMembersSent();
 
   constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
 
@@ -117,6 +137,7 @@ export class RoomsProvider {
     const joinedRooms = joined!.filter(included).filter((r) => lazy || !partial.has(r));
     const newlyJoined = new Set(joinedRooms.filter((r) => changed.get(r)?.membership === "join" || (!lazy && completed.has(r))));
     const limit = effectiveLimit(req.filter.timeline, TIMELINE_LIMIT);
+    const sent = req.deviceId === undefined ? null : this.membersSent.forSync(req.userId, req.deviceId, req.since);
     const incrementalRooms = req.since === null || req.fullState ? [] : joinedRooms.filter((r) => !newlyJoined.has(r));
     const fromStart = req.since === null || req.fullState ? joinedRooms : [...newlyJoined];
     const [recentInc, recentStart] = await Promise.all([
@@ -137,7 +158,7 @@ export class RoomsProvider {
       const accountData = accountDataByRoom.get(roomId);
       const summaryDue = completed.has(roomId);
       if (!initial && recent.length === 0 && !ephemeral && !accountData && !summaryDue) continue;
-      out.join[roomId] = await this.joinedRoom(req, timelines, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue });
+      out.join[roomId] = await this.joinedRoom(req, timelines, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue }, sent);
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -182,12 +203,13 @@ export class RoomsProvider {
     ephemeral: readonly JsonObject[] | undefined,
     accountData: JsonObject[] | undefined,
     partialState: { readonly partial: boolean; readonly summaryDue: boolean } = { partial: false, summaryDue: false },
+    sent: DeviceMembersSent | null = null,
   ): Promise<JsonObject> {
-    const { timeline, limited, prevBatch, first } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
+    const { timeline, limited, prevBatch, first, last } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
     const room: Record<string, JsonValue> = {
       timeline: { events: timelines.add(timeline), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
     };
-    const stateEvents = await this.state(req, roomId, timeline, first, initial, limited);
+    const stateEvents = await this.state(req, roomId, timeline, { first, last, initial, limited }, sent);
     if (req.stateAfterKey) room[req.stateAfterKey] = { events: stateEvents };
     else room["state"] = { events: stateEvents };
     if (req.stateAfterKey) room["state"] = { events: [] };
@@ -208,7 +230,7 @@ export class RoomsProvider {
   }
 
   /** The visible, filtered timeline (oldest first), whether events were left out, and the token before it. */
-  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], limit: number, membership: "join" | null): Promise<{ timeline: Pdu[]; limited: boolean; prevBatch: string | null; first: StoredEvent | null }> {
+  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], limit: number, membership: "join" | null): Promise<{ timeline: Pdu[]; limited: boolean; prevBatch: string | null; first: StoredEvent | null; last: StoredEvent | null }> {
     const limited = recentNewestFirst.length > limit;
     const kept = recentNewestFirst.slice(0, limit).reverse();
     const matching = kept.filter((e) => roomEventFilterMatches(req.filter.timeline, { type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content })).map((e) => e.pdu);
@@ -229,17 +251,31 @@ export class RoomsProvider {
       const pos = await this.shared.get(req.to, `pos|${id}`, () => this.storage.events.getRoomPosition(id));
       if (pos) prevBatch = `t${pos.depth}_${pos.stream}`;
     }
-    return { timeline: visible, limited, prevBatch, first };
+    return { timeline: visible, limited, prevBatch, first, last: kept.at(-1) ?? null };
   }
 
   /**
    * The state section. Classic: the state before the timeline's first event, whole (initial) or as the changes
    * after `since`; for a not-limited incremental timeline the timeline itself carries the changes. With state
-   * after: the state at the end of the timeline, whole or as the changes after `since`. Lazy loading keeps only
-   * the member events of the timeline's senders (and the user's own).
+   * after: the state at the end of the timeline, whole or as the changes after `since`.
+   *
+   * Lazy loading (https://spec.matrix.org/v1.16/client-server-api/#lazy-loading-room-members) keeps only the
+   * member events of the timeline's senders (and the user's own), and on an incremental sync adds the senders'
+   * member events the changes would not name (unchanged since `since`), limited timeline or not; without
+   * `include_redundant_members`, less those the device was already sent (lazy-members.ts). A member event in a
+   * classic timeline counts as sent (the client applies timeline state); with state after it does not (the client
+   * must not), so there only what `state_after` carries does.
    */
-  private async state(req: RoomsRequest, roomId: RoomId, timeline: readonly Pdu[], first: StoredEvent | null, initial: boolean, limited: boolean): Promise<JsonObject[]> {
+  private async state(
+    req: RoomsRequest,
+    roomId: RoomId,
+    timeline: readonly Pdu[],
+    at: { readonly first: StoredEvent | null; readonly last: StoredEvent | null; readonly initial: boolean; readonly limited: boolean },
+    sent: DeviceMembersSent | null,
+  ): Promise<JsonObject[]> {
     const { storage } = this;
+    const { first, last, initial, limited } = at;
+    const { lazy, redundant } = lazyLoading(req.filter.state);
     let ids: Map<StateKey, EventId>;
     if (req.stateAfterKey) {
       if (initial) ids = new Map(await storage.rooms.getCurrentState(roomId));
@@ -247,37 +283,54 @@ export class RoomsProvider {
     } else if (initial) {
       const before = first ? await storage.state.getStateAtEvent(first.pdu.eventId, "before") : await storage.rooms.getCurrentState(roomId);
       ids = new Map(before ?? []);
-    } else if (!limited || !first) {
-      return [];
-    } else {
+    } else if (limited && first) {
       ids = await this.changesBetween(roomId, req.since!, first.streamOrdering - 1);
+    } else if (lazy && first) {
+      ids = new Map(); // not limited: the timeline carries the changes, lazy loading still owes its senders' members
+    } else {
+      return [];
     }
-    const { lazy } = lazyLoading(req.filter.state);
     if (lazy) {
       const wanted = new Set<string>([req.userId, ...timeline.map((p) => p.sender)]);
       for (const k of [...ids.keys()]) {
         const { type, stateKey } = splitStateKey(k);
         if (type === "m.room.member" && !wanted.has(stateKey)) ids.delete(k);
       }
-      // Members of the timeline's senders that the state before it would not name (an incremental sync).
       if (!initial) {
-        for (const u of wanted) {
+        // The members the changes would not name: with state after, at the timeline's end; classic, at its start,
+        // for the senders whose member event is not earlier in the timeline (and the user's own when limited).
+        const anchor = req.stateAfterKey ? last : first;
+        const when = req.stateAfterKey ? "after" : "before";
+        const owed = req.stateAfterKey ? new Set(timeline.map((p) => p.sender)) : limited ? wanted : sendersBeforeTheirMember(timeline);
+        for (const u of owed) {
           const k = stateKeyOf("m.room.member", u);
-          if (ids.has(k)) continue;
-          const id = first ? await storage.state.getStateEventAt(first.pdu.eventId, "m.room.member", u, "before") : null;
-          if (id && !req.stateAfterKey) ids.set(k, id);
+          if (ids.has(k) || !anchor) continue;
+          const eventId = anchor.pdu.eventId;
+          const id = await this.shared.get(req.to, `member|${when}|${eventId}|${u}`, () => storage.state.getStateEventAt(eventId, "m.room.member", u, when));
+          if (id) ids.set(k, id);
+        }
+        if (sent && !redundant) {
+          for (const [k, id] of [...ids]) {
+            const { type, stateKey } = splitStateKey(k);
+            if (type === "m.room.member" && sent.has(roomId, stateKey, id)) ids.delete(k);
+          }
         }
       }
     }
     const pdus = await storage.events.getPdus([...ids.values()]);
     const inTimeline = new Set(timeline.map((p) => p.eventId));
     const out: JsonObject[] = [];
+    const record = lazy && sent ? sent : null;
     for (const id of ids.values()) {
       const p = pdus.get(id);
       if (!p) continue;
       if (!req.stateAfterKey && inTimeline.has(id)) continue;
       if (!roomEventFilterMatches(req.filter.state, { type: p.type, sender: p.sender, room_id: roomId, content: p.content })) continue;
       out.push(this.event(p, req.nowTs));
+      if (record && p.type === "m.room.member" && p.stateKey !== undefined) record.record(roomId, p.stateKey, p.eventId, req.to);
+    }
+    if (record && !req.stateAfterKey) {
+      for (const p of timeline) if (p.type === "m.room.member" && p.stateKey !== undefined) record.record(roomId, p.stateKey, p.eventId, req.to);
     }
     return out;
   }
