@@ -499,3 +499,32 @@ describe("client API accounts on a server with registration closed and tight rat
     assert.equal(byAddress.json()["errcode"], "M_LIMIT_EXCEEDED");
   });
 });
+
+describe("client API accounts on a server with a tight rc_registration", () => {
+  let zion: TestServer;
+  before(async () => {
+    zion = await startTestServer({
+      config: { enable_registration: true, enable_registration_without_verification: true, rc_registration: { per_second: 0.1, burst_count: 2 } },
+      startOptions: { clock, passwordHasher: cheap },
+    });
+  });
+  after(() => zion?.stop());
+  const register = (username: string, auth: Record<string, unknown> | undefined = { type: "m.login.dummy" }): Promise<Reply> =>
+    httpCall(`${zion.clientUrl}/_matrix/client/v3/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: PASSWORD, ...(auth ? { auth } : {}) }) });
+
+  it("answers /register with 429 M_LIMIT_EXCEEDED, retry_after_ms and Retry-After once an address has made burst_count accounts, writing nothing, until a token leaks away", async () => {
+    assert.equal((await register("reg1")).status, 200);
+    assert.equal((await register("reg2")).status, 200);
+    const limited = await register("reg3");
+    expectMatrixError(limited, 429, "M_LIMIT_EXCEEDED");
+    // Two accounts in a bucket of two leaking 0.1/s: the next one fits in 10 s.
+    assert.equal(limited.json()["retry_after_ms"], 10_000);
+    assert.equal(limited.headers["retry-after"], "10");
+    assert.equal(await zion.homeserver!.storage.users.getUser("@reg3:zion.test" as UserId), null);
+    expectMatrixError(await register("reg3", undefined), 429, "M_LIMIT_EXCEEDED"); // starting the UIA dance is refused too
+    now += 10_000;
+    const ok = await register("reg3");
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.json()["user_id"], "@reg3:zion.test");
+  });
+});
