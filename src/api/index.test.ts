@@ -124,6 +124,7 @@ const VERSION_ENDPOINTS: readonly (readonly [string, readonly string[]])[] = [
     "POST /_matrix/client/v3/keys/query", "POST /_matrix/client/v3/keys/signatures/upload",
     "POST /_matrix/client/v3/keys/upload", "POST /_matrix/client/v3/knock/:_", "POST /_matrix/client/v3/login",
     "POST /_matrix/client/v3/logout", "POST /_matrix/client/v3/logout/all", "POST /_matrix/client/v3/publicRooms",
+    "GET /_matrix/client/v3/pushers", "POST /_matrix/client/v3/pushers/set",
     "POST /_matrix/client/v3/register", "POST /_matrix/client/v3/register/email/requestToken",
     "POST /_matrix/client/v3/register/msisdn/requestToken", "POST /_matrix/client/v3/room_keys/version",
     "POST /_matrix/client/v3/rooms/:_/ban", "POST /_matrix/client/v3/rooms/:_/forget",
@@ -159,6 +160,90 @@ const VERSION_ENDPOINTS: readonly (readonly [string, readonly string[]])[] = [
 ];
 
 /**
+ * The r0 releases, listed as Synapse lists them, each with the endpoints it added (https://spec.matrix.org/historical/,
+ * the API descriptions of each release), under their r0 paths: every /v3 route is also served under /r0
+ * (api/client/index.ts, api/media/index.ts). Cumulative like VERSION_ENDPOINTS. Left out, in UNSERVED: the
+ * endpoints a later r0 release removed (presence lists, /tokenrefresh), the deprecated /events and /initialSync
+ * family, CAS and SSO redirects, and the application-service directory. /versions and /.well-known/matrix/client
+ * have no r0 in their path and are checked above and in the listener tests.
+ */
+const R0_ENDPOINTS: readonly (readonly [string, readonly string[]])[] = [
+  ["r0.0.1", [
+    "DELETE /_matrix/client/r0/directory/room/:_", "DELETE /_matrix/client/r0/pushrules/global/:_/:_",
+    "DELETE /_matrix/client/r0/user/:_/rooms/:_/tags/:_", "GET /_matrix/client/r0/account/3pid",
+    "GET /_matrix/client/r0/admin/whois/:_", "GET /_matrix/client/r0/directory/room/:_",
+    "GET /_matrix/client/r0/presence/:_/status", "GET /_matrix/client/r0/profile/:_",
+    "GET /_matrix/client/r0/profile/:_/avatar_url", "GET /_matrix/client/r0/profile/:_/displayname",
+    "GET /_matrix/client/r0/publicRooms", "GET /_matrix/client/r0/pushrules/",
+    "GET /_matrix/client/r0/pushrules/global/:_/:_", "GET /_matrix/client/r0/rooms/:_/context/:_",
+    "GET /_matrix/client/r0/rooms/:_/members", "GET /_matrix/client/r0/rooms/:_/messages",
+    "GET /_matrix/client/r0/rooms/:_/state", "GET /_matrix/client/r0/rooms/:_/state/:_",
+    "GET /_matrix/client/r0/rooms/:_/state/:_/:_", "GET /_matrix/client/r0/sync",
+    "GET /_matrix/client/r0/user/:_/filter/:_", "GET /_matrix/client/r0/user/:_/rooms/:_/tags",
+    "GET /_matrix/client/r0/voip/turnServer", "GET /_matrix/media/r0/download/:_/:_",
+    "GET /_matrix/media/r0/thumbnail/:_/:_", "POST /_matrix/client/r0/account/3pid",
+    "POST /_matrix/client/r0/account/password", "POST /_matrix/client/r0/createRoom", "POST /_matrix/client/r0/login",
+    "POST /_matrix/client/r0/pushers/set", "POST /_matrix/client/r0/register", "POST /_matrix/client/r0/rooms/:_/ban",
+    "POST /_matrix/client/r0/rooms/:_/forget", "POST /_matrix/client/r0/rooms/:_/invite",
+    "POST /_matrix/client/r0/rooms/:_/join", "POST /_matrix/client/r0/rooms/:_/leave",
+    "POST /_matrix/client/r0/rooms/:_/receipt/:_/:_", "POST /_matrix/client/r0/search",
+    "POST /_matrix/client/r0/user/:_/filter", "POST /_matrix/media/r0/upload",
+    "PUT /_matrix/client/r0/directory/room/:_", "PUT /_matrix/client/r0/presence/:_/status",
+    "PUT /_matrix/client/r0/profile/:_/avatar_url", "PUT /_matrix/client/r0/profile/:_/displayname",
+    "PUT /_matrix/client/r0/pushrules/global/:_/:_", "PUT /_matrix/client/r0/pushrules/global/:_/:_/enabled",
+    "PUT /_matrix/client/r0/rooms/:_/redact/:_/:_", "PUT /_matrix/client/r0/rooms/:_/send/:_/:_",
+    "PUT /_matrix/client/r0/rooms/:_/state/:_", "PUT /_matrix/client/r0/rooms/:_/state/:_/:_",
+    "PUT /_matrix/client/r0/rooms/:_/typing/:_", "PUT /_matrix/client/r0/user/:_/account_data/:_",
+    "PUT /_matrix/client/r0/user/:_/rooms/:_/account_data/:_", "PUT /_matrix/client/r0/user/:_/rooms/:_/tags/:_",
+  ]],
+  ["r0.1.0", [
+    "GET /_matrix/client/r0/pushers", "GET /_matrix/client/r0/pushrules/global/:_/:_/actions",
+    "GET /_matrix/client/r0/pushrules/global/:_/:_/enabled", "POST /_matrix/client/r0/join/:_",
+    "POST /_matrix/client/r0/logout", "POST /_matrix/client/r0/rooms/:_/kick",
+    "POST /_matrix/client/r0/rooms/:_/unban", "PUT /_matrix/client/r0/pushrules/global/:_/:_/actions",
+  ]],
+  ["r0.2.0", [
+    "POST /_matrix/client/r0/account/3pid/email/requestToken", "POST /_matrix/client/r0/account/deactivate",
+    "POST /_matrix/client/r0/account/password/email/requestToken",
+    "POST /_matrix/client/r0/register/email/requestToken",
+  ]],
+  ["r0.3.0", [
+    "DELETE /_matrix/client/r0/devices/:_", "GET /_matrix/client/r0/account/whoami", "GET /_matrix/client/r0/devices",
+    "GET /_matrix/client/r0/devices/:_", "GET /_matrix/client/r0/joined_rooms", "GET /_matrix/client/r0/keys/changes",
+    "GET /_matrix/client/r0/notifications", "GET /_matrix/client/r0/rooms/:_/joined_members",
+    "GET /_matrix/media/r0/download/:_/:_/:_", "GET /_matrix/media/r0/preview_url",
+    "POST /_matrix/client/r0/keys/claim", "POST /_matrix/client/r0/keys/query", "POST /_matrix/client/r0/keys/upload",
+    "POST /_matrix/client/r0/publicRooms", "PUT /_matrix/client/r0/devices/:_",
+    "PUT /_matrix/client/r0/sendToDevice/:_/:_",
+  ]],
+  ["r0.4.0", [
+    "GET /_matrix/client/r0/directory/list/room/:_", "GET /_matrix/client/r0/login",
+    "GET /_matrix/client/r0/register/available", "GET /_matrix/client/r0/rooms/:_/event/:_",
+    "GET /_matrix/client/r0/thirdparty/location", "GET /_matrix/client/r0/thirdparty/location/:_",
+    "GET /_matrix/client/r0/thirdparty/protocol/:_", "GET /_matrix/client/r0/thirdparty/protocols",
+    "GET /_matrix/client/r0/thirdparty/user", "GET /_matrix/client/r0/thirdparty/user/:_",
+    "GET /_matrix/media/r0/config", "POST /_matrix/client/r0/account/3pid/delete",
+    "POST /_matrix/client/r0/account/3pid/msisdn/requestToken",
+    "POST /_matrix/client/r0/account/password/msisdn/requestToken", "POST /_matrix/client/r0/delete_devices",
+    "POST /_matrix/client/r0/logout/all", "POST /_matrix/client/r0/register/msisdn/requestToken",
+    "POST /_matrix/client/r0/rooms/:_/read_markers", "POST /_matrix/client/r0/rooms/:_/report/:_",
+    "POST /_matrix/client/r0/user/:_/openid/request_token", "POST /_matrix/client/r0/user_directory/search",
+    "PUT /_matrix/client/r0/directory/list/room/:_",
+  ]],
+  ["r0.5.0", [
+    "GET /_matrix/client/r0/capabilities", "GET /_matrix/client/r0/user/:_/account_data/:_",
+    "GET /_matrix/client/r0/user/:_/rooms/:_/account_data/:_", "POST /_matrix/client/r0/rooms/:_/upgrade",
+  ]],
+  ["r0.6.0", [
+    "POST /_matrix/client/r0/account/3pid/add", "POST /_matrix/client/r0/account/3pid/bind",
+    "POST /_matrix/client/r0/account/3pid/unbind",
+  ]],
+  ["r0.6.1", [
+    "GET /_matrix/client/r0/rooms/:_/aliases",
+  ]],
+];
+
+/**
  * Endpoints of the spec (up to v1.13) that no route serves, each with why a version is listed anyway: optional ones,
  * application-service ones (Zion has no application services), deprecated ones, and gaps (modules not built yet;
  * docs/client-api.md lists them). The test below fails as soon as one of them is served, so the list only shrinks.
@@ -174,12 +259,29 @@ const UNSERVED: readonly (readonly [string, string])[] = [
   ["GET /_matrix/client/v3/events/:_", "deprecated"],
   ["GET /_matrix/client/v3/initialSync", "deprecated"],
   ["GET /_matrix/client/v3/rooms/:_/initialSync", "deprecated in v1.13 (undeprecated for peeking in v1.14)"],
+  // The r0 releases' (R0_ENDPOINTS): their forms of the above, and what only they had.
+  ["GET /_matrix/client/r0/events", "deprecated"],
+  ["GET /_matrix/client/r0/events/:_", "deprecated"],
+  ["GET /_matrix/client/r0/initialSync", "deprecated"],
+  ["GET /_matrix/client/r0/rooms/:_/initialSync", "deprecated"],
+  ["GET /_matrix/client/r0/login/sso/redirect", "only for servers offering m.login.sso, which Zion does not"],
+  ["PUT /_matrix/client/r0/directory/list/appservice/:_/:_", "application services only; Zion has none"],
+  ["GET /_matrix/client/r0/login/cas/redirect", "only for servers offering CAS login (r0.3.0-r0.4.0), which Zion does not"],
+  ["GET /_matrix/client/r0/login/cas/ticket", "only for servers offering CAS login (r0.3.0-r0.4.0), which Zion does not"],
+  ["GET /_matrix/client/r0/presence/list/:_", "removed: presence lists, dropped from the spec in r0.5.0 (MSC1819) and from Synapse before 1.0"],
+  ["POST /_matrix/client/r0/presence/list/:_", "removed: presence lists, dropped from the spec in r0.5.0 (MSC1819) and from Synapse before 1.0"],
+  ["POST /_matrix/client/r0/tokenrefresh", "removed from the spec in r0.3.0 (refresh tokens came back in v1.3 as /refresh)"],
 ];
 
+/** A /v3 path's r0 form, as api/client/index.ts and api/media/index.ts mount every /v3 route. */
+const r0Path = (endpoint: string): string => endpoint.replace("/_matrix/client/v3/", "/_matrix/client/r0/").replace("/_matrix/media/v3/", "/_matrix/media/r0/");
+
 function requiredFor(version: string): string[] {
-  const at = VERSION_ENDPOINTS.findIndex(([v]) => v === version);
+  const table = version.startsWith("r0.") ? R0_ENDPOINTS : VERSION_ENDPOINTS;
+  const at = table.findIndex(([v]) => v === version);
   if (at < 0) return [];
-  return [...CLIENT_ESSENTIALS, ...VERSION_ENDPOINTS.slice(0, at + 1).flatMap(([, e]) => e)];
+  const essentials = version.startsWith("r0.") ? CLIENT_ESSENTIALS.map(r0Path) : CLIENT_ESSENTIALS;
+  return [...essentials, ...table.slice(0, at + 1).flatMap(([, e]) => e)];
 }
 
 describe("GET /_matrix/client/versions", () => {
@@ -191,22 +293,32 @@ describe("GET /_matrix/client/versions", () => {
 
   it("advertises each version only when every endpoint it requires (cumulatively) is served, and only versions the table knows", () => {
     for (const v of CLIENT_SPEC_VERSIONS) {
-      assert.ok(VERSION_ENDPOINTS.some(([known]) => known === v) || /^r0\./.test(v), `${v} has no row in VERSION_ENDPOINTS`);
+      assert.ok([...R0_ENDPOINTS, ...VERSION_ENDPOINTS].some(([known]) => known === v), `${v} has no row in VERSION_ENDPOINTS or R0_ENDPOINTS`);
       assert.deepEqual(missingClientEssentials(allRoutes, requiredFor(v)), [], `${v} is advertised but these are not served`);
     }
     // A version whose rows are served but that comes after an unserved one cannot be listed either (cumulative).
     assert.ok(requiredFor("v1.4").includes("GET /_matrix/client/v1/rooms/:_/hierarchy"));
+    assert.ok(requiredFor("r0.6.1").includes("POST /_matrix/client/r0/account/deactivate"), "an r0 version requires the r0.2.0 endpoints");
+    assert.ok(requiredFor("r0.6.1").includes("GET /_matrix/client/r0/sync"), "and the essentials, under r0");
   });
 
-  it("lists every version from v1.1 through the newest row, with no gap", () => {
-    assert.deepEqual(CLIENT_SPEC_VERSIONS, VERSION_ENDPOINTS.map(([v]) => v));
+  it("lists r0.0.1 through r0.6.1, then every version from v1.1 through the newest row, with no gap", () => {
+    assert.deepEqual(CLIENT_SPEC_VERSIONS, [...R0_ENDPOINTS, ...VERSION_ENDPOINTS].map(([v]) => v));
+    assert.deepEqual(R0_ENDPOINTS.map(([v]) => v), ["r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1"]);
+  });
+
+  it("has in v1.1's row every endpoint of the r0 releases but those r0.5.0 removed (v1.1 only added to r0.6.1)", () => {
+    const v11 = new Set(requiredFor("v1.1").map(r0Path));
+    // Until r0.5.0 a state event with an empty state key also had a path without the trailing slash (still served).
+    const removedInR05 = new Set(["GET /_matrix/client/r0/rooms/:_/state/:_", "PUT /_matrix/client/r0/rooms/:_/state/:_"]);
+    for (const e of requiredFor("r0.6.1")) assert.ok(v11.has(e) || removedInR05.has(e), `${e} of an r0 release is not in v1.1's row`);
   });
 
   it("knows why each unserved spec endpoint is unserved, and none of them is served (the list only shrinks)", () => {
-    const required = new Set(VERSION_ENDPOINTS.flatMap(([, e]) => e));
+    const required = new Set([...R0_ENDPOINTS, ...VERSION_ENDPOINTS].flatMap(([, e]) => e));
     for (const [endpoint, why] of UNSERVED) {
       assert.ok(!required.has(endpoint), `${endpoint} is both required and unserved`);
-      assert.match(why, /^(optional|only for|application services only|deprecated|gap:)/, endpoint);
+      assert.match(why, /^(optional|only for|application services only|deprecated|removed|gap:)/, endpoint);
       assert.deepEqual(missingClientEssentials(allRoutes, [endpoint]), [endpoint], `${endpoint} is served now: take it out of UNSERVED and into its version's row`);
     }
   });

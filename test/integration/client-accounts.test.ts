@@ -1,8 +1,9 @@
 /**
  * The accounts endpoints of the client-server API on a real Zion over loopback: login, registration with
- * user-interactive auth, refresh tokens, logout, whoami, password change, deactivation, devices, shared-secret
- * registration, the r0 aliases, and the rc_login / rc_registration limits. Every bad request gets its status and
- * errcode, and writes nothing (checked in the server's own store).
+ * user-interactive auth, refresh tokens, logout, whoami, password change, deactivation (and the leaves, invite
+ * rejections and knock withdrawals it makes), devices, shared-secret registration, the r0 aliases, and the
+ * rc_login / rc_registration limits. Every bad request gets its status and errcode, and writes nothing (checked
+ * in the server's own store).
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -309,6 +310,70 @@ describe(`client API accounts (${backend})`, () => {
       expectError(await call("GET", "/_matrix/client/v3/account/whoami", undefined, token), 401, "M_UNKNOWN_TOKEN");
       expectError(await login("gina"), 403, "M_USER_DEACTIVATED");
       expectError(await call("POST", "/_matrix/client/v3/register", { username: "gina", password: PASSWORD }), 400, "M_USER_IN_USE");
+      assert.equal((await users().getProfile(userId("gina")))?.displayname, "gina", "without erase the profile stays");
+    });
+
+    it("rejects pending invites, withdraws knocks and leaves every joined room, so the other members see the leave; erase clears the profile", async () => {
+      const host = await registerUser("horace");
+      const hostToken = String(host["access_token"]);
+      const me = await registerUser("hilda");
+      const token = String(me["access_token"]);
+      const hilda = userId("hilda");
+      const createRoom = async (t: string, body: Record<string, unknown>): Promise<string> => {
+        const r = await call("POST", "/_matrix/client/v3/createRoom", body, t);
+        assert.equal(r.status, 200, r.body);
+        return String(r.json()["room_id"]);
+      };
+      const joined = await createRoom(hostToken, { invite: [hilda] });
+      assert.equal((await call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(joined)}/join`, {}, token)).status, 200);
+      const invited = await createRoom(hostToken, { invite: [hilda] });
+      const knocked = await createRoom(hostToken, { initial_state: [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "knock" } }] });
+      const knock = await call("POST", `/_matrix/client/v3/knock/${encodeURIComponent(knocked)}`, {}, token);
+      assert.equal(knock.status, 200, knock.body);
+      const own = await createRoom(token, {});
+      const avatar = await call("PUT", `/_matrix/client/v3/profile/${encodeURIComponent(hilda)}/avatar_url`, { avatar_url: "mxc://zion.test/hilda" }, token);
+      assert.equal(avatar.status, 200, avatar.body);
+      const before = await call("GET", "/_matrix/client/v3/sync?timeout=0", undefined, hostToken);
+      assert.equal(before.status, 200, before.body);
+
+      const first = await call("POST", "/_matrix/client/v3/account/deactivate", { erase: true }, token);
+      assert.equal(first.status, 401, first.body);
+      const rs = zion.homeserver!.storage.rooms;
+      assert.deepEqual(await rs.getRoomsForUser(hilda, "join"), [joined, own].sort(), "nothing is left before the password");
+      assert.deepEqual(await rs.getRoomsForUser(hilda, "invite"), [invited]);
+      assert.deepEqual(await rs.getRoomsForUser(hilda, "knock"), [knocked]);
+      const ok = await call("POST", "/_matrix/client/v3/account/deactivate", { erase: true, auth: { type: "m.login.password", identifier: { type: "m.id.user", user: "hilda" }, password: PASSWORD, session: first.json()["session"] } }, token);
+      assert.equal(ok.status, 200, ok.body);
+      assert.deepEqual(ok.json(), { id_server_unbind_result: "no-support" });
+
+      // The host's /sync shows hilda's leave in the room she was in, the one she was invited to and the one she knocked on.
+      const next = await call("GET", `/_matrix/client/v3/sync?timeout=0&since=${String(before.json()["next_batch"])}`, undefined, hostToken);
+      assert.equal(next.status, 200, next.body);
+      const rooms = (next.json()["rooms"] as { join: Record<string, { timeline: { events: { type: string; state_key?: string; content: Record<string, unknown> }[] } }> }).join;
+      for (const roomId of [joined, invited, knocked]) {
+        const leave = rooms[roomId]?.timeline.events.find((e) => e.type === "m.room.member" && e.state_key === hilda);
+        assert.deepEqual(leave?.content, { membership: "leave", reason: "account deactivated" }, `hilda's leave of ${roomId} in the host's /sync`);
+      }
+      const members = await call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(joined)}/members`, undefined, hostToken);
+      assert.equal(members.status, 200, members.body);
+      const hildaMember = (members.json()["chunk"] as { state_key: string; content: { membership: string } }[]).find((e) => e.state_key === hilda);
+      assert.equal(hildaMember?.content.membership, "leave");
+      for (const m of ["join", "invite", "knock"]) assert.deepEqual(await rs.getRoomsForUser(hilda, m), [], `no ${m} left`);
+      assert.deepEqual(await rs.getRoomsForUser(hilda, "leave"), [joined, invited, knocked, own].sort());
+
+      // erase: the stored display name and avatar are gone; the account is dead.
+      assert.deepEqual(await users().getProfile(hilda), { displayname: null, avatarUrl: null });
+      expectError(await call("GET", "/_matrix/client/v3/account/whoami", undefined, token), 401, "M_UNKNOWN_TOKEN");
+      expectError(await login("hilda"), 403, "M_USER_DEACTIVATED");
+    });
+
+    it("refuses a non-boolean erase with 400 M_BAD_JSON naming it, and deactivates nothing", async () => {
+      const me = await registerUser("ivy");
+      const token = String(me["access_token"]);
+      const auth = { type: "m.login.password", user: "ivy", password: PASSWORD };
+      const r = expectError(await call("POST", "/_matrix/client/v3/account/deactivate", { erase: "yes", auth }, token), 400, "M_BAD_JSON");
+      assert.match(String(r["error"]), /erase/);
+      assert.equal((await users().getUser(userId("ivy")))?.deactivated, false);
     });
   });
 
@@ -432,5 +497,34 @@ describe("client API accounts on a server with registration closed and tight rat
     const byAddress = await attempt(PASSWORD);
     assert.equal(byAddress.status, 429, "the fifth attempt from one address in a burst of three");
     assert.equal(byAddress.json()["errcode"], "M_LIMIT_EXCEEDED");
+  });
+});
+
+describe("client API accounts on a server with a tight rc_registration", () => {
+  let zion: TestServer;
+  before(async () => {
+    zion = await startTestServer({
+      config: { enable_registration: true, enable_registration_without_verification: true, rc_registration: { per_second: 0.1, burst_count: 2 } },
+      startOptions: { clock, passwordHasher: cheap },
+    });
+  });
+  after(() => zion?.stop());
+  const register = (username: string, auth: Record<string, unknown> | undefined = { type: "m.login.dummy" }): Promise<Reply> =>
+    httpCall(`${zion.clientUrl}/_matrix/client/v3/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: PASSWORD, ...(auth ? { auth } : {}) }) });
+
+  it("answers /register with 429 M_LIMIT_EXCEEDED, retry_after_ms and Retry-After once an address has made burst_count accounts, writing nothing, until a token leaks away", async () => {
+    assert.equal((await register("reg1")).status, 200);
+    assert.equal((await register("reg2")).status, 200);
+    const limited = await register("reg3");
+    expectMatrixError(limited, 429, "M_LIMIT_EXCEEDED");
+    // Two accounts in a bucket of two leaking 0.1/s: the next one fits in 10 s.
+    assert.equal(limited.json()["retry_after_ms"], 10_000);
+    assert.equal(limited.headers["retry-after"], "10");
+    assert.equal(await zion.homeserver!.storage.users.getUser("@reg3:zion.test" as UserId), null);
+    expectMatrixError(await register("reg3", undefined), 429, "M_LIMIT_EXCEEDED"); // starting the UIA dance is refused too
+    now += 10_000;
+    const ok = await register("reg3");
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.json()["user_id"], "@reg3:zion.test");
   });
 });

@@ -193,7 +193,7 @@ describe(`client API per-user endpoints (${backend})`, () => {
       assert.deepEqual(await store().e2ee.oneTimeKeyCounts(a.userId, a.deviceId), {});
     });
 
-    it("lists users whose keys changed between two tokens: oneself only until rooms exist", async () => {
+    it("lists users whose keys changed between two tokens: oneself, not a user sharing no room", async () => {
       const a = await register();
       const b = await register();
       const from = `d${await store().e2ee.maxDeviceListPosition()}`;
@@ -204,6 +204,37 @@ describe(`client API per-user endpoints (${backend})`, () => {
       assert.deepEqual(await ok(call("GET", `/_matrix/client/v3/keys/changes?from=${to}&to=${to}`, undefined, a.token)), { changed: [], left: [] });
       await expectError(call("GET", `/_matrix/client/v3/keys/changes?from=banana&to=${to}`, undefined, a.token), 400, "M_INVALID_PARAM", /from/);
       await expectError(call("GET", `/_matrix/client/v3/keys/changes?from=${from}`, undefined, a.token), 400, "M_INVALID_PARAM", /to/);
+    });
+
+    it("wakes a waiting /sync of a user sharing a room when the other user's new device logs in and uploads its keys, naming that user in device_lists.changed", async () => {
+      const a = await register();
+      const b = await register();
+      const room = await ok(call("POST", "/_matrix/client/v3/createRoom", { invite: [b.userId] }, a.token));
+      await ok(call("POST", `/_matrix/client/v3/join/${encodeURIComponent(String(room["room_id"]))}`, {}, b.token));
+      const first = await ok(call("GET", "/_matrix/client/v3/sync?timeout=0", undefined, a.token));
+      // A second sync takes in what the first one caused (a's own presence), so nothing else is new for the wait.
+      const base = await ok(call("GET", `/_matrix/client/v3/sync?timeout=0&since=${String(first["next_batch"])}`, undefined, a.token));
+      const waitingBefore = zion.homeserver!.notifier.waiting();
+      const started = Date.now();
+      // The socket outlives the sync's own timeout, so only a wake-up can answer within the bound below.
+      const waiting = httpCall(`${zion.clientUrl}/_matrix/client/v3/sync?timeout=30000&since=${String(base["next_batch"])}`, { headers: { authorization: `Bearer ${a.token}` }, timeoutMs: 60_000 });
+      for (const deadline = Date.now() + 10_000; zion.homeserver!.notifier.waiting() <= waitingBefore;) {
+        if (Date.now() > deadline) assert.fail("a's /sync never started waiting");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const login = await ok(call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: b.userId }, password: PASSWORD }));
+      const second: Session = { userId: b.userId, deviceId: String(login["device_id"]), token: String(login["access_token"]) };
+      await ok(call("POST", "/_matrix/client/v3/keys/upload", { device_keys: signedDeviceKeys(second, deviceKey(second.deviceId)) }, second.token));
+      const woken = await waiting;
+      assert.equal(woken.status, 200, woken.body);
+      assert.ok(Date.now() - started < 20_000, `answered after ${Date.now() - started} ms: by the timeout, not by the key upload`);
+      assert.deepEqual((woken.json()["device_lists"] as { changed: string[] }).changed, [b.userId]);
+      // The change is b's: a user sharing no room with b is not told.
+      const c = await register();
+      const cBase = await ok(call("GET", "/_matrix/client/v3/sync?timeout=0", undefined, c.token));
+      await ok(call("POST", "/_matrix/client/v3/keys/upload", { device_keys: signedDeviceKeys(b, deviceKey(b.deviceId)) }, b.token));
+      const cNext = await ok(call("GET", `/_matrix/client/v3/sync?timeout=0&since=${String(cBase["next_batch"])}`, undefined, c.token));
+      assert.deepEqual((cNext["device_lists"] as { changed?: string[] } | undefined)?.changed ?? [], []);
     });
   });
 

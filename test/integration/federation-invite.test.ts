@@ -3,8 +3,9 @@
  * through a real dnsmasq, addresses in 127.0.22.0/24 on port 8448): hs1's alice invites hs2's bob, bob's /sync
  * shows the invite with hs1's stripped state, bob accepts (a remote join through the inviting server) or rejects
  * (make_leave / send_leave, or a leave made on hs2 when hs1 is down), and hs2 refuses bad invites with the right
- * errcode and writes nothing. Simplified sliding sync shows the invite, the knock and the rejection too, from the
- * stripped state hs1 sent. old.invite.test, a small HTTPS server of the test's own, stands for a server that is
+ * errcode and writes nothing; a user of hs2 deactivating their account leaves and rejects hs1's rooms the same
+ * way. Simplified sliding sync shows the invite, the knock and the rejection too, from the stripped state hs1
+ * sent. old.invite.test, a small HTTPS server of the test's own, stands for a server that is
  * not Zion: without v2 invites, refusing, or answering without its signature. The last test stops hs1.
  */
 import { after, before, describe, it } from "node:test";
@@ -471,6 +472,35 @@ describe("invites over federation (two Zions, real TLS and DNS)", { timeout: 180
       assert.match(state.message, /invite_room_state/);
       await nothingWritten(eventId);
     });
+  });
+
+  it("a user of hs2 deactivating their account leaves hs1's room they joined (the leave reaches hs1 over federation) and rejects hs1's pending invite through make_leave / send_leave", async () => {
+    const reg = await call(1)("POST", "/_matrix/client/v3/register", { username: "dora", password: "pw-123456", auth: { type: "m.login.dummy" } });
+    assert.equal(reg.status, 200, reg.body);
+    const dora = reg.json()["user_id"] as UserId;
+    const doraToken = String(reg.json()["access_token"]);
+    const joinedRoom = await createRoom({ preset: "private_chat", invite: [dora] });
+    const invitedRoom = await createRoom({ preset: "private_chat", invite: [dora] });
+    const j = await call(1)("POST", `/_matrix/client/v3/join/${enc(joinedRoom)}`, {}, doraToken);
+    assert.equal(j.status, 200, j.body);
+    assert.equal((await memberOn(0, joinedRoom, dora))?.content["membership"], "join");
+    assert.equal((await memberOn(0, invitedRoom, dora))?.content["membership"], "invite");
+    const first = await call(1)("POST", "/_matrix/client/v3/account/deactivate", {}, doraToken);
+    assert.equal(first.status, 401, first.body);
+    const auth = { type: "m.login.password", user: "dora", password: "pw-123456", session: first.json()["session"] };
+    const ok = await call(1)("POST", "/_matrix/client/v3/account/deactivate", { auth }, doraToken);
+    assert.equal(ok.status, 200, ok.body);
+    // The invite of a room hs2 does not hold: rejected through hs1 before the answer.
+    const rejected = await memberOn(0, invitedRoom, dora);
+    assert.equal(rejected?.content["membership"], "leave");
+    assert.equal(rejected?.content["reason"], "account deactivated");
+    assert.equal(rejected?.sender, dora);
+    // The joined room: hs2 made the leave and its sender delivers it to hs1.
+    await waitFor("dora's leave on hs1", async () => (await memberOn(0, joinedRoom, dora))?.content["membership"] === "leave");
+    const leave = (await memberOn(0, joinedRoom, dora))!;
+    assert.equal(leave.content["reason"], "account deactivated");
+    assert.ok((leave.raw["signatures"] as JsonObject)[HS2], "signed by hs2, which made it");
+    assert.equal((await storage(1).users.getUser(dora))?.deactivated, true);
   });
 
   it("bob rejects while hs1 is down (rooms of versions 10 and 1): hs2 makes each leave itself (after the invite, signed by hs2), and the invites leave bob's /sync", async () => {

@@ -1,14 +1,11 @@
 /**
- * PENDING (not run yet: the runner picks up *.test.ts only). Rename this file to hydrogen-chat.test.ts once the
- * client-server API on main serves /register (m.login.dummy), /login (m.login.password), /createRoom, /join,
- * /sync and /rooms/{id}/send, and /_matrix/client/versions lists a version (Hydrogen and matrix-js-sdk refuse a
- * server that lists none).
- *
  * Issue 13, item 8, on Zion alone: a real `zion start -c homeserver.yaml` (child process) with web_client.enabled
  * and open registration; the scenario of test/harness/hydrogen-chat.ts (Hydrogen in Chromium logs in, opens the
  * room, sends; a matrix-js-sdk user receives it and answers). The same scenario already runs against Synapse
  * with Zion serving the client (test/interop/web-client-synapse.test.ts), so a failure here is Zion's API.
- * Screenshots: test-artifacts/web-client/zion-{session,room}.png.
+ * Screenshots: test-artifacts/web-client/zion-{session,room}.png. It needs /register (m.login.dummy), /login
+ * (m.login.password), /createRoom, /join, /sync and /rooms/{id}/send (Hydrogen calls both the r0 and the v3 forms)
+ * and a version in /_matrix/client/versions (Hydrogen and matrix-js-sdk refuse a server that lists none).
  */
 import { after, before, describe, it } from "node:test";
 import { mkdtemp, rm } from "node:fs/promises";

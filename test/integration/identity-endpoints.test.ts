@@ -96,7 +96,7 @@ describe("identity endpoints", () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers["content-type"], "application/json");
     assert.equal(r.headers["access-control-allow-origin"], "*");
-    assert.deepEqual(r.json(), { versions: ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12", "v1.13"], unstable_features: { "org.matrix.simplified_msc3575": true } });
+    assert.deepEqual(r.json(), { versions: ["r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12", "v1.13"], unstable_features: { "org.matrix.simplified_msc3575": true } });
   });
 
   it("answers GET /health with 200 OK on every listener", async () => {

@@ -7,7 +7,7 @@
  * Content-Security-Policy, and nothing the page loads violates that policy.
  *
  * A screenshot of the login screen is kept under test-artifacts/web-client/ (gitignored); the test prints the path.
- * The full flow (log in, open a room, send, see another user's message) is test/integration/hydrogen-chat.test.ts.pending.
+ * The full flow (log in, open a room, send, see another user's message) is test/integration/hydrogen-chat.test.ts.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";

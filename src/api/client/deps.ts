@@ -59,16 +59,16 @@ export interface TurnSettings {
 }
 
 /**
- * Told after a local user's displayname or avatar_url changed. The rooms layer implements it to send the new
- * m.room.member event into every room the user has joined; until rooms exist app/ passes one that does nothing.
+ * Told after a local user's displayname or avatar_url changed. app/ passes one that sends the new m.room.member
+ * event into every room the user has joined (RoomService.updateProfileInJoinedRooms).
  */
 export interface ProfileChangeListener {
   profileChanged(userId: UserId, profile: ProfileRecord): Promise<void>;
 }
 
 /**
- * Which users share a room with a user (whose device-list changes /keys/changes reports to them). The rooms layer
- * implements it; until rooms exist app/ passes one that knows no rooms, so a user sees only its own changes.
+ * Which users share a room with a user (whose device-list changes /keys/changes reports to them). app/ passes one
+ * reading the joined members of the user's joined rooms.
  */
 export interface DeviceListAudience {
   usersSharingRoomsWith(userId: UserId): Promise<ReadonlySet<UserId>>;

@@ -11,6 +11,7 @@ import type { AuthenticatedUser, RouteLog } from "../../http/index.js";
 import type { AccountDeps } from "../deps.js";
 import type { RoomService } from "../../../rooms/index.js";
 import { createAccount } from "../shared/create-account.js";
+import { deactivateAccount } from "../shared/deactivate-account.js";
 import { checkPasswordLength } from "../shared/password-policy.js";
 import { newLocalUserId } from "../shared/user-ids.js";
 
@@ -192,26 +193,13 @@ export async function upsertUser(deps: AdminDeps, caller: UserId | null, userId:
 }
 
 /**
- * Deactivates a local user as Synapse's admin API does: the account is marked deactivated and loses every device and
- * token (one transaction), then the user leaves every room it is joined to or invited to (each a leave event; a room
- * that refuses is logged and skipped). With `erase`, the display name and avatar are cleared too.
+ * Deactivates a local user (404 M_NOT_FOUND for an unknown one) as POST /account/deactivate does
+ * (shared/deactivate-account.ts): marked deactivated, logged out everywhere, invites rejected, knocks withdrawn and
+ * every room left; with `erase`, the display name and avatar are cleared too.
  */
 export async function deactivateUser(deps: AdminDeps, userId: UserId, erase: boolean, log?: RouteLog): Promise<{ left: number }> {
   await existingUser(deps, userId);
-  await deps.users.deactivateUser(userId);
-  if (erase) await deps.users.setProfile(userId, { displayname: null, avatarUrl: null });
-  let left = 0;
-  for (const membership of ["join", "invite", "knock"]) {
-    for (const roomId of await deps.roomStore.getRoomsForUser(userId, membership)) {
-      try {
-        await deps.rooms.setMembership(roomId, userId, userId, "leave", "account deactivated");
-        left++;
-      } catch (e) {
-        log?.warn({ room_id: roomId, user_id: userId, err: (e as Error).message }, "deactivation: could not leave the room");
-      }
-    }
-  }
-  return { left };
+  return deactivateAccount(deps, userId, { erase }, log);
 }
 
 export async function setAdminFlag(deps: Pick<AdminDeps, "users" | "admin">, caller: UserId | null, userId: UserId, admin: boolean): Promise<void> {
