@@ -49,4 +49,21 @@ describe("FederationRateLimiter (rc_federation)", () => {
     assert.equal(peak, 2);
     assert.deepEqual(order, [0, 1, 2, 3]);
   });
+
+  it("forgets origins that went quiet once their window has passed, keeping those still busy or recent", async () => {
+    const clock = fakeClock();
+    const rl = new FederationRateLimiter({ ...cfg, reject_limit: 100, sleep_limit: 100 }, clock);
+    for (let i = 0; i < 1000; i++) await rl.run(`s${i}.test`, async () => i);
+    assert.equal(rl.tracked(), 1000, "within the window every origin is remembered");
+    let release = () => {};
+    const busy = rl.run("busy.test", () => new Promise<void>((r) => { release = r; }));
+    clock.t += 1001;
+    await rl.run("recent.test", async () => 0);
+    assert.equal(rl.tracked(), 2, "the quiet 1,000 are gone; busy.test (running) and recent.test remain");
+    release();
+    await busy;
+    clock.t += 1001;
+    await rl.run("recent.test", async () => 0);
+    assert.equal(rl.tracked(), 1, "busy.test is forgotten once idle and past its window");
+  });
 });

@@ -4,7 +4,8 @@
  * 2. more than `reject_limit`: 429 M_LIMIT_EXCEEDED at once, no work done;
  * 3. more than `sleep_limit`: the request waits `sleep_delay` ms before it is processed;
  * 4. at most `concurrent` requests of one origin are processed at a time; the others wait their turn, in order.
- * Origins never wait on each other.
+ * Origins never wait on each other. An origin's entry is forgotten once it is idle and its window has passed (swept at
+ * most once per window), so the map holds only origins heard from in the last window or two.
  */
 import type { Clock } from "../../core/clock.js";
 import { MatrixError } from "../../core/errors.js";
@@ -22,18 +23,33 @@ export const DEFAULT_RC_FEDERATION: FederationRateLimitConfig = { window_size: 1
 
 interface Host {
   times: number[];
+  /** Requests inside run(): sleeping, waiting their turn or running. */
+  inside: number;
   running: number;
   waiting: (() => void)[];
 }
 
 export class FederationRateLimiter {
   private readonly hosts = new Map<string, Host>();
-  constructor(private readonly cfg: FederationRateLimitConfig, private readonly clock: Clock) {}
+  private lastSweep: number;
+  constructor(private readonly cfg: FederationRateLimitConfig, private readonly clock: Clock) {
+    this.lastSweep = clock.now();
+  }
 
   async run<T>(origin: string, work: () => Promise<T>): Promise<T> {
+    this.sweep();
     let h = this.hosts.get(origin);
-    if (!h) this.hosts.set(origin, (h = { times: [], running: 0, waiting: [] }));
+    if (!h) this.hosts.set(origin, (h = { times: [], inside: 0, running: 0, waiting: [] }));
     const host = h;
+    host.inside++;
+    try {
+      return await this.admit(origin, host, work);
+    } finally {
+      host.inside--;
+    }
+  }
+
+  private async admit<T>(origin: string, host: Host, work: () => Promise<T>): Promise<T> {
     // Step 1.
     const now = this.clock.now();
     host.times = host.times.filter((t) => t > now - this.cfg.window_size);
@@ -53,8 +69,23 @@ export class FederationRateLimiter {
       host.running--;
       const next = host.waiting.shift();
       if (next) next();
-      else if (host.running === 0 && host.times.length === 0) this.hosts.delete(origin);
     }
+  }
+
+  /** Forgets origins with no request inside run() and no request within the window; at most once per window. */
+  private sweep(): void {
+    const now = this.clock.now();
+    if (now - this.lastSweep < this.cfg.window_size) return;
+    this.lastSweep = now;
+    for (const [origin, host] of this.hosts) {
+      const last = host.times[host.times.length - 1];
+      if (host.inside === 0 && (last === undefined || last <= now - this.cfg.window_size)) this.hosts.delete(origin);
+    }
+  }
+
+  /** How many origins are remembered (tests). */
+  tracked(): number {
+    return this.hosts.size;
   }
 
   /** Requests of `origin` processed now (tests). */
