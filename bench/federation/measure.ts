@@ -52,7 +52,8 @@ export interface Usage {
 export function meter(pid: number): { stop(helpers?: readonly number[]): Usage; helperBaseline(pid: number): void } {
   const before = treeUsage(pid);
   let peak = before.rss;
-  const timer = setInterval(() => (peak = Math.max(peak, treeUsage(pid).rss)), 100);
+  // unref: a workload that throws before stop() must not keep the process alive after the report.
+  const timer = setInterval(() => (peak = Math.max(peak, treeUsage(pid).rss)), 100).unref();
   const harness0 = process.cpuUsage();
   const helpers0 = new Map<number, number>();
   return {

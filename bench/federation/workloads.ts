@@ -165,13 +165,19 @@ export async function fanout(t: Target, user: LocalUser, room: RemoteRoom, messa
     };
   });
   const m = meter(t.pid);
-  t0 = performance.now();
-  for (let i = 0; i < messages; i++) {
-    sentAt[i] = performance.now();
-    await api(t, user, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/send/m.room.message/f${i}.${Date.now()}`, { msgtype: "m.text", body: `${run}${i}` });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    t0 = performance.now();
+    for (let i = 0; i < messages; i++) {
+      sentAt[i] = performance.now();
+      await api(t, user, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/send/m.room.message/f${i}.${Date.now()}`, { msgtype: "m.text", body: `${run}${i}` });
+    }
+  } catch (e) {
+    m.stop();
+    for (const srv of remotes) srv.onPdu = () => {};
+    throw e;
   }
   const sendS = (performance.now() - t0) / 1000;
-  let timer: NodeJS.Timeout | undefined;
   const allMs = await Promise.race([all, new Promise<number>((r) => (timer = setTimeout(() => r(NaN), deadlineMs)))]);
   clearTimeout(timer); // else the deadline holds the process up to its end after the report
   const usage = m.stop();
