@@ -481,7 +481,9 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
     stop() {
       stopping ??= (async () => {
         logger.info({ in_flight: apps.reduce((n, a) => n + a.inFlight(), 0) }, "stopping: finishing in-flight requests");
-        await closeAll();
+        const closing = closeAll(); // stops accepting first, so no new long-poll starts after the wake below
+        notifier.close();
+        await closing;
         await sender?.stop();
         pushSender.close();
         rooms.close();

@@ -55,8 +55,21 @@ export class Notifier implements RoomNotifier {
   private readonly lastUser = new Map<UserId, Map<StreamName, number>>();
   private readonly roomListeners: Array<(roomId: RoomId, events: readonly Pdu[]) => void> = [];
   private rounds = 0;
+  private closed = false;
 
   constructor(private readonly timers: NotifierTimers) {}
+
+  /**
+   * The server is stopping: every waiting request is woken as if its timeout had passed (it answers with what it
+   * has, and the client syncs again elsewhere or after the restart), and later waits return at once. Without this a
+   * graceful stop would hold every long-poll for its whole timeout.
+   */
+  close(): void {
+    this.closed = true;
+    const all = new Set<Waiter>();
+    for (const s of this.byUser.values()) for (const w of s) all.add(w);
+    for (const w of all) w.wake("timeout");
+  }
 
   /** Also tells `listener` of every room write, after the waiters (src/sync/edus: presence for servers that join). */
   onRoomEvents(listener: (roomId: RoomId, events: readonly Pdu[]) => void): void {
@@ -130,6 +143,7 @@ export class Notifier implements RoomNotifier {
    */
   wait(req: WaitRequest, timeoutMs: number, signal?: AbortSignal): Promise<WakeReason> {
     if (signal?.aborted) return Promise.resolve("aborted");
+    if (this.closed) return Promise.resolve("timeout");
     if (this.alreadyBehind(req)) return Promise.resolve("notified");
     if (timeoutMs <= 0) return Promise.resolve("timeout");
     return new Promise<WakeReason>((resolve) => {

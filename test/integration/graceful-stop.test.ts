@@ -8,6 +8,8 @@ import { request as httpRequest } from "node:http";
 import { defineRoute, type Route } from "../../src/api/http/index.js";
 import { canConnect } from "../harness/ports.js";
 import { startTestServer } from "../harness/server.js";
+import { okJson, startRoomsServer } from "../harness/rooms-server.js";
+import type { Clock } from "../../src/core/clock.js";
 
 /**
  * Sends the headers and half a body now; the rest when `finish` is called. Resolves with the full response.
@@ -33,6 +35,8 @@ function slowUpload(port: number, path: string): { finish: () => void; reached: 
   });
   return { finish, reached, response };
 }
+
+const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
 describe("graceful stop", () => {
   it("finishes every request in flight when SIGTERM arrives, then exits 0 (child process)", { timeout: 40_000 }, async () => {
@@ -81,5 +85,20 @@ describe("graceful stop", () => {
     assert.deepEqual(results.map((r) => r.body.n), Array.from({ length: 20 }, (_, n) => n));
     await stopping;
     await assert.rejects(() => zion.homeserver!.storage.ping(), "the database is closed after the stop");
+  });
+
+  it("answers waiting long-poll /syncs at once with a normal 200 instead of holding the stop for their timeout (in-process stop())", { timeout: 20_000 }, async () => {
+    // The grace period (30 s) and the syncs' timeout (60 s) are both longer than this test's, so without the wake
+    // at stop the test times out.
+    const { zion, call, register } = await startRoomsServer({}, realClock);
+    const users = await Promise.all(["lp1", "lp2", "lp3"].map(register));
+    const since = await Promise.all(users.map(async (u) => String(okJson(await call("GET", "/_matrix/client/v3/sync?timeout=0", undefined, u.token))["next_batch"])));
+    const polls = users.map((u, i) => call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${encodeURIComponent(since[i]!)}`, undefined, u.token));
+    while (zion.homeserver!.notifier.waiting() < 3) await new Promise((r) => setTimeout(r, 20));
+    const stopping = zion.stop();
+    const answers = await Promise.all(polls);
+    for (const a of answers) assert.equal(typeof okJson(a)["next_batch"], "string", "a complete sync answer the client can resume from");
+    assert.equal(zion.homeserver!.notifier.waiting(), 0);
+    await stopping;
   });
 });
