@@ -1498,8 +1498,6 @@ export interface SlidingSyncStore {
    * given: the bump stamp); rooms without one are absent.
    */
   latestEventPositions(roomIds: readonly RoomId[], to: StreamOrdering, types: readonly string[] | null): Promise<ReadonlyMap<RoomId, StreamOrdering>>;
-  /** Per room with visible timeline events in (from, to], the newest one's stream ordering (what moved since `from`). */
-  latestEventPositionsBetween(from: StreamOrdering, to: StreamOrdering): Promise<ReadonlyMap<RoomId, StreamOrdering>>;
   /** Per room, the current state event id at (type, stateKey); rooms without one are absent. */
   currentStateEventIds(roomIds: readonly RoomId[], type: string, stateKey: string): Promise<ReadonlyMap<RoomId, EventId>>;
   /**

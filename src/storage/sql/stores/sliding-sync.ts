@@ -137,19 +137,6 @@ export function sqlSlidingSyncStore(db: SqlRunner): SlidingSyncStore {
       });
     },
 
-    latestEventPositionsBetween(from, to) {
-      return db.read(function* () {
-        const out = new Map<RoomId, StreamOrdering>();
-        if (to <= from) return out;
-        const rows = yield* query(
-          `SELECT room_id, MAX(stream_ordering) AS latest FROM events WHERE stream_ordering > ? AND stream_ordering <= ? AND ${VISIBLE} GROUP BY room_id`,
-          Math.max(0, from), to,
-        );
-        for (const r of rows) out.set(str(r["room_id"]) as RoomId, num(r["latest"]));
-        return out;
-      });
-    },
-
     currentStateEventIds(roomIds, type, stateKey) {
       return db.read(function* () {
         const out = new Map<RoomId, EventId>();
