@@ -4,6 +4,7 @@
  * whose user @r joined two of alice's rooms over make_join / send_join, and which signs its /send transactions.
  *
  * - a /send of 101 EDUs is refused (400, the limit of 100 named) and none of them applies; 100 are accepted;
+ * - a gap whose state lacks more than GAP_STATE_FETCH_LIMIT events is filled with one /state, not /event per event;
  * - PDUs signed by a third server whose key server accepts connections and never answers get their errors within
  *   the key-fetch timeout, the rest of the transaction is accepted, and the next transaction does not ask the
  *   hanging server again while its back-off lasts (its requests counted).
@@ -15,13 +16,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signingKeyFromSeed } from "../../src/core/crypto/index.js";
-import { buildPdu, hashAndSignEvent, parsePdu, type Pdu } from "../../src/core/events/index.js";
+import { buildPdu, hashAndSignEvent, parsePdu, stateKeyOf, type Pdu } from "../../src/core/events/index.js";
 import type { EventId, RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
+import { GAP_STATE_FETCH_LIMIT } from "../../src/rooms/remote-event.js";
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { FederationError } from "../../src/federation/transport/client.js";
-import { startFedDouble, type FedDouble } from "../harness/fed-double.js";
+import { startFedDouble, wire, type FedDouble } from "../harness/fed-double.js";
 import { testHttpsClient } from "../harness/federation-client.js";
 import { clientCaller } from "../harness/http-get.js";
 import { freePort } from "../harness/ports.js";
@@ -184,5 +186,61 @@ describe("federation robustness (Zion and a test double over real HTTPS)", { tim
     } finally {
       await hang.close();
     }
+  });
+
+  it(`fills a gap whose state lacks more than GAP_STATE_FETCH_LIMIT (${GAP_STATE_FETCH_LIMIT}) events with one /state instead of /event per event, and accepts the PDU with that state`, async () => {
+    const r = await call("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "gap" }, alice.token);
+    assert.equal(r.status, 200, r.body);
+    const roomId = r.json()["room_id"] as RoomId;
+    await joinAsDouble(roomId);
+    const s = storage();
+    const current = await s.rooms.getCurrentState(roomId);
+    const id = (t: string) => current.get(stateKeyOf(t, ""))!;
+    const [create, pl, jr] = [id("m.room.create"), id("m.room.power_levels"), id("m.room.join_rules")];
+    // The double's history Zion never saw: more joins than the limit, then gapPrev; Zion is sent only `p` after it.
+    let prev = (await s.events.getPdus([(await s.rooms.getForwardExtremities(roomId))[0]!])).values().next().value as Pdu;
+    const joins: Pdu[] = [];
+    for (let i = 0; i < GAP_STATE_FETCH_LIMIT + 10; i++) {
+      const u = `@u${i}:${d.name}`;
+      prev = buildPdu(V11, {
+        type: "m.room.member", stateKey: u, sender: u, roomId, content: { membership: "join" },
+        prevEvents: [prev.eventId], authEvents: [create, pl, jr], depth: prev.depth + 1, originServerTs: Date.now(),
+      }, { serverName: d.name, key: d.key });
+      joins.push(prev);
+    }
+    const gapPrev = await message(roomId, "the gap's prev event", { prev });
+    const p = await message(roomId, "after the gap", { prev: gapPrev });
+    const knownIds = [...current.values()];
+    const known = await s.events.getPdus(knownIds);
+    const stateIds = [...knownIds, ...joins.map((j) => j.eventId)];
+    const chainIds = [...(await s.events.getAuthChainIds(knownIds))];
+    const chain = await s.events.getPdus(chainIds);
+    const onlyIn = (path: string) => decodeURIComponent(path.split("/")[5] ?? "") === roomId;
+    d.on("POST", /^\/_matrix\/federation\/v1\/get_missing_events\//, "get_missing_events", (_q, _m, res) => d.json(res, 200, { events: [] }));
+    d.on("GET", /^\/_matrix\/federation\/v1\/state_ids\//, "state_ids", (q, _m, res) => {
+      assert.ok(onlyIn(q.url.split("?")[0]!) && q.url.includes(`event_id=${enc(gapPrev.eventId)}`));
+      d.json(res, 200, { pdu_ids: stateIds, auth_chain_ids: chainIds });
+    });
+    d.on("GET", /^\/_matrix\/federation\/v1\/state\//, "state", (q, _m, res) => {
+      assert.ok(onlyIn(q.url.split("?")[0]!) && q.url.includes(`event_id=${enc(gapPrev.eventId)}`));
+      d.json(res, 200, { pdus: [...[...known.values()].map(wire), ...joins.map(wire)], auth_chain: [...chain.values()].map(wire) });
+    });
+    d.on("GET", /^\/_matrix\/federation\/v1\/event\/([^/?]+)/, "event", (_q, m, res) => {
+      const want = decodeURIComponent(m[1]!);
+      if (want === gapPrev.eventId) d.json(res, 200, { origin: d.name, origin_server_ts: Date.now(), pdus: [wire(gapPrev)] });
+      else d.json(res, 404, { errcode: "M_NOT_FOUND", error: `no ${want} here` });
+    });
+    assert.deepEqual(await send([p]), { [p.eventId]: {} });
+    assert.equal(d.count("state_ids"), 1);
+    assert.equal(d.count("state"), 1, "one /state for the whole state");
+    assert.equal(d.count("event"), 1, "/event only for the gap's prev event itself, none per state event");
+    for (const j of [joins[0]!, joins.at(-1)!]) {
+      assert.equal(await s.state.getStateEventAt(p.eventId, "m.room.member", j.stateKey!, "before"), j.eventId, `${j.stateKey} is in the state before the PDU`);
+    }
+    assert.equal(await s.state.getStateEventAt(p.eventId, "m.room.member", alice.userId, "before"), current.get(stateKeyOf("m.room.member", alice.userId)));
+    const stored = (await s.events.getEvents([p.eventId])).get(p.eventId);
+    assert.equal(stored?.outlier, false);
+    assert.equal(stored?.rejectionReason, null);
+    assert.equal((await s.events.getEvents([gapPrev.eventId])).get(gapPrev.eventId)?.outlier, true, "the prev event is stored as an outlier");
   });
 });
