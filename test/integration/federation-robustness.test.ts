@@ -7,7 +7,10 @@
  * - a gap whose state lacks more than GAP_STATE_FETCH_LIMIT events is filled with one /state, not /event per event;
  * - PDUs signed by a third server whose key server accepts connections and never answers get their errors within
  *   the key-fetch timeout, the rest of the transaction is accepted, and the next transaction does not ask the
- *   hanging server again while its back-off lasts (its requests counted).
+ *   hanging server again while its back-off lasts (its requests counted);
+ * - while alice joins a room of the double's whose send_join it holds open, and then while a /messages backfill
+ *   waits on its held /backfill, a /send for another room is processed and reaches alice's /sync (the test sees
+ *   that event before letting the double answer, so a Zion that blocked would time out here).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -23,7 +26,7 @@ import { roomVersion } from "../../src/core/room-versions/index.js";
 import { GAP_STATE_FETCH_LIMIT } from "../../src/rooms/remote-event.js";
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { FederationError } from "../../src/federation/transport/client.js";
-import { startFedDouble, wire, type FedDouble } from "../harness/fed-double.js";
+import { DoubleRoom, startFedDouble, wire, type FedDouble } from "../harness/fed-double.js";
 import { testHttpsClient } from "../harness/federation-client.js";
 import { clientCaller } from "../harness/http-get.js";
 import { freePort } from "../harness/ports.js";
@@ -46,6 +49,7 @@ describe("federation robustness (Zion and a test double over real HTTPS)", { tim
   let R: UserId;
   let alice: { userId: UserId; token: string };
   const rooms: Record<string, RoomId> = {};
+  const doubleRooms: DoubleRoom[] = [];
   let txn = 0;
   const call = clientCaller(() => zion.clientUrl);
   const storage = () => zion.homeserver!.storage;
@@ -136,6 +140,10 @@ describe("federation robustness (Zion and a test double over real HTTPS)", { tim
   const ephemeral = (b: Body, roomId: RoomId, type: string): JsonObject[] => {
     const joined = ((b["rooms"] as Body | undefined)?.["join"] ?? {}) as Record<string, { ephemeral?: { events?: { type: string; content: JsonObject }[] } }>;
     return (joined[roomId]?.ephemeral?.events ?? []).filter((e) => e.type === type).map((e) => e.content);
+  };
+  const timelineIds = (b: Body, roomId: RoomId): string[] => {
+    const joined = ((b["rooms"] as Body | undefined)?.["join"] ?? {}) as Record<string, { timeline?: { events?: { event_id: string }[] } }>;
+    return (joined[roomId]?.timeline?.events ?? []).map((e) => e.event_id);
   };
   const typingIn = (b: Body, roomId: RoomId) => ephemeral(b, roomId, "m.typing").flatMap((c) => c["user_ids"] as string[]);
   const typingEdu = (roomId: RoomId): JsonObject => ({ edu_type: "m.typing", content: { room_id: roomId, user_id: R, typing: true } });
@@ -242,5 +250,67 @@ describe("federation robustness (Zion and a test double over real HTTPS)", { tim
     assert.equal(stored?.outlier, false);
     assert.equal(stored?.rejectionReason, null);
     assert.equal((await s.events.getEvents([gapPrev.eventId])).get(gapPrev.eventId)?.outlier, true, "the prev event is stored as an outlier");
+  });
+
+  it("processes a /send for another room, whose event reaches alice's /sync, while a join's send_join is held open by the resident; the join then completes", async () => {
+    const dr = new DoubleRoom({ name: d.name, key: d.key });
+    dr.add("m.room.message", dr.creator, { msgtype: "m.text", body: "history before the join" });
+    doubleRooms.push(dr);
+    let sendJoinSeen!: () => void;
+    const seen = new Promise<void>((r) => (sendJoinSeen = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    d.on("GET", /^\/_matrix\/federation\/v1\/make_join\//, "make_join", (_q, _m, res) => d.json(res, 200, { room_version: "11", event: dr.joinTemplate(alice.userId) }));
+    d.on("PUT", /^\/_matrix\/federation\/v2\/send_join\//, "send_join", async (q, _m, res) => {
+      const state = dr.stateWire();
+      sendJoinSeen();
+      await released;
+      const joinPdu = parsePdu(JSON.parse(q.body) as JsonObject, V11);
+      dr.events.push(joinPdu);
+      dr.state.set(stateKeyOf("m.room.member", alice.userId), joinPdu);
+      d.json(res, 200, { origin: d.name, state, auth_chain: state, members_omitted: false, servers_in_room: [d.name] });
+    });
+    let joinDone = false;
+    const joining = call("POST", `/_matrix/client/v3/join/${enc(dr.roomId)}?server_name=${enc(d.name)}`, {}, alice.token, 90_000).finally(() => (joinDone = true));
+    await seen;
+    const m = await message(rooms["one"]!, "while the join waits");
+    assert.deepEqual(await send([m]), { [m.eventId]: {} });
+    await waitUntil("alice's /sync shows the other room's message", async () => (timelineIds(await syncNow(), rooms["one"]!).includes(m.eventId) ? true : undefined));
+    assert.equal(joinDone, false, "the join is still waiting for send_join");
+    assert.equal(d.count("send_join"), 1);
+    release();
+    const joined = await joining;
+    assert.equal(joined.status, 200, joined.body);
+    assert.equal(joined.json()["room_id"], dr.roomId);
+    assert.equal(await storage().rooms.getCurrentStateEventId(dr.roomId, "m.room.member", alice.userId), dr.events.at(-1)!.eventId);
+  });
+
+  it("processes a /send for another room while a backfill of the joined room waits on the double's held /backfill; the page then has the history", async () => {
+    const dr = doubleRooms[0]!;
+    let backfillSeen!: () => void;
+    const seen = new Promise<void>((r) => (backfillSeen = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    d.on("GET", /^\/_matrix\/federation\/v1\/backfill\//, "backfill", async (q, _m, res) => {
+      backfillSeen();
+      await released;
+      const limit = Number(new URLSearchParams(q.url.split("?")[1] ?? "").get("limit") ?? "10");
+      // Everything before alice's join, newest first.
+      const before = dr.events.slice(0, -1).reverse().slice(0, limit).map(wire);
+      d.json(res, 200, { origin: d.name, origin_server_ts: Date.now(), pdus: before });
+    });
+    let pageDone = false;
+    const paging = call("GET", `/_matrix/client/v3/rooms/${enc(dr.roomId)}/messages?dir=b&limit=20`, undefined, alice.token, 90_000).finally(() => (pageDone = true));
+    await seen;
+    const m = await message(rooms["one"]!, "while the backfill waits");
+    assert.deepEqual(await send([m]), { [m.eventId]: {} });
+    await waitUntil("alice's /sync shows the other room's message", async () => (timelineIds(await syncNow(), rooms["one"]!).includes(m.eventId) ? true : undefined));
+    assert.equal(pageDone, false, "the page is still waiting for /backfill");
+    assert.equal(d.count("backfill"), 1);
+    release();
+    const page = await paging;
+    assert.equal(page.status, 200, page.body);
+    const bodies = (page.json()["chunk"] as { content?: { body?: string } }[]).map((e) => e.content?.body);
+    assert.ok(bodies.includes("history before the join"), `the backfilled message is in the page: ${page.body}`);
   });
 });
