@@ -85,6 +85,8 @@ export interface FederationInputs {
   readonly onVerified?: (origin: ServerName) => void;
   /** Outbound request and key-fetch counters (app/metrics.ts); none when metrics are off. */
   readonly metrics?: Metrics;
+  /** The time one remote key request may take (default the key ring's KEY_FETCH_TIMEOUT_MS; tests shorten it). */
+  readonly keyFetchTimeoutMs?: number;
 }
 
 export function trustedKeyServers(config: Pick<HomeserverConfig, "trusted_key_servers">): TrustedKeyServer[] {
@@ -110,6 +112,7 @@ export function createFederation(config: HomeserverConfig, inputs: FederationInp
     own: { serverName, signingKeys: inputs.signingKeys, oldVerifyKeys: config.old_signing_keys },
     trustedKeyServers: trustedKeyServers(config),
     ...(inputs.metrics ? { metrics: inputs.metrics } : {}),
+    ...(inputs.keyFetchTimeoutMs !== undefined ? { fetchTimeoutMs: inputs.keyFetchTimeoutMs } : {}),
   });
   const identity = {
     serverName, signingKeys: inputs.signingKeys, oldVerifyKeys: config.old_signing_keys, keyRefreshIntervalMs: config.key_refresh_interval,

@@ -73,6 +73,8 @@ export interface StartOptions {
   readonly graceMs?: number;
   /** How long a room over `dummy_events_threshold` waits for a local event before a dummy event merges it (default 30 s). */
   readonly dummyEventDelayMs?: number;
+  /** The time one remote signing-key request may take (default 10 s, KEY_FETCH_TIMEOUT_MS; tests shorten it). */
+  readonly keyFetchTimeoutMs?: number;
   /** Password hashing (default: scrypt with N = 2^15; tests may pass a cheaper one). */
   readonly passwordHasher?: PasswordHasher;
   /** Told of local profile changes (the rooms layer, later; tests). Default: nothing happens. */
@@ -186,7 +188,10 @@ export async function startHomeserver(config: HomeserverConfig, options: StartOp
 
   // Federation (app/federation.ts): X-Matrix verification for x-matrix routes, remote keys, the notary, outbound client.
   let sender: FederationSender | undefined;
-  const federation = createFederation(config, { keys: storage.keys, signingKeys, clock, metrics, onVerified: (origin) => sender?.wake(origin) });
+  const federation = createFederation(config, {
+    keys: storage.keys, signingKeys, clock, metrics, onVerified: (origin) => sender?.wake(origin),
+    ...(options.keyFetchTimeoutMs !== undefined ? { keyFetchTimeoutMs: options.keyFetchTimeoutMs } : {}),
+  });
   // The outbound queue (src/federation/sender): every local event of a room with remote members is queued in its
   // persist transaction; the loops resume what a previous run left queued.
   sender = new FederationSender({

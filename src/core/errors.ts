@@ -36,7 +36,11 @@ export type Errcode =
   /** Sliding sync (MSC4186): the `pos` is unknown or expired; the client starts the connection over. */
   | "M_UNKNOWN_POS"
   | "M_THREEPID_MEDIUM_NOT_SUPPORTED"
-  | "M_THREEPID_AUTH_FAILED";
+  | "M_THREEPID_AUTH_FAILED"
+  /** make_join / send_join of a restricted room: the resident cannot tell whether the user meets the allow list. */
+  | "M_UNABLE_TO_AUTHORISE_JOIN"
+  /** make_join / send_join of a restricted room: the user qualifies but the resident cannot authorise; try another. */
+  | "M_UNABLE_TO_GRANT_JOIN";
 
 export class MatrixError extends Error {
   constructor(

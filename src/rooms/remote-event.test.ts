@@ -65,6 +65,7 @@ function originClient(events: Map<EventId, Pdu>, requests: MissingEventsRequest[
       return e;
     },
     getStateIds: async () => { throw new Error("the gap should be walked, not filled with /state_ids"); },
+    getState: async () => { throw new Error("the gap should be walked, not filled with /state"); },
     getEventAuth: async () => { throw new Error("404 M_UNRECOGNIZED: no /event_auth here"); },
   };
 }

@@ -12,8 +12,8 @@
  * b. prev events unknown: fetched from the origin with /get_missing_events (MISSING_EVENTS_LIMIT events a request,
  *    walking on until the room's current extremities are reached or the transaction's MISSING_EVENTS_BUDGET is
  *    spent; min_depth the lowest depth Zion holds in the room's timeline), each fetched event ingested first, oldest first, without further gap filling. A prev event still unknown after that is a gap: its state is fetched with /state_ids and only the
- *    events we lack with /event; the prev event itself is stored as an outlier and the gap's state stands for the
- *    state after it.
+ *    events we lack with /event (more than GAP_STATE_FETCH_LIMIT of them: one /state instead); the prev event itself
+ *    is stored as an outlier and the gap's state stands for the state after it.
  * 4. Auth events: the cited ones, fetched with /event_auth when some are unknown (stored as outliers, each checked
  *    against its own auth events); the event must pass the auth rules against them, else it is stored rejected.
  * 5. The state before the event: the state after its one prev event, or the resolution (core/state-res, the room
@@ -47,7 +47,10 @@ export const MISSING_EVENTS_LIMIT = 20;
  * intends), so the walk goes on request after request until it reaches events we hold, within this budget.
  */
 export const MISSING_EVENTS_BUDGET = 500;
-/** Events fetched with /event to fill the state at a gap, per gap. */
+/**
+ * Events fetched one by one with /event to fill the state at a gap, per gap; a gap lacking more is filled with one
+ * /state request instead (the whole state and auth chain at once, as the partial-state completion does).
+ */
 export const GAP_STATE_FETCH_LIMIT = 500;
 
 /** Remote signing keys (the KeyRing). */
@@ -59,6 +62,7 @@ export interface EventKeySource {
 export interface RemoteEventClient {
   getEvent(destination: ServerName, eventId: EventId, rules: RoomVersionRules): Promise<Pdu>;
   getStateIds(destination: ServerName, roomId: RoomId, eventId: EventId): Promise<{ pduIds: EventId[]; authChainIds: EventId[] }>;
+  getState(destination: ServerName, roomId: RoomId, eventId: EventId, rules: RoomVersionRules): Promise<{ pdus: Pdu[]; authChain: Pdu[] }>;
   getEventAuth(destination: ServerName, roomId: RoomId, eventId: EventId, rules: RoomVersionRules): Promise<Pdu[]>;
   getMissingEvents(
     destination: ServerName, roomId: RoomId,
@@ -472,13 +476,30 @@ async function stateAtGap(ctx: RoomIngestContext, b: PendingIngest, prevId: Even
   }
   const want = [...new Set([...ids.pduIds, ...ids.authChainIds])];
   const missing = await missingOf(b, want);
-  if (missing.length > GAP_STATE_FETCH_LIMIT) return `the state at prev event ${prevId} lacks ${missing.length} events, more than ${GAP_STATE_FETCH_LIMIT}`;
   const fetched: Pdu[] = [prev];
-  for (const id of missing) {
+  if (missing.length > GAP_STATE_FETCH_LIMIT) {
+    // Too many for one request each: the whole state and auth chain in one /state, keeping the events we lack.
+    let got: { pdus: Pdu[]; authChain: Pdu[] };
     try {
-      fetched.push(await client.getEvent(ctx.origin, id, ctx.rules));
+      got = await client.getState(ctx.origin, ctx.roomId, prevId, ctx.rules);
     } catch (e) {
-      return `cannot fetch state event ${id} at prev event ${prevId}: ${e instanceof Error ? e.message : String(e)}`;
+      return `cannot fetch the state at prev event ${prevId} (${missing.length} events lacking, more than ${GAP_STATE_FETCH_LIMIT} to ask one by one) with /state: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const lacking = new Set(missing);
+    const seen = new Set<EventId>();
+    for (const p of [...got.authChain, ...got.pdus]) {
+      if (lacking.has(p.eventId) && !seen.has(p.eventId)) {
+        seen.add(p.eventId);
+        fetched.push(p);
+      }
+    }
+  } else {
+    for (const id of missing) {
+      try {
+        fetched.push(await client.getEvent(ctx.origin, id, ctx.rules));
+      } catch (e) {
+        return `cannot fetch state event ${id} at prev event ${prevId}: ${e instanceof Error ? e.message : String(e)}`;
+      }
     }
   }
   const stored = await persistOutliers(ctx, fetched);

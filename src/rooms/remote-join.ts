@@ -14,7 +14,11 @@
  *    servers of joined members.
  *
  * Joining side (RoomService.join of a room this server does not hold, joinRemoteRoom here):
- * 3. make_join on each candidate server in turn (the via servers, then the room id's server) until one answers;
+ * 3. make_join on each candidate server in turn (the via servers, then the room id's server) until one answers; a
+ *    403 ends the join, any other failure (M_UNABLE_TO_GRANT_JOIN and M_UNABLE_TO_AUTHORISE_JOIN included: the
+ *    spec's "try a different server") moves on. When every server refused with those two, the client gets 400 with
+ *    that errcode (M_UNABLE_TO_AUTHORISE_JOIN when they differ), as the spec asks make_join's 400s be passed on;
+ *    otherwise 502 naming each server's failure;
  * 4. the join from the template: our content, origin_server_ts, hashes, our signature;
  * 5. send_join to the same server; every returned event (state and auth chain) verified in one batch, the
  *    auth chain and state stored as outliers, each checked against its own auth events;
@@ -110,6 +114,12 @@ export async function joinRemoteRoom(
   ctx: JoinRemoteContext, roomId: RoomId, userId: UserId, servers: readonly ServerName[], content: JsonObject,
 ): Promise<{ eventId: EventId; join: Pdu; maxOrdering: number; partialState: PartialStateRoom | null }> {
   const errors: string[] = [];
+  /** Per server that failed, the restricted-join errcode it answered (null: another failure). */
+  const restricted: (RestrictedJoinErrcode | null)[] = [];
+  const failed = (server: ServerName, e: unknown): void => {
+    errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
+    restricted.push(restrictedErrcodeOf(e));
+  };
   for (const server of servers) {
     // Step 3.
     let tpl: { roomVersion: string; event: JsonObject };
@@ -117,7 +127,7 @@ export async function joinRemoteRoom(
       tpl = await ctx.remote.client.makeJoin(server, roomId, userId, SUPPORTED_ROOM_VERSIONS);
     } catch (e) {
       if (e instanceof Error && "status" in e && (e as { status?: number }).status === 403) throw MatrixError.forbidden(`${server} refused the join: ${e.message}`);
-      errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
+      failed(server, e);
       continue;
     }
     if (!isKnownRoomVersion(tpl.roomVersion)) {
@@ -141,7 +151,7 @@ export async function joinRemoteRoom(
       answer = await ctx.remote.client.sendJoin(server, roomId, join.eventId, join.raw, rules, ctx.partialJoins ? { omitMembers: true } : {});
     } catch (e) {
       if (e instanceof Error && "status" in e && (e as { status?: number }).status === 403) throw MatrixError.forbidden(`${server} refused the join: ${e.message}`);
-      errors.push(`${server}: ${e instanceof Error ? e.message : String(e)}`);
+      failed(server, e);
       continue;
     }
     // Step 5 for a restricted join: the authorising server's signature, from send_join's `event`, onto our join.
@@ -221,7 +231,21 @@ export async function joinRemoteRoom(
     });
     return { eventId: join.eventId, join, maxOrdering: result.maxOrdering, partialState };
   }
+  // Step 3's end: every server refused a restricted join it could not authorise, or some other failure.
+  if (restricted.length > 0 && restricted.length === errors.length && restricted.every((c) => c !== null)) {
+    const errcode = restricted.every((c) => c === "M_UNABLE_TO_GRANT_JOIN") ? "M_UNABLE_TO_GRANT_JOIN" : "M_UNABLE_TO_AUTHORISE_JOIN";
+    throw new MatrixError(errcode, 400, `No server in the room could authorise the restricted join: ${errors.join("; ")}`);
+  }
   throw new MatrixError("M_UNKNOWN", 502, `Failed to join via any server: ${errors.join("; ") || "no server to ask"}`);
+}
+
+type RestrictedJoinErrcode = "M_UNABLE_TO_GRANT_JOIN" | "M_UNABLE_TO_AUTHORISE_JOIN";
+
+/** A 400 M_UNABLE_TO_GRANT_JOIN / M_UNABLE_TO_AUTHORISE_JOIN answer of make_join or send_join (FederationError). */
+function restrictedErrcodeOf(e: unknown): RestrictedJoinErrcode | null {
+  if (!(e instanceof Error) || (e as { status?: number }).status !== 400) return null;
+  const code = (e as { errcode?: unknown }).errcode;
+  return code === "M_UNABLE_TO_GRANT_JOIN" || code === "M_UNABLE_TO_AUTHORISE_JOIN" ? code : null;
 }
 
 /**

@@ -791,8 +791,10 @@ export class RoomService {
       const content: Record<string, JsonValue> = { membership };
       // A restricted join of a user of another server (this server authorising): a local member who may invite.
       if (membership === "join" && rules.auth.restrictedJoins && !["invite", "join"].includes((await this.membership(roomId, userId)) ?? "")) {
-        const via = await this.restrictedAuthoriser(roomId, userId, rules);
-        if (via) content["join_authorised_via_users_server"] = via;
+        const v = await this.restrictedVerdict(roomId, userId, rules);
+        if (v.kind === "authorised") content["join_authorised_via_users_server"] = v.via;
+        else if (v.kind !== "not-restricted" && v.kind !== "not-allowed") throw restrictedRefusal(v);
+        // not-allowed: the auth rules refuse the join just below (403).
       }
       return this.prepare(roomId, { type: "m.room.member", stateKey: userId, sender: userId, content });
     });
@@ -850,8 +852,10 @@ export class RoomService {
     const via = raw["content"]["join_authorised_via_users_server"];
     if (typeof via !== "string" || !via.endsWith(`:${this.deps.serverName}`)) return raw;
     const sender = typeof raw["sender"] === "string" ? (raw["sender"] as UserId) : null;
-    const authoriser = sender ? await this.restrictedAuthoriser(roomId, sender, rules, via as UserId) : null;
-    if (authoriser !== via) throw MatrixError.forbidden(`${via} cannot authorise ${String(raw["sender"])}'s join: the user is in none of the rooms the join rule allows, or ${via} may not invite`);
+    if (!sender) throw MatrixError.forbidden(`${via} cannot authorise a join without a sender`);
+    const v = await this.restrictedVerdict(roomId, sender, rules, via as UserId);
+    if (v.kind === "not-allowed" || v.kind === "not-restricted") throw MatrixError.forbidden(`${via} cannot authorise ${sender}'s join: ${v.kind === "not-allowed" ? v.reason : "the room's join rule is not restricted"}`);
+    if (v.kind !== "authorised") throw restrictedRefusal(v);
     const { unsigned: _u, ...rest } = raw as Record<string, JsonValue>;
     return signEvent(rest, rules, this.deps.signer);
   }
@@ -897,29 +901,58 @@ export class RoomService {
    * (https://spec.matrix.org/v1.16/client-server-api/#restricted-rooms). Null when the rule is not restricted or
    * nobody can authorise (the auth rules then refuse).
    */
-  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules, prefer?: UserId): Promise<UserId | null> {
+  private async restrictedAuthoriser(roomId: RoomId, userId: UserId, rules: RoomVersionRules): Promise<UserId | null> {
+    const v = await this.restrictedVerdict(roomId, userId, rules);
+    return v.kind === "authorised" ? v.via : null;
+  }
+
+  /**
+   * Whether this server can authorise `userId`'s restricted join, as the spec's "Restricted rooms"
+   * (https://spec.matrix.org/v1.16/server-server-api/#restricted-rooms) distinguishes the answers:
+   * 1. the join rule is not restricted (nor knock_restricted where the room version has it): not-restricted;
+   * 2. the user is joined, as this server sees it, to a room of the allow list (m.room_membership entries): go on;
+   *    else, when some allowed room is one this server has no joined member in (so it cannot see who is joined
+   *    there): unverifiable (400 M_UNABLE_TO_AUTHORISE_JOIN); else not-allowed (403, the auth rules refuse it);
+   * 3. a local member joined with the power to invite (`prefer`, when the join names one) authorises it; none:
+   *    no-authoriser (400 M_UNABLE_TO_GRANT_JOIN, the joining server should try another resident).
+   */
+  private async restrictedVerdict(roomId: RoomId, userId: UserId, rules: RoomVersionRules, prefer?: UserId): Promise<RestrictedVerdict> {
+    // Step 1.
     const jr = await this.currentStateEvent(roomId, "m.room.join_rules", "");
     const rule = jr && isObj(jr.content) ? jr.content["join_rule"] : undefined;
-    if (rule !== "restricted" && !(rule === "knock_restricted" && rules.auth.knockRestrictedJoinRule)) return null;
+    if (rule !== "restricted" && !(rule === "knock_restricted" && rules.auth.knockRestrictedJoinRule)) return { kind: "not-restricted" };
+    // Step 2.
     const allow = jr && Array.isArray(jr.content["allow"]) ? jr.content["allow"] : [];
+    const suffix = `:${this.deps.serverName}`;
     let allowed = false;
+    const unseen: string[] = [];
     for (const a of allow) {
       if (!isObj(a) || a["type"] !== "m.room_membership" || typeof a["room_id"] !== "string") continue;
-      if ((await this.membership(a["room_id"] as RoomId, userId)) === "join") {
+      const allowedRoom = a["room_id"] as RoomId;
+      if ((await this.membership(allowedRoom, userId)) === "join") {
         allowed = true;
         break;
       }
+      const residents = await this.deps.storage.roomClient.getRoomMembers(allowedRoom, "join");
+      if (!residents.some((m) => m.endsWith(suffix))) unseen.push(allowedRoom);
     }
-    if (!allowed) return null;
+    if (!allowed) {
+      return unseen.length > 0
+        ? { kind: "unverifiable", reason: `${this.deps.serverName} is not in ${unseen.join(", ")} of the rooms the join rule allows, so cannot tell whether ${userId} may join` }
+        : { kind: "not-allowed", reason: `${userId} is in none of the rooms the join rule allows` };
+    }
+    // Step 3.
     const [create, pl] = await Promise.all([this.currentStateEvent(roomId, "m.room.create", ""), this.currentStateEvent(roomId, "m.room.power_levels", "")]);
     const view = new PowerLevelView(pl ?? undefined, create ?? undefined, rules);
-    const suffix = `:${this.deps.serverName}`;
     const joined = await this.deps.storage.roomClient.getRoomMembers(roomId, "join");
-    if (prefer !== undefined) return prefer.endsWith(suffix) && joined.includes(prefer) && view.userLevel(prefer) >= view.invite ? prefer : null;
-    for (const member of joined) {
-      if (member.endsWith(suffix) && view.userLevel(member) >= view.invite) return member;
+    if (prefer !== undefined) {
+      if (prefer.endsWith(suffix) && joined.includes(prefer) && view.userLevel(prefer) >= view.invite) return { kind: "authorised", via: prefer };
+      return { kind: "no-authoriser", reason: `${prefer}, named in join_authorised_via_users_server, is not joined here with the power to invite (level ${view.invite})` };
     }
-    return null;
+    for (const member of joined) {
+      if (member.endsWith(suffix) && view.userLevel(member) >= view.invite) return { kind: "authorised", via: member };
+    }
+    return { kind: "no-authoriser", reason: `no user of ${this.deps.serverName} joined to the room has the power to invite (level ${view.invite}), so it cannot sign join_authorised_via_users_server` };
   }
 
   /**
@@ -1037,4 +1070,19 @@ export class RoomService {
     }
     return out;
   }
+}
+
+/** RoomService.restrictedVerdict's answers. */
+type RestrictedVerdict =
+  | { readonly kind: "not-restricted" }
+  | { readonly kind: "authorised"; readonly via: UserId }
+  | { readonly kind: "not-allowed"; readonly reason: string }
+  | { readonly kind: "unverifiable"; readonly reason: string }
+  | { readonly kind: "no-authoriser"; readonly reason: string };
+
+/** The 400 a restricted join this server cannot authorise gets (make_join and send_join alike). */
+function restrictedRefusal(v: Extract<RestrictedVerdict, { kind: "unverifiable" | "no-authoriser" }>): MatrixError {
+  return v.kind === "unverifiable"
+    ? new MatrixError("M_UNABLE_TO_AUTHORISE_JOIN", 400, v.reason)
+    : new MatrixError("M_UNABLE_TO_GRANT_JOIN", 400, v.reason);
 }

@@ -11,7 +11,9 @@
  *    3.1 through each notary in trusted_key_servers (POST /_matrix/key/v2/query), checking the notary's signature
  *        with its configured verify_keys, or with keys fetched directly from the notary when none are configured;
  *    3.2 then directly (GET /_matrix/key/v2/server).
- *    Every answer is checked (server-keys.ts) and stored, all keys at once.
+ *    Every answer is checked (server-keys.ts) and stored, all keys at once. Each request has its own timeout
+ *    (KEY_FETCH_TIMEOUT_MS, not the federation client's 60 s): a key server that accepts connections and never
+ *    answers must not hold a transaction, whose PDUs wait for the keys they cite, for longer than that.
  * 4. So a server whose fetch failed, or whose fresh answer lacked K, is not asked again for MIN_REFETCH_MS (or its
  *    back-off); K is then looked up in what the last answer stored.
  */
@@ -28,14 +30,16 @@ import { checkServerKeys, toRecords, usableUntil, type CheckedServerKeys } from 
 
 export { MIN_REFETCH_MS };
 const MAX_MEMORY_KEYS = 100_000;
+/** Step 3: the time one key request (direct or through a notary) may take, connection included (as Synapse's 10 s). */
+export const KEY_FETCH_TIMEOUT_MS = 10_000;
 
 /** The two key endpoints, as FederationClient offers them. Both return the parsed JSON body. */
 export interface KeyFetchClient {
-  fetchServerKeys(destination: ServerName, opts?: { trace?: Trace }): Promise<unknown>;
+  fetchServerKeys(destination: ServerName, opts?: { trace?: Trace; timeoutMs?: number }): Promise<unknown>;
   queryKeysViaNotary(
     notary: ServerName,
     serverKeys: Readonly<Record<string, Readonly<Record<string, { minimum_valid_until_ts?: number }>>>>,
-    opts?: { trace?: Trace },
+    opts?: { trace?: Trace; timeoutMs?: number },
   ): Promise<unknown>;
 }
 
@@ -61,6 +65,8 @@ export interface KeyRingOptions {
   readonly guard?: FetchGuardOptions;
   /** Counts key fetches by source ("direct" or "notary") and result ("ok" or "failed"). */
   readonly metrics?: Metrics;
+  /** Step 3's per-request timeout (default KEY_FETCH_TIMEOUT_MS). */
+  readonly fetchTimeoutMs?: number;
 }
 
 export type KeyLookupResult =
@@ -215,7 +221,7 @@ export class KeyRing {
   private async directUncounted(server: ServerName, trace: Trace): Promise<FetchOutcome> {
     let raw: unknown;
     try {
-      raw = await this.opts.client.fetchServerKeys(server, { trace });
+      raw = await this.opts.client.fetchServerKeys(server, { trace, timeoutMs: this.opts.fetchTimeoutMs ?? KEY_FETCH_TIMEOUT_MS });
     } catch (e) {
       const reason = `GET /_matrix/key/v2/server from ${server} failed: ${(e as Error).message}`;
       trace.step({ check: "keys.fetch", ok: false, detail: reason, fix: `Make https://<federation address of ${server}>/_matrix/key/v2/server answer with the server's signed keys.` });
@@ -268,7 +274,7 @@ export class KeyRing {
       // cache only, so without it a first lookup through a Synapse notary finds nothing (docs/interop.md).
       const now = this.opts.clock.now();
       const criteria = Object.fromEntries(keyIds.map((id) => [id, { minimum_valid_until_ts: now }]));
-      raw = await this.opts.client.queryKeysViaNotary(n.serverName, { [server]: criteria }, { trace });
+      raw = await this.opts.client.queryKeysViaNotary(n.serverName, { [server]: criteria }, { trace, timeoutMs: this.opts.fetchTimeoutMs ?? KEY_FETCH_TIMEOUT_MS });
     } catch (e) {
       const reason = `POST /_matrix/key/v2/query to ${n.serverName} failed: ${(e as Error).message}`;
       trace.step({ check: "keys.fetch", ok: false, detail: reason });

@@ -234,7 +234,7 @@ export class FederationClient implements KeyFetchClient {
   }
 
   /** GET /_matrix/key/v2/server (unauthenticated). */
-  async fetchServerKeys(destination: ServerName, opts: { trace?: Trace } = {}): Promise<unknown> {
+  async fetchServerKeys(destination: ServerName, opts: { trace?: Trace; timeoutMs?: number } = {}): Promise<unknown> {
     return (await this.request({ destination, method: "GET", path: "/_matrix/key/v2/server", signed: false, maxResponseBytes: 1024 * 1024, ...opts })).body;
   }
 
@@ -242,7 +242,7 @@ export class FederationClient implements KeyFetchClient {
   async queryKeysViaNotary(
     notary: ServerName,
     serverKeys: Readonly<Record<string, Readonly<Record<string, { minimum_valid_until_ts?: number }>>>>,
-    opts: { trace?: Trace } = {},
+    opts: { trace?: Trace; timeoutMs?: number } = {},
   ): Promise<unknown> {
     return (await this.request({
       destination: notary, method: "POST", path: "/_matrix/key/v2/query", body: { server_keys: serverKeys as JsonValue }, signed: false,
