@@ -99,7 +99,7 @@ describe(`device-list changes from devices coming and going (${backend})`, () =>
     assert.deepEqual(changed(await sync(a, String(next["next_batch"]))), [b.userId]);
   });
 
-  it("tells a user sharing a room when a device is deleted and when one logs out", async () => {
+  it("tells a user sharing a room when a device is deleted, when one logs out, and at /logout/all", async () => {
     const { a, b, aSince } = await setUp();
     const second = await login(b);
     const third = await login(b);
@@ -116,5 +116,8 @@ describe(`device-list changes from devices coming and going (${backend})`, () =>
     const loggedOut = await sync(a, String(deleted["next_batch"]));
     assert.deepEqual(changed(loggedOut), [b.userId]);
     assert.deepEqual((await ok(call("GET", "/_matrix/client/v3/devices", undefined, b.token)))["devices"].map((d: J) => d["device_id"]), [b.deviceId]);
+    assert.deepEqual(changed(await sync(a, String(loggedOut["next_batch"]))), [], "nothing since");
+    await ok(call("POST", "/_matrix/client/v3/logout/all", {}, b.token));
+    assert.deepEqual(changed(await sync(a, String(loggedOut["next_batch"]))), [b.userId], "/logout/all deletes the last device");
   });
 });
