@@ -7,6 +7,10 @@
  * - e2ee.setCrossSigningKeys: m.signing_key_update (and the device-list wake);
  * - e2ee.addSignatures: each signed device of a local user (its keys now carry the signature), and the signing
  *   keys of a local user whose master or self-signing key was signed;
+ * - users.createLogin of a new device (a login without device_id, or naming one the user does not have): that
+ *   device, before it has any keys (as Synapse: the users sharing a room see the user in device_lists.changed,
+ *   other servers get m.device_list_update without keys); a login reusing a device is no change. A registration's
+ *   first device (users.createUser) takes its position in storage but is not reported: no one shares a room yet;
  * - users.deleteDevice(s), deleteAllDevices, setPasswordHash (logging out), deactivateUser: the devices that are
  *   gone (deleted: true); users.setDeviceDisplayName: that device;
  * - e2ee.markDeviceListChanged: the local wake only.
@@ -87,6 +91,11 @@ export function wireE2eeFederation(o: {
 
   const wrappedUsers: Storage["users"] = {
     ...users,
+    async createLogin(login) {
+      const created = await users.createLogin(login);
+      if (created) await report("new device", federation.outbound.devicesChanged(login.userId, [login.deviceId]));
+      return created;
+    },
     deleteDevice: (userId, deviceId) => deleting(userId, () => users.deleteDevice(userId, deviceId)),
     deleteDevices: (userId, ids) => deleting(userId, () => users.deleteDevices(userId, ids)),
     deleteAllDevices: (userId) => deleting(userId, () => users.deleteAllDevices(userId)),

@@ -674,9 +674,11 @@ export interface UserStore {
   /**
    * Creates (or reuses) the device and records a new access token (and refresh token) for it; the device's
    * previous tokens are revoked, as the spec asks of a login naming an existing device_id.
-   * UniqueViolationError("access token") if the token exists (nothing is written).
+   * UniqueViolationError("access token") if the token exists (nothing is written). A new device takes a
+   * device-list position for the user in the same transaction (E2eeStore.deviceListChangesSince), as a deleted one
+   * does; true when the device is new.
    */
-  createLogin(login: NewLogin): Promise<void>;
+  createLogin(login: NewLogin): Promise<boolean>;
   /** Who holds the token, or null for an unknown token. */
   getAccessTokenOwner(accessToken: string): Promise<AccessTokenOwner | null>;
   /** The first use of a token minted by /refresh: revokes the refresh token it replaced and clears the mark. */

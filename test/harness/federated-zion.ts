@@ -150,6 +150,8 @@ export class FederatedZionProcess {
 export async function startIpLiteralZions(
   ca: TestCa, ips: readonly string[], allowRange: string,
   startOptions: NonNullable<Parameters<typeof startTestServer>[0]>["startOptions"] = {},
+  /** homeserver.yaml keys laid over each server's (index i for ips[i]), e.g. `presence: {enabled: false}`. */
+  extraConfig: readonly Readonly<Record<string, unknown>>[] = [],
 ): Promise<{ servers: TestServer[]; names: ServerName[] }> {
   const generous = { per_second: 1000, burst_count: 1000 };
   const leaf = await ca.issue({ ip: [...ips] });
@@ -168,6 +170,7 @@ export async function startIpLiteralZions(
         enable_registration: true, enable_registration_without_verification: true,
         rc_login: { address: generous, account: generous, failed_attempts: generous },
         rc_registration: generous, rc_message: generous, rc_joins: { local: generous, remote: generous }, rc_invites: { per_room: generous, per_user: generous, per_issuer: generous },
+        ...extraConfig[i],
       },
       startOptions,
     }));

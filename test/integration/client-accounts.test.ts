@@ -246,6 +246,39 @@ describe(`client API accounts (${backend})`, () => {
       expectError(await call("POST", "/_matrix/client/v1/refresh", { refresh_token: "zrt_bogus" }), 401, "M_UNKNOWN_TOKEN");
       expectError(await call("POST", "/_matrix/client/v3/refresh", { refresh_token: 7 }), 400, "M_BAD_JSON");
     });
+
+    it("registers with refresh_token: true (m.login.dummy): a refresh token and expires_in_ms; /refresh rotates both; the old refresh token then fails", async () => {
+      const plain = await registerUser("paula");
+      assert.equal(plain["refresh_token"], undefined, "none unless asked for");
+      assert.equal(plain["expires_in_ms"], undefined);
+      const j = await registerUser("quentin", { refresh_token: true });
+      assert.match(String(j["refresh_token"]), /^zrt_/);
+      assert.equal(j["expires_in_ms"], 5 * 60_000);
+      const who = await call("GET", "/_matrix/client/v3/account/whoami", undefined, String(j["access_token"]));
+      assert.equal(who.json()["user_id"], userId("quentin"));
+      const r = await call("POST", "/_matrix/client/v3/refresh", { refresh_token: j["refresh_token"] });
+      assert.equal(r.status, 200, r.body);
+      const fresh = r.json();
+      assert.match(String(fresh["refresh_token"]), /^zrt_/);
+      assert.notEqual(fresh["refresh_token"], j["refresh_token"]);
+      assert.notEqual(fresh["access_token"], j["access_token"]);
+      assert.equal(fresh["expires_in_ms"], 5 * 60_000);
+      // The old access token stops at once; the new one is the same device.
+      expectError(await call("GET", "/_matrix/client/v3/account/whoami", undefined, String(j["access_token"])), 401, "M_UNKNOWN_TOKEN");
+      const freshWho = (await call("GET", "/_matrix/client/v3/account/whoami", undefined, String(fresh["access_token"]))).json();
+      assert.equal(freshWho["device_id"], j["device_id"]);
+      // Once the new pair is used (the whoami above), the old refresh token is revoked (the spec's rule).
+      const old = expectError(await call("POST", "/_matrix/client/v3/refresh", { refresh_token: j["refresh_token"] }), 401, "M_UNKNOWN_TOKEN");
+      assert.equal(old["soft_logout"], false);
+      assert.equal((await users().getDevices(userId("quentin"))).length, 1, "still one device");
+      // The new refresh token works in turn.
+      const again = await call("POST", "/_matrix/client/v3/refresh", { refresh_token: fresh["refresh_token"] });
+      assert.equal(again.status, 200, again.body);
+      // An inhibited login asks for no tokens, so refresh_token gives none.
+      const inhibited = await registerUser("rupert", { refresh_token: true, inhibit_login: true });
+      assert.equal(inhibited["refresh_token"], undefined);
+      assert.equal(inhibited["access_token"], undefined);
+    });
   });
 
   describe("logout", () => {

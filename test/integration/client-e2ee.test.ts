@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { scryptHasher } from "../../src/api/index.js";
 import type { Clock } from "../../src/core/clock.js";
 import { publicKeyBase64, signJson, signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
-import type { UserId } from "../../src/core/ids/index.js";
+import type { RoomId, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { backendDatabases } from "../harness/postgres.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
@@ -523,6 +523,78 @@ describe("profile changes and rooms (the default ProfileChangeListener)", () => 
     assert.equal(member.status, 200, member.body);
     assert.equal(member.json()["displayname"], "Roomie Renamed");
     assert.equal(member.json()["membership"], "join");
+  });
+
+  it("sends a displayname change, then an avatar change, into each of three joined rooms, none into a room the user is only invited to or has left; bad values change nothing", async () => {
+    type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- sync bodies are read field by field
+    const call = async (method: string, path: string, body?: unknown, token?: string): Promise<Reply> => {
+      const text = body === undefined ? undefined : JSON.stringify(body);
+      return httpCall(`${zion.clientUrl}${path}`, { method, headers: { ...(text !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(text !== undefined ? { body: text } : {}) });
+    };
+    const ok = async (p: Promise<Reply>): Promise<J> => {
+      const r = await p;
+      assert.equal(r.status, 200, r.body);
+      return r.json() as J;
+    };
+    const refused = async (p: Promise<Reply>, status: number, errcode: string, field: RegExp): Promise<void> => {
+      const r = await p;
+      assert.equal(r.status, status, r.body);
+      assert.equal(r.json()["errcode"], errcode, r.body);
+      assert.match(String(r.json()["error"]), field);
+    };
+    const register = async (username: string) => {
+      const j = await ok(call("POST", "/_matrix/client/v3/register", { username, password: PASSWORD, auth: { type: "m.login.dummy" } }));
+      return { userId: String(j["user_id"]), token: String(j["access_token"]) };
+    };
+    const mover = await register("mover");
+    const watcher = await register("watcher");
+    const room = async () => String((await ok(call("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat" }, watcher.token)))["room_id"]);
+    const joined = [await room(), await room(), await room()];
+    for (const r of joined) await ok(call("POST", `/_matrix/client/v3/join/${encodeURIComponent(r)}`, {}, mover.token));
+    const invited = await room();
+    await ok(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(invited)}/invite`, { user_id: mover.userId }, watcher.token));
+    const left = await room();
+    await ok(call("POST", `/_matrix/client/v3/join/${encodeURIComponent(left)}`, {}, mover.token));
+    await ok(call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(left)}/leave`, {}, mover.token));
+    const all = [...joined, invited, left];
+    const sync = (since: string): Promise<J> => ok(call("GET", `/_matrix/client/v3/sync?set_presence=offline&since=${since}`, undefined, watcher.token));
+    /** The member events of `mover` in the watcher's sync, per room. */
+    const moverEvents = (j: J): Record<string, J[]> => Object.fromEntries(all.map((r) => [r, ((j["rooms"]["join"][r]?.["timeline"]?.["events"] ?? []) as J[]).filter((e) => e["type"] === "m.room.member" && e["state_key"] === mover.userId)]));
+    const base = String((await ok(call("GET", "/_matrix/client/v3/sync?set_presence=offline", undefined, watcher.token)))["next_batch"]);
+
+    await ok(call("PUT", `/_matrix/client/v3/profile/${mover.userId}/displayname`, { displayname: "Mover Renamed" }, mover.token));
+    const afterName = await sync(base);
+    const named = moverEvents(afterName);
+    for (const r of joined) {
+      assert.equal(named[r]!.length, 1, `one new member event in ${r}`);
+      assert.deepEqual(named[r]![0]!["content"], { membership: "join", displayname: "Mover Renamed" });
+      assert.equal(named[r]![0]!["sender"], mover.userId);
+    }
+    assert.deepEqual(named[invited], [], "no member event where the user is only invited");
+    assert.deepEqual(named[left], [], "none where the user has left");
+
+    await ok(call("PUT", `/_matrix/client/v3/profile/${mover.userId}/avatar_url`, { avatar_url: "mxc://zion.test/mover" }, mover.token));
+    const afterAvatar = await sync(String(afterName["next_batch"]));
+    const pictured = moverEvents(afterAvatar);
+    for (const r of joined) assert.deepEqual(pictured[r]!.map((e) => e["content"]), [{ membership: "join", displayname: "Mover Renamed", avatar_url: "mxc://zion.test/mover" }]);
+    assert.deepEqual([pictured[invited], pictured[left]], [[], []]);
+    for (const r of [invited, left]) {
+      const state = await ok(call("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(r)}/state/m.room.member/${encodeURIComponent(mover.userId)}`, undefined, watcher.token));
+      assert.notEqual(state["displayname"], "Mover Renamed", `${r} keeps the member event from before the change`);
+      assert.equal(state["avatar_url"], undefined);
+    }
+
+    const eventsBefore = (await zion.homeserver!.storage.events.getRoomEventsBetween(joined[0] as RoomId, 0, Number.MAX_SAFE_INTEGER, 10_000)).length;
+    const put = (field: string, value: unknown) => call("PUT", `/_matrix/client/v3/profile/${mover.userId}/${field}`, { [field]: value }, mover.token);
+    await refused(put("displayname", 5), 400, "M_BAD_JSON", /displayname/);
+    await refused(put("displayname", ["x"]), 400, "M_BAD_JSON", /displayname/);
+    await refused(put("displayname", "x".repeat(257)), 400, "M_INVALID_PARAM", /displayname/);
+    await refused(put("avatar_url", 7), 400, "M_BAD_JSON", /avatar_url/);
+    await refused(put("avatar_url", `mxc://zion.test/${"a".repeat(1000)}`), 400, "M_INVALID_PARAM", /avatar_url/);
+    assert.deepEqual(await ok(call("GET", `/_matrix/client/v3/profile/${mover.userId}`)), { displayname: "Mover Renamed", avatar_url: "mxc://zion.test/mover" });
+    const quiet = await sync(String(afterAvatar["next_batch"]));
+    assert.deepEqual(Object.values(moverEvents(quiet)).flat(), [], "no member event for a refused change");
+    assert.equal((await zion.homeserver!.storage.events.getRoomEventsBetween(joined[0] as RoomId, 0, Number.MAX_SAFE_INTEGER, 10_000)).length, eventsBefore);
   });
 });
 

@@ -141,14 +141,37 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
     await upload(0, a2, 1);
     const woken = await waiting;
     assert.ok(deviceLists(woken).changed.includes(alice.userId), JSON.stringify(woken["device_lists"]));
-    const cached = await until("A2 in hs2's cache", async () => {
+    // The login is an update of its own (a device without keys), the upload the next one: wait for the keys.
+    const cached = await until("A2 with its keys in hs2's cache", async () => {
       const l = await cachedAt2(alice.userId);
-      return l && l.devices.some((d) => d.deviceId === "A2") ? l : undefined;
+      return l && l.devices.some((d) => d.deviceId === "A2" && d.keys !== null) ? l : undefined;
     });
     assert.equal(cached.stale, false);
     assert.equal(cached.streamId, await hs[0]!.homeserver!.storage.deviceFederation.outboundStreamId(alice.userId), "the EDU's stream_id is hs1's latest for alice");
     const q = ok(await call(1)("POST", "/_matrix/client/v3/keys/query", { device_keys: { [alice.userId]: [] } }, bob.token));
     assert.deepEqual(Object.keys((q["device_keys"] as Record<string, Record<string, JsonObject>>)[alice.userId]!).sort(), ["A1", "A2"]);
+  });
+
+  it("a device alice logs in on hs1 reaches hs2 before it has keys, and its logout as deleted: bob's sync names alice each time", async () => {
+    const base = await sync(1, bob);
+    const a3 = await login(0, "alice", "A3");
+    const withA3 = await until("A3 in hs2's cache", async () => {
+      const l = await cachedAt2(alice.userId);
+      return l?.devices.some((d) => d.deviceId === "A3") ? l : undefined;
+    });
+    assert.equal(withA3.devices.find((d) => d.deviceId === "A3")!.keys, null, "announced before any key upload");
+    assert.equal(withA3.stale, false, "in sequence");
+    assert.equal(withA3.streamId, await hs[0]!.homeserver!.storage.deviceFederation.outboundStreamId(alice.userId));
+    const told = await sync(1, bob, base["next_batch"] as string);
+    assert.ok(deviceLists(told).changed.includes(alice.userId), JSON.stringify(told["device_lists"]));
+    ok(await call(0)("POST", "/_matrix/client/v3/logout", {}, a3.token));
+    const without = await until("A3 gone from hs2's cache", async () => {
+      const l = await cachedAt2(alice.userId);
+      return l && !l.devices.some((d) => d.deviceId === "A3") ? l : undefined;
+    });
+    assert.deepEqual(without.devices.map((d) => d.deviceId), ["A1", "A2"]);
+    const toldAgain = await sync(1, bob, told["next_batch"] as string);
+    assert.ok(deviceLists(toldAgain).changed.includes(alice.userId), JSON.stringify(toldAgain["device_lists"]));
   });
 
   it("an m.device_list_update whose prev_id hs2 never saw makes hs2 resync alice's list from hs1's /user/devices", async () => {

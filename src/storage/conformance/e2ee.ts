@@ -93,16 +93,18 @@ export function describeUserStreamStores(target: ConformanceTarget, withStorage:
     it("records device-list changes on a rising stream: key uploads, cross-signing, signatures, device deletion", async () => {
       await withStorage(async (s) => {
         await withDevices(s, A, ["D1", "D2"]);
-        assert.equal(await s.e2ee.maxDeviceListPosition(), 0);
+        const p0 = await s.e2ee.maxDeviceListPosition();
+        assert.equal(p0, 2, "each new device is a change (UserStore.createLogin)");
         await s.e2ee.uploadKeys({ userId: A, deviceId: "D1", deviceKeys: { device_id: "D1" } });
         const p1 = await s.e2ee.maxDeviceListPosition();
+        assert.equal(p1, p0 + 1);
         await s.e2ee.uploadKeys({ userId: A, deviceId: "D1", deviceKeys: { device_id: "D1" } });
         assert.equal(await s.e2ee.maxDeviceListPosition(), p1, "the same device keys again are no change");
         await s.e2ee.setCrossSigningKeys(B, [{ type: "master", publicKey: "m", key: {} }]);
         await s.e2ee.addSignatures([{ targetUserId: A, targetKeyId: "D1", signerUserId: A, signerKeyId: "ed25519:x", signature: "s" }]);
-        const all = await s.e2ee.deviceListChangesSince(0, await s.e2ee.maxDeviceListPosition());
-        assert.deepEqual(all, [{ userId: B, position: 2 }, { userId: A, position: 3 }]);
-        assert.deepEqual(await s.e2ee.deviceListChangesSince(1, 2), [{ userId: B, position: 2 }]);
+        const all = await s.e2ee.deviceListChangesSince(p0, await s.e2ee.maxDeviceListPosition());
+        assert.deepEqual(all, [{ userId: B, position: p0 + 2 }, { userId: A, position: p0 + 3 }]);
+        assert.deepEqual(await s.e2ee.deviceListChangesSince(p0 + 1, p0 + 2), [{ userId: B, position: p0 + 2 }]);
         // Deleting a device deletes its keys and is a change.
         await s.e2ee.uploadKeys({ userId: A, deviceId: "D2", deviceKeys: { device_id: "D2" }, oneTimeKeys: [otk(1)] });
         const before = await s.e2ee.maxDeviceListPosition();

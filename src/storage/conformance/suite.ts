@@ -604,6 +604,21 @@ export function runStorageConformance(target: ConformanceTarget): void {
         });
       });
 
+      it("records a device-list change for a login that creates a device, none for one that reuses it", async () => {
+        await withStorage(async (s) => {
+          await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW });
+          const start = await s.e2ee.maxDeviceListPosition();
+          assert.equal(await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", accessToken: "t1", nowTs: NOW }), true);
+          const afterNew = await s.e2ee.maxDeviceListPosition();
+          assert.ok(afterNew > start);
+          assert.deepEqual((await s.e2ee.deviceListChangesSince(start, afterNew)).map((c) => c.userId), [ALICE]);
+          assert.equal(await s.users.createLogin({ userId: ALICE, deviceId: "DEV1", accessToken: "t2", nowTs: NOW + 1 }), false);
+          assert.equal(await s.e2ee.maxDeviceListPosition(), afterNew, "a reused device is no change");
+          await assert.rejects(s.users.createLogin({ userId: ALICE, deviceId: "DEV2", accessToken: "t2", nowTs: NOW + 2 }), UniqueViolationError);
+          assert.equal(await s.e2ee.maxDeviceListPosition(), afterNew, "a refused login records nothing");
+        });
+      });
+
       it("creates a user with its first login in one transaction, and writes neither when the id is taken", async () => {
         await withStorage(async (s) => {
           await s.users.createUser({ userId: ALICE, passwordHash: "h", createdTs: NOW }, { userId: ALICE, deviceId: "D", accessToken: "t1", nowTs: NOW });

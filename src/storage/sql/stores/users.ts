@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import type { UserId } from "../../../core/ids/index.js";
 import type { DeviceRecord, NewLogin, UserStore } from "../../ports.js";
-import { deleteDeviceKeysWork } from "./e2ee.js";
+import { deleteDeviceKeysWork, deviceListChangeWork } from "./e2ee.js";
 import { deleteSlidingSyncWork } from "./sliding-sync.js";
 import { bool, chunks, exec, num, numOrNull, placeholders, query, queryOne, str, strOrNull, type Row, type SqlRunner, type UnitOfWork } from "../uow.js";
 
@@ -54,7 +54,12 @@ function* deleteDevicesWork(userId: UserId, deviceIds: readonly string[] | undef
   return n;
 }
 
-function* createLoginWork(login: NewLogin): UnitOfWork<void> {
+/**
+ * Creates or reuses the device and issues its tokens; true when the device is new. A new device is a change of the
+ * user's device list (as Synapse counts it, before it uploads any keys), recorded in the same transaction.
+ */
+function* createLoginWork(login: NewLogin): UnitOfWork<boolean> {
+  const existed = (yield* queryOne("SELECT 1 AS one FROM devices WHERE user_id = ? AND device_id = ?", login.userId, login.deviceId)) !== undefined;
   yield* exec(
     `INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts, last_seen_ip) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = excluded.last_seen_ts, last_seen_ip = excluded.last_seen_ip`,
@@ -71,6 +76,8 @@ function* createLoginWork(login: NewLogin): UnitOfWork<void> {
   if (refresh !== null) {
     yield* exec("INSERT INTO refresh_tokens (token_hash, user_id, device_id, created_ts, next_token_hash) VALUES (?, ?, ?, ?, NULL)", refresh, login.userId, login.deviceId, login.nowTs);
   }
+  if (!existed) yield* deviceListChangeWork(login.userId);
+  return !existed;
 }
 
 export function sqlUserStore(db: SqlRunner): UserStore {
