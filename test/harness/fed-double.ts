@@ -20,8 +20,46 @@ import { roomVersion, type RoomVersionRules } from "../../src/core/room-versions
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { createAuthenticator } from "../../src/federation/transport/authenticate.js";
 import type { FederationClient } from "../../src/federation/transport/client.js";
-import { ipLiteralFederationClient } from "./federation-client.js";
+import { ipLiteralFederationClient, testHttpsClient } from "./federation-client.js";
+import { freePort } from "./ports.js";
+import { startTestServer, type TestServer } from "./server.js";
 import { serveHttps, type SeenRequest, type TestCa, type TestHttpsServer } from "./test-ca.js";
+
+/** An in-process Zion that doubles talk to: its federation listener on HTTPS at 127.0.0.1:<port> (its name). */
+export interface ZionForDoubles {
+  readonly zion: TestServer;
+  readonly serverName: ServerName;
+  readonly key: SigningKey;
+  /** Trusts the test CA: what the doubles sign their requests to Zion with. */
+  readonly https: HttpsClient;
+}
+
+/**
+ * Starts Zion named by IP literal with a test-CA certificate, open registration on a plain client listener, and
+ * outbound federation allowed to 127.0.0.1 only (no notaries); `config` and `startOptions` add to that.
+ */
+export async function startZionForDoubles(
+  ca: TestCa, opts: { config?: Record<string, unknown>; startOptions?: NonNullable<Parameters<typeof startTestServer>[0]>["startOptions"] } = {},
+): Promise<ZionForDoubles> {
+  const port = await freePort("127.0.0.1");
+  const serverName = `127.0.0.1:${port}` as ServerName;
+  const key = signingKeyFromSeed("z1", randomBytes(32));
+  const leaf = await ca.issue({ ip: ["127.0.0.1"] });
+  const zion = await startTestServer({
+    serverName, signingKey: key, tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
+    ...(opts.startOptions ? { startOptions: opts.startOptions } : {}),
+    config: {
+      listeners: [
+        { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
+        { port, bind_addresses: ["127.0.0.1"], type: "http", tls: true, resources: [{ names: ["federation"] }] },
+      ],
+      enable_registration: true, enable_registration_without_verification: true,
+      ip_range_whitelist: ["127.0.0.1/32"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
+      ...opts.config,
+    },
+  });
+  return { zion, serverName, key, https: testHttpsClient(ca.caCertPem, { requestTimeoutMs: 20_000 }) };
+}
 
 export type DoubleHandler = (req: SeenRequest, match: RegExpExecArray, res: ServerResponse) => void | Promise<void>;
 

@@ -12,22 +12,18 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { signingKeyFromSeed } from "../../src/core/crypto/index.js";
 import { buildPdu, hashAndSignEvent, parsePdu, stateKeyOf, type Pdu } from "../../src/core/events/index.js";
 import type { RoomId, ServerName, UserId } from "../../src/core/ids/index.js";
 import type { JsonObject } from "../../src/core/json/types.js";
 import { roomVersion } from "../../src/core/room-versions/index.js";
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { FederationError } from "../../src/federation/transport/client.js";
-import { DoubleRoom, startFedDouble, type FedDouble } from "../harness/fed-double.js";
-import { testHttpsClient } from "../harness/federation-client.js";
+import { DoubleRoom, startFedDouble, startZionForDoubles, type FedDouble } from "../harness/fed-double.js";
 import { clientCaller, expectMatrixError } from "../harness/http-get.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
+import type { TestServer } from "../harness/server.js";
 import { createTestCa } from "../harness/test-ca.js";
 
 const V11 = roomVersion("11");
@@ -49,22 +45,10 @@ describe("restricted joins that cannot be authorised (Zion and two test doubles 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-restricted-"));
     const ca = await createTestCa(dir);
-    const port = await freePort("127.0.0.1");
-    ZION = `127.0.0.1:${port}` as ServerName;
-    const zionKey = signingKeyFromSeed("z1", randomBytes(32));
-    const leaf = await ca.issue({ ip: ["127.0.0.1"] });
-    zion = await startTestServer({
-      serverName: ZION, signingKey: zionKey, tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
-      config: {
-        listeners: [
-          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-          { port, bind_addresses: ["127.0.0.1"], type: "http", tls: true, resources: [{ names: ["federation"] }] },
-        ],
-        enable_registration: true, enable_registration_without_verification: true,
-        ip_range_whitelist: ["127.0.0.1/32"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-      },
-    });
-    https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 20_000 });
+    const z = await startZionForDoubles(ca);
+    ({ zion, https } = z);
+    ZION = z.serverName;
+    const zionKey = z.key;
     d1 = await startFedDouble(ca, https, { serverName: ZION, key: zionKey });
     d2 = await startFedDouble(ca, https, { serverName: ZION, key: zionKey });
     R = `@r:${d1.name}` as UserId;

@@ -26,11 +26,9 @@ import { roomVersion } from "../../src/core/room-versions/index.js";
 import { GAP_STATE_FETCH_LIMIT } from "../../src/rooms/remote-event.js";
 import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { FederationError } from "../../src/federation/transport/client.js";
-import { DoubleRoom, startFedDouble, wire, type FedDouble } from "../harness/fed-double.js";
-import { testHttpsClient } from "../harness/federation-client.js";
+import { DoubleRoom, startFedDouble, startZionForDoubles, wire, type FedDouble } from "../harness/fed-double.js";
 import { clientCaller } from "../harness/http-get.js";
-import { freePort } from "../harness/ports.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
+import type { TestServer } from "../harness/server.js";
 import { createTestCa, serveHttps, type TestCa, type TestHttpsServer } from "../harness/test-ca.js";
 import { waitUntil } from "../harness/three-servers.js";
 
@@ -57,24 +55,13 @@ describe("federation robustness (Zion and a test double over real HTTPS)", { tim
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "zion-fedrob-"));
     ca = await createTestCa(dir);
-    const port = await freePort("127.0.0.1");
-    ZION = `127.0.0.1:${port}` as ServerName;
-    const zionKey = signingKeyFromSeed("z1", randomBytes(32));
-    const leaf = await ca.issue({ ip: ["127.0.0.1"] });
-    zion = await startTestServer({
-      serverName: ZION, signingKey: zionKey, tls: { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath },
+    const z = await startZionForDoubles(ca, {
       startOptions: { keyFetchTimeoutMs: KEY_FETCH_TIMEOUT_MS },
-      config: {
-        listeners: [
-          { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] },
-          { port, bind_addresses: ["127.0.0.1"], type: "http", tls: true, resources: [{ names: ["federation"] }] },
-        ],
-        enable_registration: true, enable_registration_without_verification: true,
-        ip_range_whitelist: ["127.0.0.1/32"], federation_custom_ca_list: [ca.caCertPath], trusted_key_servers: [],
-        rc_federation: { window_size: 1000, sleep_limit: 1000, sleep_delay: 1, reject_limit: 1000, concurrent: 100 },
-      },
+      config: { rc_federation: { window_size: 1000, sleep_limit: 1000, sleep_delay: 1, reject_limit: 1000, concurrent: 100 } },
     });
-    https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 20_000 });
+    ({ zion, https } = z);
+    ZION = z.serverName;
+    const zionKey = z.key;
     d = await startFedDouble(ca, https, { serverName: ZION, key: zionKey });
     R = `@r:${d.name}` as UserId;
     const reg = await call("POST", "/_matrix/client/v3/register", { username: "alice", password: "alice password 1", auth: { type: "m.login.dummy" } });
