@@ -116,7 +116,8 @@ describe("three Zion servers share a room", { timeout: 600_000 }, () => {
   it("alice typing on hs1 shows on bob's (hs2) and carol's (hs3) clients, and stops there when she stops", async () => {
     const typingAt = (viewer: ThreeUser) => roomAt(viewer)?.getMember(alice.userId)?.typing === true;
     assert.ok(!typingAt(bob) && !typingAt(carol), "nobody shows alice typing before she types");
-    await alice.sdk.sendTyping(roomId, true, 30_000);
+    // Typing for up to 120 s, past every wait below: only her stop (not a time-out on either side) can clear it.
+    await alice.sdk.sendTyping(roomId, true, 120_000);
     for (const viewer of [bob, carol]) await waitUntil(`${viewer.hs}'s client shows alice typing`, async () => (typingAt(viewer) ? true : undefined));
     await alice.sdk.sendTyping(roomId, false, 0);
     for (const viewer of [bob, carol]) await waitUntil(`${viewer.hs}'s client shows alice no longer typing`, async () => (!typingAt(viewer) ? true : undefined));
