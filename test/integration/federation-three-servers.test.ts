@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ClientEvent, Filter, ReceiptType, RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
+import { Filter, ReceiptType, RoomEvent, type MatrixEvent, type Room } from "matrix-js-sdk";
 import { startThreeServers, waitUntil, type ThreeServers, type ThreeUser } from "../harness/three-servers.js";
 
 /**
