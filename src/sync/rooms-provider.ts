@@ -103,6 +103,34 @@ export class RoomsProvider {
   constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
 
   /** The newest `limit` visible events of each room in (from, to], newest first; shared per room. */
+  /**
+   * Of `rooms`, whose last membership change in the window is a join, those the user was not joined to at `since`:
+   * the window holds a change that is not a join (a leave and a rejoin), or the membership before its first change
+   * is not a join. A join after a join is a profile change (display name, avatar) and stays an incremental room,
+   * as in Synapse; without this, each rename sent the room's whole state and timeline again. One batched read of the
+   * member entries before the first changes, and of those events, only for rooms whose window holds joins alone.
+   */
+  private async joinedSince(userId: UserId, rooms: readonly RoomId[], changed: ReadonlyMap<RoomId, { firstEventId: EventId | null; onlyJoins: boolean }>): Promise<Set<RoomId>> {
+    const out = new Set<RoomId>();
+    const check = new Map<EventId, RoomId>();
+    for (const r of rooms) {
+      const c = changed.get(r)!;
+      if (!c.onlyJoins || c.firstEventId === null) out.add(r);
+      else check.set(c.firstEventId, r);
+    }
+    if (check.size === 0) return out;
+    const key = stateKeyOf("m.room.member", userId);
+    const before = await this.storage.state.getStateEntriesAt([...check.keys()], [key], "before");
+    const prevIds = [...before.values()].map((m) => m.get(key)).filter((x): x is EventId => x !== undefined);
+    const prev = prevIds.length > 0 ? await this.storage.events.getPdus(prevIds) : new Map<EventId, Pdu>();
+    for (const [first, r] of check) {
+      const prevId = before.get(first)?.get(key);
+      // No state before the first change (an event without one), or no member event in it: a new join.
+      if (prevId === undefined || prev.get(prevId)?.content["membership"] !== "join") out.add(r);
+    }
+    return out;
+  }
+
   private recent(rooms: readonly RoomId[], from: StreamOrdering, to: StreamOrdering, limit: number): Promise<Map<RoomId, readonly StoredEvent[]>> {
     const none: readonly StoredEvent[] = [];
     return this.shared.many(to, rooms, (r) => `recent|${r}|${from}|${limit}`, (missing) => this.storage.events.getRoomsRecentEvents(missing, { from, to, limit }), none);
@@ -119,11 +147,16 @@ export class RoomsProvider {
     const out: { join: Record<string, JsonObject>; invite: Record<string, JsonObject>; leave: Record<string, JsonObject>; knock: Record<string, JsonObject> } = { join: {}, invite: {}, leave: {}, knock: {} };
     const timelines = new Timelines();
 
-    // Which rooms changed membership in (since, to] and how (the last change wins).
-    const changed = new Map<RoomId, { membership: string | null; eventId: EventId | null; ordering: StreamOrdering }>();
+    // Which rooms changed membership in (since, to] and how (the last change wins); `firstEventId` and `onlyJoins`
+    // tell a new join from a join after a join (a profile change), which is no new join (joinedSince).
+    const changed = new Map<RoomId, { membership: string | null; eventId: EventId | null; ordering: StreamOrdering; firstEventId: EventId | null; onlyJoins: boolean }>();
     if (req.since !== null) {
       for (const c of await storage.rooms.getMembershipChanges(req.userId, { from: req.since, to: req.to, limit: MAX_MEMBERSHIP_CHANGES })) {
-        changed.set(c.roomId, { membership: c.membership, eventId: c.eventId, ordering: c.streamOrdering });
+        const before = changed.get(c.roomId);
+        changed.set(c.roomId, {
+          membership: c.membership, eventId: c.eventId, ordering: c.streamOrdering,
+          firstEventId: before ? before.firstEventId : c.eventId, onlyJoins: (before?.onlyJoins ?? true) && c.membership === "join",
+        });
       }
     }
     const included = (r: RoomId) => roomFilterIncludes(req.filter, r);
@@ -135,7 +168,8 @@ export class RoomsProvider {
     const partial = new Set((await storage.rooms.listPartialStateRooms()).map((r) => r.roomId));
     const completed = req.since === null ? new Set<RoomId>() : new Set(await storage.rooms.getPartialStateCompletions({ from: req.since, to: req.to, limit: MAX_MEMBERSHIP_CHANGES }));
     const joinedRooms = joined!.filter(included).filter((r) => lazy || !partial.has(r));
-    const newlyJoined = new Set(joinedRooms.filter((r) => changed.get(r)?.membership === "join" || (!lazy && completed.has(r))));
+    const joinedInWindow = await this.joinedSince(req.userId, joinedRooms.filter((r) => changed.get(r)?.membership === "join"), changed);
+    const newlyJoined = new Set(joinedRooms.filter((r) => joinedInWindow.has(r) || (!lazy && completed.has(r))));
     const limit = effectiveLimit(req.filter.timeline, TIMELINE_LIMIT);
     const sent = req.deviceId === undefined ? null : this.membersSent.forSync(req.userId, req.deviceId, req.since);
     const incrementalRooms = req.since === null || req.fullState ? [] : joinedRooms.filter((r) => !newlyJoined.has(r));

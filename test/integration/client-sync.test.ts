@@ -110,6 +110,29 @@ describe("GET /sync", () => {
     assert.ok(withLeave["rooms"]["leave"][roomId]);
   });
 
+  it("treats the user's own profile change (a join after a join) as a state change, not a new join, while a leave and rejoin since `since` is one", async () => {
+    const a = await register();
+    const b = await register();
+    const roomId = await createRoom(a.userId, { name: "renames", preset: "public_chat" });
+    await hs().rooms.invite(roomId, a.userId, b.userId);
+    await hs().rooms.join(roomId, b.userId);
+    await say(roomId, a.userId, "before the rename");
+    const start = await sync(b);
+    await hs().rooms.send(roomId, { type: "m.room.member", sender: b.userId, stateKey: b.userId, content: { membership: "join", displayname: "Bee" } });
+    const renamed = await sync(b, `since=${start["next_batch"]}`);
+    const room = renamed["rooms"]["join"][roomId];
+    assert.deepEqual(room["timeline"]["events"].map((e: J) => [e["type"], e["state_key"], e["content"]["displayname"]]), [["m.room.member", b.userId, "Bee"]], "the new member event alone, not the room's timeline again");
+    assert.equal(room["timeline"]["limited"], false);
+    assert.deepEqual(room["state"]["events"], [], "nor its whole state");
+    await hs().rooms.setMembership(roomId, b.userId, b.userId, "leave");
+    await hs().rooms.join(roomId, b.userId);
+    const rejoined = await sync(b, `since=${renamed["next_batch"]}`);
+    const again = rejoined["rooms"]["join"][roomId];
+    const seen = [...again["state"]["events"], ...again["timeline"]["events"]];
+    assert.ok(seen.some((e: J) => e["type"] === "m.room.create"), "a room left and joined again since `since` gets its whole state");
+    assert.ok(bodies(again).includes("before the rename"), "and its timeline from before");
+  });
+
   it("limits the timeline to the filter's limit with limited and a prev_batch, and sends the state before it", async () => {
     const a = await register();
     const roomId = await createRoom(a.userId);

@@ -9,6 +9,11 @@
  *   11 server ACL denying c.test
  * A also holds g1, g2, g3 (dan's messages after 11) that B has never seen: A sends g3, and g1, g2 are the gap; then
  * h1 (a topic by dan after g3), the prev event of an h2 that A never stored, so /get_missing_events cannot help.
+ *
+ * alice is also a real account on B, and a matrix-js-sdk 37.5 client of hers runs its own sync loop for the whole
+ * file: the last test has A send a good sentinel message and, once her client holds it, checks that none of the
+ * events B refused, rejected or soft-failed ever reached the client, and that the one whose content hash did not
+ * match reached it redacted (empty content).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -16,6 +21,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Direction, Filter, RoomEvent, createClient, type MatrixClient, type MatrixEvent } from "matrix-js-sdk";
+import { Agent, fetch as undiciFetch } from "undici";
 import type { Clock } from "../../src/core/clock.js";
 import { publicKeyBase64, signingKeyFromSeed, type SigningKey } from "../../src/core/crypto/index.js";
 import { buildPdu } from "../../src/core/events/index.js";
@@ -28,8 +35,12 @@ import type { HttpsClient } from "../../src/federation/tls/https-client.js";
 import { FederationError, type FederationClient } from "../../src/federation/transport/client.js";
 import type { Storage } from "../../src/storage/ports.js";
 import { openSqliteStorage } from "../../src/storage/sqlite/index.js";
+import { scryptHasher } from "../../src/api/index.js";
 import { ipLiteralFederationClient, testHttpsClient } from "../harness/federation-client.js";
 import { freePort } from "../harness/ports.js";
+import { OPEN_REGISTRATION } from "../harness/rooms-server.js";
+import { quietLogger } from "../harness/sdk-logger.js";
+import { waitUntil } from "../harness/three-servers.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa } from "../harness/test-ca.js";
 
@@ -51,6 +62,12 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
   const byName: Record<string, Pdu> = {};
   const roomId = () => `!room:${B}` as RoomId;
   let txn = 0;
+  /** alice's client on B, its sync loop running, and every room event it was handed (live or paginated), by id. */
+  let sdk: MatrixClient;
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const atClient = new Map<string, MatrixEvent>();
+  /** The events B must never hand a client: refused, dropped, rejected or soft-failed (each test adds its own). */
+  const neverShown: Array<{ what: string; pdu: Pdu }> = [];
 
   /** An event of the room (prev: the last event, or `prev`), signed by the sender's server. */
   function make(type: string, sender: string, content: JsonObject, o: { stateKey?: string; prev?: Pdu[]; authState?: Map<StateKey, Pdu>; push?: boolean; ts?: number } = {}): Pdu {
@@ -148,15 +165,37 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
       serverName: "c.test" as ServerName, keyId: keys["c.test"]!.keyId as KeyId, publicKey: publicKeyBase64(keys["c.test"]!),
       validUntilTs: Date.now() + 86_400_000, expiredTs: null, fetchedTs: Date.now(), fetchedFrom: "c.test" as ServerName, keyJson: {},
     }]);
+    const clientListener = { port: 0, bind_addresses: ["127.0.0.1"], type: "http", tls: false, resources: [{ names: ["client"] }] };
     [a, b] = await Promise.all([
       startTestServer({ serverName: A, tls, signingKey: keys[A]!, storage: sa, config: { listeners: listener(pa), ...common } }),
-      startTestServer({ serverName: B, tls, signingKey: keys[B]!, storage: sb, config: { listeners: listener(pb), ...common } }),
+      startTestServer({
+        serverName: B, tls, signingKey: keys[B]!, storage: sb, config: { listeners: [...listener(pb), clientListener], ...common, ...OPEN_REGISTRATION },
+        startOptions: { passwordHasher: scryptHasher({ ln: 10 }) },
+      }),
     ]);
     fedA = createFederation(a.config, { keys: a.homeserver!.storage.keys, signingKeys: a.homeserver!.signingKeys, clock });
     https = testHttpsClient(ca.caCertPem, { requestTimeoutMs: 10_000 });
     c = ipLiteralFederationClient(https, "c.test", keys["c.test"]!, ["127.0.0.1/32"]);
+
+    // alice, the room's creator, signs up on B and syncs: the room built above is hers, joined.
+    const r = await createClient({ baseUrl: b.clientUrl!, logger: quietLogger }).registerRequest({ username: "alice", password: "alice password 1", auth: { type: "m.login.dummy" } });
+    assert.equal(r.user_id, alice);
+    // Its own undici Agent, destroyed at the end: the socket of the /sync that stopClient aborts stays open otherwise,
+    // and B's graceful stop would wait its whole 30 s grace for it (as test/harness/crypto-client.ts does).
+    const fetchFn = ((input: string | URL, init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch;
+    sdk = createClient({ baseUrl: b.clientUrl!, accessToken: r.access_token!, userId: r.user_id, deviceId: r.device_id!, logger: quietLogger, fetchFn });
+    sdk.on(RoomEvent.Timeline, (e: MatrixEvent) => {
+      if (e.getRoomId() === roomId()) atClient.set(e.getId()!, e);
+    });
+    const filter = new Filter(alice);
+    filter.setTimelineLimit(100); // every sync carries all that arrived, so nothing could hide in a gap
+    await sdk.startClient({ initialSyncLimit: 50, filter });
+    await waitUntil("alice's client holds the room, joined", async () => (sdk.getRoom(roomId())?.getMyMembership() === "join" ? true : undefined));
+    assert.ok(atClient.has(byName["m1"]!.eventId), "the room's history is in alice's client");
   });
   after(async () => {
+    sdk?.stopClient();
+    await agent.destroy();
     await fedA?.close();
     await https?.close();
     await Promise.all([a?.stop(), b?.stop()]);
@@ -176,6 +215,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     const m = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "once" }, { prev: [byName["hello"]!], push: false });
     const first = await send("A", [m.raw], { txnId: "same" });
     const other = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "other" }, { prev: [m], push: false });
+    neverShown.push({ what: "the other body of a repeated transaction id", pdu: other });
     const second = await send("A", [other.raw], { txnId: "same" });
     assert.deepEqual(second, first);
     assert.equal((await bStorage().events.haveEvents([other.eventId])).size, 0);
@@ -188,6 +228,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
 
   it("refuses a /send with 51 PDUs (400 M_BAD_JSON naming the limit of 50) and stores none of them", async () => {
     const pdus = Array.from({ length: 51 }, (_, i) => make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: `bulk ${i}` }, { prev: [byName["once"]!], push: false }));
+    neverShown.push(...pdus.map((pdu, i) => ({ what: `PDU ${i + 1} of the 51`, pdu })));
     await assert.rejects(send("A", pdus.map((p) => p.raw)), (e: unknown) => e instanceof FederationError && e.status === 400 && e.errcode === "M_BAD_JSON" && /at most 50 PDUs/.test(e.message));
     assert.equal((await bStorage().events.haveEvents(pdus.map((p) => p.eventId))).size, 0);
   });
@@ -197,6 +238,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     const real = keys[A]!;
     keys[A] = forger;
     const m = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "forged" }, { prev: [byName["once"]!], push: false });
+    neverShown.push({ what: "the forged event", pdu: m });
     keys[A] = real;
     const got = await send("A", [m.raw]);
     assert.match(got[m.eventId]?.error ?? "", /signatures/);
@@ -216,6 +258,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
 
   it("rejects an event that fails authorization (a user who never joined): an error naming the rule, stored rejected, not shown", async () => {
     const m = make("m.room.message", `@eve:${A}`, { msgtype: "m.text", body: "not a member" }, { prev: [byName["redacted"]!], push: false });
+    neverShown.push({ what: "the event that fails authorization", pdu: m });
     const got = await send("A", [m.raw]);
     assert.match(got[m.eventId]?.error ?? "", /auth rule/);
     const stored = (await bStorage().events.getEvents([m.eventId])).get(m.eventId);
@@ -225,6 +268,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
 
   it("drops an event from a server the room's m.room.server_acl denies: nothing stored", async () => {
     const m = make("m.room.message", "@carol:c.test", { msgtype: "m.text", body: "from c" }, { prev: [byName["redacted"]!], push: false });
+    neverShown.push({ what: "the event from the server the ACL denies", pdu: m });
     const got = await send("c", [m.raw]);
     assert.match(got[m.eventId]?.error ?? "", /server_acl denies c\.test/);
     assert.equal((await bStorage().events.haveEvents([m.eventId])).size, 0);
@@ -234,6 +278,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     const stateAtM1 = new Map([...state].filter(([k]) => k !== stateKeyOf("m.room.server_acl", "")));
     stateAtM1.set(stateKeyOf("m.room.member", `@mallory:${A}`), byName["mallory"]!);
     const m = make("m.room.message", `@mallory:${A}`, { msgtype: "m.text", body: "still here?" }, { prev: [byName["m1"]!], authState: stateAtM1, push: false });
+    neverShown.push({ what: "the soft-failed event", pdu: m });
     const got = await send("A", [m.raw]);
     assert.deepEqual(got, { [m.eventId]: {} });
     const stored = (await bStorage().events.getEvents([m.eventId])).get(m.eventId);
@@ -254,6 +299,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
 
   it("fills a gap /get_missing_events cannot with /state_ids and /event: h1 stored as an outlier, h2 accepted with the state at h1 (h1 itself, rejected, left out)", async () => {
     const h1 = byName["h1"]!;
+    neverShown.push({ what: "h1, rejected", pdu: h1 });
     const h2 = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "h2" }, { prev: [h1], push: false });
     const got = await send("A", [h2.raw]);
     assert.deepEqual(got, { [h2.eventId]: {} });
@@ -290,6 +336,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
 
   it("a PDU whose prev event nobody can supply gets an error, and the transaction's other PDU is accepted", async () => {
     const orphan = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "orphan" }, { prev: [{ ...byName["redacted"]!, eventId: "$nowhere" as EventId }], push: false });
+    neverShown.push({ what: "the orphan", pdu: orphan });
     const fine = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "beside the orphan" }, { prev: [byName["redacted"]!], push: false });
     const got = await send("A", [orphan.raw, fine.raw]);
     assert.match(got[orphan.eventId]?.error ?? "", /cannot fetch the state at prev event \$nowhere/);
@@ -301,6 +348,7 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
   it("processes one room's failing PDU without failing the others of the transaction", async () => {
     const ok = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "fine" }, { prev: [byName["redacted"]!], push: false });
     const unsigned = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "unsigned" }, { prev: [byName["redacted"]!], push: false });
+    neverShown.push({ what: "the unsigned event", pdu: unsigned });
     const bad = { ...unsigned.raw, signatures: {} };
     const unknownRoom = { ...ok.raw, room_id: `!nowhere:${B}`, event_id: "$x" };
     const got = await send("A", [bad, ok.raw, unknownRoom]);
@@ -308,5 +356,30 @@ describe("inbound /send through the room pipeline (two Zions and a test double, 
     assert.match(got[unsigned.eventId]?.error ?? "", /signatures/);
     assert.ok(await visible(ok.eventId));
     assert.equal((await bStorage().events.haveEvents([unsigned.eventId])).size, 0);
+  });
+
+  it("alice's matrix-js-sdk client on B never receives an event B refused, dropped, rejected or soft-failed, and gets the one with a bad content hash only redacted", async () => {
+    assert.equal(neverShown.length, 59, "the earlier tests named the 59 bad events");
+    const sentinel = make("m.room.message", `@dan:${A}`, { msgtype: "m.text", body: "sentinel after the bad events" }, { prev: [byName["redacted"]!], push: false });
+    assert.deepEqual(await send("A", [sentinel.raw]), { [sentinel.eventId]: {} });
+    await waitUntil("alice's client holds the sentinel", async () => (atClient.has(sentinel.eventId) ? true : undefined));
+    // Also page back through the whole room with the client's own /messages (each page adds to atClient).
+    const room = sdk.getRoom(roomId())!;
+    for (let i = 0; i < 20 && room.getLiveTimeline().getPaginationToken(Direction.Backward) !== null; i++) await sdk.scrollback(room, 100);
+    assert.ok(atClient.has(byName["create"]!.eventId), "the client paged back to the room's creation");
+    // The good events of the file reached the client, so a missing bad one is not a missing sync.
+    for (const good of ["hello", "once", "g1", "g2", "g3", "k1"]) assert.ok(atClient.has(byName[good]!.eventId), `${good} is at the client`);
+
+    const bodies = new Set([...atClient.values()].map((e) => e.getContent()["body"]).filter((x) => x !== undefined));
+    for (const { what, pdu } of neverShown) {
+      assert.equal(atClient.has(pdu.eventId), false, `${what} (${pdu.eventId}) reached the client`);
+      const body = pdu.content["body"];
+      if (typeof body === "string") assert.equal(bodies.has(body), false, `the body of ${what} ("${body}") reached the client`);
+    }
+    // The bad hash: stored redacted, so shown with empty content, and neither body (signed nor tampered) shows.
+    const redacted = atClient.get(byName["redacted"]!.eventId);
+    assert.ok(redacted, "the event with the bad content hash is at the client");
+    assert.deepEqual(redacted.getContent(), {});
+    assert.equal(bodies.has("original") || bodies.has("tampered"), false, "no body of the bad-hash event reached the client");
   });
 });
