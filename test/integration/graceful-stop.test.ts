@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { defineRoute, type Route } from "../../src/api/http/index.js";
 import { canConnect } from "../harness/ports.js";
 import { startTestServer } from "../harness/server.js";
@@ -100,5 +101,18 @@ describe("graceful stop", () => {
     for (const a of answers) assert.equal(typeof okJson(a)["next_batch"], "string", "a complete sync answer the client can resume from");
     assert.equal(zion.homeserver!.notifier.waiting(), 0);
     await stopping;
+  });
+
+  it("does not wait for connections that never sent a request (undici opens one after an aborted fetch): they are closed at once", { timeout: 20_000 }, async () => {
+    // The grace period (30 s) is longer than this test's timeout, so a stop that waited for the idle connection fails.
+    const zion = await startTestServer({});
+    const port = zion.listeners.find((l) => !l.tls)!.port;
+    const sock = connect({ host: "127.0.0.1", port });
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    const closed = new Promise<void>((r) => sock.once("close", () => r()));
+    sock.on("error", () => {});
+    await zion.stop();
+    await closed;
+    assert.equal(sock.destroyed, true);
   });
 });

@@ -27,7 +27,7 @@
  */
 import { createServer as createHttpServer, maxHeaderSize as httpMaxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { SecureContextOptions } from "node:tls";
 import { randomBytes } from "node:crypto";
 import { Readable, type Duplex } from "node:stream";
@@ -434,13 +434,27 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
 
   const readyPromise = app.ready();
 
+  /**
+   * Requests in progress per connection, for the stop: Node's closeIdleConnections() leaves a connection that has
+   * not sent a request yet (undici opens one after an aborted fetch and keeps it for its 4 s keep-alive), so
+   * close() ends those itself.
+   */
+  const sockets = new Map<Socket, number>();
+  const track = (socket: Socket): void => {
+    sockets.set(socket, 0);
+    socket.once("close", () => sockets.delete(socket));
+  };
   const requestListener = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
+    const socket = req.socket;
+    if (sockets.has(socket)) sockets.set(socket, sockets.get(socket)! + 1);
     let done = false;
     const finish = (): void => {
       if (!done) {
         done = true;
         inFlight--;
+        const n = sockets.get(socket);
+        if (n !== undefined) sockets.set(socket, n - 1);
       }
     };
     res.once("finish", finish);
@@ -456,6 +470,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
       const server: Server = opts.tls ? (createHttpsServer(opts.tls, requestListener) as unknown as Server) : createHttpServer(requestListener);
       server.keepAliveTimeout = 30_000;
       server.on("clientError", onClientError);
+      server.on(opts.tls ? "secureConnection" : "connection", track);
       await new Promise<void>((resolve, reject) => {
         const onError = (e: Error): void => reject(e);
         server.once("error", onError);
@@ -487,6 +502,7 @@ export function createHttpApp<D>(options: HttpAppOptions<D>): HttpApp {
           if (Date.now() > deadline) b.server.closeAllConnections();
           else b.server.closeIdleConnections();
         }
+        for (const [socket, requests] of sockets) if (requests === 0) socket.destroy();
       }, 50);
       try {
         await Promise.all(closed);
