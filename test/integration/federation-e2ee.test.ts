@@ -3,6 +3,8 @@
  * server names that are IP literals on 127.0.24.x:8448, `ip_range_whitelist: ["127.0.24.0/24"]`, each fetching
  * the other's signing keys from its listener). alice is on hs1, bob on hs2; bob joins alice's room through hs1.
  *
+ * alice's cross-signing keys, uploaded and then replaced on hs1, reach hs2's cache (m.signing_key_update).
+ *
  * Crafted EDUs (a gap in prev_id, a repeated message_id) are sent as hs1 would send them: a FederationClient
  * signing with hs1's own key, so hs2 authenticates them as hs1's and resyncs from the real hs1.
  */
@@ -230,6 +232,54 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
     await assert.rejects(fed.claimUserKeys(names[1]!, { [bob.userId]: claims }), (e: unknown) => e instanceof FederationError && e.status === 400);
     const c = await fed.claimUserKeys(names[1]!, { [bob.userId]: { B1: "signed_curve25519" } });
     assert.equal(Object.keys((c.oneTimeKeys[bob.userId] as JsonObject)["B1"] as JsonObject).length, 1);
+  });
+
+  it("alice's cross-signing keys uploaded on hs1 reach hs2 as m.signing_key_update: bob's waiting sync wakes, his query answers them from hs2's cache as hs1 holds them, and again after she replaces her self-signing key", async () => {
+    await until("hs2 to track alice's devices", async () => await cachedAt2(alice.userId));
+    const master = signingKeyFromSeed("m", randomBytes(32));
+    const crossKey = (usage: string, k: SigningKey): JsonObject => {
+      const obj: JsonObject = { user_id: alice.userId, usage: [usage], keys: { [`ed25519:${publicKeyBase64(k)}`]: publicKeyBase64(k) } };
+      // A cross-signing signature is under ed25519:<the master's public key>.
+      return usage === "master" ? obj : signJson(obj, alice.userId, { ...master, keyId: `ed25519:${publicKeyBase64(master)}` } as SigningKey);
+    };
+    /** POST /keys/device_signing/upload through user-interactive auth; returns the stages it took. */
+    const uploadSigning = async (body: JsonObject): Promise<string[]> => {
+      const first = await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", body, alice.token);
+      if (first.status === 200) return ["none"];
+      assert.equal(first.status, 401, first.body);
+      const auth = { type: "m.login.password", identifier: { type: "m.id.user", user: "alice" }, password: PASSWORD, session: first.json()["session"] };
+      ok(await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", { ...body, auth }, alice.token));
+      return ["none", "m.login.password"];
+    };
+    const queryAt = async (i: number, s: Session) => ok(await call(i)("POST", "/_matrix/client/v3/keys/query", { device_keys: { [alice.userId]: [] } }, s.token)) as Record<string, Record<string, JsonObject>>;
+    /** Uploads `body` while bob's sync waits, and checks what reaches hs2. */
+    const uploadAndSee = async (body: JsonObject, selfSigning: JsonObject): Promise<string[]> => {
+      const since = (await sync(1, bob))["next_batch"] as string;
+      // Below the caller's 10 s request timeout, so a sync never woken fails the assertion below.
+      const waiting = sync(1, bob, since, 8_000);
+      const stages = await uploadSigning(body);
+      const woken = await waiting;
+      assert.ok(deviceLists(woken).changed.includes(alice.userId), JSON.stringify(woken["device_lists"]));
+      const atHs1 = await queryAt(0, alice);
+      assert.deepEqual(atHs1["self_signing_keys"]![alice.userId], selfSigning, "hs1 holds the key alice uploaded");
+      const cached = await until("hs2's cache to hold alice's new self-signing key", async () => {
+        const l = await cachedAt2(alice.userId);
+        return l && JSON.stringify(l.selfSigningKey) === JSON.stringify(selfSigning) ? l : undefined;
+      });
+      assert.equal(cached.stale, false, "answered from hs2's cache, not by asking hs1");
+      assert.deepEqual(cached.masterKey, atHs1["master_keys"]![alice.userId]);
+      const atHs2 = await queryAt(1, bob);
+      assert.deepEqual(atHs2["failures"], {});
+      assert.deepEqual(atHs2["master_keys"]![alice.userId], atHs1["master_keys"]![alice.userId]);
+      assert.deepEqual(atHs2["self_signing_keys"]![alice.userId], atHs1["self_signing_keys"]![alice.userId]);
+      assert.equal(atHs2["user_signing_keys"]?.[alice.userId], undefined, "the user-signing key never leaves hs1");
+      return stages;
+    };
+    const selfSigning1 = crossKey("self_signing", signingKeyFromSeed("s", randomBytes(32)));
+    const first = { master_key: crossKey("master", master), self_signing_key: selfSigning1, user_signing_key: crossKey("user_signing", signingKeyFromSeed("u", randomBytes(32))) };
+    assert.deepEqual(await uploadAndSee(first, selfSigning1), ["none"], "a first upload needs no password");
+    const selfSigning2 = crossKey("self_signing", signingKeyFromSeed("s", randomBytes(32)));
+    assert.deepEqual(await uploadAndSee({ self_signing_key: selfSigning2 }, selfSigning2), ["none", "m.login.password"], "a replacement needs the password");
   });
 
   it("bob leaving the last room he shares with alice puts her in his device_lists.left (and /keys/changes' left), and him in hers once hs1 has the leave", async () => {
