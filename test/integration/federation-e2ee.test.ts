@@ -234,14 +234,16 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
     assert.equal(Object.keys((c.oneTimeKeys[bob.userId] as JsonObject)["B1"] as JsonObject).length, 1);
   });
 
+  /** A cross-signing key of `owner`, signed by `signer` (a signature is under ed25519:<the signer's public key>). */
+  const crossSigningKey = (owner: UserId, usage: string, k: SigningKey, signer?: SigningKey, signerUser: UserId = owner): JsonObject => {
+    const obj: JsonObject = { user_id: owner, usage: [usage], keys: { [`ed25519:${publicKeyBase64(k)}`]: publicKeyBase64(k) } };
+    return signer ? signJson(obj, signerUser, { ...signer, keyId: `ed25519:${publicKeyBase64(signer)}` } as SigningKey) : obj;
+  };
+  const aliceMaster = signingKeyFromSeed("m", randomBytes(32));
+
   it("alice's cross-signing keys uploaded on hs1 reach hs2 as m.signing_key_update: bob's waiting sync wakes, his query answers them from hs2's cache as hs1 holds them, and again after she replaces her self-signing key", async () => {
     await until("hs2 to track alice's devices", async () => await cachedAt2(alice.userId));
-    const master = signingKeyFromSeed("m", randomBytes(32));
-    const crossKey = (usage: string, k: SigningKey): JsonObject => {
-      const obj: JsonObject = { user_id: alice.userId, usage: [usage], keys: { [`ed25519:${publicKeyBase64(k)}`]: publicKeyBase64(k) } };
-      // A cross-signing signature is under ed25519:<the master's public key>.
-      return usage === "master" ? obj : signJson(obj, alice.userId, { ...master, keyId: `ed25519:${publicKeyBase64(master)}` } as SigningKey);
-    };
+    const crossKey = (usage: string, k: SigningKey): JsonObject => crossSigningKey(alice.userId, usage, k, usage === "master" ? undefined : aliceMaster);
     /** POST /keys/device_signing/upload through user-interactive auth; returns the stages it took. */
     const uploadSigning = async (body: JsonObject): Promise<string[]> => {
       const first = await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", body, alice.token);
@@ -276,10 +278,34 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
       return stages;
     };
     const selfSigning1 = crossKey("self_signing", signingKeyFromSeed("s", randomBytes(32)));
-    const first = { master_key: crossKey("master", master), self_signing_key: selfSigning1, user_signing_key: crossKey("user_signing", signingKeyFromSeed("u", randomBytes(32))) };
+    const first = { master_key: crossKey("master", aliceMaster), self_signing_key: selfSigning1, user_signing_key: crossKey("user_signing", signingKeyFromSeed("u", randomBytes(32))) };
     assert.deepEqual(await uploadAndSee(first, selfSigning1), ["none"], "a first upload needs no password");
     const selfSigning2 = crossKey("self_signing", signingKeyFromSeed("s", randomBytes(32)));
     assert.deepEqual(await uploadAndSee({ self_signing_key: selfSigning2 }, selfSigning2), ["none", "m.login.password"], "a replacement needs the password");
+  });
+
+  it("another hs1 user's signature on alice's master key stays on hs1: the m.signing_key_update hs2 gets carries alice's own signatures only", async () => {
+    ok(await call(0)("POST", "/_matrix/client/v3/register", { username: "amy", password: PASSWORD, auth: { type: "m.login.dummy" }, inhibit_login: true }));
+    const amy = await login(0, "amy", "AM1");
+    const [amyMaster, amyUserSigning] = [signingKeyFromSeed("m", randomBytes(32)), signingKeyFromSeed("u", randomBytes(32))];
+    ok(await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", {
+      master_key: crossSigningKey(amy.userId, "master", amyMaster), user_signing_key: crossSigningKey(amy.userId, "user_signing", amyUserSigning, amyMaster),
+    }, amy.token));
+    const since = (await sync(1, bob))["next_batch"] as string;
+    const waiting = sync(1, bob, since, 8_000);
+    // amy verifies alice: her user-signing key signs alice's master key.
+    const signed = crossSigningKey(alice.userId, "master", aliceMaster, amyUserSigning, amy.userId);
+    const up = ok(await call(0)("POST", "/_matrix/client/v3/keys/signatures/upload", { [alice.userId]: { [publicKeyBase64(aliceMaster)]: signed } }, amy.token));
+    assert.deepEqual(up["failures"], {});
+    const masterAt = async (i: number, s: Session) =>
+      (ok(await call(i)("POST", "/_matrix/client/v3/keys/query", { device_keys: { [alice.userId]: [] } }, s.token))["master_keys"] as Record<string, JsonObject>)[alice.userId]!;
+    const signers = (k: JsonObject | null | undefined) => Object.keys((k?.["signatures"] as JsonObject | undefined) ?? {}).sort();
+    assert.ok(signers(await masterAt(0, amy)).includes(amy.userId), "hs1 stored amy's signature, and shows it to her");
+    const woken = await waiting;
+    assert.ok(deviceLists(woken).changed.includes(alice.userId), "hs1 told hs2 (the signature changed alice's keys on hs1)");
+    const cached = await until("hs2's cache of alice's list", async () => await cachedAt2(alice.userId));
+    assert.ok(!signers(cached.masterKey).includes(amy.userId), `hs2 holds no signature of amy's: ${JSON.stringify(cached.masterKey)}`);
+    assert.deepEqual(await masterAt(1, bob), await masterAt(0, alice), "bob sees alice's master key as hs1 shows it to anyone but amy");
   });
 
   it("bob leaving the last room he shares with alice puts her in his device_lists.left (and /keys/changes' left), and him in hers once hs1 has the leave", async () => {
