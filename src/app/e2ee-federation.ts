@@ -6,7 +6,8 @@
  * - e2ee.uploadKeys with device keys that differ from the stored ones: that device (m.device_list_update);
  * - e2ee.setCrossSigningKeys: m.signing_key_update (and the device-list wake);
  * - e2ee.addSignatures: each signed device of a local user (its keys now carry the signature), and the signing
- *   keys of a local user whose master or self-signing key was signed;
+ *   keys of a local user who signed their own master or self-signing key (another user's signature on them is
+ *   shown to its signer alone: only the local wake);
  * - users.createLogin of a new device (a login without device_id, or naming one the user does not have): that
  *   device, before it has any keys (as Synapse: the users sharing a room see the user in device_lists.changed,
  *   other servers get m.device_list_update without keys); a login reusing a device is no change. A registration's
@@ -79,7 +80,11 @@ export function wireE2eeFederation(o: {
         const devices = await deviceIds(userId);
         const signedDevices = [...targets].filter((t) => devices.has(t));
         if (signedDevices.length > 0) await report("signature", federation.outbound.devicesChanged(userId, signedDevices));
-        if (signedDevices.length < targets.size) await report("signature", federation.outbound.signingKeysChanged(userId));
+        // Another user's signature on a cross-signing key (a local user verifying this one) is shown to its signer
+        // alone, so the other servers' view of the keys is unchanged: only the user's own signature is sent.
+        const ownKeySigned = signatures.some((s) => s.targetUserId === userId && !devices.has(s.targetKeyId) && s.signerUserId === userId);
+        if (ownKeySigned) await report("signature", federation.outbound.signingKeysChanged(userId));
+        else if (signedDevices.length < targets.size) await report("signature", federation.outbound.wake(userId));
       }
     },
     async markDeviceListChanged(userId) {

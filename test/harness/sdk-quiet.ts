@@ -5,8 +5,11 @@
  * Exit: matrix-js-sdk's `timeoutSignal` (lib/http-api/utils.js) arms a `setTimeout` of the request's `localTimeoutMs`
  * for every request and never clears it, not when the response arrives and not when `stopClient()` aborts the
  * request. Each /sync arms pollTimeout + 80 s, each Rust-crypto request (keys/upload, keys/query, to-device, ...)
- * 60 s, so a test file's process lived 60-110 s past its last test. `unrefSdkRequestTimeouts()` (run when this
- * module loads) marks exactly those timers unref'd: they still fire while the process runs, but no longer hold it.
+ * 60 s, so a test file's process lived 60-110 s past its last test. The Rust crypto also arms a 5 min timer for every
+ * live encrypted event it has not decrypted (RustCrypto.onLiveEventFromSync), cleared only when the event decrypts:
+ * a device that joins late and is shown history it has no keys for held the process for 5 min.
+ * `unrefSdkRequestTimeouts()` (run when this module loads) marks exactly those timers unref'd: they still fire while
+ * the process runs, but no longer hold it.
  *
  * Logs: the SDK logs every request at debug through its global loglevel logger; ZION_SDK_LOG (trace, debug, info,
  * warn, error; default error) sets the level of that logger, of its children, and of `sdkLogger()`.
@@ -52,6 +55,9 @@ export function unrefSdkRequestTimeouts(): void {
       const stack = new Error().stack ?? "";
       // lib/http-api/utils.js, or src/http-api/utils.ts under --enable-source-maps (the SDK ships its maps)
       if (/at timeoutSignal \(.*matrix-js-sdk[\\/](lib|src)[\\/]http-api[\\/]utils\.[jt]s:/.test(stack)) timer.unref();
+      // The Rust crypto's wait for a live encrypted event to be decrypted (onLiveEventFromSync: 5 min, cleared only
+      // on success), armed for every event a device cannot decrypt, such as the history a new device is shown.
+      else if (/\n\s+at [^\n]*matrix-js-sdk[\\/](lib|src)[\\/]rust-crypto[\\/]rust-crypto\.[jt]s:/.test(stack.split("\n").slice(0, 3).join("\n"))) timer.unref();
     }
     return timer;
   };

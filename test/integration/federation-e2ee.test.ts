@@ -3,6 +3,9 @@
  * server names that are IP literals on 127.0.24.x:8448, `ip_range_whitelist: ["127.0.24.0/24"]`, each fetching
  * the other's signing keys from its listener). alice is on hs1, bob on hs2; bob joins alice's room through hs1.
  *
+ * alice's cross-signing keys, uploaded and then replaced on hs1, reach hs2's cache (m.signing_key_update); amy, a
+ * second hs1 user, signing alice's master key changes nothing on hs2.
+ *
  * Crafted EDUs (a gap in prev_id, a repeated message_id) are sent as hs1 would send them: a FederationClient
  * signing with hs1's own key, so hs2 authenticates them as hs1's and resyncs from the real hs1.
  */
@@ -253,6 +256,99 @@ describe("end-to-end encryption across two Zions (real TLS)", { timeout: 180_000
     await assert.rejects(fed.claimUserKeys(names[1]!, { [bob.userId]: claims }), (e: unknown) => e instanceof FederationError && e.status === 400);
     const c = await fed.claimUserKeys(names[1]!, { [bob.userId]: { B1: "signed_curve25519" } });
     assert.equal(Object.keys((c.oneTimeKeys[bob.userId] as JsonObject)["B1"] as JsonObject).length, 1);
+  });
+
+  /** A cross-signing key of `owner`, signed by `signer` (a signature is under ed25519:<the signer's public key>). */
+  const crossSigningKey = (owner: UserId, usage: string, k: SigningKey, signer?: SigningKey, signerUser: UserId = owner): JsonObject => {
+    const obj: JsonObject = { user_id: owner, usage: [usage], keys: { [`ed25519:${publicKeyBase64(k)}`]: publicKeyBase64(k) } };
+    return signer ? signJson(obj, signerUser, { ...signer, keyId: `ed25519:${publicKeyBase64(signer)}` } as SigningKey) : obj;
+  };
+  const aliceMaster = signingKeyFromSeed("m", randomBytes(32));
+
+  it("alice's cross-signing keys uploaded on hs1 reach hs2 as m.signing_key_update: bob's waiting sync wakes, his query answers them from hs2's cache as hs1 holds them, and again after she replaces her self-signing key", async () => {
+    await until("hs2 to track alice's devices", async () => await cachedAt2(alice.userId));
+    const crossKey = (usage: string, k: SigningKey): JsonObject => crossSigningKey(alice.userId, usage, k, usage === "master" ? undefined : aliceMaster);
+    /** POST /keys/device_signing/upload through user-interactive auth; returns the stages it took. */
+    const uploadSigning = async (body: JsonObject): Promise<string[]> => {
+      const first = await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", body, alice.token);
+      if (first.status === 200) return ["none"];
+      assert.equal(first.status, 401, first.body);
+      const auth = { type: "m.login.password", identifier: { type: "m.id.user", user: "alice" }, password: PASSWORD, session: first.json()["session"] };
+      ok(await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", { ...body, auth }, alice.token));
+      return ["none", "m.login.password"];
+    };
+    const queryAt = async (i: number, s: Session) => ok(await call(i)("POST", "/_matrix/client/v3/keys/query", { device_keys: { [alice.userId]: [] } }, s.token)) as Record<string, Record<string, JsonObject>>;
+    /** Uploads `body` while bob's sync waits, and checks what reaches hs2. */
+    const uploadAndSee = async (body: JsonObject, selfSigning: JsonObject): Promise<string[]> => {
+      const since = (await sync(1, bob))["next_batch"] as string;
+      // Below the caller's 10 s request timeout, so a sync never woken fails the assertion below.
+      const waiting = sync(1, bob, since, 8_000);
+      const stages = await uploadSigning(body);
+      const woken = await waiting;
+      assert.ok(deviceLists(woken).changed.includes(alice.userId), JSON.stringify(woken["device_lists"]));
+      const atHs1 = await queryAt(0, alice);
+      assert.deepEqual(atHs1["self_signing_keys"]![alice.userId], selfSigning, "hs1 holds the key alice uploaded");
+      const cached = await until("hs2's cache to hold alice's new self-signing key", async () => {
+        const l = await cachedAt2(alice.userId);
+        return l && JSON.stringify(l.selfSigningKey) === JSON.stringify(selfSigning) ? l : undefined;
+      });
+      assert.equal(cached.stale, false, "answered from hs2's cache, not by asking hs1");
+      assert.deepEqual(cached.masterKey, atHs1["master_keys"]![alice.userId]);
+      const atHs2 = await queryAt(1, bob);
+      assert.deepEqual(atHs2["failures"], {});
+      assert.deepEqual(atHs2["master_keys"]![alice.userId], atHs1["master_keys"]![alice.userId]);
+      assert.deepEqual(atHs2["self_signing_keys"]![alice.userId], atHs1["self_signing_keys"]![alice.userId]);
+      assert.equal(atHs2["user_signing_keys"]?.[alice.userId], undefined, "the user-signing key never leaves hs1");
+      return stages;
+    };
+    const selfSigning1 = crossKey("self_signing", signingKeyFromSeed("s", randomBytes(32)));
+    const first = { master_key: crossKey("master", aliceMaster), self_signing_key: selfSigning1, user_signing_key: crossKey("user_signing", signingKeyFromSeed("u", randomBytes(32))) };
+    assert.deepEqual(await uploadAndSee(first, selfSigning1), ["none"], "a first upload needs no password");
+    const selfSigning2 = crossKey("self_signing", signingKeyFromSeed("s", randomBytes(32)));
+    assert.deepEqual(await uploadAndSee({ self_signing_key: selfSigning2 }, selfSigning2), ["none", "m.login.password"], "a replacement needs the password");
+  });
+
+  it("another hs1 user's signature on alice's master key stays on hs1: no EDU for it, and the m.signing_key_update alice's next change sends carries her own signatures only", async () => {
+    ok(await call(0)("POST", "/_matrix/client/v3/register", { username: "amy", password: PASSWORD, auth: { type: "m.login.dummy" }, inhibit_login: true }));
+    const amy = await login(0, "amy", "AM1");
+    const [amyMaster, amyUserSigning] = [signingKeyFromSeed("m", randomBytes(32)), signingKeyFromSeed("u", randomBytes(32))];
+    ok(await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", {
+      master_key: crossSigningKey(amy.userId, "master", amyMaster), user_signing_key: crossSigningKey(amy.userId, "user_signing", amyUserSigning, amyMaster),
+    }, amy.token));
+    const masterAt = async (i: number, s: Session) =>
+      (ok(await call(i)("POST", "/_matrix/client/v3/keys/query", { device_keys: { [alice.userId]: [] } }, s.token))["master_keys"] as Record<string, JsonObject>)[alice.userId]!;
+    const signers = (k: JsonObject | null | undefined) => Object.keys((k?.["signatures"] as JsonObject | undefined) ?? {}).sort();
+    const positionAt2 = await hs[1]!.homeserver!.storage.e2ee.maxDeviceListPosition();
+
+    // amy verifies alice: her user-signing key signs alice's master key.
+    const signed = crossSigningKey(alice.userId, "master", aliceMaster, amyUserSigning, amy.userId);
+    const up = ok(await call(0)("POST", "/_matrix/client/v3/keys/signatures/upload", { [alice.userId]: { [publicKeyBase64(aliceMaster)]: signed } }, amy.token));
+    assert.deepEqual(up["failures"], {});
+    assert.ok(signers(await masterAt(0, amy)).includes(amy.userId), "hs1 stored amy's signature, and shows it to her");
+    // A to-device message from alice to bob, queued after anything the signature queued for hs2 (one ordered
+    // queue per destination): once bob has it, hs2 has handled every EDU hs1 sent before it.
+    let since = (await sync(1, bob))["next_batch"] as string;
+    ok(await call(0)("PUT", "/_matrix/client/v3/sendToDevice/m.test/after-amy", { messages: { [bob.userId]: { B1: { after: "amy" } } } }, alice.token));
+    await until("alice's to-device message at bob", async () => {
+      const r = await sync(1, bob, since, 5000);
+      since = r["next_batch"] as string;
+      return toDevice(r).some((m) => (m["content"] as JsonObject)["after"] === "amy") ? true : undefined;
+    });
+    assert.equal(await hs[1]!.homeserver!.storage.e2ee.maxDeviceListPosition(), positionAt2, "no device-list or signing-key change reached hs2");
+
+    // alice replaces her self-signing key: the m.signing_key_update carries her master key, without amy's signature.
+    const selfSigning = crossSigningKey(alice.userId, "self_signing", signingKeyFromSeed("s", randomBytes(32)), aliceMaster);
+    const challenge = await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", { self_signing_key: selfSigning }, alice.token);
+    assert.equal(challenge.status, 401, challenge.body);
+    const auth = { type: "m.login.password", identifier: { type: "m.id.user", user: "alice" }, password: PASSWORD, session: challenge.json()["session"] };
+    ok(await call(0)("POST", "/_matrix/client/v3/keys/device_signing/upload", { self_signing_key: selfSigning, auth }, alice.token));
+    const cached = await until("alice's new self-signing key in hs2's cache", async () => {
+      const l = await cachedAt2(alice.userId);
+      return l && JSON.stringify(l.selfSigningKey) === JSON.stringify(selfSigning) ? l : undefined;
+    });
+    assert.ok(cached.masterKey, "the EDU carried alice's master key");
+    assert.ok(!signers(cached.masterKey).includes(amy.userId), `hs2 holds no signature of amy's: ${JSON.stringify(cached.masterKey)}`);
+    assert.deepEqual(await masterAt(1, bob), await masterAt(0, alice), "bob sees alice's master key as hs1 shows it to anyone but amy");
   });
 
   it("bob leaving the last room he shares with alice puts her in his device_lists.left (and /keys/changes' left), and him in hers once hs1 has the leave", async () => {

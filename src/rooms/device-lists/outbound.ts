@@ -9,7 +9,8 @@
  *    and keys (signatures merged) otherwise; queued persistently to every server sharing a room with the user.
  *    A user's changes are handled one after another, so stream ids are queued in order.
  * 3. m.signing_key_update: the master and self-signing keys (the user-signing key stays private), to the same
- *    servers, when a cross-signing key changed or was signed.
+ *    servers, when a cross-signing key changed or was signed. Each carries its owner's signatures only, as
+ *    GET /user/devices answers it: another user's signature (a local user verifying them) is for that user to see.
  * 4. m.direct_to_device: /sendToDevice messages for users of other servers, one EDU per destination (split past
  *    LIMITS.maxToDeviceEduBytes), each with a random message_id, queued persistently.
  */
@@ -19,6 +20,14 @@ import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import { KeyedQueue } from "../keyed-queue.js";
 import { RoomAudience } from "./audience.js";
 import { LIMITS, type DeviceListDeps } from "./ports.js";
+
+/** `key` with the signatures of `owner` only (a key without signatures is returned as it is). */
+function ownSignatures(key: JsonObject, owner: UserId): JsonObject {
+  const sigs = key["signatures"];
+  if (typeof sigs !== "object" || sigs === null || Array.isArray(sigs)) return key;
+  const own = (sigs as JsonObject)[owner];
+  return { ...key, signatures: own === undefined ? {} : { [owner]: own } };
+}
 
 export class DeviceListOutbound {
   private readonly queue = new KeyedQueue();
@@ -67,8 +76,8 @@ export class DeviceListOutbound {
       const content: Record<string, JsonValue> = { user_id: userId };
       const master = keys?.get("master");
       const selfSigning = keys?.get("self_signing");
-      if (master) content["master_key"] = master.key;
-      if (selfSigning) content["self_signing_key"] = selfSigning.key;
+      if (master) content["master_key"] = ownSignatures(master.key, userId);
+      if (selfSigning) content["self_signing_key"] = ownSignatures(selfSigning.key, userId);
       if (!master && !selfSigning) return;
       await this.deps.sender.enqueueEdu(destinations, { edu_type: "m.signing_key_update", content }, { persistent: true });
     });
