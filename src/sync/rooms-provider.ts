@@ -227,9 +227,8 @@ export class RoomsProvider {
     const room: Record<string, JsonValue> = {
       timeline: { events: timelines.add(timeline), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
     };
-    if (req.stateAfterKey) room[req.stateAfterKey] = { events: stateEvents };
-    else room["state"] = { events: stateEvents };
-    if (req.stateAfterKey) room["state"] = { events: [] };
+    // With state after, `state` "MUST be omitted" (the spec's use_state_after; Synapse omits it too).
+    room[req.stateAfterKey ?? "state"] = { events: stateEvents };
     room["ephemeral"] = { events: ephemeralEvents };
     room["account_data"] = { events: accountData ?? [] };
     if (summary) room["summary"] = summary;
