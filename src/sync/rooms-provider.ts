@@ -26,6 +26,8 @@ import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/even
 import { UnreadCache, unreadCounts } from "./unread.js";
 import { PositionMemo } from "./position-memo.js";
 import { LazyMembersSent, type DeviceMembersSent } from "./lazy-members.js";
+import { roomSummary } from "./room-summary.js";
+import { strippedState } from "./stripped-state.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
 export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules" | "pushActions">;
@@ -34,12 +36,8 @@ export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClie
 export const TIMELINE_LIMIT = { default: 10, max: 100 } as const;
 /** How many membership changes one sync reads. */
 const MAX_MEMBERSHIP_CHANGES = 10_000;
-/** Member events the room summary names at most. */
-const MAX_HEROES = 5;
 /** Further reads a filtered timeline makes at most to fill its limit (Synapse tries 5 times too). */
 const FILL_READS = 5;
-/** Stripped state an invite or knock shows (https://spec.matrix.org/v1.16/client-server-api/#stripped-state). */
-const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;
 
 export interface RoomsRequest {
   readonly userId: UserId;
@@ -110,10 +108,6 @@ export class RoomsProvider {
     return this.shared.many(to, rooms, (r) => `recent|${r}|${from}|${limit}`, (missing) => this.storage.events.getRoomsRecentEvents(missing, { from, to, limit }), none);
   }
 
-  private members(to: StreamOrdering, roomId: RoomId, membership: "join" | "invite"): Promise<readonly UserId[]> {
-    return this.shared.get(to, `members|${roomId}|${membership}`, () => this.storage.roomClient.getRoomMembers(roomId, membership));
-  }
-
   async sections(req: RoomsRequest): Promise<RoomsSections> {
     const { storage } = this;
     const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => (m === "join" && req.joined ? req.joined : storage.rooms.getRoomsForUser(req.userId, m))));
@@ -169,7 +163,7 @@ export class RoomsProvider {
       for (const roomId of list.filter(included)) {
         if (req.since !== null && !changed.has(roomId)) continue;
         const stateKey = section === "invite" ? "invite_state" : "knock_state";
-        out[section][roomId] = { [stateKey]: { events: await this.strippedState(roomId, req.userId) } };
+        out[section][roomId] = { [stateKey]: { events: await strippedState(storage, roomId, req.userId) } };
       }
     }
 
@@ -219,7 +213,7 @@ export class RoomsProvider {
     // changes a gap leaves out); it is computed before the state, whose lazy-loaded members include its heroes.
     const summaryOf = async (memberChanged: boolean): Promise<JsonObject | null> =>
       initial || partialState.summaryDue || memberChanged || timeline.some((p) => p.type === "m.room.member")
-        ? partialState.partial ? {} : await this.summary(req.to, roomId, req.userId) // counts unknown while partial
+        ? partialState.partial ? {} : await roomSummary(this.storage, this.shared, req.to, roomId, req.userId) // counts unknown while partial
         : null;
     const { events: stateEvents, summary } = await this.state(req, roomId, timeline, { first, last, initial, limited: limited || dropped }, sent, summaryOf);
     const ephemeralEvents = (ephemeral ?? []).filter((e) => roomEventFilterMatches(req.filter.ephemeral, { type: String(e["type"]), room_id: roomId }));
@@ -393,52 +387,6 @@ export class RoomsProvider {
       const k = stateKeyOf(c.type, c.stateKey);
       if (c.eventId) out.set(k, c.eventId);
       else out.delete(k);
-    }
-    return out;
-  }
-
-  /** https://spec.matrix.org/v1.16/client-server-api/#_matrixclientv3sync_roomsummary */
-  /**
-   * https://spec.matrix.org/v1.16/client-server-api/#_matrixclientv3sync_roomsummary. `m.heroes` is "required if
-   * the room's m.room.name or m.room.canonical_alias state events are unset or empty", and only then sent (as
-   * Synapse): a named room needs none, and under lazy loading their member events would go with them.
-   */
-  private async summary(to: StreamOrdering, roomId: RoomId, userId: UserId): Promise<JsonObject> {
-    const [joinedMembers, invitedMembers, named] = await Promise.all([this.members(to, roomId, "join"), this.members(to, roomId, "invite"), this.named(to, roomId)]);
-    const counts = { "m.joined_member_count": joinedMembers.length, "m.invited_member_count": invitedMembers.length };
-    if (named) return counts;
-    const heroes = [...joinedMembers, ...invitedMembers].filter((u) => u !== userId).sort().slice(0, MAX_HEROES);
-    return { "m.heroes": heroes, ...counts };
-  }
-
-  /** Whether the room has a non-empty m.room.name or m.room.canonical_alias now. */
-  private named(to: StreamOrdering, roomId: RoomId): Promise<boolean> {
-    return this.shared.get(to, `named|${roomId}`, async () => {
-      const ids = await Promise.all(["m.room.name", "m.room.canonical_alias"].map((t) => this.storage.rooms.getCurrentStateEventId(roomId, t, "")));
-      const pdus = await this.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
-      return [...pdus.values()].some((p) => {
-        const v = p.type === "m.room.name" ? p.content["name"] : p.content["alias"];
-        return typeof v === "string" && v !== "";
-      });
-    });
-  }
-
-  private async strippedState(roomId: RoomId, userId: UserId): Promise<JsonObject[]> {
-    // An invite (knock) over federation to a room this server does not hold: the stripped state the remote server
-    // sent, and the member event.
-    const record = await this.storage.rooms.getMembership(roomId, userId);
-    if (record?.strippedState) {
-      const own = (await this.storage.events.getPdus([record.eventId])).get(record.eventId);
-      const out = record.strippedState.filter((e) => !(e["type"] === "m.room.member" && e["state_key"] === userId));
-      if (own) out.push({ type: own.type, state_key: own.stateKey ?? "", content: own.content, sender: own.sender });
-      return out;
-    }
-    const ids = await Promise.all([...STRIPPED_TYPES.map((t) => this.storage.rooms.getCurrentStateEventId(roomId, t, "")), this.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId)]);
-    const pdus = await this.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
-    const out: JsonObject[] = [];
-    for (const id of ids) {
-      const p = id ? pdus.get(id) : undefined;
-      if (p) out.push({ type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender });
     }
     return out;
   }
