@@ -460,6 +460,22 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       assert.deepEqual(membersIn(named, roomId), [viewer.userId]);
     });
 
+    it("names the members who left as heroes when no one else is joined or invited, with their leave under lazy loading", async () => {
+      const tag = `h${++n}`;
+      const viewer = await register(`${tag}z`);
+      const [gone, banned] = [await register(`${tag}a`), await register(`${tag}b`)];
+      const roomId = await createRoom(viewer.userId);
+      for (const u of [gone, banned]) await hs().rooms.join(roomId, u.userId);
+      await hs().rooms.setMembership(roomId, gone.userId, gone.userId, "leave");
+      await hs().rooms.setMembership(roomId, viewer.userId, banned.userId, "ban");
+      for (let i = 0; i < 12; i++) await say(roomId, viewer.userId, `v${i}`);
+      const initial = await sync(viewer, `filter=${LAZY}`);
+      const room = initial["rooms"]["join"][roomId];
+      assert.deepEqual(room["summary"], { "m.heroes": [gone.userId, banned.userId], "m.joined_member_count": 1, "m.invited_member_count": 0 });
+      const members = room["state"]["events"].filter((e: J) => e["type"] === "m.room.member").map((e: J) => [e["state_key"], e["content"]["membership"]]);
+      assert.deepEqual(members.sort(), [[banned.userId, "ban"], [gone.userId, "leave"], [viewer.userId, "join"]].sort());
+    });
+
     it("on an incremental sync that sends the summary, adds the member events of heroes the device was not sent, and with include_redundant_members all of them", async () => {
       const tag = `h${++n}`;
       const viewer = await register(`${tag}z`);
