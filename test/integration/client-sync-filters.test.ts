@@ -407,14 +407,14 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       const base = await sync(a, "set_presence=offline");
       assert.equal(hs().notifier.waiting(), 0);
       const url = new URL(`${zion.clientUrl}/_matrix/client/v3/sync?timeout=300000&set_presence=offline&since=${enc(base["next_batch"])}`);
+      const req = request({ host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${a.token}` }, agent: false });
       const closed = new Promise<string>((resolve) => {
-        const req = request({ host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${a.token}` }, agent: false });
         req.on("error", (e) => resolve(e.message));
         req.on("response", () => resolve("answered"));
-        req.end();
-        // Once the request waits on the notifier, the client goes away.
-        void untilWaiting(1, "the long poll").then(() => req.destroy());
       });
+      req.end();
+      await untilWaiting(1, "the long poll");
+      req.destroy(); // the client goes away
       // Released well before the 300 s it asked for: a waiter left behind would keep this at 1 for five minutes.
       await untilWaiting(0, "after the client closed its connection");
       assert.notEqual(await closed, "answered");
