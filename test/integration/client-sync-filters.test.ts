@@ -65,6 +65,11 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       await new Promise((r) => setTimeout(r, 10));
     }
   };
+  /**
+   * A long poll that only something new can answer: it asks to wait the longest /sync waits (300 s), longer than the
+   * call's own 90 s, so a poll nothing wakes fails here instead of answering at its timeout.
+   */
+  const longPoll = (s: Session, q: string): Promise<J> => ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&set_presence=offline&${q}`, undefined, s.token, 90_000));
   /** The filter as both query forms /sync takes: inline JSON, and the id of the same filter stored for `s`. */
   const forms = async (s: Session, filter: J): Promise<{ name: string; q: string }[]> => {
     const stored = await ok(call("POST", `/_matrix/client/v3/user/${enc(s.userId)}/filter`, filter, s.token));
@@ -254,7 +259,7 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
         await send(roomId, a.userId, "org.example.noise");
         const quiet = await sync(a, `${q}&since=${base["next_batch"]}&set_presence=offline`);
         assert.equal(quiet["rooms"]["join"][roomId], undefined, `${name}: ${JSON.stringify(quiet["rooms"]["join"][roomId])}`);
-        const waiting = ok(call("GET", `/_matrix/client/v3/sync?${q}&timeout=60000&set_presence=offline&since=${quiet["next_batch"]}`, undefined, a.token, 90_000));
+        const waiting = longPoll(a, `${q}&since=${quiet["next_batch"]}`);
         await untilWaiting(1, `${name}: the long poll`);
         await send(roomId, a.userId, "org.example.noise");
         await say(roomId, a.userId, `signal ${name}`);
@@ -324,7 +329,7 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       assert.deepEqual(initial["rooms"]["join"][roomId]["account_data"]["events"], [{ type: "org.example.room", content: { r: 1 } }]);
       const quiet = await sync(a, `since=${initial["next_batch"]}&set_presence=offline`);
       assert.deepEqual(quiet["account_data"]["events"], [], "nothing changed");
-      const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&set_presence=offline&since=${quiet["next_batch"]}`, undefined, a.token, 90_000));
+      const waiting = longPoll(a, `since=${quiet["next_batch"]}`);
       await untilWaiting(1, "a's long poll");
       await put("org.example.two", { v: 1 });
       const woken = await waiting;
@@ -335,7 +340,7 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       const inc = await sync(a, `since=${woken["next_batch"]}&set_presence=offline`);
       assert.deepEqual(inc["account_data"]["events"], [{ type: "org.example.one", content: { v: 4 } }]);
       assert.deepEqual(inc["rooms"]["join"][roomId]["account_data"]["events"], [{ type: "org.example.room", content: { r: 2 } }]);
-      const roomWait = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&set_presence=offline&since=${inc["next_batch"]}`, undefined, a.token, 90_000));
+      const roomWait = longPoll(a, `since=${inc["next_batch"]}`);
       await untilWaiting(1, "a's second long poll");
       await putRoom("m.tag", { tags: { "u.work": {} } });
       const roomWoken = await roomWait;
@@ -385,7 +390,7 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
         await ok(call("POST", `/_matrix/client/v3/knock/${enc(roomId)}`, {}, knocker.token));
         const base = await sync(knocker, "set_presence=offline");
         assert.ok(base["rooms"]["knock"][roomId], how);
-        const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&set_presence=offline&since=${base["next_batch"]}`, undefined, knocker.token, 90_000));
+        const waiting = longPoll(knocker, `since=${base["next_batch"]}`);
         await untilWaiting(1, `${how}: the knocker's long poll`);
         if (how === "kick") await ok(call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/kick`, { user_id: knocker.userId, reason: "no" }, host.token));
         else await ok(call("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, {}, knocker.token));
@@ -421,7 +426,7 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       await say(roomId, a.userId, "after");
       const next = await sync(a, `since=${base["next_batch"]}&set_presence=offline`);
       assert.deepEqual(timelineTypes(next, roomId), ["m.room.message"]);
-      const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&set_presence=offline&since=${next["next_batch"]}`, undefined, a.token, 90_000));
+      const waiting = longPoll(a, `since=${next["next_batch"]}`);
       await untilWaiting(1, "a new long poll");
       await say(roomId, a.userId, "wake");
       assert.deepEqual((await waiting)["rooms"]["join"][roomId]["timeline"]["events"].map((e: J) => e["content"]["body"]), ["wake"]);
