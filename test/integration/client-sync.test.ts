@@ -251,7 +251,7 @@ describe("GET /sync", () => {
     await sync(a); // a comes online: told
     const base = await sync(b);
     assert.equal(presenceIn(base, a.userId)?.["presence"], "online");
-    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
+    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
     await untilWaiting(1, "b's sync");
     for (let i = 0; i < 3; i++) await sync(a);
     assert.equal(hs().notifier.waiting(), 1, "b's sync still waits after a's repeat syncs");
@@ -317,7 +317,7 @@ describe("GET /sync", () => {
     const b = await register();
     const who = await ok(call("GET", "/_matrix/client/v3/account/whoami", undefined, b.token));
     const base = await sync(b);
-    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
+    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
     await untilWaiting(1, "b's sync");
     await ok(call("PUT", "/_matrix/client/v3/sendToDevice/m.test/t1", { messages: { [b.userId]: { [String(who["device_id"])]: { hello: 1 } } } }, a.token));
     const j = await waiting;
@@ -366,7 +366,7 @@ describe("GET /sync", () => {
     const first = await Promise.all(members.map((m) => sync(m).then((j) => String(j["next_batch"]))));
     const tokens = await Promise.all(members.map((m, i) => sync(m, `since=${first[i]}`).then((j) => String(j["next_batch"]))));
     const outsiderToken = String((await sync(outsider))["next_batch"]);
-    const waits = members.map((m, i) => ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${tokens[i]}`, undefined, m.token, 90_000)));
+    const waits = members.map((m, i) => ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&since=${tokens[i]}`, undefined, m.token, 90_000)));
     const outsiderWait = ok(call("GET", `/_matrix/client/v3/sync?timeout=3000&since=${outsiderToken}`, undefined, outsider.token, 90_000));
     await untilWaiting(51, "the members' and the outsider's syncs");
     await say(roomId, a.userId, "wake up");
