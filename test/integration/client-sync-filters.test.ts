@@ -41,7 +41,7 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
   });
   after(() => zion?.stop());
 
-  const { call, ok } = clientCalls(() => zion.clientUrl!);
+  const { call, ok, expectError } = clientCalls(() => zion.clientUrl!);
   interface Session { userId: UserId; token: string }
   let n = 0;
   const run = Date.now() % 100_000;
@@ -104,6 +104,18 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
         const inc = await sync(a, `${q}&since=${initial["next_batch"]}`);
         assert.deepEqual(timelineTypes(inc, roomId), ["m.room.message", "org.example.kept"], name);
       }
+    });
+
+    it("refuses a filter with a bad field at upload with 400 naming the field, and stores nothing", async () => {
+      const a = await register();
+      const upload = (f: J) => call("POST", `/_matrix/client/v3/user/${enc(a.userId)}/filter`, f, a.token);
+      await expectError(upload({ room: { timeline: { limit: "ten" } } }), 400, "M_BAD_JSON", /room\.timeline\.limit/);
+      await expectError(upload({ room: { state: { not_types: ["m.room.member", 7] } } }), 400, "M_BAD_JSON", /room\.state\.not_types\[1\]/);
+      await expectError(upload({ room: { rooms: ["#alias:zion.test"] } }), 400, "M_INVALID_PARAM", /room\.rooms\[0\]/);
+      await expectError(upload({ presence: { senders: ["nobody"] } }), 400, "M_INVALID_PARAM", /presence\.senders\[0\]/);
+      const stored = await ok(upload({ room: { timeline: { limit: 5 } }, "org.example.unknown": true }));
+      assert.equal(stored["filter_id"], "0", "the refused ones took no id");
+      assert.deepEqual(await ok(call("GET", `/_matrix/client/v3/user/${enc(a.userId)}/filter/0`, undefined, a.token)), { room: { timeline: { limit: 5 } }, "org.example.unknown": true });
     });
 
     it("fills the timeline's limit with matching events when newer events do not match", async () => {
