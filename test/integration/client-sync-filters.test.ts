@@ -134,6 +134,20 @@ describe("GET /sync filters, thread counts, account data, knocks, disconnects an
       }
     });
 
+    it("sends in state the state changes the timeline filter left out, though the timeline is not limited", async () => {
+      const a = await register();
+      const roomId = await createRoom(a.userId);
+      for (const { name, q } of await forms(a, { room: { timeline: { types: ["m.room.message"] } } })) {
+        const base = await sync(a, q);
+        await send(roomId, a.userId, "m.room.topic", { topic: `hidden ${name}` }, "");
+        await say(roomId, a.userId, `after ${name}`);
+        const room = (await sync(a, `${q}&since=${base["next_batch"]}`))["rooms"]["join"][roomId];
+        assert.deepEqual(room["timeline"]["events"].map((e: J) => e["content"]["body"]), [`after ${name}`]);
+        assert.equal(room["timeline"]["limited"], false);
+        assert.deepEqual(room["state"]["events"].map((e: J) => [e["type"], e["content"]["topic"]]), [["m.room.topic", `hidden ${name}`]], name);
+      }
+    });
+
     it("keeps the state events the state filter's types match less not_types, on an initial and a limited incremental sync", async () => {
       const a = await register();
       const b = await register();
