@@ -2,8 +2,8 @@
  * GET /sync on a real Zion over loopback (SQLite), the parts of the spec's /sync the main suite
  * (client-sync.test.ts) does not reach: filters (`types` / `not_types` of every section, with `*` wildcards and
  * `not_*` winning; RoomFilter `rooms` / `not_rooms` and the inner filters' `not_rooms`), each given inline and as a
- * stored filter id, on initial and incremental syncs; per-thread unread counts (`unread_thread_notifications`) and
- * threaded receipts; global and per-room account data; a local knock through its sections (knock, invite, leave);
+ * stored filter id, on initial and incremental syncs (a bad filter refused at upload); per-thread unread counts
+ * (`unread_thread_notifications`) and threaded receipts; global and per-room account data; a local knock through its sections (knock, invite, leave);
  * a long-polling sync whose client disconnects; and the heroes' member events under lazy loading.
  * Rooms are set up through the server's own room pipeline (homeserver.rooms), the same path the room endpoints use;
  * what is under test goes over HTTP.
