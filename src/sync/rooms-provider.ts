@@ -17,7 +17,7 @@
  *   (RoomReads.clientEvents).
  */
 import type { RoomFilter } from "../core/filters/index.js";
-import { eventFilterMatches, effectiveLimit, lazyLoading, roomEventFilterMatches, roomFilterIncludes } from "../core/filters/index.js";
+import { effectiveLimit, lazyLoading, roomEventFilterMatches, roomFilterIncludes } from "../core/filters/index.js";
 import type { EventId, RoomId, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { clientEvent, type RoomReads } from "../rooms/index.js";
@@ -26,6 +26,8 @@ import { splitStateKey, stateKeyOf, type Pdu, type StateKey } from "../core/even
 import { UnreadCache, unreadCounts } from "./unread.js";
 import { PositionMemo } from "./position-memo.js";
 import { LazyMembersSent, type DeviceMembersSent } from "./lazy-members.js";
+import { roomSummary } from "./room-summary.js";
+import { strippedState } from "./stripped-state.js";
 import type { AccountDataEntry, StoredEvent, Storage, StreamOrdering } from "../storage/ports.js";
 
 export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClient" | "accountData" | "toDevice" | "e2ee" | "filters" | "users" | "receipts" | "presence" | "pushRules" | "pushActions">;
@@ -34,10 +36,8 @@ export type SyncStorage = Pick<Storage, "events" | "state" | "rooms" | "roomClie
 export const TIMELINE_LIMIT = { default: 10, max: 100 } as const;
 /** How many membership changes one sync reads. */
 const MAX_MEMBERSHIP_CHANGES = 10_000;
-/** Member events the room summary names at most. */
-const MAX_HEROES = 5;
-/** Stripped state an invite or knock shows (https://spec.matrix.org/v1.16/client-server-api/#stripped-state). */
-const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;
+/** Further reads a filtered timeline makes at most to fill its limit (Synapse tries 5 times too). */
+const FILL_READS = 5;
 
 export interface RoomsRequest {
   readonly userId: UserId;
@@ -136,10 +136,6 @@ export class RoomsProvider {
     return this.shared.many(to, rooms, (r) => `recent|${r}|${from}|${limit}`, (missing) => this.storage.events.getRoomsRecentEvents(missing, { from, to, limit }), none);
   }
 
-  private members(to: StreamOrdering, roomId: RoomId, membership: "join" | "invite"): Promise<readonly UserId[]> {
-    return this.shared.get(to, `members|${roomId}|${membership}`, () => this.storage.roomClient.getRoomMembers(roomId, membership));
-  }
-
   async sections(req: RoomsRequest): Promise<RoomsSections> {
     const { storage } = this;
     const [joined, invited, knocked] = await Promise.all(["join", "invite", "knock"].map((m) => (m === "join" && req.joined ? req.joined : storage.rooms.getRoomsForUser(req.userId, m))));
@@ -180,7 +176,7 @@ export class RoomsProvider {
     ]);
     const accountDataByRoom = new Map<string, JsonObject[]>();
     for (const e of req.roomAccountData) {
-      if (e.roomId === null || !eventFilterMatches(req.filter.account_data, { type: e.type })) continue;
+      if (e.roomId === null || !roomEventFilterMatches(req.filter.account_data, { type: e.type, room_id: e.roomId })) continue;
       let l = accountDataByRoom.get(e.roomId);
       if (!l) accountDataByRoom.set(e.roomId, (l = []));
       l.push({ type: e.type, content: e.content });
@@ -192,7 +188,8 @@ export class RoomsProvider {
       const accountData = accountDataByRoom.get(roomId);
       const summaryDue = completed.has(roomId);
       if (!initial && recent.length === 0 && !ephemeral && !accountData && !summaryDue) continue;
-      out.join[roomId] = await this.joinedRoom(req, timelines, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue }, sent);
+      const room = await this.joinedRoom(req, timelines, roomId, recent, limit, initial, ephemeral, accountData, { partial: partial.has(roomId), summaryDue }, sent);
+      if (room) out.join[roomId] = room;
     }
 
     // invite and knock: rooms entered since `since` (all of them on an initial sync)
@@ -200,7 +197,7 @@ export class RoomsProvider {
       for (const roomId of list.filter(included)) {
         if (req.since !== null && !changed.has(roomId)) continue;
         const stateKey = section === "invite" ? "invite_state" : "knock_state";
-        out[section][roomId] = { [stateKey]: { events: await this.strippedState(roomId, req.userId) } };
+        out[section][roomId] = { [stateKey]: { events: await strippedState(storage, roomId, req.userId) } };
       }
     }
 
@@ -227,6 +224,11 @@ export class RoomsProvider {
     return { ...out, following, empty };
   }
 
+  /**
+   * A joined room's entry, or null on an incremental sync when nothing is left for it once filtered (the events
+   * after `since` were all left out by the filter or history visibility, as Synapse leaves such a room out): a
+   * long poll keeps waiting rather than answering with an empty room.
+   */
   private async joinedRoom(
     req: RoomsRequest,
     timelines: Timelines,
@@ -238,20 +240,26 @@ export class RoomsProvider {
     accountData: JsonObject[] | undefined,
     partialState: { readonly partial: boolean; readonly summaryDue: boolean } = { partial: false, summaryDue: false },
     sent: DeviceMembersSent | null = null,
-  ): Promise<JsonObject> {
-    const { timeline, limited, prevBatch, first, last } = await this.timeline(req, roomId, recentNewestFirst, limit, "join");
+  ): Promise<JsonObject | null> {
+    const from = initial ? 0 : req.since!;
+    const { timeline, limited, prevBatch, first, last, dropped } = await this.timeline(req, roomId, recentNewestFirst, from, limit, "join");
+    // The summary goes with initial rooms and when the membership changed (in the timeline, or in the state
+    // changes a gap leaves out); it is computed before the state, whose lazy-loaded members include its heroes.
+    const summaryOf = async (memberChanged: boolean): Promise<JsonObject | null> =>
+      initial || partialState.summaryDue || memberChanged || timeline.some((p) => p.type === "m.room.member")
+        ? partialState.partial ? {} : await roomSummary(this.storage, this.shared, req.to, roomId, req.userId) // counts unknown while partial
+        : null;
+    const { events: stateEvents, summary } = await this.state(req, roomId, timeline, { first, last, initial, limited: limited || dropped }, sent, summaryOf);
+    const ephemeralEvents = (ephemeral ?? []).filter((e) => roomEventFilterMatches(req.filter.ephemeral, { type: String(e["type"]), room_id: roomId }));
+    if (!initial && timeline.length === 0 && stateEvents.length === 0 && ephemeralEvents.length === 0 && !accountData?.length && !summary) return null;
     const room: Record<string, JsonValue> = {
       timeline: { events: timelines.add(timeline), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
     };
-    const stateEvents = await this.state(req, roomId, timeline, { first, last, initial, limited }, sent);
-    if (req.stateAfterKey) room[req.stateAfterKey] = { events: stateEvents };
-    else room["state"] = { events: stateEvents };
-    if (req.stateAfterKey) room["state"] = { events: [] };
-    room["ephemeral"] = { events: (ephemeral ?? []).filter((e) => eventFilterMatches(req.filter.ephemeral, { type: String(e["type"]) })) };
+    // With state after, `state` "MUST be omitted" (the spec's use_state_after; Synapse omits it too).
+    room[req.stateAfterKey ?? "state"] = { events: stateEvents };
+    room["ephemeral"] = { events: ephemeralEvents };
     room["account_data"] = { events: accountData ?? [] };
-    if (initial || partialState.summaryDue || timeline.some((p) => p.type === "m.room.member")) {
-      room["summary"] = partialState.partial ? {} : await this.summary(req.to, roomId, req.userId); // counts unknown while partial
-    }
+    if (summary) room["summary"] = summary;
     const perThread = req.filter.timeline.unread_thread_notifications;
     const unread = await unreadCounts(this.storage, roomId, req.userId, req.to, perThread, { cache: this.unread, receipts: req.receiptsPosition });
     room["unread_notifications"] = unread.room;
@@ -263,11 +271,30 @@ export class RoomsProvider {
     return clientEvent(p, nowTs);
   }
 
-  /** The visible, filtered timeline (oldest first), whether events were left out, and the token before it. */
-  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], limit: number, membership: "join" | null): Promise<{ timeline: Pdu[]; limited: boolean; prevBatch: string | null; first: StoredEvent | null; last: StoredEvent | null }> {
-    const limited = recentNewestFirst.length > limit;
-    const kept = recentNewestFirst.slice(0, limit).reverse();
-    const matching = kept.filter((e) => roomEventFilterMatches(req.filter.timeline, { type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content })).map((e) => e.pdu);
+  /**
+   * The visible, filtered timeline (oldest first), whether matching events were left out (`limited`), whether the
+   * filter left out events among those it covers (`dropped`), and the token before it. A timeline filter that
+   * leaves events out fills the limit from older events in (from, ...], a few reads at most (as Synapse), so
+   * that newer events it does not want do not crowd out older ones it does.
+   */
+  private async timeline(req: RoomsRequest, roomId: RoomId, recentNewestFirst: readonly StoredEvent[], from: StreamOrdering, limit: number, membership: "join" | null): Promise<{ timeline: Pdu[]; limited: boolean; dropped: boolean; prevBatch: string | null; first: StoredEvent | null; last: StoredEvent | null }> {
+    const f = req.filter.timeline;
+    const matches = (e: StoredEvent) => roomEventFilterMatches(f, { type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content });
+    let matchingNewestFirst = recentNewestFirst.filter(matches);
+    const dropped = matchingNewestFirst.length < recentNewestFirst.length;
+    let more = recentNewestFirst.length > limit;
+    let oldest = recentNewestFirst.at(-1);
+    const load = Math.max(limit * 2, 10);
+    for (let round = 0; dropped && more && oldest && matchingNewestFirst.length <= limit && round < FILL_READS; round++) {
+      const older = (await this.storage.events.getRoomsRecentEvents([roomId], { from, to: oldest.streamOrdering - 1, limit: load })).get(roomId) ?? [];
+      matchingNewestFirst = [...matchingNewestFirst, ...older.filter(matches)];
+      more = older.length >= load;
+      oldest = older.at(-1) ?? oldest;
+    }
+    // Limited: matching events were left out, or may have been (older events not read).
+    const limited = matchingNewestFirst.length > limit || (dropped && more);
+    const kept = matchingNewestFirst.slice(0, limit).reverse();
+    const matching = kept.map((e) => e.pdu);
     let visible: Pdu[];
     if (membership === "join" && matching.length > 0) {
       // A joined user: the history visibility at the events is the same for every member, read once.
@@ -277,15 +304,17 @@ export class RoomsProvider {
     } else {
       visible = await this.reads.visibleTo(req.userId, roomId, matching);
     }
+    // The token before the first event kept (before the oldest read, when the filter kept none).
     const first = kept[0] ?? null;
+    const before = first ?? (dropped ? oldest ?? null : null);
     let prevBatch: string | null = null;
-    if (first) {
+    if (before) {
       // /messages' token format (api/client/events): paging back from the first event's position excludes it.
-      const id = first.pdu.eventId;
+      const id = before.pdu.eventId;
       const pos = await this.shared.get(req.to, `pos|${id}`, () => this.storage.events.getRoomPosition(id));
       if (pos) prevBatch = `t${pos.depth}_${pos.stream}`;
     }
-    return { timeline: visible, limited, prevBatch, first, last: kept.at(-1) ?? null };
+    return { timeline: visible, limited, dropped, prevBatch, first, last: kept.at(-1) ?? null };
   }
 
   /**
@@ -306,26 +335,33 @@ export class RoomsProvider {
     timeline: readonly Pdu[],
     at: { readonly first: StoredEvent | null; readonly last: StoredEvent | null; readonly initial: boolean; readonly limited: boolean },
     sent: DeviceMembersSent | null,
-  ): Promise<JsonObject[]> {
+    summaryOf: (memberChanged: boolean) => Promise<JsonObject | null> = async () => null,
+  ): Promise<{ events: JsonObject[]; summary: JsonObject | null }> {
     const { storage } = this;
     const { first, last, initial, limited } = at;
     const { lazy, redundant } = lazyLoading(req.filter.state);
-    let ids: Map<StateKey, EventId>;
+    let ids: Map<StateKey, EventId> | null;
     if (req.stateAfterKey) {
       if (initial) ids = new Map(await storage.rooms.getCurrentState(roomId));
       else ids = await this.changesBetween(roomId, req.since!, req.to);
     } else if (initial) {
       const before = first ? await storage.state.getStateAtEvent(first.pdu.eventId, "before") : await storage.rooms.getCurrentState(roomId);
       ids = new Map(before ?? []);
-    } else if (limited && first) {
-      ids = await this.changesBetween(roomId, req.since!, first.streamOrdering - 1);
+    } else if (limited) {
+      // A gap (events left out by the limit or the filter): the changes up to the timeline's start.
+      ids = await this.changesBetween(roomId, req.since!, first ? first.streamOrdering - 1 : req.to);
     } else if (lazy && first) {
       ids = new Map(); // not limited: the timeline carries the changes, lazy loading still owes its senders' members
     } else {
-      return [];
+      ids = null;
     }
+    const memberChanged = !initial && ids !== null && [...ids.keys()].some((k) => splitStateKey(k).type === "m.room.member");
+    const summary = await summaryOf(memberChanged);
+    if (ids === null) return { events: [], summary };
+    // Lazy loading sends the heroes' member events with the summary that names them (the summary's m.heroes).
+    const heroes = lazy && summary ? ((summary["m.heroes"] ?? []) as readonly string[]) : [];
     if (lazy) {
-      const wanted = new Set<string>([req.userId, ...timeline.map((p) => p.sender)]);
+      const wanted = new Set<string>([req.userId, ...timeline.map((p) => p.sender), ...heroes]);
       for (const k of [...ids.keys()]) {
         const { type, stateKey } = splitStateKey(k);
         if (type === "m.room.member" && !wanted.has(stateKey)) ids.delete(k);
@@ -335,12 +371,20 @@ export class RoomsProvider {
         // for the senders whose member event is not earlier in the timeline (and the user's own when limited).
         const anchor = req.stateAfterKey ? last : first;
         const when = req.stateAfterKey ? "after" : "before";
-        const owed = req.stateAfterKey ? new Set(timeline.map((p) => p.sender)) : limited ? wanted : sendersBeforeTheirMember(timeline);
+        const owed = req.stateAfterKey ? new Set(timeline.map((p) => p.sender)) : limited ? new Set(wanted) : sendersBeforeTheirMember(timeline);
+        // Heroes too; classic, those whose member event is not in the timeline (the client reads it there).
+        const inTimeline = new Set(timeline.flatMap((p) => (p.type === "m.room.member" && p.stateKey !== undefined ? [p.stateKey] : [])));
+        for (const h of heroes) if (req.stateAfterKey || !inTimeline.has(h)) owed.add(h);
         for (const u of owed) {
           const k = stateKeyOf("m.room.member", u);
-          if (ids.has(k) || !anchor) continue;
-          const eventId = anchor.pdu.eventId;
-          const id = await this.shared.get(req.to, `member|${when}|${eventId}|${u}`, () => storage.state.getStateEventAt(eventId, "m.room.member", u, when));
+          if (ids.has(k)) continue;
+          let id: EventId | null;
+          if (anchor) {
+            const eventId = anchor.pdu.eventId;
+            id = await this.shared.get(req.to, `member|${when}|${eventId}|${u}`, () => storage.state.getStateEventAt(eventId, "m.room.member", u, when));
+          } else {
+            id = await storage.rooms.getCurrentStateEventId(roomId, "m.room.member", u); // no timeline: the state now
+          }
           if (id) ids.set(k, id);
         }
         if (sent && !redundant) {
@@ -366,7 +410,7 @@ export class RoomsProvider {
     if (record && !req.stateAfterKey) {
       for (const p of timeline) if (p.type === "m.room.member" && p.stateKey !== undefined) record.record(roomId, p.stateKey, p.eventId, req.to);
     }
-    return out;
+    return { events: out, summary };
   }
 
   /** Current-state entries that changed in (from, to], the last change per key. */
@@ -381,33 +425,6 @@ export class RoomsProvider {
     return out;
   }
 
-  /** https://spec.matrix.org/v1.16/client-server-api/#_matrixclientv3sync_roomsummary */
-  private async summary(to: StreamOrdering, roomId: RoomId, userId: UserId): Promise<JsonObject> {
-    const [joinedMembers, invitedMembers] = await Promise.all([this.members(to, roomId, "join"), this.members(to, roomId, "invite")]);
-    const heroes = [...joinedMembers, ...invitedMembers].filter((u) => u !== userId).sort().slice(0, MAX_HEROES);
-    return { "m.heroes": heroes, "m.joined_member_count": joinedMembers.length, "m.invited_member_count": invitedMembers.length };
-  }
-
-  private async strippedState(roomId: RoomId, userId: UserId): Promise<JsonObject[]> {
-    // An invite (knock) over federation to a room this server does not hold: the stripped state the remote server
-    // sent, and the member event.
-    const record = await this.storage.rooms.getMembership(roomId, userId);
-    if (record?.strippedState) {
-      const own = (await this.storage.events.getPdus([record.eventId])).get(record.eventId);
-      const out = record.strippedState.filter((e) => !(e["type"] === "m.room.member" && e["state_key"] === userId));
-      if (own) out.push({ type: own.type, state_key: own.stateKey ?? "", content: own.content, sender: own.sender });
-      return out;
-    }
-    const ids = await Promise.all([...STRIPPED_TYPES.map((t) => this.storage.rooms.getCurrentStateEventId(roomId, t, "")), this.storage.rooms.getCurrentStateEventId(roomId, "m.room.member", userId)]);
-    const pdus = await this.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
-    const out: JsonObject[] = [];
-    for (const id of ids) {
-      const p = id ? pdus.get(id) : undefined;
-      if (p) out.push({ type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender });
-    }
-    return out;
-  }
-
   private async leftRoom(req: RoomsRequest, timelines: Timelines, roomId: RoomId, leaveOrdering: StreamOrdering, limit: number, leaveEventId?: EventId): Promise<JsonObject> {
     const recent = await this.storage.events.getRoomsRecentEvents([roomId], { from: req.since ?? 0, to: leaveOrdering, limit: limit + 1 });
     const newestFirst = recent.get(roomId) ?? [];
@@ -416,7 +433,7 @@ export class RoomsProvider {
       const leave = (await this.storage.events.getPdus([leaveEventId])).get(leaveEventId);
       if (leave) return { timeline: { events: timelines.add([leave]), limited: false }, state: { events: [] }, account_data: { events: [] } };
     }
-    const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, limit, null);
+    const { timeline, limited, prevBatch } = await this.timeline(req, roomId, newestFirst, req.since ?? 0, limit, null);
     return {
       timeline: { events: timelines.add(timeline), limited, ...(prevBatch ? { prev_batch: prevBatch } : {}) },
       state: { events: [] },

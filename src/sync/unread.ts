@@ -2,9 +2,9 @@
  * unread_notifications and unread_thread_notifications of a joined room
  * (https://spec.matrix.org/v1.16/client-server-api/#receiving-notifications): the push actions stored for the user
  * when the events were persisted (rooms/push-actions.ts, migration 0018) after the user's read receipt, and those
- * that highlight. Unthreaded counts start from the newer of the unthreaded and the "main" receipt; with
- * `unread_thread_notifications` each thread counts from its own receipt (or the unthreaded one, when newer) and the
- * room's counts hold only the main timeline.
+ * that highlight. The main timeline counts from the newer of the unthreaded and the "main" receipt, each thread from
+ * the newer of the unthreaded receipt and its own; with `unread_thread_notifications` the room's counts hold only
+ * the main timeline and each thread has its own, without it the room's counts are the sum.
  *
  * The counts are what the rules said when each event arrived (as Synapse's event_push_actions): changing a push
  * rule changes the counting of later events, not of those already received.
@@ -67,7 +67,7 @@ export async function unreadCounts(storage: UnreadStorage, roomId: RoomId, userI
   const cached = reuse?.cache.get(key, reuse.receipts);
   if (cached && cached.upTo === to) return copy(cached.counts);
   if (cached && cached.upTo < to && !perThread) {
-    // Receipts unchanged: the counts so far plus the actions stored since.
+    // Receipts unchanged: the counts so far plus the actions stored since (after every receipt, so all unread).
     const counts = copy(cached.counts);
     for (const c of (await storage.pushActions.countByThread(userId, roomId, Math.max(cached.unthreaded, cached.upTo), to)).values()) {
       counts.room.notification_count += c.notifications;
@@ -76,26 +76,32 @@ export async function unreadCounts(storage: UnreadStorage, roomId: RoomId, userI
     reuse!.cache.set(key, reuse!.receipts, to, cached.unthreaded, counts);
     return counts;
   }
-  const unthreaded = Math.max(await receiptOrdering(storage, roomId, userId, null), await receiptOrdering(storage, roomId, userId, "main"));
+  const unthreaded = await receiptOrdering(storage, roomId, userId, null);
   const counts = await count(storage, roomId, userId, to, perThread, unthreaded);
   reuse?.cache.set(key, reuse.receipts, to, unthreaded, counts);
   return counts;
 }
 
+/**
+ * The counts per partition (the main timeline and each thread), each from the newer of the unthreaded receipt and
+ * its own (`main` for the main timeline, the root's id for a thread): a threaded receipt marks only its thread read.
+ * Without `perThread` the room's counts are their sum (as Synapse), so a threaded receipt lowers them too.
+ */
 async function count(storage: UnreadStorage, roomId: RoomId, userId: UserId, to: StreamOrdering, perThread: boolean, unthreaded: StreamOrdering): Promise<UnreadCounts> {
   const room = { notification_count: 0, highlight_count: 0 };
   const threads: Record<string, { notification_count: number; highlight_count: number }> = {};
   const counted = await storage.pushActions.countByThread(userId, roomId, unthreaded, to);
   for (const [threadId, c] of counted) {
-    if (!perThread || threadId === null) {
-      room.notification_count += c.notifications;
-      room.highlight_count += c.highlights;
-      continue;
-    }
-    // A thread with its own, newer receipt counts from there.
-    const own = await receiptOrdering(storage, roomId, userId, threadId);
+    // A partition with its own, newer receipt counts from there.
+    const own = await receiptOrdering(storage, roomId, userId, threadId ?? "main");
     const n = own > unthreaded ? (await storage.pushActions.countByThread(userId, roomId, own, to, threadId)).get(threadId) : c;
-    if (n && n.notifications > 0) threads[threadId] = { notification_count: n.notifications, highlight_count: n.highlights };
+    if (!n || n.notifications + n.highlights === 0) continue;
+    if (!perThread || threadId === null) {
+      room.notification_count += n.notifications;
+      room.highlight_count += n.highlights;
+    } else if (n.notifications > 0) {
+      threads[threadId] = { notification_count: n.notifications, highlight_count: n.highlights };
+    }
   }
   return { room, threads };
 }

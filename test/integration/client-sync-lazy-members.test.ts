@@ -54,8 +54,9 @@ describe("GET /sync with lazy-loaded members", () => {
     return { ...s, token: String(j["access_token"]) };
   };
   const hs = () => zion.homeserver!;
+  /** Named: a room without a name has heroes in its summary, whose member events lazy loading sends too. */
   const createRoom = (creator: UserId): Promise<RoomId> =>
-    hs().rooms.createRoom(creator, parseCreateRoomRequest({ preset: "public_chat" }, creator, { defaultRoomVersion: "11" }));
+    hs().rooms.createRoom(creator, parseCreateRoomRequest({ preset: "public_chat", name: "a named room" }, creator, { defaultRoomVersion: "11" }));
   const say = (roomId: RoomId, sender: UserId, body: string) => hs().rooms.send(roomId, { type: "m.room.message", sender, content: { msgtype: "m.text", body } });
   const sync = (s: Session, q: string): Promise<J> => ok(call("GET", `/_matrix/client/v3/sync?${q}`, undefined, s.token));
   const membersIn = (j: J, roomId: RoomId, key = "state"): string[] =>
@@ -157,7 +158,7 @@ describe("GET /sync with lazy-loaded members", () => {
     await say(roomId, silent.userId, "hello at last");
     const first = await sync(viewer, `${q}&since=${initial["next_batch"]}`);
     assert.deepEqual(membersIn(first, roomId, key), [silent.userId]);
-    assert.deepEqual(first["rooms"]["join"][roomId]["state"]["events"], []);
+    assert.equal(first["rooms"]["join"][roomId]["state"], undefined, "state is omitted with state after");
     await say(roomId, silent.userId, "and again");
     assert.deepEqual(membersIn(await sync(viewer, `${q}&since=${first["next_batch"]}`), roomId, key), [], "already sent to this device");
   });

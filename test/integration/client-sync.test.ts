@@ -98,7 +98,7 @@ describe("GET /sync", () => {
     const seen = [...room["state"]["events"], ...room["timeline"]["events"]];
     assert.ok(seen.some((e: J) => e["type"] === "m.room.create") && seen.some((e: J) => e["type"] === "m.room.power_levels"), "a room joined since `since` gets its whole state (in state or timeline)");
     assert.equal(room["summary"]["m.joined_member_count"], 2);
-    assert.deepEqual(room["summary"]["m.heroes"], [a.userId]);
+    assert.equal(room["summary"]["m.heroes"], undefined, "a named room needs no heroes (client-sync-filters.test.ts has them)");
     await hs().rooms.setMembership(roomId, b.userId, b.userId, "leave");
     const left = await sync(b, `since=${joined["next_batch"]}`);
     assert.equal(left["rooms"]["join"][roomId], undefined);
@@ -160,7 +160,7 @@ describe("GET /sync", () => {
     const a = await register();
     const b = await register();
     const c = await register();
-    const roomId = await createRoom(a.userId, { preset: "public_chat" });
+    const roomId = await createRoom(a.userId, { preset: "public_chat", name: "named, so no heroes' members" });
     await hs().rooms.join(roomId, b.userId);
     await hs().rooms.join(roomId, c.userId);
     for (let i = 0; i < 12; i++) await say(roomId, c.userId, `c${i}`);
@@ -176,7 +176,7 @@ describe("GET /sync", () => {
     const after = await sync(a, "org.matrix.msc4222.use_state_after=true");
     const joinedRoom = after["rooms"]["join"][roomId];
     assert.ok(joinedRoom["org.matrix.msc4222.state_after"]["events"].some((e: J) => e["type"] === "m.room.member" && e["state_key"] === c.userId));
-    assert.deepEqual(joinedRoom["state"]["events"], []);
+    assert.equal(joinedRoom["state"], undefined, "the spec: state MUST be omitted with use_state_after");
   });
 
   it("delivers typing notifications to the room's members and refuses typing outside one's rooms", async () => {
@@ -274,7 +274,7 @@ describe("GET /sync", () => {
     await sync(a); // a comes online: told
     const base = await sync(b);
     assert.equal(presenceIn(base, a.userId)?.["presence"], "online");
-    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
+    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
     await untilWaiting(1, "b's sync");
     for (let i = 0; i < 3; i++) await sync(a);
     assert.equal(hs().notifier.waiting(), 1, "b's sync still waits after a's repeat syncs");
@@ -340,7 +340,7 @@ describe("GET /sync", () => {
     const b = await register();
     const who = await ok(call("GET", "/_matrix/client/v3/account/whoami", undefined, b.token));
     const base = await sync(b);
-    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
+    const waiting = ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&since=${base["next_batch"]}`, undefined, b.token, 90_000));
     await untilWaiting(1, "b's sync");
     await ok(call("PUT", "/_matrix/client/v3/sendToDevice/m.test/t1", { messages: { [b.userId]: { [String(who["device_id"])]: { hello: 1 } } } }, a.token));
     const j = await waiting;
@@ -389,7 +389,7 @@ describe("GET /sync", () => {
     const first = await Promise.all(members.map((m) => sync(m).then((j) => String(j["next_batch"]))));
     const tokens = await Promise.all(members.map((m, i) => sync(m, `since=${first[i]}`).then((j) => String(j["next_batch"]))));
     const outsiderToken = String((await sync(outsider))["next_batch"]);
-    const waits = members.map((m, i) => ok(call("GET", `/_matrix/client/v3/sync?timeout=60000&since=${tokens[i]}`, undefined, m.token, 90_000)));
+    const waits = members.map((m, i) => ok(call("GET", `/_matrix/client/v3/sync?timeout=300000&since=${tokens[i]}`, undefined, m.token, 90_000)));
     const outsiderWait = ok(call("GET", `/_matrix/client/v3/sync?timeout=3000&since=${outsiderToken}`, undefined, outsider.token, 90_000));
     await untilWaiting(51, "the members' and the outsider's syncs");
     await say(roomId, a.userId, "wake up");

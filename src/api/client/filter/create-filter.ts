@@ -1,10 +1,12 @@
 /**
  * https://spec.matrix.org/v1.16/client-server-api/#post_matrixclientv3useruseridfilter
- * 1. Only one's own (403 M_FORBIDDEN). 2. The body must be a JSON object of at most 64 KiB (413 M_TOO_LARGE);
- *    it is stored as given: checking its fields is the filter module's work, which /sync applies when it reads
- *    the filter. 3. `{filter_id}`: "0", "1", ... per user.
+ * 1. Only one's own (403 M_FORBIDDEN). 2. The body must be a JSON object of at most 64 KiB (413 M_TOO_LARGE)
+ *    whose fields the filter module accepts (400 M_BAD_JSON / M_INVALID_PARAM naming the field, as Synapse checks
+ *    a filter when it is uploaded, and nothing stored): a bad one would otherwise fail every /sync that names it.
+ *    It is stored as given (unknown keys kept). 3. `{filter_id}`: "0", "1", ... per user.
  */
 import { z } from "zod";
+import { parseFilter } from "../../../core/filters/index.js";
 import type { JsonObject } from "../../../core/json/types.js";
 import { defineClientRoute } from "../../http/index.js";
 import type { UserDataDeps } from "../deps.js";
@@ -21,6 +23,7 @@ export const createFilter = defineClientRoute({
   maxBodyBytes: FILTER_BODY_BYTES,
   async handle({ user, params, body }, { filters }: Pick<UserDataDeps, "filters">) {
     const userId = ownUser(user, params.userId, "create filters");
+    parseFilter(body);
     return { filter_id: await filters.create(userId, body as JsonObject) };
   },
 });
