@@ -7,6 +7,9 @@
  * request. Each /sync arms pollTimeout + 80 s, each Rust-crypto request (keys/upload, keys/query, to-device, ...)
  * 60 s, so a test file's process lived 60-110 s past its last test. `unrefSdkRequestTimeouts()` (run when this
  * module loads) marks exactly those timers unref'd: they still fire while the process runs, but no longer hold it.
+ * The same for the Rust crypto's wait for an encrypted live event to be decrypted (`onLiveEventFromSync` in
+ * lib/rust-crypto/rust-crypto.js, 5 minutes, cleared only when the event decrypts): a client that syncs an event it
+ * can never decrypt (a test's made-up ciphertext) kept the process alive for 5 minutes.
  *
  * Logs: the SDK logs every request at debug through its global loglevel logger; ZION_SDK_LOG (trace, debug, info,
  * warn, error; default error) sets the level of that logger, of its children, and of `sdkLogger()`.
@@ -39,7 +42,8 @@ levelled(sdkGlobalLogger as unknown as LevelledLogger);
 
 let timersPatched = false;
 /**
- * Unrefs the timers matrix-js-sdk's `timeoutSignal` arms (see the file comment); other timers are untouched. Only a
+ * Unrefs the timers matrix-js-sdk's `timeoutSignal` and the Rust crypto's decryption wait arm (see the file comment);
+ * other timers are untouched. Only a
  * timer of 10 s or more pays for the stack check, so ordinary timers cost nothing extra.
  */
 export function unrefSdkRequestTimeouts(): void {
@@ -52,6 +56,8 @@ export function unrefSdkRequestTimeouts(): void {
       const stack = new Error().stack ?? "";
       // lib/http-api/utils.js, or src/http-api/utils.ts under --enable-source-maps (the SDK ships its maps)
       if (/at timeoutSignal \(.*matrix-js-sdk[\\/](lib|src)[\\/]http-api[\\/]utils\.[jt]s:/.test(stack)) timer.unref();
+      // lib/rust-crypto/rust-crypto.js (src/rust-crypto/rust-crypto.ts under source maps): onLiveEventFromSync's wait
+      else if (ms >= 60_000 && /matrix-js-sdk[\\/](lib|src)[\\/]rust-crypto[\\/]rust-crypto\.[jt]s:/.test(stack)) timer.unref();
     }
     return timer;
   };
