@@ -8,6 +8,7 @@
  *   const held = proxy.hold((path) => path.startsWith("/_matrix/federation/v1/state_ids/"));
  *   await held.arrived;  // the first such request is at the proxy, not yet forwarded
  *   held.release();      // it (and any later one) goes on to the server
+ *   const seen = proxy.watch((path) => path.startsWith("/_matrix/federation/v1/user/keys/query"));
  *   await proxy.close();
  *
  * It terminates TLS with the certificate it is given (the target's, from test/harness/test-ca.ts, so the name the
@@ -28,6 +29,8 @@ export interface HeldRequests {
 export interface HoldingProxy {
   /** Holds every request whose path (with its query) matches, from now until release(). */
   hold(match: (path: string) => boolean): HeldRequests;
+  /** Records (without holding) the paths of the requests that match, from now on. */
+  watch(match: (path: string) => boolean): { paths(): readonly string[] };
   close(): Promise<void>;
 }
 
@@ -87,6 +90,11 @@ export async function startHoldingProxy(
           open();
         },
       };
+    },
+    watch(match) {
+      const seen: string[] = [];
+      holds.push({ match: (path) => { if (match(path)) seen.push(path); return false; }, gate: Promise.resolve() });
+      return { paths: () => seen };
     },
     async close() {
       holds.length = 0; // requests still held are dropped with their connections

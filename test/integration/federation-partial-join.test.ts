@@ -18,9 +18,9 @@
  * gets it) and `/messages` answers while the completion waits, `/members` waits for it (as Synapse's does while
  * partial), and once it is released, with no restart, that `/members` lists everyone and the client's own sync
  * loop shows the right count. In a second encrypted room, a Rust-crypto client of bob (lazy-loading members, as
- * Element does) queries alice's keys over federation while partial; its encrypted send waits for the member list it
- * shares its room key with (`/members`, so the completion), then goes, and alice's Rust-crypto client on hs1
- * decrypts it.
+ * Element does) queries the keys of carol (hs1's user, in that room only) over federation while partial; its
+ * encrypted send waits for the member list it shares its room key with (`/members`, so the completion), then goes,
+ * and carol's Rust-crypto client on hs1 decrypts it.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -100,6 +100,8 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
   /** Joined while hs2 runs (the completion observed while running, not resumed at start-up). */
   let bigRoomId: RoomId;
   let encryptedRoom2Id: RoomId;
+  /** hs1's user who made encryptedRoom2Id, in no other room. */
+  let carol: UserId;
   /** hs1's federation address (its server name): a proxy passing everything through to hs1 but what a test holds. */
   let proxy: HoldingProxy;
   const clients = new CryptoClients();
@@ -159,9 +161,14 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     assert.equal(big2.status, 200, big2.body);
     bigRoomId = big2.json()["room_id"] as RoomId;
     await seedMembers(hs[0]!, bigRoomId, MEMBERS);
+    // carol, on hs1, is in this room only: hs2 never shared a complete room with her, so it knows nothing of her
+    // devices and must ask hs1 for them while the room is partial.
+    const c = await call(0)("POST", "/_matrix/client/v3/register", { username: "carol", password: "pw-123456", auth: { type: "m.login.dummy" } });
+    assert.equal(c.status, 200, c.body);
+    carol = c.json()["user_id"] as UserId;
     const encrypted2 = await call(0)("POST", "/_matrix/client/v3/createRoom", {
       preset: "public_chat", name: "secret, joined while running", initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
-    }, tokens[0]);
+    }, c.json()["access_token"] as string);
     assert.equal(encrypted2.status, 200, encrypted2.body);
     encryptedRoom2Id = encrypted2.json()["room_id"] as RoomId;
     await seedMembers(hs[0]!, encryptedRoom2Id, 50);
@@ -366,13 +373,13 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     assert.equal(again.chunk?.length, expected, "the next /members (the client's own, at its sync token) lists everyone at once");
   });
 
-  it("lets a Rust-crypto client send into an encrypted room joined with members omitted: it gets hs1's keys over federation while partial, its send waits for the member list, and alice's client on hs1 decrypts it", async () => {
+  it("lets a Rust-crypto client send into an encrypted room joined with members omitted: it gets hs1's keys over federation while partial, its send waits for the member list, and carol's client on hs1 decrypts it", async () => {
     const completer = hs[1]!.homeserver!.rooms.partialState!;
     const storage2 = hs[1]!.homeserver!.storage;
     // Only the encrypting client asks for /members below (bob's plain client would not, but leaves no doubt).
     bob.stopClient();
-    const alice = await clients.start(await loginNewDevice(hs[0]!.clientUrl!, users[0]!, "pw-123456"));
-    await waitUntil("the room encrypted in alice's client", async () => (await alice.crypto.isEncryptionEnabledInRoom(encryptedRoom2Id)) === true);
+    const carols = await clients.start(await loginNewDevice(hs[0]!.clientUrl!, carol, "pw-123456"));
+    await waitUntil("the room encrypted in carol's client", async () => (await carols.crypto.isEncryptionEnabledInRoom(encryptedRoom2Id)) === true);
     const { held, joined } = holdCompletion(encryptedRoom2Id);
     const bob2 = await clients.start(await loginNewDevice(hs[1]!.clientUrl!, users[1]!, "pw-123456"), { lazyLoadMembers: true });
     await bob2.client.joinRoom(encryptedRoom2Id, { viaServers: [names[0]!] });
@@ -382,9 +389,12 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     assert.ok(asksForStateAt(held.paths()[0]!, joinId), held.paths()[0]);
     await waitUntil("the room joined and encrypted in bob's Rust-crypto client", async () =>
       bob2.client.getRoom(encryptedRoom2Id)?.getMyMembership() === "join" && (await bob2.crypto.isEncryptionEnabledInRoom(encryptedRoom2Id)));
-    // The Rust crypto's /keys/query for alice: hs2 asks hs1 over federation, while hs2 still has partial state.
-    const devices = await bob2.crypto.getUserDeviceInfo([users[0]!], true);
-    assert.ok(devices.get(users[0]!)?.has(alice.creds.deviceId), `alice's device from hs1 (${JSON.stringify([...(devices.get(users[0]!)?.keys() ?? [])])})`);
+    // The Rust crypto's /keys/query for carol: hs2, which shares no complete room with her, asks hs1 over
+    // federation, while it still has partial state.
+    const keyQueries = proxy.watch((path) => path.startsWith("/_matrix/federation/v1/user/keys/query"));
+    const devices = await bob2.crypto.getUserDeviceInfo([carol], true);
+    assert.ok(devices.get(carol)?.has(carols.creds.deviceId), `carol's device from hs1 (${JSON.stringify([...(devices.get(carol)?.keys() ?? [])])})`);
+    assert.ok(keyQueries.paths().length > 0, "hs2 asked hs1 for carol's keys over federation");
     assert.notEqual(await storage2.rooms.getPartialStateRoom(encryptedRoom2Id), null, "still partial after the key query");
     // Before it encrypts, the client loads the member list it shares its room key with; that /members waits for the
     // completion, so the send waits too (rather than sharing the key with the few members hs2 knows).
@@ -397,7 +407,7 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     assert.equal(await storage2.rooms.getPartialStateRoom(encryptedRoom2Id), null, "complete once the member list was given");
     await until("bob's event on hs1", async () => (await hs[0]!.homeserver!.storage.events.getPdus([sentId as EventId])).has(sentId as EventId));
     assert.equal((await hs[0]!.homeserver!.storage.events.getPdus([sentId as EventId])).get(sentId as EventId)!.type, "m.room.encrypted", "hs1 holds only the ciphertext");
-    const event = await waitForDecryptedEvent(alice.client, encryptedRoom2Id, (c) => c["body"] === "a secret, sent while partial", 60_000);
+    const event = await waitForDecryptedEvent(carols.client, encryptedRoom2Id, (c) => c["body"] === "a secret, sent while partial", 60_000);
     assert.equal(event.getId(), sentId);
     assert.equal(event.getWireType(), "m.room.encrypted");
   });
