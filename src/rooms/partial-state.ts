@@ -157,6 +157,11 @@ export class PartialStateCompleter {
     this.stopping.abort();
   }
 
+  /** How many waits (`/members`, `/joined_members`) wait for the room's completion now (tests). */
+  waitingFor(roomId: RoomId): number {
+    return this.waiters.get(roomId)?.size ?? 0;
+  }
+
   /** The completions running now (tests). */
   whenIdle(): Promise<void> {
     return Promise.all([...this.running.values()]).then(() => {});

@@ -11,6 +11,16 @@
  * and then /members lists everyone, the client's room shows the right member count (`Room.getJoinedMemberCount()`,
  * from the summary of its next incremental sync), /messages backfills the history before the join from hs1, and
  * the next raw /syncs carry the right count (lazy) and the room with its state (not lazy).
+ *
+ * Then completions while the process runs, hs1 reached through a proxy (test/harness/holding-proxy.ts) that holds
+ * the completion's `/state_ids` at hs1's door until the test lets it go, so what happens "during the completion"
+ * is ordered by the hold, not by a clock. In a second big room (MEMBERS members): the client sends at once (hs1
+ * gets it) and `/messages` answers while the completion waits, `/members` waits for it (as Synapse's does while
+ * partial), and once it is released, with no restart, that `/members` lists everyone and the client's own sync
+ * loop shows the right count. In a second encrypted room, a Rust-crypto client of bob (lazy-loading members, as
+ * Element does) queries the keys of carol (hs1's user, in that room only) over federation while partial; its
+ * encrypted send waits for the member list it shares its room key with (`/members`, so the completion), then goes,
+ * and carol's Rust-crypto client on hs1 decrypts it.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +28,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scryptHasher } from "../../src/api/index.js";
+import { systemClock } from "../../src/app/clock.js";
 import { ClientEvent, Direction, MemoryStore, MsgType, SyncState, createClient, type MatrixClient, type Room } from "matrix-js-sdk";
 import type { Clock } from "../../src/core/clock.js";
 import { buildPdu, stateKeyOf, type StateKey } from "../../src/core/events/index.js";
@@ -29,10 +40,13 @@ import { quietLogger } from "../harness/sdk-logger.js";
 import { freePort } from "../harness/ports.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 import { createTestCa, type TestCa } from "../harness/test-ca.js";
+import { startHoldingProxy, type HoldingProxy } from "../harness/holding-proxy.js";
+import { CryptoClients, loginNewDevice, waitForDecryptedEvent, waitUntil } from "../harness/crypto-client.js";
 
 const MEMBERS = Number(process.env["ZION_PARTIAL_JOIN_MEMBERS"] ?? 10_000);
 const IPS = ["127.0.40.1", "127.0.40.2"] as const;
-const clock: Clock = { now: () => Date.now(), sleep: async (ms) => new Promise((r) => setTimeout(r, ms)) };
+// The real clock: its sleeps end when aborted (a completion's back-off, a /members wait), so none outlives the servers.
+const clock: Clock = systemClock;
 const cheap = scryptHasher({ ln: 10 });
 const generous = { per_second: 1000, burst_count: 1000 };
 const LAZY = encodeURIComponent(JSON.stringify({ room: { state: { lazy_load_members: true }, timeline: { limit: 5 } } }));
@@ -71,7 +85,7 @@ class ResumingStore extends MemoryStore {
   }
 }
 
-describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's user a matrix-js-sdk client)", { timeout: 300_000 }, () => {
+describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's user a matrix-js-sdk client)", { timeout: 600_000 }, () => {
   let dir: string;
   let ca: TestCa;
   let tls: { certificatePath: string; privateKeyPath: string };
@@ -83,6 +97,14 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
   const users: UserId[] = [];
   let roomId: RoomId;
   let encryptedRoomId: RoomId;
+  /** Joined while hs2 runs (the completion observed while running, not resumed at start-up). */
+  let bigRoomId: RoomId;
+  let encryptedRoom2Id: RoomId;
+  /** hs1's user who made encryptedRoom2Id, in no other room. */
+  let carol: UserId;
+  /** hs1's federation address (its server name): a proxy passing everything through to hs1 but what a test holds. */
+  let proxy: HoldingProxy;
+  const clients = new CryptoClients();
   /** hs2's user, bob: a matrix-js-sdk client syncing with lazy-loaded members, as Element does. */
   let bob: MatrixClient;
   const call = (i: number) => clientCaller(() => hs[i]!.clientUrl);
@@ -107,11 +129,15 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     ca = await createTestCa(dir);
     const leaf = await ca.issue({ ip: [...IPS] });
     tls = { certificatePath: leaf.chainPath, privateKeyPath: leaf.keyPath };
+    // hs1 is named by the proxy's address; hs1 itself listens on another port behind it. hs2 reaches hs1 only
+    // through the proxy (its name resolves there); hs1 reaches hs2 directly.
+    const proxyPort = await freePort(IPS[0]);
     for (let i = 0; i < 2; i++) {
       fedPorts.push(await freePort(IPS[i]!));
       clientPorts.push(await freePort("127.0.0.1"));
-      names.push(`${IPS[i]}:${fedPorts[i]}` as ServerName);
+      names.push(`${IPS[i]}:${i === 0 ? proxyPort : fedPorts[i]}` as ServerName);
     }
+    proxy = await startHoldingProxy({ host: IPS[0], port: proxyPort }, { host: IPS[0], port: fedPorts[0]! }, { ...tls, caPath: ca.caCertPath });
     for (let i = 0; i < 2; i++) hs.push(await start(i));
     const r = await call(0)("POST", "/_matrix/client/v3/register", { username: "alice", password: "pw-123456", auth: { type: "m.login.dummy" } });
     assert.equal(r.status, 200, r.body);
@@ -131,10 +157,27 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     assert.equal(encrypted.status, 200, encrypted.body);
     encryptedRoomId = encrypted.json()["room_id"] as RoomId;
     await seedMembers(hs[0]!, encryptedRoomId, 50);
+    const big2 = await call(0)("POST", "/_matrix/client/v3/createRoom", { preset: "public_chat", name: "big, joined while running" }, tokens[0]);
+    assert.equal(big2.status, 200, big2.body);
+    bigRoomId = big2.json()["room_id"] as RoomId;
+    await seedMembers(hs[0]!, bigRoomId, MEMBERS);
+    // carol, on hs1, is in this room only: hs2 never shared a complete room with her, so it knows nothing of her
+    // devices and must ask hs1 for them while the room is partial.
+    const c = await call(0)("POST", "/_matrix/client/v3/register", { username: "carol", password: "pw-123456", auth: { type: "m.login.dummy" } });
+    assert.equal(c.status, 200, c.body);
+    carol = c.json()["user_id"] as UserId;
+    const encrypted2 = await call(0)("POST", "/_matrix/client/v3/createRoom", {
+      preset: "public_chat", name: "secret, joined while running", initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+    }, c.json()["access_token"] as string);
+    assert.equal(encrypted2.status, 200, encrypted2.body);
+    encryptedRoom2Id = encrypted2.json()["room_id"] as RoomId;
+    await seedMembers(hs[0]!, encryptedRoom2Id, 50);
   });
   after(async () => {
     bob?.stopClient();
+    await clients.stopAll();
     await Promise.all(hs.map((s) => s.stop()));
+    await proxy?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -178,8 +221,8 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
 
   it("joins with members omitted, sends at once, answers /messages, and hides the partial member list from /sync; a member joining meanwhile reaches hs2", async () => {
     // hs2's completer is stopped before the join, so no completion starts and the room stays partial for this whole
-    // test however fast or slow the machine is; the restart below resumes it (a completion while running is
-    // big-room-synapse's and the completer's unit tests').
+    // test however fast or slow the machine is; the restart below resumes it (a completion while running is the
+    // fourth test's, on the restarted hs2).
     hs[1]!.homeserver!.rooms.partialState!.stop();
     await startBob();
     await bob.joinRoom(roomId, { viaServers: [names[0]!] });
@@ -267,5 +310,105 @@ describe("joining a big room with members omitted (two Zions, real HTTPS, hs2's 
     const sent = await call(0)("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/a1`, { msgtype: "m.text", body: "welcome" }, tokens[0]);
     assert.equal(sent.status, 200, sent.body);
     await until("hs1's welcome in bob's client", () => timelineHas(room, (t, c) => t === "m.room.message" && c["body"] === "welcome"));
+  });
+
+  /**
+   * Holds the completion of `id` at hs1's door: its /state_ids for the state at the join, until released. Until the
+   * join's id is known (`joined()`) every /state_ids of the room is held (only the completion asks, from the join
+   * on); from then, only those naming the join, so that backfill's (the state at older events) goes through.
+   */
+  const holdCompletion = (id: RoomId) => {
+    let join: string | undefined;
+    const prefix = `/_matrix/federation/v1/state_ids/${encodeURIComponent(id)}?`;
+    const held = proxy.hold((path) => path.startsWith(prefix) && (join === undefined || new URLSearchParams(path.slice(prefix.length)).get("event_id") === join));
+    return {
+      held,
+      joined: async (): Promise<string> => (join = (await hs[1]!.homeserver!.storage.rooms.getPartialStateRoom(id))!.joinEventId),
+    };
+  };
+  const asksForStateAt = (path: string, eventId: string) => new URLSearchParams(path.slice(path.indexOf("?") + 1)).get("event_id") === eventId;
+
+  it("completes while running: during the completion the client sends at once and /messages answers while /members waits; once complete, with no restart, /members lists everyone and the client's own sync shows the count", async () => {
+    const completer = hs[1]!.homeserver!.rooms.partialState!;
+    const storage2 = hs[1]!.homeserver!.storage;
+    const expected = MEMBERS + 2; // alice, the seeded members, bob
+    // Bob's client syncs since the restart above (started here when that test ended before starting it).
+    if (!bob.clientRunning) await startBob();
+    const { held, joined } = holdCompletion(bigRoomId);
+    await bob.joinRoom(bigRoomId, { viaServers: [names[0]!] });
+    assert.notEqual(await storage2.rooms.getPartialStateRoom(bigRoomId), null, "the room is partial on hs2");
+    const joinId = await joined();
+    // The completion has started and asked hs1 for the state at the join; that request is held.
+    await held.arrived;
+    assert.ok(asksForStateAt(held.paths()[0]!, joinId), held.paths()[0]);
+    const { event_id: sentId } = await bob.sendMessage(bigRoomId, { msgtype: MsgType.Text, body: "hello while completing" });
+    await until("bob's message on hs1", async () => (await hs[0]!.homeserver!.storage.events.getPdus([sentId as EventId])).has(sentId as EventId));
+    const room = await bobsRoom(bigRoomId);
+    await until("bob's message in his client's timeline", () => timelineHas(room, (t, c) => t === "m.room.message" && c["body"] === "hello while completing"));
+    const page = await bob.createMessagesRequest(bigRoomId, null, 10, Direction.Backward);
+    const newest = page.chunk.slice(0, 2).map((e) => [e.type, (e.content as Record<string, unknown>)["body"] ?? (e as { state_key?: string }).state_key]);
+    assert.deepEqual(newest, [["m.room.message", "hello while completing"], ["m.room.member", users[1]]], JSON.stringify(newest));
+    // /members waits for the whole member list (a partial one would be wrong): asked now, it cannot answer while the
+    // completion's /state_ids is held.
+    let membersAnswered = false;
+    const pending = call(1)("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(bigRoomId)}/members?membership=join`, undefined, tokens[1], 120_000)
+      .finally(() => { membersAnswered = true; });
+    await until("the /members request waiting for the completion", () => completer.waitingFor(bigRoomId) > 0);
+    assert.equal(membersAnswered, false, "/members waits while the completion is under way");
+    assert.ok(held.paths().every((p) => asksForStateAt(p, joinId)), `only the completion's requests are held (${JSON.stringify(held.paths())})`);
+    assert.notEqual(await storage2.rooms.getPartialStateRoom(bigRoomId), null, "still partial");
+    assert.ok(room.getJoinedMemberCount() < expected, `while partial the client counts only the members it loaded (${room.getJoinedMemberCount()})`);
+    const asked = Date.now();
+    held.release();
+    const members = await pending;
+    console.log(`# /members answered ${Date.now() - asked} ms after the release (the completion of ${MEMBERS} members, hs2 running)`);
+    assert.equal(members.status, 200, members.body);
+    const ids = (members.json()["chunk"] as { state_key: string }[]).map((e) => e.state_key);
+    assert.equal(ids.length, expected);
+    assert.ok(ids.includes(users[0]!) && ids.includes(users[1]!) && ids.includes(`@m0:${names[0]}`) && ids.includes(`@m${MEMBERS - 1}:${names[0]}`));
+    assert.equal(await storage2.rooms.getPartialStateRoom(bigRoomId), null, "complete");
+    // The client's /sync loop, never stopped, gets the room's summary with the counts from the completion's wake-up.
+    await until(`bob's client to count ${expected} joined members`, () => room.getJoinedMemberCount() === expected, () => `it counts ${room.getJoinedMemberCount()}`);
+    const again = await bob.members(bigRoomId, undefined, "leave");
+    assert.equal(again.chunk?.length, expected, "the next /members (the client's own, at its sync token) lists everyone at once");
+  });
+
+  it("lets a Rust-crypto client send into an encrypted room joined with members omitted: it gets hs1's keys over federation while partial, its send waits for the member list, and carol's client on hs1 decrypts it", async () => {
+    const completer = hs[1]!.homeserver!.rooms.partialState!;
+    const storage2 = hs[1]!.homeserver!.storage;
+    // Only the encrypting client asks for /members below (bob's plain client would not, but leaves no doubt).
+    bob.stopClient();
+    const carols = await clients.start(await loginNewDevice(hs[0]!.clientUrl!, carol, "pw-123456"));
+    await waitUntil("the room encrypted in carol's client", async () => (await carols.crypto.isEncryptionEnabledInRoom(encryptedRoom2Id)) === true);
+    const { held, joined } = holdCompletion(encryptedRoom2Id);
+    const bob2 = await clients.start(await loginNewDevice(hs[1]!.clientUrl!, users[1]!, "pw-123456"), { lazyLoadMembers: true });
+    await bob2.client.joinRoom(encryptedRoom2Id, { viaServers: [names[0]!] });
+    assert.notEqual(await storage2.rooms.getPartialStateRoom(encryptedRoom2Id), null, "the room is partial on hs2");
+    const joinId = await joined();
+    await held.arrived;
+    assert.ok(asksForStateAt(held.paths()[0]!, joinId), held.paths()[0]);
+    await waitUntil("the room joined and encrypted in bob's Rust-crypto client", async () =>
+      bob2.client.getRoom(encryptedRoom2Id)?.getMyMembership() === "join" && (await bob2.crypto.isEncryptionEnabledInRoom(encryptedRoom2Id)));
+    // The Rust crypto's /keys/query for carol: hs2, which shares no complete room with her, asks hs1 over
+    // federation, while it still has partial state.
+    const keyQueries = proxy.watch((path) => path.startsWith("/_matrix/federation/v1/user/keys/query"));
+    const devices = await bob2.crypto.getUserDeviceInfo([carol], true);
+    assert.ok(devices.get(carol)?.has(carols.creds.deviceId), `carol's device from hs1 (${JSON.stringify([...(devices.get(carol)?.keys() ?? [])])})`);
+    assert.ok(keyQueries.paths().length > 0, "hs2 asked hs1 for carol's keys over federation");
+    assert.notEqual(await storage2.rooms.getPartialStateRoom(encryptedRoom2Id), null, "still partial after the key query");
+    // Before it encrypts, the client loads the member list it shares its room key with; that /members waits for the
+    // completion, so the send waits too (rather than sharing the key with the few members hs2 knows).
+    let sent = false;
+    const sending = bob2.client.sendMessage(encryptedRoom2Id, { msgtype: MsgType.Text, body: "a secret, sent while partial" }).finally(() => { sent = true; });
+    await until("the encrypting client's /members waiting for the completion", () => completer.waitingFor(encryptedRoom2Id) > 0);
+    assert.equal(sent, false, "the send waits for the member list");
+    held.release();
+    const { event_id: sentId } = await sending;
+    assert.equal(await storage2.rooms.getPartialStateRoom(encryptedRoom2Id), null, "complete once the member list was given");
+    await until("bob's event on hs1", async () => (await hs[0]!.homeserver!.storage.events.getPdus([sentId as EventId])).has(sentId as EventId));
+    assert.equal((await hs[0]!.homeserver!.storage.events.getPdus([sentId as EventId])).get(sentId as EventId)!.type, "m.room.encrypted", "hs1 holds only the ciphertext");
+    const event = await waitForDecryptedEvent(carols.client, encryptedRoom2Id, (c) => c["body"] === "a secret, sent while partial", 60_000);
+    assert.equal(event.getId(), sentId);
+    assert.equal(event.getWireType(), "m.room.encrypted");
   });
 });
