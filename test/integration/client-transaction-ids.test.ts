@@ -2,7 +2,8 @@
  * Transaction ids are scoped per device (https://spec.matrix.org/v1.16/client-server-api/#transaction-identifiers):
  * one user logged in twice sends with the same txn id from both devices, on a real Zion over loopback (SQLite).
  * PUT /rooms/{id}/send, PUT /rooms/{id}/redact and PUT /sendToDevice each make one event (or message) per device,
- * and a device repeating its own txn id gets its first answer back with nothing stored again.
+ * and a device repeating its own txn id gets its first answer back with nothing stored again. A device deleted and
+ * created again under the same id (a login naming it) starts with no transactions.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -100,5 +101,27 @@ describe("transaction ids scoped per device", () => {
       { type: "m.test", sender: one.userId, content: { from: "one" } },
       { type: "m.test", sender: one.userId, content: { from: "two" } },
     ]);
+  });
+
+  it("a device deleted and logged in again under the same device_id starts afresh: its old txn ids are new requests", async () => {
+    const name = `t${++n}`;
+    const login = async () => session(await ok(call("POST", "/_matrix/client/v3/login", { type: "m.login.password", identifier: { type: "m.id.user", user: name }, password: PASSWORD, device_id: "PHONE" })));
+    const admin = session(await ok(call("POST", "/_matrix/client/v3/register", { username: name, password: PASSWORD, auth: { type: "m.login.dummy" } })));
+    const [bob] = await twoDevices();
+    const roomId = await newRoom(admin);
+    const phone = await login();
+    assert.equal(phone.deviceId, "PHONE");
+    const first = await send(phone, roomId, "txn-1", "first life");
+    await ok(call("PUT", "/_matrix/client/v3/sendToDevice/m.test/td-1", { messages: { [bob.userId]: { [bob.deviceId]: { life: 1 } } } }, phone.token));
+    await ok(call("POST", "/_matrix/client/v3/delete_devices", { devices: ["PHONE"], auth: { type: "m.login.password", identifier: { type: "m.id.user", user: name }, password: PASSWORD } }, admin.token));
+    const again = await login();
+    assert.equal(again.deviceId, "PHONE");
+    const second = await send(again, roomId, "txn-1", "second life");
+    assert.notEqual(second, first, "the deleted device's transaction is not this one's");
+    await ok(call("PUT", "/_matrix/client/v3/sendToDevice/m.test/td-1", { messages: { [bob.userId]: { [bob.deviceId]: { life: 2 } } } }, again.token));
+    const bodies = (await stored(roomId)).filter((p) => p.type === "m.room.message").map((p) => (p.content as J)["body"]);
+    assert.deepEqual(bodies, ["first life", "second life"]);
+    const inbox = (await zion.homeserver!.storage.toDevice.inbox(bob.userId, bob.deviceId, 0, 100)).messages;
+    assert.deepEqual(inbox.map((m) => (m.content as J)["life"]), [1, 2], "the second life's to-device message was sent, not taken for a repeat");
   });
 });

@@ -44,9 +44,13 @@ export function* deviceListChangeWork(userId: UserId): UnitOfWork<UserStreamPosi
   return pos;
 }
 
-/** Deletes the keys, pending to-device messages and txn ids of deleted devices (UserStore's device deletion). */
+/**
+ * Deletes the keys, pending to-device messages and transaction ids (of /sendToDevice and of the room sends) of
+ * deleted devices (UserStore's device deletion), so a device later created under the same id starts with none: its
+ * first txn id is a new request, not a repeat of the deleted device's (as Synapse, whose rows cascade with the device).
+ */
 export function* deleteDeviceKeysWork(userId: UserId, deviceIds: readonly string[] | undefined): UnitOfWork<void> {
-  const tables = ["e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys", "to_device_inbox"];
+  const tables = ["e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys", "to_device_inbox", "to_device_txns", "client_transactions"];
   if (deviceIds === undefined) {
     for (const t of tables) yield* exec(`DELETE FROM ${t} WHERE user_id = ?`, userId);
     yield* exec("DELETE FROM e2e_signatures WHERE target_user_id = ? AND target_key_id NOT IN (SELECT public_key FROM e2e_cross_signing_keys WHERE user_id = ?)", userId, userId);
