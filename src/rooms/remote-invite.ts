@@ -306,5 +306,3 @@ export async function storedOutOfBandEvents(storage: RoomStorage, serverName: Se
   return out;
 }
 
-/** The stripped state sent with an invite: the room's current create, join rules, name, ... events as whole PDUs. */
-export const INVITE_STATE_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;

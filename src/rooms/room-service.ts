@@ -18,7 +18,7 @@ import { signEvent, stateKeyOf, splitStateKey, type Pdu, type PduSigner, type St
 import type { EventId, RoomAlias, RoomId, ServerName, UserId } from "../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../core/json/types.js";
 import { isKnownRoomVersion, roomVersion, type RoomVersionRules } from "../core/room-versions/index.js";
-import { planCreateRoom, type CreateRoomPlan, type CreateRoomRequest } from "../core/rooms/index.js";
+import { planCreateRoom, STRIPPED_STATE_TYPES, strippedOf, type CreateRoomPlan, type CreateRoomRequest } from "../core/rooms/index.js";
 import { membershipOf, type Membership } from "../core/visibility/index.js";
 import { UniqueViolationError, type ClientTxnKey, type EventToPersist, type PersistResult, type StateInput, type Storage } from "../storage/ports.js";
 import { DUMMY_EVENT_TYPE, ExtremityMerger, type ExtremityPolicy } from "./extremities.js";
@@ -30,7 +30,7 @@ import { silentNotifier, type RoomNotifier, type RoomOutbound } from "./notifier
 import { MISSING_EVENTS_BUDGET, PendingIngest, ingestChecked, ingestInBatch, verifyRemoteBatch, type IngestOutcome, type RemoteDeps, type RemoteEventClient } from "./remote-event.js";
 import { PartialStateCompleter, type PartialStateClient, type PartialStateLog } from "./partial-state.js";
 import { assertJoinFrom, assertVersionSupported, joinRemoteRoom, joinTemplate, type RemoteJoinClient } from "./remote-join.js";
-import { INVITE_STATE_TYPES, knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
+import { knockRemoteRoom, receiveInvite, rejectRemoteInvite, sendInvite, storedOutOfBandEvents, wireOf, type InboundInvite, type RemoteInviteClient, type RemoteInviteContext } from "./remote-invite.js";
 import { assertServerAllowedInRoom } from "./server-acl.js";
 import type { TransactionAnswer } from "./transaction-gate.js";
 
@@ -810,10 +810,10 @@ export class RoomService {
     if (membership === "leave") return {};
     const { storage } = this.deps;
     const stripped: JsonObject[] = [];
-    for (const type of ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"]) {
+    for (const type of STRIPPED_STATE_TYPES) {
       const id = await storage.rooms.getCurrentStateEventId(roomId, type, "");
       const p = id ? (await storage.events.getPdus([id])).get(id) : undefined;
-      if (p) stripped.push({ type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender });
+      if (p) stripped.push(strippedOf(p));
     }
     return { knock_room_state: stripped };
   }
@@ -979,7 +979,7 @@ export class RoomService {
       if (!remote) return (await this.append(roomId, input)).eventId;
       const prepared = await this.prepare(roomId, input);
       const stripped: JsonObject[] = [];
-      for (const type of INVITE_STATE_TYPES) {
+      for (const type of STRIPPED_STATE_TYPES) {
         const p = await this.currentStateEvent(roomId, type, "");
         if (p) stripped.push(wireOf(p));
       }

@@ -14,6 +14,13 @@ import type { JsonObject } from "../json/types.js";
 
 export const MAX_STRIPPED_STATE = 100;
 
+/**
+ * The state events (state key "") a server shows of a room it holds as stripped state, the spec's recommended list:
+ * to an invitee (/sync's invite_state, federation's invite_room_state) and to a knocking user (knock_state,
+ * knock_room_state).
+ */
+export const STRIPPED_STATE_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;
+
 const isObj = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function parseStrippedState(raw: unknown, field: string): JsonObject[] {

@@ -19,6 +19,9 @@ import type { EventId, RoomId, UserId } from "../../core/ids/index.js";
 import type { JsonObject, JsonValue } from "../../core/json/types.js";
 import { clientEvent, type RoomReads } from "../../rooms/index.js";
 import { BUMP_EVENT_TYPES, type SlidingSyncRoomState, type StoredEvent, type StreamOrdering } from "../../storage/ports.js";
+import { strippedOf } from "../../core/rooms/index.js";
+import { MAX_HEROES } from "../room-summary.js";
+import { heldRoomStrippedState, outOfBandStrippedState } from "../stripped-state.js";
 import { unreadCounts, type UnreadReuse } from "../unread.js";
 import { configWants, fromJson, isLazy, newlyWanted, sameConfig, toJson } from "./room-config.js";
 import type { RoomConfig } from "./request.js";
@@ -28,9 +31,6 @@ import type { Timelines } from "../timelines.js";
 
 /** Event types that bump a room: the storage's list (its room-list table keeps their newest position). */
 export { BUMP_EVENT_TYPES };
-/** Stripped state an invite or knock shows (https://spec.matrix.org/v1.16/client-server-api/#stripped-state). */
-const STRIPPED_TYPES = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"] as const;
-const MAX_HEROES = 5;
 /** How many lazily loaded members a connection remembers per room (Synapse keeps 100 too). */
 export const MAX_REMEMBERED_LAZY = 100;
 /** The most state changes read for one room in one response. */
@@ -78,27 +78,12 @@ export function isInitial(input: RoomInput, from: StreamOrdering | null): boolea
   return candidate.membership === "join" && sent.membership !== "join";
 }
 
-function strippedEvent(p: Pdu): JsonObject {
-  return { type: p.type, state_key: p.stateKey ?? "", content: p.content, sender: p.sender };
-}
-
 async function strippedState(ctx: RoomContext, candidate: Candidate): Promise<JsonObject[]> {
   const { roomId, memberEvent, outOfBand } = candidate;
-  if (outOfBand) {
-    // A room this server does not hold: what the remote server sent, and the user's member event (as /sync).
-    const userId = memberEvent?.pdu.stateKey;
-    const out = outOfBand.filter((e) => !(e["type"] === "m.room.member" && e["state_key"] === userId));
-    if (memberEvent) out.push(strippedEvent(memberEvent.pdu));
-    return out;
-  }
-  const ids = await Promise.all(STRIPPED_TYPES.map((t) => ctx.storage.rooms.getCurrentStateEventId(roomId, t, "")));
-  const pdus = await ctx.storage.events.getPdus(ids.filter((x): x is EventId => x !== null));
-  const out: JsonObject[] = [];
-  for (const id of ids) {
-    const p = id ? pdus.get(id) : undefined;
-    if (p) out.push(strippedEvent(p));
-  }
-  if (memberEvent) out.push(strippedEvent(memberEvent.pdu));
+  // A room this server does not hold: what the remote server sent, and the user's member event (as /sync).
+  if (outOfBand) return outOfBandStrippedState(outOfBand, memberEvent?.pdu.stateKey, memberEvent?.pdu);
+  const out = await heldRoomStrippedState(ctx.storage, roomId);
+  if (memberEvent) out.push(strippedOf(memberEvent.pdu));
   return out;
 }
 
@@ -160,7 +145,7 @@ export async function roomData(ctx: RoomContext, input: RoomInput): Promise<Room
   if (!isRoomMember(membership) || candidate.neverJoined) {
     if (!initial && sent?.membership === membership) return { body: null, initial, state: sent, timelineIds: [] };
     // An invite or knock shows stripped state; a rejected or withdrawn one only the member event that ended it.
-    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedEvent(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, candidate);
+    const stripped = candidate.neverJoined ? (candidate.memberEvent ? [strippedOf(candidate.memberEvent.pdu)] : []) : await strippedState(ctx, candidate);
     const body = { ...common, invite_state: stripped, stripped_state: stripped, bump_stamp: Math.max(0, candidate.activity), notification_count: 0, highlight_count: 0 };
     return { body, initial, state: record(), timelineIds: [] };
   }
