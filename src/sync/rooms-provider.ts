@@ -102,7 +102,6 @@ export class RoomsProvider {
 
   constructor(private readonly storage: SyncStorage, private readonly reads: RoomReads) {}
 
-  /** The newest `limit` visible events of each room in (from, to], newest first; shared per room. */
   /**
    * Of `rooms`, whose last membership change in the window is a join, those the user was not joined to at `since`:
    * the window holds a change that is not a join (a leave and a rejoin), or the membership before its first change
@@ -131,6 +130,7 @@ export class RoomsProvider {
     return out;
   }
 
+  /** The newest `limit` visible events of each room in (from, to], newest first; shared per room. */
   private recent(rooms: readonly RoomId[], from: StreamOrdering, to: StreamOrdering, limit: number): Promise<Map<RoomId, readonly StoredEvent[]>> {
     const none: readonly StoredEvent[] = [];
     return this.shared.many(to, rooms, (r) => `recent|${r}|${from}|${limit}`, (missing) => this.storage.events.getRoomsRecentEvents(missing, { from, to, limit }), none);
