@@ -486,13 +486,7 @@ async function stateAtGap(ctx: RoomIngestContext, b: PendingIngest, prevId: Even
       return `cannot fetch the state at prev event ${prevId} (${missing.length} events lacking, more than ${GAP_STATE_FETCH_LIMIT} to ask one by one) with /state: ${e instanceof Error ? e.message : String(e)}`;
     }
     const lacking = new Set(missing);
-    const seen = new Set<EventId>();
-    for (const p of [...got.authChain, ...got.pdus]) {
-      if (lacking.has(p.eventId) && !seen.has(p.eventId)) {
-        seen.add(p.eventId);
-        fetched.push(p);
-      }
-    }
+    for (const p of [...got.authChain, ...got.pdus]) if (lacking.delete(p.eventId)) fetched.push(p); // each once
   } else {
     for (const id of missing) {
       try {
